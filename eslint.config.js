@@ -1,0 +1,54 @@
+// One lint setup for the whole monorepo: type-aware rules (floating promises, misused
+// promises, no `any`), import cycles, and no deep imports into another package's src/.
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '.elephant/**', 'bench/reports/**', 'coverage/**'] },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    plugins: { 'import-x': importX },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    settings: {
+      'import-x/resolver-next': [importX.createNodeResolver({ extensions: ['.ts', '.js'] })],
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      // Async signatures are part of interfaces (handlers, closers) even when a body is sync.
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': ['error', { maxDepth: 10 }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@elephant/*/src', '@elephant/*/src/*', '@elephant/*/src/**'], message: "Import the package's public entry point (@elephant/<name>), not its src/." },
+            { regex: '^(\\.\\./)+(packages|services|infra)/', message: 'Import another workspace through its package name, not a relative path.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Pure domain packages stay free of I/O.
+    files: ['packages/{channels,identity,profiles}/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['kafkajs', 'ioredis', '@elephant/kafka', '@elephant/redis', '@elephant/registry', 'node:fs', 'node:net', 'node:http'].map((name) => ({ name, message: 'Domain packages are pure: no I/O imports.' })),
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);

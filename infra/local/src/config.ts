@@ -1,0 +1,51 @@
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { parseEnv, port, positiveInt, z, type Env } from '@elephant/config';
+
+/** The repository root (infra/local/src/ is three levels down). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+
+const schema = z.object({
+  /** Where downloads, data, logs and the state file live. Git-ignored. */
+  ELEPHANT_STACK_DIR: z.string().default(resolve(REPO_ROOT, '.elephant')),
+  ELEPHANT_KAFKA_PORT: port.default(19092),
+  ELEPHANT_KAFKA_CONTROLLER_PORT: port.default(19093),
+  ELEPHANT_REGISTRY_PORT: port.default(18081),
+  ELEPHANT_REDIS_PORT: port.default(16379),
+  /** Max heap of the Kafka JVM. */
+  ELEPHANT_KAFKA_HEAP: z.string().regex(/^\d+[mg]$/, 'must look like 512m or 1g').default('512m'),
+  /** Max heap of the registry JVM. */
+  ELEPHANT_REGISTRY_HEAP: z.string().regex(/^\d+[mg]$/, 'must look like 384m or 1g').default('384m'),
+  /**
+   * Apicurio Registry version from Maven Central. Unset: 3.3.3 when a Java 21+ JDK is
+   * found, else 3.0.9 (the newest line that runs on Java 17).
+   */
+  ELEPHANT_REGISTRY_VERSION: z.string().regex(/^3\.\d+\.\d+$/, 'must be an Apicurio Registry 3.x version').optional(),
+  /** A JDK for the registry; by default the newest JDK found (JAVA_HOME, /usr/lib/jvm/*, PATH). */
+  ELEPHANT_JAVA_HOME: z.string().optional(),
+  JAVA_HOME: z.string().optional(),
+  /** Where java, mvn and redis-server are looked up. */
+  PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
+  /** How long `up` waits for each service to become ready. */
+  ELEPHANT_STACK_TIMEOUT_MS: positiveInt.default(120000),
+});
+
+export type StackConfig = z.infer<typeof schema>;
+
+export function loadStackConfig(env: Env): StackConfig {
+  return parseEnv('the local stack', schema, env);
+}
+
+export interface StackUrls {
+  readonly kafkaBrokers: string;
+  readonly schemaRegistryUrl: string;
+  readonly redisUrl: string;
+}
+
+export function stackUrls(config: StackConfig): StackUrls {
+  return {
+    kafkaBrokers: `127.0.0.1:${config.ELEPHANT_KAFKA_PORT}`,
+    schemaRegistryUrl: `http://127.0.0.1:${config.ELEPHANT_REGISTRY_PORT}/apis/ccompat/v7`,
+    redisUrl: `redis://127.0.0.1:${config.ELEPHANT_REDIS_PORT}`,
+  };
+}

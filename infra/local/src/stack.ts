@@ -1,0 +1,389 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, stackUrls, type StackConfig, type StackUrls } from './config.ts';
+import { StackError } from './errors.ts';
+import { isOurProcess, isPortFree, startDetached, stopProcess, waitFor } from './processes.ts';
+import { kafkaReady, redisReady, registryReady } from './readiness.ts';
+import { findJdks, pickJdk, requireMaven, requireRedisServer, run, type Jdk } from './tools.ts';
+
+export const COMPONENTS = ['redis', 'kafka', 'registry'] as const;
+export type ComponentName = (typeof COMPONENTS)[number];
+
+interface ComponentState {
+  readonly pid: number;
+  readonly port: number;
+  readonly startedAt: string;
+  readonly detail: string;
+}
+
+interface StackState {
+  readonly components: Partial<Record<ComponentName, ComponentState>>;
+}
+
+export interface ComponentStatus {
+  readonly name: ComponentName;
+  readonly running: boolean;
+  readonly ready: boolean;
+  readonly pid?: number;
+  readonly port: number;
+  readonly detail?: string;
+  readonly log: string;
+}
+
+export interface UpResult {
+  readonly urls: StackUrls;
+  /** Components this call started (the others were already running). */
+  readonly started: readonly ComponentName[];
+  readonly readyMs: Partial<Record<ComponentName, number>>;
+  readonly totalMs: number;
+}
+
+export type Reporter = (line: string) => void;
+
+/** Default registry when Java 21+ is available; 3.0.x is the newest line that runs on Java 17. */
+const REGISTRY_DEFAULT = '3.3.3';
+const REGISTRY_JAVA17 = '3.0.9';
+
+/**
+ * The local stack: Apache Kafka (KRaft, one combined broker/controller), Apicurio Registry
+ * (Confluent-compatible API) and redis-server, as plain processes under ELEPHANT_STACK_DIR.
+ */
+export class LocalStack {
+  readonly #config: StackConfig;
+  readonly #report: Reporter;
+  readonly #dir: string;
+
+  constructor(config: StackConfig, report: Reporter = () => undefined) {
+    this.#config = config;
+    this.#report = report;
+    this.#dir = config.ELEPHANT_STACK_DIR;
+  }
+
+  get urls(): StackUrls {
+    return stackUrls(this.#config);
+  }
+
+  #path(...parts: string[]): string {
+    return join(this.#dir, ...parts);
+  }
+
+  #port(name: ComponentName): number {
+    if (name === 'redis') return this.#config.ELEPHANT_REDIS_PORT;
+    if (name === 'kafka') return this.#config.ELEPHANT_KAFKA_PORT;
+    return this.#config.ELEPHANT_REGISTRY_PORT;
+  }
+
+  #portVariable(name: ComponentName): string {
+    return { redis: 'ELEPHANT_REDIS_PORT', kafka: 'ELEPHANT_KAFKA_PORT', registry: 'ELEPHANT_REGISTRY_PORT' }[name];
+  }
+
+  #readState(): StackState {
+    try {
+      return JSON.parse(readFileSync(this.#path('state.json'), 'utf8')) as StackState;
+    } catch {
+      return { components: {} };
+    }
+  }
+
+  #writeState(state: StackState): void {
+    writeFileSync(this.#path('state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  /** Our processes run with their working directory inside the stack directory; that is how we know them. */
+  get #marker(): string {
+    return this.#dir;
+  }
+
+  async #isReady(name: ComponentName): Promise<boolean> {
+    const port = this.#port(name);
+    if (name === 'redis') return redisReady(port);
+    if (name === 'kafka') return kafkaReady(port);
+    return registryReady(port);
+  }
+
+  /** Brings every component up; components already running and ready are left alone. */
+  async up(): Promise<UpResult> {
+    const begin = Date.now();
+    for (const sub of ['logs', 'data', 'downloads', 'dist']) mkdirSync(this.#path(sub), { recursive: true });
+    const state = this.#readState();
+    const components = { ...state.components };
+    const toStart: ComponentName[] = [];
+    for (const name of COMPONENTS) {
+      const current = components[name];
+      if (current && isOurProcess(current.pid, this.#marker)) {
+        if (current.port !== this.#port(name)) {
+          throw new StackError('STACK_PORT_IN_USE', `${name} is already running on port ${current.port}, not ${this.#port(name)} (${this.#portVariable(name)}). Run \`npm run stack down\` first to change ports.`);
+        }
+        continue;
+      }
+      delete components[name];
+      if (!(await isPortFree(this.#port(name)))) {
+        throw new StackError('STACK_PORT_IN_USE', `Port ${this.#port(name)} for ${name} is taken by another process. Stop it, or pick a free port with ${this.#portVariable(name)}=<port>.`, { details: { port: this.#port(name) } });
+      }
+      toStart.push(name);
+    }
+    if (toStart.includes('kafka') && !(await isPortFree(this.#config.ELEPHANT_KAFKA_CONTROLLER_PORT))) {
+      throw new StackError('STACK_PORT_IN_USE', `Port ${this.#config.ELEPHANT_KAFKA_CONTROLLER_PORT} for the Kafka controller is taken. Pick another with ELEPHANT_KAFKA_CONTROLLER_PORT=<port>.`);
+    }
+
+    if (toStart.length > 0) {
+      const launchers = await this.#prepare(toStart);
+      const startedAt = new Date().toISOString();
+      for (const name of toStart) {
+        const launch = launchers[name];
+        if (!launch) continue;
+        const pid = launch();
+        components[name] = { pid, port: this.#port(name), startedAt, detail: this.#detail.get(name) ?? '' };
+        this.#report(`${name}: started (pid ${pid}, port ${this.#port(name)})`);
+      }
+      this.#writeState({ components });
+    }
+
+    const readyMs: Partial<Record<ComponentName, number>> = {};
+    const failures: string[] = [];
+    await Promise.all(
+      COMPONENTS.map(async (name) => {
+        const pid = components[name]?.pid ?? -1;
+        const ok = await waitFor(async () => (await this.#isReady(name)) || !isOurProcess(pid, this.#marker), this.#config.ELEPHANT_STACK_TIMEOUT_MS, 200);
+        if (ok && (await this.#isReady(name))) {
+          readyMs[name] = Date.now() - begin;
+          if (toStart.includes(name)) this.#report(`${name}: ready after ${((Date.now() - begin) / 1000).toFixed(1)} s`);
+          return;
+        }
+        const why = isOurProcess(pid, this.#marker) ? `not ready after ${this.#config.ELEPHANT_STACK_TIMEOUT_MS} ms` : 'exited during start-up';
+        failures.push(`${name} ${why}; see ${this.#logFile(name)}\n${tail(this.#logFile(name), 15)}`);
+      }),
+    );
+    if (failures.length > 0) {
+      throw new StackError('STACK_NOT_READY', `The local stack did not come up:\n${failures.join('\n')}`);
+    }
+    return { urls: this.urls, started: toStart, readyMs, totalMs: Date.now() - begin };
+  }
+
+  readonly #detail = new Map<ComponentName, string>();
+
+  #logFile(name: ComponentName): string {
+    return name === 'kafka' ? this.#path('logs', 'kafka', 'server.log') : this.#path('logs', `${name}.log`);
+  }
+
+  /** Downloads and configures what `toStart` needs; returns a launcher per component. */
+  async #prepare(toStart: readonly ComponentName[]): Promise<Partial<Record<ComponentName, () => number>>> {
+    const launchers: Partial<Record<ComponentName, () => number>> = {};
+    const needsJava = toStart.includes('kafka') || toStart.includes('registry');
+    const jdks = needsJava ? await findJdks([this.#config.ELEPHANT_JAVA_HOME, this.#config.JAVA_HOME], this.#config.PATH) : [];
+    if (toStart.includes('redis')) {
+      const redisServer = await requireRedisServer(this.#config.PATH, this.#report);
+      launchers.redis = () => this.#launchRedis(redisServer);
+    }
+    if (toStart.includes('kafka')) {
+      const jdk = pickJdk(jdks, 17, this.#config.ELEPHANT_JAVA_HOME, 'Apache Kafka 4');
+      const classpath = await this.#kafkaClasspath();
+      await this.#formatKafka(jdk, classpath);
+      launchers.kafka = () => this.#launchKafka(jdk, classpath);
+    }
+    if (toStart.includes('registry')) {
+      const newest = Math.max(0, ...jdks.map((jdk) => jdk.major));
+      const version = this.#config.ELEPHANT_REGISTRY_VERSION ?? (newest >= 21 ? REGISTRY_DEFAULT : REGISTRY_JAVA17);
+      const minJava = version.startsWith('3.0.') ? 17 : 21;
+      const jdk = pickJdk(jdks, minJava, this.#config.ELEPHANT_JAVA_HOME, `Apicurio Registry ${version}`);
+      const jar = await this.#registryDistribution(version);
+      this.#detail.set('registry', `Apicurio Registry ${version} on Java ${jdk.major}`);
+      launchers.registry = () => this.#launchRegistry(jdk, jar);
+    }
+    return launchers;
+  }
+
+  #launchRedis(redisServer: string): number {
+    const data = this.#path('data', 'redis');
+    mkdirSync(data, { recursive: true });
+    this.#detail.set('redis', 'redis-server with AOF (appendfsync everysec)');
+    return startDetached(
+      redisServer,
+      ['--port', String(this.#config.ELEPHANT_REDIS_PORT), '--bind', '127.0.0.1', '--dir', data, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'no', '--daemonize', 'no', '--logfile', this.#logFile('redis')],
+      this.#logFile('redis'),
+      data,
+    );
+  }
+
+  async #kafkaClasspath(): Promise<string> {
+    const pom = join(REPO_ROOT, 'infra', 'local', 'maven', 'pom.xml');
+    const pomHash = createHash('sha256').update(readFileSync(pom)).digest('hex').slice(0, 16);
+    const file = this.#path('downloads', `kafka-classpath-${pomHash}.txt`);
+    if (!existsSync(file)) {
+      const mvn = requireMaven(this.#config.PATH);
+      this.#report('kafka: resolving the Kafka classpath from Maven Central (first run only)');
+      try {
+        await run(mvn, ['-q', '-B', '-f', pom, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`]);
+      } catch (error) {
+        throw new StackError('STACK_DOWNLOAD_FAILED', `Maven could not resolve Kafka: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    return readFileSync(file, 'utf8').trim();
+  }
+
+  #kafkaProperties(): string {
+    const file = this.#path('data', 'kafka.properties');
+    const { ELEPHANT_KAFKA_PORT: port, ELEPHANT_KAFKA_CONTROLLER_PORT: controller } = this.#config;
+    writeFileSync(
+      file,
+      [
+        '# Written by the Elephant local stack on every start.',
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@127.0.0.1:${controller}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        'controller.listener.names=CONTROLLER',
+        'inter.broker.listener.name=PLAINTEXT',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        `log.dirs=${this.#path('data', 'kafka')}`,
+        'num.partitions=1',
+        'auto.create.topics.enable=false',
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=8',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'share.coordinator.state.topic.replication.factor=1',
+        'share.coordinator.state.topic.min.isr=1',
+        // A test or a single developer is the only member most of the time: no need to wait
+        // for more members before the first rebalance.
+        'group.initial.rebalance.delay.ms=0',
+        'log.retention.hours=168',
+        'log.segment.bytes=67108864',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  }
+
+  /** Formats the KRaft storage once (a new cluster id); later starts reuse it. */
+  async #formatKafka(jdk: Jdk, classpath: string): Promise<void> {
+    const properties = this.#kafkaProperties();
+    if (existsSync(this.#path('data', 'kafka', 'meta.properties'))) return;
+    mkdirSync(this.#path('data', 'kafka'), { recursive: true });
+    const clusterId = randomBytes(16).toString('base64url');
+    try {
+      await run(jdk.java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, '--ignore-formatted']);
+    } catch (error) {
+      throw new StackError('STACK_START_FAILED', `Formatting Kafka storage failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  #launchKafka(jdk: Jdk, classpath: string): number {
+    const logs = this.#path('logs', 'kafka');
+    mkdirSync(logs, { recursive: true });
+    this.#detail.set('kafka', `Apache Kafka (KRaft) on Java ${jdk.major}`);
+    const args = [
+      `-Xmx${this.#config.ELEPHANT_KAFKA_HEAP}`,
+      '-Xms128m',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      `-Dkafka.logs.dir=${logs}`,
+      `-Dlog4j2.configurationFile=${join(REPO_ROOT, 'infra', 'local', 'conf', 'log4j2.yaml')}`,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      this.#path('data', 'kafka.properties'),
+    ];
+    return startDetached(jdk.java, args, this.#path('logs', 'kafka.out'), this.#dir);
+  }
+
+  async #registryDistribution(version: string): Promise<string> {
+    const dist = this.#path('dist', `apicurio-registry-${version}`);
+    const existing = findRegistryJar(dist);
+    if (existing) return existing;
+    const mvn = requireMaven(this.#config.PATH);
+    this.#report(`registry: downloading Apicurio Registry ${version} from Maven Central (first run only)`);
+    const downloads = this.#path('downloads');
+    try {
+      await run(mvn, ['-q', '-B', '-f', join(REPO_ROOT, 'infra', 'local', 'maven', 'pom.xml'), 'dependency:copy', `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`, `-DoutputDirectory=${downloads}`]);
+      mkdirSync(dist, { recursive: true });
+      await run('tar', ['xzf', join(downloads, `apicurio-registry-app-${version}-all.tar.gz`), '-C', dist]);
+    } catch (error) {
+      rmSync(dist, { recursive: true, force: true });
+      throw new StackError('STACK_DOWNLOAD_FAILED', `Could not get Apicurio Registry ${version} from Maven Central: ${(error as Error).message}`, { cause: error });
+    }
+    const jar = findRegistryJar(dist);
+    if (!jar) throw new StackError('STACK_DOWNLOAD_FAILED', `Apicurio Registry ${version} has no runnable jar in ${dist}`);
+    return jar;
+  }
+
+  #launchRegistry(jdk: Jdk, jar: string): number {
+    const data = this.#path('data', 'registry');
+    mkdirSync(data, { recursive: true });
+    const args = [
+      `-Xmx${this.#config.ELEPHANT_REGISTRY_HEAP}`,
+      // A development registry: fast start-up matters more than peak throughput.
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Dquarkus.http.host=127.0.0.1',
+      `-Dquarkus.http.port=${this.#config.ELEPHANT_REGISTRY_PORT}`,
+      '-Dquarkus.http.access-log.enabled=false',
+      // Schemas survive restarts, like Confluent's _schemas topic: an H2 file database.
+      '-Dapicurio.storage.kind=sql',
+      '-Dapicurio.storage.sql.kind=h2',
+      `-Dapicurio.datasource.url=jdbc:h2:file:${join(data, 'registry')};DB_CLOSE_ON_EXIT=FALSE`,
+      // Tests delete their subjects (DELETE /subjects/{s} and ?permanent=true).
+      '-Dapicurio.rest.deletion.artifact.enabled=true',
+      '-Dapicurio.rest.deletion.artifact-version.enabled=true',
+      '-Dapicurio.rest.deletion.group.enabled=true',
+      '-jar',
+      jar,
+    ];
+    return startDetached(jdk.java, args, this.#logFile('registry'), data);
+  }
+
+  /** Stops every component (SIGTERM, then SIGKILL after a grace period). Data is kept unless `purge`. */
+  async down(options: { purge?: boolean } = {}): Promise<Record<ComponentName, string>> {
+    const state = this.#readState();
+    const results = {} as Record<ComponentName, string>;
+    await Promise.all(
+      COMPONENTS.map(async (name) => {
+        const current = state.components[name];
+        results[name] = current ? await stopProcess(current.pid, this.#marker, 30000) : 'not-running';
+        this.#report(`${name}: ${results[name]}`);
+      }),
+    );
+    if (existsSync(this.#dir)) this.#writeState({ components: {} });
+    if (options.purge) {
+      rmSync(this.#path('data'), { recursive: true, force: true });
+      rmSync(this.#path('logs'), { recursive: true, force: true });
+      this.#report('data and logs removed');
+    }
+    return results;
+  }
+
+  async status(): Promise<ComponentStatus[]> {
+    const state = this.#readState();
+    return Promise.all(
+      COMPONENTS.map(async (name): Promise<ComponentStatus> => {
+        const current = state.components[name];
+        const running = current !== undefined && isOurProcess(current.pid, this.#marker);
+        return {
+          name,
+          running,
+          ready: running && (await this.#isReady(name)),
+          port: this.#port(name),
+          log: this.#logFile(name),
+          ...(running && current ? { pid: current.pid, detail: current.detail } : {}),
+        };
+      }),
+    );
+  }
+}
+
+function findRegistryJar(dist: string): string | undefined {
+  if (!existsSync(dist)) return undefined;
+  if (existsSync(join(dist, 'quarkus-run.jar'))) return join(dist, 'quarkus-run.jar');
+  const runner = readdirSync(dist).find((file) => file.endsWith('-runner.jar'));
+  return runner ? join(dist, runner) : undefined;
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((line) => `    ${line}`).join('\n');
+  } catch {
+    return '    (no log yet)';
+  }
+}

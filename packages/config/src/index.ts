@@ -1,0 +1,100 @@
+/**
+ * Environment parsing: each service describes its whole environment as one zod object and
+ * parses it once, in its composition root. Every bad or missing variable is reported in one
+ * error that names each of them, so an operator fixes a Deployment in one pass.
+ */
+import { z } from 'zod';
+import { ElephantError } from '@elephant/errors';
+
+export { z };
+
+export const CONFIG_ERROR_CODES = ['CONFIG_INVALID'] as const;
+export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
+
+export interface ConfigIssue {
+  readonly variable: string;
+  readonly problem: string;
+}
+
+export class ConfigError extends ElephantError<ConfigErrorCode> {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(scope: string, issues: readonly ConfigIssue[]) {
+    const lines = issues.map((issue) => `  - ${issue.variable}: ${issue.problem}`);
+    super('CONFIG_INVALID', `Invalid configuration for ${scope} (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
+      retryable: false,
+      details: { scope, variables: issues.map((issue) => issue.variable) },
+    });
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses `env` against `schema` (whose keys are variable names).
+ * Empty strings count as unset, as they do for most operators' intuition about `FOO=`.
+ * @throws ConfigError naming every bad or missing variable.
+ */
+export function parseEnv<Shape extends z.ZodRawShape>(
+  scope: string,
+  schema: z.ZodObject<Shape>,
+  env: Env,
+): z.infer<z.ZodObject<Shape>> {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value;
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const byVariable = new Map<string, string[]>();
+  for (const issue of result.error.issues) {
+    const variable = issue.path.map(String).join('.') || '(environment)';
+    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? 'is required but not set' : describeIssue(issue, input[variable]);
+    byVariable.set(variable, [...(byVariable.get(variable) ?? []), problem]);
+  }
+  const issues = [...byVariable].map(([variable, problems]) => ({ variable, problem: problems.join('; ') }));
+  throw new ConfigError(scope, issues);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: string | undefined): string {
+  const shown = raw === undefined ? '' : ` (got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw)})`;
+  return `${issue.message}${shown}`;
+}
+
+// Reusable variable types. Each accepts the string form an operator writes in a manifest.
+
+/** A comma-separated list of host:port pairs, e.g. `kafka-0:9092,kafka-1:9092`. */
+export const brokerList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+  .pipe(
+    z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'))
+      .min(1, 'must list at least one host:port'),
+  );
+
+/** An absolute http(s) URL. */
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** A redis:// or rediss:// URL. */
+export const redisUrl = z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' });
+
+/** A TCP port. */
+export const port = z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
+
+/** A positive integer, e.g. a batch size or a timeout in milliseconds. */
+export const positiveInt = z.coerce.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive');
+
+/** `true`/`false` (also 1/0, yes/no). */
+export const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** A pino log level. */
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** A Kafka topic name (legal characters and length). */
+export const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be 1-249 characters of a-z A-Z 0-9 . _ -');

@@ -1,0 +1,84 @@
+import type { Kafka, ITopicConfig } from 'kafkajs';
+import { KafkaError } from './errors.ts';
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  /** @default 1 (the local stack has one broker) */
+  readonly replicationFactor?: number;
+  /** `delete` (default) or `compact` (latest value per key, tombstones delete). */
+  readonly cleanupPolicy?: 'delete' | 'compact';
+  /** -1 keeps messages forever. Ignored by compacted topics unless set. */
+  readonly retentionMs?: number;
+  /** Extra topic configs, e.g. `max.message.bytes`. */
+  readonly configs?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Creates the topics that do not exist yet and checks the ones that do: an existing topic
+ * with fewer partitions than asked is an error, because keys would land on other partitions
+ * than the design assumes. Safe to call from every replica at start-up.
+ */
+export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): Promise<void> {
+  if (specs.length === 0) return;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((spec) => !existing.has(spec.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({ waitForLeaders: true, topics: missing.map(toTopicConfig) });
+    }
+    const present = specs.filter((spec) => existing.has(spec.topic));
+    if (present.length > 0) {
+      const metadata = await admin.fetchTopicMetadata({ topics: present.map((spec) => spec.topic) });
+      for (const topic of metadata.topics) {
+        const spec = present.find((candidate) => candidate.topic === topic.name);
+        if (spec && topic.partitions.length < spec.partitions) {
+          throw new KafkaError(
+            'KAFKA_TOPIC_MISMATCH',
+            `Topic ${topic.name} has ${topic.partitions.length} partitions; ${spec.partitions} are required. Add partitions with kafka-topics --alter, or point the service at another topic.`,
+            { details: { topic: topic.name, partitions: topic.partitions.length, required: spec.partitions } },
+          );
+        }
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function toTopicConfig(spec: TopicSpec): ITopicConfig {
+  const configEntries: { name: string; value: string }[] = [];
+  if (spec.cleanupPolicy) configEntries.push({ name: 'cleanup.policy', value: spec.cleanupPolicy });
+  if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+  for (const [name, value] of Object.entries(spec.configs ?? {})) configEntries.push({ name, value });
+  return {
+    topic: spec.topic,
+    numPartitions: spec.partitions,
+    replicationFactor: spec.replicationFactor ?? 1,
+    configEntries,
+  };
+}
+
+/** Sum of (high watermark - committed offset) over every partition the group has offsets for. */
+export async function consumerGroupLag(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let lag = 0;
+    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    for (const { topic, partitions } of committed) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      for (const end of ends) {
+        const offset = partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1';
+        const high = Number(end.high);
+        const done = Number(offset) < 0 ? Number(end.low) : Number(offset);
+        lag += Math.max(0, high - done);
+      }
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}

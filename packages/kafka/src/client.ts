@@ -1,0 +1,46 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { Logger } from '@elephant/observability';
+
+export interface KafkaClientOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly logger: Logger;
+  /** @default 5000 */
+  readonly connectionTimeoutMs?: number;
+  /** @default 30000 */
+  readonly requestTimeoutMs?: number;
+  /** Retries of one request inside kafkajs before it surfaces an error. @default 8 */
+  readonly retries?: number;
+}
+
+const LEVELS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.NOTHING]: 'debug',
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose log lines go to the service's pino logger. */
+export function createKafka(options: KafkaClientOptions): Kafka {
+  const log = options.logger.child({ component: 'kafkajs' });
+  const config: KafkaConfig = {
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 5000,
+    requestTimeout: options.requestTimeoutMs ?? 30000,
+    retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: options.retries ?? 8 },
+    // kafkajs logs at INFO on every join/leave; WARN keeps the signal.
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, label, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        // Elephant's contract is at-least-once with idempotent effects downstream; finite
+        // retries are deliberate (a batch that cannot be sent is retried by the runner).
+        if (message.startsWith('Limiting retries for the idempotent producer')) return;
+        log[LEVELS[level]]({ kafkajs: label, ...rest }, message);
+      },
+  };
+  return new Kafka(config);
+}

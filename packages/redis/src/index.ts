@@ -1,0 +1,94 @@
+/**
+ * Redis access for Elephant: one ioredis factory with bounded retries and readable errors,
+ * and Lua scripts loaded by name (EVALSHA, falling back to EVAL after a SCRIPT FLUSH or on
+ * a fresh replica, which ioredis' defineCommand handles).
+ */
+import { Redis, type RedisOptions, type ChainableCommander } from 'ioredis';
+import { ElephantError } from '@elephant/errors';
+import type { Logger } from '@elephant/observability';
+
+export { Redis, type ChainableCommander };
+
+export const REDIS_ERROR_CODES = ['REDIS_UNAVAILABLE', 'REDIS_SCRIPT_FAILED'] as const;
+export type RedisErrorCode = (typeof REDIS_ERROR_CODES)[number];
+
+export class RedisError extends ElephantError<RedisErrorCode> {
+  constructor(code: RedisErrorCode, message: string, options: ConstructorParameters<typeof ElephantError>[2] = {}) {
+    super(code, message, { retryable: code === 'REDIS_UNAVAILABLE', ...options });
+    this.name = 'RedisError';
+  }
+}
+
+export interface RedisClientOptions {
+  /** redis://[user:password@]host:port[/db] */
+  readonly url: string;
+  readonly logger: Logger;
+  /** Prefix added by ioredis to every key (tests use one per test). @default '' */
+  readonly keyPrefix?: string;
+  /** Connection name shown by CLIENT LIST. */
+  readonly name?: string;
+  /** Attempts per command while disconnected before it fails. @default 3 */
+  readonly maxRetriesPerRequest?: number;
+}
+
+/**
+ * A connected client. Reconnects with capped exponential backoff (50 ms doubling to 2 s);
+ * commands issued while disconnected are queued and fail after `maxRetriesPerRequest`
+ * reconnect attempts, so callers see a retryable REDIS_UNAVAILABLE instead of hanging.
+ */
+export async function connectRedis(options: RedisClientOptions): Promise<Redis> {
+  const log = options.logger.child({ component: 'redis' });
+  const redisOptions: RedisOptions = {
+    keyPrefix: options.keyPrefix ?? '',
+    connectionName: options.name ?? 'elephant',
+    lazyConnect: true,
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 3,
+    enableAutoPipelining: false,
+    retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  };
+  const client = new Redis(options.url, redisOptions);
+  let lastError = '';
+  client.on('error', (error: Error) => {
+    // ioredis emits one error per failed reconnect; log each distinct cause once.
+    if (error.message !== lastError) log.warn({ err: error }, 'redis connection error');
+    lastError = error.message;
+  });
+  client.on('ready', () => {
+    lastError = '';
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    throw new RedisError('REDIS_UNAVAILABLE', `Cannot connect to Redis at ${redactUrl(options.url)}: ${(error as Error).message}`, { cause: error });
+  }
+  return client;
+}
+
+/** Wraps a failed Redis call: connection problems are retryable, script errors are not. */
+export function toRedisError(error: unknown, what: string): RedisError {
+  if (error instanceof RedisError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const isScript = /ERR .*script|ERR Error running script|user_script/i.test(message);
+  return new RedisError(isScript ? 'REDIS_SCRIPT_FAILED' : 'REDIS_UNAVAILABLE', `${what}: ${message}`, { cause: error });
+}
+
+export interface ScriptDefinition {
+  readonly lua: string;
+  readonly numberOfKeys: number;
+}
+
+/**
+ * Registers Lua scripts on a client as custom commands (EVALSHA with automatic EVAL
+ * fallback). Call `client.<name>(...keys, ...args)` or `pipeline.<name>(...)` afterwards.
+ */
+export function defineScripts<Names extends string>(client: Redis, scripts: Readonly<Record<Names, ScriptDefinition>>): void {
+  for (const [name, script] of Object.entries(scripts) as [Names, ScriptDefinition][]) {
+    client.defineCommand(name, { lua: script.lua, numberOfKeys: script.numberOfKeys });
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}

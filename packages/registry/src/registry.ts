@@ -1,0 +1,200 @@
+import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import { RegistryError } from './errors.ts';
+import { frame, readSchemaId, HEADER_LENGTH } from './wire.ts';
+
+export type AvroType = avro.Type;
+export type AvroSchema = avro.Schema;
+
+export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
+
+export interface RegistryOptions {
+  /** Base URL of a Confluent-compatible API, e.g. http://localhost:18081/apis/ccompat/v7 */
+  readonly url: string;
+  readonly clientId?: string;
+}
+
+export interface RegisteredSchema {
+  readonly subject: string;
+  readonly id: number;
+  readonly type: AvroType;
+}
+
+export type DecodeResult<T> = { readonly ok: true; readonly value: T; readonly schemaId: number } | { readonly ok: false; readonly error: RegistryError };
+
+/**
+ * Avro through a Confluent-compatible Schema Registry.
+ *
+ * Schemas are registered once at start-up and their ids memoized; encoding is then
+ * synchronous. Decoding resolves each unknown writer schema id once (per process) and then
+ * decodes synchronously, so a batch costs at most one registry request per new schema.
+ *
+ * Value mapping, chosen deliberately: `long` is a JS number and values beyond
+ * Number.MAX_SAFE_INTEGER are refused (on write, as AVRO_VALUE_INVALID; on read, as
+ * AVRO_DECODE_FAILED) instead of silently losing precision; `timestamp-millis` stays a
+ * number of epoch milliseconds (no Date allocation on the hot path).
+ */
+export class AvroRegistry {
+  readonly #client: SchemaRegistry;
+  readonly #url: string;
+  readonly #types = new Map<number, AvroType>();
+  readonly #pending = new Map<number, Promise<AvroType>>();
+
+  constructor(options: RegistryOptions) {
+    this.#url = options.url.replace(/\/+$/, '');
+    this.#client = new SchemaRegistry({ host: this.#url, clientId: options.clientId ?? 'elephant', retry: { retries: 2, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 } });
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  /**
+   * Registers `schema` under `subject` (a no-op returning the existing id when the same
+   * schema is already there). On a subject's first registration its compatibility level is
+   * set to `compatibility`; later registrations must match the level already configured.
+   * @default compatibility 'BACKWARD_TRANSITIVE'
+   */
+  async register(subject: string, schema: AvroSchema, compatibility: Compatibility = 'BACKWARD_TRANSITIVE'): Promise<RegisteredSchema> {
+    const type = avro.Type.forSchema(schema);
+    let id: number;
+    try {
+      ({ id } = await this.#client.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY[compatibility] }));
+    } catch (error) {
+      throw toRegistryError(error, `registering a schema under subject ${subject}`);
+    }
+    this.#types.set(id, type);
+    return { subject, id, type };
+  }
+
+  /** Sets a subject's compatibility level. */
+  async setCompatibility(subject: string, compatibility: Compatibility): Promise<void> {
+    await this.#request('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+  }
+
+  /** Deletes a subject and all its versions (soft, then permanent). For tests and tooling. */
+  async deleteSubject(subject: string): Promise<void> {
+    await this.#request('DELETE', `/subjects/${encodeURIComponent(subject)}`, undefined, [404]);
+    await this.#request('DELETE', `/subjects/${encodeURIComponent(subject)}?permanent=true`, undefined, [404]);
+  }
+
+  /** Encodes `value` with the schema registered as `schemaId` (after `register`). */
+  encode(schemaId: number, value: unknown): Buffer {
+    const type = this.#types.get(schemaId);
+    if (!type) throw new RegistryError('SCHEMA_NOT_FOUND', `Schema id ${schemaId} was not registered by this process; call register() at start-up`);
+    const paths: string[] = [];
+    if (!type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') })) {
+      throw new RegistryError('AVRO_VALUE_INVALID', `Value does not match schema ${schemaId}${type.name ? ` (${type.name})` : ''}: invalid ${paths.join(', ')}`, { details: { schemaId, paths } });
+    }
+    return frame(schemaId, type.toBuffer(value));
+  }
+
+  /** Decodes one framed message. */
+  async decode<T = unknown>(buffer: Buffer): Promise<T> {
+    const [result] = await this.decodeMany<T>([buffer]);
+    if (!result) throw new RegistryError('AVRO_DECODE_FAILED', 'Nothing decoded');
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
+  /**
+   * Decodes a batch. Unknown schema ids are fetched once each; per-message problems
+   * (bad framing, unknown id, corrupt payload) come back as results, so one bad message
+   * never fails the batch. Registry outages throw REGISTRY_UNAVAILABLE (retry the batch).
+   */
+  async decodeMany<T = unknown>(buffers: readonly Buffer[]): Promise<DecodeResult<T>[]> {
+    const ids = new Set<number>();
+    for (const buffer of buffers) {
+      try {
+        const id = readSchemaId(buffer);
+        if (!this.#types.has(id)) ids.add(id);
+      } catch {
+        // reported per message below
+      }
+    }
+    const missing = new Map<number, RegistryError>();
+    await Promise.all(
+      [...ids].map(async (id) => {
+        try {
+          await this.#resolve(id);
+        } catch (error) {
+          if (error instanceof RegistryError && error.code === 'SCHEMA_NOT_FOUND') missing.set(id, error);
+          else throw error;
+        }
+      }),
+    );
+    return buffers.map((buffer): DecodeResult<T> => {
+      let schemaId: number;
+      try {
+        schemaId = readSchemaId(buffer);
+      } catch (error) {
+        return { ok: false, error: error as RegistryError };
+      }
+      const notFound = missing.get(schemaId);
+      if (notFound) return { ok: false, error: notFound };
+      const type = this.#types.get(schemaId) as AvroType;
+      try {
+        return { ok: true, schemaId, value: type.fromBuffer(buffer.subarray(HEADER_LENGTH)) as T };
+      } catch (error) {
+        return { ok: false, error: new RegistryError('AVRO_DECODE_FAILED', `Payload does not decode with schema ${schemaId}: ${(error as Error).message}`, { cause: error, details: { schemaId } }) };
+      }
+    });
+  }
+
+  /** The writer type of a schema id, fetched from the registry once. */
+  async typeOf(schemaId: number): Promise<AvroType> {
+    return this.#types.get(schemaId) ?? this.#resolve(schemaId);
+  }
+
+  #resolve(id: number): Promise<AvroType> {
+    let pending = this.#pending.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const body = (await this.#request('GET', `/schemas/ids/${id}`)) as { schema?: string; schemaType?: string };
+        if (body.schemaType && body.schemaType !== 'AVRO') {
+          throw new RegistryError('SCHEMA_NOT_FOUND', `Schema id ${id} is ${body.schemaType}, not Avro`);
+        }
+        const type = avro.Type.forSchema(JSON.parse(body.schema ?? 'null') as AvroSchema);
+        this.#types.set(id, type);
+        return type;
+      })().finally(() => this.#pending.delete(id));
+      this.#pending.set(id, pending);
+    }
+    return pending;
+  }
+
+  async #request(method: string, path: string, body?: unknown, okStatuses: readonly number[] = []): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.#url}${path}`, {
+        method,
+        headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json', ...(body === undefined ? {} : { 'content-type': 'application/vnd.schemaregistry.v1+json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(10000),
+      });
+    } catch (error) {
+      throw new RegistryError('REGISTRY_UNAVAILABLE', `Schema Registry at ${this.#url} is unreachable (${method} ${path}): ${(error as Error).message}`, { cause: error });
+    }
+    const text = await response.text();
+    if (response.ok || okStatuses.includes(response.status)) return text ? (JSON.parse(text) as unknown) : undefined;
+    throw statusError(response.status, `${method} ${path}`, text);
+  }
+}
+
+function statusError(status: number, what: string, text: string): RegistryError {
+  const message = `Schema Registry answered ${status} to ${what}: ${text.slice(0, 300)}`;
+  if (status === 404) return new RegistryError('SCHEMA_NOT_FOUND', message);
+  if (status === 409) return new RegistryError('SCHEMA_INCOMPATIBLE', message);
+  if (status === 422) return new RegistryError('SCHEMA_INVALID', message);
+  if (status >= 500 || status === 429 || status === 408) return new RegistryError('REGISTRY_UNAVAILABLE', message);
+  return new RegistryError('SCHEMA_INVALID', message);
+}
+
+function toRegistryError(error: unknown, what: string): RegistryError {
+  if (error instanceof RegistryError) return error;
+  const status = typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : undefined;
+  if (status !== undefined && !Number.isNaN(status)) return statusError(status, what, error instanceof Error ? error.message : String(error));
+  const message = error instanceof Error ? error.message : String(error);
+  if (/compatib/i.test(message)) return new RegistryError('SCHEMA_INCOMPATIBLE', `${what}: ${message}`, { cause: error });
+  return new RegistryError('REGISTRY_UNAVAILABLE', `${what}: ${message}`, { cause: error });
+}

@@ -1,0 +1,38 @@
+import { brokerList, httpUrl, parseEnv, redisUrl, z, type Env } from '@elephant/config';
+
+/** Where integration tests find the services, as handed to them by the global setup. */
+/** The process environment, for the local stack's own config parser. */
+export function processEnv(): Env {
+  return process.env;
+}
+
+export interface StackEndpoints {
+  readonly kafkaBrokers: string;
+  readonly schemaRegistryUrl: string;
+  readonly redisUrl: string;
+  /** environment (an existing cluster), testcontainers, or the local stack. */
+  readonly source: 'environment' | 'testcontainers' | 'local-stack';
+}
+
+const externalSchema = z.object({
+  KAFKA_BROKERS: brokerList.optional(),
+  SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
+  /** Set to `false` to never try Docker even when an engine is reachable. */
+  ELEPHANT_TEST_TESTCONTAINERS: z.enum(['auto', 'false']).default('auto'),
+  /** Docker engine to probe; testcontainers reads the same variable. */
+  DOCKER_HOST: z.string().optional(),
+});
+
+export type TestHarnessEnv = z.infer<typeof externalSchema>;
+
+/** Parses the harness' variables from `env` (default: this process' environment). */
+export function loadTestHarnessEnv(env: Env = process.env): TestHarnessEnv {
+  const parsed = parseEnv('the integration-test harness', externalSchema, env);
+  const given = [parsed.KAFKA_BROKERS, parsed.SCHEMA_REGISTRY_URL, parsed.REDIS_URL].filter((value) => value !== undefined).length;
+  if (given !== 0 && given !== 3) {
+    // Half an external cluster is a mistake, not a request for the local stack.
+    parseEnv('the integration-test harness (set all three or none)', z.object({ KAFKA_BROKERS: z.string(), SCHEMA_REGISTRY_URL: z.string(), REDIS_URL: z.string() }), env);
+  }
+  return parsed;
+}

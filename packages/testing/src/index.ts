@@ -1,0 +1,2 @@
+export { createTestContext, readTopic, stackEndpoints, uniqueName, waitUntil, type TestContext, type WaitOptions } from './context.ts';
+export type { StackEndpoints } from './config.ts';

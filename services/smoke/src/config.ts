@@ -1,0 +1,16 @@
+import { brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+
+const schema = z.object({
+  KAFKA_BROKERS: brokerList,
+  SCHEMA_REGISTRY_URL: httpUrl,
+  REDIS_URL: redisUrl,
+  SMOKE_TOPIC: topicName.default('elephant.smoke.v1'),
+  SMOKE_TIMEOUT_MS: positiveInt.default(60000),
+  LOG_LEVEL: logLevel.default('warn'),
+});
+
+export type SmokeConfig = z.infer<typeof schema>;
+
+export function loadConfig(env: Env): SmokeConfig {
+  return parseEnv('smoke', schema, env);
+}
