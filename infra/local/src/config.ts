@@ -11,6 +11,8 @@ const schema = z.object({
   ELEPHANT_KAFKA_PORT: port.default(19092),
   ELEPHANT_KAFKA_CONTROLLER_PORT: port.default(19093),
   ELEPHANT_REGISTRY_PORT: port.default(18081),
+  /** Quarkus management interface of the registry (health, metrics). */
+  ELEPHANT_REGISTRY_MANAGEMENT_PORT: port.default(18082),
   ELEPHANT_REDIS_PORT: port.default(16379),
   /** Max heap of the Kafka JVM. */
   ELEPHANT_KAFKA_HEAP: z.string().regex(/^\d+[mg]$/, 'must look like 512m or 1g').default('512m'),

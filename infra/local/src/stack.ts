@@ -123,8 +123,14 @@ export class LocalStack {
       }
       toStart.push(name);
     }
-    if (toStart.includes('kafka') && !(await isPortFree(this.#config.ELEPHANT_KAFKA_CONTROLLER_PORT))) {
-      throw new StackError('STACK_PORT_IN_USE', `Port ${this.#config.ELEPHANT_KAFKA_CONTROLLER_PORT} for the Kafka controller is taken. Pick another with ELEPHANT_KAFKA_CONTROLLER_PORT=<port>.`);
+    const extraPorts = [
+      ['kafka', this.#config.ELEPHANT_KAFKA_CONTROLLER_PORT, 'the Kafka controller', 'ELEPHANT_KAFKA_CONTROLLER_PORT'],
+      ['registry', this.#config.ELEPHANT_REGISTRY_MANAGEMENT_PORT, "the registry's management interface", 'ELEPHANT_REGISTRY_MANAGEMENT_PORT'],
+    ] as const;
+    for (const [name, extraPort, what, variable] of extraPorts) {
+      if (toStart.includes(name) && !(await isPortFree(extraPort))) {
+        throw new StackError('STACK_PORT_IN_USE', `Port ${extraPort} for ${what} is taken by another process. Stop it, or pick a free port with ${variable}=<port>.`);
+      }
     }
 
     if (toStart.length > 0) {
@@ -158,7 +164,10 @@ export class LocalStack {
     if (failures.length > 0) {
       throw new StackError('STACK_NOT_READY', `The local stack did not come up:\n${failures.join('\n')}`);
     }
-    return { urls: this.urls, started: toStart, readyMs, totalMs: Date.now() - begin };
+    // For `node --env-file=.elephant/stack.env ...` and shells: the services' variables.
+    const urls = this.urls;
+    writeFileSync(this.#path('stack.env'), `KAFKA_BROKERS=${urls.kafkaBrokers}\nSCHEMA_REGISTRY_URL=${urls.schemaRegistryUrl}\nREDIS_URL=${urls.redisUrl}\n`);
+    return { urls, started: toStart, readyMs, totalMs: Date.now() - begin };
   }
 
   readonly #detail = new Map<ComponentName, string>();
@@ -264,7 +273,7 @@ export class LocalStack {
     mkdirSync(this.#path('data', 'kafka'), { recursive: true });
     const clusterId = randomBytes(16).toString('base64url');
     try {
-      await run(jdk.java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, '--ignore-formatted']);
+      await run(jdk.java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', properties, '--ignore-formatted']);
     } catch (error) {
       throw new StackError('STACK_START_FAILED', `Formatting Kafka storage failed: ${(error as Error).message}`, { cause: error });
     }
@@ -320,6 +329,10 @@ export class LocalStack {
       '-Dquarkus.http.host=127.0.0.1',
       `-Dquarkus.http.port=${this.#config.ELEPHANT_REGISTRY_PORT}`,
       '-Dquarkus.http.access-log.enabled=false',
+      // Quarkus' management interface (health, metrics) listens on 0.0.0.0:9000 by default;
+      // keep it on loopback and on a port of ours, so two stacks never collide.
+      '-Dquarkus.management.host=127.0.0.1',
+      `-Dquarkus.management.port=${this.#config.ELEPHANT_REGISTRY_MANAGEMENT_PORT}`,
       // Schemas survive restarts, like Confluent's _schemas topic: an H2 file database.
       '-Dapicurio.storage.kind=sql',
       '-Dapicurio.storage.sql.kind=h2',

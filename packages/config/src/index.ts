@@ -51,7 +51,8 @@ export function parseEnv<Shape extends z.ZodRawShape>(
   if (result.success) return result.data;
   const byVariable = new Map<string, string[]>();
   for (const issue of result.error.issues) {
-    const variable = issue.path.map(String).join('.') || '(environment)';
+    // The variable is the first path element; deeper elements (a list entry) stay in the text.
+    const variable = issue.path.length > 0 ? String(issue.path[0]) : '(environment)';
     const problem = issue.code === 'invalid_type' && input[variable] === undefined ? 'is required but not set' : describeIssue(issue, input[variable]);
     byVariable.set(variable, [...(byVariable.get(variable) ?? []), problem]);
   }

@@ -1,0 +1,194 @@
+/**
+ * Identifier normalization: the one place that decides what an e-mail, a phone number or an
+ * id looks like once it enters Elephant. Identity resolution matches on exact strings, so two
+ * spellings of the same identifier must normalize to the same value here, and a value that
+ * cannot be an identifier must never reach the graph.
+ *
+ * Policy
+ * - E-mail: trimmed and lower-cased as a whole. RFC 5321 lets the local part be case-sensitive,
+ *   but no mainstream provider treats it so, and matching `Ann@x.com` to `ann@x.com` is what
+ *   people expect. The domain is converted to its ASCII (punycode) form so Unicode and
+ *   punycode spellings match. Dot-atom syntax only: quoted local parts, comments and IP-literal
+ *   domains are rejected (they do not occur in consumer addresses, and accepting them would
+ *   mostly admit junk). Provider-specific folding is NOT applied by default: removing dots and
+ *   `+tags` is only correct for providers that ignore them (Gmail does; many do not, where
+ *   `a.b@` and `ab@` are different mailboxes). `foldGmailAddresses` opts in to folding for
+ *   gmail.com/googlemail.com only: dots removed, `+tag` removed, domain gmail.com.
+ * - Phone: parsed with libphonenumber (full metadata, so validity is checked per numbering
+ *   plan, not only by length) and written in E.164. A number without a `+` country prefix is
+ *   read in `defaultRegion`; without one it is dropped rather than guessed. Extensions are
+ *   not part of the identifier.
+ * - loyalty_card: spaces and hyphens removed (cards are printed in groups; the digits are the id).
+ * - Hashed identifiers (types ending in `_sha256`): 64 hex digits, lower-cased.
+ * - Every other type: trimmed; integers are accepted and written in decimal (numeric CRM ids).
+ * - Dropped, with a reason, never repaired: empty or whitespace-only values, wrong JSON types,
+ *   control characters, values over MAX_IDENTIFIER_LENGTH, syntactically impossible e-mails and
+ *   phones. Placeholder values that are syntactically fine (`test@test.com`, all-zero device
+ *   ids) are identity resolution's blocklist to judge, not this module's.
+ */
+import { domainToASCII } from 'node:url';
+import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { CUSTOM_IDENTIFIER_TYPE, IDENTIFIER_TYPES } from './vocabulary.ts';
+import type { Identifier } from './generated/touchpoint.ts';
+
+export const DROP_REASONS = [
+  'empty',
+  'wrong_type',
+  'too_long',
+  'invalid_characters',
+  'invalid_email',
+  'invalid_phone',
+  /** A phone number without a country prefix and no default region to read it in. */
+  'phone_needs_region',
+  'invalid_format',
+  'invalid_identifier_type',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** An identifier that did not survive normalization, reported next to the touchpoints. */
+export interface DroppedIdentifier {
+  /** Where it was in the raw message (dotted path, [i] for array elements). */
+  readonly field: string;
+  readonly type: string;
+  /** The raw value as text, cut to 200 characters. */
+  readonly value: string;
+  readonly reason: DropReason;
+}
+
+export interface NormalizeOptions {
+  /** ISO 3166-1 alpha-2 region to read phone numbers without a country prefix in, e.g. `DE`. */
+  readonly defaultRegion?: string | undefined;
+  /**
+   * Fold gmail.com/googlemail.com addresses (drop dots and +tags). Off because it is only
+   * right for Google's mailboxes; see the module comment.
+   * @default false
+   */
+  readonly foldGmailAddresses?: boolean | undefined;
+}
+
+export type NormalizeResult = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly reason: DropReason };
+
+export const MAX_IDENTIFIER_LENGTH = 512;
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+// One dot-atom label of a local part: any character except specials, space, control and dot.
+const LOCAL_PART = /^[^\s"(),:;<>@[\\\]\u0000-\u001f\u007f.]+(\.[^\s"(),:;<>@[\\\]\u0000-\u001f\u007f.]+)*$/u;
+const ASCII_DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
+
+const ok = (value: string): NormalizeResult => ({ ok: true, value });
+const fail = (reason: DropReason): NormalizeResult => ({ ok: false, reason });
+
+/** Normalizes an e-mail address (see the module comment for the policy). */
+export function normalizeEmail(raw: string, options: NormalizeOptions = {}): NormalizeResult {
+  const text = raw.trim().toLowerCase();
+  if (text === '') return fail('empty');
+  if (text.length > 254) return fail('too_long');
+  const at = text.lastIndexOf('@');
+  if (at <= 0 || at === text.length - 1) return fail('invalid_email');
+  let local = text.slice(0, at);
+  let domain = domainToASCII(text.slice(at + 1));
+  if (local.length > 64 || !LOCAL_PART.test(local) || !ASCII_DOMAIN.test(domain)) return fail('invalid_email');
+  if (options.foldGmailAddresses === true && GMAIL_DOMAINS.has(domain)) {
+    local = local.split('+', 1)[0]?.replaceAll('.', '') ?? '';
+    if (local === '') return fail('invalid_email');
+    domain = 'gmail.com';
+  }
+  return ok(`${local}@${domain}`);
+}
+
+/** Normalizes a phone number to E.164, reading national numbers in `options.defaultRegion`. */
+export function normalizePhone(raw: string, options: NormalizeOptions = {}): NormalizeResult {
+  const text = raw.trim();
+  if (text === '') return fail('empty');
+  if (text.length > 64) return fail('too_long');
+  const region = options.defaultRegion?.toUpperCase();
+  const defaultCountry = region !== undefined && isSupportedCountry(region) ? region : undefined;
+  // `00` is the international prefix in most regions but not all (011 in North America), so
+  // only `+` counts as international without a region.
+  if (!text.startsWith('+') && defaultCountry === undefined) return fail('phone_needs_region');
+  // extract: false — the whole value must be a phone number; finding one inside text would be a guess.
+  const parsed = parsePhoneNumberFromString(text, { extract: false, ...(defaultCountry === undefined ? {} : { defaultCountry }) });
+  if (parsed === undefined || !parsed.isValid()) return fail('invalid_phone');
+  return ok(parsed.number);
+}
+
+/** True when `region` is a region code the phone normalizer knows, e.g. for validating configuration. */
+export function isSupportedRegion(region: string): boolean {
+  return isSupportedCountry(region.toUpperCase());
+}
+
+/** True for a built-in identifier type or a well-formed custom one. */
+export function isIdentifierType(type: string): boolean {
+  return (IDENTIFIER_TYPES as readonly string[]).includes(type) || CUSTOM_IDENTIFIER_TYPE.test(type);
+}
+
+/** Normalizes one identifier of any type from a raw JSON value. */
+export function normalizeIdentifier(type: string, raw: unknown, options: NormalizeOptions = {}): NormalizeResult {
+  if (!isIdentifierType(type)) return fail('invalid_identifier_type');
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else if (typeof raw === 'number' && Number.isSafeInteger(raw) && type !== 'email' && type !== 'phone') text = String(raw);
+  else return fail(raw === null || raw === undefined ? 'empty' : 'wrong_type');
+  if (text.trim() === '') return fail('empty');
+  if (type === 'email') return normalizeEmail(text, options);
+  if (type === 'phone') return normalizePhone(text, options);
+  let value = text.trim();
+  if (CONTROL.test(value)) return fail('invalid_characters');
+  if (value.length > MAX_IDENTIFIER_LENGTH) return fail('too_long');
+  if (type === 'loyalty_card') value = value.replace(/[\s-]+/g, '');
+  if (type.endsWith('_sha256')) {
+    value = value.toLowerCase();
+    if (!SHA256_HEX.test(value)) return fail('invalid_format');
+  }
+  return value === '' ? fail('empty') : ok(value);
+}
+
+function describeRaw(raw: unknown): string {
+  const text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/**
+ * Collects the identifiers of one event: normalizes each, keeps the first of duplicates, and
+ * records every drop with its field and reason.
+ */
+export class IdentifierCollector {
+  readonly #options: NormalizeOptions;
+  readonly #identifiers: Identifier[] = [];
+  readonly #seen = new Set<string>();
+  readonly #dropped: DroppedIdentifier[] = [];
+
+  constructor(options: NormalizeOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Adds `raw` as an identifier of `type` found at `field`. Absent values (undefined, null)
+   * are ignored silently: only a value that was there and failed is a drop.
+   * @returns the normalized value, or null when absent or dropped.
+   */
+  add(type: string, raw: unknown, field: string): string | null {
+    if (raw === undefined || raw === null) return null;
+    const result = normalizeIdentifier(type, raw, this.#options);
+    if (!result.ok) {
+      this.#dropped.push({ field, type, value: describeRaw(raw), reason: result.reason });
+      return null;
+    }
+    const key = `${type}\u0000${result.value}`;
+    if (!this.#seen.has(key)) {
+      this.#seen.add(key);
+      this.#identifiers.push({ type, value: result.value });
+    }
+    return result.value;
+  }
+
+  get identifiers(): readonly Identifier[] {
+    return this.#identifiers;
+  }
+
+  get dropped(): readonly DroppedIdentifier[] {
+    return this.#dropped;
+  }
+}

@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BatchConsumer, BatchProducer, consumerGroupLag } from '@elephant/kafka';
+import { createTestContext, waitUntil } from '@elephant/testing';
+
+const ctx = createTestContext('consumer');
+const fixture = fileURLToPath(new URL('./fixtures/member.ts', import.meta.url));
+const children: ChildProcess[] = [];
+
+interface MemberLine {
+  event: 'started' | 'begin' | 'done' | 'stopped';
+  partition?: number;
+  offsets?: string[];
+  values?: string[];
+}
+
+interface Member {
+  readonly child: ChildProcess;
+  readonly lines: MemberLine[];
+  readonly exited: Promise<number | null>;
+}
+
+function startMember(topic: string, group: string, mode: 'hold' | 'slow', extra: Record<string, string> = {}): Member {
+  const child = spawn(process.execPath, [fixture], {
+    env: { ...process.env, KAFKA_BROKERS: ctx.stack.kafkaBrokers, MEMBER_TOPIC: topic, MEMBER_GROUP: group, MEMBER_MODE: mode, ...extra },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  const lines: MemberLine[] = [];
+  let buffered = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    for (const part of parts) if (part.trim()) lines.push(JSON.parse(part) as MemberLine);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+async function produce(topic: string, values: readonly string[]): Promise<void> {
+  const producer = await BatchProducer.connect(ctx.kafka);
+  await producer.send([{ topic, messages: values.map((value) => ({ key: value, value })) }]);
+  await producer.disconnect();
+}
+
+async function committedOffset(group: string, topic: string): Promise<number> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return Number(offsets?.partitions[0]?.offset ?? -1);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function collector(topic: string, group: string): { consumer: BatchConsumer; values: string[] } {
+  const values: string[] = [];
+  const consumer = new BatchConsumer({
+    kafka: ctx.kafka,
+    groupId: group,
+    topics: [topic],
+    logger: ctx.logger,
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    handler: async (batch) => {
+      values.push(...batch.messages.map((message) => message.value?.toString() ?? ''));
+    },
+  });
+  return { consumer, values };
+}
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await ctx.cleanup();
+});
+
+describe('BatchConsumer with a real broker', () => {
+  it('redelivers a batch to the next member when a member is killed mid-batch, and only the uncommitted part', async () => {
+    const topic = ctx.topic('kill');
+    const group = ctx.group('kill');
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    const first = Array.from({ length: 10 }, (_, i) => `m-${i}`);
+    await produce(topic, first);
+
+    const member = startMember(topic, group, 'hold');
+    await waitUntil(async () => (await committedOffset(group, topic)) === 10, { message: 'member A to commit the first 10 messages', timeoutMs: 60000 });
+
+    const second = Array.from({ length: 10 }, (_, i) => `hold-${10 + i}`);
+    await produce(topic, second);
+    const begun = await waitUntil(() => member.lines.find((line) => line.event === 'begin' && line.offsets?.includes('10')), { message: 'member A to begin the batch holding offset 10' });
+    member.child.kill('SIGKILL');
+    await member.exited;
+    expect(await committedOffset(group, topic)).toBe(10);
+    expect(member.lines.some((line) => line.event === 'done' && line.values?.some((value) => value.startsWith('hold')))).toBe(false);
+
+    const next = collector(topic, group);
+    await next.consumer.start();
+    try {
+      await waitUntil(() => next.values.length >= 10, { message: 'member B to receive the uncommitted batch', timeoutMs: 60000 });
+      expect(next.values).toEqual(second);
+      expect(begun.offsets).toContain('10');
+      await waitUntil(async () => (await committedOffset(group, topic)) === 20, { message: 'member B to commit' });
+    } finally {
+      await next.consumer.stop();
+    }
+  });
+
+  it('loses nothing and processes nothing twice across a SIGTERM', async () => {
+    const topic = ctx.topic('sigterm');
+    const group = ctx.group('sigterm');
+    await ctx.createTopics([{ topic, partitions: 2 }]);
+    const all = Array.from({ length: 300 }, (_, i) => `v-${i}`);
+    // Many small sends make many small record batches, so fetches stay small.
+    for (let i = 0; i < all.length; i += 10) await produce(topic, all.slice(i, i + 10));
+
+    // Small fetches and a slow handler: the SIGTERM lands while batches are in flight.
+    const member = startMember(topic, group, 'slow', { MEMBER_BATCH_DELAY_MS: '100', MEMBER_MAX_BYTES: '1024' });
+    await waitUntil(() => member.lines.filter((line) => line.event === 'done').length >= 3, { message: 'member A to finish 3 batches', timeoutMs: 60000 });
+    member.child.kill('SIGTERM');
+    expect(await member.exited).toBe(0);
+    expect(member.lines.at(-1)?.event).toBe('stopped');
+    const processedByA = member.lines.flatMap((line) => (line.event === 'done' ? (line.values ?? []) : []));
+    expect(processedByA.length).toBeGreaterThan(0);
+    expect(processedByA.length).toBeLessThan(all.length);
+
+    const next = collector(topic, group);
+    await next.consumer.start();
+    try {
+      await waitUntil(async () => (await consumerGroupLag(ctx.kafka, group, [topic])) === 0 && new Set([...processedByA, ...next.values]).size === all.length, {
+        message: 'member B to process the rest',
+        timeoutMs: 60000,
+      });
+    } finally {
+      await next.consumer.stop();
+    }
+    const processed = [...processedByA, ...next.values];
+    expect(processed.length).toBe(all.length);
+    expect(new Set(processed)).toEqual(new Set(all));
+  });
+});

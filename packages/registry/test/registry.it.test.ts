@@ -1,0 +1,102 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { AvroRegistry, RegistryError, readSchemaId, type AvroSchema } from '@elephant/registry';
+import { BatchProducer } from '@elephant/kafka';
+import { createTestContext, readTopic } from '@elephant/testing';
+
+const ctx = createTestContext('registry');
+const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+const subjects: string[] = [];
+
+function subject(name: string): string {
+  const value = `${ctx.topic(name)}-value`;
+  subjects.push(value);
+  return value;
+}
+
+const v1: AvroSchema = {
+  type: 'record',
+  name: 'Ping',
+  namespace: 'dev.elephant.test',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'count', type: 'long' },
+  ],
+};
+
+afterAll(async () => {
+  await Promise.all(subjects.map((name) => registry.deleteSubject(name)));
+  await ctx.cleanup();
+});
+
+describe('AvroRegistry against the real registry', () => {
+  it('round-trips an Avro message through the registry and a real Kafka topic', async () => {
+    const topic = ctx.topic('pings');
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    const { id } = await registry.register(subject('pings'), v1);
+    const value = { id: 'p-1', at: 1795400000123, count: 2 ** 52 + 1 };
+    const producer = await BatchProducer.connect(ctx.kafka);
+    await producer.send([{ topic, messages: [{ key: 'p-1', value: registry.encode(id, value) }] }]);
+    await producer.disconnect();
+
+    const [message] = await readTopic(ctx.kafka, topic, 1);
+    const bytes = message?.value ?? Buffer.alloc(0);
+    expect(bytes[0]).toBe(0);
+    expect(readSchemaId(bytes)).toBe(id);
+    // A fresh client knows nothing: it must fetch the writer schema by id.
+    const reader = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    expect(await reader.decode(bytes)).toEqual(value);
+  });
+
+  it('works with @kafkajs/confluent-schema-registry unchanged (register, encode, decode, compatibility)', async () => {
+    const client = new SchemaRegistry({ host: ctx.stack.schemaRegistryUrl });
+    const name = subject('library');
+    const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(v1) }, { subject: name });
+    const encoded = await client.encode(id, { id: 'x', at: 1, count: 2 });
+    expect(await client.decode(encoded)).toEqual({ id: 'x', at: 1, count: 2 });
+    // Our client decodes what the library wrote, and the other way round.
+    expect(await registry.decode(encoded)).toEqual({ id: 'x', at: 1, count: 2 });
+    expect(await client.getLatestSchemaId(name)).toBe(id);
+    // Registering again is idempotent and the library's compatibility check passes.
+    expect((await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(v1) }, { subject: name })).id).toBe(id);
+  });
+
+  it('accepts a backward-compatible evolution and refuses an incompatible one', async () => {
+    const name = subject('evolution');
+    const first = await registry.register(name, v1);
+    const v2: AvroSchema = { ...v1, fields: [...(v1 as { fields: object[] }).fields, { name: 'note', type: ['null', 'string'], default: null }] } as AvroSchema;
+    const second = await registry.register(name, v2);
+    expect(second.id).not.toBe(first.id);
+    const v3: AvroSchema = { ...v1, fields: [...(v1 as { fields: object[] }).fields, { name: 'required', type: 'int' }] } as AvroSchema;
+    const refused = await registry.register(name, v3).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(RegistryError);
+    expect((refused as RegistryError).code).toBe('SCHEMA_INCOMPATIBLE');
+  });
+
+  it('refuses longs that would lose precision and names the field', async () => {
+    const { id } = await registry.register(subject('longs'), v1);
+    const error = (() => {
+      try {
+        registry.encode(id, { id: 'x', at: 1, count: 2 ** 60 });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect((error as RegistryError).code).toBe('AVRO_VALUE_INVALID');
+    expect((error as RegistryError).message).toContain('count');
+  });
+
+  it('reports bad framing and unknown schema ids per message instead of failing the batch', async () => {
+    const { id } = await registry.register(subject('batch'), v1);
+    const good = registry.encode(id, { id: 'ok', at: 5, count: 6 });
+    const unknownId = Buffer.from(good);
+    unknownId.writeUInt32BE(987654321, 1);
+    const results = await registry.decodeMany([good, Buffer.from('{"json":true}'), unknownId, good.subarray(0, 7)]);
+    expect(results.map((result) => (result.ok ? 'ok' : result.error.code))).toEqual(['ok', 'WIRE_FORMAT_INVALID', 'SCHEMA_NOT_FOUND', 'AVRO_DECODE_FAILED']);
+  });
+});
