@@ -1,0 +1,52 @@
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+
+/**
+ * Dead-letter records keep the original key, value and headers byte for byte and add
+ * headers that say why (in the spirit of Kafka Connect's `__connect.errors.*`), so an
+ * operator can inspect, fix and replay them.
+ */
+export const DEAD_LETTER_HEADERS = {
+  code: 'elephant.dlq.error.code',
+  message: 'elephant.dlq.error.message',
+  topic: 'elephant.dlq.source.topic',
+  partition: 'elephant.dlq.source.partition',
+  offset: 'elephant.dlq.source.offset',
+  service: 'elephant.dlq.service',
+  time: 'elephant.dlq.time',
+  details: 'elephant.dlq.error.details',
+} as const;
+
+export interface DeadLetterReason {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface DeadLetterSource {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: KafkaMessage;
+}
+
+/** The dead-letter record for `source`, failed for `reason` in `service` at `now`. */
+export function deadLetter(source: DeadLetterSource, reason: DeadLetterReason, service: string, now: number): Message {
+  const headers: IHeaders = { ...(source.message.headers ?? {}) };
+  headers[DEAD_LETTER_HEADERS.code] = reason.code;
+  // Header values are bytes on the wire; keep them readable but bounded.
+  headers[DEAD_LETTER_HEADERS.message] = reason.message.slice(0, 2000);
+  headers[DEAD_LETTER_HEADERS.topic] = source.topic;
+  headers[DEAD_LETTER_HEADERS.partition] = String(source.partition);
+  headers[DEAD_LETTER_HEADERS.offset] = source.message.offset;
+  headers[DEAD_LETTER_HEADERS.service] = service;
+  headers[DEAD_LETTER_HEADERS.time] = new Date(now).toISOString();
+  if (reason.details && Object.keys(reason.details).length > 0) headers[DEAD_LETTER_HEADERS.details] = JSON.stringify(reason.details).slice(0, 4000);
+  return { key: source.message.key, value: source.message.value, headers, timestamp: source.message.timestamp };
+}
+
+/** Reads a header as a string (Kafka delivers header values as Buffers). */
+export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  if (value === undefined) return undefined;
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
