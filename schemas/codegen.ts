@@ -38,6 +38,11 @@ function isObject(value: Json | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function nameOf(value: Json | undefined, schemaFile: string): string {
+  if (typeof value !== 'string' || value === '') throw new Error(`${schemaFile}: a named type or field has no name`);
+  return value;
+}
+
 function shortName(name: string): string {
   return name.slice(name.lastIndexOf('.') + 1);
 }
@@ -77,14 +82,14 @@ export function renderModule(schemaFile: string, schema: Json): string {
     const kind = node.type;
     if (kind === 'record' || kind === 'error') return renderRecord(node);
     if (kind === 'enum') {
-      const name = shortName(String(node.name));
+      const name = shortName(nameOf(node.name, schemaFile));
       named.add(name);
       const symbols = Array.isArray(node.symbols) ? (node.symbols as readonly Json[]) : [];
-      declarations.push(`${docComment(typeof node.doc === 'string' ? node.doc : undefined, '')}export type ${name} = ${symbols.map((symbol) => `'${String(symbol)}'`).join(' | ')};\n`);
+      declarations.push(`${docComment(typeof node.doc === 'string' ? node.doc : undefined, '')}export type ${name} = ${symbols.map((symbol) => `'${nameOf(symbol, schemaFile)}'`).join(' | ')};\n`);
       return name;
     }
     if (kind === 'fixed') {
-      named.add(shortName(String(node.name)));
+      named.add(shortName(nameOf(node.name, schemaFile)));
       return 'Buffer';
     }
     if (kind === 'array') {
@@ -97,7 +102,7 @@ export function renderModule(schemaFile: string, schema: Json): string {
   };
 
   const renderRecord = (node: JsonObject): string => {
-    const name = shortName(String(node.name));
+    const name = shortName(nameOf(node.name, schemaFile));
     named.add(name);
     // Reserve the slot first so a record is declared before the records nested in it.
     const slot = declarations.push('') - 1;
@@ -106,7 +111,7 @@ export function renderModule(schemaFile: string, schema: Json): string {
       .map((field) => {
         if (!isObject(field)) throw new Error(`${schemaFile}: record ${name} has a malformed field`);
         const doc = [typeof field.doc === 'string' ? field.doc : undefined, logicalNote(field.type ?? null)].filter((part) => part !== undefined).join(' ');
-        return `${docComment(doc, '  ')}  readonly ${String(field.name)}: ${typeOf(field.type ?? null)};\n`;
+        return `${docComment(doc, '  ')}  readonly ${nameOf(field.name, schemaFile)}: ${typeOf(field.type ?? null)};\n`;
       })
       .join('');
     declarations[slot] = `${docComment(typeof node.doc === 'string' ? node.doc : undefined, '')}export interface ${name} {\n${body}}\n`;

@@ -11,6 +11,14 @@ export function isRecord(value: unknown): value is JsonRecord {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Sets an own property even for keys like `__proto__`, which plain assignment would turn into
+ * a prototype change (and so silently lose the value).
+ */
+export function setOwn(target: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -42,6 +50,11 @@ export class Fields {
   /** Path of `key` in the raw message. */
   at(key: string): string {
     return this.path === '' ? key : `${this.path}.${key}`;
+  }
+
+  /** The keys present in this object. */
+  keys(): string[] {
+    return Object.keys(this.#value);
   }
 
   /** True when `key` is present and not null. */
@@ -149,14 +162,15 @@ export class Fields {
   }
 
   /**
-   * Every field nobody consumed, keyed by its dotted path relative to this object, as text
-   * (strings as-is, anything else JSON-encoded). Consumed objects are searched recursively.
+   * Every field nobody consumed, keyed by its dotted path relative to this object, as text:
+   * strings as-is, objects flattened into their fields, arrays and other values JSON-encoded.
+   * Consumed objects are searched recursively for what was not read in them.
    */
   rest(into: Record<string, string> = {}, prefix = ''): Record<string, string> {
     for (const [key, value] of Object.entries(this.#value)) {
       const name = prefix === '' ? key : `${prefix}.${key}`;
       if (!this.#consumed.has(key)) {
-        if (value !== null) into[name] = typeof value === 'string' ? value : JSON.stringify(value);
+        flatten(value, name, into);
         continue;
       }
       const child = this.#children.get(key);
@@ -165,4 +179,12 @@ export class Fields {
     }
     return into;
   }
+}
+
+function flatten(value: unknown, name: string, into: Record<string, string>): void {
+  if (value === null || value === undefined) return;
+  if (typeof value === 'string') setOwn(into, name, value);
+  else if (isRecord(value) && Object.keys(value).length > 0) {
+    for (const [key, inner] of Object.entries(value)) flatten(inner, `${name}.${key}`, into);
+  } else setOwn(into, name, JSON.stringify(value));
 }

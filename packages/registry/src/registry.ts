@@ -1,4 +1,3 @@
-import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { RegistryError } from './errors.ts';
 import { frame, readSchemaId, HEADER_LENGTH } from './wire.ts';
@@ -11,6 +10,7 @@ export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FO
 export interface RegistryOptions {
   /** Base URL of a Confluent-compatible API, e.g. http://localhost:18081/apis/ccompat/v7 */
   readonly url: string;
+  /** Sent as the User-Agent. */
   readonly clientId?: string;
 }
 
@@ -35,14 +35,14 @@ export type DecodeResult<T> = { readonly ok: true; readonly value: T; readonly s
  * number of epoch milliseconds (no Date allocation on the hot path).
  */
 export class AvroRegistry {
-  readonly #client: SchemaRegistry;
   readonly #url: string;
+  readonly #userAgent: string;
   readonly #types = new Map<number, AvroType>();
   readonly #pending = new Map<number, Promise<AvroType>>();
 
   constructor(options: RegistryOptions) {
     this.#url = options.url.replace(/\/+$/, '');
-    this.#client = new SchemaRegistry({ host: this.#url, clientId: options.clientId ?? 'elephant', retry: { retries: 2, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 } });
+    this.#userAgent = options.clientId ?? 'elephant';
   }
 
   get url(): string {
@@ -51,18 +51,17 @@ export class AvroRegistry {
 
   /**
    * Registers `schema` under `subject` (a no-op returning the existing id when the same
-   * schema is already there). On a subject's first registration its compatibility level is
-   * set to `compatibility`; later registrations must match the level already configured.
+   * schema is already there), after setting the subject's compatibility level, so that even
+   * the first version registered by a new deployment is checked. Both calls are idempotent:
+   * replicas starting at once all succeed with the same id.
    * @default compatibility 'BACKWARD_TRANSITIVE'
    */
   async register(subject: string, schema: AvroSchema, compatibility: Compatibility = 'BACKWARD_TRANSITIVE'): Promise<RegisteredSchema> {
     const type = avro.Type.forSchema(schema);
-    let id: number;
-    try {
-      ({ id } = await this.#client.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY[compatibility] }));
-    } catch (error) {
-      throw toRegistryError(error, `registering a schema under subject ${subject}`);
-    }
+    const path = `/subjects/${encodeURIComponent(subject)}`;
+    const current = (await this.#request('GET', `/config/${encodeURIComponent(subject)}`, undefined, [404])) as { compatibilityLevel?: string } | undefined;
+    if (current?.compatibilityLevel !== compatibility) await this.setCompatibility(subject, compatibility);
+    const { id } = (await this.#request('POST', `${path}/versions`, { schema: JSON.stringify(schema) })) as { id: number };
     this.#types.set(id, type);
     return { subject, id, type };
   }
@@ -168,7 +167,7 @@ export class AvroRegistry {
     try {
       response = await fetch(`${this.#url}${path}`, {
         method,
-        headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json', ...(body === undefined ? {} : { 'content-type': 'application/vnd.schemaregistry.v1+json' }) },
+        headers: { 'user-agent': this.#userAgent, accept: 'application/vnd.schemaregistry.v1+json, application/json', ...(body === undefined ? {} : { 'content-type': 'application/vnd.schemaregistry.v1+json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(10000),
       });
@@ -188,13 +187,4 @@ function statusError(status: number, what: string, text: string): RegistryError 
   if (status === 422) return new RegistryError('SCHEMA_INVALID', message);
   if (status >= 500 || status === 429 || status === 408) return new RegistryError('REGISTRY_UNAVAILABLE', message);
   return new RegistryError('SCHEMA_INVALID', message);
-}
-
-function toRegistryError(error: unknown, what: string): RegistryError {
-  if (error instanceof RegistryError) return error;
-  const status = typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : undefined;
-  if (status !== undefined && !Number.isNaN(status)) return statusError(status, what, error instanceof Error ? error.message : String(error));
-  const message = error instanceof Error ? error.message : String(error);
-  if (/compatib/i.test(message)) return new RegistryError('SCHEMA_INCOMPATIBLE', `${what}: ${message}`, { cause: error });
-  return new RegistryError('REGISTRY_UNAVAILABLE', `${what}: ${message}`, { cause: error });
 }

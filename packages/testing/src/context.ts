@@ -62,7 +62,8 @@ export function createTestContext(name: string): TestContext {
       const admin = kafka.admin();
       await admin.connect();
       try {
-        await admin.deleteTopics({ topics: created, timeout: 10000 });
+        // Tests may ensure the same topic twice; Kafka refuses duplicate names in one request.
+        await admin.deleteTopics({ topics: [...new Set(created)], timeout: 10000 });
       } finally {
         await admin.disconnect();
       }

@@ -1,0 +1,62 @@
+/**
+ * Ads: clicks and conversions in Elephant's documented JSON (docs/channels.md), modelled on
+ * what ad platforms' click reports and offline-conversion exports carry: the platform's click
+ * id (gclid, fbclid, msclkid, ttclid, ...), campaign and ad ids, the landing page's anonymous
+ * id, and for conversions a value with currency and SHA-256-hashed contact details.
+ */
+import { ChannelError, schemaViolation } from '../errors.ts';
+import { Fields } from '../fields.ts';
+import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
+import { lookup, readAmount, readCurrency, readCustomer, readKind, readTime } from './common.ts';
+import type { AdapterContext, AdapterResult } from '../context.ts';
+import type { EventType } from '../vocabulary.ts';
+import type { Campaign } from '../generated/touchpoint.ts';
+
+const KINDS: Readonly<Record<string, EventType>> = { click: 'ad_clicked', conversion: 'ad_converted' };
+
+function adaptAd(raw: unknown, context: AdapterContext): Built {
+  const ad = Fields.of(raw, '');
+  const kind = readKind(ad);
+  const eventType = lookup(KINDS, kind);
+  if (eventType === undefined) {
+    throw new ChannelError('UNKNOWN_EVENT_TYPE', `type: ${JSON.stringify(kind)} is not an ads event type (click, conversion)`, { details: { path: 'type', eventType: kind } });
+  }
+  const platform = ad.string('platform').toLowerCase();
+  const clickId = ad.optString('clickId');
+  const conversion = eventType === 'ad_converted' ? ad.object('conversion') : null;
+  // A click id names its click uniquely; a conversion needs its own id (the platform's or the order's).
+  const sourceEventId = ad.optString('id') ?? (conversion ? conversion.optString('id') : clickId);
+  if (sourceEventId === null) throw schemaViolation(conversion ? 'conversion.id' : 'clickId', 'is required (or id)');
+  const eventTime = readTime(ad, 'occurredAt');
+
+  const ids = collectorFor(context);
+  ids.add('click_id', clickId, ad.at('clickId'));
+  ids.add('anonymous_id', ad.take('landingAnonymousId'), ad.at('landingAnonymousId'));
+  ids.add('email_sha256', ad.take('hashedEmail'), ad.at('hashedEmail'));
+  ids.add('phone_sha256', ad.take('hashedPhone'), ad.at('hashedPhone'));
+  readCustomer(ad.optObject('customer'), ids);
+
+  let valueMinor: number | null = null;
+  let valueCurrency: string | null = null;
+  if (conversion?.has('value')) {
+    valueCurrency = readCurrency(conversion, 'currency', context);
+    valueMinor = readAmount(conversion, 'value', null, valueCurrency);
+  }
+  const campaign: Campaign = {
+    platform,
+    campaignId: ad.optString('campaignId'),
+    adId: ad.optString('adId'),
+    clickId,
+    name: ad.optString('campaignName'),
+    medium: ad.optString('medium'),
+    source: ad.optString('source'),
+    valueMinor,
+    valueCurrency,
+  };
+  return finish('ads', systemFor('ads', context, platform), { sourceEventId, eventType, eventTime, campaign }, ids, ad, context);
+}
+
+/** Ad click or conversion → touchpoint. Never throws. */
+export function adaptAds(raw: unknown, context: AdapterContext): AdapterResult {
+  return single(raw, (value) => adaptAd(value, context));
+}

@@ -1,0 +1,168 @@
+/** Field groups several channels share: person traits, consent, customer identifiers, money. */
+import { schemaViolation } from '../errors.ts';
+import { isRecord, setOwn, type Fields } from '../fields.ts';
+import { normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
+import type { AdapterContext } from '../context.ts';
+import type { IdentifierCollector } from '../identifiers.ts';
+import type { Address, Consent, LineItem, Traits } from '../generated/touchpoint.ts';
+
+/** `table[key]` for own keys only, so event names like `constructor` never hit Object.prototype. */
+export function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** A required timestamp field (ISO 8601 with offset, or epoch ms). */
+export function readTime(fields: Fields, key: string): number {
+  return parseTimestamp(fields.take(key), fields.at(key));
+}
+
+/** The value of a `type` field, lower-cased, separators unified to `_` (`Contact.Created` → `contact_created`). */
+export function readKind(fields: Fields, key = 'type'): string {
+  return fields.string(key).toLowerCase().replace(/[\s.-]+/g, '_');
+}
+
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Consent statements: `[{ purpose, granted, statedAt? }]`; statedAt defaults to the event time. */
+export function readConsents(fields: Fields, key: string, eventTime: number): Consent[] {
+  return fields.objects(key).map((item) => {
+    const granted = item.optBool('granted');
+    if (granted === null) throw schemaViolation(item.at('granted'), 'is required');
+    return { purpose: item.string('purpose'), granted, statedAt: item.has('statedAt') ? readTime(item, 'statedAt') : eventTime };
+  });
+}
+
+function readAddress(fields: Fields): Address | null {
+  const country = fields.optString('country');
+  const address: Address = {
+    street: fields.firstString('street', 'street_address', 'line1'),
+    city: fields.optString('city'),
+    postalCode: fields.firstString('postalCode', 'postal_code', 'zip'),
+    region: fields.firstString('region', 'state'),
+    country: country === null ? null : normalizeCountry(country),
+  };
+  return Object.values(address).some((value) => value !== null) ? address : null;
+}
+
+export interface TraitOptions {
+  /** Key of the consent array, if this source carries one. */
+  readonly consentKey?: string;
+  /** Consent read elsewhere (e.g. Segment's context.consent). */
+  readonly consent?: readonly Consent[];
+  /** Contact e-mail/phone chosen elsewhere (e.g. a CRM's primary of several). */
+  readonly email?: string | null;
+  readonly phone?: string | null;
+}
+
+/**
+ * Person traits in the names Segment and Elephant's own formats use (camelCase, with the
+ * Segment snake_case spellings accepted). `email` and `phone` also become identifiers.
+ * Values that cannot be a trait (a birthday that is no date, a gender that is no text) are
+ * left unread, so they stay in properties instead of being lost or failing the event.
+ * @returns null when the event states no trait at all
+ */
+export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: number, options: TraitOptions = {}): Traits | null {
+  const email = options.email !== undefined ? options.email : ids.add('email', fields.take('email'), fields.at('email'));
+  const phone = options.phone !== undefined ? options.phone : ids.add('phone', fields.take('phone'), fields.at('phone'));
+  let company: string | null = null;
+  if (isRecord(fields.peek('company'))) company = fields.optObject('company')?.optString('name') ?? null;
+  else if (typeof fields.peek('company') === 'string') company = fields.optString('company');
+  let birthDate: string | null = null;
+  for (const key of ['birthDate', 'birthday']) {
+    birthDate = parseCalendarDate(fields.peek(key));
+    if (birthDate !== null) {
+      fields.take(key);
+      break;
+    }
+  }
+  const preferences: Record<string, string> = {};
+  const rawPreferences = fields.peek('preferences');
+  if (isRecord(rawPreferences)) {
+    fields.take('preferences');
+    for (const [key, value] of Object.entries(rawPreferences)) if (value !== null) setOwn(preferences, key, textOf(value));
+  }
+  const addressFields = isRecord(fields.peek('address')) ? fields.optObject('address') : null;
+  const traits: Traits = {
+    email,
+    phone,
+    firstName: fields.firstString('firstName', 'first_name'),
+    lastName: fields.firstString('lastName', 'last_name'),
+    company,
+    address: addressFields === null ? null : readAddress(addressFields),
+    birthDate,
+    gender: typeof fields.peek('gender') === 'string' ? fields.optString('gender') : null,
+    preferences,
+    consent: [...(options.consent ?? []), ...(options.consentKey === undefined ? [] : readConsents(fields, options.consentKey, eventTime))],
+  };
+  const stated =
+    [traits.email, traits.phone, traits.firstName, traits.lastName, traits.company, traits.address, traits.birthDate, traits.gender].some((value) => value !== null) ||
+    Object.keys(preferences).length > 0 ||
+    traits.consent.length > 0;
+  return stated ? traits : null;
+}
+
+/**
+ * Identifiers of Elephant's own formats' `customer` object: userId, crmId, email, phone,
+ * loyaltyCard, anonymousId, deviceId, and `identifiers: [{ type, value }]` for custom types.
+ */
+export function readCustomer(fields: Fields | null, ids: IdentifierCollector): void {
+  if (fields === null) return;
+  const known: readonly (readonly [string, string])[] = [
+    ['userId', 'user_id'],
+    ['crmId', 'crm_id'],
+    ['email', 'email'],
+    ['phone', 'phone'],
+    ['loyaltyCard', 'loyalty_card'],
+    ['anonymousId', 'anonymous_id'],
+    ['deviceId', 'device_id'],
+  ];
+  for (const [key, type] of known) ids.add(type, fields.take(key), fields.at(key));
+  for (const item of fields.objects('identifiers')) ids.add(item.string('type'), item.take('value'), item.at('value'));
+}
+
+/** A currency field, or the deployment default. @throws SCHEMA_VIOLATION when neither exists */
+export function readCurrency(fields: Fields, key: string, context: AdapterContext): string {
+  const value = fields.optString(key);
+  if (value !== null) return parseCurrency(value, fields.at(key));
+  if (context.defaultCurrency !== undefined) return parseCurrency(context.defaultCurrency, 'defaultCurrency');
+  throw schemaViolation(fields.at(key), 'is required (no defaultCurrency is configured)');
+}
+
+/** An amount given either in minor units (`minorKey`, preferred) or as a decimal (`decimalKey`); null when neither. */
+export function readAmount(fields: Fields, decimalKey: string, minorKey: string | null, currency: string): number | null {
+  if (minorKey !== null && fields.has(minorKey)) return minorUnits(fields.take(minorKey), fields.at(minorKey));
+  if (fields.has(decimalKey)) return toMinorUnits(fields.take(decimalKey), currency, fields.at(decimalKey));
+  return null;
+}
+
+export interface LineItemKeys {
+  /** Candidate product id keys, preferred first. */
+  readonly productId: readonly [string, ...string[]];
+  readonly price: string;
+  readonly priceMinor: string | null;
+}
+
+/** Line items; a missing quantity counts as 1 (the convention of e-commerce trackers). */
+export function readLineItems(items: readonly Fields[], currency: string, keys: LineItemKeys): LineItem[] {
+  return items.map((item) => {
+    const productId = item.firstString(...keys.productId);
+    if (productId === null) throw schemaViolation(item.at(keys.productId[0]), 'is required');
+    const name = item.optString('name');
+    const category = item.optString('category');
+    const quantity = Math.abs(item.optInt('quantity', -2147483647, 2147483647) ?? 1);
+    const statedCurrency = item.optString('currency');
+    const itemCurrency = statedCurrency === null ? currency : parseCurrency(statedCurrency, item.at('currency'));
+    const unitPriceMinor = readAmount(item, keys.price, keys.priceMinor, itemCurrency);
+    if (unitPriceMinor === null) throw schemaViolation(item.at(keys.price), 'is required');
+    return { productId, name, category, quantity, unitPriceMinor, currency: itemCurrency };
+  });
+}
+
+/** Sum of line items, for sources that report no total. */
+export function lineItemsTotal(items: readonly LineItem[], path: string): number {
+  const total = items.reduce((sum, item) => sum + item.quantity * item.unitPriceMinor, 0);
+  if (!Number.isSafeInteger(total)) throw schemaViolation(path, 'sum of line items is too large');
+  return total;
+}

@@ -1,0 +1,149 @@
+/**
+ * Web and mobile: one Segment Spec message per raw record (track, page, screen, identify,
+ * alias, group), as Segment's webhook and Kafka destinations deliver them. E-commerce v2
+ * events Product Viewed, Order Completed and Order Refunded get typed mappings; every other
+ * track call is a `custom_event` whose name stays in properties.event.
+ */
+import { ChannelError, schemaViolation } from '../errors.ts';
+import { Fields, isRecord } from '../fields.ts';
+import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
+import { lineItemsTotal, lookup, readAmount, readCurrency, readLineItems, readTraits, readTime } from './common.ts';
+import type { AdapterContext, AdapterResult } from '../context.ts';
+import type { IdentifierCollector } from '../identifiers.ts';
+import type { EventType } from '../vocabulary.ts';
+import type { Campaign, Commerce, Consent, Content, Loyalty } from '../generated/touchpoint.ts';
+
+const TRACK_EVENTS: Readonly<Record<string, EventType>> = {
+  'product viewed': 'product_viewed',
+  'order completed': 'order_completed',
+  'order refunded': 'order_refunded',
+};
+
+// Segment's own precedence: `timestamp` is the corrected event time; the others are fallbacks.
+const TIME_KEYS = ['timestamp', 'originalTimestamp', 'receivedAt', 'sentAt'] as const;
+
+function eventTimeOf(message: Fields): number {
+  const key = TIME_KEYS.find((candidate) => message.has(candidate));
+  if (key === undefined) throw schemaViolation(message.at('timestamp'), 'is required (or originalTimestamp, receivedAt, sentAt)');
+  return readTime(message, key);
+}
+
+/** Segment consent: context.consent.categoryPreferences `{ Advertising: true, ... }`. */
+function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] {
+  const preferences = segmentContext?.optObject('consent')?.optObject('categoryPreferences');
+  if (!preferences) return [];
+  const consent: Consent[] = [];
+  for (const purpose of preferences.keys()) {
+    const granted = preferences.optBool(purpose);
+    if (granted !== null) consent.push({ purpose, granted, statedAt: eventTime });
+  }
+  return consent;
+}
+
+function campaignOf(segmentContext: Fields | null): Campaign | null {
+  const utm = segmentContext?.optObject('campaign');
+  if (!utm) return null;
+  const name = utm.optString('name');
+  const medium = utm.optString('medium');
+  const source = utm.optString('source');
+  if (name === null && medium === null && source === null) return null;
+  return { platform: null, campaignId: null, adId: null, clickId: null, name, medium, source, valueMinor: null, valueCurrency: null };
+}
+
+function addCommonIdentifiers(message: Fields, segmentContext: Fields | null, ids: IdentifierCollector): void {
+  ids.add('user_id', message.take('userId'), message.at('userId'));
+  ids.add('anonymous_id', message.take('anonymousId'), message.at('anonymousId'));
+  const device = segmentContext?.optObject('device');
+  if (device) {
+    ids.add('device_id', device.take('id'), device.at('id'));
+    ids.add('advertising_id', device.take('advertisingId'), device.at('advertisingId'));
+  }
+}
+
+function commerceOf(properties: Fields, kind: 'purchase' | 'return', context: AdapterContext): { commerce: Commerce; loyalty: Loyalty | null } {
+  const orderId = properties.string('order_id');
+  const currency = readCurrency(properties, 'currency', context);
+  const lineItems = readLineItems(properties.objects('products'), currency, { productId: ['product_id', 'id', 'sku'], price: 'price', priceMinor: null });
+  const total = readAmount(properties, 'total', null, currency) ?? readAmount(properties, 'revenue', null, currency) ?? lineItemsTotal(lineItems, properties.at('products'));
+  const coupon = properties.optString('coupon');
+  return {
+    commerce: { kind, orderId, returnId: null, currency, lineItems, totalMinor: total },
+    loyalty: coupon === null ? null : { couponCode: coupon, pointsDelta: null, programId: null },
+  };
+}
+
+function adaptSegment(raw: unknown, context: AdapterContext): Built {
+  if (isRecord(raw) && Array.isArray(raw.batch)) {
+    throw schemaViolation('batch', 'Segment batch envelopes are not accepted; produce one message per record');
+  }
+  const message = Fields.of(raw, '');
+  // The write key authenticates a Segment source; it must not travel on to subscribers.
+  message.skip('writeKey');
+  const type = message.string('type').toLowerCase();
+  const sourceEventId = message.string('messageId');
+  const eventTime = eventTimeOf(message);
+  const segmentContext = message.optObject('context');
+  const ids = collectorFor(context);
+  addCommonIdentifiers(message, segmentContext, ids);
+  const consent = consentOf(segmentContext, eventTime);
+  const campaign = campaignOf(segmentContext);
+  const page = segmentContext?.optObject('page') ?? null;
+  const traitFields = type === 'identify' ? message.optObject('traits') : (segmentContext?.optObject('traits') ?? null);
+  const traits = traitFields ? readTraits(traitFields, ids, eventTime, { consent }) : consent.length > 0 ? readTraits(new Fields({}, ''), ids, eventTime, { consent }) : null;
+
+  let eventType: EventType;
+  let content: Content | null = null;
+  let commerce: Commerce | null = null;
+  let loyalty: Loyalty | null = null;
+  switch (type) {
+    case 'page': {
+      eventType = 'page_viewed';
+      const properties = message.optObject('properties');
+      const title = properties?.optString('title') ?? message.optString('name');
+      content = { contentId: null, title, kind: 'page', url: properties?.optString('url') ?? page?.optString('url') ?? null };
+      break;
+    }
+    case 'screen':
+      eventType = 'screen_viewed';
+      content = { contentId: null, title: message.optString('name'), kind: 'screen', url: null };
+      break;
+    case 'identify':
+      eventType = 'identified';
+      break;
+    case 'alias':
+      eventType = 'aliased';
+      ids.add(context.segmentPreviousIdType ?? 'anonymous_id', message.take('previousId'), message.at('previousId'));
+      break;
+    case 'group':
+      // Group traits describe the account, not the person: they stay in properties.
+      eventType = 'grouped';
+      break;
+    case 'track': {
+      const name = message.peek('event');
+      if (typeof name !== 'string' || name.trim() === '') throw schemaViolation('event', name === undefined ? 'is required for a track call' : 'must be a non-empty string');
+      eventType = lookup(TRACK_EVENTS, name.trim().toLowerCase().replace(/[\s_-]+/g, ' ')) ?? 'custom_event';
+      if (eventType === 'product_viewed') {
+        const properties = message.object('properties');
+        content = {
+          contentId: properties.firstString('product_id', 'id', 'sku'),
+          title: properties.optString('name'),
+          kind: 'product',
+          url: properties.optString('url') ?? page?.optString('url') ?? null,
+        };
+      } else if (eventType === 'order_completed' || eventType === 'order_refunded') {
+        ({ commerce, loyalty } = commerceOf(message.object('properties'), eventType === 'order_completed' ? 'purchase' : 'return', context));
+      }
+      break;
+    }
+    default:
+      throw new ChannelError('UNKNOWN_EVENT_TYPE', `type: ${JSON.stringify(type)} is not a Segment call type (track, page, screen, identify, alias, group)`, {
+        details: { path: 'type', eventType: type },
+      });
+  }
+  return finish('web', systemFor('web', context), { sourceEventId, eventType, eventTime, traits, campaign, content, commerce, loyalty }, ids, message, context);
+}
+
+/** Segment Spec message → touchpoint. Never throws. */
+export function adaptWeb(raw: unknown, context: AdapterContext): AdapterResult {
+  return single(raw, (value) => adaptSegment(value, context));
+}

@@ -1,0 +1,120 @@
+/** What all adapters share: assembling a Touchpoint and turning throws into results. */
+import { ChannelError } from './errors.ts';
+import { deriveEventId } from './event-id.ts';
+import { IdentifierCollector, type DroppedIdentifier } from './identifiers.ts';
+import { sourceTrust, DEFAULT_SOURCE_SYSTEMS } from './trust.ts';
+import { defaultJourneyStage, type Channel, type EventType } from './vocabulary.ts';
+import type { AdapterContext, AdapterResult, RejectedEvent } from './context.ts';
+import type { Fields } from './fields.ts';
+import type { Campaign, Commerce, Content, Email, Loyalty, Store, Support, Touchpoint, Traits } from './generated/touchpoint.ts';
+
+/** The channel-specific part of a touchpoint; everything else is derived. */
+export interface TouchpointDraft {
+  readonly sourceEventId: string;
+  readonly eventType: EventType;
+  readonly eventTime: number;
+  readonly traits?: Traits | null;
+  readonly commerce?: Commerce | null;
+  readonly campaign?: Campaign | null;
+  readonly content?: Content | null;
+  readonly email?: Email | null;
+  readonly support?: Support | null;
+  readonly loyalty?: Loyalty | null;
+  readonly store?: Store | null;
+}
+
+export interface Built {
+  readonly touchpoint: Touchpoint;
+  readonly dropped: readonly DroppedIdentifier[];
+}
+
+export function collectorFor(context: AdapterContext): IdentifierCollector {
+  return new IdentifierCollector({ defaultRegion: context.defaultRegion, foldGmailAddresses: context.foldGmailAddresses });
+}
+
+/**
+ * Completes a touchpoint: deterministic eventId, source and trust, identifiers, and every
+ * field of `fields` no one consumed as properties. Call it last, after all reads.
+ * @throws MISSING_IDENTIFIER when no identifier survived normalization
+ */
+export function finish(channel: Channel, system: string, draft: TouchpointDraft, ids: IdentifierCollector, fields: Fields, context: AdapterContext): Built {
+  if (ids.identifiers.length === 0) {
+    const reasons = ids.dropped.map((drop) => `${drop.field} (${drop.reason})`);
+    throw new ChannelError('MISSING_IDENTIFIER', `No usable identifier${fields.path === '' ? '' : ` in ${fields.path}`}${reasons.length > 0 ? `; dropped: ${reasons.join(', ')}` : ''}`, {
+      details: { path: fields.path === '' ? '(message)' : fields.path, dropped: ids.dropped },
+    });
+  }
+  const touchpoint: Touchpoint = {
+    eventId: deriveEventId(context.tenant, channel, system, draft.sourceEventId),
+    tenant: context.tenant,
+    channel,
+    source: { system, eventId: draft.sourceEventId, trust: sourceTrust(channel, system, context.trust) },
+    eventType: draft.eventType,
+    journeyStage: defaultJourneyStage(draft.eventType),
+    eventTime: draft.eventTime,
+    ingestTime: context.ingestTime,
+    identifiers: ids.identifiers,
+    traits: draft.traits ?? null,
+    commerce: draft.commerce ?? null,
+    campaign: draft.campaign ?? null,
+    content: draft.content ?? null,
+    email: draft.email ?? null,
+    support: draft.support ?? null,
+    loyalty: draft.loyalty ?? null,
+    store: draft.store ?? null,
+    properties: fields.rest(),
+  };
+  return { touchpoint, dropped: ids.dropped };
+}
+
+/** The source system name: the deployment's, else `fallback`, else the channel default. */
+export function systemFor(channel: Channel, context: AdapterContext, fallback?: string | null): string {
+  return context.sourceSystem ?? fallback ?? DEFAULT_SOURCE_SYSTEMS[channel];
+}
+
+function unexpected(error: unknown, where: string): ChannelError {
+  if (error instanceof ChannelError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ChannelError('ADAPTER_FAILED', `Adapter failed on ${where}: ${message}`, { cause: error });
+}
+
+/** Runs a one-event adapter body; every throw becomes an `ok: false` result. */
+export function single(raw: unknown, body: (raw: unknown) => Built): AdapterResult {
+  try {
+    const built = body(raw);
+    return { ok: true, touchpoints: [built.touchpoint], dropped: built.dropped, rejected: [] };
+  } catch (error) {
+    return { ok: false, error: unexpected(error, 'the message') };
+  }
+}
+
+/**
+ * Runs a batch adapter body per item. Items that fail are `rejected` while the others become
+ * touchpoints; only when no item succeeds is the whole message `ok: false` (with the first
+ * item's error, the rest in `details.rejected`). An empty batch is an empty success.
+ */
+export function batch(items: readonly unknown[], body: (item: unknown, index: number) => Built): AdapterResult {
+  const touchpoints: Touchpoint[] = [];
+  const dropped: DroppedIdentifier[] = [];
+  const rejected: RejectedEvent[] = [];
+  items.forEach((item, index) => {
+    try {
+      const built = body(item, index);
+      touchpoints.push(built.touchpoint);
+      dropped.push(...built.dropped);
+    } catch (error) {
+      rejected.push({ index, error: unexpected(error, `item ${index}`) });
+    }
+  });
+  const first = rejected[0];
+  if (touchpoints.length === 0 && first !== undefined) {
+    if (rejected.length === 1) return { ok: false, error: first.error };
+    const { error } = first;
+    const all = rejected.map((entry) => ({ index: entry.index, code: entry.error.code, message: entry.error.message }));
+    return {
+      ok: false,
+      error: new ChannelError(error.code, `All ${items.length} events rejected; first: ${error.message}`, { cause: error, details: { ...error.details, rejected: all } }),
+    };
+  }
+  return { ok: true, touchpoints, dropped, rejected };
+}

@@ -1,0 +1,49 @@
+/**
+ * @elephant/channels — raw channel messages → Touchpoints (schemas/touchpoint.avsc), and
+ * identifier normalization. Pure: no I/O, deterministic for the same input and context.
+ */
+export { adaptMessage, ADAPTERS } from './adapt.ts';
+export { adaptWeb } from './adapters/web.ts';
+export { adaptEmail, SENDGRID_EVENTS } from './adapters/email.ts';
+export { adaptAds } from './adapters/ads.ts';
+export { adaptPos } from './adapters/pos.ts';
+export { adaptSupport } from './adapters/support.ts';
+export { adaptCrm } from './adapters/crm.ts';
+export { adaptLoyalty } from './adapters/loyalty.ts';
+export { adaptContent } from './adapters/content.ts';
+export { checkAdapterContext, DEFAULT_MAX_MESSAGE_BYTES, type Adapter, type AdapterContext, type AdapterResult, type RejectedEvent } from './context.ts';
+export { ChannelError, CHANNEL_ERROR_CODES, type ChannelErrorCode } from './errors.ts';
+export { deriveEventId, EVENT_ID_NAMESPACE } from './event-id.ts';
+export {
+  DROP_REASONS,
+  IdentifierCollector,
+  isIdentifierType,
+  isSupportedRegion,
+  MAX_IDENTIFIER_LENGTH,
+  normalizeEmail,
+  normalizeIdentifier,
+  normalizePhone,
+  type DropReason,
+  type DroppedIdentifier,
+  type NormalizeOptions,
+  type NormalizeResult,
+} from './identifiers.ts';
+export { touchpointKey } from './key.ts';
+export { CHANNEL_DEFAULT_TRUST, DEFAULT_SOURCE_SYSTEMS, DEFAULT_SOURCE_TRUST, sourceTrust } from './trust.ts';
+export {
+  CHANNELS,
+  CUSTOM_IDENTIFIER_TYPE,
+  defaultJourneyStage,
+  EVENT_TYPE_STAGES,
+  EVENT_TYPES,
+  IDENTIFIER_TYPES,
+  isChannel,
+  isEventType,
+  JOURNEY_STAGES,
+  type BuiltInIdentifierType,
+  type Channel,
+  type EventType,
+  type JourneyStage,
+} from './vocabulary.ts';
+export { touchpointSchema, type AvroRecordSchemaJson } from './generated/touchpoint.ts';
+export type { Address, Campaign, Commerce, Consent, Content, Email, Identifier, LineItem, Loyalty, Source, Store, Support, Touchpoint, Traits } from './generated/touchpoint.ts';

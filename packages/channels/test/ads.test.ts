@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { adaptAds } from '@elephant/channels';
+import { context, failure, one } from './helpers.ts';
+
+const click = {
+  type: 'click',
+  platform: 'Google_Ads',
+  clickId: 'Cj0KCQjw-gclid-1',
+  occurredAt: '2024-05-01T09:58:00Z',
+  campaignId: '1234567890',
+  campaignName: 'Spring Sale',
+  adGroupId: '555',
+  adId: '987654',
+  medium: 'cpc',
+  source: 'google',
+  landingAnonymousId: '507f191e810c19729de860ea',
+  landingUrl: 'https://shop.example/?gclid=Cj0KCQjw-gclid-1',
+};
+
+const conversion = {
+  type: 'conversion',
+  platform: 'meta_ads',
+  clickId: 'fb.1.1714557600.IwAR2',
+  occurredAt: 1_714_560_000_000,
+  campaignId: '238',
+  adId: '239',
+  conversion: { id: 'conv-77', name: 'Purchase', value: 49.9, currency: 'eur', orderId: 'o-1' },
+  hashedEmail: 'B4C9A289323B21A01C3E940F150EB9B8C542587F1ABFD8F0E1CC1FFC5E475514',
+};
+
+describe('ads adapter', () => {
+  it('maps a click: click id, campaign, landing anonymous id', () => {
+    const tp = one(adaptAds(click, context));
+    expect(tp).toMatchObject({
+      eventType: 'ad_clicked',
+      journeyStage: 'aware',
+      source: { system: 'google_ads', eventId: 'Cj0KCQjw-gclid-1', trust: 30 },
+      identifiers: [
+        { type: 'click_id', value: 'Cj0KCQjw-gclid-1' },
+        { type: 'anonymous_id', value: '507f191e810c19729de860ea' },
+      ],
+      campaign: { platform: 'google_ads', campaignId: '1234567890', adId: '987654', clickId: 'Cj0KCQjw-gclid-1', name: 'Spring Sale', medium: 'cpc', source: 'google', valueMinor: null, valueCurrency: null },
+    });
+    expect(tp.properties).toMatchObject({ adGroupId: '555', landingUrl: click.landingUrl });
+  });
+
+  it('maps a conversion with its value and hashed e-mail', () => {
+    const tp = one(adaptAds(conversion, context));
+    expect(tp).toMatchObject({
+      eventType: 'ad_converted',
+      journeyStage: 'acquire',
+      eventTime: 1_714_560_000_000,
+      source: { system: 'meta_ads', eventId: 'conv-77' },
+      campaign: { platform: 'meta_ads', valueMinor: 4990, valueCurrency: 'EUR', clickId: 'fb.1.1714557600.IwAR2' },
+      commerce: null,
+    });
+    expect(tp.identifiers).toContainEqual({ type: 'email_sha256', value: conversion.hashedEmail.toLowerCase() });
+    expect(tp.properties).toMatchObject({ 'conversion.name': 'Purchase', 'conversion.orderId': 'o-1' });
+  });
+
+  it('uses the deployment source system when set, and its trust override', () => {
+    const tp = one(adaptAds(click, { ...context, sourceSystem: 'adsync', trust: { adsync: 35 } }));
+    expect(tp.source).toEqual({ system: 'adsync', eventId: 'Cj0KCQjw-gclid-1', trust: 35 });
+  });
+
+  it.each([
+    ['an unknown type', { ...click, type: 'impression' }, 'UNKNOWN_EVENT_TYPE', 'type: "impression"'],
+    ['no platform', { ...click, platform: undefined }, 'SCHEMA_VIOLATION', 'platform: is required'],
+    ['a click without click id or id', { ...click, clickId: undefined }, 'SCHEMA_VIOLATION', 'clickId: is required'],
+    ['a conversion without conversion', { ...conversion, conversion: undefined }, 'SCHEMA_VIOLATION', 'conversion: is required'],
+    ['a conversion without id', { ...conversion, conversion: { value: 1, currency: 'EUR' } }, 'SCHEMA_VIOLATION', 'conversion.id: is required'],
+    ['a value without currency', { ...conversion, conversion: { id: 'c', value: 1 } }, 'SCHEMA_VIOLATION', 'conversion.currency: is required'],
+    ['a value that is no number', { ...conversion, conversion: { id: 'c', value: true, currency: 'EUR' } }, 'SCHEMA_VIOLATION', 'conversion.value'],
+    ['a bad hashed e-mail only', { type: 'conversion', platform: 'x', occurredAt: 1_714_560_000_000, conversion: { id: 'c' }, hashedEmail: 'ann@example.com' }, 'MISSING_IDENTIFIER', 'hashedEmail (invalid_format)'],
+    ['no time', { ...click, occurredAt: undefined }, 'SCHEMA_VIOLATION', 'occurredAt: is required'],
+  ])('rejects %s', (_name, raw, code, message) => {
+    expect(failure(adaptAds(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { adaptCrm } from '@elephant/channels';
+import { context, failure, one } from './helpers.ts';
+
+const created = {
+  type: 'contact.created',
+  id: 'chg-1001',
+  occurredAt: '2024-04-30T16:20:00Z',
+  contact: {
+    id: 'C-000123',
+    firstName: 'Ann',
+    lastName: 'Lee',
+    emails: [
+      { value: 'ann.lee@work.example', type: 'work' },
+      { value: 'Ann@Home.example', type: 'home', primary: true },
+    ],
+    phones: ['030 1234567', 'n/a'],
+    address: { street: 'Unter den Linden 1', city: 'Berlin', postalCode: '10117', country: 'de' },
+    birthDate: '1990-02-28',
+    gender: 'female',
+    company: 'Initech',
+    owner: 'rep-9',
+    consents: [
+      { purpose: 'marketing_email', granted: true, statedAt: '2024-04-01T09:00:00Z' },
+      { purpose: 'profiling', granted: false },
+    ],
+    preferences: { language: 'de', channel: 'email', quietHours: [22, 7] },
+    identifiers: [{ type: 'erp_customer', value: 'E-77' }],
+  },
+};
+
+describe('crm adapter', () => {
+  it('maps a created contact: every address and number, the primary as contact detail, consent and preferences', () => {
+    const result = adaptCrm(created, context);
+    const tp = one(result);
+    expect(tp).toMatchObject({ eventType: 'contact_created', journeyStage: 'acquire', source: { system: 'crm', eventId: 'chg-1001', trust: 50 } });
+    expect(tp.identifiers).toEqual([
+      { type: 'crm_id', value: 'C-000123' },
+      { type: 'email', value: 'ann.lee@work.example' },
+      { type: 'email', value: 'ann@home.example' },
+      { type: 'phone', value: '+49301234567' },
+      { type: 'erp_customer', value: 'E-77' },
+    ]);
+    expect(tp.traits).toEqual({
+      email: 'ann@home.example',
+      phone: '+49301234567',
+      firstName: 'Ann',
+      lastName: 'Lee',
+      company: 'Initech',
+      address: { street: 'Unter den Linden 1', city: 'Berlin', postalCode: '10117', region: null, country: 'DE' },
+      birthDate: '1990-02-28',
+      gender: 'female',
+      preferences: { language: 'de', channel: 'email', quietHours: '[22,7]' },
+      consent: [
+        { purpose: 'marketing_email', granted: true, statedAt: Date.parse('2024-04-01T09:00:00Z') },
+        { purpose: 'profiling', granted: false, statedAt: tp.eventTime },
+      ],
+    });
+    expect(result.ok && result.dropped).toEqual([{ field: 'contact.phones[1]', type: 'phone', value: 'n/a', reason: 'invalid_phone' }]);
+    expect(tp.properties).toMatchObject({ 'contact.owner': 'rep-9', 'contact.emails[0].type': 'work' });
+  });
+
+  it('maps an update with a single e-mail field', () => {
+    const tp = one(adaptCrm({ type: 'updated', id: 'chg-1002', occurredAt: '2024-05-01T00:00:00Z', contact: { id: 'C-000123', email: 'ANN@new.example', lastName: 'Lee-Smith' } }, context));
+    expect(tp.eventType).toBe('contact_updated');
+    expect(tp.traits).toMatchObject({ email: 'ann@new.example', lastName: 'Lee-Smith', firstName: null });
+  });
+
+  it('maps a deletion that carries only the crm id', () => {
+    const tp = one(adaptCrm({ type: 'contact_deleted', id: 'chg-1003', occurredAt: '2024-05-02T00:00:00Z', contact: { id: 98765 } }, context));
+    expect(tp.eventType).toBe('contact_deleted');
+    expect(tp.identifiers).toEqual([{ type: 'crm_id', value: '98765' }]);
+    expect(tp.traits).toBeNull();
+  });
+
+  it.each([
+    ['an unknown type', { ...created, type: 'merged' }, 'UNKNOWN_EVENT_TYPE', 'type: "merged"'],
+    ['no contact', { ...created, contact: undefined }, 'SCHEMA_VIOLATION', 'contact: is required'],
+    ['no contact id', { ...created, contact: { firstName: 'Ann' } }, 'SCHEMA_VIOLATION', 'contact.id: is required'],
+    ['consent without granted', { ...created, contact: { id: 'c', consents: [{ purpose: 'x' }] } }, 'SCHEMA_VIOLATION', 'contact.consents[0].granted: is required'],
+    ['consent granted as text', { ...created, contact: { id: 'c', consents: [{ purpose: 'x', granted: 'yes' }] } }, 'SCHEMA_VIOLATION', 'contact.consents[0].granted: expected a boolean'],
+    ['consent with a bad date', { ...created, contact: { id: 'c', consents: [{ purpose: 'x', granted: true, statedAt: 'yesterday' }] } }, 'SCHEMA_VIOLATION', 'contact.consents[0].statedAt'],
+    ['e-mails mixing text and objects', { ...created, contact: { id: 'c', emails: ['a@b.example', { value: 'c@d.example' }] } }, 'SCHEMA_VIOLATION', 'contact.emails[0]: expected an object'],
+    ['a first name that is a list', { ...created, contact: { id: 'c', firstName: ['Ann'] } }, 'SCHEMA_VIOLATION', 'contact.firstName: expected a string'],
+  ])('rejects %s', (_name, raw, code, message) => {
+    expect(failure(adaptCrm(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { adaptPos } from '@elephant/channels';
+import { context, failure, one } from './helpers.ts';
+
+const purchase = {
+  type: 'purchase',
+  id: 'txn-2024-0501-0042',
+  occurredAt: '2024-05-01T14:03:11+02:00',
+  storeId: 'berlin-mitte',
+  terminalId: 'till-3',
+  cashierId: 'c-117',
+  currency: 'EUR',
+  total: 42.97,
+  lineItems: [
+    { sku: '4006381333931', name: 'Pencil', category: 'Office', quantity: 3, unitPrice: 0.99 },
+    { productId: 'hat-1', name: 'Hat', quantity: 1, unitPriceMinor: 3999, barcode: '123' },
+  ],
+  loyaltyCard: '6001 2345 6789',
+  paymentFingerprint: 'pf_3MtwBwLkdIwHu7ix',
+  couponCode: 'SPRING10',
+  customer: { phone: '0151 23456789' },
+};
+
+describe('pos adapter', () => {
+  it('maps a purchase: commerce, store, identifiers', () => {
+    const tp = one(adaptPos(purchase, context));
+    expect(tp).toMatchObject({
+      eventType: 'store_purchase',
+      journeyStage: 'acquire',
+      eventTime: Date.parse('2024-05-01T12:03:11Z'),
+      source: { system: 'pos', eventId: 'txn-2024-0501-0042', trust: 90 },
+      identifiers: [
+        { type: 'loyalty_card', value: '600123456789' },
+        { type: 'payment_fingerprint', value: 'pf_3MtwBwLkdIwHu7ix' },
+        { type: 'phone', value: '+4915123456789' },
+      ],
+      commerce: {
+        kind: 'purchase',
+        orderId: 'txn-2024-0501-0042',
+        returnId: null,
+        currency: 'EUR',
+        totalMinor: 4297,
+        lineItems: [
+          { productId: '4006381333931', name: 'Pencil', category: 'Office', quantity: 3, unitPriceMinor: 99, currency: 'EUR' },
+          { productId: 'hat-1', name: 'Hat', category: null, quantity: 1, unitPriceMinor: 3999, currency: 'EUR' },
+        ],
+      },
+      store: { storeId: 'berlin-mitte', cashierId: 'c-117', terminalId: 'till-3' },
+      loyalty: { couponCode: 'SPRING10', pointsDelta: null, programId: null },
+    });
+    expect(tp.properties).toEqual({ 'lineItems[1].barcode': '123' });
+  });
+
+  it('maps a return against its receipt, with negative amounts as magnitudes', () => {
+    const tp = one(
+      adaptPos(
+        { type: 'RETURN', id: 'ret-9', originalOrderId: 'txn-1', occurredAt: '2024-05-02T10:00:00Z', currency: 'EUR', totalMinor: -3999, lineItems: [{ productId: 'hat-1', quantity: -1, unitPrice: '-39.99' }], customer: { email: 'ann@example.com' } },
+        context,
+      ),
+    );
+    expect(tp.eventType).toBe('store_return');
+    expect(tp.commerce).toMatchObject({ kind: 'return', orderId: 'txn-1', returnId: 'ret-9', totalMinor: 3999, lineItems: [{ quantity: 1, unitPriceMinor: 3999 }] });
+    expect(tp.store).toEqual({ storeId: null, cashierId: null, terminalId: null });
+  });
+
+  it('lets a return without receipt stand for itself, and sums line items when there is no total', () => {
+    const tp = one(adaptPos({ type: 'return', id: 'ret-10', occurredAt: '2024-05-02T10:00:00Z', lineItems: [{ sku: 's', quantity: 2, unitPrice: 5 }], loyaltyCard: '42' }, { ...context, defaultCurrency: 'EUR' }));
+    expect(tp.commerce).toMatchObject({ orderId: 'ret-10', returnId: 'ret-10', totalMinor: 1000 });
+  });
+
+  it.each([
+    ['an unknown type', { ...purchase, type: 'void' }, 'UNKNOWN_EVENT_TYPE', 'type: "void"'],
+    ['no id', { ...purchase, id: undefined }, 'SCHEMA_VIOLATION', 'id: is required'],
+    ['an empty id', { ...purchase, id: '  ' }, 'SCHEMA_VIOLATION', 'id: must not be empty'],
+    ['no currency', { ...purchase, currency: undefined }, 'SCHEMA_VIOLATION', 'currency: is required'],
+    ['a line item without product', { ...purchase, lineItems: [{ quantity: 1, unitPrice: 1 }] }, 'SCHEMA_VIOLATION', 'lineItems[0].productId: is required'],
+    ['a fractional quantity', { ...purchase, lineItems: [{ sku: 's', quantity: 1.5, unitPrice: 1 }] }, 'SCHEMA_VIOLATION', 'lineItems[0].quantity: expected an integer'],
+    ['a line item that is no object', { ...purchase, lineItems: ['pencil'] }, 'SCHEMA_VIOLATION', 'lineItems[0]: expected an object'],
+    ['a fractional minor amount', { ...purchase, total: undefined, totalMinor: 12.5 }, 'SCHEMA_VIOLATION', 'totalMinor'],
+    ['an anonymous cash sale', { ...purchase, loyaltyCard: undefined, paymentFingerprint: undefined, customer: undefined }, 'MISSING_IDENTIFIER', 'No usable identifier'],
+    ['a customer that is a string', { ...purchase, customer: 'ann' }, 'SCHEMA_VIOLATION', 'customer: expected an object'],
+  ])('rejects %s', (_name, raw, code, message) => {
+    expect(failure(adaptPos(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);
+  });
+});

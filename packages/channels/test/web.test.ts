@@ -1,0 +1,248 @@
+import { describe, expect, it } from 'vitest';
+import { adaptWeb } from '@elephant/channels';
+import { context, failure, one } from './helpers.ts';
+
+const common = {
+  messageId: 'ajs-msg-1',
+  anonymousId: '507f191e810c19729de860ea',
+  timestamp: '2024-05-01T10:00:00.000Z',
+  sentAt: '2024-05-01T10:00:01.000Z',
+  context: {
+    ip: '203.0.113.9',
+    library: { name: 'analytics.js', version: '5.2.0' },
+    page: { url: 'https://shop.example/hats?utm_source=news', path: '/hats', title: 'Hats' },
+    campaign: { name: 'spring_sale', source: 'newsletter', medium: 'email', term: 'hats' },
+    userAgent: 'Mozilla/5.0',
+  },
+};
+
+describe('web adapter (Segment Spec)', () => {
+  it('maps a page call to page_viewed with its content and UTM campaign', () => {
+    const tp = one(adaptWeb({ ...common, type: 'page', name: 'Hats', properties: { title: 'Hats | Shop', url: 'https://shop.example/hats', referrer: 'https://news.example' } }, context));
+    expect(tp).toMatchObject({
+      channel: 'web',
+      eventType: 'page_viewed',
+      journeyStage: 'aware',
+      eventTime: Date.parse('2024-05-01T10:00:00.000Z'),
+      ingestTime: context.ingestTime,
+      source: { system: 'segment', eventId: 'ajs-msg-1', trust: 70 },
+      identifiers: [{ type: 'anonymous_id', value: '507f191e810c19729de860ea' }],
+      content: { contentId: null, title: 'Hats | Shop', kind: 'page', url: 'https://shop.example/hats' },
+      campaign: { name: 'spring_sale', source: 'newsletter', medium: 'email', platform: null },
+    });
+    expect(tp.properties).toMatchObject({
+      name: 'Hats',
+      sentAt: '2024-05-01T10:00:01.000Z',
+      'context.ip': '203.0.113.9',
+      'context.library.name': 'analytics.js',
+      'context.campaign.term': 'hats',
+      'context.page.path': '/hats',
+      'properties.referrer': 'https://news.example',
+    });
+  });
+
+  it('maps a screen call to screen_viewed', () => {
+    const tp = one(adaptWeb({ ...common, type: 'screen', name: 'Cart', context: { device: { id: 'B5372DB0-C21E', advertisingId: '7A3CBEA0-BDF5' } } }, context));
+    expect(tp.eventType).toBe('screen_viewed');
+    expect(tp.content).toEqual({ contentId: null, title: 'Cart', kind: 'screen', url: null });
+    expect(tp.identifiers).toEqual([
+      { type: 'anonymous_id', value: '507f191e810c19729de860ea' },
+      { type: 'device_id', value: 'B5372DB0-C21E' },
+      { type: 'advertising_id', value: '7A3CBEA0-BDF5' },
+    ]);
+  });
+
+  it('maps identify traits to traits and identifiers, keeping unknown traits in properties', () => {
+    const tp = one(
+      adaptWeb(
+        {
+          ...common,
+          type: 'identify',
+          userId: 'u-97980cfea0067',
+          traits: {
+            email: ' Peter@Example.com',
+            phone: '030 1234567',
+            first_name: 'Peter',
+            lastName: 'Gibbons',
+            company: { name: 'Initech', industry: 'Technology' },
+            address: { street: '6th St', city: 'San Francisco', postal_code: '94103', state: 'CA', country: 'us' },
+            birthday: '1997-01-18T00:00:00.000Z',
+            gender: 'male',
+            plan: 'premium',
+            logins: 5,
+          },
+        },
+        context,
+      ),
+    );
+    expect(tp.eventType).toBe('identified');
+    expect(tp.identifiers).toEqual([
+      { type: 'user_id', value: 'u-97980cfea0067' },
+      { type: 'anonymous_id', value: '507f191e810c19729de860ea' },
+      { type: 'email', value: 'peter@example.com' },
+      { type: 'phone', value: '+49301234567' },
+    ]);
+    expect(tp.traits).toEqual({
+      email: 'peter@example.com',
+      phone: '+49301234567',
+      firstName: 'Peter',
+      lastName: 'Gibbons',
+      company: 'Initech',
+      address: { street: '6th St', city: 'San Francisco', postalCode: '94103', region: 'CA', country: 'US' },
+      birthDate: '1997-01-18',
+      gender: 'male',
+      preferences: {},
+      consent: [],
+    });
+    expect(tp.properties).toMatchObject({ 'traits.plan': 'premium', 'traits.logins': '5', 'traits.company.industry': 'Technology' });
+  });
+
+  it('keeps a birthday that is no date in properties instead of failing the event', () => {
+    const tp = one(adaptWeb({ ...common, type: 'identify', userId: 'u1', traits: { birthday: 'sometime in May' } }, context));
+    expect(tp.traits).toBeNull();
+    expect(tp.properties['traits.birthday']).toBe('sometime in May');
+  });
+
+  it('maps Segment consent preferences to consent statements', () => {
+    const tp = one(adaptWeb({ ...common, type: 'track', event: 'Consent Updated', context: { consent: { categoryPreferences: { Advertising: true, Analytics: false } } } }, context));
+    expect(tp.traits?.consent).toEqual([
+      { purpose: 'Advertising', granted: true, statedAt: tp.eventTime },
+      { purpose: 'Analytics', granted: false, statedAt: tp.eventTime },
+    ]);
+  });
+
+  it('maps alias: previousId is an anonymous id by default, a user id when configured', () => {
+    const raw = { type: 'alias', messageId: 'alias-1', timestamp: '2024-05-01T10:00:00Z', previousId: 'anon-9', userId: 'u-1' };
+    expect(one(adaptWeb(raw, context)).identifiers).toEqual([
+      { type: 'user_id', value: 'u-1' },
+      { type: 'anonymous_id', value: 'anon-9' },
+    ]);
+    const asUser = one(adaptWeb(raw, { ...context, segmentPreviousIdType: 'user_id' }));
+    expect(asUser.eventType).toBe('aliased');
+    expect(asUser.identifiers).toEqual([
+      { type: 'user_id', value: 'u-1' },
+      { type: 'user_id', value: 'anon-9' },
+    ]);
+  });
+
+  it('maps group without treating account traits as person traits', () => {
+    const tp = one(adaptWeb({ ...common, type: 'group', userId: 'u-1', groupId: 'g-0e8c78ea', traits: { name: 'Initech', employees: 329, email: 'billing@initech.example' } }, context));
+    expect(tp.eventType).toBe('grouped');
+    expect(tp.traits).toBeNull();
+    expect(tp.identifiers.map((id) => id.type)).toEqual(['user_id', 'anonymous_id']);
+    expect(tp.properties).toMatchObject({ groupId: 'g-0e8c78ea', 'traits.name': 'Initech', 'traits.employees': '329', 'traits.email': 'billing@initech.example' });
+  });
+
+  it('maps Product Viewed to product content', () => {
+    const tp = one(adaptWeb({ ...common, type: 'track', event: 'Product Viewed', properties: { product_id: '507f1f77bcf86cd799439011', sku: 'G-32', name: 'Monopoly', price: 18.99, url: 'https://shop.example/p/monopoly' } }, context));
+    expect(tp.eventType).toBe('product_viewed');
+    expect(tp.content).toEqual({ contentId: '507f1f77bcf86cd799439011', title: 'Monopoly', kind: 'product', url: 'https://shop.example/p/monopoly' });
+    expect(tp.properties).toMatchObject({ event: 'Product Viewed', 'properties.sku': 'G-32', 'properties.price': '18.99' });
+  });
+
+  it('maps Order Completed to a purchase in minor units', () => {
+    const tp = one(
+      adaptWeb(
+        {
+          ...common,
+          type: 'track',
+          event: 'Order Completed',
+          userId: 'u-1',
+          properties: {
+            order_id: '50314b8e9bcf000000000000',
+            total: 27.5,
+            revenue: 25,
+            shipping: 3,
+            tax: 2,
+            discount: 2.5,
+            coupon: 'hasbros',
+            currency: 'usd',
+            products: [
+              { product_id: '507f1f77bcf86cd799439011', sku: '45790-32', name: 'Monopoly: 3rd Edition', price: 19, quantity: 1, category: 'Games' },
+              { product_id: '505bd76785ebb509fc183733', name: 'Uno Card Game', price: '3.00', quantity: 2, category: 'Games' },
+            ],
+          },
+        },
+        context,
+      ),
+    );
+    expect(tp.eventType).toBe('order_completed');
+    expect(tp.commerce).toEqual({
+      kind: 'purchase',
+      orderId: '50314b8e9bcf000000000000',
+      returnId: null,
+      currency: 'USD',
+      totalMinor: 2750,
+      lineItems: [
+        { productId: '507f1f77bcf86cd799439011', name: 'Monopoly: 3rd Edition', category: 'Games', quantity: 1, unitPriceMinor: 1900, currency: 'USD' },
+        { productId: '505bd76785ebb509fc183733', name: 'Uno Card Game', category: 'Games', quantity: 2, unitPriceMinor: 300, currency: 'USD' },
+      ],
+    });
+    expect(tp.loyalty).toEqual({ couponCode: 'hasbros', pointsDelta: null, programId: null });
+    expect(tp.properties).toMatchObject({ 'properties.revenue': '25', 'properties.shipping': '3', 'properties.products[0].sku': '45790-32' });
+  });
+
+  it('maps Order Refunded to a return, using revenue or the line items when there is no total', () => {
+    const refunded = one(adaptWeb({ ...common, type: 'track', event: 'order_refunded', properties: { order_id: 'o-1', revenue: '10.50', currency: 'EUR' } }, context));
+    expect(refunded.commerce).toMatchObject({ kind: 'return', orderId: 'o-1', totalMinor: 1050, lineItems: [] });
+    const partial = one(adaptWeb({ ...common, type: 'track', event: 'Order Refunded', properties: { order_id: 'o-2', products: [{ sku: 'S-1', price: 4.99, quantity: -2 }] } }, { ...context, defaultCurrency: 'JPY' }));
+    expect(partial.commerce).toMatchObject({ currency: 'JPY', totalMinor: 10, lineItems: [{ productId: 'S-1', quantity: 2, unitPriceMinor: 5 }] });
+  });
+
+  it('keeps any other track call as custom_event with its name', () => {
+    const tp = one(adaptWeb({ ...common, type: 'track', event: 'Signed Up', properties: { plan: 'pro', seats: 3, tags: ['a', 'b'] } }, context));
+    expect(tp.eventType).toBe('custom_event');
+    expect(tp.properties).toMatchObject({ event: 'Signed Up', 'properties.plan': 'pro', 'properties.seats': '3', 'properties.tags': '["a","b"]' });
+  });
+
+  it('never passes the Segment write key on', () => {
+    const tp = one(adaptWeb({ ...common, type: 'page', writeKey: 'secret-key' }, context));
+    expect(Object.values(tp.properties)).not.toContain('secret-key');
+  });
+
+  it('falls back to originalTimestamp when there is no timestamp', () => {
+    const tp = one(adaptWeb({ type: 'page', messageId: 'm', anonymousId: 'a', originalTimestamp: '2024-05-01T12:00:00+02:00' }, context));
+    expect(tp.eventTime).toBe(Date.parse('2024-05-01T10:00:00Z'));
+  });
+
+  describe('malformed messages', () => {
+    it.each([
+      ['not an object', 'hello', 'SCHEMA_VIOLATION', '(message): expected an object'],
+      ['an array', [{ type: 'page' }], 'SCHEMA_VIOLATION', 'expected an object, got an array'],
+      ['a batch envelope', { batch: [{ ...common, type: 'page' }] }, 'SCHEMA_VIOLATION', 'batch:'],
+      ['no type', { ...common }, 'SCHEMA_VIOLATION', 'type: is required'],
+      ['an unknown type', { ...common, type: 'purchase' }, 'UNKNOWN_EVENT_TYPE', 'type: "purchase"'],
+      ['no messageId', { ...common, messageId: undefined, type: 'page' }, 'SCHEMA_VIOLATION', 'messageId: is required'],
+      ['a messageId of the wrong type', { ...common, messageId: { id: 1 }, type: 'page' }, 'SCHEMA_VIOLATION', 'messageId: expected a string'],
+      ['no time at all', { type: 'page', messageId: 'm', anonymousId: 'a' }, 'SCHEMA_VIOLATION', 'timestamp: is required'],
+      ['a time without offset', { ...common, type: 'page', timestamp: '2024-05-01 10:00:00' }, 'SCHEMA_VIOLATION', 'timestamp: expected an ISO 8601'],
+      ['a time in seconds', { ...common, type: 'page', timestamp: 1714557600 }, 'SCHEMA_VIOLATION', 'seconds by mistake'],
+      ['an impossible date', { ...common, type: 'page', timestamp: '2024-02-30T10:00:00Z' }, 'SCHEMA_VIOLATION', 'timestamp:'],
+      ['a track call without event', { ...common, type: 'track' }, 'SCHEMA_VIOLATION', 'event: is required'],
+      ['context that is a string', { ...common, type: 'page', context: 'web' }, 'SCHEMA_VIOLATION', 'context: expected an object'],
+      ['Order Completed without order_id', { ...common, type: 'track', event: 'Order Completed', properties: { total: 1, currency: 'EUR' } }, 'SCHEMA_VIOLATION', 'properties.order_id: is required'],
+      ['Order Completed without currency or default', { ...common, type: 'track', event: 'Order Completed', properties: { order_id: 'o' } }, 'SCHEMA_VIOLATION', 'properties.currency: is required'],
+      ['a product without price', { ...common, type: 'track', event: 'Order Completed', properties: { order_id: 'o', currency: 'EUR', products: [{ product_id: 'p' }] } }, 'SCHEMA_VIOLATION', 'properties.products[0].price: is required'],
+      ['a total that is no amount', { ...common, type: 'track', event: 'Order Completed', properties: { order_id: 'o', currency: 'EUR', total: '12,50' } }, 'SCHEMA_VIOLATION', 'properties.total: expected a decimal amount'],
+      ['a bad currency', { ...common, type: 'track', event: 'Order Completed', properties: { order_id: 'o', currency: 'euro', total: 1 } }, 'SCHEMA_VIOLATION', 'properties.currency: expected an ISO 4217'],
+      ['products that are not a list', { ...common, type: 'track', event: 'Order Completed', properties: { order_id: 'o', currency: 'EUR', products: 'p1' } }, 'SCHEMA_VIOLATION', 'properties.products: expected an array'],
+      ['no identifier', { type: 'page', messageId: 'm', timestamp: '2024-05-01T10:00:00Z' }, 'MISSING_IDENTIFIER', 'No usable identifier'],
+      ['only invalid identifiers', { type: 'page', messageId: 'm', timestamp: '2024-05-01T10:00:00Z', anonymousId: '  ', context: { traits: { email: 'nope' } } }, 'MISSING_IDENTIFIER', 'context.traits.email (invalid_email)'],
+      ['an event named like an Object method', { ...common, type: 'constructor' }, 'UNKNOWN_EVENT_TYPE', 'type:'],
+    ])('rejects %s', (_name, raw, code, message) => {
+      expect(failure(adaptWeb(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);
+    });
+
+    it('reports invalid identifiers it dropped next to the touchpoint', () => {
+      const result = adaptWeb({ ...common, type: 'identify', traits: { email: 'ann@', phone: '12' } }, context);
+      expect(result.ok && result.dropped).toEqual([
+        { field: 'traits.email', type: 'email', value: 'ann@', reason: 'invalid_email' },
+        { field: 'traits.phone', type: 'phone', value: '12', reason: 'invalid_phone' },
+      ]);
+    });
+
+    it('treats a track event named like an Object method as a custom event', () => {
+      expect(one(adaptWeb({ ...common, type: 'track', event: 'constructor' }, context)).eventType).toBe('custom_event');
+    });
+  });
+});

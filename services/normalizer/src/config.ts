@@ -1,0 +1,59 @@
+import { CHANNELS } from '@elephant/channels';
+import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
+
+const schema = z.object({
+  KAFKA_BROKERS: brokerList,
+  SCHEMA_REGISTRY_URL: httpUrl,
+  /** Which channel this Deployment normalizes. */
+  NORMALIZER_CHANNEL: z.enum(CHANNELS, { error: `must be one of ${CHANNELS.join(', ')}` }),
+  /** Prefix of every topic name, per environment or tenant, e.g. `prod.` */
+  TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
+  /** Source topic; default `<prefix>raw.<channel>`. */
+  NORMALIZER_SOURCE_TOPIC: topicName.optional(),
+  /** Default `<prefix>touchpoints.v1`. */
+  TOUCHPOINTS_TOPIC: topicName.optional(),
+  /** Default `<prefix>dlq.normalizer.v1`. */
+  DLQ_TOPIC: topicName.optional(),
+  /** Default `elephant-normalizer-<channel>`. */
+  CONSUMER_GROUP: z.string().min(1).optional(),
+  TENANT: z.string().min(1, 'must not be empty').default('default'),
+  /** ISO 3166-1 alpha-2 region for phone numbers without country code. */
+  DEFAULT_REGION: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code like US or DE').optional(),
+  /** ISO 4217 currency for amounts without one. */
+  DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD').optional(),
+  /** Fold Gmail dots and +tags in e-mail identifiers. */
+  FOLD_GMAIL_ADDRESSES: bool.default(false),
+  /** Raw messages larger than this are dead-lettered as MESSAGE_TOO_LARGE. */
+  MAX_MESSAGE_BYTES: positiveInt.default(1048576),
+  /** Create missing topics at start-up (source, touchpoints, dead letters). */
+  CREATE_TOPICS: bool.default(true),
+  TOUCHPOINTS_PARTITIONS: positiveInt.default(8),
+  /** Partitions this instance processes at once. */
+  PARTITIONS_CONCURRENTLY: positiveInt.default(2),
+  /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
+  HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
+  LOG_LEVEL: logLevel.default('info'),
+});
+
+export type NormalizerConfig = z.infer<typeof schema>;
+
+export interface NormalizerTopics {
+  readonly source: string;
+  readonly touchpoints: string;
+  readonly deadLetters: string;
+  readonly group: string;
+}
+
+export function loadConfig(env: Env): NormalizerConfig {
+  return parseEnv('normalizer', schema, env);
+}
+
+export function topicsOf(config: NormalizerConfig): NormalizerTopics {
+  const prefix = config.TOPIC_PREFIX;
+  return {
+    source: config.NORMALIZER_SOURCE_TOPIC ?? `${prefix}raw.${config.NORMALIZER_CHANNEL}`,
+    touchpoints: config.TOUCHPOINTS_TOPIC ?? `${prefix}touchpoints.v1`,
+    deadLetters: config.DLQ_TOPIC ?? `${prefix}dlq.normalizer.v1`,
+    group: config.CONSUMER_GROUP ?? `elephant-normalizer-${config.NORMALIZER_CHANNEL}`,
+  };
+}

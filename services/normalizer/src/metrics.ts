@@ -1,0 +1,18 @@
+import { Counter, type Registry } from '@elephant/observability';
+
+export interface NormalizerMetrics {
+  readonly consumed: Counter<'channel'>;
+  readonly produced: Counter<'channel'>;
+  readonly deadLettered: Counter<'channel' | 'reason'>;
+  readonly droppedIdentifiers: Counter<'channel'>;
+}
+
+/** Batch latency and consumer lag come from the consumer runner's metrics on the same registry. */
+export function createNormalizerMetrics(registry: Registry): NormalizerMetrics {
+  return {
+    consumed: new Counter({ name: 'elephant_normalizer_consumed_total', help: 'Raw messages consumed and committed', labelNames: ['channel'], registers: [registry] }),
+    produced: new Counter({ name: 'elephant_normalizer_produced_total', help: 'Touchpoints produced', labelNames: ['channel'], registers: [registry] }),
+    deadLettered: new Counter({ name: 'elephant_normalizer_dead_lettered_total', help: 'Raw messages dead-lettered, by error code', labelNames: ['channel', 'reason'], registers: [registry] }),
+    droppedIdentifiers: new Counter({ name: 'elephant_normalizer_dropped_identifiers_total', help: 'Identifiers dropped by normalization (invalid values)', labelNames: ['channel'], registers: [registry] }),
+  };
+}
