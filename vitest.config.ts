@@ -22,8 +22,9 @@ export default defineConfig({
           globalSetup: ['packages/testing/src/global-setup.ts'],
           testTimeout: 120000,
           hookTimeout: 120000,
-          // Two cores: a few files at once keep the broker responsive.
-          maxWorkers: 3,
+          // Two cores shared with the broker, the registry and Redis: one file at a time keeps
+          // consumer-group session timeouts and metadata propagation out of the picture.
+          fileParallelism: false,
         },
       },
     ],

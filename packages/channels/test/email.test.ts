@@ -114,8 +114,8 @@ describe('email adapter (SendGrid Event Webhook)', () => {
     const message = failure(adaptEmail([{ event: 'account_status_change' }, { event: 'open' }], context), 'UNKNOWN_EVENT_TYPE');
     expect(message).toContain('All 2 events rejected');
     expect(failure(adaptEmail([{ ...base, event: 'open', sg_event_id: 'x', timestamp: 1.7e12 }], context), 'SCHEMA_VIOLATION')).toContain('[0].timestamp');
-    failure(adaptEmail(null, context), 'SCHEMA_VIOLATION');
-    failure(adaptEmail('[]', context), 'SCHEMA_VIOLATION');
+    expect(failure(adaptEmail(null, context), 'SCHEMA_VIOLATION')).toBe('(message): expected an array of SendGrid events, got null');
+    expect(failure(adaptEmail('[]', context), 'SCHEMA_VIOLATION')).toContain('got a string');
   });
 
   it('maps every SendGrid event name it knows', () => {

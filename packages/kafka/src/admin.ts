@@ -31,7 +31,7 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     }
     const present = specs.filter((spec) => existing.has(spec.topic));
     if (present.length > 0) {
-      const metadata = await admin.fetchTopicMetadata({ topics: present.map((spec) => spec.topic) });
+      const metadata = await withMetadataRetry(() => admin.fetchTopicMetadata({ topics: present.map((spec) => spec.topic) }));
       for (const topic of metadata.topics) {
         const spec = present.find((candidate) => candidate.topic === topic.name);
         if (spec && topic.partitions.length < spec.partitions) {
@@ -45,6 +45,22 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * A topic another client just created may not be in this broker's metadata cache yet
+ * (UNKNOWN_TOPIC_OR_PARTITION): retry for a few seconds before giving up.
+ */
+async function withMetadataRetry<T>(fetch: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await fetch();
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
 

@@ -169,7 +169,10 @@ export class BatchConsumer {
     }
     const last = batch.lastOffset();
     payload.resolveOffset(last);
-    await this.#consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    // Through the batch payload, not consumer.commitOffsets(): kafkajs' consumer-level commit
+    // silently does nothing once stop() began, which would leave the batch that stop()
+    // waited for uncommitted and have it processed again after a SIGTERM.
+    await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
     timer?.();
     this.#metrics?.batches.inc({ topic, group, outcome: 'committed' });
     this.#metrics?.messages.inc({ topic, group }, batch.messages.length);

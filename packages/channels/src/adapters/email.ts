@@ -9,7 +9,7 @@
  * A single event object (not in an array) is accepted as a batch of one.
  */
 import { ChannelError, schemaViolation } from '../errors.ts';
-import { Fields, describeType } from '../fields.ts';
+import { Fields, describeType, isRecord } from '../fields.ts';
 import { batch, collectorFor, finish, systemFor, type Built } from '../build.ts';
 import { parseUnixSeconds } from '../values.ts';
 import { lookup } from './common.ts';
@@ -63,6 +63,9 @@ function adaptEvent(item: unknown, index: number, context: AdapterContext): Buil
 
 /** SendGrid Event Webhook body → touchpoints. Never throws. */
 export function adaptEmail(raw: unknown, context: AdapterContext): AdapterResult {
+  if (!Array.isArray(raw) && !isRecord(raw)) {
+    return { ok: false, error: schemaViolation('', `expected an array of SendGrid events, got ${describeType(raw)}`) };
+  }
   const items = Array.isArray(raw) ? (raw as readonly unknown[]) : [raw];
   return batch(items, (item, index) => adaptEvent(item, index, context));
 }
