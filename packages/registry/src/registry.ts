@@ -68,7 +68,19 @@ export class AvroRegistry {
 
   /** Sets a subject's compatibility level. */
   async setCompatibility(subject: string, compatibility: Compatibility): Promise<void> {
-    await this.#request('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+    const path = `/config/${encodeURIComponent(subject)}`;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.#request('PUT', path, { compatibility });
+        return;
+      } catch (error) {
+        // Apicurio answers 409 ("rule already exists") when replicas set the level at the same
+        // moment; what matters is the level the subject ends up with.
+        if (!(error instanceof RegistryError) || error.code !== 'SCHEMA_INCOMPATIBLE' || attempt >= 3) throw error;
+        const current = (await this.#request('GET', path, undefined, [404])) as { compatibilityLevel?: string } | undefined;
+        if (current?.compatibilityLevel === compatibility) return;
+      }
+    }
   }
 
   /** Deletes a subject and all its versions (soft, then permanent). For tests and tooling. */

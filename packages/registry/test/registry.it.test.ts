@@ -100,3 +100,12 @@ describe('AvroRegistry against the real registry', () => {
     expect(results.map((result) => (result.ok ? 'ok' : result.error.code))).toEqual(['ok', 'WIRE_FORMAT_INVALID', 'SCHEMA_NOT_FOUND', 'AVRO_DECODE_FAILED']);
   });
 });
+
+describe('registration by replicas starting together', () => {
+  it('gives every concurrent register() of one subject the same id (regression: Apicurio answers 409 to a concurrent PUT /config)', async () => {
+    const name = subject('concurrent');
+    const clients = Array.from({ length: 8 }, () => new AvroRegistry({ url: ctx.stack.schemaRegistryUrl }));
+    const ids = await Promise.all(clients.map(async (client) => (await client.register(name, v1)).id));
+    expect(new Set(ids).size).toBe(1);
+  });
+});
