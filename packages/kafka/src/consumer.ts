@@ -105,20 +105,24 @@ export class BatchConsumer {
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
       allowAutoTopicCreation: false,
-      retry: {
-        retries: 5,
-        // A non-retryable failure must not be retried forever by kafkajs' restart loop.
-        restartOnFailure: async (error) => isRetryable(error) || !(error instanceof KafkaError || isHandlerBug(error)),
-      },
+      // kafkajs restarts the consumer after its own (protocol, network) failures.
+      retry: { retries: 5 },
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
       if (restart || this.#stopping) return;
-      this.#running = false;
-      const fatal = new KafkaError('KAFKA_CONSUMER_CRASHED', `Consumer of ${options.topics.join(', ')} stopped: ${describeError(error)}`, { cause: error });
-      this.#log.error({ err: fatal }, 'consumer crashed');
-      options.onFatal?.(fatal);
+      this.#fail(new KafkaError('KAFKA_CONSUMER_CRASHED', `Consumer of ${options.topics.join(', ')} stopped: ${describeError(error)}`, { cause: error }));
     });
+  }
+
+  #failure: Error | undefined;
+
+  #fail(error: Error): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#running = false;
+    this.#log.error({ err: error }, 'consumer stopped by a non-retryable failure');
+    this.#options.onFatal?.(error);
   }
 
   /** True between a successful start and stop (for readiness probes). */
@@ -140,6 +144,7 @@ export class BatchConsumer {
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    if (this.#failure) return;
     const heartbeat = (): Promise<void> => payload.heartbeat();
     const isRunning = (): boolean => payload.isRunning();
     const isStale = (): boolean => payload.isStale();
@@ -157,8 +162,12 @@ export class BatchConsumer {
         break;
       } catch (error) {
         if (!isRetryable(error)) {
+          // A bug, not bad input (handlers dead-letter bad input): stop here, leave the batch
+          // uncommitted for after the fix, and let the service shut down through onFatal
+          // rather than have kafkajs retry the same batch.
           this.#metrics?.batches.inc({ topic, group, outcome: 'failed' });
-          throw new HandlerBug(error);
+          this.#fail(new HandlerBug(error));
+          return;
         }
         this.#metrics?.batches.inc({ topic, group, outcome: 'retried' });
         const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
@@ -197,9 +206,6 @@ class HandlerBug extends KafkaError {
   }
 }
 
-function isHandlerBug(error: unknown): boolean {
-  return error instanceof HandlerBug || (error instanceof Error && error.cause instanceof HandlerBug);
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer, BatchProducer, consumerGroupLag } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, KafkaError, consumerGroupLag } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('consumer');
@@ -141,5 +141,67 @@ describe('BatchConsumer with a real broker', () => {
     const processed = [...processedByA, ...next.values];
     expect(processed.length).toBe(all.length);
     expect(new Set(processed)).toEqual(new Set(all));
+  });
+
+  it('retries a batch that failed with a retryable error (a broker or registry outage) and commits it once it succeeds', async () => {
+    const topic = ctx.topic('retry');
+    const group = ctx.group('retry');
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    await produce(topic, ['r-0', 'r-1', 'r-2']);
+    let attempts = 0;
+    const handled: string[] = [];
+    const fatal: Error[] = [];
+    const consumer = new BatchConsumer({
+      kafka: ctx.kafka,
+      groupId: group,
+      topics: [topic],
+      logger: ctx.logger,
+      retryBackoff: { initialMs: 20, maxMs: 100 },
+      onFatal: (error) => fatal.push(error),
+      handler: async (batch) => {
+        attempts += 1;
+        if (attempts <= 2) throw new KafkaError('KAFKA_UNAVAILABLE', 'simulated outage', { retryable: true });
+        handled.push(...batch.messages.map((message) => message.value?.toString() ?? ''));
+      },
+    });
+    await consumer.start();
+    try {
+      await waitUntil(async () => (await committedOffset(group, topic)) === 3, { message: 'the batch to be committed after the retries' });
+    } finally {
+      await consumer.stop();
+    }
+    expect(attempts).toBe(3);
+    expect(handled).toEqual(['r-0', 'r-1', 'r-2']);
+    expect(fatal).toEqual([]);
+  });
+
+  it('stops and reports a non-retryable handler failure instead of skipping or retrying the batch forever', async () => {
+    const topic = ctx.topic('bug');
+    const group = ctx.group('bug');
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    await produce(topic, ['b-0']);
+    const fatal: Error[] = [];
+    let calls = 0;
+    const consumer = new BatchConsumer({
+      kafka: ctx.kafka,
+      groupId: group,
+      topics: [topic],
+      logger: ctx.logger,
+      onFatal: (error) => fatal.push(error),
+      handler: async () => {
+        calls += 1;
+        throw new TypeError('a bug in the handler');
+      },
+    });
+    await consumer.start();
+    try {
+      await waitUntil(() => fatal.length > 0, { message: 'the runner to report the failure' });
+    } finally {
+      await consumer.stop();
+    }
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]?.message).toContain('a bug in the handler');
+    expect(calls).toBe(1);
+    expect(await committedOffset(group, topic)).toBe(-1);
   });
 });

@@ -100,9 +100,12 @@ export class AvroRegistry {
     return frame(schemaId, type.toBuffer(value));
   }
 
-  /** Decodes one framed message. */
-  async decode<T = unknown>(buffer: Buffer): Promise<T> {
-    const [result] = await this.decodeMany<T>([buffer]);
+  /**
+   * Decodes one framed message, with the writer's schema or, given `reader`, into the
+   * reader's schema by Avro schema resolution (how an older consumer reads newer data).
+   */
+  async decode<T = unknown>(buffer: Buffer, reader?: AvroType): Promise<T> {
+    const [result] = await this.decodeMany<T>([buffer], reader);
     if (!result) throw new RegistryError('AVRO_DECODE_FAILED', 'Nothing decoded');
     if (!result.ok) throw result.error;
     return result.value;
@@ -113,7 +116,7 @@ export class AvroRegistry {
    * (bad framing, unknown id, corrupt payload) come back as results, so one bad message
    * never fails the batch. Registry outages throw REGISTRY_UNAVAILABLE (retry the batch).
    */
-  async decodeMany<T = unknown>(buffers: readonly Buffer[]): Promise<DecodeResult<T>[]> {
+  async decodeMany<T = unknown>(buffers: readonly Buffer[], reader?: AvroType): Promise<DecodeResult<T>[]> {
     const ids = new Set<number>();
     for (const buffer of buffers) {
       try {
@@ -145,11 +148,23 @@ export class AvroRegistry {
       if (notFound) return { ok: false, error: notFound };
       const type = this.#types.get(schemaId) as AvroType;
       try {
-        return { ok: true, schemaId, value: type.fromBuffer(buffer.subarray(HEADER_LENGTH)) as T };
+        const payload = buffer.subarray(HEADER_LENGTH);
+        const value: unknown = reader === undefined || reader === type ? type.fromBuffer(payload) : reader.fromBuffer(payload, this.#resolver(reader, schemaId, type));
+        return { ok: true, schemaId, value: value as T };
       } catch (error) {
         return { ok: false, error: new RegistryError('AVRO_DECODE_FAILED', `Payload does not decode with schema ${schemaId}: ${(error as Error).message}`, { cause: error, details: { schemaId } }) };
       }
     });
+  }
+
+  readonly #resolvers = new WeakMap<AvroType, Map<number, avro.Resolver>>();
+
+  #resolver(reader: AvroType, writerId: number, writer: AvroType): avro.Resolver {
+    let byWriter = this.#resolvers.get(reader);
+    if (!byWriter) this.#resolvers.set(reader, (byWriter = new Map<number, avro.Resolver>()));
+    let resolver = byWriter.get(writerId);
+    if (!resolver) byWriter.set(writerId, (resolver = reader.createResolver(writer)));
+    return resolver;
   }
 
   /** The writer type of a schema id, fetched from the registry once. */

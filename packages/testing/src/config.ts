@@ -20,6 +20,8 @@ const externalSchema = z.object({
   REDIS_URL: redisUrl.optional(),
   /** Set to `false` to never try Docker even when an engine is reachable. */
   ELEPHANT_TEST_TESTCONTAINERS: z.enum(['auto', 'false']).default('auto'),
+  /** Log level of the loggers tests hand to the code under test. */
+  ELEPHANT_TEST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('silent'),
   /** Docker engine to probe; testcontainers reads the same variable. */
   DOCKER_HOST: z.string().optional(),
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createKafka, ensureTopics, type Kafka, type KafkaMessage, type TopicSpec } from '@elephant/kafka';
 import { createLogger, type Logger } from '@elephant/observability';
-import type { StackEndpoints } from './config.ts';
+import { loadTestHarnessEnv, type StackEndpoints } from './config.ts';
 
 /** A name no other test (or earlier run) uses: `<prefix>-<time>-<random>`. */
 export function uniqueName(prefix: string): string {
@@ -40,7 +40,7 @@ export interface TestContext {
 export function createTestContext(name: string): TestContext {
   const stack = stackEndpoints();
   const id = uniqueName(name);
-  const logger = createLogger({ name: `test:${name}`, level: 'warn' });
+  const logger = createLogger({ name: `test:${name}`, level: loadTestHarnessEnv().ELEPHANT_TEST_LOG_LEVEL });
   const brokers = stack.kafkaBrokers.split(',');
   const kafka = createKafka({ brokers, clientId: id, logger });
   const created: string[] = [];

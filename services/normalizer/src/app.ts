@@ -2,7 +2,7 @@ import { touchpointSchema } from '@elephant/channels';
 import { BatchConsumer, BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { topicsOf, type NormalizerConfig, type NormalizerTopics } from './config.ts';
+import { adapterContextOf, topicsOf, type NormalizerConfig, type NormalizerTopics } from './config.ts';
 import { createNormalizerHandler } from './handler.ts';
 import { createNormalizerMetrics } from './metrics.ts';
 
@@ -48,13 +48,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
     handler: createNormalizerHandler({
       channel,
       topics,
-      context: {
-        tenant: config.TENANT,
-        defaultRegion: config.DEFAULT_REGION,
-        defaultCurrency: config.DEFAULT_CURRENCY,
-        foldGmailAddresses: config.FOLD_GMAIL_ADDRESSES,
-        maxMessageBytes: config.MAX_MESSAGE_BYTES,
-      },
+      context: adapterContextOf(config),
       registry,
       touchpointSchemaId,
       producer,

@@ -1,5 +1,5 @@
-import { CHANNELS } from '@elephant/channels';
-import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
+import { CHANNELS, checkAdapterContext, type AdapterContext } from '@elephant/channels';
+import { ConfigError, bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
@@ -17,6 +17,11 @@ const schema = z.object({
   /** Default `elephant-normalizer-<channel>`. */
   CONSUMER_GROUP: z.string().min(1).optional(),
   TENANT: z.string().min(1, 'must not be empty').default('default'),
+  /**
+   * Name of the source system, part of every eventId: set it once per deployment and never
+   * change it (default per channel: segment, sendgrid, the ad platform, else the channel).
+   */
+  NORMALIZER_SOURCE_SYSTEM: z.string().min(1).optional(),
   /** ISO 3166-1 alpha-2 region for phone numbers without country code. */
   DEFAULT_REGION: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code like US or DE').optional(),
   /** ISO 4217 currency for amounts without one. */
@@ -44,8 +49,40 @@ export interface NormalizerTopics {
   readonly group: string;
 }
 
+/** The adapter context of this deployment (the ingest time is set per message). */
+export function adapterContextOf(config: NormalizerConfig): Omit<AdapterContext, 'ingestTime'> {
+  return {
+    tenant: config.TENANT,
+    defaultRegion: config.DEFAULT_REGION,
+    defaultCurrency: config.DEFAULT_CURRENCY,
+    foldGmailAddresses: config.FOLD_GMAIL_ADDRESSES,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    sourceSystem: config.NORMALIZER_SOURCE_SYSTEM,
+  };
+}
+
+const CONTEXT_VARIABLES: Readonly<Record<string, string>> = {
+  tenant: 'TENANT',
+  defaultRegion: 'DEFAULT_REGION',
+  defaultCurrency: 'DEFAULT_CURRENCY',
+  sourceSystem: 'NORMALIZER_SOURCE_SYSTEM',
+  maxMessageBytes: 'MAX_MESSAGE_BYTES',
+};
+
+/** Parses the environment and checks the adapter context it implies (e.g. a region libphonenumber does not know). */
 export function loadConfig(env: Env): NormalizerConfig {
-  return parseEnv('normalizer', schema, env);
+  const config = parseEnv('normalizer', schema, env);
+  const problems = checkAdapterContext({ ...adapterContextOf(config), ingestTime: 0 });
+  if (problems.length > 0) {
+    throw new ConfigError(
+      'normalizer',
+      problems.map((problem) => {
+        const field = problem.split(':')[0] ?? '';
+        return { variable: CONTEXT_VARIABLES[field] ?? field, problem: problem.slice(field.length + 1).trim() };
+      }),
+    );
+  }
+  return config;
 }
 
 export function topicsOf(config: NormalizerConfig): NormalizerTopics {

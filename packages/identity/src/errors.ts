@@ -1,0 +1,39 @@
+import { ElephantError, type ElephantErrorOptions } from '@elephant/errors';
+
+/** Why an identity operation refused its input. None is retryable: the input has to change. */
+export const IDENTITY_ERROR_CODES = [
+  /** The identity-rules document is invalid; `issues` (and `details.paths`) name every bad path. */
+  'RULES_INVALID',
+  /** A query on a resolver that holds several tenants did not say which one. */
+  'TENANT_REQUIRED',
+  /** A function was called with options it cannot work with; the message names the option. */
+  'INVALID_OPTIONS',
+] as const;
+export type IdentityErrorCode = (typeof IDENTITY_ERROR_CODES)[number];
+
+export class IdentityError extends ElephantError<IdentityErrorCode> {
+  constructor(code: IdentityErrorCode, message: string, options: ElephantErrorOptions = {}) {
+    super(code, message, { ...options, retryable: false });
+    this.name = 'IdentityError';
+  }
+}
+
+/** One problem in a rules document: `path` is dotted (`tenants.acme.limits.email`), `[i]` for list entries. */
+export interface RulesIssue {
+  readonly path: string;
+  readonly problem: string;
+}
+
+/** A RULES_INVALID error listing every problem of the document at once. */
+export class IdentityRulesError extends IdentityError {
+  readonly issues: readonly RulesIssue[];
+
+  constructor(issues: readonly RulesIssue[]) {
+    const lines = issues.map((issue) => `  - ${issue.path}: ${issue.problem}`);
+    super('RULES_INVALID', `Invalid identity rules (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
+      details: { paths: issues.map((issue) => issue.path) },
+    });
+    this.name = 'IdentityRulesError';
+    this.issues = issues;
+  }
+}

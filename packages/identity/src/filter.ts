@@ -1,0 +1,54 @@
+/**
+ * Screening: the first step for every event. Blocked values (placeholders, junk) are removed
+ * so they never reach the graph, identical identifiers are collapsed, and the rest is put in
+ * priority order, strongest first. That order is what "lowest priority" means everywhere else
+ * (limits drop from the end of it), so the Redis scripts take the list exactly as screened
+ * here and never sort themselves.
+ */
+import type { Identifier } from '@elephant/channels';
+import { compileRules, type BlockMatch, type TenantRules } from './rules.ts';
+
+export interface BlockedIdentifier extends BlockMatch {
+  readonly type: string;
+  readonly value: string;
+}
+
+export interface ScreenResult {
+  /** Distinct, unblocked identifiers, strongest type first; equal types keep the event's order. */
+  readonly kept: readonly Identifier[];
+  /** Each blocked identifier once, with the rule that blocked it. */
+  readonly blocked: readonly BlockedIdentifier[];
+}
+
+/** The key an identifier is known by in clusters and in the graph: `type:value`. */
+export function identifierKey(identifier: Identifier): string {
+  return `${identifier.type}:${identifier.value}`;
+}
+
+/**
+ * Screens one event's identifiers: drops blocked values, de-duplicates, orders by priority.
+ * Ordering: by the type's position in `rules.priority`; unlisted types after all listed ones,
+ * ordered by type name; identifiers of the same type keep the order the event gave them.
+ */
+export function screenIdentifiers(identifiers: readonly Identifier[], rules: TenantRules): ScreenResult {
+  const compiled = compileRules(rules);
+  const seen = new Set<string>();
+  const kept: { identifier: Identifier; rank: number; index: number }[] = [];
+  const blocked: BlockedIdentifier[] = [];
+  for (const identifier of identifiers) {
+    const key = identifierKey(identifier);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const match = compiled.blocked(identifier.type, identifier.value);
+    if (match !== undefined) blocked.push({ type: identifier.type, value: identifier.value, ...match });
+    else kept.push({ identifier: { type: identifier.type, value: identifier.value }, rank: compiled.rank(identifier.type), index: kept.length });
+  }
+  kept.sort((a, b) => {
+    if (a.rank !== b.rank) return a.rank - b.rank;
+    const typeA = a.identifier.type;
+    const typeB = b.identifier.type;
+    if (typeA !== typeB) return typeA < typeB ? -1 : 1;
+    return a.index - b.index;
+  });
+  return { kept: kept.map((entry) => entry.identifier), blocked };
+}

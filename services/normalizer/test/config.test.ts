@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@elephant/config';
+import { loadConfig, topicsOf } from '@elephant/normalizer';
+
+const base = { KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', NORMALIZER_CHANNEL: 'pos' };
+
+describe('normalizer configuration', () => {
+  it('derives topic names and the consumer group from the channel and prefix', () => {
+    expect(topicsOf(loadConfig({ ...base, TOPIC_PREFIX: 'prod.' }))).toEqual({
+      source: 'prod.raw.pos',
+      touchpoints: 'prod.touchpoints.v1',
+      deadLetters: 'prod.dlq.normalizer.v1',
+      group: 'elephant-normalizer-pos',
+    });
+  });
+
+  it('names each bad variable, including ones only the adapter context can judge', () => {
+    const error = (() => {
+      try {
+        loadConfig({ ...base, NORMALIZER_CHANNEL: 'fax', DEFAULT_REGION: 'XX' });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((issue) => issue.variable)).toEqual(['NORMALIZER_CHANNEL']);
+    const regionError = (() => {
+      try {
+        loadConfig({ ...base, DEFAULT_REGION: 'XX' });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect((regionError as ConfigError).issues.map((issue) => issue.variable)).toEqual(['DEFAULT_REGION']);
+  });
+
+  it('refuses to start with exit code 78 and a message naming each variable', () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const result = spawnSync(process.execPath, [main], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NORMALIZER_CHANNEL: 'fax', MAX_MESSAGE_BYTES: '0' }, timeout: 30000 });
+    expect(result.status).toBe(78);
+    for (const variable of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'NORMALIZER_CHANNEL', 'MAX_MESSAGE_BYTES']) expect(result.stderr).toContain(`  - ${variable}: `);
+  });
+});
