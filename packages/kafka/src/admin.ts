@@ -28,6 +28,14 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     const missing = specs.filter((spec) => !existing.has(spec.topic));
     if (missing.length > 0) {
       await admin.createTopics({ waitForLeaders: true, topics: missing.map(toTopicConfig) });
+      // createTopics returns when the controller has leaders; the broker's metadata cache may
+      // lag behind, and a producer that asks in between gets UNKNOWN_TOPIC_OR_PARTITION.
+      await withMetadataRetry(async () => {
+        const metadata = await admin.fetchTopicMetadata({ topics: missing.map((spec) => spec.topic) });
+        const incomplete = metadata.topics.find((topic) => topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0));
+        if (incomplete) throw Object.assign(new Error(`topic ${incomplete.name} has no leaders yet`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+        return metadata;
+      });
     }
     const present = specs.filter((spec) => existing.has(spec.topic));
     if (present.length > 0) {
