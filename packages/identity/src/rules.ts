@@ -208,10 +208,25 @@ function stripUndefined(quarantine: Partial<QuarantineRules>): Partial<Quarantin
   return Object.fromEntries(Object.entries(quarantine).filter(([, value]) => value !== undefined));
 }
 
-/** The rules for `tenant`: the document's defaults deep-merged with the tenant's overrides (none: the defaults). */
+const resolvedCache = new WeakMap<RulesDocument, Map<string, TenantRules>>();
+
+/**
+ * The rules for `tenant`: the document's defaults deep-merged with the tenant's overrides (none:
+ * the defaults). Memoized per document and tenant, so calling it per event costs a lookup and
+ * the compiled form (screening's lookups) is built once.
+ */
 export function resolveRules(document: RulesDocument, tenant: string): TenantRules {
+  let byTenant = resolvedCache.get(document);
+  if (byTenant === undefined) {
+    byTenant = new Map();
+    resolvedCache.set(document, byTenant);
+  }
+  const cached = byTenant.get(tenant);
+  if (cached !== undefined) return cached;
   const override = Object.hasOwn(document.tenants, tenant) ? document.tenants[tenant] : undefined;
-  return override === undefined ? document.defaults : applyOverrides(document.defaults, override);
+  const rules = override === undefined ? document.defaults : applyOverrides(document.defaults, override);
+  byTenant.set(tenant, rules);
+  return rules;
 }
 
 // ---------------------------------------------------------------------------------------------

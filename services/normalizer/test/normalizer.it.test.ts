@@ -8,6 +8,8 @@ import { createTestContext, readTopic, waitUntil } from '@elephant/testing';
 import { loadConfig, startNormalizer, topicsOf, type RunningNormalizer } from '@elephant/normalizer';
 import { CHANNEL_SAMPLES, segmentTrack } from './samples.ts';
 
+/** Fatal errors the services reported: none may happen. */
+const fatal: Error[] = [];
 const ctx = createTestContext('normalizer');
 const running: RunningNormalizer[] = [];
 const children: ChildProcess[] = [];
@@ -42,9 +44,7 @@ async function prepare(channel: Channel, scope: string, extra: Record<string, st
 
 async function start(channel: Channel, scope: string, extra: Record<string, string> = {}): Promise<RunningNormalizer> {
   await prepare(channel, scope, extra);
-  const normalizer = await startNormalizer(loadConfig(env(channel, scope, extra)), ctx.logger, (error) => {
-    throw error;
-  });
+  const normalizer = await startNormalizer(loadConfig(env(channel, scope, extra)), ctx.logger, (error) => fatal.push(error));
   running.push(normalizer);
   return normalizer;
 }
@@ -62,6 +62,7 @@ async function decodeAll(messages: readonly KafkaMessage[]): Promise<Touchpoint[
 }
 
 afterAll(async () => {
+  expect(fatal, 'no service stopped on a fatal error').toEqual([]);
   await Promise.all(running.map((normalizer) => normalizer.stop()));
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await ctx.cleanup();

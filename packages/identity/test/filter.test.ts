@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { Identifier } from '@elephant/channels';
+import { applyOverrides, DEFAULT_RULES, JUNK_IDENTIFIERS, screenIdentifiers } from '@elephant/identity';
+
+const id = (type: string, value: string): Identifier => ({ type, value });
+const SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
+
+describe('screenIdentifiers with the default rules', () => {
+  it.each([
+    ['email', 'test@test.com', 'blocked_value', 'email "test@test.com"'],
+    ['anonymous_id', 'UNKNOWN', 'blocked_value', '* "unknown"'],
+    ['user_id', ' N/A ', 'blocked_value', '* "n/a"'],
+    ['crm_id', 'null', 'blocked_value', '* "null"'],
+    ['phone', '+10000000000', 'blocked_value', 'phone "+10000000000"'],
+    ['phone', '+4477777777777', 'blocked_pattern', 'phone /^\\+\\d{1,3}(\\d)\\1{6,}$/'],
+    ['phone', '5555555', 'blocked_pattern', 'phone /^\\+?(\\d)\\1{6,}$/'],
+    ['email', 'NoReply@shop.com', 'blocked_pattern', 'email /^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)(\\+[^@]*)?@/'],
+    ['email', 'ann@example.com', 'blocked_pattern', 'email /@(example\\.(com|org|net)|test\\.com|localhost)$/'],
+    ['loyalty_card', '0000000000', 'blocked_pattern', '* /^[0-]+$/'],
+    ['advertising_id', '00000000-0000-0000-0000-000000000000', 'blocked_pattern', '* /^[0-]+$/'],
+    ['device_id', 'aaaaaaaa', 'blocked_pattern', '* /^(.)\\1{5,}$/'],
+  ])('blocks %s %j (%s)', (type, value, reason, rule) => {
+    expect(screenIdentifiers([id(type, value)], DEFAULT_RULES)).toEqual({ kept: [], blocked: [{ type, value, reason, rule }] });
+  });
+
+  it.each([
+    ['email', 'ann.lee@gmail.com'],
+    ['email', 'noah.smith@web.de'],
+    ['phone', '+447700900123'],
+    ['user_id', 'u-97980cfea0067'],
+    ['loyalty_card', '6000001053340'],
+    ['anonymous_id', '507f191e810c19729de860ea'],
+    ['crm_id', '0042'],
+  ])('keeps a real %s %j', (type, value) => {
+    expect(screenIdentifiers([id(type, value)], DEFAULT_RULES).kept).toEqual([id(type, value)]);
+  });
+
+  it('blocks every placeholder the population generator uses', () => {
+    const { kept, blocked } = screenIdentifiers(JUNK_IDENTIFIERS, DEFAULT_RULES);
+    expect(kept).toEqual([]);
+    expect(blocked).toHaveLength(JUNK_IDENTIFIERS.length);
+  });
+
+  it('drops repeats and orders the rest strongest first, keeping the event order within a type', () => {
+    const result = screenIdentifiers(
+      [
+        id('anonymous_id', 'a1'),
+        id('email_sha256', SHA),
+        id('email', 'b@x.org'),
+        id('device_id', 'd1'),
+        id('email', 'a@x.org'),
+        id('anonymous_id', 'a1'),
+        id('click_id', 'c1'),
+        id('user_id', 'u1'),
+        id('email', 'test@test.com'),
+        id('email', 'test@test.com'),
+      ],
+      DEFAULT_RULES,
+    );
+    expect(result.kept).toEqual([
+      id('user_id', 'u1'),
+      id('email', 'b@x.org'),
+      id('email', 'a@x.org'),
+      id('click_id', 'c1'),
+      id('device_id', 'd1'),
+      id('anonymous_id', 'a1'),
+      id('email_sha256', SHA),
+    ]);
+    expect(result.blocked).toEqual([{ type: 'email', value: 'test@test.com', reason: 'blocked_value', rule: 'email "test@test.com"' }]);
+  });
+
+  it("blocks a tenant's own values, such as a store's phone number", () => {
+    const rules = applyOverrides(DEFAULT_RULES, { blocked: { values: { phone: ['+442079460000'] } } });
+    expect(screenIdentifiers([id('phone', '+442079460000'), id('loyalty_card', '6000001')], rules)).toEqual({
+      kept: [id('loyalty_card', '6000001')],
+      blocked: [{ type: 'phone', value: '+442079460000', reason: 'blocked_value', rule: 'phone "+442079460000"' }],
+    });
+  });
+});

@@ -1,0 +1,378 @@
+import { describe, expect, it } from 'vitest';
+import type { Identifier, Touchpoint } from '@elephant/channels';
+import {
+  applyOverrides,
+  DEFAULT_RULES,
+  DEFAULT_RULES_DOCUMENT,
+  identifierKey,
+  IdentityError,
+  parseRulesDocument,
+  ReferenceResolver,
+  unionFindClusters,
+  type IdentityEvent,
+} from '@elephant/identity';
+
+const T0 = Date.UTC(2024, 4, 1);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+let counter = 0;
+/** An event of tenant acme with identifiers given as [type, value] pairs. */
+function event(identifiers: readonly (readonly [string, string])[], options: { time?: number; channel?: string; eventId?: string; tenant?: string } = {}): IdentityEvent {
+  counter += 1;
+  return {
+    eventId: options.eventId ?? `evt-${counter}`,
+    tenant: options.tenant ?? 'acme',
+    channel: options.channel ?? 'web',
+    eventTime: options.time ?? T0 + counter * 1000,
+    identifiers: identifiers.map(([type, value]): Identifier => ({ type, value })),
+  };
+}
+
+function keysOf(resolver: ReferenceResolver, profileId: string | null): string[] {
+  if (profileId === null) throw new Error('unresolved');
+  return resolver.identifiersOf(profileId).map(identifierKey).sort();
+}
+
+describe('IdentityEvent', () => {
+  it('is what a Touchpoint already is, so the resolver takes touchpoints as they come', () => {
+    const asEvent = (touchpoint: Touchpoint): IdentityEvent => touchpoint;
+    expect(asEvent).toBeTypeOf('function');
+  });
+});
+
+describe('ReferenceResolver: anonymous to known', () => {
+  it('attaches the login to the cookie’s profile, and later identifiers to the same profile', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const browse = resolver.process(event([['anonymous_id', 'a1']]));
+    expect(browse).toMatchObject({ outcome: 'created', profileId: 'p1', attached: [{ type: 'anonymous_id', value: 'a1' }] });
+    const login = resolver.process(event([['anonymous_id', 'a1'], ['user_id', 'u1']]));
+    expect(login).toMatchObject({ outcome: 'matched', profileId: 'p1', attached: [{ type: 'user_id', value: 'u1' }], merge: null });
+    const profile = resolver.process(event([['user_id', 'u1'], ['email', 'ann@shop.org']]));
+    expect(profile.profileId).toBe('p1');
+    expect(keysOf(resolver, 'p1')).toEqual(['anonymous_id:a1', 'email:ann@shop.org', 'user_id:u1']);
+  });
+
+  it('merges an anonymous profile and a known one when the cookie logs in; the older survives', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['anonymous_id', 'a1']]));
+    resolver.process(event([['user_id', 'u1'], ['email', 'ann@shop.org']]));
+    const login = resolver.process(event([['user_id', 'u1'], ['anonymous_id', 'a1']]));
+    expect(login).toMatchObject({ outcome: 'merged', profileId: 'p1' });
+    expect(login.merge).toMatchObject({ survivor: 'p1', absorbed: ['p2'], linkedBy: [{ type: 'user_id', value: 'u1' }, { type: 'anonymous_id', value: 'a1' }], rule: 'match', eventId: login.eventId });
+    expect(resolver.clusters()).toEqual([['anonymous_id:a1', 'email:ann@shop.org', 'user_id:u1']]);
+  });
+});
+
+describe('ReferenceResolver: cross-channel chain', () => {
+  const chain = (): IdentityEvent[] => [
+    event([['anonymous_id', 'cookie-1']], { channel: 'web' }),
+    event([['anonymous_id', 'cookie-1'], ['email', 'ann@shop.org']], { channel: 'content' }),
+    event([['phone', '+447700900123'], ['email', 'ann@shop.org']], { channel: 'support' }),
+    event([['loyalty_member_id', 'M-1'], ['loyalty_card', '6000001'], ['phone', '+447700900123']], { channel: 'loyalty' }),
+    event([['loyalty_card', '6000001'], ['payment_fingerprint', 'pf_1']], { channel: 'pos' }),
+  ];
+
+  it('links cookie → e-mail → phone → loyalty card → in-store purchase into one profile', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const results = resolver.processAll(chain());
+    expect(new Set(results.map((result) => result.profileId))).toEqual(new Set(['p1']));
+    expect(results.map((result) => result.outcome)).toEqual(['created', 'matched', 'matched', 'matched', 'matched']);
+    expect(resolver.clusters()).toHaveLength(1);
+  });
+
+  it('ends with the same single profile when the links arrive after the fragments', () => {
+    const events = chain();
+    const fragments = [event([['payment_fingerprint', 'pf_1']], { channel: 'pos' }), event([['phone', '+447700900123']], { channel: 'support' }), event([['email', 'ann@shop.org']], { channel: 'email' })];
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.processAll([...fragments, ...events.reverse()]);
+    expect(resolver.clusters()).toEqual(unionFindClusters([...fragments, ...events], DEFAULT_RULES));
+    expect(resolver.clusters()).toHaveLength(1);
+    const pos = resolver.profileOf('payment_fingerprint', 'pf_1');
+    expect(pos).toBe('p1');
+    expect(resolver.profileOf('anonymous_id', 'cookie-1')).toBe(pos);
+    expect(resolver.stats()).toMatchObject({ liveProfiles: 1, merges: 2, absorbedProfiles: 2 });
+  });
+});
+
+describe('ReferenceResolver: limits, drop and re-match', () => {
+  it('keeps a second user_id out of the profile: the cookie is dropped and the new user gets a profile of their own', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['user_id', 'ann'], ['anonymous_id', 'shared-cookie']]));
+    const other = resolver.process(event([['user_id', 'bob'], ['anonymous_id', 'shared-cookie'], ['email', 'bob@shop.org']]));
+    expect(other).toMatchObject({
+      outcome: 'created',
+      profileId: 'p2',
+      dropped: [{ type: 'anonymous_id', value: 'shared-cookie', reason: 'limit', violated: ['user_id'] }],
+      attached: [{ type: 'user_id', value: 'bob' }, { type: 'email', value: 'bob@shop.org' }],
+    });
+    expect(resolver.profileOf('anonymous_id', 'shared-cookie')).toBe('p1');
+    expect(resolver.stats().limitDrops).toBe(1);
+  });
+
+  it('refuses a merge of two accounts and sends the event to the stronger identifier’s profile', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['user_id', 'ann'], ['email', 'family@shop.org']]));
+    resolver.process(event([['user_id', 'bob'], ['phone', '+447700900999']]));
+    const result = resolver.process(event([['phone', '+447700900999'], ['email', 'family@shop.org']]));
+    expect(result).toMatchObject({ outcome: 'matched', profileId: 'p1', merge: null, dropped: [{ type: 'phone', value: '+447700900999', violated: ['user_id'] }] });
+    expect(resolver.clusters()).toHaveLength(2);
+  });
+
+  it('attaches e-mails up to the limit and drops the rest, lowest priority (last) first', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const emails = ['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7'].map((local) => ['email', `${local}@shop.org`] as const);
+    const result = resolver.process(event([['crm_id', 'C1'], ...emails]));
+    expect(result.attached).toHaveLength(6);
+    expect(result.dropped.map((drop) => drop.value)).toEqual(['e7@shop.org', 'e6@shop.org']);
+    expect(resolver.identifiersOf('p1').filter((identifier) => identifier.type === 'email')).toHaveLength(5);
+  });
+
+  it('drops a non-merging identifier over its limit before any identifier that decides the match', () => {
+    const rules = applyOverrides(DEFAULT_RULES, { limits: { device_id: 2 } });
+    const resolver = new ReferenceResolver(rules);
+    resolver.process(event([['anonymous_id', 'a1'], ['device_id', 'd1'], ['device_id', 'd2']]));
+    const third = resolver.process(event([['anonymous_id', 'a1'], ['device_id', 'd3']]));
+    expect(third).toMatchObject({ outcome: 'matched', profileId: 'p1', attached: [], dropped: [{ type: 'device_id', value: 'd3', violated: ['device_id'] }] });
+  });
+
+  it('never lets a profile exceed a limit through a merge', () => {
+    const rules = applyOverrides(DEFAULT_RULES, { limits: { email: 2 } });
+    const resolver = new ReferenceResolver(rules);
+    resolver.process(event([['anonymous_id', 'a1'], ['email', 'x1@shop.org'], ['email', 'x2@shop.org']]));
+    resolver.process(event([['anonymous_id', 'a2'], ['email', 'y1@shop.org']]));
+    const result = resolver.process(event([['anonymous_id', 'a1'], ['anonymous_id', 'a2']]));
+    expect(result).toMatchObject({ merge: null, dropped: [{ type: 'anonymous_id', value: 'a2', violated: ['email'] }], profileId: 'p1' });
+    for (const cluster of resolver.clusters()) expect(cluster.filter((key) => key.startsWith('email:')).length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('ReferenceResolver: blocked values', () => {
+  it('never puts a blocked value in the graph, so it links nobody', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const first = resolver.process(event([['anonymous_id', 'a1'], ['email', 'test@test.com']]));
+    resolver.process(event([['anonymous_id', 'a2'], ['email', 'TEST@test.com'], ['phone', '+10000000000']]));
+    expect(first.blocked).toEqual([{ type: 'email', value: 'test@test.com', reason: 'blocked_value', rule: 'email "test@test.com"' }]);
+    expect(resolver.clusters()).toEqual([['anonymous_id:a1'], ['anonymous_id:a2']]);
+    expect(resolver.stats().blockedIdentifiers).toBe(3);
+  });
+
+  it('leaves an event of nothing but placeholders unresolved', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const result = resolver.process(event([['user_id', 'undefined'], ['device_id', '0']]));
+    expect(result).toMatchObject({ outcome: 'unresolved', profileId: null, attached: [] });
+    expect(resolver.eventClusters()).toEqual([]);
+    expect(resolver.stats().unresolvedEvents).toBe(1);
+  });
+});
+
+describe('ReferenceResolver: super-node quarantine', () => {
+  it('quarantines a value seen on more than maxProfilesPerValue distinct profiles; then it links and attaches nothing', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const store = ['phone', '+442079460000'] as const;
+    for (let person = 1; person <= 7; person += 1) resolver.process(event([['user_id', `u${person}`], ['loyalty_card', `card-${person}`]]));
+    // The clerk types the store's number for walk-ins: it lands on the first walk-in's profile, then
+    // every other walk-in's account keeps their card apart (user_id limit) and the number is seen on one more profile.
+    const walkIns = [1, 2, 3, 4, 5, 6].map((person) => resolver.process(event([['loyalty_card', `card-${person}`], store], { channel: 'pos' })));
+    expect(walkIns.slice(0, 5).flatMap((result) => result.quarantined)).toEqual([]);
+    expect(walkIns[5]?.quarantined).toEqual([
+      expect.objectContaining({ type: 'phone', value: '+442079460000', reason: 'too_many_profiles', observed: 6, threshold: 5, eventId: walkIns[5]?.eventId }),
+    ]);
+    expect(resolver.isQuarantined(...store)).toBe(true);
+    // Quarantined: walk-ins go to their own profiles, and a new card does not join the number's profile.
+    const later = resolver.process(event([['loyalty_card', 'card-7'], store], { channel: 'pos' }));
+    expect(later).toMatchObject({ outcome: 'matched', profileId: resolver.profileOf('user_id', 'u7'), ignored: [{ type: 'phone', value: '+442079460000', reason: 'quarantined' }] });
+    const stranger = resolver.process(event([['loyalty_card', 'card-new'], store], { channel: 'pos' }));
+    expect(stranger.outcome).toBe('created');
+    expect(resolver.profileOf('loyalty_card', 'card-new')).not.toBe(resolver.profileOf(...store));
+    const alone = resolver.process(event([store], { channel: 'pos' }));
+    expect(alone).toMatchObject({ outcome: 'unresolved', profileId: null });
+    expect(resolver.alerts()).toHaveLength(1);
+    expect(resolver.stats().quarantinedValues).toBe(1);
+  });
+
+  it('counts profiles merged together once: a person’s own fragments never make their e-mail a super-node', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    for (let cookie = 1; cookie <= 8; cookie += 1) {
+      resolver.process(event([['anonymous_id', `a${cookie}`]], { time: T0 + cookie * 2 * DAY }));
+      resolver.process(event([['anonymous_id', `a${cookie}`], ['email', 'ann@shop.org']], { time: T0 + cookie * 2 * DAY + HOUR }));
+    }
+    expect(resolver.alerts()).toEqual([]);
+    expect(resolver.clusters()).toHaveLength(1);
+  });
+
+  it('quarantines a value that would take part in more than maxMergesPerWindow merges within the window, before the merge', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const wifi = ['click_id', 'hotel-wifi-portal'] as const;
+    for (let guest = 1; guest <= 5; guest += 1) resolver.process(event([['anonymous_id', `guest-${guest}`]], { time: T0 }));
+    const results = [1, 2, 3, 4, 5].map((guest) => resolver.process(event([['anonymous_id', `guest-${guest}`], wifi], { time: T0 + guest * HOUR })));
+    expect(results.map((result) => result.outcome)).toEqual(['matched', 'merged', 'merged', 'merged', 'matched']);
+    expect(results[4]?.quarantined).toEqual([expect.objectContaining({ reason: 'too_many_merges', observed: 4, threshold: 3 })]);
+    expect(results[4]?.profileId).toBe(resolver.profileOf('anonymous_id', 'guest-5'));
+    expect(resolver.clusters()).toHaveLength(2);
+  });
+
+  it('does not count merges outside the window', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const email = ['email', 'ann@shop.org'] as const;
+    // Five phones (the limit), each first on a cookie's profile, each merged by the e-mail two days apart: four merges, never more than one a day.
+    for (let cookie = 1; cookie <= 5; cookie += 1) {
+      resolver.process(event([['anonymous_id', `a${cookie}`]], { time: T0 + cookie * 2 * DAY }));
+      resolver.process(event([['anonymous_id', `a${cookie}`], ['phone', `+4477009001${cookie}0`]], { time: T0 + cookie * 2 * DAY }));
+      resolver.process(event([['phone', `+4477009001${cookie}0`], email], { time: T0 + cookie * 2 * DAY + HOUR }));
+    }
+    expect(resolver.alerts()).toEqual([]);
+    expect(resolver.stats()).toMatchObject({ liveProfiles: 1, merges: 4, limitDrops: 0 });
+  });
+});
+
+describe('ReferenceResolver: survivor and merged ids', () => {
+  const build = (order: readonly (readonly [string, string])[]): ReferenceResolver => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['anonymous_id', 'x']]));
+    resolver.process(event([['email', 'y@shop.org']]));
+    resolver.process(event([['phone', '+447700900123']]));
+    const result = resolver.process(event(order));
+    expect(result.merge).toMatchObject({ survivor: 'p1', absorbed: ['p2', 'p3'] });
+    return resolver;
+  };
+
+  it.each([
+    ['oldest first', [['anonymous_id', 'x'], ['email', 'y@shop.org'], ['phone', '+447700900123']]],
+    ['newest first', [['phone', '+447700900123'], ['email', 'y@shop.org'], ['anonymous_id', 'x']]],
+    ['mixed', [['email', 'y@shop.org'], ['anonymous_id', 'x'], ['phone', '+447700900123']]],
+  ] as const)('keeps the oldest profile whatever the identifier order (%s)', (_name, order) => {
+    build(order);
+  });
+
+  it('resolves merged profile ids to the survivor for good, also through chains of merges', () => {
+    const resolver = build([['anonymous_id', 'x'], ['email', 'y@shop.org'], ['phone', '+447700900123']]);
+    expect(resolver.resolveProfile('p2')).toBe('p1');
+    expect(resolver.resolveProfile('p3')).toBe('p1');
+    resolver.process(event([['anonymous_id', 'z']]));
+    resolver.process(event([['anonymous_id', 'z'], ['phone', '+447700900123']]));
+    expect(resolver.resolveProfile('p4')).toBe('p1');
+    expect(resolver.profileOf('anonymous_id', 'z')).toBe('p1');
+    expect(resolver.identifiersOf('p3').map(identifierKey).sort()).toEqual(['anonymous_id:x', 'anonymous_id:z', 'email:y@shop.org', 'phone:+447700900123']);
+    expect(resolver.resolveProfile('p99')).toBeUndefined();
+  });
+});
+
+describe('ReferenceResolver: redelivery', () => {
+  it('changes nothing when an eventId comes again, and returns the first result with the profile’s survivor', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const first = event([['anonymous_id', 'a1']], { eventId: 'fixed-1' });
+    const original = resolver.process(first);
+    resolver.process(event([['user_id', 'u1']]));
+    const merging = event([['user_id', 'u1'], ['anonymous_id', 'a1']], { eventId: 'fixed-2' });
+    const merged = resolver.process(merging);
+    const before = { clusters: resolver.clusters(), events: resolver.eventClusters(), merges: resolver.merges().length };
+
+    const again = resolver.process(first);
+    expect(again).toEqual({ ...original, duplicate: true, profileId: 'p1' });
+    expect(resolver.process(merging)).toEqual({ ...merged, duplicate: true });
+    // Even with different identifiers: the eventId decides.
+    expect(resolver.process({ ...merging, identifiers: [{ type: 'user_id', value: 'someone-else' }] }).profileId).toBe('p1');
+    expect({ clusters: resolver.clusters(), events: resolver.eventClusters(), merges: resolver.merges().length }).toEqual(before);
+    expect(resolver.stats()).toMatchObject({ events: 3, duplicates: 3 });
+  });
+
+  it('does not count a redelivered merge twice towards the merge-rate window', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const merges: IdentityEvent[] = [];
+    for (let guest = 1; guest <= 3; guest += 1) {
+      resolver.process(event([['anonymous_id', `g${guest}`]], { time: T0 }));
+      merges.push(event([['anonymous_id', `g${guest}`], ['click_id', 'portal']], { time: T0 + guest * HOUR }));
+    }
+    for (let round = 0; round < 3; round += 1) resolver.processAll(merges);
+    expect(resolver.alerts()).toEqual([]);
+  });
+});
+
+describe('ReferenceResolver: shared and personal devices', () => {
+  it('keeps a household computer from merging its users: the device stays with the first, each cookie with its person', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['anonymous_id', 'ann-cookie'], ['device_id', 'family-pc']]));
+    const bob = resolver.process(event([['anonymous_id', 'bob-cookie'], ['device_id', 'family-pc']]));
+    expect(bob).toMatchObject({ outcome: 'created', profileId: 'p2', ignored: [{ type: 'device_id', value: 'family-pc', reason: 'owned_elsewhere' }] });
+    resolver.process(event([['anonymous_id', 'bob-cookie'], ['device_id', 'family-pc'], ['user_id', 'bob']]));
+    expect(resolver.clusters()).toEqual([['anonymous_id:ann-cookie', 'device_id:family-pc'], ['anonymous_id:bob-cookie', 'user_id:bob']]);
+  });
+
+  it('would merge them if device_id were a merging type (why it is not by default)', () => {
+    const resolver = new ReferenceResolver(applyOverrides(DEFAULT_RULES, { nonMergingTypes: [] }));
+    resolver.process(event([['anonymous_id', 'ann-cookie'], ['device_id', 'family-pc']]));
+    resolver.process(event([['anonymous_id', 'bob-cookie'], ['device_id', 'family-pc']]));
+    expect(resolver.clusters()).toHaveLength(1);
+  });
+
+  it('attributes an event with nothing but a known device to the device’s profile, linking nothing', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['anonymous_id', 'app-1'], ['device_id', 'phone-1'], ['user_id', 'ann']]));
+    const push = resolver.process(event([['device_id', 'phone-1'], ['advertising_id', 'idfa-1']]));
+    expect(push).toMatchObject({ outcome: 'weak_match', profileId: 'p1', attached: [{ type: 'advertising_id', value: 'idfa-1' }] });
+    expect(resolver.linkOf('advertising_id', 'idfa-1')?.rule).toBe('weak_match');
+    expect(resolver.stats().weakMatches).toBe(1);
+  });
+
+  it('lets a device first seen alone join the first profile an event links it to', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['device_id', 'phone-1']]));
+    const login = resolver.process(event([['user_id', 'ann'], ['device_id', 'phone-1']]));
+    expect(login).toMatchObject({ outcome: 'matched', profileId: 'p1', attached: [{ type: 'user_id', value: 'ann' }] });
+  });
+
+  it('merges a device-only profile into a known one when an event links the two, oldest surviving', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['user_id', 'ann']]));
+    resolver.process(event([['device_id', 'phone-1']]));
+    resolver.process(event([['device_id', 'phone-1']]));
+    const login = resolver.process(event([['user_id', 'ann'], ['device_id', 'phone-1']]));
+    expect(login).toMatchObject({ outcome: 'merged', profileId: 'p1', merge: { survivor: 'p1', absorbed: ['p2'] } });
+    // From now on the device is held by a profile with a merging identifier: it links no one else.
+    const other = resolver.process(event([['user_id', 'bob'], ['device_id', 'phone-1']]));
+    expect(other).toMatchObject({ outcome: 'created', profileId: 'p3', ignored: [{ type: 'device_id', value: 'phone-1', reason: 'owned_elsewhere' }] });
+    expect(resolver.eventClusters().map((cluster) => cluster.length).sort()).toEqual([1, 4]);
+  });
+});
+
+describe('ReferenceResolver: provenance and tenants', () => {
+  it('records which event, channel and rule attached an identifier, and when it was first and last seen', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['anonymous_id', 'a1']], { eventId: 'e-1', channel: 'web', time: T0 }));
+    resolver.process(event([['anonymous_id', 'a1'], ['email', 'ann@shop.org']], { eventId: 'e-2', channel: 'content', time: T0 + HOUR }));
+    resolver.process(event([['email', 'ann@shop.org']], { eventId: 'e-3', channel: 'email', time: T0 + DAY }));
+    expect(resolver.linkOf('email', 'ann@shop.org')).toEqual({
+      type: 'email',
+      value: 'ann@shop.org',
+      profileId: 'p1',
+      attachedTo: 'p1',
+      rule: 'attach',
+      eventId: 'e-2',
+      channel: 'content',
+      firstSeen: T0 + HOUR,
+      lastSeen: T0 + DAY,
+      lastEventId: 'e-3',
+    });
+    expect(resolver.linkOf('anonymous_id', 'a1')).toMatchObject({ rule: 'new_profile', eventId: 'e-1', lastEventId: 'e-2' });
+    expect(resolver.linkOf('anonymous_id', 'nope')).toBeUndefined();
+  });
+
+  it('keeps tenants apart and resolves each with its own rules', () => {
+    const document = parseRulesDocument({ ...DEFAULT_RULES_DOCUMENT, tenants: { globex: { blocked: { values: { phone: ['+442079460000'] } } } } });
+    const resolver = new ReferenceResolver(document);
+    resolver.process(event([['email', 'ann@shop.org'], ['phone', '+442079460000']], { tenant: 'acme' }));
+    resolver.process(event([['email', 'ann@shop.org'], ['phone', '+442079460000']], { tenant: 'globex' }));
+    expect(resolver.clusters('acme')).toEqual([['email:ann@shop.org', 'phone:+442079460000']]);
+    expect(resolver.clusters('globex')).toEqual([['email:ann@shop.org']]);
+    expect(resolver.profileOf('email', 'ann@shop.org', 'globex')).toBe('p1');
+    let caught: unknown;
+    try {
+      resolver.profileOf('email', 'ann@shop.org');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(IdentityError);
+    expect(caught).toMatchObject({ code: 'TENANT_REQUIRED' });
+  });
+});

@@ -1,0 +1,57 @@
+import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+
+const schema = z.object({
+  KAFKA_BROKERS: brokerList,
+  SCHEMA_REGISTRY_URL: httpUrl,
+  REDIS_URL: redisUrl,
+  /** Prefix of every topic name, per environment, e.g. `prod.` */
+  TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
+  /** Input; default `<prefix>touchpoints.v1`. */
+  TOUCHPOINTS_TOPIC: topicName.optional(),
+  /** Default `<prefix>touchpoints.resolved.v1`. */
+  RESOLVED_TOPIC: topicName.optional(),
+  /** Default `<prefix>identity.merges.v1`. */
+  MERGES_TOPIC: topicName.optional(),
+  /** Default `<prefix>identity.alerts.v1`. */
+  ALERTS_TOPIC: topicName.optional(),
+  /** Default `<prefix>dlq.identity-resolver.v1`. */
+  DLQ_TOPIC: topicName.optional(),
+  CONSUMER_GROUP: z.string().min(1).default('elephant-identity-resolver'),
+  /** The identity rules document (JSON, see docs/identity.md); default: the built-in defaults. */
+  IDENTITY_RULES_FILE: z.string().min(1).optional(),
+  /** Prefix of every Redis key; each tenant's graph adds the hash tag `{<tenant>}`. */
+  REDIS_KEY_PREFIX: z.string().default('elephant:'),
+  /** How long an event's resolution is remembered for redelivery. */
+  EVENT_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
+  CREATE_TOPICS: bool.default(true),
+  PARTITIONS: positiveInt.default(8),
+  PARTITIONS_CONCURRENTLY: positiveInt.default(2),
+  /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
+  HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
+  LOG_LEVEL: logLevel.default('info'),
+});
+
+export type ResolverConfig = z.infer<typeof schema>;
+
+export interface ResolverTopics {
+  readonly touchpoints: string;
+  readonly resolved: string;
+  readonly merges: string;
+  readonly alerts: string;
+  readonly deadLetters: string;
+}
+
+export function loadConfig(env: Env): ResolverConfig {
+  return parseEnv('identity-resolver', schema, env);
+}
+
+export function topicsOf(config: ResolverConfig): ResolverTopics {
+  const prefix = config.TOPIC_PREFIX;
+  return {
+    touchpoints: config.TOUCHPOINTS_TOPIC ?? `${prefix}touchpoints.v1`,
+    resolved: config.RESOLVED_TOPIC ?? `${prefix}touchpoints.resolved.v1`,
+    merges: config.MERGES_TOPIC ?? `${prefix}identity.merges.v1`,
+    alerts: config.ALERTS_TOPIC ?? `${prefix}identity.alerts.v1`,
+    deadLetters: config.DLQ_TOPIC ?? `${prefix}dlq.identity-resolver.v1`,
+  };
+}

@@ -1,0 +1,236 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from '@elephant/redis';
+import { toRedisError } from '@elephant/redis';
+
+/** An identifier after normalization and screening. */
+export interface Identifier {
+  readonly type: string;
+  readonly value: string;
+}
+
+/** The part of a tenant's rules the graph script enforces (screening happens before). */
+export interface GraphRules {
+  /** Max identifiers of a type per profile. */
+  readonly limits: Readonly<Record<string, number>>;
+  /** Position of each listed type in the priority order (for reporting violated types). */
+  readonly rank: Readonly<Record<string, number>>;
+  /** Types that never link two profiles (hardware ids a household shares). */
+  readonly nonMerging: readonly string[];
+  readonly maxProfilesPerValue: number;
+  readonly maxMergesPerWindow: number;
+  readonly windowMs: number;
+  /** How long an event's result is kept for redelivery. */
+  readonly eventTtlSeconds: number;
+}
+
+export interface ResolveInput {
+  readonly eventId: string;
+  /** Epoch ms: provenance and the merge-rate window use event time. */
+  readonly eventTime: number;
+  readonly channel: string;
+  readonly source: string;
+  /** Screened (screenIdentifiers), strongest first. */
+  readonly identifiers: readonly Identifier[];
+}
+
+export interface GraphMerge {
+  readonly survivor: string;
+  /** Oldest first; each resolves to the survivor from now on. */
+  readonly absorbed: readonly string[];
+  readonly linkedBy: readonly Identifier[];
+  readonly rule: string;
+}
+
+export interface DroppedByLimit extends Identifier {
+  readonly reason: 'limit';
+  /** The limited types the merge would have exceeded, strongest first. */
+  readonly violated: readonly string[];
+}
+
+export interface Ignored extends Identifier {
+  readonly reason: 'quarantined' | 'owned_elsewhere';
+}
+
+export interface Quarantined extends Identifier {
+  readonly reason: 'too_many_profiles' | 'too_many_merges';
+  readonly observed: number;
+  readonly threshold: number;
+}
+
+export type ResolveOutcome = 'created' | 'matched' | 'merged' | 'weak_match' | 'unresolved';
+
+export interface ResolveResult {
+  readonly eventId: string;
+  /** Null when nothing could link (every identifier quarantined or held elsewhere). */
+  readonly profileId: string | null;
+  readonly outcome: ResolveOutcome;
+  /** True when the event had been resolved before (redelivery): nothing changed now. */
+  readonly replay: boolean;
+  readonly attached: readonly Identifier[];
+  readonly dropped: readonly DroppedByLimit[];
+  readonly ignored: readonly Ignored[];
+  readonly merge: GraphMerge | null;
+  /** Values this event pushed into quarantine. */
+  readonly quarantined: readonly Quarantined[];
+}
+
+export interface LinkedIdentifier extends Identifier {
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  /** The event that attached it. */
+  readonly eventId: string;
+  readonly lastEventId: string;
+  readonly channel: string;
+  readonly source: string;
+  readonly rule: string;
+  /** The event whose merge moved it to this profile, if any. */
+  readonly mergedBy?: string;
+}
+
+const SCRIPT = readFileSync(new URL('./resolve.lua', import.meta.url), 'utf8');
+
+type JsonList<T> = T[] | Record<string, never>;
+interface RawResult {
+  eventId: string;
+  profileId: string;
+  outcome: ResolveOutcome;
+  replay: boolean;
+  attached: JsonList<Identifier>;
+  dropped: JsonList<DroppedByLimit>;
+  ignored: JsonList<Ignored>;
+  quarantined: JsonList<Quarantined>;
+  merge: false | { survivor: string; absorbed: JsonList<string>; linkedBy: JsonList<Identifier>; rule: string };
+}
+
+// Redis' cjson encodes an empty table as {}.
+function list<T>(value: JsonList<T>): T[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function parse(raw: string): ResolveResult {
+  const result = JSON.parse(raw) as RawResult;
+  return {
+    eventId: result.eventId,
+    profileId: result.profileId === '' ? null : result.profileId,
+    outcome: result.outcome,
+    replay: result.replay,
+    attached: list(result.attached),
+    dropped: list(result.dropped).map((drop) => ({ ...drop, violated: list(drop.violated as JsonList<string>) })),
+    ignored: list(result.ignored),
+    quarantined: list(result.quarantined),
+    merge: result.merge === false ? null : { survivor: result.merge.survivor, absorbed: list(result.merge.absorbed), linkedBy: list(result.merge.linkedBy), rule: result.merge.rule },
+  };
+}
+
+/**
+ * The Redis identity graph of all tenants under one key prefix. Every key of a tenant
+ * carries the hash tag `{<tenant>}`, so one tenant's graph lives in one Redis Cluster slot
+ * and the resolve script can touch any of its keys atomically.
+ */
+export class IdentityGraph {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+    redis.defineCommand('elephantResolve', { lua: SCRIPT, numberOfKeys: 1 });
+  }
+
+  /** The key prefix of one tenant's graph. */
+  tenantPrefix(tenant: string): string {
+    return `${this.#prefix}{${tenant}}:`;
+  }
+
+  /**
+   * Resolves a batch of one tenant's events, in order, with one script call per event sent
+   * as one pipeline: one network round trip for the whole batch, each call atomic.
+   */
+  async resolveBatch(tenant: string, inputs: readonly ResolveInput[], rules: GraphRules): Promise<ResolveResult[]> {
+    if (inputs.length === 0) return [];
+    const prefix = this.tenantPrefix(tenant);
+    const rulesJson = JSON.stringify({
+      limits: rules.limits,
+      rank: rules.rank,
+      nonMerging: Object.fromEntries(rules.nonMerging.map((type) => [type, true])),
+      maxProfilesPerValue: rules.maxProfilesPerValue,
+      maxMergesPerWindow: rules.maxMergesPerWindow,
+      windowMs: rules.windowMs,
+      eventTtlSeconds: rules.eventTtlSeconds,
+    });
+    const pipeline = this.#redis.pipeline();
+    const call = pipeline as unknown as { elephantResolve(...args: (string | number)[]): void };
+    for (const input of inputs) {
+      call.elephantResolve(`${prefix}seq`, prefix, input.eventId, input.eventTime, input.channel, input.source, rulesJson, JSON.stringify(input.identifiers.map((id) => [id.type, id.value])));
+    }
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (error) {
+      throw toRedisError(error, 'resolving identities');
+    }
+    return (replies ?? []).map(([error, reply]) => {
+      if (error) throw toRedisError(error, 'resolving identities');
+      return parse(String(reply));
+    });
+  }
+
+  /** The live profile owning an identifier, if any. */
+  async profileOf(tenant: string, id: Identifier): Promise<string | undefined> {
+    const prefix = this.tenantPrefix(tenant);
+    let pid = await this.#redis.hget(`${prefix}i:${id.type}:${id.value}`, 'p');
+    for (let hops = 0; pid && hops < 64; hops += 1) {
+      const next = await this.#redis.hget(`${prefix}p:${pid}`, 'mergedInto');
+      if (!next) return pid;
+      pid = next;
+    }
+    return pid ?? undefined;
+  }
+
+  /** What a merged (or live) profile id resolves to now. */
+  async survivorOf(tenant: string, profileId: string): Promise<string> {
+    const prefix = this.tenantPrefix(tenant);
+    let pid = profileId;
+    for (let hops = 0; hops < 64; hops += 1) {
+      const next = await this.#redis.hget(`${prefix}p:${pid}`, 'mergedInto');
+      if (!next) return pid;
+      pid = next;
+    }
+    return pid;
+  }
+
+  async liveProfiles(tenant: string): Promise<string[]> {
+    return this.#redis.smembers(`${this.tenantPrefix(tenant)}live`);
+  }
+
+  /** A profile's identifiers with the provenance of each link. */
+  async identifiersOf(tenant: string, profileId: string): Promise<LinkedIdentifier[]> {
+    const prefix = this.tenantPrefix(tenant);
+    const members = await this.#redis.smembers(`${prefix}p:${profileId}:ids`);
+    const pipeline = this.#redis.pipeline();
+    for (const member of members) pipeline.hgetall(`${prefix}i:${member}`);
+    const replies = (await pipeline.exec()) ?? [];
+    return members.map((member, index) => {
+      const separator = member.indexOf(':');
+      const link = (replies[index]?.[1] ?? {}) as Record<string, string>;
+      return {
+        type: member.slice(0, separator),
+        value: member.slice(separator + 1),
+        firstSeen: Number(link['fs']),
+        lastSeen: Number(link['ls']),
+        eventId: link['ev'] ?? '',
+        lastEventId: link['lev'] ?? '',
+        channel: link['ch'] ?? '',
+        source: link['src'] ?? '',
+        rule: link['rule'] ?? '',
+        ...(link['via'] ? { mergedBy: link['via'] } : {}),
+      };
+    });
+  }
+
+  /** Whether a value is quarantined, and why. */
+  async quarantineOf(tenant: string, id: Identifier): Promise<Record<string, string> | undefined> {
+    const entry = await this.#redis.hgetall(`${this.tenantPrefix(tenant)}q:${id.type}:${id.value}`);
+    return Object.keys(entry).length > 0 ? entry : undefined;
+  }
+}

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import type { Touchpoint } from '@elephant/channels';
+import { resolveRules, screenIdentifiers, type RulesDocument, type TenantRules } from '@elephant/identity';
+import { deadLetter, type BatchHandler, type BatchProducer, type KafkaMessage, type Message } from '@elephant/kafka';
+import type { Logger } from '@elephant/observability';
+import type { AvroRegistry } from '@elephant/registry';
+import type { ResolverTopics } from './config.ts';
+import type { GraphRules, Identifier, IdentityGraph, ResolveResult } from './graph.ts';
+import type { ResolverMetrics } from './metrics.ts';
+import type { ExcludedIdentifier, IdentityAlert, IdentityMerge, ResolvedTouchpoint } from './schemas.ts';
+
+export interface SchemaIds {
+  readonly resolved: number;
+  readonly merge: number;
+  readonly alert: number;
+}
+
+export interface ResolverDeps {
+  readonly topics: ResolverTopics;
+  readonly rules: RulesDocument;
+  readonly eventTtlSeconds: number;
+  readonly graph: IdentityGraph;
+  readonly registry: AvroRegistry;
+  readonly schemaIds: SchemaIds;
+  readonly producer: BatchProducer;
+  readonly metrics: ResolverMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+/** The graph's share of a tenant's rules. */
+export function graphRulesOf(rules: TenantRules, eventTtlSeconds: number): GraphRules {
+  return {
+    limits: rules.limits,
+    rank: Object.fromEntries(rules.priority.map((type, index) => [type, index])),
+    nonMerging: rules.nonMergingTypes,
+    maxProfilesPerValue: rules.quarantine.maxProfilesPerValue,
+    maxMergesPerWindow: rules.quarantine.maxMergesPerWindow,
+    windowMs: rules.quarantine.windowMs,
+    eventTtlSeconds,
+  };
+}
+
+/** Deterministic, so a redelivered merge carries the same id. */
+export function mergeIdOf(eventId: string, merged: readonly string[]): string {
+  return createHash('sha256').update(`${eventId}|${[...merged].sort().join(',')}`).digest('hex').slice(0, 32);
+}
+
+interface Pending {
+  readonly message: KafkaMessage;
+  readonly touchpoint: Touchpoint;
+  /** Screened identifiers, strongest first. */
+  readonly kept: readonly Identifier[];
+  /** Blocked by the rules before resolution. */
+  readonly excluded: readonly ExcludedIdentifier[];
+}
+
+/**
+ * The batch handler: decode touchpoints, screen their identifiers by the tenant's rules,
+ * resolve each tenant's events in one Redis pipeline (one round trip), then produce resolved
+ * touchpoints (keyed by profile id), merges and alerts in one acknowledged send.
+ */
+export function createResolverHandler(deps: ResolverDeps): BatchHandler {
+  return async (batch) => {
+    const now = deps.now();
+    deps.logger.debug({ partition: batch.partition, messages: batch.messages.length }, 'resolving a batch');
+    const out = { resolved: [] as Message[], merges: [] as Message[], alerts: [] as Message[], deadLetters: [] as Message[] };
+    const reject = (message: KafkaMessage, code: string, text: string): void => {
+      out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, { code, message: text }, 'identity-resolver', now));
+      deps.metrics.deadLettered.inc({ reason: code });
+    };
+
+    const decoded = await deps.registry.decodeMany<Touchpoint>(batch.messages.map((message) => message.value ?? Buffer.alloc(0)));
+    const byTenant = new Map<string, Pending[]>();
+    decoded.forEach((result, index) => {
+      const message = batch.messages[index] as KafkaMessage;
+      if (!result.ok) return reject(message, result.error.code, result.error.message);
+      const touchpoint = result.value;
+      const rules = resolveRules(deps.rules, touchpoint.tenant);
+      const screened = screenIdentifiers(touchpoint.identifiers, rules);
+      const excluded = screened.blocked.map((blocked) => ({ type: blocked.type, value: blocked.value, reason: `${blocked.reason}:${blocked.rule}` }));
+      for (const entry of excluded) deps.metrics.excluded.inc({ reason: entry.reason.split(':')[0] ?? entry.reason });
+      if (screened.kept.length === 0) {
+        return reject(message, 'NO_RESOLVABLE_IDENTIFIER', `Every identifier of event ${touchpoint.eventId} is blocked: ${excluded.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);
+      }
+      const list = byTenant.get(touchpoint.tenant) ?? [];
+      list.push({ message, touchpoint, kept: screened.kept, excluded });
+      byTenant.set(touchpoint.tenant, list);
+    });
+
+    for (const [tenant, pendings] of byTenant) {
+      const rules = graphRulesOf(resolveRules(deps.rules, tenant), deps.eventTtlSeconds);
+      const inputs = pendings.map((pending) => ({
+        eventId: pending.touchpoint.eventId,
+        eventTime: pending.touchpoint.eventTime,
+        channel: pending.touchpoint.channel,
+        source: pending.touchpoint.source.system,
+        identifiers: pending.kept,
+      }));
+      const results = await deps.graph.resolveBatch(tenant, inputs, rules);
+      deps.metrics.redisRoundTrips.inc();
+      deps.metrics.redisCommands.inc(inputs.length);
+      results.forEach((result, index) => {
+        const pending = pendings[index] as Pending;
+        if (result.profileId === null) {
+          // Every identifier is quarantined or held by another profile: nobody to attribute it to.
+          reject(pending.message, 'UNRESOLVED_IDENTITY', `Event ${pending.touchpoint.eventId} has no identifier that may link: ${result.ignored.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);
+          return;
+        }
+        collect(deps, out, tenant, pending, result, result.profileId, now);
+      });
+    }
+
+    await deps.producer.send([
+      { topic: deps.topics.resolved, messages: out.resolved },
+      { topic: deps.topics.merges, messages: out.merges },
+      { topic: deps.topics.alerts, messages: out.alerts },
+      { topic: deps.topics.deadLetters, messages: out.deadLetters },
+    ]);
+  };
+}
+
+function collect(deps: ResolverDeps, out: { resolved: Message[]; merges: Message[]; alerts: Message[] }, tenant: string, pending: Pending, result: ResolveResult, profileId: string, now: number): void {
+  const { touchpoint } = pending;
+  const excluded: ExcludedIdentifier[] = [
+    ...pending.excluded,
+    ...result.dropped.map((dropped) => ({ type: dropped.type, value: dropped.value, reason: `limit:${dropped.violated.join(',')}` })),
+    ...result.ignored.map((ignored) => ({ type: ignored.type, value: ignored.value, reason: ignored.reason })),
+  ];
+  const record: ResolvedTouchpoint = { profileId, touchpoint, excludedIdentifiers: excluded, resolvedAt: now };
+  out.resolved.push({ key: profileId, value: deps.registry.encode(deps.schemaIds.resolved, record) });
+  deps.metrics.resolved.inc({ outcome: result.replay ? 'replay' : result.outcome });
+  if (!result.replay) {
+    if (result.dropped.length > 0) deps.metrics.excluded.inc({ reason: 'limit' }, result.dropped.length);
+    for (const ignored of result.ignored) deps.metrics.excluded.inc({ reason: ignored.reason });
+  }
+  // A replay re-emits the original merges and alerts (same ids): the first attempt's send
+  // may not have reached the broker. Subscribers de-duplicate by mergeId / alertId.
+  const merge = result.merge;
+  if (merge) {
+    const value: IdentityMerge = {
+      mergeId: mergeIdOf(touchpoint.eventId, merge.absorbed),
+      tenant,
+      survivorProfileId: merge.survivor,
+      mergedProfileIds: [...merge.absorbed],
+      linkingIdentifiers: merge.linkedBy.map((id) => ({ type: id.type, value: id.value })),
+      rule: merge.rule,
+      triggeringEventId: touchpoint.eventId,
+      mergedAt: now,
+    };
+    out.merges.push({ key: merge.survivor, value: deps.registry.encode(deps.schemaIds.merge, value) });
+    if (!result.replay) deps.metrics.merges.inc(merge.absorbed.length);
+  }
+  for (const entry of result.quarantined) {
+    const alert: IdentityAlert = {
+      alertId: createHash('sha256').update(`${tenant}|${entry.type}|${entry.value}|${entry.reason}`).digest('hex').slice(0, 32),
+      tenant,
+      kind: 'identifier_quarantined',
+      identifierType: entry.type,
+      identifierValue: entry.value,
+      reason: entry.reason,
+      observed: entry.observed,
+      threshold: entry.threshold,
+      triggeringEventId: touchpoint.eventId,
+      raisedAt: now,
+    };
+    out.alerts.push({ key: `${entry.type}:${entry.value}`, value: deps.registry.encode(deps.schemaIds.alert, alert) });
+    if (!result.replay) deps.metrics.quarantined.inc({ reason: entry.reason });
+    deps.logger.warn({ tenant, identifierType: entry.type, reason: entry.reason, observed: entry.observed, threshold: entry.threshold }, 'identifier quarantined');
+  }
+}

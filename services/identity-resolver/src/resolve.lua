@@ -1,0 +1,344 @@
+-- Resolves one touchpoint's identifiers against one tenant's identity graph, atomically.
+-- The semantics are those of @elephant/identity's ReferenceResolver.process (the oracle the
+-- tests compare this script with); docs/identity.md describes them.
+--
+-- KEYS[1]  <prefix>seq: routes the call; every key below shares its hash tag {<tenant>}
+-- ARGV[1]  prefix, e.g. "elephant:{acme}:"
+-- ARGV[2]  event id
+-- ARGV[3]  event time (epoch ms): provenance and the merge-rate window use event time,
+--          so a replay of the same stream behaves like the original run
+-- ARGV[4]  channel
+-- ARGV[5]  source system
+-- ARGV[6]  rules JSON { limits = {type = n}, rank = {type = n}, nonMerging = {type = true},
+--                       maxProfilesPerValue, maxMergesPerWindow, windowMs, eventTtlSeconds }
+-- ARGV[7]  identifiers JSON [[type, value], ...]: screened (blocked values removed,
+--          de-duplicated) and in priority order, strongest first; never re-sorted here
+--
+-- Keys (P = prefix):
+--   P i:<type>:<value>   hash  p (owner), fs, ls (first/last seen, event time), ev (event that
+--                              attached it), lev (last event), ch, src, rule, via (merge event)
+--   P p:<id>             hash  seq, created, firstEvent; mergedInto, mergedAt, mergedBy
+--   P p:<id>:ids         set   "<type>:<value>" held by a live profile
+--   P p:<id>:n           hash  identifiers per type of a live profile
+--   P live               set   live profile ids
+--   P e:<event id>       string  the event's result, for redelivery (expires)
+--   P q:<type>:<value>   hash  quarantine: reason, observed, threshold, event, at
+--   P sw:<type>:<value>  set   partners the value was seen with: profile ids, or "#<key>" for
+--                              identifiers the limits kept out of every profile
+--   P mw:<type>:<value>  zset  merges the value took part in, scored by event time
+local P = ARGV[1]
+local eventId = ARGV[2]
+local eventTime = tonumber(ARGV[3])
+local channel = ARGV[4]
+local source = ARGV[5]
+local rules = cjson.decode(ARGV[6])
+local identifiers = cjson.decode(ARGV[7])
+local nonMerging = rules.nonMerging
+
+local function root(pid)
+  for _ = 1, 1000 do
+    local next = redis.call('HGET', P .. 'p:' .. pid, 'mergedInto')
+    if not next then return pid end
+    pid = next
+  end
+  return pid
+end
+
+-- 1. Redelivery: the stored result, re-resolved to the survivor; nothing changes.
+local stored = redis.call('GET', P .. 'e:' .. eventId)
+if stored then
+  local result = cjson.decode(stored)
+  if result.profileId ~= '' then result.profileId = root(result.profileId) end
+  result.replay = true
+  return cjson.encode(result)
+end
+
+local function key(id) return id[1] .. ':' .. id[2] end
+
+local function ownerOf(k)
+  local owner = redis.call('HGET', P .. 'i:' .. k, 'p')
+  if owner then return root(owner) end
+  return nil
+end
+
+local function quarantined(k) return redis.call('EXISTS', P .. 'q:' .. k) == 1 end
+
+local function countsOf(pid)
+  local counts = {}
+  local flat = redis.call('HGETALL', P .. 'p:' .. pid .. ':n')
+  for j = 1, #flat, 2 do counts[flat[j]] = tonumber(flat[j + 1]) end
+  return counts
+end
+
+local function seqOf(pid) return tonumber(redis.call('HGET', P .. 'p:' .. pid, 'seq')) end
+
+-- A profile holding an identifier of a merging type: its non-merging identifiers stop linking.
+local function anchored(pid)
+  for type, count in pairs(countsOf(pid)) do
+    if count > 0 and not nonMerging[type] then return true end
+  end
+  return false
+end
+
+local function rankOf(type) return rules.rank[type] or 1000000 end
+
+-- 3. The identifiers that may link: every merging-type one, and every non-merging one no
+-- anchored profile holds yet. Held ones never link, except that the strongest is promoted
+-- (a weak match) when nothing of a merging type is left. Quarantined values take no part.
+local function selectLinking(kept)
+  local linking, held, merging = {}, {}, false
+  for _, id in ipairs(kept) do
+    local k = key(id)
+    if not quarantined(k) then
+      if not nonMerging[id[1]] then
+        table.insert(linking, id)
+        merging = true
+      else
+        local owner = ownerOf(k)
+        if owner and anchored(owner) then table.insert(held, id) else table.insert(linking, id) end
+      end
+    end
+  end
+  if merging or #held == 0 then return linking, held, false end
+  local promoted = { [key(held[1])] = true }
+  for _, id in ipairs(linking) do promoted[key(id)] = true end
+  local ordered = {}
+  for _, id in ipairs(kept) do
+    if promoted[key(id)] then table.insert(ordered, id) end
+  end
+  local rest = {}
+  for i = 2, #held do table.insert(rest, held[i]) end
+  return ordered, rest, true
+end
+
+-- 4. While the union of the matched profiles and the unknown linking identifiers would
+-- exceed a limit, drop the lowest-priority conflicting identifier (non-merging unknown
+-- ones first, then non-merging known ones, then merging ones) and match again.
+local function applyLimits(linking)
+  local current, dropped = {}, {}
+  for _, id in ipairs(linking) do table.insert(current, id) end
+  while true do
+    local owners, profiles, seen, counts, profileCounts = {}, {}, {}, {}, {}
+    for i, id in ipairs(current) do
+      owners[i] = ownerOf(key(id))
+      if owners[i] and not seen[owners[i]] then
+        seen[owners[i]] = true
+        table.insert(profiles, owners[i])
+      end
+    end
+    local seqs = {}
+    for _, pid in ipairs(profiles) do seqs[pid] = seqOf(pid) end
+    table.sort(profiles, function(a, b) return seqs[a] < seqs[b] end)
+    for _, pid in ipairs(profiles) do
+      profileCounts[pid] = countsOf(pid)
+      for type, count in pairs(profileCounts[pid]) do counts[type] = (counts[type] or 0) + count end
+    end
+    for i, id in ipairs(current) do
+      if not owners[i] then counts[id[1]] = (counts[id[1]] or 0) + 1 end
+    end
+    local violated, violatedSet = {}, {}
+    for type, count in pairs(counts) do
+      local limit = rules.limits[type]
+      if limit and count > limit then
+        table.insert(violated, type)
+        violatedSet[type] = true
+      end
+    end
+    if #violated == 0 then return current, profiles, dropped, owners end
+    table.sort(violated, function(a, b)
+      if rankOf(a) ~= rankOf(b) then return rankOf(a) < rankOf(b) end
+      return a < b
+    end)
+    local victim = -1
+    for pass = 0, 2 do
+      for index = #current, 1, -1 do
+        local id, owner = current[index], owners[index]
+        local passOf = 2
+        if nonMerging[id[1]] then passOf = owner and 1 or 0 end
+        if passOf == pass then
+          local conflicting = false
+          if not owner then
+            conflicting = violatedSet[id[1]] == true
+          else
+            for _, type in ipairs(violated) do
+              if (profileCounts[owner][type] or 0) > 0 then conflicting = true end
+            end
+          end
+          if conflicting then victim = index break end
+        end
+      end
+      if victim > 0 then break end
+    end
+    if victim < 0 then return redis.error_reply('limits violated by ' .. table.concat(violated, ',') .. ' without a conflicting identifier') end
+    local removed = table.remove(current, victim)
+    table.insert(dropped, { type = removed[1], value = removed[2], reason = 'limit', violated = violated })
+  end
+end
+
+local result = {
+  eventId = eventId, profileId = '', outcome = 'unresolved', replay = false,
+  attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false,
+}
+
+local function quarantine(id, reason, observed, threshold)
+  redis.call('HSET', P .. 'q:' .. key(id), 'reason', reason, 'observed', observed, 'threshold', threshold, 'event', eventId, 'at', eventTime)
+  table.insert(result.quarantined, { type = id[1], value = id[2], reason = reason, observed = observed, threshold = threshold })
+end
+
+local function mergesInWindow(k)
+  return redis.call('ZCOUNT', P .. 'mw:' .. k, '(' .. (eventTime - rules.windowMs), '(' .. (eventTime + rules.windowMs))
+end
+
+-- 3-5. Select, apply limits, and quarantine values that would take part in too many merges
+-- within the window (before the merge), then select again.
+local kept = identifiers
+local linking, held, weak = selectLinking(kept)
+local plan, profiles, dropped = applyLimits(linking)
+while #profiles >= 2 do
+  local absorbedCount = #profiles - 1
+  local violators = {}
+  for _, id in ipairs(plan) do
+    local observed = mergesInWindow(key(id)) + absorbedCount
+    if observed > rules.maxMergesPerWindow then table.insert(violators, { id, observed }) end
+  end
+  if #violators == 0 then break end
+  for _, violator in ipairs(violators) do quarantine(violator[1], 'too_many_merges', violator[2], rules.maxMergesPerWindow) end
+  linking, held, weak = selectLinking(kept)
+  plan, profiles, dropped = applyLimits(linking)
+end
+result.dropped = dropped
+
+-- The profiles the linking identifiers pointed at before limits: what each value was seen with.
+local candidates = {}
+for _, id in ipairs(linking) do
+  local owner = ownerOf(key(id))
+  if owner then table.insert(candidates, owner) end
+end
+
+-- 6. Target: new, matched, or merged into the oldest; none when nothing can link.
+local target = nil
+if #plan == 0 then
+  result.outcome = 'unresolved'
+elseif #profiles == 0 then
+  local seq = redis.call('INCR', KEYS[1])
+  target = 'p' .. seq
+  redis.call('HSET', P .. 'p:' .. target, 'seq', seq, 'created', eventTime, 'firstEvent', eventId)
+  redis.call('SADD', P .. 'live', target)
+  result.outcome = 'created'
+else
+  target = profiles[1]
+  if #profiles > 1 then
+    result.outcome = 'merged'
+    local absorbed = {}
+    for i = 2, #profiles do
+      local pid = profiles[i]
+      table.insert(absorbed, pid)
+      for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
+        -- Owners point at the survivor directly, so resolving stays one hop.
+        redis.call('HSET', P .. 'i:' .. member, 'p', target, 'via', eventId)
+        redis.call('SADD', P .. 'p:' .. target .. ':ids', member)
+      end
+      for type, count in pairs(countsOf(pid)) do redis.call('HINCRBY', P .. 'p:' .. target .. ':n', type, count) end
+      redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n')
+      redis.call('HSET', P .. 'p:' .. pid, 'mergedInto', target, 'mergedAt', eventTime, 'mergedBy', eventId)
+      redis.call('SREM', P .. 'live', pid)
+    end
+    local linkedBy = {}
+    for _, id in ipairs(plan) do
+      table.insert(linkedBy, { type = id[1], value = id[2] })
+      for n = 1, #absorbed do redis.call('ZADD', P .. 'mw:' .. key(id), eventTime, eventId .. ':' .. n) end
+    end
+    result.merge = { survivor = target, absorbed = absorbed, linkedBy = linkedBy, rule = 'match' }
+  elseif weak then
+    result.outcome = 'weak_match'
+  else
+    result.outcome = 'matched'
+  end
+end
+
+-- 7. Attach what nobody owns.
+if target then
+  result.profileId = target
+  local rule = 'attach'
+  if result.outcome == 'created' then rule = 'new_profile' elseif weak then rule = 'weak_match' end
+  for _, id in ipairs(plan) do
+    local k = key(id)
+    if redis.call('HEXISTS', P .. 'i:' .. k, 'p') == 0 then
+      redis.call('HSET', P .. 'i:' .. k, 'p', target, 'fs', eventTime, 'ls', eventTime, 'ev', eventId, 'lev', eventId, 'ch', channel, 'src', source, 'rule', rule)
+      redis.call('SADD', P .. 'p:' .. target .. ':ids', k)
+      redis.call('HINCRBY', P .. 'p:' .. target .. ':n', id[1], 1)
+      table.insert(result.attached, { type = id[1], value = id[2] })
+    end
+  end
+end
+
+-- 8. What was neither matched nor attached, and why.
+local heldSet = {}
+for _, id in ipairs(held) do heldSet[key(id)] = true end
+for _, id in ipairs(kept) do
+  local k = key(id)
+  if quarantined(k) then
+    table.insert(result.ignored, { type = id[1], value = id[2], reason = 'quarantined' })
+  elseif heldSet[k] and ownerOf(k) ~= target then
+    table.insert(result.ignored, { type = id[1], value = id[2], reason = 'owned_elsewhere' })
+  end
+end
+
+-- 9. Super-node check, after the merge: the distinct partners each linking value has been
+-- seen with; only partners it could not join make the count grow.
+local function resolvePartner(partner)
+  if string.sub(partner, 1, 1) == '#' then
+    return ownerOf(string.sub(partner, 2)) or partner
+  end
+  return root(partner)
+end
+local partners = {}
+for _, pid in ipairs(candidates) do table.insert(partners, root(pid)) end
+if target then table.insert(partners, target) end
+for _, drop in ipairs(dropped) do
+  local k = drop.type .. ':' .. drop.value
+  if redis.call('HEXISTS', P .. 'i:' .. k, 'p') == 0 then table.insert(partners, '#' .. k) end
+end
+for _, id in ipairs(linking) do
+  local k = key(id)
+  if not quarantined(k) then
+    local own = ownerOf(k)
+    local self = '#' .. k
+    local others = {}
+    for _, partner in ipairs(partners) do
+      if partner ~= self and resolvePartner(partner) ~= own then table.insert(others, partner) end
+    end
+    if #others > 0 then
+      local sw = P .. 'sw:' .. k
+      local distinct, list = {}, {}
+      for _, source_ in ipairs({ redis.call('SMEMBERS', sw), others }) do
+        for _, partner in ipairs(source_) do
+          local resolved = resolvePartner(partner)
+          if resolved ~= own and resolved ~= self and not distinct[resolved] then
+            distinct[resolved] = true
+            table.insert(list, resolved)
+          end
+        end
+      end
+      redis.call('DEL', sw)
+      if #list > 0 then redis.call('SADD', sw, unpack(list)) end
+      local count = #list
+      if own then count = count + 1 end
+      if count > rules.maxProfilesPerValue then quarantine(id, 'too_many_profiles', count, rules.maxProfilesPerValue) end
+    end
+  end
+end
+
+-- 10. Provenance: first and last seen of every identifier of the event that a profile holds.
+for _, id in ipairs(kept) do
+  local link = P .. 'i:' .. key(id)
+  local fields = redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev')
+  if fields[1] and fields[4] ~= eventId then
+    if eventTime < tonumber(fields[2]) then redis.call('HSET', link, 'fs', eventTime) end
+    if eventTime >= tonumber(fields[3]) then redis.call('HSET', link, 'ls', eventTime, 'lev', eventId) end
+  end
+end
+
+local encoded = cjson.encode(result)
+redis.call('SET', P .. 'e:' .. eventId, encoded, 'EX', rules.eventTtlSeconds)
+return encoded

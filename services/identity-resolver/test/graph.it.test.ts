@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, screenIdentifiers, type TenantRules } from '@elephant/identity';
+import { connectRedis, type Redis } from '@elephant/redis';
+import { createTestContext } from '@elephant/testing';
+import { IdentityGraph, graphRulesOf, type Identifier, type ResolveResult } from '@elephant/identity-resolver';
+
+const ctx = createTestContext('graph');
+let redis: Redis;
+let graph: IdentityGraph;
+let tenants = 0;
+
+const rules: TenantRules = applyOverrides(DEFAULT_RULES, { limits: { email: 3 }, quarantine: { maxProfilesPerValue: 3, maxMergesPerWindow: 3 } });
+const id = (type: string, value: string): Identifier => ({ type, value });
+let eventSeq = 0;
+const T0 = Date.UTC(2026, 10, 1);
+
+/** A fresh tenant per test: its own graph. */
+function newTenant(): string {
+  tenants += 1;
+  return `tenant-${tenants}`;
+}
+
+async function resolve(tenant: string, identifiers: Identifier[], options: { eventId?: string; rules?: TenantRules } = {}): Promise<ResolveResult & { profileId: string }> {
+  eventSeq += 1;
+  const [result] = await graph.resolveBatch(tenant, [{ eventId: options.eventId ?? `ev-${eventSeq}`, eventTime: T0 + eventSeq, channel: 'web', source: 'segment', identifiers }], graphRulesOf(options.rules ?? rules, 3600));
+  if (!result?.profileId) throw new Error(`unresolved: ${JSON.stringify(result)}`);
+  return { ...result, profileId: result.profileId };
+}
+
+beforeAll(async () => {
+  redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+  graph = new IdentityGraph(redis, ctx.keyPrefix);
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${ctx.keyPrefix}*`);
+  for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+  redis.disconnect();
+});
+
+describe('identity graph rules (Lua on a real Redis)', () => {
+  it('links an anonymous visitor to the known customer who logs in; the oldest profile survives', async () => {
+    const t = newTenant();
+    const anonymous = await resolve(t, [id('anonymous_id', 'cookie-1')]);
+    const known = await resolve(t, [id('user_id', 'u-1')]);
+    expect([anonymous.outcome, known.outcome]).toEqual(['created', 'created']);
+    const login = await resolve(t, [id('user_id', 'u-1'), id('anonymous_id', 'cookie-1')]);
+    expect(login.outcome).toBe('merged');
+    expect(login.profileId).toBe(anonymous.profileId);
+    expect(login.merge).toEqual({ survivor: anonymous.profileId, absorbed: [known.profileId], linkedBy: [id('user_id', 'u-1'), id('anonymous_id', 'cookie-1')], rule: 'match' });
+    expect(await graph.profileOf(t, id('user_id', 'u-1'))).toBe(anonymous.profileId);
+    expect(await graph.liveProfiles(t)).toEqual([anonymous.profileId]);
+  });
+
+  it('follows a cross-channel chain: cookie → e-mail → phone → loyalty card → in-store purchase, keeping provenance', async () => {
+    const t = newTenant();
+    const web = await resolve(t, [id('anonymous_id', 'c-9')]);
+    await resolve(t, [id('email', 'ada@lovelace.dev'), id('anonymous_id', 'c-9')]);
+    await resolve(t, [id('email', 'ada@lovelace.dev'), id('phone', '+14155550100')]);
+    await resolve(t, [id('phone', '+14155550100'), id('loyalty_card', 'LC-1')]);
+    const store = await resolve(t, [id('loyalty_card', 'LC-1'), id('payment_fingerprint', 'fp-1')]);
+    expect(store.profileId).toBe(web.profileId);
+    expect(store.attached).toEqual([id('payment_fingerprint', 'fp-1')]);
+    const linked = await graph.identifiersOf(t, web.profileId);
+    expect(linked.map((link) => `${link.type}:${link.value}`).sort()).toEqual(['anonymous_id:c-9', 'email:ada@lovelace.dev', 'loyalty_card:LC-1', 'payment_fingerprint:fp-1', 'phone:+14155550100']);
+    expect(linked.find((link) => link.type === 'loyalty_card')).toMatchObject({ channel: 'web', source: 'segment', rule: 'attach' });
+    expect(linked.find((link) => link.type === 'anonymous_id')?.rule).toBe('new_profile');
+  });
+
+  it('drops the lowest-priority conflicting identifier when a merge would break a limit, and matches again', async () => {
+    const t = newTenant();
+    const alice = await resolve(t, [id('user_id', 'alice'), id('email', 'family@home.net')]);
+    const bob = await resolve(t, [id('user_id', 'bob')]);
+    const event = await resolve(t, [id('user_id', 'bob'), id('email', 'family@home.net')]);
+    expect(event.outcome).toBe('matched');
+    expect(event.profileId).toBe(bob.profileId);
+    expect(event.dropped).toEqual([{ type: 'email', value: 'family@home.net', reason: 'limit', violated: ['user_id'] }]);
+    expect(await graph.profileOf(t, id('email', 'family@home.net'))).toBe(alice.profileId);
+  });
+
+  it('never attaches more identifiers of a type than its limit', async () => {
+    const t = newTenant();
+    const carol = await resolve(t, [id('user_id', 'carol'), id('email', 'a@x.io'), id('email', 'b@x.io'), id('email', 'c@x.io')]);
+    const fourth = await resolve(t, [id('user_id', 'carol'), id('email', 'd@x.io')]);
+    expect(fourth.profileId).toBe(carol.profileId);
+    expect(fourth.dropped.map((dropped) => dropped.value)).toEqual(['d@x.io']);
+    expect((await graph.identifiersOf(t, carol.profileId)).filter((link) => link.type === 'email')).toHaveLength(3);
+  });
+
+  it('never merges through a shared device; a device-only event goes to its owner (weak match)', async () => {
+    const t = newTenant();
+    const dan = await resolve(t, [id('user_id', 'dan'), id('device_id', 'family-ipad')]);
+    const eve = await resolve(t, [id('user_id', 'eve'), id('device_id', 'family-ipad')]);
+    expect(eve.profileId).not.toBe(dan.profileId);
+    expect(eve.merge).toBeNull();
+    expect(eve.ignored).toEqual([{ type: 'device_id', value: 'family-ipad', reason: 'owned_elsewhere' }]);
+    const deviceOnly = await resolve(t, [id('device_id', 'family-ipad')]);
+    expect(deviceOnly).toMatchObject({ profileId: dan.profileId, outcome: 'weak_match' });
+  });
+
+  it('quarantines a value seen with too many distinct profiles; it then links nothing', async () => {
+    const t = newTenant();
+    const storePhone = id('phone', '+15555550142');
+    const alerts: ResolveResult['quarantined'][number][] = [];
+    for (const user of ['u1', 'u2', 'u3', 'u4', 'u5']) alerts.push(...(await resolve(t, [id('user_id', user), storePhone])).quarantined);
+    expect(alerts).toEqual([{ ...storePhone, reason: 'too_many_profiles', observed: 4, threshold: 3 }]);
+    expect(await graph.quarantineOf(t, storePhone)).toMatchObject({ reason: 'too_many_profiles' });
+    const visitor = await resolve(t, [id('anonymous_id', 'c-x')]);
+    const after = await resolve(t, [id('anonymous_id', 'c-x'), storePhone]);
+    expect(after).toMatchObject({ outcome: 'matched', profileId: visitor.profileId, merge: null });
+    expect(after.ignored).toEqual([{ ...storePhone, reason: 'quarantined' }]);
+  });
+
+  it('quarantines a value that would take part in too many merges within the window, before the merge', async () => {
+    const t = newTenant();
+    const kiosk = id('anonymous_id', 'kiosk-cookie');
+    // Only the merge-rate rule may intervene: no e-mail limit, no profile-count quarantine.
+    const wide = applyOverrides(rules, { limits: { email: null }, quarantine: { maxProfilesPerValue: 100 } });
+    await resolve(t, [kiosk], { rules: wide });
+    const results: ResolveResult[] = [];
+    for (const email of ['p@x.io', 'q@x.io', 'r@x.io', 's@x.io', 't@x.io']) {
+      await resolve(t, [id('email', email)], { rules: wide });
+      results.push(await resolve(t, [id('email', email), kiosk], { rules: wide }));
+    }
+    expect(results.map((result) => result.outcome)).toEqual(['merged', 'merged', 'merged', 'matched', 'matched']);
+    expect(results.flatMap((result) => result.quarantined)).toEqual([{ ...kiosk, reason: 'too_many_merges', observed: 4, threshold: 3 }]);
+  });
+
+  it('picks the oldest profile as survivor whatever the order of identifiers', async () => {
+    const t = newTenant();
+    const a = await resolve(t, [id('email', 'one@x.io')]);
+    const b = await resolve(t, [id('phone', '+14155550111')]);
+    const c = await resolve(t, [id('loyalty_card', 'L-77')]);
+    const merge = await resolve(t, [id('email', 'one@x.io'), id('phone', '+14155550111'), id('loyalty_card', 'L-77')]);
+    expect(merge.profileId).toBe(a.profileId);
+    expect(merge.merge?.absorbed).toEqual([b.profileId, c.profileId]);
+    for (const pid of [b.profileId, c.profileId]) expect(await graph.survivorOf(t, pid)).toBe(a.profileId);
+  });
+
+  it('changes nothing when an event is delivered again', async () => {
+    const t = newTenant();
+    await resolve(t, [id('email', 'x@y.io')]);
+    await resolve(t, [id('phone', '+14155550199')]);
+    const first = await resolve(t, [id('email', 'x@y.io'), id('phone', '+14155550199')], { eventId: 'same-event' });
+    const dump = async (): Promise<Map<string, Buffer | null>> => {
+      const keys = (await redis.keys(`${graph.tenantPrefix(t)}*`)).sort();
+      return new Map(await Promise.all(keys.map(async (key) => [key, await redis.dumpBuffer(key)] as const)));
+    };
+    const before = await dump();
+    const again = await resolve(t, [id('email', 'x@y.io'), id('phone', '+14155550199')], { eventId: 'same-event' });
+    expect(again.replay).toBe(true);
+    expect({ ...again, replay: false }).toEqual(first);
+    expect(await dump()).toEqual(before);
+  });
+});
+
+describe('identity graph against the reference resolver', () => {
+  it('resolves a generated population exactly as the in-memory reference does (same profiles, merges, drops, quarantines)', async () => {
+    const tenant = newTenant();
+    const population = generatePopulation({ seed: 77, people: 1500, tenant, storePhoneRate: 0.05 });
+    const reference = new ReferenceResolver(DEFAULT_RULES);
+    const graphRules = graphRulesOf(DEFAULT_RULES, 3600);
+    const results: ResolveResult[] = [];
+    for (let i = 0; i < population.events.length; i += 500) {
+      const slice = population.events.slice(i, i + 500);
+      results.push(
+        ...(await graph.resolveBatch(
+          tenant,
+          slice.map((event) => ({ eventId: event.eventId, eventTime: event.eventTime, channel: event.channel, source: 'test', identifiers: screenIdentifiers(event.identifiers, DEFAULT_RULES).kept })),
+          graphRules,
+        )),
+      );
+    }
+    let compared = 0;
+    population.events.forEach((event, index) => {
+      const expected = reference.process(event);
+      const actual = results[index];
+      const view = (result: ResolveResult | undefined): unknown => result && { profileId: result.profileId, outcome: result.replay ? 'replay' : result.outcome, merge: result.merge && { survivor: result.merge.survivor, absorbed: result.merge.absorbed }, attached: result.attached, dropped: result.dropped.map((drop) => `${drop.type}:${drop.value}`), quarantined: result.quarantined.map((alert) => `${alert.type}:${alert.value}:${alert.reason}:${alert.observed}`) };
+      const wanted = {
+        profileId: expected.profileId,
+        outcome: expected.duplicate ? 'replay' : expected.outcome,
+        merge: expected.merge && { survivor: expected.merge.survivor, absorbed: expected.merge.absorbed },
+        attached: expected.attached,
+        dropped: expected.dropped.map((drop) => `${drop.type}:${drop.value}`),
+        quarantined: expected.quarantined.map((alert) => `${alert.type}:${alert.value}:${alert.reason}:${alert.observed}`),
+      };
+      if (expected.duplicate) {
+        expect(actual?.profileId, `redelivered ${event.eventId}`).toBe(wanted.profileId);
+      } else {
+        expect(view(actual), `event #${index} ${event.eventId}`).toEqual(wanted);
+      }
+      compared += 1;
+    });
+    const stats = reference.stats();
+    console.log(`graph = reference over ${compared} events: ${JSON.stringify(stats)}`);
+    expect(reference.alerts().length).toBeGreaterThan(0);
+    expect(reference.merges().length).toBeGreaterThan(0);
+    const clusters = await Promise.all((await graph.liveProfiles(tenant)).map(async (profile) => (await graph.identifiersOf(tenant, profile)).map((link) => `${link.type}:${link.value}`).sort()));
+    const sorted = (list: string[][]): string[] => list.map((cluster) => [...cluster].sort().join(' ')).sort();
+    expect(sorted(clusters)).toEqual(sorted(reference.clusters(tenant)));
+  });
+});
