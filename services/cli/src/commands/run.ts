@@ -1,0 +1,32 @@
+import { CHANNELS } from '@elephant/channels';
+import { startResolver } from '@elephant/identity-resolver';
+import { startNormalizer } from '@elephant/normalizer';
+import type { Logger } from '@elephant/observability';
+import type { CliConfig } from '../config.ts';
+import { normalizerConfig, resolverConfig } from '../topology.ts';
+
+export interface RunningPipeline {
+  readonly services: readonly string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts every Elephant service in this process: one normalizer per channel and the
+ * identity resolver. In production each is its own Deployment; here they share a process.
+ */
+export async function startPipeline(config: CliConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningPipeline> {
+  const stops: { name: string; stop: () => Promise<void> }[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { stop } of stops.reverse()) await stop();
+  };
+  try {
+    const resolver = await startResolver(resolverConfig(config), logger.child({ service: 'identity-resolver' }), onFatal);
+    stops.push({ name: 'identity-resolver', stop: () => resolver.stop() });
+    const normalizers = await Promise.all(CHANNELS.map((channel) => startNormalizer(normalizerConfig(config, channel), logger.child({ service: `normalizer-${channel}` }), onFatal)));
+    normalizers.forEach((normalizer, index) => stops.push({ name: `normalizer-${CHANNELS[index] ?? ''}`, stop: () => normalizer.stop() }));
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return { services: stops.map(({ name }) => name), stop: stopAll };
+}

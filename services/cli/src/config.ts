@@ -1,0 +1,58 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brokerList, httpUrl, logLevel, parseEnv, redisUrl, z, type Env } from '@elephant/config';
+import { loadStackConfig, stackUrls } from '@elephant/stack';
+
+const schema = z.object({
+  KAFKA_BROKERS: brokerList.optional(),
+  SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
+  TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
+  TENANT: z.string().min(1).default('default'),
+  DEFAULT_REGION: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code like US').default('US'),
+  DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD').default('USD'),
+  REDIS_KEY_PREFIX: z.string().default('elephant:'),
+  IDENTITY_RULES_FILE: z.string().optional(),
+  LOG_LEVEL: logLevel.default('warn'),
+});
+
+export type CliEnv = z.infer<typeof schema>;
+
+/** Where the services are: the environment, else the local stack (its stack.env, else its defaults). */
+export interface Endpoints {
+  readonly kafkaBrokers: string;
+  readonly schemaRegistryUrl: string;
+  readonly redisUrl: string;
+}
+
+export interface CliConfig extends CliEnv {
+  readonly endpoints: Endpoints;
+  /** The raw environment, for the embedded local stack's own parser. */
+  readonly env: Env;
+}
+
+export function loadCliConfig(env: Env): CliConfig {
+  const parsed = parseEnv('elephant', schema, env);
+  const stack = loadStackConfig(env);
+  const local = stackUrls(stack);
+  const fromFile = readStackEnv(join(stack.ELEPHANT_STACK_DIR, 'stack.env'));
+  return {
+    ...parsed,
+    env,
+    endpoints: {
+      kafkaBrokers: parsed.KAFKA_BROKERS?.join(',') ?? fromFile['KAFKA_BROKERS'] ?? local.kafkaBrokers,
+      schemaRegistryUrl: parsed.SCHEMA_REGISTRY_URL ?? fromFile['SCHEMA_REGISTRY_URL'] ?? local.schemaRegistryUrl,
+      redisUrl: parsed.REDIS_URL ?? fromFile['REDIS_URL'] ?? local.redisUrl,
+    },
+  };
+}
+
+function readStackEnv(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const entries = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.includes('=') && !line.startsWith('#'))
+    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const);
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,3 @@
+export { main } from './cli.ts';
+export { loadCliConfig, type CliConfig } from './config.ts';
+export { EXIT_CODES, CliError } from './errors.ts';

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/**
+ * `elephant`: drive Elephant from a terminal. See docs/cli.md; `elephant <command> --help`.
+ * Exit codes: 0 done, 1 failed, 2 usage, 3 drain timeout, 4 not found, 65 invalid input,
+ * 66 missing file, 78 bad configuration.
+ */
+import { ConfigError } from '@elephant/config';
+import { describeError, isElephantError } from '@elephant/errors';
+import { main } from './cli.ts';
+import { EXIT_CODES } from './errors.ts';
+
+try {
+  process.exitCode = await main(process.argv.slice(2), process.env);
+} catch (error) {
+  process.stderr.write(`elephant: ${isElephantError(error) ? error.message : describeError(error)}\n`);
+  if (error instanceof ConfigError) process.exitCode = EXIT_CODES.CONFIG;
+  else if (isElephantError(error) && error.code in EXIT_CODES) process.exitCode = EXIT_CODES[error.code as keyof typeof EXIT_CODES];
+  else process.exitCode = EXIT_CODES.FAILED;
+}

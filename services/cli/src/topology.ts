@@ -1,0 +1,39 @@
+import { CHANNELS, type Channel } from '@elephant/channels';
+import { topicsOf as normalizerTopicsOf, loadConfig as loadNormalizerConfig, type NormalizerConfig } from '@elephant/normalizer';
+import { topicsOf as resolverTopicsOf, loadConfig as loadResolverConfig, type ResolverConfig } from '@elephant/identity-resolver';
+import type { CliConfig } from './config.ts';
+
+/** The environment one embedded service would get in its own Deployment. */
+function serviceEnv(config: CliConfig): Record<string, string> {
+  return {
+    KAFKA_BROKERS: config.endpoints.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: config.endpoints.schemaRegistryUrl,
+    REDIS_URL: config.endpoints.redisUrl,
+    TOPIC_PREFIX: config.TOPIC_PREFIX,
+    HEALTH_PORT: '0',
+    LOG_LEVEL: config.LOG_LEVEL,
+  };
+}
+
+export function normalizerConfig(config: CliConfig, channel: Channel): NormalizerConfig {
+  return loadNormalizerConfig({ ...serviceEnv(config), NORMALIZER_CHANNEL: channel, TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
+}
+
+export function resolverConfig(config: CliConfig): ResolverConfig {
+  return loadResolverConfig({ ...serviceEnv(config), REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.IDENTITY_RULES_FILE ? { IDENTITY_RULES_FILE: config.IDENTITY_RULES_FILE } : {}) });
+}
+
+/** Every consumer group of Elephant and the topics it reads: what `drain` waits for. */
+export function consumerGroups(config: CliConfig): { group: string; topics: string[] }[] {
+  const groups = CHANNELS.map((channel) => {
+    const topics = normalizerTopicsOf(normalizerConfig(config, channel));
+    return { group: topics.group, topics: [topics.source] };
+  });
+  const resolver = resolverConfig(config);
+  groups.push({ group: resolver.CONSUMER_GROUP, topics: [resolverTopicsOf(resolver).touchpoints] });
+  return groups;
+}
+
+export function rawTopicOf(config: CliConfig, channel: Channel): string {
+  return normalizerTopicsOf(normalizerConfig(config, channel)).source;
+}
