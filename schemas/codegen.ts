@@ -18,8 +18,11 @@ export const REPO_ROOT = dirname(SCHEMAS_DIR);
 /** Schema file (in schemas/) → generated module (relative to the repository root). */
 export const TARGETS: Readonly<Record<string, string>> = {
   'touchpoint.avsc': 'packages/channels/src/generated/touchpoint.ts',
-  'identity-merge.avsc': 'services/identity-resolver/src/generated/identity-merge.ts',
+  'identity-merge.avsc': 'packages/identity/src/generated/identity-merge.ts',
   'identity-alert.avsc': 'services/identity-resolver/src/generated/identity-alert.ts',
+  'erasure-request.avsc': 'services/profile-builder/src/generated/erasure-request.ts',
+  'profile-update.avsc': 'packages/profiles/src/generated/profile-update.ts',
+  'profile-snapshot.avsc': 'packages/profiles/src/generated/profile-snapshot.ts',
 };
 
 type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };

@@ -42,3 +42,4 @@ export {
 export { EVENT_TAGS, generatePopulation, JUNK_IDENTIFIERS, type EventTag, type Person, type Population, type PopulationOptions, type TestEvent } from './population.ts';
 export { pairwiseQuality, type PairwiseQuality } from './quality.ts';
 export { SeededRandom } from './prng.ts';
+export { identityMergeSchema, resolvedTouchpointSchema, type ExcludedIdentifier, type IdentityMerge, type LinkingIdentifier, type ResolvedTouchpoint } from './contracts.ts';

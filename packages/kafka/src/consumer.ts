@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import { describeError, isRetryable } from '@elephant/errors';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@elephant/observability';
 import { KafkaError } from './errors.ts';
@@ -16,6 +16,9 @@ export interface BatchContext {
   heartbeat(): Promise<void>;
   /** Aborted when the runner is stopping; long waits should give up on it. */
   readonly signal: AbortSignal;
+  /** The group and the offset to commit for this batch (last offset + 1), for handlers that commit in a transaction. */
+  readonly groupId: string;
+  readonly nextOffset: string;
 }
 
 /**
@@ -51,6 +54,14 @@ export interface BatchConsumerOptions {
   readonly retryBackoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Called once if the runner stops on its own (non-retryable failure, consumer crash). */
   readonly onFatal?: (error: Error) => void;
+  /**
+   * `runner` (default): the runner commits the batch after the handler resolved.
+   * `handler`: the handler commits the batch's offsets itself (in a Kafka transaction, with
+   * `sendOffsets`), and the runner only moves its fetch position.
+   */
+  readonly commit?: 'runner' | 'handler';
+  /** e.g. [CoPartitionedAssigner] when one member must own a key across topics. */
+  readonly partitionAssigners?: PartitionAssigner[];
 }
 
 interface RunnerMetrics {
@@ -105,6 +116,7 @@ export class BatchConsumer {
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
       allowAutoTopicCreation: false,
+      ...(options.partitionAssigners ? { partitionAssigners: options.partitionAssigners } : {}),
       // kafkajs restarts the consumer after its own (protocol, network) failures.
       retry: { retries: 5 },
     });
@@ -158,7 +170,7 @@ export class BatchConsumer {
       // next owner (or this member after restart) receives it again.
       if (!isRunning() || isStale() || this.#abort.signal.aborted) return;
       try {
-        await this.#options.handler({ topic, partition: batch.partition, messages: batch.messages }, { heartbeat, signal: this.#abort.signal });
+        await this.#options.handler({ topic, partition: batch.partition, messages: batch.messages }, { heartbeat, signal: this.#abort.signal, groupId: group, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString() });
         break;
       } catch (error) {
         if (!isRetryable(error)) {
@@ -178,6 +190,12 @@ export class BatchConsumer {
     }
     const last = batch.lastOffset();
     payload.resolveOffset(last);
+    if (this.#options.commit === 'handler') {
+      this.#metrics?.batches.inc({ topic, group, outcome: 'committed' });
+      this.#metrics?.messages.inc({ topic, group }, batch.messages.length);
+      timer?.();
+      return;
+    }
     // Through the batch payload, not consumer.commitOffsets(): kafkajs' consumer-level commit
     // silently does nothing once stop() began, which would leave the batch that stop()
     // waited for uncommitted and have it processed again after a SIGTERM.

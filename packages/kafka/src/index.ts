@@ -6,3 +6,5 @@ export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts'
 export type { Kafka } from 'kafkajs';
 export { deadLetter, headerText, DEAD_LETTER_HEADERS, type DeadLetterReason, type DeadLetterSource } from './dead-letters.ts';
 export type { IHeaders } from 'kafkajs';
+export { CoPartitionedAssigner } from './co-partitioned.ts';
+export { TransactionalProducer, type ConsumedOffset } from './transactions.ts';

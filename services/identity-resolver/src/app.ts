@@ -8,7 +8,7 @@ import { topicsOf, type ResolverConfig, type ResolverTopics } from './config.ts'
 import { IdentityGraph } from './graph.ts';
 import { createResolverHandler } from './handler.ts';
 import { createResolverMetrics } from './metrics.ts';
-import { identityAlertSchema, identityMergeSchema, resolvedTouchpointSchema } from './schemas.ts';
+import { identityAlertSchema, identityMergeSchema, resolvedTouchpointAvroSchema } from './schemas.ts';
 
 export interface RunningResolver {
   readonly topics: ResolverTopics;
@@ -40,7 +40,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
   }
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-identity-resolver' });
   const [resolved, merge, alert] = await Promise.all([
-    registry.register(`${topics.resolved}-value`, resolvedTouchpointSchema),
+    registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
     registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
     registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
   ]);

@@ -27,6 +27,8 @@ export interface ResolveInput {
   readonly eventId: string;
   /** Epoch ms: provenance and the merge-rate window use event time. */
   readonly eventTime: number;
+  /** Epoch ms the raw message was ingested: compared with erasure times. */
+  readonly ingestTime: number;
   readonly channel: string;
   readonly source: string;
   /** Screened (screenIdentifiers), strongest first. */
@@ -57,7 +59,8 @@ export interface Quarantined extends Identifier {
   readonly threshold: number;
 }
 
-export type ResolveOutcome = 'created' | 'matched' | 'merged' | 'weak_match' | 'unresolved';
+/** `erased`: an identifier of the event was erased after the event was ingested (a leftover). */
+export type ResolveOutcome = 'created' | 'matched' | 'merged' | 'weak_match' | 'unresolved' | 'erased';
 
 export interface ResolveResult {
   readonly eventId: string;
@@ -161,7 +164,7 @@ export class IdentityGraph {
     const pipeline = this.#redis.pipeline();
     const call = pipeline as unknown as { elephantResolve(...args: (string | number)[]): void };
     for (const input of inputs) {
-      call.elephantResolve(`${prefix}seq`, prefix, input.eventId, input.eventTime, input.channel, input.source, rulesJson, JSON.stringify(input.identifiers.map((id) => [id.type, id.value])));
+      call.elephantResolve(`${prefix}seq`, prefix, input.eventId, input.eventTime, input.channel, input.source, rulesJson, JSON.stringify(input.identifiers.map((id) => [id.type, id.value])), input.ingestTime);
     }
     let replies: [Error | null, unknown][] | null;
     try {

@@ -93,6 +93,7 @@ export function createResolverHandler(deps: ResolverDeps): BatchHandler {
       const inputs = pendings.map((pending) => ({
         eventId: pending.touchpoint.eventId,
         eventTime: pending.touchpoint.eventTime,
+        ingestTime: pending.touchpoint.ingestTime,
         channel: pending.touchpoint.channel,
         source: pending.touchpoint.source.system,
         identifiers: pending.kept,
@@ -102,6 +103,11 @@ export function createResolverHandler(deps: ResolverDeps): BatchHandler {
       deps.metrics.redisCommands.inc(inputs.length);
       results.forEach((result, index) => {
         const pending = pendings[index] as Pending;
+        if (result.outcome === 'erased') {
+          // A leftover of an erased person: dropped, never dead-lettered (that would keep their data).
+          deps.metrics.resolved.inc({ outcome: 'erased' });
+          return;
+        }
         if (result.profileId === null) {
           // Every identifier is quarantined or held by another profile: nobody to attribute it to.
           reject(pending.message, 'UNRESOLVED_IDENTITY', `Event ${pending.touchpoint.eventId} has no identifier that may link: ${result.ignored.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);

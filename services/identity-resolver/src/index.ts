@@ -2,4 +2,4 @@ export { IdentityGraph, type GraphRules, type Identifier, type LinkedIdentifier,
 export { startResolver, loadRules, type RunningResolver } from './app.ts';
 export { loadConfig, topicsOf, type ResolverConfig, type ResolverTopics } from './config.ts';
 export { createResolverHandler, graphRulesOf, mergeIdOf } from './handler.ts';
-export { resolvedTouchpointSchema, identityMergeSchema, identityAlertSchema, type ResolvedTouchpoint, type IdentityMerge, type IdentityAlert } from './schemas.ts';
+export { resolvedTouchpointAvroSchema, identityMergeSchema, identityAlertSchema, type ResolvedTouchpoint, type IdentityMerge, type IdentityAlert } from './schemas.ts';

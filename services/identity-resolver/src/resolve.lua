@@ -13,6 +13,7 @@
 --                       maxProfilesPerValue, maxMergesPerWindow, windowMs, eventTtlSeconds }
 -- ARGV[7]  identifiers JSON [[type, value], ...]: screened (blocked values removed,
 --          de-duplicated) and in priority order, strongest first; never re-sorted here
+-- ARGV[8]  ingest time (epoch ms): an identifier erased after this time must not come back
 --
 -- Keys (P = prefix):
 --   P i:<type>:<value>   hash  p (owner), fs, ls (first/last seen, event time), ev (event that
@@ -26,6 +27,8 @@
 --   P sw:<type>:<value>  set   partners the value was seen with: profile ids, or "#<key>" for
 --                              identifiers the limits kept out of every profile
 --   P mw:<type>:<value>  zset  merges the value took part in, scored by event time
+--   P pe:<id>            set   event ids resolved to a live profile (their e: entries go on erasure)
+--   P ex:<sha1(key)>     string  when the identifier was erased (no personal data kept)
 local P = ARGV[1]
 local eventId = ARGV[2]
 local eventTime = tonumber(ARGV[3])
@@ -54,6 +57,16 @@ if stored then
 end
 
 local function key(id) return id[1] .. ':' .. id[2] end
+
+-- An event ingested before one of its identifiers was erased is an in-flight leftover of the
+-- erased person: it must not recreate them.
+local ingestTime = tonumber(ARGV[8])
+for _, id in ipairs(identifiers) do
+  local erasedAt = redis.call('GET', P .. 'ex:' .. redis.sha1hex(key(id)))
+  if erasedAt and ingestTime < tonumber(erasedAt) then
+    return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
+  end
+end
 
 local function ownerOf(k)
   local owner = redis.call('HGET', P .. 'i:' .. k, 'p')
@@ -239,7 +252,8 @@ else
         redis.call('SADD', P .. 'p:' .. target .. ':ids', member)
       end
       for type, count in pairs(countsOf(pid)) do redis.call('HINCRBY', P .. 'p:' .. target .. ':n', type, count) end
-      redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n')
+      redis.call('SUNIONSTORE', P .. 'pe:' .. target, P .. 'pe:' .. target, P .. 'pe:' .. pid)
+      redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid)
       redis.call('HSET', P .. 'p:' .. pid, 'mergedInto', target, 'mergedAt', eventTime, 'mergedBy', eventId)
       redis.call('SREM', P .. 'live', pid)
     end
@@ -341,4 +355,5 @@ end
 
 local encoded = cjson.encode(result)
 redis.call('SET', P .. 'e:' .. eventId, encoded, 'EX', rules.eventTtlSeconds)
+if target then redis.call('SADD', P .. 'pe:' .. target, eventId) end
 return encoded

@@ -22,7 +22,7 @@ function newTenant(): string {
 
 async function resolve(tenant: string, identifiers: Identifier[], options: { eventId?: string; rules?: TenantRules } = {}): Promise<ResolveResult & { profileId: string }> {
   eventSeq += 1;
-  const [result] = await graph.resolveBatch(tenant, [{ eventId: options.eventId ?? `ev-${eventSeq}`, eventTime: T0 + eventSeq, channel: 'web', source: 'segment', identifiers }], graphRulesOf(options.rules ?? rules, 3600));
+  const [result] = await graph.resolveBatch(tenant, [{ eventId: options.eventId ?? `ev-${eventSeq}`, eventTime: T0 + eventSeq, ingestTime: T0 + eventSeq, channel: 'web', source: 'segment', identifiers }], graphRulesOf(options.rules ?? rules, 3600));
   if (!result?.profileId) throw new Error(`unresolved: ${JSON.stringify(result)}`);
   return { ...result, profileId: result.profileId };
 }
@@ -166,7 +166,7 @@ describe('identity graph against the reference resolver', () => {
       results.push(
         ...(await graph.resolveBatch(
           tenant,
-          slice.map((event) => ({ eventId: event.eventId, eventTime: event.eventTime, channel: event.channel, source: 'test', identifiers: screenIdentifiers(event.identifiers, DEFAULT_RULES).kept })),
+          slice.map((event) => ({ eventId: event.eventId, eventTime: event.eventTime, ingestTime: event.eventTime, channel: event.channel, source: 'test', identifiers: screenIdentifiers(event.identifiers, DEFAULT_RULES).kept })),
           graphRules,
         )),
       );

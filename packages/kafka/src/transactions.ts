@@ -1,0 +1,57 @@
+import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { KafkaError } from './errors.ts';
+import type { OutboundBatch } from './producer.ts';
+
+export interface ConsumedOffset {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to read (last processed + 1). */
+  readonly offset: string;
+}
+
+/**
+ * A transactional producer for consume-transform-produce: a batch's outputs and its input
+ * offsets are committed atomically, so a consumer with read_committed isolation sees each
+ * output once even when the batch is processed again after a crash (the aborted attempt's
+ * outputs stay invisible). The transactional id must be unique per live instance.
+ */
+export class TransactionalProducer {
+  readonly #producer: Producer;
+
+  private constructor(producer: Producer) {
+    this.#producer = producer;
+  }
+
+  static async connect(kafka: Kafka, transactionalId: string): Promise<TransactionalProducer> {
+    const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    return new TransactionalProducer(producer);
+  }
+
+  /** Sends `batches` and commits `offsets` in one transaction; aborts on any failure. */
+  async commit(batches: readonly OutboundBatch[], offsets: readonly ConsumedOffset[]): Promise<void> {
+    const transaction = await this.#producer.transaction();
+    try {
+      const topicMessages = batches.filter((batch) => batch.messages.length > 0).map((batch) => ({ topic: batch.topic, messages: [...batch.messages] }));
+      if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, compression: CompressionTypes.None });
+      const byGroup = new Map<string, Map<string, { partition: number; offset: string }[]>>();
+      for (const offset of offsets) {
+        const topics = byGroup.get(offset.groupId) ?? new Map<string, { partition: number; offset: string }[]>();
+        topics.set(offset.topic, [...(topics.get(offset.topic) ?? []), { partition: offset.partition, offset: offset.offset }]);
+        byGroup.set(offset.groupId, topics);
+      }
+      for (const [consumerGroupId, topics] of byGroup) {
+        await transaction.sendOffsets({ consumerGroupId, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) });
+      }
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw new KafkaError('KAFKA_UNAVAILABLE', `Transaction failed and was aborted: ${(error as Error).message}`, { retryable: true, cause: error });
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.#producer.disconnect();
+  }
+}

@@ -1,0 +1,100 @@
+/** Applying one touchpoint to a profile. */
+import type { Identifier, Touchpoint } from '@elephant/channels';
+import { diffProfiles } from './changes.ts';
+import { applyComputed } from './computed.ts';
+import { ProfileError } from './errors.ts';
+import { compareStrings, getOwn, setOwn, sortedRecord } from './own.ts';
+import { consentCandidates, consentWins, traitCandidates, traitWins } from './reconcile.ts';
+import { assertStateVersion, resolveOptions, type ConsentValue, type IdentityEntry, type ProfileOptions, type ProfileState, type TraitValue } from './state.ts';
+import type { FieldChange } from './generated/profile-update.ts';
+
+export interface ApplyOptions extends ProfileOptions {
+  /**
+   * When the builder applies the touchpoint (epoch ms); the profile's updatedAt becomes the
+   * later of it and the previous updatedAt. Pass a replay-stable time to keep replays identical.
+   * @default touchpoint.ingestTime
+   */
+  readonly now?: number | undefined;
+  /**
+   * Identifiers identity resolution left out (blocked, over a limit, quarantined: the
+   * ResolvedTouchpoint's excludedIdentifiers). They are not recorded as the profile's identities.
+   * @default []
+   */
+  readonly excludedIdentifiers?: readonly Identifier[] | undefined;
+}
+
+export interface ProfileChange {
+  readonly state: ProfileState;
+  /** Fields whose value changed, sorted by path; empty when nothing changed. */
+  readonly changes: readonly FieldChange[];
+}
+
+const identityKey = (type: string, value: string): string => `${type}\u0000${value}`;
+
+/** Identities merged per (type, value) (latest lastSeen); the `max` most recently seen kept, sorted by type and value. */
+export function mergeIdentities(lists: readonly (readonly IdentityEntry[])[], max: number): IdentityEntry[] {
+  const latest = new Map<string, IdentityEntry>();
+  for (const entry of lists.flat()) {
+    const key = identityKey(entry.type, entry.value);
+    const seen = latest.get(key);
+    if (seen === undefined || entry.lastSeen > seen.lastSeen) latest.set(key, { type: entry.type, value: entry.value, lastSeen: entry.lastSeen });
+  }
+  const kept = [...latest.values()]
+    .sort((a, b) => b.lastSeen - a.lastSeen || compareStrings(a.type, b.type) || compareStrings(a.value, b.value))
+    .slice(0, max);
+  return kept.sort((a, b) => compareStrings(a.type, b.type) || compareStrings(a.value, b.value));
+}
+
+/** Trait records reconciled field by field. */
+export function mergeTraits(records: readonly Readonly<Record<string, TraitValue>>[]): Record<string, TraitValue> {
+  const out: Record<string, TraitValue> = {};
+  for (const record of records) {
+    for (const [field, candidate] of Object.entries(record)) if (traitWins(candidate, getOwn(out, field))) setOwn(out, field, candidate);
+  }
+  return sortedRecord(out);
+}
+
+/** Consent records reconciled purpose by purpose. */
+export function mergeConsent(records: readonly Readonly<Record<string, ConsentValue>>[]): Record<string, ConsentValue> {
+  const out: Record<string, ConsentValue> = {};
+  for (const record of records) {
+    for (const [purpose, candidate] of Object.entries(record)) if (consentWins(candidate, getOwn(out, purpose))) setOwn(out, purpose, candidate);
+  }
+  return sortedRecord(out);
+}
+
+/**
+ * Applies one touchpoint: identities, traits (reconciled per field), consent (per purpose),
+ * computed traits. Returns the new state with `version + 1` and `changes` listing every field
+ * whose value changed. Every touchpoint changes at least `computed.eventsCount`, so the version
+ * always moves; the caller must apply each touchpoint once (the builder deduplicates by eventId).
+ * @throws TENANT_MISMATCH when the touchpoint belongs to another tenant; UNSUPPORTED_STATE_VERSION; INVALID_OPTIONS
+ */
+export function applyTouchpoint(state: ProfileState, touchpoint: Touchpoint, options: ApplyOptions = {}): ProfileChange {
+  assertStateVersion(state);
+  const resolved = resolveOptions(options);
+  if (touchpoint.tenant !== state.tenant) {
+    throw new ProfileError('TENANT_MISMATCH', `Touchpoint ${touchpoint.eventId} of tenant ${touchpoint.tenant} cannot be applied to profile ${state.profileId} of tenant ${state.tenant}`, {
+      details: { profileId: state.profileId, eventId: touchpoint.eventId },
+    });
+  }
+
+  const excluded = new Set((options.excludedIdentifiers ?? []).map((identifier) => identityKey(identifier.type, identifier.value)));
+  const seen = touchpoint.identifiers
+    .filter((identifier) => !excluded.has(identityKey(identifier.type, identifier.value)))
+    .map((identifier) => ({ type: identifier.type, value: identifier.value, lastSeen: touchpoint.eventTime }));
+
+  const traits = mergeTraits([state.traits, Object.fromEntries(traitCandidates(touchpoint))]);
+  const consent = mergeConsent([state.consent, Object.fromEntries(consentCandidates(touchpoint, resolved.purposeAliases))]);
+
+  const next: ProfileState = {
+    ...state,
+    version: state.version + 1,
+    updatedAt: Math.max(state.updatedAt, options.now ?? touchpoint.ingestTime),
+    identities: seen.length === 0 ? state.identities : mergeIdentities([state.identities, seen], resolved.maxIdentities),
+    traits,
+    consent,
+    computed: applyComputed(state.computed, touchpoint, resolved),
+  };
+  return { state: next, changes: diffProfiles(state, next) };
+}

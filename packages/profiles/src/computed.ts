@@ -1,0 +1,253 @@
+/**
+ * Computed traits: how one touchpoint changes them, and how two profiles' computed traits
+ * combine on a merge. Counters only ever grow by applying a touchpoint (the builder applies
+ * each once) or by summing two profiles that never shared a touchpoint; every other field is
+ * a max or min under a total order, so the result does not depend on arrival order.
+ * docs/profiles.md holds the exact definitions.
+ */
+import { JOURNEY_STAGES, type Touchpoint } from '@elephant/channels';
+import { compareStrings, getOwn, maxTime, minTime, setOwn, sortedRecord, type Mutable } from './own.ts';
+import type { ChannelStats, ComputedState, ContentEntry, EmailState, ProductEntry, ResolvedOptions, SupportState } from './state.ts';
+
+/** Event types that set `email.unsubscribed` to true (or false for resubscribe). */
+const UNSUBSCRIBING = new Set(['email_unsubscribed', 'email_spam_reported']);
+const RESUBSCRIBING = 'email_resubscribed';
+
+/** Orders from which on a customer counts as `expand` (a repeat purchase). */
+export const EXPAND_ORDERS = 2;
+
+function stageIndex(stage: string | null): number {
+  return stage === null ? -1 : (JOURNEY_STAGES as readonly string[]).indexOf(stage);
+}
+
+/** The further of two journey stages; unknown stages never win. */
+export function furtherStage(a: string | null, b: string | null): string | null {
+  const ia = stageIndex(a);
+  const ib = stageIndex(b);
+  if (ia < 0 && ib < 0) return null;
+  return ib > ia ? b : a;
+}
+
+function journeyStage(stage: string | null, ordersCount: number): string | null {
+  return ordersCount >= EXPAND_ORDERS ? furtherStage(stage, 'expand') : stage;
+}
+
+/** Channels with at least one touchpoint, sorted. */
+export function channelsUsed(channels: Readonly<Record<string, ChannelStats>>): string[] {
+  return Object.keys(channels).sort(compareStrings);
+}
+
+/** Most touchpoints; tie: latest lastSeen; tie: first by name. Null without touchpoints. */
+export function preferredChannel(channels: Readonly<Record<string, ChannelStats>>): string | null {
+  let best: [string, ChannelStats] | undefined;
+  for (const name of channelsUsed(channels)) {
+    const stats = getOwn(channels, name);
+    if (stats === undefined) continue;
+    if (best === undefined || stats.events > best[1].events || (stats.events === best[1].events && stats.lastSeen > best[1].lastSeen)) best = [name, stats];
+  }
+  return best?.[0] ?? null;
+}
+
+function byRecentProduct(a: ProductEntry, b: ProductEntry): number {
+  return b.lastPurchasedAt - a.lastPurchasedAt || compareStrings(a.productId, b.productId);
+}
+
+function byRecentContent(a: ContentEntry, b: ContentEntry): number {
+  return b.lastAt - a.lastAt || compareStrings(a.channel, b.channel) || compareStrings(a.contentId, b.contentId);
+}
+
+/** Products merged per id (latest purchase), most recent `max` kept. */
+function mergeProducts(lists: readonly (readonly ProductEntry[])[], max: number): ProductEntry[] {
+  const latest = new Map<string, number>();
+  for (const entry of lists.flat()) latest.set(entry.productId, Math.max(latest.get(entry.productId) ?? entry.lastPurchasedAt, entry.lastPurchasedAt));
+  return [...latest].map(([productId, lastPurchasedAt]) => ({ productId, lastPurchasedAt })).sort(byRecentProduct).slice(0, max);
+}
+
+/** Content merged per (channel, contentId) (latest time), most recent `max` kept. */
+function mergeContent(lists: readonly (readonly ContentEntry[])[], max: number): ContentEntry[] {
+  const latest = new Map<string, ContentEntry>();
+  for (const entry of lists.flat()) {
+    const key = `${entry.channel}\u0000${entry.contentId}`;
+    const seen = latest.get(key);
+    if (seen === undefined || entry.lastAt > seen.lastAt) latest.set(key, entry);
+  }
+  return [...latest.values()].sort(byRecentContent).slice(0, max);
+}
+
+/** The later of two subscription changes; on a tie, unsubscribed. */
+type Subscription = Pick<EmailState, 'unsubscribed' | 'subscriptionChangedAt'>;
+
+function laterSubscription(a: Subscription, b: Subscription): Subscription {
+  const pick = (state: Subscription): Subscription => ({ unsubscribed: state.unsubscribed, subscriptionChangedAt: state.subscriptionChangedAt });
+  if (a.subscriptionChangedAt === null) return pick(b);
+  if (b.subscriptionChangedAt === null) return pick(a);
+  if (a.subscriptionChangedAt !== b.subscriptionChangedAt) return pick(a.subscriptionChangedAt > b.subscriptionChangedAt ? a : b);
+  return { unsubscribed: a.unsubscribed || b.unsubscribed, subscriptionChangedAt: a.subscriptionChangedAt };
+}
+
+type Satisfaction = Pick<SupportState, 'lastSatisfactionScore' | 'lastSatisfactionAt' | 'lastSatisfactionEventId'>;
+
+/** The satisfaction of the later contact (greater eventId on a tie). */
+function laterSatisfaction(a: Satisfaction, b: Satisfaction): Satisfaction {
+  if (a.lastSatisfactionAt === null) return b;
+  if (b.lastSatisfactionAt === null) return a;
+  if (a.lastSatisfactionAt !== b.lastSatisfactionAt) return a.lastSatisfactionAt > b.lastSatisfactionAt ? a : b;
+  return compareStrings(a.lastSatisfactionEventId ?? '', b.lastSatisfactionEventId ?? '') >= 0 ? a : b;
+}
+
+function satisfactionOf(support: SupportState): Satisfaction {
+  return { lastSatisfactionScore: support.lastSatisfactionScore, lastSatisfactionAt: support.lastSatisfactionAt, lastSatisfactionEventId: support.lastSatisfactionEventId };
+}
+
+/** What identifies consumed content: content.contentId, else content.url; null when neither. */
+export function contentKey(touchpoint: Touchpoint): string | null {
+  const content = touchpoint.content;
+  if (content === null) return null;
+  if (content.contentId !== null && content.contentId !== '') return content.contentId;
+  if (content.url !== null && content.url !== '') return content.url;
+  return null;
+}
+
+/** Computed traits after one more touchpoint. */
+export function applyComputed(computed: ComputedState, touchpoint: Touchpoint, options: ResolvedOptions): ComputedState {
+  // Copies of what this function writes; untouched lists keep their identity (diffProfiles skips them).
+  const next = { ...computed, email: { ...computed.email }, support: { ...computed.support }, loyalty: { ...computed.loyalty } } as Mutable<ComputedState>;
+  const at = touchpoint.eventTime;
+
+  next.eventsCount += 1;
+  next.firstSeen = minTime(next.firstSeen, at);
+  next.lastSeen = maxTime(next.lastSeen, at);
+  next.channels = { ...computed.channels };
+  const channel = getOwn(next.channels, touchpoint.channel);
+  setOwn(
+    next.channels,
+    touchpoint.channel,
+    channel === undefined ? { events: 1, firstSeen: at, lastSeen: at } : { events: channel.events + 1, firstSeen: Math.min(channel.firstSeen, at), lastSeen: Math.max(channel.lastSeen, at) },
+  );
+
+  const commerce = touchpoint.commerce;
+  if (commerce !== null && (commerce.kind === 'purchase' || commerce.kind === 'return')) {
+    const sign = commerce.kind === 'purchase' ? 1 : -1;
+    next.lifetimeValue = { ...computed.lifetimeValue };
+    setOwn(next.lifetimeValue, commerce.currency, (getOwn(next.lifetimeValue, commerce.currency) ?? 0) + sign * commerce.totalMinor);
+    if (commerce.kind === 'purchase') {
+      next.ordersCount += 1;
+      next.firstOrderAt = minTime(next.firstOrderAt, at);
+      next.lastOrderAt = maxTime(next.lastOrderAt, at);
+      const bought = commerce.lineItems.map((item) => ({ productId: item.productId, lastPurchasedAt: at }));
+      if (bought.length > 0) next.products = mergeProducts([next.products, bought], options.maxProducts);
+    } else {
+      next.returnsCount += 1;
+    }
+  }
+
+  const key = contentKey(touchpoint);
+  if (key !== null) {
+    next.contentEvents += 1;
+    next.content = mergeContent([next.content, [{ contentId: key, channel: touchpoint.channel, lastAt: at }]], options.maxContent);
+  }
+
+  const email = next.email;
+  switch (touchpoint.eventType) {
+    case 'email_delivered':
+      email.delivered += 1;
+      break;
+    case 'email_opened':
+      email.opens += 1;
+      email.lastEngagedAt = maxTime(email.lastEngagedAt, at);
+      break;
+    case 'email_clicked':
+      email.clicks += 1;
+      email.lastEngagedAt = maxTime(email.lastEngagedAt, at);
+      break;
+    case 'email_bounced':
+      email.bounces += 1;
+      break;
+    default:
+      break;
+  }
+  if (UNSUBSCRIBING.has(touchpoint.eventType) || touchpoint.eventType === RESUBSCRIBING) {
+    Object.assign(email, laterSubscription(email, { unsubscribed: touchpoint.eventType !== RESUBSCRIBING, subscriptionChangedAt: at }));
+  }
+
+  const support = touchpoint.support;
+  if (support !== null) {
+    next.support.contacts += 1;
+    next.support.lastContactAt = maxTime(next.support.lastContactAt, at);
+    if (support.satisfactionScore !== null) {
+      Object.assign(
+        next.support,
+        laterSatisfaction(satisfactionOf(next.support), { lastSatisfactionScore: support.satisfactionScore, lastSatisfactionAt: at, lastSatisfactionEventId: touchpoint.eventId }),
+      );
+    }
+  }
+
+  const loyalty = touchpoint.loyalty;
+  if (loyalty !== null) {
+    if (loyalty.couponCode !== null && loyalty.couponCode !== '' && commerce?.kind !== 'return') next.loyalty.couponsRedeemed += 1;
+    if (loyalty.pointsDelta !== null) next.loyalty.pointsDelta += loyalty.pointsDelta;
+  }
+
+  next.journeyStage = journeyStage(furtherStage(next.journeyStage, touchpoint.journeyStage), next.ordersCount);
+  next.channels = sortedRecord(next.channels);
+  if (next.lifetimeValue !== computed.lifetimeValue) next.lifetimeValue = sortedRecord(next.lifetimeValue);
+  return next;
+}
+
+function sumRecords(records: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const record of records) for (const [key, value] of Object.entries(record)) setOwn(out, key, (getOwn(out, key) ?? 0) + value);
+  return out;
+}
+
+/** Computed traits of profiles that never shared a touchpoint, combined: counters summed, times min/max, lists merged. */
+export function mergeComputed(states: readonly ComputedState[], options: ResolvedOptions): ComputedState {
+  const [first, ...rest] = states;
+  if (first === undefined) throw new TypeError('mergeComputed needs at least one state');
+  let merged: ComputedState = first;
+  for (const other of rest) {
+    const channels: Record<string, ChannelStats> = { ...merged.channels };
+    for (const [name, stats] of Object.entries(other.channels)) {
+      const seen = getOwn(channels, name);
+      setOwn(
+        channels,
+        name,
+        seen === undefined ? stats : { events: seen.events + stats.events, firstSeen: Math.min(seen.firstSeen, stats.firstSeen), lastSeen: Math.max(seen.lastSeen, stats.lastSeen) },
+      );
+    }
+    const ordersCount = merged.ordersCount + other.ordersCount;
+    merged = {
+      eventsCount: merged.eventsCount + other.eventsCount,
+      firstSeen: minTime(merged.firstSeen, other.firstSeen),
+      lastSeen: maxTime(merged.lastSeen, other.lastSeen),
+      channels: sortedRecord(channels),
+      lifetimeValue: sortedRecord(sumRecords([merged.lifetimeValue, other.lifetimeValue])),
+      ordersCount,
+      returnsCount: merged.returnsCount + other.returnsCount,
+      firstOrderAt: minTime(merged.firstOrderAt, other.firstOrderAt),
+      lastOrderAt: maxTime(merged.lastOrderAt, other.lastOrderAt),
+      products: mergeProducts([merged.products, other.products], options.maxProducts),
+      contentEvents: merged.contentEvents + other.contentEvents,
+      content: mergeContent([merged.content, other.content], options.maxContent),
+      email: {
+        delivered: merged.email.delivered + other.email.delivered,
+        opens: merged.email.opens + other.email.opens,
+        clicks: merged.email.clicks + other.email.clicks,
+        bounces: merged.email.bounces + other.email.bounces,
+        ...laterSubscription(merged.email, other.email),
+        lastEngagedAt: maxTime(merged.email.lastEngagedAt, other.email.lastEngagedAt),
+      },
+      support: {
+        contacts: merged.support.contacts + other.support.contacts,
+        lastContactAt: maxTime(merged.support.lastContactAt, other.support.lastContactAt),
+        ...laterSatisfaction(satisfactionOf(merged.support), satisfactionOf(other.support)),
+      },
+      loyalty: {
+        couponsRedeemed: merged.loyalty.couponsRedeemed + other.loyalty.couponsRedeemed,
+        pointsDelta: merged.loyalty.pointsDelta + other.loyalty.pointsDelta,
+      },
+      journeyStage: journeyStage(furtherStage(merged.journeyStage, other.journeyStage), ordersCount),
+    };
+  }
+  return merged;
+}

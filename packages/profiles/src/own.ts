@@ -1,0 +1,42 @@
+/**
+ * Own-property access for records keyed by outside data (preference keys, purposes, product
+ * ids): a key such as `constructor` or `__proto__` must read and write a plain entry, never
+ * Object.prototype.
+ */
+
+export function getOwn<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Code-unit order: locale-independent, so every process sorts the same way. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Deep-mutable view of a readonly state type, for building a new state in place. */
+export type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+
+/** Later of two optional times. */
+export function maxTime(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.max(a, b);
+}
+
+/** Earlier of two optional times. */
+export function minTime(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
+
+/** The same record with keys in code-unit order, so equal states serialize to identical JSON. */
+export function sortedRecord<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const key of Object.keys(record).sort(compareStrings)) setOwn(out, key, record[key] as T);
+  return out;
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
+import { BatchConsumer, CoPartitionedAssigner, TransactionalProducer, createKafka, ensureTopics } from '@elephant/kafka';
+import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
+import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
+import { connectRedis } from '@elephant/redis';
+import { AvroRegistry, type AvroSchema } from '@elephant/registry';
+import { topicsOf, type BuilderConfig, type BuilderTopics } from './config.ts';
+import { erasureRequestSchema } from './generated/erasure-request.ts';
+import { createBuilderHandler } from './handler.ts';
+import { createBuilderMetrics } from './metrics.ts';
+import { ProfileStore } from './store.ts';
+
+export interface RunningBuilder {
+  readonly topics: BuilderTopics;
+  readonly metrics: Registry;
+  readonly store: ProfileStore;
+  readonly healthPort: number;
+  stop(): Promise<void>;
+}
+
+const asSchema = (schema: object): AvroSchema => schema as unknown as AvroSchema;
+
+/**
+ * Wires one profile builder. It reads resolved touchpoints, merges and erasure requests —
+ * three topics keyed by profile id and co-partitioned, so one member owns a profile across
+ * all three — one batch at a time, and commits each batch in a Kafka transaction.
+ */
+export async function startBuilder(config: BuilderConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningBuilder> {
+  const topics = topicsOf(config);
+  const metrics = createMetricsRegistry({ service: 'profile-builder' });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-profile-builder', logger });
+  if (config.CREATE_TOPICS) {
+    await ensureTopics(kafka, [
+      { topic: topics.resolved, partitions: config.PARTITIONS },
+      { topic: topics.merges, partitions: config.PARTITIONS },
+      { topic: topics.erasures, partitions: config.PARTITIONS },
+      { topic: topics.updates, partitions: config.PARTITIONS },
+      // Latest profile per key; tombstones (erasures, merged-away profiles) are removed after a day.
+      { topic: topics.snapshots, partitions: config.PARTITIONS, cleanupPolicy: 'compact', configs: { 'delete.retention.ms': '86400000', 'min.cleanable.dirty.ratio': '0.1' } },
+      { topic: topics.deadLetters, partitions: 1 },
+    ]);
+  }
+  const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
+  const [update, snapshot, resolved, merge, erasure] = await Promise.all([
+    registry.register(`${topics.updates}-value`, asSchema(profileUpdateSchema)),
+    registry.register(`${topics.snapshots}-value`, asSchema(profileSnapshotSchema)),
+    registry.register(`${topics.resolved}-value`, asSchema(resolvedTouchpointSchema)),
+    registry.register(`${topics.merges}-value`, asSchema(identityMergeSchema)),
+    registry.register(`${topics.erasures}-value`, asSchema(erasureRequestSchema)),
+  ]);
+  const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
+  const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.UPDATE_TTL_SECONDS);
+  const producer = await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${randomUUID()}`);
+  const consumer = new BatchConsumer({
+    kafka,
+    groupId: config.CONSUMER_GROUP,
+    topics: [topics.resolved, topics.merges, topics.erasures],
+    logger,
+    metrics,
+    // One batch at a time: a member's batches of the three topics touch the same profiles.
+    partitionsConsumedConcurrently: 1,
+    partitionAssigners: [CoPartitionedAssigner],
+    commit: 'handler',
+    onFatal,
+    handler: createBuilderHandler({
+      topics,
+      store,
+      registry,
+      schemaIds: { update: update.id, snapshot: snapshot.id, resolved: resolved.id, merge: merge.id, erasure: erasure.id },
+      producer,
+      metrics: createBuilderMetrics(metrics),
+      logger,
+      now: Date.now,
+    }),
+  });
+  const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning(), redis: () => redis.status === 'ready' } });
+  try {
+    await consumer.start();
+  } catch (error) {
+    await Promise.allSettled([health.close(), producer.disconnect()]);
+    redis.disconnect();
+    throw error;
+  }
+  logger.info({ topics, group: config.CONSUMER_GROUP }, 'profile builder started');
+  return {
+    topics,
+    metrics,
+    store,
+    healthPort: health.port,
+    stop: async () => {
+      health.markShuttingDown();
+      await consumer.stop();
+      await producer.disconnect();
+      redis.disconnect();
+      await health.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+
+const schema = z.object({
+  KAFKA_BROKERS: brokerList,
+  SCHEMA_REGISTRY_URL: httpUrl,
+  REDIS_URL: redisUrl,
+  TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
+  /** Inputs; defaults `<prefix>touchpoints.resolved.v1`, `<prefix>identity.merges.v1`, `<prefix>profiles.erasures.v1`. */
+  RESOLVED_TOPIC: topicName.optional(),
+  MERGES_TOPIC: topicName.optional(),
+  ERASURES_TOPIC: topicName.optional(),
+  /** Outputs; defaults `<prefix>profiles.updates.v1`, `<prefix>profiles.snapshots.v1` (compacted). */
+  UPDATES_TOPIC: topicName.optional(),
+  SNAPSHOTS_TOPIC: topicName.optional(),
+  DLQ_TOPIC: topicName.optional(),
+  CONSUMER_GROUP: z.string().min(1).default('elephant-profile-builder'),
+  /** Must match the identity resolver's: profiles live next to the graph of their tenant. */
+  REDIS_KEY_PREFIX: z.string().default('elephant:'),
+  /** How long a profile update is kept for republishing after an aborted transaction. */
+  UPDATE_TTL_SECONDS: positiveInt.default(86400),
+  /** Prefix of this instance's transactional id (a random suffix makes it unique per process). */
+  TRANSACTIONAL_ID_PREFIX: z.string().min(1).default('elephant-profile-builder'),
+  CREATE_TOPICS: bool.default(true),
+  PARTITIONS: positiveInt.default(8),
+  /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
+  HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
+  LOG_LEVEL: logLevel.default('info'),
+});
+
+export type BuilderConfig = z.infer<typeof schema>;
+
+export interface BuilderTopics {
+  readonly resolved: string;
+  readonly merges: string;
+  readonly erasures: string;
+  readonly updates: string;
+  readonly snapshots: string;
+  readonly deadLetters: string;
+}
+
+export function loadConfig(env: Env): BuilderConfig {
+  return parseEnv('profile-builder', schema, env);
+}
+
+export function topicsOf(config: BuilderConfig): BuilderTopics {
+  const prefix = config.TOPIC_PREFIX;
+  return {
+    resolved: config.RESOLVED_TOPIC ?? `${prefix}touchpoints.resolved.v1`,
+    merges: config.MERGES_TOPIC ?? `${prefix}identity.merges.v1`,
+    erasures: config.ERASURES_TOPIC ?? `${prefix}profiles.erasures.v1`,
+    updates: config.UPDATES_TOPIC ?? `${prefix}profiles.updates.v1`,
+    snapshots: config.SNAPSHOTS_TOPIC ?? `${prefix}profiles.snapshots.v1`,
+    deadLetters: config.DLQ_TOPIC ?? `${prefix}dlq.profile-builder.v1`,
+  };
+}

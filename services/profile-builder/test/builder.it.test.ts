@@ -1,0 +1,199 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ProfileSnapshot, ProfileUpdate } from '@elephant/profiles';
+import { erasureRequestSchema, topicsOf } from '@elephant/profile-builder';
+import { BatchProducer } from '@elephant/kafka';
+import { connectRedis } from '@elephant/redis';
+import type { AvroSchema } from '@elephant/registry';
+import { createTestContext, waitUntil } from '@elephant/testing';
+import type { KafkaMessage } from '@elephant/kafka';
+import { decodeAll, startPipeline, touchpoint, type Pipeline } from './harness.ts';
+
+const ctx = createTestContext('builder');
+const pipelines: Pipeline[] = [];
+
+afterAll(async () => {
+  await Promise.all(pipelines.map((pipeline) => pipeline.stop()));
+  for (const pipeline of pipelines) expect(pipeline.fatal).toEqual([]);
+  await ctx.cleanup();
+});
+
+const at = (day: number, hour = 10): string => new Date(Date.UTC(2026, 9, day, hour)).toISOString();
+
+/** Every update and the latest snapshot per profile, once `done` holds. */
+async function outputs(pipeline: Pipeline, done: (snapshots: Map<string, ProfileSnapshot | null>, updates: ProfileUpdate[]) => boolean): Promise<{ updates: ProfileUpdate[]; snapshots: Map<string, ProfileSnapshot | null> }> {
+  const topics = topicsOf(pipeline.config);
+  let result: { updates: ProfileUpdate[]; snapshots: Map<string, ProfileSnapshot | null> } | undefined;
+  await waitUntil(
+    async () => {
+      const updates = await decodeAll<ProfileUpdate>(pipeline.registry, await readAll(topics.updates));
+      const snapshots = new Map<string, ProfileSnapshot | null>();
+      for (const message of await readAll(topics.snapshots)) snapshots.set(message.key?.toString() ?? '', message.value ? await pipeline.registry.decode<ProfileSnapshot>(message.value) : null);
+      result = { updates, snapshots };
+      return done(snapshots, updates);
+    },
+    { timeoutMs: 60000, intervalMs: 500, message: 'the profile outputs' },
+  );
+  if (!result) throw new Error('no outputs');
+  return result;
+}
+
+async function readAll(topic: string): Promise<KafkaMessage[]> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  // Transaction markers take offsets too: read until every partition's end, not a count.
+  const total = ends.reduce((sum, end) => sum + Number(end.high), 0);
+  if (total === 0) return [];
+  const consumer = ctx.kafka.consumer({ groupId: `${ctx.group('reader')}-${Math.random()}`, maxWaitTimeInMs: 50 });
+  const messages: KafkaMessage[] = [];
+  const reached = new Map<number, boolean>();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      messages.push(...batch.messages);
+      if (Number(batch.highWatermark) - 1 <= Number(batch.lastOffset()) + 1) reached.set(batch.partition, true);
+    },
+  });
+  await waitUntil(() => ends.every((end) => Number(end.high) === 0 || reached.get(end.partition) === true), { timeoutMs: 20000, message: `the end of ${topic}` }).catch(() => undefined);
+  await consumer.disconnect();
+  return messages;
+}
+
+function journey(): ReturnType<typeof touchpoint>[] {
+  return [
+    touchpoint('crm', { type: 'created', id: 'crm-evt-1', occurredAt: at(1), contact: { id: 'crm-42', firstName: 'Adeline', lastName: 'Lovelace', emails: ['ada@lovelace.dev'], phones: ['(415) 555-0142'], loyaltyCard: 'LC-42' } }),
+    touchpoint('web', { type: 'identify', messageId: 'web-1', anonymousId: 'cookie-42', userId: 'u-42', timestamp: at(2), traits: { email: 'ADA@lovelace.dev', firstName: 'Ada' } }),
+    touchpoint('web', { type: 'track', event: 'Order Completed', messageId: 'web-2', userId: 'u-42', timestamp: at(3), properties: { order_id: 'o-1', total: 120, currency: 'USD', products: [{ product_id: 'p-1', name: 'Trail shoe', price: 120, quantity: 1 }] } }),
+    touchpoint('email', [
+      { email: 'ada@lovelace.dev', timestamp: Date.parse(at(4)) / 1000, event: 'open', sg_event_id: 'sg-1', sg_message_id: 'm-1' },
+    ]),
+    touchpoint('email', [{ email: 'ada@lovelace.dev', timestamp: Date.parse(at(4, 11)) / 1000, event: 'click', sg_event_id: 'sg-2', sg_message_id: 'm-1', url: 'https://shop.test/sale' }]),
+    touchpoint('pos', { type: 'purchase', id: 'txn-1', occurredAt: at(5), storeId: 's-1', loyaltyCard: 'LC-42', currency: 'USD', lineItems: [{ productId: 'p-2', name: 'Socks', quantity: 2, unitPrice: 15 }], total: 30 }),
+    touchpoint('pos', { type: 'return', id: 'txn-2', occurredAt: at(6), storeId: 's-1', loyaltyCard: 'LC-42', currency: 'USD', lineItems: [{ productId: 'p-2', name: 'Socks', quantity: 1, unitPrice: 10 }], total: 10 }),
+    touchpoint('support', { type: 'call', id: 'call-1', occurredAt: at(7), callerPhone: '+1 415 555 0142', agent: 'agent-5', reason: 'sizing', resolution: 'resolved', satisfactionScore: 4 }),
+    touchpoint('loyalty', { type: 'coupon', id: 'red-1', occurredAt: at(8), loyaltyCard: 'LC-42', couponCode: 'WELCOME10' }),
+    touchpoint('content', { type: 'download', id: 'dl-1', occurredAt: at(9), anonymousId: 'cookie-42', email: 'ada@lovelace.dev', contentId: 'guide-1', title: 'Trail running guide' }),
+  ];
+}
+
+describe('profile builder on the real stack', () => {
+  it("builds one customer's profile across channels, with strictly increasing versions and a snapshot", async () => {
+    const pipeline = await startPipeline(ctx, 'journey');
+    pipelines.push(pipeline);
+    const events = journey();
+    await pipeline.publish(events);
+    const survivorOf = async (): Promise<string | undefined> => pipeline.resolver.graph.profileOf('acme', { type: 'email', value: 'ada@lovelace.dev' });
+    const { updates, snapshots } = await outputs(pipeline, (latest) => [...latest.values()].some((snapshot) => snapshot?.computed.eventsCount === events.length));
+    const profileId = await survivorOf();
+    const snapshot = snapshots.get(profileId ?? '');
+    expect(snapshot?.computed).toMatchObject({ eventsCount: 10, ordersCount: 2, returnsCount: 1, lifetimeValue: { USD: 14000 } });
+    expect(snapshot?.computed.support).toMatchObject({ contacts: 1, lastSatisfactionScore: 4 });
+    expect(snapshot?.computed.email).toMatchObject({ opens: 1, clicks: 1 });
+    expect(snapshot?.computed.loyalty.couponsRedeemed).toBe(1);
+    expect(snapshot?.computed.contentEvents).toBe(1);
+    // The web identify (Segment, trust 70) beats the CRM's hand-typed first name (trust 50).
+    expect(snapshot?.traits.firstName).toBe('Ada');
+    const mine = updates.filter((update) => update.profileId === profileId);
+    const versions = mine.map((update) => update.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(new Set(versions).size).toBe(versions.length);
+    expect(mine.find((update) => update.kind === 'touchpoint')?.changes.length).toBeGreaterThan(0);
+  });
+
+  it('reconciles by trust, then recency, and a late older event never overwrites a newer value', async () => {
+    const pipeline = await startPipeline(ctx, 'trust');
+    pipelines.push(pipeline);
+    const identify = (id: string, day: number, firstName: string): ReturnType<typeof touchpoint> => touchpoint('web', { type: 'identify', messageId: id, userId: 'u-7', timestamp: at(day), traits: { firstName } });
+    await pipeline.publish([
+      identify('w1', 10, 'Grace'),
+      touchpoint('crm', { type: 'updated', id: 'crm-7', occurredAt: at(11), contact: { id: 'crm-7', firstName: 'G.', userId: 'u-7' } }),
+      identify('w2', 5, 'Late'),
+      identify('w3', 12, 'Grace B.'),
+    ]);
+    const profileOf = (): Promise<string | undefined> => pipeline.resolver.graph.profileOf('acme', { type: 'user_id', value: 'u-7' });
+    const { updates, snapshots } = await outputs(pipeline, (latest) => [...latest.values()].some((snapshot) => snapshot?.computed.eventsCount === 4));
+    const profileId = await profileOf();
+    const firstNames = updates
+      .filter((update) => update.profileId === profileId)
+      .flatMap((update) => update.changes.filter((change) => change.path === 'traits.firstName').map((change) => change.after));
+    // Grace (t10) → [CRM's G. loses on trust] → [the late t5 event loses on recency] → Grace B. (t12)
+    expect(firstNames.map((value) => (value === null ? null : (JSON.parse(value) as string)))).toEqual(['Grace', 'Grace B.']);
+    expect(snapshots.get(profileId ?? '')?.traits.firstName).toBe('Grace B.');
+  });
+
+  it('folds both states on a merge (in-flight touchpoints included), counts nothing twice, and tombstones the merged profile', async () => {
+    const pipeline = await startPipeline(ctx, 'merge');
+    pipelines.push(pipeline);
+    await Promise.all(pipeline.builders.map((builder) => builder.stop()));
+    pipeline.builders.length = 0;
+    await pipeline.publish([
+      touchpoint('crm', { type: 'created', id: 'm-1', occurredAt: at(1), contact: { id: 'crm-9', emails: ['lin@merge.dev'] } }),
+      touchpoint('web', { type: 'page', messageId: 'm-2', anonymousId: 'cookie-9', timestamp: at(2), properties: { url: 'https://shop.test/' } }),
+      touchpoint('web', { type: 'track', event: 'Order Completed', messageId: 'm-3', anonymousId: 'cookie-9', timestamp: at(3), properties: { order_id: 'o-9', total: 50, currency: 'USD', products: [] } }),
+      touchpoint('web', { type: 'identify', messageId: 'm-4', anonymousId: 'cookie-9', timestamp: at(4), traits: { email: 'lin@merge.dev' } }),
+      touchpoint('web', { type: 'page', messageId: 'm-5', anonymousId: 'cookie-9', timestamp: at(5), properties: { url: 'https://shop.test/again' } }),
+    ]);
+    // Resolution (and the merge) happens before any builder runs: the merged profile's
+    // touchpoints are in flight on its own partition when the builder starts.
+    const survivor = await waitUntil(async () => {
+      const crm = await pipeline.resolver.graph.profileOf('acme', { type: 'crm_id', value: 'crm-9' });
+      const cookie = await pipeline.resolver.graph.profileOf('acme', { type: 'anonymous_id', value: 'cookie-9' });
+      return crm !== undefined && crm === cookie ? crm : undefined;
+    });
+    await pipeline.startBuilder();
+    const { updates, snapshots } = await outputs(pipeline, (latest) => latest.get(survivor)?.computed.eventsCount === 5);
+    const merge = updates.find((update) => update.kind === 'merge' && update.profileId === survivor);
+    expect(merge?.mergedProfileIds).toHaveLength(1);
+    const merged = merge?.mergedProfileIds[0] ?? '';
+    expect(snapshots.get(survivor)?.computed).toMatchObject({ eventsCount: 5, ordersCount: 1, lifetimeValue: { USD: 5000 } });
+    expect(snapshots.get(survivor)?.mergedFrom).toContain(merged);
+    expect(snapshots.has(merged) ? snapshots.get(merged) : null).toBeNull();
+    const afterMerge = updates.filter((update) => update.profileId === merged && update.version > 0 && updates.indexOf(update) > updates.indexOf(merge as ProfileUpdate));
+    expect(afterMerge).toEqual([]);
+  });
+
+  it('erases a person: nothing left in Redis, a tombstone, and in-flight events do not recreate them', async () => {
+    const pipeline = await startPipeline(ctx, 'erase');
+    pipelines.push(pipeline);
+    const secret = ['eve@erase.dev', '+14155550177', 'cookie-eve', 'LC-EVE'];
+    await pipeline.publish([
+      touchpoint('crm', { type: 'created', id: 'e-1', occurredAt: at(1), contact: { id: 'crm-eve', firstName: 'Eve', emails: ['eve@erase.dev'], phones: ['+1 415 555 0177'], loyaltyCard: 'LC-EVE' } }),
+      touchpoint('web', { type: 'identify', messageId: 'e-2', anonymousId: 'cookie-eve', timestamp: at(2), traits: { email: 'eve@erase.dev' } }),
+    ]);
+    const profileId = await waitUntil(() => pipeline.resolver.graph.profileOf('acme', { type: 'email', value: 'eve@erase.dev' }));
+    await outputs(pipeline, (latest) => latest.get(profileId)?.computed.eventsCount === 2);
+
+    const requestedAt = Date.UTC(2026, 10, 3);
+    const topics = topicsOf(pipeline.config);
+    const { id } = await pipeline.registry.register(`${topics.erasures}-value`, erasureRequestSchema as unknown as AvroSchema);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    await producer.send([{ topic: topics.erasures, messages: [{ key: profileId, value: pipeline.registry.encode(id, { requestId: 'gdpr-1', tenant: 'acme', profileId, requestedAt, reason: null }) }] }]);
+    await producer.disconnect();
+    const { updates, snapshots } = await outputs(pipeline, (latest, all) => all.some((update) => update.kind === 'erasure') && latest.get(profileId) === null);
+    const erasure = updates.find((update) => update.kind === 'erasure');
+    expect(erasure?.version).toBeGreaterThan(Math.max(...updates.filter((update) => update.kind !== 'erasure' && update.profileId === profileId).map((update) => update.version)));
+    expect(snapshots.get(profileId)).toBeNull();
+
+    // An event ingested before the request (in flight) must not bring Eve back.
+    await pipeline.publish([touchpoint('web', { type: 'page', messageId: 'e-3', anonymousId: 'cookie-eve', timestamp: at(2, 12), properties: {} }, requestedAt - 1000)]);
+    await waitUntil(async () => (await pipeline.resolver.metrics.getSingleMetricAsString('elephant_resolver_touchpoints_total')).includes('outcome="erased"'), { message: 'the leftover to be dropped' });
+    expect(await pipeline.resolver.graph.profileOf('acme', { type: 'anonymous_id', value: 'cookie-eve' })).toBeUndefined();
+
+    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    try {
+      const keys = await redis.keys(`${ctx.keyPrefix}erase:*`);
+      const leaks: string[] = [];
+      for (const key of keys) {
+        const type = await redis.type(key);
+        const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+        for (const value of secret) if (key.includes(value) || content.some((item) => item?.includes(value))) leaks.push(`${key} holds ${value}`);
+        if (key.includes(`ps:${profileId}`) || key.includes(`p:${profileId}:ids`)) leaks.push(`${key} still exists`);
+      }
+      expect(leaks).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

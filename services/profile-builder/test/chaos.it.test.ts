@@ -1,0 +1,161 @@
+/**
+ * Chaos: a generated stream processed while profile-builder processes are SIGKILLed and
+ * restarted. Afterwards every profile's counters equal what the identity graph says belongs
+ * to it, and each profile's versions, as a read_committed subscriber sees them, strictly increase.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Touchpoint } from '@elephant/channels';
+import { generatePopulation } from '@elephant/identity';
+import { consumerGroupLag, type KafkaMessage } from '@elephant/kafka';
+import type { ProfileUpdate } from '@elephant/profiles';
+import { connectRedis } from '@elephant/redis';
+import { createTestContext, waitUntil } from '@elephant/testing';
+import { topicsOf } from '@elephant/profile-builder';
+import { envOf, startPipeline, type Pipeline } from './harness.ts';
+
+const ctx = createTestContext('builder-chaos');
+const children: ChildProcess[] = [];
+let pipeline: Pipeline | undefined;
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await pipeline?.stop();
+  await ctx.cleanup();
+});
+
+/** About every fifth event is an order, so money is counted too; decided by the event id, so a redelivered copy is the same order. */
+function touchpointOf(event: ReturnType<typeof generatePopulation>['events'][number]): Touchpoint {
+  const hash = [...event.eventId].reduce((sum, char) => (sum * 31 + char.charCodeAt(0)) % 1000003, 7);
+  const order = hash % 5 === 0;
+  const amount = 1000 + (hash % 7) * 100;
+  return {
+    eventId: event.eventId,
+    tenant: event.tenant,
+    channel: event.channel,
+    source: { system: 'chaos', trust: 50, eventId: event.eventId },
+    eventType: order ? 'order_completed' : 'custom_event',
+    journeyStage: order ? 'acquire' : 'engage',
+    eventTime: event.eventTime,
+    ingestTime: event.eventTime,
+    identifiers: event.identifiers.map((identifier) => ({ type: identifier.type, value: identifier.value })),
+    traits: null,
+    commerce: order ? { kind: 'purchase', orderId: `o-${event.eventId}`, returnId: null, currency: 'USD', lineItems: [], totalMinor: amount } : null,
+    campaign: null,
+    content: null,
+    email: null,
+    support: null,
+    loyalty: null,
+    store: null,
+    properties: {},
+  };
+}
+
+describe('profile builder under chaos', () => {
+  it('keeps counters exact and versions increasing while builder processes are killed and restarted', async () => {
+    pipeline = await startPipeline(ctx, 'chaos');
+    await Promise.all(pipeline.builders.map((builder) => builder.stop()));
+    pipeline.builders.length = 0;
+    const population = generatePopulation({ seed: 5, people: 800, tenant: 'acme' });
+    const amounts = new Map<string, number>();
+    const touchpoints = population.events.map((event) => {
+      const tp = touchpointOf(event);
+      if (tp.commerce && !amounts.has(tp.eventId)) amounts.set(tp.eventId, tp.commerce.totalMinor);
+      return tp;
+    });
+    const env = { ...process.env, ...envOf(ctx, 'chaos'), CONSUMER_GROUP: pipeline.config.CONSUMER_GROUP };
+    const launch = (): ChildProcess => {
+      const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      children.push(child);
+      return child;
+    };
+    let builders = [launch(), launch()];
+    for (let i = 0; i < touchpoints.length; i += 2000) await pipeline.publish(touchpoints.slice(i, i + 2000));
+
+    const topics = topicsOf(pipeline.config);
+    const updatesSeen = (): Promise<number> => offsetsEnd(topics.updates);
+    for (let round = 0; round < 3; round += 1) {
+      const before = await updatesSeen();
+      await waitUntil(async () => (await updatesSeen()) > before + 300, { message: `round ${round}: progress`, timeoutMs: 90000, intervalMs: 200 });
+      const victim = builders[round % 2];
+      victim?.kill('SIGKILL');
+      await new Promise<void>((resolve) => victim?.once('exit', () => resolve()));
+      builders = builders.map((child) => (child === victim ? launch() : child));
+    }
+    await waitUntil(async () => (await consumerGroupLag(ctx.kafka, pipeline?.config.CONSUMER_GROUP ?? '', [topics.resolved, topics.merges])) === 0, { message: 'the builders to catch up', timeoutMs: 180000, intervalMs: 500 });
+    await waitUntil(async () => (await consumerGroupLag(ctx.kafka, ctx.group('chaos-resolver'), [`${envOf(ctx, 'chaos')['TOPIC_PREFIX'] ?? ''}touchpoints.v1`])) === 0, { timeoutMs: 60000 });
+    await waitUntil(async () => (await consumerGroupLag(ctx.kafka, pipeline?.config.CONSUMER_GROUP ?? '', [topics.resolved, topics.merges])) === 0, { message: 'the builders to catch up after the resolver', timeoutMs: 180000, intervalMs: 500 });
+
+    // Ground truth per live profile: the events the identity graph resolved to it.
+    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    const prefix = pipeline.resolver.graph.tenantPrefix('acme');
+    const live = await pipeline.resolver.graph.liveProfiles('acme');
+    let checked = 0;
+    let orders = 0;
+    try {
+      for (const profileId of live) {
+        const events = await redis.smembers(`${prefix}pe:${profileId}`);
+        const stored = await redis.hget(`${prefix}ps:${profileId}`, 's');
+        expect(stored, `profile ${profileId} has state`).not.toBeNull();
+        const state = JSON.parse(stored ?? '{}') as { computed: { eventsCount: number; ordersCount: number; lifetimeValue: Record<string, number> } };
+        const expectedOrders = events.filter((eventId) => amounts.has(eventId));
+        const expectedValue = expectedOrders.reduce((sum, eventId) => sum + (amounts.get(eventId) ?? 0), 0);
+        expect(state.computed.eventsCount, `eventsCount of ${profileId}`).toBe(events.length);
+        expect(state.computed.ordersCount, `ordersCount of ${profileId}`).toBe(expectedOrders.length);
+        expect(state.computed.lifetimeValue['USD'] ?? 0, `lifetime value of ${profileId}`).toBe(expectedValue);
+        orders += expectedOrders.length;
+        checked += 1;
+      }
+    } finally {
+      redis.disconnect();
+    }
+    expect(checked).toBe(live.length);
+    expect(orders).toBeGreaterThan(0);
+
+    // Versions as a read_committed subscriber sees them: strictly increasing per profile.
+    const lastVersion = new Map<string, number>();
+    let updates = 0;
+    for (const message of await readAll(topics.updates)) {
+      const update = await pipeline.registry.decode<ProfileUpdate>(message.value ?? Buffer.alloc(0));
+      const previous = lastVersion.get(update.profileId) ?? 0;
+      expect(update.version, `${update.profileId} went from ${previous} to ${update.version}`).toBeGreaterThan(previous);
+      lastVersion.set(update.profileId, update.version);
+      updates += 1;
+    }
+    console.log(`chaos: ${touchpoints.length} touchpoints, ${live.length} profiles, ${updates} updates, 3 builder kills; counters exact, versions increasing`);
+  });
+});
+
+async function offsetsEnd(topic: string): Promise<number> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, end) => sum + Number(end.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function readAll(topic: string): Promise<KafkaMessage[]> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const consumer = ctx.kafka.consumer({ groupId: ctx.group(`reader-${Date.now()}`), maxWaitTimeInMs: 50 });
+  const messages: KafkaMessage[] = [];
+  const position = new Map<number, number>();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      messages.push(...batch.messages);
+      position.set(batch.partition, Number(batch.lastOffset()) + 1);
+    },
+  });
+  // Transaction markers occupy offsets: done when each partition's position passed its last data.
+  await waitUntil(() => ends.every((end) => Number(end.high) === 0 || (position.get(end.partition) ?? 0) >= Number(end.high) - 1), { timeoutMs: 60000, message: `the end of ${topic}` });
+  await consumer.disconnect();
+  return messages;
+}

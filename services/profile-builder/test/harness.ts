@@ -1,0 +1,95 @@
+/** The resolver and the builder of one test, on the test's own topics and Redis prefix. */
+import { adaptMessage, touchpointSchema, type Channel, type Touchpoint } from '@elephant/channels';
+import { loadConfig as loadResolverConfig, startResolver, type RunningResolver } from '@elephant/identity-resolver';
+import { BatchProducer, type KafkaMessage } from '@elephant/kafka';
+import { AvroRegistry, type AvroSchema } from '@elephant/registry';
+import type { TestContext } from '@elephant/testing';
+import type { ProfileUpdate, ProfileSnapshot } from '@elephant/profiles';
+import { loadConfig, startBuilder, topicsOf, type RunningBuilder, type BuilderConfig } from '@elephant/profile-builder';
+
+export interface Pipeline {
+  readonly resolver: RunningResolver;
+  readonly builders: RunningBuilder[];
+  readonly config: BuilderConfig;
+  readonly registry: AvroRegistry;
+  readonly fatal: Error[];
+  publish(touchpoints: readonly Touchpoint[]): Promise<void>;
+  startBuilder(): Promise<RunningBuilder>;
+  stop(): Promise<void>;
+}
+
+export function envOf(ctx: TestContext, scope: string): Record<string, string> {
+  return {
+    KAFKA_BROKERS: ctx.stack.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
+    REDIS_URL: ctx.stack.redisUrl,
+    TOPIC_PREFIX: `${ctx.topic(scope)}.`,
+    REDIS_KEY_PREFIX: `${ctx.keyPrefix}${scope}:`,
+    PARTITIONS: '4',
+    HEALTH_PORT: '0',
+    LOG_LEVEL: 'silent',
+  };
+}
+
+export async function startPipeline(ctx: TestContext, scope: string): Promise<Pipeline> {
+  const env = envOf(ctx, scope);
+  const config = loadConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-builder`) });
+  const resolverConfig = loadResolverConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-resolver`) });
+  const topics = topicsOf(config);
+  await ctx.createTopics([
+    { topic: `${env['TOPIC_PREFIX'] ?? ''}touchpoints.v1`, partitions: 4 },
+    { topic: topics.resolved, partitions: 4 },
+    { topic: topics.merges, partitions: 4 },
+    { topic: topics.erasures, partitions: 4 },
+    { topic: topics.updates, partitions: 4 },
+    { topic: topics.snapshots, partitions: 4, cleanupPolicy: 'compact' },
+    { topic: topics.deadLetters, partitions: 1 },
+    { topic: `${env['TOPIC_PREFIX'] ?? ''}identity.alerts.v1`, partitions: 1 },
+    { topic: `${env['TOPIC_PREFIX'] ?? ''}dlq.identity-resolver.v1`, partitions: 1 },
+  ]);
+  const fatal: Error[] = [];
+  const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+  const touchpointsTopic = `${env['TOPIC_PREFIX'] ?? ''}touchpoints.v1`;
+  const { id } = await registry.register(`${touchpointsTopic}-value`, touchpointSchema as unknown as AvroSchema);
+  const resolver = await startResolver(resolverConfig, ctx.logger, (error) => fatal.push(error));
+  const builders: RunningBuilder[] = [];
+  const pipeline: Pipeline = {
+    resolver,
+    builders,
+    config,
+    registry,
+    fatal,
+    publish: async (touchpoints) => {
+      const producer = await BatchProducer.connect(ctx.kafka);
+      // One key: the resolver sees them in this order.
+      await producer.send([{ topic: touchpointsTopic, messages: touchpoints.map((touchpoint) => ({ key: 'journey', value: registry.encode(id, touchpoint) })) }]);
+      await producer.disconnect();
+    },
+    startBuilder: async () => {
+      const builder = await startBuilder(config, ctx.logger, (error) => fatal.push(error));
+      builders.push(builder);
+      return builder;
+    },
+    stop: async () => {
+      await Promise.all(builders.map((builder) => builder.stop()));
+      await resolver.stop();
+    },
+  };
+  await pipeline.startBuilder();
+  return pipeline;
+}
+
+/** A touchpoint from a raw channel message, as the normalizer would make it. */
+export function touchpoint(channel: Channel, raw: unknown, ingestTime = Date.UTC(2026, 10, 2)): Touchpoint {
+  const result = adaptMessage(channel, Buffer.from(JSON.stringify(raw)), { tenant: 'acme', ingestTime, defaultRegion: 'US', defaultCurrency: 'USD' });
+  if (!result.ok) throw new Error(`${channel} sample does not adapt: ${result.error.message}`);
+  const [first] = result.touchpoints;
+  if (!first) throw new Error('no touchpoint');
+  return first;
+}
+
+export async function decodeAll<T>(registry: AvroRegistry, messages: readonly KafkaMessage[]): Promise<T[]> {
+  return Promise.all(messages.map((message) => registry.decode<T>(message.value ?? Buffer.alloc(0))));
+}
+
+export type { ProfileUpdate, ProfileSnapshot };
