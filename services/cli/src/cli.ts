@@ -4,7 +4,7 @@ import { createLifecycle } from '@elephant/runtime';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { loadCliConfig, type CliConfig } from './config.ts';
 import { drain } from './commands/drain.ts';
-import { profileByIdentifier, profiles, renderProfile } from './commands/profile.ts';
+import { erase, profileByIdentifier, profiles, renderProfile } from './commands/profile.ts';
 import { publish } from './commands/publish.ts';
 import { startPipeline } from './commands/run.ts';
 import { CliError, EXIT_CODES } from './errors.ts';
@@ -115,6 +115,20 @@ const COMMANDS: Record<string, Command> = {
       const config = configOf(env);
       const view = await profileByIdentifier(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL }), type, value);
       out(values['json'] === true ? `${JSON.stringify(view, null, 2)}\n` : renderProfile(view));
+      return EXIT_CODES.OK;
+    },
+  },
+  erase: {
+    summary: 'Erase the person an identifier belongs to (right to be forgotten)',
+    usage: 'elephant erase <identifier-type> <value>',
+    options: {},
+    run: async ({ positionals }, env) => {
+      const [type, value] = positionals;
+      if (!type || value === undefined) throw new CliError('USAGE', 'elephant erase needs an identifier type and value, e.g. elephant erase email ada@lovelace.dev');
+      const config = configOf(env);
+      const result = await erase(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL }), type, value);
+      err(`elephant: erasure of profile ${result.profileId} requested (request ${result.requestId}); the profile builder carries it out\n`);
+      out(`${JSON.stringify(result)}\n`);
       return EXIT_CODES.OK;
     },
   },

@@ -1,6 +1,7 @@
 import { CHANNELS, type Channel } from '@elephant/channels';
 import { topicsOf as normalizerTopicsOf, loadConfig as loadNormalizerConfig, type NormalizerConfig } from '@elephant/normalizer';
 import { topicsOf as resolverTopicsOf, loadConfig as loadResolverConfig, type ResolverConfig } from '@elephant/identity-resolver';
+import { topicsOf as builderTopicsOf, loadConfig as loadBuilderConfig, type BuilderConfig } from '@elephant/profile-builder';
 import type { CliConfig } from './config.ts';
 
 /** The environment one embedded service would get in its own Deployment. */
@@ -23,6 +24,10 @@ export function resolverConfig(config: CliConfig): ResolverConfig {
   return loadResolverConfig({ ...serviceEnv(config), REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.IDENTITY_RULES_FILE ? { IDENTITY_RULES_FILE: config.IDENTITY_RULES_FILE } : {}) });
 }
 
+export function builderConfig(config: CliConfig): BuilderConfig {
+  return loadBuilderConfig({ ...serviceEnv(config), REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX });
+}
+
 /** Every consumer group of Elephant and the topics it reads: what `drain` waits for. */
 export function consumerGroups(config: CliConfig): { group: string; topics: string[] }[] {
   const groups = CHANNELS.map((channel) => {
@@ -31,6 +36,9 @@ export function consumerGroups(config: CliConfig): { group: string; topics: stri
   });
   const resolver = resolverConfig(config);
   groups.push({ group: resolver.CONSUMER_GROUP, topics: [resolverTopicsOf(resolver).touchpoints] });
+  const builder = builderConfig(config);
+  const builderTopics = builderTopicsOf(builder);
+  groups.push({ group: builder.CONSUMER_GROUP, topics: [builderTopics.resolved, builderTopics.merges, builderTopics.erasures] });
   return groups;
 }
 

@@ -1,16 +1,24 @@
+import { randomUUID } from 'node:crypto';
 import { IdentityGraph, type LinkedIdentifier } from '@elephant/identity-resolver';
+import { BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
+import { erasureRequestSchema, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
+import { parseProfileState, snapshotOf, type ProfileSnapshot } from '@elephant/profiles';
 import { connectRedis, type Redis } from '@elephant/redis';
+import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import type { CliConfig } from '../config.ts';
 import { CliError } from '../errors.ts';
+import { builderConfig } from '../topology.ts';
 
 export interface ProfileView {
   readonly profileId: string;
   readonly tenant: string;
   readonly identifiers: readonly LinkedIdentifier[];
+  /** The unified profile (traits, consent, computed traits), once the builder has built it. */
+  readonly profile: ProfileSnapshot | null;
 }
 
-async function withGraph<T>(config: CliConfig, logger: Logger, work: (graph: IdentityGraph, redis: Redis) => Promise<T>): Promise<T> {
+async function withRedis<T>(config: CliConfig, logger: Logger, work: (graph: IdentityGraph, redis: Redis) => Promise<T>): Promise<T> {
   const redis = await connectRedis({ url: config.endpoints.redisUrl, logger, name: 'elephant-cli' });
   try {
     return await work(new IdentityGraph(redis, config.REDIS_KEY_PREFIX), redis);
@@ -19,14 +27,18 @@ async function withGraph<T>(config: CliConfig, logger: Logger, work: (graph: Ide
   }
 }
 
+async function viewOf(config: CliConfig, graph: IdentityGraph, redis: Redis, profileId: string): Promise<ProfileView> {
+  const state = await redis.hget(`${graph.tenantPrefix(config.TENANT)}ps:${profileId}`, 's');
+  const profile = state === null ? null : snapshotOf(parseProfileState(JSON.parse(state) as unknown));
+  return { profileId, tenant: config.TENANT, identifiers: await graph.identifiersOf(config.TENANT, profileId), profile };
+}
+
 /** Every live profile of the tenant, one JSON object per line. */
 export async function* profiles(config: CliConfig, logger: Logger): AsyncGenerator<ProfileView> {
   const redis = await connectRedis({ url: config.endpoints.redisUrl, logger, name: 'elephant-cli' });
   try {
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
-    for (const profileId of (await graph.liveProfiles(config.TENANT)).sort(byNumber)) {
-      yield { profileId, tenant: config.TENANT, identifiers: await graph.identifiersOf(config.TENANT, profileId) };
-    }
+    for (const profileId of (await graph.liveProfiles(config.TENANT)).sort(byNumber)) yield await viewOf(config, graph, redis, profileId);
   } finally {
     redis.disconnect();
   }
@@ -38,32 +50,58 @@ function byNumber(a: string, b: string): number {
 
 /** The profile an identifier belongs to. */
 export async function profileByIdentifier(config: CliConfig, logger: Logger, type: string, value: string): Promise<ProfileView> {
-  return withGraph(config, logger, async (graph) => {
+  return withRedis(config, logger, async (graph, redis) => {
     const profileId = await graph.profileOf(config.TENANT, { type, value });
     if (!profileId) throw new CliError('NOT_FOUND', `No profile of tenant ${config.TENANT} has ${type} ${JSON.stringify(value)}. Identifiers are stored normalized (e-mails lower-case, phones in E.164 like +14155550100).`);
-    return { profileId, tenant: config.TENANT, identifiers: await graph.identifiersOf(config.TENANT, profileId) };
+    return viewOf(config, graph, redis, profileId);
   });
+}
+
+/** Asks the profile builder to erase the person an identifier belongs to. */
+export async function erase(config: CliConfig, logger: Logger, type: string, value: string): Promise<{ profileId: string; requestId: string }> {
+  const view = await profileByIdentifier(config, logger, type, value);
+  const topics = builderTopicsOf(builderConfig(config));
+  const kafka = createKafka({ brokers: config.endpoints.kafkaBrokers.split(','), clientId: 'elephant-cli', logger });
+  await ensureTopics(kafka, [{ topic: topics.erasures, partitions: 8 }]);
+  const registry = new AvroRegistry({ url: config.endpoints.schemaRegistryUrl, clientId: 'elephant-cli' });
+  const { id } = await registry.register(`${topics.erasures}-value`, erasureRequestSchema as unknown as AvroSchema);
+  const requestId = randomUUID();
+  const producer = await BatchProducer.connect(kafka);
+  try {
+    await producer.send([{ topic: topics.erasures, messages: [{ key: view.profileId, value: registry.encode(id, { requestId, tenant: config.TENANT, profileId: view.profileId, requestedAt: Date.now(), reason: 'elephant erase' }) }] }]);
+  } finally {
+    await producer.disconnect();
+  }
+  return { profileId: view.profileId, requestId };
 }
 
 /** A readable rendering, with why each identifier is linked. */
 export function renderProfile(view: ProfileView): string {
-  const lines = [`Profile ${view.profileId} (tenant ${view.tenant})`, '', 'Identifiers, and why each is linked:'];
-  const sorted = [...view.identifiers].sort((a, b) => a.firstSeen - b.firstSeen);
-  for (const link of sorted) {
-    const why =
-      link.rule === 'new_profile'
-        ? 'started this profile'
-        : link.rule === 'weak_match'
-          ? 'arrived with a shared device of this profile'
-          : 'arrived together with identifiers of this profile';
+  const lines = [`Profile ${view.profileId} (tenant ${view.tenant})`];
+  const profile = view.profile;
+  if (profile) {
+    const traits = Object.entries(profile.traits).filter(([key, value]) => key !== 'provenance' && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0));
+    lines.push('', 'Traits:', ...traits.map(([key, value]) => `  ${key.padEnd(14)} ${typeof value === 'string' ? value : JSON.stringify(value)}`));
+    const c = profile.computed;
     lines.push(
-      `  ${`${link.type}`.padEnd(20)} ${link.value}`,
-      `      ${why}: event ${link.eventId} via ${link.channel}/${link.source}, first seen ${iso(link.firstSeen)}, last seen ${iso(link.lastSeen)}${link.mergedBy ? `; moved here by the merge in event ${link.mergedBy}` : ''}`,
+      '',
+      'Computed:',
+      `  lifetime value ${Object.entries(c.lifetimeValue).map(([currency, minor]) => `${(minor / 100).toFixed(2)} ${currency}`).join(', ') || '-'}`,
+      `  orders ${c.ordersCount}, returns ${c.returnsCount}, events ${c.eventsCount}, journey stage ${c.journeyStage ?? '-'}`,
+      `  channels ${c.channelsUsed.join(', ')} (preferred ${c.preferredChannel ?? '-'}), first seen ${iso(c.firstSeen)}, last seen ${iso(c.lastSeen)}`,
+      `  e-mail: ${c.email.opens} opens, ${c.email.clicks} clicks; support: ${c.support.contacts} contacts, last satisfaction ${c.support.lastSatisfactionScore ?? '-'}; coupons ${c.loyalty.couponsRedeemed}`,
     );
+  } else {
+    lines.push('', '(no profile state yet: is the profile builder running?)');
+  }
+  lines.push('', 'Identifiers, and why each is linked:');
+  for (const link of [...view.identifiers].sort((a, b) => a.firstSeen - b.firstSeen)) {
+    const why = link.rule === 'new_profile' ? 'started a profile' : link.rule === 'weak_match' ? 'came with a shared device of this profile' : 'came together with identifiers of this profile';
+    lines.push(`  ${link.type.padEnd(20)} ${link.value}`, `      ${why}: event ${link.eventId} via ${link.channel}/${link.source}, first seen ${iso(link.firstSeen)}, last seen ${iso(link.lastSeen)}${link.mergedBy ? `; joined this profile by the merge in event ${link.mergedBy}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-function iso(ms: number): string {
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : '?';
+function iso(ms: number | null): string {
+  return ms !== null && Number.isFinite(ms) ? new Date(ms).toISOString() : '-';
 }

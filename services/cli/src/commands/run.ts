@@ -1,9 +1,10 @@
 import { CHANNELS } from '@elephant/channels';
 import { startResolver } from '@elephant/identity-resolver';
 import { startNormalizer } from '@elephant/normalizer';
+import { startBuilder } from '@elephant/profile-builder';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
-import { normalizerConfig, resolverConfig } from '../topology.ts';
+import { builderConfig, normalizerConfig, resolverConfig } from '../topology.ts';
 
 export interface RunningPipeline {
   readonly services: readonly string[];
@@ -11,8 +12,8 @@ export interface RunningPipeline {
 }
 
 /**
- * Starts every Elephant service in this process: one normalizer per channel and the
- * identity resolver. In production each is its own Deployment; here they share a process.
+ * Starts every Elephant service in this process: one normalizer per channel, the identity
+ * resolver and the profile builder. In production each is its own Deployment; here they share a process.
  */
 export async function startPipeline(config: CliConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningPipeline> {
   const stops: { name: string; stop: () => Promise<void> }[] = [];
@@ -20,6 +21,8 @@ export async function startPipeline(config: CliConfig, logger: Logger, onFatal: 
     for (const { stop } of stops.reverse()) await stop();
   };
   try {
+    const builder = await startBuilder(builderConfig(config), logger.child({ service: 'profile-builder' }), onFatal);
+    stops.push({ name: 'profile-builder', stop: () => builder.stop() });
     const resolver = await startResolver(resolverConfig(config), logger.child({ service: 'identity-resolver' }), onFatal);
     stops.push({ name: 'identity-resolver', stop: () => resolver.stop() });
     const normalizers = await Promise.all(CHANNELS.map((channel) => startNormalizer(normalizerConfig(config, channel), logger.child({ service: `normalizer-${channel}` }), onFatal)));
