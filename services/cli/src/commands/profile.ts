@@ -80,7 +80,7 @@ export function renderProfile(view: ProfileView): string {
   const lines = [`Profile ${view.profileId} (tenant ${view.tenant})`];
   const profile = view.profile;
   if (profile) {
-    const traits = Object.entries(profile.traits as Readonly<Record<string, unknown>>).filter(([key, value]) => key !== 'provenance' && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0));
+    const traits = Object.entries(profile.traits as unknown as Readonly<Record<string, unknown>>).filter(([key, value]) => key !== 'provenance' && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0));
     lines.push('', 'Traits:', ...traits.map(([key, value]) => `  ${key.padEnd(14)} ${typeof value === 'string' ? value : JSON.stringify(value)}`));
     const c = profile.computed;
     lines.push(
