@@ -3,7 +3,9 @@ import { createLogger } from '@elephant/observability';
 import { createLifecycle } from '@elephant/runtime';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { loadCliConfig, type CliConfig } from './config.ts';
+import { demo } from './commands/demo.ts';
 import { drain } from './commands/drain.ts';
+import { simulateToFiles } from './commands/simulate.ts';
 import { erase, profileByIdentifier, profiles, renderProfile } from './commands/profile.ts';
 import { publish } from './commands/publish.ts';
 import { startPipeline } from './commands/run.ts';
@@ -21,6 +23,7 @@ interface Command {
 const out = (text: string): void => {
   process.stdout.write(text);
 };
+const out_ = out;
 const err = (text: string): void => {
   process.stderr.write(text);
 };
@@ -62,7 +65,7 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     run: async (_args, env) => {
       const config = configOf(env);
-      const logger = createLogger({ name: 'elephant', level: config.LOG_LEVEL });
+      const logger = createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr });
       const lifecycle = createLifecycle({ logger });
       const pipeline = await startPipeline(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1));
       lifecycle.onShutdown('pipeline', () => pipeline.stop());
@@ -80,7 +83,7 @@ const COMMANDS: Record<string, Command> = {
       const file = values['file'];
       if (typeof file !== 'string') throw new CliError('USAGE', 'elephant publish needs --file <ndjson file>.');
       const config = configOf(env);
-      const result = await publish(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL }), { file, rate: numberOption(values['rate'], 'rate', 0), skipInvalid: values['skip-invalid'] === true });
+      const result = await publish(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), { file, rate: numberOption(values['rate'], 'rate', 0), skipInvalid: values['skip-invalid'] === true });
       out(`${JSON.stringify(result)}\n`);
       return EXIT_CODES.OK;
     },
@@ -91,7 +94,7 @@ const COMMANDS: Record<string, Command> = {
     options: { timeout: { type: 'string' } },
     run: async ({ values }, env) => {
       const config = configOf(env);
-      await drain(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL }), { timeoutMs: numberOption(values['timeout'], 'timeout', 300) * 1000 });
+      await drain(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), { timeoutMs: numberOption(values['timeout'], 'timeout', 300) * 1000 });
       return EXIT_CODES.OK;
     },
   },
@@ -101,7 +104,7 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     run: async (_args, env) => {
       const config = configOf(env);
-      for await (const profile of profiles(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL }))) out(`${JSON.stringify(profile)}\n`);
+      for await (const profile of profiles(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }))) out(`${JSON.stringify(profile)}\n`);
       return EXIT_CODES.OK;
     },
   },
@@ -113,8 +116,37 @@ const COMMANDS: Record<string, Command> = {
       const [type, value] = positionals;
       if (!type || value === undefined) throw new CliError('USAGE', 'elephant profile needs an identifier type and value, e.g. elephant profile email ada@lovelace.dev');
       const config = configOf(env);
-      const view = await profileByIdentifier(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL }), type, value);
+      const view = await profileByIdentifier(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), type, value);
       out(values['json'] === true ? `${JSON.stringify(view, null, 2)}\n` : renderProfile(view));
+      return EXIT_CODES.OK;
+    },
+  },
+  simulate: {
+    summary: 'Simulate customers across every channel: raw messages plus the ground truth',
+    usage: 'elephant simulate [--people 1000] [--seed 1] [--out traffic.ndjson] [--truth truth.ndjson] [--expectations people.ndjson]',
+    options: { people: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, truth: { type: 'string' }, expectations: { type: 'string' } },
+    run: async ({ values }, env) => {
+      const config = configOf(env);
+      const out = typeof values['out'] === 'string' ? values['out'] : 'traffic.ndjson';
+      const simulation = await simulateToFiles(config, {
+        people: numberOption(values['people'], 'people', 1000),
+        seed: numberOption(values['seed'], 'seed', 1),
+        out,
+        truth: typeof values['truth'] === 'string' ? values['truth'] : out.replace(/(\.ndjson)?$/, '.truth.ndjson'),
+        expectations: typeof values['expectations'] === 'string' ? values['expectations'] : out.replace(/(\.ndjson)?$/, '.people.ndjson'),
+      });
+      out_(`${JSON.stringify({ messages: simulation.records.length, touchpoints: simulation.truth.size, people: simulation.expectations.length })}\n`);
+      return EXIT_CODES.OK;
+    },
+  },
+  demo: {
+    summary: 'The whole job end to end on the local stack, scored against the ground truth',
+    usage: 'elephant demo [--people 1000] [--seed 7] [--show 3]',
+    options: { people: { type: 'string' }, seed: { type: 'string' }, show: { type: 'string' } },
+    run: async ({ values }, env) => {
+      const config = configOf(env);
+      const report = await demo(env, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), { people: numberOption(values['people'], 'people', 1000), seed: numberOption(values['seed'], 'seed', 7), show: numberOption(values['show'], 'show', 3) });
+      err(`\nelephant: demo done in ${report.seconds.toFixed(0)} s. The stack keeps running: \`npx elephant profile email <address>\`, \`npx elephant stack down\`.\n`);
       return EXIT_CODES.OK;
     },
   },
@@ -126,7 +158,7 @@ const COMMANDS: Record<string, Command> = {
       const [type, value] = positionals;
       if (!type || value === undefined) throw new CliError('USAGE', 'elephant erase needs an identifier type and value, e.g. elephant erase email ada@lovelace.dev');
       const config = configOf(env);
-      const result = await erase(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL }), type, value);
+      const result = await erase(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), type, value);
       err(`elephant: erasure of profile ${result.profileId} requested (request ${result.requestId}); the profile builder carries it out\n`);
       out(`${JSON.stringify(result)}\n`);
       return EXIT_CODES.OK;

@@ -1,3 +1,4 @@
 export { main } from './cli.ts';
 export { loadCliConfig, type CliConfig } from './config.ts';
 export { EXIT_CODES, CliError } from './errors.ts';
+export { counterMismatches, eventClusters, identityQuality } from './commands/quality.ts';

@@ -37,8 +37,8 @@ export class ProfileConflictError extends ElephantError<'PROFILE_CONFLICT'> {
 }
 
 interface Outputs {
-  /** tenant → profile → event ids whose kept updates this batch publishes. */
-  readonly published: Map<string, Map<string, string[]>>;
+  /** tenant → profile → event ids whose kept updates this batch publishes, and the highest version. */
+  readonly published: Map<string, Map<string, { eventIds: string[]; version: number }>>;
   readonly updates: Message[];
   readonly snapshots: Message[];
   readonly forwards: Map<string, Message[]>;
@@ -73,9 +73,10 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
   };
 }
 
-function markPublished(out: Outputs, tenant: string, profileId: string, eventId: string): void {
-  const byProfile = out.published.get(tenant) ?? new Map<string, string[]>();
-  byProfile.set(profileId, [...(byProfile.get(profileId) ?? []), eventId]);
+function markPublished(out: Outputs, tenant: string, profileId: string, eventId: string, version: number): void {
+  const byProfile = out.published.get(tenant) ?? new Map<string, { eventIds: string[]; version: number }>();
+  const entry = byProfile.get(profileId) ?? { eventIds: [], version: 0 };
+  byProfile.set(profileId, { eventIds: [...entry.eventIds, eventId], version: Math.max(entry.version, version) });
   out.published.set(tenant, byProfile);
 }
 
@@ -164,12 +165,15 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, topic: string, par
       seenInBatch.add(eventId);
       if (applied.has(eventId)) {
         // Applied by an attempt whose transaction did not commit: publish what it produced.
+        // Published only if newer than what is known to be published: a kept update left over
+        // from a crash after its transaction committed must not come out again, behind newer ones.
         const kept = applied.get(eventId);
-        if (kept) {
-          publishUpdate(deps, out, JSON.parse(kept) as ProfileUpdate);
-          markPublished(out, tenant, record.profileId, eventId);
+        const update = kept ? (JSON.parse(kept) as ProfileUpdate) : undefined;
+        if (update && update.version > (loaded?.publishedVersion ?? 0)) {
+          publishUpdate(deps, out, update);
+          markPublished(out, tenant, record.profileId, eventId, update.version);
+          entry.republished = true;
         }
-        entry.republished = kept !== null && kept !== undefined;
         deps.metrics.touchpoints.inc({ outcome: 'duplicate' });
         continue;
       }
@@ -180,7 +184,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, topic: string, par
       entry.events.push(eventId);
       entry.updates[eventId] = JSON.stringify(update);
       publishUpdate(deps, out, update);
-      markPublished(out, tenant, record.profileId, eventId);
+      markPublished(out, tenant, record.profileId, eventId, update.version);
       deps.metrics.touchpoints.inc({ outcome: 'applied' });
     }
     const requests: CommitRequest[] = [];
@@ -216,9 +220,10 @@ async function onMerges(deps: BuilderDeps, out: Outputs, topic: string, partitio
     }
     if (applied.has(merge.mergeId)) {
       const kept = applied.get(merge.mergeId);
-      if (kept) {
-        publishUpdate(deps, out, JSON.parse(kept) as ProfileUpdate);
-        markPublished(out, tenant, merge.survivorProfileId, merge.mergeId);
+      const update = kept ? (JSON.parse(kept) as ProfileUpdate) : undefined;
+      if (update && update.version > survivor.publishedVersion) {
+        publishUpdate(deps, out, update);
+        markPublished(out, tenant, merge.survivorProfileId, merge.mergeId, update.version);
         const current = parseState(survivor);
         if (current) publishSnapshot(deps, out, current);
       }
@@ -243,7 +248,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, topic: string, partitio
       },
     ]);
     publishUpdate(deps, out, update);
-    markPublished(out, tenant, merge.survivorProfileId, merge.mergeId);
+    markPublished(out, tenant, merge.survivorProfileId, merge.mergeId, update.version);
     publishSnapshot(deps, out, change.state);
     // The absorbed profiles publish nothing more: their snapshots are tombstoned.
     for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });

@@ -17,6 +17,8 @@ export interface LoadedProfile {
   /** The survivor, when this profile was merged into another. */
   readonly mergedInto: string | undefined;
   readonly erasedAt: number | undefined;
+  /** The highest version known to be published (set after a transaction committed). */
+  readonly publishedVersion: number;
 }
 
 export interface CommitRequest {
@@ -67,6 +69,7 @@ export class ProfileStore {
       pipeline.hmget(`${P}ps:${id}`, 'v', 's');
       pipeline.get(`${P}pm:${id}`);
       pipeline.hget(`${P}px:${id}`, 'at');
+      pipeline.get(`${P}pv:${id}`);
     }
     for (const { profileId, eventId } of events) {
       pipeline.sismember(`${P}applied`, eventId);
@@ -85,18 +88,20 @@ export class ProfileStore {
     };
     const profiles = new Map<string, LoadedProfile>();
     profileIds.forEach((profileId, index) => {
-      const [v, s] = value(index * 3) as [string | null, string | null];
-      const mergedInto = value(index * 3 + 1) as string | null;
-      const erasedAt = value(index * 3 + 2) as string | null;
+      const [v, s] = value(index * 4) as [string | null, string | null];
+      const mergedInto = value(index * 4 + 1) as string | null;
+      const erasedAt = value(index * 4 + 2) as string | null;
+      const published = value(index * 4 + 3) as string | null;
       profiles.set(profileId, {
         profileId,
         stored: v !== null && s !== null ? { version: Number(v), state: s } : undefined,
         mergedInto: mergedInto ?? undefined,
         erasedAt: erasedAt === null ? undefined : Number(erasedAt),
+        publishedVersion: published === null ? 0 : Number(published),
       });
     });
     const applied = new Map<string, string | null>();
-    const base = profileIds.length * 3;
+    const base = profileIds.length * 4;
     events.forEach(({ eventId }, index) => {
       if (Number(value(base + index * 2)) === 1) applied.set(eventId, (value(base + index * 2 + 1) as string | null) ?? null);
     });
@@ -135,14 +140,18 @@ export class ProfileStore {
   }
 
   /**
-   * Forgets kept updates once the transaction that published them committed: from then on a
-   * duplicate of the event is only a duplicate, not a sign of an aborted attempt.
+   * Forgets kept updates once the transaction that published them committed, and records the
+   * highest published version: from then on a duplicate of those events is only a duplicate,
+   * and an update kept from before (if this step was missed in a crash) is never published again.
    */
-  async forgetUpdates(tenant: string, published: ReadonlyMap<string, readonly string[]>): Promise<void> {
+  async forgetUpdates(tenant: string, published: ReadonlyMap<string, { readonly eventIds: readonly string[]; readonly version: number }>): Promise<void> {
     if (published.size === 0) return;
     const P = this.tenantPrefix(tenant);
     const pipeline = this.#redis.pipeline();
-    for (const [profileId, eventIds] of published) if (eventIds.length > 0) pipeline.hdel(`${P}pu:${profileId}`, ...eventIds);
+    for (const [profileId, { eventIds, version }] of published) {
+      if (eventIds.length > 0) pipeline.hdel(`${P}pu:${profileId}`, ...eventIds);
+      pipeline.set(`${P}pv:${profileId}`, version);
+    }
     try {
       await pipeline.exec();
     } catch (error) {

@@ -114,17 +114,26 @@ describe('profile builder under chaos', () => {
     expect(checked).toBe(live.length);
     expect(orders).toBeGreaterThan(0);
 
-    // Versions as a read_committed subscriber sees them: strictly increasing per profile.
-    const lastVersion = new Map<string, number>();
+    // Versions as a read_committed subscriber sees them: strictly increasing per profile. The
+    // one exception the contract allows (docs/profiles.md): after a builder died between its
+    // transaction commit and recording it, the latest update of a profile may come once more,
+    // identical. Anything else out of order fails.
+    const last = new Map<string, ProfileUpdate>();
     let updates = 0;
+    let repeats = 0;
     for (const message of await readAll(topics.updates)) {
       const update = await pipeline.registry.decode<ProfileUpdate>(message.value ?? Buffer.alloc(0));
-      const previous = lastVersion.get(update.profileId) ?? 0;
-      expect(update.version, `${update.profileId} went from ${previous} to ${update.version}`).toBeGreaterThan(previous);
-      lastVersion.set(update.profileId, update.version);
+      const previous = last.get(update.profileId);
+      if (previous && previous.version === update.version && previous.causeEventId === update.causeEventId) {
+        repeats += 1;
+        continue;
+      }
+      expect(update.version, `${update.profileId} went from ${previous?.version ?? 0} to ${update.version}`).toBeGreaterThan(previous?.version ?? 0);
+      last.set(update.profileId, update);
       updates += 1;
     }
-    console.log(`chaos: ${touchpoints.length} touchpoints, ${live.length} profiles, ${updates} updates, 3 builder kills; counters exact, versions increasing`);
+    expect(repeats).toBeLessThanOrEqual(3);
+    console.log(`chaos: ${touchpoints.length} touchpoints, ${live.length} profiles, ${updates} updates (${repeats} repeated after a kill), 3 builder kills; counters exact, versions increasing`);
   });
 });
 

@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import { IdentityGraph } from '@elephant/identity-resolver';
+import type { Logger } from '@elephant/observability';
+import { parseProfileState, snapshotOf, type ProfileSnapshot } from '@elephant/profiles';
+import { connectRedis } from '@elephant/redis';
+import type { Simulation } from '@elephant/simulator';
+import { LocalStack, loadStackConfig } from '@elephant/stack';
+import type { CliConfig } from '../config.ts';
+import { loadCliConfig } from '../config.ts';
+import { drain } from './drain.ts';
+import { renderProfile, type ProfileView } from './profile.ts';
+import { publish } from './publish.ts';
+import { counterMismatches, eventClusters, identityQuality } from './quality.ts';
+import { startPipeline } from './run.ts';
+import { simulateToFiles } from './simulate.ts';
+
+export interface DemoOptions {
+  readonly people: number;
+  readonly seed: number;
+  readonly show: number;
+}
+
+export interface DemoReport {
+  readonly messages: number;
+  readonly profiles: number;
+  readonly precision: number;
+  readonly recall: number;
+  readonly f1: number;
+  readonly overMergedProfiles: number;
+  readonly peopleChecked: number;
+  readonly peopleWithExactCounters: number;
+  readonly seconds: number;
+}
+
+const say = (text: string): void => {
+  process.stderr.write(`${text}\n`);
+};
+
+/**
+ * The whole job on the embedded local stack: bring it up, start every service, simulate a
+ * population, publish it, wait for processing, show a few unified customers, and score
+ * identity resolution and the computed counters against the simulator's ground truth.
+ */
+export async function demo(env: NodeJS.ProcessEnv, logger: Logger, options: DemoOptions): Promise<DemoReport> {
+  const started = Date.now();
+  const stackConfig = loadStackConfig(env);
+  let config = loadCliConfig(env);
+  const external = env['KAFKA_BROKERS'] !== undefined;
+  if (!external) {
+    say('1/6 local stack: Kafka (KRaft), Apicurio Registry, Redis');
+    await new LocalStack(stackConfig, (line) => say(`    ${line}`)).up();
+    config = loadCliConfig(env);
+  }
+  // A fresh tenant per run, so a second demo does not count the first one's profiles.
+  config = { ...config, TENANT: `demo-${options.seed}-${Date.now().toString(36)}` };
+  say(`2/6 services: 8 normalizers, identity resolver, profile builder (tenant ${config.TENANT})`);
+  const fatal: Error[] = [];
+  const pipeline = await startPipeline(config, logger, (error) => fatal.push(error));
+  try {
+    const dir = join(stackConfig.ELEPHANT_STACK_DIR, 'demo');
+    say(`3/6 simulating ${options.people} people (seed ${options.seed})`);
+    const files = { out: join(dir, 'traffic.ndjson'), truth: join(dir, 'truth.ndjson'), expectations: join(dir, 'people.ndjson') };
+    const simulation = await simulateToFiles(config, { seed: options.seed, people: options.people, ...files });
+    say('4/6 publishing the raw channel messages');
+    const published = await publish(config, logger, { file: files.out, rate: 0, skipInvalid: false });
+    say('5/6 waiting for every consumer group to catch up');
+    await drain(config, logger, { timeoutMs: 240000 });
+    const [failure] = fatal;
+    if (failure) throw failure;
+    say('6/6 results\n');
+    const report = await results(config, logger, simulation, options.show, published.published);
+    return { ...report, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+async function results(config: CliConfig, logger: Logger, simulation: Simulation, show: number, messages: number): Promise<Omit<DemoReport, 'seconds'>> {
+  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger, name: 'elephant-demo' });
+  try {
+    const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
+    const prefix = graph.tenantPrefix(config.TENANT);
+    const live = await graph.liveProfiles(config.TENANT);
+    const clusters = await eventClusters(redis, prefix, live);
+    const quality = identityQuality(clusters, simulation);
+    const snapshots = new Map<string, ProfileSnapshot>();
+    const pipeline = redis.pipeline();
+    for (const profileId of live) pipeline.hget(`${prefix}ps:${profileId}`, 's');
+    ((await pipeline.exec()) ?? []).forEach(([, state], index) => {
+      if (typeof state === 'string') snapshots.set(live[index] ?? '', snapshotOf(parseProfileState(JSON.parse(state) as unknown)));
+    });
+
+    // Per person: the profile holding their events; counters compared where that profile is exactly theirs.
+    const personOf = simulation.truth;
+    const profileOfPerson = new Map<string, Set<string>>();
+    for (const [profileId, events] of clusters) for (const eventId of events) {
+      const person = personOf.get(eventId);
+      if (person) profileOfPerson.set(person, (profileOfPerson.get(person) ?? new Set()).add(profileId));
+    }
+    let checked = 0;
+    let exact = 0;
+    const mismatches: string[] = [];
+    for (const person of simulation.expectations) {
+      const profiles = profileOfPerson.get(person.personId);
+      if (!profiles || profiles.size !== 1) continue;
+      const [profileId] = profiles;
+      const snapshot = snapshots.get(profileId ?? '');
+      if (!snapshot) continue;
+      checked += 1;
+      const problems = counterMismatches(snapshot.computed, person.counters);
+      if (problems.length === 0) exact += 1;
+      else if (mismatches.length < 5) mismatches.push(`${person.personId} (${profileId}): ${problems.join('; ')}`);
+    }
+
+    // A few unified customers: the ones seen on the most channels.
+    const shown = [...snapshots.values()].sort((a, b) => b.computed.channelsUsed.length - a.computed.channelsUsed.length || b.computed.eventsCount - a.computed.eventsCount).slice(0, show);
+    for (const snapshot of shown) {
+      const view: ProfileView = { profileId: snapshot.profileId, tenant: config.TENANT, identifiers: await graph.identifiersOf(config.TENANT, snapshot.profileId), profile: snapshot };
+      process.stdout.write(`${renderProfile(view)}\n`);
+    }
+    const line = (label: string, value: string): void => {
+      process.stdout.write(`  ${label.padEnd(34)} ${value}\n`);
+    };
+    process.stdout.write('Identity resolution against the ground truth\n');
+    line('raw messages published', String(messages));
+    line('people simulated', String(simulation.expectations.length));
+    line('live profiles', String(live.length));
+    line('pairwise precision', quality.precision.toFixed(4));
+    line('pairwise recall', quality.recall.toFixed(4));
+    line('F1', quality.f1.toFixed(4));
+    line('over-merged profiles', String(quality.overMergedProfiles));
+    line('people split over several profiles', String(quality.splitPeople));
+    line('computed counters exact', `${exact} of ${checked} people with one profile`);
+    for (const mismatch of mismatches) line('  mismatch', mismatch);
+    return { messages, profiles: live.length, precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles, peopleChecked: checked, peopleWithExactCounters: exact };
+  } finally {
+    redis.disconnect();
+  }
+}
