@@ -10,14 +10,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{packages,services,infra,test}/**/*.test.ts'],
+          include: ['{packages,services,infra,test,bench}/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.it.test.ts'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['{packages,services,infra,test}/**/*.it.test.ts'],
+          include: ['{packages,services,infra,test,bench}/**/*.it.test.ts'],
           exclude: ['**/node_modules/**'],
           globalSetup: ['packages/testing/src/global-setup.ts'],
           testTimeout: 120000,

@@ -36,6 +36,18 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
         if (incomplete) throw Object.assign(new Error(`topic ${incomplete.name} has no leaders yet`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
         return metadata;
       });
+      // ...and a leader may still answer NOT_LEADER for a moment, which makes an idempotent
+      // producer's next batch fail with OUT_OF_ORDER_SEQUENCE_NUMBER: ask every leader for its
+      // offsets until each answers.
+      for (const spec of missing) {
+        await withMetadataRetry(async () => {
+          try {
+            return await admin.fetchTopicOffsets(spec.topic);
+          } catch (error) {
+            throw Object.assign(error as Error, { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+          }
+        });
+      }
     }
     const present = specs.filter((spec) => existing.has(spec.topic));
     if (present.length > 0) {

@@ -46,7 +46,7 @@ export interface BatchConsumerOptions {
   readonly sessionTimeoutMs?: number;
   /** @default 3000 */
   readonly heartbeatIntervalMs?: number;
-  /** Longest the broker holds a fetch open waiting for data. @default 100 */
+  /** Longest the broker holds a fetch open waiting for data: on an idle partition, a hop costs up to this much latency. @default 20 */
   readonly maxWaitTimeMs?: number;
   /** @default 1048576 */
   readonly maxBytesPerPartition?: number;
@@ -113,7 +113,7 @@ export class BatchConsumer {
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
-      maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 20,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
       allowAutoTopicCreation: false,
       ...(options.partitionAssigners ? { partitionAssigners: options.partitionAssigners } : {}),

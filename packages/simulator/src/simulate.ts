@@ -121,7 +121,10 @@ function tag(facts: EventFacts, name: EventTag): void {
 
 const byDelivery = (a: { deliveredAt: number; seq: number }, b: { deliveredAt: number; seq: number }): number => a.deliveredAt - b.deliveredAt || a.seq - b.seq;
 
-/** SendGrid posts what it has every few seconds, up to a batch size: items close in time share a POST. */
+/**
+ * SendGrid posts the events it has every 30 seconds (or at 768 KB): events within 30 s of a
+ * batch's first share its POST, up to 1000 (about 450 KB).
+ */
 function batchEmails(items: PlannedMessage[], nextSeq: () => number): Unit[] {
   items.sort(byDelivery);
   const units: Unit[] = [];
@@ -143,7 +146,7 @@ function batchEmails(items: PlannedMessage[], nextSeq: () => number): Unit[] {
   };
   for (const item of items) {
     const first = current[0];
-    if (first !== undefined && (item.deliveredAt - first.deliveredAt > 30_000 || current.length >= 50)) flush();
+    if (first !== undefined && (item.deliveredAt - first.deliveredAt > 30_000 || current.length >= 1000)) flush();
     current.push(item);
   }
   flush();

@@ -66,7 +66,9 @@ describe('every generated message adapts as its channel expects', () => {
       if (touchpoint === undefined) throw new Error(`no touchpoint for ${facts.eventId}`);
       for (const entry of resolver.process(touchpoint).blocked) blocked.add(entry.value);
     }
-    expect([...blocked]).toEqual(expect.arrayContaining(['test@test.com', 'unknown', '00000000-0000-0000-0000-000000000000']));
+    const placeholders = ['test@test.com', 'noemail@noemail.com', 'unknown@unknown.com', 'none@none.com', 'no@email.com', 'unknown', '00000000-0000-0000-0000-000000000000'];
+    expect([...blocked].filter((value) => !placeholders.includes(value))).toEqual([]);
+    expect([...blocked]).toEqual(expect.arrayContaining(['test@test.com', 'noemail@noemail.com', '00000000-0000-0000-0000-000000000000']));
   });
 
   it('uses real event types of every channel', () => {

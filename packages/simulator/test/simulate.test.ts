@@ -53,10 +53,10 @@ describe('simulate', () => {
     }));
     expect(counts.filter((count) => count.emails >= 2).length).toBeGreaterThan(200);
     expect(counts.filter((count) => count.phones >= 2).length).toBeGreaterThan(100);
-    // A SendGrid batch holds several events, often of several people.
-    const batches = population.records.filter((record) => record.channel === 'email').map((record) => record.payload as unknown[]);
-    expect(batches.every((batch) => Array.isArray(batch) && batch.length >= 1 && batch.length <= 50)).toBe(true);
-    expect(batches.filter((batch) => batch.length > 1).length).toBeGreaterThan(batches.length / 4);
+    // SendGrid posts what it has every 30 s: newsletter sends put several people's events in one batch.
+    const batches = population.records.filter((record) => record.channel === 'email').map((record) => record.payload as { email: string }[]);
+    expect(batches.every((batch) => Array.isArray(batch) && batch.length >= 1 && batch.length <= 1000)).toBe(true);
+    expect(batches.filter((batch) => new Set(batch.map((event) => event.email.trim().toLowerCase())).size > 1).length).toBeGreaterThan(500);
   });
 
   it('delivers in delivery order: out of event-time order and with each duplicate after its original', () => {
@@ -96,9 +96,9 @@ describe('simulate', () => {
     const started = performance.now();
     const large = simulate({ seed: 99, people: 10_000 });
     const elapsed = performance.now() - started;
-    expect(large.stats.touchpoints).toBeGreaterThan(350_000);
-    // About 4-5 s on the idle 2-core development machine. The bound only catches accidental
-    // quadratic work: a shared CI machine running a Kafka stack beside it took up to 20 s.
+    expect(large.stats.touchpoints).toBeGreaterThan(300_000);
+    // 5-7 s on the 2-core development machine with other work running. The bound only catches
+    // accidental quadratic work: the same machine running a Kafka stack beside it took up to 20 s.
     expect(elapsed).toBeLessThan(60_000);
   }, 120_000);
 });

@@ -51,15 +51,16 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   ]);
   const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.UPDATE_TTL_SECONDS);
-  const producer = await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${randomUUID()}`);
+  const instance = randomUUID();
+  const producers = await Promise.all(Array.from({ length: config.LANES }, (_, lane) => TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${instance}-${lane}`)));
   const consumer = new BatchConsumer({
     kafka,
     groupId: config.CONSUMER_GROUP,
     topics: [topics.resolved, topics.merges, topics.erasures],
     logger,
     metrics,
-    // One batch at a time: a member's batches of the three topics touch the same profiles.
-    partitionsConsumedConcurrently: 1,
+    // Lanes (see the handler) keep a profile's batches in order while partitions of other lanes run.
+    partitionsConsumedConcurrently: config.LANES,
     partitionAssigners: [CoPartitionedAssigner],
     commit: 'handler',
     onFatal,
@@ -68,7 +69,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       store,
       registry,
       schemaIds: { update: update.id, snapshot: snapshot.id, resolved: resolved.id, merge: merge.id, erasure: erasure.id },
-      producer,
+      producers,
       metrics: createBuilderMetrics(metrics),
       logger,
       now: Date.now,
@@ -78,7 +79,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   try {
     await consumer.start();
   } catch (error) {
-    await Promise.allSettled([health.close(), producer.disconnect()]);
+    await Promise.allSettled([health.close(), ...producers.map((producer) => producer.disconnect())]);
     redis.disconnect();
     throw error;
   }
@@ -91,7 +92,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     stop: async () => {
       health.markShuttingDown();
       await consumer.stop();
-      await producer.disconnect();
+      await Promise.all(producers.map((producer) => producer.disconnect()));
       redis.disconnect();
       await health.close();
     },

@@ -20,6 +20,11 @@ const schema = z.object({
   UPDATE_TTL_SECONDS: positiveInt.default(86400),
   /** Prefix of this instance's transactional id (a random suffix makes it unique per process). */
   TRANSACTIONAL_ID_PREFIX: z.string().min(1).default('elephant-profile-builder'),
+  /**
+   * Partitions processed at once. A lane serializes the partitions whose number is equal
+   * modulo LANES (so a profile's three topics never interleave) and has its own transactional producer.
+   */
+  LANES: positiveInt.default(4),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */

@@ -23,7 +23,8 @@ export interface BuilderDeps {
   readonly store: ProfileStore;
   readonly registry: AvroRegistry;
   readonly schemaIds: SchemaIds;
-  readonly producer: TransactionalProducer;
+  /** One per lane; a batch of partition p uses producers[p % producers.length]. */
+  readonly producers: readonly TransactionalProducer[];
   readonly metrics: BuilderMetrics;
   readonly logger: Logger;
   readonly now: () => number;
@@ -53,13 +54,26 @@ interface Outputs {
  * published instead of applying anything twice.
  */
 export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
-  return async (batch, context) => {
+  // Batches of one lane run one after another: the same partition number of the three input
+  // topics holds the same profiles, and a transactional producer runs one transaction at a time.
+  const lanes: Promise<void>[] = deps.producers.map(() => Promise.resolve());
+  return (batch, context) => {
+    const lane = batch.partition % deps.producers.length;
+    const producer = deps.producers[lane] as TransactionalProducer;
+    const run = (lanes[lane] ?? Promise.resolve()).then(() => handleBatch(deps, producer, batch, context));
+    lanes[lane] = run.catch(() => undefined);
+    return run;
+  };
+}
+
+async function handleBatch(deps: BuilderDeps, producer: TransactionalProducer, batch: Parameters<BatchHandler>[0], context: Parameters<BatchHandler>[1]): Promise<void> {
+  {
     const out: Outputs = { published: new Map(), updates: [], snapshots: [], forwards: new Map(), deadLetters: [] };
     const now = deps.now();
     if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch.topic, batch.partition, batch.messages, now);
     else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch.topic, batch.partition, batch.messages, now);
     else await onErasures(deps, out, batch.topic, batch.partition, batch.messages);
-    await deps.producer.commit(
+    await producer.commit(
       [
         { topic: deps.topics.updates, messages: out.updates },
         { topic: deps.topics.snapshots, messages: out.snapshots },
@@ -70,7 +84,7 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
     );
     // If this fails (or the process dies first), the kept updates expire after UPDATE_TTL_SECONDS.
     for (const [tenant, byProfile] of out.published) await deps.store.forgetUpdates(tenant, byProfile);
-  };
+  }
 }
 
 function markPublished(out: Outputs, tenant: string, profileId: string, eventId: string, version: number): void {

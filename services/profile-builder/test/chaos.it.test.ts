@@ -65,7 +65,7 @@ describe('profile builder under chaos', () => {
       if (tp.commerce && !amounts.has(tp.eventId)) amounts.set(tp.eventId, tp.commerce.totalMinor);
       return tp;
     });
-    const env = { ...process.env, ...envOf(ctx, 'chaos'), CONSUMER_GROUP: pipeline.config.CONSUMER_GROUP };
+    const env = { ...process.env, ...envOf(ctx, 'chaos'), CONSUMER_GROUP: pipeline.config.CONSUMER_GROUP, LANES: process.env.CHAOS_LANES ?? '4' };
     const launch = (): ChildProcess => {
       const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
@@ -121,6 +121,8 @@ describe('profile builder under chaos', () => {
     const last = new Map<string, ProfileUpdate>();
     let updates = 0;
     let repeats = 0;
+    // Versions skipped (an update never published); reported, see the note in docs/profiles.md.
+    let gaps = 0;
     for (const message of await readAll(topics.updates)) {
       const update = await pipeline.registry.decode<ProfileUpdate>(message.value ?? Buffer.alloc(0));
       const previous = last.get(update.profileId);
@@ -128,12 +130,25 @@ describe('profile builder under chaos', () => {
         repeats += 1;
         continue;
       }
+      if (update.version !== (previous?.version ?? 0) + 1) gaps += 1;
       expect(update.version, `${update.profileId} went from ${previous?.version ?? 0} to ${update.version}`).toBeGreaterThan(previous?.version ?? 0);
       last.set(update.profileId, update);
       updates += 1;
     }
     expect(repeats).toBeLessThanOrEqual(3);
-    console.log(`chaos: ${touchpoints.length} touchpoints, ${live.length} profiles, ${updates} updates (${repeats} repeated after a kill), 3 builder kills; counters exact, versions increasing`);
+    // The last update of every profile carries the version Redis holds.
+    const seen = new Map<string, number>();
+    for (const update of last.values()) seen.set(update.profileId, update.version);
+    const verify = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    try {
+      for (const profileId of live) {
+        const version = Number(await verify.hget(`${prefix}ps:${profileId}`, 'v'));
+        expect(seen.get(profileId), `last update of ${profileId}`).toBe(version);
+      }
+    } finally {
+      verify.disconnect();
+    }
+    console.log(`chaos: ${touchpoints.length} touchpoints, ${live.length} profiles, ${updates} updates (${repeats} repeated after a kill, ${gaps} versions skipped), 3 builder kills; counters exact, versions increasing`);
   });
 });
 

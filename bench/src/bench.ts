@@ -1,0 +1,443 @@
+/**
+ * The benchmark: a Kafka passthrough baseline, each stage alone on pre-filled topics, the whole
+ * pipeline fed by the simulator, and end-to-end latency at a fixed offered load, in one run on
+ * the same machine. Figures are reported as measured and as ratios to the baseline.
+ */
+import { cpus, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { adaptMessage, CHANNELS, type Channel } from '@elephant/channels';
+import { eventClusters, identityQuality } from '@elephant/cli';
+import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
+import { BatchConsumer, BatchProducer, createKafka, ensureTopics, type Kafka, type Message } from '@elephant/kafka';
+import { loadConfig as normalizerConfigOf, startNormalizer } from '@elephant/normalizer';
+import type { Logger } from '@elephant/observability';
+import { loadConfig as builderConfigOf, startBuilder, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
+import { connectRedis, type Redis } from '@elephant/redis';
+import { AvroRegistry } from '@elephant/registry';
+import { simulate, type Simulation } from '@elephant/simulator';
+import hdr from 'hdr-histogram-js';
+
+export interface BenchOptions {
+  readonly kafkaBrokers: string;
+  readonly schemaRegistryUrl: string;
+  readonly redisUrl: string;
+  /** Simulated people; about 34 raw messages each. */
+  readonly people: number;
+  /** Offered load of the latency run, raw messages per second. */
+  readonly latencyRate: number;
+  readonly latencySeconds: number;
+  /** Pids of the broker, registry and Redis, to count their CPU too (local stack only). */
+  readonly stackPids: readonly number[];
+  readonly logger: Logger;
+  readonly progress: (line: string) => void;
+}
+
+export interface StageFigures {
+  readonly name: string;
+  readonly input: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  /** Versus the passthrough baseline's events per second. */
+  readonly ratioToBaseline: number;
+  /** CPU of Elephant's own process per 10,000 input events. */
+  readonly cpuSecondsPer10k: number;
+  /** CPU of broker, registry and Redis per 10,000 input events (local stack only). */
+  readonly stackCpuSecondsPer10k: number | null;
+  readonly redisCommandsPerEvent: number;
+  /** Redis read events (one per request or pipeline the server reads) per input event. */
+  readonly redisRoundTripsPerEvent: number;
+}
+
+export interface BenchReport {
+  readonly generatedAt: string;
+  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly memoryGiB: number; readonly node: string };
+  readonly workload: { readonly people: number; readonly rawMessages: number; readonly touchpoints: number };
+  readonly baseline: StageFigures;
+  readonly stages: readonly StageFigures[];
+  readonly pipeline: StageFigures & {
+    readonly touchpointsPerSecond: number;
+    readonly quality: { readonly precision: number; readonly recall: number; readonly f1: number; readonly overMergedProfiles: number };
+    readonly redisBytesPerProfile: number;
+    readonly profiles: number;
+  };
+  readonly latency: { readonly offeredPerSecond: number; readonly seconds: number; readonly samples: number; readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  readonly targets: readonly { readonly name: string; readonly target: string; readonly actual: string; readonly met: boolean; readonly note?: string }[];
+}
+
+interface Counters {
+  readonly at: number;
+  readonly cpu: NodeJS.CpuUsage;
+  readonly stackCpu: number | null;
+  readonly commands: number;
+  readonly reads: number;
+}
+
+function stackCpuSeconds(pids: readonly number[]): number | null {
+  if (pids.length === 0) return null;
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      return null;
+    }
+  }
+  return total;
+}
+
+async function redisStats(redis: Redis): Promise<{ commands: number; reads: number; memory: number }> {
+  const info = await redis.info();
+  const value = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { commands: value('total_commands_processed'), reads: value('total_reads_processed'), memory: value('used_memory') };
+}
+
+async function snapshot(redis: Redis, options: BenchOptions): Promise<Counters> {
+  const stats = await redisStats(redis);
+  return { at: performance.now(), cpu: process.cpuUsage(), stackCpu: stackCpuSeconds(options.stackPids), commands: stats.commands, reads: stats.reads };
+}
+
+function figures(name: string, input: number, before: Counters, after: Counters, baseline: number | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
+  const seconds = (after.at - before.at) / 1000;
+  const cpu = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1e6;
+  const eventsPerSecond = input / seconds;
+  return {
+    name,
+    input,
+    seconds: round(seconds, 2),
+    eventsPerSecond: Math.round(eventsPerSecond),
+    ratioToBaseline: baseline ? round(eventsPerSecond / baseline, 2) : 1,
+    cpuSecondsPer10k: round((cpu / input) * 10000, 3),
+    stackCpuSecondsPer10k: before.stackCpu !== null && after.stackCpu !== null ? round(((after.stackCpu - before.stackCpu) / input) * 10000, 3) : null,
+    redisCommandsPerEvent: round((after.commands - before.commands - redisBaseline.commands) / input, 3),
+    redisRoundTripsPerEvent: round((after.reads - before.reads - redisBaseline.reads) / input, 3),
+  };
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** Total lag of the groups, over one admin connection (polled often: it must be cheap). */
+async function lagOf(kafka: Kafka, groups: readonly { group: string; topics: string[] }[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, Map<number, number>>();
+    let lag = 0;
+    for (const { group, topics } of groups) {
+      for (const topic of topics) {
+        if (!ends.has(topic)) ends.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((end) => [end.partition, Number(end.high)])));
+      }
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics })) {
+        for (const [partition, high] of ends.get(topic) ?? new Map<number, number>()) {
+          const committed = Number(partitions.find((entry) => entry.partition === partition)?.offset ?? '-1');
+          lag += Math.max(0, high - Math.max(0, committed));
+        }
+      }
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the groups' lag is zero (twice in a row). */
+async function drained(kafka: Kafka, groups: readonly { group: string; topics: string[] }[], initial: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let zeros = 0;
+  for (;;) {
+    const lag = await lagOf(kafka, groups);
+    zeros = lag === 0 ? zeros + 1 : 0;
+    if (zeros >= 2) return;
+    if (Date.now() > deadline) throw new Error(`benchmark stage still ${lag} of ${initial} behind after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function produceAll(kafka: Kafka, batches: readonly { topic: string; messages: readonly Message[] }[]): Promise<void> {
+  const producer = await BatchProducer.connect(kafka);
+  try {
+    for (const { topic, messages } of batches) {
+      for (let i = 0; i < messages.length; i += 2000) await producer.send([{ topic, messages: messages.slice(i, i + 2000) }]);
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const run = `bench-${Date.now().toString(36)}`;
+  const tenant = 'default';
+  const env = { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: '8', TOUCHPOINTS_PARTITIONS: '8' };
+  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
+  const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
+  // What the bench's own polling costs Redis: nothing, it never talks to Redis between snapshots.
+  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
+  const records = simulation.records;
+  options.progress(`workload: ${records.length} raw messages, ${simulation.truth.size} touchpoints of ${options.people} people`);
+  const raw = (prefix: string): { topic: string; messages: Message[] }[] =>
+    CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, messages: records.filter((record) => record.channel === channel).map((record) => ({ value: record.json })) }));
+
+  try {
+    // Baseline: consume and produce each message, same client, same batch settings, no serialization.
+    const basePrefix = `${run}.baseline.`;
+    await ensureTopics(kafka, [{ topic: `${basePrefix}in`, partitions: 8 }, { topic: `${basePrefix}out`, partitions: 8 }]);
+    await produceAll(kafka, [{ topic: `${basePrefix}in`, messages: records.map((record) => ({ value: record.json })) }]);
+    const passthroughProducer = await BatchProducer.connect(kafka);
+    const passthrough = new BatchConsumer({
+      kafka,
+      groupId: `${basePrefix}group`,
+      topics: [`${basePrefix}in`],
+      logger: options.logger,
+      partitionsConsumedConcurrently: 2,
+      handler: async (batch) => {
+        await passthroughProducer.send([{ topic: `${basePrefix}out`, messages: batch.messages.map((message) => ({ key: message.key, value: message.value })) }]);
+      },
+    });
+    options.progress('baseline: Kafka passthrough');
+    let before = await snapshot(redis, options);
+    await passthrough.start();
+    let began = await joined(kafka, [`${basePrefix}group`]);
+    await drained(kafka, [{ group: `${basePrefix}group`, topics: [`${basePrefix}in`] }], records.length, 600000);
+    let after = await snapshot(redis, options);
+    before = { ...before, at: began };
+    await passthrough.stop();
+    await passthroughProducer.disconnect();
+    const baseline = figures('baseline (passthrough)', records.length, before, after, null);
+
+    // Each stage alone, on topics the previous stage filled.
+    const stagePrefix = `${run}.stages.`;
+    const stageEnv = { ...env, TOPIC_PREFIX: stagePrefix, REDIS_KEY_PREFIX: `${run}:stages:`, CONSUMER_GROUP: `${stagePrefix}group` };
+    await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${stagePrefix}raw.${channel}`, partitions: 8 })));
+    await produceAll(kafka, raw(stagePrefix));
+    options.progress('stage: normalizers');
+    before = await snapshot(redis, options);
+    const normalizers = await Promise.all(CHANNELS.map((channel: Channel) => startNormalizer(normalizerConfigOf({ ...stageEnv, NORMALIZER_CHANNEL: channel, CONSUMER_GROUP: `${stagePrefix}normalizer-${channel}` }), options.logger, () => undefined)));
+    began = await joined(kafka, groupsOf(stagePrefix).slice(0, CHANNELS.length).map((entry) => entry.group));
+    await drained(kafka, groupsOf(stagePrefix).slice(0, CHANNELS.length), records.length, 600000);
+    after = await snapshot(redis, options);
+    before = { ...before, at: began };
+    await Promise.all(normalizers.map((normalizer) => normalizer.stop()));
+    const normalizer = figures('normalizer (8 channels)', records.length, before, after, baseline.eventsPerSecond);
+    const touchpoints = await consumerGroupEnd(kafka, `${stagePrefix}touchpoints.v1`);
+
+    options.progress('stage: identity resolver');
+    before = await snapshot(redis, options);
+    const resolver = await startResolver(resolverConfigOf({ ...stageEnv, CONSUMER_GROUP: `${stagePrefix}resolver` }), options.logger, () => undefined);
+    began = await joined(kafka, [`${stagePrefix}resolver`]);
+    await drained(kafka, [{ group: `${stagePrefix}resolver`, topics: [`${stagePrefix}touchpoints.v1`] }], touchpoints, 600000);
+    after = await snapshot(redis, options);
+    before = { ...before, at: began };
+    await resolver.stop();
+    const resolverFigures = figures('identity resolver', touchpoints, before, after, baseline.eventsPerSecond);
+
+    options.progress('stage: profile builder');
+    const builderConfig = builderConfigOf({ ...stageEnv, CONSUMER_GROUP: `${stagePrefix}builder` });
+    const builderTopics = builderTopicsOf(builderConfig);
+    const builderInput = (await consumerGroupEnd(kafka, builderTopics.resolved)) + (await consumerGroupEnd(kafka, builderTopics.merges));
+    before = await snapshot(redis, options);
+    const builder = await startBuilder(builderConfig, options.logger, () => undefined);
+    began = await joined(kafka, [builderConfig.CONSUMER_GROUP]);
+    await drained(kafka, [{ group: builderConfig.CONSUMER_GROUP, topics: [builderTopics.resolved, builderTopics.merges, builderTopics.erasures] }], builderInput, 600000);
+    after = await snapshot(redis, options);
+    before = { ...before, at: began };
+    await builder.stop();
+    const builderFigures = figures('profile builder', builderInput, before, after, baseline.eventsPerSecond);
+
+    // The whole pipeline, fed by the simulator at full speed.
+    const pipePrefix = `${run}.pipeline.`;
+    const pipeEnv = { ...env, TOPIC_PREFIX: pipePrefix, REDIS_KEY_PREFIX: `${run}:pipeline:` };
+    await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${pipePrefix}raw.${channel}`, partitions: 8 })));
+    const memoryBefore = (await redisStats(redis)).memory;
+    const services = await startAll(pipeEnv, options);
+    await warmUp(kafka, pipePrefix, simulation);
+    options.progress('pipeline: all services, simulator traffic at full speed');
+    before = await snapshot(redis, options);
+    await produceAll(kafka, raw(pipePrefix));
+    await drained(kafka, groupsOf(pipePrefix), records.length, 900000);
+    after = await snapshot(redis, options);
+    await services.stop();
+    const memoryAfter = (await redisStats(redis)).memory;
+    const pipeline = figures('whole pipeline', records.length, before, after, baseline.eventsPerSecond);
+    const graphPrefix = `${run}:pipeline:{${tenant}}:`;
+    const live = await redis.smembers(`${graphPrefix}live`);
+    const quality = identityQuality(await eventClusters(redis, graphPrefix, live), simulation);
+
+    // Latency: raw message produced → profile update consumed, at a fixed offered load.
+    const latency = await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+
+    const stages = [normalizer, resolverFigures, builderFigures];
+    const targets = [
+      ...stages.map((stage) => ({ name: `${stage.name}: ≥ 50% of the baseline's events/s`, target: '≥ 0.50', actual: stage.ratioToBaseline.toFixed(2), met: stage.ratioToBaseline >= 0.5 })),
+      { name: 'end-to-end p99 at the offered load', target: '≤ 100 ms', actual: `${latency.p99} ms`, met: latency.p99 <= 100 },
+      ...stages.map((stage) => ({ name: `${stage.name}: Redis round trips per event`, target: '≤ 1', actual: stage.redisRoundTripsPerEvent.toFixed(3), met: stage.redisRoundTripsPerEvent <= 1 })),
+      { name: 'identity precision', target: '≥ 0.99', actual: quality.precision.toFixed(4), met: quality.precision >= 0.99 },
+      { name: 'identity recall', target: '≥ 0.97', actual: quality.recall.toFixed(4), met: quality.recall >= 0.97 },
+    ];
+    return {
+      generatedAt: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
+      workload: { people: options.people, rawMessages: records.length, touchpoints },
+      baseline,
+      stages,
+      pipeline: { ...pipeline, touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: round(quality.precision, 4), recall: round(quality.recall, 4), f1: round(quality.f1, 4), overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
+      latency,
+      targets,
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Every consumer group of a run (named after its topic prefix) and what it reads. */
+function groupsOf(prefix: string): { group: string; topics: string[] }[] {
+  return [
+    ...CHANNELS.map((channel) => ({ group: `${prefix}normalizer-${channel}`, topics: [`${prefix}raw.${channel}`] })),
+    { group: `${prefix}resolver`, topics: [`${prefix}touchpoints.v1`] },
+    { group: `${prefix}builder`, topics: [`${prefix}touchpoints.resolved.v1`, `${prefix}identity.merges.v1`, `${prefix}profiles.erasures.v1`] },
+  ];
+}
+
+async function startAll(env: Record<string, string>, options: BenchOptions): Promise<{ stop(): Promise<void> }> {
+  const prefix = env['TOPIC_PREFIX'] ?? '';
+  const builder = await startBuilder(builderConfigOf({ ...env, CONSUMER_GROUP: `${prefix}builder` }), options.logger, () => undefined);
+  const resolver = await startResolver(resolverConfigOf({ ...env, CONSUMER_GROUP: `${prefix}resolver` }), options.logger, () => undefined);
+  const normalizers = await Promise.all(CHANNELS.map((channel) => startNormalizer(normalizerConfigOf({ ...env, NORMALIZER_CHANNEL: channel, CONSUMER_GROUP: `${prefix}normalizer-${channel}` }), options.logger, () => undefined)));
+  return {
+    stop: async () => {
+      await Promise.all(normalizers.map((normalizer) => normalizer.stop()));
+      await resolver.stop();
+      await builder.stop();
+    },
+  };
+}
+
+/** Waits until every group has joined (stable, with members): processing starts right after. */
+async function joined(kafka: Kafka, groupIds: readonly string[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (;;) {
+      const { groups } = await admin.describeGroups([...groupIds]);
+      if (groups.length === groupIds.length && groups.every((group) => group.state === 'Stable' && group.members.length > 0)) return performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Sends one message per channel and waits until it went all the way through: every group has
+ * joined and every producer is connected before anything is measured.
+ */
+async function warmUp(kafka: Kafka, prefix: string, simulation: Simulation): Promise<void> {
+  const samples = CHANNELS.map((channel) => simulation.records.find((record) => record.channel === channel)).filter((record) => record !== undefined);
+  await produceAll(kafka, samples.map((record) => ({ topic: `${prefix}raw.${record.channel}`, messages: [{ value: record.json }] })));
+  await drained(kafka, groupsOf(prefix), samples.length, 120000);
+}
+
+async function consumerGroupEnd(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, end) => sum + Number(end.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function measureLatency(kafka: Kafka, env: Record<string, string>, simulation: Simulation, options: BenchOptions): Promise<BenchReport['latency']> {
+  const prefix = env['TOPIC_PREFIX'] ?? '';
+  await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, partitions: 8 })));
+  const services = await startAll(env, options);
+  await warmUp(kafka, prefix, simulation);
+  const total = Math.min(simulation.records.length, options.latencyRate * options.latencySeconds);
+  // Which touchpoints each raw message becomes, so an update can be traced to its message.
+  const eventsOf = simulation.records.slice(0, total).map((record) => {
+    const result = adaptMessage(record.channel, Buffer.from(record.json), { tenant: env['TENANT'] ?? 'default', ingestTime: 0, defaultRegion: 'US', defaultCurrency: 'USD' });
+    return result.ok ? result.touchpoints.map((touchpoint) => touchpoint.eventId) : [];
+  });
+  const sentAt = new Map<string, number>();
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
+  const registry = new AvroRegistry({ url: options.schemaRegistryUrl });
+  const subscriber = kafka.consumer({ groupId: `${prefix}subscriber`, maxWaitTimeInMs: 5, minBytes: 1 });
+  await subscriber.connect();
+  await subscriber.subscribe({ topics: [`${prefix}profiles.updates.v1`], fromBeginning: true });
+  let samples = 0;
+  await subscriber.run({
+    eachBatch: async ({ batch }) => {
+      const now = performance.now();
+      for (const result of await registry.decodeMany<{ kind: string; causeEventId: string }>(batch.messages.map((message) => message.value ?? Buffer.alloc(0)))) {
+        if (!result.ok || result.value.kind !== 'touchpoint') continue;
+        const sent = sentAt.get(result.value.causeEventId);
+        if (sent === undefined) continue;
+        sentAt.delete(result.value.causeEventId);
+        histogram.recordValue(Math.max(1, Math.round(now - sent)));
+        samples += 1;
+      }
+    },
+  });
+  options.progress(`latency: ${options.latencyRate} raw messages/s for ${options.latencySeconds} s`);
+  const producer = await BatchProducer.connect(kafka);
+  const started = performance.now();
+  const tickMs = 10;
+  let next = 0;
+  while (next < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.latencyRate) + 1);
+    const messages: { topic: string; messages: Message[] }[] = [];
+    for (; next < due; next += 1) {
+      const record = simulation.records[next];
+      if (!record) continue;
+      messages.push({ topic: `${prefix}raw.${record.channel}`, messages: [{ value: record.json }] });
+      const at = performance.now();
+      for (const eventId of eventsOf[next] ?? []) if (!sentAt.has(eventId)) sentAt.set(eventId, at);
+    }
+    if (messages.length > 0) await producer.send(messages);
+    await new Promise((resolve) => setTimeout(resolve, tickMs));
+  }
+  await producer.disconnect();
+  await drained(kafka, groupsOf(prefix), total, 300000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await subscriber.disconnect();
+  await services.stop();
+  return {
+    offeredPerSecond: options.latencyRate,
+    seconds: options.latencySeconds,
+    samples,
+    p50: histogram.getValueAtPercentile(50),
+    p95: histogram.getValueAtPercentile(95),
+    p99: histogram.getValueAtPercentile(99),
+    max: histogram.maxValue,
+  };
+}
+
+export function markdownOf(report: BenchReport): string {
+  const row = (stage: StageFigures): string =>
+    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${stage.ratioToBaseline.toFixed(2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.redisCommandsPerEvent} | ${stage.redisRoundTripsPerEvent} |`;
+  return [
+    `# Benchmark ${report.generatedAt}`,
+    '',
+    `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; broker, registry and Redis on the same machine.`,
+    `Workload: ${report.workload.people} simulated people, ${report.workload.rawMessages} raw messages, ${report.workload.touchpoints} touchpoints.`,
+    '',
+    '| run | input events | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | Redis commands / event | Redis round trips / event |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row(report.baseline),
+    ...report.stages.map(row),
+    row(report.pipeline),
+    '',
+    `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${report.pipeline.quality.precision}, recall ${report.pipeline.quality.recall}, F1 ${report.pipeline.quality.f1}, over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
+    '',
+    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms.`,
+    '',
+    '| target | wanted | measured | met |',
+    '| --- | --- | --- | --- |',
+    ...report.targets.map((target) => `| ${target.name} | ${target.target} | ${target.actual} | ${target.met ? 'yes' : '**no**'} |`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,20 @@
+import { brokerList, httpUrl, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
+
+const schema = z.object({
+  KAFKA_BROKERS: brokerList.optional(),
+  SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
+  /** Simulated people (about 34 raw messages each). */
+  BENCH_PEOPLE: positiveInt.default(600),
+  /** Offered load of the latency run, raw messages per second. */
+  BENCH_LATENCY_RATE: positiveInt.default(1000),
+  BENCH_LATENCY_SECONDS: positiveInt.default(15),
+  /** Where latest.json and latest.md go. */
+  BENCH_REPORT_DIR: z.string().default('bench/reports'),
+});
+
+export type BenchConfig = z.infer<typeof schema>;
+
+export function loadBenchConfig(env: Env): BenchConfig {
+  return parseEnv('the benchmark', schema, env);
+}

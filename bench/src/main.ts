@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the whole benchmark on the local stack (or the cluster named by
+ * KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL). Writes bench/reports/latest.json and
+ * latest.md and prints the markdown. Exit code 0 even when a target is missed: the report
+ * says which, and that is a finding, not a failure.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '@elephant/config';
+import { describeError } from '@elephant/errors';
+import { createLogger } from '@elephant/observability';
+import { LocalStack, loadStackConfig } from '@elephant/stack';
+import { markdownOf, runBench } from './bench.ts';
+import { loadBenchConfig } from './config.ts';
+
+const progress = (line: string): void => {
+  process.stderr.write(`bench: ${line}\n`);
+};
+
+try {
+  const config = loadBenchConfig(process.env);
+  let endpoints = config.KAFKA_BROKERS && config.SCHEMA_REGISTRY_URL && config.REDIS_URL ? { kafkaBrokers: config.KAFKA_BROKERS.join(','), schemaRegistryUrl: config.SCHEMA_REGISTRY_URL, redisUrl: config.REDIS_URL } : undefined;
+  let stackPids: number[] = [];
+  if (!endpoints) {
+    const stack = new LocalStack(loadStackConfig(process.env), progress);
+    const up = await stack.up();
+    endpoints = up.urls;
+    stackPids = (await stack.status()).map((component) => component.pid ?? 0).filter((pid) => pid > 0);
+  }
+  const report = await runBench({
+    ...endpoints,
+    people: config.BENCH_PEOPLE,
+    latencyRate: config.BENCH_LATENCY_RATE,
+    latencySeconds: config.BENCH_LATENCY_SECONDS,
+    stackPids,
+    logger: createLogger({ name: 'bench', level: 'error', destination: process.stderr }),
+    progress,
+  });
+  mkdirSync(config.BENCH_REPORT_DIR, { recursive: true });
+  const markdown = markdownOf(report);
+  writeFileSync(join(config.BENCH_REPORT_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(config.BENCH_REPORT_DIR, 'latest.md'), markdown);
+  process.stdout.write(markdown);
+} catch (error) {
+  process.stderr.write(`bench: ${error instanceof ConfigError ? error.message : describeError(error)}\n`);
+  process.exitCode = error instanceof ConfigError ? 78 : 1;
+}

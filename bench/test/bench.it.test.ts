@@ -1,0 +1,48 @@
+/**
+ * The benchmark is not a timed test: this runs it on a small load against the real stack and
+ * checks that it produces a well-formed report, whatever the figures.
+ */
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@elephant/observability';
+import { markdownOf, runBench } from '@elephant/bench';
+import { stackEndpoints } from '@elephant/testing';
+
+describe('benchmark', () => {
+  it('runs on a small load and writes a complete report', async () => {
+    const stack = stackEndpoints();
+    const lines: string[] = [];
+    const report = await runBench({
+      kafkaBrokers: stack.kafkaBrokers,
+      schemaRegistryUrl: stack.schemaRegistryUrl,
+      redisUrl: stack.redisUrl,
+      people: 20,
+      latencyRate: 100,
+      latencySeconds: 2,
+      stackPids: [],
+      logger: createLogger({ name: 'bench-test', level: 'silent' }),
+      progress: (line) => lines.push(line),
+    });
+    expect(report.workload.rawMessages).toBeGreaterThan(100);
+    expect(report.baseline.eventsPerSecond).toBeGreaterThan(0);
+    expect(report.stages.map((stage) => stage.name)).toEqual(['normalizer (8 channels)', 'identity resolver', 'profile builder']);
+    for (const stage of [report.baseline, ...report.stages, report.pipeline]) {
+      expect(stage.input).toBeGreaterThan(0);
+      expect(stage.seconds).toBeGreaterThan(0);
+      expect(Number.isFinite(stage.ratioToBaseline)).toBe(true);
+      expect(stage.cpuSecondsPer10k).toBeGreaterThan(0);
+      expect(stage.redisRoundTripsPerEvent).toBeGreaterThanOrEqual(0);
+    }
+    expect(report.stages[1]?.redisCommandsPerEvent).toBeGreaterThan(0);
+    expect(report.latency.samples).toBeGreaterThan(0);
+    expect(report.latency.p50).toBeLessThanOrEqual(report.latency.p99);
+    expect(report.latency.p99).toBeLessThanOrEqual(report.latency.max);
+    expect(report.pipeline.profiles).toBeGreaterThan(0);
+    expect(report.pipeline.quality.precision).toBeGreaterThan(0);
+    expect(report.pipeline.redisBytesPerProfile).toBeGreaterThan(0);
+    expect(report.targets.length).toBe(9);
+    const markdown = markdownOf(report);
+    expect(markdown).toContain('| baseline (passthrough) |');
+    expect(markdown).toContain('p99');
+    expect(lines.some((line) => line.startsWith('latency'))).toBe(true);
+  });
+});
