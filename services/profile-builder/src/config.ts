@@ -23,8 +23,10 @@ const schema = z.object({
   /**
    * Partitions processed at once. A lane serializes the partitions whose number is equal
    * modulo LANES (so a profile's three topics never interleave) and has its own transactional producer.
+   * Experimental: with more than one lane, test runs occasionally lost a touchpoint from a
+   * profile's counters (docs/operations.md); 1 until that is understood.
    */
-  LANES: positiveInt.default(4),
+  LANES: positiveInt.default(1),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
