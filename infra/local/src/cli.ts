@@ -18,7 +18,7 @@ Environment: ELEPHANT_STACK_DIR, ELEPHANT_KAFKA_PORT, ELEPHANT_KAFKA_CONTROLLER_
 ELEPHANT_REGISTRY_PORT, ELEPHANT_REGISTRY_MANAGEMENT_PORT, ELEPHANT_REDIS_PORT, ELEPHANT_KAFKA_HEAP, ELEPHANT_REGISTRY_HEAP,
 ELEPHANT_REGISTRY_VERSION, ELEPHANT_JAVA_HOME, ELEPHANT_STACK_TIMEOUT_MS (see docs/operations.md).`;
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...flags] = argv;
   if (command === undefined || command === '--help' || command === '-h' || flags.includes('--help')) {
     process.stdout.write(`${USAGE}\n`);
@@ -28,7 +28,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stderr.write(`${line}\n`);
   };
   try {
-    const stack = new LocalStack(loadStackConfig(env), report);
+    const stack = new LocalStack(loadStackConfig(), report);
     switch (command) {
       case 'up': {
         const result = await stack.up();
@@ -63,5 +63,5 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 }
 
 if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2), process.env);
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -34,7 +34,7 @@ const schema = z.object({
 
 export type StackConfig = z.infer<typeof schema>;
 
-export function loadStackConfig(env: Env): StackConfig {
+export function loadStackConfig(env: Env = process.env): StackConfig {
   return parseEnv('the local stack', schema, env);
 }
 

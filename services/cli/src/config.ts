@@ -31,6 +31,11 @@ export interface CliConfig extends CliEnv {
   readonly env: Env;
 }
 
+/** This process' environment: the one place the CLI reads it. */
+export function processEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
 export function loadCliConfig(env: Env): CliConfig {
   const parsed = parseEnv('elephant', schema, env);
   const stack = loadStackConfig(env);

@@ -7,10 +7,11 @@
 import { ConfigError } from '@elephant/config';
 import { describeError, isElephantError } from '@elephant/errors';
 import { main } from './cli.ts';
+import { processEnv } from './config.ts';
 import { EXIT_CODES } from './errors.ts';
 
 try {
-  process.exitCode = await main(process.argv.slice(2), process.env);
+  process.exitCode = await main(process.argv.slice(2), processEnv());
 } catch (error) {
   process.stderr.write(`elephant: ${isElephantError(error) ? error.message : describeError(error)}\n`);
   if (error instanceof ConfigError) process.exitCode = EXIT_CODES.CONFIG;

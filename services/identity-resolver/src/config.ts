@@ -41,7 +41,7 @@ export interface ResolverTopics {
   readonly deadLetters: string;
 }
 
-export function loadConfig(env: Env): ResolverConfig {
+export function loadConfig(env: Env = process.env): ResolverConfig {
   return parseEnv('identity-resolver', schema, env);
 }
 

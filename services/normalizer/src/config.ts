@@ -70,7 +70,7 @@ const CONTEXT_VARIABLES: Readonly<Record<string, string>> = {
 };
 
 /** Parses the environment and checks the adapter context it implies (e.g. a region libphonenumber does not know). */
-export function loadConfig(env: Env): NormalizerConfig {
+export function loadConfig(env: Env = process.env): NormalizerConfig {
   const config = parseEnv('normalizer', schema, env);
   const problems = checkAdapterContext({ ...adapterContextOf(config), ingestTime: 0 });
   if (problems.length > 0) {

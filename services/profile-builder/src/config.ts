@@ -45,7 +45,7 @@ export interface BuilderTopics {
   readonly deadLetters: string;
 }
 
-export function loadConfig(env: Env): BuilderConfig {
+export function loadConfig(env: Env = process.env): BuilderConfig {
   return parseEnv('profile-builder', schema, env);
 }
 

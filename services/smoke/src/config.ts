@@ -11,6 +11,6 @@ const schema = z.object({
 
 export type SmokeConfig = z.infer<typeof schema>;
 
-export function loadConfig(env: Env): SmokeConfig {
+export function loadConfig(env: Env = process.env): SmokeConfig {
   return parseEnv('smoke', schema, env);
 }
