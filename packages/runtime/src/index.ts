@@ -21,6 +21,8 @@ export interface LifecycleOptions {
   readonly closeTimeoutMs?: number;
   /** @default ['SIGTERM', 'SIGINT'] */
   readonly signals?: readonly NodeJS.Signals[];
+  /** After shutdown, the process exits this long later even if handles remain open. @default 3000 */
+  readonly exitGraceMs?: number;
 }
 
 export function createLifecycle(options: LifecycleOptions): Lifecycle {
@@ -47,6 +49,9 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       }
       process.exitCode = code;
       log.info({ exitCode: code }, 'stopped');
+      // A client library that leaves a socket or timer behind must not keep a stopped process
+      // alive (a Kubernetes pod would wait for SIGKILL): exit shortly after, whatever is left.
+      setTimeout(() => process.exit(code), options.exitGraceMs ?? 3000).unref();
       finish();
     })();
     return started;

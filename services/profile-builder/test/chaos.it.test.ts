@@ -83,7 +83,15 @@ describe('profile builder under chaos', () => {
       await waitUntil(async () => (await updatesSeen()) > before + 300, { message: `round ${round}: progress`, timeoutMs: 90000, intervalMs: 200 });
       const victim = builders[round % 2];
       victim?.kill(signal);
-      await new Promise<void>((resolve) => victim?.once('exit', () => resolve()));
+      await new Promise<void>((resolve) => {
+        if (!victim || victim.exitCode !== null) return resolve();
+        // A graceful stop has 30 s; then it is a hard kill.
+        const hard = setTimeout(() => victim.kill('SIGKILL'), 30000);
+        victim.once('exit', () => {
+          clearTimeout(hard);
+          resolve();
+        });
+      });
       builders = builders.map((child) => (child === victim ? launch() : child));
     }
     await waitUntil(async () => (await consumerGroupLag(ctx.kafka, pipeline?.config.CONSUMER_GROUP ?? '', [topics.resolved, topics.merges])) === 0, { message: 'the builders to catch up', timeoutMs: 180000, intervalMs: 500 });
