@@ -27,27 +27,32 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((spec) => !existing.has(spec.topic));
     if (missing.length > 0) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map(toTopicConfig) });
-      // createTopics returns when the controller has leaders; the broker's metadata cache may
-      // lag behind, and a producer that asks in between gets UNKNOWN_TOPIC_OR_PARTITION.
-      await withMetadataRetry(async () => {
-        const metadata = await admin.fetchTopicMetadata({ topics: missing.map((spec) => spec.topic) });
-        const incomplete = metadata.topics.find((topic) => topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0));
-        if (incomplete) throw Object.assign(new Error(`topic ${incomplete.name} has no leaders yet`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
-        return metadata;
-      });
-      // ...and a leader may still answer NOT_LEADER for a moment, which makes an idempotent
-      // producer's next batch fail with OUT_OF_ORDER_SEQUENCE_NUMBER: ask every leader for its
-      // offsets until each answers.
-      for (const spec of missing) {
-        await withMetadataRetry(async () => {
-          try {
-            return await admin.fetchTopicOffsets(spec.topic);
-          } catch (error) {
-            throw Object.assign(error as Error, { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
-          }
-        });
+      try {
+        await admin.createTopics({ waitForLeaders: true, topics: missing.map(toTopicConfig) });
+      } catch (error) {
+        // Another replica or service may have created some of them a moment ago.
+        const now = new Set(await admin.listTopics());
+        if (!missing.every((spec) => now.has(spec.topic))) throw error;
       }
+    }
+    // A topic just created (here or by another process) may not be in this broker's metadata
+    // cache yet, and its leader may answer NOT_LEADER for a moment, which makes an idempotent
+    // producer's next batch fail with OUT_OF_ORDER_SEQUENCE_NUMBER and a subscribe fail with
+    // UNKNOWN_TOPIC_OR_PARTITION: wait until every topic has leaders that answer.
+    await withMetadataRetry(async () => {
+      const metadata = await admin.fetchTopicMetadata({ topics: specs.map((spec) => spec.topic) });
+      const incomplete = metadata.topics.find((topic) => topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0));
+      if (incomplete) throw Object.assign(new Error(`topic ${incomplete.name} has no leaders yet`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+      return metadata;
+    });
+    for (const spec of specs) {
+      await withMetadataRetry(async () => {
+        try {
+          return await admin.fetchTopicOffsets(spec.topic);
+        } catch (error) {
+          throw Object.assign(error as Error, { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+        }
+      });
     }
     const present = specs.filter((spec) => existing.has(spec.topic));
     if (present.length > 0) {

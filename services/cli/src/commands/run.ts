@@ -25,8 +25,11 @@ export async function startPipeline(config: CliConfig, logger: Logger, onFatal: 
     stops.push({ name: 'profile-builder', stop: () => builder.stop() });
     const resolver = await startResolver(resolverConfig(config), logger.child({ service: 'identity-resolver' }), onFatal);
     stops.push({ name: 'identity-resolver', stop: () => resolver.stop() });
-    const normalizers = await Promise.all(CHANNELS.map((channel) => startNormalizer(normalizerConfig(config, channel), logger.child({ service: `normalizer-${channel}` }), onFatal)));
-    normalizers.forEach((normalizer, index) => stops.push({ name: `normalizer-${CHANNELS[index] ?? ''}`, stop: () => normalizer.stop() }));
+    // One after another: they create shared topics, and a fresh broker needs a moment per topic.
+    for (const channel of CHANNELS) {
+      const normalizer = await startNormalizer(normalizerConfig(config, channel), logger.child({ service: `normalizer-${channel}` }), onFatal);
+      stops.push({ name: `normalizer-${channel}`, stop: () => normalizer.stop() });
+    }
   } catch (error) {
     await stopAll();
     throw error;
