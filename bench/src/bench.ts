@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { adaptMessage, CHANNELS, type Channel } from '@elephant/channels';
 import { eventClusters, identityQuality } from '@elephant/cli';
 import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
-import { BatchConsumer, BatchProducer, createKafka, ensureTopics, type Kafka, type Message } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, consumerGroupsLag, createKafka, ensureTopics, type Kafka, type Message } from '@elephant/kafka';
 import { loadConfig as normalizerConfigOf, startNormalizer } from '@elephant/normalizer';
 import type { Logger } from '@elephant/observability';
 import { loadConfig as builderConfigOf, startBuilder, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
@@ -121,36 +121,12 @@ function round(value: number, digits: number): number {
   return Math.round(value * factor) / factor;
 }
 
-/** Total lag of the groups, over one admin connection (polled often: it must be cheap). */
-async function lagOf(kafka: Kafka, groups: readonly { group: string; topics: string[] }[]): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const ends = new Map<string, Map<number, number>>();
-    let lag = 0;
-    for (const { group, topics } of groups) {
-      for (const topic of topics) {
-        if (!ends.has(topic)) ends.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((end) => [end.partition, Number(end.high)])));
-      }
-      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics })) {
-        for (const [partition, high] of ends.get(topic) ?? new Map<number, number>()) {
-          const committed = Number(partitions.find((entry) => entry.partition === partition)?.offset ?? '-1');
-          lag += Math.max(0, high - Math.max(0, committed));
-        }
-      }
-    }
-    return lag;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Waits until the groups' lag is zero (twice in a row). */
 async function drained(kafka: Kafka, groups: readonly { group: string; topics: string[] }[], initial: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let zeros = 0;
   for (;;) {
-    const lag = await lagOf(kafka, groups);
+    const lag = await consumerGroupsLag(kafka, groups);
     zeros = lag === 0 ? zeros + 1 : 0;
     if (zeros >= 2) return;
     if (Date.now() > deadline) throw new Error(`benchmark stage still ${lag} of ${initial} behind after ${timeoutMs / 1000} s`);

@@ -102,24 +102,39 @@ function toTopicConfig(spec: TopicSpec): ITopicConfig {
   };
 }
 
-/** Sum of (high watermark - committed offset) over every partition the group has offsets for. */
-export async function consumerGroupLag(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<number> {
+export interface GroupTopics {
+  readonly group: string;
+  readonly topics: readonly string[];
+}
+
+/**
+ * Messages not yet consumed by each group: per partition, the high watermark minus the
+ * committed offset (the low watermark when the group never committed). One admin connection,
+ * each topic's ends fetched once, so it can be polled often (drain, benchmarks).
+ */
+export async function consumerGroupsLag(kafka: Kafka, groups: readonly GroupTopics[]): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    const ends = new Map<string, Awaited<ReturnType<typeof admin.fetchTopicOffsets>>>();
     let lag = 0;
-    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
-    for (const { topic, partitions } of committed) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      for (const end of ends) {
-        const offset = partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1';
-        const high = Number(end.high);
-        const done = Number(offset) < 0 ? Number(end.low) : Number(offset);
-        lag += Math.max(0, high - done);
+    for (const { group, topics } of groups) {
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics: [...topics] })) {
+        let topicEnds = ends.get(topic);
+        if (!topicEnds) ends.set(topic, (topicEnds = await admin.fetchTopicOffsets(topic)));
+        for (const end of topicEnds) {
+          const offset = Number(partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
+          lag += Math.max(0, Number(end.high) - (offset < 0 ? Number(end.low) : offset));
+        }
       }
     }
     return lag;
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The lag of one group over `topics` (see consumerGroupsLag). */
+export function consumerGroupLag(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<number> {
+  return consumerGroupsLag(kafka, [{ group: groupId, topics }]);
 }

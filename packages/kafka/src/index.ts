@@ -1,5 +1,5 @@
 export { createKafka, type KafkaClientOptions } from './client.ts';
-export { ensureTopics, consumerGroupLag, type TopicSpec } from './admin.ts';
+export { ensureTopics, consumerGroupLag, consumerGroupsLag, type GroupTopics, type TopicSpec } from './admin.ts';
 export { BatchProducer, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
 export { BatchConsumer, type BatchConsumerOptions, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage } from './consumer.ts';
 export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';

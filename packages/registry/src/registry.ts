@@ -93,11 +93,17 @@ export class AvroRegistry {
   encode(schemaId: number, value: unknown): Buffer {
     const type = this.#types.get(schemaId);
     if (!type) throw new RegistryError('SCHEMA_NOT_FOUND', `Schema id ${schemaId} was not registered by this process; call register() at start-up`);
-    const paths: string[] = [];
-    if (!type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') })) {
-      throw new RegistryError('AVRO_VALUE_INVALID', `Value does not match schema ${schemaId}${type.name ? ` (${type.name})` : ''}: invalid ${paths.join(', ')}`, { details: { schemaId, paths } });
+    let payload: Buffer;
+    try {
+      // avsc checks each value as it writes it: one pass on the hot path. The second walk, to
+      // name the bad fields, only happens for a value that failed.
+      payload = type.toBuffer(value);
+    } catch (error) {
+      const paths: string[] = [];
+      type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') });
+      throw new RegistryError('AVRO_VALUE_INVALID', `Value does not match schema ${schemaId}${type.name ? ` (${type.name})` : ''}: invalid ${paths.join(', ') || (error as Error).message}`, { cause: error, details: { schemaId, paths } });
     }
-    return frame(schemaId, type.toBuffer(value));
+    return frame(schemaId, payload);
   }
 
   /**

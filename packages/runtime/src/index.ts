@@ -3,8 +3,9 @@
  * (in start order); SIGTERM/SIGINT, a fatal error, or `shutdown()` closes them in reverse
  * order once, then sets the exit code. Nothing else calls process.exit.
  */
-import { describeError } from '@elephant/errors';
-import type { Logger } from '@elephant/observability';
+import { ConfigError } from '@elephant/config';
+import { describeError, isElephantError } from '@elephant/errors';
+import { createLogger, type Logger } from '@elephant/observability';
 
 export interface Lifecycle {
   /** Registers a closer; closers run in reverse registration order. */
@@ -82,4 +83,43 @@ async function withTimeout(work: Promise<void>, ms: number, name: string): Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }> {
+  /** The logger's name, e.g. `normalizer-web`. */
+  readonly name: (config: Config) => string;
+  /** Parses the environment; a ConfigError stops the process with exit code 78. */
+  readonly loadConfig: () => Config;
+  /** Wires the service; `onFatal` starts the shutdown with exit code 1. */
+  readonly start: (config: Config, logger: Logger, onFatal: (error: Error) => void) => Promise<{ stop(): Promise<void> }>;
+  /** Error codes of a failed start that mean bad configuration (exit 78) rather than an outage (exit 1). */
+  readonly configErrorCodes?: readonly string[];
+}
+
+/**
+ * The composition root's skeleton, shared by every long-running service: parse the
+ * configuration once, start, and stop through the one shutdown path on SIGTERM/SIGINT or a
+ * fatal error. Exit codes: 0 after a graceful stop, 1 on a fatal error, 78 on bad configuration.
+ */
+export async function runService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>): Promise<void> {
+  let config: Config;
+  try {
+    config = service.loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 78;
+    return;
+  }
+  const logger = createLogger({ name: service.name(config), level: config.LOG_LEVEL });
+  const lifecycle = createLifecycle({ logger });
+  try {
+    const running = await service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1));
+    lifecycle.onShutdown(service.name(config), () => running.stop());
+  } catch (error) {
+    logger.fatal({ err: error }, `${service.name(config)} failed to start: ${describeError(error)}`);
+    const badConfig = error instanceof SyntaxError || (service.configErrorCodes !== undefined && isElephantError(error, ...service.configErrorCodes));
+    await lifecycle.shutdown('start-up failed', badConfig ? 78 : 1);
+  }
+  await lifecycle.done;
 }

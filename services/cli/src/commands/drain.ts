@@ -1,4 +1,4 @@
-import { consumerGroupLag, createKafka } from '@elephant/kafka';
+import { consumerGroupLag, consumerGroupsLag, createKafka } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
 import { CliError } from '../errors.ts';
@@ -23,13 +23,7 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
   let zeros = 0;
   let peak = 0;
   for (;;) {
-    let lag = 0;
-    const behind: string[] = [];
-    for (const { group, topics } of groups) {
-      const groupLag = await consumerGroupLag(kafka, group, topics);
-      if (groupLag > 0) behind.push(`${group}: ${groupLag}`);
-      lag += groupLag;
-    }
+    const lag = await consumerGroupsLag(kafka, groups);
     peak = Math.max(peak, lag);
     bar.update(peak - lag, peak, lag > 0 ? `${lag} behind` : undefined);
     zeros = lag === 0 ? zeros + 1 : 0;
@@ -38,6 +32,11 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
       return;
     }
     if (Date.now() > deadline) {
+      const behind: string[] = [];
+      for (const { group, topics } of groups) {
+        const groupLag = await consumerGroupLag(kafka, group, topics);
+        if (groupLag > 0) behind.push(`${group}: ${groupLag}`);
+      }
       throw new CliError('DRAIN_TIMEOUT', `Still ${lag} messages behind after ${options.timeoutMs / 1000} s (${behind.join(', ')}). Is \`elephant run\` running against the same cluster?`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
