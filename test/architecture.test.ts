@@ -101,6 +101,16 @@ describe('architecture', () => {
     expect(importersOfServices).toEqual([]);
   });
 
+  it('loads kafkajs only through @elephant/kafka, after its read_committed fix', () => {
+    // packages/kafka/src/read-committed.ts must run before kafkajs is first loaded.
+    const runtimeImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s+['"]kafkajs['"]/;
+    const outside = files.filter((file) => !file.startsWith(join(root, 'packages/kafka/src')) && runtimeImport.test(readFileSync(file, 'utf8')));
+    expect(outside.map((file) => relative(root, file))).toEqual([]);
+    const inside = sources('packages/kafka').filter((file) => runtimeImport.test(readFileSync(file, 'utf8')));
+    expect(inside.length).toBeGreaterThan(0);
+    for (const file of inside) expect(readFileSync(file, 'utf8').startsWith("import './read-committed.ts';"), relative(root, file)).toBe(true);
+  });
+
   it('sees the workspaces it checks', () => {
     expect(workspaces.length).toBeGreaterThanOrEqual(9);
     expect(files.length).toBeGreaterThan(20);

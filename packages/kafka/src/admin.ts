@@ -138,3 +138,47 @@ export async function consumerGroupsLag(kafka: Kafka, groups: readonly GroupTopi
 export function consumerGroupLag(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<number> {
   return consumerGroupsLag(kafka, [{ group: groupId, topics }]);
 }
+
+/** Reads a group's committed offsets over one admin connection, opened on first use. */
+export class CommittedOffsets {
+  readonly #kafka: Kafka;
+  readonly #groupId: string;
+  #admin: ReturnType<Kafka['admin']> | undefined;
+  #connecting: Promise<ReturnType<Kafka['admin']>> | undefined;
+
+  constructor(kafka: Kafka, groupId: string) {
+    this.#kafka = kafka;
+    this.#groupId = groupId;
+  }
+
+  /** The next offset the group reads from `topic`/`partition`; -1 when it never committed one. */
+  async get(topic: string, partition: number): Promise<bigint> {
+    this.#connecting ??= (async () => {
+      const admin = this.#kafka.admin();
+      await admin.connect();
+      this.#admin = admin;
+      return admin;
+    })();
+    let admin: ReturnType<Kafka['admin']>;
+    try {
+      admin = await this.#connecting;
+    } catch (error) {
+      this.#connecting = undefined;
+      throw new KafkaError('KAFKA_UNAVAILABLE', `Could not connect to read the committed offsets of ${this.#groupId}: ${(error as Error).message}`, { retryable: true, cause: error });
+    }
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId: this.#groupId, topics: [topic] });
+      const found = offsets?.partitions.find((entry) => entry.partition === partition);
+      return BigInt(found?.offset ?? '-1');
+    } catch (error) {
+      throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read the committed offset of ${this.#groupId} on ${topic}/${partition}: ${(error as Error).message}`, { retryable: true, cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    const admin = this.#admin;
+    this.#admin = undefined;
+    this.#connecting = undefined;
+    await admin?.disconnect();
+  }
+}

@@ -1,3 +1,4 @@
+import './read-committed.ts';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '@elephant/observability';
 

@@ -1,3 +1,4 @@
+import './read-committed.ts';
 import { AssignerProtocol, type Assigner, type PartitionAssigner } from 'kafkajs';
 
 /**

@@ -1,5 +1,5 @@
 export { createKafka, type KafkaClientOptions } from './client.ts';
-export { ensureTopics, consumerGroupLag, consumerGroupsLag, type GroupTopics, type TopicSpec } from './admin.ts';
+export { CommittedOffsets, ensureTopics, consumerGroupLag, consumerGroupsLag, type GroupTopics, type TopicSpec } from './admin.ts';
 export { BatchProducer, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
 export { BatchConsumer, type BatchConsumerOptions, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage } from './consumer.ts';
 export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';
@@ -7,4 +7,5 @@ export type { Kafka } from 'kafkajs';
 export { deadLetter, headerText, DEAD_LETTER_HEADERS, type DeadLetterReason, type DeadLetterSource } from './dead-letters.ts';
 export type { IHeaders } from 'kafkajs';
 export { CoPartitionedAssigner } from './co-partitioned.ts';
-export { TransactionalProducer, type ConsumedOffset } from './transactions.ts';
+export { TransactionalProducer, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';
+export { filterAbortedRecords } from './read-committed.ts';

@@ -1,3 +1,4 @@
+import './read-committed.ts';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 

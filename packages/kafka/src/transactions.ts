@@ -1,3 +1,4 @@
+import './read-committed.ts';
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 import type { OutboundBatch } from './producer.ts';
@@ -8,6 +9,15 @@ export interface ConsumedOffset {
   readonly partition: number;
   /** The next offset to read (last processed + 1). */
   readonly offset: string;
+}
+
+export interface TransactionalProducerOptions {
+  /**
+   * How long the broker lets a transaction stay open before aborting it. It bounds how long a
+   * transaction of a process that died mid-way holds back read_committed consumers (they stop
+   * at the oldest open transaction). @default 60000
+   */
+  readonly transactionTimeoutMs?: number;
 }
 
 /**
@@ -23,8 +33,15 @@ export class TransactionalProducer {
     this.#producer = producer;
   }
 
-  static async connect(kafka: Kafka, transactionalId: string): Promise<TransactionalProducer> {
-    const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  static async connect(kafka: Kafka, transactionalId: string, options: TransactionalProducerOptions = {}): Promise<TransactionalProducer> {
+    const producer = kafka.producer({
+      transactionalId,
+      transactionTimeout: options.transactionTimeoutMs ?? 60000,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     return new TransactionalProducer(producer);
   }

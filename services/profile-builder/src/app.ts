@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
-import { BatchConsumer, CoPartitionedAssigner, TransactionalProducer, createKafka, ensureTopics } from '@elephant/kafka';
+import { BatchConsumer, CommittedOffsets, CoPartitionedAssigner, TransactionalProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
@@ -50,9 +50,10 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     registry.register(`${topics.erasures}-value`, asSchema(erasureRequestSchema)),
   ]);
   const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
-  const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.UPDATE_TTL_SECONDS);
+  const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
   const instance = randomUUID();
-  const producers = await Promise.all(Array.from({ length: config.LANES }, (_, lane) => TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${instance}-${lane}`)));
+  const producers = await Promise.all(Array.from({ length: config.LANES }, (_, lane) => TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${instance}-${lane}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS })));
+  const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);
   const consumer = new BatchConsumer({
     kafka,
     groupId: config.CONSUMER_GROUP,
@@ -73,13 +74,14 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       metrics: createBuilderMetrics(metrics),
       logger,
       now: Date.now,
+      committedOffset: (topic, partition) => committed.get(topic, partition),
     }),
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning(), redis: () => redis.status === 'ready' } });
   try {
     await consumer.start();
   } catch (error) {
-    await Promise.allSettled([health.close(), ...producers.map((producer) => producer.disconnect())]);
+    await Promise.allSettled([health.close(), committed.close(), ...producers.map((producer) => producer.disconnect())]);
     redis.disconnect();
     throw error;
   }
@@ -92,7 +94,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     stop: async () => {
       health.markShuttingDown();
       await consumer.stop();
-      await Promise.all(producers.map((producer) => producer.disconnect()));
+      await Promise.all([committed.close(), ...producers.map((producer) => producer.disconnect())]);
       redis.disconnect();
       await health.close();
     },

@@ -6,15 +6,19 @@
 -- ARGV[4]  new version
 -- ARGV[5]  new state JSON
 -- ARGV[6]  JSON [event id, ...] applied by this commit
--- ARGV[7]  JSON { event id = update JSON } to keep for republishing after an aborted transaction
--- ARGV[8]  JSON [[absorbed id, expected version or ''], ...] folded into this profile
--- ARGV[9]  seconds the updates are kept
--- Returns 'ok', 'erased', 'merged:<survivor>' or 'conflict'.
+-- ARGV[7]  outbox key: P ob:<input partition>
+-- ARGV[8]  outbox field: <input topic>|<batch's next offset>|<profile id or merge id>
+-- ARGV[9]  JSON [update, ...] this commit publishes, kept in the outbox until the Kafka
+--          transaction that publishes them is known to have committed
+-- ARGV[10] JSON [[absorbed id, expected version or ''], ...] folded into this profile
+-- ARGV[11] seconds the outbox is kept after its last write
+-- Returns 'ok', 'erased', 'merged:<survivor>', 'conflict' or 'duplicate' (an event was applied
+-- by another writer meanwhile: the batch must be read again).
 --
 -- Keys: P ps:<id> hash v (version), s (state JSON) | P applied: set of every event id applied
 --       to any profile of the tenant (so a touchpoint counts once even when its copies were
---       resolved to two profiles that a merge joins later) |
---       P pu:<id> hash event id → update | P pm:<id> survivor of a merged profile |
+--       resolved to two profiles that a merge joins later) | P ob:<partition> hash, the
+--       outbox of one input partition | P pm:<id> survivor of a merged profile |
 --       P px:<id> hash at, v: erased at (ms) and the erasure's version
 local P, pid = ARGV[1], ARGV[2]
 local function version(id) return redis.call('HGET', P .. 'ps:' .. id, 'v') or '' end
@@ -23,24 +27,25 @@ if redis.call('EXISTS', P .. 'px:' .. pid) == 1 then return 'erased' end
 local survivor = redis.call('GET', P .. 'pm:' .. pid)
 if survivor then return 'merged:' .. survivor end
 if version(pid) ~= ARGV[3] then return 'conflict' end
-local absorbed = cjson.decode(ARGV[8])
+local absorbed = cjson.decode(ARGV[10])
 for _, entry in ipairs(absorbed) do
   if redis.call('EXISTS', P .. 'pm:' .. entry[1]) == 1 or version(entry[1]) ~= entry[2] then return 'conflict' end
 end
+local applied = cjson.decode(ARGV[6])
+for _, eventId in ipairs(applied) do
+  if redis.call('SISMEMBER', P .. 'applied', eventId) == 1 then return 'duplicate' end
+end
 
 redis.call('HSET', P .. 'ps:' .. pid, 'v', ARGV[4], 's', ARGV[5])
-for _, eventId in ipairs(cjson.decode(ARGV[6])) do redis.call('SADD', P .. 'applied', eventId) end
-local updates = cjson.decode(ARGV[7])
-local any = false
-for eventId, update in pairs(updates) do
-  redis.call('HSET', P .. 'pu:' .. pid, eventId, update)
-  any = true
+for _, eventId in ipairs(applied) do redis.call('SADD', P .. 'applied', eventId) end
+if ARGV[9] ~= '[]' then
+  redis.call('HSET', ARGV[7], ARGV[8], ARGV[9])
+  redis.call('EXPIRE', ARGV[7], tonumber(ARGV[11]))
 end
-if any then redis.call('EXPIRE', P .. 'pu:' .. pid, tonumber(ARGV[9])) end
 -- A folded profile points here for good.
 for _, entry in ipairs(absorbed) do
   local id = entry[1]
-  redis.call('DEL', P .. 'ps:' .. id, P .. 'pu:' .. id)
+  redis.call('DEL', P .. 'ps:' .. id)
   redis.call('SET', P .. 'pm:' .. id, pid)
 end
 return 'ok'

@@ -16,15 +16,22 @@ const schema = z.object({
   CONSUMER_GROUP: z.string().min(1).default('elephant-profile-builder'),
   /** Must match the identity resolver's: profiles live next to the graph of their tenant. */
   REDIS_KEY_PREFIX: z.string().default('elephant:'),
-  /** How long a profile update is kept for republishing after an aborted transaction. */
-  UPDATE_TTL_SECONDS: positiveInt.default(86400),
+  /**
+   * How long the outbox of an input partition outlives its last write. An entry is normally
+   * deleted right after its transaction commits; one left by a crash waits for the next batch
+   * of its tenant on that partition, which publishes it.
+   */
+  OUTBOX_TTL_SECONDS: positiveInt.default(604800),
+  /**
+   * The broker aborts a transaction left open this long. It bounds how long a builder that died
+   * mid-transaction holds back read_committed readers of its output and forwarded records.
+   */
+  TRANSACTION_TIMEOUT_MS: positiveInt.default(15000),
   /** Prefix of this instance's transactional id (a random suffix makes it unique per process). */
   TRANSACTIONAL_ID_PREFIX: z.string().min(1).default('elephant-profile-builder'),
   /**
    * Partitions processed at once. A lane serializes the partitions whose number is equal
    * modulo LANES (so a profile's three topics never interleave) and has its own transactional producer.
-   * Experimental: with more than one lane, test runs occasionally lost a touchpoint from a
-   * profile's counters (docs/operations.md); 1 until that is understood.
    */
   LANES: positiveInt.default(1),
   CREATE_TOPICS: bool.default(true),

@@ -21,7 +21,7 @@ for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
   redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
 end
 for _, eventId in ipairs(redis.call('SMEMBERS', P .. 'pe:' .. pid)) do redis.call('DEL', P .. 'e:' .. eventId) end
-redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid, P .. 'ps:' .. pid, P .. 'pu:' .. pid, P .. 'pv:' .. pid)
+redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid, P .. 'ps:' .. pid)
 redis.call('HDEL', P .. 'p:' .. pid, 'firstEvent')
 redis.call('SREM', P .. 'live', pid)
 redis.call('HSET', P .. 'px:' .. pid, 'at', at, 'v', version)

@@ -6,7 +6,7 @@ import type { AvroRegistry } from '@elephant/registry';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
 import type { BuilderTopics } from './config.ts';
 import type { BuilderMetrics } from './metrics.ts';
-import type { CommitRequest, LoadedProfile, ProfileStore } from './store.ts';
+import { outboxField, parseOutboxField, type CommitRequest, type LoadedProfile, type ProfileStore } from './store.ts';
 import type { ErasureRequest } from './generated/erasure-request.ts';
 
 export interface SchemaIds {
@@ -28,6 +28,8 @@ export interface BuilderDeps {
   readonly metrics: BuilderMetrics;
   readonly logger: Logger;
   readonly now: () => number;
+  /** The group's committed offset (next offset to read) of an input partition; -1 when none. */
+  readonly committedOffset: (topic: string, partition: number) => Promise<bigint>;
 }
 
 /** A batch must be processed again: another writer moved a profile underneath (rebalance, fold). */
@@ -38,20 +40,31 @@ export class ProfileConflictError extends ElephantError<'PROFILE_CONFLICT'> {
 }
 
 interface Outputs {
-  /** tenant → profile → event ids whose kept updates this batch publishes, and the highest version. */
-  readonly published: Map<string, Map<string, { eventIds: string[]; version: number }>>;
+  /** tenant → outbox fields to delete once this batch's transaction committed. */
+  readonly confirm: Map<string, string[]>;
+  /** Outputs of earlier attempts whose transaction did not commit: published first. */
+  readonly republished: Message[];
+  readonly republishedSnapshots: Message[];
   readonly updates: Message[];
   readonly snapshots: Message[];
   readonly forwards: Map<string, Message[]>;
   readonly deadLetters: Message[];
 }
 
+interface BatchInput {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly KafkaMessage[];
+  readonly nextOffset: string;
+}
+
 /**
  * The builder's batch handler. Every batch ends in one Kafka transaction holding its profile
- * updates, snapshots, forwarded records and its input offsets; Redis state is committed just
- * before, per profile, with a version check. If the transaction aborts after Redis committed,
- * the batch comes again: its events are then known as applied, and their kept updates are
- * published instead of applying anything twice.
+ * updates, snapshots, forwarded records and its input offsets. Redis state is committed just
+ * before, per profile, with a version check, together with the updates the transaction will
+ * publish (the outbox of the input partition). If the transaction does not commit, the next
+ * batch of that partition publishes them from the outbox, in front of its own; the events
+ * themselves are then known as applied and are not applied again.
  */
 export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
   // Batches of one lane run one after another: the same partition number of the three input
@@ -60,42 +73,86 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
   return (batch, context) => {
     const lane = batch.partition % deps.producers.length;
     const producer = deps.producers[lane] as TransactionalProducer;
-    const run = (lanes[lane] ?? Promise.resolve()).then(() => handleBatch(deps, producer, batch, context));
+    const run = (lanes[lane] ?? Promise.resolve()).then(() => handleBatch(deps, producer, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset }, context.groupId));
     lanes[lane] = run.catch(() => undefined);
     return run;
   };
 }
 
-async function handleBatch(deps: BuilderDeps, producer: TransactionalProducer, batch: Parameters<BatchHandler>[0], context: Parameters<BatchHandler>[1]): Promise<void> {
-  {
-    const out: Outputs = { published: new Map(), updates: [], snapshots: [], forwards: new Map(), deadLetters: [] };
-    const now = deps.now();
-    if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch.topic, batch.partition, batch.messages, now);
-    else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch.topic, batch.partition, batch.messages, now);
-    else await onErasures(deps, out, batch.topic, batch.partition, batch.messages);
-    await producer.commit(
-      [
-        { topic: deps.topics.updates, messages: out.updates },
-        { topic: deps.topics.snapshots, messages: out.snapshots },
-        ...[...out.forwards].map(([topic, messages]) => ({ topic, messages })),
-        { topic: deps.topics.deadLetters, messages: out.deadLetters },
-      ],
-      [{ groupId: context.groupId, topic: batch.topic, partition: batch.partition, offset: context.nextOffset }],
-    );
-    // If this fails (or the process dies first), the kept updates expire after UPDATE_TTL_SECONDS.
-    for (const [tenant, byProfile] of out.published) await deps.store.forgetUpdates(tenant, byProfile);
+async function handleBatch(deps: BuilderDeps, producer: TransactionalProducer, batch: BatchInput, groupId: string): Promise<void> {
+  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [] };
+  const now = deps.now();
+  if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
+  else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
+  else await onErasures(deps, out, batch, now);
+  await producer.commit(
+    [
+      { topic: deps.topics.updates, messages: [...out.republished, ...out.updates] },
+      { topic: deps.topics.snapshots, messages: [...out.republishedSnapshots, ...out.snapshots] },
+      ...[...out.forwards].map(([topic, messages]) => ({ topic, messages })),
+      { topic: deps.topics.deadLetters, messages: out.deadLetters },
+    ],
+    [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
+  );
+  for (const [tenant, fields] of out.confirm) {
+    try {
+      await deps.store.confirm(tenant, batch.partition, fields);
+    } catch (error) {
+      // Harmless: the next batch of this partition sees from the committed offsets that these
+      // entries were published and deletes them then.
+      deps.logger.warn({ err: error, tenant, partition: batch.partition }, 'could not delete published outbox entries');
+    }
   }
 }
 
-function markPublished(out: Outputs, tenant: string, profileId: string, eventId: string, version: number): void {
-  const byProfile = out.published.get(tenant) ?? new Map<string, { eventIds: string[]; version: number }>();
-  const entry = byProfile.get(profileId) ?? { eventIds: [], version: 0 };
-  byProfile.set(profileId, { eventIds: [...entry.eventIds, eventId], version: Math.max(entry.version, version) });
-  out.published.set(tenant, byProfile);
+function confirmLater(out: Outputs, tenant: string, fields: readonly string[]): void {
+  if (fields.length === 0) return;
+  out.confirm.set(tenant, [...(out.confirm.get(tenant) ?? []), ...fields]);
+}
+
+/**
+ * Publishes what an earlier attempt on this partition committed to Redis but not to Kafka.
+ * An outbox entry was published iff the group's committed offset of its input partition
+ * reached the entry's batch (offsets commit in the same transaction as the outputs).
+ */
+async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, partition: number, outbox: ReadonlyMap<string, string>): Promise<void> {
+  if (outbox.size === 0) return;
+  const committed = new Map<string, bigint>();
+  const pending: ProfileUpdate[] = [];
+  for (const [field, updates] of outbox) {
+    const { topic, nextOffset } = parseOutboxField(field);
+    let offset = committed.get(topic);
+    if (offset === undefined) {
+      offset = await deps.committedOffset(topic, partition);
+      committed.set(topic, offset);
+    }
+    if (offset < nextOffset) pending.push(...(JSON.parse(updates) as ProfileUpdate[]));
+  }
+  confirmLater(out, tenant, [...outbox.keys()]);
+  if (pending.length === 0) return;
+  pending.sort((a, b) => (a.profileId < b.profileId ? -1 : a.profileId > b.profileId ? 1 : a.version - b.version));
+  const profileIds = [...new Set(pending.map((update) => update.profileId))];
+  const { profiles } = await deps.store.load(tenant, profileIds, []);
+  let count = 0;
+  for (const update of pending) {
+    // An erased person's updates are never published again.
+    if (profiles.get(update.profileId)?.erasedAt !== undefined) continue;
+    out.republished.push({ key: update.profileId, value: deps.registry.encode(deps.schemaIds.update, update) });
+    if (update.kind === 'merge') for (const id of update.mergedProfileIds) out.republishedSnapshots.push({ key: id, value: null });
+    count += 1;
+  }
+  for (const profileId of profileIds) {
+    const current = parseState(profiles.get(profileId));
+    if (current && profiles.get(profileId)?.mergedInto === undefined) out.republishedSnapshots.push({ key: profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(current)) });
+  }
+  deps.metrics.republished.inc(count);
+  deps.logger.info({ tenant, partition, updates: count, profiles: profileIds.length }, 'republishing updates of a transaction that did not commit');
 }
 
 function forward(out: Outputs, topic: string, message: Message): void {
-  out.forwards.set(topic, [...(out.forwards.get(topic) ?? []), message]);
+  const list = out.forwards.get(topic);
+  if (list) list.push(message);
+  else out.forwards.set(topic, [message]);
 }
 
 async function decode<T>(deps: BuilderDeps, out: Outputs, topic: string, partition: number, messages: readonly KafkaMessage[], now: number): Promise<{ message: KafkaMessage; value: T }[]> {
@@ -138,24 +195,29 @@ function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): 
 
 async function commitOrRetry(deps: BuilderDeps, tenant: string, requests: CommitRequest[]): Promise<void> {
   const outcomes = await deps.store.commit(tenant, requests);
-  const failed = requests.filter((_, index) => outcomes[index] !== 'ok').map((request, index) => `${request.profileId} (${outcomes[index] ?? '?'})`);
+  const failed = requests.flatMap((request, index) => (outcomes[index] === 'ok' ? [] : [`${request.profileId} (${outcomes[index] ?? '?'})`]));
   if (failed.length > 0) {
     deps.metrics.conflicts.inc(failed.length);
     throw new ProfileConflictError(failed);
   }
 }
 
-async function onTouchpoints(deps: BuilderDeps, out: Outputs, topic: string, partition: number, messages: readonly KafkaMessage[], now: number): Promise<void> {
-  const records = await decode<ResolvedTouchpoint>(deps, out, topic, partition, messages, now);
+async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
+  const records = await decode<ResolvedTouchpoint>(deps, out, batch.topic, batch.partition, batch.messages, now);
   const byTenant = new Map<string, ResolvedTouchpoint[]>();
-  for (const { value } of records) byTenant.set(value.touchpoint.tenant, [...(byTenant.get(value.touchpoint.tenant) ?? []), value]);
+  for (const { value } of records) {
+    const list = byTenant.get(value.touchpoint.tenant);
+    if (list) list.push(value);
+    else byTenant.set(value.touchpoint.tenant, [value]);
+  }
   for (const [tenant, list] of byTenant) {
     const profileIds = [...new Set(list.map((record) => record.profileId))];
-    const { profiles, applied } = await deps.store.load(tenant, profileIds, list.map((record) => ({ profileId: record.profileId, eventId: record.touchpoint.eventId })));
+    const { profiles, applied, outbox } = await deps.store.load(tenant, profileIds, [...new Set(list.map((record) => record.touchpoint.eventId))], batch.partition);
+    await recoverOutbox(deps, out, tenant, batch.partition, outbox);
     const working = new Map<string, ProfileState>();
     // A touchpoint delivered twice within one batch counts once too.
     const seenInBatch = new Set<string>();
-    const pending = new Map<string, { events: string[]; updates: Record<string, string>; republished: boolean }>();
+    const pending = new Map<string, { events: string[]; updates: ProfileUpdate[] }>();
     for (const record of list) {
       const loaded = profiles.get(record.profileId);
       const eventId = record.touchpoint.eventId;
@@ -170,61 +232,58 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, topic: string, par
         deps.metrics.touchpoints.inc({ outcome: 'forwarded' });
         continue;
       }
-      const entry = pending.get(record.profileId) ?? { events: [], updates: {}, republished: false };
-      pending.set(record.profileId, entry);
-      if (seenInBatch.has(eventId)) {
+      if (seenInBatch.has(eventId) || applied.has(eventId)) {
+        // Applied before (its update was published, or is in the outbox being republished).
         deps.metrics.touchpoints.inc({ outcome: 'duplicate' });
         continue;
       }
       seenInBatch.add(eventId);
-      if (applied.has(eventId)) {
-        // Applied by an attempt whose transaction did not commit: publish what it produced.
-        // Published only if newer than what is known to be published: a kept update left over
-        // from a crash after its transaction committed must not come out again, behind newer ones.
-        const kept = applied.get(eventId);
-        const update = kept ? (JSON.parse(kept) as ProfileUpdate) : undefined;
-        if (update && update.version > (loaded?.publishedVersion ?? 0)) {
-          publishUpdate(deps, out, update);
-          markPublished(out, tenant, record.profileId, eventId, update.version);
-          entry.republished = true;
-        }
-        deps.metrics.touchpoints.inc({ outcome: 'duplicate' });
-        continue;
-      }
       const state = working.get(record.profileId) ?? parseState(loaded) ?? emptyProfile(record.profileId, tenant, record.touchpoint.ingestTime);
       const change = applyTouchpoint(state, record.touchpoint, { excludedIdentifiers: record.excludedIdentifiers, now });
       working.set(record.profileId, change.state);
       const update = updateOf(change.state, change.changes, { kind: 'touchpoint', eventId });
+      const entry = pending.get(record.profileId) ?? { events: [], updates: [] };
+      pending.set(record.profileId, entry);
       entry.events.push(eventId);
-      entry.updates[eventId] = JSON.stringify(update);
+      entry.updates.push(update);
       publishUpdate(deps, out, update);
-      markPublished(out, tenant, record.profileId, eventId, update.version);
       deps.metrics.touchpoints.inc({ outcome: 'applied' });
     }
     const requests: CommitRequest[] = [];
     for (const [profileId, entry] of pending) {
-      const state = working.get(profileId);
-      if (state) {
-        requests.push({ profileId, expectedVersion: profiles.get(profileId)?.stored?.version, version: state.version, state: JSON.stringify(state), appliedEventIds: entry.events, updates: entry.updates, absorbed: [] });
-        publishSnapshot(deps, out, state);
-      } else if (entry.republished) {
-        const current = parseState(profiles.get(profileId));
-        if (current) publishSnapshot(deps, out, current);
-      }
+      const state = working.get(profileId) as ProfileState;
+      requests.push({
+        profileId,
+        expectedVersion: profiles.get(profileId)?.stored?.version,
+        version: state.version,
+        state: JSON.stringify(state),
+        appliedEventIds: entry.events,
+        outbox: { partition: batch.partition, field: outboxField(batch.topic, batch.nextOffset, profileId), updates: entry.updates },
+        absorbed: [],
+      });
+      publishSnapshot(deps, out, state);
     }
     await commitOrRetry(deps, tenant, requests);
+    confirmLater(out, tenant, requests.map((request) => request.outbox.field));
   }
 }
 
-async function onMerges(deps: BuilderDeps, out: Outputs, topic: string, partition: number, messages: readonly KafkaMessage[], now: number): Promise<void> {
+/** Outbox entries of every tenant in the batch are published before anything new of the partition. */
+async function recoverTenants(deps: BuilderDeps, out: Outputs, batch: BatchInput, tenants: Iterable<string>): Promise<void> {
+  for (const tenant of new Set(tenants)) await recoverOutbox(deps, out, tenant, batch.partition, await deps.store.outbox(tenant, batch.partition));
+}
+
+async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
+  const merges = await decode<IdentityMerge>(deps, out, batch.topic, batch.partition, batch.messages, now);
+  await recoverTenants(deps, out, batch, merges.map(({ value }) => value.tenant));
   const seenInBatch = new Set<string>();
-  for (const { value: merge } of await decode<IdentityMerge>(deps, out, topic, partition, messages, now)) {
+  for (const { value: merge } of merges) {
     // The resolver re-emits a merge when it sees its touchpoint again: once per batch is enough.
     if (seenInBatch.has(merge.mergeId)) continue;
     seenInBatch.add(merge.mergeId);
     const tenant = merge.tenant;
     const ids = [merge.survivorProfileId, ...merge.mergedProfileIds];
-    const { profiles, applied } = await deps.store.load(tenant, ids, [{ profileId: merge.survivorProfileId, eventId: merge.mergeId }]);
+    const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId]);
     const survivor = profiles.get(merge.survivorProfileId);
     if (!survivor || survivor.erasedAt !== undefined) continue;
     if (survivor.mergedInto !== undefined) {
@@ -232,17 +291,8 @@ async function onMerges(deps: BuilderDeps, out: Outputs, topic: string, partitio
       forward(out, deps.topics.merges, { key: root, value: deps.registry.encode(deps.schemaIds.merge, { ...merge, survivorProfileId: root }) });
       continue;
     }
-    if (applied.has(merge.mergeId)) {
-      const kept = applied.get(merge.mergeId);
-      const update = kept ? (JSON.parse(kept) as ProfileUpdate) : undefined;
-      if (update && update.version > survivor.publishedVersion) {
-        publishUpdate(deps, out, update);
-        markPublished(out, tenant, merge.survivorProfileId, merge.mergeId, update.version);
-        const current = parseState(survivor);
-        if (current) publishSnapshot(deps, out, current);
-      }
-      continue;
-    }
+    // Folded before: its update was published, or is in the outbox being republished.
+    if (applied.has(merge.mergeId)) continue;
     const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
     const base = parseState(survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
     // A merged profile whose touchpoints the builder has not seen yet still joins mergedFrom;
@@ -250,6 +300,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, topic: string, partitio
     const change = foldMerge(base, absorbed.map((loaded) => parseState(loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
     if (change.folded.length === 0) continue; // all folded before (a redelivered or chained merge): nothing new to announce
     const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
+    const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
     await commitOrRetry(deps, tenant, [
       {
         profileId: merge.survivorProfileId,
@@ -257,12 +308,12 @@ async function onMerges(deps: BuilderDeps, out: Outputs, topic: string, partitio
         version: change.state.version,
         state: JSON.stringify(change.state),
         appliedEventIds: [merge.mergeId],
-        updates: { [merge.mergeId]: JSON.stringify(update) },
+        outbox: { partition: batch.partition, field, updates: [update] },
         absorbed: absorbed.map((loaded) => ({ profileId: loaded.profileId, expectedVersion: loaded.stored?.version })),
       },
     ]);
+    confirmLater(out, tenant, [field]);
     publishUpdate(deps, out, update);
-    markPublished(out, tenant, merge.survivorProfileId, merge.mergeId, update.version);
     publishSnapshot(deps, out, change.state);
     // The absorbed profiles publish nothing more: their snapshots are tombstoned.
     for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
@@ -270,8 +321,11 @@ async function onMerges(deps: BuilderDeps, out: Outputs, topic: string, partitio
   }
 }
 
-async function onErasures(deps: BuilderDeps, out: Outputs, topic: string, partition: number, messages: readonly KafkaMessage[]): Promise<void> {
-  for (const { value: request } of await decode<ErasureRequest>(deps, out, topic, partition, messages, deps.now())) {
+async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
+  const requests = await decode<ErasureRequest>(deps, out, batch.topic, batch.partition, batch.messages, now);
+  await recoverTenants(deps, out, batch, requests.map(({ value }) => value.tenant));
+  for (const { value: request } of requests) {
+    // Idempotent: a request read again erases nothing more and announces the same version.
     const result = await deps.store.erase(request.tenant, request.profileId, request.requestedAt);
     if ('mergedInto' in result) {
       forward(out, deps.topics.erasures, { key: result.mergedInto, value: deps.registry.encode(deps.schemaIds.erasure, { ...request, profileId: result.mergedInto }) });

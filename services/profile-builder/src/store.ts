@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from '@elephant/redis';
 import { toRedisError } from '@elephant/redis';
+import type { ProfileUpdate } from '@elephant/profiles';
 
 const COMMIT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const ERASE = readFileSync(new URL('./erase.lua', import.meta.url), 'utf8');
@@ -17,8 +18,15 @@ export interface LoadedProfile {
   /** The survivor, when this profile was merged into another. */
   readonly mergedInto: string | undefined;
   readonly erasedAt: number | undefined;
-  /** The highest version known to be published (set after a transaction committed). */
-  readonly publishedVersion: number;
+}
+
+/** What one commit writes to the outbox of the batch's input partition. */
+export interface OutboxEntry {
+  readonly partition: number;
+  /** `<input topic>|<batch's next offset>|<profile id or merge id>` (see outboxField). */
+  readonly field: string;
+  /** The updates the batch publishes for this profile, in version order. */
+  readonly updates: readonly ProfileUpdate[];
 }
 
 export interface CommitRequest {
@@ -27,12 +35,30 @@ export interface CommitRequest {
   readonly version: number;
   readonly state: string;
   readonly appliedEventIds: readonly string[];
-  /** event id → update JSON, kept for republishing if the Kafka transaction aborts. */
-  readonly updates: Readonly<Record<string, string>>;
+  readonly outbox: OutboxEntry;
   readonly absorbed: readonly { readonly profileId: string; readonly expectedVersion: number | undefined }[];
 }
 
-export type CommitOutcome = 'ok' | 'erased' | 'conflict' | `merged:${string}`;
+export type CommitOutcome = 'ok' | 'erased' | 'conflict' | 'duplicate' | `merged:${string}`;
+
+export interface LoadedBatch {
+  readonly profiles: Map<string, LoadedProfile>;
+  /** The events among those asked for that some profile of the tenant has applied. */
+  readonly applied: Set<string>;
+  /** The outbox of the partition asked for: field → JSON array of updates. */
+  readonly outbox: Map<string, string>;
+}
+
+/** An outbox field names the batch (input topic, next offset) whose commit wrote it. */
+export function outboxField(topic: string, nextOffset: string, key: string): string {
+  return `${topic}|${nextOffset}|${key}`;
+}
+
+export function parseOutboxField(field: string): { topic: string; nextOffset: bigint } {
+  const [topic, nextOffset] = field.split('|');
+  if (topic === undefined || nextOffset === undefined || !/^\d+$/.test(nextOffset)) throw new Error(`Malformed outbox field "${field}"`);
+  return { topic, nextOffset: BigInt(nextOffset) };
+}
 
 type Commands = {
   elephantCommitProfile(...args: (string | number)[]): void;
@@ -43,16 +69,22 @@ type Commands = {
  * Profile state in Redis, next to the identity graph of the same tenant (same hash tag).
  * Reads are plain pipelined commands; writes are one atomic script per profile that
  * compares versions, so a zombie instance or a concurrent fold can never overwrite newer state.
+ *
+ * The outbox (`P ob:<input partition>`) bridges Redis and Kafka, which share no transaction:
+ * a profile's commit writes the updates it will publish into the outbox of the input partition,
+ * atomically with the state; the Kafka transaction then publishes them with the input offsets;
+ * then the entries are deleted. Whoever next processes that partition finds any entry left
+ * behind and, from the group's committed offsets, knows whether its transaction committed.
  */
 export class ProfileStore {
   readonly #redis: Redis;
   readonly #prefix: string;
-  readonly #updateTtlSeconds: number;
+  readonly #outboxTtlSeconds: number;
 
-  constructor(redis: Redis, prefix: string, updateTtlSeconds: number) {
+  constructor(redis: Redis, prefix: string, outboxTtlSeconds: number) {
     this.#redis = redis;
     this.#prefix = prefix;
-    this.#updateTtlSeconds = updateTtlSeconds;
+    this.#outboxTtlSeconds = outboxTtlSeconds;
     redis.defineCommand('elephantCommitProfile', { lua: COMMIT, numberOfKeys: 1 });
     redis.defineCommand('elephantErase', { lua: ERASE, numberOfKeys: 1 });
   }
@@ -61,20 +93,17 @@ export class ProfileStore {
     return `${this.#prefix}{${tenant}}:`;
   }
 
-  /** Profiles and, per event, whether it was applied already and its kept update: one round trip. */
-  async load(tenant: string, profileIds: readonly string[], events: readonly { profileId: string; eventId: string }[]): Promise<{ profiles: Map<string, LoadedProfile>; applied: Map<string, string | null> }> {
+  /** Profiles, which of `eventIds` were applied, and (with `partition`) that partition's outbox: one round trip. */
+  async load(tenant: string, profileIds: readonly string[], eventIds: readonly string[], partition?: number): Promise<LoadedBatch> {
     const P = this.tenantPrefix(tenant);
     const pipeline = this.#redis.pipeline();
     for (const id of profileIds) {
       pipeline.hmget(`${P}ps:${id}`, 'v', 's');
       pipeline.get(`${P}pm:${id}`);
       pipeline.hget(`${P}px:${id}`, 'at');
-      pipeline.get(`${P}pv:${id}`);
     }
-    for (const { profileId, eventId } of events) {
-      pipeline.sismember(`${P}applied`, eventId);
-      pipeline.hget(`${P}pu:${profileId}`, eventId);
-    }
+    if (eventIds.length > 0) pipeline.smismember(`${P}applied`, ...eventIds);
+    if (partition !== undefined) pipeline.hgetall(`${P}ob:${partition}`);
     let replies: [Error | null, unknown][];
     try {
       replies = (await pipeline.exec()) ?? [];
@@ -88,24 +117,27 @@ export class ProfileStore {
     };
     const profiles = new Map<string, LoadedProfile>();
     profileIds.forEach((profileId, index) => {
-      const [v, s] = value(index * 4) as [string | null, string | null];
-      const mergedInto = value(index * 4 + 1) as string | null;
-      const erasedAt = value(index * 4 + 2) as string | null;
-      const published = value(index * 4 + 3) as string | null;
+      const [v, s] = value(index * 3) as [string | null, string | null];
+      const mergedInto = value(index * 3 + 1) as string | null;
+      const erasedAt = value(index * 3 + 2) as string | null;
       profiles.set(profileId, {
         profileId,
         stored: v !== null && s !== null ? { version: Number(v), state: s } : undefined,
         mergedInto: mergedInto ?? undefined,
         erasedAt: erasedAt === null ? undefined : Number(erasedAt),
-        publishedVersion: published === null ? 0 : Number(published),
       });
     });
-    const applied = new Map<string, string | null>();
-    const base = profileIds.length * 4;
-    events.forEach(({ eventId }, index) => {
-      if (Number(value(base + index * 2)) === 1) applied.set(eventId, (value(base + index * 2 + 1) as string | null) ?? null);
-    });
-    return { profiles, applied };
+    let next = profileIds.length * 3;
+    const applied = new Set<string>();
+    if (eventIds.length > 0) {
+      const flags = value(next) as number[];
+      next += 1;
+      eventIds.forEach((eventId, index) => {
+        if (flags[index] === 1) applied.add(eventId);
+      });
+    }
+    const outbox = new Map<string, string>(partition === undefined ? [] : Object.entries((value(next) as Record<string, string> | null) ?? {}));
+    return { profiles, applied, outbox };
   }
 
   /** One atomic compare-and-set per profile, pipelined: one round trip. */
@@ -123,9 +155,11 @@ export class ProfileStore {
         request.version,
         request.state,
         JSON.stringify(request.appliedEventIds),
-        JSON.stringify(request.updates),
+        `${P}ob:${request.outbox.partition}`,
+        request.outbox.field,
+        JSON.stringify(request.outbox.updates),
         JSON.stringify(request.absorbed.map((entry) => [entry.profileId, entry.expectedVersion === undefined ? '' : String(entry.expectedVersion)])),
-        this.#updateTtlSeconds,
+        this.#outboxTtlSeconds,
       );
     }
     try {
@@ -139,23 +173,22 @@ export class ProfileStore {
     }
   }
 
-  /**
-   * Forgets kept updates once the transaction that published them committed, and records the
-   * highest published version: from then on a duplicate of those events is only a duplicate,
-   * and an update kept from before (if this step was missed in a crash) is never published again.
-   */
-  async forgetUpdates(tenant: string, published: ReadonlyMap<string, { readonly eventIds: readonly string[]; readonly version: number }>): Promise<void> {
-    if (published.size === 0) return;
-    const P = this.tenantPrefix(tenant);
-    const pipeline = this.#redis.pipeline();
-    for (const [profileId, { eventIds, version }] of published) {
-      if (eventIds.length > 0) pipeline.hdel(`${P}pu:${profileId}`, ...eventIds);
-      pipeline.set(`${P}pv:${profileId}`, version);
-    }
+  /** The outbox of one input partition: field → JSON array of updates. */
+  async outbox(tenant: string, partition: number): Promise<Map<string, string>> {
     try {
-      await pipeline.exec();
+      return new Map(Object.entries(await this.#redis.hgetall(`${this.tenantPrefix(tenant)}ob:${partition}`)));
     } catch (error) {
-      throw toRedisError(error, 'forgetting published updates');
+      throw toRedisError(error, 'reading the outbox');
+    }
+  }
+
+  /** Deletes outbox entries once the transaction that published them (or an earlier one) committed. */
+  async confirm(tenant: string, partition: number, fields: readonly string[]): Promise<void> {
+    if (fields.length === 0) return;
+    try {
+      await this.#redis.hdel(`${this.tenantPrefix(tenant)}ob:${partition}`, ...fields);
+    } catch (error) {
+      throw toRedisError(error, 'confirming published updates');
     }
   }
 
