@@ -5,6 +5,8 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { adaptMessage, CHANNELS, type Channel } from '@elephant/channels';
 import { eventClusters, identityQuality } from '@elephant/cli';
 import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
@@ -60,7 +62,21 @@ export interface BenchReport {
     readonly redisBytesPerProfile: number;
     readonly profiles: number;
   };
-  readonly latency: { readonly offeredPerSecond: number; readonly seconds: number; readonly samples: number; readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  readonly latency: {
+    readonly offeredPerSecond: number;
+    readonly seconds: number;
+    readonly samples: number;
+    readonly p50: number;
+    readonly p95: number;
+    readonly p99: number;
+    readonly max: number;
+    /**
+     * The same samples split at the update's Kafka timestamp (set by the builder's producer):
+     * raw message produced → update produced (the three services), and update produced →
+     * consumed (the builder's transaction commit, the subscriber's fetch).
+     */
+    readonly split: { readonly toUpdateProduced: Percentiles; readonly toSubscriber: Percentiles };
+  };
   readonly targets: readonly { readonly name: string; readonly target: string; readonly actual: string; readonly met: boolean; readonly note?: string }[];
 }
 
@@ -292,6 +308,46 @@ async function startAll(env: Record<string, string>, options: BenchOptions): Pro
   };
 }
 
+const MAINS = {
+  normalizer: fileURLToPath(new URL('../../services/normalizer/src/main.ts', import.meta.url)),
+  resolver: fileURLToPath(new URL('../../services/identity-resolver/src/main.ts', import.meta.url)),
+  builder: fileURLToPath(new URL('../../services/profile-builder/src/main.ts', import.meta.url)),
+};
+
+/**
+ * Each service in its own process, as deployed (one Deployment per channel normalizer, one
+ * resolver, one builder): the latency run measures them, not one shared event loop.
+ */
+async function spawnAll(env: Record<string, string>): Promise<{ stop(): Promise<void> }> {
+  const prefix = env['TOPIC_PREFIX'] ?? '';
+  const children: ChildProcess[] = [];
+  const launch = (main: string, extra: Record<string, string>): void => {
+    const child = spawn(process.execPath, [main], { env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(child);
+  };
+  launch(MAINS.builder, { CONSUMER_GROUP: `${prefix}builder` });
+  launch(MAINS.resolver, { CONSUMER_GROUP: `${prefix}resolver` });
+  for (const channel of CHANNELS) launch(MAINS.normalizer, { NORMALIZER_CHANNEL: channel, CONSUMER_GROUP: `${prefix}normalizer-${channel}` });
+  return {
+    stop: async () => {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              const hard = setTimeout(() => child.kill('SIGKILL'), 30000);
+              child.once('exit', () => {
+                clearTimeout(hard);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
 /** Waits until every group has joined (stable, with members): processing starts right after. */
 async function joined(kafka: Kafka, groupIds: readonly string[]): Promise<number> {
   const admin = kafka.admin();
@@ -327,10 +383,26 @@ async function consumerGroupEnd(kafka: Kafka, topic: string): Promise<number> {
   }
 }
 
+export interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+}
+
+function percentilesOf(histogram: ReturnType<typeof hdr.build>): Percentiles {
+  return { p50: percentile(histogram, 50), p99: percentile(histogram, 99) };
+}
+
+/** HDR reports a bucket's highest equivalent value, which can exceed the largest value recorded. */
+function percentile(histogram: ReturnType<typeof hdr.build>, at: number): number {
+  return Math.min(histogram.getValueAtPercentile(at), histogram.maxValue);
+}
+
 async function measureLatency(kafka: Kafka, env: Record<string, string>, simulation: Simulation, options: BenchOptions): Promise<BenchReport['latency']> {
   const prefix = env['TOPIC_PREFIX'] ?? '';
   await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, partitions: 8 })));
-  const services = await startAll(env, options);
+  // Topics between the services exist (with leaders) before they start, as the services would create them.
+  await ensureTopics(kafka, ['touchpoints.v1', 'touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1', 'profiles.updates.v1'].map((name) => ({ topic: `${prefix}${name}`, partitions: 8 })));
+  const services = await spawnAll(env);
   await warmUp(kafka, prefix, simulation);
   const total = Math.min(simulation.records.length, options.latencyRate * options.latencySeconds);
   // Which touchpoints each raw message becomes, so an update can be traced to its message.
@@ -339,7 +411,11 @@ async function measureLatency(kafka: Kafka, env: Record<string, string>, simulat
     return result.ok ? result.touchpoints.map((touchpoint) => touchpoint.eventId) : [];
   });
   const sentAt = new Map<string, number>();
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
+  const sentEpoch = new Map<string, number>();
+  const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
+  const histogram = build();
+  const toUpdateProduced = build();
+  const toSubscriber = build();
   const registry = new AvroRegistry({ url: options.schemaRegistryUrl });
   const subscriber = kafka.consumer({ groupId: `${prefix}subscriber`, maxWaitTimeInMs: 5, minBytes: 1 });
   await subscriber.connect();
@@ -348,14 +424,20 @@ async function measureLatency(kafka: Kafka, env: Record<string, string>, simulat
   await subscriber.run({
     eachBatch: async ({ batch }) => {
       const now = performance.now();
-      for (const result of await registry.decodeMany<{ kind: string; causeEventId: string }>(batch.messages.map((message) => message.value ?? Buffer.alloc(0)))) {
-        if (!result.ok || result.value.kind !== 'touchpoint') continue;
+      const nowEpoch = Date.now();
+      const decoded = await registry.decodeMany<{ kind: string; causeEventId: string }>(batch.messages.map((message) => message.value ?? Buffer.alloc(0)));
+      decoded.forEach((result, index) => {
+        if (!result.ok || result.value.kind !== 'touchpoint') return;
         const sent = sentAt.get(result.value.causeEventId);
-        if (sent === undefined) continue;
+        const epoch = sentEpoch.get(result.value.causeEventId);
+        if (sent === undefined || epoch === undefined) return;
         sentAt.delete(result.value.causeEventId);
         histogram.recordValue(Math.max(1, Math.round(now - sent)));
+        const producedAt = Number(batch.messages[index]?.timestamp ?? nowEpoch);
+        toUpdateProduced.recordValue(Math.max(1, producedAt - epoch));
+        toSubscriber.recordValue(Math.max(1, nowEpoch - producedAt));
         samples += 1;
-      }
+      });
     },
   });
   options.progress(`latency: ${options.latencyRate} raw messages/s for ${options.latencySeconds} s`);
@@ -371,7 +453,12 @@ async function measureLatency(kafka: Kafka, env: Record<string, string>, simulat
       if (!record) continue;
       messages.push({ topic: `${prefix}raw.${record.channel}`, messages: [{ value: record.json }] });
       const at = performance.now();
-      for (const eventId of eventsOf[next] ?? []) if (!sentAt.has(eventId)) sentAt.set(eventId, at);
+      const epoch = Date.now();
+      for (const eventId of eventsOf[next] ?? []) {
+        if (sentAt.has(eventId)) continue;
+        sentAt.set(eventId, at);
+        sentEpoch.set(eventId, epoch);
+      }
     }
     if (messages.length > 0) await producer.send(messages);
     await new Promise((resolve) => setTimeout(resolve, tickMs));
@@ -385,10 +472,11 @@ async function measureLatency(kafka: Kafka, env: Record<string, string>, simulat
     offeredPerSecond: options.latencyRate,
     seconds: options.latencySeconds,
     samples,
-    p50: histogram.getValueAtPercentile(50),
-    p95: histogram.getValueAtPercentile(95),
-    p99: histogram.getValueAtPercentile(99),
+    p50: percentile(histogram, 50),
+    p95: percentile(histogram, 95),
+    p99: percentile(histogram, 99),
     max: histogram.maxValue,
+    split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) },
   };
 }
 
@@ -409,7 +497,7 @@ export function markdownOf(report: BenchReport): string {
     '',
     `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${report.pipeline.quality.precision}, recall ${report.pipeline.quality.recall}, F1 ${report.pipeline.quality.f1}, over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
     '',
-    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms.`,
+    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms. Split at the update's Kafka timestamp: raw produced → update produced p50 ${report.latency.split.toUpdateProduced.p50} ms, p99 ${report.latency.split.toUpdateProduced.p99} ms; update produced → consumed (transaction commit, fetch) p50 ${report.latency.split.toSubscriber.p50} ms, p99 ${report.latency.split.toSubscriber.p99} ms.`,
     '',
     '| target | wanted | measured | met |',
     '| --- | --- | --- | --- |',
