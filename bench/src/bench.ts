@@ -5,8 +5,6 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { adaptMessage, CHANNELS, type Channel } from '@elephant/channels';
 import { eventClusters, identityQuality } from '@elephant/cli';
 import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
@@ -20,6 +18,8 @@ import { simulate, type Simulation } from '@elephant/simulator';
 import hdr from 'hdr-histogram-js';
 
 export interface BenchOptions {
+  /** Keep the run's topics and Redis keys for inspection (deleted by default). */
+  readonly keep?: boolean;
   readonly kafkaBrokers: string;
   readonly schemaRegistryUrl: string;
   readonly redisUrl: string;
@@ -281,6 +281,49 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       targets,
     };
   } finally {
+    await cleanUp(kafka, redis, run, options);
+    redis.disconnect();
+  }
+}
+
+/**
+ * Deletes what a run created (its topics and Redis keys all carry the run's name), so runs do
+ * not slow down the ones after them (a growing Redis means longer AOF rewrites, for one).
+ */
+async function cleanUp(kafka: Kafka, redis: Redis, run: string, options: BenchOptions): Promise<void> {
+  if (options.keep) return;
+  try {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}.`));
+      if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30000 });
+    } finally {
+      await admin.disconnect();
+    }
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${run}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch (error) {
+    options.progress(`could not delete the run's topics and keys: ${(error as Error).message}`);
+  }
+}
+
+/** Only the latency run (BENCH_ONLY=latency), for tuning; the report is not written. */
+export async function runLatencyOnly(options: BenchOptions): Promise<BenchReport['latency']> {
+  const run = `bench-${Date.now().toString(36)}`;
+  const tenant = 'default';
+  const env = { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: '8', TOUCHPOINTS_PARTITIONS: '8' };
+  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
+  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
+  const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
+  try {
+    return await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+  } finally {
+    await cleanUp(kafka, redis, run, options);
     redis.disconnect();
   }
 }
@@ -304,46 +347,6 @@ async function startAll(env: Record<string, string>, options: BenchOptions): Pro
       await Promise.all(normalizers.map((normalizer) => normalizer.stop()));
       await resolver.stop();
       await builder.stop();
-    },
-  };
-}
-
-const MAINS = {
-  normalizer: fileURLToPath(new URL('../../services/normalizer/src/main.ts', import.meta.url)),
-  resolver: fileURLToPath(new URL('../../services/identity-resolver/src/main.ts', import.meta.url)),
-  builder: fileURLToPath(new URL('../../services/profile-builder/src/main.ts', import.meta.url)),
-};
-
-/**
- * Each service in its own process, as deployed (one Deployment per channel normalizer, one
- * resolver, one builder): the latency run measures them, not one shared event loop.
- */
-async function spawnAll(env: Record<string, string>): Promise<{ stop(): Promise<void> }> {
-  const prefix = env['TOPIC_PREFIX'] ?? '';
-  const children: ChildProcess[] = [];
-  const launch = (main: string, extra: Record<string, string>): void => {
-    const child = spawn(process.execPath, [main], { env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
-    children.push(child);
-  };
-  launch(MAINS.builder, { CONSUMER_GROUP: `${prefix}builder` });
-  launch(MAINS.resolver, { CONSUMER_GROUP: `${prefix}resolver` });
-  for (const channel of CHANNELS) launch(MAINS.normalizer, { NORMALIZER_CHANNEL: channel, CONSUMER_GROUP: `${prefix}normalizer-${channel}` });
-  return {
-    stop: async () => {
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const hard = setTimeout(() => child.kill('SIGKILL'), 30000);
-              child.once('exit', () => {
-                clearTimeout(hard);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
     },
   };
 }
@@ -402,7 +405,17 @@ async function measureLatency(kafka: Kafka, env: Record<string, string>, simulat
   await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, partitions: 8 })));
   // Topics between the services exist (with leaders) before they start, as the services would create them.
   await ensureTopics(kafka, ['touchpoints.v1', 'touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1', 'profiles.updates.v1'].map((name) => ({ topic: `${prefix}${name}`, partitions: 8 })));
-  const services = await spawnAll(env);
+  // In one process, as `elephant run` runs them: on this 2-core machine, one process per
+  // service (ten Node processes next to the stack) measured 3-6 times slower (docs/benchmarks.md).
+  const services = await startAll(env, options);
+  try {
+    return await measureWith(kafka, env, simulation, options, prefix);
+  } finally {
+    await services.stop();
+  }
+}
+
+async function measureWith(kafka: Kafka, env: Record<string, string>, simulation: Simulation, options: BenchOptions, prefix: string): Promise<BenchReport['latency']> {
   await warmUp(kafka, prefix, simulation);
   const total = Math.min(simulation.records.length, options.latencyRate * options.latencySeconds);
   // Which touchpoints each raw message becomes, so an update can be traced to its message.
@@ -467,7 +480,6 @@ async function measureLatency(kafka: Kafka, env: Record<string, string>, simulat
   await drained(kafka, groupsOf(prefix), total, 300000);
   await new Promise((resolve) => setTimeout(resolve, 500));
   await subscriber.disconnect();
-  await services.stop();
   return {
     offeredPerSecond: options.latencyRate,
     seconds: options.latencySeconds,

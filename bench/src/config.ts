@@ -1,4 +1,4 @@
-import { brokerList, httpUrl, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
+import { bool, brokerList, httpUrl, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList.optional(),
@@ -9,6 +9,10 @@ const schema = z.object({
   /** Offered load of the latency run, raw messages per second. */
   BENCH_LATENCY_RATE: positiveInt.default(1000),
   BENCH_LATENCY_SECONDS: positiveInt.default(15),
+  /** `latency`: only the latency run, printed as JSON, no report written (for tuning). */
+  BENCH_ONLY: z.enum(['all', 'latency']).default('all'),
+  /** Keep the run's topics and Redis keys (named after the run) for inspection. */
+  BENCH_KEEP: bool.default(false),
   /** Where latest.json and latest.md go. */
   BENCH_REPORT_DIR: z.string().default('bench/reports'),
 });

@@ -11,7 +11,7 @@ import { ConfigError } from '@elephant/config';
 import { describeError } from '@elephant/errors';
 import { createLogger } from '@elephant/observability';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
-import { markdownOf, runBench } from './bench.ts';
+import { markdownOf, runBench, runLatencyOnly } from './bench.ts';
 import { loadBenchConfig } from './config.ts';
 
 const progress = (line: string): void => {
@@ -28,15 +28,21 @@ try {
     endpoints = up.urls;
     stackPids = (await stack.status()).map((component) => component.pid ?? 0).filter((pid) => pid > 0);
   }
-  const report = await runBench({
+  const options = {
     ...endpoints,
     people: config.BENCH_PEOPLE,
     latencyRate: config.BENCH_LATENCY_RATE,
     latencySeconds: config.BENCH_LATENCY_SECONDS,
     stackPids,
+    keep: config.BENCH_KEEP,
     logger: createLogger({ name: 'bench', level: 'error', destination: process.stderr }),
     progress,
-  });
+  };
+  if (config.BENCH_ONLY === 'latency') {
+    process.stdout.write(`${JSON.stringify(await runLatencyOnly(options), null, 2)}\n`);
+    process.exit(0);
+  }
+  const report = await runBench(options);
   mkdirSync(config.BENCH_REPORT_DIR, { recursive: true });
   const markdown = markdownOf(report);
   writeFileSync(join(config.BENCH_REPORT_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);

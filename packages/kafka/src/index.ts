@@ -7,5 +7,5 @@ export type { Kafka } from 'kafkajs';
 export { deadLetter, headerText, DEAD_LETTER_HEADERS, type DeadLetterReason, type DeadLetterSource } from './dead-letters.ts';
 export type { IHeaders } from 'kafkajs';
 export { CoPartitionedAssigner } from './co-partitioned.ts';
-export { TransactionalProducer, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';
+export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';
 export { filterAbortedRecords } from './read-committed.ts';

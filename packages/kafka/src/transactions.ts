@@ -72,3 +72,66 @@ export class TransactionalProducer {
     await this.#producer.disconnect();
   }
 }
+
+interface Participant {
+  readonly batches: readonly OutboundBatch[];
+  readonly offsets: readonly ConsumedOffset[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit over one transactional producer: batches of different partitions, processed
+ * concurrently, share a transaction. The first caller's transaction starts at once; callers
+ * that arrive while it runs join the next one. Every participant of a transaction learns its
+ * outcome: if it fails, each of them fails (and processes its batch again).
+ *
+ * Records keep their order within a participant; participants must not share a partition
+ * key space that needs ordering across them (the caller serializes those).
+ */
+export class TransactionGroup {
+  readonly #producer: Pick<TransactionalProducer, 'commit'>;
+  #pending: Participant[] = [];
+  #busy = false;
+
+  constructor(producer: Pick<TransactionalProducer, 'commit'>) {
+    this.#producer = producer;
+  }
+
+  commit(batches: readonly OutboundBatch[], offsets: readonly ConsumedOffset[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ batches, offsets, resolve, reject });
+      this.#next();
+    });
+  }
+
+  #next(): void {
+    if (this.#busy || this.#pending.length === 0) return;
+    const group = this.#pending;
+    this.#pending = [];
+    this.#busy = true;
+    const byTopic = new Map<string, OutboundBatch['messages'][number][]>();
+    for (const participant of group) {
+      for (const batch of participant.batches) {
+        const list = byTopic.get(batch.topic);
+        if (list) list.push(...batch.messages);
+        else byTopic.set(batch.topic, [...batch.messages]);
+      }
+    }
+    const batches = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    void this.#producer
+      .commit(batches, group.flatMap((participant) => participant.offsets))
+      .then(
+        () => {
+          for (const participant of group) participant.resolve();
+        },
+        (error: unknown) => {
+          for (const participant of group) participant.reject(error);
+        },
+      )
+      .finally(() => {
+        this.#busy = false;
+        this.#next();
+      });
+  }
+}

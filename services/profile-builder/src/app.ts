@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
-import { BatchConsumer, CommittedOffsets, CoPartitionedAssigner, TransactionalProducer, createKafka, ensureTopics } from '@elephant/kafka';
+import { BatchConsumer, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
@@ -52,7 +52,8 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
   const instance = randomUUID();
-  const producers = await Promise.all(Array.from({ length: config.LANES }, (_, lane) => TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${instance}-${lane}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS })));
+  const producer = await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${instance}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS });
+  const producers = [producer];
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);
   const consumer = new BatchConsumer({
     kafka,
@@ -60,8 +61,8 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     topics: [topics.resolved, topics.merges, topics.erasures],
     logger,
     metrics,
-    // Lanes (see the handler) keep a profile's batches in order while partitions of other lanes run.
-    partitionsConsumedConcurrently: config.LANES,
+    // Partitions run at once (one partition number at a time, see the handler) and share transactions.
+    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     partitionAssigners: [CoPartitionedAssigner],
     commit: 'handler',
     onFatal,
@@ -70,7 +71,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       store,
       registry,
       schemaIds: { update: update.id, snapshot: snapshot.id, resolved: resolved.id, merge: merge.id, erasure: erasure.id },
-      producers,
+      transactions: new TransactionGroup(producer),
       metrics: createBuilderMetrics(metrics),
       logger,
       now: Date.now,

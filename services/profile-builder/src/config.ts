@@ -27,13 +27,13 @@ const schema = z.object({
    * mid-transaction holds back read_committed readers of its output and forwarded records.
    */
   TRANSACTION_TIMEOUT_MS: positiveInt.default(15000),
-  /** Prefix of this instance's transactional id (a random suffix makes it unique per process). */
+  /** Prefix of this process's transactional id (a random suffix makes it unique per process). */
   TRANSACTIONAL_ID_PREFIX: z.string().min(1).default('elephant-profile-builder'),
   /**
-   * Partitions processed at once. A lane serializes the partitions whose number is equal
-   * modulo LANES (so a profile's three topics never interleave) and has its own transactional producer.
+   * Partitions processed at once. Batches of one partition number (of the three co-partitioned
+   * inputs) still run one after another; batches that finish together share one transaction.
    */
-  LANES: positiveInt.default(1),
+  PARTITIONS_CONCURRENTLY: positiveInt.default(8),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */

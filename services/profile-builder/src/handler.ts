@@ -1,5 +1,5 @@
 import { ElephantError } from '@elephant/errors';
-import { deadLetter, type BatchHandler, type KafkaMessage, type Message, type TransactionalProducer } from '@elephant/kafka';
+import { deadLetter, type BatchHandler, type KafkaMessage, type Message, type TransactionGroup } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { applyTouchpoint, emptyProfile, erasureUpdateOf, foldMerge, parseProfileState, snapshotOf, updateOf, type ProfileState, type ProfileUpdate } from '@elephant/profiles';
 import type { AvroRegistry } from '@elephant/registry';
@@ -23,8 +23,8 @@ export interface BuilderDeps {
   readonly store: ProfileStore;
   readonly registry: AvroRegistry;
   readonly schemaIds: SchemaIds;
-  /** One per lane; a batch of partition p uses producers[p % producers.length]. */
-  readonly producers: readonly TransactionalProducer[];
+  /** Batches of different partitions, processed at once, commit in shared transactions. */
+  readonly transactions: Pick<TransactionGroup, 'commit'>;
   readonly metrics: BuilderMetrics;
   readonly logger: Logger;
   readonly now: () => number;
@@ -67,25 +67,23 @@ interface BatchInput {
  * themselves are then known as applied and are not applied again.
  */
 export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
-  // Batches of one lane run one after another: the same partition number of the three input
-  // topics holds the same profiles, and a transactional producer runs one transaction at a time.
-  const lanes: Promise<void>[] = deps.producers.map(() => Promise.resolve());
+  // Batches of one partition number run one after another: the same partition number of the
+  // three input topics holds the same profiles. Different partition numbers run at once.
+  const partitions = new Map<number, Promise<void>>();
   return (batch, context) => {
-    const lane = batch.partition % deps.producers.length;
-    const producer = deps.producers[lane] as TransactionalProducer;
-    const run = (lanes[lane] ?? Promise.resolve()).then(() => handleBatch(deps, producer, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset }, context.groupId));
-    lanes[lane] = run.catch(() => undefined);
+    const run = (partitions.get(batch.partition) ?? Promise.resolve()).then(() => handleBatch(deps, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset }, context.groupId));
+    partitions.set(batch.partition, run.catch(() => undefined));
     return run;
   };
 }
 
-async function handleBatch(deps: BuilderDeps, producer: TransactionalProducer, batch: BatchInput, groupId: string): Promise<void> {
+async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
   const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [] };
   const now = deps.now();
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
   else await onErasures(deps, out, batch, now);
-  await producer.commit(
+  await deps.transactions.commit(
     [
       { topic: deps.topics.updates, messages: [...out.republished, ...out.updates] },
       { topic: deps.topics.snapshots, messages: [...out.republishedSnapshots, ...out.snapshots] },

@@ -1,7 +1,7 @@
 /**
  * Chaos: a generated stream processed while profile-builder processes are killed hard
- * (SIGKILL; CHAOS_SIGNAL=SIGTERM for graceful stops) and restarted, each with two lanes
- * (CHAOS_LANES). Afterwards every profile's counters equal what the identity graph says
+ * (SIGKILL; CHAOS_SIGNAL=SIGTERM for graceful stops) and restarted, each processing its
+ * partitions concurrently in shared transactions. Afterwards every profile's counters equal what the identity graph says
  * belongs to it, and a read_committed subscriber sees each profile's versions 1, 2, 3, ...
  * exactly once each: nothing skipped, nothing repeated.
  */
@@ -68,7 +68,7 @@ describe('profile builder under chaos', () => {
       if (tp.commerce && !amounts.has(tp.eventId)) amounts.set(tp.eventId, tp.commerce.totalMinor);
       return tp;
     });
-    const env = { ...process.env, ...envOf(ctx, 'chaos'), CONSUMER_GROUP: pipeline.config.CONSUMER_GROUP, LANES: process.env.CHAOS_LANES ?? '2' };
+    const env = { ...process.env, ...envOf(ctx, 'chaos'), CONSUMER_GROUP: pipeline.config.CONSUMER_GROUP };
     // Recoveries from the outbox, as the builders log them (LOG_LEVEL info, JSON lines on stdout).
     let recoveries = 0;
     const launch = (): ChildProcess => {
@@ -157,7 +157,7 @@ describe('profile builder under chaos', () => {
     } finally {
       verify.disconnect();
     }
-    console.log(`chaos: ${touchpoints.length} touchpoints, ${live.length} profiles, ${updates} updates, 3 builder kills (${signal}, ${env.LANES} lanes); counters exact, versions 1, 2, 3, ... once each; ${recoveries} outbox recoveries`);
+    console.log(`chaos: ${touchpoints.length} touchpoints, ${live.length} profiles, ${updates} updates, 3 builder kills (${signal}); counters exact, versions 1, 2, 3, ... once each; ${recoveries} outbox recoveries`);
   }, 300000);
 });
 
