@@ -5,10 +5,12 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { adaptMessage, CHANNELS, type Channel } from '@elephant/channels';
-import { eventClusters, identityQuality } from '@elephant/cli';
+import { consumerGroups, eventClusters, identityQuality, loadCliConfig, PIPELINE_PARTS } from '@elephant/cli';
 import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
-import { BatchConsumer, BatchProducer, consumerGroupsLag, createKafka, ensureTopics, type Kafka, type Message } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, consumerGroupsLag, createKafka, ensureTopics, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
 import { loadConfig as normalizerConfigOf, startNormalizer } from '@elephant/normalizer';
 import type { Logger } from '@elephant/observability';
 import { loadConfig as builderConfigOf, startBuilder, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
@@ -27,6 +29,8 @@ export interface BenchOptions {
   readonly people: number;
   /** Offered load of the latency run, raw messages per second. */
   readonly latencyRate: number;
+  /** Seconds of load before sampling starts. */
+  readonly latencyWarmupSeconds: number;
   readonly latencySeconds: number;
   /** Pids of the broker, registry and Redis, to count their CPU too (local stack only). */
   readonly stackPids: readonly number[];
@@ -48,6 +52,13 @@ export interface StageFigures {
   readonly redisCommandsPerEvent: number;
   /** Redis read events (one per request or pipeline the server reads) per input event. */
   readonly redisRoundTripsPerEvent: number;
+  /** CPU seconds per second of the run, Elephant and stack together: how many cores it kept busy. */
+  readonly coresBusy: number | null;
+  /**
+   * CPU (Elephant and stack) per event, divided by the baseline's. On a machine whose cores
+   * are saturated, throughput cannot exceed 1 / this of the baseline's.
+   */
+  readonly cpuPerEventVsBaseline: number | null;
 }
 
 export interface BenchReport {
@@ -64,6 +75,7 @@ export interface BenchReport {
   };
   readonly latency: {
     readonly offeredPerSecond: number;
+    readonly warmupSeconds: number;
     readonly seconds: number;
     readonly samples: number;
     readonly p50: number;
@@ -76,13 +88,22 @@ export interface BenchReport {
      * consumed (the builder's transaction commit, the subscriber's fetch).
      */
     readonly split: { readonly toUpdateProduced: Percentiles; readonly toSubscriber: Percentiles };
+    /**
+     * Per service, from the Kafka timestamps of its input and output records: normalizer (raw
+     * produced → touchpoint produced), resolver (touchpoint → resolved touchpoint), builder
+     * (resolved touchpoint → profile update).
+     */
+    readonly hops: { readonly normalizer: Percentiles; readonly resolver: Percentiles; readonly builder: Percentiles };
+    /** Cores each stage's process kept busy while the load was offered (CPU seconds per second). */
+    readonly coresBusy: Readonly<Record<string, number | null>>;
   };
   readonly targets: readonly { readonly name: string; readonly target: string; readonly actual: string; readonly met: boolean; readonly note?: string }[];
 }
 
 interface Counters {
   readonly at: number;
-  readonly cpu: NodeJS.CpuUsage;
+  /** CPU seconds of this process and of the Elephant processes it started. */
+  readonly cpu: number;
   readonly stackCpu: number | null;
   readonly commands: number;
   readonly reads: number;
@@ -110,21 +131,28 @@ async function redisStats(redis: Redis): Promise<{ commands: number; reads: numb
   return { commands: value('total_commands_processed'), reads: value('total_reads_processed'), memory: value('used_memory') };
 }
 
-async function snapshot(redis: Redis, options: BenchOptions): Promise<Counters> {
+async function snapshot(redis: Redis, options: BenchOptions, elephantPids: readonly number[] = []): Promise<Counters> {
   const stats = await redisStats(redis);
-  return { at: performance.now(), cpu: process.cpuUsage(), stackCpu: stackCpuSeconds(options.stackPids), commands: stats.commands, reads: stats.reads };
+  const own = process.cpuUsage();
+  const children = elephantPids.length > 0 ? (stackCpuSeconds(elephantPids) ?? 0) : 0;
+  return { at: performance.now(), cpu: (own.user + own.system) / 1e6 + children, stackCpu: stackCpuSeconds(options.stackPids), commands: stats.commands, reads: stats.reads };
 }
 
-function figures(name: string, input: number, before: Counters, after: Counters, baseline: number | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
+function figures(name: string, input: number, before: Counters, after: Counters, baseline: StageFigures | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
   const seconds = (after.at - before.at) / 1000;
-  const cpu = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1e6;
+  const cpu = after.cpu - before.cpu;
+  const stackCpu = before.stackCpu !== null && after.stackCpu !== null ? after.stackCpu - before.stackCpu : null;
   const eventsPerSecond = input / seconds;
+  const totalPer10k = stackCpu === null ? null : ((cpu + stackCpu) / input) * 10000;
+  const baselinePer10k = baseline && baseline.stackCpuSecondsPer10k !== null ? baseline.cpuSecondsPer10k + baseline.stackCpuSecondsPer10k : null;
   return {
+    coresBusy: stackCpu === null ? null : round((cpu + stackCpu) / seconds, 2),
+    cpuPerEventVsBaseline: totalPer10k === null ? null : baselinePer10k ? round(totalPer10k / baselinePer10k, 2) : 1,
     name,
     input,
     seconds: round(seconds, 2),
     eventsPerSecond: Math.round(eventsPerSecond),
-    ratioToBaseline: baseline ? round(eventsPerSecond / baseline, 2) : 1,
+    ratioToBaseline: baseline ? round(eventsPerSecond / baseline.eventsPerSecond, 2) : 1,
     cpuSecondsPer10k: round((cpu / input) * 10000, 3),
     stackCpuSecondsPer10k: before.stackCpu !== null && after.stackCpu !== null ? round(((after.stackCpu - before.stackCpu) / input) * 10000, 3) : null,
     redisCommandsPerEvent: round((after.commands - before.commands - redisBaseline.commands) / input, 3),
@@ -214,7 +242,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     after = await snapshot(redis, options);
     before = { ...before, at: began };
     await Promise.all(normalizers.map((normalizer) => normalizer.stop()));
-    const normalizer = figures('normalizer (8 channels)', records.length, before, after, baseline.eventsPerSecond);
+    const normalizer = figures('normalizer (8 channels)', records.length, before, after, baseline);
     const touchpoints = await consumerGroupEnd(kafka, `${stagePrefix}touchpoints.v1`);
 
     options.progress('stage: identity resolver');
@@ -225,7 +253,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     after = await snapshot(redis, options);
     before = { ...before, at: began };
     await resolver.stop();
-    const resolverFigures = figures('identity resolver', touchpoints, before, after, baseline.eventsPerSecond);
+    const resolverFigures = figures('identity resolver', touchpoints, before, after, baseline);
 
     options.progress('stage: profile builder');
     const builderConfig = builderConfigOf({ ...stageEnv, CONSUMER_GROUP: `${stagePrefix}builder` });
@@ -238,23 +266,30 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     after = await snapshot(redis, options);
     before = { ...before, at: began };
     await builder.stop();
-    const builderFigures = figures('profile builder', builderInput, before, after, baseline.eventsPerSecond);
+    const builderFigures = figures('profile builder', builderInput, before, after, baseline);
 
     // The whole pipeline, fed by the simulator at full speed.
     const pipePrefix = `${run}.pipeline.`;
     const pipeEnv = { ...env, TOPIC_PREFIX: pipePrefix, REDIS_KEY_PREFIX: `${run}:pipeline:` };
     await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${pipePrefix}raw.${channel}`, partitions: 8 })));
     const memoryBefore = (await redisStats(redis)).memory;
-    const services = await startAll(pipeEnv, options);
-    await warmUp(kafka, pipePrefix, simulation);
-    options.progress('pipeline: all services, simulator traffic at full speed');
-    before = await snapshot(redis, options);
-    await produceAll(kafka, raw(pipePrefix));
-    await drained(kafka, groupsOf(pipePrefix), records.length, 900000);
-    after = await snapshot(redis, options);
-    await services.stop();
+    // One process per stage, as in the latency run (a single process tops out at one core).
+    await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${pipePrefix}${name}`, partitions: 8 })));
+    const services = spawnStages(pipeEnv);
+    const pipeGroups = consumerGroups(loadCliConfig(pipeEnv));
+    const stagePids = Object.values(services.pids);
+    try {
+      await warmUp(kafka, pipePrefix, simulation, pipeGroups);
+      options.progress('pipeline: all services, simulator traffic at full speed');
+      before = await snapshot(redis, options, stagePids);
+      await produceAll(kafka, raw(pipePrefix));
+      await drained(kafka, pipeGroups, records.length, 900000);
+      after = await snapshot(redis, options, stagePids);
+    } finally {
+      await services.stop();
+    }
     const memoryAfter = (await redisStats(redis)).memory;
-    const pipeline = figures('whole pipeline', records.length, before, after, baseline.eventsPerSecond);
+    const pipeline = figures('whole pipeline', records.length, before, after, baseline);
     const graphPrefix = `${run}:pipeline:{${tenant}}:`;
     const live = await redis.smembers(`${graphPrefix}live`);
     const quality = identityQuality(await eventClusters(redis, graphPrefix, live), simulation);
@@ -337,16 +372,38 @@ function groupsOf(prefix: string): { group: string; topics: string[] }[] {
   ];
 }
 
-async function startAll(env: Record<string, string>, options: BenchOptions): Promise<{ stop(): Promise<void> }> {
-  const prefix = env['TOPIC_PREFIX'] ?? '';
-  const builder = await startBuilder(builderConfigOf({ ...env, CONSUMER_GROUP: `${prefix}builder` }), options.logger, () => undefined);
-  const resolver = await startResolver(resolverConfigOf({ ...env, CONSUMER_GROUP: `${prefix}resolver` }), options.logger, () => undefined);
-  const normalizers = await Promise.all(CHANNELS.map((channel) => startNormalizer(normalizerConfigOf({ ...env, NORMALIZER_CHANNEL: channel, CONSUMER_GROUP: `${prefix}normalizer-${channel}` }), options.logger, () => undefined)));
+
+/** Topics between the stages, created before the stages start (they would create them too). */
+const PIPELINE_TOPICS = ['touchpoints.v1', 'touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1', 'profiles.updates.v1'];
+
+const CLI = fileURLToPath(new URL('../../services/cli/src/main.ts', import.meta.url));
+
+/** `elephant run --only <stage>` per stage, each in its own process. */
+function spawnStages(env: Record<string, string>): { pids: Record<string, number>; stop(): Promise<void> } {
+  const children: ChildProcess[] = PIPELINE_PARTS.map((part) => spawn(process.execPath, [CLI, 'run', '--only', part], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'ignore'] }));
+  // Never outlive the benchmark, whatever ends it.
+  const killAll = (): void => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
   return {
+    pids: Object.fromEntries(PIPELINE_PARTS.map((part, index) => [part, children[index]?.pid ?? 0])),
     stop: async () => {
-      await Promise.all(normalizers.map((normalizer) => normalizer.stop()));
-      await resolver.stop();
-      await builder.stop();
+      process.removeListener('exit', killAll);
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              const hard = setTimeout(() => child.kill('SIGKILL'), 30000);
+              child.once('exit', () => {
+                clearTimeout(hard);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
     },
   };
 }
@@ -370,10 +427,10 @@ async function joined(kafka: Kafka, groupIds: readonly string[]): Promise<number
  * Sends one message per channel and waits until it went all the way through: every group has
  * joined and every producer is connected before anything is measured.
  */
-async function warmUp(kafka: Kafka, prefix: string, simulation: Simulation): Promise<void> {
+async function warmUp(kafka: Kafka, prefix: string, simulation: Simulation, groups = groupsOf(prefix)): Promise<void> {
   const samples = CHANNELS.map((channel) => simulation.records.find((record) => record.channel === channel)).filter((record) => record !== undefined);
   await produceAll(kafka, samples.map((record) => ({ topic: `${prefix}raw.${record.channel}`, messages: [{ value: record.json }] })));
-  await drained(kafka, groupsOf(prefix), samples.length, 120000);
+  await drained(kafka, groups, samples.length, 120000);
 }
 
 async function consumerGroupEnd(kafka: Kafka, topic: string): Promise<number> {
@@ -404,20 +461,22 @@ async function measureLatency(kafka: Kafka, env: Record<string, string>, simulat
   const prefix = env['TOPIC_PREFIX'] ?? '';
   await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, partitions: 8 })));
   // Topics between the services exist (with leaders) before they start, as the services would create them.
-  await ensureTopics(kafka, ['touchpoints.v1', 'touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1', 'profiles.updates.v1'].map((name) => ({ topic: `${prefix}${name}`, partitions: 8 })));
-  // In one process, as `elephant run` runs them: on this 2-core machine, one process per
-  // service (ten Node processes next to the stack) measured 3-6 times slower (docs/benchmarks.md).
-  const services = await startAll(env, options);
+  await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${prefix}${name}`, partitions: 8 })));
+  // Three processes, one per stage (`elephant run --only ...`): each stage has its own event
+  // loop, as in a deployment, without ten Node processes competing for two cores.
+  const services = spawnStages(env);
   try {
-    return await measureWith(kafka, env, simulation, options, prefix);
+    return await measureWith(kafka, env, simulation, options, prefix, consumerGroups(loadCliConfig(env)), services.pids);
   } finally {
     await services.stop();
   }
 }
 
-async function measureWith(kafka: Kafka, env: Record<string, string>, simulation: Simulation, options: BenchOptions, prefix: string): Promise<BenchReport['latency']> {
-  await warmUp(kafka, prefix, simulation);
-  const total = Math.min(simulation.records.length, options.latencyRate * options.latencySeconds);
+async function measureWith(kafka: Kafka, env: Record<string, string>, simulation: Simulation, options: BenchOptions, prefix: string, groups: { group: string; topics: string[] }[], pids: Record<string, number>): Promise<BenchReport['latency']> {
+  await warmUp(kafka, prefix, simulation, groups);
+  // The first seconds of load warm the services up (JIT, connections, caches) and are not sampled.
+  const warm = Math.min(simulation.records.length, options.latencyRate * options.latencyWarmupSeconds);
+  const total = Math.min(simulation.records.length, warm + options.latencyRate * options.latencySeconds);
   // Which touchpoints each raw message becomes, so an update can be traced to its message.
   const eventsOf = simulation.records.slice(0, total).map((record) => {
     const result = adaptMessage(record.channel, Buffer.from(record.json), { tenant: env['TENANT'] ?? 'default', ingestTime: 0, defaultRegion: 'US', defaultCurrency: 'USD' });
@@ -453,12 +512,19 @@ async function measureWith(kafka: Kafka, env: Record<string, string>, simulation
       });
     },
   });
-  options.progress(`latency: ${options.latencyRate} raw messages/s for ${options.latencySeconds} s`);
+  options.progress(`latency: ${options.latencyRate} raw messages/s for ${options.latencyWarmupSeconds} s of warm-up, then ${options.latencySeconds} s measured`);
   const producer = await BatchProducer.connect(kafka);
+  let cpuBefore: Record<string, number | null> | undefined;
+  let measuredFrom = 0;
+  const sampled = new Set<string>();
   const started = performance.now();
   const tickMs = 10;
   let next = 0;
   while (next < total) {
+    if (next >= warm && cpuBefore === undefined) {
+      cpuBefore = Object.fromEntries(Object.entries(pids).map(([part, pid]) => [part, stackCpuSeconds([pid])]));
+      measuredFrom = performance.now();
+    }
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.latencyRate) + 1);
     const messages: { topic: string; messages: Message[] }[] = [];
     for (; next < due; next += 1) {
@@ -467,8 +533,10 @@ async function measureWith(kafka: Kafka, env: Record<string, string>, simulation
       messages.push({ topic: `${prefix}raw.${record.channel}`, messages: [{ value: record.json }] });
       const at = performance.now();
       const epoch = Date.now();
+      if (next < warm) continue;
       for (const eventId of eventsOf[next] ?? []) {
-        if (sentAt.has(eventId)) continue;
+        if (sentAt.has(eventId) || sampled.has(eventId)) continue;
+        sampled.add(eventId);
         sentAt.set(eventId, at);
         sentEpoch.set(eventId, epoch);
       }
@@ -476,12 +544,24 @@ async function measureWith(kafka: Kafka, env: Record<string, string>, simulation
     if (messages.length > 0) await producer.send(messages);
     await new Promise((resolve) => setTimeout(resolve, tickMs));
   }
+  const elapsed = (performance.now() - (measuredFrom || started)) / 1000;
+  const coresBusy = Object.fromEntries(
+    Object.entries(pids).map(([part, pid]) => {
+      const before = cpuBefore?.[part];
+      const after = stackCpuSeconds([pid]);
+      return [part, before === null || before === undefined || after === null ? null : round((after - before) / elapsed, 2)];
+    }),
+  );
   await producer.disconnect();
-  await drained(kafka, groupsOf(prefix), total, 300000);
+  await drained(kafka, groups, total, 300000);
   await new Promise((resolve) => setTimeout(resolve, 500));
   await subscriber.disconnect();
+  const hops = await hopLatencies(kafka, registry, prefix, sampled);
   return {
+    hops,
+    coresBusy,
     offeredPerSecond: options.latencyRate,
+    warmupSeconds: options.latencyWarmupSeconds,
     seconds: options.latencySeconds,
     samples,
     p50: percentile(histogram, 50),
@@ -492,24 +572,84 @@ async function measureWith(kafka: Kafka, env: Record<string, string>, simulation
   };
 }
 
+/** Reads a topic from the beginning to its current end. */
+async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: `${topic}.reader-${Date.now().toString(36)}`, maxWaitTimeInMs: 50 });
+  const messages: KafkaMessage[] = [];
+  const position = new Map<number, number>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachBatch: ({ batch }) => {
+        messages.push(...batch.messages);
+        position.set(batch.partition, Number(batch.lastOffset()) + 1);
+        return Promise.resolve();
+      },
+    });
+    // A transaction marker may be the last offset: done when the position passed the last record.
+    const deadline = Date.now() + 120000;
+    while (!ends.every((end) => Number(end.high) === 0 || (position.get(end.partition) ?? 0) >= Number(end.high) - 1)) {
+      if (Date.now() > deadline) throw new Error(`could not read ${topic} to its end`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+async function hopLatencies(kafka: Kafka, registry: AvroRegistry, prefix: string, sampled: ReadonlySet<string>): Promise<BenchReport['latency']['hops']> {
+  const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
+  const normalizer = build();
+  const resolver = build();
+  const builder = build();
+  const touchpointAt = new Map<string, number>();
+  const resolvedAt = new Map<string, number>();
+  const decodeAll = async <T>(messages: readonly KafkaMessage[]): Promise<{ value: T; at: number }[]> => {
+    const decoded = await registry.decodeMany<T>(messages.map((message) => message.value ?? Buffer.alloc(0)));
+    return decoded.flatMap((result, index) => (result.ok ? [{ value: result.value, at: Number(messages[index]?.timestamp ?? 0) }] : []));
+  };
+  for (const { value, at } of await decodeAll<{ eventId: string; ingestTime: number }>(await readTopic(kafka, `${prefix}touchpoints.v1`))) {
+    if (touchpointAt.has(value.eventId) || !sampled.has(value.eventId)) continue;
+    touchpointAt.set(value.eventId, at);
+    normalizer.recordValue(Math.max(1, at - value.ingestTime));
+  }
+  for (const { value, at } of await decodeAll<{ touchpoint: { eventId: string } }>(await readTopic(kafka, `${prefix}touchpoints.resolved.v1`))) {
+    const from = touchpointAt.get(value.touchpoint.eventId);
+    if (from === undefined || resolvedAt.has(value.touchpoint.eventId)) continue;
+    resolvedAt.set(value.touchpoint.eventId, at);
+    resolver.recordValue(Math.max(1, at - from));
+  }
+  for (const { value, at } of await decodeAll<{ kind: string; causeEventId: string }>(await readTopic(kafka, `${prefix}profiles.updates.v1`))) {
+    const from = value.kind === 'touchpoint' ? resolvedAt.get(value.causeEventId) : undefined;
+    if (from !== undefined) builder.recordValue(Math.max(1, at - from));
+  }
+  return { normalizer: percentilesOf(normalizer), resolver: percentilesOf(resolver), builder: percentilesOf(builder) };
+}
+
 export function markdownOf(report: BenchReport): string {
   const row = (stage: StageFigures): string =>
-    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${stage.ratioToBaseline.toFixed(2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.redisCommandsPerEvent} | ${stage.redisRoundTripsPerEvent} |`;
+    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${stage.ratioToBaseline.toFixed(2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${stage.redisRoundTripsPerEvent} |`;
   return [
     `# Benchmark ${report.generatedAt}`,
     '',
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; broker, registry and Redis on the same machine.`,
     `Workload: ${report.workload.people} simulated people, ${report.workload.rawMessages} raw messages, ${report.workload.touchpoints} touchpoints.`,
     '',
-    '| run | input events | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | Redis commands / event | Redis round trips / event |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | input events | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | CPU / event × baseline | Redis commands / event | Redis round trips / event |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row(report.baseline),
     ...report.stages.map(row),
     row(report.pipeline),
     '',
     `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${report.pipeline.quality.precision}, recall ${report.pipeline.quality.recall}, F1 ${report.pipeline.quality.f1}, over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
     '',
-    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms. Split at the update's Kafka timestamp: raw produced → update produced p50 ${report.latency.split.toUpdateProduced.p50} ms, p99 ${report.latency.split.toUpdateProduced.p99} ms; update produced → consumed (transaction commit, fetch) p50 ${report.latency.split.toSubscriber.p50} ms, p99 ${report.latency.split.toSubscriber.p99} ms.`,
+    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s after ${report.latency.warmupSeconds} s of warm-up at the same load (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms. Split at the update's Kafka timestamp: raw produced → update produced p50 ${report.latency.split.toUpdateProduced.p50} ms, p99 ${report.latency.split.toUpdateProduced.p99} ms; update produced → consumed (transaction commit, fetch) p50 ${report.latency.split.toSubscriber.p50} ms, p99 ${report.latency.split.toSubscriber.p99} ms. Per service (from its input's and output's Kafka timestamps): normalizer p50 ${report.latency.hops.normalizer.p50} ms, p99 ${report.latency.hops.normalizer.p99} ms; resolver p50 ${report.latency.hops.resolver.p50} ms, p99 ${report.latency.hops.resolver.p99} ms; builder p50 ${report.latency.hops.builder.p50} ms, p99 ${report.latency.hops.builder.p99} ms. Each stage ran in its own process (\`elephant run --only\`); cores each kept busy under this load: ${Object.entries(report.latency.coresBusy).map(([part, cores]) => `${part} ${cores ?? '-'}`).join(', ')}.`,
     '',
     '| target | wanted | measured | met |',
     '| --- | --- | --- | --- |',

@@ -9,6 +9,8 @@ const schema = z.object({
   /** Offered load of the latency run, raw messages per second. */
   BENCH_LATENCY_RATE: positiveInt.default(1000),
   BENCH_LATENCY_SECONDS: positiveInt.default(15),
+  /** Seconds of the same load before the latency run samples (0 for none). */
+  BENCH_LATENCY_WARMUP_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(5),
   /** `latency`: only the latency run, printed as JSON, no report written (for tuning). */
   BENCH_ONLY: z.enum(['all', 'latency']).default('all'),
   /** Keep the run's topics and Redis keys (named after the run) for inspection. */

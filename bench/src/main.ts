@@ -33,6 +33,7 @@ try {
     people: config.BENCH_PEOPLE,
     latencyRate: config.BENCH_LATENCY_RATE,
     latencySeconds: config.BENCH_LATENCY_SECONDS,
+    latencyWarmupSeconds: config.BENCH_LATENCY_WARMUP_SECONDS,
     stackPids,
     keep: config.BENCH_KEEP,
     logger: createLogger({ name: 'bench', level: 'error', destination: process.stderr }),

@@ -18,6 +18,7 @@ describe('benchmark', () => {
       people: 20,
       latencyRate: 100,
       latencySeconds: 2,
+      latencyWarmupSeconds: 1,
       stackPids: [],
       logger: createLogger({ name: 'bench-test', level: 'silent' }),
       progress: (line) => lines.push(line),
@@ -36,6 +37,8 @@ describe('benchmark', () => {
     expect(report.latency.samples).toBeGreaterThan(0);
     expect(report.latency.p50).toBeLessThanOrEqual(report.latency.p99);
     expect(report.latency.p99).toBeLessThanOrEqual(report.latency.max);
+    for (const hop of Object.values(report.latency.hops)) expect(hop.p50).toBeGreaterThan(0);
+    expect(Object.keys(report.latency.coresBusy)).toEqual(['normalizers', 'resolver', 'builder']);
     expect(report.pipeline.profiles).toBeGreaterThan(0);
     expect(report.pipeline.quality.precision).toBeGreaterThan(0);
     expect(report.pipeline.redisBytesPerProfile).toBeGreaterThan(0);

@@ -40,7 +40,10 @@ export function createKafka(options: KafkaClientOptions): Kafka {
         // Elephant's contract is at-least-once with idempotent effects downstream; finite
         // retries are deliberate (a batch that cannot be sent is retried by the runner).
         if (message.startsWith('Limiting retries for the idempotent producer')) return;
-        log[LEVELS[level]]({ kafkajs: label, ...rest }, message);
+        // A transaction begun while the coordinator still completes the previous one: expected
+        // with back-to-back transactions and retried after a short backoff (transactions.ts).
+        const routine = [message, String(rest['error'] ?? '')].some((text) => text.includes('another concurrent operation on the same transaction'));
+        log[routine ? 'debug' : LEVELS[level]]({ kafkajs: label, ...rest }, message);
       },
   };
   return new Kafka(config);

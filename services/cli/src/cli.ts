@@ -8,7 +8,7 @@ import { drain } from './commands/drain.ts';
 import { simulateToFiles } from './commands/simulate.ts';
 import { erase, profileByIdentifier, profiles, renderProfile } from './commands/profile.ts';
 import { publish } from './commands/publish.ts';
-import { startPipeline } from './commands/run.ts';
+import { PIPELINE_PARTS, startPipeline, type PipelinePart } from './commands/run.ts';
 import { CliError, EXIT_CODES } from './errors.ts';
 
 type Env = NodeJS.ProcessEnv;
@@ -60,14 +60,17 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   run: {
-    summary: "Run all of Elephant's services in the foreground until SIGINT/SIGTERM",
-    usage: 'elephant run',
-    options: {},
-    run: async (_args, env) => {
+    summary: "Run all of Elephant's services (or --only some of them) in the foreground until SIGINT/SIGTERM",
+    usage: `elephant run [--only ${PIPELINE_PARTS.join(',')}]`,
+    options: { only: { type: 'string' } },
+    run: async ({ values }, env) => {
+      const only = typeof values['only'] === 'string' ? values['only'].split(',').map((part) => part.trim()) : [...PIPELINE_PARTS];
+      const unknown = only.filter((part) => !(PIPELINE_PARTS as readonly string[]).includes(part));
+      if (unknown.length > 0 || only.length === 0) throw new CliError('USAGE', `--only takes a comma-separated list of ${PIPELINE_PARTS.join(', ')} (got ${unknown.join(', ') || 'nothing'}).`);
       const config = configOf(env);
       const logger = createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr });
       const lifecycle = createLifecycle({ logger });
-      const pipeline = await startPipeline(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1));
+      const pipeline = await startPipeline(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), only as PipelinePart[]);
       lifecycle.onShutdown('pipeline', () => pipeline.stop());
       err(`elephant: running ${pipeline.services.length} services against ${config.endpoints.kafkaBrokers}; Ctrl-C stops them\n`);
       await lifecycle.done;

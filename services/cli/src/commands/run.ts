@@ -6,6 +6,10 @@ import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
 import { builderConfig, normalizerConfig, resolverConfig } from '../topology.ts';
 
+/** The parts `elephant run --only` can start: every channel normalizer, the resolver, the builder. */
+export const PIPELINE_PARTS = ['normalizers', 'resolver', 'builder'] as const;
+export type PipelinePart = (typeof PIPELINE_PARTS)[number];
+
 export interface RunningPipeline {
   readonly services: readonly string[];
   stop(): Promise<void>;
@@ -15,18 +19,22 @@ export interface RunningPipeline {
  * Starts every Elephant service in this process: one normalizer per channel, the identity
  * resolver and the profile builder. In production each is its own Deployment; here they share a process.
  */
-export async function startPipeline(config: CliConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningPipeline> {
+export async function startPipeline(config: CliConfig, logger: Logger, onFatal: (error: Error) => void, parts: readonly PipelinePart[] = PIPELINE_PARTS): Promise<RunningPipeline> {
   const stops: { name: string; stop: () => Promise<void> }[] = [];
   const stopAll = async (): Promise<void> => {
     for (const { stop } of stops.reverse()) await stop();
   };
   try {
-    const builder = await startBuilder(builderConfig(config), logger.child({ service: 'profile-builder' }), onFatal);
-    stops.push({ name: 'profile-builder', stop: () => builder.stop() });
-    const resolver = await startResolver(resolverConfig(config), logger.child({ service: 'identity-resolver' }), onFatal);
-    stops.push({ name: 'identity-resolver', stop: () => resolver.stop() });
+    if (parts.includes('builder')) {
+      const builder = await startBuilder(builderConfig(config), logger.child({ service: 'profile-builder' }), onFatal);
+      stops.push({ name: 'profile-builder', stop: () => builder.stop() });
+    }
+    if (parts.includes('resolver')) {
+      const resolver = await startResolver(resolverConfig(config), logger.child({ service: 'identity-resolver' }), onFatal);
+      stops.push({ name: 'identity-resolver', stop: () => resolver.stop() });
+    }
     // One after another: they create shared topics, and a fresh broker needs a moment per topic.
-    for (const channel of CHANNELS) {
+    for (const channel of parts.includes('normalizers') ? CHANNELS : []) {
       const normalizer = await startNormalizer(normalizerConfig(config, channel), logger.child({ service: `normalizer-${channel}` }), onFatal);
       stops.push({ name: `normalizer-${channel}`, stop: () => normalizer.stop() });
     }
