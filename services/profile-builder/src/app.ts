@@ -26,7 +26,15 @@ const asSchema = (schema: object): AvroSchema => schema as unknown as AvroSchema
  * three topics keyed by profile id and co-partitioned, so one member owns a profile across
  * all three — one batch at a time, and commits each batch in a Kafka transaction.
  */
-export async function startBuilder(config: BuilderConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningBuilder> {
+export interface BuilderOptions {
+  /**
+   * Wraps the transaction group (fault injection in tests: a commit that fails, or that
+   * succeeds and then reports a failure, as a crash at either point would).
+   */
+  readonly wrapTransactions?: (group: TransactionGroup) => Pick<TransactionGroup, 'commit'>;
+}
+
+export async function startBuilder(config: BuilderConfig, logger: Logger, onFatal: (error: Error) => void, options: BuilderOptions = {}): Promise<RunningBuilder> {
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'profile-builder' });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-profile-builder', logger });
@@ -71,7 +79,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       store,
       registry,
       schemaIds: { update: update.id, snapshot: snapshot.id, resolved: resolved.id, merge: merge.id, erasure: erasure.id },
-      transactions: new TransactionGroup(producer),
+      transactions: options.wrapTransactions ? options.wrapTransactions(new TransactionGroup(producer)) : new TransactionGroup(producer),
       metrics: createBuilderMetrics(metrics),
       logger,
       now: Date.now,

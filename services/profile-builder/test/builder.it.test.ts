@@ -6,7 +6,7 @@ import { connectRedis } from '@elephant/redis';
 import type { AvroSchema } from '@elephant/registry';
 import { createTestContext, waitUntil } from '@elephant/testing';
 import type { KafkaMessage } from '@elephant/kafka';
-import { decodeAll, startPipeline, touchpoint, type Pipeline } from './harness.ts';
+import { decodeAll, readToEnd, startPipeline, touchpoint, type Pipeline } from './harness.ts';
 
 const ctx = createTestContext('builder');
 const pipelines: Pipeline[] = [];
@@ -37,28 +37,8 @@ async function outputs(pipeline: Pipeline, done: (snapshots: Map<string, Profile
   return result;
 }
 
-async function readAll(topic: string): Promise<KafkaMessage[]> {
-  const admin = ctx.kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  // Transaction markers take offsets too: read until every partition's end, not a count.
-  const total = ends.reduce((sum, end) => sum + Number(end.high), 0);
-  if (total === 0) return [];
-  const consumer = ctx.kafka.consumer({ groupId: `${ctx.group('reader')}-${Math.random()}`, maxWaitTimeInMs: 50 });
-  const messages: KafkaMessage[] = [];
-  const reached = new Map<number, boolean>();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      messages.push(...batch.messages);
-      if (Number(batch.highWatermark) - 1 <= Number(batch.lastOffset()) + 1) reached.set(batch.partition, true);
-    },
-  });
-  await waitUntil(() => ends.every((end) => Number(end.high) === 0 || reached.get(end.partition) === true), { timeoutMs: 20000, message: `the end of ${topic}` }).catch(() => undefined);
-  await consumer.disconnect();
-  return messages;
+function readAll(topic: string): Promise<KafkaMessage[]> {
+  return readToEnd(ctx.kafka, topic);
 }
 
 function journey(): ReturnType<typeof touchpoint>[] {

@@ -1,11 +1,11 @@
 /** The resolver and the builder of one test, on the test's own topics and Redis prefix. */
 import { adaptMessage, touchpointSchema, type Channel, type Touchpoint } from '@elephant/channels';
 import { loadConfig as loadResolverConfig, startResolver, type RunningResolver } from '@elephant/identity-resolver';
-import { BatchProducer, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, type Kafka, type KafkaMessage } from '@elephant/kafka';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import type { TestContext } from '@elephant/testing';
+import { uniqueName, waitUntil, type TestContext } from '@elephant/testing';
 import type { ProfileUpdate, ProfileSnapshot } from '@elephant/profiles';
-import { loadConfig, startBuilder, topicsOf, type RunningBuilder, type BuilderConfig } from '@elephant/profile-builder';
+import { loadConfig, startBuilder, topicsOf, type BuilderOptions, type RunningBuilder, type BuilderConfig } from '@elephant/profile-builder';
 
 export interface Pipeline {
   readonly resolver: RunningResolver;
@@ -31,7 +31,7 @@ export function envOf(ctx: TestContext, scope: string): Record<string, string> {
   };
 }
 
-export async function startPipeline(ctx: TestContext, scope: string): Promise<Pipeline> {
+export async function startPipeline(ctx: TestContext, scope: string, builderOptions: BuilderOptions = {}): Promise<Pipeline> {
   const env = envOf(ctx, scope);
   const config = loadConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-builder`) });
   const resolverConfig = loadResolverConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-resolver`) });
@@ -66,7 +66,7 @@ export async function startPipeline(ctx: TestContext, scope: string): Promise<Pi
       await producer.disconnect();
     },
     startBuilder: async () => {
-      const builder = await startBuilder(config, ctx.logger, (error) => fatal.push(error));
+      const builder = await startBuilder(config, ctx.logger, (error) => fatal.push(error), builderOptions);
       builders.push(builder);
       return builder;
     },
@@ -86,6 +86,31 @@ export function touchpoint(channel: Channel, raw: unknown, ingestTime = Date.UTC
   const [first] = result.touchpoints;
   if (!first) throw new Error('no touchpoint');
   return first;
+}
+
+/** Every record of a topic, read to each partition's current end (transaction markers take offsets too). */
+export async function readToEnd(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const total = ends.reduce((sum, end) => sum + Number(end.high), 0);
+  if (total === 0) return [];
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 50 });
+  const messages: KafkaMessage[] = [];
+  const reached = new Map<number, boolean>();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: ({ batch }) => {
+      messages.push(...batch.messages);
+      if (Number(batch.highWatermark) - 1 <= Number(batch.lastOffset()) + 1) reached.set(batch.partition, true);
+      return Promise.resolve();
+    },
+  });
+  await waitUntil(() => ends.every((end) => Number(end.high) === 0 || reached.get(end.partition) === true), { timeoutMs: 20000, message: `the end of ${topic}` }).catch(() => undefined);
+  await consumer.disconnect();
+  return messages;
 }
 
 export async function decodeAll<T>(registry: AvroRegistry, messages: readonly KafkaMessage[]): Promise<T[]> {

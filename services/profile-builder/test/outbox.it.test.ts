@@ -1,0 +1,99 @@
+/**
+ * The outbox, deterministically: a batch's Redis commit succeeds and its Kafka transaction
+ * then fails (as if the builder died between the two), or the transaction commits and the
+ * builder fails before it deletes the outbox entries. Either way each update must reach a
+ * read_committed subscriber exactly once, in version order, and the counters stay exact.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { KafkaError, type TransactionGroup } from '@elephant/kafka';
+import type { ProfileUpdate } from '@elephant/profiles';
+import { topicsOf } from '@elephant/profile-builder';
+import { connectRedis } from '@elephant/redis';
+import { createTestContext, waitUntil } from '@elephant/testing';
+import { decodeAll, readToEnd, startPipeline, touchpoint, type Pipeline } from './harness.ts';
+
+const ctx = createTestContext('outbox');
+const pipelines: Pipeline[] = [];
+
+afterAll(async () => {
+  await Promise.all(pipelines.map((pipeline) => pipeline.stop()));
+  for (const pipeline of pipelines) expect(pipeline.fatal).toEqual([]);
+  await ctx.cleanup();
+});
+
+type Commit = Pick<TransactionGroup, 'commit'>;
+
+/** Fails the first `times` transactions: before committing (`lost`) or after (`unconfirmed`). */
+function failing(mode: 'lost' | 'unconfirmed', times: number): { wrap: (group: TransactionGroup) => Commit; failures: () => number } {
+  let failures = 0;
+  return {
+    failures: () => failures,
+    wrap: (group) => ({
+      commit: async (batches, offsets) => {
+        if (failures < times && batches.some((batch) => batch.messages.length > 0)) {
+          failures += 1;
+          if (mode === 'unconfirmed') await group.commit(batches, offsets);
+          throw new KafkaError('KAFKA_UNAVAILABLE', `injected: transaction ${mode === 'lost' ? 'lost' : 'committed, then the process failed'}`, { retryable: true });
+        }
+        return group.commit(batches, offsets);
+      },
+    }),
+  };
+}
+
+const purchases = (count: number) =>
+  Array.from({ length: count }, (_, index) =>
+    touchpoint('pos', { type: 'purchase', id: `txn-${index}`, occurredAt: new Date(Date.UTC(2026, 9, 1 + index)).toISOString(), storeId: 's-1', loyaltyCard: 'LC-7', currency: 'USD', lineItems: [{ productId: `p-${index}`, name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
+  );
+
+async function check(pipeline: Pipeline, scope: string, events: number): Promise<void> {
+  const topics = topicsOf(pipeline.config);
+  let profileId: string | undefined;
+  let mine: ProfileUpdate[] = [];
+  await waitUntil(
+    async () => {
+      profileId ??= await pipeline.resolver.graph.profileOf('acme', { type: 'loyalty_card', value: 'LC7' });
+      if (profileId === undefined) return false;
+      const updates = await decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates));
+      mine = updates.filter((update) => update.profileId === profileId);
+      return mine.length >= events;
+    },
+    { timeoutMs: 60000, intervalMs: 500, message: `${scope}: the updates of the profile` },
+  );
+  // Give a duplicate the chance to show up, then read again.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  mine = (await decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates))).filter((update) => update.profileId === profileId);
+  expect(mine.map((update) => update.version)).toEqual(Array.from({ length: events }, (_, index) => index + 1));
+  const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+  try {
+    const prefix = pipeline.resolver.graph.tenantPrefix('acme');
+    const state = JSON.parse((await redis.hget(`${prefix}ps:${profileId ?? ''}`, 's')) ?? '{}') as { computed: { ordersCount: number; lifetimeValue: Record<string, number> } };
+    expect(state.computed.ordersCount).toBe(events);
+    expect(state.computed.lifetimeValue['USD']).toBe(events * 1000);
+    // Every outbox entry was deleted once published.
+    const outboxes = await redis.keys(`${prefix}ob:*`);
+    for (const key of outboxes) expect(await redis.hlen(key), key).toBe(0);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+describe('profile builder outbox', () => {
+  it('publishes the updates of a transaction that failed after Redis committed, once', async () => {
+    const fault = failing('lost', 2);
+    const pipeline = await startPipeline(ctx, 'lost', { wrapTransactions: fault.wrap });
+    pipelines.push(pipeline);
+    await pipeline.publish(purchases(6));
+    await check(pipeline, 'lost', 6);
+    expect(fault.failures()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('does not publish again what a transaction committed when the builder failed before confirming it', async () => {
+    const fault = failing('unconfirmed', 2);
+    const pipeline = await startPipeline(ctx, 'unconfirmed', { wrapTransactions: fault.wrap });
+    pipelines.push(pipeline);
+    await pipeline.publish(purchases(6));
+    await check(pipeline, 'unconfirmed', 6);
+    expect(fault.failures()).toBeGreaterThanOrEqual(1);
+  });
+});
