@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { adaptContent, adaptEmail, adaptLoyalty, adaptPos, adaptSupport, adaptWeb, type Touchpoint } from '@elephant/channels';
-import { emptyProfile, snapshotOf, updateOf, type ProfileUpdate } from '@elephant/profiles';
+import { applyTouchpoint, emptyProfile, foldMerge, snapshotOf, updateOf, type ProfileUpdate } from '@elephant/profiles';
 import { applyAll, context, DAY, describeChanges, expectEncodes, HOUR, one, snapshotType, T0, updateType } from './helpers.ts';
 
 const iso = (time: number): string => new Date(time).toISOString();
@@ -76,7 +76,24 @@ const download = one(adaptContent({ type: 'download', id: 'dl-1', occurredAt: is
 
 const journey: readonly Touchpoint[] = [identify, delivered, opened, clicked, order, storePurchase, storeReturn, supportCall, coupon, download];
 
+/** Freezes a value and everything it references. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
 describe('one customer across channels', () => {
+  it('never modifies the state it is given (the builder caches decoded states by version)', () => {
+    let state = deepFreeze(emptyProfile('p-1', 'acme', T0));
+    for (const touchpoint of journey) state = deepFreeze(applyTouchpoint(state, touchpoint, {}).state);
+    const other = deepFreeze(applyAll(journey.slice(0, 3), {}, emptyProfile('p-2', 'acme', T0)).state);
+    expect(() => foldMerge(state, [other])).not.toThrow();
+    expect(state.computed.eventsCount).toBe(journey.length);
+  });
+
   const { state, states, steps } = applyAll(journey);
   const updates: ProfileUpdate[] = journey.map((touchpoint, index) => {
     const after = states[index];

@@ -7,7 +7,7 @@ import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { topicsOf, type BuilderConfig, type BuilderTopics } from './config.ts';
 import { erasureRequestSchema } from './generated/erasure-request.ts';
-import { createBuilderHandler } from './handler.ts';
+import { StateCache, createBuilderHandler } from './handler.ts';
 import { createBuilderMetrics } from './metrics.ts';
 import { ProfileStore } from './store.ts';
 
@@ -84,6 +84,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       logger,
       now: Date.now,
       committedOffset: (topic, partition) => committed.get(topic, partition),
+      states: new StateCache(config.STATE_CACHE_PROFILES),
     }),
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning(), redis: () => redis.status === 'ready' } });

@@ -34,6 +34,8 @@ const schema = z.object({
    * inputs) still run one after another; batches that finish together share one transaction.
    */
   PARTITIONS_CONCURRENTLY: positiveInt.default(8),
+  /** Decoded profile states kept in memory (by version; a stale entry is never used). */
+  STATE_CACHE_PROFILES: positiveInt.default(20000),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */

@@ -28,6 +28,8 @@ export interface BuilderDeps {
   readonly metrics: BuilderMetrics;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Decoded profile states of this process, by version. */
+  readonly states: StateCache;
   /** The group's committed offset (next offset to read) of an input partition; -1 when none. */
   readonly committedOffset: (topic: string, partition: number) => Promise<bigint>;
 }
@@ -140,7 +142,7 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, pa
     count += 1;
   }
   for (const profileId of profileIds) {
-    const current = parseState(profiles.get(profileId));
+    const current = parseState(deps, profiles.get(profileId));
     if (current && profiles.get(profileId)?.mergedInto === undefined) out.republishedSnapshots.push({ key: profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(current)) });
   }
   deps.metrics.republished.inc(count);
@@ -179,8 +181,44 @@ async function survivorOf(deps: BuilderDeps, tenant: string, loaded: LoadedProfi
   return current;
 }
 
-function parseState(loaded: LoadedProfile | undefined): ProfileState | undefined {
-  return loaded?.stored ? parseProfileState(JSON.parse(loaded.stored.state)) : undefined;
+/**
+ * Decoded states by profile id, valid for the version they were decoded or written at. A
+ * version names one state for good (every write increments it), so a hit skips JSON parsing
+ * and validation of a state this process already holds. Least recently used entries go first.
+ */
+export class StateCache {
+  readonly #entries = new Map<string, ProfileState>();
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get(profileId: string, version: number): ProfileState | undefined {
+    const state = this.#entries.get(profileId);
+    if (state?.version !== version) return undefined;
+    this.#entries.delete(profileId);
+    this.#entries.set(profileId, state);
+    return state;
+  }
+
+  set(state: ProfileState): void {
+    this.#entries.delete(state.profileId);
+    this.#entries.set(state.profileId, state);
+    if (this.#entries.size > this.#capacity) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
+}
+
+function parseState(deps: BuilderDeps, loaded: LoadedProfile | undefined): ProfileState | undefined {
+  if (!loaded?.stored) return undefined;
+  const cached = deps.states.get(loaded.profileId, loaded.stored.version);
+  if (cached) return cached;
+  const state = parseProfileState(JSON.parse(loaded.stored.state));
+  deps.states.set(state);
+  return state;
 }
 
 function publishUpdate(deps: BuilderDeps, out: Outputs, update: ProfileUpdate): void {
@@ -236,7 +274,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         continue;
       }
       seenInBatch.add(eventId);
-      const state = working.get(record.profileId) ?? parseState(loaded) ?? emptyProfile(record.profileId, tenant, record.touchpoint.ingestTime);
+      const state = working.get(record.profileId) ?? parseState(deps, loaded) ?? emptyProfile(record.profileId, tenant, record.touchpoint.ingestTime);
       const change = applyTouchpoint(state, record.touchpoint, { excludedIdentifiers: record.excludedIdentifiers, now });
       working.set(record.profileId, change.state);
       const update = updateOf(change.state, change.changes, { kind: 'touchpoint', eventId });
@@ -262,6 +300,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       publishSnapshot(deps, out, state);
     }
     await commitOrRetry(deps, tenant, requests);
+    for (const state of working.values()) deps.states.set(state);
     confirmLater(out, tenant, requests.map((request) => request.outbox.field));
   }
 }
@@ -292,10 +331,10 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
     // Folded before: its update was published, or is in the outbox being republished.
     if (applied.has(merge.mergeId)) continue;
     const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
-    const base = parseState(survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
+    const base = parseState(deps, survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
     // A merged profile whose touchpoints the builder has not seen yet still joins mergedFrom;
     // its touchpoints will be forwarded here.
-    const change = foldMerge(base, absorbed.map((loaded) => parseState(loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
+    const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
     if (change.folded.length === 0) continue; // all folded before (a redelivered or chained merge): nothing new to announce
     const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
     const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
@@ -310,6 +349,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
         absorbed: absorbed.map((loaded) => ({ profileId: loaded.profileId, expectedVersion: loaded.stored?.version })),
       },
     ]);
+    deps.states.set(change.state);
     confirmLater(out, tenant, [field]);
     publishUpdate(deps, out, update);
     publishSnapshot(deps, out, change.state);
