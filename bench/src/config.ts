@@ -5,7 +5,7 @@ const schema = z.object({
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
   REDIS_URL: redisUrl.optional(),
   /** Simulated people (about 34 raw messages each). */
-  BENCH_PEOPLE: positiveInt.default(600),
+  BENCH_PEOPLE: positiveInt.default(1500),
   /** Offered load of the latency run, raw messages per second. */
   BENCH_LATENCY_RATE: positiveInt.default(1000),
   BENCH_LATENCY_SECONDS: positiveInt.default(15),
