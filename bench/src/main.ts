@@ -41,14 +41,14 @@ try {
   };
   if (config.BENCH_ONLY === 'latency') {
     process.stdout.write(`${JSON.stringify(await runLatencyOnly(options), null, 2)}\n`);
-    process.exit(0);
+  } else {
+    const report = await runBench(options);
+    mkdirSync(config.BENCH_REPORT_DIR, { recursive: true });
+    const markdown = markdownOf(report);
+    writeFileSync(join(config.BENCH_REPORT_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(config.BENCH_REPORT_DIR, 'latest.md'), markdown);
+    process.stdout.write(markdown);
   }
-  const report = await runBench(options);
-  mkdirSync(config.BENCH_REPORT_DIR, { recursive: true });
-  const markdown = markdownOf(report);
-  writeFileSync(join(config.BENCH_REPORT_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(config.BENCH_REPORT_DIR, 'latest.md'), markdown);
-  process.stdout.write(markdown);
 } catch (error) {
   process.stderr.write(`bench: ${error instanceof ConfigError ? error.message : describeError(error)}\n`);
   process.exitCode = error instanceof ConfigError ? 78 : 1;

@@ -64,13 +64,15 @@ const COMMANDS: Record<string, Command> = {
     usage: `elephant run [--only ${PIPELINE_PARTS.join(',')}]`,
     options: { only: { type: 'string' } },
     run: async ({ values }, env) => {
-      const only = typeof values['only'] === 'string' ? values['only'].split(',').map((part) => part.trim()) : [...PIPELINE_PARTS];
-      const unknown = only.filter((part) => !(PIPELINE_PARTS as readonly string[]).includes(part));
+      const requested = typeof values['only'] === 'string' ? values['only'].split(',').map((part) => part.trim()) : [...PIPELINE_PARTS];
+      const isPart = (part: string): part is PipelinePart => (PIPELINE_PARTS as readonly string[]).includes(part);
+      const only = requested.filter(isPart);
+      const unknown = requested.filter((part) => !isPart(part));
       if (unknown.length > 0 || only.length === 0) throw new CliError('USAGE', `--only takes a comma-separated list of ${PIPELINE_PARTS.join(', ')} (got ${unknown.join(', ') || 'nothing'}).`);
       const config = configOf(env);
       const logger = createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr });
       const lifecycle = createLifecycle({ logger });
-      const pipeline = await startPipeline(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), only as PipelinePart[]);
+      const pipeline = await startPipeline(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), only);
       lifecycle.onShutdown('pipeline', () => pipeline.stop());
       err(`elephant: running ${pipeline.services.length} services against ${config.endpoints.kafkaBrokers}; Ctrl-C stops them\n`);
       await lifecycle.done;
