@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { adaptMessage, CHANNELS, type Channel } from '@elephant/channels';
 import { consumerGroups, eventClusters, identityQuality, loadCliConfig, PIPELINE_PARTS } from '@elephant/cli';
 import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
-import { BatchConsumer, BatchProducer, consumerGroupsLag, createKafka, ensureTopics, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, consumerGroupsLag, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
 import { loadConfig as normalizerConfigOf, startNormalizer } from '@elephant/normalizer';
 import type { Logger } from '@elephant/observability';
 import { loadConfig as builderConfigOf, startBuilder, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
@@ -192,7 +192,7 @@ async function produceAll(kafka: Kafka, batches: readonly { topic: string; messa
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
-  const env = { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: '8', TOUCHPOINTS_PARTITIONS: '8' };
+  const env = serviceEnv(options, tenant);
   const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
   // What the bench's own polling costs Redis: nothing, it never talks to Redis between snapshots.
@@ -354,11 +354,16 @@ async function cleanUp(kafka: Kafka, redis: Redis, run: string, options: BenchOp
   }
 }
 
+/** What every service of a run is configured with (topic and key prefixes are added per run). */
+function serviceEnv(options: BenchOptions, tenant: string): Record<string, string> {
+  return { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: '8', TOUCHPOINTS_PARTITIONS: '8' };
+}
+
 /** Only the latency run (BENCH_ONLY=latency), for tuning; the report is not written. */
 export async function runLatencyOnly(options: BenchOptions): Promise<BenchReport['latency']> {
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
-  const env = { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: '8', TOUCHPOINTS_PARTITIONS: '8' };
+  const env = serviceEnv(options, tenant);
   const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
@@ -434,7 +439,7 @@ async function joined(kafka: Kafka, groupIds: readonly string[]): Promise<number
  * Sends one message per channel and waits until it went all the way through: every group has
  * joined and every producer is connected before anything is measured.
  */
-async function warmUp(kafka: Kafka, prefix: string, simulation: Simulation, groups = groupsOf(prefix)): Promise<void> {
+async function warmUp(kafka: Kafka, prefix: string, simulation: Simulation, groups: readonly { group: string; topics: string[] }[]): Promise<void> {
   const samples = CHANNELS.map((channel) => simulation.records.find((record) => record.channel === channel)).filter((record) => record !== undefined);
   await produceAll(kafka, samples.map((record) => ({ topic: `${prefix}raw.${record.channel}`, messages: [{ value: record.json }] })));
   await drained(kafka, groups, samples.length, 120000);
@@ -453,6 +458,11 @@ async function consumerGroupEnd(kafka: Kafka, topic: string): Promise<number> {
 export interface Percentiles {
   readonly p50: number;
   readonly p99: number;
+}
+
+/** Milliseconds, 1 ms to 10 minutes, three significant digits. */
+function newHistogram(): ReturnType<typeof hdr.build> {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
 }
 
 function percentilesOf(histogram: ReturnType<typeof hdr.build>): Percentiles {
@@ -491,10 +501,9 @@ async function measureWith(kafka: Kafka, env: Record<string, string>, simulation
   });
   const sentAt = new Map<string, number>();
   const sentEpoch = new Map<string, number>();
-  const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
-  const histogram = build();
-  const toUpdateProduced = build();
-  const toSubscriber = build();
+  const histogram = newHistogram();
+  const toUpdateProduced = newHistogram();
+  const toSubscriber = newHistogram();
   const registry = new AvroRegistry({ url: options.schemaRegistryUrl });
   const subscriber = kafka.consumer({ groupId: `${prefix}subscriber`, maxWaitTimeInMs: 5, minBytes: 1 });
   await subscriber.connect();
@@ -579,60 +588,28 @@ async function measureWith(kafka: Kafka, env: Record<string, string>, simulation
   };
 }
 
-/** Reads a topic from the beginning to its current end. */
-async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: `${topic}.reader-${Date.now().toString(36)}`, maxWaitTimeInMs: 50 });
-  const messages: KafkaMessage[] = [];
-  const position = new Map<number, number>();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachBatch: ({ batch }) => {
-        messages.push(...batch.messages);
-        position.set(batch.partition, Number(batch.lastOffset()) + 1);
-        return Promise.resolve();
-      },
-    });
-    // A transaction marker may be the last offset: done when the position passed the last record.
-    const deadline = Date.now() + 120000;
-    while (!ends.every((end) => Number(end.high) === 0 || (position.get(end.partition) ?? 0) >= Number(end.high) - 1)) {
-      if (Date.now() > deadline) throw new Error(`could not read ${topic} to its end`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    await consumer.disconnect();
-  }
-  return messages;
-}
-
 async function hopLatencies(kafka: Kafka, registry: AvroRegistry, prefix: string, sampled: ReadonlySet<string>): Promise<BenchReport['latency']['hops']> {
-  const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
-  const normalizer = build();
-  const resolver = build();
-  const builder = build();
+  const normalizer = newHistogram();
+  const resolver = newHistogram();
+  const builder = newHistogram();
   const touchpointAt = new Map<string, number>();
   const resolvedAt = new Map<string, number>();
   const decodeAll = async <T>(messages: readonly KafkaMessage[]): Promise<{ value: T; at: number }[]> => {
     const decoded = await registry.decodeMany<T>(messages.map((message) => message.value ?? Buffer.alloc(0)));
     return decoded.flatMap((result, index) => (result.ok ? [{ value: result.value, at: Number(messages[index]?.timestamp ?? 0) }] : []));
   };
-  for (const { value, at } of await decodeAll<{ eventId: string; ingestTime: number }>(await readTopic(kafka, `${prefix}touchpoints.v1`))) {
+  for (const { value, at } of await decodeAll<{ eventId: string; ingestTime: number }>(await readToEnd(kafka, `${prefix}touchpoints.v1`))) {
     if (touchpointAt.has(value.eventId) || !sampled.has(value.eventId)) continue;
     touchpointAt.set(value.eventId, at);
     normalizer.recordValue(Math.max(1, at - value.ingestTime));
   }
-  for (const { value, at } of await decodeAll<{ touchpoint: { eventId: string } }>(await readTopic(kafka, `${prefix}touchpoints.resolved.v1`))) {
+  for (const { value, at } of await decodeAll<{ touchpoint: { eventId: string } }>(await readToEnd(kafka, `${prefix}touchpoints.resolved.v1`))) {
     const from = touchpointAt.get(value.touchpoint.eventId);
     if (from === undefined || resolvedAt.has(value.touchpoint.eventId)) continue;
     resolvedAt.set(value.touchpoint.eventId, at);
     resolver.recordValue(Math.max(1, at - from));
   }
-  for (const { value, at } of await decodeAll<{ kind: string; causeEventId: string }>(await readTopic(kafka, `${prefix}profiles.updates.v1`))) {
+  for (const { value, at } of await decodeAll<{ kind: string; causeEventId: string }>(await readToEnd(kafka, `${prefix}profiles.updates.v1`))) {
     const from = value.kind === 'touchpoint' ? resolvedAt.get(value.causeEventId) : undefined;
     if (from !== undefined) builder.recordValue(Math.max(1, at - from));
   }

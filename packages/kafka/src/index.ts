@@ -9,3 +9,4 @@ export type { IHeaders } from 'kafkajs';
 export { CoPartitionedAssigner } from './co-partitioned.ts';
 export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';
 export { filterAbortedRecords } from './read-committed.ts';
+export { readToEnd, type ReadToEndOptions } from './reader.ts';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from '@elephant/redis';
 import { toRedisError } from '@elephant/redis';
+import { ElephantError } from '@elephant/errors';
 import type { ProfileUpdate } from '@elephant/profiles';
 
 const COMMIT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
@@ -56,7 +57,9 @@ export function outboxField(topic: string, nextOffset: string, key: string): str
 
 export function parseOutboxField(field: string): { topic: string; nextOffset: bigint } {
   const [topic, nextOffset] = field.split('|');
-  if (topic === undefined || nextOffset === undefined || !/^\d+$/.test(nextOffset)) throw new Error(`Malformed outbox field "${field}"`);
+  if (topic === undefined || nextOffset === undefined || !/^\d+$/.test(nextOffset)) {
+    throw new ElephantError('OUTBOX_FIELD_MALFORMED', `Outbox field "${field}" is not <topic>|<next offset>|<key>: the outbox hash was written by something else`, { retryable: false });
+  }
   return { topic, nextOffset: BigInt(nextOffset) };
 }
 

@@ -1,12 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProfileSnapshot, ProfileUpdate } from '@elephant/profiles';
 import { erasureRequestSchema, topicsOf } from '@elephant/profile-builder';
-import { BatchProducer } from '@elephant/kafka';
+import { BatchProducer, readToEnd } from '@elephant/kafka';
 import { connectRedis } from '@elephant/redis';
 import type { AvroSchema } from '@elephant/registry';
 import { createTestContext, waitUntil } from '@elephant/testing';
-import type { KafkaMessage } from '@elephant/kafka';
-import { decodeAll, readToEnd, startPipeline, touchpoint, type Pipeline } from './harness.ts';
+import { decodeAll, startPipeline, touchpoint, type Pipeline } from './harness.ts';
 
 const ctx = createTestContext('builder');
 const pipelines: Pipeline[] = [];
@@ -25,9 +24,9 @@ async function outputs(pipeline: Pipeline, done: (snapshots: Map<string, Profile
   let result: { updates: ProfileUpdate[]; snapshots: Map<string, ProfileSnapshot | null> } | undefined;
   await waitUntil(
     async () => {
-      const updates = await decodeAll<ProfileUpdate>(pipeline.registry, await readAll(topics.updates));
+      const updates = await decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates));
       const snapshots = new Map<string, ProfileSnapshot | null>();
-      for (const message of await readAll(topics.snapshots)) snapshots.set(message.key?.toString() ?? '', message.value ? await pipeline.registry.decode<ProfileSnapshot>(message.value) : null);
+      for (const message of await readToEnd(ctx.kafka, topics.snapshots)) snapshots.set(message.key?.toString() ?? '', message.value ? await pipeline.registry.decode<ProfileSnapshot>(message.value) : null);
       result = { updates, snapshots };
       return done(snapshots, updates);
     },
@@ -37,9 +36,6 @@ async function outputs(pipeline: Pipeline, done: (snapshots: Map<string, Profile
   return result;
 }
 
-function readAll(topic: string): Promise<KafkaMessage[]> {
-  return readToEnd(ctx.kafka, topic);
-}
 
 function journey(): ReturnType<typeof touchpoint>[] {
   return [

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Touchpoint } from '@elephant/channels';
 import { generatePopulation } from '@elephant/identity';
-import { consumerGroupLag, type KafkaMessage } from '@elephant/kafka';
+import { consumerGroupLag, readToEnd } from '@elephant/kafka';
 import type { ProfileUpdate } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
 import { createTestContext, waitUntil } from '@elephant/testing';
@@ -138,7 +138,7 @@ describe('profile builder under chaos', () => {
     // every one exactly once (an update of a transaction that did not commit comes from the outbox).
     const last = new Map<string, ProfileUpdate>();
     let updates = 0;
-    for (const message of await readAll(topics.updates)) {
+    for (const message of await readToEnd(ctx.kafka, topics.updates)) {
       const update = await pipeline.registry.decode<ProfileUpdate>(message.value ?? Buffer.alloc(0));
       const previous = last.get(update.profileId);
       expect(update.version, `${update.profileId} went from ${previous?.version ?? 0} to ${update.version}`).toBe((previous?.version ?? 0) + 1);
@@ -169,26 +169,4 @@ async function offsetsEnd(topic: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
-}
-
-async function readAll(topic: string): Promise<KafkaMessage[]> {
-  const admin = ctx.kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const consumer = ctx.kafka.consumer({ groupId: ctx.group(`reader-${Date.now()}`), maxWaitTimeInMs: 50 });
-  const messages: KafkaMessage[] = [];
-  const position = new Map<number, number>();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      messages.push(...batch.messages);
-      position.set(batch.partition, Number(batch.lastOffset()) + 1);
-    },
-  });
-  // Transaction markers occupy offsets: done when each partition's position passed its last data.
-  await waitUntil(() => ends.every((end) => Number(end.high) === 0 || (position.get(end.partition) ?? 0) >= Number(end.high) - 1), { timeoutMs: 60000, message: `the end of ${topic}` });
-  await consumer.disconnect();
-  return messages;
 }

@@ -1,9 +1,9 @@
 /** The resolver and the builder of one test, on the test's own topics and Redis prefix. */
 import { adaptMessage, touchpointSchema, type Channel, type Touchpoint } from '@elephant/channels';
 import { loadConfig as loadResolverConfig, startResolver, type RunningResolver } from '@elephant/identity-resolver';
-import { BatchProducer, type Kafka, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, type KafkaMessage } from '@elephant/kafka';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { uniqueName, waitUntil, type TestContext } from '@elephant/testing';
+import type { TestContext } from '@elephant/testing';
 import type { ProfileUpdate, ProfileSnapshot } from '@elephant/profiles';
 import { loadConfig, startBuilder, topicsOf, type BuilderOptions, type RunningBuilder, type BuilderConfig } from '@elephant/profile-builder';
 
@@ -86,31 +86,6 @@ export function touchpoint(channel: Channel, raw: unknown, ingestTime = Date.UTC
   const [first] = result.touchpoints;
   if (!first) throw new Error('no touchpoint');
   return first;
-}
-
-/** Every record of a topic, read to each partition's current end (transaction markers take offsets too). */
-export async function readToEnd(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const total = ends.reduce((sum, end) => sum + Number(end.high), 0);
-  if (total === 0) return [];
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 50 });
-  const messages: KafkaMessage[] = [];
-  const reached = new Map<number, boolean>();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: ({ batch }) => {
-      messages.push(...batch.messages);
-      if (Number(batch.highWatermark) - 1 <= Number(batch.lastOffset()) + 1) reached.set(batch.partition, true);
-      return Promise.resolve();
-    },
-  });
-  await waitUntil(() => ends.every((end) => Number(end.high) === 0 || reached.get(end.partition) === true), { timeoutMs: 20000, message: `the end of ${topic}` }).catch(() => undefined);
-  await consumer.disconnect();
-  return messages;
 }
 
 export async function decodeAll<T>(registry: AvroRegistry, messages: readonly KafkaMessage[]): Promise<T[]> {

@@ -1,0 +1,53 @@
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { KafkaError } from './errors.ts';
+
+export interface ReadToEndOptions {
+  /** @default 60000 */
+  readonly timeoutMs?: number;
+  /** Prefix of the throw-away consumer group. @default `<topic>.reader` */
+  readonly groupPrefix?: string;
+}
+
+/**
+ * Every record of `topic` (read_committed), from the beginning to each partition's end as it
+ * was when the call began. Progress is tracked from kafkajs' end-of-batch events, which also
+ * fire for fetches that held only transaction markers or aborted records, so a partition whose
+ * tail is a marker still counts as read. For tests, tools and the benchmark, not for services.
+ */
+export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndOptions = {}): Promise<KafkaMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: { partition: number; high: string }[];
+  try {
+    ends = await admin.fetchTopicOffsets(topic);
+  } finally {
+    await admin.disconnect();
+  }
+  const pending = ends.filter((end) => Number(end.high) > 0);
+  if (pending.length === 0) return [];
+  const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? `${topic}.reader`}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 50 });
+  const messages: KafkaMessage[] = [];
+  const position = new Map<number, number>();
+  const done = (): boolean => pending.every((end) => (position.get(end.partition) ?? 0) >= Number(end.high) - 1);
+  await consumer.connect();
+  try {
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      position.set(payload.partition, Math.max(position.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1));
+    });
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachBatch: ({ batch }) => {
+        messages.push(...batch.messages);
+        return Promise.resolve();
+      },
+    });
+    const deadline = Date.now() + (options.timeoutMs ?? 60000);
+    while (!done()) {
+      if (Date.now() > deadline) throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read ${topic} to its end within ${options.timeoutMs ?? 60000} ms`, { retryable: true });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
