@@ -103,7 +103,7 @@ describe('architecture', () => {
 
   it('loads kafkajs only through @elephant/kafka, after its read_committed fix', () => {
     // packages/kafka/src/read-committed.ts must run before kafkajs is first loaded.
-    const runtimeImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s+['"]kafkajs['"]/;
+    const runtimeImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s+['"]kafkajs['"]|require\(\s*['"]kafkajs\//;
     const outside = files.filter((file) => !file.startsWith(join(root, 'packages/kafka/src')) && runtimeImport.test(readFileSync(file, 'utf8')));
     expect(outside.map((file) => relative(root, file))).toEqual([]);
     const inside = sources('packages/kafka').filter((file) => runtimeImport.test(readFileSync(file, 'utf8')));

@@ -1,4 +1,5 @@
 import './read-committed.ts';
+import './coordinator-cache.ts';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '@elephant/observability';
 

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner
 import { describeError, isRetryable } from '@elephant/errors';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@elephant/observability';
 import { KafkaError } from './errors.ts';
+import { withRejoinHook } from './rejoin.ts';
 
 export type { KafkaMessage };
 
@@ -12,8 +13,6 @@ export interface ConsumedBatch {
 }
 
 export interface BatchContext {
-  /** Call during long work so the group does not consider this member dead. */
-  heartbeat(): Promise<void>;
   /** Aborted when the runner is stopping; long waits should give up on it. */
   readonly signal: AbortSignal;
   /** The group and the offset to commit for this batch (last offset + 1), for handlers that commit in a transaction. */
@@ -26,7 +25,8 @@ export interface BatchContext {
  * durable (produced messages acknowledged, Redis writes done): the runner commits the
  * batch's offsets right after. Throw a retryable error to have the same batch retried with
  * backoff; a non-retryable error is a bug (bad input must be dead-lettered by the handler)
- * and stops the runner.
+ * and stops the runner. Batches of one partition are handed over one at a time, in order;
+ * different partitions run at once.
  */
 export type BatchHandler = (batch: ConsumedBatch, context: BatchContext) => Promise<void>;
 
@@ -40,8 +40,14 @@ export interface BatchConsumerOptions {
   readonly metrics?: Registry;
   /** Where a group with no committed offset starts. @default true */
   readonly fromBeginning?: boolean;
-  /** Partitions processed at once by this member. @default 1 */
+  /** Partitions whose batches this member processes at once. @default 1 */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * Messages fetched ahead of processing, per partition. The member keeps fetching while it
+   * processes; when this many messages of a partition wait, it stops fetching until they are
+   * taken, and the handler gets what waited as one batch (up to this many messages). @default 5000
+   */
+  readonly maxQueuedMessagesPerPartition?: number;
   /** @default 30000 */
   readonly sessionTimeoutMs?: number;
   /** @default 3000 */
@@ -69,6 +75,9 @@ interface RunnerMetrics {
   readonly batches: Counter<'topic' | 'group' | 'outcome'>;
   readonly batchSeconds: Histogram<'topic' | 'group'>;
   readonly lag: Gauge<'topic' | 'partition' | 'group'>;
+  readonly queueSeconds: Histogram<'topic' | 'group'>;
+  readonly queued: Gauge<'topic' | 'partition' | 'group'>;
+  readonly rejoining: Gauge<'group'>;
 }
 
 /** Metrics are shared by every runner of a process (one registry), labelled by group. */
@@ -78,8 +87,11 @@ function runnerMetrics(registry: Registry): RunnerMetrics {
   const metrics: RunnerMetrics = {
     messages: new Counter({ name: 'elephant_consumer_messages_total', help: 'Messages handled and committed', labelNames: ['topic', 'group'], registers: [registry] }),
     batches: new Counter({ name: 'elephant_consumer_batches_total', help: 'Batch attempts by outcome (committed, retried, failed)', labelNames: ['topic', 'group', 'outcome'], registers: [registry] }),
-    batchSeconds: new Histogram({ name: 'elephant_consumer_batch_seconds', help: 'Time to handle and commit one batch', labelNames: ['topic', 'group'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    batchSeconds: new Histogram({ name: 'elephant_consumer_batch_seconds', help: 'Time the handler took for one batch, retries included', labelNames: ['topic', 'group'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
     lag: new Gauge({ name: 'elephant_consumer_lag', help: 'Messages behind the high watermark after the last committed batch', labelNames: ['topic', 'partition', 'group'], registers: [registry] }),
+    rejoining: new Gauge({ name: 'elephant_consumer_rejoining', help: '1 while the member finishes its batches in hand before joining its group again (rebalance)', labelNames: ['group'], registers: [registry] }),
+    queued: new Gauge({ name: 'elephant_consumer_queued_messages', help: 'Messages fetched and waiting for the handler', labelNames: ['topic', 'partition', 'group'], registers: [registry] }),
+    queueSeconds: new Histogram({ name: 'elephant_consumer_queue_seconds', help: 'Time fetched messages waited for their partition\'s previous batch before the handler got them', labelNames: ['topic', 'group'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
   };
   metricsByRegistry.set(registry, metrics);
   return metrics;
@@ -87,14 +99,58 @@ function runnerMetrics(registry: Registry): RunnerMetrics {
 
 const metricsByRegistry = new WeakMap<Registry, RunnerMetrics>();
 
+/** Fetched messages of one partition waiting for the handler. */
+interface Fetched {
+  readonly messages: readonly KafkaMessage[];
+  /** performance.now() when kafkajs handed them over. */
+  readonly arrived: number;
+  readonly bytes: number;
+  readonly nextOffset: string;
+  readonly offsetLag: string;
+  /** The group membership they were fetched under (see #beforeRejoin). */
+  readonly epoch: number;
+  /** Commits offsets through the kafkajs runner that fetched them. */
+  readonly commit: EachBatchPayload['commitOffsetsIfNecessary'];
+}
+
+/** Offsets of handled batches of one partition, waiting to be committed. */
+interface Uncommitted {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly offsetLag: string;
+  readonly epoch: number;
+  readonly commit: EachBatchPayload['commitOffsetsIfNecessary'];
+  readonly batches: number;
+  readonly messages: number;
+}
+
+/** One partition's queue and the loop that hands it to the handler, one batch at a time. */
+interface Lane {
+  readonly topic: string;
+  readonly partition: number;
+  readonly queue: Fetched[];
+  queued: number;
+  active: Promise<void> | undefined;
+  readonly waiters: Set<() => void>;
+}
+
 /**
  * Runs a consumer-group member that hands batches to a handler and commits a batch's
  * offsets only after the handler resolved. Nothing is auto-committed, so a member that
  * dies mid-batch leaves the batch uncommitted and the next owner of the partition gets it
  * again (at-least-once; handlers make effects idempotent).
  *
- * `stop()` is the graceful path for SIGTERM: stop fetching, let the batch in hand finish
- * and commit, leave the group, disconnect.
+ * The member fetches while it processes: kafkajs' own loop sends the next fetch only after
+ * every batch of the previous one was processed, so a record arriving meanwhile waited a
+ * whole cycle per hop. Here kafkajs hands each batch over to a per-partition queue and goes
+ * on fetching; each partition's queue is processed in order, what waited in it taken as one
+ * batch; a full queue stops the fetching (back-pressure). Before the member joins its group
+ * again it finishes and commits the batches in hand and drops the queued ones (kafkajs then
+ * fetches from the committed offsets), so two members never process a partition at once.
+ *
+ * `stop()` is the graceful path for SIGTERM: drop what is queued, let the batches in hand
+ * finish and commit, leave the group, disconnect.
  */
 export class BatchConsumer {
   readonly #options: BatchConsumerOptions;
@@ -102,13 +158,24 @@ export class BatchConsumer {
   readonly #log: Logger;
   readonly #metrics: RunnerMetrics | undefined;
   readonly #abort = new AbortController();
+  readonly #lanes = new Map<string, Lane>();
+  readonly #slots: Slots;
+  readonly #maxQueued: number;
+  #epoch = 0;
+  #rejoining = false;
   #running = false;
   #stopping: Promise<void> | undefined;
+  #lanesIdle: Promise<void> | undefined;
+  #failure: Error | undefined;
+  readonly #uncommitted = new Map<string, Uncommitted>();
+  #committing: Promise<void> | undefined;
 
   constructor(options: BatchConsumerOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'consumer', group: options.groupId });
     this.#metrics = options.metrics ? runnerMetrics(options.metrics) : undefined;
+    this.#slots = new Slots(options.partitionsConsumedConcurrently ?? 1);
+    this.#maxQueued = options.maxQueuedMessagesPerPartition ?? 5000;
     this.#consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30000,
@@ -127,12 +194,11 @@ export class BatchConsumer {
     });
   }
 
-  #failure: Error | undefined;
-
   #fail(error: Error): void {
     if (this.#failure) return;
     this.#failure = error;
     this.#running = false;
+    this.#release();
     this.#log.error({ err: error }, 'consumer stopped by a non-retryable failure');
     this.#options.onFatal?.(error);
   }
@@ -145,77 +211,293 @@ export class BatchConsumer {
   async start(): Promise<void> {
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [...this.#options.topics], fromBeginning: this.#options.fromBeginning ?? true });
-    await this.#consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.#eachBatch(payload),
-    });
+    await withRejoinHook(
+      () => this.#beforeRejoin(),
+      () =>
+        this.#consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently ?? 1,
+          eachBatch: (payload) => this.#eachBatch(payload),
+        }),
+    );
     this.#running = true;
+  }
+
+  /** No new batch starts: stopping, rejoining the group, or failed. */
+  #halted(): boolean {
+    return this.#stopping !== undefined || this.#rejoining || this.#failure !== undefined;
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    if (this.#failure) return;
-    const heartbeat = (): Promise<void> => payload.heartbeat();
-    const isRunning = (): boolean => payload.isRunning();
-    const isStale = (): boolean => payload.isStale();
-    if (batch.isEmpty()) return;
-    const topic = batch.topic;
+    if (this.#stopping) {
+      // Not resolved: kafkajs would only fetch the same records again until it stops.
+      await this.#lanesIdle;
+      return;
+    }
+    if (this.#failure) {
+      await sleep(1000, this.#abort.signal);
+      return;
+    }
+    if (this.#rejoining || batch.isEmpty()) return;
+    const key = `${batch.topic}|${batch.partition}`;
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      lane = { topic: batch.topic, partition: batch.partition, queue: [], queued: 0, active: undefined, waiters: new Set() };
+      this.#lanes.set(key, lane);
+    }
+    lane.queue.push({ arrived: performance.now(), bytes: batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0), messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit: (offsets) => payload.commitOffsetsIfNecessary(offsets) });
+    lane.queued += batch.messages.length;
+    this.#gauge(lane);
+    // Only the fetch position moves; the offsets are committed once the handler is done.
+    payload.resolveOffset(batch.lastOffset());
+    this.#kick(lane);
+    const heartbeatMs = this.#options.heartbeatIntervalMs ?? 3000;
+    while (lane.queued >= this.#maxQueued && !this.#halted()) {
+      await waitForTake(lane, heartbeatMs);
+      // kafkajs heartbeats from its fetch loop, which waits here: keep the membership alive.
+      // A rebalance throws, and kafkajs joins again (after #beforeRejoin).
+      await payload.heartbeat();
+    }
+  }
+
+  #kick(lane: Lane): void {
+    if (lane.active || lane.queue.length === 0 || this.#halted()) return;
+    lane.active = this.#drain(lane)
+      .catch((error: unknown) => this.#fail(new HandlerBug(error)))
+      .finally(() => {
+        lane.active = undefined;
+        this.#kick(lane);
+      });
+  }
+
+  async #drain(lane: Lane): Promise<void> {
+    for (;;) {
+      if (this.#halted() || lane.queue.length === 0) return;
+      await this.#slots.acquire();
+      try {
+        const items = this.#take(lane);
+        if (!items) return;
+        await this.#process(lane, items);
+      } finally {
+        this.#slots.release();
+      }
+    }
+  }
+
+  /** What waits in the lane (fetched under the current membership), up to the queue limit. */
+  #take(lane: Lane): Fetched[] | undefined {
+    if (this.#halted()) return undefined;
+    const items: Fetched[] = [];
+    let count = 0;
+    let bytes = 0;
+    // No bigger than one fetch of the partition (maxBytesPerPartition): what a handler
+    // produces for a batch stays within the broker's limits as it did without queueing.
+    const maxBytes = this.#options.maxBytesPerPartition ?? 1048576;
+    while (lane.queue.length > 0) {
+      const next = lane.queue[0] as Fetched;
+      if (items.length > 0 && (count + next.messages.length > this.#maxQueued || bytes + next.bytes > maxBytes)) break;
+      lane.queue.shift();
+      lane.queued -= next.messages.length;
+      if (next.epoch !== this.#epoch) continue;
+      items.push(next);
+      count += next.messages.length;
+      bytes += next.bytes;
+    }
+    for (const wake of lane.waiters) wake();
+    this.#gauge(lane);
+    return items.length > 0 ? items : undefined;
+  }
+
+  async #process(lane: Lane, items: readonly Fetched[]): Promise<void> {
+    const { topic, partition } = lane;
     const group = this.#options.groupId;
+    const epoch = (items[0] as Fetched).epoch;
+    const last = items.at(-1) as Fetched;
+    const messages = items.length === 1 ? last.messages : items.flatMap((item) => item.messages);
+    this.#metrics?.queueSeconds.observe({ topic, group }, (performance.now() - (items[0] as Fetched).arrived) / 1000);
     const timer = this.#metrics?.batchSeconds.startTimer({ topic, group });
     const backoff = this.#options.retryBackoff ?? { initialMs: 200, maxMs: 10000 };
     for (let attempt = 0; ; attempt += 1) {
-      // A batch not finished before stop or rebalance stays uncommitted: the partition's
-      // next owner (or this member after restart) receives it again.
-      if (!isRunning() || isStale() || this.#abort.signal.aborted) return;
+      // A batch not finished before stop or a rejoin stays uncommitted: the partition's next
+      // owner (or this member after restart) receives it again.
+      if (attempt > 0 && (this.#halted() || this.#epoch !== epoch)) return;
       try {
-        await this.#options.handler({ topic, partition: batch.partition, messages: batch.messages }, { heartbeat, signal: this.#abort.signal, groupId: group, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString() });
+        await this.#options.handler({ topic, partition, messages }, { signal: this.#abort.signal, groupId: group, nextOffset: last.nextOffset });
         break;
       } catch (error) {
         if (!isRetryable(error)) {
           // A bug, not bad input (handlers dead-letter bad input): stop here, leave the batch
           // uncommitted for after the fix, and let the service shut down through onFatal
-          // rather than have kafkajs retry the same batch.
+          // rather than retry the same batch forever.
           this.#metrics?.batches.inc({ topic, group, outcome: 'failed' });
           this.#fail(new HandlerBug(error));
           return;
         }
         this.#metrics?.batches.inc({ topic, group, outcome: 'retried' });
         const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
-        this.#log.warn({ topic, partition: batch.partition, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
+        this.#log.warn({ topic, partition, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
         await sleep(delay, this.#abort.signal);
-        await heartbeat().catch(() => undefined);
       }
     }
-    const last = batch.lastOffset();
-    payload.resolveOffset(last);
+    timer?.();
     if (this.#options.commit === 'handler') {
       this.#metrics?.batches.inc({ topic, group, outcome: 'committed' });
-      this.#metrics?.messages.inc({ topic, group }, batch.messages.length);
-      timer?.();
+      this.#metrics?.messages.inc({ topic, group }, messages.length);
       return;
     }
-    // Through the batch payload, not consumer.commitOffsets(): kafkajs' consumer-level commit
-    // silently does nothing once stop() began, which would leave the batch that stop()
-    // waited for uncommitted and have it processed again after a SIGTERM.
-    await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
-    timer?.();
-    this.#metrics?.batches.inc({ topic, group, outcome: 'committed' });
-    this.#metrics?.messages.inc({ topic, group }, batch.messages.length);
-    this.#metrics?.lag.set({ topic, group, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    if (this.#epoch !== epoch) {
+      // The member joined the group again while this batch ran (the wait before a rejoin
+      // timed out): the partition may be another member's now, and kafkajs fetches it again
+      // from the committed offset.
+      this.#log.warn({ topic, partition }, 'batch finished after the member rejoined its group; left uncommitted');
+      return;
+    }
+    // The lane goes on with its next batch while the offsets are committed.
+    const key = `${topic}|${partition}`;
+    const pending = this.#uncommitted.get(key);
+    this.#uncommitted.set(key, { topic, partition, offset: last.nextOffset, offsetLag: last.offsetLag, epoch, commit: last.commit, batches: (pending?.batches ?? 0) + 1, messages: (pending?.messages ?? 0) + messages.length });
+    void this.#flushCommits();
+  }
+
+  /**
+   * Commits the offsets of the batches handled so far, every partition's in one request, one
+   * request at a time (offsets are cumulative: a later commit covers an earlier one).
+   */
+  #flushCommits(): Promise<void> {
+    this.#committing ??= this.#commitLoop().finally(() => {
+      this.#committing = undefined;
+      if (this.#uncommitted.size > 0) void this.#flushCommits();
+    });
+    return this.#committing;
+  }
+
+  async #commitLoop(): Promise<void> {
+    while (this.#uncommitted.size > 0) {
+      const entries = [...this.#uncommitted.values()].filter((entry) => entry.epoch === this.#epoch);
+      this.#uncommitted.clear();
+      const first = entries[0];
+      if (!first) continue;
+      const byTopic = new Map<string, { partition: number; offset: string }[]>();
+      for (const entry of entries) byTopic.set(entry.topic, [...(byTopic.get(entry.topic) ?? []), { partition: entry.partition, offset: entry.offset }]);
+      try {
+        // Through the kafkajs runner that fetched the batches, not consumer.commitOffsets():
+        // kafkajs' consumer-level commit silently does nothing once stop() began.
+        await first.commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      } catch (error) {
+        // The next commit of a partition covers these offsets; if none comes (a rebalance),
+        // the batches are delivered again.
+        this.#log.warn({ err: error, partitions: entries.length }, 'offset commit failed; the batches may be delivered again');
+        continue;
+      }
+      const group = this.#options.groupId;
+      for (const entry of entries) {
+        this.#metrics?.batches.inc({ topic: entry.topic, group, outcome: 'committed' }, entry.batches);
+        this.#metrics?.messages.inc({ topic: entry.topic, group }, entry.messages);
+        this.#metrics?.lag.set({ topic: entry.topic, group, partition: String(entry.partition) }, Number(entry.offsetLag));
+      }
+    }
+  }
+
+  #gauge(lane: Lane): void {
+    this.#metrics?.queued.set({ topic: lane.topic, partition: String(lane.partition), group: this.#options.groupId }, lane.queued);
+  }
+
+  /** Wakes eachBatch calls waiting for room in a queue. */
+  #release(): void {
+    for (const lane of this.#lanes.values()) for (const wake of lane.waiters) wake();
+  }
+
+  /** Resolves when no batch is in hand and the offsets of the handled ones are committed. */
+  async #idle(): Promise<void> {
+    await Promise.all([...this.#lanes.values()].map((lane) => lane.active ?? Promise.resolve()));
+    while (this.#committing !== undefined || this.#uncommitted.size > 0) await this.#flushCommits();
+  }
+
+  /**
+   * Runs before each join of the group (kafkajs has no revocation callback; see rejoin.ts):
+   * let the batches in hand finish and commit under the current membership, drop the queued
+   * ones. Bounded by the session timeout, so a stuck handler cannot keep the group waiting.
+   */
+  async #beforeRejoin(): Promise<void> {
+    if (this.#lanes.size === 0) return;
+    this.#rejoining = true;
+    this.#release();
+    this.#metrics?.rejoining.set({ group: this.#options.groupId }, 1);
+    try {
+      await waitAtMost(this.#idle(), this.#options.sessionTimeoutMs ?? 30000);
+    } finally {
+      this.#epoch += 1;
+      for (const lane of this.#lanes.values()) {
+        lane.queue.length = 0;
+        lane.queued = 0;
+        this.#gauge(lane);
+      }
+      this.#rejoining = false;
+      this.#metrics?.rejoining.set({ group: this.#options.groupId }, 0);
+    }
   }
 
   /** Graceful stop; safe to call more than once. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      this.#abort.abort();
       this.#running = false;
+      this.#abort.abort();
+      this.#release();
+      this.#lanesIdle = this.#idle();
+      await this.#lanesIdle;
       await this.#consumer.stop();
       await this.#consumer.disconnect();
     })();
     return this.#stopping;
   }
+}
+
+/** At most `size` holders at once, served in arrival order. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free -= 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free += 1;
+  }
+}
+
+function waitForTake(lane: Lane, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      lane.waiters.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    lane.waiters.add(done);
+  });
+}
+
+function waitAtMost(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 class HandlerBug extends KafkaError {
@@ -237,3 +519,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
+

@@ -10,3 +10,4 @@ export { CoPartitionedAssigner } from './co-partitioned.ts';
 export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';
 export { filterAbortedRecords } from './read-committed.ts';
 export { readToEnd, type ReadToEndOptions } from './reader.ts';
+export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';

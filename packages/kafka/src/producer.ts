@@ -19,10 +19,47 @@ export interface OutboundBatch {
   readonly messages: readonly Message[];
 }
 
-/** A connected producer that sends whole batches and reports failures as KafkaError. */
+/** Messages of several batches in one list per topic, in the order given. */
+export function mergeByTopic(batches: readonly OutboundBatch[]): { topic: string; messages: Message[] }[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const batch of batches) {
+    if (batch.messages.length === 0) continue;
+    const list = byTopic.get(batch.topic);
+    if (list) list.push(...batch.messages);
+    else byTopic.set(batch.topic, [...batch.messages]);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/** Bytes of keys and values, the bulk of a request. */
+export function sizeOf(batches: readonly OutboundBatch[]): number {
+  let bytes = 0;
+  for (const batch of batches) for (const message of batch.messages) bytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
+  return bytes;
+}
+
+interface PendingSend {
+  readonly batches: readonly OutboundBatch[];
+  readonly bytes: number;
+  readonly resolve: (metadata: RecordMetadata[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Sends waiting for the request in flight join the next one up to this many bytes. */
+const GROUP_BYTES = 512 * 1024;
+
+/**
+ * A connected producer that sends whole batches and reports failures as KafkaError.
+ *
+ * Group produce: one request is in flight at a time (the idempotent producer allows no more),
+ * and the batches of every caller that arrived meanwhile go together in the next request, so
+ * many partitions handled at once cost one round trip, not one each in turn.
+ */
 export class BatchProducer {
   readonly #producer: Producer;
   readonly #compression: CompressionTypes;
+  #pending: PendingSend[] = [];
+  #inFlight = false;
 
   private constructor(producer: Producer, compression: CompressionTypes) {
     this.#producer = producer;
@@ -31,31 +68,61 @@ export class BatchProducer {
 
   static async connect(kafka: Kafka, options: ProducerOptions = {}): Promise<BatchProducer> {
     const idempotent = options.idempotent ?? true;
-    // One request in flight keeps per-partition order without relying on sequence numbers
-    // when idempotence is off; with it on, kafkajs enforces the same.
+    // One request in flight (group produce sends the next one when it returns) keeps
+    // per-partition order without relying on sequence numbers.
     // The default (Java-compatible murmur2) partitioner, named so kafkajs does not warn about it:
     // a key lands on the same partition as it would from a Java producer.
-    const producer = kafka.producer({ idempotent, maxInFlightRequests: idempotent ? 1 : 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({ idempotent, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     return new BatchProducer(producer, options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None);
   }
 
   /**
    * Sends every message of every batch and resolves once the broker acknowledged all of them
-   * (acks=all). Retryable broker errors are retried by kafkajs first; what still fails is
-   * thrown as a retryable KAFKA_UNAVAILABLE, so the caller re-runs the batch.
+   * (acks=all), with the metadata of the request that carried them (for their topics; other
+   * callers' batches may have shared it). Retryable broker errors are retried by kafkajs
+   * first; what still fails is thrown as a retryable KAFKA_UNAVAILABLE, to every caller whose
+   * batches were in that request, so each re-runs its batch.
    */
-  async send(batches: readonly OutboundBatch[]): Promise<RecordMetadata[]> {
-    const topicMessages = batches.filter((batch) => batch.messages.length > 0).map((batch) => ({ topic: batch.topic, messages: [...batch.messages] }));
-    if (topicMessages.length === 0) return [];
-    try {
-      return await this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#compression });
-    } catch (error) {
-      throw new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topicMessages.map((batch) => batch.topic).join(', ')} failed: ${(error as Error).message}`, {
-        retryable: true,
-        cause: error,
-      });
+  send(batches: readonly OutboundBatch[]): Promise<RecordMetadata[]> {
+    const nonEmpty = batches.filter((batch) => batch.messages.length > 0);
+    if (nonEmpty.length === 0) return Promise.resolve([]);
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      this.#pending.push({ batches: nonEmpty, bytes: sizeOf(nonEmpty), resolve, reject });
+      this.#next();
+    });
+  }
+
+  #next(): void {
+    if (this.#inFlight || this.#pending.length === 0) return;
+    let bytes = 0;
+    let count = 0;
+    while (count < this.#pending.length && (count === 0 || bytes + (this.#pending[count] as PendingSend).bytes <= GROUP_BYTES)) {
+      bytes += (this.#pending[count] as PendingSend).bytes;
+      count += 1;
     }
+    const group = this.#pending.slice(0, count);
+    this.#pending = this.#pending.slice(count);
+    this.#inFlight = true;
+    const topicMessages = mergeByTopic(group.flatMap((pending) => pending.batches));
+    this.#producer
+      .sendBatch({ topicMessages, acks: -1, compression: this.#compression })
+      .then(
+        (metadata) => {
+          for (const pending of group) {
+            const topics = new Set(pending.batches.map((batch) => batch.topic));
+            pending.resolve(metadata.filter((entry) => topics.has(entry.topicName)));
+          }
+        },
+        (error: unknown) => {
+          const failure = new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topicMessages.map((batch) => batch.topic).join(', ')} failed: ${(error as Error).message}`, { retryable: true, cause: error });
+          for (const pending of group) pending.reject(failure);
+        },
+      )
+      .finally(() => {
+        this.#inFlight = false;
+        this.#next();
+      });
   }
 
   async disconnect(): Promise<void> {

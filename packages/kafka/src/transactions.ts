@@ -1,7 +1,7 @@
 import './read-committed.ts';
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { KafkaError } from './errors.ts';
-import type { OutboundBatch } from './producer.ts';
+import { mergeByTopic, type OutboundBatch } from './producer.ts';
 
 export interface ConsumedOffset {
   readonly groupId: string;
@@ -57,7 +57,7 @@ export class TransactionalProducer {
   async commit(batches: readonly OutboundBatch[], offsets: readonly ConsumedOffset[]): Promise<void> {
     const transaction = await this.#producer.transaction();
     try {
-      const topicMessages = batches.filter((batch) => batch.messages.length > 0).map((batch) => ({ topic: batch.topic, messages: [...batch.messages] }));
+      const topicMessages = mergeByTopic(batches);
       if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, compression: CompressionTypes.None });
       const byGroup = new Map<string, Map<string, { partition: number; offset: string }[]>>();
       for (const offset of offsets) {
@@ -117,15 +117,7 @@ export class TransactionGroup {
     const group = this.#pending;
     this.#pending = [];
     this.#busy = true;
-    const byTopic = new Map<string, OutboundBatch['messages'][number][]>();
-    for (const participant of group) {
-      for (const batch of participant.batches) {
-        const list = byTopic.get(batch.topic);
-        if (list) list.push(...batch.messages);
-        else byTopic.set(batch.topic, [...batch.messages]);
-      }
-    }
-    const batches = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    const batches = mergeByTopic(group.flatMap((participant) => participant.batches));
     void this.#producer
       .commit(batches, group.flatMap((participant) => participant.offsets))
       .then(

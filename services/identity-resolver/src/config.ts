@@ -25,7 +25,7 @@ const schema = z.object({
   EVENT_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
-  PARTITIONS_CONCURRENTLY: positiveInt.default(2),
+  PARTITIONS_CONCURRENTLY: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),

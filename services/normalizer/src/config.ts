@@ -34,7 +34,7 @@ const schema = z.object({
   CREATE_TOPICS: bool.default(true),
   TOUCHPOINTS_PARTITIONS: positiveInt.default(8),
   /** Partitions this instance processes at once. */
-  PARTITIONS_CONCURRENTLY: positiveInt.default(2),
+  PARTITIONS_CONCURRENTLY: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),
