@@ -11,3 +11,4 @@ export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type Tran
 export { filterAbortedRecords } from './read-committed.ts';
 export { readToEnd, type ReadToEndOptions } from './reader.ts';
 export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';
+export { KafkaEncoder } from './encoder.ts';

@@ -17,6 +17,8 @@
  * loads kafkajs imports this one first (ESM evaluates imports in order); no other package
  * imports kafkajs at run time (test/architecture.test.ts).
  */
+// First of all, before kafkajs' modules load the protocol encoder (see encoder.ts).
+import './encoder.ts';
 import { createRequire } from 'node:module';
 
 interface AbortedTransaction {

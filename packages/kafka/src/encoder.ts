@@ -1,0 +1,54 @@
+/**
+ * kafkajs 2.2.4's protocol encoder without zero-filled allocations, before kafkajs loads.
+ *
+ * kafkajs encodes every produced record into its own `Encoder`, which starts with a
+ * zero-filled 512-byte buffer (`Buffer.alloc`) and, for a larger record, allocates a bigger
+ * zero-filled one and copies; the record batch and the request grow the same way. Profiled in
+ * the benchmark, that zero-filling and the garbage it makes were the largest single cost of
+ * producing (a fifth of the busy time of a process producing Avro records of about a
+ * kilobyte). The encoder only ever writes at its offset and hands out the written part, so
+ * uninitialized memory (`Buffer.allocUnsafe`, pooled for small sizes) is never seen.
+ *
+ * This module replaces the encoder class in Node's CommonJS cache under kafkajs' own module
+ * path (read-committed.ts imports it first, before anything loads kafkajs).
+ * packages/kafka/test/encoder.test.ts checks the replacement and its output.
+ */
+import { createRequire } from 'node:module';
+
+interface EncoderInstance {
+  buf: Buffer;
+  offset: number;
+}
+
+interface EncoderClass {
+  new (initialSize?: number): EncoderInstance;
+  nextPowerOfTwo(value: number): number;
+  prototype: EncoderInstance & { ensureAvailable(length: number): void };
+}
+
+const require = createRequire(import.meta.url);
+const path = require.resolve('kafkajs/src/protocol/encoder.js');
+const Original = require(path) as EncoderClass;
+if (typeof Original.nextPowerOfTwo !== 'function' || typeof Original.prototype.ensureAvailable !== 'function') throw new Error('kafkajs protocol encoder not as expected: the encoder patch needs kafkajs 2.2.x');
+
+class UnfilledEncoder extends Original {
+  constructor(initialSize = 511) {
+    super(0); // allocates one byte
+    this.buf = Buffer.allocUnsafe(Original.nextPowerOfTwo(initialSize));
+    this.offset = 0;
+  }
+
+  ensureAvailable(length: number): void {
+    if (this.offset + length <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Original.nextPowerOfTwo(this.offset + length));
+    this.buf.copy(grown, 0, 0, this.offset);
+    this.buf = grown;
+  }
+}
+
+const cached = require.cache[path];
+if (!cached) throw new Error(`kafkajs module ${path} is not in the CommonJS cache`);
+cached.exports = UnfilledEncoder;
+
+/** The class kafkajs now uses (for the test). */
+export const KafkaEncoder: unknown = UnfilledEncoder;
