@@ -222,8 +222,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       });
       options.progress(label);
       const start = await snapshot(redis, options);
+      // Polled from before the start: start() returns once the member joined, and it may
+      // have processed a good part of the input by then.
+      const joining = joined(kafka, [`${basePrefix}group`]);
       await passthrough.start();
-      const joinedAt = await joined(kafka, [`${basePrefix}group`]);
+      const joinedAt = await joining;
       await drained(kafka, [{ group: `${basePrefix}group`, topics: [`${basePrefix}in`] }], records.length, 600000);
       const end = await snapshot(redis, options);
       await passthrough.stop();
@@ -243,8 +246,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await produceAll(kafka, raw(stagePrefix));
     options.progress('stage: normalizers');
     before = await snapshot(redis, options);
+    let joining = joined(kafka, groupsOf(stagePrefix).slice(0, CHANNELS.length).map((entry) => entry.group));
     const normalizers = await Promise.all(CHANNELS.map((channel: Channel) => startNormalizer(normalizerConfigOf({ ...stageEnv, NORMALIZER_CHANNEL: channel, CONSUMER_GROUP: `${stagePrefix}normalizer-${channel}` }), options.logger, () => undefined)));
-    began = await joined(kafka, groupsOf(stagePrefix).slice(0, CHANNELS.length).map((entry) => entry.group));
+    began = await joining;
     await drained(kafka, groupsOf(stagePrefix).slice(0, CHANNELS.length), records.length, 600000);
     after = await snapshot(redis, options);
     before = { ...before, at: began };
@@ -254,8 +258,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     options.progress('stage: identity resolver');
     before = await snapshot(redis, options);
+    joining = joined(kafka, [`${stagePrefix}resolver`]);
     const resolver = await startResolver(resolverConfigOf({ ...stageEnv, CONSUMER_GROUP: `${stagePrefix}resolver` }), options.logger, () => undefined);
-    began = await joined(kafka, [`${stagePrefix}resolver`]);
+    began = await joining;
     await drained(kafka, [{ group: `${stagePrefix}resolver`, topics: [`${stagePrefix}touchpoints.v1`] }], touchpoints, 600000);
     after = await snapshot(redis, options);
     before = { ...before, at: began };
@@ -267,8 +272,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const builderTopics = builderTopicsOf(builderConfig);
     const builderInput = (await consumerGroupEnd(kafka, builderTopics.resolved)) + (await consumerGroupEnd(kafka, builderTopics.merges));
     before = await snapshot(redis, options);
+    joining = joined(kafka, [builderConfig.CONSUMER_GROUP]);
     const builder = await startBuilder(builderConfig, options.logger, () => undefined);
-    began = await joined(kafka, [builderConfig.CONSUMER_GROUP]);
+    began = await joining;
     await drained(kafka, [{ group: builderConfig.CONSUMER_GROUP, topics: [builderTopics.resolved, builderTopics.merges, builderTopics.erasures] }], builderInput, 600000);
     after = await snapshot(redis, options);
     before = { ...before, at: began };
@@ -423,7 +429,8 @@ function spawnStages(env: Record<string, string>): { pids: Record<string, number
 /**
  * Waits until every group has joined (stable, with members) and returns when the first of
  * them did: its members start processing right then, so a run measured from the last join
- * would leave out work already done (and look faster than it is).
+ * would leave out work already done (and look faster than it is). Call it before starting
+ * the members.
  */
 async function joined(kafka: Kafka, groupIds: readonly string[]): Promise<number> {
   const admin = kafka.admin();
