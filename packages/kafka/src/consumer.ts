@@ -42,19 +42,17 @@ export interface BatchConsumerOptions {
   readonly fromBeginning?: boolean;
   /** Partitions whose batches this member processes at once. @default 1 */
   readonly partitionsConsumedConcurrently?: number;
-  /**
-   * Messages fetched ahead of processing, per partition. The member keeps fetching while it
-   * processes; when this many messages of a partition wait, it stops fetching until they are
-   * taken, and the handler gets what waited as one batch (up to this many messages). @default 5000
-   */
-  readonly maxQueuedMessagesPerPartition?: number;
   /** @default 30000 */
   readonly sessionTimeoutMs?: number;
   /** @default 3000 */
   readonly heartbeatIntervalMs?: number;
   /** Longest the broker holds a fetch open waiting for data: on an idle partition, a hop costs up to this much latency. @default 20 */
   readonly maxWaitTimeMs?: number;
-  /** @default 1048576 */
+  /**
+   * Bytes of one partition per fetch, and the most the member keeps fetched ahead of the
+   * handler per partition: when that much waits, it stops fetching until the handler takes it.
+   * A handler's batch is at most this big too. @default 1048576
+   */
   readonly maxBytesPerPartition?: number;
   /** Backoff between retries of a batch that failed with a retryable error. */
   readonly retryBackoff?: { readonly initialMs: number; readonly maxMs: number };
@@ -131,6 +129,7 @@ interface Lane {
   readonly partition: number;
   readonly queue: Fetched[];
   queued: number;
+  queuedBytes: number;
   active: Promise<void> | undefined;
   readonly waiters: Set<() => void>;
 }
@@ -160,7 +159,7 @@ export class BatchConsumer {
   readonly #abort = new AbortController();
   readonly #lanes = new Map<string, Lane>();
   readonly #slots: Slots;
-  readonly #maxQueued: number;
+  readonly #maxBytes: number;
   #epoch = 0;
   #rejoining = false;
   #running = false;
@@ -175,7 +174,7 @@ export class BatchConsumer {
     this.#log = options.logger.child({ component: 'consumer', group: options.groupId });
     this.#metrics = options.metrics ? runnerMetrics(options.metrics) : undefined;
     this.#slots = new Slots(options.partitionsConsumedConcurrently ?? 1);
-    this.#maxQueued = options.maxQueuedMessagesPerPartition ?? 5000;
+    this.#maxBytes = options.maxBytesPerPartition ?? 1048576;
     this.#consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30000,
@@ -244,17 +243,19 @@ export class BatchConsumer {
     const key = `${batch.topic}|${batch.partition}`;
     let lane = this.#lanes.get(key);
     if (!lane) {
-      lane = { topic: batch.topic, partition: batch.partition, queue: [], queued: 0, active: undefined, waiters: new Set() };
+      lane = { topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set() };
       this.#lanes.set(key, lane);
     }
-    lane.queue.push({ arrived: performance.now(), bytes: batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0), messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit: (offsets) => payload.commitOffsetsIfNecessary(offsets) });
+    const bytes = batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0);
+    lane.queue.push({ arrived: performance.now(), bytes, messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit: (offsets) => payload.commitOffsetsIfNecessary(offsets) });
     lane.queued += batch.messages.length;
+    lane.queuedBytes += bytes;
     this.#gauge(lane);
     // Only the fetch position moves; the offsets are committed once the handler is done.
     payload.resolveOffset(batch.lastOffset());
     this.#kick(lane);
     const heartbeatMs = this.#options.heartbeatIntervalMs ?? 3000;
-    while (lane.queued >= this.#maxQueued && !this.#halted()) {
+    while (lane.queuedBytes >= this.#maxBytes && !this.#halted()) {
       await waitForTake(lane, heartbeatMs);
       // kafkajs heartbeats from its fetch loop, which waits here: keep the membership alive.
       // A rebalance throws, and kafkajs joins again (after #beforeRejoin).
@@ -290,19 +291,17 @@ export class BatchConsumer {
   #take(lane: Lane): Fetched[] | undefined {
     if (this.#halted()) return undefined;
     const items: Fetched[] = [];
-    let count = 0;
     let bytes = 0;
     // No bigger than one fetch of the partition (maxBytesPerPartition): what a handler
     // produces for a batch stays within the broker's limits as it did without queueing.
-    const maxBytes = this.#options.maxBytesPerPartition ?? 1048576;
     while (lane.queue.length > 0) {
       const next = lane.queue[0] as Fetched;
-      if (items.length > 0 && (count + next.messages.length > this.#maxQueued || bytes + next.bytes > maxBytes)) break;
+      if (items.length > 0 && bytes + next.bytes > this.#maxBytes) break;
       lane.queue.shift();
       lane.queued -= next.messages.length;
+      lane.queuedBytes -= next.bytes;
       if (next.epoch !== this.#epoch) continue;
       items.push(next);
-      count += next.messages.length;
       bytes += next.bytes;
     }
     for (const wake of lane.waiters) wake();
@@ -432,6 +431,7 @@ export class BatchConsumer {
       for (const lane of this.#lanes.values()) {
         lane.queue.length = 0;
         lane.queued = 0;
+        lane.queuedBytes = 0;
         this.#gauge(lane);
       }
       this.#rejoining = false;

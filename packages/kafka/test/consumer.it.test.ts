@@ -116,9 +116,9 @@ describe('BatchConsumer with a real broker', () => {
     // Many small sends make many small record batches, so fetches stay small.
     for (let i = 0; i < all.length; i += 10) await produce(topic, all.slice(i, i + 10));
 
-    // Small fetches, small batches (at most 10 messages queued per partition) and a slow
+    // Small fetches, small batches (at most 1 KiB fetched ahead per partition) and a slow
     // handler: the SIGTERM lands while batches are in flight and others wait in the queue.
-    const member = startMember(topic, group, 'slow', { MEMBER_BATCH_DELAY_MS: '100', MEMBER_MAX_BYTES: '1024', MEMBER_MAX_QUEUED: '10', MEMBER_SESSION_TIMEOUT_MS: '30000' });
+    const member = startMember(topic, group, 'slow', { MEMBER_BATCH_DELAY_MS: '100', MEMBER_MAX_BYTES: '1024', MEMBER_SESSION_TIMEOUT_MS: '30000' });
     // (A long session: a rebalance from a missed heartbeat under load would redeliver a batch
     // for reasons that have nothing to do with SIGTERM.)
     await waitUntil(() => member.lines.filter((line) => line.event === 'done').length >= 3, { message: 'member A to finish 3 batches', timeoutMs: 60000 });
