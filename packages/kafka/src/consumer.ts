@@ -125,6 +125,8 @@ interface Uncommitted {
 
 /** One partition's queue and the loop that hands it to the handler, one batch at a time. */
 interface Lane {
+  /** `topic|partition` */
+  readonly key: string;
   readonly topic: string;
   readonly partition: number;
   readonly queue: Fetched[];
@@ -243,7 +245,7 @@ export class BatchConsumer {
     const key = `${batch.topic}|${batch.partition}`;
     let lane = this.#lanes.get(key);
     if (!lane) {
-      lane = { topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set() };
+      lane = { key, topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set() };
       this.#lanes.set(key, lane);
     }
     const bytes = batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0);
@@ -287,7 +289,7 @@ export class BatchConsumer {
     }
   }
 
-  /** What waits in the lane (fetched under the current membership), up to the queue limit. */
+  /** What waits in the lane (fetched under the current membership), up to one fetch's bytes. */
   #take(lane: Lane): Fetched[] | undefined {
     if (this.#halted()) return undefined;
     const items: Fetched[] = [];
@@ -354,9 +356,8 @@ export class BatchConsumer {
       return;
     }
     // The lane goes on with its next batch while the offsets are committed.
-    const key = `${topic}|${partition}`;
-    const pending = this.#uncommitted.get(key);
-    this.#uncommitted.set(key, { topic, partition, offset: last.nextOffset, offsetLag: last.offsetLag, epoch, commit: last.commit, batches: (pending?.batches ?? 0) + 1, messages: (pending?.messages ?? 0) + messages.length });
+    const pending = this.#uncommitted.get(lane.key);
+    this.#uncommitted.set(lane.key, { topic, partition, offset: last.nextOffset, offsetLag: last.offsetLag, epoch, commit: last.commit, batches: (pending?.batches ?? 0) + 1, messages: (pending?.messages ?? 0) + messages.length });
     void this.#flushCommits();
   }
 
@@ -379,7 +380,11 @@ export class BatchConsumer {
       const first = entries[0];
       if (!first) continue;
       const byTopic = new Map<string, { partition: number; offset: string }[]>();
-      for (const entry of entries) byTopic.set(entry.topic, [...(byTopic.get(entry.topic) ?? []), { partition: entry.partition, offset: entry.offset }]);
+      for (const entry of entries) {
+        const partitions = byTopic.get(entry.topic);
+        if (partitions) partitions.push({ partition: entry.partition, offset: entry.offset });
+        else byTopic.set(entry.topic, [{ partition: entry.partition, offset: entry.offset }]);
+      }
       try {
         // Through the kafkajs runner that fetched the batches, not consumer.commitOffsets():
         // kafkajs' consumer-level commit silently does nothing once stop() began.
@@ -433,6 +438,8 @@ export class BatchConsumer {
         lane.queued = 0;
         lane.queuedBytes = 0;
         this.#gauge(lane);
+        // The partition may be another member's after the join; a lane is made again on demand.
+        if (!lane.active) this.#lanes.delete(lane.key);
       }
       this.#rejoining = false;
       this.#metrics?.rejoining.set({ group: this.#options.groupId }, 0);
@@ -493,10 +500,11 @@ function waitForTake(lane: Lane, ms: number): Promise<void> {
 function waitAtMost(promise: Promise<void>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    void promise.finally(() => {
+    const done = (): void => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    promise.then(done, done);
   });
 }
 

@@ -12,7 +12,7 @@ import './read-committed.ts';
  * request that met the old one (NOT_COORDINATOR is retriable).
  * packages/kafka/test/coordinator-cache.test.ts guards the kafkajs internals this depends on.
  */
-import { createRequire } from 'node:module';
+import { kafkajsModule } from './internals.ts';
 
 export const COORDINATOR_CACHE_MS = 1000;
 
@@ -52,7 +52,6 @@ interface ClusterClass {
   prototype: { findGroupCoordinatorMetadata: FindMetadata };
 }
 
-const require = createRequire(import.meta.url);
-const Cluster = require('kafkajs/src/cluster/index.js') as ClusterClass;
+const Cluster = kafkajsModule<ClusterClass>('cluster/index.js');
 if (typeof Cluster.prototype.findGroupCoordinatorMetadata !== 'function') throw new Error('kafkajs Cluster#findGroupCoordinatorMetadata not found: the coordinator cache needs kafkajs 2.2.x');
 Cluster.prototype.findGroupCoordinatorMetadata = cachedLookup(Cluster.prototype.findGroupCoordinatorMetadata);

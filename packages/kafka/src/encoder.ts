@@ -13,7 +13,7 @@
  * path (read-committed.ts imports it first, before anything loads kafkajs).
  * packages/kafka/test/encoder.test.ts checks the replacement and its output.
  */
-import { createRequire } from 'node:module';
+import { kafkajsModule, replaceKafkajsModule } from './internals.ts';
 
 interface EncoderInstance {
   buf: Buffer;
@@ -26,9 +26,7 @@ interface EncoderClass {
   prototype: EncoderInstance & { ensureAvailable(length: number): void };
 }
 
-const require = createRequire(import.meta.url);
-const path = require.resolve('kafkajs/src/protocol/encoder.js');
-const Original = require(path) as EncoderClass;
+const Original = kafkajsModule<EncoderClass>('protocol/encoder.js');
 if (typeof Original.nextPowerOfTwo !== 'function' || typeof Original.prototype.ensureAvailable !== 'function') throw new Error('kafkajs protocol encoder not as expected: the encoder patch needs kafkajs 2.2.x');
 
 class UnfilledEncoder extends Original {
@@ -46,9 +44,7 @@ class UnfilledEncoder extends Original {
   }
 }
 
-const cached = require.cache[path];
-if (!cached) throw new Error(`kafkajs module ${path} is not in the CommonJS cache`);
-cached.exports = UnfilledEncoder;
+replaceKafkajsModule('protocol/encoder.js', UnfilledEncoder);
 
 /** The class kafkajs now uses (for the test). */
 export const KafkaEncoder: unknown = UnfilledEncoder;

@@ -1,6 +1,7 @@
 import './read-committed.ts';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import { KafkaError } from './errors.ts';
+import { Grouped } from './grouped.ts';
 
 export type { Message, RecordMetadata };
 
@@ -38,13 +39,6 @@ export function sizeOf(batches: readonly OutboundBatch[]): number {
   return bytes;
 }
 
-interface PendingSend {
-  readonly batches: readonly OutboundBatch[];
-  readonly bytes: number;
-  readonly resolve: (metadata: RecordMetadata[]) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /** Sends waiting for the request in flight join the next one up to this many bytes. */
 const GROUP_BYTES = 512 * 1024;
 
@@ -57,13 +51,26 @@ const GROUP_BYTES = 512 * 1024;
  */
 export class BatchProducer {
   readonly #producer: Producer;
-  readonly #compression: CompressionTypes;
-  #pending: PendingSend[] = [];
-  #inFlight = false;
+  readonly #sends: Grouped<readonly OutboundBatch[], RecordMetadata[]>;
 
   private constructor(producer: Producer, compression: CompressionTypes) {
     this.#producer = producer;
-    this.#compression = compression;
+    this.#sends = new Grouped(
+      async (sends) => {
+        const topicMessages = mergeByTopic(sends.flat());
+        let metadata: RecordMetadata[];
+        try {
+          metadata = await producer.sendBatch({ topicMessages, acks: -1, compression });
+        } catch (error) {
+          throw new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topicMessages.map((batch) => batch.topic).join(', ')} failed: ${(error as Error).message}`, { retryable: true, cause: error });
+        }
+        return sends.map((batches) => {
+          const topics = new Set(batches.map((batch) => batch.topic));
+          return metadata.filter((entry) => topics.has(entry.topicName));
+        });
+      },
+      { weight: sizeOf, max: GROUP_BYTES },
+    );
   }
 
   static async connect(kafka: Kafka, options: ProducerOptions = {}): Promise<BatchProducer> {
@@ -86,43 +93,7 @@ export class BatchProducer {
    */
   send(batches: readonly OutboundBatch[]): Promise<RecordMetadata[]> {
     const nonEmpty = batches.filter((batch) => batch.messages.length > 0);
-    if (nonEmpty.length === 0) return Promise.resolve([]);
-    return new Promise<RecordMetadata[]>((resolve, reject) => {
-      this.#pending.push({ batches: nonEmpty, bytes: sizeOf(nonEmpty), resolve, reject });
-      this.#next();
-    });
-  }
-
-  #next(): void {
-    if (this.#inFlight || this.#pending.length === 0) return;
-    let bytes = 0;
-    let count = 0;
-    while (count < this.#pending.length && (count === 0 || bytes + (this.#pending[count] as PendingSend).bytes <= GROUP_BYTES)) {
-      bytes += (this.#pending[count] as PendingSend).bytes;
-      count += 1;
-    }
-    const group = this.#pending.slice(0, count);
-    this.#pending = this.#pending.slice(count);
-    this.#inFlight = true;
-    const topicMessages = mergeByTopic(group.flatMap((pending) => pending.batches));
-    this.#producer
-      .sendBatch({ topicMessages, acks: -1, compression: this.#compression })
-      .then(
-        (metadata) => {
-          for (const pending of group) {
-            const topics = new Set(pending.batches.map((batch) => batch.topic));
-            pending.resolve(metadata.filter((entry) => topics.has(entry.topicName)));
-          }
-        },
-        (error: unknown) => {
-          const failure = new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topicMessages.map((batch) => batch.topic).join(', ')} failed: ${(error as Error).message}`, { retryable: true, cause: error });
-          for (const pending of group) pending.reject(failure);
-        },
-      )
-      .finally(() => {
-        this.#inFlight = false;
-        this.#next();
-      });
+    return nonEmpty.length === 0 ? Promise.resolve([]) : this.#sends.submit(nonEmpty);
   }
 
   async disconnect(): Promise<void> {

@@ -19,7 +19,7 @@
  */
 // First of all, before kafkajs' modules load the protocol encoder (see encoder.ts).
 import './encoder.ts';
-import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './internals.ts';
 
 interface AbortedTransaction {
   readonly producerId: string;
@@ -70,10 +70,4 @@ function compareOffsets(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-const require = createRequire(import.meta.url);
-const path = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
-// Load the original once so the cache entry exists, then replace what it exports.
-require(path);
-const cached = require.cache[path];
-if (!cached) throw new Error(`kafkajs module ${path} is not in the CommonJS cache`);
-cached.exports = filterAbortedRecords;
+replaceKafkajsModule('consumer/filterAbortedMessages.js', filterAbortedRecords);

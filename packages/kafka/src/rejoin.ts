@@ -14,7 +14,7 @@ import './read-committed.ts';
  * packages/kafka/test/rejoin.it.test.ts guards the kafkajs internals this depends on.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createRequire } from 'node:module';
+import { kafkajsModule } from './internals.ts';
 
 export type BeforeRejoin = () => Promise<void>;
 
@@ -29,8 +29,7 @@ interface ConsumerGroupClass {
   prototype: { joinAndSync: (this: unknown, ...args: unknown[]) => Promise<unknown> };
 }
 
-const require = createRequire(import.meta.url);
-const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as ConsumerGroupClass;
+const ConsumerGroup = kafkajsModule<ConsumerGroupClass>('consumer/consumerGroup.js');
 const original = ConsumerGroup.prototype.joinAndSync;
 if (typeof original !== 'function') throw new Error('kafkajs ConsumerGroup#joinAndSync not found: the rejoin hook needs kafkajs 2.2.x');
 ConsumerGroup.prototype.joinAndSync = async function joinAndSync(this: unknown, ...args: unknown[]): Promise<unknown> {

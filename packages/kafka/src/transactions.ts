@@ -1,6 +1,7 @@
 import './read-committed.ts';
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { KafkaError } from './errors.ts';
+import { Grouped } from './grouped.ts';
 import { mergeByTopic, type OutboundBatch } from './producer.ts';
 
 export interface ConsumedOffset {
@@ -80,11 +81,10 @@ export class TransactionalProducer {
   }
 }
 
+/** One caller's share of a transaction. */
 interface Participant {
   readonly batches: readonly OutboundBatch[];
   readonly offsets: readonly ConsumedOffset[];
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
 }
 
 /**
@@ -97,40 +97,19 @@ interface Participant {
  * key space that needs ordering across them (the caller serializes those).
  */
 export class TransactionGroup {
-  readonly #producer: Pick<TransactionalProducer, 'commit'>;
-  #pending: Participant[] = [];
-  #busy = false;
+  readonly #transactions: Grouped<Participant, undefined>;
 
   constructor(producer: Pick<TransactionalProducer, 'commit'>) {
-    this.#producer = producer;
-  }
-
-  commit(batches: readonly OutboundBatch[], offsets: readonly ConsumedOffset[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ batches, offsets, resolve, reject });
-      this.#next();
+    this.#transactions = new Grouped<Participant, undefined>(async (participants) => {
+      await producer.commit(
+        mergeByTopic(participants.flatMap((participant) => participant.batches)),
+        participants.flatMap((participant) => participant.offsets),
+      );
+      return participants.map(() => undefined);
     });
   }
 
-  #next(): void {
-    if (this.#busy || this.#pending.length === 0) return;
-    const group = this.#pending;
-    this.#pending = [];
-    this.#busy = true;
-    const batches = mergeByTopic(group.flatMap((participant) => participant.batches));
-    void this.#producer
-      .commit(batches, group.flatMap((participant) => participant.offsets))
-      .then(
-        () => {
-          for (const participant of group) participant.resolve();
-        },
-        (error: unknown) => {
-          for (const participant of group) participant.reject(error);
-        },
-      )
-      .finally(() => {
-        this.#busy = false;
-        this.#next();
-      });
+  async commit(batches: readonly OutboundBatch[], offsets: readonly ConsumedOffset[]): Promise<void> {
+    await this.#transactions.submit({ batches, offsets });
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * Group commit: one run at a time; the items submitted while it runs go together in the next
+ * run, in submission order (up to a weight limit, at least one item). Each item learns its
+ * own result, or the error of the run it was in.
+ */
+export class Grouped<T, R> {
+  readonly #run: (items: readonly T[]) => Promise<readonly R[]>;
+  readonly #limit: { readonly weight: (item: T) => number; readonly max: number } | undefined;
+  #pending: { readonly item: T; readonly resolve: (result: R) => void; readonly reject: (error: unknown) => void }[] = [];
+  #busy = false;
+
+  /** `run` returns one result per item, in order. */
+  constructor(run: (items: readonly T[]) => Promise<readonly R[]>, limit?: { readonly weight: (item: T) => number; readonly max: number }) {
+    this.#run = run;
+    this.#limit = limit;
+  }
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#pending.push({ item, resolve, reject });
+      this.#next();
+    });
+  }
+
+  #next(): void {
+    if (this.#busy || this.#pending.length === 0) return;
+    let count = this.#pending.length;
+    if (this.#limit) {
+      const { weight, max } = this.#limit;
+      let total = 0;
+      count = 0;
+      for (const { item } of this.#pending) {
+        const next = weight(item);
+        if (count > 0 && total + next > max) break;
+        total += next;
+        count += 1;
+      }
+    }
+    const group = this.#pending.slice(0, count);
+    this.#pending = this.#pending.slice(count);
+    this.#busy = true;
+    void this.#run(group.map((entry) => entry.item))
+      .then(
+        (results) => group.forEach((entry, index) => entry.resolve(results[index] as R)),
+        (error: unknown) => {
+          for (const entry of group) entry.reject(error);
+        },
+      )
+      .finally(() => {
+        this.#busy = false;
+        this.#next();
+      });
+  }
+}
