@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { adaptMessage, CHANNELS, type Channel } from '@elephant/channels';
+import { adaptMessage, CHANNELS } from '@elephant/channels';
 import { consumerGroups, eventClusters, identityQuality, loadCliConfig, PIPELINE_PARTS } from '@elephant/cli';
 import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
 import { BatchConsumer, BatchProducer, consumerGroupsLag, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
@@ -246,13 +246,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await produceAll(kafka, raw(stagePrefix));
     options.progress('stage: normalizers');
     before = await snapshot(redis, options);
-    let joining = joined(kafka, groupsOf(stagePrefix).slice(0, CHANNELS.length).map((entry) => entry.group));
-    const normalizers = await Promise.all(CHANNELS.map((channel: Channel) => startNormalizer(normalizerConfigOf({ ...stageEnv, NORMALIZER_CHANNEL: channel, CONSUMER_GROUP: `${stagePrefix}normalizer-${channel}` }), options.logger, () => undefined)));
+    let joining = joined(kafka, [`${stagePrefix}normalizer`]);
+    // One process's normalizer for all eight channels, as `elephant run` starts it.
+    const normalizers = await startNormalizer(normalizerConfigOf({ ...stageEnv, NORMALIZER_CHANNELS: CHANNELS.join(','), CONSUMER_GROUP: `${stagePrefix}normalizer` }), options.logger, () => undefined);
     began = await joining;
-    await drained(kafka, groupsOf(stagePrefix).slice(0, CHANNELS.length), records.length, 600000);
+    await drained(kafka, groupsOf(stagePrefix).slice(0, 1), records.length, 600000);
     after = await snapshot(redis, options);
     before = { ...before, at: began };
-    await Promise.all(normalizers.map((normalizer) => normalizer.stop()));
+    await normalizers.stop();
     const normalizer = figures('normalizer (8 channels)', records.length, before, after, baseline);
     const touchpoints = await consumerGroupEnd(kafka, `${stagePrefix}touchpoints.v1`);
 
@@ -384,7 +385,7 @@ export async function runLatencyOnly(options: BenchOptions): Promise<BenchReport
 /** Every consumer group of a run (named after its topic prefix) and what it reads. */
 function groupsOf(prefix: string): { group: string; topics: string[] }[] {
   return [
-    ...CHANNELS.map((channel) => ({ group: `${prefix}normalizer-${channel}`, topics: [`${prefix}raw.${channel}`] })),
+    { group: `${prefix}normalizer`, topics: CHANNELS.map((channel) => `${prefix}raw.${channel}`) },
     { group: `${prefix}resolver`, topics: [`${prefix}touchpoints.v1`] },
     { group: `${prefix}builder`, topics: [`${prefix}touchpoints.resolved.v1`, `${prefix}identity.merges.v1`, `${prefix}profiles.erasures.v1`] },
   ];
@@ -398,7 +399,9 @@ const CLI = fileURLToPath(new URL('../../services/cli/src/main.ts', import.meta.
 
 /** `elephant run --only <stage>` per stage, each in its own process. */
 function spawnStages(env: Record<string, string>): { pids: Record<string, number>; stop(): Promise<void> } {
-  const children: ChildProcess[] = PIPELINE_PARTS.map((part) => spawn(process.execPath, [CLI, 'run', '--only', part], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'ignore'] }));
+  // BENCH_STAGE_NODE_OPTIONS: extra Node flags for the stage processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them.
+  const nodeFlags = (process.env['BENCH_STAGE_NODE_OPTIONS'] ?? '').split(/\s+/).filter((flag) => flag.length > 0);
+  const children: ChildProcess[] = PIPELINE_PARTS.map((part) => spawn(process.execPath, [...nodeFlags, CLI, 'run', '--only', part], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'ignore'] }));
   // Never outlive the benchmark, whatever ends it.
   const killAll = (): void => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -54,6 +54,12 @@ export interface BatchConsumerOptions {
    * A handler's batch is at most this big too. @default 1048576
    */
   readonly maxBytesPerPartition?: number;
+  /**
+   * Offsets of handled batches are committed at most this often, every partition's in one
+   * request; stop and rejoin commit at once. Longer means fewer requests to the broker and
+   * more batches delivered again after a crash (handlers are idempotent). @default 100
+   */
+  readonly commitIntervalMs?: number;
   /** Backoff between retries of a batch that failed with a retryable error. */
   readonly retryBackoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Called once if the runner stops on its own (non-retryable failure, consumer crash). */
@@ -170,6 +176,8 @@ export class BatchConsumer {
   #failure: Error | undefined;
   readonly #uncommitted = new Map<string, Uncommitted>();
   #committing: Promise<void> | undefined;
+  #commitTimer: NodeJS.Timeout | undefined;
+  #lastCommitAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: BatchConsumerOptions) {
     this.#options = options;
@@ -358,7 +366,21 @@ export class BatchConsumer {
     // The lane goes on with its next batch while the offsets are committed.
     const pending = this.#uncommitted.get(lane.key);
     this.#uncommitted.set(lane.key, { topic, partition, offset: last.nextOffset, offsetLag: last.offsetLag, epoch, commit: last.commit, batches: (pending?.batches ?? 0) + 1, messages: (pending?.messages ?? 0) + messages.length });
-    void this.#flushCommits();
+    this.#scheduleCommit();
+  }
+
+  /** Commits now, or when commitIntervalMs has passed since the last commit began. */
+  #scheduleCommit(): void {
+    if (this.#committing || this.#commitTimer) return; // the running commit or the timer takes it
+    const wait = this.#lastCommitAt + (this.#options.commitIntervalMs ?? 100) - performance.now();
+    if (wait <= 0) {
+      void this.#flushCommits();
+      return;
+    }
+    this.#commitTimer = setTimeout(() => {
+      this.#commitTimer = undefined;
+      void this.#flushCommits();
+    }, wait);
   }
 
   /**
@@ -366,41 +388,42 @@ export class BatchConsumer {
    * request at a time (offsets are cumulative: a later commit covers an earlier one).
    */
   #flushCommits(): Promise<void> {
-    this.#committing ??= this.#commitLoop().finally(() => {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    this.#committing ??= this.#commitOnce().finally(() => {
       this.#committing = undefined;
-      if (this.#uncommitted.size > 0) void this.#flushCommits();
+      if (this.#uncommitted.size > 0) this.#scheduleCommit();
     });
     return this.#committing;
   }
 
-  async #commitLoop(): Promise<void> {
-    while (this.#uncommitted.size > 0) {
-      const entries = [...this.#uncommitted.values()].filter((entry) => entry.epoch === this.#epoch);
-      this.#uncommitted.clear();
-      const first = entries[0];
-      if (!first) continue;
-      const byTopic = new Map<string, { partition: number; offset: string }[]>();
-      for (const entry of entries) {
-        const partitions = byTopic.get(entry.topic);
-        if (partitions) partitions.push({ partition: entry.partition, offset: entry.offset });
-        else byTopic.set(entry.topic, [{ partition: entry.partition, offset: entry.offset }]);
-      }
-      try {
-        // Through the kafkajs runner that fetched the batches, not consumer.commitOffsets():
-        // kafkajs' consumer-level commit silently does nothing once stop() began.
-        await first.commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
-      } catch (error) {
-        // The next commit of a partition covers these offsets; if none comes (a rebalance),
-        // the batches are delivered again.
-        this.#log.warn({ err: error, partitions: entries.length }, 'offset commit failed; the batches may be delivered again');
-        continue;
-      }
-      const group = this.#options.groupId;
-      for (const entry of entries) {
-        this.#metrics?.batches.inc({ topic: entry.topic, group, outcome: 'committed' }, entry.batches);
-        this.#metrics?.messages.inc({ topic: entry.topic, group }, entry.messages);
-        this.#metrics?.lag.set({ topic: entry.topic, group, partition: String(entry.partition) }, Number(entry.offsetLag));
-      }
+  async #commitOnce(): Promise<void> {
+    this.#lastCommitAt = performance.now();
+    const entries = [...this.#uncommitted.values()].filter((entry) => entry.epoch === this.#epoch);
+    this.#uncommitted.clear();
+    const first = entries[0];
+    if (!first) return;
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const entry of entries) {
+      const partitions = byTopic.get(entry.topic);
+      if (partitions) partitions.push({ partition: entry.partition, offset: entry.offset });
+      else byTopic.set(entry.topic, [{ partition: entry.partition, offset: entry.offset }]);
+    }
+    try {
+      // Through the kafkajs runner that fetched the batches, not consumer.commitOffsets():
+      // kafkajs' consumer-level commit silently does nothing once stop() began.
+      await first.commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+    } catch (error) {
+      // The next commit of a partition covers these offsets; if none comes (a rebalance),
+      // the batches are delivered again.
+      this.#log.warn({ err: error, partitions: entries.length }, 'offset commit failed; the batches may be delivered again');
+      return;
+    }
+    const group = this.#options.groupId;
+    for (const entry of entries) {
+      this.#metrics?.batches.inc({ topic: entry.topic, group, outcome: 'committed' }, entry.batches);
+      this.#metrics?.messages.inc({ topic: entry.topic, group }, entry.messages);
+      this.#metrics?.lag.set({ topic: entry.topic, group, partition: String(entry.partition) }, Number(entry.offsetLag));
     }
   }
 

@@ -1,13 +1,16 @@
 /**
  * Group commit: one run at a time; the items submitted while it runs go together in the next
- * run, in submission order (up to a weight limit, at least one item). Each item learns its
- * own result, or the error of the run it was in.
+ * run, in submission order (up to a weight limit, at least one item). An idle group starts
+ * its run once the current turn of the event loop is over (setImmediate), so the items
+ * submitted by callbacks of one socket read (batches of one fetch, replies of one Redis
+ * pipeline) go together too. Each item learns its own result, or the error of the run it was in.
  */
 export class Grouped<T, R> {
   readonly #run: (items: readonly T[]) => Promise<readonly R[]>;
   readonly #limit: { readonly weight: (item: T) => number; readonly max: number } | undefined;
   #pending: { readonly item: T; readonly resolve: (result: R) => void; readonly reject: (error: unknown) => void }[] = [];
   #busy = false;
+  #scheduled = false;
 
   /** `run` returns one result per item, in order. */
   constructor(run: (items: readonly T[]) => Promise<readonly R[]>, limit?: { readonly weight: (item: T) => number; readonly max: number }) {
@@ -18,7 +21,12 @@ export class Grouped<T, R> {
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
-      this.#next();
+      if (this.#busy || this.#scheduled) return;
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#next();
+      });
     });
   }
 

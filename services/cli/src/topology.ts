@@ -16,8 +16,9 @@ function serviceEnv(config: CliConfig): Record<string, string> {
   };
 }
 
-export function normalizerConfig(config: CliConfig, channel: Channel): NormalizerConfig {
-  return loadNormalizerConfig({ ...serviceEnv(config), NORMALIZER_CHANNEL: channel, TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
+/** Every channel in one normalizer: one consumer and one producer for all eight raw topics. */
+export function normalizerConfig(config: CliConfig): NormalizerConfig {
+  return loadNormalizerConfig({ ...serviceEnv(config), NORMALIZER_CHANNELS: CHANNELS.join(','), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
 }
 
 export function resolverConfig(config: CliConfig): ResolverConfig {
@@ -30,10 +31,8 @@ export function builderConfig(config: CliConfig): BuilderConfig {
 
 /** Every consumer group of Elephant and the topics it reads: what `drain` waits for. */
 export function consumerGroups(config: CliConfig): { group: string; topics: string[] }[] {
-  const groups = CHANNELS.map((channel) => {
-    const topics = normalizerTopicsOf(normalizerConfig(config, channel));
-    return { group: topics.group, topics: [topics.source] };
-  });
+  const normalizer = normalizerTopicsOf(normalizerConfig(config));
+  const groups = [{ group: normalizer.group, topics: normalizer.sources.map(({ topic }) => topic) }];
   const resolver = resolverConfig(config);
   groups.push({ group: resolver.CONSUMER_GROUP, topics: [resolverTopicsOf(resolver).touchpoints] });
   const builder = builderConfig(config);
@@ -43,5 +42,7 @@ export function consumerGroups(config: CliConfig): { group: string; topics: stri
 }
 
 export function rawTopicOf(config: CliConfig, channel: Channel): string {
-  return normalizerTopicsOf(normalizerConfig(config, channel)).source;
+  const source = normalizerTopicsOf(normalizerConfig(config)).sources.find((entry) => entry.channel === channel);
+  if (!source) throw new Error(`no raw topic for channel ${channel}`);
+  return source.topic;
 }

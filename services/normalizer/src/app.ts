@@ -19,34 +19,37 @@ const DEAD_LETTER_MAX_BYTES = 10 * 1024 * 1024;
 
 /**
  * Wires one normalizer: registers the Touchpoint schema, creates missing topics, and starts
- * the consumer runner with the normalizing handler. `onFatal` is called if the consumer
- * stops on its own.
+ * the consumer runner with the normalizing handler. One consumer reads the raw topics of
+ * every channel of the process and one producer writes what they become, so a process that
+ * serves several channels costs the broker one member's fetches and one producer's requests.
+ * `onFatal` is called if the consumer stops on its own.
  */
 export async function startNormalizer(config: NormalizerConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningNormalizer> {
   const topics = topicsOf(config);
-  const channel = config.NORMALIZER_CHANNEL;
-  const metrics = createMetricsRegistry({ service: 'normalizer', channel });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `elephant-normalizer-${channel}`, logger });
+  const channels = config.channels;
+  const name = `elephant-normalizer-${channels.join('.')}`;
+  // Each metric has a channel label; a single-channel process labels the process's own metrics too.
+  const metrics = createMetricsRegistry(channels.length === 1 ? { service: 'normalizer', channel: channels.join('') } : { service: 'normalizer' });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name, logger });
   if (config.CREATE_TOPICS) {
     await ensureTopics(kafka, [
-      { topic: topics.source, partitions: config.TOUCHPOINTS_PARTITIONS },
+      ...topics.sources.map(({ topic }) => ({ topic, partitions: config.TOUCHPOINTS_PARTITIONS })),
       { topic: topics.touchpoints, partitions: config.TOUCHPOINTS_PARTITIONS },
       { topic: topics.deadLetters, partitions: 1, configs: { 'max.message.bytes': String(DEAD_LETTER_MAX_BYTES) } },
     ]);
   }
-  const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: `elephant-normalizer-${channel}` });
+  const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: name });
   const { id: touchpointSchemaId } = await registry.register(`${topics.touchpoints}-value`, touchpointSchema as unknown as AvroSchema);
   const producer = await BatchProducer.connect(kafka);
   const consumer = new BatchConsumer({
     kafka,
     groupId: topics.group,
-    topics: [topics.source],
+    topics: topics.sources.map(({ topic }) => topic),
     logger,
     metrics,
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     onFatal,
     handler: createNormalizerHandler({
-      channel,
       topics,
       context: adapterContextOf(config),
       registry,
@@ -64,7 +67,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
     await Promise.allSettled([health.close(), producer.disconnect()]);
     throw error;
   }
-  logger.info({ channel, source: topics.source, touchpoints: topics.touchpoints, deadLetters: topics.deadLetters, group: topics.group, schemaId: touchpointSchemaId }, 'normalizer started');
+  logger.info({ channels, sources: topics.sources.map(({ topic }) => topic), touchpoints: topics.touchpoints, deadLetters: topics.deadLetters, group: topics.group, schemaId: touchpointSchemaId }, 'normalizer started');
   return {
     topics,
     metrics,

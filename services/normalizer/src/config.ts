@@ -1,25 +1,35 @@
-import { CHANNELS, checkAdapterContext, type AdapterContext } from '@elephant/channels';
-import { ConfigError, bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
+import { CHANNELS, checkAdapterContext, type AdapterContext, type Channel } from '@elephant/channels';
+import { ConfigError, bool, type ConfigIssue, brokerList, httpUrl, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
   SCHEMA_REGISTRY_URL: httpUrl,
-  /** Which channel this Deployment normalizes. */
-  NORMALIZER_CHANNEL: z.enum(CHANNELS, { error: `must be one of ${CHANNELS.join(', ')}` }),
+  /**
+   * The channels this process normalizes, comma-separated: one per Deployment, or several
+   * (all eight in `elephant run`) read by one consumer and written by one producer.
+   */
+  NORMALIZER_CHANNELS: z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+    .pipe(z.array(z.enum(CHANNELS, { error: `each channel must be one of ${CHANNELS.join(', ')}` })).min(1, 'must list at least one channel'))
+    .optional(),
+  /** One channel: the same as NORMALIZER_CHANNELS with one entry. Set one of the two. */
+  NORMALIZER_CHANNEL: z.enum(CHANNELS, { error: `must be one of ${CHANNELS.join(', ')}` }).optional(),
   /** Prefix of every topic name, per environment or tenant, e.g. `prod.` */
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
-  /** Source topic; default `<prefix>raw.<channel>`. */
+  /** Source topic of a single channel; default `<prefix>raw.<channel>`. */
   NORMALIZER_SOURCE_TOPIC: topicName.optional(),
   /** Default `<prefix>touchpoints.v1`. */
   TOUCHPOINTS_TOPIC: topicName.optional(),
   /** Default `<prefix>dlq.normalizer.v1`. */
   DLQ_TOPIC: topicName.optional(),
-  /** Default `elephant-normalizer-<channel>`. */
+  /** Default `elephant-normalizer-<channel>`, with several channels `elephant-normalizer-<channel>.<channel>...` (in the order of CHANNELS). */
   CONSUMER_GROUP: z.string().min(1).optional(),
   TENANT: z.string().min(1, 'must not be empty').default('default'),
   /**
    * Name of the source system, part of every eventId: set it once per deployment and never
    * change it (default per channel: segment, sendgrid, the ad platform, else the channel).
+   * Only with a single channel.
    */
   NORMALIZER_SOURCE_SYSTEM: z.string().min(1).optional(),
   /** ISO 3166-1 alpha-2 region for phone numbers without country code. */
@@ -40,10 +50,14 @@ const schema = z.object({
   LOG_LEVEL: logLevel.default('info'),
 });
 
-export type NormalizerConfig = z.infer<typeof schema>;
+export type NormalizerConfig = z.infer<typeof schema> & {
+  /** NORMALIZER_CHANNELS or NORMALIZER_CHANNEL, without repeats, in the order of CHANNELS. */
+  readonly channels: readonly Channel[];
+};
 
 export interface NormalizerTopics {
-  readonly source: string;
+  /** One raw topic per channel. */
+  readonly sources: readonly { readonly channel: Channel; readonly topic: string }[];
   readonly touchpoints: string;
   readonly deadLetters: string;
   readonly group: string;
@@ -70,8 +84,29 @@ const CONTEXT_VARIABLES: Readonly<Record<string, string>> = {
 };
 
 /** Parses the environment and checks the adapter context it implies (e.g. a region libphonenumber does not know). */
+const isSet = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
+
+/** Problems of the channel variables that no single variable's schema can see. */
+function channelIssues(env: Env): ConfigIssue[] {
+  if (isSet(env['NORMALIZER_CHANNELS']) && isSet(env['NORMALIZER_CHANNEL'])) return [{ variable: 'NORMALIZER_CHANNELS', problem: 'set either NORMALIZER_CHANNELS or NORMALIZER_CHANNEL, not both' }];
+  if (!isSet(env['NORMALIZER_CHANNELS']) && !isSet(env['NORMALIZER_CHANNEL'])) return [{ variable: 'NORMALIZER_CHANNELS', problem: `is required but not set (comma-separated, of ${CHANNELS.join(', ')})` }];
+  const several = (env['NORMALIZER_CHANNELS'] ?? '').split(',').filter((part) => part.trim().length > 0).length > 1;
+  return several ? ['NORMALIZER_SOURCE_TOPIC', 'NORMALIZER_SOURCE_SYSTEM'].filter((variable) => isSet(env[variable])).map((variable) => ({ variable, problem: 'applies to a single channel: set it only with one channel in NORMALIZER_CHANNELS' })) : [];
+}
+
+/** Parses the environment and checks the adapter context it implies (e.g. a region libphonenumber does not know). */
 export function loadConfig(env: Env = process.env): NormalizerConfig {
-  const config = parseEnv('normalizer', schema, env);
+  const issues = channelIssues(env);
+  let parsed: z.infer<typeof schema>;
+  try {
+    parsed = parseEnv('normalizer', schema, env);
+  } catch (error) {
+    if (error instanceof ConfigError && issues.length > 0) throw new ConfigError('normalizer', [...error.issues, ...issues]);
+    throw error;
+  }
+  if (issues.length > 0) throw new ConfigError('normalizer', issues);
+  const wanted = new Set<Channel>(parsed.NORMALIZER_CHANNELS ?? (parsed.NORMALIZER_CHANNEL ? [parsed.NORMALIZER_CHANNEL] : []));
+  const config: NormalizerConfig = { ...parsed, channels: CHANNELS.filter((channel) => wanted.has(channel)) };
   const problems = checkAdapterContext({ ...adapterContextOf(config), ingestTime: 0 });
   if (problems.length > 0) {
     throw new ConfigError(
@@ -87,10 +122,11 @@ export function loadConfig(env: Env = process.env): NormalizerConfig {
 
 export function topicsOf(config: NormalizerConfig): NormalizerTopics {
   const prefix = config.TOPIC_PREFIX;
+  const single = config.channels.length === 1 ? config.NORMALIZER_SOURCE_TOPIC : undefined;
   return {
-    source: config.NORMALIZER_SOURCE_TOPIC ?? `${prefix}raw.${config.NORMALIZER_CHANNEL}`,
+    sources: config.channels.map((channel) => ({ channel, topic: single ?? `${prefix}raw.${channel}` })),
     touchpoints: config.TOUCHPOINTS_TOPIC ?? `${prefix}touchpoints.v1`,
     deadLetters: config.DLQ_TOPIC ?? `${prefix}dlq.normalizer.v1`,
-    group: config.CONSUMER_GROUP ?? `elephant-normalizer-${config.NORMALIZER_CHANNEL}`,
+    group: config.CONSUMER_GROUP ?? `elephant-normalizer-${config.channels.join('.')}`,
   };
 }

@@ -2,12 +2,11 @@ import { adaptMessage, touchpointKey, type AdapterContext, type Channel } from '
 import { deadLetter, type BatchHandler, type BatchProducer, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { AvroRegistry } from '@elephant/registry';
-import { isElephantError } from '@elephant/errors';
+import { ElephantError, isElephantError } from '@elephant/errors';
 import type { NormalizerMetrics } from './metrics.ts';
 import type { NormalizerTopics } from './config.ts';
 
 export interface NormalizerDeps {
-  readonly channel: Channel;
   readonly topics: NormalizerTopics;
   /** Everything of the adapter context except the per-message ingest time. */
   readonly context: Omit<AdapterContext, 'ingestTime'>;
@@ -33,16 +32,17 @@ export interface NormalizedBatch {
  * with some rejected events).
  */
 export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: number, messages: readonly KafkaMessage[]): NormalizedBatch {
+  const channel = channelOf(deps.topics, topic);
   const touchpoints: Message[] = [];
   const deadLetters: Message[] = [];
   const reasons = new Map<string, number>();
   const reject = (message: KafkaMessage, reason: DeadLetterReason): void => {
-    deadLetters.push(deadLetter({ topic, partition, message }, reason, `normalizer-${deps.channel}`, deps.now()));
+    deadLetters.push(deadLetter({ topic, partition, message }, reason, `normalizer-${channel}`, deps.now()));
     reasons.set(reason.code, (reasons.get(reason.code) ?? 0) + 1);
   };
   for (const message of messages) {
     const bytes = message.value ?? Buffer.alloc(0);
-    const result = adaptMessage(deps.channel, bytes, { ...deps.context, ingestTime: Number(message.timestamp) });
+    const result = adaptMessage(channel, bytes, { ...deps.context, ingestTime: Number(message.timestamp) });
     if (!result.ok) {
       reject(message, { code: result.error.code, message: result.error.message, details: result.error.details });
       continue;
@@ -72,9 +72,16 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
         details: { rejected: result.rejected.map((entry) => ({ index: entry.index, code: entry.error.code })), emitted: result.touchpoints.length },
       });
     }
-    if (result.dropped.length > 0) deps.metrics.droppedIdentifiers.inc({ channel: deps.channel }, result.dropped.length);
+    if (result.dropped.length > 0) deps.metrics.droppedIdentifiers.inc({ channel }, result.dropped.length);
   }
   return { touchpoints, deadLetters, reasons };
+}
+
+/** The channel whose raw topic `topic` is. */
+export function channelOf(topics: NormalizerTopics, topic: string): Channel {
+  const source = topics.sources.find((entry) => entry.topic === topic);
+  if (!source) throw new ElephantError('NORMALIZER_UNKNOWN_TOPIC', `Received a batch of ${topic}, which is none of this normalizer's raw topics (${topics.sources.map((entry) => entry.topic).join(', ')})`, { retryable: false });
+  return source.channel;
 }
 
 function lineage(topic: string, partition: number, message: KafkaMessage): Record<string, string> {
@@ -93,7 +100,7 @@ export function createNormalizerHandler(deps: NormalizerDeps): BatchHandler {
       { topic: deps.topics.touchpoints, messages: touchpoints },
       { topic: deps.topics.deadLetters, messages: deadLetters },
     ]);
-    const channel = deps.channel;
+    const channel = channelOf(deps.topics, batch.topic);
     deps.metrics.consumed.inc({ channel }, batch.messages.length);
     deps.metrics.produced.inc({ channel }, touchpoints.length);
     for (const [reason, count] of reasons) deps.metrics.deadLettered.inc({ channel, reason }, count);

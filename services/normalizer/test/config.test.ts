@@ -9,7 +9,7 @@ const base = { KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', NO
 describe('normalizer configuration', () => {
   it('derives topic names and the consumer group from the channel and prefix', () => {
     expect(topicsOf(loadConfig({ ...base, TOPIC_PREFIX: 'prod.' }))).toEqual({
-      source: 'prod.raw.pos',
+      sources: [{ channel: 'pos', topic: 'prod.raw.pos' }],
       touchpoints: 'prod.touchpoints.v1',
       deadLetters: 'prod.dlq.normalizer.v1',
       group: 'elephant-normalizer-pos',
@@ -36,6 +36,37 @@ describe('normalizer configuration', () => {
       return undefined;
     })();
     expect((regionError as ConfigError).issues.map((issue) => issue.variable)).toEqual(['DEFAULT_REGION']);
+  });
+
+  it('serves several channels with one consumer group: NORMALIZER_CHANNELS, in the order of CHANNELS, without repeats', () => {
+    const config = loadConfig({ KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', NORMALIZER_CHANNELS: 'pos, web,pos' });
+    expect(config.channels).toEqual(['web', 'pos']);
+    expect(topicsOf(config)).toEqual({
+      sources: [
+        { channel: 'web', topic: 'raw.web' },
+        { channel: 'pos', topic: 'raw.pos' },
+      ],
+      touchpoints: 'touchpoints.v1',
+      deadLetters: 'dlq.normalizer.v1',
+      group: 'elephant-normalizer-web.pos',
+    });
+  });
+
+  it('names NORMALIZER_CHANNELS when no channel, both variables, a bad channel or a single-channel setting with several channels is given', () => {
+    const variables = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig({ KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', ...env });
+      } catch (caught) {
+        return (caught as ConfigError).issues.map((issue) => issue.variable);
+      }
+      return [];
+    };
+    expect(variables({})).toEqual(['NORMALIZER_CHANNELS']);
+    expect(variables({ MAX_MESSAGE_BYTES: '0' })).toEqual(['MAX_MESSAGE_BYTES', 'NORMALIZER_CHANNELS']);
+    expect(variables({ NORMALIZER_CHANNELS: 'web', NORMALIZER_CHANNEL: 'web' })).toEqual(['NORMALIZER_CHANNELS']);
+    expect(variables({ NORMALIZER_CHANNELS: 'web,fax' })).toEqual(['NORMALIZER_CHANNELS']);
+    expect(variables({ NORMALIZER_CHANNELS: 'web,email', NORMALIZER_SOURCE_TOPIC: 'clicks', NORMALIZER_SOURCE_SYSTEM: 'x' })).toEqual(['NORMALIZER_SOURCE_TOPIC', 'NORMALIZER_SOURCE_SYSTEM']);
+    expect(variables({ NORMALIZER_CHANNELS: 'web', NORMALIZER_SOURCE_TOPIC: 'clicks' })).toEqual([]);
   });
 
   it('refuses to start with exit code 78 and a message naming each variable', () => {

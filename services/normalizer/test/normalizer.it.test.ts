@@ -15,13 +15,14 @@ const running: RunningNormalizer[] = [];
 const children: ChildProcess[] = [];
 const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
 
-function env(channel: Channel, scope: string, extra: Record<string, string> = {}): Record<string, string> {
+function env(channels: Channel | readonly Channel[], scope: string, extra: Record<string, string> = {}): Record<string, string> {
+  const list = typeof channels === 'string' ? [channels] : channels;
   return {
     KAFKA_BROKERS: ctx.stack.kafkaBrokers,
     SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
-    NORMALIZER_CHANNEL: channel,
+    NORMALIZER_CHANNELS: list.join(','),
     TOPIC_PREFIX: `${ctx.topic(scope)}.`,
-    CONSUMER_GROUP: ctx.group(`${scope}-${channel}`),
+    CONSUMER_GROUP: ctx.group(`${scope}-${list.join('.')}`),
     DEFAULT_REGION: 'US',
     DEFAULT_CURRENCY: 'USD',
     TOUCHPOINTS_PARTITIONS: '4',
@@ -31,20 +32,27 @@ function env(channel: Channel, scope: string, extra: Record<string, string> = {}
   };
 }
 
-async function prepare(channel: Channel, scope: string, extra: Record<string, string> = {}): Promise<ReturnType<typeof topicsOf>> {
-  const topics = topicsOf(loadConfig(env(channel, scope, extra)));
+/** The raw topic of `channel` (the only one, when not given). */
+function source(topics: ReturnType<typeof topicsOf>, channel?: Channel): string {
+  const entry = channel === undefined ? topics.sources[0] : topics.sources.find((candidate) => candidate.channel === channel);
+  if (!entry) throw new Error(`no raw topic for ${channel ?? 'the channel'}`);
+  return entry.topic;
+}
+
+async function prepare(channels: Channel | readonly Channel[], scope: string, extra: Record<string, string> = {}): Promise<ReturnType<typeof topicsOf>> {
+  const topics = topicsOf(loadConfig(env(channels, scope, extra)));
   // Created through the test context so that cleanup() deletes them.
   await ctx.createTopics([
-    { topic: topics.source, partitions: 4 },
+    ...topics.sources.map(({ topic }) => ({ topic, partitions: 4 })),
     { topic: topics.touchpoints, partitions: 4 },
     { topic: topics.deadLetters, partitions: 1, configs: { 'max.message.bytes': String(10 * 1024 * 1024) } },
   ]);
   return topics;
 }
 
-async function start(channel: Channel, scope: string, extra: Record<string, string> = {}): Promise<RunningNormalizer> {
-  await prepare(channel, scope, extra);
-  const normalizer = await startNormalizer(loadConfig(env(channel, scope, extra)), ctx.logger, (error) => fatal.push(error));
+async function start(channels: Channel | readonly Channel[], scope: string, extra: Record<string, string> = {}): Promise<RunningNormalizer> {
+  await prepare(channels, scope, extra);
+  const normalizer = await startNormalizer(loadConfig(env(channels, scope, extra)), ctx.logger, (error) => fatal.push(error));
   running.push(normalizer);
   return normalizer;
 }
@@ -69,7 +77,7 @@ afterAll(async () => {
 });
 
 describe('normalizer on the real stack', () => {
-  it('turns raw messages on every channel topic into Touchpoints that decode through the registry', async () => {
+  it('turns raw messages on every channel topic into Touchpoints that decode through the registry, one consumer for all channels', async () => {
     const channels = Object.keys(CHANNEL_SAMPLES) as Channel[];
     const expected = new Map<string, Channel>();
     for (const channel of channels) {
@@ -79,10 +87,11 @@ describe('normalizer on the real stack', () => {
         for (const touchpoint of result.touchpoints) expected.set(touchpoint.eventId, channel);
       }
     }
-    const normalizers = await Promise.all(channels.map((channel) => start(channel, 'all')));
-    await Promise.all(channels.map((channel, index) => produce(normalizers[index]?.topics.source ?? '', CHANNEL_SAMPLES[channel])));
+    const normalizer = await start(channels, 'all');
+    expect(normalizer.topics.sources.map(({ channel }) => channel).sort()).toEqual([...channels].sort());
+    await Promise.all(channels.map((channel) => produce(source(normalizer.topics, channel), CHANNEL_SAMPLES[channel])));
 
-    const touchpointsTopic = normalizers[0]?.topics.touchpoints ?? '';
+    const touchpointsTopic = normalizer.topics.touchpoints;
     const decoded = await decodeAll(await readTopic(ctx.kafka, touchpointsTopic, expected.size, { timeoutMs: 60000 }));
     expect(new Map(decoded.map((touchpoint) => [touchpoint.eventId, touchpoint.channel]))).toEqual(expected);
     expect(new Set(decoded.map((touchpoint) => touchpoint.channel))).toEqual(new Set(channels));
@@ -112,7 +121,7 @@ describe('normalizer on the real stack', () => {
       if (index % 7 < bad.length && poison && index < 7) stream.push(poison.value);
     });
     expect(stream.length).toBe(good.length + bad.length);
-    await produce(normalizer.topics.source, stream);
+    await produce(source(normalizer.topics), stream);
 
     const touchpoints = await decodeAll(await readTopic(ctx.kafka, normalizer.topics.touchpoints, good.length, { timeoutMs: 60000 }));
     const deadLetters = await readTopic(ctx.kafka, normalizer.topics.deadLetters, bad.length, { timeoutMs: 60000 });
@@ -124,7 +133,7 @@ describe('normalizer on the real stack', () => {
     for (const message of deadLetters) {
       const original = bad.find((entry) => Buffer.from(entry.value).equals(message.value ?? Buffer.alloc(0)));
       expect(original, 'dead letter keeps the original bytes').toBeDefined();
-      expect(headerText(message.headers, DEAD_LETTER_HEADERS.topic)).toBe(normalizer.topics.source);
+      expect(headerText(message.headers, DEAD_LETTER_HEADERS.topic)).toBe(source(normalizer.topics));
       expect(headerText(message.headers, DEAD_LETTER_HEADERS.offset)).toMatch(/^\d+$/);
       expect(headerText(message.headers, DEAD_LETTER_HEADERS.partition)).toMatch(/^\d+$/);
       expect(headerText(message.headers, DEAD_LETTER_HEADERS.service)).toBe('normalizer-web');
@@ -144,7 +153,7 @@ describe('normalizer on the real stack', () => {
   it('loses nothing when a normalizer process is killed mid-stream and restarted', async () => {
     const topics = await prepare('web', 'kill');
     const count = 3000;
-    await produce(topics.source, Array.from({ length: count }, (_, i) => segmentTrack(`kill-${i}`, `anon-${i % 300}`)));
+    await produce(source(topics), Array.from({ length: count }, (_, i) => segmentTrack(`kill-${i}`, `anon-${i % 300}`)));
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
     const launch = (): { child: ChildProcess; exited: Promise<number | null> } => {
       const child = spawn(process.execPath, [main], { env: { ...process.env, ...env('web', 'kill'), PARTITIONS_CONCURRENTLY: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -16,8 +16,9 @@ export interface RunningPipeline {
 }
 
 /**
- * Starts every Elephant service in this process: one normalizer per channel, the identity
- * resolver and the profile builder. In production each is its own Deployment; here they share a process.
+ * Starts every Elephant service in this process: the normalizer of every channel, the identity
+ * resolver and the profile builder. In production each is its own Deployment (the normalizer
+ * one per channel, or one for several); here they share a process.
  */
 export async function startPipeline(config: CliConfig, logger: Logger, onFatal: (error: Error) => void, parts: readonly PipelinePart[] = PIPELINE_PARTS): Promise<RunningPipeline> {
   const stops: { name: string; stop: () => Promise<void> }[] = [];
@@ -33,10 +34,10 @@ export async function startPipeline(config: CliConfig, logger: Logger, onFatal: 
       const resolver = await startResolver(resolverConfig(config), logger.child({ service: 'identity-resolver' }), onFatal);
       stops.push({ name: 'identity-resolver', stop: () => resolver.stop() });
     }
-    // One after another: they create shared topics, and a fresh broker needs a moment per topic.
-    for (const channel of parts.includes('normalizers') ? CHANNELS : []) {
-      const normalizer = await startNormalizer(normalizerConfig(config, channel), logger.child({ service: `normalizer-${channel}` }), onFatal);
-      stops.push({ name: `normalizer-${channel}`, stop: () => normalizer.stop() });
+    if (parts.includes('normalizers')) {
+      // Every channel in one normalizer (one consumer group reading the eight raw topics).
+      const normalizer = await startNormalizer(normalizerConfig(config), logger.child({ service: 'normalizer' }), onFatal);
+      stops.push({ name: `normalizer (${CHANNELS.join(', ')})`, stop: () => normalizer.stop() });
     }
   } catch (error) {
     await stopAll();
