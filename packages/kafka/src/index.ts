@@ -12,3 +12,4 @@ export { filterAbortedRecords } from './read-committed.ts';
 export { readToEnd, type ReadToEndOptions } from './reader.ts';
 export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';
 export { KafkaEncoder } from './encoder.ts';
+export { Grouped } from './grouped.ts';

@@ -205,4 +205,32 @@ describe('BatchConsumer with a real broker', () => {
     expect(calls).toBe(1);
     expect(await committedOffset(group, topic)).toBe(-1);
   });
+  it('commits at most every commitIntervalMs, and at once on stop', async () => {
+    const topic = ctx.topic('interval');
+    const group = ctx.group('interval');
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    const values: string[] = [];
+    const consumer = new BatchConsumer({
+      kafka: ctx.kafka,
+      groupId: group,
+      topics: [topic],
+      logger: ctx.logger,
+      commitIntervalMs: 600000,
+      handler: async (batch) => {
+        values.push(...batch.messages.map((message) => message.value?.toString() ?? ''));
+      },
+    });
+    await consumer.start();
+    try {
+      // The first commit goes at once; the next must wait for the interval.
+      await produce(topic, Array.from({ length: 10 }, (_, i) => `first-${i}`));
+      await waitUntil(async () => (await committedOffset(group, topic)) === 10, { timeoutMs: 30000, message: 'the first batches committed' });
+      await produce(topic, Array.from({ length: 10 }, (_, i) => `second-${i}`));
+      await waitUntil(() => values.length === 20, { timeoutMs: 30000, message: 'the second batches handled' });
+      expect(await committedOffset(group, topic)).toBe(10);
+    } finally {
+      await consumer.stop();
+    }
+    expect(await committedOffset(group, topic)).toBe(20);
+  });
 });
