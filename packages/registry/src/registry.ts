@@ -1,6 +1,9 @@
 import avro from 'avsc';
 import { RegistryError } from './errors.ts';
-import { frame, readSchemaId, HEADER_LENGTH } from './wire.ts';
+import { readSchemaId, writeHeader, HEADER_LENGTH } from './wire.ts';
+
+/** The most encode() keeps as scratch space between calls. */
+const MAX_SCRATCH_BYTES = 4 * 1024 * 1024;
 
 export type AvroType = avro.Type;
 export type AvroSchema = avro.Schema;
@@ -38,6 +41,7 @@ export class AvroRegistry {
   readonly #url: string;
   readonly #userAgent: string;
   readonly #types = new Map<number, AvroType>();
+  #scratch = Buffer.allocUnsafeSlow(64 * 1024);
   readonly #pending = new Map<number, Promise<AvroType>>();
 
   constructor(options: RegistryOptions) {
@@ -93,17 +97,30 @@ export class AvroRegistry {
   encode(schemaId: number, value: unknown): Buffer {
     const type = this.#types.get(schemaId);
     if (!type) throw new RegistryError('SCHEMA_NOT_FOUND', `Schema id ${schemaId} was not registered by this process; call register() at start-up`);
-    let payload: Buffer;
+    let end: number;
+    let scratch = this.#scratch;
     try {
       // avsc checks each value as it writes it: one pass on the hot path. The second walk, to
-      // name the bad fields, only happens for a value that failed.
-      payload = type.toBuffer(value);
+      // name the bad fields, only happens for a value that failed. Written after the header's
+      // room in a scratch buffer kept across calls: avsc's own toBuffer() writes into a fixed
+      // 1 KiB buffer and encodes a bigger record a second time, into a zero-filled buffer.
+      end = type.encode(value, scratch, HEADER_LENGTH);
+      if (end < 0) {
+        const needed = scratch.length - end;
+        scratch = Buffer.allocUnsafeSlow(needed * 2);
+        // A rare huge record gets a buffer of its own; the kept one stays small.
+        if (scratch.length <= MAX_SCRATCH_BYTES) this.#scratch = scratch;
+        end = type.encode(value, scratch, HEADER_LENGTH);
+      }
     } catch (error) {
       const paths: string[] = [];
       type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') });
       throw new RegistryError('AVRO_VALUE_INVALID', `Value does not match schema ${schemaId}${type.name ? ` (${type.name})` : ''}: invalid ${paths.join(', ') || (error as Error).message}`, { cause: error, details: { schemaId, paths } });
     }
-    return frame(schemaId, payload);
+    const framed = Buffer.allocUnsafe(end);
+    scratch.copy(framed, HEADER_LENGTH, HEADER_LENGTH, end);
+    writeHeader(framed, schemaId);
+    return framed;
   }
 
   /**

@@ -18,8 +18,13 @@ export function readSchemaId(buffer: Buffer): number {
 /** Frames an Avro payload with its schema id. */
 export function frame(schemaId: number, payload: Buffer): Buffer {
   const out = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
-  out[0] = MAGIC_BYTE;
-  out.writeUInt32BE(schemaId, 1);
+  writeHeader(out, schemaId);
   payload.copy(out, HEADER_LENGTH);
   return out;
+}
+
+/** Writes the magic byte and the schema id into the first HEADER_LENGTH bytes of `out`. */
+export function writeHeader(out: Buffer, schemaId: number): void {
+  out[0] = MAGIC_BYTE;
+  out.writeUInt32BE(schemaId, 1);
 }

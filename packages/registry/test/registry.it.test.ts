@@ -1,3 +1,4 @@
+import avro from 'avsc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { AvroRegistry, RegistryError, readSchemaId, type AvroSchema } from '@elephant/registry';
@@ -47,6 +48,18 @@ describe('AvroRegistry against the real registry', () => {
     // A fresh client knows nothing: it must fetch the writer schema by id.
     const reader = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
     expect(await reader.decode(bytes)).toEqual(value);
+  });
+
+  it('encodes records of any size exactly as avsc does, the scratch space kept or not (1 KiB, 64 KiB, 5 MiB)', async () => {
+    const { id } = await registry.register(subject('sizes'), v1);
+    const type = avro.Type.forSchema(v1);
+    for (const length of [10, 1500, 70000, 5 * 1024 * 1024, 20]) {
+      const value = { id: 'x'.repeat(length), at: 1795400000123, count: length };
+      const bytes = registry.encode(id, value);
+      expect(bytes.subarray(5).equals(type.toBuffer(value)), `${length} characters`).toBe(true);
+      expect(readSchemaId(bytes)).toBe(id);
+      expect(await registry.decode(bytes)).toEqual(value);
+    }
   });
 
   it('works with @kafkajs/confluent-schema-registry unchanged (register, encode, decode, compatibility)', async () => {
