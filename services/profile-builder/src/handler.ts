@@ -51,6 +51,11 @@ interface Outputs {
   readonly snapshots: Message[];
   readonly forwards: Map<string, Message[]>;
   readonly deadLetters: Message[];
+  /**
+   * Input topic → the highest next offset among the outbox entries this batch republishes: the
+   * transaction commits it too (see recoverOutbox).
+   */
+  readonly recoveredOffsets: Map<string, bigint>;
 }
 
 interface BatchInput {
@@ -80,7 +85,7 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
 }
 
 async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
-  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [] };
+  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], recoveredOffsets: new Map() };
   const now = deps.now();
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
@@ -92,7 +97,7 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
       ...[...out.forwards].map(([topic, messages]) => ({ topic, messages })),
       { topic: deps.topics.deadLetters, messages: out.deadLetters },
     ],
-    [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
+    offsetsToCommit(batch, out.recoveredOffsets).map(({ topic, offset }) => ({ groupId, topic, partition: batch.partition, offset })),
   );
   // Not awaited: the next batch of the partition need not wait for it. Redis runs one
   // connection's commands in order, so that batch's load (same connection) sees the entries
@@ -103,6 +108,22 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
       deps.logger.warn({ err: error, tenant, partition: batch.partition }, 'could not delete published outbox entries');
     });
   }
+}
+
+/**
+ * The batch's own offset, raised to the end of every batch whose outbox entries it republishes.
+ * Those batches' effects are all in Redis and their updates in this transaction, so their
+ * offsets are safe to commit; and only then does the outbox check (committed offset ≥ the
+ * entry's) see them as published if the builder dies before deleting the entries. Without it
+ * an entry recovered by a batch of another input topic (a merge batch after a failed touchpoint
+ * batch of the same partition), or by a batch that ends before it (other batch boundaries after
+ * a rebalance), could be published a second time.
+ */
+function offsetsToCommit(batch: BatchInput, recovered: ReadonlyMap<string, bigint>): { topic: string; offset: string }[] {
+  const offsets = new Map<string, bigint>(recovered);
+  const own = BigInt(batch.nextOffset);
+  if ((offsets.get(batch.topic) ?? -1n) < own) offsets.set(batch.topic, own);
+  return [...offsets].map(([topic, offset]) => ({ topic, offset: offset.toString() }));
 }
 
 function confirmLater(out: Outputs, tenant: string, fields: readonly string[]): void {
@@ -126,7 +147,10 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, pa
       offset = await deps.committedOffset(topic, partition);
       committed.set(topic, offset);
     }
-    if (offset < nextOffset) pending.push(...(JSON.parse(updates) as ProfileUpdate[]));
+    if (offset < nextOffset) {
+      pending.push(...(JSON.parse(updates) as ProfileUpdate[]));
+      if ((out.recoveredOffsets.get(topic) ?? -1n) < nextOffset) out.recoveredOffsets.set(topic, nextOffset);
+    }
   }
   confirmLater(out, tenant, [...outbox.keys()]);
   if (pending.length === 0) return;

@@ -1,0 +1,101 @@
+/**
+ * Outbox recovery across input topics, deterministically, by driving the builder's batch
+ * handler by hand: a touchpoint batch's transaction is lost after Redis committed; a merge batch
+ * of the same partition number then republishes its updates, and its transaction commits but
+ * reports a failure (the builder dying before it deletes the outbox entries); the touchpoint
+ * batch comes again. Each update must be published once: the merge batch's transaction commits
+ * the touchpoint topic's offset up to the entries it republished, or the touchpoint batch would
+ * see them as unpublished and publish them a second time.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { identityMergeSchema, resolvedTouchpointSchema, type IdentityMerge, type ResolvedTouchpoint } from '@elephant/identity';
+import { CommittedOffsets, KafkaError, TransactionGroup, TransactionalProducer, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { createMetricsRegistry } from '@elephant/observability';
+import { profileSnapshotSchema, profileUpdateSchema, type ProfileUpdate } from '@elephant/profiles';
+import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, erasureRequestSchema, loadConfig, topicsOf } from '@elephant/profile-builder';
+import { connectRedis } from '@elephant/redis';
+import { AvroRegistry, type AvroSchema } from '@elephant/registry';
+import { createTestContext } from '@elephant/testing';
+import { decodeAll, envOf, touchpoint } from './harness.ts';
+
+const ctx = createTestContext('recovery');
+const closers: (() => Promise<void>)[] = [];
+
+afterAll(async () => {
+  for (const close of closers) await close();
+  await ctx.cleanup();
+});
+
+const asSchema = (schema: object): AvroSchema => schema as unknown as AvroSchema;
+
+function message(offset: number, value: Buffer): KafkaMessage {
+  return { key: null, value, offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} } as unknown as KafkaMessage;
+}
+
+describe('profile builder outbox recovery across input topics', () => {
+  it('publishes a lost transaction’s updates once when a batch of another input topic recovers them and then fails before deleting them', async () => {
+    const config = loadConfig({ ...envOf(ctx, 'cross'), CONSUMER_GROUP: ctx.group('cross') });
+    const topics = topicsOf(config);
+    await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    const [update, snapshot, resolved, merge, erasure] = await Promise.all([
+      registry.register(`${topics.updates}-value`, asSchema(profileUpdateSchema)),
+      registry.register(`${topics.snapshots}-value`, asSchema(profileSnapshotSchema)),
+      registry.register(`${topics.resolved}-value`, asSchema(resolvedTouchpointSchema)),
+      registry.register(`${topics.merges}-value`, asSchema(identityMergeSchema)),
+      registry.register(`${topics.erasures}-value`, asSchema(erasureRequestSchema)),
+    ]);
+    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group('cross-tx'));
+    const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
+    closers.push(async () => {
+      await Promise.all([producer.disconnect(), committed.close()]);
+      redis.disconnect();
+    });
+    const group = new TransactionGroup(producer);
+    // What each transaction does, in order: lost (nothing committed), committed then reported as failed, fine.
+    const faults: ('lost' | 'unconfirmed')[] = ['lost', 'unconfirmed'];
+    const handler = createBuilderHandler({
+      topics,
+      store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
+      registry,
+      schemaIds: { update: update.id, snapshot: snapshot.id, resolved: resolved.id, merge: merge.id, erasure: erasure.id },
+      transactions: {
+        commit: async (batches, offsets) => {
+          const fault = faults.shift();
+          if (fault === 'unconfirmed') await group.commit(batches, offsets);
+          if (fault) throw new KafkaError('KAFKA_UNAVAILABLE', `injected: transaction ${fault}`, { retryable: true });
+          await group.commit(batches, offsets);
+        },
+      },
+      metrics: createBuilderMetrics(createMetricsRegistry()),
+      logger: ctx.logger,
+      now: Date.now,
+      states: new StateCache(100),
+      committedOffset: (topic, partition) => committed.get(topic, partition),
+    });
+    const context = (nextOffset: number) => ({ signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) });
+
+    const purchases = [1, 2, 3].map((day): ResolvedTouchpoint => ({
+      profileId: 'profile-1',
+      touchpoint: touchpoint('pos', { type: 'purchase', id: `txn-${day}`, occurredAt: new Date(Date.UTC(2026, 9, day)).toISOString(), storeId: 's-1', loyaltyCard: 'LC-7', currency: 'USD', lineItems: [{ productId: `p-${day}`, name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
+      excludedIdentifiers: [],
+      resolvedAt: Date.UTC(2026, 10, 2),
+    }));
+    const touchpointBatch = { topic: topics.resolved, partition: 0, messages: purchases.map((value, index) => message(index, registry.encode(resolved.id, value))) };
+    // A merge of profiles this builder never saw: its batch only recovers the outbox of partition 0.
+    const unrelated: IdentityMerge = { mergeId: 'merge-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-8'], linkingIdentifiers: [], rule: 'shared-identifier', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
+    const mergeBatch = { topic: topics.merges, partition: 0, messages: [message(0, registry.encode(merge.id, unrelated))] };
+
+    await expect(handler(touchpointBatch, context(3))).rejects.toThrow('transaction lost');
+    await expect(handler(mergeBatch, context(1))).rejects.toThrow('transaction unconfirmed');
+    // The merge batch's transaction committed the touchpoint topic's offset with the updates it republished.
+    expect(await committed.get(topics.resolved, 0)).toBe(3n);
+    await handler(touchpointBatch, context(3));
+    await handler(mergeBatch, context(1));
+
+    const updates = (await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates))).filter((entry) => entry.profileId === 'profile-1');
+    expect(updates.map((entry) => entry.version)).toEqual([1, 2, 3]);
+    expect(faults).toEqual([]);
+  });
+});
