@@ -29,7 +29,7 @@ afterAll(async () => {
 const asSchema = (schema: object): AvroSchema => schema as unknown as AvroSchema;
 
 function message(offset: number, value: Buffer): KafkaMessage {
-  return { key: null, value, offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} } as unknown as KafkaMessage;
+  return { key: null, value, offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} };
 }
 
 describe('profile builder outbox recovery across input topics', () => {
