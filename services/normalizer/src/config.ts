@@ -90,7 +90,7 @@ const isSet = (value: string | undefined): boolean => value !== undefined && val
 function channelIssues(env: Env): ConfigIssue[] {
   if (isSet(env['NORMALIZER_CHANNELS']) && isSet(env['NORMALIZER_CHANNEL'])) return [{ variable: 'NORMALIZER_CHANNELS', problem: 'set either NORMALIZER_CHANNELS or NORMALIZER_CHANNEL, not both' }];
   if (!isSet(env['NORMALIZER_CHANNELS']) && !isSet(env['NORMALIZER_CHANNEL'])) return [{ variable: 'NORMALIZER_CHANNELS', problem: `is required but not set (comma-separated, of ${CHANNELS.join(', ')})` }];
-  const several = (env['NORMALIZER_CHANNELS'] ?? '').split(',').filter((part) => part.trim().length > 0).length > 1;
+  const several = new Set((env['NORMALIZER_CHANNELS'] ?? '').split(',').map((part) => part.trim()).filter((part) => part.length > 0)).size > 1;
   return several ? ['NORMALIZER_SOURCE_TOPIC', 'NORMALIZER_SOURCE_SYSTEM'].filter((variable) => isSet(env[variable])).map((variable) => ({ variable, problem: 'applies to a single channel: set it only with one channel in NORMALIZER_CHANNELS' })) : [];
 }
 

@@ -67,6 +67,7 @@ describe('normalizer configuration', () => {
     expect(variables({ NORMALIZER_CHANNELS: 'web,fax' })).toEqual(['NORMALIZER_CHANNELS']);
     expect(variables({ NORMALIZER_CHANNELS: 'web,email', NORMALIZER_SOURCE_TOPIC: 'clicks', NORMALIZER_SOURCE_SYSTEM: 'x' })).toEqual(['NORMALIZER_SOURCE_TOPIC', 'NORMALIZER_SOURCE_SYSTEM']);
     expect(variables({ NORMALIZER_CHANNELS: 'web', NORMALIZER_SOURCE_TOPIC: 'clicks' })).toEqual([]);
+    expect(variables({ NORMALIZER_CHANNELS: 'web, web', NORMALIZER_SOURCE_TOPIC: 'clicks' })).toEqual([]);
   });
 
   it('refuses to start with exit code 78 and a message naming each variable', () => {

@@ -51,11 +51,6 @@ interface Outputs {
   readonly snapshots: Message[];
   readonly forwards: Map<string, Message[]>;
   readonly deadLetters: Message[];
-  /**
-   * Input topic → the highest next offset among the outbox entries this batch republishes: the
-   * transaction commits it too (see recoverOutbox).
-   */
-  readonly recoveredOffsets: Map<string, bigint>;
 }
 
 interface BatchInput {
@@ -85,7 +80,7 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
 }
 
 async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
-  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], recoveredOffsets: new Map() };
+  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [] };
   const now = deps.now();
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
@@ -97,7 +92,7 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
       ...[...out.forwards].map(([topic, messages]) => ({ topic, messages })),
       { topic: deps.topics.deadLetters, messages: out.deadLetters },
     ],
-    offsetsToCommit(batch, out.recoveredOffsets).map(({ topic, offset }) => ({ groupId, topic, partition: batch.partition, offset })),
+    [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
   );
   // Not awaited: the next batch of the partition need not wait for it. Redis runs one
   // connection's commands in order, so that batch's load (same connection) sees the entries
@@ -110,22 +105,6 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
   }
 }
 
-/**
- * The batch's own offset, raised to the end of every batch whose outbox entries it republishes.
- * Those batches' effects are all in Redis and their updates in this transaction, so their
- * offsets are safe to commit; and only then does the outbox check (committed offset ≥ the
- * entry's) see them as published if the builder dies before deleting the entries. Without it
- * an entry recovered by a batch of another input topic (a merge batch after a failed touchpoint
- * batch of the same partition), or by a batch that ends before it (other batch boundaries after
- * a rebalance), could be published a second time.
- */
-function offsetsToCommit(batch: BatchInput, recovered: ReadonlyMap<string, bigint>): { topic: string; offset: string }[] {
-  const offsets = new Map<string, bigint>(recovered);
-  const own = BigInt(batch.nextOffset);
-  if ((offsets.get(batch.topic) ?? -1n) < own) offsets.set(batch.topic, own);
-  return [...offsets].map(([topic, offset]) => ({ topic, offset: offset.toString() }));
-}
-
 function confirmLater(out: Outputs, tenant: string, fields: readonly string[]): void {
   if (fields.length === 0) return;
   out.confirm.set(tenant, [...(out.confirm.get(tenant) ?? []), ...fields]);
@@ -133,13 +112,26 @@ function confirmLater(out: Outputs, tenant: string, fields: readonly string[]): 
 
 /**
  * Publishes what an earlier attempt on this partition committed to Redis but not to Kafka.
- * An outbox entry was published iff the group's committed offset of its input partition
- * reached the entry's batch (offsets commit in the same transaction as the outputs).
+ * An outbox entry was published iff the group's committed offset of the input partition its
+ * field names reached the field's offset (offsets commit in the same transaction as the
+ * outputs).
+ *
+ * An entry republished here is first renamed after this batch (adopted): this transaction
+ * commits this batch's offset, not the entry's. Left under its old name, an entry of another
+ * input topic (a merge batch recovering a failed touchpoint batch's entries) or of a later
+ * offset (other batch boundaries after a rebalance) would still look unpublished if the
+ * builder died after this transaction and before deleting it, and would be published twice.
+ * The renamed entry is safe the same way the original was: the first batch that commits past
+ * this batch's offset holds this batch's records, so it recovers this tenant's outbox.
  */
-async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, partition: number, outbox: ReadonlyMap<string, string>): Promise<void> {
+async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, batch: BatchInput, outbox: ReadonlyMap<string, string>): Promise<void> {
   if (outbox.size === 0) return;
+  const partition = batch.partition;
   const committed = new Map<string, bigint>();
   const pending: ProfileUpdate[] = [];
+  const deleteAfter: string[] = [];
+  const adopted: [string, string][] = [];
+  const own = BigInt(batch.nextOffset);
   for (const [field, updates] of outbox) {
     const { topic, nextOffset } = parseOutboxField(field);
     let offset = committed.get(topic);
@@ -147,12 +139,16 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, pa
       offset = await deps.committedOffset(topic, partition);
       committed.set(topic, offset);
     }
-    if (offset < nextOffset) {
-      pending.push(...(JSON.parse(updates) as ProfileUpdate[]));
-      if ((out.recoveredOffsets.get(topic) ?? -1n) < nextOffset) out.recoveredOffsets.set(topic, nextOffset);
+    if (offset >= nextOffset) {
+      deleteAfter.push(field);
+      continue;
     }
+    pending.push(...(JSON.parse(updates) as ProfileUpdate[]));
+    if (topic === batch.topic && nextOffset === own) deleteAfter.push(field); // already named after this batch
+    else adopted.push([field, outboxField(batch.topic, batch.nextOffset, field)]);
   }
-  confirmLater(out, tenant, [...outbox.keys()]);
+  await deps.store.adoptOutbox(tenant, partition, adopted);
+  confirmLater(out, tenant, [...deleteAfter, ...adopted.map(([, renamed]) => renamed)]);
   if (pending.length === 0) return;
   pending.sort((a, b) => (a.profileId < b.profileId ? -1 : a.profileId > b.profileId ? 1 : a.version - b.version));
   const profileIds = [...new Set(pending.map((update) => update.profileId))];
@@ -273,7 +269,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
   for (const [tenant, list] of byTenant) {
     const profileIds = [...new Set(list.map((record) => record.profileId))];
     const { profiles, applied, outbox } = await deps.store.load(tenant, profileIds, [...new Set(list.map((record) => record.touchpoint.eventId))], batch.partition);
-    await recoverOutbox(deps, out, tenant, batch.partition, outbox);
+    await recoverOutbox(deps, out, tenant, batch, outbox);
     const working = new Map<string, ProfileState>();
     // A touchpoint delivered twice within one batch counts once too.
     const seenInBatch = new Set<string>();
@@ -331,7 +327,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
 
 /** Outbox entries of every tenant in the batch are published before anything new of the partition. */
 async function recoverTenants(deps: BuilderDeps, out: Outputs, batch: BatchInput, tenants: Iterable<string>): Promise<void> {
-  for (const tenant of new Set(tenants)) await recoverOutbox(deps, out, tenant, batch.partition, await deps.store.outbox(tenant, batch.partition));
+  for (const tenant of new Set(tenants)) await recoverOutbox(deps, out, tenant, batch, await deps.store.outbox(tenant, batch.partition));
 }
 
 async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {

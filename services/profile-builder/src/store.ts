@@ -24,7 +24,7 @@ export interface LoadedProfile {
 /** What one commit writes to the outbox of the batch's input partition. */
 export interface OutboxEntry {
   readonly partition: number;
-  /** `<input topic>|<batch's next offset>|<profile id or merge id>` (see outboxField). */
+  /** `<input topic>|<batch's next offset>|<profile id, merge id, or an adopted entry's earlier field>` (see outboxField). */
   readonly field: string;
   /** The updates the batch publishes for this profile, in version order. */
   readonly updates: readonly ProfileUpdate[];
@@ -50,7 +50,11 @@ export interface LoadedBatch {
   readonly outbox: Map<string, string>;
 }
 
-/** An outbox field names the batch (input topic, next offset) whose commit wrote it. */
+/**
+ * An outbox field names the batch (input topic, next offset) whose transaction publishes the
+ * entry: the batch whose commit wrote it, or the batch that adopted it to publish it again
+ * (then `key` is the entry's earlier field, which keeps adopted entries apart).
+ */
 export function outboxField(topic: string, nextOffset: string, key: string): string {
   return `${topic}|${nextOffset}|${key}`;
 }
@@ -67,6 +71,16 @@ type Commands = {
   elephantCommitProfile(...args: (string | number)[]): void;
   elephantErase(...args: (string | number)[]): void;
 };
+
+/** KEYS[1] the outbox; ARGV old field, new field, ...: each entry still there moves, value kept. */
+const ADOPT = `for i = 1, #ARGV, 2 do
+  local value = redis.call('HGET', KEYS[1], ARGV[i])
+  if value then
+    redis.call('HSET', KEYS[1], ARGV[i + 1], value)
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return 0`;
 
 /**
  * Profile state in Redis, next to the identity graph of the same tenant (same hash tag).
@@ -90,6 +104,7 @@ export class ProfileStore {
     this.#outboxTtlSeconds = outboxTtlSeconds;
     redis.defineCommand('elephantCommitProfile', { lua: COMMIT, numberOfKeys: 1 });
     redis.defineCommand('elephantErase', { lua: ERASE, numberOfKeys: 1 });
+    redis.defineCommand('elephantAdoptOutbox', { lua: ADOPT, numberOfKeys: 1 });
   }
 
   tenantPrefix(tenant: string): string {
@@ -182,6 +197,19 @@ export class ProfileStore {
       return new Map(Object.entries(await this.#redis.hgetall(`${this.tenantPrefix(tenant)}ob:${partition}`)));
     } catch (error) {
       throw toRedisError(error, 'reading the outbox');
+    }
+  }
+
+  /**
+   * Renames outbox entries (old field → new field, atomically, each only if still there), so
+   * that they name the batch whose transaction now publishes them.
+   */
+  async adoptOutbox(tenant: string, partition: number, renames: readonly (readonly [string, string])[]): Promise<void> {
+    if (renames.length === 0) return;
+    try {
+      await (this.#redis as unknown as { elephantAdoptOutbox(...args: string[]): Promise<unknown> }).elephantAdoptOutbox(`${this.tenantPrefix(tenant)}ob:${partition}`, ...renames.flat());
+    } catch (error) {
+      throw toRedisError(error, 'adopting outbox entries');
     }
   }
 

@@ -1,11 +1,12 @@
 /**
  * Outbox recovery across input topics, deterministically, by driving the builder's batch
- * handler by hand: a touchpoint batch's transaction is lost after Redis committed; a merge batch
- * of the same partition number then republishes its updates, and its transaction commits but
- * reports a failure (the builder dying before it deletes the outbox entries); the touchpoint
- * batch comes again. Each update must be published once: the merge batch's transaction commits
- * the touchpoint topic's offset up to the entries it republished, or the touchpoint batch would
- * see them as unpublished and publish them a second time.
+ * handler by hand: a touchpoint batch of two tenants has its transaction lost after Redis
+ * committed; a merge batch of the same partition number, of one tenant, then republishes that
+ * tenant's updates, and its transaction commits but reports a failure (the builder dying before
+ * it deletes the outbox entries); the touchpoint batch comes again. Each update must be
+ * published exactly once: the merge batch renames the entries it republishes after itself, so
+ * the touchpoint batch sees them as published (not as unpublished: published twice), while the
+ * other tenant's entries keep the touchpoint batch's name (not seen as published: lost).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { identityMergeSchema, resolvedTouchpointSchema, type IdentityMerge, type ResolvedTouchpoint } from '@elephant/identity';
@@ -33,7 +34,7 @@ function message(offset: number, value: Buffer): KafkaMessage {
 }
 
 describe('profile builder outbox recovery across input topics', () => {
-  it('publishes a lost transaction’s updates once when a batch of another input topic recovers them and then fails before deleting them', async () => {
+  it('publishes a lost transaction’s updates once when a batch of another input topic recovers some of them and then fails before deleting them', async () => {
     const config = loadConfig({ ...envOf(ctx, 'cross'), CONSUMER_GROUP: ctx.group('cross') });
     const topics = topicsOf(config);
     await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
@@ -63,9 +64,19 @@ describe('profile builder outbox recovery across input topics', () => {
       transactions: {
         commit: async (batches, offsets) => {
           const fault = faults.shift();
-          if (fault === 'unconfirmed') await group.commit(batches, offsets);
-          if (fault) throw new KafkaError('KAFKA_UNAVAILABLE', `injected: transaction ${fault}`, { retryable: true });
-          await group.commit(batches, offsets);
+          if (fault === 'lost') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction lost', { retryable: true });
+          // A transaction right after another can meet the broker still writing the previous
+          // one's markers (CONCURRENT_TRANSACTIONS) beyond the client's retries; the builder
+          // would process the batch again, here the transaction is simply sent again.
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              await group.commit(batches, offsets);
+              break;
+            } catch (error) {
+              if (attempt >= 5) throw error;
+            }
+          }
+          if (fault === 'unconfirmed') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction unconfirmed', { retryable: true });
         },
       },
       metrics: createBuilderMetrics(createMetricsRegistry()),
@@ -82,20 +93,33 @@ describe('profile builder outbox recovery across input topics', () => {
       excludedIdentifiers: [],
       resolvedAt: Date.UTC(2026, 10, 2),
     }));
-    const touchpointBatch = { topic: topics.resolved, partition: 0, messages: purchases.map((value, index) => message(index, registry.encode(resolved.id, value))) };
-    // A merge of profiles this builder never saw: its batch only recovers the outbox of partition 0.
+    // A second tenant in the same batch, whose outbox the merge batch never looks at.
+    const [first] = purchases;
+    if (!first) throw new Error('no purchase');
+    const other: ResolvedTouchpoint = { ...first, profileId: 'profile-2', touchpoint: { ...first.touchpoint, tenant: 'beta', eventId: `${first.touchpoint.eventId}-beta` } };
+    const touchpointBatch = { topic: topics.resolved, partition: 0, messages: [...purchases, other].map((value, index) => message(index, registry.encode(resolved.id, value))) };
+    // A merge of profiles this builder never saw (it folds two empty profiles): its batch recovers the outbox of partition 0 first.
     const unrelated: IdentityMerge = { mergeId: 'merge-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-8'], linkingIdentifiers: [], rule: 'shared-identifier', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
     const mergeBatch = { topic: topics.merges, partition: 0, messages: [message(0, registry.encode(merge.id, unrelated))] };
 
-    await expect(handler(touchpointBatch, context(3))).rejects.toThrow('transaction lost');
+    await expect(handler(touchpointBatch, context(4))).rejects.toThrow('transaction lost');
     await expect(handler(mergeBatch, context(1))).rejects.toThrow('transaction unconfirmed');
-    // The merge batch's transaction committed the touchpoint topic's offset with the updates it republished.
-    expect(await committed.get(topics.resolved, 0)).toBe(3n);
-    await handler(touchpointBatch, context(3));
+    // The acme entries now name the merge batch, whose offset its transaction committed; beta's
+    // keep the touchpoint batch's, whose offset nothing committed.
+    const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
+    const acme = [...(await store.outbox('acme', 0)).keys()];
+    expect(acme).toContain(`${topics.merges}|1|${topics.resolved}|4|profile-1`);
+    expect(acme.filter((field) => !field.startsWith(`${topics.merges}|1|`))).toEqual([]);
+    expect([...(await store.outbox('beta', 0)).keys()]).toEqual([`${topics.resolved}|4|profile-2`]);
+    expect(await committed.get(topics.resolved, 0)).toBe(-1n);
+    await handler(touchpointBatch, context(4));
     await handler(mergeBatch, context(1));
 
-    const updates = (await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates))).filter((entry) => entry.profileId === 'profile-1');
-    expect(updates.map((entry) => entry.version)).toEqual([1, 2, 3]);
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.filter((entry) => entry.profileId === 'profile-1').map((entry) => entry.version)).toEqual([1, 2, 3]);
+    expect(updates.filter((entry) => entry.profileId === 'profile-2').map((entry) => entry.version)).toEqual([1]);
+    expect(updates.filter((entry) => entry.profileId === 'profile-9').map((entry) => entry.kind)).toEqual(['merge']);
     expect(faults).toEqual([]);
+    expect((await store.outbox('acme', 0)).size + (await store.outbox('beta', 0)).size).toBe(0);
   });
 });
