@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer, BatchProducer, KafkaError, consumerGroupLag } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, KafkaError, consumerGroupLag, type BatchConsumerOptions } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('consumer');
@@ -56,7 +56,7 @@ async function committedOffset(group: string, topic: string): Promise<number> {
   }
 }
 
-function collector(topic: string, group: string): { consumer: BatchConsumer; values: string[] } {
+function collector(topic: string, group: string, options: Partial<BatchConsumerOptions> = {}): { consumer: BatchConsumer; values: string[] } {
   const values: string[] = [];
   const consumer = new BatchConsumer({
     kafka: ctx.kafka,
@@ -65,6 +65,7 @@ function collector(topic: string, group: string): { consumer: BatchConsumer; val
     logger: ctx.logger,
     sessionTimeoutMs: 6000,
     heartbeatIntervalMs: 500,
+    ...options,
     handler: async (batch) => {
       values.push(...batch.messages.map((message) => message.value?.toString() ?? ''));
     },
@@ -209,17 +210,7 @@ describe('BatchConsumer with a real broker', () => {
     const topic = ctx.topic('interval');
     const group = ctx.group('interval');
     await ctx.createTopics([{ topic, partitions: 1 }]);
-    const values: string[] = [];
-    const consumer = new BatchConsumer({
-      kafka: ctx.kafka,
-      groupId: group,
-      topics: [topic],
-      logger: ctx.logger,
-      commitIntervalMs: 600000,
-      handler: async (batch) => {
-        values.push(...batch.messages.map((message) => message.value?.toString() ?? ''));
-      },
-    });
+    const { consumer, values } = collector(topic, group, { commitIntervalMs: 600000 });
     await consumer.start();
     try {
       // The first commit goes at once; the next must wait for the interval.

@@ -20,6 +20,8 @@ export interface NormalizerDeps {
 }
 
 export interface NormalizedBatch {
+  /** The channel whose raw topic the batch came from. */
+  readonly channel: Channel;
   readonly touchpoints: Message[];
   readonly deadLetters: Message[];
   readonly reasons: Map<string, number>;
@@ -74,7 +76,7 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
     }
     if (result.dropped.length > 0) deps.metrics.droppedIdentifiers.inc({ channel }, result.dropped.length);
   }
-  return { touchpoints, deadLetters, reasons };
+  return { channel, touchpoints, deadLetters, reasons };
 }
 
 /** The channel whose raw topic `topic` is. */
@@ -95,12 +97,11 @@ function lineage(topic: string, partition: number, message: KafkaMessage): Recor
  */
 export function createNormalizerHandler(deps: NormalizerDeps): BatchHandler {
   return async (batch) => {
-    const { touchpoints, deadLetters, reasons } = normalizeBatch(deps, batch.topic, batch.partition, batch.messages);
+    const { channel, touchpoints, deadLetters, reasons } = normalizeBatch(deps, batch.topic, batch.partition, batch.messages);
     await deps.producer.send([
       { topic: deps.topics.touchpoints, messages: touchpoints },
       { topic: deps.topics.deadLetters, messages: deadLetters },
     ]);
-    const channel = channelOf(deps.topics, batch.topic);
     deps.metrics.consumed.inc({ channel }, batch.messages.length);
     deps.metrics.produced.inc({ channel }, touchpoints.length);
     for (const [reason, count] of reasons) deps.metrics.deadLettered.inc({ channel, reason }, count);

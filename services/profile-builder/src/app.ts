@@ -7,7 +7,7 @@ import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { topicsOf, type BuilderConfig, type BuilderTopics } from './config.ts';
 import { erasureRequestSchema } from './generated/erasure-request.ts';
-import { StateCache, createBuilderHandler } from './handler.ts';
+import { StateCache, createBuilderHandler, type SchemaIds } from './handler.ts';
 import { createBuilderMetrics } from './metrics.ts';
 import { ProfileStore } from './store.ts';
 
@@ -34,6 +34,18 @@ export interface BuilderOptions {
   readonly wrapTransactions?: (group: TransactionGroup) => Pick<TransactionGroup, 'commit'>;
 }
 
+/** Registers the schemas of every topic the builder reads or writes, under `<topic>-value`. */
+export async function registerSchemas(registry: AvroRegistry, topics: BuilderTopics): Promise<SchemaIds> {
+  const [update, snapshot, resolved, merge, erasure] = await Promise.all([
+    registry.register(`${topics.updates}-value`, asSchema(profileUpdateSchema)),
+    registry.register(`${topics.snapshots}-value`, asSchema(profileSnapshotSchema)),
+    registry.register(`${topics.resolved}-value`, asSchema(resolvedTouchpointSchema)),
+    registry.register(`${topics.merges}-value`, asSchema(identityMergeSchema)),
+    registry.register(`${topics.erasures}-value`, asSchema(erasureRequestSchema)),
+  ]);
+  return { update: update.id, snapshot: snapshot.id, resolved: resolved.id, merge: merge.id, erasure: erasure.id };
+}
+
 export async function startBuilder(config: BuilderConfig, logger: Logger, onFatal: (error: Error) => void, options: BuilderOptions = {}): Promise<RunningBuilder> {
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'profile-builder' });
@@ -50,13 +62,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     ]);
   }
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
-  const [update, snapshot, resolved, merge, erasure] = await Promise.all([
-    registry.register(`${topics.updates}-value`, asSchema(profileUpdateSchema)),
-    registry.register(`${topics.snapshots}-value`, asSchema(profileSnapshotSchema)),
-    registry.register(`${topics.resolved}-value`, asSchema(resolvedTouchpointSchema)),
-    registry.register(`${topics.merges}-value`, asSchema(identityMergeSchema)),
-    registry.register(`${topics.erasures}-value`, asSchema(erasureRequestSchema)),
-  ]);
+  const schemaIds = await registerSchemas(registry, topics);
   const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
   const instance = randomUUID();
@@ -78,7 +84,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       topics,
       store,
       registry,
-      schemaIds: { update: update.id, snapshot: snapshot.id, resolved: resolved.id, merge: merge.id, erasure: erasure.id },
+      schemaIds,
       transactions: options.wrapTransactions ? options.wrapTransactions(new TransactionGroup(producer)) : new TransactionGroup(producer),
       metrics: createBuilderMetrics(metrics),
       logger,

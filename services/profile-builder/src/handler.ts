@@ -121,8 +121,9 @@ function confirmLater(out: Outputs, tenant: string, fields: readonly string[]): 
  * input topic (a merge batch recovering a failed touchpoint batch's entries) or of a later
  * offset (other batch boundaries after a rebalance) would still look unpublished if the
  * builder died after this transaction and before deleting it, and would be published twice.
- * The renamed entry is safe the same way the original was: the first batch that commits past
- * this batch's offset holds this batch's records, so it recovers this tenant's outbox.
+ * The renamed entry is safe the same way the original was: this batch holds records of the
+ * tenant, and the first batch whose commit passes such a record's offset contains that record,
+ * so it recovers the tenant's outbox (adopting the entry) before the offset can pass the entry's.
  */
 async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, batch: BatchInput, outbox: ReadonlyMap<string, string>): Promise<void> {
   if (outbox.size === 0) return;
