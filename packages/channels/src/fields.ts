@@ -16,7 +16,9 @@ export function isRecord(value: unknown): value is JsonRecord {
  * a prototype change (and so silently lose the value).
  */
 export function setOwn(target: Record<string, string>, key: string, value: string): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // Only `__proto__` has a setter on Object.prototype; every other key assigns as it reads.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 export function describeType(value: unknown): string {

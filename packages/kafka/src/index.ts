@@ -13,3 +13,5 @@ export { readToEnd, type ReadToEndOptions } from './reader.ts';
 export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';
 export { KafkaEncoder } from './encoder.ts';
 export { Grouped } from './grouped.ts';
+export { crc32c } from './crc32c.ts';
+export { FastPartitioner, murmur2, partitionOf } from './partitioner.ts';

@@ -1,6 +1,7 @@
 import './read-committed.ts';
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import { KafkaError } from './errors.ts';
+import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
 
 export type { Message, RecordMetadata };
@@ -77,9 +78,9 @@ export class BatchProducer {
     const idempotent = options.idempotent ?? true;
     // One request in flight (group produce sends the next one when it returns) keeps
     // per-partition order without relying on sequence numbers.
-    // The default (Java-compatible murmur2) partitioner, named so kafkajs does not warn about it:
-    // a key lands on the same partition as it would from a Java producer.
-    const producer = kafka.producer({ idempotent, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    // The Java client's murmur2 partitioning (partitioner.ts): a key lands on the same
+    // partition as it would from a Java producer, and from every Elephant stage.
+    const producer = kafka.producer({ idempotent, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: FastPartitioner });
     await producer.connect();
     return new BatchProducer(producer, options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None);
   }

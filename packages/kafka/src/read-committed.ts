@@ -17,8 +17,10 @@
  * loads kafkajs imports this one first (ESM evaluates imports in order); no other package
  * imports kafkajs at run time (test/architecture.test.ts).
  */
-// First of all, before kafkajs' modules load the protocol encoder (see encoder.ts).
+// First of all, before kafkajs' modules load the protocol encoder and the record batch
+// checksum (see encoder.ts, crc32c.ts).
 import './encoder.ts';
+import './crc32c.ts';
 import { replaceKafkajsModule } from './internals.ts';
 
 interface AbortedTransaction {

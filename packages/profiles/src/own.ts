@@ -9,7 +9,10 @@ export function getOwn<T>(record: Readonly<Record<string, T>>, key: string): T |
 }
 
 export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  // Only `__proto__` is an accessor on Object.prototype; any other key (`constructor`
+  // included, a writable data property there) becomes an own entry by assignment.
+  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
 }
 
 /** Code-unit order: locale-independent, so every process sorts the same way. */

@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import './strings.ts';
 import { RegistryError } from './errors.ts';
 import { readSchemaId, writeHeader, HEADER_LENGTH } from './wire.ts';
 
