@@ -38,6 +38,51 @@ export type DecodeResult<T> = { readonly ok: true; readonly value: T; readonly s
  * AVRO_DECODE_FAILED) instead of silently losing precision; `timestamp-millis` stays a
  * number of epoch milliseconds (no Date allocation on the hot path).
  */
+/** Paths of the parts of `value` that `type` cannot encode, named for an error message. */
+function invalidPaths(type: AvroType, value: unknown): string[] {
+  const paths: string[] = [];
+  type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') });
+  return paths;
+}
+
+/** A record schema as JSON, as far as `projection` reads it. */
+export interface RecordSchemaJson {
+  readonly type: 'record';
+  readonly name: string;
+  readonly fields: readonly object[];
+}
+
+interface FieldJson {
+  readonly name: string;
+  readonly type: unknown;
+}
+
+function projected(schema: RecordSchemaJson, keep: readonly string[]): RecordSchemaJson {
+  const fields: object[] = [];
+  for (const field of schema.fields as readonly FieldJson[]) {
+    const nested = keep.filter((path) => path.startsWith(`${field.name}.`)).map((path) => path.slice(field.name.length + 1));
+    if (keep.includes(field.name)) fields.push(field);
+    else if (nested.length > 0) {
+      const type = field.type as Partial<RecordSchemaJson>;
+      if (type.type !== 'record' || !type.fields) throw new RegistryError('AVRO_VALUE_INVALID', `Cannot project ${nested.join(', ')} of ${field.name}: not an inline record`);
+      fields.push({ ...field, type: projected(type as RecordSchemaJson, nested) });
+    }
+  }
+  const missing = keep.filter((path) => !(schema.fields as readonly FieldJson[]).some((field) => path === field.name || path.startsWith(`${field.name}.`)));
+  if (missing.length > 0) throw new RegistryError('AVRO_VALUE_INVALID', `${schema.name} has no field ${missing.join(', ')}`);
+  return { ...schema, fields };
+}
+
+/**
+ * A reader type with only the fields of `schema` named in `keep` (dotted paths reach into
+ * inline records: `source.system`). Decoding with it (Avro schema resolution, same record
+ * names) skips the other fields instead of building them: for a consumer that reads a few
+ * fields of a large record.
+ */
+export function projection(schema: RecordSchemaJson, keep: readonly string[]): AvroType {
+  return avro.Type.forSchema(projected(schema, keep) as unknown as AvroSchema);
+}
+
 export class AvroRegistry {
   readonly #url: string;
   readonly #userAgent: string;
@@ -96,26 +141,87 @@ export class AvroRegistry {
 
   /** Encodes `value` with the schema registered as `schemaId` (after `register`). */
   encode(schemaId: number, value: unknown): Buffer {
+    const type = this.#registered(schemaId);
+    // avsc checks each value as it writes it: one pass on the hot path. The second walk, to
+    // name the bad fields, only happens for a value that failed.
+    return this.#framed(schemaId, type, () => invalidPaths(type, value), (buffer, position) => type.encode(value, buffer, position));
+  }
+
+  /**
+   * Encodes a record of the schema registered as `schemaId` whose field `field` is given
+   * already encoded: `encoded` is that field's Avro binary form, such as the payload of a
+   * message whose writer schema has the field's Parsing Canonical Form (`embeds`). The bytes
+   * are copied, not decoded and encoded again; `value[field]` is not read.
+   */
+  encodeSpliced(schemaId: number, value: Readonly<Record<string, unknown>>, field: string, encoded: Buffer): Buffer {
+    const type = this.#registered(schemaId);
+    if (!(type instanceof avro.types.RecordType) || !type.fields.some((candidate) => candidate.name === field)) {
+      throw new RegistryError('AVRO_VALUE_INVALID', `Schema ${schemaId} is not a record with a field ${field}`, { details: { schemaId, paths: [field] } });
+    }
+    // A record's binary form is its fields' forms one after the other.
+    const invalid = (): string[] => type.fields.flatMap((candidate) => (candidate.name === field ? [] : invalidPaths(candidate.type, value[candidate.name]).map((path) => (path === '(root)' ? candidate.name : `${candidate.name}.${path}`))));
+    return this.#framed(schemaId, type, invalid, (buffer, position) => {
+      let at = position;
+      for (const { name, type: fieldType } of type.fields) {
+        if (name === field) {
+          if (at + encoded.length > buffer.length) return buffer.length - at - encoded.length;
+          at += encoded.copy(buffer, at);
+          continue;
+        }
+        const end = fieldType.encode(value[name], buffer, at);
+        if (end < 0) return end - encoded.length; // at least this much is missing
+        at = end;
+      }
+      return at;
+    });
+  }
+
+  /**
+   * Whether a message written with schema `writerId` (fetched or registered before) holds,
+   * as its payload, the binary form of field `field` of the schema registered as `schemaId`:
+   * true when both have the same Parsing Canonical Form, which fixes the binary encoding.
+   */
+  embeds(schemaId: number, field: string, writerId: number): boolean {
+    const key = `${schemaId}|${field}|${writerId}`;
+    let known = this.#embeds.get(key);
+    if (known === undefined) {
+      const type = this.#registered(schemaId);
+      const writer = this.#types.get(writerId);
+      const fieldType = type instanceof avro.types.RecordType ? type.fields.find((candidate) => candidate.name === field)?.type : undefined;
+      known = writer !== undefined && fieldType !== undefined && writer.fingerprint().equals(fieldType.fingerprint());
+      if (writer !== undefined) this.#embeds.set(key, known);
+    }
+    return known;
+  }
+
+  readonly #embeds = new Map<string, boolean>();
+
+  #registered(schemaId: number): AvroType {
     const type = this.#types.get(schemaId);
     if (!type) throw new RegistryError('SCHEMA_NOT_FOUND', `Schema id ${schemaId} was not registered by this process; call register() at start-up`);
+    return type;
+  }
+
+  /**
+   * Runs `write` (which returns the end position, or minus the bytes missing, as avsc's
+   * encode() does) after the header's room in a scratch buffer kept across calls, and frames
+   * the result. avsc's own toBuffer() writes into a fixed 1 KiB buffer and encodes a bigger
+   * record a second time, into a zero-filled buffer.
+   */
+  #framed(schemaId: number, type: AvroType, invalidPaths: () => string[], write: (buffer: Buffer, position: number) => number): Buffer {
     let end: number;
     let scratch = this.#scratch;
     try {
-      // avsc checks each value as it writes it: one pass on the hot path. The second walk, to
-      // name the bad fields, only happens for a value that failed. Written after the header's
-      // room in a scratch buffer kept across calls: avsc's own toBuffer() writes into a fixed
-      // 1 KiB buffer and encodes a bigger record a second time, into a zero-filled buffer.
-      end = type.encode(value, scratch, HEADER_LENGTH);
-      if (end < 0) {
+      end = write(scratch, HEADER_LENGTH);
+      while (end < 0) {
         const needed = scratch.length - end;
         scratch = Buffer.allocUnsafeSlow(needed * 2);
         // A rare huge record gets a buffer of its own; the kept one stays small.
         if (scratch.length <= MAX_SCRATCH_BYTES) this.#scratch = scratch;
-        end = type.encode(value, scratch, HEADER_LENGTH);
+        end = write(scratch, HEADER_LENGTH);
       }
     } catch (error) {
-      const paths: string[] = [];
-      type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') });
+      const paths = invalidPaths();
       throw new RegistryError('AVRO_VALUE_INVALID', `Value does not match schema ${schemaId}${type.name ? ` (${type.name})` : ''}: invalid ${paths.join(', ') || (error as Error).message}`, { cause: error, details: { schemaId, paths } });
     }
     const framed = Buffer.allocUnsafe(end);

@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { AvroRegistry, RegistryError, readSchemaId, type AvroSchema } from '@elephant/registry';
+import { AvroRegistry, RegistryError, projection, readSchemaId, type AvroSchema, type RecordSchemaJson } from '@elephant/registry';
 import { BatchProducer } from '@elephant/kafka';
 import { createTestContext, readTopic } from '@elephant/testing';
 
@@ -120,5 +120,45 @@ describe('registration by replicas starting together', () => {
     const clients = Array.from({ length: 8 }, () => new AvroRegistry({ url: ctx.stack.schemaRegistryUrl }));
     const ids = await Promise.all(clients.map(async (client) => (await client.register(name, v1)).id));
     expect(new Set(ids).size).toBe(1);
+  });
+});
+
+describe('carrying an encoded record inside another', () => {
+  const outer = (inner: AvroSchema): AvroSchema => ({ type: 'record', name: 'Envelope', namespace: 'dev.elephant.test', fields: [{ name: 'key', type: 'string' }, { name: 'ping', type: inner }, { name: 'notes', type: { type: 'array', items: 'string' } }, { name: 'at', type: 'long' }] }) as unknown as AvroSchema;
+  const v2: AvroSchema = { ...(v1 as object), fields: [...(v1 as unknown as RecordSchemaJson).fields, { name: 'tag', type: ['null', 'string'], default: null }] } as unknown as AvroSchema;
+
+  it('splices a payload written with the embedded schema: the same bytes as encoding the whole value', async () => {
+    const ping = (await registry.register(subject('inner'), v1)).id;
+    const envelope = (await registry.register(subject('envelope'), outer(v1))).id;
+    const value = { id: 'p-1', at: 1795400000123, count: 7 };
+    const payload = registry.encode(ping, value).subarray(5);
+    expect(registry.embeds(envelope, 'ping', ping)).toBe(true);
+    const rest = { key: 'k'.repeat(3), notes: ['a', 'é'.repeat(40000)], at: 99 }; // larger than the scratch buffer
+    const spliced = registry.encodeSpliced(envelope, rest, 'ping', payload);
+    expect(spliced.equals(registry.encode(envelope, { ...rest, ping: value }))).toBe(true);
+    expect(await registry.decode(spliced)).toEqual({ ...rest, ping: value });
+    expect(() => registry.encodeSpliced(envelope, { ...rest, at: 'soon' }, 'ping', payload)).toThrow(/invalid at/);
+    expect(() => registry.encodeSpliced(envelope, rest, 'nothing', payload)).toThrow(/no field|with a field nothing/);
+  });
+
+  it('does not call a payload of another schema embeddable, even a compatible one', async () => {
+    const name = subject('evolving');
+    const first = (await registry.register(name, v1)).id;
+    const second = (await registry.register(name, v2)).id;
+    const envelope = (await registry.register(subject('envelope-2'), outer(v1))).id;
+    expect(registry.embeds(envelope, 'ping', first)).toBe(true);
+    expect(registry.embeds(envelope, 'ping', second)).toBe(false);
+    expect(registry.embeds(envelope, 'ping', 123456789)).toBe(false); // unknown to this process
+  });
+
+  it('decodes only the fields a projection keeps, from writers of any compatible version', async () => {
+    const name = subject('projected');
+    const second = (await registry.register(name, v2)).id;
+    const keys = projection(v2 as unknown as RecordSchemaJson, ['id', 'tag']);
+    expect(await registry.decode(registry.encode(second, { id: 'p-2', at: 1, count: 2, tag: 't' }), keys)).toEqual({ id: 'p-2', tag: 't' });
+    const nested = projection(outer(v2) as unknown as RecordSchemaJson, ['key', 'ping.count']);
+    const envelope = (await registry.register(subject('envelope-3'), outer(v2))).id;
+    expect(await registry.decode(registry.encode(envelope, { key: 'k', ping: { id: 'p', at: 1, count: 3, tag: null }, notes: [], at: 5 }), nested)).toEqual({ key: 'k', ping: { count: 3 } });
+    expect(() => projection(v1 as unknown as RecordSchemaJson, ['missing'])).toThrow(/has no field missing/);
   });
 });

@@ -3,11 +3,12 @@ import type { Touchpoint } from '@elephant/channels';
 import { resolveRules, screenIdentifiers, type RulesDocument, type TenantRules } from '@elephant/identity';
 import { deadLetter, type BatchHandler, type BatchProducer, type KafkaMessage, type Message } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
-import type { AvroRegistry } from '@elephant/registry';
+import type { AvroRegistry, DecodeResult } from '@elephant/registry';
 import type { ResolverTopics } from './config.ts';
 import type { GraphRules, Identifier, IdentityGraph, ResolveResult } from './graph.ts';
 import type { ResolverMetrics } from './metrics.ts';
-import type { ExcludedIdentifier, IdentityAlert, IdentityMerge, ResolvedTouchpoint } from './schemas.ts';
+import { touchpointKeysType, touchpointType, type ExcludedIdentifier, type IdentityAlert, type IdentityMerge, type TouchpointKeys } from './schemas.ts';
+import { HEADER_LENGTH } from '@elephant/registry';
 
 export interface SchemaIds {
   readonly resolved: number;
@@ -48,7 +49,9 @@ export function mergeIdOf(eventId: string, merged: readonly string[]): string {
 
 interface Pending {
   readonly message: KafkaMessage;
-  readonly touchpoint: Touchpoint;
+  readonly touchpoint: TouchpointKeys;
+  /** The touchpoint as written: its Avro payload, or (another writer schema) the decoded record to encode again. */
+  readonly carried: { readonly payload: Buffer } | { readonly record: Touchpoint };
   /** Screened identifiers, strongest first. */
   readonly kept: readonly Identifier[];
   /** Blocked by the rules before resolution. */
@@ -70,11 +73,24 @@ export function createResolverHandler(deps: ResolverDeps): BatchHandler {
       deps.metrics.deadLettered.inc({ reason: code });
     };
 
-    const decoded = await deps.registry.decodeMany<Touchpoint>(batch.messages.map((message) => message.value ?? Buffer.alloc(0)));
+    // Only the fields resolution reads are decoded. A touchpoint written with the schema the
+    // resolved record embeds is carried through as its payload bytes; one written with another
+    // schema is decoded whole, into the current schema, and encoded again.
+    const values = batch.messages.map((message) => message.value ?? Buffer.alloc(0));
+    const decoded = await deps.registry.decodeMany<TouchpointKeys>(values, touchpointKeysType);
+    const other = decoded.flatMap((result, index) => (result.ok && !deps.registry.embeds(deps.schemaIds.resolved, 'touchpoint', result.schemaId) ? [index] : []));
+    const records = new Map<number, DecodeResult<Touchpoint>>();
+    if (other.length > 0) {
+      const full = await deps.registry.decodeMany<Touchpoint>(other.map((index) => values[index] as Buffer), touchpointType);
+      other.forEach((index, at) => records.set(index, full[at] as DecodeResult<Touchpoint>));
+    }
     const byTenant = new Map<string, Pending[]>();
     decoded.forEach((result, index) => {
       const message = batch.messages[index] as KafkaMessage;
       if (!result.ok) return reject(message, result.error.code, result.error.message);
+      const record = records.get(index);
+      if (record && !record.ok) return reject(message, record.error.code, record.error.message);
+      const carried = record ? { record: record.value } : { payload: (values[index] as Buffer).subarray(HEADER_LENGTH) };
       const touchpoint = result.value;
       const rules = resolveRules(deps.rules, touchpoint.tenant);
       const screened = screenIdentifiers(touchpoint.identifiers, rules);
@@ -84,7 +100,7 @@ export function createResolverHandler(deps: ResolverDeps): BatchHandler {
         return reject(message, 'NO_RESOLVABLE_IDENTIFIER', `Every identifier of event ${touchpoint.eventId} is blocked: ${excluded.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);
       }
       const list = byTenant.get(touchpoint.tenant) ?? [];
-      list.push({ message, touchpoint, kept: screened.kept, excluded });
+      list.push({ message, touchpoint, carried, kept: screened.kept, excluded });
       byTenant.set(touchpoint.tenant, list);
     });
 
@@ -133,8 +149,9 @@ function collect(deps: ResolverDeps, out: { resolved: Message[]; merges: Message
     ...result.dropped.map((dropped) => ({ type: dropped.type, value: dropped.value, reason: `limit:${dropped.violated.join(',')}` })),
     ...result.ignored.map((ignored) => ({ type: ignored.type, value: ignored.value, reason: ignored.reason })),
   ];
-  const record: ResolvedTouchpoint = { profileId, touchpoint, excludedIdentifiers: excluded, resolvedAt: now };
-  out.resolved.push({ key: profileId, value: deps.registry.encode(deps.schemaIds.resolved, record) });
+  const resolved = { profileId, excludedIdentifiers: excluded, resolvedAt: now };
+  const encoded = 'payload' in pending.carried ? deps.registry.encodeSpliced(deps.schemaIds.resolved, resolved, 'touchpoint', pending.carried.payload) : deps.registry.encode(deps.schemaIds.resolved, { ...resolved, touchpoint: pending.carried.record });
+  out.resolved.push({ key: profileId, value: encoded });
   deps.metrics.resolved.inc({ outcome: result.replay ? 'replay' : result.outcome });
   if (!result.replay) {
     if (result.dropped.length > 0) deps.metrics.excluded.inc({ reason: 'limit' }, result.dropped.length);

@@ -82,4 +82,27 @@ describe('identity resolver service', () => {
     const metrics = await resolver.metrics.getSingleMetricAsString('elephant_resolver_redis_round_trips_total');
     expect(metrics).toMatch(/elephant_resolver_redis_round_trips_total\{[^}]*\} [1-9]/);
   });
+
+  it('carries a touchpoint through as its bytes, and decodes one written with another schema whole, into the current one', async () => {
+    const t = 1795400100000;
+    const current = touchpointOf({ eventId: 'c1', tenant: 'carry', eventTime: t, identifiers: [{ type: 'email', value: 'grace@hopper.dev' }] });
+    const evolved = touchpointOf({ eventId: 'c2', tenant: 'carry', eventTime: t + 1, identifiers: [{ type: 'email', value: 'grace@hopper.dev' }] });
+    const evolvedSchema = { ...touchpointSchema, fields: [...touchpointSchema.fields, { name: 'channelRegion', type: ['null', 'string'], default: null }] };
+    const evolvedId = (await registry.register(`${topics.touchpoints}-value`, evolvedSchema as unknown as AvroSchema)).id;
+    expect(evolvedId).not.toBe(touchpointSchemaId);
+    const currentBytes = registry.encode(touchpointSchemaId, current);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    await producer.send([{ topic: topics.touchpoints, messages: [{ key: 'c', value: currentBytes }, { key: 'c', value: registry.encode(evolvedId, { ...evolved, channelRegion: 'eu' }) }] }]);
+    await producer.disconnect();
+
+    const messages = await readTopic(ctx.kafka, topics.resolved, 6);
+    const resolved = await Promise.all(messages.map(async (message) => ({ bytes: message.value ?? Buffer.alloc(0), value: await registry.decode<ResolvedTouchpoint>(message.value ?? Buffer.alloc(0)) })));
+    const carried = resolved.find((entry) => entry.value.touchpoint.eventId === current.eventId);
+    const converted = resolved.find((entry) => entry.value.touchpoint.eventId === evolved.eventId);
+    expect(carried?.value.touchpoint).toEqual(current);
+    expect(carried?.bytes.includes(currentBytes.subarray(5))).toBe(true);
+    expect(converted?.value.touchpoint).toEqual(evolved);
+    expect(converted?.value.profileId).toBe(carried?.value.profileId);
+    expect(carried?.value.excludedIdentifiers).toEqual([]);
+  });
 });
