@@ -38,12 +38,21 @@ local rules = cjson.decode(ARGV[6])
 local identifiers = cjson.decode(ARGV[7])
 local nonMerging = rules.nonMerging
 
+-- Reads below are memoized for the duration of this call (the same identifiers and profiles
+-- are looked at in several steps); `forget()` drops what a write may have changed.
+local roots, owners, quarantines, countsCache = {}, {}, {}, {}
+local function forget() roots, owners, countsCache = {}, {}, {} end
+
 local function root(pid)
+  local start = pid
+  local known = roots[start]
+  if known then return known end
   for _ = 1, 1000 do
     local next = redis.call('HGET', P .. 'p:' .. pid, 'mergedInto')
-    if not next then return pid end
+    if not next then break end
     pid = next
   end
+  roots[start] = pid
   return pid
 end
 
@@ -61,25 +70,44 @@ local function key(id) return id[1] .. ':' .. id[2] end
 -- An event ingested before one of its identifiers was erased is an in-flight leftover of the
 -- erased person: it must not recreate them.
 local ingestTime = tonumber(ARGV[8])
-for _, id in ipairs(identifiers) do
-  local erasedAt = redis.call('GET', P .. 'ex:' .. redis.sha1hex(key(id)))
+local erasedKeys = {}
+for i, id in ipairs(identifiers) do erasedKeys[i] = P .. 'ex:' .. redis.sha1hex(key(id)) end
+local erasedAts = {}
+if #erasedKeys > 0 then erasedAts = redis.call('MGET', unpack(erasedKeys)) end
+for i = 1, #erasedKeys do
+  local erasedAt = erasedAts[i]
   if erasedAt and ingestTime < tonumber(erasedAt) then
     return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
   end
 end
 
 local function ownerOf(k)
-  local owner = redis.call('HGET', P .. 'i:' .. k, 'p')
-  if owner then return root(owner) end
-  return nil
+  local owner = owners[k]
+  if owner == nil then
+    owner = redis.call('HGET', P .. 'i:' .. k, 'p')
+    if owner then owner = root(owner) end
+    owners[k] = owner -- false when nobody owns it
+  end
+  return owner or nil
 end
 
-local function quarantined(k) return redis.call('EXISTS', P .. 'q:' .. k) == 1 end
+local function quarantined(k)
+  local known = quarantines[k]
+  if known == nil then
+    known = redis.call('EXISTS', P .. 'q:' .. k) == 1
+    quarantines[k] = known
+  end
+  return known
+end
 
+-- Identifier counts per type of a profile; callers only read the table.
 local function countsOf(pid)
-  local counts = {}
+  local counts = countsCache[pid]
+  if counts then return counts end
+  counts = {}
   local flat = redis.call('HGETALL', P .. 'p:' .. pid .. ':n')
   for j = 1, #flat, 2 do counts[flat[j]] = tonumber(flat[j + 1]) end
+  countsCache[pid] = counts
   return counts
 end
 
@@ -195,6 +223,7 @@ local result = {
 
 local function quarantine(id, reason, observed, threshold)
   redis.call('HSET', P .. 'q:' .. key(id), 'reason', reason, 'observed', observed, 'threshold', threshold, 'event', eventId, 'at', eventTime)
+  quarantines[key(id)] = true
   table.insert(result.quarantined, { type = id[1], value = id[2], reason = reason, observed = observed, threshold = threshold })
 end
 
@@ -285,6 +314,9 @@ if target then
     end
   end
 end
+
+-- Steps 6 and 7 moved identifiers and profiles: read them again from here on.
+forget()
 
 -- 8. What was neither matched nor attached, and why.
 local heldSet = {}

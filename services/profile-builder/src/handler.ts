@@ -192,14 +192,30 @@ async function decode<T>(deps: BuilderDeps, out: Outputs, topic: string, partiti
 
 /** Follows merged-into links to the live survivor (usually one hop). */
 async function survivorOf(deps: BuilderDeps, tenant: string, loaded: LoadedProfile): Promise<string> {
-  let current = loaded.mergedInto ?? loaded.profileId;
-  for (let hops = 0; hops < 64; hops += 1) {
-    const { profiles } = await deps.store.load(tenant, [current], []);
-    const next = profiles.get(current)?.mergedInto;
-    if (!next) return current;
-    current = next;
+  return (await survivorsOf(deps, tenant, [loaded])).get(loaded.profileId) ?? loaded.profileId;
+}
+
+/**
+ * The live survivor of each merged profile in `loaded`, by its id: merged-into links followed
+ * for all of them at once, one Redis round trip per hop (usually one), not one per profile.
+ */
+async function survivorsOf(deps: BuilderDeps, tenant: string, loaded: readonly LoadedProfile[]): Promise<Map<string, string>> {
+  const survivors = new Map<string, string>();
+  /** merged profile → where its chain has got to */
+  let chains = new Map<string, string>();
+  for (const profile of loaded) if (profile.mergedInto !== undefined) chains.set(profile.profileId, profile.mergedInto);
+  for (let hops = 0; hops < 64 && chains.size > 0; hops += 1) {
+    const { profiles } = await deps.store.load(tenant, [...new Set(chains.values())], []);
+    const next = new Map<string, string>();
+    for (const [start, current] of chains) {
+      const further = profiles.get(current)?.mergedInto;
+      if (further === undefined) survivors.set(start, current);
+      else next.set(start, further);
+    }
+    chains = next;
   }
-  return current;
+  for (const [start, current] of chains) survivors.set(start, current); // a chain longer than 64: as far as it got
+  return survivors;
 }
 
 /**
@@ -271,6 +287,8 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
     const profileIds = [...new Set(list.map((record) => record.profileId))];
     const { profiles, applied, outbox } = await deps.store.load(tenant, profileIds, [...new Set(list.map((record) => record.touchpoint.eventId))], batch.partition);
     await recoverOutbox(deps, out, tenant, batch, outbox);
+    // Touchpoints of profiles merged away meanwhile go to the survivors: looked up together.
+    const survivors = await survivorsOf(deps, tenant, [...profiles.values()].filter((loaded) => loaded.mergedInto !== undefined && loaded.erasedAt === undefined));
     const working = new Map<string, ProfileState>();
     // A touchpoint delivered twice within one batch counts once too.
     const seenInBatch = new Set<string>();
@@ -284,7 +302,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       }
       if (loaded?.mergedInto !== undefined) {
         // In flight when its profile was merged: it belongs to the survivor, whose writer applies it.
-        const survivor = await survivorOf(deps, tenant, loaded);
+        const survivor = survivors.get(loaded.profileId) ?? loaded.mergedInto;
         forward(out, deps.topics.resolved, { key: survivor, value: deps.registry.encode(deps.schemaIds.resolved, { ...record, profileId: survivor }) });
         deps.metrics.touchpoints.inc({ outcome: 'forwarded' });
         continue;
