@@ -28,6 +28,17 @@ describe('kafkajs protocol encoder', () => {
     expect(encodeRecord({ key: Buffer.from('k'), value: Buffer.alloc(2000, 7) })).toBeInstanceOf(KafkaEncoder as EncoderClass);
   });
 
+  it('writes varints and varlongs as kafkajs\' own encoder does, across the whole range', () => {
+    const Patched = KafkaEncoder as EncoderClass;
+    const Original = Object.getPrototypeOf(Patched) as EncoderClass;
+    const ints = [0, 1, -1, 63, -64, 64, 127, 128, 8191, 8192, -8193, 2 ** 20, 2 ** 28 - 1, 2 ** 28, 2 ** 30, -(2 ** 30), 2 ** 31 - 1, -(2 ** 31)];
+    const longs = [...ints, 2 ** 35, -(2 ** 35) - 3, 2 ** 49 + 7, -(2 ** 49), 2 ** 50, -(2 ** 50), 2 ** 53 - 1, Date.now(), -Date.now()];
+    const varints = (Class: EncoderClass): Buffer => ints.reduce((encoder, value) => encoder.writeVarInt(value), new Class(4)).buffer;
+    const varlongs = (Class: EncoderClass): Buffer => longs.reduce((encoder, value) => encoder.writeVarLong(value), new Class(4)).buffer;
+    expect(varints(Patched).equals(varints(Original))).toBe(true);
+    expect(varlongs(Patched).equals(varlongs(Original))).toBe(true);
+  });
+
   it('writes the same bytes as kafkajs\' own encoder, across buffer growth, whatever memory it reuses', () => {
     const Patched = KafkaEncoder as EncoderClass;
     const Original = Object.getPrototypeOf(Patched) as EncoderClass;
