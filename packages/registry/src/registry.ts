@@ -26,18 +26,6 @@ export interface RegisteredSchema {
 
 export type DecodeResult<T> = { readonly ok: true; readonly value: T; readonly schemaId: number } | { readonly ok: false; readonly error: RegistryError };
 
-/**
- * Avro through a Confluent-compatible Schema Registry.
- *
- * Schemas are registered once at start-up and their ids memoized; encoding is then
- * synchronous. Decoding resolves each unknown writer schema id once (per process) and then
- * decodes synchronously, so a batch costs at most one registry request per new schema.
- *
- * Value mapping, chosen deliberately: `long` is a JS number and values beyond
- * Number.MAX_SAFE_INTEGER are refused (on write, as AVRO_VALUE_INVALID; on read, as
- * AVRO_DECODE_FAILED) instead of silently losing precision; `timestamp-millis` stays a
- * number of epoch milliseconds (no Date allocation on the hot path).
- */
 /** Paths of the parts of `value` that `type` cannot encode, named for an error message. */
 function invalidPaths(type: AvroType, value: unknown): string[] {
   const paths: string[] = [];
@@ -83,6 +71,18 @@ export function projection(schema: RecordSchemaJson, keep: readonly string[]): A
   return avro.Type.forSchema(projected(schema, keep) as unknown as AvroSchema);
 }
 
+/**
+ * Avro through a Confluent-compatible Schema Registry.
+ *
+ * Schemas are registered once at start-up and their ids memoized; encoding is then
+ * synchronous. Decoding resolves each unknown writer schema id once (per process) and then
+ * decodes synchronously, so a batch costs at most one registry request per new schema.
+ *
+ * Value mapping, chosen deliberately: `long` is a JS number and values beyond
+ * Number.MAX_SAFE_INTEGER are refused (on write, as AVRO_VALUE_INVALID; on read, as
+ * AVRO_DECODE_FAILED) instead of silently losing precision; `timestamp-millis` stays a
+ * number of epoch milliseconds (no Date allocation on the hot path).
+ */
 export class AvroRegistry {
   readonly #url: string;
   readonly #userAgent: string;
@@ -154,10 +154,8 @@ export class AvroRegistry {
    * are copied, not decoded and encoded again; `value[field]` is not read.
    */
   encodeSpliced(schemaId: number, value: Readonly<Record<string, unknown>>, field: string, encoded: Buffer): Buffer {
-    const type = this.#registered(schemaId);
-    if (!(type instanceof avro.types.RecordType) || !type.fields.some((candidate) => candidate.name === field)) {
-      throw new RegistryError('AVRO_VALUE_INVALID', `Schema ${schemaId} is not a record with a field ${field}`, { details: { schemaId, paths: [field] } });
-    }
+    this.fieldType(schemaId, field);
+    const type = this.#registered(schemaId) as avro.types.RecordType;
     // A record's binary form is its fields' forms one after the other.
     const invalid = (): string[] => type.fields.flatMap((candidate) => (candidate.name === field ? [] : invalidPaths(candidate.type, value[candidate.name]).map((path) => (path === '(root)' ? candidate.name : `${candidate.name}.${path}`))));
     return this.#framed(schemaId, type, invalid, (buffer, position) => {
@@ -185,16 +183,26 @@ export class AvroRegistry {
     const key = `${schemaId}|${field}|${writerId}`;
     let known = this.#embeds.get(key);
     if (known === undefined) {
-      const type = this.#registered(schemaId);
       const writer = this.#types.get(writerId);
-      const fieldType = type instanceof avro.types.RecordType ? type.fields.find((candidate) => candidate.name === field)?.type : undefined;
-      known = writer !== undefined && fieldType !== undefined && writer.fingerprint().equals(fieldType.fingerprint());
-      if (writer !== undefined) this.#embeds.set(key, known);
+      if (writer === undefined) return false; // not fetched yet: ask again once it is
+      known = writer.fingerprint().equals(this.fieldType(schemaId, field).fingerprint());
+      this.#embeds.set(key, known);
     }
     return known;
   }
 
   readonly #embeds = new Map<string, boolean>();
+
+  /**
+   * The type of field `field` of the record schema registered as `schemaId`: for instance the
+   * reader of records embedded in it. @throws AVRO_VALUE_INVALID when there is no such field
+   */
+  fieldType(schemaId: number, field: string): AvroType {
+    const type = this.#registered(schemaId);
+    const found = type instanceof avro.types.RecordType ? type.fields.find((candidate) => candidate.name === field) : undefined;
+    if (!found) throw new RegistryError('AVRO_VALUE_INVALID', `Schema ${schemaId} is not a record with a field ${field}`, { details: { schemaId, paths: [field] } });
+    return found.type;
+  }
 
   #registered(schemaId: number): AvroType {
     const type = this.#types.get(schemaId);

@@ -3,12 +3,11 @@ import type { Touchpoint } from '@elephant/channels';
 import { resolveRules, screenIdentifiers, type RulesDocument, type TenantRules } from '@elephant/identity';
 import { deadLetter, type BatchHandler, type BatchProducer, type KafkaMessage, type Message } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
-import type { AvroRegistry, DecodeResult } from '@elephant/registry';
+import { HEADER_LENGTH, type AvroRegistry, type DecodeResult } from '@elephant/registry';
 import type { ResolverTopics } from './config.ts';
 import type { GraphRules, Identifier, IdentityGraph, ResolveResult } from './graph.ts';
 import type { ResolverMetrics } from './metrics.ts';
-import { touchpointKeysType, touchpointType, type ExcludedIdentifier, type IdentityAlert, type IdentityMerge, type TouchpointKeys } from './schemas.ts';
-import { HEADER_LENGTH } from '@elephant/registry';
+import { touchpointKeysType, type ExcludedIdentifier, type IdentityAlert, type IdentityMerge, type TouchpointKeys } from './schemas.ts';
 
 export interface SchemaIds {
   readonly resolved: number;
@@ -64,6 +63,8 @@ interface Pending {
  * touchpoints (keyed by profile id), merges and alerts in one acknowledged send.
  */
 export function createResolverHandler(deps: ResolverDeps): BatchHandler {
+  // The Touchpoint as the resolved record embeds it: the current schema.
+  const touchpointReader = deps.registry.fieldType(deps.schemaIds.resolved, 'touchpoint');
   return async (batch) => {
     const now = deps.now();
     deps.logger.debug({ partition: batch.partition, messages: batch.messages.length }, 'resolving a batch');
@@ -78,10 +79,16 @@ export function createResolverHandler(deps: ResolverDeps): BatchHandler {
     // schema is decoded whole, into the current schema, and encoded again.
     const values = batch.messages.map((message) => message.value ?? Buffer.alloc(0));
     const decoded = await deps.registry.decodeMany<TouchpointKeys>(values, touchpointKeysType);
-    const other = decoded.flatMap((result, index) => (result.ok && !deps.registry.embeds(deps.schemaIds.resolved, 'touchpoint', result.schemaId) ? [index] : []));
+    const carriable = new Map<number, boolean>(); // by writer schema id, for this batch
+    const other = decoded.flatMap((result, index) => {
+      if (!result.ok) return [];
+      let carried = carriable.get(result.schemaId);
+      if (carried === undefined) carriable.set(result.schemaId, (carried = deps.registry.embeds(deps.schemaIds.resolved, 'touchpoint', result.schemaId)));
+      return carried ? [] : [index];
+    });
     const records = new Map<number, DecodeResult<Touchpoint>>();
     if (other.length > 0) {
-      const full = await deps.registry.decodeMany<Touchpoint>(other.map((index) => values[index] as Buffer), touchpointType);
+      const full = await deps.registry.decodeMany<Touchpoint>(other.map((index) => values[index] as Buffer), touchpointReader);
       other.forEach((index, at) => records.set(index, full[at] as DecodeResult<Touchpoint>));
     }
     const byTenant = new Map<string, Pending[]>();

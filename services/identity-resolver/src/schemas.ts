@@ -15,6 +15,3 @@ export type TouchpointKeys = Pick<Touchpoint, 'eventId' | 'tenant' | 'channel' |
 
 /** Reader of TouchpointKeys: decoding with it skips every other field of the touchpoint. */
 export const touchpointKeysType: AvroType = projection(touchpointSchema, ['eventId', 'tenant', 'channel', 'source.system', 'eventTime', 'ingestTime', 'identifiers']);
-
-/** Reader of whole touchpoints in the current schema (for writers with another schema). */
-export const touchpointType: AvroType = projection(touchpointSchema, touchpointSchema.fields.map((field) => (field as { name: string }).name));

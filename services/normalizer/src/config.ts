@@ -1,6 +1,11 @@
 import { CHANNELS, checkAdapterContext, type AdapterContext, type Channel } from '@elephant/channels';
 import { ConfigError, bool, type ConfigIssue, brokerList, httpUrl, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
 
+/** The entries of a comma-separated list, trimmed, empty ones left out. */
+function channelList(value: string): string[] {
+  return value.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
+}
+
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -10,7 +15,7 @@ const schema = z.object({
    */
   NORMALIZER_CHANNELS: z
     .string()
-    .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+    .transform(channelList)
     .pipe(z.array(z.enum(CHANNELS, { error: `each channel must be one of ${CHANNELS.join(', ')}` })).min(1, 'must list at least one channel'))
     .optional(),
   /** One channel: the same as NORMALIZER_CHANNELS with one entry. Set one of the two. */
@@ -83,14 +88,13 @@ const CONTEXT_VARIABLES: Readonly<Record<string, string>> = {
   maxMessageBytes: 'MAX_MESSAGE_BYTES',
 };
 
-/** Parses the environment and checks the adapter context it implies (e.g. a region libphonenumber does not know). */
 const isSet = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
 
 /** Problems of the channel variables that no single variable's schema can see. */
 function channelIssues(env: Env): ConfigIssue[] {
   if (isSet(env['NORMALIZER_CHANNELS']) && isSet(env['NORMALIZER_CHANNEL'])) return [{ variable: 'NORMALIZER_CHANNELS', problem: 'set either NORMALIZER_CHANNELS or NORMALIZER_CHANNEL, not both' }];
   if (!isSet(env['NORMALIZER_CHANNELS']) && !isSet(env['NORMALIZER_CHANNEL'])) return [{ variable: 'NORMALIZER_CHANNELS', problem: `is required but not set (comma-separated, of ${CHANNELS.join(', ')})` }];
-  const several = new Set((env['NORMALIZER_CHANNELS'] ?? '').split(',').map((part) => part.trim()).filter((part) => part.length > 0)).size > 1;
+  const several = new Set(channelList(env['NORMALIZER_CHANNELS'] ?? '')).size > 1;
   return several ? ['NORMALIZER_SOURCE_TOPIC', 'NORMALIZER_SOURCE_SYSTEM'].filter((variable) => isSet(env[variable])).map((variable) => ({ variable, problem: 'applies to a single channel: set it only with one channel in NORMALIZER_CHANNELS' })) : [];
 }
 
