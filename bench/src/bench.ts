@@ -534,7 +534,8 @@ async function measureWith(kafka: Kafka, env: Record<string, string>, simulation
     // Committing at most once a second instead.
     autoCommit: false,
     autoCommitInterval: 1000,
-    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
+    eachBatch: async (payload) => {
+      const { batch } = payload;
       const now = performance.now();
       const nowEpoch = Date.now();
       const decoded = await registry.decodeMany<{ kind: string; causeEventId: string }>(batch.messages.map((message) => message.value ?? Buffer.alloc(0)));
@@ -550,8 +551,8 @@ async function measureWith(kafka: Kafka, env: Record<string, string>, simulation
         toSubscriber.recordValue(Math.max(1, nowEpoch - producedAt));
         samples += 1;
       });
-      resolveOffset(batch.lastOffset());
-      await commitOffsetsIfNecessary();
+      payload.resolveOffset(batch.lastOffset());
+      await payload.commitOffsetsIfNecessary();
     },
   });
   options.progress(`latency: ${options.latencyRate} raw messages/s for ${options.latencyWarmupSeconds} s of warm-up, then ${options.latencySeconds} s measured`);

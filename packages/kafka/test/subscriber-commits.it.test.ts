@@ -49,12 +49,13 @@ async function run(name: string, options: { autoCommit: boolean; autoCommitInter
   await consumer.run({
     autoCommit: options.autoCommit,
     autoCommitInterval: options.autoCommitInterval,
-    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }: EachBatchPayload) => {
+    eachBatch: async (payload: EachBatchPayload) => {
+      const { batch } = payload;
       consumed += batch.messages.length;
       batches += 1;
       if (!options.commitInBatch) return;
-      resolveOffset(batch.lastOffset());
-      await commitOffsetsIfNecessary();
+      payload.resolveOffset(batch.lastOffset());
+      await payload.commitOffsetsIfNecessary();
     },
   });
   const started = performance.now();
