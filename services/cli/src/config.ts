@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brokerList, httpUrl, logLevel, parseEnv, redisUrl, z, type Env } from '@elephant/config';
+import { brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
 import { loadStackConfig, stackUrls } from '@elephant/stack';
 
 const schema = z.object({
@@ -13,6 +13,11 @@ const schema = z.object({
   DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD').default('USD'),
   REDIS_KEY_PREFIX: z.string().default('elephant:'),
   IDENTITY_RULES_FILE: z.string().optional(),
+  /**
+   * Partitions of every topic the services read or write (raw channel topics included): they
+   * create missing topics with this many and refuse existing ones with another count.
+   */
+  PARTITIONS: positiveInt.default(8),
   LOG_LEVEL: logLevel.default('warn'),
 });
 

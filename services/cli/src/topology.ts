@@ -13,12 +13,13 @@ function serviceEnv(config: CliConfig): Record<string, string> {
     TOPIC_PREFIX: config.TOPIC_PREFIX,
     HEALTH_PORT: '0',
     LOG_LEVEL: config.LOG_LEVEL,
+    PARTITIONS: String(config.PARTITIONS),
   };
 }
 
 /** Every channel in one normalizer: one consumer and one producer for all eight raw topics. */
 export function normalizerConfig(config: CliConfig): NormalizerConfig {
-  return loadNormalizerConfig({ ...serviceEnv(config), NORMALIZER_CHANNELS: CHANNELS.join(','), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
+  return loadNormalizerConfig({ ...serviceEnv(config), NORMALIZER_CHANNELS: CHANNELS.join(','), TOUCHPOINTS_PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
 }
 
 export function resolverConfig(config: CliConfig): ResolverConfig {
