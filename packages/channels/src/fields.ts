@@ -15,8 +15,9 @@ export function isRecord(value: unknown): value is JsonRecord {
  * Sets an own property even for keys like `__proto__`, which plain assignment would turn into
  * a prototype change (and so silently lose the value).
  */
-export function setOwn(target: Record<string, string>, key: string, value: string): void {
-  // Only `__proto__` has a setter on Object.prototype; every other key assigns as it reads.
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  // Only `__proto__` is an accessor on Object.prototype; any other key (`constructor`
+  // included, a writable data property there) becomes an own entry by assignment.
   if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }

@@ -3,17 +3,13 @@
  * ids): a key such as `constructor` or `__proto__` must read and write a plain entry, never
  * Object.prototype.
  */
+import { setOwn } from '@elephant/channels';
 
 export function getOwn<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
-  // Only `__proto__` is an accessor on Object.prototype; any other key (`constructor`
-  // included, a writable data property there) becomes an own entry by assignment.
-  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
-  else record[key] = value;
-}
+export { setOwn };
 
 /** Code-unit order: locale-independent, so every process sorts the same way. */
 export function compareStrings(a: string, b: string): number {
