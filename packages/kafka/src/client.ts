@@ -2,6 +2,7 @@ import './read-committed.ts';
 import './coordinator-cache.ts';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '@elephant/observability';
+import { kafkajsModule } from './internals.ts';
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
@@ -23,6 +24,32 @@ const LEVELS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+interface ProtocolErrorCode {
+  readonly message: string;
+  readonly retriable: boolean;
+}
+
+/**
+ * The messages of the broker error codes kafkajs retries by itself (not the leader, the
+ * coordinator is loading, ...). kafkajs logs every such response at ERROR before retrying it,
+ * which on a broker that just started or moved a leader reads like an outage; if the retries
+ * run out, the caller gets the error and logs it itself.
+ */
+const RETRIABLE_PROTOCOL_MESSAGES: ReadonlySet<string> = new Set(
+  kafkajsModule<{ errorCodes: readonly ProtocolErrorCode[] }>('protocol/error').errorCodes.filter((code) => code.retriable).map((code) => code.message),
+);
+
+/** The pino level of one kafkajs log entry. */
+export function levelOf(level: logLevel, message: string, error: unknown): 'error' | 'warn' | 'info' | 'debug' {
+  // A transaction begun while the coordinator still completes the previous one: expected
+  // with back-to-back transactions and retried after a short backoff (transactions.ts).
+  if ([message, typeof error === 'string' ? error : ''].some((text) => text.includes('another concurrent operation on the same transaction'))) return 'debug';
+  if (message.startsWith('Response ') && typeof error === 'string' && RETRIABLE_PROTOCOL_MESSAGES.has(error)) return 'debug';
+  // The consumer restarts itself after a retriable crash (kafkajs logs the crash, then this).
+  if (message.startsWith('Restarting the consumer')) return 'warn';
+  return LEVELS[level];
+}
+
 /** A kafkajs client whose log lines go to the service's pino logger. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   const log = options.logger.child({ component: 'kafkajs' });
@@ -41,10 +68,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
         // Elephant's contract is at-least-once with idempotent effects downstream; finite
         // retries are deliberate (a batch that cannot be sent is retried by the runner).
         if (message.startsWith('Limiting retries for the idempotent producer')) return;
-        // A transaction begun while the coordinator still completes the previous one: expected
-        // with back-to-back transactions and retried after a short backoff (transactions.ts).
-        const routine = [message, String(rest['error'] ?? '')].some((text) => text.includes('another concurrent operation on the same transaction'));
-        log[routine ? 'debug' : LEVELS[level]]({ kafkajs: label, ...rest }, message);
+        log[levelOf(level, message, rest['error'])]({ kafkajs: label, ...rest }, message);
       },
   };
   return new Kafka(config);
