@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { logLevel } from 'kafkajs';
-import { levelOf } from '../src/client.ts';
+import { kafkajsLogLevel as levelOf } from '@elephant/kafka';
 
 describe('kafkajs log levels', () => {
   it('a response with a retriable broker error is debug: kafkajs retries it (the demo printed these as errors on a fresh broker)', () => {
