@@ -9,7 +9,7 @@ const fixture = fileURLToPath(new URL('./fixtures/member.ts', import.meta.url));
 const children: ChildProcess[] = [];
 
 interface MemberLine {
-  event: 'started' | 'begin' | 'done' | 'stopped';
+  event: 'started' | 'begin' | 'done' | 'signal' | 'stopped';
   partition?: number;
   offsets?: string[];
   values?: string[];
@@ -39,21 +39,56 @@ function startMember(topic: string, group: string, mode: 'hold' | 'slow', extra:
   return { child, lines, exited };
 }
 
-async function produce(topic: string, values: readonly string[]): Promise<void> {
+async function produce(topic: string, values: readonly string[], partition?: (index: number) => number): Promise<void> {
   const producer = await BatchProducer.connect(ctx.kafka);
-  await producer.send([{ topic, messages: values.map((value) => ({ key: value, value })) }]);
+  await producer.send([{ topic, messages: values.map((value, index) => ({ key: value, value, ...(partition ? { partition: partition(index) } : {}) })) }]);
   await producer.disconnect();
 }
 
-async function committedOffset(group: string, topic: string): Promise<number> {
+async function committedOffset(group: string, topic: string, partition = 0): Promise<number> {
   const admin = ctx.kafka.admin();
   await admin.connect();
   try {
     const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return Number(offsets?.partitions[0]?.offset ?? -1);
+    return Number(offsets?.partitions.find((entry) => entry.partition === partition)?.offset ?? -1);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The members of a group once it is Stable (assignments handed out), else undefined. */
+async function groupMembers(group: string): Promise<string[] | undefined> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([group]);
+    const described = groups[0];
+    return described?.state === 'Stable' ? described.members.map((member) => member.memberId) : undefined;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A batch's `begin` and `done` lines name the same partition and offsets. */
+function sameBatch(a: MemberLine, b: MemberLine): boolean {
+  return a.partition === b.partition && a.offsets?.join() === b.offsets?.join();
+}
+
+/** A member in this process that records which partition each value came from. */
+function partitionCollector(topic: string, group: string): { consumer: BatchConsumer; received: { partition: number; value: string }[] } {
+  const received: { partition: number; value: string }[] = [];
+  const consumer = new BatchConsumer({
+    kafka: ctx.kafka,
+    groupId: group,
+    topics: [topic],
+    logger: ctx.logger,
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    handler: async (batch) => {
+      received.push(...batch.messages.map((message) => ({ partition: batch.partition, value: message.value?.toString() ?? '' })));
+    },
+  });
+  return { consumer, received };
 }
 
 function collector(topic: string, group: string, options: Partial<BatchConsumerOptions> = {}): { consumer: BatchConsumer; values: string[] } {
@@ -82,28 +117,39 @@ describe('BatchConsumer with a real broker', () => {
   it('redelivers a batch to the next member when a member is killed mid-batch, and only the uncommitted part', async () => {
     const topic = ctx.topic('kill');
     const group = ctx.group('kill');
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const first = Array.from({ length: 10 }, (_, i) => `m-${i}`);
-    await produce(topic, first);
+    await ctx.createTopics([{ topic, partitions: 2 }]);
 
+    // A (its own process) and B (this process) are both members of the group before A is
+    // killed, so what follows is the group handing A's partition over to B, not a new member
+    // starting from committed offsets.
     const member = startMember(topic, group, 'hold');
-    await waitUntil(async () => (await committedOffset(group, topic)) === 10, { message: 'member A to commit the first 10 messages', timeoutMs: 60000 });
-
-    const second = Array.from({ length: 10 }, (_, i) => `hold-${10 + i}`);
-    await produce(topic, second);
-    const begun = await waitUntil(() => member.lines.find((line) => line.event === 'begin' && line.offsets?.includes('10')), { message: 'member A to begin the batch holding offset 10' });
-    member.child.kill('SIGKILL');
-    await member.exited;
-    expect(await committedOffset(group, topic)).toBe(10);
-    expect(member.lines.some((line) => line.event === 'done' && line.values?.some((value) => value.startsWith('hold')))).toBe(false);
-
-    const next = collector(topic, group);
+    await waitUntil(() => member.lines.some((line) => line.event === 'started'), { message: 'member A to start', timeoutMs: 60000 });
+    const next = partitionCollector(topic, group);
     await next.consumer.start();
     try {
-      await waitUntil(() => next.values.length >= 10, { message: 'member B to receive the uncommitted batch', timeoutMs: 60000 });
-      expect(next.values).toEqual(second);
-      expect(begun.offsets).toContain('10');
-      await waitUntil(async () => (await committedOffset(group, topic)) === 20, { message: 'member B to commit' });
+      await waitUntil(async () => (await groupMembers(group))?.length === 2, { message: 'both members in a stable group', timeoutMs: 60000 });
+      // Who owns what: one probe per partition, handled (and committed) by its owner.
+      await produce(topic, ['probe-0', 'probe-1'], (index) => index);
+      const probeOfA = await waitUntil(() => member.lines.find((line) => line.event === 'done' && line.values?.some((value) => value.startsWith('probe'))), { message: 'member A to handle its probe', timeoutMs: 60000 });
+      await waitUntil(() => next.received.some((entry) => entry.value.startsWith('probe')), { message: 'member B to handle its probe', timeoutMs: 60000 });
+      const partitionOfA = probeOfA.partition ?? -1;
+      expect(next.received.map((entry) => entry.partition)).not.toContain(partitionOfA);
+      await waitUntil(async () => (await committedOffset(group, topic, partitionOfA)) === 1, { message: "member A to commit its probe" });
+
+      const held = Array.from({ length: 10 }, (_, i) => `hold-${i}`);
+      await produce(topic, held, () => partitionOfA);
+      await waitUntil(() => member.lines.find((line) => line.event === 'begin' && line.partition === partitionOfA && line.offsets?.includes('1')), { message: 'member A to begin the batch holding offset 1' });
+      expect((await groupMembers(group))?.length).toBe(2);
+      member.child.kill('SIGKILL');
+      await member.exited;
+      expect(await committedOffset(group, topic, partitionOfA)).toBe(1);
+      expect(member.lines.some((line) => line.event === 'done' && line.values?.some((value) => value.startsWith('hold')))).toBe(false);
+
+      // B, already in the group, takes A's partition over once A's session expires.
+      const handedOver = (): string[] => next.received.filter((entry) => entry.partition === partitionOfA).map((entry) => entry.value);
+      await waitUntil(() => handedOver().length >= 10, { message: "member B to receive A's uncommitted batch", timeoutMs: 60000 });
+      expect(handedOver()).toEqual(held);
+      await waitUntil(async () => (await committedOffset(group, topic, partitionOfA)) === 11, { message: 'member B to commit' });
     } finally {
       await next.consumer.stop();
     }
@@ -118,14 +164,27 @@ describe('BatchConsumer with a real broker', () => {
     for (let i = 0; i < all.length; i += 10) await produce(topic, all.slice(i, i + 10));
 
     // Small fetches, small batches (at most 1 KiB fetched ahead per partition) and a slow
-    // handler: the SIGTERM lands while batches are in flight and others wait in the queue.
-    const member = startMember(topic, group, 'slow', { MEMBER_BATCH_DELAY_MS: '100', MEMBER_MAX_BYTES: '1024', MEMBER_SESSION_TIMEOUT_MS: '30000' });
+    // handler: the SIGTERM lands while a batch is in flight and others wait in the queue.
+    const member = startMember(topic, group, 'slow', { MEMBER_BATCH_DELAY_MS: '300', MEMBER_MAX_BYTES: '1024', MEMBER_SESSION_TIMEOUT_MS: '30000' });
     // (A long session: a rebalance from a missed heartbeat under load would redeliver a batch
     // for reasons that have nothing to do with SIGTERM.)
-    await waitUntil(() => member.lines.filter((line) => line.event === 'done').length >= 3, { message: 'member A to finish 3 batches', timeoutMs: 60000 });
+    const open = (lines: readonly MemberLine[]): MemberLine[] => lines.filter((line) => line.event === 'begin' && !lines.some((done) => done.event === 'done' && sameBatch(done, line)));
+    await waitUntil(() => member.lines.filter((line) => line.event === 'done').length >= 3 && open(member.lines).length > 0, { message: 'member A to finish 3 batches and be inside the next', timeoutMs: 60000 });
     member.child.kill('SIGTERM');
     expect(await member.exited).toBe(0);
-    expect(member.lines.at(-1)?.event).toBe('stopped');
+    const events = member.lines.map((line) => line.event);
+    expect(events.at(-1)).toBe('stopped');
+    // In the member's own order of events: the signal arrived while a batch was in the
+    // handler, that batch still finished (and was committed) before the member stopped.
+    const signalAt = events.indexOf('signal');
+    expect(signalAt).toBeGreaterThan(0);
+    const inFlight = open(member.lines.slice(0, signalAt));
+    expect(inFlight.length).toBeGreaterThan(0);
+    for (const batch of inFlight) {
+      const doneAt = member.lines.findIndex((line) => line.event === 'done' && sameBatch(line, batch));
+      expect(doneAt).toBeGreaterThan(signalAt);
+      expect(doneAt).toBeLessThan(events.indexOf('stopped'));
+    }
     const processedByA = member.lines.flatMap((line) => (line.event === 'done' ? (line.values ?? []) : []));
     expect(processedByA.length).toBeGreaterThan(0);
     expect(processedByA.length).toBeLessThan(all.length);
