@@ -8,6 +8,11 @@ export const IDENTITY_ERROR_CODES = [
   'TENANT_REQUIRED',
   /** A function was called with options it cannot work with; the message names the option. */
   'INVALID_OPTIONS',
+  /**
+   * The graph found an event whose limits no identifier could satisfy: impossible with valid
+   * rules and consistent counts, so it points at corrupt graph state. The event is dead-lettered.
+   */
+  'LIMITS_UNSATISFIABLE',
 ] as const;
 export type IdentityErrorCode = (typeof IDENTITY_ERROR_CODES)[number];
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { IdentityError } from '@elephant/identity';
 import type { Redis } from '@elephant/redis';
 import { toRedisError } from '@elephant/redis';
 
@@ -59,8 +60,11 @@ export interface Quarantined extends Identifier {
   readonly threshold: number;
 }
 
-/** `erased`: an identifier of the event was erased after the event was ingested (a leftover). */
-export type ResolveOutcome = 'created' | 'matched' | 'merged' | 'weak_match' | 'unresolved' | 'erased';
+/**
+ * `erased`: an identifier of the event was erased after the event was ingested (a leftover).
+ * `rejected`: the script refused the event with a typed error (`error`); nothing was resolved.
+ */
+export type ResolveOutcome = 'created' | 'matched' | 'merged' | 'weak_match' | 'unresolved' | 'erased' | 'rejected';
 
 export interface ResolveResult {
   readonly eventId: string;
@@ -75,6 +79,8 @@ export interface ResolveResult {
   readonly merge: GraphMerge | null;
   /** Values this event pushed into quarantine. */
   readonly quarantined: readonly Quarantined[];
+  /** Why the script refused the event (outcome `rejected`); null otherwise. Never retryable. */
+  readonly error: IdentityError | null;
 }
 
 export interface LinkedIdentifier extends Identifier {
@@ -86,8 +92,23 @@ export interface LinkedIdentifier extends Identifier {
   readonly channel: string;
   readonly source: string;
   readonly rule: string;
-  /** The event whose merge moved it to this profile, if any. */
+  /**
+   * The profile the identifier was first attached to (absent on links written before the
+   * field existed). Its merge chain to today's owner: `mergeChainOf(tenant, attachedTo)`.
+   */
+  readonly attachedTo?: string;
+  /** The latest merge event that moved it (earlier ones: the merge chain of `attachedTo`). */
   readonly mergedBy?: string;
+}
+
+/** One hop of a merged profile's chain to its survivor, as `p:<id>` records it. */
+export interface MergeHop {
+  readonly profileId: string;
+  readonly mergedInto: string;
+  /** The triggering event of the merge. */
+  readonly mergedBy: string;
+  /** Event time of that event (epoch ms). */
+  readonly mergedAt: number;
 }
 
 const SCRIPT = readFileSync(new URL('./resolve.lua', import.meta.url), 'utf8');
@@ -122,7 +143,36 @@ function parse(raw: string): ResolveResult {
     ignored: list(result.ignored),
     quarantined: list(result.quarantined),
     merge: result.merge === false ? null : { survivor: result.merge.survivor, absorbed: list(result.merge.absorbed), linkedBy: list(result.merge.linkedBy), rule: result.merge.rule },
+    error: null,
   };
+}
+
+/** Error codes the script raises on purpose (the first word of its error reply). */
+const SCRIPT_REJECTIONS = /\bLIMITS_UNSATISFIABLE\b/;
+
+/**
+ * A refusal the script raised on purpose becomes one event's typed result, so the caller can
+ * dead-letter that event and go on with the batch (the other calls of the pipeline ran, each
+ * atomic). Anything else is a failed call: connection trouble (retryable) or a script bug.
+ */
+function rejected(input: ResolveInput, error: Error): ResolveResult | undefined {
+  if (!SCRIPT_REJECTIONS.test(error.message)) return undefined;
+  return {
+    eventId: input.eventId,
+    profileId: null,
+    outcome: 'rejected',
+    replay: false,
+    attached: [],
+    dropped: [],
+    ignored: [],
+    merge: null,
+    quarantined: [],
+    error: new IdentityError('LIMITS_UNSATISFIABLE', `Event ${input.eventId}: ${error.message}`, { cause: error }),
+  };
+}
+
+function throwRedis(error: Error): never {
+  throw toRedisError(error, 'resolving identities');
 }
 
 /**
@@ -172,8 +222,8 @@ export class IdentityGraph {
     } catch (error) {
       throw toRedisError(error, 'resolving identities');
     }
-    return (replies ?? []).map(([error, reply]) => {
-      if (error) throw toRedisError(error, 'resolving identities');
+    return (replies ?? []).map(([error, reply], index) => {
+      if (error) return rejected(inputs[index] as ResolveInput, error) ?? throwRedis(error);
       return parse(String(reply));
     });
   }
@@ -226,9 +276,27 @@ export class IdentityGraph {
         channel: link['ch'] ?? '',
         source: link['src'] ?? '',
         rule: link['rule'] ?? '',
+        ...(link['to'] ? { attachedTo: link['to'] } : {}),
         ...(link['via'] ? { mergedBy: link['via'] } : {}),
       };
     });
+  }
+
+  /**
+   * Every merge from a profile to its survivor, oldest first: with an identifier's
+   * `attachedTo`, why it ended up where it is (each hop names the event that merged).
+   */
+  async mergeChainOf(tenant: string, profileId: string): Promise<MergeHop[]> {
+    const prefix = this.tenantPrefix(tenant);
+    const hops: MergeHop[] = [];
+    let pid = profileId;
+    for (let hop = 0; hop < 64; hop += 1) {
+      const [mergedInto, mergedBy, mergedAt] = await this.#redis.hmget(`${prefix}p:${pid}`, 'mergedInto', 'mergedBy', 'mergedAt');
+      if (!mergedInto) break;
+      hops.push({ profileId: pid, mergedInto, mergedBy: mergedBy ?? '', mergedAt: Number(mergedAt) });
+      pid = mergedInto;
+    }
+    return hops;
   }
 
   /** Whether a value is quarantined, and why. */

@@ -131,6 +131,14 @@ export function createResolverHandler(deps: ResolverDeps): BatchHandler {
           deps.metrics.resolved.inc({ outcome: 'erased' });
           return;
         }
+        if (result.error) {
+          // A refusal the graph raised on purpose (corrupt state or rules): dead-lettered with
+          // its code, so the partition goes on and the event is kept for a person to look at.
+          // Not retried: the same state gives the same refusal, which would loop forever.
+          deps.logger.error({ tenant, eventId: pending.touchpoint.eventId, code: result.error.code, err: result.error }, 'identity graph refused an event');
+          reject(pending.message, result.error.code, result.error.message);
+          return;
+        }
         if (result.profileId === null) {
           // Every identifier is quarantined or held by another profile: nobody to attribute it to.
           reject(pending.message, 'UNRESOLVED_IDENTITY', `Event ${pending.touchpoint.eventId} has no identifier that may link: ${result.ignored.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);

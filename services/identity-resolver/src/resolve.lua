@@ -16,8 +16,9 @@
 -- ARGV[8]  ingest time (epoch ms): an identifier erased after this time must not come back
 --
 -- Keys (P = prefix):
---   P i:<type>:<value>   hash  p (owner), fs, ls (first/last seen, event time), ev (event that
---                              attached it), lev (last event), ch, src, rule, via (merge event)
+--   P i:<type>:<value>   hash  p (owner), to (profile first attached to), fs, ls (first/last
+--                              seen, event time), ev (event that attached it), lev (last event),
+--                              ch, src, rule, via (the latest merge event that moved it)
 --   P p:<id>             hash  seq, created, firstEvent; mergedInto, mergedAt, mergedBy
 --   P p:<id>:ids         set   "<type>:<value>" held by a live profile
 --   P p:<id>:n           hash  identifiers per type of a live profile
@@ -210,7 +211,13 @@ local function applyLimits(linking)
       end
       if victim > 0 then break end
     end
-    if victim < 0 then return redis.error_reply('limits violated by ' .. table.concat(violated, ',') .. ' without a conflicting identifier') end
+    -- Unreachable while the rules and counts are sane (a violated type's count comes from an
+    -- unknown identifier or a profile holding that type, either of which conflicts). Raised,
+    -- not returned: a returned error table would be taken for the plan and the event would
+    -- come out "unresolved" silently. The first word is the code graph.ts turns into a typed,
+    -- non-retryable error the resolver dead-letters. Writes made earlier in this call (a
+    -- merge-rate quarantine) stay: Redis does not roll a script back, and each is valid alone.
+    if victim < 0 then error({ err = 'LIMITS_UNSATISFIABLE limits violated by ' .. table.concat(violated, ',') .. ' without a conflicting identifier' }) end
     local removed = table.remove(current, victim)
     table.insert(dropped, { type = removed[1], value = removed[2], reason = 'limit', violated = violated })
   end
@@ -307,7 +314,9 @@ if target then
   for _, id in ipairs(plan) do
     local k = key(id)
     if redis.call('HEXISTS', P .. 'i:' .. k, 'p') == 0 then
-      redis.call('HSET', P .. 'i:' .. k, 'p', target, 'fs', eventTime, 'ls', eventTime, 'ev', eventId, 'lev', eventId, 'ch', channel, 'src', source, 'rule', rule)
+      -- `to` keeps the profile it was first attached to (`p` moves with merges): walking
+      -- mergedInto from there to the survivor lists every merge that carried it along.
+      redis.call('HSET', P .. 'i:' .. k, 'p', target, 'to', target, 'fs', eventTime, 'ls', eventTime, 'ev', eventId, 'lev', eventId, 'ch', channel, 'src', source, 'rule', rule)
       redis.call('SADD', P .. 'p:' .. target .. ':ids', k)
       redis.call('HINCRBY', P .. 'p:' .. target .. ':n', id[1], 1)
       table.insert(result.attached, { type = id[1], value = id[2] })

@@ -20,9 +20,9 @@ function newTenant(): string {
   return `tenant-${tenants}`;
 }
 
-async function resolve(tenant: string, identifiers: Identifier[], options: { eventId?: string; rules?: TenantRules } = {}): Promise<ResolveResult & { profileId: string }> {
+async function resolve(tenant: string, identifiers: Identifier[], options: { eventId?: string; rules?: TenantRules; channel?: string; source?: string } = {}): Promise<ResolveResult & { profileId: string }> {
   eventSeq += 1;
-  const [result] = await graph.resolveBatch(tenant, [{ eventId: options.eventId ?? `ev-${eventSeq}`, eventTime: T0 + eventSeq, ingestTime: T0 + eventSeq, channel: 'web', source: 'segment', identifiers }], graphRulesOf(options.rules ?? rules, 3600));
+  const [result] = await graph.resolveBatch(tenant, [{ eventId: options.eventId ?? `ev-${eventSeq}`, eventTime: T0 + eventSeq, ingestTime: T0 + eventSeq, channel: options.channel ?? 'web', source: options.source ?? 'segment', identifiers }], graphRulesOf(options.rules ?? rules, 3600));
   if (!result?.profileId) throw new Error(`unresolved: ${JSON.stringify(result)}`);
   return { ...result, profileId: result.profileId };
 }
@@ -52,19 +52,27 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(await graph.liveProfiles(t)).toEqual([anonymous.profileId]);
   });
 
-  it('follows a cross-channel chain: cookie → e-mail → phone → loyalty card → in-store purchase, keeping provenance', async () => {
+  it('follows a cross-channel chain: cookie → e-mail → phone → loyalty card → in-store purchase, keeping each link\'s channel and source', async () => {
     const t = newTenant();
-    const web = await resolve(t, [id('anonymous_id', 'c-9')]);
-    await resolve(t, [id('email', 'ada@lovelace.dev'), id('anonymous_id', 'c-9')]);
-    await resolve(t, [id('email', 'ada@lovelace.dev'), id('phone', '+14155550100')]);
-    await resolve(t, [id('phone', '+14155550100'), id('loyalty_card', 'LC-1')]);
-    const store = await resolve(t, [id('loyalty_card', 'LC-1'), id('payment_fingerprint', 'fp-1')]);
-    expect(store.profileId).toBe(web.profileId);
+    // One event per channel, each from its own source system, as the normalizers emit them.
+    const web = await resolve(t, [id('anonymous_id', 'c-9')], { channel: 'web', source: 'segment', eventId: `${t}-web` });
+    const esp = await resolve(t, [id('email', 'ada@lovelace.dev'), id('anonymous_id', 'c-9')], { channel: 'email', source: 'esp', eventId: `${t}-esp` });
+    const support = await resolve(t, [id('email', 'ada@lovelace.dev'), id('phone', '+14155550100')], { channel: 'support', source: 'zendesk', eventId: `${t}-support` });
+    const loyalty = await resolve(t, [id('phone', '+14155550100'), id('loyalty_card', 'LC-1')], { channel: 'loyalty', source: 'loyalty-app', eventId: `${t}-loyalty` });
+    const store = await resolve(t, [id('loyalty_card', 'LC-1'), id('payment_fingerprint', 'fp-1')], { channel: 'store', source: 'pos', eventId: `${t}-pos` });
+    for (const step of [esp, support, loyalty, store]) expect(step).toMatchObject({ profileId: web.profileId, outcome: 'matched' });
     expect(store.attached).toEqual([id('payment_fingerprint', 'fp-1')]);
     const linked = await graph.identifiersOf(t, web.profileId);
-    expect(linked.map((link) => `${link.type}:${link.value}`).sort()).toEqual(['anonymous_id:c-9', 'email:ada@lovelace.dev', 'loyalty_card:LC-1', 'payment_fingerprint:fp-1', 'phone:+14155550100']);
-    expect(linked.find((link) => link.type === 'loyalty_card')).toMatchObject({ channel: 'web', source: 'segment', rule: 'attach' });
-    expect(linked.find((link) => link.type === 'anonymous_id')?.rule).toBe('new_profile');
+    const byKey = new Map(linked.map((link) => [`${link.type}:${link.value}`, link]));
+    expect([...byKey.keys()].sort()).toEqual(['anonymous_id:c-9', 'email:ada@lovelace.dev', 'loyalty_card:LC-1', 'payment_fingerprint:fp-1', 'phone:+14155550100']);
+    // Each identifier keeps the event, channel and source of the step that attached it.
+    expect(byKey.get('anonymous_id:c-9')).toMatchObject({ channel: 'web', source: 'segment', eventId: `${t}-web`, rule: 'new_profile', attachedTo: web.profileId });
+    expect(byKey.get('email:ada@lovelace.dev')).toMatchObject({ channel: 'email', source: 'esp', eventId: `${t}-esp`, rule: 'attach', attachedTo: web.profileId });
+    expect(byKey.get('phone:+14155550100')).toMatchObject({ channel: 'support', source: 'zendesk', eventId: `${t}-support`, rule: 'attach' });
+    expect(byKey.get('loyalty_card:LC-1')).toMatchObject({ channel: 'loyalty', source: 'loyalty-app', eventId: `${t}-loyalty`, rule: 'attach' });
+    expect(byKey.get('payment_fingerprint:fp-1')).toMatchObject({ channel: 'store', source: 'pos', eventId: `${t}-pos`, rule: 'attach' });
+    // Seen again later by the store: last seen moves, the attaching event does not.
+    expect(byKey.get('loyalty_card:LC-1')?.lastEventId).toBe(`${t}-pos`);
   });
 
   it('drops the lowest-priority conflicting identifier when a merge would break a limit, and matches again', async () => {
@@ -135,6 +143,41 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(merge.profileId).toBe(a.profileId);
     expect(merge.merge?.absorbed).toEqual([b.profileId, c.profileId]);
     for (const pid of [b.profileId, c.profileId]) expect(await graph.survivorOf(t, pid)).toBe(a.profileId);
+  });
+
+  it('keeps a chain of merges explainable: the profile an identifier was attached to, then each merge to the survivor', async () => {
+    const t = newTenant();
+    const oldest = await resolve(t, [id('email', 'chain@x.io')]);
+    const middle = await resolve(t, [id('phone', '+14155550123')]);
+    const newest = await resolve(t, [id('loyalty_card', 'L-chain')]);
+    await resolve(t, [id('phone', '+14155550123'), id('loyalty_card', 'L-chain')], { eventId: `${t}-m1` });
+    await resolve(t, [id('email', 'chain@x.io'), id('phone', '+14155550123')], { eventId: `${t}-m2` });
+    const card = (await graph.identifiersOf(t, oldest.profileId)).find((link) => link.type === 'loyalty_card');
+    // `mergedBy` is the latest merge only; the first one is on the chain from `attachedTo`.
+    expect(card).toMatchObject({ attachedTo: newest.profileId, mergedBy: `${t}-m2`, eventId: newest.eventId });
+    expect((await graph.mergeChainOf(t, card?.attachedTo ?? '')).map((hop) => [hop.profileId, hop.mergedInto, hop.mergedBy])).toEqual([
+      [newest.profileId, middle.profileId, `${t}-m1`],
+      [middle.profileId, oldest.profileId, `${t}-m2`],
+    ]);
+    expect(await graph.mergeChainOf(t, oldest.profileId)).toEqual([]);
+  });
+
+  it('LIMITS_UNSATISFIABLE: an event no drop can bring within the limits is refused with a typed error, not left "unresolved" (regression)', async () => {
+    const t = newTenant();
+    const owner = await resolve(t, [id('phone', '+14155550177')]);
+    // Unreachable with valid rules: it takes a per-type count left at zero and a limit below
+    // zero (parseRulesDocument refuses one; given to the graph directly). The violated type
+    // then has no conflicting identifier to drop.
+    await redis.hset(`${graph.tenantPrefix(t)}p:${owner.profileId}:n`, 'email', 0);
+    const broken = { ...graphRulesOf(rules, 3600), limits: { ...rules.limits, email: -1 } };
+    const input = { eventId: `${t}-refused`, eventTime: T0, ingestTime: T0, channel: 'web', source: 'segment', identifiers: [id('phone', '+14155550177')] };
+    const [refused, next] = await graph.resolveBatch(t, [input, { ...input, eventId: `${t}-next`, identifiers: [id('email', 'fine@x.io')] }], broken);
+    expect(refused).toMatchObject({ outcome: 'rejected', profileId: null, eventId: input.eventId });
+    expect(refused?.error).toMatchObject({ code: 'LIMITS_UNSATISFIABLE', retryable: false });
+    expect(refused?.error?.message).toMatch(/limits violated by email/);
+    // The other calls of the pipeline still ran; the refused event is not remembered as resolved.
+    expect(next?.outcome).toBe('unresolved');
+    expect(await redis.exists(`${graph.tenantPrefix(t)}e:${input.eventId}`)).toBe(0);
   });
 
   it('changes nothing when an event is delivered again', async () => {
