@@ -16,6 +16,11 @@ export const CHANNEL_ERROR_CODES = [
   /** The event's type is not one this channel's adapter maps (`details.eventType`). */
   'UNKNOWN_EVENT_TYPE',
   /**
+   * What no typed field took would make `properties` larger than PROPERTY_LIMITS (keys,
+   * key length, bytes; `details.reason` says which): dead-lettered whole rather than cut.
+   */
+  'PROPERTIES_TOO_LARGE',
+  /**
    * The adapter itself failed on this input (a bug). Dead-lettered like bad input so it never
    * blocks a partition; replay the dead letters once the adapter is fixed.
    */

@@ -3,7 +3,21 @@
  * read is remembered, so what no typed Touchpoint field took can be kept verbatim in
  * `properties` (`rest()`): an adapter maps what it understands and loses nothing else.
  */
-import { schemaViolation } from './errors.ts';
+import { ChannelError, schemaViolation } from './errors.ts';
+
+/**
+ * Bounds of `properties`, so that what a message becomes stays near its own size. Without
+ * them a 5.6 KB message of nested objects became an 808 KB touchpoint: flattening repeats
+ * the whole dotted path for every leaf, which grows with the square of the depth.
+ */
+export const PROPERTY_LIMITS = {
+  /** Longest key; an object whose fields would get longer keys is kept JSON-encoded under its own. */
+  keyLength: 256,
+  /** Most entries; more is PROPERTIES_TOO_LARGE. */
+  keys: 1000,
+  /** Most UTF-8 bytes of keys and values together; more is PROPERTIES_TOO_LARGE. */
+  bytes: 512 * 1024,
+} as const;
 
 export type JsonRecord = Readonly<Record<string, unknown>>;
 
@@ -166,28 +180,82 @@ export class Fields {
 
   /**
    * Every field nobody consumed, keyed by its dotted path relative to this object, as text:
-   * strings as-is, objects flattened into their fields, arrays and other values JSON-encoded.
-   * Consumed objects are searched recursively for what was not read in them.
+   * strings as-is, JSON null as the text `null`, non-empty objects flattened into their fields
+   * (unless their fields' keys would pass PROPERTY_LIMITS.keyLength: then JSON-encoded whole),
+   * everything else (arrays, numbers, booleans, `{}`) JSON-encoded. Consumed objects and the
+   * items of consumed arrays of objects are searched recursively for what was not read in
+   * them (`products[0].brand`). When two fields reach the same key (a top-level
+   * `"properties.x"` and `properties: { x }`), the first in message order keeps it and the
+   * next ones get `#2`, `#3`, ... appended, so neither is lost.
+   * @throws PROPERTIES_TOO_LARGE past PROPERTY_LIMITS (too many keys, too many bytes, or an unread key longer than the key limit)
    */
-  rest(into: Record<string, string> = {}, prefix = ''): Record<string, string> {
+  rest(): Record<string, string> {
+    const into: Record<string, string> = {};
+    this.#restInto(into, '');
+    const keys = Object.keys(into);
+    if (keys.length > PROPERTY_LIMITS.keys) throw propertiesTooLarge(`${keys.length} properties exceed the limit of ${PROPERTY_LIMITS.keys}`, { reason: 'too_many_keys', keys: keys.length, limit: PROPERTY_LIMITS.keys });
+    let units = 0;
+    for (const key of keys) units += key.length + (into[key] as string).length;
+    // A UTF-16 unit is 1-3 UTF-8 bytes: count exactly only when it can matter.
+    if (units * 3 > PROPERTY_LIMITS.bytes) {
+      let bytes = 0;
+      for (const key of keys) bytes += utf8Length(key) + utf8Length(into[key] as string);
+      if (bytes > PROPERTY_LIMITS.bytes) throw propertiesTooLarge(`properties of ${bytes} bytes exceed the limit of ${PROPERTY_LIMITS.bytes}`, { reason: 'too_many_bytes', bytes, limit: PROPERTY_LIMITS.bytes });
+    }
+    return into;
+  }
+
+  #restInto(into: Record<string, string>, prefix: string): void {
     for (const [key, value] of Object.entries(this.#value)) {
       const name = prefix === '' ? key : `${prefix}.${key}`;
       if (!this.#consumed.has(key)) {
+        if (name.length > PROPERTY_LIMITS.keyLength) throw propertiesTooLarge(`field ${name.slice(0, 64)}... has a key of ${name.length} characters, over the limit of ${PROPERTY_LIMITS.keyLength}`, { reason: 'key_too_long', length: name.length, limit: PROPERTY_LIMITS.keyLength });
         flatten(value, name, into);
         continue;
       }
       const child = this.#children.get(key);
-      if (child instanceof Fields) child.rest(into, name);
-      else if (child) child.forEach((item, index) => item.rest(into, `${name}[${index}]`));
+      if (child instanceof Fields) child.#restInto(into, name);
+      else if (child) child.forEach((item, index) => item.#restInto(into, `${name}[${index}]`));
     }
-    return into;
   }
 }
 
+function propertiesTooLarge(message: string, details: Record<string, unknown>): ChannelError {
+  return new ChannelError('PROPERTIES_TOO_LARGE', message, { details });
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length) {
+      // A surrogate pair is one code point of four bytes.
+      bytes += 4;
+      i += 1;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Sets `name`, or the first free `name#2`, `name#3`, ... when another field already took it. */
+function put(into: Record<string, string>, name: string, value: string): void {
+  let key = name;
+  for (let n = 2; Object.hasOwn(into, key); n += 1) key = `${name}#${n}`;
+  setOwn(into, key, value);
+}
+
 function flatten(value: unknown, name: string, into: Record<string, string>): void {
-  if (value === null || value === undefined) return;
-  if (typeof value === 'string') setOwn(into, name, value);
+  if (value === undefined) return;
+  if (typeof value === 'string') put(into, name, value);
   else if (isRecord(value) && Object.keys(value).length > 0) {
+    let longest = 0;
+    for (const key of Object.keys(value)) longest = Math.max(longest, key.length);
+    if (name.length + 1 + longest > PROPERTY_LIMITS.keyLength) {
+      put(into, name, JSON.stringify(value));
+      return;
+    }
     for (const [key, inner] of Object.entries(value)) flatten(inner, `${name}.${key}`, into);
-  } else setOwn(into, name, JSON.stringify(value));
+  } else put(into, name, JSON.stringify(value));
 }

@@ -28,7 +28,7 @@ export {
   type NormalizeOptions,
   type NormalizeResult,
 } from './identifiers.ts';
-export { setOwn } from './fields.ts';
+export { setOwn, PROPERTY_LIMITS } from './fields.ts';
 export { touchpointKey } from './key.ts';
 export { CHANNEL_DEFAULT_TRUST, DEFAULT_SOURCE_SYSTEMS, DEFAULT_SOURCE_TRUST, sourceTrust } from './trust.ts';
 export {

@@ -1,0 +1,89 @@
+/** What `properties` keeps of the fields no typed Touchpoint field took (fields.ts rest()). */
+import { describe, expect, it } from 'vitest';
+import { adaptMessage, PROPERTY_LIMITS, touchpointSchema } from '@elephant/channels';
+import avro from 'avsc';
+import { context, failure, one } from './helpers.ts';
+
+const base = { type: 'track', event: 'Signed Up', messageId: 'm-1', anonymousId: 'anon-1', timestamp: '2024-05-01T10:00:00Z' };
+const web = (message: Record<string, unknown>) => adaptMessage('web', Buffer.from(JSON.stringify({ ...base, ...message })), context);
+const touchpointType = avro.Type.forSchema(touchpointSchema as avro.Schema);
+
+/** `{"a":{"v":1,"a":{"v":1,"a":...}}}`, `depth` levels deep. */
+function nested(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { v: 1 };
+  for (let i = 0; i < depth; i += 1) value = { v: 1, a: value };
+  return value;
+}
+
+describe('properties', () => {
+  it('keeps JSON nulls as the text null (they used to be dropped)', () => {
+    const touchpoint = one(web({ properties: { plan: null, nested: { gone: null } }, context: { ip: null } }));
+    expect(touchpoint.properties['properties.plan']).toBe('null');
+    expect(touchpoint.properties['properties.nested.gone']).toBe('null');
+    expect(touchpoint.properties['context.ip']).toBe('null');
+  });
+
+  it('keeps both fields when a dotted top-level key collides with a nested path (the later one gets #2)', () => {
+    const touchpoint = one(web({ properties: { x: 'nested' }, 'properties.x': 'top-level' }));
+    expect(touchpoint.properties['properties.x']).toBe('nested');
+    expect(touchpoint.properties['properties.x#2']).toBe('top-level');
+  });
+
+  it('takes the next free suffix when #2 is itself a key', () => {
+    const touchpoint = one(web({ properties: { x: 'a', 'x#2': 'b' }, 'properties.x': 'c' }));
+    expect(touchpoint.properties).toMatchObject({ 'properties.x': 'a', 'properties.x#2': 'b', 'properties.x#3': 'c' });
+  });
+
+  it('JSON-encodes arrays of values and empty objects, flattens arrays of objects the adapter reads by index', () => {
+    const touchpoint = one(
+      web({ event: 'Order Completed', properties: { order_id: 'o-1', currency: 'USD', tags: ['a', 'b'], empty: {}, products: [{ product_id: 'p-1', price: 1, brand: 'Acme' }] } }),
+    );
+    expect(touchpoint.properties['properties.tags']).toBe('["a","b"]');
+    expect(touchpoint.properties['properties.empty']).toBe('{}');
+    expect(touchpoint.properties['properties.products[0].brand']).toBe('Acme');
+  });
+
+  it('regression (oversized touchpoint): a 5.6 KB message of nested objects stays near its own size instead of growing to 808 KB', () => {
+    const raw = { ...base, properties: nested(450) };
+    const bytes = Buffer.from(JSON.stringify(raw));
+    expect(bytes.length).toBeGreaterThan(5000);
+    const touchpoint = one(adaptMessage('web', bytes, context));
+    const keys = Object.keys(touchpoint.properties);
+    expect(Math.max(...keys.map((key) => key.length))).toBeLessThanOrEqual(PROPERTY_LIMITS.keyLength);
+    expect(touchpointType.toBuffer(touchpoint).length).toBeLessThan(bytes.length * 10);
+    // Nothing lost: the deepest object kept is the JSON of the rest of the message.
+    const encoded = keys.filter((key) => touchpoint.properties[key]?.startsWith('{'));
+    expect(encoded).toHaveLength(1);
+    const [deepest = ''] = encoded;
+    expect(deepest.endsWith('.a')).toBe(true);
+    const depthKept = deepest.split('.').length - 1;
+    let rest = JSON.parse(touchpoint.properties[deepest] ?? '') as Record<string, unknown>;
+    let depth = depthKept;
+    while (rest['a'] !== undefined) {
+      rest = rest['a'] as Record<string, unknown>;
+      depth += 1;
+    }
+    expect(depth).toBe(450);
+  });
+
+  it('refuses more properties than the limit as PROPERTIES_TOO_LARGE', () => {
+    const many = Object.fromEntries(Array.from({ length: PROPERTY_LIMITS.keys + 1 }, (_, i) => [`k${i}`, 'v']));
+    expect(failure(web({ properties: many }), 'PROPERTIES_TOO_LARGE')).toMatch(/properties exceed the limit of 1000/);
+  });
+
+  it('refuses properties of more bytes than the limit as PROPERTIES_TOO_LARGE', () => {
+    const result = web({ properties: { blob: 'é'.repeat(PROPERTY_LIMITS.bytes / 2 + 1) } });
+    expect(failure(result, 'PROPERTIES_TOO_LARGE')).toMatch(/bytes exceed/);
+  });
+
+  it('keeps an object whose fields would have too long keys JSON-encoded under its own key', () => {
+    const long = 'k'.repeat(PROPERTY_LIMITS.keyLength);
+    const touchpoint = one(web({ context: { extra: { [long]: 'v' } } }));
+    expect(touchpoint.properties['context.extra']).toBe(JSON.stringify({ [long]: 'v' }));
+  });
+
+  it('refuses an unread top-level key longer than the key limit as PROPERTIES_TOO_LARGE', () => {
+    const result = web({ ['k'.repeat(PROPERTY_LIMITS.keyLength + 1)]: 'v' });
+    expect(result.ok ? undefined : result.error.details).toMatchObject({ reason: 'key_too_long' });
+  });
+});
