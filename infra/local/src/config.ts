@@ -8,6 +8,11 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '
 const schema = z.object({
   /** Where downloads, data, logs and the state file live. Git-ignored. */
   ELEPHANT_STACK_DIR: z.string().default(resolve(REPO_ROOT, '.elephant')),
+  /**
+   * Where the Maven outputs (downloads/, dist/) live; unset: ELEPHANT_STACK_DIR. A second
+   * stack (the lifecycle test's) points it at the first one's folder to reuse its downloads.
+   */
+  ELEPHANT_STACK_CACHE_DIR: z.string().optional(),
   ELEPHANT_KAFKA_PORT: port.default(19092),
   ELEPHANT_KAFKA_CONTROLLER_PORT: port.default(19093),
   ELEPHANT_REGISTRY_PORT: port.default(18081),

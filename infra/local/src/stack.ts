@@ -53,11 +53,18 @@ export class LocalStack {
   readonly #config: StackConfig;
   readonly #report: Reporter;
   readonly #dir: string;
+  readonly #cacheDir: string;
 
   constructor(config: StackConfig, report: Reporter = () => undefined) {
     this.#config = config;
     this.#report = report;
     this.#dir = config.ELEPHANT_STACK_DIR;
+    this.#cacheDir = config.ELEPHANT_STACK_CACHE_DIR ?? config.ELEPHANT_STACK_DIR;
+  }
+
+  /** Maven outputs: shared between stacks when ELEPHANT_STACK_CACHE_DIR says so. */
+  #cache(...parts: string[]): string {
+    return join(this.#cacheDir, ...parts);
   }
 
   get urls(): StackUrls {
@@ -105,7 +112,8 @@ export class LocalStack {
   /** Brings every component up; components already running and ready are left alone. */
   async up(): Promise<UpResult> {
     const begin = Date.now();
-    for (const sub of ['logs', 'data', 'downloads', 'dist']) mkdirSync(this.#path(sub), { recursive: true });
+    for (const sub of ['logs', 'data']) mkdirSync(this.#path(sub), { recursive: true });
+    for (const sub of ['downloads', 'dist']) mkdirSync(this.#cache(sub), { recursive: true });
     const state = this.#readState();
     const components = { ...state.components };
     const toStart: ComponentName[] = [];
@@ -134,16 +142,25 @@ export class LocalStack {
     }
 
     if (toStart.length > 0) {
-      const launchers = await this.#prepare(toStart);
+      const preparers = await this.#prepare(toStart);
       const startedAt = new Date().toISOString();
-      for (const name of toStart) {
-        const launch = launchers[name];
-        if (!launch) continue;
-        const pid = launch();
-        components[name] = { pid, port: this.#port(name), startedAt, detail: this.#detail.get(name) ?? '' };
-        this.#report(`${name}: started (pid ${pid}, port ${this.#port(name)})`);
-      }
+      // Each component starts as soon as its own preparation is done (Redis at once, Kafka
+      // once its storage is formatted, the registry once its distribution is found), so the
+      // JVM start-ups overlap instead of queueing behind each other.
+      const launched = await Promise.allSettled(
+        toStart.map(async (name) => {
+          const prepare = preparers[name];
+          if (!prepare) return;
+          const launch = await prepare();
+          const pid = launch();
+          components[name] = { pid, port: this.#port(name), startedAt, detail: this.#detail.get(name) ?? '' };
+          this.#report(`${name}: started (pid ${pid}, port ${this.#port(name)})`);
+        }),
+      );
+      // Recorded even when one failed, so `down` stops the others.
       this.#writeState({ components });
+      const failure = launched.find((result) => result.status === 'rejected');
+      if (failure) throw failure.reason;
     }
 
     const readyMs: Partial<Record<ComponentName, number>> = {};
@@ -176,31 +193,38 @@ export class LocalStack {
     return name === 'kafka' ? this.#path('logs', 'kafka', 'server.log') : this.#path('logs', `${name}.log`);
   }
 
-  /** Downloads and configures what `toStart` needs; returns a launcher per component. */
-  async #prepare(toStart: readonly ComponentName[]): Promise<Partial<Record<ComponentName, () => number>>> {
-    const launchers: Partial<Record<ComponentName, () => number>> = {};
+  /**
+   * Checks the tools `toStart` needs (failing before anything starts), and returns per
+   * component the slow part: downloads and configuration, resolving to its launcher.
+   */
+  async #prepare(toStart: readonly ComponentName[]): Promise<Partial<Record<ComponentName, () => Promise<() => number>>>> {
+    const preparers: Partial<Record<ComponentName, () => Promise<() => number>>> = {};
     const needsJava = toStart.includes('kafka') || toStart.includes('registry');
     const jdks = needsJava ? await findJdks([this.#config.ELEPHANT_JAVA_HOME, this.#config.JAVA_HOME], this.#config.PATH) : [];
     if (toStart.includes('redis')) {
       const redisServer = await requireRedisServer(this.#config.PATH, this.#report);
-      launchers.redis = () => this.#launchRedis(redisServer);
+      preparers.redis = async () => () => this.#launchRedis(redisServer);
     }
     if (toStart.includes('kafka')) {
       const jdk = pickJdk(jdks, 17, this.#config.ELEPHANT_JAVA_HOME, 'Apache Kafka 4');
-      const classpath = await this.#kafkaClasspath();
-      await this.#formatKafka(jdk, classpath);
-      launchers.kafka = () => this.#launchKafka(jdk, classpath);
+      preparers.kafka = async () => {
+        const classpath = await this.#kafkaClasspath();
+        await this.#formatKafka(jdk, classpath);
+        return () => this.#launchKafka(jdk, classpath);
+      };
     }
     if (toStart.includes('registry')) {
       const newest = Math.max(0, ...jdks.map((jdk) => jdk.major));
       const version = this.#config.ELEPHANT_REGISTRY_VERSION ?? (newest >= 21 ? REGISTRY_DEFAULT : REGISTRY_JAVA17);
       const minJava = version.startsWith('3.0.') ? 17 : 21;
       const jdk = pickJdk(jdks, minJava, this.#config.ELEPHANT_JAVA_HOME, `Apicurio Registry ${version}`);
-      const jar = await this.#registryDistribution(version);
       this.#detail.set('registry', `Apicurio Registry ${version} on Java ${jdk.major}`);
-      launchers.registry = () => this.#launchRegistry(jdk, jar);
+      preparers.registry = async () => {
+        const jar = await this.#registryDistribution(version);
+        return () => this.#launchRegistry(jdk, jar);
+      };
     }
-    return launchers;
+    return preparers;
   }
 
   #launchRedis(redisServer: string): number {
@@ -215,15 +239,27 @@ export class LocalStack {
     );
   }
 
+  #mavenQueue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs Maven after any earlier Maven run of this stack: Kafka's and the registry's
+   * preparations overlap, but two Maven processes filling ~/.m2 at once can corrupt it.
+   */
+  #maven(mvn: string, args: readonly string[]): Promise<string> {
+    const result = this.#mavenQueue.then(() => run(mvn, args));
+    this.#mavenQueue = result.catch(() => undefined);
+    return result;
+  }
+
   async #kafkaClasspath(): Promise<string> {
     const pom = join(REPO_ROOT, 'infra', 'local', 'maven', 'pom.xml');
     const pomHash = createHash('sha256').update(readFileSync(pom)).digest('hex').slice(0, 16);
-    const file = this.#path('downloads', `kafka-classpath-${pomHash}.txt`);
+    const file = this.#cache('downloads', `kafka-classpath-${pomHash}.txt`);
     if (!existsSync(file)) {
       const mvn = requireMaven(this.#config.PATH);
       this.#report('kafka: resolving the Kafka classpath from Maven Central (first run only)');
       try {
-        await run(mvn, ['-q', '-B', '-f', pom, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`]);
+        await this.#maven(mvn, ['-q', '-B', '-f', pom, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`]);
       } catch (error) {
         throw new StackError('STACK_DOWNLOAD_FAILED', `Maven could not resolve Kafka: ${(error as Error).message}`, { cause: error });
       }
@@ -299,14 +335,14 @@ export class LocalStack {
   }
 
   async #registryDistribution(version: string): Promise<string> {
-    const dist = this.#path('dist', `apicurio-registry-${version}`);
+    const dist = this.#cache('dist', `apicurio-registry-${version}`);
     const existing = findRegistryJar(dist);
     if (existing) return existing;
     const mvn = requireMaven(this.#config.PATH);
     this.#report(`registry: downloading Apicurio Registry ${version} from Maven Central (first run only)`);
-    const downloads = this.#path('downloads');
+    const downloads = this.#cache('downloads');
     try {
-      await run(mvn, ['-q', '-B', '-f', join(REPO_ROOT, 'infra', 'local', 'maven', 'pom.xml'), 'dependency:copy', `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`, `-DoutputDirectory=${downloads}`]);
+      await this.#maven(mvn, ['-q', '-B', '-f', join(REPO_ROOT, 'infra', 'local', 'maven', 'pom.xml'), 'dependency:copy', `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`, `-DoutputDirectory=${downloads}`]);
       mkdirSync(dist, { recursive: true });
       await run('tar', ['xzf', join(downloads, `apicurio-registry-app-${version}-all.tar.gz`), '-C', dist]);
     } catch (error) {
