@@ -28,7 +28,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
   const rules = loadRules(config);
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'identity-resolver' });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-identity-resolver', logger });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
   if (config.CREATE_TOPICS) {
     await ensureTopics(kafka, [
       { topic: topics.touchpoints, partitions: config.PARTITIONS },

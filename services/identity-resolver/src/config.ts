@@ -17,6 +17,8 @@ const schema = z.object({
   /** Default `<prefix>dlq.identity-resolver.v1`. */
   DLQ_TOPIC: topicName.optional(),
   CONSUMER_GROUP: z.string().min(1).default('elephant-identity-resolver'),
+  /** Kafka client id; one per pod (e.g. the pod name) tells group members apart in the broker's tools. */
+  KAFKA_CLIENT_ID: z.string().min(1).default('elephant-identity-resolver'),
   /** The identity rules document (JSON, see docs/identity.md); default: the built-in defaults. */
   IDENTITY_RULES_FILE: z.string().min(1).optional(),
   /** Prefix of every Redis key; each tenant's graph adds the hash tag `{<tenant>}`. */
