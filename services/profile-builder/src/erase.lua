@@ -1,28 +1,94 @@
 -- Erases a person: their profile state and their identity graph, atomically.
--- KEYS[1]  P ps:<id>
+-- KEYS[1]  P ps:<id> (routing; every key shares the tenant's hash tag)
 -- ARGV[1]  prefix P
--- ARGV[2]  profile id
--- ARGV[3]  requested at (ms)
--- Returns the version of the erasure ('' if the profile had no state), the same on a
--- repeated request, or 'merged:<survivor>'.
--- What stays: P px:<id> (the id is pseudonymous: when it was erased, and the erasure's
--- version) and, per
--- identifier, P ex:<sha1(type:value)> with the time, so that events ingested before the
--- erasure cannot recreate the person; no identifier value and no trait is kept.
-local P, pid, at = ARGV[1], ARGV[2], ARGV[3]
-local survivor = redis.call('GET', P .. 'pm:' .. pid)
-if survivor then return 'merged:' .. survivor end
-local done = redis.call('HGET', P .. 'px:' .. pid, 'v')
-if done then return done end
-local last = redis.call('HGET', P .. 'ps:' .. pid, 'v')
-local version = last and tostring(tonumber(last) + 1) or '1'
-for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
-  redis.call('DEL', P .. 'i:' .. member, P .. 'sw:' .. member, P .. 'mw:' .. member, P .. 'q:' .. member)
-  redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
+-- ARGV[2]  when the builder applies the erasure (ms)
+-- ARGV[3]  mode: 'request' or 'merge'
+--
+-- mode 'request' (an erasure request for one profile):
+--   ARGV[4]  profile id
+--   Returns the version of the erasure, the same on a repeated request, 'merged:<survivor>', or
+--   'absorbed' (erased earlier with the profile it had been folded into: nothing to announce).
+--
+-- mode 'merge' (a merge whose survivor was erased first: the absorbed profiles are the same
+-- person, so they are erased too, once, like a commit of the merge):
+--   ARGV[4]  merge id (added to P applied: a redelivered merge erases and announces nothing more)
+--   ARGV[5]  JSON [[absorbed id, expected version or ''], ...]
+--   ARGV[6]  outbox key P ob:<input partition>; ARGV[7] outbox field; ARGV[8] JSON [update, ...]
+--            (the erasure updates, kept until the transaction that publishes them committed)
+--   ARGV[9]  seconds the outbox is kept after its last write
+--   Returns 'ok', 'duplicate' (merge applied before) or 'conflict' (an absorbed profile moved).
+--
+-- Erasing profile <id> deletes: P ps:<id> (state), P p:<id> (the resolver's profile hash),
+-- P p:<id>:ids and P p:<id>:n, P pe:<id> and the P e:<event> results it lists, and per
+-- identifier P i:, P sw:, P mw:, P q:. It also erases every profile folded into <id> earlier
+-- (its mergedFrom): their P pm:<x> link goes and they get their own erasure mark.
+-- What stays: P px:<id> (at, v: when it was erased and the erasure's version; the id is a
+-- random pseudonym), and per identifier P ex:<sha1(type:value)> with the time, so that events
+-- ingested before the erasure cannot recreate the person (docs/profiles.md says why these
+-- stay and what they reveal).
+local P, at, mode = ARGV[1], ARGV[2], ARGV[3]
+
+-- version nil: erased with the profile it had been folded into, which announced the erasure
+-- (this one announced its merge, its last update, long before).
+local function mark(pid, version)
+  redis.call('DEL', P .. 'pm:' .. pid, P .. 'p:' .. pid)
+  redis.call('SREM', P .. 'live', pid)
+  if version then redis.call('HSET', P .. 'px:' .. pid, 'at', at, 'v', version)
+  else redis.call('HSET', P .. 'px:' .. pid, 'at', at) end
 end
-for _, eventId in ipairs(redis.call('SMEMBERS', P .. 'pe:' .. pid)) do redis.call('DEL', P .. 'e:' .. eventId) end
-redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid, P .. 'ps:' .. pid)
-redis.call('HDEL', P .. 'p:' .. pid, 'firstEvent')
-redis.call('SREM', P .. 'live', pid)
-redis.call('HSET', P .. 'px:' .. pid, 'at', at, 'v', version)
-return version
+
+local function erase(pid, version)
+  local stored = redis.call('HGET', P .. 'ps:' .. pid, 's')
+  if stored then
+    local ok, state = pcall(cjson.decode, stored)
+    -- Profiles folded into this one earlier: the same person. Their link goes; their own mark
+    -- keeps their in-flight touchpoints from recreating them.
+    if ok and type(state) == 'table' and type(state.mergedFrom) == 'table' then
+      for _, absorbed in ipairs(state.mergedFrom) do
+        if redis.call('EXISTS', P .. 'px:' .. absorbed) == 0 then mark(absorbed, nil) end
+      end
+    end
+  end
+  for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
+    redis.call('DEL', P .. 'i:' .. member, P .. 'sw:' .. member, P .. 'mw:' .. member, P .. 'q:' .. member)
+    redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
+  end
+  for _, eventId in ipairs(redis.call('SMEMBERS', P .. 'pe:' .. pid)) do redis.call('DEL', P .. 'e:' .. eventId) end
+  redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid, P .. 'ps:' .. pid)
+  mark(pid, version)
+end
+
+if mode == 'request' then
+  local pid = ARGV[4]
+  local survivor = redis.call('GET', P .. 'pm:' .. pid)
+  if survivor then return 'merged:' .. survivor end
+  if redis.call('EXISTS', P .. 'px:' .. pid) == 1 then
+    return redis.call('HGET', P .. 'px:' .. pid, 'v') or 'absorbed'
+  end
+  local last = redis.call('HGET', P .. 'ps:' .. pid, 'v')
+  local version = last and tostring(tonumber(last) + 1) or '1'
+  erase(pid, version)
+  return version
+end
+
+if mode == 'merge' then
+  if redis.call('SISMEMBER', P .. 'applied', ARGV[4]) == 1 then return 'duplicate' end
+  local absorbed = cjson.decode(ARGV[5])
+  for _, entry in ipairs(absorbed) do
+    local id = entry[1]
+    if redis.call('EXISTS', P .. 'pm:' .. id) == 1 or redis.call('EXISTS', P .. 'px:' .. id) == 1 then return 'conflict' end
+    if (redis.call('HGET', P .. 'ps:' .. id, 'v') or '') ~= entry[2] then return 'conflict' end
+  end
+  for _, entry in ipairs(absorbed) do
+    local expected = entry[2]
+    erase(entry[1], expected == '' and '1' or tostring(tonumber(expected) + 1))
+  end
+  redis.call('SADD', P .. 'applied', ARGV[4])
+  if ARGV[8] ~= '[]' then
+    redis.call('HSET', ARGV[6], ARGV[7], ARGV[8])
+    redis.call('EXPIRE', ARGV[6], tonumber(ARGV[9]))
+  end
+  return 'ok'
+end
+
+return redis.error_reply('ERASE_MODE unknown mode ' .. tostring(mode))

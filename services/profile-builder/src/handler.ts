@@ -156,10 +156,12 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   const { profiles } = await deps.store.load(tenant, profileIds, []);
   let count = 0;
   for (const update of pending) {
-    // An erased person's updates are never published again.
-    if (profiles.get(update.profileId)?.erasedAt !== undefined) continue;
+    // An erased person's updates are never published again, except the erasure itself (of a
+    // profile merged into an erased one, written to the outbox by eraseAbsorbed).
+    if (profiles.get(update.profileId)?.erasedAt !== undefined && update.kind !== 'erasure') continue;
     out.republished.push({ key: update.profileId, value: deps.registry.encode(deps.schemaIds.update, update) });
     if (update.kind === 'merge') for (const id of update.mergedProfileIds) out.republishedSnapshots.push({ key: id, value: null });
+    if (update.kind === 'erasure') out.republishedSnapshots.push({ key: update.profileId, value: null });
     count += 1;
   }
   for (const profileId of profileIds) {
@@ -361,7 +363,13 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
     const ids = [merge.survivorProfileId, ...merge.mergedProfileIds];
     const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId]);
     const survivor = profiles.get(merge.survivorProfileId);
-    if (!survivor || survivor.erasedAt !== undefined) continue;
+    if (!survivor) continue;
+    if (survivor.erasedAt !== undefined) {
+      // The erasure overtook the merge (another input topic): the absorbed profiles are the
+      // erased person too, and skipping the merge would leave them alive.
+      await eraseAbsorbed(deps, out, batch, merge, { profiles, applied, erasedAt: survivor.erasedAt }, now);
+      continue;
+    }
     if (survivor.mergedInto !== undefined) {
       const root = await survivorOf(deps, tenant, survivor);
       forward(out, deps.topics.merges, { key: root, value: deps.registry.encode(deps.schemaIds.merge, { ...merge, survivorProfileId: root }) });
@@ -398,17 +406,64 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
   }
 }
 
+/**
+ * Erases the live profiles a merge names as absorbed into an erased survivor, as an erasure
+ * request for each would: erasure mark, state and graph deleted, an erasure update and a
+ * snapshot tombstone each. Once per merge id: the erasure joins `applied` and its updates go
+ * through the outbox, so a redelivered merge (or the resolver's re-emitted copy) erases and
+ * announces nothing more, and a transaction that did not commit is published by recovery.
+ */
+async function eraseAbsorbed(
+  deps: BuilderDeps,
+  out: Outputs,
+  batch: BatchInput,
+  merge: IdentityMerge,
+  found: { readonly profiles: ReadonlyMap<string, LoadedProfile>; readonly applied: ReadonlySet<string>; readonly erasedAt: number },
+  now: number,
+): Promise<void> {
+  const { profiles, applied } = found;
+  if (applied.has(merge.mergeId)) return;
+  const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
+  if (absorbed.length === 0) return;
+  const updates = absorbed.map((loaded) => erasureUpdateOf(loaded.profileId, merge.tenant, (loaded.stored?.version ?? 0) + 1, { eventId: merge.mergeId, at: now }));
+  const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
+  const outcome = await deps.store.eraseAbsorbed(
+    merge.tenant,
+    merge.mergeId,
+    absorbed.map((profile) => ({ profileId: profile.profileId, expectedVersion: profile.stored?.version })),
+    // The survivor's erasure time: the absorbed profiles are the same person, erased then.
+    found.erasedAt,
+    { partition: batch.partition, field, updates },
+  );
+  if (outcome === 'duplicate') return;
+  if (outcome === 'conflict') {
+    deps.metrics.conflicts.inc(absorbed.length);
+    throw new ProfileConflictError(absorbed.map((loaded) => loaded.profileId));
+  }
+  confirmLater(out, merge.tenant, [field]);
+  for (const update of updates) {
+    publishUpdate(deps, out, update);
+    out.snapshots.push({ key: update.profileId, value: null });
+    deps.metrics.erasures.inc();
+  }
+  deps.logger.info({ tenant: merge.tenant, survivor: merge.survivorProfileId, erased: absorbed.map((loaded) => loaded.profileId), mergeId: merge.mergeId }, 'profiles merged into an erased profile erased');
+}
+
 async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
   const requests = await decode<ErasureRequest>(deps, out, batch.topic, batch.partition, batch.messages, now);
   await recoverTenants(deps, out, batch, requests.map(({ value }) => value.tenant));
   for (const { value: request } of requests) {
     // Idempotent: a request read again erases nothing more and announces the same version.
+    // Marks carry the request's time (events ingested before it are the person's leftovers);
+    // the update says when the builder applied it.
     const result = await deps.store.erase(request.tenant, request.profileId, request.requestedAt);
     if ('mergedInto' in result) {
       forward(out, deps.topics.erasures, { key: result.mergedInto, value: deps.registry.encode(deps.schemaIds.erasure, { ...request, profileId: result.mergedInto }) });
       continue;
     }
-    publishUpdate(deps, out, erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: request.requestedAt }));
+    // Erased with the profile it had been folded into, whose erasure update was the announcement.
+    if ('absorbed' in result) continue;
+    publishUpdate(deps, out, erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: now }));
     out.snapshots.push({ key: request.profileId, value: null });
     deps.metrics.erasures.inc();
     deps.logger.info({ tenant: request.tenant, profileId: request.profileId, requestId: request.requestId }, 'profile erased');

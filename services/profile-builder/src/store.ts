@@ -223,17 +223,52 @@ export class ProfileStore {
     }
   }
 
-  /** Erases a profile and its identity graph; returns the erasure's version (stable on repeats), or where it was merged. */
-  async erase(tenant: string, profileId: string, requestedAt: number): Promise<{ version: number } | { mergedInto: string }> {
+  /**
+   * Erases a profile and its identity graph; returns the erasure's version (stable on repeats),
+   * where it was merged, or `absorbed` when it was erased earlier with the profile it had been
+   * folded into (whose erasure was the announcement).
+   */
+  async erase(tenant: string, profileId: string, at: number): Promise<{ version: number } | { mergedInto: string } | { absorbed: true }> {
     const P = this.tenantPrefix(tenant);
     const call = this.#redis as unknown as { elephantErase(...args: (string | number)[]): Promise<string> };
     let reply: string;
     try {
-      reply = await call.elephantErase(`${P}ps:${profileId}`, P, profileId, requestedAt);
+      reply = await call.elephantErase(`${P}ps:${profileId}`, P, at, 'request', profileId);
     } catch (error) {
       throw toRedisError(error, 'erasing a profile');
     }
     if (reply.startsWith('merged:')) return { mergedInto: reply.slice('merged:'.length) };
+    if (reply === 'absorbed') return { absorbed: true };
     return { version: Number(reply) };
+  }
+
+  /**
+   * Erases the profiles a merge would have folded into an already erased survivor, atomically
+   * and once per merge id (it joins `applied`), writing their erasure updates to the outbox like
+   * a commit. Each absorbed profile's version must still be the one given (its writer may be
+   * another instance).
+   */
+  async eraseAbsorbed(tenant: string, mergeId: string, absorbed: readonly { readonly profileId: string; readonly expectedVersion: number | undefined }[], at: number, outbox: OutboxEntry): Promise<'ok' | 'duplicate' | 'conflict'> {
+    const P = this.tenantPrefix(tenant);
+    const call = this.#redis as unknown as { elephantErase(...args: (string | number)[]): Promise<string> };
+    let reply: string;
+    try {
+      reply = await call.elephantErase(
+        `${P}ps:${absorbed[0]?.profileId ?? mergeId}`,
+        P,
+        at,
+        'merge',
+        mergeId,
+        JSON.stringify(absorbed.map((entry) => [entry.profileId, entry.expectedVersion === undefined ? '' : String(entry.expectedVersion)])),
+        `${P}ob:${outbox.partition}`,
+        outbox.field,
+        JSON.stringify(outbox.updates),
+        this.#outboxTtlSeconds,
+      );
+    } catch (error) {
+      throw toRedisError(error, 'erasing the profiles merged into an erased one');
+    }
+    if (reply === 'ok' || reply === 'duplicate' || reply === 'conflict') return reply;
+    throw new ElephantError('ERASE_REPLY_UNEXPECTED', `The erase script replied "${reply}"`, { retryable: false });
   }
 }

@@ -31,10 +31,14 @@ export function envOf(ctx: TestContext, scope: string): Record<string, string> {
   };
 }
 
-export async function startPipeline(ctx: TestContext, scope: string, builderOptions: BuilderOptions = {}): Promise<Pipeline> {
+/**
+ * `heldMerges`: the resolver writes its merges to this topic instead of the builder's input, so
+ * that a test decides when (and how often) the builder sees each one.
+ */
+export async function startPipeline(ctx: TestContext, scope: string, builderOptions: BuilderOptions = {}, heldMerges?: string): Promise<Pipeline> {
   const env = envOf(ctx, scope);
   const config = loadConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-builder`) });
-  const resolverConfig = loadResolverConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-resolver`) });
+  const resolverConfig = loadResolverConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-resolver`), ...(heldMerges === undefined ? {} : { MERGES_TOPIC: heldMerges }) });
   const topics = topicsOf(config);
   await ctx.createTopics([
     { topic: `${env['TOPIC_PREFIX'] ?? ''}touchpoints.v1`, partitions: 4 },
@@ -46,6 +50,7 @@ export async function startPipeline(ctx: TestContext, scope: string, builderOpti
     { topic: topics.deadLetters, partitions: 1 },
     { topic: `${env['TOPIC_PREFIX'] ?? ''}identity.alerts.v1`, partitions: 1 },
     { topic: `${env['TOPIC_PREFIX'] ?? ''}dlq.identity-resolver.v1`, partitions: 1 },
+    ...(heldMerges === undefined ? [] : [{ topic: heldMerges, partitions: 4 }]),
   ]);
   const fatal: Error[] = [];
   const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });

@@ -1,0 +1,133 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
+import type { ProfileSnapshot, ProfileUpdate } from '@elephant/profiles';
+import { erasureRequestSchema, topicsOf } from '@elephant/profile-builder';
+import { BatchProducer, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { connectRedis } from '@elephant/redis';
+import type { AvroSchema } from '@elephant/registry';
+import { createTestContext, readTopic, waitUntil } from '@elephant/testing';
+import { decodeAll, startPipeline, touchpoint } from './harness.ts';
+
+const ctx = createTestContext('erase-first');
+
+afterAll(async () => {
+  await ctx.cleanup();
+});
+
+const at = (day: number): string => new Date(Date.UTC(2026, 9, day, 10)).toISOString();
+
+describe('an erasure that arrives before its merge', () => {
+  it('erasure before its merge leaves the absorbed profile alive (regression): the absorbed profile is erased too, once', async () => {
+    const held = ctx.topic('held-merges');
+    const pipeline = await startPipeline(ctx, 'erase-first', {}, held);
+    try {
+      const topics = topicsOf(pipeline.config);
+      const producer = await BatchProducer.connect(ctx.kafka);
+      try {
+        const snapshots = async (): Promise<Map<string, ProfileSnapshot | null>> => {
+          const latest = new Map<string, ProfileSnapshot | null>();
+          for (const message of await readToEnd(ctx.kafka, topics.snapshots)) latest.set(message.key?.toString() ?? '', message.value ? await pipeline.registry.decode<ProfileSnapshot>(message.value) : null);
+          return latest;
+        };
+        const updates = async (): Promise<ProfileUpdate[]> => decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates));
+
+        // Two profiles of one person: the CRM contact, and the browser (with a first name).
+        await pipeline.publish([
+          touchpoint('crm', { type: 'created', id: 'ef-1', occurredAt: at(1), contact: { id: 'crm-mia', firstName: 'Mia', emails: ['mia@erase-first.dev'] } }),
+          touchpoint('web', { type: 'identify', messageId: 'ef-2', anonymousId: 'cookie-mia', timestamp: at(2), traits: { firstName: 'Mia' } }),
+        ]);
+        const crm = await waitUntil(() => pipeline.resolver.graph.profileOf('acme', { type: 'crm_id', value: 'crm-mia' }));
+        const cookie = await waitUntil(() => pipeline.resolver.graph.profileOf('acme', { type: 'anonymous_id', value: 'cookie-mia' }));
+        expect(crm).not.toBe(cookie);
+        await waitUntil(async () => {
+          const latest = await snapshots();
+          return latest.get(crm)?.computed.eventsCount === 1 && latest.get(cookie)?.computed.eventsCount === 1;
+        }, { timeoutMs: 60000, message: 'both profiles built' });
+
+        // The browser identifies with the CRM's e-mail: the resolver merges, but its merge record
+        // is held back (as if the merges topic lagged behind the erasures topic).
+        await pipeline.publish([touchpoint('web', { type: 'identify', messageId: 'ef-3', anonymousId: 'cookie-mia', timestamp: at(3), traits: { email: 'mia@erase-first.dev' } })]);
+        await waitUntil(async () => (await pipeline.resolver.graph.profileOf('acme', { type: 'crm_id', value: 'crm-mia' })) === (await pipeline.resolver.graph.profileOf('acme', { type: 'anonymous_id', value: 'cookie-mia' })), { message: 'the resolver to merge both profiles' });
+        // readTopic, not readToEnd: readToEnd takes a partition holding a single record for read.
+        const [heldMerge] = await readTopic(ctx.kafka, held, 1);
+        const merge = await pipeline.registry.decode<IdentityMerge>((heldMerge as KafkaMessage).value ?? Buffer.alloc(0));
+        const survivor = merge.survivorProfileId;
+        expect(merge.mergedProfileIds).toHaveLength(1);
+        const absorbed = merge.mergedProfileIds[0] ?? '';
+        expect([survivor, absorbed].sort()).toEqual([crm, cookie].sort());
+        await waitUntil(async () => (await snapshots()).get(survivor)?.computed.eventsCount === 2, { timeoutMs: 60000, message: 'the identify applied to the survivor' });
+
+        // The erasure of the survivor is processed first...
+        const { id: erasureSchema } = await pipeline.registry.register(`${topics.erasures}-value`, erasureRequestSchema as unknown as AvroSchema);
+        await producer.send([{ topic: topics.erasures, messages: [{ key: survivor, value: pipeline.registry.encode(erasureSchema, { requestId: 'gdpr-ef', tenant: 'acme', profileId: survivor, requestedAt: Date.now(), reason: null }) }] }]);
+        await waitUntil(async () => (await updates()).some((update) => update.kind === 'erasure' && update.profileId === survivor), { timeoutMs: 60000, message: "the survivor's erasure" });
+
+        // ...then the merge arrives: the absorbed profile is the same person and goes too.
+        const lastBefore = Math.max(...(await updates()).filter((update) => update.profileId === absorbed).map((update) => update.version));
+        await producer.send([{ topic: topics.merges, messages: [{ key: survivor, value: (heldMerge as KafkaMessage).value }] }]);
+        const all = await waitUntil(async () => {
+          const list = await updates();
+          return list.some((update) => update.kind === 'erasure' && update.profileId === absorbed) ? list : undefined;
+        }, { timeoutMs: 60000, message: "the absorbed profile's erasure" });
+        const erasure = all.find((update) => update.kind === 'erasure' && update.profileId === absorbed);
+        expect(erasure).toMatchObject({ version: lastBefore + 1, causeEventId: merge.mergeId, changes: [], mergedProfileIds: [] });
+        await waitUntil(async () => {
+          const latest = await snapshots();
+          return latest.has(absorbed) && latest.get(absorbed) === null && latest.get(survivor) === null;
+        }, { timeoutMs: 60000, message: 'both snapshots tombstoned' });
+
+        // A touchpoint of the absorbed profile still in flight is dropped, not applied to it.
+        const resolved = await readTopic(ctx.kafka, topics.resolved, 3);
+        const ofAbsorbed = resolved.find((message) => message.key?.toString() === absorbed);
+        expect(ofAbsorbed).toBeDefined();
+        const record = await pipeline.registry.decode<ResolvedTouchpoint>(ofAbsorbed?.value ?? Buffer.alloc(0));
+        const schemaId = (ofAbsorbed?.value ?? Buffer.alloc(5)).readInt32BE(1);
+        await producer.send([{ topic: topics.resolved, messages: [{ key: absorbed, value: pipeline.registry.encode(schemaId, { ...record, touchpoint: { ...record.touchpoint, eventId: 'ef-in-flight' } }) }] }]);
+
+        // The resolver re-emits a merge it sees again: the copy erases and announces nothing more.
+        await producer.send([{ topic: topics.merges, messages: [{ key: survivor, value: (heldMerge as KafkaMessage).value }] }]);
+        const builder = pipeline.builders[0];
+        await waitUntil(async () => (await builder?.metrics.getSingleMetricAsString('elephant_builder_touchpoints_total'))?.includes('outcome="erased"'), { timeoutMs: 60000, message: 'the in-flight touchpoint dropped' });
+        const admin = ctx.kafka.admin();
+        await admin.connect();
+        try {
+          await waitUntil(async () => {
+            const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.CONSUMER_GROUP, topics: [topics.merges] });
+            return (offsets?.partitions ?? []).reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0) >= 2;
+          }, { timeoutMs: 60000, message: 'both merge copies committed' });
+        } finally {
+          await admin.disconnect();
+        }
+        const final = await updates();
+        expect(final.filter((update) => update.profileId === absorbed && update.kind === 'erasure')).toHaveLength(1);
+        expect(final.filter((update) => update.profileId === absorbed && update.version > lastBefore + 1)).toEqual([]);
+
+        // Nothing of the person is left in Redis: no state, no graph, no trait value.
+        const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+        try {
+          const keys = await redis.keys(`${ctx.keyPrefix}erase-first:*`);
+          const leaks: string[] = [];
+          const secret = ['mia@erase-first.dev', 'cookie-mia', 'crm-mia', 'Mia'];
+          for (const key of keys) {
+            const type = await redis.type(key);
+            const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+            for (const value of secret) if (key.includes(value) || content.some((item) => item?.includes(value))) leaks.push(`${key} holds ${value}`);
+            for (const id of [survivor, absorbed]) {
+              if (key.endsWith(`ps:${id}`) || key.endsWith(`pm:${id}`) || key.endsWith(`p:${id}`) || key.includes(`p:${id}:`)) leaks.push(`${key} still exists`);
+            }
+          }
+          expect(leaks).toEqual([]);
+          const P = `${ctx.keyPrefix}erase-first:{acme}:`;
+          expect(await redis.hget(`${P}px:${absorbed}`, 'v')).toBe(String(lastBefore + 1));
+        } finally {
+          redis.disconnect();
+        }
+      } finally {
+        await producer.disconnect();
+      }
+    } finally {
+      await pipeline.stop();
+      expect(pipeline.fatal).toEqual([]);
+    }
+  });
+});
