@@ -1,14 +1,19 @@
 // One lint setup for the whole monorepo: type-aware rules (floating promises, misused
-// promises, no `any`) and no deep imports into another package's src/. Import cycles are
-// checked by test/architecture.test.ts (eslint-plugin-import-x pulls a native resolver whose
-// per-platform packages npm 11 leaves out of the lockfile, which breaks `npm ci`).
+// promises, no `any`), no deep imports into another package's src/ (by package name or by
+// relative path), and no import cycles. The last two are local rules in lint/plugin.js
+// (eslint-plugin-import-x pulls a native resolver whose per-platform packages npm 11 leaves
+// out of the lockfile, which breaks `npm ci`).
 import tseslint from 'typescript-eslint';
+import elephant from './lint/plugin.js';
+
+const noDeepImports = [{ group: ['@elephant/*/src', '@elephant/*/src/*', '@elephant/*/src/**'], message: "Import the package's public entry point (@elephant/<name>), not its src/." }];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/dist-test/**', '**/*.d.ts', '.elephant/**', 'bench/reports/**', 'coverage/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/dist-test/**', '**/*.d.ts', '.elephant/**', 'bench/reports/**', 'coverage/**', 'lint/fixtures/**'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],
+    plugins: { elephant },
     languageOptions: {
       parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname },
     },
@@ -20,15 +25,10 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['@elephant/*/src', '@elephant/*/src/*', '@elephant/*/src/**'], message: "Import the package's public entry point (@elephant/<name>), not its src/." },
-            { regex: '^(\\.\\./)+(packages|services|infra)/', message: 'Import another workspace through its package name, not a relative path.' },
-          ],
-        },
-      ],
+      'elephant/no-import-cycle': 'error',
+      // `../../registry/src/wire.ts` from packages/kafka: relative paths into another workspace.
+      'elephant/no-relative-cross-package': 'error',
+      'no-restricted-imports': ['error', { patterns: noDeepImports }],
     },
   },
   {
@@ -38,6 +38,8 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          // (A later setting of a rule replaces the earlier one: the deep-import patterns again.)
+          patterns: noDeepImports,
           paths: ['kafkajs', 'ioredis', '@elephant/kafka', '@elephant/redis', '@elephant/registry', 'node:fs', 'node:net', 'node:http'].map((name) => ({ name, message: 'Domain packages are pure: no I/O imports.' })),
         },
       ],

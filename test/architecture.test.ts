@@ -1,15 +1,18 @@
 /**
  * Mechanical checks of the layout rules in docs/architecture.md: no import cycles (between
- * files or between packages), services are imported by nobody but the CLI (which embeds them
- * for `elephant run`), domain packages import no I/O package.
+ * files or between packages), services are imported by nobody but the CLI and the benchmark
+ * (which embed them in one process), domain packages import no I/O package. Lint enforces the first with
+ * elephant/no-import-cycle (lint/plugin.js) file by file; this test checks the rule itself on
+ * a fixture, and the whole graph once more by its own simpler means.
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const workspaceDirs = ['packages', 'services'].flatMap((top) => readdirSync(join(root, top)).map((name) => join(top, name))).concat(['infra/local']);
+const workspaceDirs = ['packages', 'services'].flatMap((top) => readdirSync(join(root, top)).map((name) => join(top, name))).concat(['infra/local', 'bench']);
 
 interface Workspace {
   readonly name: string;
@@ -34,15 +37,16 @@ function sources(dir: string): string[] {
   return out;
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+// `import x from`, `export ... from`, side-effect `import './x.ts'`, and `import('x')`.
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const targets: string[] = [];
   for (const match of text.matchAll(IMPORT)) {
-    const specifier = match[1] ?? match[2];
+    const specifier = match[1] ?? match[2] ?? match[3];
     if (!specifier) continue;
-    if (/^import\s+type\s/.test(match[0].trim())) continue; // type-only imports vanish at run time
+    if (/^(?:import|export)\s+type\s/.test(match[0].trim())) continue; // type-only imports vanish at run time
     if (specifier.startsWith('.')) targets.push(resolve(dirname(file), specifier));
     else {
       const name = specifier.split('/').slice(0, 2).join('/');
@@ -96,8 +100,10 @@ describe('architecture', () => {
     }
     expect(findCycle(graph)).toBeUndefined();
     const services = new Set(workspaces.filter((workspace) => workspace.dir.startsWith('services/')).map((workspace) => workspace.name));
-    // The CLI is the one exception: `elephant run` embeds every service in one process.
-    const importersOfServices = [...graph].filter(([from, targets]) => from !== '@elephant/cli' && targets.some((target) => services.has(target))).map(([from]) => from);
+    // Two exceptions embed services in one process: the CLI (`elephant run`) and the
+    // benchmark (bench/, which drives the same pipeline and reuses the CLI's measurements).
+    const embedders = new Set(['@elephant/cli', '@elephant/bench']);
+    const importersOfServices = [...graph].filter(([from, targets]) => !embedders.has(from) && targets.some((target) => services.has(target))).map(([from]) => from);
     expect(importersOfServices).toEqual([]);
   });
 
@@ -112,8 +118,30 @@ describe('architecture', () => {
     for (const file of inside) expect(readFileSync(file, 'utf8').startsWith("import './read-committed.ts';"), relative(root, file)).toBe(true);
   });
 
+  it('sees side-effect imports (regression: `import \'./read-committed.ts\'` was not an edge)', () => {
+    const client = join(root, 'packages/kafka/src/client.ts');
+    expect(fileGraph.get(client)).toContain(join(root, 'packages/kafka/src/read-committed.ts'));
+  });
+
+  it('lint reports import cycles (workspace entry points, side-effect imports, re-exports) and relative imports into another workspace, and nothing else', async () => {
+    const eslint = new ESLint({ cwd: root, overrideConfigFile: 'lint/fixtures/eslint.config.js', ignore: false });
+    const results = await eslint.lintFiles(['lint/fixtures/repo/**/*.ts']);
+    const found = results.flatMap((result) => result.messages.map((message) => `${relative(join(root, 'lint/fixtures/repo'), result.filePath)} ${message.ruleId ?? message.message}`)).sort();
+    expect(found).toEqual([
+      'packages/one/src/index.ts elephant/no-import-cycle',
+      'packages/one/src/index.ts elephant/no-relative-cross-package',
+      'packages/three/src/a.ts elephant/no-import-cycle',
+      'packages/three/src/b.ts elephant/no-import-cycle',
+      'packages/three/src/c.ts elephant/no-import-cycle',
+      'packages/two/src/index.ts elephant/no-import-cycle',
+    ]);
+    const cycle = results.find((result) => result.filePath.endsWith('three/src/b.ts'))?.messages[0]?.message;
+    expect(cycle).toBe('Import cycle: packages/three/src/b.ts -> packages/three/src/c.ts -> packages/three/src/a.ts -> packages/three/src/b.ts.');
+  });
+
   it('sees the workspaces it checks', () => {
     expect(workspaces.length).toBeGreaterThanOrEqual(9);
+    expect(workspaces.map((workspace) => workspace.dir)).toContain('bench');
     expect(files.length).toBeGreaterThan(20);
   });
 });
