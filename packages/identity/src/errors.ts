@@ -33,10 +33,11 @@ export interface RulesIssue {
 export class IdentityRulesError extends IdentityError {
   readonly issues: readonly RulesIssue[];
 
-  constructor(issues: readonly RulesIssue[]) {
+  /** `source`: where the document came from (a file name), for the message. */
+  constructor(issues: readonly RulesIssue[], source?: string) {
     const lines = issues.map((issue) => `  - ${issue.path}: ${issue.problem}`);
-    super('RULES_INVALID', `Invalid identity rules (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
-      details: { paths: issues.map((issue) => issue.path) },
+    super('RULES_INVALID', `Invalid identity rules${source === undefined ? '' : ` in ${source}`} (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
+      details: { paths: issues.map((issue) => issue.path), ...(source === undefined ? {} : { source }) },
     });
     this.name = 'IdentityRulesError';
     this.issues = issues;

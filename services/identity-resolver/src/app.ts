@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_RULES_DOCUMENT, parseRulesDocument, type RulesDocument } from '@elephant/identity';
+import { DEFAULT_RULES_DOCUMENT, IdentityRulesError, parseRulesDocument, type RulesDocument } from '@elephant/identity';
 import { BatchConsumer, BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
@@ -18,10 +18,26 @@ export interface RunningResolver {
   stop(): Promise<void>;
 }
 
-/** Reads the rules document named by IDENTITY_RULES_FILE, or the built-in defaults. */
-export function loadRules(config: ResolverConfig): RulesDocument {
-  if (!config.IDENTITY_RULES_FILE) return DEFAULT_RULES_DOCUMENT;
-  return parseRulesDocument(JSON.parse(readFileSync(config.IDENTITY_RULES_FILE, 'utf8')) as unknown);
+/**
+ * Reads the rules document named by IDENTITY_RULES_FILE, or the built-in defaults.
+ * @throws IdentityRulesError (RULES_INVALID, the service exits 78) naming the file and every
+ *   bad path, also when the file cannot be read or is not JSON (path `(file)`).
+ */
+export function loadRules(config: Pick<ResolverConfig, 'IDENTITY_RULES_FILE'>): RulesDocument {
+  const file = config.IDENTITY_RULES_FILE;
+  if (!file) return DEFAULT_RULES_DOCUMENT;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (error) {
+    throw new IdentityRulesError([{ path: '(file)', problem: `cannot be read as JSON: ${(error as Error).message}` }], file);
+  }
+  try {
+    return parseRulesDocument(json);
+  } catch (error) {
+    if (error instanceof IdentityRulesError) throw new IdentityRulesError(error.issues, file);
+    throw error;
+  }
 }
 
 export async function startResolver(config: ResolverConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningResolver> {

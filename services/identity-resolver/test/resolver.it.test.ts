@@ -1,9 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { touchpointSchema } from '@elephant/channels';
 import { BatchProducer, DEAD_LETTER_HEADERS, headerText } from '@elephant/kafka';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { createTestContext, readTopic } from '@elephant/testing';
-import { loadConfig, startResolver, topicsOf, type IdentityMerge, type ResolvedTouchpoint, type RunningResolver } from '@elephant/identity-resolver';
+import { createTestContext, readTopic, uniqueName, waitUntil } from '@elephant/testing';
+import { loadConfig, startResolver, topicsOf, type IdentityAlert, type IdentityMerge, type ResolvedTouchpoint, type RunningResolver } from '@elephant/identity-resolver';
 import { touchpointOf, type EventLike } from './touchpoints.ts';
 
 /** Fatal errors the services reported: none may happen. */
@@ -13,7 +16,15 @@ const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
 let resolver: RunningResolver;
 let touchpointSchemaId: number;
 
+// The service reads its rules from a file, as deployed: the shipped defaults plus one tenant
+// ("filed") with its own e-mail limit, super-node threshold and blocked e-mail pattern.
+const rulesDir = mkdtempSync(join(tmpdir(), 'elephant-resolver-rules-'));
+const shipped = JSON.parse(readFileSync(new URL('../../../config/identity-rules.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const rulesFile = join(rulesDir, 'identity-rules.json');
+writeFileSync(rulesFile, JSON.stringify({ ...shipped, tenants: { filed: { limits: { email: 1 }, quarantine: { maxProfilesPerValue: 2 }, blocked: { patterns: { email: ['^(orders|receipts)@shop\\.example$'] } } } } }));
+
 const env = {
+  IDENTITY_RULES_FILE: rulesFile,
   KAFKA_BROKERS: ctx.stack.kafkaBrokers,
   SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
   REDIS_URL: ctx.stack.redisUrl,
@@ -42,7 +53,40 @@ afterAll(async () => {
   expect(fatal, 'no service stopped on a fatal error').toEqual([]);
   await resolver.stop();
   await ctx.cleanup();
+  rmSync(rulesDir, { recursive: true, force: true });
 });
+
+/** Reads `topic` from the beginning, decoded, until `done` says the records suffice. */
+async function readUntil<T>(topic: string, done: (records: T[]) => boolean, message: string): Promise<T[]> {
+  const consumer = ctx.kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
+  const records: T[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        records.push(...(await Promise.all(batch.messages.map((entry) => registry.decode<T>(entry.value ?? Buffer.alloc(0))))));
+      },
+    });
+    await waitUntil(() => done(records), { message, timeoutMs: 60000 });
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** The resolved records of these events, once all of them are out. */
+async function resolvedOf(eventIds: readonly string[]): Promise<Map<string, ResolvedTouchpoint>> {
+  const records = await readUntil<ResolvedTouchpoint>(topics.resolved, (all) => eventIds.every((eventId) => all.some((record) => record.touchpoint.eventId === eventId)), `resolved ${eventIds.join(', ')}`);
+  return new Map(records.filter((record) => eventIds.includes(record.touchpoint.eventId)).map((record) => [record.touchpoint.eventId, record]));
+}
+
+/** A counter's value in the service's /metrics, for the sample whose labels contain `labels`. */
+async function counter(name: string, labels: string): Promise<number> {
+  const text = await resolver.metrics.getSingleMetricAsString(name);
+  for (const match of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) if (match[1]?.includes(labels)) return Number(match[2]);
+  return 0;
+}
 
 async function publish(events: readonly EventLike[]): Promise<void> {
   const producer = await BatchProducer.connect(ctx.kafka);
@@ -104,5 +148,62 @@ describe('identity resolver service', () => {
     expect(converted?.value.touchpoint).toEqual(evolved);
     expect(converted?.value.profileId).toBe(carried?.value.profileId);
     expect(carried?.value.excludedIdentifiers).toEqual([]);
+  });
+  it('drops and re-matches when a merge would break a limit, and says which limit in excludedIdentifiers (limit:<types>)', async () => {
+    const t = 1795400200000;
+    await publish([
+      { eventId: 'l1', tenant: 'limits', eventTime: t, identifiers: [{ type: 'user_id', value: 'alice' }, { type: 'email', value: 'family@home.net' }] },
+      { eventId: 'l2', tenant: 'limits', eventTime: t + 1, identifiers: [{ type: 'user_id', value: 'bob' }] },
+      { eventId: 'l3', tenant: 'limits', eventTime: t + 2, identifiers: [{ type: 'user_id', value: 'bob' }, { type: 'email', value: 'family@home.net' }] },
+    ]);
+    const byEvent = await resolvedOf(['l1', 'l2', 'l3']);
+    // Bob keeps his login; the e-mail that would have joined him to Alice is left out.
+    expect(byEvent.get('l3')?.profileId).toBe(byEvent.get('l2')?.profileId);
+    expect(byEvent.get('l3')?.profileId).not.toBe(byEvent.get('l1')?.profileId);
+    expect(byEvent.get('l3')?.excludedIdentifiers).toEqual([{ type: 'email', value: 'family@home.net', reason: 'limit:user_id' }]);
+    expect(await resolver.graph.profileOf('limits', { type: 'email', value: 'family@home.net' })).toBe(byEvent.get('l1')?.profileId);
+    expect(await counter('elephant_resolver_excluded_identifiers_total', 'reason="limit"')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('applies a tenant override and a blocked pattern read from IDENTITY_RULES_FILE', async () => {
+    const t = 1795400300000;
+    const second = [{ type: 'user_id', value: 'fu' }, { type: 'email', value: 'two@f.io' }];
+    await publish([
+      { eventId: 'f1', tenant: 'filed', eventTime: t, identifiers: [{ type: 'user_id', value: 'fu' }, { type: 'email', value: 'one@f.io' }] },
+      { eventId: 'f2', tenant: 'filed', eventTime: t + 1, identifiers: second },
+      { eventId: 'f3', tenant: 'filed', eventTime: t + 2, identifiers: [{ type: 'anonymous_id', value: 'fc' }, { type: 'email', value: 'orders@shop.example' }] },
+      // The same events for a tenant the file does not name: the defaults apply.
+      { eventId: 'd1', tenant: 'defaulted', eventTime: t, identifiers: [{ type: 'user_id', value: 'fu' }, { type: 'email', value: 'one@f.io' }] },
+      { eventId: 'd2', tenant: 'defaulted', eventTime: t + 1, identifiers: second },
+      { eventId: 'd3', tenant: 'defaulted', eventTime: t + 2, identifiers: [{ type: 'anonymous_id', value: 'fc' }, { type: 'email', value: 'orders@shop.example' }] },
+    ]);
+    const byEvent = await resolvedOf(['f1', 'f2', 'f3', 'd1', 'd2', 'd3']);
+    // "filed" allows one e-mail per profile: the second is dropped, the event still matches.
+    expect(byEvent.get('f2')?.profileId).toBe(byEvent.get('f1')?.profileId);
+    expect(byEvent.get('f2')?.excludedIdentifiers).toEqual([{ type: 'email', value: 'two@f.io', reason: 'limit:email' }]);
+    expect(byEvent.get('d2')?.excludedIdentifiers).toEqual([]);
+    // Its blocked pattern keeps a shop's own order address out of the graph.
+    expect(byEvent.get('f3')?.excludedIdentifiers).toEqual([{ type: 'email', value: 'orders@shop.example', reason: 'blocked_pattern:email /^(orders|receipts)@shop\\.example$/' }]);
+    expect(await resolver.graph.profileOf('filed', { type: 'email', value: 'orders@shop.example' })).toBeUndefined();
+    expect(byEvent.get('d3')?.excludedIdentifiers).toEqual([]);
+    expect(await resolver.graph.profileOf('defaulted', { type: 'email', value: 'orders@shop.example' })).toBe(byEvent.get('d3')?.profileId);
+  });
+
+  it('quarantines a super-node value: an IdentityAlert on the alerts topic and elephant_resolver_quarantined_total', async () => {
+    const t = 1795400400000;
+    const storePhone = { type: 'phone', value: '+14155550142' };
+    const before = await counter('elephant_resolver_quarantined_total', 'reason="too_many_profiles"');
+    // "filed" quarantines a value seen on more than 2 profiles: four logins typed with the store's number.
+    await publish(['q1', 'q2', 'q3', 'q4'].map((user, index) => ({ eventId: `${user}-event`, tenant: 'filed', eventTime: t + index, identifiers: [{ type: 'user_id', value: user }, storePhone] })));
+    const alerts = await readUntil<IdentityAlert>(topics.alerts, (all) => all.some((alert) => alert.tenant === 'filed' && alert.identifierValue === storePhone.value), 'an alert for the store phone');
+    const alert = alerts.find((entry) => entry.tenant === 'filed' && entry.identifierValue === storePhone.value);
+    expect(alert).toMatchObject({ kind: 'identifier_quarantined', identifierType: 'phone', reason: 'too_many_profiles', threshold: 2, observed: 3, triggeringEventId: 'q3-event' });
+    expect(alert?.alertId).toMatch(/^[0-9a-f]{32}$/);
+    expect(await resolver.graph.quarantineOf('filed', storePhone)).toMatchObject({ reason: 'too_many_profiles', event: 'q3-event' });
+    expect(await counter('elephant_resolver_quarantined_total', 'reason="too_many_profiles"')).toBe(before + 1);
+    // From then on it links nothing: the fourth login stays its own profile and says why.
+    const byEvent = await resolvedOf(['q1-event', 'q4-event']);
+    expect(byEvent.get('q4-event')?.excludedIdentifiers).toEqual([{ ...storePhone, reason: 'quarantined' }]);
+    expect(await resolver.graph.profileOf('filed', storePhone)).toBe(byEvent.get('q1-event')?.profileId);
   });
 });
