@@ -1,6 +1,6 @@
 import { ElephantError } from '@elephant/errors';
 
-export const KAFKA_ERROR_CODES = ['KAFKA_UNAVAILABLE', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_CONSUMER_CRASHED', 'KAFKA_HANDLER_FAILED'] as const;
+export const KAFKA_ERROR_CODES = ['KAFKA_UNAVAILABLE', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_CONSUMER_CRASHED', 'KAFKA_HANDLER_FAILED', 'KAFKA_RECORD_REJECTED'] as const;
 export type KafkaErrorCode = (typeof KAFKA_ERROR_CODES)[number];
 
 export class KafkaError extends ElephantError<KafkaErrorCode> {
@@ -8,4 +8,23 @@ export class KafkaError extends ElephantError<KafkaErrorCode> {
     super(code, message, options);
     this.name = 'KafkaError';
   }
+}
+
+/** Broker errors about the records themselves: the same records fail the same way every time. */
+const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+
+/**
+ * The kafkajs protocol error type (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD)
+ * behind a failed produce, or undefined for any other failure. kafkajs wraps the broker's
+ * error (retries exceeded, aggregate of partitions), so the causes are searched.
+ */
+export function recordRejection(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 5) return undefined;
+  const { type, cause, originalError, errors } = error as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
+  if (typeof type === 'string' && RECORD_ERRORS.has(type)) return type;
+  for (const inner of [cause, originalError, ...(Array.isArray(errors) ? (errors as unknown[]) : [])]) {
+    const found = recordRejection(inner, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }

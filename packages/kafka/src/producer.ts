@@ -1,6 +1,6 @@
 import './read-committed.ts';
 import { CompressionTypes, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
-import { KafkaError } from './errors.ts';
+import { KafkaError, recordRejection } from './errors.ts';
 import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
 
@@ -14,7 +14,21 @@ export interface ProducerOptions {
   readonly idempotent?: boolean;
   /** @default 'none' */
   readonly compression?: 'none' | 'gzip';
+  /**
+   * Most bytes (keys, values, headers and a per-record allowance) in one produce request.
+   * kafkajs puts all of a request's messages for one partition into one record batch, and
+   * the broker refuses a batch larger than the topic's max.message.bytes (default 1 MB) as a
+   * whole: without this split, two records that fit alone fail together, forever.
+   * @default REQUEST_MAX_BYTES
+   */
+  readonly maxRequestBytes?: number;
 }
+
+/** Below the broker's default message.max.bytes (1048588) with room for batch overhead. */
+export const REQUEST_MAX_BYTES = 900 * 1024;
+
+/** Record overhead besides key, value and headers (length varints, deltas, attributes), rounded up. */
+const RECORD_OVERHEAD = 32;
 
 export interface OutboundBatch {
   readonly topic: string;
@@ -40,8 +54,55 @@ export function sizeOf(batches: readonly OutboundBatch[]): number {
   return bytes;
 }
 
+/** Bytes one message takes in a record batch, overhead rounded up. */
+export function recordSize(message: Message): number {
+  let bytes = RECORD_OVERHEAD + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    for (const item of Array.isArray(value) ? value : [value]) bytes += name.length + 8 + byteLength(item);
+  }
+  return bytes;
+}
+
+function byteLength(value: Buffer | string | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+/**
+ * `topicMessages` cut into requests of at most `max` bytes (recordSize), in order; a message
+ * larger than `max` goes alone (the broker then judges it).
+ */
+export function splitRequests(topicMessages: readonly { topic: string; messages: Message[] }[], max: number): { topic: string; messages: Message[] }[][] {
+  const requests: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    for (const message of messages) {
+      const size = recordSize(message);
+      if (bytes > 0 && bytes + size > max) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+      }
+      const last = current.at(-1);
+      if (last?.topic === topic) last.messages.push(message);
+      else current.push({ topic, messages: [message] });
+      bytes += size;
+    }
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
 /** Sends waiting for the request in flight join the next one up to this many bytes. */
 const GROUP_BYTES = 512 * 1024;
+
+type Outcome = { readonly metadata: RecordMetadata[] } | { readonly error: unknown };
+
+function forTopics(metadata: readonly RecordMetadata[], batches: readonly OutboundBatch[]): RecordMetadata[] {
+  const topics = new Set(batches.map((batch) => batch.topic));
+  return metadata.filter((entry) => topics.has(entry.topicName));
+}
 
 /**
  * A connected producer that sends whole batches and reports failures as KafkaError.
@@ -52,26 +113,55 @@ const GROUP_BYTES = 512 * 1024;
  */
 export class BatchProducer {
   readonly #producer: Producer;
-  readonly #sends: Grouped<readonly OutboundBatch[], RecordMetadata[]>;
+  readonly #compression: CompressionTypes;
+  readonly #maxRequestBytes: number;
+  readonly #sends: Grouped<readonly OutboundBatch[], Outcome>;
 
-  private constructor(producer: Producer, compression: CompressionTypes) {
+  private constructor(producer: Producer, compression: CompressionTypes, maxRequestBytes: number) {
     this.#producer = producer;
+    this.#compression = compression;
+    this.#maxRequestBytes = maxRequestBytes;
     this.#sends = new Grouped(
-      async (sends) => {
-        const topicMessages = mergeByTopic(sends.flat());
-        let metadata: RecordMetadata[];
+      async (sends): Promise<Outcome[]> => {
         try {
-          metadata = await producer.sendBatch({ topicMessages, acks: -1, compression });
+          const metadata = await this.#sendAll(sends.flat());
+          return sends.map((batches) => ({ metadata: forTopics(metadata, batches) }));
         } catch (error) {
-          throw new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topicMessages.map((batch) => batch.topic).join(', ')} failed: ${(error as Error).message}`, { retryable: true, cause: error });
+          if (!(error instanceof KafkaError) || error.code !== 'KAFKA_RECORD_REJECTED' || sends.length === 1) throw error;
+          // The broker refused a record of one caller; the others shared its request only by
+          // chance. Each caller's batches go alone, so only the one they belong to learns
+          // the rejection (and can dead-letter the record) while the rest go through.
+          const outcomes: Outcome[] = [];
+          for (const batches of sends) {
+            try {
+              outcomes.push({ metadata: forTopics(await this.#sendAll(batches), batches) });
+            } catch (alone) {
+              outcomes.push({ error: alone });
+            }
+          }
+          return outcomes;
         }
-        return sends.map((batches) => {
-          const topics = new Set(batches.map((batch) => batch.topic));
-          return metadata.filter((entry) => topics.has(entry.topicName));
-        });
       },
       { weight: sizeOf, max: GROUP_BYTES },
     );
+  }
+
+  /** Every message of `batches`, in requests of at most maxRequestBytes, one after another (order kept). */
+  async #sendAll(batches: readonly OutboundBatch[]): Promise<RecordMetadata[]> {
+    const metadata: RecordMetadata[] = [];
+    for (const topicMessages of splitRequests(mergeByTopic(batches), this.#maxRequestBytes)) {
+      try {
+        metadata.push(...(await this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#compression })));
+      } catch (error) {
+        const topics = topicMessages.map((batch) => batch.topic).join(', ');
+        const rejection = recordRejection(error);
+        // Retrying a record the broker refuses as such (too large, invalid) fails the same
+        // way forever: tell the caller, not the retry loop.
+        if (rejection) throw new KafkaError('KAFKA_RECORD_REJECTED', `The broker refused records for ${topics} (${rejection}): ${(error as Error).message}`, { retryable: false, cause: error, details: { type: rejection } });
+        throw new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topics} failed: ${(error as Error).message}`, { retryable: true, cause: error });
+      }
+    }
+    return metadata;
   }
 
   static async connect(kafka: Kafka, options: ProducerOptions = {}): Promise<BatchProducer> {
@@ -82,7 +172,7 @@ export class BatchProducer {
     // partition as it would from a Java producer, and from every Elephant stage.
     const producer = kafka.producer({ idempotent, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: FastPartitioner });
     await producer.connect();
-    return new BatchProducer(producer, options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None);
+    return new BatchProducer(producer, options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None, options.maxRequestBytes ?? REQUEST_MAX_BYTES);
   }
 
   /**
@@ -90,11 +180,17 @@ export class BatchProducer {
    * (acks=all), with the metadata of the request that carried them (for their topics; other
    * callers' batches may have shared it). Retryable broker errors are retried by kafkajs
    * first; what still fails is thrown as a retryable KAFKA_UNAVAILABLE, to every caller whose
-   * batches were in that request, so each re-runs its batch.
+   * batches were in that request, so each re-runs its batch. A record the broker refuses as
+   * such (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD) is a non-retryable
+   * KAFKA_RECORD_REJECTED, thrown only to the caller whose batches hold it; requests of the
+   * same call sent before it stay written (a re-run may write them twice).
    */
-  send(batches: readonly OutboundBatch[]): Promise<RecordMetadata[]> {
+  async send(batches: readonly OutboundBatch[]): Promise<RecordMetadata[]> {
     const nonEmpty = batches.filter((batch) => batch.messages.length > 0);
-    return nonEmpty.length === 0 ? Promise.resolve([]) : this.#sends.submit(nonEmpty);
+    if (nonEmpty.length === 0) return [];
+    const outcome = await this.#sends.submit(nonEmpty);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.metadata;
   }
 
   async disconnect(): Promise<void> {

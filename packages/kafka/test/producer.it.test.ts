@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BatchProducer, readToEnd } from '@elephant/kafka';
-import { createTestContext } from '@elephant/testing';
+import { createTestContext, readTopic } from '@elephant/testing';
 
 const ctx = createTestContext('producer');
 
@@ -36,6 +36,43 @@ describe('BatchProducer', () => {
         }
       }
       expect(await producer.send([{ topic: a, messages: [] }])).toEqual([]);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+  it('regression (oversized records block partitions): a record the broker refuses is a non-retryable KAFKA_RECORD_REJECTED for its caller only', async () => {
+    const small = ctx.topic('small');
+    const other = ctx.topic('other');
+    await ctx.createTopics([
+      { topic: small, partitions: 1, configs: { 'max.message.bytes': '4096' } },
+      { topic: other, partitions: 1 },
+    ]);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      // Concurrent callers share a request; the innocent one must not fail with the offender.
+      const [offender, innocent] = await Promise.allSettled([
+        producer.send([{ topic: small, messages: [{ value: 'x'.repeat(8000) }] }]),
+        producer.send([{ topic: other, messages: [{ value: 'fine' }] }]),
+      ]);
+      expect(offender.status).toBe('rejected');
+      expect(offender.status === 'rejected' ? offender.reason : undefined).toMatchObject({ code: 'KAFKA_RECORD_REJECTED', retryable: false });
+      expect(innocent.status).toBe('fulfilled');
+      // readTopic, not readToEnd: readToEnd counts a one-record partition as read before reading it.
+      expect((await readTopic(ctx.kafka, other, 1)).map((message) => message.value?.toString())).toEqual(['fine']);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
+  it('splits a send into requests below the broker limit, so records that fit alone never fail together', async () => {
+    const topic = ctx.topic('split');
+    await ctx.createTopics([{ topic, partitions: 1, configs: { 'max.message.bytes': '20000' } }]);
+    const producer = await BatchProducer.connect(ctx.kafka, { maxRequestBytes: 16000 });
+    try {
+      // Five records of 6 KB: one record batch of 30 KB would exceed the topic's 20 KB.
+      const values = Array.from({ length: 5 }, (_, index) => `${index}`.repeat(6000));
+      await producer.send([{ topic, messages: values.map((value) => ({ value })) }]);
+      expect((await readToEnd(ctx.kafka, topic)).map((message) => message.value?.toString())).toEqual(values);
     } finally {
       await producer.disconnect();
     }
