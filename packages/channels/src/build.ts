@@ -64,7 +64,8 @@ export function finish(channel: Channel, system: string, draft: TouchpointDraft,
     store: draft.store ?? null,
     properties: fields.rest(),
   };
-  return { touchpoint, dropped: ids.dropped };
+  // Each drop names its touchpoint, so that it can be logged and traced without its raw value.
+  return { touchpoint, dropped: ids.dropped.map((drop) => ({ ...drop, eventId: touchpoint.eventId })) };
 }
 
 /** The source system name: the deployment's, else `fallback`, else the channel default. */

@@ -53,6 +53,8 @@ export interface DroppedIdentifier {
   /** The raw value as text, cut to 200 characters. */
   readonly value: string;
   readonly reason: DropReason;
+  /** The touchpoint that went on without it (set in AdapterResult.dropped, absent while collecting). */
+  readonly eventId?: string;
 }
 
 export interface NormalizeOptions {

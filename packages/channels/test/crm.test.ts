@@ -56,7 +56,7 @@ describe('crm adapter', () => {
         { purpose: 'profiling', granted: false, statedAt: tp.eventTime },
       ],
     });
-    expect(result.ok && result.dropped).toEqual([{ field: 'contact.phones[1]', type: 'phone', value: 'n/a', reason: 'invalid_phone' }]);
+    expect(result.ok && result.dropped).toEqual([{ field: 'contact.phones[1]', type: 'phone', value: 'n/a', reason: 'invalid_phone', eventId: result.ok ? result.touchpoints[0]?.eventId : undefined }]);
     expect(tp.properties).toMatchObject({ 'contact.owner': 'rep-9', 'contact.emails[0].type': 'work' });
   });
 

@@ -235,9 +235,11 @@ describe('web adapter (Segment Spec)', () => {
 
     it('reports invalid identifiers it dropped next to the touchpoint', () => {
       const result = adaptWeb({ ...common, type: 'identify', traits: { email: 'ann@', phone: '12' } }, context);
+      const eventId = result.ok ? result.touchpoints[0]?.eventId : undefined;
+      expect(eventId).toBeDefined();
       expect(result.ok && result.dropped).toEqual([
-        { field: 'traits.email', type: 'email', value: 'ann@', reason: 'invalid_email' },
-        { field: 'traits.phone', type: 'phone', value: '12', reason: 'invalid_phone' },
+        { field: 'traits.email', type: 'email', value: 'ann@', reason: 'invalid_email', eventId },
+        { field: 'traits.phone', type: 'phone', value: '12', reason: 'invalid_phone', eventId },
       ]);
     });
 

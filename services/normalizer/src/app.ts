@@ -2,6 +2,7 @@ import { touchpointSchema } from '@elephant/channels';
 import { BatchConsumer, BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
+import { describeError, isRetryable } from '@elephant/errors';
 import { adapterContextOf, topicsOf, type NormalizerConfig, type NormalizerTopics } from './config.ts';
 import { createNormalizerHandler } from './handler.ts';
 import { createNormalizerMetrics } from './metrics.ts';
@@ -16,6 +17,36 @@ export interface RunningNormalizer {
 
 /** Dead letters keep the original bytes, so they must accept what the raw topics accept. */
 const DEAD_LETTER_MAX_BYTES = 10 * 1024 * 1024;
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. @default 8 */
+  readonly attempts?: number;
+  /** Wait before the second attempt, doubled each time up to maxMs. @default 500 */
+  readonly initialMs?: number;
+  /** @default 8000 */
+  readonly maxMs?: number;
+}
+
+/**
+ * Runs `work` until it succeeds, retrying errors that are retryable (isRetryable) with
+ * exponential backoff, each failure logged; a non-retryable error, or the last attempt's, is
+ * thrown. With the defaults it gives up after about 30 s of trying.
+ */
+export async function retryTransient<T>(what: string, work: () => Promise<T>, logger: Logger, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 8;
+  const maxMs = options.maxMs ?? 8000;
+  let delay = options.initialMs ?? 500;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= attempts) throw error;
+      logger.warn({ attempt, attempts, delayMs: delay, error: describeError(error) }, `${what} failed; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(maxMs, delay * 2);
+    }
+  }
+}
 
 /**
  * Wires one normalizer: registers the Touchpoint schema, creates missing topics, and starts
@@ -39,7 +70,9 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
     ]);
   }
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: name });
-  const { id: touchpointSchemaId } = await registry.register(`${topics.touchpoints}-value`, touchpointSchema as unknown as AvroSchema);
+  // A registry that is still starting (or briefly down) must not stop the Deployment in a
+  // crash loop: transient failures are retried with backoff; a refusal (incompatible schema) is not.
+  const { id: touchpointSchemaId } = await retryTransient('registering the Touchpoint schema', () => registry.register(`${topics.touchpoints}-value`, touchpointSchema as unknown as AvroSchema), logger);
   const producer = await BatchProducer.connect(kafka);
   const consumer = new BatchConsumer({
     kafka,
@@ -58,6 +91,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
       metrics: createNormalizerMetrics(metrics),
       logger,
       now: Date.now,
+      maxTouchpointBytes: config.TOUCHPOINT_MAX_BYTES,
     }),
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning() } });

@@ -6,6 +6,27 @@ function channelList(value: string): string[] {
   return value.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
 }
 
+/**
+ * A JSON object in one variable, each value checked by `value`: a map setting such as
+ * NORMALIZER_TRUST='{"crm":55}'. Unparsable JSON is an issue of the variable, not a crash.
+ */
+function jsonMap<Value extends z.ZodType>(value: Value, example: string) {
+  return z
+    .string()
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be a JSON object like ${example}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), value, { error: `must be a JSON object like ${example}` }));
+}
+
+/** Touchpoints larger than this are dead-lettered: below the broker's message.max.bytes (1048588) and the producer's request size. */
+export const DEFAULT_TOUCHPOINT_MAX_BYTES = 900 * 1024;
+
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -45,6 +66,18 @@ const schema = z.object({
   FOLD_GMAIL_ADDRESSES: bool.default(false),
   /** Raw messages larger than this are dead-lettered as MESSAGE_TOO_LARGE. */
   MAX_MESSAGE_BYTES: positiveInt.default(1048576),
+  /**
+   * An encoded touchpoint (key, value, headers) larger than this dead-letters its raw
+   * message as TOUCHPOINT_TOO_LARGE instead of being refused by the broker on every retry.
+   * Keep it below the touchpoints topic's max.message.bytes.
+   */
+  TOUCHPOINT_MAX_BYTES: positiveInt.default(DEFAULT_TOUCHPOINT_MAX_BYTES),
+  /** Trust (integer 0-100) per source system, overriding the defaults, e.g. `{"crm":55}`. */
+  NORMALIZER_TRUST: jsonMap(z.number({ error: 'each trust must be a number' }), '{"crm":55}').optional(),
+  /** Identifier type of a Segment alias call's previousId. */
+  SEGMENT_PREVIOUS_ID_TYPE: z.enum(['anonymous_id', 'user_id'], { error: 'must be anonymous_id or user_id' }).optional(),
+  /** SendGrid custom args carrying identifiers: arg name → identifier type, e.g. `{"uid":"user_id"}`. */
+  SENDGRID_IDENTIFIER_ARGS: jsonMap(z.string({ error: 'each identifier type must be a string' }), '{"uid":"user_id"}').optional(),
   /** Create missing topics at start-up (source, touchpoints, dead letters). */
   CREATE_TOPICS: bool.default(true),
   TOUCHPOINTS_PARTITIONS: positiveInt.default(8),
@@ -77,6 +110,9 @@ export function adapterContextOf(config: NormalizerConfig): Omit<AdapterContext,
     foldGmailAddresses: config.FOLD_GMAIL_ADDRESSES,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     sourceSystem: config.NORMALIZER_SOURCE_SYSTEM,
+    trust: config.NORMALIZER_TRUST,
+    segmentPreviousIdType: config.SEGMENT_PREVIOUS_ID_TYPE,
+    sendgridIdentifierArgs: config.SENDGRID_IDENTIFIER_ARGS,
   };
 }
 
@@ -86,6 +122,8 @@ const CONTEXT_VARIABLES: Readonly<Record<string, string>> = {
   defaultCurrency: 'DEFAULT_CURRENCY',
   sourceSystem: 'NORMALIZER_SOURCE_SYSTEM',
   maxMessageBytes: 'MAX_MESSAGE_BYTES',
+  trust: 'NORMALIZER_TRUST',
+  sendgridIdentifierArgs: 'SENDGRID_IDENTIFIER_ARGS',
 };
 
 const isSet = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
@@ -116,8 +154,10 @@ export function loadConfig(env: Env = process.env): NormalizerConfig {
     throw new ConfigError(
       'normalizer',
       problems.map((problem) => {
+        // `trust.crm: ...` belongs to the variable of `trust`.
         const field = problem.split(':')[0] ?? '';
-        return { variable: CONTEXT_VARIABLES[field] ?? field, problem: problem.slice(field.length + 1).trim() };
+        const root = field.split('.')[0] ?? field;
+        return { variable: CONTEXT_VARIABLES[root] ?? field, problem: root === field ? problem.slice(field.length + 1).trim() : problem };
       }),
     );
   }

@@ -1,30 +1,55 @@
-import { adaptMessage, touchpointKey, type AdapterContext, type Channel } from '@elephant/channels';
-import { deadLetter, type BatchHandler, type BatchProducer, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
+import { adaptMessage, touchpointKey, IDENTIFIER_TYPES, type AdapterContext, type Channel, type DroppedIdentifier } from '@elephant/channels';
+import { deadLetter, type BatchHandler, type OutboundBatch, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { AvroRegistry } from '@elephant/registry';
 import { ElephantError, isElephantError } from '@elephant/errors';
 import type { NormalizerMetrics } from './metrics.ts';
 import type { NormalizerTopics } from './config.ts';
 
+/** What the handler needs of a producer (BatchProducer): the seam unit tests stand in for. */
+export interface TouchpointProducer {
+  /** Resolves once the broker acknowledged every message; throws ElephantErrors (KAFKA_UNAVAILABLE retryable, KAFKA_RECORD_REJECTED not). */
+  send(batches: readonly OutboundBatch[]): Promise<unknown>;
+}
+
 export interface NormalizerDeps {
   readonly topics: NormalizerTopics;
   /** Everything of the adapter context except the per-message ingest time. */
   readonly context: Omit<AdapterContext, 'ingestTime'>;
-  readonly registry: AvroRegistry;
+  readonly registry: Pick<AvroRegistry, 'encode'>;
   readonly touchpointSchemaId: number;
-  readonly producer: BatchProducer;
+  readonly producer: TouchpointProducer;
   readonly metrics: NormalizerMetrics;
   readonly logger: Logger;
   /** Clock for dead-letter timestamps. */
   readonly now: () => number;
+  /** Largest touchpoint record (key, value, headers); larger ones dead-letter their raw message as TOUCHPOINT_TOO_LARGE. */
+  readonly maxTouchpointBytes: number;
+}
+
+/** The touchpoint records one raw message became. */
+export interface SourceTouchpoints {
+  readonly message: KafkaMessage;
+  readonly touchpoints: readonly Message[];
 }
 
 export interface NormalizedBatch {
   /** The channel whose raw topic the batch came from. */
   readonly channel: Channel;
   readonly touchpoints: Message[];
+  /** `touchpoints` by the raw message they came from, in order. */
+  readonly bySource: SourceTouchpoints[];
   readonly deadLetters: Message[];
   readonly reasons: Map<string, number>;
+  /** Identifiers normalization removed from the emitted touchpoints (each names its eventId). */
+  readonly dropped: DroppedIdentifier[];
+}
+
+/** Bytes a record takes on the wire, near enough (key, value, header names and values). */
+function recordBytes(message: Message): number {
+  let bytes = (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  for (const [name, value] of Object.entries(message.headers ?? {})) bytes += name.length + String(value).length;
+  return bytes;
 }
 
 /**
@@ -36,7 +61,9 @@ export interface NormalizedBatch {
 export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: number, messages: readonly KafkaMessage[]): NormalizedBatch {
   const channel = channelOf(deps.topics, topic);
   const touchpoints: Message[] = [];
+  const bySource: SourceTouchpoints[] = [];
   const deadLetters: Message[] = [];
+  const dropped: DroppedIdentifier[] = [];
   const reasons = new Map<string, number>();
   const reject = (message: KafkaMessage, reason: DeadLetterReason): void => {
     deadLetters.push(deadLetter({ topic, partition, message }, reason, `normalizer-${channel}`, deps.now()));
@@ -52,20 +79,30 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
     const encoded: Message[] = [];
     let failure: DeadLetterReason | undefined;
     for (const touchpoint of result.touchpoints) {
+      let record: Message;
       try {
-        encoded.push({ key: touchpointKey(touchpoint), value: deps.registry.encode(deps.touchpointSchemaId, touchpoint), headers: lineage(topic, partition, message) });
+        record = { key: touchpointKey(touchpoint), value: deps.registry.encode(deps.touchpointSchemaId, touchpoint), headers: lineage(topic, partition, message) };
       } catch (error) {
         // An adapter produced something the schema refuses: a bug, but it must not block
         // the partition. The whole raw message goes to the dead letters for replay.
         failure = isElephantError(error) ? { code: error.code, message: error.message, details: error.details } : { code: 'ADAPTER_FAILED', message: String(error) };
         break;
       }
+      const size = recordBytes(record);
+      if (size > deps.maxTouchpointBytes) {
+        // The broker would refuse it (or the whole request it is in) on every retry: the
+        // partition would stop. Dead-lettered whole, like any message that cannot go on.
+        failure = { code: 'TOUCHPOINT_TOO_LARGE', message: `Touchpoint ${touchpoint.eventId} of ${size} bytes exceeds the limit of ${deps.maxTouchpointBytes} bytes (TOUCHPOINT_MAX_BYTES)`, details: { eventId: touchpoint.eventId, size, limit: deps.maxTouchpointBytes } };
+        break;
+      }
+      encoded.push(record);
     }
     if (failure) {
       reject(message, failure);
       continue;
     }
     touchpoints.push(...encoded);
+    if (encoded.length > 0) bySource.push({ message, touchpoints: encoded });
     if (result.rejected.length > 0) {
       const first = result.rejected[0];
       reject(message, {
@@ -74,9 +111,9 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
         details: { rejected: result.rejected.map((entry) => ({ index: entry.index, code: entry.error.code })), emitted: result.touchpoints.length },
       });
     }
-    if (result.dropped.length > 0) deps.metrics.droppedIdentifiers.inc({ channel }, result.dropped.length);
+    dropped.push(...result.dropped);
   }
-  return { channel, touchpoints, deadLetters, reasons };
+  return { channel, touchpoints, bySource, deadLetters, reasons, dropped };
 }
 
 /** The channel whose raw topic `topic` is. */
@@ -90,21 +127,58 @@ function lineage(topic: string, partition: number, message: KafkaMessage): Recor
   return { 'elephant.source.topic': topic, 'elephant.source.partition': String(partition), 'elephant.source.offset': message.offset };
 }
 
+const KNOWN_TYPES: ReadonlySet<string> = new Set(IDENTIFIER_TYPES);
+
+/** Custom identifier types are open-ended: one label value for all of them keeps the metric's series bounded. */
+function typeLabel(type: string): string {
+  return KNOWN_TYPES.has(type) ? type : 'custom';
+}
+
 /**
  * The batch handler: normalize, then produce touchpoints and dead letters in one send and
  * resolve only once the broker acknowledged both, so the runner commits offsets after the
  * outputs are durable (at-least-once; a redelivered raw message yields the same eventIds).
+ *
+ * A retryable produce failure is thrown to the runner, which retries the whole batch with
+ * backoff: nothing is dead-lettered for it. A record the broker refuses as such
+ * (KAFKA_RECORD_REJECTED: too large for the topic, invalid) would fail every retry, so the
+ * touchpoints are then sent per raw message and the raw messages whose touchpoints are still
+ * refused are dead-lettered as TOUCHPOINT_REJECTED; the others go through.
  */
 export function createNormalizerHandler(deps: NormalizerDeps): BatchHandler {
   return async (batch) => {
-    const { channel, touchpoints, deadLetters, reasons } = normalizeBatch(deps, batch.topic, batch.partition, batch.messages);
-    await deps.producer.send([
-      { topic: deps.topics.touchpoints, messages: touchpoints },
-      { topic: deps.topics.deadLetters, messages: deadLetters },
-    ]);
+    const { channel, touchpoints, bySource, deadLetters, reasons, dropped } = normalizeBatch(deps, batch.topic, batch.partition, batch.messages);
+    let produced = touchpoints.length;
+    try {
+      await deps.producer.send([
+        { topic: deps.topics.touchpoints, messages: touchpoints },
+        { topic: deps.topics.deadLetters, messages: deadLetters },
+      ]);
+    } catch (error) {
+      if (!isElephantError(error, 'KAFKA_RECORD_REJECTED')) throw error;
+      deps.logger.warn({ partition: batch.partition, err: error }, 'the broker refused a record of the batch; sending its touchpoints per raw message');
+      produced = 0;
+      for (const source of bySource) {
+        try {
+          await deps.producer.send([{ topic: deps.topics.touchpoints, messages: source.touchpoints }]);
+          produced += source.touchpoints.length;
+        } catch (alone) {
+          if (!isElephantError(alone, 'KAFKA_RECORD_REJECTED')) throw alone;
+          deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message: source.message }, { code: 'TOUCHPOINT_REJECTED', message: alone.message, details: alone.details }, `normalizer-${channel}`, deps.now()));
+          reasons.set('TOUCHPOINT_REJECTED', (reasons.get('TOUCHPOINT_REJECTED') ?? 0) + 1);
+        }
+      }
+      await deps.producer.send([{ topic: deps.topics.deadLetters, messages: deadLetters }]);
+    }
+    // Counted after the acknowledgement, so a retried batch is counted once.
     deps.metrics.consumed.inc({ channel }, batch.messages.length);
-    deps.metrics.produced.inc({ channel }, touchpoints.length);
+    deps.metrics.produced.inc({ channel }, produced);
     for (const [reason, count] of reasons) deps.metrics.deadLettered.inc({ channel, reason }, count);
+    for (const drop of dropped) {
+      deps.metrics.droppedIdentifiers.inc({ channel, type: typeLabel(drop.type), reason: drop.reason });
+      // Never the value: it is personal data, and invalid ones are often typos of real ones.
+      deps.logger.info({ channel, eventId: drop.eventId, type: drop.type, reason: drop.reason, field: drop.field }, 'identifier dropped by normalization');
+    }
     if (deadLetters.length > 0) deps.logger.warn({ partition: batch.partition, deadLettered: deadLetters.length, reasons: Object.fromEntries(reasons) }, 'dead-lettered raw messages');
   };
 }

@@ -4,15 +4,15 @@ export interface NormalizerMetrics {
   readonly consumed: Counter<'channel'>;
   readonly produced: Counter<'channel'>;
   readonly deadLettered: Counter<'channel' | 'reason'>;
-  readonly droppedIdentifiers: Counter<'channel'>;
+  readonly droppedIdentifiers: Counter<'channel' | 'type' | 'reason'>;
 }
 
 /** Batch latency and consumer lag come from the consumer runner's metrics on the same registry. */
 export function createNormalizerMetrics(registry: Registry): NormalizerMetrics {
   return {
-    consumed: new Counter({ name: 'elephant_normalizer_consumed_total', help: 'Raw messages consumed and committed', labelNames: ['channel'], registers: [registry] }),
+    consumed: new Counter({ name: 'elephant_normalizer_consumed_total', help: 'Raw messages consumed whose outputs the broker acknowledged (counted before the offset commit: a crash before it counts a redelivered message again)', labelNames: ['channel'], registers: [registry] }),
     produced: new Counter({ name: 'elephant_normalizer_produced_total', help: 'Touchpoints produced', labelNames: ['channel'], registers: [registry] }),
     deadLettered: new Counter({ name: 'elephant_normalizer_dead_lettered_total', help: 'Raw messages dead-lettered, by error code', labelNames: ['channel', 'reason'], registers: [registry] }),
-    droppedIdentifiers: new Counter({ name: 'elephant_normalizer_dropped_identifiers_total', help: 'Identifiers dropped by normalization (invalid values)', labelNames: ['channel'], registers: [registry] }),
+    droppedIdentifiers: new Counter({ name: 'elephant_normalizer_dropped_identifiers_total', help: 'Identifiers dropped by normalization, by identifier type (custom types as custom) and drop reason', labelNames: ['channel', 'type', 'reason'], registers: [registry] }),
   };
 }

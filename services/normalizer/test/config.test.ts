@@ -2,11 +2,36 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@elephant/config';
-import { loadConfig, topicsOf } from '@elephant/normalizer';
+import { adapterContextOf, loadConfig, topicsOf } from '@elephant/normalizer';
 
 const base = { KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', NORMALIZER_CHANNEL: 'pos' };
 
+function issuesOf(env: Record<string, string>): { variable: string; problem: string }[] {
+  try {
+    loadConfig({ ...base, ...env });
+  } catch (caught) {
+    if (caught instanceof ConfigError) return caught.issues.map((issue) => ({ variable: issue.variable, problem: issue.problem }));
+    throw caught;
+  }
+  return [];
+}
+
 describe('normalizer configuration', () => {
+  it('passes trust overrides, the alias previousId type and SendGrid identifier args (JSON maps) to the adapters', () => {
+    const context = adapterContextOf(loadConfig({ ...base, NORMALIZER_TRUST: '{"crm":55}', SEGMENT_PREVIOUS_ID_TYPE: 'user_id', SENDGRID_IDENTIFIER_ARGS: '{"uid":"user_id"}' }));
+    expect(context).toMatchObject({ trust: { crm: 55 }, segmentPreviousIdType: 'user_id', sendgridIdentifierArgs: { uid: 'user_id' } });
+    expect(adapterContextOf(loadConfig(base))).toMatchObject({ trust: undefined, segmentPreviousIdType: undefined, sendgridIdentifierArgs: undefined });
+  });
+
+  it('names the variable of a bad map setting: not JSON, wrong value type, or refused by the adapter context', () => {
+    expect(issuesOf({ NORMALIZER_TRUST: '{crm:55' }).map((issue) => issue.variable)).toEqual(['NORMALIZER_TRUST']);
+    expect(issuesOf({ NORMALIZER_TRUST: '{"crm":"high"}' }).map((issue) => issue.variable)).toEqual(['NORMALIZER_TRUST']);
+    expect(issuesOf({ NORMALIZER_TRUST: '{"crm":101}' })).toEqual([{ variable: 'NORMALIZER_TRUST', problem: 'trust.crm: must be an integer 0-100' }]);
+    expect(issuesOf({ SENDGRID_IDENTIFIER_ARGS: '{"uid":"Not A Type"}' }).map((issue) => issue.variable)).toEqual(['SENDGRID_IDENTIFIER_ARGS']);
+    expect(issuesOf({ SEGMENT_PREVIOUS_ID_TYPE: 'email' }).map((issue) => issue.variable)).toEqual(['SEGMENT_PREVIOUS_ID_TYPE']);
+    expect(issuesOf({ TOUCHPOINT_MAX_BYTES: '0' }).map((issue) => issue.variable)).toEqual(['TOUCHPOINT_MAX_BYTES']);
+  });
+
   it('derives topic names and the consumer group from the channel and prefix', () => {
     expect(topicsOf(loadConfig({ ...base, TOPIC_PREFIX: 'prod.' }))).toEqual({
       sources: [{ channel: 'pos', topic: 'prod.raw.pos' }],

@@ -1,0 +1,199 @@
+/**
+ * The normalizer's batch handler without a broker: the producer is the one seam faked (it
+ * is where the broker would answer), the Avro encoding is avsc's with the real schema.
+ */
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { touchpointSchema, type Touchpoint } from '@elephant/channels';
+import { DEAD_LETTER_HEADERS, headerText, KafkaError, type KafkaMessage, type OutboundBatch } from '@elephant/kafka';
+import { createLogger, createMetricsRegistry, type Registry } from '@elephant/observability';
+import { ElephantError } from '@elephant/errors';
+import { createNormalizerHandler, createNormalizerMetrics, retryTransient, type NormalizerDeps, type TouchpointProducer } from '@elephant/normalizer';
+import { segmentTrack } from './samples.ts';
+
+const type = avro.Type.forSchema(touchpointSchema as avro.Schema);
+const topics = { sources: [{ channel: 'web' as const, topic: 'raw.web' }, { channel: 'email' as const, topic: 'raw.email' }], touchpoints: 'touchpoints.v1', deadLetters: 'dlq.normalizer.v1', group: 'g' };
+
+/** Records every send; `fail` decides per call whether (and how) it fails. */
+class FakeProducer implements TouchpointProducer {
+  readonly sent: OutboundBatch[][] = [];
+  calls = 0;
+  readonly #fail: (batches: readonly OutboundBatch[], call: number) => Error | undefined;
+  constructor(fail: (batches: readonly OutboundBatch[], call: number) => Error | undefined = () => undefined) {
+    this.#fail = fail;
+  }
+  send(batches: readonly OutboundBatch[]): Promise<unknown> {
+    this.calls += 1;
+    const error = this.#fail(batches, this.calls);
+    if (error) return Promise.reject(error);
+    this.sent.push([...batches]);
+    return Promise.resolve([]);
+  }
+  messages(topic: string): OutboundBatch['messages'][number][] {
+    return this.sent.flat().filter((batch) => batch.topic === topic).flatMap((batch) => [...batch.messages]);
+  }
+}
+
+interface Setup {
+  readonly deps: NormalizerDeps;
+  readonly metrics: Registry;
+  readonly logs: Record<string, unknown>[];
+}
+
+function setup(producer: TouchpointProducer, overrides: Partial<NormalizerDeps> = {}): Setup {
+  const metrics = createMetricsRegistry({ service: 'normalizer-test' });
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger({ name: 'test', level: 'info', destination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) } });
+  const deps: NormalizerDeps = {
+    topics,
+    context: { tenant: 'default', defaultRegion: 'US' },
+    registry: { encode: (_id: number, value: unknown) => type.toBuffer(value) },
+    touchpointSchemaId: 1,
+    producer,
+    metrics: createNormalizerMetrics(metrics),
+    logger,
+    now: () => 1_800_000_000_000,
+    maxTouchpointBytes: 900 * 1024,
+    ...overrides,
+  };
+  return { deps, metrics, logs };
+}
+
+function raw(values: readonly string[]): KafkaMessage[] {
+  return values.map((value, index) => ({ key: null, value: Buffer.from(value), offset: String(index), timestamp: '1800000000000', attributes: 0, headers: {} }));
+}
+
+async function total(metrics: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await metrics.getMetricsAsJSON()).find((entry) => entry.name === name);
+  return (metric?.values ?? []).filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted)).reduce((sum, value) => sum + value.value, 0);
+}
+
+const signal = new AbortController().signal;
+const context = { signal, groupId: 'g', nextOffset: '0' };
+
+describe('normalizer handler', () => {
+  it('throws a retryable produce failure to the runner and dead-letters nothing; the retried batch goes through once', async () => {
+    const producer = new FakeProducer((_batches, call) => (call === 1 ? new KafkaError('KAFKA_UNAVAILABLE', 'broker down', { retryable: true }) : undefined));
+    const { deps, metrics } = setup(producer);
+    const handler = createNormalizerHandler(deps);
+    const batch = { topic: 'raw.web', partition: 0, messages: raw([segmentTrack('m-1', 'a-1'), segmentTrack('m-2', 'a-2')]) };
+    await expect(handler(batch, context)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retryable: true });
+    expect(await total(metrics, 'elephant_normalizer_consumed_total')).toBe(0);
+    // What the runner does with a retryable error: the same batch again.
+    await handler(batch, context);
+    expect(producer.messages(topics.touchpoints)).toHaveLength(2);
+    expect(producer.messages(topics.deadLetters)).toHaveLength(0);
+    expect(await total(metrics, 'elephant_normalizer_consumed_total')).toBe(2);
+    expect(await total(metrics, 'elephant_normalizer_dead_lettered_total')).toBe(0);
+  });
+
+  it('sends n touchpoints and one dead letter for a SendGrid batch with one unusable event', async () => {
+    const producer = new FakeProducer();
+    const { deps, metrics } = setup(producer);
+    const events = [
+      { email: 'a@example.com', timestamp: 1793604600, event: 'delivered', sg_event_id: 'sg-1' },
+      { email: 'b@example.com', timestamp: 1793604600, event: 'open', sg_event_id: 'sg-2' },
+      { email: 'c@example.com', timestamp: 1793604600, event: 'account_status_change', sg_event_id: 'sg-3' },
+      { email: 'd@example.com', timestamp: 1793604600, event: 'click', sg_event_id: 'sg-4' },
+    ];
+    const [message] = raw([JSON.stringify(events)]);
+    await createNormalizerHandler(deps)({ topic: 'raw.email', partition: 3, messages: [message as KafkaMessage] }, context);
+    const touchpoints = producer.messages(topics.touchpoints).map((record) => type.fromBuffer(record.value as Buffer) as Touchpoint);
+    expect(touchpoints.map((touchpoint) => touchpoint.source.eventId)).toEqual(['sg-1', 'sg-2', 'sg-4']);
+    const [dead, ...others] = producer.messages(topics.deadLetters);
+    expect(others).toEqual([]);
+    expect(dead?.value).toEqual(message?.value);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('UNKNOWN_EVENT_TYPE');
+    expect(JSON.parse(headerText(dead?.headers, DEAD_LETTER_HEADERS.details) ?? '{}')).toEqual({ rejected: [{ index: 2, code: 'UNKNOWN_EVENT_TYPE' }], emitted: 3 });
+    expect(await total(metrics, 'elephant_normalizer_produced_total')).toBe(3);
+    expect(await total(metrics, 'elephant_normalizer_dead_lettered_total', { reason: 'UNKNOWN_EVENT_TYPE' })).toBe(1);
+  });
+
+  it('dead-letters a raw message whose touchpoint fails to encode, and the rest of the batch goes on', async () => {
+    const producer = new FakeProducer();
+    const { deps } = setup(producer, {
+      registry: {
+        encode: (_id: number, value: unknown) => {
+          if ((value as Touchpoint).source.eventId === 'bad') throw new ElephantError('AVRO_ENCODE_FAILED', 'does not match the schema');
+          return type.toBuffer(value);
+        },
+      },
+    });
+    await createNormalizerHandler(deps)({ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('ok-1', 'a'), segmentTrack('bad', 'b'), segmentTrack('ok-2', 'c')]) }, context);
+    expect(producer.messages(topics.touchpoints)).toHaveLength(2);
+    const dead = producer.messages(topics.deadLetters);
+    expect(dead.map((record) => headerText(record.headers, DEAD_LETTER_HEADERS.code))).toEqual(['AVRO_ENCODE_FAILED']);
+    expect(headerText(dead[0]?.headers, DEAD_LETTER_HEADERS.offset)).toBe('1');
+  });
+
+  it('regression (oversized touchpoint blocks the partition): a touchpoint over TOUCHPOINT_MAX_BYTES is dead-lettered, not produced', async () => {
+    const producer = new FakeProducer();
+    const { deps, metrics } = setup(producer, { maxTouchpointBytes: 2048 });
+    await createNormalizerHandler(deps)({ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('small', 'a'), segmentTrack('big', 'b', 'x'.repeat(3000))]) }, context);
+    expect(producer.messages(topics.touchpoints)).toHaveLength(1);
+    const [dead] = producer.messages(topics.deadLetters);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('TOUCHPOINT_TOO_LARGE');
+    expect(await total(metrics, 'elephant_normalizer_dead_lettered_total', { reason: 'TOUCHPOINT_TOO_LARGE' })).toBe(1);
+  });
+
+  it('dead-letters only the raw message whose touchpoint the broker refuses (KAFKA_RECORD_REJECTED) instead of retrying forever', async () => {
+    const refused = (batches: readonly OutboundBatch[]): boolean => batches.some((batch) => batch.topic === topics.touchpoints && batch.messages.some((record) => (type.fromBuffer(record.value as Buffer) as Touchpoint).source.eventId === 'refused'));
+    const producer = new FakeProducer((batches) => (refused(batches) ? new KafkaError('KAFKA_RECORD_REJECTED', 'MESSAGE_TOO_LARGE', { retryable: false, details: { type: 'MESSAGE_TOO_LARGE' } }) : undefined));
+    const { deps, metrics } = setup(producer);
+    await createNormalizerHandler(deps)({ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('ok-1', 'a'), segmentTrack('refused', 'b'), segmentTrack('ok-2', 'c')]) }, context);
+    const produced = producer.messages(topics.touchpoints).map((record) => (type.fromBuffer(record.value as Buffer) as Touchpoint).source.eventId);
+    expect(produced).toEqual(['ok-1', 'ok-2']);
+    const dead = producer.messages(topics.deadLetters);
+    expect(dead.map((record) => [headerText(record.headers, DEAD_LETTER_HEADERS.code), headerText(record.headers, DEAD_LETTER_HEADERS.offset)])).toEqual([['TOUCHPOINT_REJECTED', '1']]);
+    expect(await total(metrics, 'elephant_normalizer_produced_total')).toBe(2);
+    expect(await total(metrics, 'elephant_normalizer_dead_lettered_total', { reason: 'TOUCHPOINT_REJECTED' })).toBe(1);
+  });
+
+  it('counts dropped identifiers by type and reason and logs each with its eventId, never its value', async () => {
+    const producer = new FakeProducer();
+    const { deps, metrics, logs } = setup(producer);
+    const message = JSON.stringify({ type: 'identify', messageId: 'm-drop', anonymousId: 'a-1', timestamp: '2026-11-01T10:00:00Z', traits: { email: 'ann@', phone: '12' } });
+    await createNormalizerHandler(deps)({ topic: 'raw.web', partition: 0, messages: raw([message]) }, context);
+    expect(await total(metrics, 'elephant_normalizer_dropped_identifiers_total', { type: 'email', reason: 'invalid_email' })).toBe(1);
+    expect(await total(metrics, 'elephant_normalizer_dropped_identifiers_total', { type: 'phone', reason: 'invalid_phone' })).toBe(1);
+    const [record] = producer.messages(topics.touchpoints);
+    const eventId = (type.fromBuffer(record?.value as Buffer) as Touchpoint).eventId;
+    const drops = logs.filter((line) => line['msg'] === 'identifier dropped by normalization');
+    expect(drops.map((line) => [line['type'], line['reason'], line['eventId']])).toEqual([
+      ['email', 'invalid_email', eventId],
+      ['phone', 'invalid_phone', eventId],
+    ]);
+    expect(JSON.stringify(drops)).not.toContain('ann@');
+  });
+});
+
+describe('retryTransient (start-up calls such as registering the schema)', () => {
+  const logger = createLogger({ name: 'test', level: 'silent' });
+
+  it('retries retryable failures with backoff until the call succeeds', async () => {
+    let calls = 0;
+    const result = await retryTransient('registering', () => {
+      calls += 1;
+      return calls < 3 ? Promise.reject(new ElephantError('REGISTRY_UNAVAILABLE', 'down', { retryable: true })) : Promise.resolve(42);
+    }, logger, { initialMs: 1 });
+    expect(result).toBe(42);
+    expect(calls).toBe(3);
+  });
+
+  it('gives up after the attempts allowed, and at once on a non-retryable error', async () => {
+    let calls = 0;
+    const down = (): Promise<never> => {
+      calls += 1;
+      return Promise.reject(new ElephantError('REGISTRY_UNAVAILABLE', 'down', { retryable: true }));
+    };
+    await expect(retryTransient('registering', down, logger, { attempts: 4, initialMs: 1 })).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    expect(calls).toBe(4);
+    calls = 0;
+    const refused = (): Promise<never> => {
+      calls += 1;
+      return Promise.reject(new ElephantError('REGISTRY_INCOMPATIBLE', 'no'));
+    };
+    await expect(retryTransient('registering', refused, logger, { initialMs: 1 })).rejects.toMatchObject({ code: 'REGISTRY_INCOMPATIBLE' });
+    expect(calls).toBe(1);
+  });
+});
