@@ -1,0 +1,65 @@
+/**
+ * The handler on a real Kafka, registry and Redis, with a rule set the rules parser would
+ * refuse (it cannot be reached through a rules file): what the service does when the graph
+ * script refuses an event on purpose.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { touchpointSchema } from '@elephant/channels';
+import { DEFAULT_RULES_DOCUMENT, type RulesDocument } from '@elephant/identity';
+import { BatchProducer, DEAD_LETTER_HEADERS, headerText, type KafkaMessage } from '@elephant/kafka';
+import { createMetricsRegistry } from '@elephant/observability';
+import { connectRedis } from '@elephant/redis';
+import { AvroRegistry, type AvroSchema } from '@elephant/registry';
+import { createTestContext, readTopic } from '@elephant/testing';
+import { IdentityGraph, createResolverHandler, createResolverMetrics, identityAlertSchema, identityMergeSchema, loadConfig, resolvedTouchpointAvroSchema, topicsOf } from '@elephant/identity-resolver';
+import { touchpointOf, type EventLike } from './touchpoints.ts';
+
+const ctx = createTestContext('resolver-handler');
+const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+
+afterAll(async () => {
+  const keys = await redis.keys(`${ctx.keyPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  await ctx.cleanup();
+});
+
+describe('resolver handler', () => {
+  it('LIMITS_UNSATISFIABLE: dead-letters the refused event with its code and goes on, neither crashing nor dropping it (regression)', async () => {
+    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('h')}.` }));
+    await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    const touchpointId = (await registry.register(`${ctx.topic('h')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
+    const [resolved, merge, alert] = await Promise.all([
+      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
+      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
+      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
+    ]);
+    // A limit below zero: with a per-type count left at zero, no identifier conflicts.
+    const rules: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, limits: { ...DEFAULT_RULES_DOCUMENT.defaults.limits, email: -1 } } };
+    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    const metrics = createMetricsRegistry({ service: 'test' });
+    const handler = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: createResolverMetrics(metrics), logger: ctx.logger, now: Date.now });
+    const batchOf = (events: EventLike[]): { topic: string; partition: number; messages: KafkaMessage[] } => ({
+      topic: topics.touchpoints,
+      partition: 0,
+      messages: events.map((event, index) => ({ key: null, value: registry.encode(touchpointId, touchpointOf(event)), offset: String(index), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage),
+    });
+    const context = { signal: new AbortController().signal, groupId: 'g', nextOffset: '1' };
+    const t = 1795400500000;
+    const phone = [{ type: 'phone', value: '+14155550177' }];
+    await handler(batchOf([{ eventId: 'h1', tenant: 'acme', eventTime: t, identifiers: phone }]), context);
+    const owner = await graph.profileOf('acme', phone[0] as { type: string; value: string });
+    await redis.hset(`${graph.tenantPrefix('acme')}p:${owner}:n`, 'email', 0);
+
+    await handler(batchOf([{ eventId: 'h2', tenant: 'acme', eventTime: t + 1, identifiers: phone }, { eventId: 'h3', tenant: 'acme', eventTime: t + 2, identifiers: [{ type: 'user_id', value: 'fine' }] }]), context);
+    await producer.disconnect();
+    const [dead] = await readTopic(ctx.kafka, topics.deadLetters, 1);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('LIMITS_UNSATISFIABLE');
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_dead_lettered_total')).toMatch(/reason="LIMITS_UNSATISFIABLE"[^\n]* 1/);
+    // The rest of the batch went through.
+    const out = await Promise.all((await readTopic(ctx.kafka, topics.resolved, 2)).map((message) => registry.decode<{ touchpoint: { eventId: string } }>(message.value ?? Buffer.alloc(0))));
+    expect(out.map((record) => record.touchpoint.eventId).sort()).toEqual(['h1', 'h3']);
+  });
+});
