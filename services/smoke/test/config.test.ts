@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadConfig, runSmoke } from '@elephant/smoke';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -18,5 +19,12 @@ describe('smoke service start-up', () => {
     expect(result.stderr).toMatch(/REDIS_URL: is required but not set/);
     expect(result.stderr).toMatch(/SMOKE_TIMEOUT_MS: must be positive/);
     expect(result.stdout).toBe('');
+  });
+});
+
+describe('@elephant/smoke', () => {
+  it('resolves to an entry point that exists (regression: package.json exported a missing src/index.ts)', () => {
+    expect(typeof runSmoke).toBe('function');
+    expect(() => loadConfig({})).toThrow(/KAFKA_BROKERS/);
   });
 });
