@@ -55,9 +55,19 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       { topic: topics.resolved, partitions: config.PARTITIONS },
       { topic: topics.merges, partitions: config.PARTITIONS },
       { topic: topics.erasures, partitions: config.PARTITIONS },
-      { topic: topics.updates, partitions: config.PARTITIONS },
-      // Latest profile per key; tombstones (erasures, merged-away profiles) are removed after a day.
-      { topic: topics.snapshots, partitions: config.PARTITIONS, cleanupPolicy: 'compact', configs: { 'delete.retention.ms': '86400000', 'min.cleanable.dirty.ratio': '0.1' } },
+      // Deltas carry before/after values: a segment rolls daily so that retention (the broker's
+      // retention.ms) removes an erased person's updates within retention + a day, not + a week.
+      { topic: topics.updates, partitions: config.PARTITIONS, configs: { 'segment.ms': '86400000' } },
+      // Latest profile per key. Compaction never touches the active segment, and a quiet topic
+      // might not roll one for a week (segment.ms default): max.compaction.lag.ms makes every
+      // record compactable within a day, so an erased person's older full snapshots go within
+      // about a day of the tombstone; the tombstone itself goes a day after that.
+      {
+        topic: topics.snapshots,
+        partitions: config.PARTITIONS,
+        cleanupPolicy: 'compact',
+        configs: { 'delete.retention.ms': '86400000', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '86400000', 'max.compaction.lag.ms': '86400000' },
+      },
       { topic: topics.deadLetters, partitions: 1 },
     ]);
   }
