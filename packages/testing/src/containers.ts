@@ -7,7 +7,12 @@ import { existsSync } from 'node:fs';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { KafkaContainer } from '@testcontainers/kafka';
 
-/** Same versions as infra/compose.yaml. */
+/**
+ * The registry and Redis images are infra/compose.yaml's. Kafka differs: compose runs
+ * apache/kafka:4.1.1, but @testcontainers/kafka's KafkaContainer configures the broker
+ * through Confluent's image scripts (/etc/confluent/docker), so it needs a cp-kafka image;
+ * cp-kafka 8.1 is Confluent Platform's build of Apache Kafka 4.1, the same broker line.
+ */
 export const IMAGES = {
   kafka: 'confluentinc/cp-kafka:8.1.0',
   registry: 'apicurio/apicurio-registry:3.3.3',
