@@ -184,7 +184,8 @@ function collect(deps: ResolverDeps, out: { resolved: Message[]; merges: Message
       linkingIdentifiers: merge.linkedBy.map((id) => ({ type: id.type, value: id.value })),
       rule: merge.rule,
       triggeringEventId: touchpoint.eventId,
-      mergedAt: now,
+      // Event time, as the graph records it: a replay re-emits the merge unchanged.
+      mergedAt: touchpoint.eventTime,
     };
     out.merges.push({ key: merge.survivor, value: deps.registry.encode(deps.schemaIds.merge, value) });
     if (!result.replay) deps.metrics.merges.inc(merge.absorbed.length);

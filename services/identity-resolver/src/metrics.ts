@@ -13,12 +13,12 @@ export interface ResolverMetrics {
 export function createResolverMetrics(registry: Registry): ResolverMetrics {
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> => new Counter({ name, help, labelNames: [...labelNames], registers: [registry] });
   return {
-    resolved: counter('elephant_resolver_touchpoints_total', 'Touchpoints resolved, by outcome (new_profile, matched, merged, replay)', ['outcome']),
+    resolved: counter('elephant_resolver_touchpoints_total', 'Touchpoints resolved, by outcome (created, matched, merged, weak_match, erased, replay)', ['outcome']),
     merges: counter('elephant_resolver_merges_total', 'Profile merges (absorbed profiles)'),
     excluded: counter('elephant_resolver_excluded_identifiers_total', 'Identifiers left out of resolution, by reason', ['reason']),
     quarantined: counter('elephant_resolver_quarantined_total', 'Identifier values quarantined as super-nodes, by reason', ['reason']),
     deadLettered: counter('elephant_resolver_dead_lettered_total', 'Touchpoints dead-lettered, by error code', ['reason']),
-    redisCommands: counter('elephant_resolver_redis_commands_total', 'Redis commands sent by resolution (one script call per event)'),
+    redisCommands: counter('elephant_resolver_redis_commands_total', 'Resolve script calls (EVALSHA) the resolver sent, one per touchpoint; the commands each call runs inside Redis are not counted here (Redis INFO commandstats / total_commands_processed has those)'),
     redisRoundTrips: counter('elephant_resolver_redis_round_trips_total', 'Redis network round trips of resolution (one pipeline per tenant per batch)'),
   };
 }

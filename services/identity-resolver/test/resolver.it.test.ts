@@ -118,7 +118,7 @@ describe('identity resolver service', () => {
     expect(await resolver.graph.profileOf('other', { type: 'email', value: 'ada@lovelace.dev' })).toBe(byEvent.get('e5')?.value.profileId);
 
     const [merge] = await Promise.all((await readTopic(ctx.kafka, topics.merges, 1)).map((message) => registry.decode<IdentityMerge>(message.value ?? Buffer.alloc(0))));
-    expect(merge).toMatchObject({ tenant: 'acme', survivorProfileId: first, mergedProfileIds: [byEvent.get('e2')?.value.profileId], triggeringEventId: 'e3', rule: 'match' });
+    expect(merge).toMatchObject({ tenant: 'acme', survivorProfileId: first, mergedProfileIds: [byEvent.get('e2')?.value.profileId], triggeringEventId: 'e3', rule: 'match', mergedAt: t + 2 });
     expect(merge?.linkingIdentifiers).toEqual(expect.arrayContaining([{ type: 'email', value: 'ada@lovelace.dev' }, { type: 'anonymous_id', value: 'cookie-a' }]));
 
     const [dead] = await readTopic(ctx.kafka, topics.deadLetters, 1);

@@ -18,12 +18,13 @@ export interface IdentityMerge {
   readonly survivorProfileId: string;
   /** Profiles that no longer exist on their own; each resolves to the survivor from now on. */
   readonly mergedProfileIds: readonly string[];
-  /** The triggering event's identifiers that belonged to the profiles it joined. */
+  /** Every identifier of the triggering event that took part in the match, after blocked values, quarantined values and limit drops were left out: those that belonged to one of the joined profiles and those that were new (attached to the survivor by the same event). */
   readonly linkingIdentifiers: readonly LinkingIdentifier[];
-  /** Why they were joined, e.g. shared-identifier. */
+  /** How the profiles were joined. Today always match: the event carried an identifier of each joined profile. A string so that later rules (a manual merge) need no schema change. */
   readonly rule: string;
+  /** The touchpoint whose identifiers joined the profiles. */
   readonly triggeringEventId: string;
-  /** Epoch milliseconds (timestamp-millis). */
+  /** Event time of the triggering event, not processing time: a redelivered merge carries the same value, and it equals mergedAt on the absorbed profile in the graph. Epoch milliseconds (timestamp-millis). */
   readonly mergedAt: number;
 }
 
@@ -80,23 +81,25 @@ export const identityMergeSchema: AvroRecordSchemaJson = {
           ]
         }
       },
-      "doc": "The triggering event's identifiers that belonged to the profiles it joined."
+      "doc": "Every identifier of the triggering event that took part in the match, after blocked values, quarantined values and limit drops were left out: those that belonged to one of the joined profiles and those that were new (attached to the survivor by the same event)."
     },
     {
       "name": "rule",
       "type": "string",
-      "doc": "Why they were joined, e.g. shared-identifier."
+      "doc": "How the profiles were joined. Today always match: the event carried an identifier of each joined profile. A string so that later rules (a manual merge) need no schema change."
     },
     {
       "name": "triggeringEventId",
-      "type": "string"
+      "type": "string",
+      "doc": "The touchpoint whose identifiers joined the profiles."
     },
     {
       "name": "mergedAt",
       "type": {
         "type": "long",
         "logicalType": "timestamp-millis"
-      }
+      },
+      "doc": "Event time of the triggering event, not processing time: a redelivered merge carries the same value, and it equals mergedAt on the absorbed profile in the graph."
     }
   ]
 };

@@ -11,6 +11,7 @@ export interface AvroRecordSchemaJson {
 
 /** An identifier value was quarantined: it no longer causes merges. Published on identity.alerts.v1, keyed by the identifier. */
 export interface IdentityAlert {
+  /** Deterministic from the tenant, the identifier and the reason: a replayed alert has the same id, so subscribers de-duplicate by it. */
   readonly alertId: string;
   readonly tenant: string;
   /** identifier_quarantined */
@@ -21,8 +22,9 @@ export interface IdentityAlert {
   readonly reason: string;
   readonly observed: number;
   readonly threshold: number;
+  /** The touchpoint that crossed the threshold. */
   readonly triggeringEventId: string;
-  /** Epoch milliseconds (timestamp-millis). */
+  /** Processing time at which the resolver published it (a replay publishes it again with its own time; the graph keeps the event time of the quarantine). Epoch milliseconds (timestamp-millis). */
   readonly raisedAt: number;
 }
 
@@ -35,7 +37,8 @@ export const identityAlertSchema: AvroRecordSchemaJson = {
   "fields": [
     {
       "name": "alertId",
-      "type": "string"
+      "type": "string",
+      "doc": "Deterministic from the tenant, the identifier and the reason: a replayed alert has the same id, so subscribers de-duplicate by it."
     },
     {
       "name": "tenant",
@@ -69,14 +72,16 @@ export const identityAlertSchema: AvroRecordSchemaJson = {
     },
     {
       "name": "triggeringEventId",
-      "type": "string"
+      "type": "string",
+      "doc": "The touchpoint that crossed the threshold."
     },
     {
       "name": "raisedAt",
       "type": {
         "type": "long",
         "logicalType": "timestamp-millis"
-      }
+      },
+      "doc": "Processing time at which the resolver published it (a replay publishes it again with its own time; the graph keeps the event time of the quarantine)."
     }
   ]
 };
