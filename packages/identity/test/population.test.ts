@@ -36,13 +36,10 @@ describe('generatePopulation', () => {
     expect(generatePopulation({ seed: 20240502, people: 300 }).events).not.toEqual(again.events);
   });
 
-  it('generates 5,000 people × ~10 events well under a second', () => {
-    const started = performance.now();
+  it('generates about ten events per person', () => {
+    // Speed is the benchmark's business (bench/), never a timed unit test's.
     const generated = generatePopulation({ seed: 7, people: 5000 });
-    const elapsed = performance.now() - started;
     expect(generated.truth.size / 5000).toBeGreaterThan(9);
-    // Typically 100-300 ms; the bound leaves room for a busy CI machine.
-    expect(elapsed).toBeLessThan(1000);
   });
 
   it('produces touchpoint-shaped events of known channels and event types, each owned by one person', () => {
