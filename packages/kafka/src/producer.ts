@@ -112,13 +112,16 @@ function forTopics(metadata: readonly RecordMetadata[], batches: readonly Outbou
  * many partitions handled at once cost one round trip, not one each in turn.
  */
 export class BatchProducer {
-  readonly #producer: Producer;
+  #producer: Producer;
+  /** Makes a connected kafkajs producer like the first one (see #renew). */
+  readonly #create: () => Promise<Producer>;
   readonly #compression: CompressionTypes;
   readonly #maxRequestBytes: number;
   readonly #sends: Grouped<readonly OutboundBatch[], Outcome>;
 
-  private constructor(producer: Producer, compression: CompressionTypes, maxRequestBytes: number) {
+  private constructor(producer: Producer, create: () => Promise<Producer>, compression: CompressionTypes, maxRequestBytes: number) {
     this.#producer = producer;
+    this.#create = create;
     this.#compression = compression;
     this.#maxRequestBytes = maxRequestBytes;
     this.#sends = new Grouped(
@@ -157,22 +160,40 @@ export class BatchProducer {
         const rejection = recordRejection(error);
         // Retrying a record the broker refuses as such (too large, invalid) fails the same
         // way forever: tell the caller, not the retry loop.
-        if (rejection) throw new KafkaError('KAFKA_RECORD_REJECTED', `The broker refused records for ${topics} (${rejection}): ${(error as Error).message}`, { retryable: false, cause: error, details: { type: rejection } });
+        if (rejection) {
+          await this.#renew();
+          throw new KafkaError('KAFKA_RECORD_REJECTED', `The broker refused records for ${topics} (${rejection}): ${(error as Error).message}`, { retryable: false, cause: error, details: { type: rejection } });
+        }
         throw new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topics} failed: ${(error as Error).message}`, { retryable: true, cause: error });
       }
     }
     return metadata;
   }
 
+  /**
+   * A fresh kafkajs producer in place of one whose request the broker refused in part.
+   * kafkajs has counted the idempotent sequence numbers of the refused records as used, so
+   * every later batch to their partitions fails with OUT_OF_ORDER_SEQUENCE_NUMBER; a new
+   * producer id starts the sequences again. Nothing is in flight (one request at a time).
+   */
+  async #renew(): Promise<void> {
+    const old = this.#producer;
+    this.#producer = await this.#create();
+    await old.disconnect().catch(() => undefined);
+  }
+
   static async connect(kafka: Kafka, options: ProducerOptions = {}): Promise<BatchProducer> {
     const idempotent = options.idempotent ?? true;
-    // One request in flight (group produce sends the next one when it returns) keeps
-    // per-partition order without relying on sequence numbers.
-    // The Java client's murmur2 partitioning (partitioner.ts): a key lands on the same
-    // partition as it would from a Java producer, and from every Elephant stage.
-    const producer = kafka.producer({ idempotent, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: FastPartitioner });
-    await producer.connect();
-    return new BatchProducer(producer, options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None, options.maxRequestBytes ?? REQUEST_MAX_BYTES);
+    const create = async (): Promise<Producer> => {
+      // One request in flight (group produce sends the next one when it returns) keeps
+      // per-partition order without relying on sequence numbers.
+      // The Java client's murmur2 partitioning (partitioner.ts): a key lands on the same
+      // partition as it would from a Java producer, and from every Elephant stage.
+      const producer = kafka.producer({ idempotent, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: FastPartitioner });
+      await producer.connect();
+      return producer;
+    };
+    return new BatchProducer(await create(), create, options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None, options.maxRequestBytes ?? REQUEST_MAX_BYTES);
   }
 
   /**
@@ -182,8 +203,9 @@ export class BatchProducer {
    * first; what still fails is thrown as a retryable KAFKA_UNAVAILABLE, to every caller whose
    * batches were in that request, so each re-runs its batch. A record the broker refuses as
    * such (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD) is a non-retryable
-   * KAFKA_RECORD_REJECTED, thrown only to the caller whose batches hold it; requests of the
-   * same call sent before it stay written (a re-run may write them twice).
+   * KAFKA_RECORD_REJECTED, thrown only to the caller whose batches hold it. The broker wrote
+   * the other partitions of the refused request: those records, and the requests of the same
+   * call sent before it, may be written twice when re-sent (at-least-once).
    */
   async send(batches: readonly OutboundBatch[]): Promise<RecordMetadata[]> {
     const nonEmpty = batches.filter((batch) => batch.messages.length > 0);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adaptMessage, type Channel, type Touchpoint } from '@elephant/channels';
-import { BatchProducer, DEAD_LETTER_HEADERS, headerText, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, DEAD_LETTER_HEADERS, headerText, type KafkaMessage, type Message } from '@elephant/kafka';
 import { AvroRegistry } from '@elephant/registry';
 import { createTestContext, readTopic, waitUntil } from '@elephant/testing';
 import { loadConfig, startNormalizer, topicsOf, type RunningNormalizer } from '@elephant/normalizer';
@@ -39,19 +39,19 @@ function source(topics: ReturnType<typeof topicsOf>, channel?: Channel): string 
   return entry.topic;
 }
 
-async function prepare(channels: Channel | readonly Channel[], scope: string, extra: Record<string, string> = {}): Promise<ReturnType<typeof topicsOf>> {
+async function prepare(channels: Channel | readonly Channel[], scope: string, extra: Record<string, string> = {}, touchpointsConfigs: Record<string, string> = {}): Promise<ReturnType<typeof topicsOf>> {
   const topics = topicsOf(loadConfig(env(channels, scope, extra)));
   // Created through the test context so that cleanup() deletes them.
   await ctx.createTopics([
     ...topics.sources.map(({ topic }) => ({ topic, partitions: 4 })),
-    { topic: topics.touchpoints, partitions: 4 },
+    { topic: topics.touchpoints, partitions: 4, configs: touchpointsConfigs },
     { topic: topics.deadLetters, partitions: 1, configs: { 'max.message.bytes': String(10 * 1024 * 1024) } },
   ]);
   return topics;
 }
 
-async function start(channels: Channel | readonly Channel[], scope: string, extra: Record<string, string> = {}): Promise<RunningNormalizer> {
-  await prepare(channels, scope, extra);
+async function start(channels: Channel | readonly Channel[], scope: string, extra: Record<string, string> = {}, touchpointsConfigs: Record<string, string> = {}): Promise<RunningNormalizer> {
+  await prepare(channels, scope, extra, touchpointsConfigs);
   const normalizer = await startNormalizer(loadConfig(env(channels, scope, extra)), ctx.logger, (error) => fatal.push(error));
   running.push(normalizer);
   return normalizer;
@@ -63,6 +63,42 @@ async function produce(topic: string, values: readonly (string | Buffer)[]): Pro
     await producer.send([{ topic, messages: values.slice(i, i + 500).map((value) => ({ value })) }]);
   }
   await producer.disconnect();
+}
+
+async function produceMessages(topic: string, messages: readonly Message[]): Promise<void> {
+  const producer = await BatchProducer.connect(ctx.kafka);
+  try {
+    await producer.send([{ topic, messages }]);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Records on `topic` in all, by the high watermarks (nothing is ever deleted in a test). */
+async function recordsOn(topic: string): Promise<number> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, partition) => sum + Number(partition.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Exactly the `count` records of `topic`: read until that many arrived, then checked against
+ * the high watermarks, so neither an extra nor a duplicate can hide.
+ */
+async function readExactly(topic: string, count: number): Promise<KafkaMessage[]> {
+  const messages = count === 0 ? [] : await readTopic(ctx.kafka, topic, count, { timeoutMs: 60000 });
+  expect(messages).toHaveLength(count);
+  expect(await recordsOn(topic)).toBe(count);
+  return messages;
+}
+
+async function metricTotal(normalizer: RunningNormalizer, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await normalizer.metrics.getMetricsAsJSON()).find((entry) => entry.name === name);
+  return (metric?.values ?? []).filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted)).reduce((sum, value) => sum + value.value, 0);
 }
 
 async function decodeAll(messages: readonly KafkaMessage[]): Promise<Touchpoint[]> {
@@ -79,12 +115,13 @@ afterAll(async () => {
 describe('normalizer on the real stack', () => {
   it('turns raw messages on every channel topic into Touchpoints that decode through the registry, one consumer for all channels', async () => {
     const channels = Object.keys(CHANNEL_SAMPLES) as Channel[];
-    const expected = new Map<string, Channel>();
+    const expected = new Map<string, Touchpoint>();
     for (const channel of channels) {
       for (const raw of CHANNEL_SAMPLES[channel]) {
         const result = adaptMessage(channel, Buffer.from(raw), { tenant: 'default', ingestTime: 0, defaultRegion: 'US', defaultCurrency: 'USD' });
         if (!result.ok) throw new Error(`sample for ${channel} does not adapt: ${result.error.message}`);
-        for (const touchpoint of result.touchpoints) expected.set(touchpoint.eventId, channel);
+        expect(result.rejected, `every event of the ${channel} sample adapts`).toEqual([]);
+        for (const touchpoint of result.touchpoints) expected.set(touchpoint.eventId, touchpoint);
       }
     }
     const normalizer = await start(channels, 'all');
@@ -92,18 +129,20 @@ describe('normalizer on the real stack', () => {
     await Promise.all(channels.map((channel) => produce(source(normalizer.topics, channel), CHANNEL_SAMPLES[channel])));
 
     const touchpointsTopic = normalizer.topics.touchpoints;
-    const decoded = await decodeAll(await readTopic(ctx.kafka, touchpointsTopic, expected.size, { timeoutMs: 60000 }));
-    expect(new Map(decoded.map((touchpoint) => [touchpoint.eventId, touchpoint.channel]))).toEqual(expected);
+    const decoded = await decodeAll(await readExactly(touchpointsTopic, expected.size));
     expect(new Set(decoded.map((touchpoint) => touchpoint.channel))).toEqual(new Set(channels));
     for (const touchpoint of decoded) {
-      expect(touchpoint.identifiers.length).toBeGreaterThan(0);
+      // In full: what went through Kafka and the registry is what the adapter made, but for
+      // the ingest time (the raw record's timestamp there, 0 here).
       expect(touchpoint.ingestTime).toBeGreaterThan(0);
+      expect({ ...touchpoint, ingestTime: 0 }).toEqual(expected.get(touchpoint.eventId));
     }
+    expect(new Set(decoded.map((touchpoint) => touchpoint.eventId))).toEqual(new Set(expected.keys()));
   });
 
-  it('sends each good message to the touchpoints topic and each bad one to the dead letters with its reason; the counts add up', async () => {
+  it('sends each good message to the touchpoints topic and each bad one to the dead letters with its reason; the counts add up exactly', async () => {
     const small = { MAX_MESSAGE_BYTES: '4096' };
-    const normalizer = await start('web', 'mixed', small);
+    const normalizer = await start(['web', 'email'], 'mixed', small);
     const good = Array.from({ length: 40 }, (_, i) => segmentTrack(`good-${i}`, `anon-${i}`));
     const bad: { value: string | Buffer; code: string }[] = [
       { value: '{"type":"track",', code: 'INVALID_JSON' },
@@ -117,37 +156,89 @@ describe('normalizer on the real stack', () => {
     const stream: (string | Buffer)[] = [];
     good.forEach((value, index) => {
       stream.push(value);
-      const poison = bad[index % 7];
-      if (index % 7 < bad.length && poison && index < 7) stream.push(poison.value);
+      const poison = bad[index];
+      if (poison) stream.push(poison.value);
     });
     expect(stream.length).toBe(good.length + bad.length);
-    await produce(source(normalizer.topics), stream);
+    // A SendGrid batch with one unusable event: three touchpoints and one dead letter.
+    const sendgrid = JSON.stringify([
+      { email: 'a@example.com', timestamp: 1793604600, event: 'delivered', sg_event_id: 'mix-1' },
+      { email: 'b@example.com', timestamp: 1793604600, event: 'open', sg_event_id: 'mix-2' },
+      { email: 'c@example.com', timestamp: 1793604600, event: 'account_status_change', sg_event_id: 'mix-3' },
+      { email: 'd@example.com', timestamp: 1793604600, event: 'click', sg_event_id: 'mix-4' },
+    ]);
+    await Promise.all([produce(source(normalizer.topics, 'web'), stream), produce(source(normalizer.topics, 'email'), [sendgrid])]);
 
-    const touchpoints = await decodeAll(await readTopic(ctx.kafka, normalizer.topics.touchpoints, good.length, { timeoutMs: 60000 }));
-    const deadLetters = await readTopic(ctx.kafka, normalizer.topics.deadLetters, bad.length, { timeoutMs: 60000 });
-    expect(new Set(touchpoints.map((touchpoint) => touchpoint.properties['event'] ?? touchpoint.eventType)).size).toBeGreaterThan(0);
-    expect(touchpoints).toHaveLength(good.length);
-    expect(deadLetters).toHaveLength(bad.length);
-    const byCode = deadLetters.map((message) => headerText(message.headers, DEAD_LETTER_HEADERS.code)).sort();
-    expect(byCode).toEqual(bad.map((entry) => entry.code).sort());
+    const expectedDead = [...bad, { value: sendgrid, code: 'UNKNOWN_EVENT_TYPE' }];
+    const touchpoints = await decodeAll(await readExactly(normalizer.topics.touchpoints, good.length + 3));
+    expect(touchpoints.filter((touchpoint) => touchpoint.channel === 'web').map((touchpoint) => touchpoint.source.eventId).sort()).toEqual(good.map((_, i) => `good-${i}`).sort());
+    expect(touchpoints.filter((touchpoint) => touchpoint.channel === 'email').map((touchpoint) => touchpoint.source.eventId).sort()).toEqual(['mix-1', 'mix-2', 'mix-4']);
+    const deadLetters = await readExactly(normalizer.topics.deadLetters, expectedDead.length);
+    // Each dead letter is paired with the one original it keeps byte for byte, and carries that original's code.
+    const unmatched = [...expectedDead];
     for (const message of deadLetters) {
-      const original = bad.find((entry) => Buffer.from(entry.value).equals(message.value ?? Buffer.alloc(0)));
-      expect(original, 'dead letter keeps the original bytes').toBeDefined();
-      expect(headerText(message.headers, DEAD_LETTER_HEADERS.topic)).toBe(source(normalizer.topics));
+      const index = unmatched.findIndex((entry) => Buffer.from(entry.value).equals(message.value ?? Buffer.alloc(0)));
+      expect(index, 'dead letter keeps the original bytes of a bad message not yet matched').toBeGreaterThanOrEqual(0);
+      const [original] = unmatched.splice(index, 1);
+      expect(headerText(message.headers, DEAD_LETTER_HEADERS.code)).toBe(original?.code);
+      const channel = Buffer.from(sendgrid).equals(message.value ?? Buffer.alloc(0)) ? 'email' : 'web';
+      expect(headerText(message.headers, DEAD_LETTER_HEADERS.topic)).toBe(source(normalizer.topics, channel));
       expect(headerText(message.headers, DEAD_LETTER_HEADERS.offset)).toMatch(/^\d+$/);
       expect(headerText(message.headers, DEAD_LETTER_HEADERS.partition)).toMatch(/^\d+$/);
-      expect(headerText(message.headers, DEAD_LETTER_HEADERS.service)).toBe('normalizer-web');
+      expect(headerText(message.headers, DEAD_LETTER_HEADERS.service)).toBe(`normalizer-${channel}`);
       expect(headerText(message.headers, DEAD_LETTER_HEADERS.message)?.length).toBeGreaterThan(0);
       expect(Date.parse(headerText(message.headers, DEAD_LETTER_HEADERS.time) ?? '')).toBeGreaterThan(0);
     }
-    const metrics = await normalizer.metrics.getMetricsAsJSON();
-    const total = (name: string): number => metrics.find((metric) => metric.name === name)?.values.reduce((sum, value) => sum + value.value, 0) ?? 0;
-    await waitUntil(async () => total('elephant_normalizer_consumed_total') === stream.length || (await normalizer.metrics.getMetricsAsJSON()) === undefined, { timeoutMs: 5000 }).catch(() => undefined);
-    const latest = await normalizer.metrics.getMetricsAsJSON();
-    const sum = (name: string): number => latest.find((metric) => metric.name === name)?.values.reduce((acc, value) => acc + value.value, 0) ?? 0;
-    expect(sum('elephant_normalizer_consumed_total')).toBe(stream.length);
-    expect(sum('elephant_normalizer_produced_total')).toBe(good.length);
-    expect(sum('elephant_normalizer_dead_lettered_total')).toBe(bad.length);
+    expect(unmatched).toEqual([]);
+    // The counters follow the acknowledgement; wait for them (a timeout fails the test).
+    await waitUntil(async () => (await metricTotal(normalizer, 'elephant_normalizer_consumed_total')) === stream.length + 1, { timeoutMs: 10000, message: 'consumed_total to count every raw message' });
+    expect(await metricTotal(normalizer, 'elephant_normalizer_produced_total')).toBe(good.length + 3);
+    expect(await metricTotal(normalizer, 'elephant_normalizer_dead_lettered_total')).toBe(expectedDead.length);
+    const byReason = new Map<string, number>();
+    for (const entry of expectedDead) byReason.set(entry.code, (byReason.get(entry.code) ?? 0) + 1);
+    for (const [reason, count] of byReason) expect(await metricTotal(normalizer, 'elephant_normalizer_dead_lettered_total', { reason }), reason).toBe(count);
+  });
+
+  it('regression (oversized output blocked partitions forever): a raw message whose touchpoint is too large goes to the dead letters and its partition keeps flowing', async () => {
+    // The broker refuses touchpoints over 8 KB on this topic; the normalizer's own limit is 20 KB.
+    const normalizer = await start('web', 'oversized', { TOUCHPOINT_MAX_BYTES: '20000' }, { 'max.message.bytes': '8192' });
+    const messages: Message[] = [
+      { key: 'one-partition', value: segmentTrack('before', 'anon-1') },
+      { key: 'one-partition', value: segmentTrack('too-large-for-the-broker', 'anon-2', 'x'.repeat(12000)) },
+      { key: 'one-partition', value: segmentTrack('too-large-for-the-limit', 'anon-3', 'x'.repeat(30000)) },
+      ...Array.from({ length: 20 }, (_, i) => ({ key: 'one-partition', value: segmentTrack(`after-${i}`, `anon-${i}`) })),
+    ];
+    await produceMessages(source(normalizer.topics), messages);
+    const expected = ['before', ...Array.from({ length: 20 }, (_, i) => `after-${i}`)].sort();
+    // The request the broker refused in part wrote the rest of it; the handler then sends per
+    // raw message, so some touchpoints (same eventIds) and the batch's first dead letter may
+    // come twice: at-least-once, deduplicated by eventId and by source offset.
+    const seen = new Map<string, Touchpoint>();
+    const deadByOffset = new Map<string, KafkaMessage>();
+    const watcher = ctx.kafka.consumer({ groupId: ctx.group('oversized-watcher'), maxWaitTimeInMs: 100 });
+    await watcher.connect();
+    await watcher.subscribe({ topics: [normalizer.topics.touchpoints, normalizer.topics.deadLetters], fromBeginning: true });
+    await watcher.run({
+      eachBatch: async ({ batch }) => {
+        if (batch.topic === normalizer.topics.deadLetters) for (const message of batch.messages) deadByOffset.set(headerText(message.headers, DEAD_LETTER_HEADERS.offset) ?? '', message);
+        else for (const touchpoint of await decodeAll(batch.messages)) seen.set(touchpoint.source.eventId, touchpoint);
+      },
+    });
+    try {
+      await waitUntil(() => seen.size === expected.length && deadByOffset.size === 2, { timeoutMs: 60000, message: `21 touchpoints and 2 dead letters (have ${seen.size} and ${deadByOffset.size})` });
+    } finally {
+      await watcher.disconnect();
+    }
+    expect([...seen.keys()].sort()).toEqual(expected);
+    const deadLetters = [...deadByOffset.entries()].sort(([a], [b]) => Number(a) - Number(b)).map(([, message]) => message);
+    expect(deadLetters.map((message) => [headerText(message.headers, DEAD_LETTER_HEADERS.code), headerText(message.headers, DEAD_LETTER_HEADERS.offset)])).toEqual([
+      ['TOUCHPOINT_REJECTED', '1'],
+      ['TOUCHPOINT_TOO_LARGE', '2'],
+    ]);
+    expect(deadLetters.map((message) => message.value?.toString())).toEqual([messages[1]?.value, messages[2]?.value]);
+    await waitUntil(async () => (await metricTotal(normalizer, 'elephant_normalizer_consumed_total')) === messages.length, { timeoutMs: 10000, message: 'consumed_total to count every raw message' });
+    expect(await metricTotal(normalizer, 'elephant_normalizer_dead_lettered_total', { reason: 'TOUCHPOINT_REJECTED' })).toBe(1);
+    expect(await metricTotal(normalizer, 'elephant_normalizer_dead_lettered_total', { reason: 'TOUCHPOINT_TOO_LARGE' })).toBe(1);
   });
 
   it('loses nothing when a normalizer process is killed mid-stream and restarted', async () => {

@@ -36,7 +36,7 @@ export const CHANNEL_SAMPLES: Record<Channel, string[]> = {
     ]),
   ],
   ads: [
-    JSON.stringify({ type: 'click', platform: 'google', clickId: 'gclid-1', campaignId: 'c-9', adId: 'ad-3', anonymousId: 'anon-1', occurredAt: at }),
+    JSON.stringify({ type: 'click', platform: 'google', clickId: 'gclid-1', campaignId: 'c-9', adId: 'ad-3', landingAnonymousId: 'anon-1', occurredAt: at }),
   ],
   pos: [
     JSON.stringify({
@@ -55,5 +55,5 @@ export const CHANNEL_SAMPLES: Record<Channel, string[]> = {
   support: [JSON.stringify({ type: 'call', id: 'call-1', occurredAt: at, callerPhone: '+1 415 555 0100', agent: 'agent-5', reason: 'delivery', resolution: 'resolved', satisfactionScore: 5 })],
   crm: [JSON.stringify({ type: 'created', id: 'crm-evt-1', occurredAt: at, contact: { id: 'crm-1', firstName: 'Ada', lastName: 'Lovelace', emails: ['ada@example.com'], phones: ['(415) 555-0100'], owner: 'rep-1' } })],
   loyalty: [JSON.stringify({ type: 'coupon', id: 'red-1', occurredAt: at, loyaltyCard: 'LC-0001', couponCode: 'WELCOME10' })],
-  content: [JSON.stringify({ type: 'download', id: 'dl-1', occurredAt: at, anonymousId: 'anon-1', email: 'ada@example.com', contentId: 'wp-1', title: 'Trail running guide' })],
+  content: [JSON.stringify({ type: 'download', id: 'dl-1', occurredAt: at, anonymousId: 'anon-1', email: 'ada@example.com', contentId: 'wp-1', contentTitle: 'Trail running guide' })],
 };
