@@ -92,7 +92,7 @@ function runnerMetrics(registry: Registry): RunnerMetrics {
     messages: new Counter({ name: 'elephant_consumer_messages_total', help: 'Messages handled and committed', labelNames: ['topic', 'group'], registers: [registry] }),
     batches: new Counter({ name: 'elephant_consumer_batches_total', help: 'Batch attempts by outcome (committed, retried, failed)', labelNames: ['topic', 'group', 'outcome'], registers: [registry] }),
     batchSeconds: new Histogram({ name: 'elephant_consumer_batch_seconds', help: 'Time the handler took for one batch, retries included', labelNames: ['topic', 'group'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
-    lag: new Gauge({ name: 'elephant_consumer_lag', help: 'Messages behind the high watermark after the last committed batch', labelNames: ['topic', 'partition', 'group'], registers: [registry] }),
+    lag: new Gauge({ name: 'elephant_consumer_lag', help: 'Messages from the first uncommitted offset to the high watermark, set at each fetch and after each commit', labelNames: ['topic', 'partition', 'group'], registers: [registry] }),
     rejoining: new Gauge({ name: 'elephant_consumer_rejoining', help: '1 while the member finishes its batches in hand before joining its group again (rebalance)', labelNames: ['group'], registers: [registry] }),
     queued: new Gauge({ name: 'elephant_consumer_queued_messages', help: 'Messages fetched and waiting for the handler', labelNames: ['topic', 'partition', 'group'], registers: [registry] }),
     queueSeconds: new Histogram({ name: 'elephant_consumer_queue_seconds', help: 'Time fetched messages waited for their partition\'s previous batch before the handler got them', labelNames: ['topic', 'group'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
@@ -140,6 +140,8 @@ interface Lane {
   queuedBytes: number;
   active: Promise<void> | undefined;
   readonly waiters: Set<() => void>;
+  /** The first offset not committed yet, as far as this member knows (for the lag gauge). */
+  uncommittedFrom: bigint | undefined;
 }
 
 /**
@@ -253,9 +255,13 @@ export class BatchConsumer {
     const key = `${batch.topic}|${batch.partition}`;
     let lane = this.#lanes.get(key);
     if (!lane) {
-      lane = { key, topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set() };
+      lane = { key, topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set(), uncommittedFrom: undefined };
       this.#lanes.set(key, lane);
     }
+    // At fetch time too, not only after a commit: a partition whose batches keep failing
+    // commits nothing, and its lag must still grow on the dashboard.
+    lane.uncommittedFrom ??= BigInt(batch.firstOffset() ?? batch.highWatermark);
+    this.#metrics?.lag.set({ topic: batch.topic, group: this.#options.groupId, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - lane.uncommittedFrom));
     const bytes = batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0);
     lane.queue.push({ arrived: performance.now(), bytes, messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit: (offsets) => payload.commitOffsetsIfNecessary(offsets) });
     lane.queued += batch.messages.length;
@@ -424,6 +430,8 @@ export class BatchConsumer {
       this.#metrics?.batches.inc({ topic: entry.topic, group, outcome: 'committed' }, entry.batches);
       this.#metrics?.messages.inc({ topic: entry.topic, group }, entry.messages);
       this.#metrics?.lag.set({ topic: entry.topic, group, partition: String(entry.partition) }, Number(entry.offsetLag));
+      const lane = this.#lanes.get(`${entry.topic}|${entry.partition}`);
+      if (lane) lane.uncommittedFrom = BigInt(entry.offset);
     }
   }
 
