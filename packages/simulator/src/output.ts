@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PersonExpectation } from './expectations.ts';
-import type { EventFacts } from './model.ts';
+import type { CommerceFacts, EventFacts } from './model.ts';
 import type { SimRecord, Simulation } from './simulate.ts';
 
 /**
@@ -26,10 +26,27 @@ export interface TruthLine {
   readonly stage: string;
   readonly eventTime: number;
   readonly tags: readonly string[];
+  /** The money of a purchase or return (kind, currency, totalMinor, coupon); null otherwise. What the counters need. */
+  readonly commerce: CommerceFacts | null;
+  /** A support touchpoint's satisfaction score, else null. */
+  readonly satisfactionScore: number | null;
+  /** Points redeemed (points_redeemed), else null. */
+  readonly points: number | null;
 }
 
 export function truthLineOf(facts: EventFacts): TruthLine {
-  return { eventId: facts.eventId, personId: facts.personId, channel: facts.channel, eventType: facts.eventType, stage: facts.stage, eventTime: facts.eventTime, tags: facts.tags };
+  return {
+    eventId: facts.eventId,
+    personId: facts.personId,
+    channel: facts.channel,
+    eventType: facts.eventType,
+    stage: facts.stage,
+    eventTime: facts.eventTime,
+    tags: facts.tags,
+    commerce: facts.commerce,
+    satisfactionScore: facts.satisfactionScore,
+    points: facts.points,
+  };
 }
 
 /** truth.ndjson: one line per distinct resolvable touchpoint, in order of first delivery. */
@@ -52,6 +69,23 @@ export function parseTruth(text: string): Map<string, string> {
     truth.set(entry.eventId, entry.personId);
   }
   return truth;
+}
+
+/**
+ * Reads truth.ndjson text back, every field: with `counterEventOf` and `computeCounters` it
+ * gives the counters the truth implies for any set of eventIds.
+ */
+export function parseTruthLines(text: string): TruthLine[] {
+  const lines: TruthLine[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const entry = JSON.parse(line) as Partial<TruthLine>;
+    if (typeof entry.eventId !== 'string' || typeof entry.personId !== 'string' || typeof entry.eventType !== 'string' || typeof entry.eventTime !== 'number' || !('commerce' in entry)) {
+      throw new TypeError(`not a truth line (written by this version of the simulator?): ${line.slice(0, 120)}`);
+    }
+    lines.push(entry as TruthLine);
+  }
+  return lines;
 }
 
 /** Reads people.ndjson text back. */

@@ -11,7 +11,7 @@
  * generated message through `adaptMessage` and check that the eventIds agree, so a change
  * in an adapter fails there rather than silently skewing the truth.
  */
-import { defaultJourneyStage, JOURNEY_STAGES, type Channel, type EventType, type Identifier, type JourneyStage } from '@elephant/channels';
+import { defaultJourneyStage, isEventType, JOURNEY_STAGES, type Channel, type EventType, type Identifier, type JourneyStage } from '@elephant/channels';
 import { SeededRandom } from '@elephant/identity';
 import { computeCounters, type CounterEvent, type PersonExpectation } from './expectations.ts';
 import { base64Chars, isoSeconds } from './format.ts';
@@ -185,13 +185,25 @@ function compareIdentifiers(a: Identifier, b: Identifier): number {
 
 const CONTENT_EVENT_TYPES: ReadonlySet<string> = new Set(['page_viewed', 'product_viewed', 'content_downloaded', 'form_submitted']);
 
-function counterEventOf(facts: EventFacts): CounterEvent {
+/** What counting needs of a touchpoint: its EventFacts, or a line of truth.ndjson. */
+export interface CounterFacts extends Pick<EventFacts, 'eventId' | 'eventTime' | 'commerce' | 'satisfactionScore' | 'points'> {
+  readonly channel: string;
+  readonly eventType: string;
+}
+
+/**
+ * The CounterEvent of one truth touchpoint, as the normalizer's Touchpoint will read: the
+ * person's expectations are computeCounters over these, and so are the counters the truth
+ * implies for any set of eventIds (one profile's, when a person is split over several).
+ */
+export function counterEventOf(facts: CounterFacts): CounterEvent {
   return {
     eventId: facts.eventId,
     channel: facts.channel,
     eventType: facts.eventType,
     eventTime: facts.eventTime,
-    journeyStage: defaultJourneyStage(facts.eventType),
+    // An event type the vocabulary does not know has no stage (the truth only holds known ones).
+    journeyStage: isEventType(facts.eventType) ? defaultJourneyStage(facts.eventType) : '',
     commerce: facts.commerce,
     support: facts.satisfactionScore === null && !facts.eventType.startsWith('support_') ? null : { satisfactionScore: facts.satisfactionScore },
     loyalty: facts.commerce?.coupon === true ? { couponCode: 'coupon', pointsDelta: null } : facts.points !== null ? { couponCode: null, pointsDelta: -facts.points } : null,

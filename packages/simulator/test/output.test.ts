@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHANNELS } from '@elephant/channels';
-import { expectationLines, paced, parseExpectations, parseTruth, simulate, toNdjson, truthLines } from '@elephant/simulator';
+import { computeCounters, counterEventOf, expectationLines, paced, parseExpectations, parseTruth, parseTruthLines, simulate, toNdjson, truthLines } from '@elephant/simulator';
 
 const small = simulate({ seed: 11, people: 50 });
 
@@ -30,9 +30,19 @@ describe('ground truth files', () => {
     const text = [...truthLines(small)].join('');
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(small.truth.size);
-    expect(Object.keys(JSON.parse(lines[0] ?? '{}') as object)).toEqual(['eventId', 'personId', 'channel', 'eventType', 'stage', 'eventTime', 'tags']);
+    expect(Object.keys(JSON.parse(lines[0] ?? '{}') as object)).toEqual(['eventId', 'personId', 'channel', 'eventType', 'stage', 'eventTime', 'tags', 'commerce', 'satisfactionScore', 'points']);
     expect(parseTruth(text)).toEqual(small.truth);
     expect(() => parseTruth('{"eventId": 1}\n')).toThrow(TypeError);
+  });
+
+  it('truth.ndjson carries what the counters need: any set of its lines gives the counters the truth implies', () => {
+    const lines = parseTruthLines([...truthLines(small)].join(''));
+    expect(lines).toHaveLength(small.truth.size);
+    for (const person of small.expectations) {
+      const own = lines.filter((line) => line.personId === person.personId);
+      expect(computeCounters(own.map(counterEventOf))).toEqual(person.counters);
+    }
+    expect(() => parseTruthLines('{"eventId":"e","personId":"p","eventType":"page_viewed","eventTime":1}\n')).toThrow(/this version of the simulator/);
   });
 
   it('people.ndjson: one expectation per person, read back equal', () => {

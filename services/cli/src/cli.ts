@@ -1,6 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createLogger } from '@elephant/observability';
-import { createLifecycle } from '@elephant/runtime';
+import { isElephantError } from '@elephant/errors';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { loadCliConfig, type CliConfig } from './config.ts';
 import { demo } from './commands/demo.ts';
@@ -8,7 +7,8 @@ import { drain } from './commands/drain.ts';
 import { simulateToFiles } from './commands/simulate.ts';
 import { erase, profileByIdentifier, profiles, renderProfile } from './commands/profile.ts';
 import { publish } from './commands/publish.ts';
-import { PIPELINE_PARTS, startPipeline, type PipelinePart } from './commands/run.ts';
+import { PIPELINE_PARTS, runInForeground, startPipeline, type PipelinePart } from './commands/run.ts';
+import { commandLogger, explainConnectionFailure } from './connect.ts';
 import { CliError, EXIT_CODES } from './errors.ts';
 
 type Env = NodeJS.ProcessEnv;
@@ -23,7 +23,6 @@ interface Command {
 const out = (text: string): void => {
   process.stdout.write(text);
 };
-const out_ = out;
 const err = (text: string): void => {
   process.stderr.write(text);
 };
@@ -54,7 +53,7 @@ const COMMANDS: Record<string, Command> = {
         const status = await stack.status();
         if (values['json'] === true) out(`${JSON.stringify({ components: status, urls: stack.urls }, null, 2)}\n`);
         else for (const c of status) out(`${c.name.padEnd(9)} ${(c.ready ? 'ready' : c.running ? 'running, not ready' : 'stopped').padEnd(19)} port ${String(c.port).padEnd(6)} ${c.pid ? `pid ${c.pid}` : ''}${c.detail ? `  ${c.detail}` : ''}\n`);
-        return status.every((c) => c.ready) ? EXIT_CODES.OK : EXIT_CODES.DRAIN_TIMEOUT;
+        return status.every((c) => c.ready) ? EXIT_CODES.OK : EXIT_CODES.UNAVAILABLE;
       }
       throw new CliError('USAGE', `elephant stack needs up, down or status (got ${action ?? 'nothing'}).`);
     },
@@ -70,14 +69,11 @@ const COMMANDS: Record<string, Command> = {
       const unknown = requested.filter((part) => !isPart(part));
       if (unknown.length > 0 || only.length === 0) throw new CliError('USAGE', `--only takes a comma-separated list of ${PIPELINE_PARTS.join(', ')} (got ${unknown.join(', ') || 'nothing'}).`);
       const config = configOf(env);
-      const logger = createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr });
-      const lifecycle = createLifecycle({ logger });
-      const pipeline = await startPipeline(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), only);
-      lifecycle.onShutdown('pipeline', () => pipeline.stop());
-      err(`elephant: running ${pipeline.services.length} services against ${config.endpoints.kafkaBrokers}; Ctrl-C stops them\n`);
-      await lifecycle.done;
+      const logger = commandLogger(config);
+      err(`elephant: starting ${only.join(', ')} against ${config.endpoints.kafkaBrokers}\n`);
+      const code = await runInForeground({ start: (onFatal) => startPipeline(config, logger, onFatal, only), logger, say: (text) => err(`${text}\n`) });
       err('elephant: stopped\n');
-      return typeof process.exitCode === 'number' ? process.exitCode : EXIT_CODES.OK;
+      return code;
     },
   },
   publish: {
@@ -88,7 +84,7 @@ const COMMANDS: Record<string, Command> = {
       const file = values['file'];
       if (typeof file !== 'string') throw new CliError('USAGE', 'elephant publish needs --file <ndjson file>.');
       const config = configOf(env);
-      const result = await publish(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), { file, rate: numberOption(values['rate'], 'rate', 0), skipInvalid: values['skip-invalid'] === true });
+      const result = await publish(config, commandLogger(config), { file, rate: numberOption(values['rate'], 'rate', 0), skipInvalid: values['skip-invalid'] === true });
       out(`${JSON.stringify(result)}\n`);
       return EXIT_CODES.OK;
     },
@@ -99,17 +95,17 @@ const COMMANDS: Record<string, Command> = {
     options: { timeout: { type: 'string' } },
     run: async ({ values }, env) => {
       const config = configOf(env);
-      await drain(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), { timeoutMs: numberOption(values['timeout'], 'timeout', 300) * 1000 });
+      await drain(config, commandLogger(config), { timeoutMs: numberOption(values['timeout'], 'timeout', 300) * 1000 });
       return EXIT_CODES.OK;
     },
   },
   profiles: {
-    summary: 'Every live profile as NDJSON on stdout',
-    usage: 'elephant profiles',
-    options: {},
-    run: async (_args, env) => {
+    summary: 'Every live profile as NDJSON on stdout (--events: with the eventIds resolved to each)',
+    usage: 'elephant profiles [--events]',
+    options: { events: { type: 'boolean' } },
+    run: async ({ values }, env) => {
       const config = configOf(env);
-      for await (const profile of profiles(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }))) out(`${JSON.stringify(profile)}\n`);
+      for await (const profile of profiles(config, commandLogger(config), { events: values['events'] === true })) out(`${JSON.stringify(profile)}\n`);
       return EXIT_CODES.OK;
     },
   },
@@ -121,37 +117,87 @@ const COMMANDS: Record<string, Command> = {
       const [type, value] = positionals;
       if (!type || value === undefined) throw new CliError('USAGE', 'elephant profile needs an identifier type and value, e.g. elephant profile email ada@lovelace.dev');
       const config = configOf(env);
-      const view = await profileByIdentifier(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), type, value);
+      const view = await profileByIdentifier(config, commandLogger(config), type, value);
       out(values['json'] === true ? `${JSON.stringify(view, null, 2)}\n` : renderProfile(view));
       return EXIT_CODES.OK;
     },
   },
   simulate: {
-    summary: 'Simulate customers across every channel: raw messages plus the ground truth',
-    usage: 'elephant simulate [--people 1000] [--seed 1] [--out traffic.ndjson] [--truth truth.ndjson] [--expectations people.ndjson]',
-    options: { people: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, truth: { type: 'string' }, expectations: { type: 'string' } },
+    summary: 'Simulate customers across every channel: raw messages to a file and/or the channel topics, the ground truth beside them',
+    usage: [
+      'elephant simulate [--people 1000] [--seed 1] [--out traffic.ndjson] [--publish] [--rate N]',
+      '                  [--truth F] [--expectations F] [--start ISO] [--span-days 90] [--households 0.25]',
+      '                  [--junk 0.03] [--junk-only 0] [--duplicates 0.02] [--late 0.03] [--variants 0.35] [--bad 0]',
+      '  --publish   publish the messages to the channel topics (as `elephant publish` does); without --out, no traffic file',
+      '  --rate N    messages per second written or published (default: as fast as possible)',
+      '  --truth, --expectations  default beside --out (traffic.truth.ndjson, traffic.people.ndjson)',
+      '  the other options are the simulator\'s (docs/simulator.md, "Options"): shares between 0 and 1',
+    ].join('\n'),
+    options: {
+      people: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      truth: { type: 'string' },
+      expectations: { type: 'string' },
+      publish: { type: 'boolean' },
+      rate: { type: 'string' },
+      start: { type: 'string' },
+      'span-days': { type: 'string' },
+      households: { type: 'string' },
+      junk: { type: 'string' },
+      'junk-only': { type: 'string' },
+      duplicates: { type: 'string' },
+      late: { type: 'string' },
+      variants: { type: 'string' },
+      bad: { type: 'string' },
+    },
     run: async ({ values }, env) => {
       const config = configOf(env);
-      const out = typeof values['out'] === 'string' ? values['out'] : 'traffic.ndjson';
-      const simulation = await simulateToFiles(config, {
+      const toTopics = values['publish'] === true;
+      const file = typeof values['out'] === 'string' ? values['out'] : toTopics ? null : 'traffic.ndjson';
+      const base = file ?? 'traffic.ndjson';
+      const share = (name: string): number | undefined => (values[name] === undefined ? undefined : numberOption(values[name], name, 0));
+      const simulation = await simulateToFiles(config, commandLogger(config), {
         people: numberOption(values['people'], 'people', 1000),
-        seed: numberOption(values['seed'], 'seed', 1),
-        out,
-        truth: typeof values['truth'] === 'string' ? values['truth'] : out.replace(/(\.ndjson)?$/, '.truth.ndjson'),
-        expectations: typeof values['expectations'] === 'string' ? values['expectations'] : out.replace(/(\.ndjson)?$/, '.people.ndjson'),
+        seed: signedNumberOption(values['seed'], 'seed', 1),
+        out: file,
+        truth: typeof values['truth'] === 'string' ? values['truth'] : base.replace(/(\.ndjson)?$/, '.truth.ndjson'),
+        expectations: typeof values['expectations'] === 'string' ? values['expectations'] : base.replace(/(\.ndjson)?$/, '.people.ndjson'),
+        publish: toTopics,
+        rate: numberOption(values['rate'], 'rate', 0),
+        simulator: {
+          start: typeof values['start'] === 'string' ? values['start'] : undefined,
+          spanDays: share('span-days'),
+          householdShare: share('households'),
+          junkRate: share('junk'),
+          junkOnlyRate: share('junk-only'),
+          duplicateRate: share('duplicates'),
+          lateRate: share('late'),
+          variantRate: share('variants'),
+          badRate: share('bad'),
+        },
       });
-      out_(`${JSON.stringify({ messages: simulation.records.length, touchpoints: simulation.truth.size, people: simulation.expectations.length })}\n`);
+      out(`${JSON.stringify({ messages: simulation.records.length, touchpoints: simulation.truth.size, people: simulation.expectations.length, published: toTopics })}\n`);
       return EXIT_CODES.OK;
     },
   },
   demo: {
     summary: 'The whole job end to end on the local stack, scored against the ground truth',
-    usage: 'elephant demo [--people 1000] [--seed 7] [--show 3]',
+    usage: [
+      'elephant demo [--people 1000] [--seed 7] [--show 3]',
+      '  with KAFKA_BROKERS set, uses those services instead of bringing the local stack up',
+      '  exit 5 when precision < 0.99, recall < 0.97 or a profile\'s counters differ from the truth',
+    ].join('\n'),
     options: { people: { type: 'string' }, seed: { type: 'string' }, show: { type: 'string' } },
     run: async ({ values }, env) => {
       const config = configOf(env);
-      const report = await demo(env, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), { people: numberOption(values['people'], 'people', 1000), seed: numberOption(values['seed'], 'seed', 7), show: numberOption(values['show'], 'show', 3) });
-      err(`\nelephant: demo done in ${report.seconds.toFixed(0)} s. The stack keeps running: \`npx elephant profile email <address>\`, \`npx elephant stack down\`.\n`);
+      const report = await demo(env, commandLogger(config), { people: numberOption(values['people'], 'people', 1000), seed: signedNumberOption(values['seed'], 'seed', 7), show: numberOption(values['show'], 'show', 3) });
+      const lookup = `TENANT=${report.tenant} npx elephant profile email ${report.sampleEmail ?? '<address>'}`;
+      err(`\nelephant: demo done in ${report.seconds.toFixed(0)} s (tenant ${report.tenant}). The stack keeps running: \`${lookup}\`, \`npx elephant stack down\`.\n`);
+      if (!report.passed) {
+        err(`elephant: identity quality or counters below target (${report.failures.join('; ')})\n`);
+        return EXIT_CODES.QUALITY;
+      }
       return EXIT_CODES.OK;
     },
   },
@@ -163,7 +209,7 @@ const COMMANDS: Record<string, Command> = {
       const [type, value] = positionals;
       if (!type || value === undefined) throw new CliError('USAGE', 'elephant erase needs an identifier type and value, e.g. elephant erase email ada@lovelace.dev');
       const config = configOf(env);
-      const result = await erase(config, createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr }), type, value);
+      const result = await erase(config, commandLogger(config), type, value);
       err(`elephant: erasure of profile ${result.profileId} requested (request ${result.requestId}); the profile builder carries it out\n`);
       out(`${JSON.stringify(result)}\n`);
       return EXIT_CODES.OK;
@@ -174,7 +220,15 @@ const COMMANDS: Record<string, Command> = {
 function numberOption(value: string | boolean | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const number = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(number) || number < 0) throw new CliError('USAGE', `--${name} must be a non-negative number (got ${String(value)}).`);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(number) || number < 0) throw new CliError('USAGE', `--${name} must be a non-negative number (got ${String(value)}).`);
+  return number;
+}
+
+/** A number that may be negative (a seed); whether it is an integer in range the simulator checks. */
+function signedNumberOption(value: string | boolean | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(number)) throw new CliError('USAGE', `--${name} must be a number (got ${String(value)}).`);
   return number;
 }
 
@@ -192,6 +246,21 @@ function help(): string {
   ].join('\n');
 }
 
+/** A connection failure as the CliError that says what to do; any other error unchanged. */
+function connectionFailureOf(error: unknown, env: Env): unknown {
+  let config: CliConfig;
+  try {
+    config = configOf(env);
+  } catch {
+    return error;
+  }
+  return explainConnectionFailure(error, config);
+}
+
+/**
+ * Runs one command; resolves to its exit code (EXIT_CODES). Usage errors are reported here;
+ * other failures are thrown for main.ts to report (connection failures as CliError UNAVAILABLE).
+ */
 export async function main(argv: readonly string[], env: Env): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -217,10 +286,11 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
   try {
     return await command.run({ values: parsed.values, positionals: parsed.positionals }, env);
   } catch (error) {
-    if (error instanceof CliError && error.code === 'USAGE') {
-      err(`elephant ${name}: ${error.message}\nUsage: ${command.usage}\n`);
+    // Bad simulator options are the user's input to fix, like any other usage error.
+    if ((error instanceof CliError && error.code === 'USAGE') || isElephantError(error, 'INVALID_OPTIONS')) {
+      err(`elephant ${name}: ${(error as Error).message}\nUsage: ${command.usage}\n`);
       return EXIT_CODES.USAGE;
     }
-    throw error;
+    throw connectionFailureOf(error, env);
   }
 }

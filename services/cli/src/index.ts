@@ -1,6 +1,9 @@
 export { main } from './cli.ts';
 export { loadCliConfig, type CliConfig } from './config.ts';
-export { EXIT_CODES, CliError } from './errors.ts';
-export { counterMismatches, eventClusters, identityQuality } from './commands/quality.ts';
+export { EXIT_CODES, CliError, CLI_ERROR_CODES, type CliErrorCode } from './errors.ts';
+export { commandLogger, explainConnectionFailure, unreachableService, UNAVAILABLE_ADVICE } from './connect.ts';
+export { checkProfiles, counterMismatches, eventClusters, identityQuality, type ProfileCheck, type ScoredProfile } from './commands/quality.ts';
+export { normalizedIdentifier } from './commands/profile.ts';
+export { parsePublishLine, type RawMessage } from './commands/publish.ts';
 export { builderConfig, consumerGroups, normalizerConfig, resolverConfig } from './topology.ts';
-export { PIPELINE_PARTS, type PipelinePart } from './commands/run.ts';
+export { PIPELINE_PARTS, runInForeground, type PipelinePart, type RunningPipeline } from './commands/run.ts';

@@ -10,6 +10,12 @@ import { main } from './cli.ts';
 import { processEnv } from './config.ts';
 import { EXIT_CODES } from './errors.ts';
 
+// `elephant profiles | head`: the reader went away; stop quietly, as other Unix tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 try {
   process.exitCode = await main(process.argv.slice(2), processEnv());
 } catch (error) {

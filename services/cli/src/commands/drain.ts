@@ -1,6 +1,7 @@
-import { consumerGroupLag, consumerGroupsLag, createKafka } from '@elephant/kafka';
+import { consumerGroupLag, consumerGroupsLag } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
+import { commandKafka, explainConnectionFailure, unreachableService } from '../connect.ts';
 import { CliError } from '../errors.ts';
 import { progress } from '../progress.ts';
 import { consumerGroups } from '../topology.ts';
@@ -14,16 +15,27 @@ export interface DrainOptions {
  * pipeline order (normalizers, then the resolver, then the builder): a stage commits only
  * after its outputs are acknowledged, so when an upstream group reads zero lag, whatever it
  * produced is already counted in the downstream group's lag. Two zero readings in a row end it.
+ * An unreachable broker is asked again until the timeout, then reported as UNAVAILABLE: the
+ * timeout bounds the whole command, connection attempts included.
  */
 export async function drain(config: CliConfig, logger: Logger, options: DrainOptions): Promise<void> {
-  const kafka = createKafka({ brokers: config.endpoints.kafkaBrokers.split(','), clientId: 'elephant-cli', logger });
+  // kafkajs needs its retries for the first metadata request (it answers "no brokers in the
+  // broker pool" until the seed broker's metadata is in); the loop below bounds the rest.
+  const kafka = commandKafka(config, logger, { connectionTimeoutMs: Math.min(3000, Math.max(500, options.timeoutMs)) });
   const groups = consumerGroups(config);
   const deadline = Date.now() + options.timeoutMs;
   const bar = progress('drain', undefined);
   let zeros = 0;
   let peak = 0;
   for (;;) {
-    const lag = await consumerGroupsLag(kafka, groups);
+    let lag: number;
+    try {
+      lag = await consumerGroupsLag(kafka, groups);
+    } catch (error) {
+      if (unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
     peak = Math.max(peak, lag);
     bar.update(peak - lag, peak, lag > 0 ? `${lag} behind` : undefined);
     zeros = lag === 0 ? zeros + 1 : 0;

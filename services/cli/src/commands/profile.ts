@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { normalizeIdentifier } from '@elephant/channels';
 import { IdentityGraph, type LinkedIdentifier } from '@elephant/identity-resolver';
 import { BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
@@ -16,6 +17,8 @@ export interface ProfileView {
   readonly identifiers: readonly LinkedIdentifier[];
   /** The unified profile (traits, consent, computed traits), once the builder has built it. */
   readonly profile: ProfileSnapshot | null;
+  /** The eventIds of every touchpoint resolved to the profile (merged profiles' included); with `profiles --events` only. */
+  readonly events?: readonly string[];
 }
 
 async function withRedis<T>(config: CliConfig, logger: Logger, work: (graph: IdentityGraph, redis: Redis) => Promise<T>): Promise<T> {
@@ -33,12 +36,19 @@ async function viewOf(config: CliConfig, graph: IdentityGraph, redis: Redis, pro
   return { profileId, tenant: config.TENANT, identifiers: await graph.identifiersOf(config.TENANT, profileId), profile };
 }
 
-/** Every live profile of the tenant, one JSON object per line. */
-export async function* profiles(config: CliConfig, logger: Logger): AsyncGenerator<ProfileView> {
+/**
+ * Every live profile of the tenant, one JSON object per line; with `events`, each with the
+ * eventIds resolved to it (what scoring identity against a ground truth needs).
+ */
+export async function* profiles(config: CliConfig, logger: Logger, options: { readonly events?: boolean } = {}): AsyncGenerator<ProfileView> {
   const redis = await connectRedis({ url: config.endpoints.redisUrl, logger, name: 'elephant-cli' });
   try {
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
-    for (const profileId of (await graph.liveProfiles(config.TENANT)).sort(byNumber)) yield await viewOf(config, graph, redis, profileId);
+    const prefix = graph.tenantPrefix(config.TENANT);
+    for (const profileId of (await graph.liveProfiles(config.TENANT)).sort(byNumber)) {
+      const view = await viewOf(config, graph, redis, profileId);
+      yield options.events === true ? { ...view, events: (await redis.smembers(`${prefix}pe:${profileId}`)).sort() } : view;
+    }
   } finally {
     redis.disconnect();
   }
@@ -48,11 +58,23 @@ function byNumber(a: string, b: string): number {
   return Number(a.slice(1)) - Number(b.slice(1)) || (a < b ? -1 : 1);
 }
 
-/** The profile an identifier belongs to. */
+/**
+ * An identifier as the graph stores it: normalized as the normalizer does (e-mails lower-case,
+ * phones in E.164 read in DEFAULT_REGION, loyalty cards without spaces), so `ADA@Lovelace.dev`
+ * and `(415) 555-0142` find the profile. A value normalization refuses is a usage error.
+ */
+export function normalizedIdentifier(config: Pick<CliConfig, 'DEFAULT_REGION'>, type: string, value: string): { type: string; value: string } {
+  const result = normalizeIdentifier(type, value, { defaultRegion: config.DEFAULT_REGION });
+  if (!result.ok) throw new CliError('USAGE', `${JSON.stringify(value)} is not a valid ${type} identifier (${result.reason}).${type === 'phone' ? ` National numbers are read in DEFAULT_REGION ${config.DEFAULT_REGION}; write others with +country code.` : ''}`);
+  return { type, value: result.value };
+}
+
+/** The profile an identifier belongs to (the identifier is normalized first). */
 export async function profileByIdentifier(config: CliConfig, logger: Logger, type: string, value: string): Promise<ProfileView> {
+  const identifier = normalizedIdentifier(config, type, value);
   return withRedis(config, logger, async (graph, redis) => {
-    const profileId = await graph.profileOf(config.TENANT, { type, value });
-    if (!profileId) throw new CliError('NOT_FOUND', `No profile of tenant ${config.TENANT} has ${type} ${JSON.stringify(value)}. Identifiers are stored normalized (e-mails lower-case, phones in E.164 like +14155550100).`);
+    const profileId = await graph.profileOf(config.TENANT, identifier);
+    if (!profileId) throw new CliError('NOT_FOUND', `No profile of tenant ${config.TENANT} has ${type} ${JSON.stringify(identifier.value)}${identifier.value === value ? '' : ` (${JSON.stringify(value)} normalized)`}. Is TENANT right? \`elephant profiles\` lists every profile of the tenant.`);
     return viewOf(config, graph, redis, profileId);
   });
 }
@@ -62,7 +84,7 @@ export async function erase(config: CliConfig, logger: Logger, type: string, val
   const view = await profileByIdentifier(config, logger, type, value);
   const topics = builderTopicsOf(builderConfig(config));
   const kafka = createKafka({ brokers: config.endpoints.kafkaBrokers.split(','), clientId: 'elephant-cli', logger });
-  await ensureTopics(kafka, [{ topic: topics.erasures, partitions: 8 }]);
+  await ensureTopics(kafka, [{ topic: topics.erasures, partitions: config.PARTITIONS }]);
   const registry = new AvroRegistry({ url: config.endpoints.schemaRegistryUrl, clientId: 'elephant-cli' });
   const { id } = await registry.register(`${topics.erasures}-value`, erasureRequestSchema as unknown as AvroSchema);
   const requestId = randomUUID();

@@ -2,9 +2,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { CHANNELS, isChannel, type Channel } from '@elephant/channels';
-import { BatchProducer, createKafka, ensureTopics, type Message } from '@elephant/kafka';
+import { BatchProducer, ensureTopics, type Message } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
+import { paced } from '@elephant/simulator';
 import type { CliConfig } from '../config.ts';
+import { commandKafka } from '../connect.ts';
 import { CliError } from '../errors.ts';
 import { progress } from '../progress.ts';
 import { rawTopicOf } from '../topology.ts';
@@ -23,68 +25,110 @@ export interface PublishResult {
   readonly perChannel: Partial<Record<Channel, number>>;
 }
 
+/** One raw channel message: the channel and the payload's JSON text (the bytes published). */
+export interface RawMessage {
+  readonly channel: Channel;
+  readonly json: string;
+}
+
 const CHUNK = 1000;
+
+/**
+ * The one producer path to the raw channel topics, used by `publish` and `simulate --publish`:
+ * creates missing topics (PARTITIONS partitions), batches messages per topic, and sends a
+ * batch every CHUNK messages, or every tenth of a second's worth at a set rate so a paced
+ * message waits at most ~100 ms in the buffer.
+ */
+export class RawPublisher {
+  readonly #config: CliConfig;
+  readonly #producer: BatchProducer;
+  readonly #chunk: number;
+  readonly #pending = new Map<string, Message[]>();
+  #buffered = 0;
+  published = 0;
+  readonly perChannel: Partial<Record<Channel, number>> = {};
+
+  private constructor(config: CliConfig, producer: BatchProducer, rate: number) {
+    this.#config = config;
+    this.#producer = producer;
+    this.#chunk = rate > 0 ? Math.max(1, Math.min(CHUNK, Math.round(rate / 10))) : CHUNK;
+  }
+
+  static async connect(config: CliConfig, logger: Logger, rate: number): Promise<RawPublisher> {
+    const kafka = commandKafka(config, logger);
+    await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: rawTopicOf(config, channel), partitions: config.PARTITIONS })));
+    return new RawPublisher(config, await BatchProducer.connect(kafka), rate);
+  }
+
+  async add(message: RawMessage): Promise<void> {
+    const topic = rawTopicOf(this.#config, message.channel);
+    const list = this.#pending.get(topic) ?? [];
+    list.push({ value: message.json });
+    this.#pending.set(topic, list);
+    this.perChannel[message.channel] = (this.perChannel[message.channel] ?? 0) + 1;
+    this.published += 1;
+    this.#buffered += 1;
+    if (this.#buffered >= this.#chunk) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#buffered === 0) return;
+    const batches = [...this.#pending].map(([topic, messages]) => ({ topic, messages }));
+    this.#pending.clear();
+    this.#buffered = 0;
+    await this.#producer.send(batches);
+  }
+
+  /** Flushes what is buffered (unless the work failed: the failure is what the caller reports) and disconnects. */
+  async close(options: { readonly flush: boolean } = { flush: true }): Promise<void> {
+    try {
+      if (options.flush) await this.flush();
+    } finally {
+      await this.#producer.disconnect();
+    }
+  }
+}
 
 /** Publishes an NDJSON file of `{"channel": ..., "payload": ...}` lines to the channel topics. */
 export async function publish(config: CliConfig, logger: Logger, options: PublishOptions): Promise<PublishResult> {
   const size = (await stat(options.file).catch(() => undefined))?.size;
   if (size === undefined) throw new CliError('FILE_NOT_FOUND', `No file at ${options.file}. Create one with \`elephant simulate --out ${options.file}\`.`);
-  const kafka = createKafka({ brokers: config.endpoints.kafkaBrokers.split(','), clientId: 'elephant-cli', logger });
-  await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: rawTopicOf(config, channel), partitions: 8 })));
-  const producer = await BatchProducer.connect(kafka);
+  const publisher = await RawPublisher.connect(config, logger, options.rate);
   const bar = progress('publish', size);
-  const perChannel: Partial<Record<Channel, number>> = {};
-  const pending = new Map<string, Message[]>();
-  let published = 0;
   let skipped = 0;
   let bytes = 0;
   let lineNumber = 0;
-  const started = Date.now();
-  const flush = async (): Promise<void> => {
-    const batches = [...pending].map(([topic, messages]) => ({ topic, messages }));
-    pending.clear();
-    await producer.send(batches);
-    if (options.rate > 0) {
-      const due = started + (published / options.rate) * 1000;
-      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-    }
-  };
-  try {
+  async function* messages(): AsyncGenerator<RawMessage> {
     const lines = createInterface({ input: createReadStream(options.file, 'utf8'), crlfDelay: Infinity });
-    let buffered = 0;
     for await (const line of lines) {
       lineNumber += 1;
       bytes += Buffer.byteLength(line) + 1;
       if (line.trim() === '') continue;
-      const parsed = parseLine(line);
+      const parsed = parsePublishLine(line);
       if (typeof parsed === 'string') {
         if (!options.skipInvalid) throw new CliError('INVALID_INPUT', `${options.file}:${lineNumber}: ${parsed}. Fix the line, or pass --skip-invalid to skip such lines.`);
         skipped += 1;
         continue;
       }
-      const topic = rawTopicOf(config, parsed.channel);
-      const list = pending.get(topic) ?? [];
-      list.push({ value: JSON.stringify(parsed.payload) });
-      pending.set(topic, list);
-      perChannel[parsed.channel] = (perChannel[parsed.channel] ?? 0) + 1;
-      published += 1;
-      buffered += 1;
-      const chunk = options.rate > 0 ? Math.max(1, Math.min(CHUNK, Math.round(options.rate / 10))) : CHUNK;
-      if (buffered >= chunk) {
-        await flush();
-        buffered = 0;
-      }
-      bar.update(bytes, size, `${published} messages`);
+      yield parsed;
     }
-    await flush();
-    bar.finish(`${published} messages${skipped > 0 ? `, ${skipped} invalid lines skipped` : ''}`);
-    return { published, skipped, perChannel };
-  } finally {
-    await producer.disconnect();
   }
+  let completed = false;
+  try {
+    for await (const message of paced(messages(), { rate: options.rate })) {
+      await publisher.add(message);
+      bar.update(bytes, size, `${publisher.published} messages`);
+    }
+    completed = true;
+  } finally {
+    await publisher.close({ flush: completed });
+  }
+  bar.finish(`${publisher.published} messages${skipped > 0 ? `, ${skipped} invalid lines skipped` : ''}`);
+  return { published: publisher.published, skipped, perChannel: publisher.perChannel };
 }
 
-function parseLine(line: string): { channel: Channel; payload: unknown } | string {
+/** One line of a publish file: the message, or why the line is not one. */
+export function parsePublishLine(line: string): RawMessage | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -95,5 +139,5 @@ function parseLine(line: string): { channel: Channel; payload: unknown } | strin
   const record = value as Record<string, unknown>;
   if (typeof record['channel'] !== 'string' || !isChannel(record['channel'])) return `"channel" must be one of ${CHANNELS.join(', ')}`;
   if (!('payload' in record)) return '"payload" is missing';
-  return { channel: record['channel'], payload: record['payload'] };
+  return { channel: record['channel'], json: JSON.stringify(record['payload']) };
 }

@@ -3,6 +3,7 @@ import { startResolver } from '@elephant/identity-resolver';
 import { startNormalizer } from '@elephant/normalizer';
 import { startBuilder } from '@elephant/profile-builder';
 import type { Logger } from '@elephant/observability';
+import { createLifecycle, type Lifecycle } from '@elephant/runtime';
 import type { CliConfig } from '../config.ts';
 import { builderConfig, normalizerConfig, resolverConfig } from '../topology.ts';
 
@@ -44,4 +45,57 @@ export async function startPipeline(config: CliConfig, logger: Logger, onFatal: 
     throw error;
   }
   return { services: stops.map(({ name }) => name), stop: stopAll };
+}
+
+export interface ForegroundOptions {
+  /** Starts the services; `onFatal` stops them with exit code 1. */
+  readonly start: (onFatal: (error: Error) => void) => Promise<RunningPipeline>;
+  readonly logger: Logger;
+  /** Told once the services run, and when a signal comes during start-up. */
+  readonly say: (text: string) => void;
+  /** @default ['SIGTERM', 'SIGINT'] */
+  readonly signals?: readonly NodeJS.Signals[];
+}
+
+/**
+ * Runs the services in the foreground until SIGINT/SIGTERM or a fatal error, then stops them
+ * cleanly. A signal that arrives while they are still starting is held (the lifecycle's
+ * handlers are not installed yet: its shutdown would find nothing to stop and its exit timer
+ * would kill the half-started services 3 s later); once start-up completes they are stopped
+ * at once. A second signal during start-up gets Node's default: the process ends.
+ * Resolves to the exit code: 0 after a clean stop, 1 after a fatal error or a failed close.
+ */
+export async function runInForeground(options: ForegroundOptions): Promise<number> {
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  const early: { signal?: NodeJS.Signals; fatal?: Error } = {};
+  // Set once start-up is over; the fatal callback looks it up when it fires.
+  const running: { lifecycle?: Lifecycle } = {};
+  const held = (signal: NodeJS.Signals): void => {
+    early.signal ??= signal;
+    options.say(`elephant: ${signal} during start-up; stopping the services as soon as they have started (${signal} again to force)`);
+  };
+  const handlers = signals.map((signal) => [signal, () => held(signal)] as const);
+  for (const [signal, handler] of handlers) process.once(signal, handler);
+  let pipeline: RunningPipeline;
+  try {
+    pipeline = await options.start((error) => {
+      if (running.lifecycle) void running.lifecycle.shutdown(`fatal: ${error.message}`, 1);
+      else early.fatal ??= error;
+    });
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
+  if (early.signal !== undefined || early.fatal !== undefined) {
+    if (early.fatal) options.logger.error({ err: early.fatal }, `fatal during start-up: ${early.fatal.message}`);
+    await pipeline.stop();
+    return early.fatal ? 1 : 0;
+  }
+  // No await between removing the start-up handlers and installing the lifecycle's: a signal
+  // is delivered through the event loop, so none can fall in between.
+  const lifecycle = createLifecycle({ logger: options.logger, signals });
+  running.lifecycle = lifecycle;
+  lifecycle.onShutdown('pipeline', () => pipeline.stop());
+  options.say(`elephant: running ${pipeline.services.length} services (${pipeline.services.join('; ')}); Ctrl-C stops them`);
+  await lifecycle.done;
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

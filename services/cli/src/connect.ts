@@ -1,0 +1,70 @@
+/**
+ * How CLI commands reach Kafka, Redis and the registry. A command is short-lived and run by a
+ * person or a script: kafkajs' own log lines (one JSON line per failed attempt) are noise
+ * there, and its default retries take ~15 s to give up. Commands get a kafkajs client that
+ * logs nothing below LOG_LEVEL=debug and retries briefly; a connection failure becomes a
+ * CliError UNAVAILABLE that says what to do.
+ */
+import { isElephantError } from '@elephant/errors';
+import { createKafka, type Kafka } from '@elephant/kafka';
+import { createLogger, type Logger } from '@elephant/observability';
+import type { CliConfig } from './config.ts';
+import { CliError } from './errors.ts';
+
+export const UNAVAILABLE_ADVICE = 'Run `elephant stack up`, or set KAFKA_BROKERS / SCHEMA_REGISTRY_URL / REDIS_URL to where the services run.';
+
+/** The logger of one CLI command: JSON lines on stderr at LOG_LEVEL (default warn). */
+export function commandLogger(config: Pick<CliConfig, 'LOG_LEVEL'>): Logger {
+  return createLogger({ name: 'elephant', level: config.LOG_LEVEL, destination: process.stderr });
+}
+
+export interface CommandKafkaOptions {
+  /** Bound on one connection attempt. @default 3000 */
+  readonly connectionTimeoutMs?: number;
+  /** Retries inside kafkajs of one request. @default 2 (about 1 s of backoff) */
+  readonly retries?: number;
+}
+
+/** A kafkajs client for a CLI command: quiet unless LOG_LEVEL is debug or trace, few retries. */
+export function commandKafka(config: CliConfig, logger: Logger, options: CommandKafkaOptions = {}): Kafka {
+  const verbose = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace';
+  return createKafka({
+    brokers: config.endpoints.kafkaBrokers.split(','),
+    clientId: 'elephant-cli',
+    logger: verbose ? logger : logger.child({}, { level: 'silent' }),
+    connectionTimeoutMs: options.connectionTimeoutMs ?? 3000,
+    retries: options.retries ?? 2,
+  });
+}
+
+const KAFKA_CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH']);
+const UNAVAILABLE_CODES = new Set(['KAFKA_UNAVAILABLE', 'REDIS_UNAVAILABLE', 'REGISTRY_UNAVAILABLE']);
+
+/** Which service a failure says is unreachable, or undefined for any other failure. Searches the causes kafkajs and Elephant wrap. */
+export function unreachableService(error: unknown, depth = 0): 'Kafka' | 'Redis' | 'the Schema Registry' | 'a service' | undefined {
+  if (typeof error !== 'object' || error === null || depth > 6) return undefined;
+  if (isElephantError(error) && UNAVAILABLE_CODES.has(error.code)) return error.code === 'REDIS_UNAVAILABLE' ? 'Redis' : error.code === 'KAFKA_UNAVAILABLE' ? 'Kafka' : 'the Schema Registry';
+  const { name, code, cause, originalError, errors } = error as { name?: unknown; code?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
+  if (typeof name === 'string' && KAFKA_CONNECTION_ERRORS.has(name)) return 'Kafka';
+  for (const inner of [cause, originalError, ...(Array.isArray(errors) ? (errors as unknown[]) : [])]) {
+    const found = unreachableService(inner, depth + 1);
+    if (found) return found;
+  }
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'a service';
+  return undefined;
+}
+
+/** The CliError UNAVAILABLE for a connection failure (naming the endpoints tried), else the error itself. */
+export function explainConnectionFailure(error: unknown, config: CliConfig): unknown {
+  if (error instanceof CliError) return error;
+  const service = unreachableService(error);
+  if (service === undefined) return error;
+  const where = service === 'Kafka' ? `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}` : service === 'Redis' ? `REDIS_URL=${redact(config.endpoints.redisUrl)}` : service === 'the Schema Registry' ? `SCHEMA_REGISTRY_URL=${config.endpoints.schemaRegistryUrl}` : `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}, REDIS_URL=${redact(config.endpoints.redisUrl)}`;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new CliError('UNAVAILABLE', `Cannot reach ${service} (${where}): ${detail}. ${UNAVAILABLE_ADVICE}`, { cause: error, retryable: true });
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

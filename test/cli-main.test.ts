@@ -1,0 +1,150 @@
+/**
+ * `elephant`'s main(): exit codes scripts can trust, help output, publish line parsing,
+ * identifier normalization and connection-failure advice. Nothing here reaches a service:
+ * the endpoints point at port 1, and every case fails before connecting.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CliError, EXIT_CODES, explainConnectionFailure, loadCliConfig, main, normalizedIdentifier, parsePublishLine, unreachableService } from '@elephant/cli';
+
+const env = { KAFKA_BROKERS: '127.0.0.1:1', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
+const dir = mkdtempSync(join(tmpdir(), 'elephant-cli-main-'));
+let stdout = '';
+let stderr = '';
+
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('elephant main(): help', () => {
+  it('lists every command on --help and exits 0', async () => {
+    expect(await main(['--help'], env)).toBe(EXIT_CODES.OK);
+    for (const command of ['stack', 'run', 'publish', 'drain', 'profiles', 'profile', 'simulate', 'demo', 'erase']) expect(stdout).toContain(`  ${command}`);
+  });
+
+  it('prints the help and exits 2 without a command', async () => {
+    expect(await main([], env)).toBe(EXIT_CODES.USAGE);
+    expect(stdout).toContain('Usage: elephant <command>');
+  });
+
+  it('has --help on every command, with its usage', async () => {
+    for (const command of ['stack', 'run', 'publish', 'drain', 'profiles', 'profile', 'simulate', 'demo', 'erase']) {
+      stdout = '';
+      expect(await main([command, '--help'], env)).toBe(EXIT_CODES.OK);
+      expect(stdout).toContain(`Usage: elephant ${command}`);
+    }
+  });
+
+  it('simulate --help names --publish, --rate and the simulator options', async () => {
+    await main(['simulate', '--help'], env);
+    for (const flag of ['--publish', '--rate', '--households', '--junk', '--duplicates', '--late']) expect(stdout).toContain(flag);
+  });
+});
+
+describe('elephant main(): exit codes', () => {
+  it('exits 2 on an unknown command or option', async () => {
+    expect(await main(['bogus'], env)).toBe(EXIT_CODES.USAGE);
+    expect(await main(['drain', '--bogus'], env)).toBe(EXIT_CODES.USAGE);
+  });
+
+  it('exits 2 on a bad number', async () => {
+    expect(await main(['drain', '--timeout', 'soon'], env)).toBe(EXIT_CODES.USAGE);
+    expect(await main(['publish', '--file', 'x', '--rate', '-5'], env)).toBe(EXIT_CODES.USAGE);
+    expect(await main(['simulate', '--people', ''], env)).toBe(EXIT_CODES.USAGE);
+  });
+
+  it('exits 2, not 1, on an invalid simulator option (simulate --seed 1.5)', async () => {
+    expect(await main(['simulate', '--seed', '1.5', '--out', join(dir, 'seed.ndjson')], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('seed must be an integer');
+    expect(await main(['simulate', '--junk', '2', '--out', join(dir, 'junk.ndjson')], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('junkRate');
+  });
+
+  it('exits 2 when a command lacks its arguments', async () => {
+    expect(await main(['publish'], env)).toBe(EXIT_CODES.USAGE);
+    expect(await main(['profile', 'email'], env)).toBe(EXIT_CODES.USAGE);
+    expect(await main(['erase'], env)).toBe(EXIT_CODES.USAGE);
+    expect(await main(['stack', 'sideways'], env)).toBe(EXIT_CODES.USAGE);
+  });
+
+  it('exits 2 on an identifier normalization refuses, before connecting', async () => {
+    expect(await main(['profile', 'phone', 'not a phone'], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('not a valid phone identifier');
+  });
+
+  it('reports a missing publish file as FILE_NOT_FOUND (exit 66), naming how to make one', async () => {
+    const failure = main(['publish', '--file', join(dir, 'missing.ndjson')], env);
+    await expect(failure).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+    await expect(failure).rejects.toThrow(/elephant simulate --out/);
+    expect(EXIT_CODES.FILE_NOT_FOUND).toBe(66);
+  });
+
+  it('gives `stack status` its own code (69, unavailable), not the drain timeout (3)', () => {
+    expect(EXIT_CODES.UNAVAILABLE).toBe(69);
+    expect(new Set(Object.values(EXIT_CODES)).size).toBe(Object.values(EXIT_CODES).length);
+  });
+});
+
+describe('elephant publish: line parsing', () => {
+  it('reads {"channel", "payload"} lines into the payload bytes', () => {
+    expect(parsePublishLine('{"channel":"web","payload":{"type":"page"}}')).toEqual({ channel: 'web', json: '{"type":"page"}' });
+    expect(parsePublishLine('{"channel":"email","payload":[{"event":"open"}]}')).toEqual({ channel: 'email', json: '[{"event":"open"}]' });
+  });
+
+  it('says why a line is not one', () => {
+    expect(parsePublishLine('{oops')).toBe('not JSON');
+    expect(parsePublishLine('[1]')).toMatch(/expected an object/);
+    expect(parsePublishLine('{"channel":"fax","payload":{}}')).toMatch(/"channel" must be one of web/);
+    expect(parsePublishLine('{"channel":"web"}')).toBe('"payload" is missing');
+  });
+});
+
+describe('elephant profile / erase: identifiers are normalized before the lookup', () => {
+  const config = loadCliConfig(env);
+
+  it('finds ADA@Lovelace.dev as ada@lovelace.dev', () => {
+    expect(normalizedIdentifier(config, 'email', ' ADA@Lovelace.dev ')).toEqual({ type: 'email', value: 'ada@lovelace.dev' });
+  });
+
+  it('finds (415) 555-0142 as +14155550142 in DEFAULT_REGION US', () => {
+    expect(normalizedIdentifier(config, 'phone', '(415) 555-0142')).toEqual({ type: 'phone', value: '+14155550142' });
+    expect(normalizedIdentifier(config, 'loyalty_card', '6001 0000 0378 5595')).toEqual({ type: 'loyalty_card', value: '6001000003785595' });
+  });
+
+  it('refuses what normalization refuses, as a usage error naming the region', () => {
+    expect(() => normalizedIdentifier(loadCliConfig({ ...env, DEFAULT_REGION: 'DE' }), 'phone', 'twelve')).toThrow(/DEFAULT_REGION DE/);
+    expect(() => normalizedIdentifier(config, 'email', 'nobody')).toThrow(CliError);
+  });
+});
+
+describe('elephant: connection failures say what to do', () => {
+  const config = loadCliConfig(env);
+
+  it('finds kafkajs connection errors behind retries', () => {
+    const connection = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { name: 'KafkaJSConnectionError' });
+    const retries = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: connection });
+    expect(unreachableService(retries)).toBe('Kafka');
+    const explained = explainConnectionFailure(retries, config);
+    expect(explained).toBeInstanceOf(CliError);
+    expect(explained).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    expect((explained as Error).message).toContain('elephant stack up');
+    expect((explained as Error).message).toContain('KAFKA_BROKERS=127.0.0.1:1');
+  });
+
+  it('leaves other failures alone', () => {
+    const other = new TypeError('boom');
+    expect(unreachableService(other)).toBeUndefined();
+    expect(explainConnectionFailure(other, config)).toBe(other);
+  });
+});
