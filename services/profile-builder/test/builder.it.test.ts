@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ResolvedTouchpoint } from '@elephant/identity';
 import type { ProfileSnapshot, ProfileUpdate } from '@elephant/profiles';
 import { erasureRequestSchema, topicsOf } from '@elephant/profile-builder';
 import { BatchProducer, readToEnd } from '@elephant/kafka';
@@ -24,9 +25,11 @@ async function outputs(pipeline: Pipeline, done: (snapshots: Map<string, Profile
   let result: { updates: ProfileUpdate[]; snapshots: Map<string, ProfileSnapshot | null> } | undefined;
   await waitUntil(
     async () => {
-      const updates = await decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates));
+      // Snapshots first: a snapshot is committed with its update, so the updates read next hold
+      // at least every update behind the snapshots seen (a condition on a snapshot then sees them).
       const snapshots = new Map<string, ProfileSnapshot | null>();
       for (const message of await readToEnd(ctx.kafka, topics.snapshots)) snapshots.set(message.key?.toString() ?? '', message.value ? await pipeline.registry.decode<ProfileSnapshot>(message.value) : null);
+      const updates = await decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates));
       result = { updates, snapshots };
       return done(snapshots, updates);
     },
@@ -55,7 +58,7 @@ function journey(): ReturnType<typeof touchpoint>[] {
 }
 
 describe('profile builder on the real stack', () => {
-  it("builds one customer's profile across channels, with strictly increasing versions and a snapshot", async () => {
+  it("builds one customer's profile across channels: the expected profile and the exact sequence of updates, versions 1..n", async () => {
     const pipeline = await startPipeline(ctx, 'journey');
     pipelines.push(pipeline);
     const events = journey();
@@ -64,18 +67,100 @@ describe('profile builder on the real stack', () => {
     const { updates, snapshots } = await outputs(pipeline, (latest) => [...latest.values()].some((snapshot) => snapshot?.computed.eventsCount === events.length));
     const profileId = await survivorOf();
     const snapshot = snapshots.get(profileId ?? '');
-    expect(snapshot?.computed).toMatchObject({ eventsCount: 10, ordersCount: 2, returnsCount: 1, lifetimeValue: { USD: 14000 } });
-    expect(snapshot?.computed.support).toMatchObject({ contacts: 1, lastSatisfactionScore: 4 });
-    expect(snapshot?.computed.email).toMatchObject({ opens: 1, clicks: 1 });
-    expect(snapshot?.computed.loyalty.couponsRedeemed).toBe(1);
-    expect(snapshot?.computed.contentEvents).toBe(1);
-    // The web identify (Segment, trust 70) beats the CRM's hand-typed first name (trust 50).
-    expect(snapshot?.traits.firstName).toBe('Ada');
+    const ms = (day: number, hour = 10): number => Date.parse(at(day, hour));
+    // The whole profile, worked out by hand from the ten touchpoints above.
+    expect(snapshot).toMatchObject({
+      profileId,
+      tenant: 'acme',
+      version: 10,
+      mergedFrom: [],
+      createdAt: Date.UTC(2026, 10, 2), // the first touchpoint's ingest time
+      // lastSeen: the latest touchpoint carrying each (the content download carries cookie and e-mail)
+      identities: [
+        { type: 'anonymous_id', value: 'cookie-42', lastSeen: ms(9) },
+        { type: 'crm_id', value: 'crm-42', lastSeen: ms(1) },
+        { type: 'email', value: 'ada@lovelace.dev', lastSeen: ms(9) },
+        { type: 'loyalty_card', value: 'LC42', lastSeen: ms(8) },
+        { type: 'phone', value: '+14155550142', lastSeen: ms(7) },
+        { type: 'user_id', value: 'u-42', lastSeen: ms(3) },
+      ],
+      // The web identify (Segment, trust 70) beats the CRM's hand-typed first name (trust 50).
+      traits: {
+        email: 'ada@lovelace.dev',
+        phone: '+14155550142',
+        firstName: 'Ada',
+        lastName: 'Lovelace',
+        provenance: { firstName: { source: 'segment', trust: 70, eventTime: ms(2) }, lastName: { source: 'crm', trust: 50, eventTime: ms(1) } },
+      },
+      consent: [],
+    });
+    expect(snapshot?.computed).toEqual({
+      eventsCount: 10,
+      firstSeen: ms(1),
+      lastSeen: ms(9),
+      channels: {
+        content: { events: 1, firstSeen: ms(9), lastSeen: ms(9) },
+        crm: { events: 1, firstSeen: ms(1), lastSeen: ms(1) },
+        email: { events: 2, firstSeen: ms(4), lastSeen: ms(4, 11) },
+        loyalty: { events: 1, firstSeen: ms(8), lastSeen: ms(8) },
+        pos: { events: 2, firstSeen: ms(5), lastSeen: ms(6) },
+        support: { events: 1, firstSeen: ms(7), lastSeen: ms(7) },
+        web: { events: 2, firstSeen: ms(2), lastSeen: ms(3) },
+      },
+      channelsUsed: ['content', 'crm', 'email', 'loyalty', 'pos', 'support', 'web'],
+      // web, email and pos have two each: the latest lastSeen (pos, day 6) wins.
+      preferredChannel: 'pos',
+      lifetimeValue: { USD: 14000 }, // 120 + 30 - 10
+      ordersCount: 2,
+      returnsCount: 1,
+      firstOrderAt: ms(3),
+      lastOrderAt: ms(5),
+      products: [
+        { productId: 'p-2', lastPurchasedAt: ms(5) }, // the return on day 6 is not a purchase
+        { productId: 'p-1', lastPurchasedAt: ms(3) },
+      ],
+      contentEvents: 1,
+      content: [{ contentId: 'guide-1', channel: 'content', lastAt: ms(9) }],
+      email: { delivered: 0, opens: 1, clicks: 1, bounces: 0, unsubscribed: false, subscriptionChangedAt: null, lastEngagedAt: ms(4, 11) },
+      support: { contacts: 1, lastContactAt: ms(7), lastSatisfactionScore: 4, lastSatisfactionAt: ms(7) },
+      loyalty: { couponsRedeemed: 1, pointsDelta: 0 },
+      journeyStage: 'expand', // from the second order on
+    });
+
+    // The exact sequence: one touchpoint update per event, in publish order, versions 1..10.
     const mine = updates.filter((update) => update.profileId === profileId);
-    const versions = mine.map((update) => update.version);
-    expect(versions).toEqual([...versions].sort((a, b) => a - b));
-    expect(new Set(versions).size).toBe(versions.length);
-    expect(mine.find((update) => update.kind === 'touchpoint')?.changes.length).toBeGreaterThan(0);
+    expect(mine.map((update) => [update.version, update.kind, update.causeEventId])).toEqual(events.map((event, index) => [index + 1, 'touchpoint', event.eventId]));
+    const after = (update: ProfileUpdate | undefined, path: string): unknown => {
+      const change = update?.changes.find((entry) => entry.path === path);
+      return change === undefined ? 'unchanged' : change.after === null ? null : (JSON.parse(change.after) as unknown);
+    };
+    const key = (update: ProfileUpdate | undefined, paths: readonly string[]): Record<string, unknown> => Object.fromEntries(paths.map((path) => [path, after(update, path)]));
+    const [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10] = mine;
+    expect(key(v1, ['traits.firstName', 'traits.lastName', 'identities.crm_id.crm-42', 'identities.loyalty_card.LC42', 'computed.preferredChannel', 'computed.firstSeen'])).toEqual({
+      'traits.firstName': 'Adeline',
+      'traits.lastName': 'Lovelace',
+      'identities.crm_id.crm-42': 'crm-42',
+      'identities.loyalty_card.LC42': 'LC42',
+      'computed.preferredChannel': 'crm',
+      'computed.firstSeen': ms(1),
+    });
+    expect(key(v2, ['traits.firstName', 'traits.email', 'identities.user_id.u-42', 'computed.preferredChannel'])).toEqual({ 'traits.firstName': 'Ada', 'traits.email': 'unchanged', 'identities.user_id.u-42': 'u-42', 'computed.preferredChannel': 'web' });
+    expect(v2?.changes.find((change) => change.path === 'traits.firstName')?.before).toBe(JSON.stringify('Adeline'));
+    expect(key(v3, ['computed.ordersCount', 'computed.lifetimeValue.USD', 'computed.products.p-1', 'computed.firstOrderAt'])).toEqual({ 'computed.ordersCount': 1, 'computed.lifetimeValue.USD': 12000, 'computed.products.p-1': ms(3), 'computed.firstOrderAt': ms(3) });
+    expect(key(v4, ['computed.email.opens', 'computed.channelsUsed'])).toEqual({ 'computed.email.opens': 1, 'computed.channelsUsed': ['crm', 'email', 'web'] });
+    expect(key(v5, ['computed.email.clicks', 'computed.preferredChannel'])).toEqual({ 'computed.email.clicks': 1, 'computed.preferredChannel': 'email' });
+    expect(key(v6, ['computed.ordersCount', 'computed.lifetimeValue.USD', 'computed.products.p-2', 'computed.journeyStage'])).toEqual({ 'computed.ordersCount': 2, 'computed.lifetimeValue.USD': 15000, 'computed.products.p-2': ms(5), 'computed.journeyStage': 'expand' });
+    expect(key(v7, ['computed.returnsCount', 'computed.lifetimeValue.USD', 'computed.preferredChannel', 'computed.products.p-2'])).toEqual({ 'computed.returnsCount': 1, 'computed.lifetimeValue.USD': 14000, 'computed.preferredChannel': 'pos', 'computed.products.p-2': 'unchanged' });
+    expect(key(v8, ['computed.support.contacts', 'computed.support.lastSatisfactionScore', 'identities.phone.+14155550142'])).toEqual({ 'computed.support.contacts': 1, 'computed.support.lastSatisfactionScore': 4, 'identities.phone.+14155550142': 'unchanged' });
+    expect(key(v9, ['computed.loyalty.couponsRedeemed'])).toEqual({ 'computed.loyalty.couponsRedeemed': 1 });
+    expect(key(v10, ['computed.content.content.guide-1', 'computed.contentEvents', 'computed.lastSeen'])).toEqual({ 'computed.content.content.guide-1': ms(9), 'computed.contentEvents': 1, 'computed.lastSeen': ms(9) });
+    // The journey stage only moves forward: its values in update order.
+    const stages = mine.flatMap((update) => update.changes.filter((change) => change.path === 'computed.journeyStage').map((change) => [update.version, JSON.parse(change.after ?? 'null') as unknown]));
+    expect(stages).toEqual([
+      [1, 'acquire'], // a CRM contact created
+      [4, 'engage'], // the first e-mail engagement (the first order, v3, is still acquire)
+      [6, 'expand'], // the second order
+    ]);
   });
 
   it('reconciles by trust, then recency, and a late older event never overwrites a newer value', async () => {
@@ -135,6 +220,24 @@ describe('profile builder on the real stack', () => {
     const foldedVersion = Number(JSON.parse(counted?.after ?? '0')) - Number(JSON.parse(counted?.before ?? '0'));
     const afterMerge = updates.filter((update) => update.profileId === merged && update.version > foldedVersion);
     expect(afterMerge).toEqual([]);
+
+    // Whether one of the five took the forwarding path above depends on timing. So one more
+    // touchpoint resolved to the merged id (before the merge, as far as the resolver knew)
+    // reaches the builder now, after the fold: it must land on the survivor.
+    const topics = topicsOf(pipeline.config);
+    const ofMerged = await waitUntil(async () => (await readToEnd(ctx.kafka, topics.resolved)).find((message) => message.key?.toString() === merged), { message: 'a resolved record of the merged profile' });
+    const record = await pipeline.registry.decode<ResolvedTouchpoint>(ofMerged.value ?? Buffer.alloc(0));
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      await producer.send([{ topic: topics.resolved, messages: [{ key: merged, value: pipeline.registry.encode((ofMerged.value ?? Buffer.alloc(5)).readInt32BE(1), { ...record, touchpoint: { ...record.touchpoint, eventId: 'm-in-flight' } }) }] }]);
+    } finally {
+      await producer.disconnect();
+    }
+    const later = await outputs(pipeline, (latest) => latest.get(survivor)?.computed.eventsCount === 6);
+    expect(later.updates.filter((update) => update.causeEventId === 'm-in-flight').map((update) => update.profileId)).toEqual([survivor]);
+    const metrics = await pipeline.builders[0]?.metrics.getSingleMetricAsString('elephant_builder_touchpoints_total');
+    expect(Number(/outcome="forwarded"[^}]*\} (\d+)/.exec(metrics ?? '')?.[1] ?? '0')).toBeGreaterThan(0);
+    expect(later.updates.filter((update) => update.profileId === merged && update.version > foldedVersion)).toEqual([]);
   });
 
   it('erases a person: nothing left in Redis, a tombstone, and in-flight events do not recreate them', async () => {
