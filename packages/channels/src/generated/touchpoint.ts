@@ -45,7 +45,7 @@ export interface Touchpoint {
   readonly loyalty: Loyalty | null;
   /** Where in the physical store it happened. */
   readonly store: Store | null;
-  /** Every source field that has no typed home above, keyed by its dotted path in the raw event (e.g. context.ip, properties.plan, products[0].brand); strings as-is, other JSON values JSON-encoded. Nothing of the source is lost. */
+  /** Every source field that no typed field above read, keyed by its dotted path in the raw event (e.g. context.ip, properties.plan; the items of lists an adapter reads as objects by index, products[0].brand). Strings as-is; JSON null as the text null (so null and the string "null" read alike); non-empty objects flattened into their fields, except an object whose fields' keys would pass 256 characters, which is kept JSON-encoded under its own key; arrays, numbers, booleans and {} JSON-encoded. When two fields reach the same key (a top-level "properties.x" and properties.x), the later one in message order gets #2 appended (#3, ...). At most 1000 keys and 512 KiB: a message that needs more is dead-lettered as PROPERTIES_TOO_LARGE, not cut. Deliberately left out: Segment's writeKey (a credential). */
   readonly properties: Readonly<Record<string, string>>;
 }
 
@@ -866,7 +866,7 @@ export const touchpointSchema: AvroRecordSchemaJson = {
         "values": "string"
       },
       "default": {},
-      "doc": "Every source field that has no typed home above, keyed by its dotted path in the raw event (e.g. context.ip, properties.plan, products[0].brand); strings as-is, other JSON values JSON-encoded. Nothing of the source is lost."
+      "doc": "Every source field that no typed field above read, keyed by its dotted path in the raw event (e.g. context.ip, properties.plan; the items of lists an adapter reads as objects by index, products[0].brand). Strings as-is; JSON null as the text null (so null and the string \"null\" read alike); non-empty objects flattened into their fields, except an object whose fields' keys would pass 256 characters, which is kept JSON-encoded under its own key; arrays, numbers, booleans and {} JSON-encoded. When two fields reach the same key (a top-level \"properties.x\" and properties.x), the later one in message order gets #2 appended (#3, ...). At most 1000 keys and 512 KiB: a message that needs more is dead-lettered as PROPERTIES_TOO_LARGE, not cut. Deliberately left out: Segment's writeKey (a credential)."
     }
   ]
 };
