@@ -16,7 +16,7 @@ afterAll(async () => {
 
 const at = (day: number): string => new Date(Date.UTC(2026, 9, day, 10)).toISOString();
 
-describe('an erasure that arrives before its merge', () => {
+describe('erasure and merges', () => {
   it('erasure before its merge leaves the absorbed profile alive (regression): the absorbed profile is erased too, once', async () => {
     const held = ctx.topic('held-merges');
     const pipeline = await startPipeline(ctx, 'erase-first', {}, held);
@@ -119,6 +119,68 @@ describe('an erasure that arrives before its merge', () => {
           expect(leaks).toEqual([]);
           const P = `${ctx.keyPrefix}erase-first:{acme}:`;
           expect(await redis.hget(`${P}px:${absorbed}`, 'v')).toBe(String(lastBefore + 1));
+        } finally {
+          redis.disconnect();
+        }
+      } finally {
+        await producer.disconnect();
+      }
+    } finally {
+      await pipeline.stop();
+      expect(pipeline.fatal).toEqual([]);
+    }
+  });
+  it('erasing a survivor also erases the profiles folded into it earlier: no pm: link left, their own mark, their in-flight touchpoints dropped', async () => {
+    const pipeline = await startPipeline(ctx, 'erase-folded');
+    try {
+      const topics = topicsOf(pipeline.config);
+      const producer = await BatchProducer.connect(ctx.kafka);
+      try {
+        const updates = async (): Promise<ProfileUpdate[]> => decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates));
+        await pipeline.publish([
+          touchpoint('crm', { type: 'created', id: 'ff-1', occurredAt: at(1), contact: { id: 'crm-noa', firstName: 'Noa', emails: ['noa@erase-folded.dev'] } }),
+          touchpoint('web', { type: 'page', messageId: 'ff-2', anonymousId: 'cookie-noa', timestamp: at(2), properties: { url: 'https://shop.test/' } }),
+        ]);
+        const cookie = await waitUntil(() => pipeline.resolver.graph.profileOf('acme', { type: 'anonymous_id', value: 'cookie-noa' }));
+        await waitUntil(async () => (await updates()).some((update) => update.profileId === cookie), { timeoutMs: 60000, message: "the browser's profile built" });
+        await pipeline.publish([touchpoint('web', { type: 'identify', messageId: 'ff-3', anonymousId: 'cookie-noa', timestamp: at(3), traits: { email: 'noa@erase-folded.dev' } })]);
+        const merge = await waitUntil(async () => (await updates()).find((update) => update.kind === 'merge'), { timeoutMs: 60000, message: 'the merge folded' });
+        const survivor = merge.profileId;
+        const [absorbed = ''] = merge.mergedProfileIds;
+        expect(absorbed).not.toBe('');
+
+        const { id: erasureSchema } = await pipeline.registry.register(`${topics.erasures}-value`, erasureRequestSchema as unknown as AvroSchema);
+        const request = (requestId: string, profileId: string): { key: string; value: Buffer } => ({ key: profileId, value: pipeline.registry.encode(erasureSchema, { requestId, tenant: 'acme', profileId, requestedAt: Date.now(), reason: null }) });
+        await producer.send([{ topic: topics.erasures, messages: [request('gdpr-ff', survivor)] }]);
+        await waitUntil(async () => (await updates()).some((update) => update.kind === 'erasure' && update.profileId === survivor), { timeoutMs: 60000, message: "the survivor's erasure" });
+
+        const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+        try {
+          const P = `${ctx.keyPrefix}erase-folded:{acme}:`;
+          expect(await redis.exists(`${P}pm:${absorbed}`, `${P}p:${absorbed}`, `${P}p:${survivor}`, `${P}ps:${survivor}`)).toBe(0);
+          expect(await redis.hgetall(`${P}px:${absorbed}`)).toEqual({ at: expect.any(String) as unknown });
+
+          // A touchpoint of the folded profile still in flight is dropped, not forwarded and not applied.
+          const ofAbsorbed = await waitUntil(async () => (await readToEnd(ctx.kafka, topics.resolved)).find((message) => message.key?.toString() === absorbed), { message: 'a resolved record of the folded profile' });
+          const record = await pipeline.registry.decode<ResolvedTouchpoint>(ofAbsorbed.value ?? Buffer.alloc(0));
+          await producer.send([{ topic: topics.resolved, messages: [{ key: absorbed, value: pipeline.registry.encode((ofAbsorbed.value ?? Buffer.alloc(5)).readInt32BE(1), { ...record, touchpoint: { ...record.touchpoint, eventId: 'ff-in-flight' } }) }] }]);
+          // A request naming the folded profile: erased already, announced by the survivor's erasure.
+          await producer.send([{ topic: topics.erasures, messages: [request('gdpr-ff-2', absorbed)] }]);
+          await waitUntil(async () => (await pipeline.builders[0]?.metrics.getSingleMetricAsString('elephant_builder_touchpoints_total'))?.includes('outcome="erased"'), { timeoutMs: 60000, message: 'the in-flight touchpoint dropped' });
+          const admin = ctx.kafka.admin();
+          await admin.connect();
+          try {
+            await waitUntil(async () => {
+              const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.CONSUMER_GROUP, topics: [topics.erasures] });
+              return (offsets?.partitions ?? []).reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0) >= 2;
+            }, { timeoutMs: 60000, message: 'both requests committed' });
+          } finally {
+            await admin.disconnect();
+          }
+          const final = await updates();
+          expect(final.filter((update) => update.kind === 'erasure').map((update) => update.profileId)).toEqual([survivor]);
+          expect(final.filter((update) => update.causeEventId === 'ff-in-flight')).toEqual([]);
+          expect(await redis.exists(`${P}ps:${absorbed}`, `${P}pm:${absorbed}`, `${P}ps:${survivor}`)).toBe(0);
         } finally {
           redis.disconnect();
         }
