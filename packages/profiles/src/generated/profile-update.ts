@@ -18,7 +18,7 @@ export interface ProfileUpdate {
   readonly version: number;
   /** touchpoint, merge or erasure. */
   readonly kind: string;
-  /** What caused it: the touchpoint's eventId, the IdentityMerge's mergeId, or the erasure request's id. */
+  /** What caused it: the touchpoint's eventId, the IdentityMerge's mergeId, or the erasure request's id. An erasure caused by a merge whose survivor had been erased first (the absorbed profile is the same person) carries that merge's mergeId. */
   readonly causeEventId: string;
   /** Changed fields, sorted by path; empty on erasure (an erasure update carries no personal data). Paths: identities.<type>.<value>, traits.<field> (traits.address.city, traits.preferences.<key>), consent.<purpose>, computed.<name> (computed.lifetimeValue.<currency>, computed.channels.<channel>.events, computed.products.<productId>, computed.content.<channel>.<contentId>, ...), mergedFrom.<profileId>. Everything after a keyed collection's prefix is the key, which may itself contain dots. */
   readonly changes: readonly FieldChange[];
@@ -65,7 +65,7 @@ export const profileUpdateSchema: AvroRecordSchemaJson = {
     {
       "name": "causeEventId",
       "type": "string",
-      "doc": "What caused it: the touchpoint's eventId, the IdentityMerge's mergeId, or the erasure request's id."
+      "doc": "What caused it: the touchpoint's eventId, the IdentityMerge's mergeId, or the erasure request's id. An erasure caused by a merge whose survivor had been erased first (the absorbed profile is the same person) carries that merge's mergeId."
     },
     {
       "name": "changes",
