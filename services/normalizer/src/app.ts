@@ -15,6 +15,13 @@ export interface RunningNormalizer {
   stop(): Promise<void>;
 }
 
+/**
+ * Set on a touchpoints topic the normalizer creates, rather than left to the broker's default
+ * (which an operator may have lowered): TOUCHPOINT_MAX_BYTES and the producer's 900 KiB
+ * requests stay below it.
+ */
+const TOUCHPOINTS_MAX_BYTES = 1048588;
+
 /** Dead letters keep the original bytes, so they must accept what the raw topics accept. */
 const DEAD_LETTER_MAX_BYTES = 10 * 1024 * 1024;
 
@@ -57,6 +64,7 @@ export async function retryTransient<T>(what: string, work: () => Promise<T>, lo
  */
 export async function startNormalizer(config: NormalizerConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningNormalizer> {
   const topics = topicsOf(config);
+  if (config.TOUCHPOINT_MAX_BYTES >= TOUCHPOINTS_MAX_BYTES) logger.warn({ touchpointMaxBytes: config.TOUCHPOINT_MAX_BYTES, topicMaxBytes: TOUCHPOINTS_MAX_BYTES }, 'TOUCHPOINT_MAX_BYTES is not below the touchpoints topic limit the normalizer sets: the broker may refuse touchpoints (they are then dead-lettered as TOUCHPOINT_REJECTED)');
   const channels = config.channels;
   const name = `elephant-normalizer-${channels.join('.')}`;
   // Each metric has a channel label; a single-channel process labels the process's own metrics too.
@@ -65,7 +73,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
   if (config.CREATE_TOPICS) {
     await ensureTopics(kafka, [
       ...topics.sources.map(({ topic }) => ({ topic, partitions: config.TOUCHPOINTS_PARTITIONS })),
-      { topic: topics.touchpoints, partitions: config.TOUCHPOINTS_PARTITIONS },
+      { topic: topics.touchpoints, partitions: config.TOUCHPOINTS_PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_MAX_BYTES) } },
       { topic: topics.deadLetters, partitions: 1, configs: { 'max.message.bytes': String(DEAD_LETTER_MAX_BYTES) } },
     ]);
   }
