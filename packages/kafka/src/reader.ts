@@ -28,7 +28,7 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
   const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? `${topic}.reader`}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 50 });
   const messages: KafkaMessage[] = [];
   const position = new Map<number, number>();
-  const done = (): boolean => pending.every((end) => (position.get(end.partition) ?? 0) >= Number(end.high) - 1);
+  const done = (): boolean => pending.every((end) => (position.get(end.partition) ?? 0) >= Number(end.high));
   await consumer.connect();
   try {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
