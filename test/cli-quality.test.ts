@@ -23,7 +23,7 @@ function perfect(facts: readonly CounterFacts[]): Computed {
     lastSeen: c.lastSeen,
     channels,
     channelsUsed: c.channels,
-    preferredChannel: null,
+    preferredChannel: Object.entries(c.perChannel).sort(([a, x], [b, y]) => y.events - x.events || y.lastSeen - x.lastSeen || (a < b ? -1 : 1))[0]?.[0] ?? null,
     lifetimeValue: c.lifetimeValue,
     ordersCount: c.ordersCount,
     returnsCount: c.returnsCount,
@@ -32,8 +32,8 @@ function perfect(facts: readonly CounterFacts[]): Computed {
     products: [],
     contentEvents: c.contentEvents,
     content: [],
-    email: { delivered: c.emailDelivered, opens: c.emailOpens, clicks: c.emailClicks, bounces: c.emailBounces, unsubscribed: c.emailUnsubscribes > 0, subscriptionChangedAt: null, lastEngagedAt: c.lastEmailEngagedAt },
-    support: { contacts: c.supportContacts, lastContactAt: c.lastSupportContactAt, lastSatisfactionScore: c.lastSatisfactionScore, lastSatisfactionAt: null },
+    email: { delivered: c.emailDelivered, opens: c.emailOpens, clicks: c.emailClicks, bounces: c.emailBounces, unsubscribed: c.emailUnsubscribes > 0, subscriptionChangedAt: c.lastUnsubscribedAt, lastEngagedAt: c.lastEmailEngagedAt },
+    support: { contacts: c.supportContacts, lastContactAt: c.lastSupportContactAt, lastSatisfactionScore: c.lastSatisfactionScore, lastSatisfactionAt: c.lastSatisfactionAt },
     loyalty: { couponsRedeemed: c.couponsRedeemed + c.ordersWithCoupon, pointsDelta: c.pointsRedeemed === 0 ? 0 : -c.pointsRedeemed },
     journeyStage: c.ordersCount >= 2 ? 'expand' : c.furthestTouchpointStage,
   };
@@ -59,6 +59,9 @@ describe('counterMismatches', () => {
     ['channelsUsed', (c: Computed): Computed => ({ ...c, channelsUsed: [...c.channelsUsed, 'fax'] })],
     ['channels', (c: Computed): Computed => ({ ...c, channels: { ...c.channels, web: { events: 1, firstSeen: 1, lastSeen: 1 } } })],
     ['journeyStage', (c: Computed): Computed => ({ ...c, journeyStage: 'aware' })],
+    ['preferredChannel', (c: Computed): Computed => ({ ...c, preferredChannel: 'fax' })],
+    ['support.lastSatisfactionAt', (c: Computed): Computed => ({ ...c, support: { ...c.support, lastSatisfactionAt: 1 } })],
+    ['email.subscriptionChangedAt', (c: Computed): Computed => ({ ...c, email: { ...c.email, subscriptionChangedAt: 1 } })],
   ])('compares %s (it was skipped once)', (name, spoil) => {
     const problems = counterMismatches(spoil(perfect(own)), busiest.counters);
     expect(problems).toHaveLength(1);

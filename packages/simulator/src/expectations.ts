@@ -62,6 +62,8 @@ export interface PersonCounters {
    * arrival order: a late survey result must not override a newer one.
    */
   readonly lastSatisfactionScore: number | null;
+  /** `eventTime` of that support touchpoint; null when none has a score. */
+  readonly lastSatisfactionAt: number | null;
   /** `coupon_redeemed` touchpoints (loyalty channel). A coupon code on an order is counted by ordersWithCoupon, not here. */
   readonly couponsRedeemed: number;
   /** Σ −`loyalty.pointsDelta` over `points_redeemed` touchpoints (points redeemed, a positive number). */
@@ -76,6 +78,8 @@ export interface PersonCounters {
   readonly emailBounces: number;
   /** `email_unsubscribed` touchpoints (unsubscribe and group_unsubscribe; the simulator sends no resubscribes). */
   readonly emailUnsubscribes: number;
+  /** Greatest `eventTime` of those unsubscribes; null without any (the profile's `email.subscriptionChangedAt`, as nothing else changes a subscription here). */
+  readonly lastUnsubscribedAt: number | null;
   /** Greatest `eventTime` of `email_opened` and `email_clicked`; null without any. */
   readonly lastEmailEngagedAt: number | null;
   /** `content_downloaded` touchpoints (form submissions are counted separately). */
@@ -139,6 +143,7 @@ export function computeCounters(events: Iterable<CounterEvent>): PersonCounters 
   let emailDelivered = 0;
   let emailBounces = 0;
   let emailUnsubscribes = 0;
+  let lastUnsubscribedAt: number | null = null;
   let contentEvents = 0;
   let lastEmailEngagedAt: number | null = null;
   let furthest = -1;
@@ -211,6 +216,7 @@ export function computeCounters(events: Iterable<CounterEvent>): PersonCounters 
         break;
       case 'email_unsubscribed':
         emailUnsubscribes += 1;
+        lastUnsubscribedAt = lastUnsubscribedAt === null ? event.eventTime : Math.max(lastUnsubscribedAt, event.eventTime);
         break;
       case 'content_downloaded':
         contentDownloads += 1;
@@ -238,6 +244,7 @@ export function computeCounters(events: Iterable<CounterEvent>): PersonCounters 
     supportContacts,
     lastSupportContactAt,
     lastSatisfactionScore: lastScore?.score ?? null,
+    lastSatisfactionAt: lastScore?.time ?? null,
     couponsRedeemed,
     pointsRedeemed,
     emailOpens,
@@ -245,6 +252,7 @@ export function computeCounters(events: Iterable<CounterEvent>): PersonCounters 
     emailDelivered,
     emailBounces,
     emailUnsubscribes,
+    lastUnsubscribedAt,
     lastEmailEngagedAt,
     contentDownloads,
     formSubmissions,

@@ -34,12 +34,14 @@ export function counterMismatches(computed: ProfileSnapshot['computed'], expecte
     ['support.contacts', computed.support.contacts, expected.supportContacts],
     ['support.lastContactAt', computed.support.lastContactAt, expected.lastSupportContactAt],
     ['support.lastSatisfactionScore', computed.support.lastSatisfactionScore, expected.lastSatisfactionScore],
+    ['support.lastSatisfactionAt', computed.support.lastSatisfactionAt, expected.lastSatisfactionAt],
     ['email.opens', computed.email.opens, expected.emailOpens],
     ['email.clicks', computed.email.clicks, expected.emailClicks],
     ['email.delivered', computed.email.delivered, expected.emailDelivered],
     ['email.bounces', computed.email.bounces, expected.emailBounces],
     // No resubscribes are simulated, so any unsubscribe leaves the person unsubscribed.
     ['email.unsubscribed', computed.email.unsubscribed, expected.emailUnsubscribes > 0],
+    ['email.subscriptionChangedAt', computed.email.subscriptionChangedAt, expected.lastUnsubscribedAt],
     ['email.lastEngagedAt', computed.email.lastEngagedAt, expected.lastEmailEngagedAt],
     ['loyalty.couponsRedeemed', computed.loyalty.couponsRedeemed, expected.couponsRedeemed + expected.ordersWithCoupon],
     // Only redemptions carry a pointsDelta (negative); the simulator counts the points redeemed.
@@ -49,6 +51,7 @@ export function counterMismatches(computed: ProfileSnapshot['computed'], expecte
     ['lastSeen', computed.lastSeen, expected.lastSeen],
     ['channelsUsed', [...computed.channelsUsed], [...expected.channels]],
     ['channels', sortedChannels(computed.channels), sortedChannels(expected.perChannel)],
+    ['preferredChannel', computed.preferredChannel, preferredChannelOf(expected.perChannel)],
     ['journeyStage', computed.journeyStage, expected.ordersCount >= EXPAND_ORDERS ? 'expand' : expected.furthestTouchpointStage],
   ];
   return pairs.filter(([, actual, wanted]) => JSON.stringify(actual) !== JSON.stringify(wanted)).map(([name, actual, wanted]) => `${name}: ${JSON.stringify(actual)} ≠ ${JSON.stringify(wanted)}`);
@@ -56,6 +59,15 @@ export function counterMismatches(computed: ProfileSnapshot['computed'], expecte
 
 function sorted(record: Readonly<Record<string, number>>): Record<string, number> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** docs/profiles.md: most touchpoints; tie: latest lastSeen; tie: first by name. Null without touchpoints. */
+function preferredChannelOf(perChannel: PersonCounters['perChannel']): string | null {
+  let best: [string, { readonly events: number; readonly lastSeen: number }] | null = null;
+  for (const entry of Object.entries(perChannel).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (best === null || entry[1].events > best[1].events || (entry[1].events === best[1].events && entry[1].lastSeen > best[1].lastSeen)) best = entry;
+  }
+  return best?.[0] ?? null;
 }
 
 function sortedChannels(record: Readonly<Record<string, { readonly events: number; readonly firstSeen: number; readonly lastSeen: number }>>): Record<string, [number, number, number]> {
