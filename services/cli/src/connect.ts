@@ -25,13 +25,20 @@ export interface CommandKafkaOptions {
   readonly retries?: number;
 }
 
+/**
+ * The logger a CLI command hands to a client library (kafkajs, ioredis): silent unless
+ * LOG_LEVEL is debug or trace, since a failure reaches the user as one CliError line anyway.
+ */
+export function clientLogger(config: Pick<CliConfig, 'LOG_LEVEL'>, logger: Logger): Logger {
+  return config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? logger : logger.child({}, { level: 'silent' });
+}
+
 /** A kafkajs client for a CLI command: quiet unless LOG_LEVEL is debug or trace, few retries. */
 export function commandKafka(config: CliConfig, logger: Logger, options: CommandKafkaOptions = {}): Kafka {
-  const verbose = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace';
   return createKafka({
     brokers: config.endpoints.kafkaBrokers.split(','),
     clientId: 'elephant-cli',
-    logger: verbose ? logger : logger.child({}, { level: 'silent' }),
+    logger: clientLogger(config, logger),
     connectionTimeoutMs: options.connectionTimeoutMs ?? 3000,
     retries: options.retries ?? 2,
   });
@@ -61,7 +68,7 @@ export function explainConnectionFailure(error: unknown, config: CliConfig): unk
   const service = unreachableService(error);
   if (service === undefined) return error;
   const where = service === 'Kafka' ? `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}` : service === 'Redis' ? `REDIS_URL=${redact(config.endpoints.redisUrl)}` : service === 'the Schema Registry' ? `SCHEMA_REGISTRY_URL=${config.endpoints.schemaRegistryUrl}` : `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}, REDIS_URL=${redact(config.endpoints.redisUrl)}`;
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
   return new CliError('UNAVAILABLE', `Cannot reach ${service} (${where}): ${detail}. ${UNAVAILABLE_ADVICE}`, { cause: error, retryable: true });
 }
 

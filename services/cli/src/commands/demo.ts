@@ -7,6 +7,7 @@ import type { Simulation } from '@elephant/simulator';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import type { CliConfig } from '../config.ts';
 import { loadCliConfig } from '../config.ts';
+import { clientLogger } from '../connect.ts';
 import { drain } from './drain.ts';
 import { renderProfile, type ProfileView } from './profile.ts';
 import { publish } from './publish.ts';
@@ -86,7 +87,7 @@ export async function demo(env: NodeJS.ProcessEnv, logger: Logger, options: Demo
 }
 
 async function results(config: CliConfig, logger: Logger, simulation: Simulation, show: number, messages: number): Promise<Omit<DemoReport, 'seconds' | 'tenant'>> {
-  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger, name: 'elephant-demo' });
+  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger: clientLogger(config, logger), name: 'elephant-demo' });
   try {
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
     const prefix = graph.tenantPrefix(config.TENANT);

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { normalizeIdentifier } from '@elephant/channels';
 import { IdentityGraph, type LinkedIdentifier } from '@elephant/identity-resolver';
-import { BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
+import { BatchProducer, ensureTopics } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { erasureRequestSchema, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
 import { parseProfileState, snapshotOf, type ProfileSnapshot } from '@elephant/profiles';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import type { CliConfig } from '../config.ts';
+import { clientLogger, commandKafka } from '../connect.ts';
 import { CliError } from '../errors.ts';
 import { builderConfig } from '../topology.ts';
 
@@ -22,7 +23,7 @@ export interface ProfileView {
 }
 
 async function withRedis<T>(config: CliConfig, logger: Logger, work: (graph: IdentityGraph, redis: Redis) => Promise<T>): Promise<T> {
-  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger, name: 'elephant-cli' });
+  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger: clientLogger(config, logger), name: 'elephant-cli' });
   try {
     return await work(new IdentityGraph(redis, config.REDIS_KEY_PREFIX), redis);
   } finally {
@@ -41,7 +42,7 @@ async function viewOf(config: CliConfig, graph: IdentityGraph, redis: Redis, pro
  * eventIds resolved to it (what scoring identity against a ground truth needs).
  */
 export async function* profiles(config: CliConfig, logger: Logger, options: { readonly events?: boolean } = {}): AsyncGenerator<ProfileView> {
-  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger, name: 'elephant-cli' });
+  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger: clientLogger(config, logger), name: 'elephant-cli' });
   try {
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
     const prefix = graph.tenantPrefix(config.TENANT);
@@ -83,7 +84,7 @@ export async function profileByIdentifier(config: CliConfig, logger: Logger, typ
 export async function erase(config: CliConfig, logger: Logger, type: string, value: string): Promise<{ profileId: string; requestId: string }> {
   const view = await profileByIdentifier(config, logger, type, value);
   const topics = builderTopicsOf(builderConfig(config));
-  const kafka = createKafka({ brokers: config.endpoints.kafkaBrokers.split(','), clientId: 'elephant-cli', logger });
+  const kafka = commandKafka(config, logger);
   await ensureTopics(kafka, [{ topic: topics.erasures, partitions: config.PARTITIONS }]);
   const registry = new AvroRegistry({ url: config.endpoints.schemaRegistryUrl, clientId: 'elephant-cli' });
   const { id } = await registry.register(`${topics.erasures}-value`, erasureRequestSchema as unknown as AvroSchema);
