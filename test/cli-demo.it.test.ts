@@ -59,5 +59,9 @@ describe('elephant demo', () => {
     const lookup = await elephant(['profile', 'email', address], { TENANT: tenant });
     expect(lookup.code, lookup.stderr).toBe(0);
     expect(lookup.stdout).toContain(address);
+    // The identifier is normalized before the lookup: upper case and spaces find it too.
+    const shouted = await elephant(['profile', 'email', ` ${address.toUpperCase()} `, '--json'], { TENANT: tenant });
+    expect(shouted.code, shouted.stderr).toBe(0);
+    expect((JSON.parse(shouted.stdout) as { profileId: string }).profileId).toBe(/Profile (\S+)/.exec(lookup.stdout)?.[1]);
   }, 240_000);
 });
