@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builderConfig, loadCliConfig, normalizerConfig, resolverConfig } from '@elephant/cli';
+import { builderConfig, consumerGroups, loadCliConfig, normalizerConfig, resolverConfig } from '@elephant/cli';
 
 const endpoints = { KAFKA_BROKERS: '127.0.0.1:1', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
 
@@ -19,5 +19,18 @@ describe('elephant: the services it embeds', () => {
 
   it('names PARTITIONS when it is not a positive integer', () => {
     expect(() => loadCliConfig({ ...endpoints, PARTITIONS: 'many' })).toThrow(/PARTITIONS/);
+  });
+});
+
+describe('elephant: CONSUMER_GROUP_PREFIX', () => {
+  it('prefixes every embedded consumer group, and drain reads the same names', () => {
+    const config = loadCliConfig({ ...endpoints, CONSUMER_GROUP_PREFIX: 'e2e-7.' });
+    const groups = consumerGroups(config).map(({ group }) => group);
+    expect(groups).toEqual(['e2e-7.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'e2e-7.elephant-identity-resolver', 'e2e-7.elephant-profile-builder']);
+    expect(resolverConfig(config).CONSUMER_GROUP).toBe('e2e-7.elephant-identity-resolver');
+  });
+
+  it('leaves the services\' own names without it (what deployments without the CLI use)', () => {
+    expect(consumerGroups(loadCliConfig(endpoints)).map(({ group }) => group)).toEqual(['elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'elephant-identity-resolver', 'elephant-profile-builder']);
   });
 });

@@ -21,6 +21,8 @@ const env: NodeJS.ProcessEnv = {
   SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
   REDIS_URL: ctx.stack.redisUrl,
   TOPIC_PREFIX: `${ctx.topic('demo')}.`,
+  // Consumer groups of this test only: other runs on the shared cluster use the default names.
+  CONSUMER_GROUP_PREFIX: `${ctx.group('demo')}.`,
   REDIS_KEY_PREFIX: ctx.keyPrefix,
   ELEPHANT_STACK_DIR: dir,
   LOG_LEVEL: 'error',

@@ -23,6 +23,8 @@ const env: NodeJS.ProcessEnv = {
   SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
   REDIS_URL: ctx.stack.redisUrl,
   TOPIC_PREFIX: `${ctx.topic('sim')}.`,
+  // Consumer groups of this test only: other runs on the shared cluster use the default names.
+  CONSUMER_GROUP_PREFIX: `${ctx.group('sim')}.`,
   REDIS_KEY_PREFIX: ctx.keyPrefix,
   LOG_LEVEL: 'error',
 };

@@ -28,6 +28,8 @@ const env = {
   SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
   REDIS_URL: ctx.stack.redisUrl,
   TOPIC_PREFIX: `${ctx.topic('e2e')}.`,
+  // Consumer groups of this test only: other runs on the shared cluster use the default names.
+  CONSUMER_GROUP_PREFIX: `${ctx.group('e2e')}.`,
   REDIS_KEY_PREFIX: ctx.keyPrefix,
   TENANT: 'default',
   LOG_LEVEL: 'error',

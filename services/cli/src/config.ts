@@ -8,6 +8,14 @@ const schema = z.object({
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
   REDIS_URL: redisUrl.optional(),
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
+  /**
+   * Prepended to the embedded services' consumer group names (elephant-normalizer-…,
+   * elephant-identity-resolver, elephant-profile-builder), for `run` and for `drain`, which
+   * reads the same names. Groups are not named after TOPIC_PREFIX by default, so that `drain`
+   * still finds the groups of services deployed without it; environments that share a cluster
+   * set this to keep their groups apart.
+   */
+  CONSUMER_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
   TENANT: z.string().min(1).default('default'),
   DEFAULT_REGION: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code like US').default('US'),
   DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD').default('USD'),

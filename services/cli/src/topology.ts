@@ -19,15 +19,18 @@ function serviceEnv(config: CliConfig): Record<string, string> {
 
 /** Every channel in one normalizer: one consumer and one producer for all eight raw topics. */
 export function normalizerConfig(config: CliConfig): NormalizerConfig {
-  return loadNormalizerConfig({ ...serviceEnv(config), NORMALIZER_CHANNELS: CHANNELS.join(','), TOUCHPOINTS_PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
+  const group = config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}elephant-normalizer-${CHANNELS.join('.')}` };
+  return loadNormalizerConfig({ ...serviceEnv(config), ...group, NORMALIZER_CHANNELS: CHANNELS.join(','), TOUCHPOINTS_PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
 }
 
 export function resolverConfig(config: CliConfig): ResolverConfig {
-  return loadResolverConfig({ ...serviceEnv(config), REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.IDENTITY_RULES_FILE ? { IDENTITY_RULES_FILE: config.IDENTITY_RULES_FILE } : {}) });
+  const group = config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}elephant-identity-resolver` };
+  return loadResolverConfig({ ...serviceEnv(config), ...group, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.IDENTITY_RULES_FILE ? { IDENTITY_RULES_FILE: config.IDENTITY_RULES_FILE } : {}) });
 }
 
 export function builderConfig(config: CliConfig): BuilderConfig {
-  return loadBuilderConfig({ ...serviceEnv(config), REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX });
+  const group = config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}elephant-profile-builder` };
+  return loadBuilderConfig({ ...serviceEnv(config), ...group, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX });
 }
 
 /** Every consumer group of Elephant and the topics it reads: what `drain` waits for. */
