@@ -1,3 +1,4 @@
+import './read-committed.ts';
 /**
  * Stops kafkajs 2.2.4's request queue from waking the event loop every millisecond.
  *

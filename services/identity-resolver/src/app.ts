@@ -70,6 +70,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
     logger,
     metrics,
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    commitIntervalMs: config.COMMIT_INTERVAL_MS,
     onFatal,
     handler: createResolverHandler({
       topics,

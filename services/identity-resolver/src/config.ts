@@ -28,6 +28,11 @@ const schema = z.object({
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
   PARTITIONS_CONCURRENTLY: positiveInt.default(8),
+  /**
+   * Offsets are committed at most this often (and at once on stop and rebalance). Longer means
+   * fewer commit requests and more redelivered (idempotently skipped) events after a crash.
+   */
+  COMMIT_INTERVAL_MS: positiveInt.default(100),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),

@@ -56,10 +56,10 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function launch(name: string): Promise<Instance> {
+async function launch(name: string, extra: Record<string, string> = {}): Promise<Instance> {
   const healthPort = await freePort();
   const clientId = `${ctx.id}-${name}`;
-  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env, HEALTH_PORT: String(healthPort), KAFKA_CLIENT_ID: clientId }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env, ...extra, HEALTH_PORT: String(healthPort), KAFKA_CLIENT_ID: clientId }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return { child, clientId, healthPort, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
 }
@@ -114,7 +114,11 @@ describe('identity resolution under concurrency', () => {
     await admin.connect();
     expect((await admin.fetchTopicOffsets(topics.touchpoints)).map((end) => Number(end.high)).sort()).toEqual(byPartition.map((ids) => ids.length).sort());
 
-    const instances = [await launch('a'), await launch('b'), await launch('c'), await launch('d')];
+        // The victim (b) commits only when the group rebalances, never on its interval: whatever it
+    // resolves after the last join is uncommitted when it is killed, however fast the machine
+    // (with the default 100 ms a fast run could finish its partitions and commit them all
+    // first, and a CI run waited a minute for work in hand that never came).
+    const instances = [await launch('a'), await launch('b', { COMMIT_INTERVAL_MS: '3600000' }), await launch('c'), await launch('d')];
     redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
     const client = redis;
     const graph = new IdentityGraph(client, ctx.keyPrefix);
