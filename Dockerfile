@@ -4,10 +4,9 @@
 FROM node:24-slim
 ARG SERVICE
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning \
     ELEPHANT_SERVICE=${SERVICE}
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY services ./services
 COPY infra/local/package.json ./infra/local/package.json

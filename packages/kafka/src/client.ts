@@ -48,6 +48,8 @@ export function levelOf(level: logLevel, message: string, error: unknown): 'erro
   if (message.startsWith('Response ') && typeof error === 'string' && RETRIABLE_PROTOCOL_MESSAGES.has(error)) return 'debug';
   // The consumer restarts itself after a retriable crash (kafkajs logs the crash, then this).
   if (message.startsWith('Restarting the consumer')) return 'warn';
+  const crash = /^Crash: KafkaJSProtocolError: (.*)$/.exec(message);
+  if (crash?.[1] !== undefined && RETRIABLE_PROTOCOL_MESSAGES.has(crash[1])) return 'warn';
   return LEVELS[level];
 }
 

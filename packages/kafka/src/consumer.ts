@@ -352,7 +352,11 @@ export class BatchConsumer {
         }
         this.#metrics?.batches.inc({ topic, group, outcome: 'retried' });
         const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
-        this.#log.warn({ topic, partition, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
+        // A first failure that a retry fixes is routine (the builder's optimistic check of
+        // profiles another partition changed meanwhile, a leader moving): counted in
+        // elephant_consumer_batches_total{outcome="retried"}, logged at info; a batch that
+        // keeps failing is a warning from its second retry on.
+        this.#log[attempt === 0 ? 'info' : 'warn']({ topic, partition, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
         await sleep(delay, this.#abort.signal);
       }
     }

@@ -15,6 +15,8 @@ describe('kafkajs log levels', () => {
   it('the consumer restarting itself is a warning; other entries keep their level', () => {
     expect(levelOf(logLevel.ERROR, 'Restarting the consumer in 100ms', undefined)).toBe('warn');
     expect(levelOf(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded: x', undefined)).toBe('error');
+    // A crash on a retriable broker error, which kafkajs restarts from (a fresh broker's coordinator).
+    expect(levelOf(logLevel.ERROR, "Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group", undefined)).toBe('warn');
     expect(levelOf(logLevel.WARN, 'something', undefined)).toBe('warn');
   });
 });
