@@ -101,24 +101,40 @@ describe('identity resolution under concurrency', () => {
     const byPartition: string[][] = Array.from({ length: PARTITIONS }, () => []);
     const deliveries = new Map<string, number>();
     const producer = await BatchProducer.connect(ctx.kafka);
-    for (let i = 0; i < population.events.length; i += 1000) {
-      const messages = population.events.slice(i, i + 1000).map((event, at) => {
-        const partition = (i + at) % PARTITIONS;
-        byPartition[partition]?.push(event.eventId);
-        deliveries.set(event.eventId, (deliveries.get(event.eventId) ?? 0) + 1);
-        return { key: event.eventId, partition, value: registry.encode(id, touchpointOf(event)) };
-      });
-      await producer.send([{ topic: topics.touchpoints, messages }]);
-    }
+    const publish = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i += 1000) {
+        const messages = population.events.slice(i, Math.min(i + 1000, to)).map((event, at) => {
+          const partition = (i + at) % PARTITIONS;
+          byPartition[partition]?.push(event.eventId);
+          deliveries.set(event.eventId, (deliveries.get(event.eventId) ?? 0) + 1);
+          return { key: event.eventId, partition, value: registry.encode(id, touchpointOf(event)) };
+        });
+        await producer.send([{ topic: topics.touchpoints, messages }]);
+      }
+    };
+    // Half the stream before the instances start, the other half once all four are members of
+    // the group: the victim then resolves events after the group's last rebalance, and since it
+    // commits only on rebalance (below), it holds resolved, uncommitted work when it is killed,
+    // however fast the machine. (With the whole stream published up front, a fast run could
+    // finish the victim's partitions before the last join, whose rebalance committed them, and
+    // CI waited a minute for work in hand that never came.)
+    const half = Math.floor(population.events.length / 2);
+    await publish(0, half);
     const admin = ctx.kafka.admin();
     await admin.connect();
-    expect((await admin.fetchTopicOffsets(topics.touchpoints)).map((end) => Number(end.high)).sort()).toEqual(byPartition.map((ids) => ids.length).sort());
 
-        // The victim (b) commits only when the group rebalances, never on its interval: whatever it
-    // resolves after the last join is uncommitted when it is killed, however fast the machine
-    // (with the default 100 ms a fast run could finish its partitions and commit them all
-    // first, and a CI run waited a minute for work in hand that never came).
+    // The victim (b) commits only when the group rebalances, never on its interval.
     const instances = [await launch('a'), await launch('b', { COMMIT_INTERVAL_MS: '3600000' }), await launch('c'), await launch('d')];
+    await waitUntil(
+      async () => {
+        const { groups } = await admin.describeGroups([env.CONSUMER_GROUP]);
+        const group = groups[0];
+        return group?.state === 'Stable' && group.members.length === instances.length && group.members.every((member) => (AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topics.touchpoints] ?? []).length > 0);
+      },
+      { message: 'all four instances to hold partitions in a stable group', timeoutMs: 60000, intervalMs: 100 },
+    );
+    await publish(half, population.events.length);
+    expect((await admin.fetchTopicOffsets(topics.touchpoints)).map((end) => Number(end.high)).sort()).toEqual(byPartition.map((ids) => ids.length).sort());
     redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
     const client = redis;
     const graph = new IdentityGraph(client, ctx.keyPrefix);
