@@ -4,46 +4,19 @@
  * must pass its own quality bar (exit 0), and the closing hint must be a command that works:
  * it once named the default tenant while the demo ran under a fresh one.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestContext } from '@elephant/testing';
+import { cliHarness } from './cli-harness.ts';
 
-const ctx = createTestContext('demo');
-const cli = fileURLToPath(new URL('../services/cli/src/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'elephant-demo-'));
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  KAFKA_BROKERS: ctx.stack.kafkaBrokers,
-  SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
-  REDIS_URL: ctx.stack.redisUrl,
-  TOPIC_PREFIX: `${ctx.topic('demo')}.`,
-  // Consumer groups of this test only: other runs on the shared cluster use the default names.
-  CONSUMER_GROUP_PREFIX: `${ctx.group('demo')}.`,
-  REDIS_KEY_PREFIX: ctx.keyPrefix,
-  ELEPHANT_STACK_DIR: dir,
-  LOG_LEVEL: 'error',
-};
+const { elephant, cleanup } = cliHarness('demo', { ELEPHANT_STACK_DIR: dir });
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await ctx.cleanup();
+  await cleanup();
 });
-
-function elephant(args: readonly string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('elephant demo', () => {
   it('runs end to end on the test stack, meets its bar, and closes with a lookup that works', async () => {

@@ -6,52 +6,23 @@
  * lists each profile's eventIds), and every computed counter of every person's profile equal to
  * what the truth implies: a person split over profiles, or a profile holding two people, fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairwiseQuality } from '@elephant/identity';
 import type { ProfileSnapshot } from '@elephant/profiles';
 import { parseTruthLines } from '@elephant/simulator';
 import { checkProfiles } from '@elephant/cli';
-import { createTestContext } from '@elephant/testing';
+import { cliHarness } from './cli-harness.ts';
 
-const ctx = createTestContext('e2e');
-const cli = fileURLToPath(new URL('../services/cli/src/main.ts', import.meta.url));
+const { elephant, startServices, cleanup } = cliHarness('e2e', { TENANT: 'default' });
 const dir = mkdtempSync(join(tmpdir(), 'elephant-e2e-'));
-const children: ChildProcess[] = [];
-const env = {
-  ...process.env,
-  KAFKA_BROKERS: ctx.stack.kafkaBrokers,
-  SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
-  REDIS_URL: ctx.stack.redisUrl,
-  TOPIC_PREFIX: `${ctx.topic('e2e')}.`,
-  // Consumer groups of this test only: other runs on the shared cluster use the default names.
-  CONSUMER_GROUP_PREFIX: `${ctx.group('e2e')}.`,
-  REDIS_KEY_PREFIX: ctx.keyPrefix,
-  TENANT: 'default',
-  LOG_LEVEL: 'error',
-};
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
-  await ctx.cleanup();
+  await cleanup();
 });
-
-function elephant(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface ProfileLine {
   profileId: string;
@@ -68,22 +39,7 @@ describe('elephant end to end', () => {
     const simulated = await elephant(['simulate', '--out', traffic]);
     expect(simulated.code, simulated.stderr).toBe(0);
 
-    const run = spawn(process.execPath, [cli, 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    children.push(run);
-    let runLog = '';
-    run.stderr.on('data', (chunk: Buffer) => (runLog += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const check = setInterval(() => {
-        if (runLog.includes('running')) {
-          clearInterval(check);
-          resolve();
-        }
-        if (run.exitCode !== null) {
-          clearInterval(check);
-          reject(new Error(`elephant run exited: ${runLog}`));
-        }
-      }, 100);
-    });
+    const services = await startServices();
 
     const published = await elephant(['publish', '--file', traffic]);
     expect(published.code, published.stderr).toBe(0);
@@ -93,9 +49,7 @@ describe('elephant end to end', () => {
     expect(listed.code, listed.stderr).toBe(0);
     const profiles = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as ProfileLine);
 
-    run.kill('SIGTERM');
-    const exit = await new Promise<number | null>((resolve) => run.once('exit', (code) => resolve(code)));
-    expect(exit, runLog).toBe(0);
+    expect(await services.stop(), services.log()).toBe(0);
 
     // Identity quality over events, as the issue defines it: every pair of touchpoints of the
     // truth is scored against the profiles the pipeline resolved them to.

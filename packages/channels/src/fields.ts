@@ -199,7 +199,7 @@ export class Fields {
     // A UTF-16 unit is 1-3 UTF-8 bytes: count exactly only when it can matter.
     if (units * 3 > PROPERTY_LIMITS.bytes) {
       let bytes = 0;
-      for (const key of keys) bytes += utf8Length(key) + utf8Length(into[key] as string);
+      for (const key of keys) bytes += Buffer.byteLength(key) + Buffer.byteLength(into[key] as string);
       if (bytes > PROPERTY_LIMITS.bytes) throw propertiesTooLarge(`properties of ${bytes} bytes exceed the limit of ${PROPERTY_LIMITS.bytes}`, { reason: 'too_many_bytes', bytes, limit: PROPERTY_LIMITS.bytes });
     }
     return into;
@@ -222,21 +222,6 @@ export class Fields {
 
 function propertiesTooLarge(message: string, details: Record<string, unknown>): ChannelError {
   return new ChannelError('PROPERTIES_TOO_LARGE', message, { details });
-}
-
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i += 1) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length) {
-      // A surrogate pair is one code point of four bytes.
-      bytes += 4;
-      i += 1;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /** Sets `name`, or the first free `name#2`, `name#3`, ... when another field already took it. */

@@ -74,25 +74,10 @@ function sameBatch(a: MemberLine, b: MemberLine): boolean {
   return a.partition === b.partition && a.offsets?.join() === b.offsets?.join();
 }
 
-/** A member in this process that records which partition each value came from. */
-function partitionCollector(topic: string, group: string): { consumer: BatchConsumer; received: { partition: number; value: string }[] } {
-  const received: { partition: number; value: string }[] = [];
-  const consumer = new BatchConsumer({
-    kafka: ctx.kafka,
-    groupId: group,
-    topics: [topic],
-    logger: ctx.logger,
-    sessionTimeoutMs: 6000,
-    heartbeatIntervalMs: 500,
-    handler: async (batch) => {
-      received.push(...batch.messages.map((message) => ({ partition: batch.partition, value: message.value?.toString() ?? '' })));
-    },
-  });
-  return { consumer, received };
-}
-
-function collector(topic: string, group: string, options: Partial<BatchConsumerOptions> = {}): { consumer: BatchConsumer; values: string[] } {
+/** A member in this process that records each value, and which partition it came from. */
+function collector(topic: string, group: string, options: Partial<BatchConsumerOptions> = {}): { consumer: BatchConsumer; values: string[]; received: { partition: number; value: string }[] } {
   const values: string[] = [];
+  const received: { partition: number; value: string }[] = [];
   const consumer = new BatchConsumer({
     kafka: ctx.kafka,
     groupId: group,
@@ -102,10 +87,14 @@ function collector(topic: string, group: string, options: Partial<BatchConsumerO
     heartbeatIntervalMs: 500,
     ...options,
     handler: async (batch) => {
-      values.push(...batch.messages.map((message) => message.value?.toString() ?? ''));
+      for (const message of batch.messages) {
+        const value = message.value?.toString() ?? '';
+        values.push(value);
+        received.push({ partition: batch.partition, value });
+      }
     },
   });
-  return { consumer, values };
+  return { consumer, values, received };
 }
 
 afterAll(async () => {
@@ -124,7 +113,7 @@ describe('BatchConsumer with a real broker', () => {
     // starting from committed offsets.
     const member = startMember(topic, group, 'hold');
     await waitUntil(() => member.lines.some((line) => line.event === 'started'), { message: 'member A to start', timeoutMs: 60000 });
-    const next = partitionCollector(topic, group);
+    const next = collector(topic, group);
     await next.consumer.start();
     try {
       await waitUntil(async () => (await groupMembers(group))?.length === 2, { message: 'both members in a stable group', timeoutMs: 60000 });

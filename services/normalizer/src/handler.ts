@@ -1,5 +1,5 @@
 import { adaptMessage, touchpointKey, IDENTIFIER_TYPES, type AdapterContext, type Channel, type DroppedIdentifier } from '@elephant/channels';
-import { deadLetter, type BatchHandler, type OutboundBatch, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
+import { deadLetter, recordSize, type BatchHandler, type OutboundBatch, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { AvroRegistry } from '@elephant/registry';
 import { ElephantError, isElephantError } from '@elephant/errors';
@@ -45,13 +45,6 @@ export interface NormalizedBatch {
   readonly dropped: DroppedIdentifier[];
 }
 
-/** Bytes a record takes on the wire, near enough (key, value, header names and values). */
-function recordBytes(message: Message): number {
-  let bytes = (message.key?.length ?? 0) + (message.value?.length ?? 0);
-  for (const [name, value] of Object.entries(message.headers ?? {})) bytes += name.length + String(value).length;
-  return bytes;
-}
-
 /**
  * Turns one batch of raw messages into touchpoint records and dead-letter records. Pure
  * apart from Avro encoding with an already-registered schema: no message can fail the
@@ -88,7 +81,7 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
         failure = isElephantError(error) ? { code: error.code, message: error.message, details: error.details } : { code: 'ADAPTER_FAILED', message: String(error) };
         break;
       }
-      const size = recordBytes(record);
+      const size = recordSize(record);
       if (size > deps.maxTouchpointBytes) {
         // The broker would refuse it (or the whole request it is in) on every retry: the
         // partition would stop. Dead-lettered whole, like any message that cannot go on.
@@ -174,10 +167,22 @@ export function createNormalizerHandler(deps: NormalizerDeps): BatchHandler {
     deps.metrics.consumed.inc({ channel }, batch.messages.length);
     deps.metrics.produced.inc({ channel }, produced);
     for (const [reason, count] of reasons) deps.metrics.deadLettered.inc({ channel, reason }, count);
-    for (const drop of dropped) {
-      deps.metrics.droppedIdentifiers.inc({ channel, type: typeLabel(drop.type), reason: drop.reason });
-      // Never the value: it is personal data, and invalid ones are often typos of real ones.
-      deps.logger.info({ channel, eventId: drop.eventId, type: drop.type, reason: drop.reason, field: drop.field }, 'identifier dropped by normalization');
+    if (dropped.length > 0) {
+      // Counted per label once a batch, not per identifier; each drop is logged at debug, the
+      // batch's summary at info (junk values are common: a line per drop at info would be
+      // most of the log). Never the value: it is personal data, and invalid ones are often
+      // typos of real ones.
+      const counts = new Map<string, { type: string; reason: string; count: number }>();
+      for (const drop of dropped) {
+        const type = typeLabel(drop.type);
+        const key = `${type}\u0000${drop.reason}`;
+        const entry = counts.get(key);
+        if (entry) entry.count += 1;
+        else counts.set(key, { type, reason: drop.reason, count: 1 });
+        deps.logger.debug({ channel, eventId: drop.eventId, type: drop.type, reason: drop.reason, field: drop.field }, 'identifier dropped by normalization');
+      }
+      for (const { type, reason, count } of counts.values()) deps.metrics.droppedIdentifiers.inc({ channel, type, reason }, count);
+      deps.logger.info({ channel, partition: batch.partition, dropped: [...counts.values()] }, 'identifiers dropped by normalization');
     }
     if (deadLetters.length > 0) deps.logger.warn({ partition: batch.partition, deadLettered: deadLetters.length, reasons: Object.fromEntries(reasons) }, 'dead-lettered raw messages');
   };

@@ -43,7 +43,7 @@ interface Setup {
 function setup(producer: TouchpointProducer, overrides: Partial<NormalizerDeps> = {}): Setup {
   const metrics = createMetricsRegistry({ service: 'normalizer-test' });
   const logs: Record<string, unknown>[] = [];
-  const logger = createLogger({ name: 'test', level: 'info', destination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) } });
+  const logger = createLogger({ name: 'test', level: 'debug', destination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) } });
   const deps: NormalizerDeps = {
     topics,
     context: { tenant: 'default', defaultRegion: 'US' },
@@ -149,7 +149,7 @@ describe('normalizer handler', () => {
     expect(await total(metrics, 'elephant_normalizer_dead_lettered_total', { reason: 'TOUCHPOINT_REJECTED' })).toBe(1);
   });
 
-  it('counts dropped identifiers by type and reason and logs each with its eventId, never its value', async () => {
+  it('counts dropped identifiers by type and reason once a batch, logs each (debug) with its eventId and the batch (info), never the value', async () => {
     const producer = new FakeProducer();
     const { deps, metrics, logs } = setup(producer);
     const message = JSON.stringify({ type: 'identify', messageId: 'm-drop', anonymousId: 'a-1', timestamp: '2026-11-01T10:00:00Z', traits: { email: 'ann@', phone: '12' } });
@@ -163,7 +163,12 @@ describe('normalizer handler', () => {
       ['email', 'invalid_email', eventId],
       ['phone', 'invalid_phone', eventId],
     ]);
+    expect(drops.map((line) => line['level'])).toEqual(['debug', 'debug']);
+    // One summary per batch at info, counts by type and reason.
+    const summaries = logs.filter((line) => line['msg'] === 'identifiers dropped by normalization');
+    expect(summaries.map((line) => [line['level'], line['dropped']])).toEqual([['info', [{ type: 'email', reason: 'invalid_email', count: 1 }, { type: 'phone', reason: 'invalid_phone', count: 1 }]]]);
     expect(JSON.stringify(drops)).not.toContain('ann@');
+    expect(JSON.stringify(summaries)).not.toContain('ann@');
   });
 });
 

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
 import type { ProfileSnapshot, ProfileUpdate } from '@elephant/profiles';
 import { erasureRequestSchema, topicsOf } from '@elephant/profile-builder';
-import { BatchProducer, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, consumerGroupLag, readToEnd, type KafkaMessage } from '@elephant/kafka';
 import { connectRedis } from '@elephant/redis';
 import type { AvroSchema } from '@elephant/registry';
 import { createTestContext, readTopic, waitUntil } from '@elephant/testing';
@@ -88,16 +88,7 @@ describe('erasure and merges', () => {
         await producer.send([{ topic: topics.merges, messages: [{ key: survivor, value: (heldMerge as KafkaMessage).value }] }]);
         const builder = pipeline.builders[0];
         await waitUntil(async () => (await builder?.metrics.getSingleMetricAsString('elephant_builder_touchpoints_total'))?.includes('outcome="erased"'), { timeoutMs: 60000, message: 'the in-flight touchpoint dropped' });
-        const admin = ctx.kafka.admin();
-        await admin.connect();
-        try {
-          await waitUntil(async () => {
-            const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.CONSUMER_GROUP, topics: [topics.merges] });
-            return (offsets?.partitions ?? []).reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0) >= 2;
-          }, { timeoutMs: 60000, message: 'both merge copies committed' });
-        } finally {
-          await admin.disconnect();
-        }
+        await waitUntil(async () => (await consumerGroupLag(ctx.kafka, pipeline.config.CONSUMER_GROUP, [topics.merges])) === 0, { timeoutMs: 60000, message: 'both merge copies committed' });
         const final = await updates();
         expect(final.filter((update) => update.profileId === absorbed && update.kind === 'erasure')).toHaveLength(1);
         expect(final.filter((update) => update.profileId === absorbed && update.version > lastBefore + 1)).toEqual([]);
@@ -167,16 +158,7 @@ describe('erasure and merges', () => {
           // A request naming the folded profile: erased already, announced by the survivor's erasure.
           await producer.send([{ topic: topics.erasures, messages: [request('gdpr-ff-2', absorbed)] }]);
           await waitUntil(async () => (await pipeline.builders[0]?.metrics.getSingleMetricAsString('elephant_builder_touchpoints_total'))?.includes('outcome="erased"'), { timeoutMs: 60000, message: 'the in-flight touchpoint dropped' });
-          const admin = ctx.kafka.admin();
-          await admin.connect();
-          try {
-            await waitUntil(async () => {
-              const [offsets] = await admin.fetchOffsets({ groupId: pipeline.config.CONSUMER_GROUP, topics: [topics.erasures] });
-              return (offsets?.partitions ?? []).reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0) >= 2;
-            }, { timeoutMs: 60000, message: 'both requests committed' });
-          } finally {
-            await admin.disconnect();
-          }
+          await waitUntil(async () => (await consumerGroupLag(ctx.kafka, pipeline.config.CONSUMER_GROUP, [topics.erasures])) === 0, { timeoutMs: 60000, message: 'both requests committed' });
           const final = await updates();
           expect(final.filter((update) => update.kind === 'erasure').map((update) => update.profileId)).toEqual([survivor]);
           expect(final.filter((update) => update.causeEventId === 'ff-in-flight')).toEqual([]);
