@@ -40,9 +40,9 @@ local identifiers = cjson.decode(ARGV[7])
 local nonMerging = rules.nonMerging
 
 -- Reads below are memoized for the duration of this call (the same identifiers and profiles
--- are looked at in several steps); `forget()` drops what a write may have changed.
+-- are looked at in several steps); after the merge and attach steps the memos are updated to
+-- what those writes did rather than read again.
 local roots, owners, quarantines, countsCache = {}, {}, {}, {}
-local function forget() roots, owners, countsCache = {}, {}, {} end
 
 local function root(pid)
   local start = pid
@@ -79,6 +79,16 @@ for i = 1, #erasedKeys do
   local erasedAt = erasedAts[i]
   if erasedAt and ingestTime < tonumber(erasedAt) then
     return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
+  end
+end
+
+-- One EXISTS over every identifier's quarantine key: in the common case none is quarantined
+-- and no identifier needs a check of its own.
+if #identifiers > 0 then
+  local quarantineKeys = {}
+  for i, id in ipairs(identifiers) do quarantineKeys[i] = P .. 'q:' .. key(id) end
+  if redis.call('EXISTS', unpack(quarantineKeys)) == 0 then
+    for _, id in ipairs(identifiers) do quarantines[key(id)] = false end
   end
 end
 
@@ -168,9 +178,11 @@ local function applyLimits(linking)
         table.insert(profiles, owners[i])
       end
     end
-    local seqs = {}
-    for _, pid in ipairs(profiles) do seqs[pid] = seqOf(pid) end
-    table.sort(profiles, function(a, b) return seqs[a] < seqs[b] end)
+    if #profiles > 1 then
+      local seqs = {}
+      for _, pid in ipairs(profiles) do seqs[pid] = seqOf(pid) end
+      table.sort(profiles, function(a, b) return seqs[a] < seqs[b] end)
+    end
     for _, pid in ipairs(profiles) do
       profileCounts[pid] = countsOf(pid)
       for type, count in pairs(profileCounts[pid]) do counts[type] = (counts[type] or 0) + count end
@@ -313,19 +325,34 @@ if target then
   if result.outcome == 'created' then rule = 'new_profile' elseif weak then rule = 'weak_match' end
   for _, id in ipairs(plan) do
     local k = key(id)
-    if redis.call('HEXISTS', P .. 'i:' .. k, 'p') == 0 then
+    -- applyLimits read every plan identifier's owner; the merge above only moved owned ones.
+    if not ownerOf(k) then
       -- `to` keeps the profile it was first attached to (`p` moves with merges): walking
       -- mergedInto from there to the survivor lists every merge that carried it along.
       redis.call('HSET', P .. 'i:' .. k, 'p', target, 'to', target, 'fs', eventTime, 'ls', eventTime, 'ev', eventId, 'lev', eventId, 'ch', channel, 'src', source, 'rule', rule)
       redis.call('SADD', P .. 'p:' .. target .. ':ids', k)
       redis.call('HINCRBY', P .. 'p:' .. target .. ':n', id[1], 1)
       table.insert(result.attached, { type = id[1], value = id[2] })
+      owners[k] = target
     end
   end
 end
 
--- Steps 6 and 7 moved identifiers and profiles: read them again from here on.
-forget()
+-- Steps 6 and 7 moved identifiers and profiles. The memos follow the writes instead of being
+-- read again: what resolved to an absorbed profile resolves to the survivor now (owners and
+-- roots hold live roots, and the absorbed profiles were live roots), attached identifiers
+-- are owned by the target (set above), and identifier counts changed.
+if result.merge then
+  local gone = {}
+  for _, pid in ipairs(result.merge.absorbed) do gone[pid] = true end
+  for k, owner in pairs(owners) do
+    if owner and gone[owner] then owners[k] = target end
+  end
+  for start, pid in pairs(roots) do
+    if gone[pid] then roots[start] = target end
+  end
+end
+countsCache = {}
 
 -- 8. What was neither matched nor attached, and why.
 local heldSet = {}
@@ -352,7 +379,7 @@ for _, pid in ipairs(candidates) do table.insert(partners, root(pid)) end
 if target then table.insert(partners, target) end
 for _, drop in ipairs(dropped) do
   local k = drop.type .. ':' .. drop.value
-  if redis.call('HEXISTS', P .. 'i:' .. k, 'p') == 0 then table.insert(partners, '#' .. k) end
+  if not ownerOf(k) then table.insert(partners, '#' .. k) end
 end
 for _, id in ipairs(linking) do
   local k = key(id)
@@ -385,9 +412,14 @@ for _, id in ipairs(linking) do
 end
 
 -- 10. Provenance: first and last seen of every identifier of the event that a profile holds.
+local attachedNow = {}
+for _, id in ipairs(result.attached) do attachedNow[id.type .. ':' .. id.value] = true end
 for _, id in ipairs(kept) do
-  local link = P .. 'i:' .. key(id)
-  local fields = redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev')
+  local k = key(id)
+  local link = P .. 'i:' .. k
+  -- Attached by this event: first and last seen are this event already. Owned by nobody: no
+  -- provenance to keep. Neither needs reading.
+  local fields = (not attachedNow[k] and ownerOf(k)) and redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev') or {}
   if fields[1] and fields[4] ~= eventId then
     if eventTime < tonumber(fields[2]) then redis.call('HSET', link, 'fs', eventTime) end
     if eventTime >= tonumber(fields[3]) then redis.call('HSET', link, 'ls', eventTime, 'lev', eventId) end
