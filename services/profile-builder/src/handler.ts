@@ -153,7 +153,7 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   if (pending.length === 0) return;
   pending.sort((a, b) => (a.profileId < b.profileId ? -1 : a.profileId > b.profileId ? 1 : a.version - b.version));
   const profileIds = [...new Set(pending.map((update) => update.profileId))];
-  const { profiles } = await deps.store.load(tenant, profileIds, []);
+  const { profiles } = await deps.store.load(tenant, profileIds, [], { held: heldStates(deps, profileIds) });
   let count = 0;
   for (const update of pending) {
     // An erased person's updates are never published again, except the erasure itself (of a
@@ -207,7 +207,7 @@ async function survivorsOf(deps: BuilderDeps, tenant: string, loaded: readonly L
   let chains = new Map<string, string>();
   for (const profile of loaded) if (profile.mergedInto !== undefined) chains.set(profile.profileId, profile.mergedInto);
   for (let hops = 0; hops < 64 && chains.size > 0; hops += 1) {
-    const { profiles } = await deps.store.load(tenant, [...new Set(chains.values())], []);
+    const { profiles } = await deps.store.load(tenant, [...new Set(chains.values())], [], { states: false });
     const next = new Map<string, string>();
     for (const [start, current] of chains) {
       const further = profiles.get(current)?.mergedInto;
@@ -233,6 +233,11 @@ export class StateCache {
     this.#capacity = capacity;
   }
 
+  /** The state held for a profile, whatever its version, without making it more recent. */
+  peek(profileId: string): ProfileState | undefined {
+    return this.#entries.get(profileId);
+  }
+
   get(profileId: string, version: number): ProfileState | undefined {
     const state = this.#entries.get(profileId);
     if (state?.version !== version) return undefined;
@@ -251,10 +256,22 @@ export class StateCache {
   }
 }
 
+/** The decoded states this process holds of `profileIds`, to load them without their JSON. */
+function heldStates(deps: BuilderDeps, profileIds: readonly string[]): Map<string, ProfileState> {
+  const held = new Map<string, ProfileState>();
+  for (const profileId of profileIds) {
+    const state = deps.states.peek(profileId);
+    if (state) held.set(profileId, state);
+  }
+  return held;
+}
+
 function parseState(deps: BuilderDeps, loaded: LoadedProfile | undefined): ProfileState | undefined {
   if (!loaded?.stored) return undefined;
+  if (loaded.stored.decoded) return loaded.stored.decoded;
   const cached = deps.states.get(loaded.profileId, loaded.stored.version);
   if (cached) return cached;
+  if (loaded.stored.state === null) throw new ElephantError('PROFILE_STATE_NOT_LOADED', `Profile ${loaded.profileId} was loaded without its state`, { retryable: false });
   const state = parseProfileState(JSON.parse(loaded.stored.state));
   deps.states.set(state);
   return state;
@@ -287,7 +304,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
   }
   for (const [tenant, list] of byTenant) {
     const profileIds = [...new Set(list.map((record) => record.profileId))];
-    const { profiles, applied, outbox } = await deps.store.load(tenant, profileIds, [...new Set(list.map((record) => record.touchpoint.eventId))], batch.partition);
+    const { profiles, applied, outbox } = await deps.store.load(tenant, profileIds, [...new Set(list.map((record) => record.touchpoint.eventId))], { partition: batch.partition, held: heldStates(deps, profileIds) });
     await recoverOutbox(deps, out, tenant, batch, outbox);
     // Touchpoints of profiles merged away meanwhile go to the survivors: looked up together.
     const survivors = await survivorsOf(deps, tenant, [...profiles.values()].filter((loaded) => loaded.mergedInto !== undefined && loaded.erasedAt === undefined));
@@ -361,7 +378,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
     seenInBatch.add(merge.mergeId);
     const tenant = merge.tenant;
     const ids = [merge.survivorProfileId, ...merge.mergedProfileIds];
-    const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId]);
+    const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId], { held: heldStates(deps, ids) });
     const survivor = profiles.get(merge.survivorProfileId);
     if (!survivor) continue;
     if (survivor.erasedAt !== undefined) {

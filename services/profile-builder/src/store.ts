@@ -2,15 +2,33 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from '@elephant/redis';
 import { toRedisError } from '@elephant/redis';
 import { ElephantError } from '@elephant/errors';
-import type { ProfileUpdate } from '@elephant/profiles';
+import type { ProfileState, ProfileUpdate } from '@elephant/profiles';
 
 const COMMIT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const ERASE = readFileSync(new URL('./erase.lua', import.meta.url), 'utf8');
 
 export interface StoredProfile {
   readonly version: number;
-  /** The state JSON (parsed by the profiles package). */
-  readonly state: string;
+  /**
+   * The state JSON (parsed by the profiles package); null when it was not read: the caller
+   * holds this very version decoded (then in `decoded`), or asked for no states.
+   */
+  readonly state: string | null;
+  /** The caller's decoded state (LoadOptions.held), when Redis still holds that version. */
+  readonly decoded?: ProfileState;
+}
+
+export interface LoadOptions {
+  /** Also read this input partition's outbox. */
+  readonly partition?: number;
+  /**
+   * Decoded states the caller holds, by profile id. A profile still at the held version comes
+   * back with that state instead of its JSON, which is then not read (a version names one
+   * state for good: every write increments it). @default none
+   */
+  readonly held?: ReadonlyMap<string, ProfileState>;
+  /** false: versions, merge and erasure marks only, no state JSON. @default true */
+  readonly states?: boolean;
 }
 
 export interface LoadedProfile {
@@ -111,12 +129,21 @@ export class ProfileStore {
     return `${this.#prefix}{${tenant}}:`;
   }
 
-  /** Profiles, which of `eventIds` were applied, and (with `partition`) that partition's outbox: one round trip. */
-  async load(tenant: string, profileIds: readonly string[], eventIds: readonly string[], partition?: number): Promise<LoadedBatch> {
+  /**
+   * Profiles, which of `eventIds` were applied, and (with `partition`) that partition's outbox:
+   * one round trip, and a second only for held states another writer moved meanwhile.
+   */
+  async load(tenant: string, profileIds: readonly string[], eventIds: readonly string[], options: LoadOptions = {}): Promise<LoadedBatch> {
+    const { partition, held, states = true } = options;
     const P = this.tenantPrefix(tenant);
     const pipeline = this.#redis.pipeline();
+    /** Profiles whose state JSON is asked for in this round trip. */
+    const reading = new Set<string>();
     for (const id of profileIds) {
-      pipeline.hmget(`${P}ps:${id}`, 'v', 's');
+      if (states && !held?.has(id)) {
+        reading.add(id);
+        pipeline.hmget(`${P}ps:${id}`, 'v', 's');
+      } else pipeline.hget(`${P}ps:${id}`, 'v');
       pipeline.get(`${P}pm:${id}`);
       pipeline.hget(`${P}px:${id}`, 'at');
     }
@@ -134,16 +161,25 @@ export class ProfileStore {
       return reply;
     };
     const profiles = new Map<string, LoadedProfile>();
+    /** Held states another writer moved: their JSON is read in a second round trip. */
+    const stale: string[] = [];
     profileIds.forEach((profileId, index) => {
-      const [v, s] = value(index * 3) as [string | null, string | null];
+      let stored: StoredProfile | undefined;
+      if (reading.has(profileId)) {
+        const [v, s] = value(index * 3) as [string | null, string | null];
+        stored = v !== null && s !== null ? { version: Number(v), state: s } : undefined;
+      } else {
+        const v = value(index * 3) as string | null;
+        const decoded = held?.get(profileId);
+        if (v !== null) {
+          stored = { version: Number(v), state: null };
+          if (decoded?.version === stored.version) stored = { ...stored, decoded };
+          else if (states) stale.push(profileId);
+        }
+      }
       const mergedInto = value(index * 3 + 1) as string | null;
       const erasedAt = value(index * 3 + 2) as string | null;
-      profiles.set(profileId, {
-        profileId,
-        stored: v !== null && s !== null ? { version: Number(v), state: s } : undefined,
-        mergedInto: mergedInto ?? undefined,
-        erasedAt: erasedAt === null ? undefined : Number(erasedAt),
-      });
+      profiles.set(profileId, { profileId, stored, mergedInto: mergedInto ?? undefined, erasedAt: erasedAt === null ? undefined : Number(erasedAt) });
     });
     let next = profileIds.length * 3;
     const applied = new Set<string>();
@@ -155,6 +191,10 @@ export class ProfileStore {
       });
     }
     const outbox = new Map<string, string>(partition === undefined ? [] : Object.entries((value(next) as Record<string, string> | null) ?? {}));
+    if (stale.length > 0) {
+      const again = await this.load(tenant, stale, []);
+      for (const [profileId, loaded] of again.profiles) profiles.set(profileId, loaded);
+    }
     return { profiles, applied, outbox };
   }
 
