@@ -32,7 +32,11 @@ describe('benchmark', () => {
       expect(Number.isFinite(stage.ratioToBaseline)).toBe(true);
       expect(stage.cpuSecondsPer10k).toBeGreaterThan(0);
       expect(stage.redisRoundTripsPerEvent).toBeGreaterThanOrEqual(0);
+      expect(stage.elephantCoresBusy).toBeGreaterThan(0);
+      expect(stage.redisCoresBusy).toBeGreaterThanOrEqual(0);
     }
+    // The resolver runs its script on Redis: Redis was busy during its stage.
+    expect(report.stages[1]?.redisCoresBusy).toBeGreaterThan(0);
     expect(report.stages[1]?.redisCommandsPerEvent).toBeGreaterThan(0);
     expect(report.latency.samples).toBeGreaterThan(0);
     expect(report.latency.p50).toBeLessThanOrEqual(report.latency.p99);
@@ -42,8 +46,12 @@ describe('benchmark', () => {
     expect(report.pipeline.profiles).toBeGreaterThan(0);
     expect(report.pipeline.quality.precision).toBeGreaterThan(0);
     expect(report.pipeline.redisBytesPerProfile).toBeGreaterThan(0);
+    expect(report.latency.machine?.coresBusy).toBeGreaterThan(0);
     expect(report.targets.length).toBe(9);
+    // A missed target names what this run measured as its limit; a met one names none.
+    for (const target of report.targets) expect(typeof target.limit === 'string' && target.limit.length > 0, target.name).toBe(!target.met);
     const markdown = markdownOf(report);
+    expect(markdown).toContain('| limited by (measured in this run) |');
     expect(markdown).toContain('| baseline (passthrough) |');
     expect(markdown).toContain('p99');
     expect(lines.some((line) => line.startsWith('latency'))).toBe(true);

@@ -1,0 +1,43 @@
+import { cpus } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { latencyLimit, throughputLimit, type BenchReport, type StageFigures } from '@elephant/bench';
+
+const stage = (overrides: Partial<StageFigures>): StageFigures => ({
+  name: 'stage',
+  input: 10000,
+  seconds: 1,
+  eventsPerSecond: 10000,
+  ratioToBaseline: 0.3,
+  cpuSecondsPer10k: 0.9,
+  stackCpuSecondsPer10k: 0.1,
+  redisCommandsPerEvent: 0,
+  redisRoundTripsPerEvent: 0,
+  coresBusy: 1,
+  elephantCoresBusy: 0.5,
+  redisCoresBusy: 0.1,
+  cpuPerEventVsBaseline: 3,
+  ...overrides,
+});
+const baseline = stage({ name: 'baseline', cpuSecondsPer10k: 0.3 });
+
+describe('what a missed target is limited by, from the run\'s own figures', () => {
+  it('names the stage\'s process when its JavaScript thread is saturated, with the CPU per event against the passthrough\'s', () => {
+    expect(throughputLimit(stage({ elephantCoresBusy: 1.02 }), baseline)).toMatch(/^its own process \(one JavaScript thread\) \(process 1.02 cores busy, .*CPU per event 3× the passthrough's\)$/);
+  });
+
+  it('names Redis when its one thread is the busiest', () => {
+    expect(throughputLimit(stage({ elephantCoresBusy: 0.6, redisCoresBusy: 0.97 }), baseline)).toMatch(/^Redis \(one thread\)/);
+  });
+
+  it('names the machine when every core is busy, and says nothing is saturated otherwise', () => {
+    const cores = cpus().length;
+    expect(throughputLimit(stage({ elephantCoresBusy: 0.8, coresBusy: cores * 0.95 }), baseline)).toMatch(new RegExp(`^the machine's ${cores} cores`));
+    expect(throughputLimit(stage({ elephantCoresBusy: 0.4, redisCoresBusy: 0.2, coresBusy: 0.7 }), baseline)).toMatch(/^no resource saturated: waits/);
+  });
+
+  it('names the slowest hop of the latency run and how busy the machine was', () => {
+    const p = (p50: number, p99: number) => ({ p50, p95: p99, p99, max: p99 });
+    const latency = { hops: { normalizer: p(5, 40), resolver: p(5, 30), builder: p(40, 300) }, split: { toUpdateProduced: p(50, 320), toSubscriber: p(6, 60) }, machine: { coresBusy: 1.9, steal: 0.3 } } as unknown as BenchReport['latency'];
+    expect(latencyLimit(latency)).toBe(`the builder hop, p99 300 ms (normalizer 40, resolver 30, builder 300, commit and fetch 60); the machine 1.9 of ${cpus().length} cores busy, 0.3 stolen by the hypervisor`);
+  });
+});
