@@ -8,8 +8,10 @@
 -- ARGV[6]  JSON [event id, ...] applied by this commit
 -- ARGV[7]  outbox key: P ob:<input partition>
 -- ARGV[8]  outbox field: <input topic>|<batch's next offset>|<profile id or merge id>
--- ARGV[9]  JSON [update, ...] this commit publishes, kept in the outbox until the Kafka
---          transaction that publishes them is known to have committed
+-- ARGV[9]  the updates this commit publishes, as the builder encoded them for Kafka (each a
+--          4-byte big-endian length and the Confluent-framed Avro record; '' for none), kept
+--          in the outbox until the Kafka transaction that publishes them is known to have
+--          committed. (Entries written before 2026-12-05 hold a JSON array; both are read.)
 -- ARGV[10] JSON [[absorbed id, expected version or ''], ...] folded into this profile
 -- ARGV[11] seconds the outbox is kept after its last write
 -- Returns 'ok', 'erased', 'merged:<survivor>', 'conflict' or 'duplicate' (an event was applied
@@ -38,7 +40,7 @@ end
 
 redis.call('HSET', P .. 'ps:' .. pid, 'v', ARGV[4], 's', ARGV[5])
 for _, eventId in ipairs(applied) do redis.call('SADD', P .. 'applied', eventId) end
-if ARGV[9] ~= '[]' then
+if ARGV[9] ~= '' then
   redis.call('HSET', ARGV[7], ARGV[8], ARGV[9])
   redis.call('EXPIRE', ARGV[7], tonumber(ARGV[11]))
 end

@@ -13,7 +13,7 @@
 -- person, so they are erased too, once, like a commit of the merge):
 --   ARGV[4]  merge id (added to P applied: a redelivered merge erases and announces nothing more)
 --   ARGV[5]  JSON [[absorbed id, expected version or ''], ...]
---   ARGV[6]  outbox key P ob:<input partition>; ARGV[7] outbox field; ARGV[8] JSON [update, ...]
+--   ARGV[6]  outbox key P ob:<input partition>; ARGV[7] outbox field; ARGV[8] the updates, encoded as in commit.lua ARGV[9]
 --            (the erasure updates, kept until the transaction that publishes them committed)
 --   ARGV[9]  seconds the outbox is kept after its last write
 --   Returns 'ok', 'duplicate' (merge applied before) or 'conflict' (an absorbed profile moved).
@@ -84,7 +84,7 @@ if mode == 'merge' then
     erase(entry[1], expected == '' and '1' or tostring(tonumber(expected) + 1))
   end
   redis.call('SADD', P .. 'applied', ARGV[4])
-  if ARGV[8] ~= '[]' then
+  if ARGV[8] ~= '' then
     redis.call('HSET', ARGV[6], ARGV[7], ARGV[8])
     redis.call('EXPIRE', ARGV[6], tonumber(ARGV[9]))
   end

@@ -6,7 +6,7 @@ import type { AvroRegistry } from '@elephant/registry';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
 import type { BuilderTopics } from './config.ts';
 import type { BuilderMetrics } from './metrics.ts';
-import { outboxField, parseOutboxField, type CommitRequest, type LoadedProfile, type ProfileStore } from './store.ts';
+import { outboxField, parseOutboxField, unpackOutbox, type CommitRequest, type LoadedProfile, type ProfileStore } from './store.ts';
 import type { ErasureRequest } from './generated/erasure-request.ts';
 
 export interface SchemaIds {
@@ -125,11 +125,12 @@ function confirmLater(out: Outputs, tenant: string, fields: readonly string[]): 
  * tenant, and the first batch whose commit passes such a record's offset contains that record,
  * so it recovers the tenant's outbox (adopting the entry) before the offset can pass the entry's.
  */
-async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, batch: BatchInput, outbox: ReadonlyMap<string, string>): Promise<void> {
+async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, batch: BatchInput, outbox: ReadonlyMap<string, Buffer>): Promise<void> {
   if (outbox.size === 0) return;
   const partition = batch.partition;
   const committed = new Map<string, bigint>();
-  const pending: ProfileUpdate[] = [];
+  /** Each update with the record the transaction sends (the bytes kept in the outbox). */
+  const pending: { update: ProfileUpdate; record: Buffer }[] = [];
   const deleteAfter: string[] = [];
   const adopted: [string, string][] = [];
   const own = BigInt(batch.nextOffset);
@@ -144,22 +145,22 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
       deleteAfter.push(field);
       continue;
     }
-    pending.push(...(JSON.parse(updates) as ProfileUpdate[]));
+    pending.push(...(await updatesOf(deps, updates)));
     if (topic === batch.topic && nextOffset === own) deleteAfter.push(field); // already named after this batch
     else adopted.push([field, outboxField(batch.topic, batch.nextOffset, field)]);
   }
   await deps.store.adoptOutbox(tenant, partition, adopted);
   confirmLater(out, tenant, [...deleteAfter, ...adopted.map(([, renamed]) => renamed)]);
   if (pending.length === 0) return;
-  pending.sort((a, b) => (a.profileId < b.profileId ? -1 : a.profileId > b.profileId ? 1 : a.version - b.version));
-  const profileIds = [...new Set(pending.map((update) => update.profileId))];
+  pending.sort(({ update: a }, { update: b }) => (a.profileId < b.profileId ? -1 : a.profileId > b.profileId ? 1 : a.version - b.version));
+  const profileIds = [...new Set(pending.map(({ update }) => update.profileId))];
   const { profiles } = await deps.store.load(tenant, profileIds, [], { held: heldStates(deps, profileIds) });
   let count = 0;
-  for (const update of pending) {
+  for (const { update, record } of pending) {
     // An erased person's updates are never published again, except the erasure itself (of a
     // profile merged into an erased one, written to the outbox by eraseAbsorbed).
     if (profiles.get(update.profileId)?.erasedAt !== undefined && update.kind !== 'erasure') continue;
-    out.republished.push({ key: update.profileId, value: deps.registry.encode(deps.schemaIds.update, update) });
+    out.republished.push({ key: update.profileId, value: record });
     if (update.kind === 'merge') for (const id of update.mergedProfileIds) out.republishedSnapshots.push({ key: id, value: null });
     if (update.kind === 'erasure') out.republishedSnapshots.push({ key: update.profileId, value: null });
     count += 1;
@@ -170,6 +171,17 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   }
   deps.metrics.republished.inc(count);
   deps.logger.info({ tenant, partition, updates: count, profiles: profileIds.length }, 'republishing updates of a transaction that did not commit');
+}
+
+/** The updates of one outbox entry, each with the record to publish. */
+async function updatesOf(deps: BuilderDeps, value: Buffer): Promise<{ update: ProfileUpdate; record: Buffer }[]> {
+  const entry = unpackOutbox(value);
+  if ('legacy' in entry) return entry.legacy.map((update) => ({ update, record: deps.registry.encode(deps.schemaIds.update, update) }));
+  const decoded = await deps.registry.decodeMany<ProfileUpdate>(entry.records);
+  return decoded.map((result, index) => {
+    if (!result.ok) throw result.error;
+    return { update: result.value, record: entry.records[index] as Buffer };
+  });
 }
 
 function forward(out: Outputs, topic: string, message: Message): void {
@@ -277,8 +289,13 @@ function parseState(deps: BuilderDeps, loaded: LoadedProfile | undefined): Profi
   return state;
 }
 
-function publishUpdate(deps: BuilderDeps, out: Outputs, update: ProfileUpdate): void {
-  out.updates.push({ key: update.profileId, value: deps.registry.encode(deps.schemaIds.update, update) });
+/** Encodes an update (as sent, and as kept in the outbox). */
+function encodeUpdate(deps: BuilderDeps, update: ProfileUpdate): Buffer {
+  return deps.registry.encode(deps.schemaIds.update, update);
+}
+
+function publishUpdate(out: Outputs, update: ProfileUpdate, record: Buffer): void {
+  out.updates.push({ key: update.profileId, value: record });
 }
 
 function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): void {
@@ -311,7 +328,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
     const working = new Map<string, ProfileState>();
     // A touchpoint delivered twice within one batch counts once too.
     const seenInBatch = new Set<string>();
-    const pending = new Map<string, { events: string[]; updates: ProfileUpdate[] }>();
+    const pending = new Map<string, { events: string[]; updates: Buffer[] }>();
     for (const record of list) {
       const loaded = profiles.get(record.profileId);
       const eventId = record.touchpoint.eventId;
@@ -338,9 +355,10 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       const update = updateOf(change.state, change.changes, { kind: 'touchpoint', eventId });
       const entry = pending.get(record.profileId) ?? { events: [], updates: [] };
       pending.set(record.profileId, entry);
+      const encoded = encodeUpdate(deps, update);
       entry.events.push(eventId);
-      entry.updates.push(update);
-      publishUpdate(deps, out, update);
+      entry.updates.push(encoded);
+      publishUpdate(out, update, encoded);
       deps.metrics.touchpoints.inc({ outcome: 'applied' });
     }
     const requests: CommitRequest[] = [];
@@ -401,6 +419,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
     const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
     if (change.folded.length === 0) continue; // all folded before (a redelivered or chained merge): nothing new to announce
     const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
+    const record = encodeUpdate(deps, update);
     const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
     await commitOrRetry(deps, tenant, [
       {
@@ -409,13 +428,13 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
         version: change.state.version,
         state: JSON.stringify(change.state),
         appliedEventIds: [merge.mergeId],
-        outbox: { partition: batch.partition, field, updates: [update] },
+        outbox: { partition: batch.partition, field, updates: [record] },
         absorbed: absorbed.map((loaded) => ({ profileId: loaded.profileId, expectedVersion: loaded.stored?.version })),
       },
     ]);
     deps.states.set(change.state);
     confirmLater(out, tenant, [field]);
-    publishUpdate(deps, out, update);
+    publishUpdate(out, update, record);
     publishSnapshot(deps, out, change.state);
     // The absorbed profiles publish nothing more: their snapshots are tombstoned.
     for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
@@ -443,6 +462,7 @@ async function eraseAbsorbed(
   const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
   if (absorbed.length === 0) return;
   const updates = absorbed.map((loaded) => erasureUpdateOf(loaded.profileId, merge.tenant, (loaded.stored?.version ?? 0) + 1, { eventId: merge.mergeId, at: now }));
+  const records = updates.map((update) => encodeUpdate(deps, update));
   const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
   const outcome = await deps.store.eraseAbsorbed(
     merge.tenant,
@@ -450,7 +470,7 @@ async function eraseAbsorbed(
     absorbed.map((profile) => ({ profileId: profile.profileId, expectedVersion: profile.stored?.version })),
     // The survivor's erasure time: the absorbed profiles are the same person, erased then.
     found.erasedAt,
-    { partition: batch.partition, field, updates },
+    { partition: batch.partition, field, updates: records },
   );
   if (outcome === 'duplicate') return;
   if (outcome === 'conflict') {
@@ -458,11 +478,11 @@ async function eraseAbsorbed(
     throw new ProfileConflictError(absorbed.map((loaded) => loaded.profileId));
   }
   confirmLater(out, merge.tenant, [field]);
-  for (const update of updates) {
-    publishUpdate(deps, out, update);
+  updates.forEach((update, index) => {
+    publishUpdate(out, update, records[index] as Buffer);
     out.snapshots.push({ key: update.profileId, value: null });
     deps.metrics.erasures.inc();
-  }
+  });
   deps.logger.info({ tenant: merge.tenant, survivor: merge.survivorProfileId, erased: absorbed.map((loaded) => loaded.profileId), mergeId: merge.mergeId }, 'profiles merged into an erased profile erased');
 }
 
@@ -480,7 +500,8 @@ async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, no
     }
     // Erased with the profile it had been folded into, whose erasure update was the announcement.
     if ('absorbed' in result) continue;
-    publishUpdate(deps, out, erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: now }));
+    const update = erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: now });
+    publishUpdate(out, update, encodeUpdate(deps, update));
     out.snapshots.push({ key: request.profileId, value: null });
     deps.metrics.erasures.inc();
     deps.logger.info({ tenant: request.tenant, profileId: request.profileId, requestId: request.requestId }, 'profile erased');

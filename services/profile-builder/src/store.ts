@@ -44,8 +44,44 @@ export interface OutboxEntry {
   readonly partition: number;
   /** `<input topic>|<batch's next offset>|<profile id, merge id, or an adopted entry's earlier field>` (see outboxField). */
   readonly field: string;
-  /** The updates the batch publishes for this profile, in version order. */
-  readonly updates: readonly ProfileUpdate[];
+  /**
+   * The updates the batch publishes for this profile, in version order, as encoded for Kafka
+   * (Confluent-framed Avro): the outbox keeps the very bytes the transaction sends.
+   */
+  readonly updates: readonly Buffer[];
+}
+
+/**
+ * An outbox entry's value: each update's record prefixed by its length (4 bytes, big-endian).
+ * Its first byte is 0 for any record under 16 MiB, so it never reads as the JSON array ('[')
+ * that entries written before 2026-12-05 hold.
+ */
+export function packOutbox(records: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const record of records) size += 4 + record.length;
+  const packed = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const record of records) {
+    packed.writeUInt32BE(record.length, at);
+    record.copy(packed, at + 4);
+    at += 4 + record.length;
+  }
+  return packed;
+}
+
+/** An outbox entry's value: the encoded updates, or the JSON updates of an entry written before 2026-12-05. */
+export function unpackOutbox(value: Buffer): { readonly records: Buffer[] } | { readonly legacy: ProfileUpdate[] } {
+  if (value[0] === 0x5b) return { legacy: JSON.parse(value.toString('utf8')) as ProfileUpdate[] };
+  const records: Buffer[] = [];
+  let at = 0;
+  while (at < value.length) {
+    if (at + 4 > value.length) throw new ElephantError('OUTBOX_ENTRY_MALFORMED', `Outbox entry of ${value.length} bytes is cut short at byte ${at}`, { retryable: false });
+    const length = value.readUInt32BE(at);
+    if (at + 4 + length > value.length) throw new ElephantError('OUTBOX_ENTRY_MALFORMED', `Outbox entry of ${value.length} bytes names a record of ${length} bytes at byte ${at}`, { retryable: false });
+    records.push(value.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return { records };
 }
 
 export interface CommitRequest {
@@ -64,8 +100,8 @@ export interface LoadedBatch {
   readonly profiles: Map<string, LoadedProfile>;
   /** The events among those asked for that some profile of the tenant has applied. */
   readonly applied: Set<string>;
-  /** The outbox of the partition asked for: field → JSON array of updates. */
-  readonly outbox: Map<string, string>;
+  /** The outbox of the partition asked for: field → the entry's value (unpackOutbox). */
+  readonly outbox: Map<string, Buffer>;
 }
 
 /**
@@ -86,8 +122,8 @@ export function parseOutboxField(field: string): { topic: string; nextOffset: bi
 }
 
 type Commands = {
-  elephantCommitProfile(...args: (string | number)[]): void;
-  elephantErase(...args: (string | number)[]): void;
+  elephantCommitProfile(...args: (string | number | Buffer)[]): void;
+  elephantErase(...args: (string | number | Buffer)[]): void;
 };
 
 /** KEYS[1] the outbox; ARGV old field, new field, ...: each entry still there moves, value kept. */
@@ -148,7 +184,7 @@ export class ProfileStore {
       pipeline.hget(`${P}px:${id}`, 'at');
     }
     if (eventIds.length > 0) pipeline.smismember(`${P}applied`, ...eventIds);
-    if (partition !== undefined) pipeline.hgetall(`${P}ob:${partition}`);
+    if (partition !== undefined) pipeline.hgetallBuffer(`${P}ob:${partition}`);
     let replies: [Error | null, unknown][];
     try {
       replies = (await pipeline.exec()) ?? [];
@@ -190,7 +226,7 @@ export class ProfileStore {
         if (flags[index] === 1) applied.add(eventId);
       });
     }
-    const outbox = new Map<string, string>(partition === undefined ? [] : Object.entries((value(next) as Record<string, string> | null) ?? {}));
+    const outbox = new Map<string, Buffer>(partition === undefined ? [] : Object.entries((value(next) as Record<string, Buffer> | null) ?? {}));
     if (stale.length > 0) {
       const again = await this.load(tenant, stale, []);
       for (const [profileId, loaded] of again.profiles) profiles.set(profileId, loaded);
@@ -215,7 +251,7 @@ export class ProfileStore {
         JSON.stringify(request.appliedEventIds),
         `${P}ob:${request.outbox.partition}`,
         request.outbox.field,
-        JSON.stringify(request.outbox.updates),
+        packOutbox(request.outbox.updates),
         JSON.stringify(request.absorbed.map((entry) => [entry.profileId, entry.expectedVersion === undefined ? '' : String(entry.expectedVersion)])),
         this.#outboxTtlSeconds,
       );
@@ -231,10 +267,10 @@ export class ProfileStore {
     }
   }
 
-  /** The outbox of one input partition: field → JSON array of updates. */
-  async outbox(tenant: string, partition: number): Promise<Map<string, string>> {
+  /** The outbox of one input partition: field → the entry's value (unpackOutbox). */
+  async outbox(tenant: string, partition: number): Promise<Map<string, Buffer>> {
     try {
-      return new Map(Object.entries(await this.#redis.hgetall(`${this.tenantPrefix(tenant)}ob:${partition}`)));
+      return new Map(Object.entries(await this.#redis.hgetallBuffer(`${this.tenantPrefix(tenant)}ob:${partition}`)));
     } catch (error) {
       throw toRedisError(error, 'reading the outbox');
     }
@@ -270,7 +306,7 @@ export class ProfileStore {
    */
   async erase(tenant: string, profileId: string, at: number): Promise<{ version: number } | { mergedInto: string } | { absorbed: true }> {
     const P = this.tenantPrefix(tenant);
-    const call = this.#redis as unknown as { elephantErase(...args: (string | number)[]): Promise<string> };
+    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
     let reply: string;
     try {
       reply = await call.elephantErase(`${P}ps:${profileId}`, P, at, 'request', profileId);
@@ -290,7 +326,7 @@ export class ProfileStore {
    */
   async eraseAbsorbed(tenant: string, mergeId: string, absorbed: readonly { readonly profileId: string; readonly expectedVersion: number | undefined }[], at: number, outbox: OutboxEntry): Promise<'ok' | 'duplicate' | 'conflict'> {
     const P = this.tenantPrefix(tenant);
-    const call = this.#redis as unknown as { elephantErase(...args: (string | number)[]): Promise<string> };
+    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
     let reply: string;
     try {
       reply = await call.elephantErase(
@@ -302,7 +338,7 @@ export class ProfileStore {
         JSON.stringify(absorbed.map((entry) => [entry.profileId, entry.expectedVersion === undefined ? '' : String(entry.expectedVersion)])),
         `${P}ob:${outbox.partition}`,
         outbox.field,
-        JSON.stringify(outbox.updates),
+        packOutbox(outbox.updates),
         this.#outboxTtlSeconds,
       );
     } catch (error) {
