@@ -1,11 +1,11 @@
 /** Applying one touchpoint to a profile. */
-import type { Identifier, Touchpoint } from '@elephant/channels';
+import type { Identifier } from '@elephant/channels';
 import { diffProfiles } from './changes.ts';
 import { applyComputed } from './computed.ts';
 import { ProfileError } from './errors.ts';
 import { compareStrings, getOwn, setOwn, sortedRecord } from './own.ts';
 import { consentCandidates, consentWins, traitCandidates, traitWins } from './reconcile.ts';
-import { assertStateVersion, resolveOptions, type ConsentValue, type IdentityEntry, type ProfileOptions, type ProfileState, type TraitValue } from './state.ts';
+import { assertStateVersion, resolveOptions, type AppliedTouchpoint, type ConsentValue, type IdentityEntry, type ProfileOptions, type ProfileState, type TraitValue } from './state.ts';
 import type { FieldChange } from './generated/profile-update.ts';
 
 export interface ApplyOptions extends ProfileOptions {
@@ -70,7 +70,7 @@ export function mergeConsent(records: readonly Readonly<Record<string, ConsentVa
  * always moves; the caller must apply each touchpoint once (the builder deduplicates by eventId).
  * @throws TENANT_MISMATCH when the touchpoint belongs to another tenant; UNSUPPORTED_STATE_VERSION; INVALID_OPTIONS
  */
-export function applyTouchpoint(state: ProfileState, touchpoint: Touchpoint, options: ApplyOptions = {}): ProfileChange {
+export function applyTouchpoint(state: ProfileState, touchpoint: AppliedTouchpoint, options: ApplyOptions = {}): ProfileChange {
   assertStateVersion(state);
   const resolved = resolveOptions(options);
   if (touchpoint.tenant !== state.tenant) {

@@ -5,9 +5,9 @@
  * a max or min under a total order, so the result does not depend on arrival order.
  * docs/profiles.md holds the exact definitions.
  */
-import { JOURNEY_STAGES, type Touchpoint } from '@elephant/channels';
+import { JOURNEY_STAGES } from '@elephant/channels';
 import { compareStrings, getOwn, maxTime, minTime, setOwn, sortedRecord, type Mutable } from './own.ts';
-import type { ChannelStats, ComputedState, ContentEntry, EmailState, ProductEntry, ResolvedOptions, SupportState } from './state.ts';
+import type { AppliedTouchpoint, ChannelStats, ComputedState, ContentEntry, EmailState, ProductEntry, ResolvedOptions, SupportState } from './state.ts';
 
 /** Event types that set `email.unsubscribed` to true (or false for resubscribe). */
 const UNSUBSCRIBING = new Set(['email_unsubscribed', 'email_spam_reported']);
@@ -100,7 +100,7 @@ function satisfactionOf(support: SupportState): Satisfaction {
 }
 
 /** What identifies consumed content: content.contentId, else content.url; null when neither. */
-export function contentKey(touchpoint: Touchpoint): string | null {
+export function contentKey(touchpoint: AppliedTouchpoint): string | null {
   const content = touchpoint.content;
   if (content === null) return null;
   if (content.contentId !== null && content.contentId !== '') return content.contentId;
@@ -109,7 +109,7 @@ export function contentKey(touchpoint: Touchpoint): string | null {
 }
 
 /** Computed traits after one more touchpoint. */
-export function applyComputed(computed: ComputedState, touchpoint: Touchpoint, options: ResolvedOptions): ComputedState {
+export function applyComputed(computed: ComputedState, touchpoint: AppliedTouchpoint, options: ResolvedOptions): ComputedState {
   // Copies of what this function writes; untouched lists keep their identity (diffProfiles skips them).
   const next = { ...computed, email: { ...computed.email }, support: { ...computed.support }, loyalty: { ...computed.loyalty } } as Mutable<ComputedState>;
   const at = touchpoint.eventTime;

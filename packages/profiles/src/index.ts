@@ -17,6 +17,7 @@ export {
   emptyProfile,
   parseProfileState,
   STATE_VERSION,
+  type AppliedTouchpoint,
   type ChannelStats,
   type ComputedState,
   type ConsentValue,

@@ -3,9 +3,9 @@
  * purpose, the profile keeps. Both are total orders, so the outcome does not depend on the
  * order in which touchpoints or merged profiles arrive.
  */
-import type { Touchpoint } from '@elephant/channels';
+
 import { compareStrings, getOwn } from './own.ts';
-import type { ConsentValue, TraitValue } from './state.ts';
+import type { AppliedTouchpoint, ConsentValue, TraitValue } from './state.ts';
 
 /** Trait fields with a fixed name; preferences add `preferences.<key>`. */
 export const TRAIT_FIELDS = [
@@ -67,7 +67,7 @@ export function normalizePurpose(purpose: string, aliases: Readonly<Record<strin
 }
 
 /** The trait values a touchpoint states, as candidates; empty strings state nothing, a `__proto__` preference is dropped. */
-export function traitCandidates(touchpoint: Touchpoint): [string, TraitValue][] {
+export function traitCandidates(touchpoint: AppliedTouchpoint): [string, TraitValue][] {
   const traits = touchpoint.traits;
   if (traits === null) return [];
   const stated: [string, string | null][] = [
@@ -93,7 +93,7 @@ export function traitCandidates(touchpoint: Touchpoint): [string, TraitValue][] 
 }
 
 /** The consent statements a touchpoint carries, keyed by normalized purpose (the winner among duplicates). */
-export function consentCandidates(touchpoint: Touchpoint, aliases: Readonly<Record<string, string>>): Map<string, ConsentValue> {
+export function consentCandidates(touchpoint: AppliedTouchpoint, aliases: Readonly<Record<string, string>>): Map<string, ConsentValue> {
   const out = new Map<string, ConsentValue>();
   for (const statement of touchpoint.traits?.consent ?? []) {
     const purpose = normalizePurpose(statement.purpose, aliases);

@@ -5,8 +5,15 @@
  * (channelsUsed and preferredChannel are computed when records are built). The set of applied
  * event ids is not here: the builder keeps it next to the state.
  */
+import type { Touchpoint } from '@elephant/channels';
 import { z } from 'zod';
 import { ProfileError } from './errors.ts';
+
+/**
+ * What applying a touchpoint reads: all of it but its free-form `properties`, which the profile
+ * does not keep (so a consumer may decode touchpoints without them).
+ */
+export type AppliedTouchpoint = Omit<Touchpoint, 'properties'>;
 
 /** The state format this build reads and writes. */
 export const STATE_VERSION = 1;

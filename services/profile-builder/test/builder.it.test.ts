@@ -229,12 +229,15 @@ describe('profile builder on the real stack', () => {
     const record = await pipeline.registry.decode<ResolvedTouchpoint>(ofMerged.value ?? Buffer.alloc(0));
     const producer = await BatchProducer.connect(ctx.kafka);
     try {
-      await producer.send([{ topic: topics.resolved, messages: [{ key: merged, value: pipeline.registry.encode((ofMerged.value ?? Buffer.alloc(5)).readInt32BE(1), { ...record, touchpoint: { ...record.touchpoint, eventId: 'm-in-flight' } }) }] }]);
+      await producer.send([{ topic: topics.resolved, messages: [{ key: merged, value: pipeline.registry.encode((ofMerged.value ?? Buffer.alloc(5)).readInt32BE(1), { ...record, touchpoint: { ...record.touchpoint, eventId: 'm-in-flight', properties: { ...record.touchpoint.properties, probe: 'kept' } } }) }] }]);
     } finally {
       await producer.disconnect();
     }
     const later = await outputs(pipeline, (latest) => latest.get(survivor)?.computed.eventsCount === 6);
     expect(later.updates.filter((update) => update.causeEventId === 'm-in-flight').map((update) => update.profileId)).toEqual([survivor]);
+    // Forwarded whole: the builder reads touchpoints without their properties, the survivor's writer gets them all.
+    const forwarded = await Promise.all((await readToEnd(ctx.kafka, topics.resolved)).filter((message) => message.key?.toString() === survivor).map((message) => pipeline.registry.decode<ResolvedTouchpoint>(message.value ?? Buffer.alloc(0))));
+    expect(forwarded.find((entry) => entry.touchpoint.eventId === 'm-in-flight')?.touchpoint.properties).toEqual({ ...record.touchpoint.properties, probe: 'kept' });
     const metrics = await pipeline.builders[0]?.metrics.getSingleMetricAsString('elephant_builder_touchpoints_total');
     expect(Number(/outcome="forwarded"[^}]*\} (\d+)/.exec(metrics ?? '')?.[1] ?? '0')).toBeGreaterThan(0);
     expect(later.updates.filter((update) => update.profileId === merged && update.version > foldedVersion)).toEqual([]);
