@@ -708,15 +708,15 @@ export function latencyLimit(latency: BenchReport['latency']): string {
 
 export function markdownOf(report: BenchReport): string {
   const row = (stage: StageFigures): string =>
-    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${stage.ratioToBaseline.toFixed(2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${stage.redisRoundTripsPerEvent} |`;
+    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${stage.ratioToBaseline.toFixed(2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.elephantCoresBusy} | ${stage.redisCoresBusy} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${stage.redisRoundTripsPerEvent} |`;
   return [
     `# Benchmark ${report.generatedAt}`,
     '',
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; broker, registry and Redis on the same machine.`,
     `Workload: ${report.workload.people} simulated people, ${report.workload.rawMessages} raw messages, ${report.workload.touchpoints} touchpoints.`,
     '',
-    '| run | input events | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | CPU / event × baseline | Redis commands / event | Redis round trips / event |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | input events | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | of which Elephant | of which Redis | CPU / event × baseline | Redis commands / event | Redis round trips / event |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row(report.baseline),
     ...report.stages.map(row),
     row(report.pipeline),
