@@ -45,18 +45,20 @@ interface FieldJson {
   readonly type: unknown;
 }
 
-function projected(schema: RecordSchemaJson, keep: readonly string[]): RecordSchemaJson {
+/** `schema` with only the fields `paths` name (`keep`), or with all but those (`drop`). */
+function projected(schema: RecordSchemaJson, paths: readonly string[], mode: 'keep' | 'drop'): RecordSchemaJson {
   const fields: object[] = [];
   for (const field of schema.fields as readonly FieldJson[]) {
-    const nested = keep.filter((path) => path.startsWith(`${field.name}.`)).map((path) => path.slice(field.name.length + 1));
-    if (keep.includes(field.name)) fields.push(field);
-    else if (nested.length > 0) {
+    const nested = paths.filter((path) => path.startsWith(`${field.name}.`)).map((path) => path.slice(field.name.length + 1));
+    if (paths.includes(field.name)) {
+      if (mode === 'keep') fields.push(field);
+    } else if (nested.length > 0) {
       const type = field.type as Partial<RecordSchemaJson>;
       if (type.type !== 'record' || !type.fields) throw new RegistryError('AVRO_VALUE_INVALID', `Cannot project ${nested.join(', ')} of ${field.name}: not an inline record`);
-      fields.push({ ...field, type: projected(type as RecordSchemaJson, nested) });
-    }
+      fields.push({ ...field, type: projected(type as RecordSchemaJson, nested, mode) });
+    } else if (mode === 'drop') fields.push(field);
   }
-  const missing = keep.filter((path) => !(schema.fields as readonly FieldJson[]).some((field) => path === field.name || path.startsWith(`${field.name}.`)));
+  const missing = paths.filter((path) => !(schema.fields as readonly FieldJson[]).some((field) => path === field.name || path.startsWith(`${field.name}.`)));
   if (missing.length > 0) throw new RegistryError('AVRO_VALUE_INVALID', `${schema.name} has no field ${missing.join(', ')}`);
   return { ...schema, fields };
 }
@@ -68,7 +70,15 @@ function projected(schema: RecordSchemaJson, keep: readonly string[]): RecordSch
  * fields of a large record.
  */
 export function projection(schema: RecordSchemaJson, keep: readonly string[]): AvroType {
-  return avro.Type.forSchema(projected(schema, keep) as unknown as AvroSchema);
+  return avro.Type.forSchema(projected(schema, keep, 'keep') as unknown as AvroSchema);
+}
+
+/**
+ * A reader type with every field of `schema` except those named in `drop` (dotted paths as for
+ * `projection`): for a consumer that reads a record whole but for a large part it has no use for.
+ */
+export function projectionWithout(schema: RecordSchemaJson, drop: readonly string[]): AvroType {
+  return avro.Type.forSchema(projected(schema, drop, 'drop') as unknown as AvroSchema);
 }
 
 /**

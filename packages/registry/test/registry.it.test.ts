@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { AvroRegistry, RegistryError, projection, readSchemaId, type AvroSchema, type RecordSchemaJson } from '@elephant/registry';
+import { AvroRegistry, RegistryError, projection, projectionWithout, readSchemaId, type AvroSchema, type RecordSchemaJson } from '@elephant/registry';
 import { BatchProducer } from '@elephant/kafka';
 import { createTestContext, readTopic } from '@elephant/testing';
 
@@ -160,5 +160,9 @@ describe('carrying an encoded record inside another', () => {
     const envelope = (await registry.register(subject('envelope-3'), outer(v2))).id;
     expect(await registry.decode(registry.encode(envelope, { key: 'k', ping: { id: 'p', at: 1, count: 3, tag: null }, notes: [], at: 5 }), nested)).toEqual({ key: 'k', ping: { count: 3 } });
     expect(() => projection(v1 as unknown as RecordSchemaJson, ['missing'])).toThrow(/has no field missing/);
+    // All but the dropped fields, at any depth.
+    const without = projectionWithout(outer(v2) as unknown as RecordSchemaJson, ['notes', 'ping.count']);
+    expect(await registry.decode(registry.encode(envelope, { key: 'k', ping: { id: 'p', at: 1, count: 3, tag: null }, notes: ['n'], at: 5 }), without)).toEqual({ key: 'k', ping: { id: 'p', at: 1, tag: null }, at: 5 });
+    expect(() => projectionWithout(v1 as unknown as RecordSchemaJson, ['ping.missing'])).toThrow(/has no field ping.missing/);
   });
 });

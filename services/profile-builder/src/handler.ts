@@ -2,7 +2,7 @@ import { ElephantError } from '@elephant/errors';
 import { deadLetter, type BatchHandler, type KafkaMessage, type Message, type TransactionGroup } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { applyTouchpoint, emptyProfile, erasureUpdateOf, foldMerge, parseProfileState, snapshotOf, updateOf, type AppliedTouchpoint, type ProfileState, type ProfileUpdate } from '@elephant/profiles';
-import { projection, type AvroRegistry, type AvroType, type RecordSchemaJson } from '@elephant/registry';
+import { projectionWithout, type AvroRegistry, type AvroType } from '@elephant/registry';
 import { resolvedTouchpointSchema, type IdentityMerge, type ResolvedTouchpoint } from '@elephant/identity';
 import type { BuilderTopics } from './config.ts';
 import type { BuilderMetrics } from './metrics.ts';
@@ -61,13 +61,7 @@ type AppliedRecord = Omit<ResolvedTouchpoint, 'touchpoint'> & { readonly touchpo
  * building it (in the builder's CPU profile, reading maps and their strings was about 4% of its
  * busy time). A touchpoint forwarded to a survivor is decoded whole again, from its bytes.
  */
-const appliedRecordType: AvroType = (() => {
-  const schema = resolvedTouchpointSchema as unknown as RecordSchemaJson;
-  const fields = schema.fields as readonly { readonly name: string; readonly type: unknown }[];
-  const touchpoint = fields.find((field) => field.name === 'touchpoint')?.type as RecordSchemaJson;
-  const touchpointFields = touchpoint.fields as readonly { readonly name: string }[];
-  return projection(schema, [...fields.filter((field) => field.name !== 'touchpoint').map((field) => field.name), ...touchpointFields.filter((field) => field.name !== 'properties').map((field) => `touchpoint.${field.name}`)]);
-})();
+const appliedRecordType: AvroType = projectionWithout(resolvedTouchpointSchema, ['touchpoint.properties']);
 
 interface BatchInput {
   readonly topic: string;
