@@ -4,20 +4,32 @@
  * the same machine. Figures are reported as measured and as ratios to the baseline.
  */
 import { cpus, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { adaptMessage, CHANNELS } from '@elephant/channels';
-import { consumerGroups, eventClusters, identityQuality, loadCliConfig, PIPELINE_PARTS } from '@elephant/cli';
+import { consumerGroups, eventClusters, identityQuality, loadCliConfig, PIPELINE_PARTS, type PipelinePart } from '@elephant/cli';
 import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
-import { BatchConsumer, BatchProducer, consumerGroupsLag, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
+import { BatchProducer, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message, type ReadRecord } from '@elephant/kafka';
 import { loadConfig as normalizerConfigOf, startNormalizer } from '@elephant/normalizer';
 import type { Logger } from '@elephant/observability';
 import { loadConfig as builderConfigOf, startBuilder, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
-import hdr from 'hdr-histogram-js';
+import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, spawnNode, type ConsumerGroupTopics, type LoadSpec, type Offered, type Percentiles, type Spawned } from './load.ts';
+import { startPassthrough } from './passthrough.ts';
+
+export type { Percentiles } from './load.ts';
+
+/** Latency of a run at the fixed offered load: input record produced → output record consumed. */
+export interface LatencyFigures extends Percentiles {
+  /** Input records offered per second. */
+  readonly offeredPerSecond: number;
+  readonly samples: number;
+  /** Cores the run's own processes kept busy meanwhile. */
+  readonly coresBusy: number | null;
+  /** Cores the whole machine kept busy meanwhile (everything on it). */
+  readonly machineCoresBusy: number | null;
+}
 
 export interface BenchOptions {
   /** Keep the run's topics and Redis keys for inspection (deleted by default). */
@@ -63,6 +75,13 @@ export interface StageFigures {
    * are saturated, throughput cannot exceed 1 / this of the baseline's.
    */
   readonly cpuPerEventVsBaseline: number | null;
+  /** Redis memory the run added, per profile (null: the run keeps nothing in Redis). */
+  readonly redisBytesPerProfile: number | null;
+  /**
+   * At the fixed offered load, the run alone in a process of its own: input produced → output
+   * consumed (for the whole pipeline, raw message produced → profile update consumed).
+   */
+  readonly latency: LatencyFigures | null;
 }
 
 export interface BenchReport {
@@ -74,7 +93,6 @@ export interface BenchReport {
   readonly pipeline: StageFigures & {
     readonly touchpointsPerSecond: number;
     readonly quality: { readonly precision: number; readonly recall: number; readonly f1: number; readonly overMergedProfiles: number };
-    readonly redisBytesPerProfile: number;
     readonly profiles: number;
   };
   readonly latency: {
@@ -121,46 +139,17 @@ interface Counters {
   readonly redisCpu: number;
 }
 
-function stackCpuSeconds(pids: readonly number[]): number | null {
-  if (pids.length === 0) return null;
-  const ticks = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / ticks;
-    } catch {
-      return null;
-    }
-  }
-  return total;
-}
-
 async function redisStats(redis: Redis): Promise<{ commands: number; reads: number; memory: number; cpu: number }> {
   const info = await redis.info();
   const value = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return { commands: value('total_commands_processed'), reads: value('total_reads_processed'), memory: value('used_memory'), cpu: value('used_cpu_user') + value('used_cpu_sys') };
 }
 
-/** Busy and stolen time of all cores, in seconds, from /proc/stat (null elsewhere). */
-function machineTimes(): { busy: number; steal: number } | null {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    // cpu user nice system idle iowait irq softirq steal ...
-    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
-    const ticks = 100; // USER_HZ on Linux
-    return { busy: (user + nice + system + irq + softirq) / ticks, steal: steal / ticks };
-  } catch {
-    return null;
-  }
-}
-
 async function snapshot(redis: Redis, options: BenchOptions, elephantPids: readonly number[] = []): Promise<Counters> {
   const stats = await redisStats(redis);
   const own = process.cpuUsage();
-  const children = elephantPids.length > 0 ? (stackCpuSeconds(elephantPids) ?? 0) : 0;
-  return { at: performance.now(), cpu: (own.user + own.system) / 1e6 + children, stackCpu: stackCpuSeconds(options.stackPids), commands: stats.commands, reads: stats.reads, redisCpu: stats.cpu };
+  const children = elephantPids.length > 0 ? (processCpuSeconds(elephantPids) ?? 0) : 0;
+  return { at: performance.now(), cpu: (own.user + own.system) / 1e6 + children, stackCpu: processCpuSeconds(options.stackPids), commands: stats.commands, reads: stats.reads, redisCpu: stats.cpu };
 }
 
 function figures(name: string, input: number, before: Counters, after: Counters, baseline: StageFigures | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
@@ -184,25 +173,9 @@ function figures(name: string, input: number, before: Counters, after: Counters,
     stackCpuSecondsPer10k: before.stackCpu !== null && after.stackCpu !== null ? round(((after.stackCpu - before.stackCpu) / input) * 10000, 3) : null,
     redisCommandsPerEvent: round((after.commands - before.commands - redisBaseline.commands) / input, 3),
     redisRoundTripsPerEvent: round((after.reads - before.reads - redisBaseline.reads) / input, 3),
+    redisBytesPerProfile: null,
+    latency: null,
   };
-}
-
-function round(value: number, digits: number): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
-
-/** Waits until the groups' lag is zero (twice in a row). */
-async function drained(kafka: Kafka, groups: readonly { group: string; topics: string[] }[], initial: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let zeros = 0;
-  for (;;) {
-    const lag = await consumerGroupsLag(kafka, groups);
-    zeros = lag === 0 ? zeros + 1 : 0;
-    if (zeros >= 2) return;
-    if (Date.now() > deadline) throw new Error(`benchmark stage still ${lag} of ${initial} behind after ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function produceAll(kafka: Kafka, batches: readonly { topic: string; messages: readonly Message[] }[]): Promise<void> {
@@ -236,32 +209,23 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const passthroughRun = async (basePrefix: string, label: string): Promise<StageFigures> => {
       await ensureTopics(kafka, [{ topic: `${basePrefix}in`, partitions: 8 }, { topic: `${basePrefix}out`, partitions: 8 }]);
       await produceAll(kafka, [{ topic: `${basePrefix}in`, messages: records.map((record) => ({ value: record.json })) }]);
-      const passthroughProducer = await BatchProducer.connect(kafka);
-      const passthrough = new BatchConsumer({
-        kafka,
-        groupId: `${basePrefix}group`,
-        topics: [`${basePrefix}in`],
-        logger: options.logger,
-        partitionsConsumedConcurrently: 2,
-        handler: async (batch) => {
-          await passthroughProducer.send([{ topic: `${basePrefix}out`, messages: batch.messages.map((message) => ({ key: message.key, value: message.value })) }]);
-        },
-      });
       options.progress(label);
       const start = await snapshot(redis, options);
       // Polled from before the start: start() returns once the member joined, and it may
       // have processed a good part of the input by then.
       const joining = joined(kafka, [`${basePrefix}group`]);
-      await passthrough.start();
+      const passthrough = await startPassthrough({ kafka, from: `${basePrefix}in`, to: `${basePrefix}out`, groupId: `${basePrefix}group`, logger: options.logger });
       const joinedAt = await joining;
       await drained(kafka, [{ group: `${basePrefix}group`, topics: [`${basePrefix}in`] }], records.length, 600000);
       const end = await snapshot(redis, options);
       await passthrough.stop();
-      await passthroughProducer.disconnect();
       return figures('baseline (passthrough)', records.length, { ...start, at: joinedAt }, end, null);
     };
     await passthroughRun(`${run}.warmup.`, 'warm-up: Kafka passthrough (not reported)');
-    const baseline = await passthroughRun(`${run}.baseline.`, 'baseline: Kafka passthrough');
+    const baselineThroughput = await passthroughRun(`${run}.baseline.`, 'baseline: Kafka passthrough');
+    // The same passthrough in a process of its own at the fixed load: the latency of one hop
+    // through the broker and a Kafka client on this machine, the floor of every stage's.
+    const baseline: StageFigures = { ...baselineThroughput, latency: await passthroughLatency(kafka, options, run, simulation) };
     let before: Counters;
     let after: Counters;
     let began: number;
@@ -285,6 +249,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const touchpoints = await consumerGroupEnd(kafka, `${stagePrefix}touchpoints.v1`);
 
     options.progress('stage: identity resolver');
+    const stageProfiles = async (): Promise<number> => redis.scard(`${run}:stages:{${tenant}}:live`);
+    let memoryBefore = (await redisStats(redis)).memory;
     before = await snapshot(redis, options);
     joining = joined(kafka, [`${stagePrefix}resolver`]);
     const resolver = await startResolver(resolverConfigOf({ ...stageEnv, CONSUMER_GROUP: `${stagePrefix}resolver` }), options.logger, () => undefined);
@@ -293,12 +259,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     after = await snapshot(redis, options);
     before = { ...before, at: began };
     await resolver.stop();
-    const resolverFigures = figures('identity resolver', touchpoints, before, after, baseline);
+    const resolverProfiles = await stageProfiles();
+    const resolverFigures = { ...figures('identity resolver', touchpoints, before, after, baseline), redisBytesPerProfile: resolverProfiles > 0 ? Math.round(((await redisStats(redis)).memory - memoryBefore) / resolverProfiles) : null };
 
     options.progress('stage: profile builder');
     const builderConfig = builderConfigOf({ ...stageEnv, CONSUMER_GROUP: `${stagePrefix}builder` });
     const builderTopics = builderTopicsOf(builderConfig);
     const builderInput = (await consumerGroupEnd(kafka, builderTopics.resolved)) + (await consumerGroupEnd(kafka, builderTopics.merges));
+    memoryBefore = (await redisStats(redis)).memory;
     before = await snapshot(redis, options);
     joining = joined(kafka, [builderConfig.CONSUMER_GROUP]);
     const builder = await startBuilder(builderConfig, options.logger, () => undefined);
@@ -307,13 +275,18 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     after = await snapshot(redis, options);
     before = { ...before, at: began };
     await builder.stop();
-    const builderFigures = figures('profile builder', builderInput, before, after, baseline);
+    const builderProfiles = await stageProfiles();
+    const builderFigures = { ...figures('profile builder', builderInput, before, after, baseline), redisBytesPerProfile: builderProfiles > 0 ? Math.round(((await redisStats(redis)).memory - memoryBefore) / builderProfiles) : null };
+
+    // Each stage alone at the fixed load, in a process of its own (`elephant run --only`), fed
+    // what the stage before it produced: input record produced → output record consumed.
+    const stageLatency = await stageLatencies(kafka, options, run, tenant, env, simulation);
 
     // The whole pipeline, fed by the simulator at full speed.
     const pipePrefix = `${run}.pipeline.`;
     const pipeEnv = { ...env, TOPIC_PREFIX: pipePrefix, REDIS_KEY_PREFIX: `${run}:pipeline:` };
     await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${pipePrefix}raw.${channel}`, partitions: 8 })));
-    const memoryBefore = (await redisStats(redis)).memory;
+    memoryBefore = (await redisStats(redis)).memory;
     // One process per stage, as in the latency run (a single process tops out at one core).
     await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${pipePrefix}${name}`, partitions: 8 })));
     const services = spawnStages(pipeEnv);
@@ -338,10 +311,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     // Latency: raw message produced → profile update consumed, at a fixed offered load.
     const latency = await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
 
-    const stages = [normalizer, resolverFigures, builderFigures];
+    const stages = [
+      { ...normalizer, latency: stageLatency.normalizer },
+      { ...resolverFigures, latency: stageLatency.resolver },
+      { ...builderFigures, latency: stageLatency.builder },
+    ];
     const targets = [
       ...stages.map((stage) => ({ name: `${stage.name}: ≥ 50% of the baseline's events/s`, target: '≥ 0.50', actual: stage.ratioToBaseline.toFixed(2), met: stage.ratioToBaseline >= 0.5, ...(stage.ratioToBaseline >= 0.5 ? {} : { limit: throughputLimit(stage, baseline) }) })),
-      { name: 'end-to-end p99 at the offered load', target: '≤ 100 ms', actual: `${latency.p99} ms`, met: latency.p99 <= 100, ...(latency.p99 <= 100 ? {} : { limit: latencyLimit(latency) }) },
+      { name: 'end-to-end p99 at the offered load', target: '≤ 100 ms', actual: `${latency.p99} ms`, met: latency.p99 <= 100, ...(latency.p99 <= 100 ? {} : { limit: latencyLimit(latency, baseline.latency) }) },
       ...stages.map((stage) => ({ name: `${stage.name}: Redis round trips per event`, target: '≤ 1', actual: stage.redisRoundTripsPerEvent.toFixed(3), met: stage.redisRoundTripsPerEvent <= 1 })),
       { name: 'identity precision', target: '≥ 0.99', actual: quality.precision.toFixed(4), met: quality.precision >= 0.99 },
       { name: 'identity recall', target: '≥ 0.97', actual: quality.recall.toFixed(4), met: quality.recall >= 0.97 },
@@ -352,7 +329,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workload: { people: options.people, rawMessages: records.length, touchpoints },
       baseline,
       stages,
-      pipeline: { ...pipeline, touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: round(quality.precision, 4), recall: round(quality.recall, 4), f1: round(quality.f1, 4), overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
+      pipeline: { ...pipeline, latency: { offeredPerSecond: latency.offeredPerSecond, samples: latency.samples, p50: latency.p50, p95: latency.p95, p99: latency.p99, max: latency.max, coresBusy: sumOf(Object.values(latency.coresBusy)), machineCoresBusy: latency.machine?.coresBusy ?? null }, touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: round(quality.precision, 4), recall: round(quality.recall, 4), f1: round(quality.f1, 4), overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
       latency,
       targets,
     };
@@ -393,8 +370,11 @@ function serviceEnv(options: BenchOptions, tenant: string): Record<string, strin
   return { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: '8', TOUCHPOINTS_PARTITIONS: '8' };
 }
 
-/** Only the latency run (BENCH_ONLY=latency), for tuning; the report is not written. */
-export async function runLatencyOnly(options: BenchOptions): Promise<BenchReport['latency']> {
+/**
+ * Only latency, for tuning; the report is not written: the whole pipeline's
+ * (BENCH_ONLY=latency), or the passthrough's and each stage's alone (BENCH_ONLY=latency-alone).
+ */
+export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 'alone' = 'pipeline'): Promise<BenchReport['latency'] | Record<string, LatencyFigures>> {
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
   const env = serviceEnv(options, tenant);
@@ -402,7 +382,8 @@ export async function runLatencyOnly(options: BenchOptions): Promise<BenchReport
   const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
   try {
-    return await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+    if (which === 'pipeline') return await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+    return { baseline: await passthroughLatency(kafka, options, run, simulation), ...(await stageLatencies(kafka, options, run, tenant, env, simulation)) };
   } finally {
     await cleanUp(kafka, redis, run, options);
     redis.disconnect();
@@ -423,62 +404,7 @@ function groupsOf(prefix: string): { group: string; topics: string[] }[] {
 const PIPELINE_TOPICS = ['touchpoints.v1', 'touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1', 'profiles.updates.v1'];
 
 const CLI = fileURLToPath(new URL('../../services/cli/src/main.ts', import.meta.url));
-
-/** `elephant run --only <stage>` per stage, each in its own process. */
-function spawnStages(env: Record<string, string>): { pids: Record<string, number>; stop(): Promise<void> } {
-  // BENCH_STAGE_STDERR=true: the stage processes' stderr on the benchmark's (why a stage failed to start).
-  // BENCH_STAGE_NODE_OPTIONS: extra Node flags for the stage processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them.
-  const nodeFlags = (process.env['BENCH_STAGE_NODE_OPTIONS'] ?? '').split(/\s+/).filter((flag) => flag.length > 0);
-  const children: ChildProcess[] = PIPELINE_PARTS.map((part) => spawn(process.execPath, [...nodeFlags, CLI, 'run', '--only', part], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', process.env['BENCH_STAGE_STDERR'] === 'true' ? 'inherit' : 'ignore'] }));
-  // Never outlive the benchmark, whatever ends it.
-  const killAll = (): void => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  process.once('exit', killAll);
-  return {
-    pids: Object.fromEntries(PIPELINE_PARTS.map((part, index) => [part, children[index]?.pid ?? 0])),
-    stop: async () => {
-      process.removeListener('exit', killAll);
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const hard = setTimeout(() => child.kill('SIGKILL'), 30000);
-              child.once('exit', () => {
-                clearTimeout(hard);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
-    },
-  };
-}
-
-/**
- * Waits until every group has joined (stable, with members) and returns when the first of
- * them did: its members start processing right then, so a run measured from the last join
- * would leave out work already done (and look faster than it is). Call it before starting
- * the members.
- */
-async function joined(kafka: Kafka, groupIds: readonly string[]): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let first: number | undefined;
-  try {
-    for (;;) {
-      const { groups } = await admin.describeGroups([...groupIds]);
-      const ready = groups.filter((group) => group.state === 'Stable' && group.members.length > 0).length;
-      if (ready > 0) first ??= performance.now();
-      if (first !== undefined && ready === groupIds.length) return first;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
+const PASSTHROUGH = fileURLToPath(new URL('./passthrough-main.ts', import.meta.url));
 
 /**
  * Sends one message per channel and waits until it went all the way through: every group has
@@ -500,23 +426,9 @@ async function consumerGroupEnd(kafka: Kafka, topic: string): Promise<number> {
   }
 }
 
-export interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-}
-
-/** Milliseconds, 1 ms to 10 minutes, three significant digits. */
-function newHistogram(): ReturnType<typeof hdr.build> {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
-}
-
-function percentilesOf(histogram: ReturnType<typeof hdr.build>): Percentiles {
-  return { p50: percentile(histogram, 50), p99: percentile(histogram, 99) };
-}
-
-/** HDR reports a bucket's highest equivalent value, which can exceed the largest value recorded. */
-function percentile(histogram: ReturnType<typeof hdr.build>, at: number): number {
-  return Math.min(histogram.getValueAtPercentile(at), histogram.maxValue);
+/** `elephant run --only <part>` for each part, each in its own process. */
+function spawnStages(env: Record<string, string>, parts: readonly PipelinePart[] = PIPELINE_PARTS): Spawned {
+  return spawnNode(Object.fromEntries(parts.map((part) => [part, [CLI, 'run', '--only', part]])), env);
 }
 
 async function measureLatency(kafka: Kafka, env: Record<string, string>, simulation: Simulation, options: BenchOptions): Promise<BenchReport['latency']> {
@@ -527,124 +439,172 @@ async function measureLatency(kafka: Kafka, env: Record<string, string>, simulat
   // Three processes, one per stage (`elephant run --only ...`): each stage has its own event
   // loop, as in a deployment, without ten Node processes competing for two cores.
   const services = spawnStages(env);
+  const groups = consumerGroups(loadCliConfig(env));
+  const registry = new AvroRegistry({ url: options.schemaRegistryUrl });
   try {
-    return await measureWith(kafka, env, simulation, options, prefix, consumerGroups(loadCliConfig(env)), services.pids);
+    await warmUp(kafka, prefix, simulation, groups);
+    options.progress('latency: the whole pipeline, raw message produced → profile update consumed');
+    const toUpdateProduced = newHistogram();
+    const toSubscriber = newHistogram();
+    const result = await offerLoad(kafka, {
+      ...loadOf(options),
+      prefix,
+      inputs: rawInputs(simulation, prefix, env['TENANT'] ?? 'default', latencyInputs(options)),
+      output: `${prefix}profiles.updates.v1`,
+      idsOf: updateCauses(registry),
+      onSample: (message, sentEpoch, receivedEpoch) => {
+        const producedAt = Number(message.timestamp);
+        toUpdateProduced.recordValue(Math.max(1, producedAt - sentEpoch));
+        toSubscriber.recordValue(Math.max(1, receivedEpoch - producedAt));
+      },
+      pids: services.pids,
+      groups,
+    });
+    const { sampled, ...figures } = result;
+    return { ...figures, split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) }, hops: await hopLatencies(kafka, registry, prefix, sampled) };
   } finally {
     await services.stop();
   }
 }
 
-async function measureWith(kafka: Kafka, env: Record<string, string>, simulation: Simulation, options: BenchOptions, prefix: string, groups: { group: string; topics: string[] }[], pids: Record<string, number>): Promise<BenchReport['latency']> {
-  await warmUp(kafka, prefix, simulation, groups);
-  // The first seconds of load warm the services up (JIT, connections, caches) and are not sampled.
-  const warm = Math.min(simulation.records.length, options.latencyRate * options.latencyWarmupSeconds);
-  const total = Math.min(simulation.records.length, warm + options.latencyRate * options.latencySeconds);
-  // Which touchpoints each raw message becomes, so an update can be traced to its message.
-  const eventsOf = simulation.records.slice(0, total).map((record) => {
-    const result = adaptMessage(record.channel, Buffer.from(record.json), { tenant: env['TENANT'] ?? 'default', ingestTime: 0, defaultRegion: 'US', defaultCurrency: 'USD' });
-    return result.ok ? result.touchpoints.map((touchpoint) => touchpoint.eventId) : [];
-  });
-  const sentAt = new Map<string, number>();
-  const sentEpoch = new Map<string, number>();
-  const histogram = newHistogram();
-  const toUpdateProduced = newHistogram();
-  const toSubscriber = newHistogram();
+/**
+ * Each stage alone at the fixed offered load, in a process of its own, fed what the stage
+ * before it produced in its own latency run: the normalizer the simulator's raw messages, the
+ * resolver the normalizer's touchpoints, the builder the resolver's resolved touchpoints and
+ * merges (with the identity graph the resolver left in Redis).
+ */
+async function stageLatencies(kafka: Kafka, options: BenchOptions, run: string, tenant: string, env: Record<string, string>, simulation: Simulation): Promise<{ normalizer: LatencyFigures; resolver: LatencyFigures; builder: LatencyFigures }> {
   const registry = new AvroRegistry({ url: options.schemaRegistryUrl });
-  const subscriber = kafka.consumer({ groupId: `${prefix}subscriber`, maxWaitTimeInMs: 5, minBytes: 1 });
-  await subscriber.connect();
-  await subscriber.subscribe({ topics: [`${prefix}profiles.updates.v1`], fromBeginning: true });
-  let samples = 0;
-  await subscriber.run({
-    // Configured as docs/profiles.md recommends for a latency-sensitive subscriber: kafkajs'
-    // auto-commit sends an offset commit after every batch, whatever autoCommitInterval says,
-    // and fetches again only once it was answered (measured: +45 ms at p50 end to end).
-    // Committing at most once a second instead.
-    autoCommit: false,
-    autoCommitInterval: 1000,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      const now = performance.now();
-      const nowEpoch = Date.now();
-      const decoded = await registry.decodeMany<{ kind: string; causeEventId: string }>(batch.messages.map((message) => message.value ?? Buffer.alloc(0)));
-      decoded.forEach((result, index) => {
-        if (!result.ok || result.value.kind !== 'touchpoint') return;
-        const sent = sentAt.get(result.value.causeEventId);
-        const epoch = sentEpoch.get(result.value.causeEventId);
-        if (sent === undefined || epoch === undefined) return;
-        sentAt.delete(result.value.causeEventId);
-        histogram.recordValue(Math.max(1, Math.round(now - sent)));
-        const producedAt = Number(batch.messages[index]?.timestamp ?? nowEpoch);
-        toUpdateProduced.recordValue(Math.max(1, producedAt - epoch));
-        toSubscriber.recordValue(Math.max(1, nowEpoch - producedAt));
-        samples += 1;
-      });
-      payload.resolveOffset(batch.lastOffset());
-      await payload.commitOffsetsIfNecessary();
-    },
-  });
-  options.progress(`latency: ${options.latencyRate} raw messages/s for ${options.latencyWarmupSeconds} s of warm-up, then ${options.latencySeconds} s measured`);
-  const producer = await BatchProducer.connect(kafka);
-  let cpuBefore: Record<string, number | null> | undefined;
-  let machineBefore: ReturnType<typeof machineTimes> = null;
-  let measuredFrom = 0;
-  const sampled = new Set<string>();
-  const started = performance.now();
-  const tickMs = 10;
-  let next = 0;
-  while (next < total) {
-    if (next >= warm && cpuBefore === undefined) {
-      cpuBefore = Object.fromEntries(Object.entries(pids).map(([part, pid]) => [part, stackCpuSeconds([pid])]));
-      machineBefore = machineTimes();
-      measuredFrom = performance.now();
-    }
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.latencyRate) + 1);
-    const messages: { topic: string; messages: Message[] }[] = [];
-    for (; next < due; next += 1) {
-      const record = simulation.records[next];
-      if (!record) continue;
-      messages.push({ topic: `${prefix}raw.${record.channel}`, messages: [{ value: record.json }] });
-      const at = performance.now();
-      const epoch = Date.now();
-      if (next < warm) continue;
-      for (const eventId of eventsOf[next] ?? []) {
-        if (sentAt.has(eventId) || sampled.has(eventId)) continue;
-        sampled.add(eventId);
-        sentAt.set(eventId, at);
-        sentEpoch.set(eventId, epoch);
-      }
-    }
-    if (messages.length > 0) await producer.send(messages);
-    await new Promise((resolve) => setTimeout(resolve, tickMs));
-  }
-  const elapsed = (performance.now() - (measuredFrom || started)) / 1000;
-  const machineAfter = machineTimes();
-  const machine = machineBefore && machineAfter ? { coresBusy: round((machineAfter.busy - machineBefore.busy) / elapsed, 2), steal: round((machineAfter.steal - machineBefore.steal) / elapsed, 2) } : null;
-  const coresBusy = Object.fromEntries(
-    Object.entries(pids).map(([part, pid]) => {
-      const before = cpuBefore?.[part];
-      const after = stackCpuSeconds([pid]);
-      return [part, before === null || before === undefined || after === null ? null : round((after - before) / elapsed, 2)];
-    }),
-  );
-  await producer.disconnect();
-  await drained(kafka, groups, total, 300000);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  await subscriber.disconnect();
-  const hops = await hopLatencies(kafka, registry, prefix, sampled);
-  return {
-    hops,
-    coresBusy,
-    machine,
-    offeredPerSecond: options.latencyRate,
-    warmupSeconds: options.latencyWarmupSeconds,
-    seconds: options.latencySeconds,
-    samples,
-    p50: percentile(histogram, 50),
-    p95: percentile(histogram, 95),
-    p99: percentile(histogram, 99),
-    max: histogram.maxValue,
-    split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) },
+  const count = latencyInputs(options);
+  const setUp = async (stage: string, redisPrefix = `${run}:latency-${stage}:`): Promise<{ prefix: string; env: Record<string, string>; groups: ConsumerGroupTopics[] }> => {
+    const prefix = `${run}.latency-${stage}.`;
+    await ensureTopics(kafka, [...CHANNELS.map((channel) => `raw.${channel}`), ...PIPELINE_TOPICS].map((name) => ({ topic: `${prefix}${name}`, partitions: 8 })));
+    const stageEnv = { ...env, TOPIC_PREFIX: prefix, REDIS_KEY_PREFIX: redisPrefix };
+    return { prefix, env: stageEnv, groups: consumerGroups(loadCliConfig(stageEnv)) };
   };
+  const groupOf = (groups: readonly ConsumerGroupTopics[], index: number): ConsumerGroupTopics => {
+    const group = groups[index];
+    if (!group) throw new Error(`the pipeline has no consumer group ${index}`);
+    return group;
+  };
+  const touchpointId = (value: unknown): string | undefined => (value as { eventId?: string }).eventId;
+  const resolvedId = (value: unknown): string | undefined => (value as { touchpoint?: { eventId?: string } }).touchpoint?.eventId;
+
+  const n = await setUp('normalizer');
+  const normalizer = await latencyAlone(kafka, options, 'normalizer', {
+    prefix: n.prefix,
+    inputs: rawInputs(simulation, n.prefix, tenant, count),
+    output: `${n.prefix}touchpoints.v1`,
+    idsOf: decodedIds(registry, touchpointId),
+    group: groupOf(n.groups, 0),
+    start: () => spawnStages(n.env, ['normalizers']),
+  });
+
+  const r = await setUp('resolver');
+  const resolver = await latencyAlone(kafka, options, 'identity resolver', {
+    prefix: r.prefix,
+    inputs: (await replayInputs(kafka, registry, [`${n.prefix}touchpoints.v1`], () => `${r.prefix}touchpoints.v1`, (_topic, value) => touchpointId(value))).slice(0, count),
+    output: `${r.prefix}touchpoints.resolved.v1`,
+    idsOf: decodedIds(registry, resolvedId),
+    group: groupOf(r.groups, 1),
+    start: () => spawnStages(r.env, ['resolver']),
+  });
+
+  // The resolver's latency run left its identity graph under its key prefix; the builder
+  // reads it there (merge chains), as it would behind that resolver.
+  const b = await setUp('builder', r.env['REDIS_KEY_PREFIX']);
+  const fed = ['touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1'];
+  const builder = await latencyAlone(kafka, options, 'profile builder', {
+    prefix: b.prefix,
+    inputs: (await replayInputs(kafka, registry, fed.map((name) => `${r.prefix}${name}`), (topic) => `${b.prefix}${topic.slice(r.prefix.length)}`, (topic, value) => (topic.endsWith('touchpoints.resolved.v1') ? resolvedId(value) : undefined))).slice(0, count),
+    output: `${b.prefix}profiles.updates.v1`,
+    idsOf: updateCauses(registry),
+    group: groupOf(b.groups, 2),
+    start: () => spawnStages(b.env, ['builder']),
+  });
+  return { normalizer, resolver, builder };
+}
+
+function sumOf(values: readonly (number | null)[]): number | null {
+  return values.every((value) => value !== null) ? round(values.reduce<number>((sum, value) => sum + (value ?? 0), 0), 2) : null;
+}
+
+/** The passthrough in a process of its own at the fixed load: input produced → output consumed. */
+async function passthroughLatency(kafka: Kafka, options: BenchOptions, run: string, simulation: Simulation): Promise<LatencyFigures> {
+  const prefix = `${run}.latency-baseline.`;
+  await ensureTopics(kafka, [{ topic: `${prefix}in`, partitions: 8 }, { topic: `${prefix}out`, partitions: 8 }]);
+  return latencyAlone(kafka, options, 'baseline (passthrough)', {
+    prefix,
+    inputs: simulation.records.slice(0, latencyInputs(options)).map((record, index) => ({ topic: `${prefix}in`, message: { key: String(index), value: record.json }, ids: [String(index)] })),
+    output: `${prefix}out`,
+    idsOf: (messages) => Promise.resolve(messages.map((message) => message.key?.toString())),
+    group: { group: `${prefix}group`, topics: [`${prefix}in`] },
+    start: () => spawnNode({ passthrough: [PASSTHROUGH] }, { KAFKA_BROKERS: options.kafkaBrokers, BENCH_PASSTHROUGH_FROM: `${prefix}in`, BENCH_PASSTHROUGH_TO: `${prefix}out`, BENCH_PASSTHROUGH_GROUP: `${prefix}group` }),
+  });
+}
+
+/** The load settings of every latency run. */
+function loadOf(options: BenchOptions): Pick<LoadSpec, 'rate' | 'warmupSeconds' | 'seconds' | 'progress'> {
+  return { rate: options.latencyRate, warmupSeconds: options.latencyWarmupSeconds, seconds: options.latencySeconds, progress: options.progress };
+}
+
+/** How many input records a latency run sends. */
+function latencyInputs(options: BenchOptions): number {
+  return options.latencyRate * (options.latencyWarmupSeconds + options.latencySeconds);
+}
+
+/** The simulator's raw messages, each with the ids of the touchpoints it becomes. */
+function rawInputs(simulation: Simulation, prefix: string, tenant: string, count: number): Offered[] {
+  return simulation.records.slice(0, count).map((record) => {
+    const result = adaptMessage(record.channel, Buffer.from(record.json), { tenant, ingestTime: 0, defaultRegion: 'US', defaultCurrency: 'USD' });
+    return { topic: `${prefix}raw.${record.channel}`, message: { value: record.json }, ids: result.ok ? result.touchpoints.map((touchpoint) => touchpoint.eventId) : [] };
+  });
+}
+
+/** Each record's Avro value decoded, and `pick` of it (undefined for what does not decode). */
+function decodedIds<T>(registry: AvroRegistry, pick: (value: T) => string | undefined): (messages: readonly KafkaMessage[]) => Promise<(string | undefined)[]> {
+  return async (messages) => {
+    const decoded = await registry.decodeMany<T>(messages.map((message) => message.value ?? Buffer.alloc(0)));
+    return decoded.map((result) => (result.ok ? pick(result.value) : undefined));
+  };
+}
+
+/** A profile update's cause, for updates caused by a touchpoint. */
+function updateCauses(registry: AvroRegistry): (messages: readonly KafkaMessage[]) => Promise<(string | undefined)[]> {
+  return decodedIds<{ kind: string; causeEventId: string }>(registry, (update) => (update.kind === 'touchpoint' ? update.causeEventId : undefined));
+}
+
+/** Records read back from `topics`, in the order they were produced (timestamp, then offset), sent to the same partitions of `rename(topic)`. */
+async function replayInputs(kafka: Kafka, registry: AvroRegistry, topics: readonly string[], rename: (topic: string) => string, idOf: (topic: string, value: unknown) => string | undefined): Promise<Offered[]> {
+  const records: { topic: string; record: ReadRecord; ids: string[] }[] = [];
+  for (const topic of topics) {
+    const read = await readToEnd(kafka, topic);
+    const decoded = await registry.decodeMany<unknown>(read.map((record) => record.value ?? Buffer.alloc(0)));
+    read.forEach((record, index) => {
+      const result = decoded[index];
+      const id = result?.ok ? idOf(topic, result.value) : undefined;
+      records.push({ topic, record, ids: id === undefined ? [] : [id] });
+    });
+  }
+  records.sort((a, b) => Number(a.record.timestamp) - Number(b.record.timestamp) || Number(a.record.offset) - Number(b.record.offset));
+  return records.map(({ topic, record, ids }) => ({ topic: rename(topic), message: { key: record.key, value: record.value, partition: record.partition }, ids }));
+}
+
+/**
+ * Latency of one run alone (the passthrough or one stage, in a process of its own) at the
+ * offered load: input record produced → output record consumed.
+ */
+async function latencyAlone(kafka: Kafka, options: BenchOptions, label: string, spec: Pick<LoadSpec, 'prefix' | 'inputs' | 'output' | 'idsOf'> & { readonly group: ConsumerGroupTopics; readonly start: () => Spawned }): Promise<LatencyFigures> {
+  options.progress(`latency: ${label} alone`);
+  const joining = joined(kafka, [spec.group.group]);
+  const running = spec.start();
+  try {
+    await joining;
+    const { coresBusy, machine, offeredPerSecond, samples, p50, p95, p99, max } = await offerLoad(kafka, { ...loadOf(options), ...spec, pids: running.pids, groups: [spec.group] });
+    return { offeredPerSecond, samples, p50, p95, p99, max, coresBusy: sumOf(Object.values(coresBusy)), machineCoresBusy: machine?.coresBusy ?? null };
+  } finally {
+    await running.stop();
+  }
 }
 
 async function hopLatencies(kafka: Kafka, registry: AvroRegistry, prefix: string, sampled: ReadonlySet<string>): Promise<BenchReport['latency']['hops']> {
@@ -695,7 +655,7 @@ export function throughputLimit(stage: StageFigures, baseline: StageFigures): st
 }
 
 /** What this run measured as the limit of the end-to-end latency. */
-export function latencyLimit(latency: BenchReport['latency']): string {
+export function latencyLimit(latency: BenchReport['latency'], passthrough: LatencyFigures | null = null): string {
   const hops: [string, number][] = [
     ['normalizer', latency.hops.normalizer.p99],
     ['resolver', latency.hops.resolver.p99],
@@ -705,27 +665,40 @@ export function latencyLimit(latency: BenchReport['latency']): string {
   const [slowest, p99] = hops.reduce((a, b) => (b[1] > a[1] ? b : a));
   const cores = cpus().length;
   const machine = latency.machine ? `; the machine ${latency.machine.coresBusy} of ${cores} cores busy${latency.machine.steal > 0.05 ? `, ${latency.machine.steal} stolen by the hypervisor` : ''}` : '';
-  return `the ${slowest} hop, p99 ${p99} ms (${hops.map(([name, value]) => `${name} ${value}`).join(', ')})${machine}`;
+  const floor = passthrough ? `; one passthrough hop alone p99 ${passthrough.p99} ms at the same load` : '';
+  return `the ${slowest} hop, p99 ${p99} ms (${hops.map(([name, value]) => `${name} ${value}`).join(', ')})${machine}${floor}`;
 }
 
 export function markdownOf(report: BenchReport): string {
   const row = (stage: StageFigures): string =>
-    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${stage.ratioToBaseline.toFixed(2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.elephantCoresBusy} | ${stage.redisCoresBusy} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${stage.redisRoundTripsPerEvent} |`;
+    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${stage.ratioToBaseline.toFixed(2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.elephantCoresBusy} | ${stage.redisCoresBusy} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${stage.redisRoundTripsPerEvent} | ${stage.redisBytesPerProfile ?? '-'} |`;
+  const latencyRow = (stage: StageFigures): string => {
+    const latency = stage.latency;
+    return latency ? `| ${stage.name} | ${latency.offeredPerSecond} | ${latency.samples} | ${latency.p50} | ${latency.p95} | ${latency.p99} | ${latency.max} | ${latency.coresBusy ?? '-'} | ${latency.machineCoresBusy ?? '-'} |` : `| ${stage.name} | - | - | - | - | - | - | - | - |`;
+  };
   return [
     `# Benchmark ${report.generatedAt}`,
     '',
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; broker, registry and Redis on the same machine.`,
     `Workload: ${report.workload.people} simulated people, ${report.workload.rawMessages} raw messages, ${report.workload.touchpoints} touchpoints.`,
     '',
-    '| run | input events | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | of which Elephant | of which Redis | CPU / event × baseline | Redis commands / event | Redis round trips / event |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | input events | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | of which Elephant | of which Redis | CPU / event × baseline | Redis commands / event | Redis round trips / event | Redis bytes / profile |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row(report.baseline),
     ...report.stages.map(row),
     row(report.pipeline),
     '',
+    `Latency at a fixed offered load, each run in processes of its own (\`elephant run --only\`; the passthrough likewise), after ${report.latency.warmupSeconds} s of warm-up at the same load: input record produced → output record consumed by a subscriber (read_committed); for the whole pipeline raw message produced → profile update consumed. Milliseconds, HDR histogram.`,
+    '',
+    '| run | offered input records/s | samples | p50 | p95 | p99 | max | cores busy (the run\'s processes) | cores busy (machine) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    latencyRow(report.baseline),
+    ...report.stages.map(latencyRow),
+    latencyRow(report.pipeline),
+    '',
     `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${report.pipeline.quality.precision}, recall ${report.pipeline.quality.recall}, F1 ${report.pipeline.quality.f1}, over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
     '',
-    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s after ${report.latency.warmupSeconds} s of warm-up at the same load (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms. Split at the update's Kafka timestamp: raw produced → update produced p50 ${report.latency.split.toUpdateProduced.p50} ms, p99 ${report.latency.split.toUpdateProduced.p99} ms; update produced → consumed (transaction commit, fetch) p50 ${report.latency.split.toSubscriber.p50} ms, p99 ${report.latency.split.toSubscriber.p99} ms. Per service (from its input's and output's Kafka timestamps): normalizer p50 ${report.latency.hops.normalizer.p50} ms, p99 ${report.latency.hops.normalizer.p99} ms; resolver p50 ${report.latency.hops.resolver.p50} ms, p99 ${report.latency.hops.resolver.p99} ms; builder p50 ${report.latency.hops.builder.p50} ms, p99 ${report.latency.hops.builder.p99} ms. Each stage ran in its own process (\`elephant run --only\`); cores each kept busy under this load: ${Object.entries(report.latency.coresBusy).map(([part, cores]) => `${part} ${cores ?? '-'}`).join(', ')}${report.latency.machine ? `; the whole machine ${report.latency.machine.coresBusy} of ${report.machine.cpus} cores (steal ${report.latency.machine.steal})` : ''}.`,
+    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s after ${report.latency.warmupSeconds} s of warm-up at the same load (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms. Split at the update's Kafka timestamp: raw produced → update produced p50 ${report.latency.split.toUpdateProduced.p50} ms, p99 ${report.latency.split.toUpdateProduced.p99} ms; update produced → consumed (transaction commit, fetch) p50 ${report.latency.split.toSubscriber.p50} ms, p99 ${report.latency.split.toSubscriber.p99} ms. Per service inside the pipeline (from its input's and output's Kafka timestamps): normalizer p50 ${report.latency.hops.normalizer.p50} ms, p99 ${report.latency.hops.normalizer.p99} ms; resolver p50 ${report.latency.hops.resolver.p50} ms, p99 ${report.latency.hops.resolver.p99} ms; builder p50 ${report.latency.hops.builder.p50} ms, p99 ${report.latency.hops.builder.p99} ms. Each stage ran in its own process (\`elephant run --only\`); cores each kept busy under this load: ${Object.entries(report.latency.coresBusy).map(([part, cores]) => `${part} ${cores ?? '-'}`).join(', ')}${report.latency.machine ? `; the whole machine ${report.latency.machine.coresBusy} of ${report.machine.cpus} cores (steal ${report.latency.machine.steal})` : ''}.`,
     '',
     '| target | wanted | measured | met | limited by (measured in this run) |',
     '| --- | --- | --- | --- | --- |',

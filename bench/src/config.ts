@@ -11,8 +11,11 @@ const schema = z.object({
   BENCH_LATENCY_SECONDS: positiveInt.default(15),
   /** Seconds of the same load before the latency run samples (0 for none). */
   BENCH_LATENCY_WARMUP_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(5),
-  /** `latency`: only the latency run, printed as JSON, no report written (for tuning). */
-  BENCH_ONLY: z.enum(['all', 'latency']).default('all'),
+  /**
+   * `latency`: only the whole pipeline's latency run, `latency-alone`: only the passthrough's
+   * and each stage's alone; printed as JSON, no report written (for tuning).
+   */
+  BENCH_ONLY: z.enum(['all', 'latency', 'latency-alone']).default('all'),
   /** Keep the run's topics and Redis keys (named after the run) for inspection. */
   BENCH_KEEP: bool.default(false),
   /** Where latest.json and latest.md go. */

@@ -39,8 +39,8 @@ try {
     logger: createLogger({ name: 'bench', level: 'error', destination: process.stderr }),
     progress,
   };
-  if (config.BENCH_ONLY === 'latency') {
-    process.stdout.write(`${JSON.stringify(await runLatencyOnly(options), null, 2)}\n`);
+  if (config.BENCH_ONLY !== 'all') {
+    process.stdout.write(`${JSON.stringify(await runLatencyOnly(options, config.BENCH_ONLY === 'latency' ? 'pipeline' : 'alone'), null, 2)}\n`);
   } else {
     const report = await runBench(options);
     mkdirSync(config.BENCH_REPORT_DIR, { recursive: true });

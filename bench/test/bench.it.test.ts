@@ -35,6 +35,23 @@ describe('benchmark', () => {
       expect(stage.elephantCoresBusy).toBeGreaterThan(0);
       expect(stage.redisCoresBusy).toBeGreaterThanOrEqual(0);
     }
+    // Latency at the fixed load, for each run alone and for the whole pipeline.
+    for (const stage of [report.baseline, ...report.stages, report.pipeline]) {
+      const latency = stage.latency;
+      expect(latency, stage.name).not.toBeNull();
+      expect(latency?.samples, stage.name).toBeGreaterThan(0);
+      expect(latency?.offeredPerSecond).toBe(100);
+      expect(latency?.p50 ?? 0).toBeGreaterThan(0);
+      expect(latency?.p50 ?? 0).toBeLessThanOrEqual(latency?.p95 ?? 0);
+      expect(latency?.p95 ?? 0).toBeLessThanOrEqual(latency?.p99 ?? 0);
+      expect(latency?.p99 ?? 0).toBeLessThanOrEqual(latency?.max ?? 0);
+      expect(latency?.coresBusy, stage.name).toBeGreaterThan(0);
+    }
+    // Redis memory per profile where the run keeps state in Redis.
+    expect(report.baseline.redisBytesPerProfile).toBeNull();
+    expect(report.stages[0]?.redisBytesPerProfile).toBeNull();
+    expect(report.stages[1]?.redisBytesPerProfile).toBeGreaterThan(0);
+    expect(report.stages[2]?.redisBytesPerProfile).toBeGreaterThan(0);
     // The resolver runs its script on Redis: Redis was busy during its stage.
     expect(report.stages[1]?.redisCoresBusy).toBeGreaterThan(0);
     expect(report.stages[1]?.redisCommandsPerEvent).toBeGreaterThan(0);
@@ -53,6 +70,8 @@ describe('benchmark', () => {
     const markdown = markdownOf(report);
     expect(markdown).toContain('| limited by (measured in this run) |');
     expect(markdown).toContain('| baseline (passthrough) |');
+    expect(markdown).toContain('| run | offered input records/s | samples | p50 | p95 | p99 | max |');
+    expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline) \| 100 \| \d+ \|/gm)?.length).toBe(5);
     expect(markdown).toContain('p99');
     expect(lines.some((line) => line.startsWith('latency'))).toBe(true);
   });

@@ -14,7 +14,10 @@ export interface ReadToEndOptions {
  * fire for fetches that held only transaction markers or aborted records, so a partition whose
  * tail is a marker still counts as read. For tests, tools and the benchmark, not for services.
  */
-export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndOptions = {}): Promise<KafkaMessage[]> {
+/** A record read by `readToEnd`, with the partition it was read from. */
+export type ReadRecord = KafkaMessage & { readonly partition: number };
+
+export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndOptions = {}): Promise<ReadRecord[]> {
   const admin = kafka.admin();
   await admin.connect();
   let ends: { partition: number; high: string }[];
@@ -26,7 +29,7 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
   const pending = ends.filter((end) => Number(end.high) > 0);
   if (pending.length === 0) return [];
   const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? `${topic}.reader`}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 50 });
-  const messages: KafkaMessage[] = [];
+  const messages: ReadRecord[] = [];
   const position = new Map<number, number>();
   const done = (): boolean => pending.every((end) => (position.get(end.partition) ?? 0) >= Number(end.high));
   await consumer.connect();
@@ -37,7 +40,7 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       eachBatch: ({ batch }) => {
-        messages.push(...batch.messages);
+        for (const message of batch.messages) messages.push({ ...message, partition: batch.partition });
         return Promise.resolve();
       },
     });

@@ -1,0 +1,291 @@
+/**
+ * Latency at a fixed offered load: a load generator that sends input records at a steady
+ * rate, a subscriber that traces each output record back to the input it came from, and an
+ * HDR histogram of the time between the two (both clocks are this process's). Used for the
+ * whole pipeline (raw message → profile update) and for the baseline and each stage alone
+ * (input record → output record), each run under test in a process of its own.
+ */
+import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BatchProducer, consumerGroupsLag, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
+import hdr from 'hdr-histogram-js';
+
+export interface Percentiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export type Histogram = ReturnType<typeof hdr.build>;
+
+/** Milliseconds, 1 ms to 10 minutes, three significant digits. */
+export function newHistogram(): Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600000, numberOfSignificantValueDigits: 3 });
+}
+
+/** HDR reports a bucket's highest equivalent value, which can exceed the largest value recorded. */
+function percentile(histogram: Histogram, at: number): number {
+  return Math.min(histogram.getValueAtPercentile(at), histogram.maxValue);
+}
+
+export function percentilesOf(histogram: Histogram): Percentiles {
+  return { p50: percentile(histogram, 50), p95: percentile(histogram, 95), p99: percentile(histogram, 99), max: histogram.maxValue };
+}
+
+export function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** CPU seconds (user and system) of processes, from /proc; null where unreadable. */
+export function processCpuSeconds(pids: readonly number[]): number | null {
+  if (pids.length === 0) return null;
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      return null;
+    }
+  }
+  return total;
+}
+
+/** Busy and stolen time of all cores, in seconds, from /proc/stat (null elsewhere). */
+export function machineTimes(): { busy: number; steal: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu user nice system idle iowait irq softirq steal ...
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+    const ticks = 100; // USER_HZ on Linux
+    return { busy: (user + nice + system + irq + softirq) / ticks, steal: steal / ticks };
+  } catch {
+    return null;
+  }
+}
+
+export interface ConsumerGroupTopics {
+  readonly group: string;
+  readonly topics: string[];
+}
+
+/** Waits until the groups' lag is zero (twice in a row). */
+export async function drained(kafka: Kafka, groups: readonly ConsumerGroupTopics[], initial: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let zeros = 0;
+  for (;;) {
+    const lag = await consumerGroupsLag(kafka, groups);
+    zeros = lag === 0 ? zeros + 1 : 0;
+    if (zeros >= 2) return;
+    if (Date.now() > deadline) throw new Error(`benchmark stage still ${lag} of ${initial} behind after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Processes started by the benchmark, named; stopped with SIGTERM (SIGKILL after 30 s). */
+export interface Spawned {
+  readonly pids: Readonly<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Node processes running `args[name]` each, with `env` added to this process's environment.
+ * BENCH_STAGE_STDERR=true: their stderr on the benchmark's (why one failed to start).
+ * BENCH_STAGE_NODE_OPTIONS: extra Node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+ */
+export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, env: Record<string, string>): Spawned {
+  const nodeFlags = (process.env['BENCH_STAGE_NODE_OPTIONS'] ?? '').split(/\s+/).filter((flag) => flag.length > 0);
+  const entries = Object.entries(scripts).map(([name, args]) => [name, spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', process.env['BENCH_STAGE_STDERR'] === 'true' ? 'inherit' : 'ignore'] })] as const);
+  const children: ChildProcess[] = entries.map(([, child]) => child);
+  // Never outlive the benchmark, whatever ends it.
+  const killAll = (): void => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  return {
+    pids: Object.fromEntries(entries.map(([name, child]) => [name, child.pid ?? 0])),
+    stop: async () => {
+      process.removeListener('exit', killAll);
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              const hard = setTimeout(() => child.kill('SIGKILL'), 30000);
+              child.once('exit', () => {
+                clearTimeout(hard);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/** One input record of a latency run, and the ids of the output records it becomes. */
+export interface Offered {
+  readonly topic: string;
+  readonly message: Message;
+  readonly ids: readonly string[];
+}
+
+export interface LoadSpec {
+  /** Names the subscriber's consumer group. */
+  readonly prefix: string;
+  /** Sent in this order, `rate` a second; the first `rate × warmupSeconds` are not sampled. */
+  readonly inputs: readonly Offered[];
+  readonly rate: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  /** The topic whose records are traced back to the inputs (read_committed). */
+  readonly output: string;
+  /** The id each output record carries (undefined: none that is traced). */
+  readonly idsOf: (messages: readonly KafkaMessage[]) => Promise<readonly (string | undefined)[]>;
+  /** Called for each traced output record, with when its input was sent and when it arrived (epoch ms). */
+  readonly onSample?: (message: KafkaMessage, sentEpoch: number, receivedEpoch: number) => void;
+  /** The processes under test, whose CPU is reported per name. */
+  readonly pids: Readonly<Record<string, number>>;
+  /** Their consumer groups: the run ends when their lag is zero. */
+  readonly groups: readonly ConsumerGroupTopics[];
+  readonly progress: (line: string) => void;
+}
+
+export interface LoadResult extends Percentiles {
+  readonly offeredPerSecond: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  readonly samples: number;
+  /** Cores each process under test kept busy while the sampled load was offered. */
+  readonly coresBusy: Readonly<Record<string, number | null>>;
+  /** The whole machine meanwhile (/proc/stat): cores busy and cores' worth stolen by the hypervisor. */
+  readonly machine: { readonly coresBusy: number; readonly steal: number } | null;
+  /** The ids whose outputs were traced. */
+  readonly sampled: ReadonlySet<string>;
+}
+
+/**
+ * Offers `spec.inputs` at a fixed rate (a send every 10 ms of what is due by then) and
+ * measures, per traced output record, the time from its input's send to its arrival.
+ */
+export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResult> {
+  const warm = Math.min(spec.inputs.length, spec.rate * spec.warmupSeconds);
+  const total = Math.min(spec.inputs.length, warm + spec.rate * spec.seconds);
+  const sentAt = new Map<string, { at: number; epoch: number }>();
+  const sampled = new Set<string>();
+  const histogram = newHistogram();
+  let samples = 0;
+  let lastArrival = performance.now();
+  const subscriber = kafka.consumer({ groupId: `${spec.prefix}subscriber`, maxWaitTimeInMs: 5, minBytes: 1 });
+  await subscriber.connect();
+  try {
+    await subscriber.subscribe({ topics: [spec.output], fromBeginning: true });
+    await subscriber.run({
+      // Configured as docs/profiles.md recommends for a latency-sensitive subscriber: kafkajs'
+      // auto-commit sends an offset commit after every batch, whatever autoCommitInterval says,
+      // and fetches again only once it was answered (measured: +45 ms at p50 end to end).
+      // Committing at most once a second instead.
+      autoCommit: false,
+      autoCommitInterval: 1000,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const now = performance.now();
+        const nowEpoch = Date.now();
+        const ids = await spec.idsOf(batch.messages);
+        ids.forEach((id, index) => {
+          const sent = id === undefined ? undefined : sentAt.get(id);
+          if (id === undefined || sent === undefined) return;
+          sentAt.delete(id);
+          histogram.recordValue(Math.max(1, Math.round(now - sent.at)));
+          const message = batch.messages[index];
+          if (message) spec.onSample?.(message, sent.epoch, nowEpoch);
+          samples += 1;
+          lastArrival = now;
+        });
+        payload.resolveOffset(batch.lastOffset());
+        await payload.commitOffsetsIfNecessary();
+      },
+    });
+    spec.progress(`  ${spec.rate} input records/s for ${spec.warmupSeconds} s of warm-up, then ${spec.seconds} s measured`);
+    const producer = await BatchProducer.connect(kafka);
+    let cpuBefore: Record<string, number | null> | undefined;
+    let machineBefore: ReturnType<typeof machineTimes> = null;
+    let measuredFrom = 0;
+    const started = performance.now();
+    const tickMs = 10;
+    let next = 0;
+    try {
+      while (next < total) {
+        if (next >= warm && cpuBefore === undefined) {
+          cpuBefore = Object.fromEntries(Object.entries(spec.pids).map(([name, pid]) => [name, processCpuSeconds([pid])]));
+          machineBefore = machineTimes();
+          measuredFrom = performance.now();
+        }
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * spec.rate) + 1);
+        const batches: { topic: string; messages: Message[] }[] = [];
+        for (; next < due; next += 1) {
+          const input = spec.inputs[next];
+          if (!input) continue;
+          batches.push({ topic: input.topic, messages: [input.message] });
+          if (next < warm) continue;
+          const sent = { at: performance.now(), epoch: Date.now() };
+          for (const id of input.ids) {
+            if (sentAt.has(id) || sampled.has(id)) continue;
+            sampled.add(id);
+            sentAt.set(id, sent);
+          }
+        }
+        if (batches.length > 0) await producer.send(batches);
+        await new Promise((resolve) => setTimeout(resolve, tickMs));
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const elapsed = (performance.now() - (measuredFrom || started)) / 1000;
+    const machineAfter = machineTimes();
+    const machine = machineBefore && machineAfter ? { coresBusy: round((machineAfter.busy - machineBefore.busy) / elapsed, 2), steal: round((machineAfter.steal - machineBefore.steal) / elapsed, 2) } : null;
+    const coresBusy = Object.fromEntries(
+      Object.entries(spec.pids).map(([name, pid]) => {
+        const before = cpuBefore?.[name];
+        const after = processCpuSeconds([pid]);
+        return [name, before === null || before === undefined || after === null ? null : round((after - before) / elapsed, 2)];
+      }),
+    );
+    await drained(kafka, spec.groups, total, 300000);
+    // The processes are done; the last outputs may still be on their way to the subscriber
+    // (a transaction's markers, a fetch in flight): wait until all arrived, or none for 2 s.
+    lastArrival = performance.now();
+    while (sentAt.size > 0 && performance.now() - lastArrival < 2000) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { offeredPerSecond: spec.rate, warmupSeconds: spec.warmupSeconds, seconds: spec.seconds, samples, ...percentilesOf(histogram), coresBusy, machine, sampled };
+  } finally {
+    await subscriber.disconnect();
+  }
+}
+
+/**
+ * Waits until every group has joined (stable, with members) and returns when the first of
+ * them did: its members start processing right then, so a run measured from the last join
+ * would leave out work already done (and look faster than it is). Call it before starting
+ * the members.
+ */
+export async function joined(kafka: Kafka, groupIds: readonly string[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let first: number | undefined;
+  try {
+    for (;;) {
+      const { groups } = await admin.describeGroups([...groupIds]);
+      const ready = groups.filter((group) => group.state === 'Stable' && group.members.length > 0).length;
+      if (ready > 0) first ??= performance.now();
+      if (first !== undefined && ready === groupIds.length) return first;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
