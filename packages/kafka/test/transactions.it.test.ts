@@ -1,0 +1,46 @@
+/**
+ * The transactional producer against a real broker: a transaction that holds only input
+ * offsets (its batch published nothing) right after one that held records. The coordinator
+ * is then often still completing the previous transaction and answers the new one's first
+ * request, AddOffsetsToTxn, with CONCURRENT_TRANSACTIONS, which kafkajs does not retry; each
+ * such commit failed, and its batch waited for the consumer's retry backoff.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { TransactionalProducer, readToEnd } from '@elephant/kafka';
+import { createTestContext } from '@elephant/testing';
+
+const ctx = createTestContext('transactions');
+afterAll(() => ctx.cleanup());
+
+describe('TransactionalProducer', () => {
+  it('commits an offsets-only transaction right after a transaction with records', async () => {
+    const input = ctx.topic('input');
+    const output = ctx.topic('output');
+    await ctx.createTopics([
+      { topic: input, partitions: 1 },
+      { topic: output, partitions: 1 },
+    ]);
+    const groupId = ctx.group('builder');
+    const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-txn`, { transactionTimeoutMs: 10000 });
+    const rounds = 40;
+    try {
+      for (let round = 0; round < rounds; round += 1) {
+        await producer.commit([{ topic: output, messages: [{ key: 'k', value: `v${round}` }] }], [{ groupId, topic: input, partition: 0, offset: String(2 * round + 1) }]);
+        // Nothing to publish: the transaction's first request is AddOffsetsToTxn.
+        await producer.commit([], [{ groupId, topic: input, partition: 0, offset: String(2 * round + 2) }]);
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
+      expect(committed?.partitions[0]?.offset).toBe(String(2 * rounds));
+    } finally {
+      await admin.disconnect();
+    }
+    const records = await readToEnd(ctx.kafka, output);
+    expect(records.map((record) => record.value?.toString())).toEqual(Array.from({ length: rounds }, (_, round) => `v${round}`));
+  });
+});
