@@ -97,7 +97,7 @@ export class TransactionalProducer {
  * each batch of them retried after the consumer's 200 ms, 400 ms, ... backoff, and its
  * partition waited (updates p99 51 ms–1.6 s, max 0.6–3 s; docs/benchmarks.md).
  */
-export async function whileConcurrent<T>(send: () => Promise<T>, backoffMs: number): Promise<T> {
+async function whileConcurrent<T>(send: () => Promise<T>, backoffMs: number): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await send();
