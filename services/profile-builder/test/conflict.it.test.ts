@@ -1,0 +1,123 @@
+/**
+ * A batch whose profile another writer moved between its load and its checked write to Redis
+ * (PROFILE_CONFLICT: routinely a merge on one partition racing the absorbed profile's
+ * touchpoints on another) is processed again at once by the handler, from a fresh load, instead
+ * of failing back to the consumer, which would retry it only after its backoff (200 ms, during
+ * which the partition waits). Driven by hand against real Redis, Kafka and registry: the
+ * other writer commits to the profile just before the batch's first write.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ResolvedTouchpoint } from '@elephant/identity';
+import { CommittedOffsets, TransactionGroup, TransactionalProducer, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { createMetricsRegistry } from '@elephant/observability';
+import type { ProfileUpdate } from '@elephant/profiles';
+import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf, type CommitOutcome, type CommitRequest } from '@elephant/profile-builder';
+import { connectRedis } from '@elephant/redis';
+import { AvroRegistry } from '@elephant/registry';
+import { createTestContext, waitUntil } from '@elephant/testing';
+import { decodeAll, envOf, touchpoint } from './harness.ts';
+
+const ctx = createTestContext('conflict');
+const closers: (() => Promise<void>)[] = [];
+
+afterAll(async () => {
+  for (const close of closers) await close();
+  await ctx.cleanup();
+});
+
+/**
+ * Runs a batch as the consumer would: again after a failure that is not a conflict (the broker
+ * of a freshly started stack can refuse a first request). A conflict fails the test.
+ */
+async function run(call: () => Promise<void>): Promise<void> {
+  let conflict: Error | undefined;
+  await waitUntil(
+    async () => {
+      try {
+        await call();
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'PROFILE_CONFLICT') throw error;
+        conflict = error as Error;
+      }
+      return true;
+    },
+    { message: 'the batch to be processed' },
+  );
+  if (conflict !== undefined) throw conflict;
+}
+
+function message(offset: number, value: Buffer): KafkaMessage {
+  return { key: null, value, offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} };
+}
+
+describe('profile builder conflicts', () => {
+  it('processes a batch again at once when another writer moved its profile, and publishes each update once', async () => {
+    const config = loadConfig({ ...envOf(ctx, 'conflict'), CONSUMER_GROUP: ctx.group('conflict') });
+    const topics = topicsOf(config);
+    await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    const schemaIds = await registerSchemas(registry, topics);
+    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group('conflict-tx'));
+    const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
+    closers.push(async () => {
+      await Promise.all([producer.disconnect(), committed.close()]);
+      redis.disconnect();
+    });
+    const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
+    const state = `${store.tenantPrefix('acme')}ps:profile-1`;
+    // The other writer: before the batch's first write, it commits a new version of the profile
+    // (the same state, one version on), as a builder of another partition would.
+    let interfere = false;
+    const commit = async (tenant: string, requests: readonly CommitRequest[]): Promise<CommitOutcome[]> => {
+      if (interfere) {
+        interfere = false;
+        const [version, json] = await redis.hmget(state, 'v', 's');
+        const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
+        expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+      }
+      return store.commit(tenant, requests);
+    };
+    const interfering = new Proxy(store, {
+      get: (target, property) => {
+        if (property === 'commit') return commit;
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const metrics = createBuilderMetrics(createMetricsRegistry());
+    const handler = createBuilderHandler({
+      topics,
+      store: interfering,
+      registry,
+      schemaIds,
+      transactions: new TransactionGroup(producer),
+      metrics,
+      logger: ctx.logger,
+      now: Date.now,
+      states: new StateCache(100),
+      committedOffset: (topic, partition) => committed.get(topic, partition),
+    });
+    const context = (nextOffset: number) => ({ signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) });
+    const purchase = (day: number): ResolvedTouchpoint => ({
+      profileId: 'profile-1',
+      touchpoint: touchpoint('pos', { type: 'purchase', id: `txn-${day}`, occurredAt: new Date(Date.UTC(2026, 9, day)).toISOString(), storeId: 's-1', loyaltyCard: 'LC-7', currency: 'USD', lineItems: [{ productId: `p-${day}`, name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
+      excludedIdentifiers: [],
+      resolvedAt: Date.UTC(2026, 10, 2),
+    });
+
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
+    interfere = true;
+    // Without processing it again at once, this call fails with PROFILE_CONFLICT.
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(1, registry.encode(schemaIds.resolved, purchase(2)))] }, context(2)));
+    expect(interfere).toBe(false);
+    expect((await metrics.conflicts.get()).values[0]?.value).toBe(1);
+    // Version 2 is the other writer's (it published nothing here); the batch's update is version 3.
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.map((update) => [update.version, update.causeEventId])).toEqual([
+      [1, purchase(1).touchpoint.eventId],
+      [3, purchase(2).touchpoint.eventId],
+    ]);
+    expect(await committed.get(topics.resolved, 0)).toBe(2n);
+  });
+});
