@@ -1,5 +1,6 @@
 import type { Kafka, ITopicConfig } from 'kafkajs';
 import { KafkaError } from './errors.ts';
+import { retryOnProtocolError } from './retry.ts';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -78,15 +79,7 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
  * (UNKNOWN_TOPIC_OR_PARTITION): retry for a few seconds before giving up.
  */
 async function withMetadataRetry<T>(fetch: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await fetch();
-    } catch (error) {
-      const type = (error as { type?: string }).type;
-      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' || attempt >= 20) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  return retryOnProtocolError('UNKNOWN_TOPIC_OR_PARTITION', fetch, 20, () => 250);
 }
 
 function toTopicConfig(spec: TopicSpec): ITopicConfig {

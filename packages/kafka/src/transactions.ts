@@ -4,6 +4,12 @@ import { KafkaError } from './errors.ts';
 import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
 import { mergeByTopic, type OutboundBatch } from './producer.ts';
+import { retryOnProtocolError } from './retry.ts';
+
+/** The producer's retries: from the first backoff (1 ms unless configured), doubling, up to 1 s a wait; about 4 s in all. */
+const RETRIES = 13;
+const MAX_RETRY_MS = 1000;
+const RETRY_BACKOFF_MS = 1;
 
 export interface ConsumedOffset {
   readonly groupId: string;
@@ -54,10 +60,10 @@ export class TransactionalProducer {
       // (AddPartitionsToTxn and Produce) and its updates took p50 43 / p99 154 ms; at 1 ms, p50
       // 2.4 ms and p50 7 / p99 30 ms (docs/benchmarks.md). Doubling from 1 ms, 13 retries
       // span about 4 s, as the 10 retries from 10 ms did.
-      retry: { initialRetryTime: options.retryBackoffMs ?? 1, maxRetryTime: 1000, retries: 13 },
+      retry: { initialRetryTime: options.retryBackoffMs ?? RETRY_BACKOFF_MS, maxRetryTime: MAX_RETRY_MS, retries: RETRIES },
     });
     await producer.connect();
-    return new TransactionalProducer(producer, options.retryBackoffMs ?? 1);
+    return new TransactionalProducer(producer, options.retryBackoffMs ?? RETRY_BACKOFF_MS);
   }
 
   /**
@@ -108,15 +114,8 @@ export class TransactionalProducer {
  * each batch of them retried after the consumer's 200 ms, 400 ms, ... backoff, and its
  * partition waited (updates p99 51 ms–1.6 s, max 0.6–3 s; docs/benchmarks.md).
  */
-async function whileConcurrent<T>(send: () => Promise<T>, backoffMs: number): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await send();
-    } catch (error) {
-      if ((error as { type?: unknown }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 13) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, backoffMs * 2 ** attempt)));
-    }
-  }
+function whileConcurrent<T>(send: () => Promise<T>, backoffMs: number): Promise<T> {
+  return retryOnProtocolError('CONCURRENT_TRANSACTIONS', send, RETRIES, (attempt) => Math.min(MAX_RETRY_MS, backoffMs * 2 ** attempt));
 }
 
 /** One caller's share of a transaction. */

@@ -8,14 +8,14 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResolvedTouchpoint } from '@elephant/identity';
-import { CommittedOffsets, TransactionGroup, TransactionalProducer, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { CommittedOffsets, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
 import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf, type CommitOutcome, type CommitRequest } from '@elephant/profile-builder';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { createTestContext, waitUntil } from '@elephant/testing';
-import { decodeAll, envOf, touchpoint } from './harness.ts';
+import { decodeAll, envOf, message, touchpoint } from './harness.ts';
 
 const ctx = createTestContext('conflict');
 const closers: (() => Promise<void>)[] = [];
@@ -44,10 +44,6 @@ async function run(call: () => Promise<void>): Promise<void> {
     { message: 'the batch to be processed' },
   );
   if (conflict !== undefined) throw conflict;
-}
-
-function message(offset: number, value: Buffer): KafkaMessage {
-  return { key: null, value, offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} };
 }
 
 describe('profile builder conflicts', () => {

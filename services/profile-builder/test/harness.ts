@@ -98,3 +98,8 @@ export async function decodeAll<T>(registry: AvroRegistry, messages: readonly Ka
 }
 
 export type { ProfileUpdate, ProfileSnapshot };
+
+/** A record as the consumer hands it to a handler, for tests that drive the builder's handler by hand. */
+export function message(offset: number, value: Buffer): KafkaMessage {
+  return { key: null, value, offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} };
+}

@@ -10,14 +10,14 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
-import { CommittedOffsets, KafkaError, TransactionGroup, TransactionalProducer, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { CommittedOffsets, KafkaError, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
 import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf } from '@elephant/profile-builder';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { createTestContext } from '@elephant/testing';
-import { decodeAll, envOf, touchpoint } from './harness.ts';
+import { decodeAll, envOf, message, touchpoint } from './harness.ts';
 
 const ctx = createTestContext('recovery');
 const closers: (() => Promise<void>)[] = [];
@@ -42,10 +42,6 @@ async function attempt(call: () => Promise<void>): Promise<string> {
       if (tries >= 5) throw error;
     }
   }
-}
-
-function message(offset: number, value: Buffer): KafkaMessage {
-  return { key: null, value, offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} };
 }
 
 describe('profile builder outbox recovery across input topics', () => {

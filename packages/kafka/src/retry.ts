@@ -1,0 +1,15 @@
+/**
+ * Runs `work` again while it fails with the Kafka protocol error `type` (kafkajs' `error.type`),
+ * waiting `delayMs(attempt)` before each retry, at most `retries` times; any other error, or
+ * the last one, is thrown. For the answers kafkajs itself does not retry.
+ */
+export async function retryOnProtocolError<T>(type: string, work: () => Promise<T>, retries: number, delayMs: (attempt: number) => number): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { type?: unknown }).type !== type || attempt >= retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs(attempt)));
+    }
+  }
+}
