@@ -7,16 +7,12 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { adaptMessage, CHANNELS } from '@elephant/channels';
 import { consumerGroups, eventClusters, identityQuality, loadCliConfig, PIPELINE_PARTS, type PipelinePart } from '@elephant/cli';
-import { loadConfig as resolverConfigOf, startResolver } from '@elephant/identity-resolver';
-import { BatchProducer, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message, type ReadRecord } from '@elephant/kafka';
-import { loadConfig as normalizerConfigOf, startNormalizer } from '@elephant/normalizer';
+import { BatchProducer, consumerGroupsLag, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message, type ReadRecord } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
-import { loadConfig as builderConfigOf, startBuilder, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
 import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, spawnNode, type ConsumerGroupTopics, type LoadSpec, type Offered, type Percentiles, type Spawned } from './load.ts';
-import { startPassthrough } from './passthrough.ts';
 
 export type { Percentiles } from './load.ts';
 
@@ -39,6 +35,8 @@ export interface BenchOptions {
   readonly redisUrl: string;
   /** Simulated people; about 34 raw messages each. */
   readonly people: number;
+  /** Partitions of every topic a run creates (and the services' PARTITIONS). */
+  readonly partitions: number;
   /** Offered load of the latency run, raw messages per second. */
   readonly latencyRate: number;
   /** Seconds of load before sampling starts. */
@@ -52,7 +50,9 @@ export interface BenchOptions {
 
 export interface StageFigures {
   readonly name: string;
+  /** Input events in the measured window (a throughput run alone: from SATURATION_FROM of its input on). */
   readonly input: number;
+  /** Length of the measured window. */
   readonly seconds: number;
   readonly eventsPerSecond: number;
   /** Versus the passthrough baseline's events per second. */
@@ -145,11 +145,12 @@ async function redisStats(redis: Redis): Promise<{ commands: number; reads: numb
   return { commands: value('total_commands_processed'), reads: value('total_reads_processed'), memory: value('used_memory'), cpu: value('used_cpu_user') + value('used_cpu_sys') };
 }
 
-async function snapshot(redis: Redis, options: BenchOptions, elephantPids: readonly number[] = []): Promise<Counters> {
+/** `self`: count this process's CPU as Elephant's too (it feeds the whole pipeline's run). */
+async function snapshot(redis: Redis, options: BenchOptions, elephantPids: readonly number[] = [], self = true): Promise<Counters> {
   const stats = await redisStats(redis);
   const own = process.cpuUsage();
   const children = elephantPids.length > 0 ? (processCpuSeconds(elephantPids) ?? 0) : 0;
-  return { at: performance.now(), cpu: (own.user + own.system) / 1e6 + children, stackCpu: processCpuSeconds(options.stackPids), commands: stats.commands, reads: stats.reads, redisCpu: stats.cpu };
+  return { at: performance.now(), cpu: (self ? (own.user + own.system) / 1e6 : 0) + children, stackCpu: processCpuSeconds(options.stackPids), commands: stats.commands, reads: stats.reads, redisCpu: stats.cpu };
 }
 
 function figures(name: string, input: number, before: Counters, after: Counters, baseline: StageFigures | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
@@ -189,6 +190,114 @@ async function produceAll(kafka: Kafka, batches: readonly { topic: string; messa
   }
 }
 
+/**
+ * The share of a throughput run's input handled before its clock starts: the process has
+ * started, joined its group and run its code long enough for V8 to compile the hot paths.
+ */
+const SATURATION_FROM = 0.3;
+
+/** The shortest window measured from a mark after the start (CPU from /proc counts in 10 ms ticks). */
+const MIN_WINDOW_MS = 1000;
+
+/** How many times the passthrough's input holds the simulator's raw messages. */
+const PASSTHROUGH_COPIES = 8;
+
+/**
+ * One run at saturation, in processes of its own as deployed (`spec.start`), its input
+ * pre-filled: events per second, CPU and Redis counters from the moment SATURATION_FROM of the
+ * input was handled until all of it was (progress polled from the groups' committed offsets).
+ * Before that point the process starts, joins its group and warms up; measured from the join,
+ * a run of a few seconds counted its JIT warm-up, and a short run (the passthrough's) more of it
+ * than a long one.
+ */
+async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spec: { readonly name: string; readonly groups: readonly ConsumerGroupTopics[]; readonly input: number; readonly baseline: StageFigures | null; readonly start: () => Spawned }): Promise<StageFigures> {
+  const spawned = spec.start();
+  const pids = Object.values(spawned.pids);
+  try {
+    const deadline = Date.now() + 600000;
+    // Where the clock may start: at the start, when the first input was handled, at
+    // SATURATION_FROM of the input; it starts at the latest that leaves at least half the input
+    // and MIN_WINDOW_MS to measure. A tiny input (the test's) is handled in less: its window
+    // starts at the start, start-up included.
+    const marks: { counters: Counters; handled: number }[] = [{ counters: await snapshot(redis, options, pids, false), handled: 0 }];
+    while (Date.now() < deadline) {
+      const lag = await consumerGroupsLag(kafka, spec.groups);
+      const handled = spec.input - lag;
+      if ((marks.length === 1 && handled > 0) || (marks.length === 2 && handled >= spec.input * SATURATION_FROM)) marks.push({ counters: await snapshot(redis, options, pids, false), handled });
+      if (lag === 0) {
+        const to = await snapshot(redis, options, pids, false);
+        const from = [...marks].reverse().find((mark) => mark.handled <= spec.input / 2 && to.at - mark.counters.at >= MIN_WINDOW_MS) ?? marks[0];
+        if (!from) throw new Error('no start mark');
+        return figures(spec.name, spec.input - from.handled, from.counters, to, spec.baseline);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`${spec.name}: input not all handled after 600 s`);
+  } finally {
+    await spawned.stop();
+  }
+}
+
+/**
+ * Throughput of the passthrough (after a discarded pass that warms the broker up) and of each
+ * stage alone, each in a process of its own, fed pre-filled topics: the normalizer the
+ * simulator's raw messages, the resolver the touchpoints the normalizer produced, the builder
+ * the resolved touchpoints and merges the resolver produced (and its identity graph).
+ */
+async function throughputAlone(kafka: Kafka, redis: Redis, options: BenchOptions, run: string, tenant: string, env: Record<string, string>, simulation: Simulation): Promise<{ baseline: StageFigures; normalizer: StageFigures; resolver: StageFigures; builder: StageFigures; touchpoints: number }> {
+  const records = simulation.records;
+  // The passthrough is several times faster than any stage: on the simulator's messages alone
+  // its measured window would be a fraction of a second, shorter than the consumer's offset
+  // commit interval that the progress is read from. It passes them PASSTHROUGH_COPIES times.
+  const passthroughInput = Array.from({ length: PASSTHROUGH_COPIES }, () => records.map((record) => ({ value: record.json }))).flat();
+  const passthroughRun = async (prefix: string, label: string): Promise<StageFigures> => {
+    await ensureTopics(kafka, [{ topic: `${prefix}in`, partitions: options.partitions }, { topic: `${prefix}out`, partitions: options.partitions }]);
+    await produceAll(kafka, [{ topic: `${prefix}in`, messages: passthroughInput }]);
+    options.progress(label);
+    return saturation(kafka, redis, options, {
+      name: 'baseline (passthrough)',
+      groups: [{ group: `${prefix}group`, topics: [`${prefix}in`] }],
+      input: passthroughInput.length,
+      baseline: null,
+      start: () => spawnNode({ passthrough: [PASSTHROUGH] }, { KAFKA_BROKERS: options.kafkaBrokers, BENCH_PASSTHROUGH_FROM: `${prefix}in`, BENCH_PASSTHROUGH_TO: `${prefix}out`, BENCH_PASSTHROUGH_GROUP: `${prefix}group` }),
+    });
+  };
+  // A freshly started broker measured several times the CPU per message until its JIT warmed up.
+  await passthroughRun(`${run}.warmup.`, 'warm-up: Kafka passthrough (not reported)');
+  const baseline = await passthroughRun(`${run}.baseline.`, 'baseline: Kafka passthrough');
+
+  const prefix = `${run}.stages.`;
+  const keys = `${run}:stages:`;
+  const stageEnv = { ...env, TOPIC_PREFIX: prefix, REDIS_KEY_PREFIX: keys };
+  const [normalizerGroup, resolverGroup, builderGroup] = consumerGroups(loadCliConfig(stageEnv));
+  if (!normalizerGroup || !resolverGroup || !builderGroup) throw new Error('the pipeline has fewer than three consumer groups');
+  await ensureTopics(kafka, [...CHANNELS.map((channel) => `raw.${channel}`), ...PIPELINE_TOPICS].map((name) => ({ topic: `${prefix}${name}`, partitions: options.partitions })));
+  await produceAll(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, messages: records.filter((record) => record.channel === channel).map((record) => ({ value: record.json })) })));
+  const inputOf = async (group: ConsumerGroupTopics): Promise<number> => {
+    let total = 0;
+    for (const topic of group.topics) total += await consumerGroupEnd(kafka, topic);
+    return total;
+  };
+  const profiles = async (): Promise<number> => redis.scard(`${keys}{${tenant}}:live`);
+  const bytesPerProfile = async (memoryBefore: number): Promise<number | null> => {
+    const count = await profiles();
+    return count > 0 ? Math.round(((await redisStats(redis)).memory - memoryBefore) / count) : null;
+  };
+
+  options.progress('stage: normalizers');
+  const normalizer = await saturation(kafka, redis, options, { name: 'normalizer (8 channels)', groups: [normalizerGroup], input: records.length, baseline, start: () => spawnStages(stageEnv, ['normalizers']) });
+  const touchpoints = await consumerGroupEnd(kafka, `${prefix}touchpoints.v1`);
+
+  options.progress('stage: identity resolver');
+  let memoryBefore = (await redisStats(redis)).memory;
+  const resolver = { ...(await saturation(kafka, redis, options, { name: 'identity resolver', groups: [resolverGroup], input: await inputOf(resolverGroup), baseline, start: () => spawnStages(stageEnv, ['resolver']) })), redisBytesPerProfile: await bytesPerProfile(memoryBefore) };
+
+  options.progress('stage: profile builder');
+  memoryBefore = (await redisStats(redis)).memory;
+  const builder = { ...(await saturation(kafka, redis, options, { name: 'profile builder', groups: [builderGroup], input: await inputOf(builderGroup), baseline, start: () => spawnStages(stageEnv, ['builder']) })), redisBytesPerProfile: await bytesPerProfile(memoryBefore) };
+  return { baseline, normalizer, resolver, builder, touchpoints };
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
@@ -203,80 +312,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, messages: records.filter((record) => record.channel === channel).map((record) => ({ value: record.json })) }));
 
   try {
-    // Baseline: consume and produce each message, same client, same batch settings, no
-    // serialization. Run twice: the first pass warms the broker's JVM up and is discarded (a
-    // freshly started broker measured six times the CPU per message).
-    const passthroughRun = async (basePrefix: string, label: string): Promise<StageFigures> => {
-      await ensureTopics(kafka, [{ topic: `${basePrefix}in`, partitions: 8 }, { topic: `${basePrefix}out`, partitions: 8 }]);
-      await produceAll(kafka, [{ topic: `${basePrefix}in`, messages: records.map((record) => ({ value: record.json })) }]);
-      options.progress(label);
-      const start = await snapshot(redis, options);
-      // Polled from before the start: start() returns once the member joined, and it may
-      // have processed a good part of the input by then.
-      const joining = joined(kafka, [`${basePrefix}group`]);
-      const passthrough = await startPassthrough({ kafka, from: `${basePrefix}in`, to: `${basePrefix}out`, groupId: `${basePrefix}group`, logger: options.logger });
-      const joinedAt = await joining;
-      await drained(kafka, [{ group: `${basePrefix}group`, topics: [`${basePrefix}in`] }], records.length, 600000);
-      const end = await snapshot(redis, options);
-      await passthrough.stop();
-      return figures('baseline (passthrough)', records.length, { ...start, at: joinedAt }, end, null);
-    };
-    await passthroughRun(`${run}.warmup.`, 'warm-up: Kafka passthrough (not reported)');
-    const baselineThroughput = await passthroughRun(`${run}.baseline.`, 'baseline: Kafka passthrough');
+    const alone = await throughputAlone(kafka, redis, options, run, tenant, env, simulation);
+    const { normalizer, touchpoints } = alone;
+    const resolverFigures = alone.resolver;
+    const builderFigures = alone.builder;
     // The same passthrough in a process of its own at the fixed load: the latency of one hop
     // through the broker and a Kafka client on this machine, the floor of every stage's.
-    const baseline: StageFigures = { ...baselineThroughput, latency: await passthroughLatency(kafka, options, run, simulation) };
+    const baseline: StageFigures = { ...alone.baseline, latency: await passthroughLatency(kafka, options, run, simulation) };
     let before: Counters;
     let after: Counters;
-    let began: number;
-
-    // Each stage alone, on topics the previous stage filled.
-    const stagePrefix = `${run}.stages.`;
-    const stageEnv = { ...env, TOPIC_PREFIX: stagePrefix, REDIS_KEY_PREFIX: `${run}:stages:`, CONSUMER_GROUP: `${stagePrefix}group` };
-    await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${stagePrefix}raw.${channel}`, partitions: 8 })));
-    await produceAll(kafka, raw(stagePrefix));
-    options.progress('stage: normalizers');
-    before = await snapshot(redis, options);
-    let joining = joined(kafka, [`${stagePrefix}normalizer`]);
-    // One process's normalizer for all eight channels, as `elephant run` starts it.
-    const normalizers = await startNormalizer(normalizerConfigOf({ ...stageEnv, NORMALIZER_CHANNELS: CHANNELS.join(','), CONSUMER_GROUP: `${stagePrefix}normalizer` }), options.logger, () => undefined);
-    began = await joining;
-    await drained(kafka, groupsOf(stagePrefix).slice(0, 1), records.length, 600000);
-    after = await snapshot(redis, options);
-    before = { ...before, at: began };
-    await normalizers.stop();
-    const normalizer = figures('normalizer (8 channels)', records.length, before, after, baseline);
-    const touchpoints = await consumerGroupEnd(kafka, `${stagePrefix}touchpoints.v1`);
-
-    options.progress('stage: identity resolver');
-    const stageProfiles = async (): Promise<number> => redis.scard(`${run}:stages:{${tenant}}:live`);
-    let memoryBefore = (await redisStats(redis)).memory;
-    before = await snapshot(redis, options);
-    joining = joined(kafka, [`${stagePrefix}resolver`]);
-    const resolver = await startResolver(resolverConfigOf({ ...stageEnv, CONSUMER_GROUP: `${stagePrefix}resolver` }), options.logger, () => undefined);
-    began = await joining;
-    await drained(kafka, [{ group: `${stagePrefix}resolver`, topics: [`${stagePrefix}touchpoints.v1`] }], touchpoints, 600000);
-    after = await snapshot(redis, options);
-    before = { ...before, at: began };
-    await resolver.stop();
-    const resolverProfiles = await stageProfiles();
-    const resolverFigures = { ...figures('identity resolver', touchpoints, before, after, baseline), redisBytesPerProfile: resolverProfiles > 0 ? Math.round(((await redisStats(redis)).memory - memoryBefore) / resolverProfiles) : null };
-
-    options.progress('stage: profile builder');
-    const builderConfig = builderConfigOf({ ...stageEnv, CONSUMER_GROUP: `${stagePrefix}builder` });
-    const builderTopics = builderTopicsOf(builderConfig);
-    const builderInput = (await consumerGroupEnd(kafka, builderTopics.resolved)) + (await consumerGroupEnd(kafka, builderTopics.merges));
-    memoryBefore = (await redisStats(redis)).memory;
-    before = await snapshot(redis, options);
-    joining = joined(kafka, [builderConfig.CONSUMER_GROUP]);
-    const builder = await startBuilder(builderConfig, options.logger, () => undefined);
-    began = await joining;
-    await drained(kafka, [{ group: builderConfig.CONSUMER_GROUP, topics: [builderTopics.resolved, builderTopics.merges, builderTopics.erasures] }], builderInput, 600000);
-    after = await snapshot(redis, options);
-    before = { ...before, at: began };
-    await builder.stop();
-    const builderProfiles = await stageProfiles();
-    const builderFigures = { ...figures('profile builder', builderInput, before, after, baseline), redisBytesPerProfile: builderProfiles > 0 ? Math.round(((await redisStats(redis)).memory - memoryBefore) / builderProfiles) : null };
 
     // Each stage alone at the fixed load, in a process of its own (`elephant run --only`), fed
     // what the stage before it produced: input record produced → output record consumed.
@@ -285,10 +329,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     // The whole pipeline, fed by the simulator at full speed.
     const pipePrefix = `${run}.pipeline.`;
     const pipeEnv = { ...env, TOPIC_PREFIX: pipePrefix, REDIS_KEY_PREFIX: `${run}:pipeline:` };
-    await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${pipePrefix}raw.${channel}`, partitions: 8 })));
-    memoryBefore = (await redisStats(redis)).memory;
+    await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${pipePrefix}raw.${channel}`, partitions: options.partitions })));
+    const memoryBefore = (await redisStats(redis)).memory;
     // One process per stage, as in the latency run (a single process tops out at one core).
-    await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${pipePrefix}${name}`, partitions: 8 })));
+    await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${pipePrefix}${name}`, partitions: options.partitions })));
     const services = spawnStages(pipeEnv);
     const pipeGroups = consumerGroups(loadCliConfig(pipeEnv));
     const stagePids = Object.values(services.pids);
@@ -367,7 +411,22 @@ async function cleanUp(kafka: Kafka, redis: Redis, run: string, options: BenchOp
 
 /** What every service of a run is configured with (topic and key prefixes are added per run). */
 function serviceEnv(options: BenchOptions, tenant: string): Record<string, string> {
-  return { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: '8', TOUCHPOINTS_PARTITIONS: '8' };
+  return { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: String(options.partitions), TOUCHPOINTS_PARTITIONS: String(options.partitions) };
+}
+
+/** Only the throughput of the passthrough and of each stage alone, for tuning; no report written (BENCH_ONLY=throughput). */
+export async function runThroughputOnly(options: BenchOptions): Promise<Record<string, StageFigures | number>> {
+  const run = `bench-${Date.now().toString(36)}`;
+  const tenant = 'default';
+  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
+  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
+  const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
+  try {
+    return await throughputAlone(kafka, redis, options, run, tenant, serviceEnv(options, tenant), simulation);
+  } finally {
+    await cleanUp(kafka, redis, run, options);
+    redis.disconnect();
+  }
 }
 
 /**
@@ -389,16 +448,6 @@ export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 
     redis.disconnect();
   }
 }
-
-/** Every consumer group of a run (named after its topic prefix) and what it reads. */
-function groupsOf(prefix: string): { group: string; topics: string[] }[] {
-  return [
-    { group: `${prefix}normalizer`, topics: CHANNELS.map((channel) => `${prefix}raw.${channel}`) },
-    { group: `${prefix}resolver`, topics: [`${prefix}touchpoints.v1`] },
-    { group: `${prefix}builder`, topics: [`${prefix}touchpoints.resolved.v1`, `${prefix}identity.merges.v1`, `${prefix}profiles.erasures.v1`] },
-  ];
-}
-
 
 /** Topics between the stages, created before the stages start (they would create them too). */
 const PIPELINE_TOPICS = ['touchpoints.v1', 'touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1', 'profiles.updates.v1'];
@@ -433,9 +482,9 @@ function spawnStages(env: Record<string, string>, parts: readonly PipelinePart[]
 
 async function measureLatency(kafka: Kafka, env: Record<string, string>, simulation: Simulation, options: BenchOptions): Promise<BenchReport['latency']> {
   const prefix = env['TOPIC_PREFIX'] ?? '';
-  await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, partitions: 8 })));
+  await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, partitions: options.partitions })));
   // Topics between the services exist (with leaders) before they start, as the services would create them.
-  await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${prefix}${name}`, partitions: 8 })));
+  await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${prefix}${name}`, partitions: options.partitions })));
   // Three processes, one per stage (`elephant run --only ...`): each stage has its own event
   // loop, as in a deployment, without ten Node processes competing for two cores.
   const services = spawnStages(env);
@@ -478,7 +527,7 @@ async function stageLatencies(kafka: Kafka, options: BenchOptions, run: string, 
   const count = latencyInputs(options);
   const setUp = async (stage: string, redisPrefix = `${run}:latency-${stage}:`): Promise<{ prefix: string; env: Record<string, string>; groups: ConsumerGroupTopics[] }> => {
     const prefix = `${run}.latency-${stage}.`;
-    await ensureTopics(kafka, [...CHANNELS.map((channel) => `raw.${channel}`), ...PIPELINE_TOPICS].map((name) => ({ topic: `${prefix}${name}`, partitions: 8 })));
+    await ensureTopics(kafka, [...CHANNELS.map((channel) => `raw.${channel}`), ...PIPELINE_TOPICS].map((name) => ({ topic: `${prefix}${name}`, partitions: options.partitions })));
     const stageEnv = { ...env, TOPIC_PREFIX: prefix, REDIS_KEY_PREFIX: redisPrefix };
     return { prefix, env: stageEnv, groups: consumerGroups(loadCliConfig(stageEnv)) };
   };
@@ -532,7 +581,7 @@ function sumOf(values: readonly (number | null)[]): number | null {
 /** The passthrough in a process of its own at the fixed load: input produced → output consumed. */
 async function passthroughLatency(kafka: Kafka, options: BenchOptions, run: string, simulation: Simulation): Promise<LatencyFigures> {
   const prefix = `${run}.latency-baseline.`;
-  await ensureTopics(kafka, [{ topic: `${prefix}in`, partitions: 8 }, { topic: `${prefix}out`, partitions: 8 }]);
+  await ensureTopics(kafka, [{ topic: `${prefix}in`, partitions: options.partitions }, { topic: `${prefix}out`, partitions: options.partitions }]);
   return latencyAlone(kafka, options, 'baseline (passthrough)', {
     prefix,
     inputs: simulation.records.slice(0, latencyInputs(options)).map((record, index) => ({ topic: `${prefix}in`, message: { key: String(index), value: record.json }, ids: [String(index)] })),
@@ -687,7 +736,7 @@ export function markdownOf(report: BenchReport): string {
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; broker, registry and Redis on the same machine.`,
     `Workload: ${report.workload.people} simulated people, ${report.workload.rawMessages} raw messages, ${report.workload.touchpoints} touchpoints.`,
     '',
-    '| run | input events | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | of which Elephant | of which Redis | CPU / event × baseline | Redis commands / event | Redis round trips / event | Redis bytes / profile |',
+    '| run | events measured | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | of which Elephant | of which Redis | CPU / event × baseline | Redis commands / event | Redis round trips / event | Redis bytes / profile |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row(report.baseline),
     ...report.stages.map(row),

@@ -5,7 +5,9 @@ const schema = z.object({
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
   REDIS_URL: redisUrl.optional(),
   /** Simulated people (about 34 raw messages each). */
-  BENCH_PEOPLE: positiveInt.default(1500),
+  BENCH_PEOPLE: positiveInt.default(3000),
+  /** Partitions of every topic a run creates. */
+  BENCH_PARTITIONS: positiveInt.default(8),
   /** Offered load of the latency run, raw messages per second. */
   BENCH_LATENCY_RATE: positiveInt.default(1000),
   BENCH_LATENCY_SECONDS: positiveInt.default(15),
@@ -13,9 +15,10 @@ const schema = z.object({
   BENCH_LATENCY_WARMUP_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(5),
   /**
    * `latency`: only the whole pipeline's latency run, `latency-alone`: only the passthrough's
-   * and each stage's alone; printed as JSON, no report written (for tuning).
+   * and each stage's alone, `throughput`: only the passthrough's and each stage's events/s
+   * alone; printed as JSON, no report written (for tuning).
    */
-  BENCH_ONLY: z.enum(['all', 'latency', 'latency-alone']).default('all'),
+  BENCH_ONLY: z.enum(['all', 'latency', 'latency-alone', 'throughput']).default('all'),
   /** Keep the run's topics and Redis keys (named after the run) for inspection. */
   BENCH_KEEP: bool.default(false),
   /** Where latest.json and latest.md go. */

@@ -11,7 +11,7 @@ import { ConfigError } from '@elephant/config';
 import { describeError } from '@elephant/errors';
 import { createLogger } from '@elephant/observability';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
-import { markdownOf, runBench, runLatencyOnly } from './bench.ts';
+import { markdownOf, runBench, runLatencyOnly, runThroughputOnly } from './bench.ts';
 import { loadBenchConfig } from './config.ts';
 
 const progress = (line: string): void => {
@@ -31,6 +31,7 @@ try {
   const options = {
     ...endpoints,
     people: config.BENCH_PEOPLE,
+    partitions: config.BENCH_PARTITIONS,
     latencyRate: config.BENCH_LATENCY_RATE,
     latencySeconds: config.BENCH_LATENCY_SECONDS,
     latencyWarmupSeconds: config.BENCH_LATENCY_WARMUP_SECONDS,
@@ -39,7 +40,9 @@ try {
     logger: createLogger({ name: 'bench', level: 'error', destination: process.stderr }),
     progress,
   };
-  if (config.BENCH_ONLY !== 'all') {
+  if (config.BENCH_ONLY === 'throughput') {
+    process.stdout.write(`${JSON.stringify(await runThroughputOnly(options), null, 2)}\n`);
+  } else if (config.BENCH_ONLY !== 'all') {
     process.stdout.write(`${JSON.stringify(await runLatencyOnly(options, config.BENCH_ONLY === 'latency' ? 'pipeline' : 'alone'), null, 2)}\n`);
   } else {
     const report = await runBench(options);

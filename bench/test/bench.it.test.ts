@@ -16,6 +16,7 @@ describe('benchmark', () => {
       schemaRegistryUrl: stack.schemaRegistryUrl,
       redisUrl: stack.redisUrl,
       people: 20,
+      partitions: 2,
       latencyRate: 100,
       latencySeconds: 2,
       latencyWarmupSeconds: 1,
