@@ -30,11 +30,28 @@ export interface BatchContext {
  */
 export type BatchHandler = (batch: ConsumedBatch, context: BatchContext) => Promise<void>;
 
-export interface BatchConsumerOptions {
+/**
+ * Processes batches of several partitions in one call (`BatchConsumerOptions.partitionsHandler`),
+ * each batch in order within its partition as for BatchHandler, under the same contract for
+ * the whole call: resolve once every effect of every batch is durable (the runner then commits
+ * each partition's offset); a retryable error has all of them retried together.
+ */
+export type PartitionsHandler = (batches: readonly ConsumedBatch[], context: { readonly signal: AbortSignal; readonly groupId: string }) => Promise<void>;
+
+/** One of `handler` and `partitionsHandler`; a partitionsHandler's batches are committed by the runner. */
+export type BatchConsumerOptions = BatchConsumerSettings & ({ readonly handler: BatchHandler; readonly partitionsHandler?: never } | { readonly partitionsHandler: PartitionsHandler; readonly handler?: never; readonly commit?: 'runner' });
+
+export interface BatchConsumerSettings {
   readonly kafka: Kafka;
   readonly groupId: string;
   readonly topics: readonly string[];
-  readonly handler: BatchHandler;
+  /**
+   * `handler`: one partition's batch per call. `partitionsHandler`: the batches waiting in every
+   * idle partition at once, up to `maxBytesPerPartition` in all, in one call (each partition
+   * still one batch at a time, in order). At a low rate spread over many partitions each fetch
+   * brings a record or two per partition: handled per partition, each of them pays a handler's
+   * round trips (a produce, a Redis pipeline) of its own.
+   */
   readonly logger: Logger;
   /** Registry for the runner's metrics; omit to skip metrics. */
   readonly metrics?: Registry;
@@ -115,6 +132,12 @@ interface Fetched {
   readonly epoch: number;
   /** Commits offsets through the kafkajs runner that fetched them. */
   readonly commit: EachBatchPayload['commitOffsetsIfNecessary'];
+}
+
+/** What one call of the handler takes from one partition's queue. */
+interface Taken {
+  readonly lane: Lane;
+  readonly items: readonly Fetched[];
 }
 
 /** Offsets of handled batches of one partition, waiting to be committed. */
@@ -281,6 +304,10 @@ export class BatchConsumer {
 
   #kick(lane: Lane): void {
     if (lane.active || lane.queue.length === 0 || this.#halted()) return;
+    if (this.#options.partitionsHandler) {
+      this.#scheduleDispatch();
+      return;
+    }
     lane.active = this.#drain(lane)
       .catch((error: unknown) => this.#fail(new HandlerBug(error)))
       .finally(() => {
@@ -296,15 +323,58 @@ export class BatchConsumer {
       try {
         const items = this.#take(lane);
         if (!items) return;
-        await this.#process(lane, items);
+        await this.#process([{ lane, items }]);
       } finally {
         this.#slots.release();
       }
     }
   }
 
+  #dispatchScheduled = false;
+
+  /**
+   * With a partitionsHandler: dispatches on the next turn of the event loop, once kafkajs has
+   * handed over every partition of the fetch that woke it, so they go to the handler together.
+   */
+  #scheduleDispatch(): void {
+    if (this.#dispatchScheduled) return;
+    this.#dispatchScheduled = true;
+    setImmediate(() => {
+      this.#dispatchScheduled = false;
+      this.#dispatch();
+    });
+  }
+
+  /** While a slot is free, hands what waits in the idle partitions to the partitionsHandler. */
+  #dispatch(): void {
+    while (!this.#halted() && this.#slots.tryAcquire()) {
+      const group: Taken[] = [];
+      let bytes = 0;
+      for (const lane of this.#lanes.values()) {
+        if (bytes >= this.#maxBytes) break;
+        if (lane.active || lane.queue.length === 0) continue;
+        const items = this.#take(lane, this.#maxBytes - bytes);
+        if (!items) continue;
+        group.push({ lane, items });
+        bytes += items.reduce((sum, item) => sum + item.bytes, 0);
+      }
+      if (group.length === 0) {
+        this.#slots.release();
+        return;
+      }
+      const run: Promise<void> = this.#process(group)
+        .catch((error: unknown) => this.#fail(new HandlerBug(error)))
+        .finally(() => {
+          this.#slots.release();
+          for (const { lane } of group) lane.active = undefined;
+          this.#scheduleDispatch();
+        });
+      for (const { lane } of group) lane.active = run;
+    }
+  }
+
   /** What waits in the lane (fetched under the current membership), up to one fetch's bytes. */
-  #take(lane: Lane): Fetched[] | undefined {
+  #take(lane: Lane, limit = this.#maxBytes): Fetched[] | undefined {
     if (this.#halted()) return undefined;
     const items: Fetched[] = [];
     let bytes = 0;
@@ -312,7 +382,7 @@ export class BatchConsumer {
     // produces for a batch stays within the broker's limits as it did without queueing.
     while (lane.queue.length > 0) {
       const next = lane.queue[0] as Fetched;
-      if (items.length > 0 && bytes + next.bytes > this.#maxBytes) break;
+      if (items.length > 0 && bytes + next.bytes > limit) break;
       lane.queue.shift();
       lane.queued -= next.messages.length;
       lane.queuedBytes -= next.bytes;
@@ -325,57 +395,67 @@ export class BatchConsumer {
     return items.length > 0 ? items : undefined;
   }
 
-  async #process(lane: Lane, items: readonly Fetched[]): Promise<void> {
-    const { topic, partition } = lane;
-    const group = this.#options.groupId;
-    const epoch = (items[0] as Fetched).epoch;
-    const last = items.at(-1) as Fetched;
-    const messages = items.length === 1 ? last.messages : items.flatMap((item) => item.messages);
-    this.#metrics?.queueSeconds.observe({ topic, group }, (performance.now() - (items[0] as Fetched).arrived) / 1000);
-    const timer = this.#metrics?.batchSeconds.startTimer({ topic, group });
+  async #process(group: readonly Taken[]): Promise<void> {
+    const first = group[0];
+    if (!first) return;
+    const groupId = this.#options.groupId;
+    const epoch = (first.items[0] as Fetched).epoch;
+    const batches = group.map(({ lane, items }) => ({ topic: lane.topic, partition: lane.partition, messages: items.length === 1 ? (items[0] as Fetched).messages : items.flatMap((item) => item.messages) }));
+    const topics = [...new Set(group.map(({ lane }) => lane.topic))];
+    const where = group.length === 1 ? { topic: first.lane.topic, partition: first.lane.partition } : { partitions: group.map(({ lane }) => lane.key) };
+    const now = performance.now();
+    for (const { lane, items } of group) this.#metrics?.queueSeconds.observe({ topic: lane.topic, group: groupId }, (now - (items[0] as Fetched).arrived) / 1000);
+    const started = performance.now();
+    const { handler, partitionsHandler } = this.#options;
+    const signal = this.#abort.signal;
+    const invoke = partitionsHandler ? () => partitionsHandler(batches, { signal, groupId }) : () => handler(batches[0] as ConsumedBatch, { signal, groupId, nextOffset: (first.items.at(-1) as Fetched).nextOffset });
     const backoff = this.#options.retryBackoff ?? { initialMs: 200, maxMs: 10000 };
     for (let attempt = 0; ; attempt += 1) {
       // A batch not finished before stop or a rejoin stays uncommitted: the partition's next
       // owner (or this member after restart) receives it again.
       if (attempt > 0 && (this.#halted() || this.#epoch !== epoch)) return;
       try {
-        await this.#options.handler({ topic, partition, messages }, { signal: this.#abort.signal, groupId: group, nextOffset: last.nextOffset });
+        await invoke();
         break;
       } catch (error) {
         if (!isRetryable(error)) {
           // A bug, not bad input (handlers dead-letter bad input): stop here, leave the batch
           // uncommitted for after the fix, and let the service shut down through onFatal
           // rather than retry the same batch forever.
-          this.#metrics?.batches.inc({ topic, group, outcome: 'failed' });
+          for (const topic of topics) this.#metrics?.batches.inc({ topic, group: groupId, outcome: 'failed' });
           this.#fail(new HandlerBug(error));
           return;
         }
-        this.#metrics?.batches.inc({ topic, group, outcome: 'retried' });
+        for (const topic of topics) this.#metrics?.batches.inc({ topic, group: groupId, outcome: 'retried' });
         const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
         // A first failure that a retry fixes is routine (the builder's optimistic check of
         // profiles another partition changed meanwhile, a leader moving): counted in
         // elephant_consumer_batches_total{outcome="retried"}, logged at info; a batch that
         // keeps failing is a warning from its second retry on.
-        this.#log[attempt === 0 ? 'info' : 'warn']({ topic, partition, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
+        this.#log[attempt === 0 ? 'info' : 'warn']({ ...where, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
         await sleep(delay, this.#abort.signal);
       }
     }
-    timer?.();
+    const seconds = (performance.now() - started) / 1000;
+    for (const topic of topics) this.#metrics?.batchSeconds.observe({ topic, group: groupId }, seconds);
     if (this.#options.commit === 'handler') {
-      this.#metrics?.batches.inc({ topic, group, outcome: 'committed' });
-      this.#metrics?.messages.inc({ topic, group }, messages.length);
+      this.#metrics?.batches.inc({ topic: first.lane.topic, group: groupId, outcome: 'committed' });
+      this.#metrics?.messages.inc({ topic: first.lane.topic, group: groupId }, (batches[0] as ConsumedBatch).messages.length);
       return;
     }
     if (this.#epoch !== epoch) {
       // The member joined the group again while this batch ran (the wait before a rejoin
       // timed out): the partition may be another member's now, and kafkajs fetches it again
       // from the committed offset.
-      this.#log.warn({ topic, partition }, 'batch finished after the member rejoined its group; left uncommitted');
+      this.#log.warn(where, 'batch finished after the member rejoined its group; left uncommitted');
       return;
     }
     // The lane goes on with its next batch while the offsets are committed.
-    const pending = this.#uncommitted.get(lane.key);
-    this.#uncommitted.set(lane.key, { topic, partition, offset: last.nextOffset, offsetLag: last.offsetLag, epoch, commit: last.commit, batches: (pending?.batches ?? 0) + 1, messages: (pending?.messages ?? 0) + messages.length });
+    group.forEach(({ lane, items }, index) => {
+      const last = items.at(-1) as Fetched;
+      const pending = this.#uncommitted.get(lane.key);
+      this.#uncommitted.set(lane.key, { topic: lane.topic, partition: lane.partition, offset: last.nextOffset, offsetLag: last.offsetLag, epoch, commit: last.commit, batches: (pending?.batches ?? 0) + 1, messages: (pending?.messages ?? 0) + (batches[index] as ConsumedBatch).messages.length });
+    });
     this.#scheduleCommit();
   }
 
@@ -511,6 +591,13 @@ class Slots {
       return;
     }
     await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** A slot now if one is free and nobody waits for one, without waiting. */
+  tryAcquire(): boolean {
+    if (this.#free === 0 || this.#waiting.length > 0) return false;
+    this.#free -= 1;
+    return true;
   }
 
   release(): void {

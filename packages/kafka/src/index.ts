@@ -1,7 +1,7 @@
 export { createKafka, levelOf as kafkajsLogLevel, type KafkaClientOptions } from './client.ts';
 export { CommittedOffsets, ensureTopics, consumerGroupLag, consumerGroupsLag, type GroupTopics, type TopicSpec } from './admin.ts';
 export { BatchProducer, recordSize, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
-export { BatchConsumer, type BatchConsumerOptions, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage } from './consumer.ts';
+export { BatchConsumer, type BatchConsumerOptions, type BatchConsumerSettings, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage, type PartitionsHandler } from './consumer.ts';
 export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';
 export type { Kafka } from 'kafkajs';
 export { deadLetter, headerText, DEAD_LETTER_HEADERS, type DeadLetterReason, type DeadLetterSource } from './dead-letters.ts';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer, BatchProducer, KafkaError, consumerGroupLag, type BatchConsumerOptions } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, KafkaError, consumerGroupLag, type BatchConsumerSettings } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('consumer');
@@ -75,7 +75,7 @@ function sameBatch(a: MemberLine, b: MemberLine): boolean {
 }
 
 /** A member in this process that records each value, and which partition it came from. */
-function collector(topic: string, group: string, options: Partial<BatchConsumerOptions> = {}): { consumer: BatchConsumer; values: string[]; received: { partition: number; value: string }[] } {
+function collector(topic: string, group: string, options: Partial<BatchConsumerSettings> = {}): { consumer: BatchConsumer; values: string[]; received: { partition: number; value: string }[] } {
   const values: string[] = [];
   const received: { partition: number; value: string }[] = [];
   const consumer = new BatchConsumer({
@@ -254,6 +254,49 @@ describe('BatchConsumer with a real broker', () => {
     expect(calls).toBe(1);
     expect(await committedOffset(group, topic)).toBe(-1);
   });
+  it('hands the batches waiting in several partitions to a partitionsHandler in one call, each partition in order, retried together, and commits every partition', async () => {
+    const topic = ctx.topic('together');
+    const group = ctx.group('together');
+    await ctx.createTopics([{ topic, partitions: 8 }]);
+    await produce(
+      topic,
+      Array.from({ length: 64 }, (_, i) => `p${i % 8}-${Math.floor(i / 8)}`),
+      (i) => i % 8,
+    );
+    const calls: { partitions: number[]; values: Map<number, string[]> }[] = [];
+    let failures = 0;
+    const consumer = new BatchConsumer({
+      kafka: ctx.kafka,
+      groupId: group,
+      topics: [topic],
+      logger: ctx.logger,
+      retryBackoff: { initialMs: 20, maxMs: 100 },
+      partitionsHandler: async (batches) => {
+        // The first call fails once with a retryable error: its batches come again together.
+        if (calls.length === 0 && failures === 0) {
+          failures += 1;
+          throw new KafkaError('KAFKA_UNAVAILABLE', 'simulated outage', { retryable: true });
+        }
+        calls.push({ partitions: batches.map((batch) => batch.partition), values: new Map(batches.map((batch) => [batch.partition, batch.messages.map((message) => message.value?.toString() ?? '')])) });
+      },
+    });
+    await consumer.start();
+    try {
+      await waitUntil(async () => (await Promise.all(Array.from({ length: 8 }, (_, partition) => committedOffset(group, topic, partition)))).every((offset) => offset === 8), { timeoutMs: 30000, message: 'every partition committed' });
+    } finally {
+      await consumer.stop();
+    }
+    // The partitions fetched together went to the handler together.
+    expect(Math.max(...calls.map((call) => call.partitions.length))).toBeGreaterThan(1);
+    for (const call of calls) expect(new Set(call.partitions).size).toBe(call.partitions.length);
+    // Each partition's values once, in order.
+    for (let partition = 0; partition < 8; partition += 1) {
+      const seen = calls.flatMap((call) => call.values.get(partition) ?? []);
+      expect(seen).toEqual(Array.from({ length: 8 }, (_, i) => `p${partition}-${i}`));
+    }
+    expect(failures).toBe(1);
+  });
+
   it('commits at most every commitIntervalMs, and at once on stop', async () => {
     const topic = ctx.topic('interval');
     const group = ctx.group('interval');

@@ -72,7 +72,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     commitIntervalMs: config.COMMIT_INTERVAL_MS,
     onFatal,
-    handler: createResolverHandler({
+    partitionsHandler: createResolverHandler({
       topics,
       rules,
       eventTtlSeconds: config.EVENT_TTL_SECONDS,

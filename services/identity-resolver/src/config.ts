@@ -27,6 +27,7 @@ const schema = z.object({
   EVENT_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
+  /** Handler calls in flight at once, each with what waited in one or more partitions. */
   PARTITIONS_CONCURRENTLY: positiveInt.default(8),
   /**
    * Offsets are committed at most this often (and at once on stop and rebalance). Longer means

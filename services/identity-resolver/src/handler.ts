@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Touchpoint } from '@elephant/channels';
 import { resolveRules, screenIdentifiers, type RulesDocument, type TenantRules } from '@elephant/identity';
-import { deadLetter, type BatchHandler, type BatchProducer, type KafkaMessage, type Message } from '@elephant/kafka';
+import { deadLetter, type BatchProducer, type ConsumedBatch, type KafkaMessage, type Message, type PartitionsHandler } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { HEADER_LENGTH, type AvroRegistry, type DecodeResult } from '@elephant/registry';
 import type { ResolverTopics } from './config.ts';
@@ -62,14 +62,22 @@ interface Pending {
  * resolve each tenant's events in one Redis pipeline (one round trip), then produce resolved
  * touchpoints (keyed by profile id), merges and alerts in one acknowledged send.
  */
-export function createResolverHandler(deps: ResolverDeps): BatchHandler {
+export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
   // The Touchpoint as the resolved record embeds it: the current schema.
   const touchpointReader = deps.registry.fieldType(deps.schemaIds.resolved, 'touchpoint');
-  return async (batch) => {
+  return async (batches) => {
     const now = deps.now();
-    deps.logger.debug({ partition: batch.partition, messages: batch.messages.length }, 'resolving a batch');
+    // Every partition's batch in one pass: one Redis pipeline per tenant and one send for all
+    // of them. Each partition's events keep their order (resolution is order-dependent only
+    // within a person, whose events share a partition).
+    const messages = batches.flatMap((batch) => batch.messages);
+    deps.logger.debug({ partitions: batches.map((batch) => batch.partition), messages: messages.length }, 'resolving a batch');
     const out = { resolved: [] as Message[], merges: [] as Message[], alerts: [] as Message[], deadLetters: [] as Message[] };
+    /** The batch each message came from, for its dead letter. */
+    const origin = new Map<KafkaMessage, ConsumedBatch>();
+    for (const batch of batches) for (const message of batch.messages) origin.set(message, batch);
     const reject = (message: KafkaMessage, code: string, text: string): void => {
+      const batch = origin.get(message) as ConsumedBatch;
       out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, { code, message: text }, 'identity-resolver', now));
       deps.metrics.deadLettered.inc({ reason: code });
     };
@@ -77,7 +85,7 @@ export function createResolverHandler(deps: ResolverDeps): BatchHandler {
     // Only the fields resolution reads are decoded. A touchpoint written with the schema the
     // resolved record embeds is carried through as its payload bytes; one written with another
     // schema is decoded whole, into the current schema, and encoded again.
-    const values = batch.messages.map((message) => message.value ?? Buffer.alloc(0));
+    const values = messages.map((message) => message.value ?? Buffer.alloc(0));
     const decoded = await deps.registry.decodeMany<TouchpointKeys>(values, touchpointKeysType);
     const carriable = new Map<number, boolean>(); // by writer schema id, for this batch
     const other = decoded.flatMap((result, index) => {
@@ -93,7 +101,7 @@ export function createResolverHandler(deps: ResolverDeps): BatchHandler {
     }
     const byTenant = new Map<string, Pending[]>();
     decoded.forEach((result, index) => {
-      const message = batch.messages[index] as KafkaMessage;
+      const message = messages[index] as KafkaMessage;
       if (!result.ok) return reject(message, result.error.code, result.error.message);
       const record = records.get(index);
       if (record && !record.ok) return reject(message, record.error.code, record.error.message);

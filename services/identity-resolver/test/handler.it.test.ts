@@ -49,11 +49,11 @@ describe('resolver handler', () => {
     const context = { signal: new AbortController().signal, groupId: 'g', nextOffset: '1' };
     const t = 1795400500000;
     const phone = [{ type: 'phone', value: '+14155550177' }];
-    await handler(batchOf([{ eventId: 'h1', tenant: 'acme', eventTime: t, identifiers: phone }]), context);
+    await handler([batchOf([{ eventId: 'h1', tenant: 'acme', eventTime: t, identifiers: phone }])], context);
     const owner = await graph.profileOf('acme', phone[0] as { type: string; value: string });
     await redis.hset(`${graph.tenantPrefix('acme')}p:${owner}:n`, 'email', 0);
 
-    await handler(batchOf([{ eventId: 'h2', tenant: 'acme', eventTime: t + 1, identifiers: phone }, { eventId: 'h3', tenant: 'acme', eventTime: t + 2, identifiers: [{ type: 'user_id', value: 'fine' }] }]), context);
+    await handler([batchOf([{ eventId: 'h2', tenant: 'acme', eventTime: t + 1, identifiers: phone }, { eventId: 'h3', tenant: 'acme', eventTime: t + 2, identifiers: [{ type: 'user_id', value: 'fine' }] }])], context);
     await producer.disconnect();
     const [dead] = await readTopic(ctx.kafka, topics.deadLetters, 1);
     expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('LIMITS_UNSATISFIABLE');
@@ -61,5 +61,27 @@ describe('resolver handler', () => {
     // The rest of the batch went through.
     const out = await Promise.all((await readTopic(ctx.kafka, topics.resolved, 2)).map((message) => registry.decode<{ touchpoint: { eventId: string } }>(message.value ?? Buffer.alloc(0))));
     expect(out.map((record) => record.touchpoint.eventId).sort()).toEqual(['h1', 'h3']);
+
+    // Batches of several partitions in one call: each event resolved, each dead letter naming
+    // the partition its message came from.
+    const more = await BatchProducer.connect(ctx.kafka);
+    const several = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer: more, metrics: createResolverMetrics(createMetricsRegistry({ service: 'test' })), logger: ctx.logger, now: Date.now });
+    const garbage = { key: null, value: Buffer.from('not avro'), offset: '7', timestamp: '0', attributes: 0, headers: {}, size: 0 } as unknown as KafkaMessage;
+    await several(
+      [
+        { ...batchOf([{ eventId: 'p2', tenant: 'acme', eventTime: t + 3, identifiers: [{ type: 'user_id', value: 'two' }] }]), partition: 2 },
+        { topic: topics.touchpoints, partition: 5, messages: [garbage] },
+        { ...batchOf([{ eventId: 'p6', tenant: 'acme', eventTime: t + 4, identifiers: [{ type: 'user_id', value: 'six' }] }]), partition: 6 },
+      ],
+      context,
+    );
+    await more.disconnect();
+    const deadLetters = await readTopic(ctx.kafka, topics.deadLetters, 2);
+    expect(deadLetters.map((record) => [headerText(record.headers, DEAD_LETTER_HEADERS.partition), headerText(record.headers, DEAD_LETTER_HEADERS.offset)])).toEqual([
+      ['0', '0'],
+      ['5', '7'],
+    ]);
+    const all = await Promise.all((await readTopic(ctx.kafka, topics.resolved, 4)).map((message) => registry.decode<{ touchpoint: { eventId: string } }>(message.value ?? Buffer.alloc(0))));
+    expect(all.map((record) => record.touchpoint.eventId).sort()).toEqual(['h1', 'h3', 'p2', 'p6']);
   });
 });

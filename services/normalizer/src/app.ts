@@ -90,7 +90,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
     metrics,
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     onFatal,
-    handler: createNormalizerHandler({
+    partitionsHandler: createNormalizerHandler({
       topics,
       context: adapterContextOf(config),
       registry,

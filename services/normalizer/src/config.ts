@@ -81,7 +81,7 @@ const schema = z.object({
   /** Create missing topics at start-up (source, touchpoints, dead letters). */
   CREATE_TOPICS: bool.default(true),
   TOUCHPOINTS_PARTITIONS: positiveInt.default(8),
-  /** Partitions this instance processes at once. */
+  /** Handler calls in flight at once, each with what waited in one or more partitions. */
   PARTITIONS_CONCURRENTLY: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),

@@ -1,5 +1,5 @@
 import { adaptMessage, touchpointKey, IDENTIFIER_TYPES, type AdapterContext, type Channel, type DroppedIdentifier } from '@elephant/channels';
-import { deadLetter, recordSize, type BatchHandler, type OutboundBatch, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
+import { deadLetter, recordSize, type ConsumedBatch, type PartitionsHandler, type OutboundBatch, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { AvroRegistry } from '@elephant/registry';
 import { ElephantError, isElephantError } from '@elephant/errors';
@@ -138,52 +138,61 @@ function typeLabel(type: string): string {
  * touchpoints are then sent per raw message and the raw messages whose touchpoints are still
  * refused are dead-lettered as TOUCHPOINT_REJECTED; the others go through.
  */
-export function createNormalizerHandler(deps: NormalizerDeps): BatchHandler {
-  return async (batch) => {
-    const { channel, touchpoints, bySource, deadLetters, reasons, dropped } = normalizeBatch(deps, batch.topic, batch.partition, batch.messages);
-    let produced = touchpoints.length;
+export function createNormalizerHandler(deps: NormalizerDeps): PartitionsHandler {
+  return async (batches) => {
+    // Every partition's batch normalized, then all their records in one send: at a low rate a
+    // batch is a record or two, and a send per batch was most of the normalizer's work.
+    const normalized = batches.map((batch) => ({ batch, ...normalizeBatch(deps, batch.topic, batch.partition, batch.messages), produced: 0 }));
+    for (const entry of normalized) entry.produced = entry.touchpoints.length;
     try {
       await deps.producer.send([
-        { topic: deps.topics.touchpoints, messages: touchpoints },
-        { topic: deps.topics.deadLetters, messages: deadLetters },
+        { topic: deps.topics.touchpoints, messages: normalized.flatMap((entry) => entry.touchpoints) },
+        { topic: deps.topics.deadLetters, messages: normalized.flatMap((entry) => entry.deadLetters) },
       ]);
     } catch (error) {
       if (!isElephantError(error, 'KAFKA_RECORD_REJECTED')) throw error;
-      deps.logger.warn({ partition: batch.partition, err: error }, 'the broker refused a record of the batch; sending its touchpoints per raw message');
-      produced = 0;
-      for (const source of bySource) {
-        try {
-          await deps.producer.send([{ topic: deps.topics.touchpoints, messages: source.touchpoints }]);
-          produced += source.touchpoints.length;
-        } catch (alone) {
-          if (!isElephantError(alone, 'KAFKA_RECORD_REJECTED')) throw alone;
-          deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message: source.message }, { code: 'TOUCHPOINT_REJECTED', message: alone.message, details: alone.details }, `normalizer-${channel}`, deps.now()));
-          reasons.set('TOUCHPOINT_REJECTED', (reasons.get('TOUCHPOINT_REJECTED') ?? 0) + 1);
+      deps.logger.warn({ partitions: batches.map((batch) => `${batch.topic}|${batch.partition}`), err: error }, 'the broker refused a record of the batch; sending its touchpoints per raw message');
+      for (const entry of normalized) {
+        const { batch, channel, bySource, deadLetters, reasons } = entry;
+        entry.produced = 0;
+        for (const source of bySource) {
+          try {
+            await deps.producer.send([{ topic: deps.topics.touchpoints, messages: source.touchpoints }]);
+            entry.produced += source.touchpoints.length;
+          } catch (alone) {
+            if (!isElephantError(alone, 'KAFKA_RECORD_REJECTED')) throw alone;
+            deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message: source.message }, { code: 'TOUCHPOINT_REJECTED', message: alone.message, details: alone.details }, `normalizer-${channel}`, deps.now()));
+            reasons.set('TOUCHPOINT_REJECTED', (reasons.get('TOUCHPOINT_REJECTED') ?? 0) + 1);
+          }
         }
       }
-      await deps.producer.send([{ topic: deps.topics.deadLetters, messages: deadLetters }]);
+      await deps.producer.send([{ topic: deps.topics.deadLetters, messages: normalized.flatMap((entry) => entry.deadLetters) }]);
     }
-    // Counted after the acknowledgement, so a retried batch is counted once.
-    deps.metrics.consumed.inc({ channel }, batch.messages.length);
-    deps.metrics.produced.inc({ channel }, produced);
-    for (const [reason, count] of reasons) deps.metrics.deadLettered.inc({ channel, reason }, count);
-    if (dropped.length > 0) {
-      // Counted per label once a batch, not per identifier; each drop is logged at debug, the
-      // batch's summary at info (junk values are common: a line per drop at info would be
-      // most of the log). Never the value: it is personal data, and invalid ones are often
-      // typos of real ones.
-      const counts = new Map<string, { type: string; reason: string; count: number }>();
-      for (const drop of dropped) {
-        const type = typeLabel(drop.type);
-        const key = `${type}\u0000${drop.reason}`;
-        const entry = counts.get(key);
-        if (entry) entry.count += 1;
-        else counts.set(key, { type, reason: drop.reason, count: 1 });
-        deps.logger.debug({ channel, eventId: drop.eventId, type: drop.type, reason: drop.reason, field: drop.field }, 'identifier dropped by normalization');
-      }
-      for (const { type, reason, count } of counts.values()) deps.metrics.droppedIdentifiers.inc({ channel, type, reason }, count);
-      deps.logger.info({ channel, partition: batch.partition, dropped: [...counts.values()] }, 'identifiers dropped by normalization');
-    }
-    if (deadLetters.length > 0) deps.logger.warn({ partition: batch.partition, deadLettered: deadLetters.length, reasons: Object.fromEntries(reasons) }, 'dead-lettered raw messages');
+    for (const entry of normalized) account(deps, entry.batch, entry);
   };
+}
+
+/** Metrics and logs of one partition's batch, after the acknowledgement (a retried batch is counted once). */
+function account(deps: NormalizerDeps, batch: ConsumedBatch, { channel, deadLetters, reasons, dropped, produced }: NormalizedBatch & { readonly produced: number }): void {
+  deps.metrics.consumed.inc({ channel }, batch.messages.length);
+  deps.metrics.produced.inc({ channel }, produced);
+  for (const [reason, count] of reasons) deps.metrics.deadLettered.inc({ channel, reason }, count);
+  if (dropped.length > 0) {
+    // Counted per label once a batch, not per identifier; each drop is logged at debug, the
+    // batch's summary at info (junk values are common: a line per drop at info would be
+    // most of the log). Never the value: it is personal data, and invalid ones are often
+    // typos of real ones.
+    const counts = new Map<string, { type: string; reason: string; count: number }>();
+    for (const drop of dropped) {
+      const type = typeLabel(drop.type);
+      const key = `${type}\u0000${drop.reason}`;
+      const entry = counts.get(key);
+      if (entry) entry.count += 1;
+      else counts.set(key, { type, reason: drop.reason, count: 1 });
+      deps.logger.debug({ channel, eventId: drop.eventId, type: drop.type, reason: drop.reason, field: drop.field }, 'identifier dropped by normalization');
+    }
+    for (const { type, reason, count } of counts.values()) deps.metrics.droppedIdentifiers.inc({ channel, type, reason }, count);
+    deps.logger.info({ channel, partition: batch.partition, dropped: [...counts.values()] }, 'identifiers dropped by normalization');
+  }
+  if (deadLetters.length > 0) deps.logger.warn({ partition: batch.partition, deadLettered: deadLetters.length, reasons: Object.fromEntries(reasons) }, 'dead-lettered raw messages');
 }

@@ -77,14 +77,34 @@ describe('normalizer handler', () => {
     const { deps, metrics } = setup(producer);
     const handler = createNormalizerHandler(deps);
     const batch = { topic: 'raw.web', partition: 0, messages: raw([segmentTrack('m-1', 'a-1'), segmentTrack('m-2', 'a-2')]) };
-    await expect(handler(batch, context)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retryable: true });
+    await expect(handler([batch], context)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retryable: true });
     expect(await total(metrics, 'elephant_normalizer_consumed_total')).toBe(0);
     // What the runner does with a retryable error: the same batch again.
-    await handler(batch, context);
+    await handler([batch], context);
     expect(producer.messages(topics.touchpoints)).toHaveLength(2);
     expect(producer.messages(topics.deadLetters)).toHaveLength(0);
     expect(await total(metrics, 'elephant_normalizer_consumed_total')).toBe(2);
     expect(await total(metrics, 'elephant_normalizer_dead_lettered_total')).toBe(0);
+  });
+
+  it('normalizes the batches of several partitions and topics in one call: one send, each dead letter naming its own partition', async () => {
+    const producer = new FakeProducer();
+    const { deps, metrics } = setup(producer);
+    const [bad] = raw(['not json']);
+    await createNormalizerHandler(deps)(
+      [
+        { topic: 'raw.web', partition: 1, messages: raw([segmentTrack('w-1', 'a-1'), segmentTrack('w-2', 'a-2')]) },
+        { topic: 'raw.web', partition: 5, messages: [bad as KafkaMessage] },
+        { topic: 'raw.email', partition: 2, messages: raw([JSON.stringify([{ email: 'e@example.com', timestamp: 1793604600, event: 'open', sg_event_id: 'sg-9' }])]) },
+      ],
+      context,
+    );
+    expect(producer.calls).toBe(1);
+    expect(producer.messages(topics.touchpoints).map((record) => (type.fromBuffer(record.value as Buffer) as Touchpoint).source.eventId)).toEqual(['w-1', 'w-2', 'sg-9']);
+    const dead = producer.messages(topics.deadLetters);
+    expect(dead.map((record) => [headerText(record.headers, DEAD_LETTER_HEADERS.topic), headerText(record.headers, DEAD_LETTER_HEADERS.partition)])).toEqual([['raw.web', '5']]);
+    expect(await total(metrics, 'elephant_normalizer_consumed_total', { channel: 'web' })).toBe(3);
+    expect(await total(metrics, 'elephant_normalizer_consumed_total', { channel: 'email' })).toBe(1);
   });
 
   it('sends n touchpoints and one dead letter for a SendGrid batch with one unusable event', async () => {
@@ -97,7 +117,7 @@ describe('normalizer handler', () => {
       { email: 'd@example.com', timestamp: 1793604600, event: 'click', sg_event_id: 'sg-4' },
     ];
     const [message] = raw([JSON.stringify(events)]);
-    await createNormalizerHandler(deps)({ topic: 'raw.email', partition: 3, messages: [message as KafkaMessage] }, context);
+    await createNormalizerHandler(deps)([{ topic: 'raw.email', partition: 3, messages: [message as KafkaMessage] }], context);
     const touchpoints = producer.messages(topics.touchpoints).map((record) => type.fromBuffer(record.value as Buffer) as Touchpoint);
     expect(touchpoints.map((touchpoint) => touchpoint.source.eventId)).toEqual(['sg-1', 'sg-2', 'sg-4']);
     const [dead, ...others] = producer.messages(topics.deadLetters);
@@ -119,7 +139,7 @@ describe('normalizer handler', () => {
         },
       },
     });
-    await createNormalizerHandler(deps)({ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('ok-1', 'a'), segmentTrack('bad', 'b'), segmentTrack('ok-2', 'c')]) }, context);
+    await createNormalizerHandler(deps)([{ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('ok-1', 'a'), segmentTrack('bad', 'b'), segmentTrack('ok-2', 'c')]) }], context);
     expect(producer.messages(topics.touchpoints)).toHaveLength(2);
     const dead = producer.messages(topics.deadLetters);
     expect(dead.map((record) => headerText(record.headers, DEAD_LETTER_HEADERS.code))).toEqual(['AVRO_ENCODE_FAILED']);
@@ -129,7 +149,7 @@ describe('normalizer handler', () => {
   it('regression (oversized touchpoint blocks the partition): a touchpoint over TOUCHPOINT_MAX_BYTES is dead-lettered, not produced', async () => {
     const producer = new FakeProducer();
     const { deps, metrics } = setup(producer, { maxTouchpointBytes: 2048 });
-    await createNormalizerHandler(deps)({ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('small', 'a'), segmentTrack('big', 'b', 'x'.repeat(3000))]) }, context);
+    await createNormalizerHandler(deps)([{ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('small', 'a'), segmentTrack('big', 'b', 'x'.repeat(3000))]) }], context);
     expect(producer.messages(topics.touchpoints)).toHaveLength(1);
     const [dead] = producer.messages(topics.deadLetters);
     expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('TOUCHPOINT_TOO_LARGE');
@@ -140,7 +160,7 @@ describe('normalizer handler', () => {
     const refused = (batches: readonly OutboundBatch[]): boolean => batches.some((batch) => batch.topic === topics.touchpoints && batch.messages.some((record) => (type.fromBuffer(record.value as Buffer) as Touchpoint).source.eventId === 'refused'));
     const producer = new FakeProducer((batches) => (refused(batches) ? new KafkaError('KAFKA_RECORD_REJECTED', 'MESSAGE_TOO_LARGE', { retryable: false, details: { type: 'MESSAGE_TOO_LARGE' } }) : undefined));
     const { deps, metrics } = setup(producer);
-    await createNormalizerHandler(deps)({ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('ok-1', 'a'), segmentTrack('refused', 'b'), segmentTrack('ok-2', 'c')]) }, context);
+    await createNormalizerHandler(deps)([{ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('ok-1', 'a'), segmentTrack('refused', 'b'), segmentTrack('ok-2', 'c')]) }], context);
     const produced = producer.messages(topics.touchpoints).map((record) => (type.fromBuffer(record.value as Buffer) as Touchpoint).source.eventId);
     expect(produced).toEqual(['ok-1', 'ok-2']);
     const dead = producer.messages(topics.deadLetters);
@@ -153,7 +173,7 @@ describe('normalizer handler', () => {
     const producer = new FakeProducer();
     const { deps, metrics, logs } = setup(producer);
     const message = JSON.stringify({ type: 'identify', messageId: 'm-drop', anonymousId: 'a-1', timestamp: '2026-11-01T10:00:00Z', traits: { email: 'ann@', phone: '12' } });
-    await createNormalizerHandler(deps)({ topic: 'raw.web', partition: 0, messages: raw([message]) }, context);
+    await createNormalizerHandler(deps)([{ topic: 'raw.web', partition: 0, messages: raw([message]) }], context);
     expect(await total(metrics, 'elephant_normalizer_dropped_identifiers_total', { type: 'email', reason: 'invalid_email' })).toBe(1);
     expect(await total(metrics, 'elephant_normalizer_dropped_identifiers_total', { type: 'phone', reason: 'invalid_phone' })).toBe(1);
     const [record] = producer.messages(topics.touchpoints);

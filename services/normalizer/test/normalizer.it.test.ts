@@ -39,6 +39,17 @@ function source(topics: ReturnType<typeof topicsOf>, channel?: Channel): string 
   return entry.topic;
 }
 
+async function groupMembers(group: string): Promise<number> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([group]);
+    return groups[0]?.state === 'Stable' ? groups[0].members.length : 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function prepare(channels: Channel | readonly Channel[], scope: string, extra: Record<string, string> = {}, touchpointsConfigs: Record<string, string> = {}): Promise<ReturnType<typeof topicsOf>> {
   const topics = topicsOf(loadConfig(env(channels, scope, extra)));
   // Created through the test context so that cleanup() deletes them.
@@ -243,7 +254,9 @@ describe('normalizer on the real stack', () => {
 
   it('loses nothing when a normalizer process is killed mid-stream and restarted', async () => {
     const topics = await prepare('web', 'kill');
-    const count = 3000;
+    // Enough that the first process is killed mid-stream: it handles up to 1 MiB of its
+    // partitions' records in one batch.
+    const count = 20000;
     await produce(source(topics), Array.from({ length: count }, (_, i) => segmentTrack(`kill-${i}`, `anon-${i % 300}`)));
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
     const launch = (): { child: ChildProcess; exited: Promise<number | null> } => {
@@ -271,6 +284,8 @@ describe('normalizer on the real stack', () => {
       expect(producedBeforeKill).toBeLessThan(count);
       const second = launch();
       await waitUntil(() => seen.size === count, { message: `all ${count} touchpoints (have ${seen.size})`, timeoutMs: 90000 });
+      // SIGTERM once it runs (a signal before its handlers are installed would kill it outright).
+      await waitUntil(async () => (await groupMembers(topics.group)) > 0, { message: 'the second normalizer in its group', timeoutMs: 60000 });
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
       // At-least-once: redelivered raw messages may be produced twice, always with the same eventId.
