@@ -136,14 +136,22 @@ interface Participant {
 export class TransactionGroup {
   readonly #transactions: Grouped<Participant, undefined>;
 
-  constructor(producer: Pick<TransactionalProducer, 'commit'>) {
-    this.#transactions = new Grouped<Participant, undefined>(async (participants) => {
-      await producer.commit(
-        mergeByTopic(participants.flatMap((participant) => participant.batches)),
-        participants.flatMap((participant) => participant.offsets),
-      );
-      return participants.map(() => undefined);
-    });
+  /**
+   * `minIntervalMs`: a transaction starts no sooner than this after the previous one started;
+   * what finishes meanwhile joins it (0: as soon as the previous one is done).
+   */
+  constructor(producer: Pick<TransactionalProducer, 'commit'>, minIntervalMs = 0) {
+    this.#transactions = new Grouped<Participant, undefined>(
+      async (participants) => {
+        await producer.commit(
+          mergeByTopic(participants.flatMap((participant) => participant.batches)),
+          participants.flatMap((participant) => participant.offsets),
+        );
+        return participants.map(() => undefined);
+      },
+      undefined,
+      minIntervalMs,
+    );
   }
 
   async commit(batches: readonly OutboundBatch[], offsets: readonly ConsumedOffset[]): Promise<void> {

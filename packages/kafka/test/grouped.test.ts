@@ -58,4 +58,27 @@ describe('group commit', () => {
       { status: 'rejected', reason: new Error('broker gone') },
     ]);
   });
+  it('with minIntervalMs, starts a run no sooner than that after the previous start, and an idle group at once', async () => {
+    const starts: number[] = [];
+    const runs: string[][] = [];
+    const grouped = new Grouped<string, string>(
+      (items) => {
+        starts.push(performance.now());
+        runs.push([...items]);
+        return Promise.resolve(items.map((item) => `${item}!`));
+      },
+      undefined,
+      60,
+    );
+    const submitted = performance.now();
+    await grouped.submit('a');
+    expect((starts[0] ?? Infinity) - submitted).toBeLessThan(50); // idle: no wait
+    const later = [grouped.submit('b')];
+    await turn();
+    later.push(grouped.submit('c'));
+    await expect(Promise.all(later)).resolves.toEqual(['b!', 'c!']);
+    // b and c waited out the interval and went together.
+    expect(runs).toEqual([['a'], ['b', 'c']]);
+    expect((starts[1] ?? 0) - (starts[0] ?? 0)).toBeGreaterThanOrEqual(59);
+  });
 });

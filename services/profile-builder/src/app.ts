@@ -95,7 +95,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       store,
       registry,
       schemaIds,
-      transactions: options.wrapTransactions ? options.wrapTransactions(new TransactionGroup(producer)) : new TransactionGroup(producer),
+      transactions: options.wrapTransactions ? options.wrapTransactions(new TransactionGroup(producer, config.TRANSACTION_INTERVAL_MS)) : new TransactionGroup(producer, config.TRANSACTION_INTERVAL_MS),
       metrics: createBuilderMetrics(metrics),
       logger,
       now: Date.now,

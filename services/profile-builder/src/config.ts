@@ -34,6 +34,12 @@ const schema = z.object({
    * inputs) still run one after another; batches that finish together share one transaction.
    */
   PARTITIONS_CONCURRENTLY: positiveInt.default(8),
+  /**
+   * Shortest time between the starts of two transactions, in ms: the batches that finish
+   * meanwhile share the next one. Each transaction costs the broker about seven requests
+   * whatever it holds; longer means fewer of them, and up to this much more latency.
+   */
+  TRANSACTION_INTERVAL_MS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(0),
   /** Decoded profile states kept in memory (by version; a stale entry is never used). */
   STATE_CACHE_PROFILES: positiveInt.default(20000),
   CREATE_TOPICS: bool.default(true),

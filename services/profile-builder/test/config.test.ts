@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@elephant/config';
+import { loadConfig } from '@elephant/profile-builder';
+
+const base = { KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', REDIS_URL: 'redis://r:6379' };
+
+describe('profile builder configuration', () => {
+  it('reads TRANSACTION_INTERVAL_MS (0 by default) and names it when it is not a whole number of ms', () => {
+    expect(loadConfig(base).TRANSACTION_INTERVAL_MS).toBe(0);
+    expect(loadConfig({ ...base, TRANSACTION_INTERVAL_MS: '25' }).TRANSACTION_INTERVAL_MS).toBe(25);
+    for (const bad of ['-1', '2.5', 'soon']) {
+      let caught: unknown;
+      try {
+        loadConfig({ ...base, TRANSACTION_INTERVAL_MS: bad });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['TRANSACTION_INTERVAL_MS']);
+    }
+  });
+});
