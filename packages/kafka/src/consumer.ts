@@ -350,9 +350,11 @@ export class BatchConsumer {
     while (!this.#halted() && this.#slots.tryAcquire()) {
       const group: Taken[] = [];
       let bytes = 0;
-      for (const lane of this.#lanes.values()) {
+      // Oldest records first: under a backlog the partitions taken last time do not come back
+      // ahead of the ones that waited.
+      const ready = [...this.#lanes.values()].filter((lane) => !lane.active && lane.queue.length > 0).sort((a, b) => (a.queue[0] as Fetched).arrived - (b.queue[0] as Fetched).arrived);
+      for (const lane of ready) {
         if (bytes >= this.#maxBytes) break;
-        if (lane.active || lane.queue.length === 0) continue;
         const items = this.#take(lane, this.#maxBytes - bytes);
         if (!items) continue;
         group.push({ lane, items });
