@@ -9,7 +9,7 @@ import { adaptMessage, CHANNELS } from '@elephant/channels';
 import { consumerGroups, eventClusters, identityQuality, loadCliConfig, PIPELINE_PARTS, type PipelinePart } from '@elephant/cli';
 import { BatchProducer, consumerGroupsLag, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message, type ReadRecord } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
-import { connectRedis, type Redis } from '@elephant/redis';
+import { connectRedis, deleteKeysWithPrefix, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
 import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, spawnNode, type ConsumerGroupTopics, type LoadSpec, type Offered, type Percentiles, type Spawned } from './load.ts';
@@ -398,12 +398,7 @@ async function cleanUp(kafka: Kafka, redis: Redis, run: string, options: BenchOp
     } finally {
       await admin.disconnect();
     }
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${run}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, `${run}:`);
   } catch (error) {
     options.progress(`could not delete the run's topics and keys: ${(error as Error).message}`);
   }

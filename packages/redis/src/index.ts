@@ -92,3 +92,20 @@ export function defineScripts<Names extends string>(client: Redis, scripts: Read
 function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');
 }
+
+/**
+ * Deletes every key whose full name starts with `prefix` (SCAN, then UNLINK: the memory is
+ * freed off the main thread), on a client without a keyPrefix; returns how many. For tools and
+ * tests that clean up what they created under a prefix of their own.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return deleted;
+}

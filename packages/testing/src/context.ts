@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createKafka, ensureTopics, type Kafka, type KafkaMessage, type TopicSpec } from '@elephant/kafka';
 import { createLogger, type Logger } from '@elephant/observability';
+import { connectRedis, deleteKeysWithPrefix } from '@elephant/redis';
 import { loadTestHarnessEnv, type StackEndpoints } from './config.ts';
 
 /** A name no other test (or earlier run) uses: `<prefix>-<time>-<random>`. */
@@ -33,7 +34,7 @@ export interface TestContext {
   readonly keyPrefix: string;
   /** Creates topics of this test (names from `topic()`), deleted again by `cleanup()`. */
   createTopics(specs: readonly TopicSpec[]): Promise<void>;
-  /** Deletes what the test created. */
+  /** Deletes what the test created: its topics (createTopics) and its Redis keys (keyPrefix). */
   cleanup(): Promise<void>;
 }
 
@@ -58,6 +59,14 @@ export function createTestContext(name: string): TestContext {
       created.push(...specs.map((spec) => spec.topic));
     },
     cleanup: async () => {
+      // The test's Redis keys (every key under keyPrefix, whoever wrote it: the test or the
+      // services it started): left behind, they make a shared Redis' AOF rewrites ever longer.
+      const redis = await connectRedis({ url: stack.redisUrl, logger, name: `${id}-cleanup` });
+      try {
+        await deleteKeysWithPrefix(redis, `t:${id}:`);
+      } finally {
+        redis.disconnect();
+      }
       if (created.length === 0) return;
       const admin = kafka.admin();
       await admin.connect();
