@@ -278,23 +278,21 @@ async function throughputAlone(kafka: Kafka, redis: Redis, options: BenchOptions
     for (const topic of group.topics) total += await consumerGroupEnd(kafka, topic);
     return total;
   };
-  const profiles = async (): Promise<number> => redis.scard(`${keys}{${tenant}}:live`);
-  const bytesPerProfile = async (memoryBefore: number): Promise<number | null> => {
-    const count = await profiles();
-    return count > 0 ? Math.round(((await redisStats(redis)).memory - memoryBefore) / count) : null;
+  /** A stage that keeps state in Redis, with the Redis memory it added per profile made. */
+  const stateful = async (name: string, group: ConsumerGroupTopics, part: PipelinePart): Promise<StageFigures> => {
+    const memoryBefore = (await redisStats(redis)).memory;
+    const measured = await saturation(kafka, redis, options, { name, groups: [group], input: await inputOf(group), baseline, start: () => spawnStages(stageEnv, [part]) });
+    const profiles = await redis.scard(`${keys}{${tenant}}:live`);
+    return { ...measured, redisBytesPerProfile: profiles > 0 ? Math.round(((await redisStats(redis)).memory - memoryBefore) / profiles) : null };
   };
 
   options.progress('stage: normalizers');
   const normalizer = await saturation(kafka, redis, options, { name: 'normalizer (8 channels)', groups: [normalizerGroup], input: records.length, baseline, start: () => spawnStages(stageEnv, ['normalizers']) });
   const touchpoints = await consumerGroupEnd(kafka, `${prefix}touchpoints.v1`);
-
   options.progress('stage: identity resolver');
-  let memoryBefore = (await redisStats(redis)).memory;
-  const resolver = { ...(await saturation(kafka, redis, options, { name: 'identity resolver', groups: [resolverGroup], input: await inputOf(resolverGroup), baseline, start: () => spawnStages(stageEnv, ['resolver']) })), redisBytesPerProfile: await bytesPerProfile(memoryBefore) };
-
+  const resolver = await stateful('identity resolver', resolverGroup, 'resolver');
   options.progress('stage: profile builder');
-  memoryBefore = (await redisStats(redis)).memory;
-  const builder = { ...(await saturation(kafka, redis, options, { name: 'profile builder', groups: [builderGroup], input: await inputOf(builderGroup), baseline, start: () => spawnStages(stageEnv, ['builder']) })), redisBytesPerProfile: await bytesPerProfile(memoryBefore) };
+  const builder = await stateful('profile builder', builderGroup, 'builder');
   return { baseline, normalizer, resolver, builder, touchpoints };
 }
 

@@ -38,20 +38,20 @@ export type BatchHandler = (batch: ConsumedBatch, context: BatchContext) => Prom
  */
 export type PartitionsHandler = (batches: readonly ConsumedBatch[], context: { readonly signal: AbortSignal; readonly groupId: string }) => Promise<void>;
 
-/** One of `handler` and `partitionsHandler`; a partitionsHandler's batches are committed by the runner. */
+/**
+ * One of `handler` and `partitionsHandler`. `handler`: one partition's batch per call.
+ * `partitionsHandler`: the batches waiting in every idle partition at once, up to
+ * `maxBytesPerPartition` in all, in one call (each partition still one batch at a time, in
+ * order), committed by the runner. At a low rate spread over many partitions each fetch brings
+ * a record or two per partition: handled per partition, each of them pays a handler's round
+ * trips (a produce, a Redis pipeline) of its own.
+ */
 export type BatchConsumerOptions = BatchConsumerSettings & ({ readonly handler: BatchHandler; readonly partitionsHandler?: never } | { readonly partitionsHandler: PartitionsHandler; readonly handler?: never; readonly commit?: 'runner' });
 
 export interface BatchConsumerSettings {
   readonly kafka: Kafka;
   readonly groupId: string;
   readonly topics: readonly string[];
-  /**
-   * `handler`: one partition's batch per call. `partitionsHandler`: the batches waiting in every
-   * idle partition at once, up to `maxBytesPerPartition` in all, in one call (each partition
-   * still one batch at a time, in order). At a low rate spread over many partitions each fetch
-   * brings a record or two per partition: handled per partition, each of them pays a handler's
-   * round trips (a produce, a Redis pipeline) of its own.
-   */
   readonly logger: Logger;
   /** Registry for the runner's metrics; omit to skip metrics. */
   readonly metrics?: Registry;
@@ -405,9 +405,8 @@ export class BatchConsumer {
     const batches = group.map(({ lane, items }) => ({ topic: lane.topic, partition: lane.partition, messages: items.length === 1 ? (items[0] as Fetched).messages : items.flatMap((item) => item.messages) }));
     const topics = [...new Set(group.map(({ lane }) => lane.topic))];
     const where = group.length === 1 ? { topic: first.lane.topic, partition: first.lane.partition } : { partitions: group.map(({ lane }) => lane.key) };
-    const now = performance.now();
-    for (const { lane, items } of group) this.#metrics?.queueSeconds.observe({ topic: lane.topic, group: groupId }, (now - (items[0] as Fetched).arrived) / 1000);
     const started = performance.now();
+    for (const { lane, items } of group) this.#metrics?.queueSeconds.observe({ topic: lane.topic, group: groupId }, (started - (items[0] as Fetched).arrived) / 1000);
     const { handler, partitionsHandler } = this.#options;
     const signal = this.#abort.signal;
     const invoke = partitionsHandler ? () => partitionsHandler(batches, { signal, groupId }) : () => handler(batches[0] as ConsumedBatch, { signal, groupId, nextOffset: (first.items.at(-1) as Fetched).nextOffset });

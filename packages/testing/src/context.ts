@@ -45,6 +45,7 @@ export function createTestContext(name: string): TestContext {
   const brokers = stack.kafkaBrokers.split(',');
   const kafka = createKafka({ brokers, clientId: id, logger });
   const created: string[] = [];
+  const keyPrefix = `t:${id}:`;
   return {
     id,
     stack,
@@ -53,7 +54,7 @@ export function createTestContext(name: string): TestContext {
     logger,
     topic: (topicName) => `elephant-test.${id}.${topicName}`,
     group: (groupName) => `elephant-test.${id}.${groupName}`,
-    keyPrefix: `t:${id}:`,
+    keyPrefix,
     createTopics: async (specs) => {
       await ensureTopics(kafka, specs);
       created.push(...specs.map((spec) => spec.topic));
@@ -63,7 +64,7 @@ export function createTestContext(name: string): TestContext {
       // services it started): left behind, they make a shared Redis' AOF rewrites ever longer.
       const redis = await connectRedis({ url: stack.redisUrl, logger, name: `${id}-cleanup` });
       try {
-        await deleteKeysWithPrefix(redis, `t:${id}:`);
+        await deleteKeysWithPrefix(redis, keyPrefix);
       } finally {
         redis.disconnect();
       }

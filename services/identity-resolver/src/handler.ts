@@ -73,11 +73,9 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
     const messages = batches.flatMap((batch) => batch.messages);
     deps.logger.debug({ partitions: batches.map((batch) => batch.partition), messages: messages.length }, 'resolving a batch');
     const out = { resolved: [] as Message[], merges: [] as Message[], alerts: [] as Message[], deadLetters: [] as Message[] };
-    /** The batch each message came from, for its dead letter. */
-    const origin = new Map<KafkaMessage, ConsumedBatch>();
-    for (const batch of batches) for (const message of batch.messages) origin.set(message, batch);
     const reject = (message: KafkaMessage, code: string, text: string): void => {
-      const batch = origin.get(message) as ConsumedBatch;
+      // The partition it came from, looked up only for the rare message dead-lettered.
+      const batch = batches.find((candidate) => candidate.messages.includes(message)) as ConsumedBatch;
       out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, { code, message: text }, 'identity-resolver', now));
       deps.metrics.deadLettered.inc({ reason: code });
     };

@@ -33,9 +33,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${ctx.keyPrefix}*`);
-  for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
   redis.disconnect();
+  await ctx.cleanup();
 });
 
 describe('identity graph rules (Lua on a real Redis)', () => {

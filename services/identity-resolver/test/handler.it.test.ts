@@ -18,8 +18,6 @@ const ctx = createTestContext('resolver-handler');
 const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${ctx.keyPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
   await ctx.cleanup();
 });

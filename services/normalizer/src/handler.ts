@@ -142,8 +142,10 @@ export function createNormalizerHandler(deps: NormalizerDeps): PartitionsHandler
   return async (batches) => {
     // Every partition's batch normalized, then all their records in one send: at a low rate a
     // batch is a record or two, and a send per batch was most of the normalizer's work.
-    const normalized = batches.map((batch) => ({ batch, ...normalizeBatch(deps, batch.topic, batch.partition, batch.messages), produced: 0 }));
-    for (const entry of normalized) entry.produced = entry.touchpoints.length;
+    const normalized = batches.map((batch) => {
+      const result = normalizeBatch(deps, batch.topic, batch.partition, batch.messages);
+      return { batch, ...result, produced: result.touchpoints.length };
+    });
     try {
       await deps.producer.send([
         { topic: deps.topics.touchpoints, messages: normalized.flatMap((entry) => entry.touchpoints) },

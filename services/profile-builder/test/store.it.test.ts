@@ -18,9 +18,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${ctx.keyPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
+  await ctx.cleanup();
 });
 
 function commitOf(state: ProfileState, expectedVersion: number | undefined, eventId: string): CommitRequest {
