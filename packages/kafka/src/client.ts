@@ -1,5 +1,6 @@
 import './read-committed.ts';
 import './coordinator-cache.ts';
+import './fetch.ts';
 import './request-queue.ts';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '@elephant/observability';
