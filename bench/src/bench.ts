@@ -121,9 +121,11 @@ export interface BenchReport {
     /**
      * The whole machine while the load was offered, from /proc/stat: cores busy (everything:
      * stages, broker, registry, Redis, load generator and subscriber), and cores' worth of time
-     * the hypervisor gave to others (steal). Null where /proc/stat is not readable.
+     * the hypervisor gave to others (steal), and the share of the time some runnable task
+     * waited for a core (the kernel's CPU pressure, /proc/pressure/cpu "some"; null where it
+     * is not reported). Null where /proc/stat is not readable.
      */
-    readonly machine: { readonly coresBusy: number; readonly steal: number } | null;
+    readonly machine: { readonly coresBusy: number; readonly steal: number; readonly waitingForCore: number | null } | null;
   };
   /** `limit`, for a target missed: what this run measured as its limit. */
   readonly targets: readonly { readonly name: string; readonly target: string; readonly actual: string; readonly met: boolean; readonly limit?: string }[];
@@ -710,7 +712,8 @@ export function latencyLimit(latency: BenchReport['latency'], alone: readonly St
   ];
   const [slowest, p99] = hops.reduce((a, b) => (b[1] > a[1] ? b : a));
   const cores = cpus().length;
-  const machine = latency.machine ? `; the machine ${latency.machine.coresBusy} of ${cores} cores busy${latency.machine.steal > 0.05 ? `, ${latency.machine.steal} stolen by the hypervisor` : ''}` : '';
+  const waiting = latency.machine?.waitingForCore;
+  const machine = latency.machine ? `; the machine ${latency.machine.coresBusy} of ${cores} cores busy${latency.machine.steal > 0.05 ? `, ${latency.machine.steal} stolen by the hypervisor` : ''}${waiting !== null && waiting !== undefined ? `, a task waiting for a core ${Math.round(waiting * 100)}% of the time` : ''}` : '';
   const measured = alone.filter((run) => run.latency !== null);
   const floor = measured.length > 0 ? `; alone at the same load, p99 ${measured.map((run) => `${run.name} ${run.latency?.p99 ?? '-'}`).join(', ')} ms` : '';
   return `the ${slowest} hop, p99 ${p99} ms (${hops.map(([name, value]) => `${name} ${value}`).join(', ')})${machine}${floor}`;
@@ -745,7 +748,7 @@ export function markdownOf(report: BenchReport): string {
     '',
     `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${report.pipeline.quality.precision}, recall ${report.pipeline.quality.recall}, F1 ${report.pipeline.quality.f1}, over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
     '',
-    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s after ${report.latency.warmupSeconds} s of warm-up at the same load (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms. Split at the update's Kafka timestamp: raw produced → update produced p50 ${report.latency.split.toUpdateProduced.p50} ms, p99 ${report.latency.split.toUpdateProduced.p99} ms; update produced → consumed (transaction commit, fetch) p50 ${report.latency.split.toSubscriber.p50} ms, p99 ${report.latency.split.toSubscriber.p99} ms. Per service inside the pipeline (from its input's and output's Kafka timestamps): normalizer p50 ${report.latency.hops.normalizer.p50} ms, p99 ${report.latency.hops.normalizer.p99} ms; resolver p50 ${report.latency.hops.resolver.p50} ms, p99 ${report.latency.hops.resolver.p99} ms; builder p50 ${report.latency.hops.builder.p50} ms, p99 ${report.latency.hops.builder.p99} ms. Each stage ran in its own process (\`elephant run --only\`); cores each kept busy under this load: ${Object.entries(report.latency.coresBusy).map(([part, cores]) => `${part} ${cores ?? '-'}`).join(', ')}${report.latency.machine ? `; the whole machine ${report.latency.machine.coresBusy} of ${report.machine.cpus} cores (steal ${report.latency.machine.steal})` : ''}.`,
+    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s after ${report.latency.warmupSeconds} s of warm-up at the same load (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms. Split at the update's Kafka timestamp: raw produced → update produced p50 ${report.latency.split.toUpdateProduced.p50} ms, p99 ${report.latency.split.toUpdateProduced.p99} ms; update produced → consumed (transaction commit, fetch) p50 ${report.latency.split.toSubscriber.p50} ms, p99 ${report.latency.split.toSubscriber.p99} ms. Per service inside the pipeline (from its input's and output's Kafka timestamps): normalizer p50 ${report.latency.hops.normalizer.p50} ms, p99 ${report.latency.hops.normalizer.p99} ms; resolver p50 ${report.latency.hops.resolver.p50} ms, p99 ${report.latency.hops.resolver.p99} ms; builder p50 ${report.latency.hops.builder.p50} ms, p99 ${report.latency.hops.builder.p99} ms. Each stage ran in its own process (\`elephant run --only\`); cores each kept busy under this load: ${Object.entries(report.latency.coresBusy).map(([part, cores]) => `${part} ${cores ?? '-'}`).join(', ')}${report.latency.machine ? `; the whole machine ${report.latency.machine.coresBusy} of ${report.machine.cpus} cores (steal ${report.latency.machine.steal}${report.latency.machine.waitingForCore === null ? '' : `; some task waiting for a core ${Math.round(report.latency.machine.waitingForCore * 100)}% of the time`})` : ''}.`,
     '',
     '| target | wanted | measured | met | limited by (measured in this run) |',
     '| --- | --- | --- | --- | --- |',

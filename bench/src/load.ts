@@ -5,8 +5,9 @@
  * whole pipeline (raw message → profile update) and for the baseline and each stage alone
  * (input record → output record), each run under test in a process of its own.
  */
-import { readFileSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { BatchProducer, consumerGroupsLag, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
 import hdr from 'hdr-histogram-js';
 
@@ -55,14 +56,28 @@ export function processCpuSeconds(pids: readonly number[]): number | null {
   return total;
 }
 
-/** Busy and stolen time of all cores, in seconds, from /proc/stat (null elsewhere). */
-export function machineTimes(): { busy: number; steal: number } | null {
+/**
+ * Busy and stolen time of all cores, in seconds, from /proc/stat (null elsewhere), and how
+ * long at least one runnable task waited for a core (`waiting`: the kernel's CPU pressure,
+ * /proc/pressure/cpu "some"; null where the kernel does not report it).
+ */
+export function machineTimes(): { busy: number; steal: number; waiting: number | null } | null {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
     // cpu user nice system idle iowait irq softirq steal ...
     const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
     const ticks = 100; // USER_HZ on Linux
-    return { busy: (user + nice + system + irq + softirq) / ticks, steal: steal / ticks };
+    return { busy: (user + nice + system + irq + softirq) / ticks, steal: steal / ticks, waiting: cpuPressureSeconds() };
+  } catch {
+    return null;
+  }
+}
+
+function cpuPressureSeconds(): number | null {
+  try {
+    // some avg10=1.00 avg60=0.50 avg300=0.20 total=123456 (microseconds)
+    const total = /^some .*\btotal=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1];
+    return total === undefined ? null : Number(total) / 1e6;
   } catch {
     return null;
   }
@@ -96,10 +111,24 @@ export interface Spawned {
  * Node processes running `args[name]` each, with `env` added to this process's environment.
  * BENCH_STAGE_STDERR=true: their stderr on the benchmark's (why one failed to start).
  * BENCH_STAGE_NODE_OPTIONS: extra Node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+ * BENCH_STAGE_OUTPUT_DIR: their stdout and stderr appended to `<dir>/<name>.log` (what flags
+ * such as `--trace-gc` print).
  */
 export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, env: Record<string, string>): Spawned {
   const nodeFlags = (process.env['BENCH_STAGE_NODE_OPTIONS'] ?? '').split(/\s+/).filter((flag) => flag.length > 0);
-  const entries = Object.entries(scripts).map(([name, args]) => [name, spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', process.env['BENCH_STAGE_STDERR'] === 'true' ? 'inherit' : 'ignore'] })] as const);
+  const outputDir = process.env['BENCH_STAGE_OUTPUT_DIR'];
+  if (outputDir !== undefined) mkdirSync(outputDir, { recursive: true });
+  const stdioOf = (name: string): StdioOptions => {
+    if (outputDir === undefined) return ['ignore', 'ignore', process.env['BENCH_STAGE_STDERR'] === 'true' ? 'inherit' : 'ignore'];
+    const fd = openSync(join(outputDir, `${name}.log`), 'a');
+    return ['ignore', fd, fd];
+  };
+  const entries = Object.entries(scripts).map(([name, args]) => {
+    const stdio = stdioOf(name);
+    const child = spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, ...env }, stdio });
+    if (typeof stdio[1] === 'number') closeSync(stdio[1]); // the child holds its own copy
+    return [name, child] as const;
+  });
   const children: ChildProcess[] = entries.map(([, child]) => child);
   // Never outlive the benchmark, whatever ends it.
   const killAll = (): void => {
@@ -163,8 +192,12 @@ export interface LoadResult extends Percentiles {
   readonly samples: number;
   /** Cores each process under test kept busy while the sampled load was offered. */
   readonly coresBusy: Readonly<Record<string, number | null>>;
-  /** The whole machine meanwhile (/proc/stat): cores busy and cores' worth stolen by the hypervisor. */
-  readonly machine: { readonly coresBusy: number; readonly steal: number } | null;
+  /**
+   * The whole machine meanwhile (/proc/stat): cores busy, cores' worth stolen by the
+   * hypervisor, and the share of the time some runnable task waited for a core (CPU pressure;
+   * null where the kernel does not report it).
+   */
+  readonly machine: { readonly coresBusy: number; readonly steal: number; readonly waitingForCore: number | null } | null;
   /** The ids whose outputs were traced. */
   readonly sampled: ReadonlySet<string>;
 }
@@ -248,7 +281,14 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
     }
     const elapsed = (performance.now() - (measuredFrom || started)) / 1000;
     const machineAfter = machineTimes();
-    const machine = machineBefore && machineAfter ? { coresBusy: round((machineAfter.busy - machineBefore.busy) / elapsed, 2), steal: round((machineAfter.steal - machineBefore.steal) / elapsed, 2) } : null;
+    const machine =
+      machineBefore && machineAfter
+        ? {
+            coresBusy: round((machineAfter.busy - machineBefore.busy) / elapsed, 2),
+            steal: round((machineAfter.steal - machineBefore.steal) / elapsed, 2),
+            waitingForCore: machineAfter.waiting !== null && machineBefore.waiting !== null ? round((machineAfter.waiting - machineBefore.waiting) / elapsed, 2) : null,
+          }
+        : null;
     const coresBusy = Object.fromEntries(
       Object.entries(spec.pids).map(([name, pid]) => {
         const before = cpuBefore?.[name];
