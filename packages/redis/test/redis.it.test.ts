@@ -11,6 +11,38 @@ afterAll(async () => {
 });
 
 describe('redis package against a real redis-server', () => {
+  it('sends the pipelines and commands of one event-loop turn in one write, and answers each', async () => {
+    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger, keyPrefix: ctx.keyPrefix });
+    clients.push(redis);
+    // Counts what reaches the kernel: one _writev (or _write) call per system call.
+    const socket = redis.stream as unknown as { _writev: (...args: unknown[]) => unknown; _write: (...args: unknown[]) => unknown };
+    let writes = 0;
+    for (const method of ['_writev', '_write'] as const) {
+      const original = socket[method].bind(socket);
+      socket[method] = (...args: unknown[]) => {
+        writes += 1;
+        return original(...args);
+      };
+    }
+    const turn = async () =>
+      Promise.all([
+        redis.pipeline().set('a', '1').get('a').exec(),
+        redis.pipeline().set('b', '2').get('b').exec(),
+        redis.incr('c'),
+        // A continuation of the same turn writes with them.
+        Promise.resolve().then(() => redis.get('a')),
+      ]);
+    const [first, second, incremented, read] = await turn();
+    expect(writes).toBe(1);
+    expect(first).toEqual([[null, 'OK'], [null, '1']]);
+    expect(second).toEqual([[null, 'OK'], [null, '2']]);
+    expect([incremented, read]).toEqual([1, '1']);
+    // Each turn its own write.
+    await turn();
+    await redis.get('b');
+    expect(writes).toBe(3);
+  });
+
   it('writes and reads under the test key prefix', async () => {
     const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger, keyPrefix: ctx.keyPrefix });
     clients.push(redis);
