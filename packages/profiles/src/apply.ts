@@ -33,6 +33,11 @@ const identityKey = (type: string, value: string): string => `${type}\u0000${val
 
 /** Identities merged per (type, value) (latest lastSeen); the `max` most recently seen kept, sorted by type and value. */
 export function mergeIdentities(lists: readonly (readonly IdentityEntry[])[], max: number): IdentityEntry[] {
+  const [held, seen] = lists;
+  if (lists.length === 2 && held !== undefined && seen !== undefined && held.length <= max) {
+    const updated = seenAgain(held, seen);
+    if (updated !== undefined) return updated;
+  }
   const latest = new Map<string, IdentityEntry>();
   for (const entry of lists.flat()) {
     const key = identityKey(entry.type, entry.value);
@@ -43,6 +48,40 @@ export function mergeIdentities(lists: readonly (readonly IdentityEntry[])[], ma
     .sort((a, b) => b.lastSeen - a.lastSeen || compareStrings(a.type, b.type) || compareStrings(a.value, b.value))
     .slice(0, max);
   return kept.sort((a, b) => compareStrings(a.type, b.type) || compareStrings(a.value, b.value));
+}
+
+/**
+ * The common case of applying a touchpoint: every identity it carries is held already. `held`
+ * (a state's list: sorted by type and value, at most `max`) with the later lastSeen of each,
+ * in its order, without sorting; undefined when something new must be merged (or `held` is
+ * not in that order). Entries that did not change stay the same objects.
+ */
+function seenAgain(held: readonly IdentityEntry[], seen: readonly IdentityEntry[]): IdentityEntry[] | undefined {
+  const index = new Map<string, number>();
+  for (let i = 0; i < held.length; i += 1) {
+    const entry = held[i] as IdentityEntry;
+    const previous = held[i - 1];
+    if (previous !== undefined && (compareStrings(previous.type, entry.type) || compareStrings(previous.value, entry.value)) >= 0) return undefined;
+    index.set(identityKey(entry.type, entry.value), i);
+  }
+  let out: IdentityEntry[] | undefined;
+  for (const entry of seen) {
+    const at = index.get(identityKey(entry.type, entry.value));
+    if (at === undefined) return undefined;
+    const current = (out ?? held)[at] as IdentityEntry;
+    if (entry.lastSeen > current.lastSeen) {
+      out ??= held.slice();
+      out[at] = { type: current.type, value: current.value, lastSeen: entry.lastSeen };
+    }
+  }
+  return out ?? held.slice();
+}
+
+/** Whether a record's keys iterate in code-unit order (what sortedRecord makes). */
+function isSorted(record: Readonly<Record<string, unknown>>): boolean {
+  const keys = Object.keys(record);
+  for (let i = 1; i < keys.length; i += 1) if (compareStrings(keys[i - 1] as string, keys[i] as string) >= 0) return false;
+  return true;
 }
 
 /** Trait records reconciled field by field. */
@@ -84,8 +123,12 @@ export function applyTouchpoint(state: ProfileState, touchpoint: AppliedTouchpoi
     .filter((identifier) => !excluded.has(identityKey(identifier.type, identifier.value)))
     .map((identifier) => ({ type: identifier.type, value: identifier.value, lastSeen: touchpoint.eventTime }));
 
-  const traits = mergeTraits([state.traits, Object.fromEntries(traitCandidates(touchpoint))]);
-  const consent = mergeConsent([state.consent, Object.fromEntries(consentCandidates(touchpoint, resolved.purposeAliases))]);
+  // Most touchpoints state no trait and no consent: the state's records (sorted already) are
+  // kept as they are, the same objects, which diffProfiles then skips.
+  const traitStatements = traitCandidates(touchpoint);
+  const consentStatements = consentCandidates(touchpoint, resolved.purposeAliases);
+  const traits = traitStatements.length === 0 && isSorted(state.traits) ? state.traits : mergeTraits([state.traits, Object.fromEntries(traitStatements)]);
+  const consent = consentStatements.size === 0 && isSorted(state.consent) ? state.consent : mergeConsent([state.consent, Object.fromEntries(consentStatements)]);
 
   const next: ProfileState = {
     ...state,

@@ -147,5 +147,23 @@ export function diffProfiles(before: ProfileState, after: ProfileState): FieldCh
     for (const id of current) if (!prior.has(id)) field(`mergedFrom.${id}`, null, id);
     for (const id of prior) if (!current.has(id)) field(`mergedFrom.${id}`, id, null);
   }
-  return changes.sort((a, b) => compareStrings(a.path, b.path));
+  return sortByPath(changes);
+}
+
+/**
+ * Sorted by path in place. A touchpoint changes a handful of fields: an insertion sort of a
+ * short list allocates nothing, where Array#sort copies it into a work array first.
+ */
+function sortByPath(changes: FieldChange[]): FieldChange[] {
+  if (changes.length > 32) return changes.sort((a, b) => compareStrings(a.path, b.path));
+  for (let i = 1; i < changes.length; i += 1) {
+    const change = changes[i] as FieldChange;
+    let j = i - 1;
+    while (j >= 0 && compareStrings((changes[j] as FieldChange).path, change.path) > 0) {
+      changes[j + 1] = changes[j] as FieldChange;
+      j -= 1;
+    }
+    changes[j + 1] = change;
+  }
+  return changes;
 }

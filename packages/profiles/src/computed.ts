@@ -39,13 +39,23 @@ export function channelsUsed(channels: Readonly<Record<string, ChannelStats>>): 
 
 /** Most touchpoints; tie: latest lastSeen; tie: first by name. Null without touchpoints. */
 export function preferredChannel(channels: Readonly<Record<string, ChannelStats>>): string | null {
-  let best: [string, ChannelStats] | undefined;
-  for (const name of channelsUsed(channels)) {
+  let best: string | undefined;
+  let bestStats: ChannelStats | undefined;
+  // One pass in any key order (no sorted copy): the name breaks a full tie.
+  for (const name of Object.keys(channels)) {
     const stats = getOwn(channels, name);
     if (stats === undefined) continue;
-    if (best === undefined || stats.events > best[1].events || (stats.events === best[1].events && stats.lastSeen > best[1].lastSeen)) best = [name, stats];
+    if (
+      best === undefined ||
+      bestStats === undefined ||
+      stats.events > bestStats.events ||
+      (stats.events === bestStats.events && (stats.lastSeen > bestStats.lastSeen || (stats.lastSeen === bestStats.lastSeen && compareStrings(name, best) < 0)))
+    ) {
+      best = name;
+      bestStats = stats;
+    }
   }
-  return best?.[0] ?? null;
+  return best ?? null;
 }
 
 function byRecentProduct(a: ProductEntry, b: ProductEntry): number {

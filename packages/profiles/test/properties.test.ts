@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHANNELS, defaultJourneyStage, EVENT_TYPES, type Touchpoint } from '@elephant/channels';
-import { emptyProfile, foldMerge, parseProfileState, profileFields, snapshotOf, updateOf, type ApplyOptions, type FieldChange, type ProfileSnapshot, type ProfileState } from '@elephant/profiles';
+import { emptyProfile, foldMerge, mergeIdentities, parseProfileState, preferredChannel, profileFields, snapshotOf, updateOf, type ApplyOptions, type FieldChange, type ProfileSnapshot, type ProfileState } from '@elephant/profiles';
 import { applyAll, expectEncodes, snapshotType, T0, traits, updateType } from './helpers.ts';
 
 // Small pools, so that ties (same time, same trust, same product, same identifier) and the
@@ -149,6 +149,43 @@ function naiveDiff(before: ProfileState, after: ProfileState): FieldChange[] {
 }
 
 describe('properties', () => {
+  it('mergeIdentities and preferredChannel equal their definitions (also on their fast paths)', () => {
+    const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    const entry = fc.record({ type: pick(['email', 'phone']), value: pick(['a', 'b', 'c', 'd']), lastSeen: fc.integer({ min: 0, max: 5 }) });
+    // The definition: latest lastSeen per identity, the `max` most recent kept, sorted by type and value.
+    const defined = (lists: { type: string; value: string; lastSeen: number }[][], max: number) => {
+      const latest = new Map<string, { type: string; value: string; lastSeen: number }>();
+      for (const e of lists.flat()) {
+        const key = `${e.type}\u0000${e.value}`;
+        if ((latest.get(key)?.lastSeen ?? -1) < e.lastSeen) latest.set(key, { ...e });
+      }
+      const order = (a: { type: string; value: string }, b: { type: string; value: string }) => byName(a.type, b.type) || byName(a.value, b.value);
+      return [...latest.values()].sort((a, b) => b.lastSeen - a.lastSeen || order(a, b)).slice(0, max).sort(order);
+    };
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 6 }), fc.array(entry, { maxLength: 3 }), fc.integer({ min: 1, max: 6 }), (first, seen, max) => {
+        const held = mergeIdentities([first], max); // a state's list: sorted, at most max
+        expect(mergeIdentities([held, seen], max)).toEqual(defined([held, seen], max));
+        // Seen again only (the fast path): the same list, later lastSeen where later.
+        const again = held.slice(0, 2).map((e) => ({ ...e, lastSeen: e.lastSeen + (seen.length % 2) }));
+        expect(mergeIdentities([held, again], max)).toEqual(defined([held, again], max));
+      }),
+    );
+    const stats = fc.record({ events: fc.integer({ min: 1, max: 3 }), firstSeen: fc.constant(0), lastSeen: fc.integer({ min: 0, max: 2 }) });
+    fc.assert(
+      fc.property(fc.dictionary(pick(['web', 'email', 'pos', 'ads', 'crm']), stats), (channels) => {
+        const names = Object.keys(channels).sort(byName);
+        let best: string | null = null;
+        for (const name of names) {
+          const s = channels[name];
+          const b = best === null ? undefined : channels[best];
+          if (s !== undefined && (b === undefined || s.events > b.events || (s.events === b.events && s.lastSeen > b.lastSeen))) best = name;
+        }
+        expect(preferredChannel(channels)).toBe(best);
+      }),
+    );
+  });
+
   it('counters equal a plain count of the events applied', () => {
     fc.assert(
       fc.property(touchpoints, (list) => {
