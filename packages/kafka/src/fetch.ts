@@ -108,8 +108,33 @@ interface Session {
   /** The epoch of the next incremental request. */
   epoch: number;
   /** What the session holds: `topic\u0000partition` → the partition as last sent. */
-  readonly sent: Map<string, FetchPartition & { readonly topic: string }>;
+  readonly sent: Map<string, SessionPartition>;
   inFlight: boolean;
+}
+
+interface SessionPartition {
+  readonly topic: string;
+  readonly partition: FetchPartition;
+}
+
+/** Items collected per topic, in the shape of a request's topic list. */
+function byTopic<T>() {
+  const topics = new Map<string, T[]>();
+  return {
+    add(topic: string, item: T): void {
+      const list = topics.get(topic);
+      if (list) list.push(item);
+      else topics.set(topic, [item]);
+    },
+    entries: (): { topic: string; partitions: T[] }[] => [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+  };
+}
+
+/** The next request is a full one, opening a new session (and closing this one, when `id` is kept). */
+function restart(session: Session, keepId: boolean): void {
+  if (!keepId) session.id = 0;
+  session.epoch = INITIAL_EPOCH;
+  session.sent.clear();
 }
 
 function samePartition(a: FetchPartition, b: FetchPartition): boolean {
@@ -117,7 +142,7 @@ function samePartition(a: FetchPartition, b: FetchPartition): boolean {
 }
 
 /** The fetch method (exported for the test): `send` is the broker's private request sender. */
-export function groupedFetch(fetchApiKey: number, fetchDefinition: unknown, send: SendRequest) {
+export function sessionFetch(fetchApiKey: number, fetchDefinition: unknown, send: SendRequest) {
   const sessions = new WeakMap<BrokerLike, Session>();
   return async function fetch(this: BrokerLike, args: FetchArguments): Promise<FetchResponse> {
     let session = sessions.get(this);
@@ -135,8 +160,7 @@ export function groupedFetch(fetchApiKey: number, fetchDefinition: unknown, send
     } catch (error) {
       // Whatever the broker made of the request, start over with a full one (closing this
       // session, if the broker still has it).
-      session.epoch = INITIAL_EPOCH;
-      session.sent.clear();
+      restart(session, true);
       throw error;
     } finally {
       session.inFlight = false;
@@ -145,25 +169,23 @@ export function groupedFetch(fetchApiKey: number, fetchDefinition: unknown, send
 
   /** One request: full (opening a session, or without one), or incremental. */
   async function fetchOnce(broker: BrokerLike, args: FetchArguments, session: Session | undefined): Promise<FetchResponse> {
-    const wanted = new Map<string, FetchPartition & { readonly topic: string }>();
-    for (const { topic, partitions } of args.topics) for (const partition of partitions) wanted.set(`${topic}\u0000${partition.partition}`, { ...partition, topic });
+    const wanted = new Map<string, SessionPartition>();
+    for (const { topic, partitions } of args.topics) for (const partition of partitions) wanted.set(`${topic}\u0000${partition.partition}`, { topic, partition });
     const full = session === undefined || session.epoch === INITIAL_EPOCH;
     let topics: FetchTopic[];
     let forgottenTopics: { topic: string; partitions: number[] }[] = [];
     if (full) {
       topics = shuffled(args.topics).map(({ topic, partitions }) => ({ topic, partitions: shuffled(partitions) }));
     } else {
-      const changed = new Map<string, FetchPartition[]>();
+      const changed = byTopic<FetchPartition>();
       for (const [key, partition] of wanted) {
         const before = session.sent.get(key);
-        if (before && samePartition(before, partition)) continue;
-        const { topic, ...rest } = partition;
-        changed.set(topic, [...(changed.get(topic) ?? []), rest]);
+        if (!before || !samePartition(before.partition, partition.partition)) changed.add(partition.topic, partition.partition);
       }
-      topics = [...changed].map(([topic, partitions]) => ({ topic, partitions }));
-      const forgotten = new Map<string, number[]>();
-      for (const [key, { topic, partition }] of session.sent) if (!wanted.has(key)) forgotten.set(topic, [...(forgotten.get(topic) ?? []), partition]);
-      forgottenTopics = [...forgotten].map(([topic, partitions]) => ({ topic, partitions }));
+      topics = changed.entries();
+      const forgotten = byTopic<number>();
+      for (const [key, { topic, partition }] of session.sent) if (!wanted.has(key)) forgotten.add(topic, partition.partition);
+      forgottenTopics = forgotten.entries();
     }
     const request = broker.lookupRequest(fetchApiKey, fetchDefinition);
     const response = await send.call(
@@ -184,10 +206,9 @@ export function groupedFetch(fetchApiKey: number, fetchDefinition: unknown, send
     );
     if (!session) return response;
     if ((response.errorCode ?? 0) !== 0) {
-      // The session is not usable as it is: a new one next time (closing this one).
-      if (response.errorCode === FETCH_SESSION_ID_NOT_FOUND || response.errorCode === INVALID_FETCH_SESSION_EPOCH) session.id = 0;
-      session.epoch = INITIAL_EPOCH;
-      session.sent.clear();
+      // The session is not usable as it is: a new one next time (closing this one, unless the
+      // broker has lost it).
+      restart(session, response.errorCode !== FETCH_SESSION_ID_NOT_FOUND && response.errorCode !== INVALID_FETCH_SESSION_EPOCH);
     } else {
       if (full) session.id = response.sessionId ?? 0;
       // No session given (the broker's cache is full): the next request asks again.
@@ -220,4 +241,4 @@ const send = sendSymbol === undefined ? undefined : Broker.prototype[sendSymbol]
 if (typeof Broker.prototype.fetch !== 'function' || typeof send !== 'function' || apiKeys.Fetch === undefined || requests.Fetch === undefined) {
   throw new Error('kafkajs Broker#fetch not as expected: the fetch patch needs kafkajs 2.2.x');
 }
-Broker.prototype.fetch = groupedFetch(apiKeys.Fetch, requests.Fetch, send as SendRequest);
+Broker.prototype.fetch = sessionFetch(apiKeys.Fetch, requests.Fetch, send as SendRequest);

@@ -11,7 +11,7 @@ export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type Tran
 export { filterAbortedRecords } from './read-committed.ts';
 export { readToEnd, type ReadRecord, type ReadToEndOptions } from './reader.ts';
 export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';
-export { groupedFetch } from './fetch.ts';
+export { sessionFetch } from './fetch.ts';
 export { KafkaEncoder } from './encoder.ts';
 export { Grouped } from './grouped.ts';
 export { crc32c } from './crc32c.ts';

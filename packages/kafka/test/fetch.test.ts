@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { groupedFetch } from '@elephant/kafka';
+import { sessionFetch } from '@elephant/kafka';
 
 interface SentTopic {
   topic: string;
@@ -20,7 +20,7 @@ const partition = (n: number, messages: unknown[] = [], errorCode = 0) => ({ par
 
 function fakeBroker(response: unknown) {
   const sent: Sent[] = [];
-  const fetch = groupedFetch(1, 'definition', async function send(request) {
+  const fetch = sessionFetch(1, 'definition', async function send(request) {
     sent.push(request as Sent);
     return (typeof response === 'function' ? (response as (request: Sent) => unknown)(request as Sent) : response) as never;
   });

@@ -57,17 +57,25 @@ export function mergeIdentities(lists: readonly (readonly IdentityEntry[])[], ma
  * not in that order). Entries that did not change stay the same objects.
  */
 function seenAgain(held: readonly IdentityEntry[], seen: readonly IdentityEntry[]): IdentityEntry[] | undefined {
-  const index = new Map<string, number>();
-  for (let i = 0; i < held.length; i += 1) {
-    const entry = held[i] as IdentityEntry;
-    const previous = held[i - 1];
-    if (previous !== undefined && (compareStrings(previous.type, entry.type) || compareStrings(previous.value, entry.value)) >= 0) return undefined;
-    index.set(identityKey(entry.type, entry.value), i);
-  }
+  const order = (a: IdentityEntry, b: IdentityEntry): number => compareStrings(a.type, b.type) || compareStrings(a.value, b.value);
+  for (let i = 1; i < held.length; i += 1) if (order(held[i - 1] as IdentityEntry, held[i] as IdentityEntry) >= 0) return undefined;
   let out: IdentityEntry[] | undefined;
   for (const entry of seen) {
-    const at = index.get(identityKey(entry.type, entry.value));
-    if (at === undefined) return undefined;
+    // Binary search of the sorted list: no key strings, no map per touchpoint.
+    let low = 0;
+    let high = held.length - 1;
+    let at = -1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const found = order(held[middle] as IdentityEntry, entry);
+      if (found === 0) {
+        at = middle;
+        break;
+      }
+      if (found < 0) low = middle + 1;
+      else high = middle - 1;
+    }
+    if (at < 0) return undefined;
     const current = (out ?? held)[at] as IdentityEntry;
     if (entry.lastSeen > current.lastSeen) {
       out ??= held.slice();

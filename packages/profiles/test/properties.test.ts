@@ -168,7 +168,12 @@ describe('properties', () => {
         expect(mergeIdentities([held, seen], max)).toEqual(defined([held, seen], max));
         // Seen again only (the fast path): the same list, later lastSeen where later.
         const again = held.slice(0, 2).map((e) => ({ ...e, lastSeen: e.lastSeen + (seen.length % 2) }));
-        expect(mergeIdentities([held, again], max)).toEqual(defined([held, again], max));
+        const merged = mergeIdentities([held, again], max);
+        expect(merged).toEqual(defined([held, again], max));
+        // Taken without the general merge: entries seen no later stay the same objects.
+        merged.forEach((identity, index) => {
+          if (identity.lastSeen === held[index]?.lastSeen) expect(identity).toBe(held[index]);
+        });
       }),
     );
     const stats = fc.record({ events: fc.integer({ min: 1, max: 3 }), firstSeen: fc.constant(0), lastSeen: fc.integer({ min: 0, max: 2 }) });
