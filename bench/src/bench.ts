@@ -127,6 +127,11 @@ export interface BenchReport {
      */
     readonly machine: { readonly coresBusy: number; readonly steal: number; readonly waitingForCore: number | null } | null;
   };
+  /**
+   * The same latency run with the profile builder at PROCESSING_GUARANTEE=at_least_once (no
+   * Kafka transactions; updates may repeat after a crash): what exactly-once costs at this load.
+   */
+  readonly latencyAtLeastOnce: BenchReport['latency'];
   /** `limit`, for a target missed: what this run measured as its limit. */
   readonly targets: readonly { readonly name: string; readonly target: string; readonly actual: string; readonly met: boolean; readonly limit?: string }[];
 }
@@ -354,6 +359,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     // Latency: raw message produced → profile update consumed, at a fixed offered load.
     const latency = await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+    const latencyAtLeastOnce = await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency-alo.`, REDIS_KEY_PREFIX: `${run}:latency-alo:`, PROCESSING_GUARANTEE: 'at_least_once' }, simulation, options);
 
     const stages = [
       { ...normalizer, latency: stageLatency.normalizer },
@@ -363,6 +369,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const targets = [
       ...stages.map((stage) => ({ name: `${stage.name}: ≥ 50% of the baseline's events/s`, target: '≥ 0.50', actual: stage.ratioToBaseline.toFixed(2), met: stage.ratioToBaseline >= 0.5, ...(stage.ratioToBaseline >= 0.5 ? {} : { limit: throughputLimit(stage, baseline) }) })),
       { name: 'end-to-end p99 at the offered load', target: '≤ 100 ms', actual: `${latency.p99} ms`, met: latency.p99 <= 100, ...(latency.p99 <= 100 ? {} : { limit: latencyLimit(latency, [baseline, ...stages]) }) },
+      { name: 'end-to-end p99 at the offered load, builder at_least_once', target: '≤ 100 ms', actual: `${latencyAtLeastOnce.p99} ms`, met: latencyAtLeastOnce.p99 <= 100, ...(latencyAtLeastOnce.p99 <= 100 ? {} : { limit: latencyLimit(latencyAtLeastOnce, [baseline, ...stages]) }) },
       ...stages.map((stage) => ({ name: `${stage.name}: Redis round trips per event`, target: '≤ 1', actual: stage.redisRoundTripsPerEvent.toFixed(3), met: stage.redisRoundTripsPerEvent <= 1 })),
       { name: 'identity precision', target: '≥ 0.99', actual: quality.precision.toFixed(4), met: quality.precision >= 0.99 },
       { name: 'identity recall', target: '≥ 0.97', actual: quality.recall.toFixed(4), met: quality.recall >= 0.97 },
@@ -375,6 +382,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       stages,
       pipeline: { ...pipeline, latency: { offeredPerSecond: latency.offeredPerSecond, samples: latency.samples, p50: latency.p50, p95: latency.p95, p99: latency.p99, max: latency.max, coresBusy: sumOf(Object.values(latency.coresBusy)), machineCoresBusy: latency.machine?.coresBusy ?? null }, touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: round(quality.precision, 4), recall: round(quality.recall, 4), f1: round(quality.f1, 4), overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
       latency,
+      latencyAtLeastOnce,
       targets,
     };
   } finally {
@@ -404,9 +412,13 @@ async function cleanUp(kafka: Kafka, redis: Redis, run: string, options: BenchOp
   }
 }
 
-/** What every service of a run is configured with (topic and key prefixes are added per run). */
-function serviceEnv(options: BenchOptions, tenant: string): Record<string, string> {
-  return { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: String(options.partitions), TOUCHPOINTS_PARTITIONS: String(options.partitions) };
+/**
+ * What every service of a run is configured with (topic and key prefixes are added per run);
+ * the builder's guarantee is the default unless a run says otherwise, whatever the caller's
+ * environment holds.
+ */
+function serviceEnv(options: BenchOptions, tenant: string, guarantee: 'exactly_once' | 'at_least_once' = 'exactly_once'): Record<string, string> {
+  return { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: String(options.partitions), TOUCHPOINTS_PARTITIONS: String(options.partitions), PROCESSING_GUARANTEE: guarantee };
 }
 
 /** Only the throughput of the passthrough and of each stage alone, for tuning; no report written (BENCH_ONLY=throughput). */
@@ -426,17 +438,18 @@ export async function runThroughputOnly(options: BenchOptions): Promise<Record<s
 
 /**
  * Only latency, for tuning; the report is not written: the whole pipeline's
- * (BENCH_ONLY=latency), or the passthrough's and each stage's alone (BENCH_ONLY=latency-alone).
+ * (BENCH_ONLY=latency; latency-at-least-once with the builder at_least_once), or the
+ * passthrough's and each stage's alone (BENCH_ONLY=latency-alone).
  */
-export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 'alone' = 'pipeline'): Promise<BenchReport['latency'] | Record<string, LatencyFigures>> {
+export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 'pipeline-at-least-once' | 'alone' = 'pipeline'): Promise<BenchReport['latency'] | Record<string, LatencyFigures>> {
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
-  const env = serviceEnv(options, tenant);
+  const env = serviceEnv(options, tenant, which === 'pipeline-at-least-once' ? 'at_least_once' : 'exactly_once');
   const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
   try {
-    if (which === 'pipeline') return await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+    if (which !== 'alone') return await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
     return { baseline: await passthroughLatency(kafka, options, run, simulation), ...(await stageLatencies(kafka, options, run, tenant, env, simulation)) };
   } finally {
     await cleanUp(kafka, redis, run, options);
@@ -708,7 +721,7 @@ export function latencyLimit(latency: BenchReport['latency'], alone: readonly St
     ['normalizer', latency.hops.normalizer.p99],
     ['resolver', latency.hops.resolver.p99],
     ['builder', latency.hops.builder.p99],
-    ['commit and fetch', latency.split.toSubscriber.p99],
+    ['to the subscriber', latency.split.toSubscriber.p99],
   ];
   const [slowest, p99] = hops.reduce((a, b) => (b[1] > a[1] ? b : a));
   const cores = cpus().length;
@@ -745,14 +758,28 @@ export function markdownOf(report: BenchReport): string {
     latencyRow(report.baseline),
     ...report.stages.map(latencyRow),
     latencyRow(report.pipeline),
+    latencyRow({ ...report.pipeline, name: 'whole pipeline, builder at_least_once', latency: { offeredPerSecond: report.latencyAtLeastOnce.offeredPerSecond, samples: report.latencyAtLeastOnce.samples, p50: report.latencyAtLeastOnce.p50, p95: report.latencyAtLeastOnce.p95, p99: report.latencyAtLeastOnce.p99, max: report.latencyAtLeastOnce.max, coresBusy: sumOf(Object.values(report.latencyAtLeastOnce.coresBusy)), machineCoresBusy: report.latencyAtLeastOnce.machine?.coresBusy ?? null } }),
     '',
     `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${report.pipeline.quality.precision}, recall ${report.pipeline.quality.recall}, F1 ${report.pipeline.quality.f1}, over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
     '',
-    `Latency, raw message produced → profile update consumed, at ${report.latency.offeredPerSecond} raw messages/s for ${report.latency.seconds} s after ${report.latency.warmupSeconds} s of warm-up at the same load (${report.latency.samples} samples, HDR histogram): p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms, p99 ${report.latency.p99} ms, max ${report.latency.max} ms. Split at the update's Kafka timestamp: raw produced → update produced p50 ${report.latency.split.toUpdateProduced.p50} ms, p99 ${report.latency.split.toUpdateProduced.p99} ms; update produced → consumed (transaction commit, fetch) p50 ${report.latency.split.toSubscriber.p50} ms, p99 ${report.latency.split.toSubscriber.p99} ms. Per service inside the pipeline (from its input's and output's Kafka timestamps): normalizer p50 ${report.latency.hops.normalizer.p50} ms, p99 ${report.latency.hops.normalizer.p99} ms; resolver p50 ${report.latency.hops.resolver.p50} ms, p99 ${report.latency.hops.resolver.p99} ms; builder p50 ${report.latency.hops.builder.p50} ms, p99 ${report.latency.hops.builder.p99} ms. Each stage ran in its own process (\`elephant run --only\`); cores each kept busy under this load: ${Object.entries(report.latency.coresBusy).map(([part, cores]) => `${part} ${cores ?? '-'}`).join(', ')}${report.latency.machine ? `; the whole machine ${report.latency.machine.coresBusy} of ${report.machine.cpus} cores (steal ${report.latency.machine.steal}${report.latency.machine.waitingForCore === null ? '' : `; some task waiting for a core ${Math.round(report.latency.machine.waitingForCore * 100)}% of the time`})` : ''}.`,
+    pipelineLatencyText(report, report.latency, 'exactly_once (the default): each update in a Kafka transaction'),
+    '',
+    pipelineLatencyText(report, report.latencyAtLeastOnce, 'at_least_once: updates sent and acknowledged, then the input offsets committed; no transactions'),
     '',
     '| target | wanted | measured | met | limited by (measured in this run) |',
     '| --- | --- | --- | --- | --- |',
     ...report.targets.map((target) => `| ${target.name} | ${target.target} | ${target.actual} | ${target.met ? 'yes' : '**no**'} | ${target.limit ?? ''} |`),
     '',
   ].join('\n');
+}
+
+/** One pipeline latency run in words: percentiles, where the time went, and how busy the machine was. */
+function pipelineLatencyText(report: BenchReport, latency: BenchReport['latency'], builder: string): string {
+  const machine = latency.machine ? `; the whole machine ${latency.machine.coresBusy} of ${report.machine.cpus} cores (steal ${latency.machine.steal}${latency.machine.waitingForCore === null ? '' : `; some task waiting for a core ${Math.round(latency.machine.waitingForCore * 100)}% of the time`})` : '';
+  return [
+    `Latency, raw message produced → profile update consumed, builder ${builder}, at ${latency.offeredPerSecond} raw messages/s for ${latency.seconds} s after ${latency.warmupSeconds} s of warm-up at the same load (${latency.samples} samples, HDR histogram): p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms.`,
+    `Split at the update's Kafka timestamp: raw produced → update produced p50 ${latency.split.toUpdateProduced.p50} ms, p99 ${latency.split.toUpdateProduced.p99} ms; update produced → consumed (the builder's commit, the subscriber's fetch) p50 ${latency.split.toSubscriber.p50} ms, p99 ${latency.split.toSubscriber.p99} ms.`,
+    `Per service inside the pipeline (from its input's and output's Kafka timestamps): normalizer p50 ${latency.hops.normalizer.p50} ms, p99 ${latency.hops.normalizer.p99} ms; resolver p50 ${latency.hops.resolver.p50} ms, p99 ${latency.hops.resolver.p99} ms; builder p50 ${latency.hops.builder.p50} ms, p99 ${latency.hops.builder.p99} ms.`,
+    `Each stage ran in its own process (\`elephant run --only\`); cores each kept busy under this load: ${Object.entries(latency.coresBusy).map(([part, cores]) => `${part} ${cores ?? '-'}`).join(', ')}${machine}.`,
+  ].join(' ');
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
+import { processingGuarantee } from '@elephant/profile-builder';
 import { loadStackConfig, stackUrls } from '@elephant/stack';
 
 const schema = z.object({
@@ -26,6 +27,8 @@ const schema = z.object({
    * create missing topics with this many and refuse existing ones with another count.
    */
   PARTITIONS: positiveInt.default(8),
+  /** The embedded profile builder's (exactly_once or at_least_once; docs/operations.md). */
+  PROCESSING_GUARANTEE: processingGuarantee.default('exactly_once'),
   LOG_LEVEL: logLevel.default('warn'),
 });
 

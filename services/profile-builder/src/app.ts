@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
-import { BatchConsumer, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
@@ -21,17 +21,37 @@ export interface RunningBuilder {
 
 const asSchema = (schema: object): AvroSchema => schema as unknown as AvroSchema;
 
+/** Where a batch's outputs go: a transaction group (exactly_once) or a plain producer (at_least_once). */
+export type OutputCommits = Pick<TransactionGroup, 'commit'>;
+
 /**
  * Wires one profile builder. It reads resolved touchpoints, merges and erasure requests —
  * three topics keyed by profile id and co-partitioned, so one member owns a profile across
- * all three — one batch at a time, and commits each batch in a Kafka transaction.
+ * all three — one batch at a time, and commits each batch in a Kafka transaction
+ * (PROCESSING_GUARANTEE=exactly_once) or sends its outputs and then lets the consumer commit
+ * its offsets (at_least_once).
  */
 export interface BuilderOptions {
   /**
-   * Wraps the transaction group (fault injection in tests: a commit that fails, or that
-   * succeeds and then reports a failure, as a crash at either point would).
+   * Wraps where outputs go (fault injection in tests: a commit that fails, or that succeeds
+   * and then reports a failure, as a crash at either point would).
    */
-  readonly wrapTransactions?: (group: TransactionGroup) => Pick<TransactionGroup, 'commit'>;
+  readonly wrapCommits?: (commits: OutputCommits) => OutputCommits;
+}
+
+/**
+ * at_least_once: the outputs are sent and acknowledged (acks=all) before the handler resolves;
+ * the consumer commits the input offsets after that (`commit: 'runner'`), so `offsets` is not
+ * used here. The outbox works as with transactions: an entry counts as published once the
+ * committed offset passed it, so an entry whose records went out just before a crash, ahead of
+ * the offset commit, is published again (at least once, never lost).
+ */
+function sentThenCommitted(producer: BatchProducer): OutputCommits {
+  return {
+    commit: async (batches) => {
+      await producer.send(batches);
+    },
+  };
 }
 
 /** Registers the schemas of every topic the builder reads or writes, under `<topic>-value`. */
@@ -75,9 +95,12 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   const schemaIds = await registerSchemas(registry, topics);
   const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
-  const instance = randomUUID();
-  const producer = await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${instance}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS });
+  const exactlyOnce = config.PROCESSING_GUARANTEE === 'exactly_once';
+  const producer = exactlyOnce
+    ? await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${randomUUID()}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS })
+    : await BatchProducer.connect(kafka);
   const producers = [producer];
+  const commits: OutputCommits = producer instanceof TransactionalProducer ? new TransactionGroup(producer, config.TRANSACTION_INTERVAL_MS) : sentThenCommitted(producer);
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);
   const consumer = new BatchConsumer({
     kafka,
@@ -88,14 +111,15 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     // Partitions run at once (one partition number at a time, see the handler) and share transactions.
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     partitionAssigners: [CoPartitionedAssigner],
-    commit: 'handler',
+    // exactly_once: the handler commits the offsets in each batch's transaction.
+    commit: exactlyOnce ? 'handler' : 'runner',
     onFatal,
     handler: createBuilderHandler({
       topics,
       store,
       registry,
       schemaIds,
-      transactions: options.wrapTransactions ? options.wrapTransactions(new TransactionGroup(producer, config.TRANSACTION_INTERVAL_MS)) : new TransactionGroup(producer, config.TRANSACTION_INTERVAL_MS),
+      transactions: options.wrapCommits ? options.wrapCommits(commits) : commits,
       metrics: createBuilderMetrics(metrics),
       logger,
       now: Date.now,
@@ -111,7 +135,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     redis.disconnect();
     throw error;
   }
-  logger.info({ topics, group: config.CONSUMER_GROUP }, 'profile builder started');
+  logger.info({ topics, group: config.CONSUMER_GROUP, guarantee: config.PROCESSING_GUARANTEE }, 'profile builder started');
   return {
     topics,
     metrics,

@@ -1,5 +1,8 @@
 import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
 
+/** PROCESSING_GUARANTEE's values (the builder's, and the CLI's `run`, which passes it on). */
+export const processingGuarantee = z.enum(['exactly_once', 'at_least_once'], { error: 'must be exactly_once or at_least_once' });
+
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -22,6 +25,15 @@ const schema = z.object({
    * of its tenant on that partition, which publishes it.
    */
   OUTBOX_TTL_SECONDS: positiveInt.default(604800),
+  /**
+   * `exactly_once`: a batch's updates, snapshots, forwarded records and input offsets commit in
+   * one Kafka transaction, and read_committed subscribers see each update once.
+   * `at_least_once`: they are sent (acks=all, idempotent producer) and the offsets committed
+   * by the consumer after them, with no transaction; after a crash or a failed send an update
+   * can be published again, byte for byte the same (same profile, same version). Redis state
+   * is applied once either way. As Kafka Streams' processing.guarantee.
+   */
+  PROCESSING_GUARANTEE: processingGuarantee.default('exactly_once'),
   /**
    * The broker aborts a transaction left open this long. It bounds how long a builder that died
    * mid-transaction holds back read_committed readers of its output and forwarded records.

@@ -23,7 +23,11 @@ export interface BuilderDeps {
   readonly store: ProfileStore;
   readonly registry: AvroRegistry;
   readonly schemaIds: SchemaIds;
-  /** Batches of different partitions, processed at once, commit in shared transactions. */
+  /**
+   * Where a batch's outputs go. exactly_once: a transaction group, with the batch's input
+   * offsets (batches of different partitions, processed at once, share transactions).
+   * at_least_once: a producer; the offsets are then the consumer's to commit, after this.
+   */
   readonly transactions: Pick<TransactionGroup, 'commit'>;
   readonly metrics: BuilderMetrics;
   readonly logger: Logger;
@@ -72,7 +76,8 @@ interface BatchInput {
 
 /**
  * The builder's batch handler. Every batch ends in one Kafka transaction holding its profile
- * updates, snapshots, forwarded records and its input offsets. Redis state is committed just
+ * updates, snapshots, forwarded records and its input offsets (at_least_once: those records
+ * are sent, and the consumer commits the offsets after). Redis state is committed just
  * before, per profile, with a version check, together with the updates the transaction will
  * publish (the outbox of the input partition). If the transaction does not commit, the next
  * batch of that partition publishes them from the outbox, in front of its own; the events

@@ -19,4 +19,18 @@ describe('profile builder configuration', () => {
       expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['TRANSACTION_INTERVAL_MS']);
     }
   });
+
+  it('reads PROCESSING_GUARANTEE (exactly_once by default) and names it when it is neither mode', () => {
+    expect(loadConfig(base).PROCESSING_GUARANTEE).toBe('exactly_once');
+    expect(loadConfig({ ...base, PROCESSING_GUARANTEE: 'at_least_once' }).PROCESSING_GUARANTEE).toBe('at_least_once');
+    let caught: unknown;
+    try {
+      loadConfig({ ...base, PROCESSING_GUARANTEE: 'exactly_once_v2' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['PROCESSING_GUARANTEE']);
+    expect((caught as ConfigError).message).toContain('must be exactly_once or at_least_once');
+  });
 });

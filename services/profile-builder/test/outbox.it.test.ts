@@ -3,11 +3,13 @@
  * then fails (as if the builder died between the two), or the transaction commits and the
  * builder fails before it deletes the outbox entries. Either way each update must reach a
  * read_committed subscriber exactly once, in version order, and the counters stay exact.
+ * With PROCESSING_GUARANTEE=at_least_once the same failures of the send: nothing is lost, and
+ * an update published again is the same record (profile, version, bytes) as the first time.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { KafkaError, consumerGroupLag, readToEnd, type TransactionGroup } from '@elephant/kafka';
+import { KafkaError, consumerGroupLag, readToEnd, type KafkaMessage } from '@elephant/kafka';
 import type { ProfileUpdate } from '@elephant/profiles';
-import { topicsOf } from '@elephant/profile-builder';
+import { topicsOf, type OutputCommits } from '@elephant/profile-builder';
 import { connectRedis } from '@elephant/redis';
 import { createTestContext, waitUntil } from '@elephant/testing';
 import { decodeAll, startPipeline, touchpoint, type Pipeline } from './harness.ts';
@@ -21,10 +23,8 @@ afterAll(async () => {
   await ctx.cleanup();
 });
 
-type Commit = Pick<TransactionGroup, 'commit'>;
-
-/** Fails the first `times` transactions: before committing (`lost`) or after (`unconfirmed`). */
-function failing(mode: 'lost' | 'unconfirmed', times: number): { wrap: (group: TransactionGroup) => Commit; failures: () => number } {
+/** Fails the first `times` commits of outputs: before committing (`lost`) or after (`unconfirmed`). */
+function failing(mode: 'lost' | 'unconfirmed', times: number): { wrap: (group: OutputCommits) => OutputCommits; failures: () => number } {
   let failures = 0;
   return {
     failures: () => failures,
@@ -46,7 +46,11 @@ const purchases = (count: number) =>
     touchpoint('pos', { type: 'purchase', id: `txn-${index}`, occurredAt: new Date(Date.UTC(2026, 9, 1 + index)).toISOString(), storeId: 's-1', loyaltyCard: 'LC-7', currency: 'USD', lineItems: [{ productId: `p-${index}`, name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
   );
 
-async function check(pipeline: Pipeline, scope: string, events: number, failures: () => number): Promise<void> {
+/**
+ * `duplicates`: whether updates may be published twice (at_least_once after a send that went
+ * out and then reported a failure); each copy must then be the same record as the first.
+ */
+async function check(pipeline: Pipeline, scope: string, events: number, failures: () => number, duplicates: 'none' | 'expected' = 'none'): Promise<void> {
   const topics = topicsOf(pipeline.config);
   const prefix = pipeline.resolver.graph.tenantPrefix('acme');
   let profileId: string | undefined;
@@ -79,8 +83,25 @@ async function check(pipeline: Pipeline, scope: string, events: number, failures
   } finally {
     redis.disconnect();
   }
-  mine = (await decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates))).filter((update) => update.profileId === profileId);
-  expect(mine.map((update) => update.version)).toEqual(Array.from({ length: events }, (_, index) => index + 1));
+  const records: KafkaMessage[] = (await readToEnd(ctx.kafka, topics.updates)).filter((record) => record.key?.toString() === profileId);
+  mine = await decodeAll<ProfileUpdate>(pipeline.registry, records);
+  const versions = mine.map((update) => update.version);
+  const expected = Array.from({ length: events }, (_, index) => index + 1);
+  if (duplicates === 'none') {
+    expect(versions).toEqual(expected);
+  } else {
+    // In order, each version at least once, and at least one of them again (the injected
+    // failure came after the records went out); a copy is the same bytes as the first.
+    expect([...new Set(versions)]).toEqual(expected);
+    expect(versions.length).toBeGreaterThan(events);
+    const first = new Map<number, string>();
+    records.forEach((record, index) => {
+      const bytes = record.value?.toString('base64') ?? '';
+      const version = versions[index] as number;
+      expect(bytes, `version ${version}`).toBe(first.get(version) ?? bytes);
+      first.set(version, bytes);
+    });
+  }
   const verify = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
   try {
     const state = JSON.parse((await verify.hget(`${prefix}ps:${profileId ?? ''}`, 's')) ?? '{}') as { computed: { ordersCount: number; lifetimeValue: Record<string, number> } };
@@ -97,7 +118,7 @@ async function check(pipeline: Pipeline, scope: string, events: number, failures
 describe('profile builder outbox', () => {
   it('publishes the updates of a transaction that failed after Redis committed, once', async () => {
     const fault = failing('lost', 2);
-    const pipeline = await startPipeline(ctx, 'lost', { wrapTransactions: fault.wrap });
+    const pipeline = await startPipeline(ctx, 'lost', { wrapCommits: fault.wrap });
     pipelines.push(pipeline);
     await pipeline.publish(purchases(6));
     await check(pipeline, 'lost', 6, fault.failures);
@@ -106,10 +127,32 @@ describe('profile builder outbox', () => {
 
   it('does not publish again what a transaction committed when the builder failed before confirming it', async () => {
     const fault = failing('unconfirmed', 2);
-    const pipeline = await startPipeline(ctx, 'unconfirmed', { wrapTransactions: fault.wrap });
+    const pipeline = await startPipeline(ctx, 'unconfirmed', { wrapCommits: fault.wrap });
     pipelines.push(pipeline);
     await pipeline.publish(purchases(6));
     await check(pipeline, 'unconfirmed', 6, fault.failures);
+    expect(fault.failures()).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('profile builder outbox, at_least_once', () => {
+  const atLeastOnce = { PROCESSING_GUARANTEE: 'at_least_once' };
+
+  it('publishes the updates of a send that failed after Redis committed, once', async () => {
+    const fault = failing('lost', 2);
+    const pipeline = await startPipeline(ctx, 'alo-lost', { wrapCommits: fault.wrap }, undefined, atLeastOnce);
+    pipelines.push(pipeline);
+    await pipeline.publish(purchases(6));
+    await check(pipeline, 'alo-lost', 6, fault.failures);
+    expect(fault.failures()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('publishes again, as the same records, what went out before the builder failed, and loses nothing', async () => {
+    const fault = failing('unconfirmed', 2);
+    const pipeline = await startPipeline(ctx, 'alo-unconfirmed', { wrapCommits: fault.wrap }, undefined, atLeastOnce);
+    pipelines.push(pipeline);
+    await pipeline.publish(purchases(6));
+    await check(pipeline, 'alo-unconfirmed', 6, fault.failures, 'expected');
     expect(fault.failures()).toBeGreaterThanOrEqual(1);
   });
 });
