@@ -28,12 +28,20 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((spec) => !existing.has(spec.topic));
     if (missing.length > 0) {
+      // Leaders are waited for below. kafkajs' own wait (waitForLeaders) gives up at the first
+      // UNKNOWN_TOPIC_OR_PARTITION in a metadata answer, which a broker that has just started
+      // gives for topics it created a moment ago: the first test file on a fresh stack failed so.
       try {
-        await admin.createTopics({ waitForLeaders: true, topics: missing.map(toTopicConfig) });
+        await admin.createTopics({ waitForLeaders: false, topics: missing.map(toTopicConfig) });
       } catch (error) {
-        // Another replica or service may have created some of them a moment ago.
-        const now = new Set(await admin.listTopics());
-        if (!missing.every((spec) => now.has(spec.topic))) throw error;
+        // Another replica or service may have created some of them a moment ago (a broker's
+        // topic list can lag behind its creations for a moment, too).
+        const created = await withMetadataRetry(async () => {
+          const now = new Set(await admin.listTopics());
+          if (missing.every((spec) => now.has(spec.topic))) return true;
+          throw Object.assign(new Error('topics not listed yet'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+        }).catch(() => false);
+        if (!created) throw error;
       }
     }
     // A topic just created (here or by another process) may not be in this broker's metadata
