@@ -205,17 +205,28 @@ export class Fields {
     return into;
   }
 
+  /**
+   * Most of a message's fields were consumed and have no children: they are passed over
+   * without building their path (in the adapters' profile, building `rest()` was a quarter of
+   * their time, most of it paths and entry pairs of fields that were read).
+   */
   #restInto(into: Record<string, string>, prefix: string): void {
-    for (const [key, value] of Object.entries(this.#value)) {
-      const name = prefix === '' ? key : `${prefix}.${key}`;
-      if (!this.#consumed.has(key)) {
-        if (name.length > PROPERTY_LIMITS.keyLength) throw propertiesTooLarge(`field ${name.slice(0, 64)}... has a key of ${name.length} characters, over the limit of ${PROPERTY_LIMITS.keyLength}`, { reason: 'key_too_long', length: name.length, limit: PROPERTY_LIMITS.keyLength });
-        flatten(value, name, into);
+    const value = this.#value;
+    const consumed = this.#consumed;
+    const children = this.#children;
+    for (const key of Object.keys(value)) {
+      if (consumed.has(key)) {
+        if (children.size === 0) continue;
+        const child = children.get(key);
+        if (child === undefined) continue;
+        const name = prefix === '' ? key : `${prefix}.${key}`;
+        if (child instanceof Fields) child.#restInto(into, name);
+        else child.forEach((item, index) => item.#restInto(into, `${name}[${index}]`));
         continue;
       }
-      const child = this.#children.get(key);
-      if (child instanceof Fields) child.#restInto(into, name);
-      else if (child) child.forEach((item, index) => item.#restInto(into, `${name}[${index}]`));
+      const name = prefix === '' ? key : `${prefix}.${key}`;
+      if (name.length > PROPERTY_LIMITS.keyLength) throw propertiesTooLarge(`field ${name.slice(0, 64)}... has a key of ${name.length} characters, over the limit of ${PROPERTY_LIMITS.keyLength}`, { reason: 'key_too_long', length: name.length, limit: PROPERTY_LIMITS.keyLength });
+      flatten(value[key], name, into);
     }
   }
 }
