@@ -1,4 +1,4 @@
-import type { Kafka, ITopicConfig } from 'kafkajs';
+import type { Admin, Kafka, ITopicConfig } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 import { retryOnProtocolError } from './retry.ts';
 
@@ -103,6 +103,16 @@ function toTopicConfig(spec: TopicSpec): ITopicConfig {
   };
 }
 
+/**
+ * A group's committed offsets. Right after a broker starts, its group coordinator loads the
+ * offsets topic for a few seconds and answers COORDINATOR_LOAD_IN_PROGRESS (kafkajs' type
+ * GROUP_LOAD_IN_PROGRESS), which kafkajs' admin does not retry: the benchmark's first lag poll
+ * on a fresh stack failed on it. Retried for up to 10 s.
+ */
+function fetchGroupOffsets(admin: Admin, groupId: string, topics: readonly string[]): ReturnType<Admin['fetchOffsets']> {
+  return retryOnProtocolError('GROUP_LOAD_IN_PROGRESS', () => admin.fetchOffsets({ groupId, topics: [...topics] }), 40, () => 250);
+}
+
 export interface GroupTopics {
   readonly group: string;
   readonly topics: readonly string[];
@@ -120,7 +130,7 @@ export async function consumerGroupsLag(kafka: Kafka, groups: readonly GroupTopi
     const ends = new Map<string, Awaited<ReturnType<typeof admin.fetchTopicOffsets>>>();
     let lag = 0;
     for (const { group, topics } of groups) {
-      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics: [...topics] })) {
+      for (const { topic, partitions } of await fetchGroupOffsets(admin, group, topics)) {
         let topicEnds = ends.get(topic);
         if (!topicEnds) ends.set(topic, (topicEnds = await admin.fetchTopicOffsets(topic)));
         for (const end of topicEnds) {
@@ -168,7 +178,7 @@ export class CommittedOffsets {
       throw new KafkaError('KAFKA_UNAVAILABLE', `Could not connect to read the committed offsets of ${this.#groupId}: ${(error as Error).message}`, { retryable: true, cause: error });
     }
     try {
-      const [offsets] = await admin.fetchOffsets({ groupId: this.#groupId, topics: [topic] });
+      const [offsets] = await fetchGroupOffsets(admin, this.#groupId, [topic]);
       const found = offsets?.partitions.find((entry) => entry.partition === partition);
       return BigInt(found?.offset ?? '-1');
     } catch (error) {
