@@ -12,7 +12,7 @@ import type { Logger } from '@elephant/observability';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
-import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, spawnNode, type ConsumerGroupTopics, type LoadSpec, type Offered, type Percentiles, type Spawned } from './load.ts';
+import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, spawnNode, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type Spawned } from './load.ts';
 
 export type { Percentiles } from './load.ts';
 
@@ -380,7 +380,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workload: { people: options.people, rawMessages: records.length, touchpoints },
       baseline,
       stages,
-      pipeline: { ...pipeline, latency: { offeredPerSecond: latency.offeredPerSecond, samples: latency.samples, p50: latency.p50, p95: latency.p95, p99: latency.p99, max: latency.max, coresBusy: sumOf(Object.values(latency.coresBusy)), machineCoresBusy: latency.machine?.coresBusy ?? null }, touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: round(quality.precision, 4), recall: round(quality.recall, 4), f1: round(quality.f1, 4), overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
+      pipeline: { ...pipeline, latency: latencyFiguresOf(latency), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: round(quality.precision, 4), recall: round(quality.recall, 4), f1: round(quality.f1, 4), overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
       latency,
       latencyAtLeastOnce,
       targets,
@@ -657,11 +657,15 @@ async function latencyAlone(kafka: Kafka, options: BenchOptions, label: string, 
   const running = spec.start();
   try {
     await joining;
-    const { coresBusy, machine, offeredPerSecond, samples, p50, p95, p99, max } = await offerLoad(kafka, { ...loadOf(options), ...spec, pids: running.pids, groups: [spec.group] });
-    return { offeredPerSecond, samples, p50, p95, p99, max, coresBusy: sumOf(Object.values(coresBusy)), machineCoresBusy: machine?.coresBusy ?? null };
+    return latencyFiguresOf(await offerLoad(kafka, { ...loadOf(options), ...spec, pids: running.pids, groups: [spec.group] }));
   } finally {
     await running.stop();
   }
+}
+
+/** A latency run's figures for a report row: percentiles, and the cores its processes and the machine kept busy. */
+function latencyFiguresOf(run: Pick<LoadResult, 'offeredPerSecond' | 'samples' | 'p50' | 'p95' | 'p99' | 'max' | 'coresBusy' | 'machine'>): LatencyFigures {
+  return { offeredPerSecond: run.offeredPerSecond, samples: run.samples, p50: run.p50, p95: run.p95, p99: run.p99, max: run.max, coresBusy: sumOf(Object.values(run.coresBusy)), machineCoresBusy: run.machine?.coresBusy ?? null };
 }
 
 async function hopLatencies(kafka: Kafka, registry: AvroRegistry, prefix: string, sampled: ReadonlySet<string>): Promise<BenchReport['latency']['hops']> {
@@ -758,7 +762,7 @@ export function markdownOf(report: BenchReport): string {
     latencyRow(report.baseline),
     ...report.stages.map(latencyRow),
     latencyRow(report.pipeline),
-    latencyRow({ ...report.pipeline, name: 'whole pipeline, builder at_least_once', latency: { offeredPerSecond: report.latencyAtLeastOnce.offeredPerSecond, samples: report.latencyAtLeastOnce.samples, p50: report.latencyAtLeastOnce.p50, p95: report.latencyAtLeastOnce.p95, p99: report.latencyAtLeastOnce.p99, max: report.latencyAtLeastOnce.max, coresBusy: sumOf(Object.values(report.latencyAtLeastOnce.coresBusy)), machineCoresBusy: report.latencyAtLeastOnce.machine?.coresBusy ?? null } }),
+    latencyRow({ ...report.pipeline, name: 'whole pipeline, builder at_least_once', latency: latencyFiguresOf(report.latencyAtLeastOnce) }),
     '',
     `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${report.pipeline.quality.precision}, recall ${report.pipeline.quality.recall}, F1 ${report.pipeline.quality.f1}, over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
     '',

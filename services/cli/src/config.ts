@@ -27,8 +27,8 @@ const schema = z.object({
    * create missing topics with this many and refuse existing ones with another count.
    */
   PARTITIONS: positiveInt.default(8),
-  /** The embedded profile builder's (exactly_once or at_least_once; docs/operations.md). */
-  PROCESSING_GUARANTEE: processingGuarantee.default('exactly_once'),
+  /** The embedded profile builder's (exactly_once or at_least_once; unset: the builder's default; docs/operations.md). */
+  PROCESSING_GUARANTEE: processingGuarantee.optional(),
   LOG_LEVEL: logLevel.default('warn'),
 });
 

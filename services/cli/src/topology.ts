@@ -30,7 +30,7 @@ export function resolverConfig(config: CliConfig): ResolverConfig {
 
 export function builderConfig(config: CliConfig): BuilderConfig {
   const group = config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}elephant-profile-builder` };
-  return loadBuilderConfig({ ...serviceEnv(config), ...group, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, PROCESSING_GUARANTEE: config.PROCESSING_GUARANTEE });
+  return loadBuilderConfig({ ...serviceEnv(config), ...group, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.PROCESSING_GUARANTEE ? { PROCESSING_GUARANTEE: config.PROCESSING_GUARANTEE } : {}) });
 }
 
 /** Every consumer group of Elephant and the topics it reads: what `drain` waits for. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
-import { BatchConsumer, BatchProducer, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, type Kafka } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
@@ -40,16 +40,27 @@ export interface BuilderOptions {
 }
 
 /**
- * at_least_once: the outputs are sent and acknowledged (acks=all) before the handler resolves;
- * the consumer commits the input offsets after that (`commit: 'runner'`), so `offsets` is not
- * used here. The outbox works as with transactions: an entry counts as published once the
- * committed offset passed it, so an entry whose records went out just before a crash, ahead of
- * the offset commit, is published again (at least once, never lost).
+ * The producer of the chosen guarantee and where batches' outputs go through it.
+ * exactly_once: a transactional producer and a transaction group (outputs and offsets in one
+ * transaction). at_least_once: a plain idempotent producer; the outputs are sent and
+ * acknowledged (acks=all) before the handler resolves and the consumer commits the input
+ * offsets after that (`commit: 'runner'`), so `offsets` is not used. The outbox works as with
+ * transactions: an entry counts as published once the committed offset passed it, so an entry
+ * whose records went out just before a crash, ahead of the offset commit, is published again
+ * (at least once, never lost).
  */
-function sentThenCommitted(producer: BatchProducer): OutputCommits {
+async function connectOutputs(kafka: Kafka, config: BuilderConfig): Promise<{ producer: Pick<BatchProducer, 'disconnect'>; commits: OutputCommits }> {
+  if (config.PROCESSING_GUARANTEE === 'exactly_once') {
+    const producer = await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${randomUUID()}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS });
+    return { producer, commits: new TransactionGroup(producer, config.TRANSACTION_INTERVAL_MS) };
+  }
+  const producer = await BatchProducer.connect(kafka);
   return {
-    commit: async (batches) => {
-      await producer.send(batches);
+    producer,
+    commits: {
+      commit: async (batches) => {
+        await producer.send(batches);
+      },
     },
   };
 }
@@ -95,12 +106,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   const schemaIds = await registerSchemas(registry, topics);
   const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
-  const exactlyOnce = config.PROCESSING_GUARANTEE === 'exactly_once';
-  const producer = exactlyOnce
-    ? await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${randomUUID()}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS })
-    : await BatchProducer.connect(kafka);
-  const producers = [producer];
-  const commits: OutputCommits = producer instanceof TransactionalProducer ? new TransactionGroup(producer, config.TRANSACTION_INTERVAL_MS) : sentThenCommitted(producer);
+  const { producer, commits } = await connectOutputs(kafka, config);
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);
   const consumer = new BatchConsumer({
     kafka,
@@ -112,7 +118,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     partitionAssigners: [CoPartitionedAssigner],
     // exactly_once: the handler commits the offsets in each batch's transaction.
-    commit: exactlyOnce ? 'handler' : 'runner',
+    commit: config.PROCESSING_GUARANTEE === 'exactly_once' ? 'handler' : 'runner',
     onFatal,
     handler: createBuilderHandler({
       topics,
@@ -131,7 +137,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   try {
     await consumer.start();
   } catch (error) {
-    await Promise.allSettled([health.close(), committed.close(), ...producers.map((producer) => producer.disconnect())]);
+    await Promise.allSettled([health.close(), committed.close(), producer.disconnect()]);
     redis.disconnect();
     throw error;
   }
@@ -144,7 +150,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     stop: async () => {
       health.markShuttingDown();
       await consumer.stop();
-      await Promise.all([committed.close(), ...producers.map((producer) => producer.disconnect())]);
+      await Promise.all([committed.close(), producer.disconnect()]);
       redis.disconnect();
       await health.close();
     },

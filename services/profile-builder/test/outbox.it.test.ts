@@ -115,44 +115,27 @@ async function check(pipeline: Pipeline, scope: string, events: number, failures
   }
 }
 
-describe('profile builder outbox', () => {
-  it('publishes the updates of a transaction that failed after Redis committed, once', async () => {
+describe.each([
+  { guarantee: 'exactly_once', scope: '', output: 'a transaction', repeats: 'none', confirmed: 'does not publish again what a transaction committed when the builder failed before confirming it' },
+  { guarantee: 'at_least_once', scope: 'alo-', output: 'a send', repeats: 'expected', confirmed: 'publishes again, as the same records, what went out before the builder failed, and loses nothing' },
+] as const)('profile builder outbox, $guarantee', ({ guarantee, scope, output, repeats, confirmed }) => {
+  const env = { PROCESSING_GUARANTEE: guarantee };
+
+  it(`publishes the updates of ${output} that failed after Redis committed, once`, async () => {
     const fault = failing('lost', 2);
-    const pipeline = await startPipeline(ctx, 'lost', { wrapCommits: fault.wrap });
+    const pipeline = await startPipeline(ctx, `${scope}lost`, { wrapCommits: fault.wrap }, undefined, env);
     pipelines.push(pipeline);
     await pipeline.publish(purchases(6));
-    await check(pipeline, 'lost', 6, fault.failures);
+    await check(pipeline, `${scope}lost`, 6, fault.failures);
     expect(fault.failures()).toBeGreaterThanOrEqual(1);
   });
 
-  it('does not publish again what a transaction committed when the builder failed before confirming it', async () => {
+  it(confirmed, async () => {
     const fault = failing('unconfirmed', 2);
-    const pipeline = await startPipeline(ctx, 'unconfirmed', { wrapCommits: fault.wrap });
+    const pipeline = await startPipeline(ctx, `${scope}unconfirmed`, { wrapCommits: fault.wrap }, undefined, env);
     pipelines.push(pipeline);
     await pipeline.publish(purchases(6));
-    await check(pipeline, 'unconfirmed', 6, fault.failures);
-    expect(fault.failures()).toBeGreaterThanOrEqual(1);
-  });
-});
-
-describe('profile builder outbox, at_least_once', () => {
-  const atLeastOnce = { PROCESSING_GUARANTEE: 'at_least_once' };
-
-  it('publishes the updates of a send that failed after Redis committed, once', async () => {
-    const fault = failing('lost', 2);
-    const pipeline = await startPipeline(ctx, 'alo-lost', { wrapCommits: fault.wrap }, undefined, atLeastOnce);
-    pipelines.push(pipeline);
-    await pipeline.publish(purchases(6));
-    await check(pipeline, 'alo-lost', 6, fault.failures);
-    expect(fault.failures()).toBeGreaterThanOrEqual(1);
-  });
-
-  it('publishes again, as the same records, what went out before the builder failed, and loses nothing', async () => {
-    const fault = failing('unconfirmed', 2);
-    const pipeline = await startPipeline(ctx, 'alo-unconfirmed', { wrapCommits: fault.wrap }, undefined, atLeastOnce);
-    pipelines.push(pipeline);
-    await pipeline.publish(purchases(6));
-    await check(pipeline, 'alo-unconfirmed', 6, fault.failures, 'expected');
+    await check(pipeline, `${scope}unconfirmed`, 6, fault.failures, repeats);
     expect(fault.failures()).toBeGreaterThanOrEqual(1);
   });
 });
