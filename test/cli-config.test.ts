@@ -21,9 +21,9 @@ describe('elephant: the services it embeds', () => {
     expect(() => loadCliConfig({ ...endpoints, PARTITIONS: 'many' })).toThrow(/PARTITIONS/);
   });
 
-  it('give the profile builder PROCESSING_GUARANTEE (exactly_once by default), and name it when it is neither mode', () => {
-    expect(builderConfig(loadCliConfig(endpoints)).PROCESSING_GUARANTEE).toBe('exactly_once');
-    expect(builderConfig(loadCliConfig({ ...endpoints, PROCESSING_GUARANTEE: 'at_least_once' })).PROCESSING_GUARANTEE).toBe('at_least_once');
+  it('give the profile builder PROCESSING_GUARANTEE (at_least_once by default), and name it when it is neither mode', () => {
+    expect(builderConfig(loadCliConfig(endpoints)).PROCESSING_GUARANTEE).toBe('at_least_once');
+    expect(builderConfig(loadCliConfig({ ...endpoints, PROCESSING_GUARANTEE: 'exactly_once' })).PROCESSING_GUARANTEE).toBe('exactly_once');
     expect(() => loadCliConfig({ ...endpoints, PROCESSING_GUARANTEE: 'once' })).toThrow(/PROCESSING_GUARANTEE/);
   });
 });

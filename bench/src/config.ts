@@ -14,12 +14,12 @@ const schema = z.object({
   /** Seconds of the same load before the latency run samples (0 for none). */
   BENCH_LATENCY_WARMUP_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(5),
   /**
-   * `latency`: only the whole pipeline's latency run (`latency-at-least-once`: with the
-   * builder at PROCESSING_GUARANTEE=at_least_once), `latency-alone`: only the passthrough's
+   * `latency`: only the whole pipeline's latency run (`latency-exactly-once`: with the
+   * builder at PROCESSING_GUARANTEE=exactly_once), `latency-alone`: only the passthrough's
    * and each stage's alone, `throughput`: only the passthrough's and each stage's events/s
    * alone; printed as JSON, no report written (for tuning).
    */
-  BENCH_ONLY: z.enum(['all', 'latency', 'latency-at-least-once', 'latency-alone', 'throughput']).default('all'),
+  BENCH_ONLY: z.enum(['all', 'latency', 'latency-exactly-once', 'latency-alone', 'throughput']).default('all'),
   /** Keep the run's topics and Redis keys (named after the run) for inspection. */
   BENCH_KEEP: bool.default(false),
   /** Where latest.json and latest.md go. */

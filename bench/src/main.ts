@@ -43,7 +43,7 @@ try {
   if (config.BENCH_ONLY === 'throughput') {
     process.stdout.write(`${JSON.stringify(await runThroughputOnly(options), null, 2)}\n`);
   } else if (config.BENCH_ONLY !== 'all') {
-    process.stdout.write(`${JSON.stringify(await runLatencyOnly(options, config.BENCH_ONLY === 'latency' ? 'pipeline' : config.BENCH_ONLY === 'latency-at-least-once' ? 'pipeline-at-least-once' : 'alone'), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(await runLatencyOnly(options, config.BENCH_ONLY === 'latency' ? 'pipeline' : config.BENCH_ONLY === 'latency-exactly-once' ? 'pipeline-exactly-once' : 'alone'), null, 2)}\n`);
   } else {
     const report = await runBench(options);
     mkdirSync(config.BENCH_REPORT_DIR, { recursive: true });

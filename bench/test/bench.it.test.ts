@@ -65,12 +65,12 @@ describe('benchmark', () => {
     expect(report.pipeline.quality.precision).toBeGreaterThan(0);
     expect(report.pipeline.redisBytesPerProfile).toBeGreaterThan(0);
     expect(report.latency.machine?.coresBusy).toBeGreaterThan(0);
-    // The same pipeline latency run with the builder at_least_once, reported beside the default's.
-    expect(report.latencyAtLeastOnce.samples).toBeGreaterThan(0);
-    expect(report.latencyAtLeastOnce.p50).toBeLessThanOrEqual(report.latencyAtLeastOnce.p99);
-    expect(report.latencyAtLeastOnce.p99).toBeLessThanOrEqual(report.latencyAtLeastOnce.max);
-    for (const hop of Object.values(report.latencyAtLeastOnce.hops)) expect(hop.p50).toBeGreaterThan(0);
-    expect(report.targets.map((target) => target.name)).toContain('end-to-end p99 at the offered load, builder at_least_once');
+    // The same pipeline latency run with the builder exactly_once, reported beside the default's.
+    expect(report.latencyExactlyOnce.samples).toBeGreaterThan(0);
+    expect(report.latencyExactlyOnce.p50).toBeLessThanOrEqual(report.latencyExactlyOnce.p99);
+    expect(report.latencyExactlyOnce.p99).toBeLessThanOrEqual(report.latencyExactlyOnce.max);
+    for (const hop of Object.values(report.latencyExactlyOnce.hops)) expect(hop.p50).toBeGreaterThan(0);
+    expect(report.targets.map((target) => target.name)).toContain('end-to-end p99 at the offered load, builder exactly_once');
     expect(report.targets.length).toBe(10);
     // A missed target names what this run measured as its limit; a met one names none.
     for (const target of report.targets) expect(typeof target.limit === 'string' && target.limit.length > 0, target.name).toBe(!target.met);
@@ -78,8 +78,9 @@ describe('benchmark', () => {
     expect(markdown).toContain('| limited by (measured in this run) |');
     expect(markdown).toContain('| baseline (passthrough) |');
     expect(markdown).toContain('| run | offered input records/s | samples | p50 | p95 | p99 | max |');
-    expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline|whole pipeline, builder at_least_once) \| 100 \| \d+ \|/gm)?.length).toBe(6);
-    expect(markdown).toContain('builder at_least_once: updates sent and acknowledged');
+    expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline|whole pipeline, builder exactly_once) \| 100 \| \d+ \|/gm)?.length).toBe(6);
+    expect(markdown).toContain('builder at_least_once (the default): updates sent and acknowledged');
+    expect(markdown).toContain('builder exactly_once: each batch');
     expect(markdown).toContain('p99');
     expect(lines.some((line) => line.startsWith('latency'))).toBe(true);
   });

@@ -20,9 +20,9 @@ describe('profile builder configuration', () => {
     }
   });
 
-  it('reads PROCESSING_GUARANTEE (exactly_once by default) and names it when it is neither mode', () => {
-    expect(loadConfig(base).PROCESSING_GUARANTEE).toBe('exactly_once');
-    expect(loadConfig({ ...base, PROCESSING_GUARANTEE: 'at_least_once' }).PROCESSING_GUARANTEE).toBe('at_least_once');
+  it('reads PROCESSING_GUARANTEE (at_least_once by default) and names it when it is neither mode', () => {
+    expect(loadConfig(base).PROCESSING_GUARANTEE).toBe('at_least_once');
+    expect(loadConfig({ ...base, PROCESSING_GUARANTEE: 'exactly_once' }).PROCESSING_GUARANTEE).toBe('exactly_once');
     let caught: unknown;
     try {
       loadConfig({ ...base, PROCESSING_GUARANTEE: 'exactly_once_v2' });
