@@ -1,19 +1,21 @@
--- Resolves one touchpoint's identifiers against one tenant's identity graph, atomically.
+-- Resolves touchpoints' identifiers against one tenant's identity graph: several events per
+-- call, in order, each as if it had a call of its own (its reads see the writes of the events
+-- before it; an error raised for one event is that event's reply, and the others go on).
 -- The semantics are those of @elephant/identity's ReferenceResolver.process (the oracle the
 -- tests compare this script with); docs/identity.md describes them.
 --
 -- KEYS[1]  <prefix>seq: routes the call; every key below shares its hash tag {<tenant>}
 -- ARGV[1]  prefix, e.g. "elephant:{acme}:"
--- ARGV[2]  event id
--- ARGV[3]  event time (epoch ms): provenance and the merge-rate window use event time,
---          so a replay of the same stream behaves like the original run
--- ARGV[4]  channel
--- ARGV[5]  source system
--- ARGV[6]  rules JSON { limits = {type = n}, rank = {type = n}, nonMerging = {type = true},
+-- ARGV[2]  rules JSON { limits = {type = n}, rank = {type = n}, nonMerging = {type = true},
 --                       maxProfilesPerValue, maxMergesPerWindow, windowMs, eventTtlSeconds }
--- ARGV[7]  identifiers JSON [[type, value], ...]: screened (blocked values removed,
---          de-duplicated) and in priority order, strongest first; never re-sorted here
--- ARGV[8]  ingest time (epoch ms): an identifier erased after this time must not come back
+-- ARGV[3]  events JSON [[eventId, eventTime, channel, source, identifiers, ingestTime], ...]:
+--          eventTime (epoch ms): provenance and the merge-rate window use event time, so a
+--            replay of the same stream behaves like the original run
+--          identifiers [[type, value], ...]: screened (blocked values removed, de-duplicated)
+--            and in priority order, strongest first; never re-sorted here
+--          ingestTime (epoch ms): an identifier erased after this time must not come back
+-- Returns one string per event, in order: the result JSON, or {"scriptError": "<message>"}
+-- when the event raised an error (writes it made before stay: Redis does not roll back).
 --
 -- Keys (P = prefix):
 --   P i:<type>:<value>   hash  p (owner), to (profile first attached to), fs, ls (first/last
@@ -31,18 +33,17 @@
 --   P pe:<id>            set   event ids resolved to a live profile (their e: entries go on erasure)
 --   P ex:<sha1(key)>     string  when the identifier was erased (no personal data kept)
 local P = ARGV[1]
-local eventId = ARGV[2]
-local eventTime = tonumber(ARGV[3])
-local channel = ARGV[4]
-local source = ARGV[5]
-local rules = cjson.decode(ARGV[6])
-local identifiers = cjson.decode(ARGV[7])
+local rules = cjson.decode(ARGV[2])
+local events = cjson.decode(ARGV[3])
 local nonMerging = rules.nonMerging
 
--- Reads below are memoized for the duration of this call (the same identifiers and profiles
+-- The event being resolved (set for each event by the loop at the end).
+local eventId, eventTime, channel, source, identifiers, ingestTime, result
+
+-- Reads below are memoized for the duration of one event (the same identifiers and profiles
 -- are looked at in several steps); after the merge and attach steps the memos are updated to
--- what those writes did rather than read again.
-local roots, owners, quarantines, countsCache = {}, {}, {}, {}
+-- what those writes did rather than read again. Emptied before each event.
+local roots, owners, quarantines, countsCache
 
 local function root(pid)
   local start = pid
@@ -57,40 +58,7 @@ local function root(pid)
   return pid
 end
 
--- 1. Redelivery: the stored result, re-resolved to the survivor; nothing changes.
-local stored = redis.call('GET', P .. 'e:' .. eventId)
-if stored then
-  local result = cjson.decode(stored)
-  if result.profileId ~= '' then result.profileId = root(result.profileId) end
-  result.replay = true
-  return cjson.encode(result)
-end
-
 local function key(id) return id[1] .. ':' .. id[2] end
-
--- An event ingested before one of its identifiers was erased is an in-flight leftover of the
--- erased person: it must not recreate them.
-local ingestTime = tonumber(ARGV[8])
-local erasedKeys = {}
-for i, id in ipairs(identifiers) do erasedKeys[i] = P .. 'ex:' .. redis.sha1hex(key(id)) end
-local erasedAts = {}
-if #erasedKeys > 0 then erasedAts = redis.call('MGET', unpack(erasedKeys)) end
-for i = 1, #erasedKeys do
-  local erasedAt = erasedAts[i]
-  if erasedAt and ingestTime < tonumber(erasedAt) then
-    return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
-  end
-end
-
--- One EXISTS over every identifier's quarantine key: in the common case none is quarantined
--- and no identifier needs a check of its own.
-if #identifiers > 0 then
-  local quarantineKeys = {}
-  for i, id in ipairs(identifiers) do quarantineKeys[i] = P .. 'q:' .. key(id) end
-  if redis.call('EXISTS', unpack(quarantineKeys)) == 0 then
-    for _, id in ipairs(identifiers) do quarantines[key(id)] = false end
-  end
-end
 
 local function ownerOf(k)
   local owner = owners[k]
@@ -235,11 +203,6 @@ local function applyLimits(linking)
   end
 end
 
-local result = {
-  eventId = eventId, profileId = '', outcome = 'unresolved', replay = false,
-  attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false,
-}
-
 local function quarantine(id, reason, observed, threshold)
   redis.call('HSET', P .. 'q:' .. key(id), 'reason', reason, 'observed', observed, 'threshold', threshold, 'event', eventId, 'at', eventTime)
   quarantines[key(id)] = true
@@ -250,183 +213,241 @@ local function mergesInWindow(k)
   return redis.call('ZCOUNT', P .. 'mw:' .. k, '(' .. (eventTime - rules.windowMs), '(' .. (eventTime + rules.windowMs))
 end
 
--- 3-5. Select, apply limits, and quarantine values that would take part in too many merges
--- within the window (before the merge), then select again.
-local kept = identifiers
-local linking, held, weak = selectLinking(kept)
-local plan, profiles, dropped = applyLimits(linking)
-while #profiles >= 2 do
-  local absorbedCount = #profiles - 1
-  local violators = {}
-  for _, id in ipairs(plan) do
-    local observed = mergesInWindow(key(id)) + absorbedCount
-    if observed > rules.maxMergesPerWindow then table.insert(violators, { id, observed }) end
-  end
-  if #violators == 0 then break end
-  for _, violator in ipairs(violators) do quarantine(violator[1], 'too_many_merges', violator[2], rules.maxMergesPerWindow) end
-  linking, held, weak = selectLinking(kept)
-  plan, profiles, dropped = applyLimits(linking)
-end
-result.dropped = dropped
-
--- The profiles the linking identifiers pointed at before limits: what each value was seen with.
-local candidates = {}
-for _, id in ipairs(linking) do
-  local owner = ownerOf(key(id))
-  if owner then table.insert(candidates, owner) end
-end
-
--- 6. Target: new, matched, or merged into the oldest; none when nothing can link.
-local target = nil
-if #plan == 0 then
-  result.outcome = 'unresolved'
-elseif #profiles == 0 then
-  local seq = redis.call('INCR', KEYS[1])
-  target = 'p' .. seq
-  redis.call('HSET', P .. 'p:' .. target, 'seq', seq, 'created', eventTime, 'firstEvent', eventId)
-  redis.call('SADD', P .. 'live', target)
-  result.outcome = 'created'
-else
-  target = profiles[1]
-  if #profiles > 1 then
-    result.outcome = 'merged'
-    local absorbed = {}
-    for i = 2, #profiles do
-      local pid = profiles[i]
-      table.insert(absorbed, pid)
-      for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
-        -- Owners point at the survivor directly, so resolving stays one hop.
-        redis.call('HSET', P .. 'i:' .. member, 'p', target, 'via', eventId)
-        redis.call('SADD', P .. 'p:' .. target .. ':ids', member)
-      end
-      for type, count in pairs(countsOf(pid)) do redis.call('HINCRBY', P .. 'p:' .. target .. ':n', type, count) end
-      redis.call('SUNIONSTORE', P .. 'pe:' .. target, P .. 'pe:' .. target, P .. 'pe:' .. pid)
-      redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid)
-      redis.call('HSET', P .. 'p:' .. pid, 'mergedInto', target, 'mergedAt', eventTime, 'mergedBy', eventId)
-      redis.call('SREM', P .. 'live', pid)
-    end
-    local linkedBy = {}
-    for _, id in ipairs(plan) do
-      table.insert(linkedBy, { type = id[1], value = id[2] })
-      for n = 1, #absorbed do redis.call('ZADD', P .. 'mw:' .. key(id), eventTime, eventId .. ':' .. n) end
-    end
-    result.merge = { survivor = target, absorbed = absorbed, linkedBy = linkedBy, rule = 'match' }
-  elseif weak then
-    result.outcome = 'weak_match'
-  else
-    result.outcome = 'matched'
-  end
-end
-
--- 7. Attach what nobody owns.
-if target then
-  result.profileId = target
-  local rule = 'attach'
-  if result.outcome == 'created' then rule = 'new_profile' elseif weak then rule = 'weak_match' end
-  for _, id in ipairs(plan) do
-    local k = key(id)
-    -- applyLimits read every plan identifier's owner; the merge above only moved owned ones.
-    if not ownerOf(k) then
-      -- `to` keeps the profile it was first attached to (`p` moves with merges): walking
-      -- mergedInto from there to the survivor lists every merge that carried it along.
-      redis.call('HSET', P .. 'i:' .. k, 'p', target, 'to', target, 'fs', eventTime, 'ls', eventTime, 'ev', eventId, 'lev', eventId, 'ch', channel, 'src', source, 'rule', rule)
-      redis.call('SADD', P .. 'p:' .. target .. ':ids', k)
-      redis.call('HINCRBY', P .. 'p:' .. target .. ':n', id[1], 1)
-      table.insert(result.attached, { type = id[1], value = id[2] })
-      owners[k] = target
-    end
-  end
-end
-
--- Steps 6 and 7 moved identifiers and profiles. The memos follow the writes instead of being
--- read again: what resolved to an absorbed profile resolves to the survivor now (owners and
--- roots hold live roots, and the absorbed profiles were live roots), attached identifiers
--- are owned by the target (set above), and identifier counts changed.
-if result.merge then
-  local gone = {}
-  for _, pid in ipairs(result.merge.absorbed) do gone[pid] = true end
-  for k, owner in pairs(owners) do
-    if owner and gone[owner] then owners[k] = target end
-  end
-  for start, pid in pairs(roots) do
-    if gone[pid] then roots[start] = target end
-  end
-end
-countsCache = {}
-
--- 8. What was neither matched nor attached, and why.
-local heldSet = {}
-for _, id in ipairs(held) do heldSet[key(id)] = true end
-for _, id in ipairs(kept) do
-  local k = key(id)
-  if quarantined(k) then
-    table.insert(result.ignored, { type = id[1], value = id[2], reason = 'quarantined' })
-  elseif heldSet[k] and ownerOf(k) ~= target then
-    table.insert(result.ignored, { type = id[1], value = id[2], reason = 'owned_elsewhere' })
-  end
-end
-
--- 9. Super-node check, after the merge: the distinct partners each linking value has been
--- seen with; only partners it could not join make the count grow.
 local function resolvePartner(partner)
   if string.sub(partner, 1, 1) == '#' then
     return ownerOf(string.sub(partner, 2)) or partner
   end
   return root(partner)
 end
-local partners = {}
-for _, pid in ipairs(candidates) do table.insert(partners, root(pid)) end
-if target then table.insert(partners, target) end
-for _, drop in ipairs(dropped) do
-  local k = drop.type .. ':' .. drop.value
-  if not ownerOf(k) then table.insert(partners, '#' .. k) end
-end
-for _, id in ipairs(linking) do
-  local k = key(id)
-  if not quarantined(k) then
-    local own = ownerOf(k)
-    local self = '#' .. k
-    local others = {}
-    for _, partner in ipairs(partners) do
-      if partner ~= self and resolvePartner(partner) ~= own then table.insert(others, partner) end
+
+-- Steps 1 to 10 for the current event; returns its result JSON.
+local function resolveOne()
+  roots, owners, quarantines, countsCache = {}, {}, {}, {}
+
+  -- 1. Redelivery: the stored result, re-resolved to the survivor; nothing changes.
+  local stored = redis.call('GET', P .. 'e:' .. eventId)
+  if stored then
+    local replayed = cjson.decode(stored)
+    if replayed.profileId ~= '' then replayed.profileId = root(replayed.profileId) end
+    replayed.replay = true
+    return cjson.encode(replayed)
+  end
+
+  -- An event ingested before one of its identifiers was erased is an in-flight leftover of the
+  -- erased person: it must not recreate them.
+  local erasedKeys = {}
+  for i, id in ipairs(identifiers) do erasedKeys[i] = P .. 'ex:' .. redis.sha1hex(key(id)) end
+  local erasedAts = {}
+  if #erasedKeys > 0 then erasedAts = redis.call('MGET', unpack(erasedKeys)) end
+  for i = 1, #erasedKeys do
+    local erasedAt = erasedAts[i]
+    if erasedAt and ingestTime < tonumber(erasedAt) then
+      return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
     end
-    if #others > 0 then
-      local sw = P .. 'sw:' .. k
-      local distinct, list = {}, {}
-      for _, source_ in ipairs({ redis.call('SMEMBERS', sw), others }) do
-        for _, partner in ipairs(source_) do
-          local resolved = resolvePartner(partner)
-          if resolved ~= own and resolved ~= self and not distinct[resolved] then
-            distinct[resolved] = true
-            table.insert(list, resolved)
+  end
+
+  -- One EXISTS over every identifier's quarantine key: in the common case none is quarantined
+  -- and no identifier needs a check of its own.
+  if #identifiers > 0 then
+    local quarantineKeys = {}
+    for i, id in ipairs(identifiers) do quarantineKeys[i] = P .. 'q:' .. key(id) end
+    if redis.call('EXISTS', unpack(quarantineKeys)) == 0 then
+      for _, id in ipairs(identifiers) do quarantines[key(id)] = false end
+    end
+  end
+
+  result = {
+    eventId = eventId, profileId = '', outcome = 'unresolved', replay = false,
+    attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false,
+  }
+
+  -- 3-5. Select, apply limits, and quarantine values that would take part in too many merges
+  -- within the window (before the merge), then select again.
+  local kept = identifiers
+  local linking, held, weak = selectLinking(kept)
+  local plan, profiles, dropped = applyLimits(linking)
+  while #profiles >= 2 do
+    local absorbedCount = #profiles - 1
+    local violators = {}
+    for _, id in ipairs(plan) do
+      local observed = mergesInWindow(key(id)) + absorbedCount
+      if observed > rules.maxMergesPerWindow then table.insert(violators, { id, observed }) end
+    end
+    if #violators == 0 then break end
+    for _, violator in ipairs(violators) do quarantine(violator[1], 'too_many_merges', violator[2], rules.maxMergesPerWindow) end
+    linking, held, weak = selectLinking(kept)
+    plan, profiles, dropped = applyLimits(linking)
+  end
+  result.dropped = dropped
+
+  -- The profiles the linking identifiers pointed at before limits: what each value was seen with.
+  local candidates = {}
+  for _, id in ipairs(linking) do
+    local owner = ownerOf(key(id))
+    if owner then table.insert(candidates, owner) end
+  end
+
+  -- 6. Target: new, matched, or merged into the oldest; none when nothing can link.
+  local target = nil
+  if #plan == 0 then
+    result.outcome = 'unresolved'
+  elseif #profiles == 0 then
+    local seq = redis.call('INCR', KEYS[1])
+    target = 'p' .. seq
+    redis.call('HSET', P .. 'p:' .. target, 'seq', seq, 'created', eventTime, 'firstEvent', eventId)
+    redis.call('SADD', P .. 'live', target)
+    result.outcome = 'created'
+  else
+    target = profiles[1]
+    if #profiles > 1 then
+      result.outcome = 'merged'
+      local absorbed = {}
+      for i = 2, #profiles do
+        local pid = profiles[i]
+        table.insert(absorbed, pid)
+        for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
+          -- Owners point at the survivor directly, so resolving stays one hop.
+          redis.call('HSET', P .. 'i:' .. member, 'p', target, 'via', eventId)
+          redis.call('SADD', P .. 'p:' .. target .. ':ids', member)
+        end
+        for type, count in pairs(countsOf(pid)) do redis.call('HINCRBY', P .. 'p:' .. target .. ':n', type, count) end
+        redis.call('SUNIONSTORE', P .. 'pe:' .. target, P .. 'pe:' .. target, P .. 'pe:' .. pid)
+        redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid)
+        redis.call('HSET', P .. 'p:' .. pid, 'mergedInto', target, 'mergedAt', eventTime, 'mergedBy', eventId)
+        redis.call('SREM', P .. 'live', pid)
+      end
+      local linkedBy = {}
+      for _, id in ipairs(plan) do
+        table.insert(linkedBy, { type = id[1], value = id[2] })
+        for n = 1, #absorbed do redis.call('ZADD', P .. 'mw:' .. key(id), eventTime, eventId .. ':' .. n) end
+      end
+      result.merge = { survivor = target, absorbed = absorbed, linkedBy = linkedBy, rule = 'match' }
+    elseif weak then
+      result.outcome = 'weak_match'
+    else
+      result.outcome = 'matched'
+    end
+  end
+
+  -- 7. Attach what nobody owns.
+  if target then
+    result.profileId = target
+    local rule = 'attach'
+    if result.outcome == 'created' then rule = 'new_profile' elseif weak then rule = 'weak_match' end
+    for _, id in ipairs(plan) do
+      local k = key(id)
+      -- applyLimits read every plan identifier's owner; the merge above only moved owned ones.
+      if not ownerOf(k) then
+        -- `to` keeps the profile it was first attached to (`p` moves with merges): walking
+        -- mergedInto from there to the survivor lists every merge that carried it along.
+        redis.call('HSET', P .. 'i:' .. k, 'p', target, 'to', target, 'fs', eventTime, 'ls', eventTime, 'ev', eventId, 'lev', eventId, 'ch', channel, 'src', source, 'rule', rule)
+        redis.call('SADD', P .. 'p:' .. target .. ':ids', k)
+        redis.call('HINCRBY', P .. 'p:' .. target .. ':n', id[1], 1)
+        table.insert(result.attached, { type = id[1], value = id[2] })
+        owners[k] = target
+      end
+    end
+  end
+
+  -- Steps 6 and 7 moved identifiers and profiles. The memos follow the writes instead of being
+  -- read again: what resolved to an absorbed profile resolves to the survivor now (owners and
+  -- roots hold live roots, and the absorbed profiles were live roots), attached identifiers
+  -- are owned by the target (set above), and identifier counts changed.
+  if result.merge then
+    local gone = {}
+    for _, pid in ipairs(result.merge.absorbed) do gone[pid] = true end
+    for k, owner in pairs(owners) do
+      if owner and gone[owner] then owners[k] = target end
+    end
+    for start, pid in pairs(roots) do
+      if gone[pid] then roots[start] = target end
+    end
+  end
+  countsCache = {}
+
+  -- 8. What was neither matched nor attached, and why.
+  local heldSet = {}
+  for _, id in ipairs(held) do heldSet[key(id)] = true end
+  for _, id in ipairs(kept) do
+    local k = key(id)
+    if quarantined(k) then
+      table.insert(result.ignored, { type = id[1], value = id[2], reason = 'quarantined' })
+    elseif heldSet[k] and ownerOf(k) ~= target then
+      table.insert(result.ignored, { type = id[1], value = id[2], reason = 'owned_elsewhere' })
+    end
+  end
+
+  -- 9. Super-node check, after the merge: the distinct partners each linking value has been
+  -- seen with; only partners it could not join make the count grow.
+  local partners = {}
+  for _, pid in ipairs(candidates) do table.insert(partners, root(pid)) end
+  if target then table.insert(partners, target) end
+  for _, drop in ipairs(dropped) do
+    local k = drop.type .. ':' .. drop.value
+    if not ownerOf(k) then table.insert(partners, '#' .. k) end
+  end
+  for _, id in ipairs(linking) do
+    local k = key(id)
+    if not quarantined(k) then
+      local own = ownerOf(k)
+      local self = '#' .. k
+      local others = {}
+      for _, partner in ipairs(partners) do
+        if partner ~= self and resolvePartner(partner) ~= own then table.insert(others, partner) end
+      end
+      if #others > 0 then
+        local sw = P .. 'sw:' .. k
+        local distinct, list = {}, {}
+        for _, source_ in ipairs({ redis.call('SMEMBERS', sw), others }) do
+          for _, partner in ipairs(source_) do
+            local resolved = resolvePartner(partner)
+            if resolved ~= own and resolved ~= self and not distinct[resolved] then
+              distinct[resolved] = true
+              table.insert(list, resolved)
+            end
           end
         end
+        redis.call('DEL', sw)
+        if #list > 0 then redis.call('SADD', sw, unpack(list)) end
+        local count = #list
+        if own then count = count + 1 end
+        if count > rules.maxProfilesPerValue then quarantine(id, 'too_many_profiles', count, rules.maxProfilesPerValue) end
       end
-      redis.call('DEL', sw)
-      if #list > 0 then redis.call('SADD', sw, unpack(list)) end
-      local count = #list
-      if own then count = count + 1 end
-      if count > rules.maxProfilesPerValue then quarantine(id, 'too_many_profiles', count, rules.maxProfilesPerValue) end
     end
   end
+
+  -- 10. Provenance: first and last seen of every identifier of the event that a profile holds.
+  local attachedNow = {}
+  for _, id in ipairs(result.attached) do attachedNow[id.type .. ':' .. id.value] = true end
+  for _, id in ipairs(kept) do
+    local k = key(id)
+    local link = P .. 'i:' .. k
+    -- Attached by this event: first and last seen are this event already. Owned by nobody: no
+    -- provenance to keep. Neither needs reading.
+    local fields = (not attachedNow[k] and ownerOf(k)) and redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev') or {}
+    if fields[1] and fields[4] ~= eventId then
+      if eventTime < tonumber(fields[2]) then redis.call('HSET', link, 'fs', eventTime) end
+      if eventTime >= tonumber(fields[3]) then redis.call('HSET', link, 'ls', eventTime, 'lev', eventId) end
+    end
+  end
+
+  local encoded = cjson.encode(result)
+  redis.call('SET', P .. 'e:' .. eventId, encoded, 'EX', rules.eventTtlSeconds)
+  if target then redis.call('SADD', P .. 'pe:' .. target, eventId) end
+  return encoded
 end
 
--- 10. Provenance: first and last seen of every identifier of the event that a profile holds.
-local attachedNow = {}
-for _, id in ipairs(result.attached) do attachedNow[id.type .. ':' .. id.value] = true end
-for _, id in ipairs(kept) do
-  local k = key(id)
-  local link = P .. 'i:' .. k
-  -- Attached by this event: first and last seen are this event already. Owned by nobody: no
-  -- provenance to keep. Neither needs reading.
-  local fields = (not attachedNow[k] and ownerOf(k)) and redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev') or {}
-  if fields[1] and fields[4] ~= eventId then
-    if eventTime < tonumber(fields[2]) then redis.call('HSET', link, 'fs', eventTime) end
-    if eventTime >= tonumber(fields[3]) then redis.call('HSET', link, 'ls', eventTime, 'lev', eventId) end
+local replies = {}
+for i, event in ipairs(events) do
+  eventId, eventTime, channel, source, identifiers, ingestTime = event[1], tonumber(event[2]), event[3], event[4], event[5], tonumber(event[6])
+  local ok, reply = pcall(resolveOne)
+  if ok then
+    replies[i] = reply
+  else
+    -- An error raised by error({ err = ... }) or by a failed redis.call is a table; a Lua
+    -- runtime error a string.
+    if type(reply) == 'table' then reply = reply.err or cjson.encode(reply) end
+    replies[i] = cjson.encode({ scriptError = tostring(reply) })
   end
 end
-
-local encoded = cjson.encode(result)
-redis.call('SET', P .. 'e:' .. eventId, encoded, 'EX', rules.eventTtlSeconds)
-if target then redis.call('SADD', P .. 'pe:' .. target, eventId) end
-return encoded
+return replies
