@@ -44,6 +44,8 @@ local eventId, eventTime, channel, source, identifiers, ingestTime, result
 -- are looked at in several steps); after the merge and attach steps the memos are updated to
 -- what those writes did rather than read again. Emptied before each event.
 local roots, owners, quarantines, countsCache
+-- Provenance fields (p, fs, ls, lev) of the owned identifiers ownerOf read, as read then.
+local links
 
 local function root(pid)
   local start = pid
@@ -60,11 +62,16 @@ end
 
 local function key(id) return id[1] .. ':' .. id[2] end
 
+-- The owner and the provenance step 10 updates are read together: one command per identifier.
 local function ownerOf(k)
   local owner = owners[k]
   if owner == nil then
-    owner = redis.call('HGET', P .. 'i:' .. k, 'p')
-    if owner then owner = root(owner) end
+    local fields = redis.call('HMGET', P .. 'i:' .. k, 'p', 'fs', 'ls', 'lev')
+    owner = fields[1]
+    if owner then
+      owner = root(owner)
+      links[k] = fields
+    end
     owners[k] = owner -- false when nobody owns it
   end
   return owner or nil
@@ -222,7 +229,7 @@ end
 
 -- Steps 1 to 10 for the current event; returns its result JSON.
 local function resolveOne()
-  roots, owners, quarantines, countsCache = {}, {}, {}, {}
+  roots, owners, quarantines, countsCache, links = {}, {}, {}, {}, {}
 
   -- 1. Redelivery: the stored result, re-resolved to the survivor; nothing changes.
   local stored = redis.call('GET', P .. 'e:' .. eventId)
@@ -423,8 +430,12 @@ local function resolveOne()
     local k = key(id)
     local link = P .. 'i:' .. k
     -- Attached by this event: first and last seen are this event already. Owned by nobody: no
-    -- provenance to keep. Neither needs reading.
-    local fields = (not attachedNow[k] and ownerOf(k)) and redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev') or {}
+    -- provenance to keep. Otherwise what ownerOf read (nothing in this event wrote fs, ls or
+    -- lev of a link it did not attach; a merge only moved p).
+    local fields = {}
+    if not attachedNow[k] and ownerOf(k) then
+      fields = links[k] or redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev')
+    end
     if fields[1] and fields[4] ~= eventId then
       if eventTime < tonumber(fields[2]) then redis.call('HSET', link, 'fs', eventTime) end
       if eventTime >= tonumber(fields[3]) then redis.call('HSET', link, 'ls', eventTime, 'lev', eventId) end
