@@ -10,7 +10,7 @@ const schema = z.object({
   BENCH_PARTITIONS: positiveInt.default(8),
   /** Offered load of the latency run, raw messages per second. */
   BENCH_LATENCY_RATE: positiveInt.default(1000),
-  BENCH_LATENCY_SECONDS: positiveInt.default(15),
+  BENCH_LATENCY_SECONDS: positiveInt.default(30),
   /** Seconds of the same load before the latency run samples (0 for none). */
   BENCH_LATENCY_WARMUP_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(5),
   /**

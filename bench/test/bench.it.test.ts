@@ -77,7 +77,7 @@ describe('benchmark', () => {
     const markdown = markdownOf(report);
     expect(markdown).toContain('| limited by (measured in this run) |');
     expect(markdown).toContain('| baseline (passthrough) |');
-    expect(markdown).toContain('| run | offered input records/s | samples | p50 | p95 | p99 | max |');
+    expect(markdown).toContain('| run | offered events/s | samples | p50 | p95 | p99 | max |');
     expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline|whole pipeline, builder exactly_once) \| 100 \| \d+ \|/gm)?.length).toBe(6);
     expect(markdown).toContain('builder at_least_once (the default): updates sent and acknowledged');
     expect(markdown).toContain('builder exactly_once: each batch');
