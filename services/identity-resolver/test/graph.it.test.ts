@@ -179,6 +179,19 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(await redis.exists(`${graph.tenantPrefix(t)}e:${input.eventId}`)).toBe(0);
   });
 
+  it('a script failure on one event of a call (a key of the wrong type) fails the batch with REDIS_SCRIPT_FAILED naming the event; the events around it are resolved', async () => {
+    const t = newTenant();
+    await redis.set(`${graph.tenantPrefix(t)}i:email:broken@x.io`, 'not a hash');
+    const input = (eventId: string, value: string) => ({ eventId, eventTime: T0, ingestTime: T0, channel: 'web', source: 'segment', identifiers: [id('email', value)] });
+    const caught = await graph.resolveBatch(t, [input(`${t}-before`, 'fine@x.io'), input(`${t}-broken`, 'broken@x.io'), input(`${t}-after`, 'also-fine@x.io')], graphRulesOf(rules, 3600)).catch((error: unknown) => error);
+    expect(caught).toMatchObject({ code: 'REDIS_SCRIPT_FAILED', retryable: false });
+    expect((caught as Error).message).toContain(`${t}-broken`);
+    expect((caught as Error).message).toMatch(/WRONGTYPE/);
+    // Each event is resolved as if it had a call of its own: the failure of one stops neither.
+    expect(await graph.profileOf(t, id('email', 'fine@x.io'))).toBeDefined();
+    expect(await graph.profileOf(t, id('email', 'also-fine@x.io'))).toBeDefined();
+  });
+
   it('changes nothing when an event is delivered again', async () => {
     const t = newTenant();
     await resolve(t, [id('email', 'x@y.io')]);
