@@ -322,6 +322,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const { normalizer, touchpoints } = alone;
     const resolverFigures = alone.resolver;
     const builderFigures = alone.builder;
+    // Each measurement starts without what the ones before left: their topics and Redis keys
+    // are deleted as soon as their figures are taken (a Redis that keeps them rewrites a larger
+    // append-only file while the next run is measured, on the same two cores).
+    await cleanUp(kafka, redis, run, options);
     // The same passthrough in a process of its own at the fixed load: the latency of one hop
     // through the broker and a Kafka client on this machine, the floor of every stage's.
     const baseline: StageFigures = { ...alone.baseline, latency: await passthroughLatency(kafka, options, run, simulation) };
@@ -331,6 +335,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     // Each stage alone at the fixed load, in a process of its own (`elephant run --only`), fed
     // what the stage before it produced: input record produced → output record consumed.
     const stageLatency = await stageLatencies(kafka, options, run, tenant, env, simulation);
+    await cleanUp(kafka, redis, run, options);
 
     // The whole pipeline, fed by the simulator at full speed.
     const pipePrefix = `${run}.pipeline.`;
@@ -357,9 +362,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const graphPrefix = `${run}:pipeline:{${tenant}}:`;
     const live = await redis.smembers(`${graphPrefix}live`);
     const quality = identityQuality(await eventClusters(redis, graphPrefix, live), simulation);
+    await cleanUp(kafka, redis, run, options);
 
     // Latency: raw message produced → profile update consumed, at a fixed offered load.
     const latency = await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+    await cleanUp(kafka, redis, run, options);
     const latencyExactlyOnce = await measureLatency(kafka, { ...env, TOPIC_PREFIX: `${run}.latency-eos.`, REDIS_KEY_PREFIX: `${run}:latency-eos:`, PROCESSING_GUARANTEE: 'exactly_once' }, simulation, options);
 
     const stages = [
@@ -393,8 +400,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 }
 
 /**
- * Deletes what a run created (its topics and Redis keys all carry the run's name), so runs do
- * not slow down the ones after them (a growing Redis means longer AOF rewrites, for one).
+ * Deletes what a run created so far (its topics and Redis keys all carry the run's name), so
+ * measurements and runs do not slow down the ones after them (a growing Redis means longer
+ * AOF rewrites, for one). Called between measurements and at the end; BENCH_KEEP keeps all.
  */
 async function cleanUp(kafka: Kafka, redis: Redis, run: string, options: BenchOptions): Promise<void> {
   if (options.keep) return;
