@@ -6,7 +6,7 @@ import { projectionWithout, type AvroRegistry, type AvroType } from '@elephant/r
 import { resolvedTouchpointSchema, type IdentityMerge, type ResolvedTouchpoint } from '@elephant/identity';
 import type { BuilderTopics } from './config.ts';
 import type { BuilderMetrics } from './metrics.ts';
-import { outboxField, parseOutboxField, unpackOutbox, type CommitRequest, type LoadedProfile, type ProfileStore } from './store.ts';
+import { outboxField, parseOutboxField, unpackOutbox, type CommitOutcome, type CommitRequest, type LoadedProfile, type ProfileStore } from './store.ts';
 import type { ErasureRequest } from './generated/erasure-request.ts';
 
 export interface SchemaIds {
@@ -345,14 +345,24 @@ function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): 
   out.snapshots.push({ key: state.profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(state)) });
 }
 
-async function commitOrRetry(deps: BuilderDeps, tenant: string, requests: CommitRequest[]): Promise<void> {
+async function commitOrRetry(deps: BuilderDeps, tenant: string, requests: CommitRequest[], settled: (outcome: CommitOutcome) => boolean = (outcome) => outcome === 'ok'): Promise<CommitOutcome[]> {
   const outcomes = await deps.store.commit(tenant, requests);
-  const failed = requests.flatMap((request, index) => (outcomes[index] === 'ok' ? [] : [`${request.profileId} (${outcomes[index] ?? '?'})`]));
+  const failed = requests.flatMap((request, index) => (settled(outcomes[index] ?? 'conflict') ? [] : [`${request.profileId} (${outcomes[index] ?? '?'})`]));
   if (failed.length > 0) {
     deps.metrics.conflicts.inc(failed.length);
     throw new ProfileConflictError(failed);
   }
+  return outcomes;
 }
+
+/**
+ * A touchpoint commit refused because its profile was merged or erased since the batch loaded
+ * it needs no second pass over the batch: nothing of that profile was written, the other
+ * profiles' commits stand, and its touchpoints go where a fresh load would send them (to the
+ * survivor; nowhere for an erased profile). Only a moved version or an event applied
+ * elsewhere ('conflict', 'duplicate') makes the batch be processed again.
+ */
+const touchpointCommitSettled = (outcome: CommitOutcome): boolean => outcome === 'ok' || outcome === 'erased' || outcome.startsWith('merged:');
 
 async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
   const records = await decode<AppliedRecord>(deps, out, batch.topic, batch.partition, batch.messages, now, appliedRecordType);
@@ -371,7 +381,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
     const working = new Map<string, ProfileState>();
     // A touchpoint delivered twice within one batch counts once too.
     const seenInBatch = new Set<string>();
-    const pending = new Map<string, { events: string[]; updates: Buffer[] }>();
+    const pending = new Map<string, AppliedToProfile>();
     for (const { message, value: record } of list) {
       const loaded = profiles.get(record.profileId);
       const eventId = record.touchpoint.eventId;
@@ -397,13 +407,11 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       const change = applyTouchpoint(state, record.touchpoint, { excludedIdentifiers: record.excludedIdentifiers, now });
       working.set(record.profileId, change.state);
       const update = updateOf(change.state, change.changes, { kind: 'touchpoint', eventId });
-      const entry = pending.get(record.profileId) ?? { events: [], updates: [] };
+      const entry = pending.get(record.profileId) ?? { events: [], messages: [], updates: [] };
       pending.set(record.profileId, entry);
-      const encoded = encodeUpdate(deps, update);
       entry.events.push(eventId);
-      entry.updates.push(encoded);
-      publishUpdate(out, update, encoded);
-      deps.metrics.touchpoints.inc({ outcome: 'applied' });
+      entry.messages.push(message);
+      entry.updates.push(encodeUpdate(deps, update));
     }
     const requests: CommitRequest[] = [];
     for (const [profileId, entry] of pending) {
@@ -417,12 +425,42 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         outbox: { partition: batch.partition, field: outboxField(batch.topic, batch.nextOffset, profileId), updates: entry.updates },
         absorbed: [],
       });
-      publishSnapshot(deps, out, state);
     }
-    await commitOrRetry(deps, tenant, requests);
-    for (const state of working.values()) deps.states.set(state);
-    confirmLater(out, tenant, requests.map((request) => request.outbox.field));
+    const outcomes = await commitOrRetry(deps, tenant, requests, touchpointCommitSettled);
+    // Published only for the profiles whose commit went through; each profile's updates in order.
+    const confirmed: string[] = [];
+    for (const [index, request] of requests.entries()) {
+      const entry = pending.get(request.profileId) as AppliedToProfile;
+      const outcome = outcomes[index] as CommitOutcome;
+      if (outcome === 'ok') {
+        const state = working.get(request.profileId) as ProfileState;
+        for (const record of entry.updates) out.updates.push({ key: request.profileId, value: record });
+        publishSnapshot(deps, out, state);
+        deps.states.set(state);
+        confirmed.push(request.outbox.field);
+        deps.metrics.touchpoints.inc({ outcome: 'applied' }, entry.events.length);
+      } else if (outcome === 'erased') {
+        deps.metrics.touchpoints.inc({ outcome: 'erased' }, entry.events.length);
+      } else {
+        // Merged since the load: to the live survivor, as a fresh load would have sent them.
+        const merged: LoadedProfile = { profileId: request.profileId, stored: undefined, mergedInto: outcome.slice('merged:'.length), erasedAt: undefined };
+        const survivor = await survivorOf(deps, tenant, merged);
+        for (const message of entry.messages) {
+          const whole = await deps.registry.decode<ResolvedTouchpoint>(message.value ?? Buffer.alloc(0));
+          forward(out, deps.topics.resolved, { key: survivor, value: deps.registry.encode(deps.schemaIds.resolved, { ...whole, profileId: survivor }) });
+        }
+        deps.metrics.touchpoints.inc({ outcome: 'forwarded' }, entry.messages.length);
+      }
+    }
+    confirmLater(out, tenant, confirmed);
   }
+}
+
+/** What a touchpoint batch applied to one profile: its events, their messages, its updates (encoded, in order). */
+interface AppliedToProfile {
+  readonly events: string[];
+  readonly messages: KafkaMessage[];
+  readonly updates: Buffer[];
 }
 
 /** Outbox entries of every tenant in the batch are published before anything new of the partition. */

@@ -46,67 +46,80 @@ async function run(call: () => Promise<void>): Promise<void> {
   if (conflict !== undefined) throw conflict;
 }
 
+/**
+ * A builder handler on topics of its own whose store's commit runs `before` first (once, when
+ * armed): what another writer does between the batch's load and its checked write.
+ */
+async function setUp(name: string, before: (store: ProfileStore, topics: ReturnType<typeof topicsOf>) => Promise<void>) {
+  const config = loadConfig({ ...envOf(ctx, name), CONSUMER_GROUP: ctx.group(name) });
+  const topics = topicsOf(config);
+  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+  const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+  const schemaIds = await registerSchemas(registry, topics);
+  const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+  const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group(`${name}-tx`));
+  const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
+  closers.push(async () => {
+    await Promise.all([producer.disconnect(), committed.close()]);
+    redis.disconnect();
+  });
+  const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
+  const armed = { interfere: false, commits: 0 };
+  const commit = async (tenant: string, requests: readonly CommitRequest[]): Promise<CommitOutcome[]> => {
+    armed.commits += 1;
+    if (armed.interfere) {
+      armed.interfere = false;
+      await before(store, topics);
+    }
+    return store.commit(tenant, requests);
+  };
+  const interfering = new Proxy(store, {
+    get: (target, property) => {
+      if (property === 'commit') return commit;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const metrics = createBuilderMetrics(createMetricsRegistry());
+  const handler = createBuilderHandler({
+    topics,
+    store: interfering,
+    registry,
+    schemaIds,
+    transactions: new TransactionGroup(producer),
+    metrics,
+    logger: ctx.logger,
+    now: Date.now,
+    states: new StateCache(100),
+    committedOffset: (topic, partition) => committed.get(topic, partition),
+  });
+  const context = (nextOffset: number) => ({ signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) });
+  return { config, topics, registry, schemaIds, redis, store, committed, metrics, handler, context, armed };
+}
+
+const purchase = (day: number, profileId = 'profile-1'): ResolvedTouchpoint => ({
+  profileId,
+  touchpoint: touchpoint('pos', { type: 'purchase', id: `txn-${profileId}-${day}`, occurredAt: new Date(Date.UTC(2026, 9, day)).toISOString(), storeId: 's-1', loyaltyCard: `LC-${profileId}`, currency: 'USD', lineItems: [{ productId: `p-${day}`, name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
+  excludedIdentifiers: [],
+  resolvedAt: Date.UTC(2026, 10, 2),
+});
+
 describe('profile builder conflicts', () => {
   it('processes a batch again at once when another writer moved its profile, and publishes each update once', async () => {
-    const config = loadConfig({ ...envOf(ctx, 'conflict'), CONSUMER_GROUP: ctx.group('conflict') });
-    const topics = topicsOf(config);
-    await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const schemaIds = await registerSchemas(registry, topics);
-    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
-    const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group('conflict-tx'));
-    const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
-    closers.push(async () => {
-      await Promise.all([producer.disconnect(), committed.close()]);
-      redis.disconnect();
-    });
-    const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
-    const state = `${store.tenantPrefix('acme')}ps:profile-1`;
     // The other writer: before the batch's first write, it commits a new version of the profile
     // (the same state, one version on), as a builder of another partition would.
-    let interfere = false;
-    const commit = async (tenant: string, requests: readonly CommitRequest[]): Promise<CommitOutcome[]> => {
-      if (interfere) {
-        interfere = false;
-        const [version, json] = await redis.hmget(state, 'v', 's');
-        const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
-        expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
-      }
-      return store.commit(tenant, requests);
-    };
-    const interfering = new Proxy(store, {
-      get: (target, property) => {
-        if (property === 'commit') return commit;
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const metrics = createBuilderMetrics(createMetricsRegistry());
-    const handler = createBuilderHandler({
-      topics,
-      store: interfering,
-      registry,
-      schemaIds,
-      transactions: new TransactionGroup(producer),
-      metrics,
-      logger: ctx.logger,
-      now: Date.now,
-      states: new StateCache(100),
-      committedOffset: (topic, partition) => committed.get(topic, partition),
-    });
-    const context = (nextOffset: number) => ({ signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) });
-    const purchase = (day: number): ResolvedTouchpoint => ({
-      profileId: 'profile-1',
-      touchpoint: touchpoint('pos', { type: 'purchase', id: `txn-${day}`, occurredAt: new Date(Date.UTC(2026, 9, day)).toISOString(), storeId: 's-1', loyaltyCard: 'LC-7', currency: 'USD', lineItems: [{ productId: `p-${day}`, name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
-      excludedIdentifiers: [],
-      resolvedAt: Date.UTC(2026, 10, 2),
+    const { topics, registry, schemaIds, redis, committed, metrics, handler, context, armed } = await setUp('conflict', async (store, topics) => {
+      const state = `${store.tenantPrefix('acme')}ps:profile-1`;
+      const [version, json] = await redis.hmget(state, 'v', 's');
+      const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
+      expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
     });
 
     await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
-    interfere = true;
+    armed.interfere = true;
     // Without processing it again at once, this call fails with PROFILE_CONFLICT.
     await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(1, registry.encode(schemaIds.resolved, purchase(2)))] }, context(2)));
-    expect(interfere).toBe(false);
+    expect(armed.interfere).toBe(false);
     expect((await metrics.conflicts.get()).values[0]?.value).toBe(1);
     // Version 2 is the other writer's (it published nothing here); the batch's update is version 3.
     const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
@@ -115,5 +128,32 @@ describe('profile builder conflicts', () => {
       [3, purchase(2).touchpoint.eventId],
     ]);
     expect(await committed.get(topics.resolved, 0)).toBe(2n);
+  });
+
+  it('forwards the touchpoints of a profile merged between the load and the write to its survivor without processing the batch again; the batch\'s other profiles publish once', async () => {
+    // The other writer folds profile-1 into profile-9 (a merge batch of another partition).
+    const { topics, registry, schemaIds, redis, metrics, handler, context, armed } = await setUp('merged-meanwhile', async (store) => {
+      const version = await redis.hget(`${store.tenantPrefix('acme')}ps:profile-1`, 'v');
+      expect(await store.commit('acme', [{ profileId: 'profile-9', expectedVersion: undefined, version: 1, state: JSON.stringify({}), appliedEventIds: ['merge-of-1'], outbox: { partition: 0, field: 'merges|1|merge-of-1', updates: [] }, absorbed: [{ profileId: 'profile-1', expectedVersion: Number(version) }] }])).toEqual(['ok']);
+    });
+
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
+    armed.interfere = true;
+    armed.commits = 0;
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [purchase(2), purchase(2, 'profile-2')].map((value, index) => message(1 + index, registry.encode(schemaIds.resolved, value))) }, context(3)));
+    expect(armed.interfere).toBe(false);
+    // One write for the batch: nothing was processed a second time, and no conflict counted.
+    expect(armed.commits).toBe(1);
+    expect((await metrics.conflicts.get()).values[0]?.value ?? 0).toBe(0);
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.map((update) => [update.profileId, update.version, update.causeEventId])).toEqual([
+      ['profile-1', 1, purchase(1).touchpoint.eventId],
+      ['profile-2', 1, purchase(2, 'profile-2').touchpoint.eventId],
+    ]);
+    const forwarded = await decodeAll<ResolvedTouchpoint>(registry, await readToEnd(ctx.kafka, topics.resolved));
+    expect(forwarded.map((record) => [record.profileId, record.touchpoint.eventId])).toEqual([['profile-9', purchase(2).touchpoint.eventId]]);
+    const touchpoints = (await metrics.touchpoints.get()).values;
+    expect(touchpoints.find((value) => value.labels['outcome'] === 'forwarded')?.value).toBe(1);
+    expect(touchpoints.find((value) => value.labels['outcome'] === 'applied')?.value).toBe(2);
   });
 });
