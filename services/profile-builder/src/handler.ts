@@ -345,7 +345,7 @@ function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): 
   out.snapshots.push({ key: state.profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(state)) });
 }
 
-async function commitOrRetry(deps: BuilderDeps, tenant: string, requests: CommitRequest[], settled: (outcome: CommitOutcome) => boolean = (outcome) => outcome === 'ok'): Promise<CommitOutcome[]> {
+async function commitOrRetry(deps: BuilderDeps, tenant: string, requests: CommitRequest[], settled: (outcome: CommitOutcome) => boolean): Promise<CommitOutcome[]> {
   const outcomes = await deps.store.commit(tenant, requests);
   const failed = requests.flatMap((request, index) => (settled(outcomes[index] ?? 'conflict') ? [] : [`${request.profileId} (${outcomes[index] ?? '?'})`]));
   if (failed.length > 0) {
@@ -476,52 +476,71 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
     // The resolver re-emits a merge when it sees its touchpoint again: once per batch is enough.
     if (seenInBatch.has(merge.mergeId)) continue;
     seenInBatch.add(merge.mergeId);
-    const tenant = merge.tenant;
-    const ids = [merge.survivorProfileId, ...merge.mergedProfileIds];
-    const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId], { held: heldStates(deps, ids) });
-    const survivor = profiles.get(merge.survivorProfileId);
-    if (!survivor) continue;
-    if (survivor.erasedAt !== undefined) {
-      // The erasure overtook the merge (another input topic): the absorbed profiles are the
-      // erased person too, and skipping the merge would leave them alive.
-      await eraseAbsorbed(deps, out, batch, merge, { profiles, applied, erasedAt: survivor.erasedAt }, now);
-      continue;
+    // A fold refused because a profile moved since it was loaded (routinely: the absorbed
+    // profile's touchpoints committed on their own partition meanwhile) is loaded and folded
+    // again at once, alone: nothing of it was written, and the merges before it in the batch
+    // stand. Only after CONFLICT_ATTEMPTS does the batch fail with PROFILE_CONFLICT.
+    for (let attempt = 1; ; attempt += 1) {
+      const refused = await applyMerge(deps, out, batch, merge, now);
+      if (refused === undefined) break;
+      deps.metrics.conflicts.inc();
+      if (attempt >= CONFLICT_ATTEMPTS) throw new ProfileConflictError([refused]);
     }
-    if (survivor.mergedInto !== undefined) {
-      const root = await survivorOf(deps, tenant, survivor);
-      forward(out, deps.topics.merges, { key: root, value: deps.registry.encode(deps.schemaIds.merge, { ...merge, survivorProfileId: root }) });
-      continue;
-    }
-    // Folded before: its update was published, or is in the outbox being republished.
-    if (applied.has(merge.mergeId)) continue;
-    const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
-    const base = parseState(deps, survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
-    // A merged profile whose touchpoints the builder has not seen yet still joins mergedFrom;
-    // its touchpoints will be forwarded here.
-    const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
-    if (change.folded.length === 0) continue; // all folded before (a redelivered or chained merge): nothing new to announce
-    const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
-    const record = encodeUpdate(deps, update);
-    const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
-    await commitOrRetry(deps, tenant, [
-      {
-        profileId: merge.survivorProfileId,
-        expectedVersion: survivor.stored?.version,
-        version: change.state.version,
-        state: JSON.stringify(change.state),
-        appliedEventIds: [merge.mergeId],
-        outbox: { partition: batch.partition, field, updates: [record] },
-        absorbed: absorbed.map((loaded) => ({ profileId: loaded.profileId, expectedVersion: loaded.stored?.version })),
-      },
-    ]);
-    deps.states.set(change.state);
-    confirmLater(out, tenant, [field]);
-    publishUpdate(out, update, record);
-    publishSnapshot(deps, out, change.state);
-    // The absorbed profiles publish nothing more: their snapshots are tombstoned.
-    for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
-    deps.metrics.merges.inc();
   }
+}
+
+/**
+ * Applies one merge from a fresh load; returns the refused profile (with the commit's answer)
+ * when its checked write was refused and nothing was written, undefined when it is done.
+ */
+async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, merge: IdentityMerge, now: number): Promise<string | undefined> {
+  const tenant = merge.tenant;
+  const ids = [merge.survivorProfileId, ...merge.mergedProfileIds];
+  const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId], { held: heldStates(deps, ids) });
+  const survivor = profiles.get(merge.survivorProfileId);
+  if (!survivor) return undefined;
+  if (survivor.erasedAt !== undefined) {
+    // The erasure overtook the merge (another input topic): the absorbed profiles are the
+    // erased person too, and skipping the merge would leave them alive.
+    await eraseAbsorbed(deps, out, batch, merge, { profiles, applied, erasedAt: survivor.erasedAt }, now);
+    return undefined;
+  }
+  if (survivor.mergedInto !== undefined) {
+    const root = await survivorOf(deps, tenant, survivor);
+    forward(out, deps.topics.merges, { key: root, value: deps.registry.encode(deps.schemaIds.merge, { ...merge, survivorProfileId: root }) });
+    return undefined;
+  }
+  // Folded before: its update was published, or is in the outbox being republished.
+  if (applied.has(merge.mergeId)) return undefined;
+  const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
+  const base = parseState(deps, survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
+  // A merged profile whose touchpoints the builder has not seen yet still joins mergedFrom;
+  // its touchpoints will be forwarded here.
+  const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
+  if (change.folded.length === 0) return undefined; // all folded before (a redelivered or chained merge): nothing new to announce
+  const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
+  const record = encodeUpdate(deps, update);
+  const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
+  const [outcome] = await deps.store.commit(tenant, [
+    {
+      profileId: merge.survivorProfileId,
+      expectedVersion: survivor.stored?.version,
+      version: change.state.version,
+      state: JSON.stringify(change.state),
+      appliedEventIds: [merge.mergeId],
+      outbox: { partition: batch.partition, field, updates: [record] },
+      absorbed: absorbed.map((loaded) => ({ profileId: loaded.profileId, expectedVersion: loaded.stored?.version })),
+    },
+  ]);
+  if (outcome !== 'ok') return `${merge.survivorProfileId} (${outcome ?? '?'})`;
+  deps.states.set(change.state);
+  confirmLater(out, tenant, [field]);
+  publishUpdate(out, update, record);
+  publishSnapshot(deps, out, change.state);
+  // The absorbed profiles publish nothing more: their snapshots are tombstoned.
+  for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
+  deps.metrics.merges.inc();
+  return undefined;
 }
 
 /**

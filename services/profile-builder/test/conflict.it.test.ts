@@ -7,7 +7,7 @@
  * other writer commits to the profile just before the batch's first write.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ResolvedTouchpoint } from '@elephant/identity';
+import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
 import { CommittedOffsets, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
@@ -64,7 +64,7 @@ async function setUp(name: string, before: (store: ProfileStore, topics: ReturnT
     redis.disconnect();
   });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
-  const armed = { interfere: false, commits: 0 };
+  const armed = { interfere: false, commits: 0, outboxReads: 0 };
   const commit = async (tenant: string, requests: readonly CommitRequest[]): Promise<CommitOutcome[]> => {
     armed.commits += 1;
     if (armed.interfere) {
@@ -76,6 +76,7 @@ async function setUp(name: string, before: (store: ProfileStore, topics: ReturnT
   const interfering = new Proxy(store, {
     get: (target, property) => {
       if (property === 'commit') return commit;
+      if (property === 'outbox') armed.outboxReads += 1;
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
@@ -155,5 +156,27 @@ describe('profile builder conflicts', () => {
     const touchpoints = (await metrics.touchpoints.get()).values;
     expect(touchpoints.find((value) => value.labels['outcome'] === 'forwarded')?.value).toBe(1);
     expect(touchpoints.find((value) => value.labels['outcome'] === 'applied')?.value).toBe(2);
+  });
+
+  it('folds a merge again at once, alone, when its absorbed profile moved between the load and the write; the batch is not processed again', async () => {
+    // The absorbed profile's own partition commits a touchpoint of it just before the fold's write.
+    const { topics, registry, schemaIds, redis, metrics, handler, context, armed } = await setUp('merge-moved', async (store, topics) => {
+      const [version, json] = await redis.hmget(`${store.tenantPrefix('acme')}ps:profile-1`, 'v', 's');
+      const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
+      expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['absorbed-partition-event'], outbox: { partition: 1, field: `${topics.resolved}|9|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+    });
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [purchase(1), purchase(1, 'profile-9')].map((value, index) => message(index, registry.encode(schemaIds.resolved, value))) }, context(2)));
+    const merge: IdentityMerge = { mergeId: 'merge-9-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-1'], linkingIdentifiers: [], rule: 'match', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
+    armed.interfere = true;
+    armed.commits = 0;
+    armed.outboxReads = 0;
+    await run(() => handler({ topic: topics.merges, partition: 0, messages: [message(0, registry.encode(schemaIds.merge, merge))] }, context(1)));
+    expect(armed.interfere).toBe(false);
+    // The refused fold and the one after a fresh load; the batch's outbox was read once.
+    expect(armed.commits).toBe(2);
+    expect(armed.outboxReads).toBe(1);
+    expect((await metrics.conflicts.get()).values[0]?.value).toBe(1);
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.filter((update) => update.kind === 'merge').map((update) => [update.profileId, update.causeEventId, update.mergedProfileIds])).toEqual([['profile-9', 'merge-9-1', ['profile-1']]]);
   });
 });
