@@ -376,8 +376,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     ];
     const targets = [
       ...stages.map((stage) => ({ name: `${stage.name}: ≥ 50% of the baseline's events/s`, target: '≥ 0.50', actual: stage.ratioToBaseline.toFixed(2), met: stage.ratioToBaseline >= 0.5, ...(stage.ratioToBaseline >= 0.5 ? {} : { limit: throughputLimit(stage, baseline) }) })),
-      { name: 'end-to-end p99 at the offered load', target: '≤ 100 ms', actual: `${latency.p99} ms`, met: latency.p99 <= 100, ...(latency.p99 <= 100 ? {} : { limit: latencyLimit(latency, [baseline, ...stages]) }) },
-      { name: 'end-to-end p99 at the offered load, builder exactly_once', target: '≤ 100 ms', actual: `${latencyExactlyOnce.p99} ms`, met: latencyExactlyOnce.p99 <= 100, ...(latencyExactlyOnce.p99 <= 100 ? {} : { limit: latencyLimit(latencyExactlyOnce, [baseline, ...stages]) }) },
+      latencyTarget('end-to-end p99 at the offered load', latency, [baseline, ...stages]),
+      latencyTarget('end-to-end p99 at the offered load, builder exactly_once', latencyExactlyOnce, [baseline, ...stages]),
       ...stages.map((stage) => ({ name: `${stage.name}: Redis round trips per event`, target: '≤ 1', actual: stage.redisRoundTripsPerEvent.toFixed(3), met: stage.redisRoundTripsPerEvent <= 1 })),
       { name: 'identity precision', target: '≥ 0.99', actual: quality.precision.toFixed(4), met: quality.precision >= 0.99 },
       { name: 'identity recall', target: '≥ 0.97', actual: quality.recall.toFixed(4), met: quality.recall >= 0.97 },
@@ -397,6 +397,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await cleanUp(kafka, redis, run, options);
     redis.disconnect();
   }
+}
+
+/** The end-to-end p99 target of one pipeline latency run, with what limited it when missed. */
+function latencyTarget(name: string, latency: BenchReport['latency'], alone: readonly StageFigures[]): BenchReport['targets'][number] {
+  const met = latency.p99 <= 100;
+  return { name, target: '≤ 100 ms', actual: `${latency.p99} ms`, met, ...(met ? {} : { limit: latencyLimit(latency, alone) }) };
 }
 
 /**

@@ -8,7 +8,7 @@ const schema = z.object({
   BENCH_PEOPLE: positiveInt.default(3000),
   /** Partitions of every topic a run creates. */
   BENCH_PARTITIONS: positiveInt.default(8),
-  /** Offered load of the latency run, raw messages per second. */
+  /** Offered load of the latency runs, events per second (a raw message counts as the touchpoints it carries). */
   BENCH_LATENCY_RATE: positiveInt.default(1000),
   BENCH_LATENCY_SECONDS: positiveInt.default(30),
   /** Seconds of the same load before the latency run samples (0 for none). */

@@ -1,7 +1,7 @@
 /**
- * Latency at a fixed offered load: a load generator that sends input records at a steady
- * rate of the events they carry, a subscriber that traces each output record back to the input it came from, and an
- * HDR histogram of the time between the two (both clocks are this process's). Used for the
+ * Latency at a fixed offered load: a load generator that sends input records at a steady rate
+ * of the events they carry, a subscriber that traces each output record back to the input it
+ * came from, and an HDR histogram of the time between the two (both clocks are this process's). Used for the
  * whole pipeline (raw message → profile update) and for the baseline and each stage alone
  * (input record → output record), each run under test in a process of its own.
  */

@@ -183,6 +183,11 @@ function throwRedis(error: Error): never {
  */
 const EVENTS_PER_CALL = 100;
 
+/** The script calls (EVALSHA) resolveBatch sends for a batch of `events` events. */
+export function scriptCallsFor(events: number): number {
+  return Math.ceil(events / EVENTS_PER_CALL);
+}
+
 /**
  * The Redis identity graph of all tenants under one key prefix. Every key of a tenant
  * carries the hash tag `{<tenant>}`, so one tenant's graph lives in one Redis Cluster slot

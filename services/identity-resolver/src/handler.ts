@@ -5,7 +5,7 @@ import { deadLetter, type BatchProducer, type ConsumedBatch, type KafkaMessage, 
 import type { Logger } from '@elephant/observability';
 import { HEADER_LENGTH, type AvroRegistry, type DecodeResult } from '@elephant/registry';
 import type { ResolverTopics } from './config.ts';
-import type { GraphRules, Identifier, IdentityGraph, ResolveResult } from './graph.ts';
+import { scriptCallsFor, type GraphRules, type Identifier, type IdentityGraph, type ResolveResult } from './graph.ts';
 import type { ResolverMetrics } from './metrics.ts';
 import { touchpointKeysType, type ExcludedIdentifier, type IdentityAlert, type IdentityMerge, type TouchpointKeys } from './schemas.ts';
 
@@ -129,7 +129,7 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       }));
       const results = await deps.graph.resolveBatch(tenant, inputs, rules);
       deps.metrics.redisRoundTrips.inc();
-      deps.metrics.redisCommands.inc(inputs.length);
+      deps.metrics.redisCommands.inc(scriptCallsFor(inputs.length));
       results.forEach((result, index) => {
         const pending = pendings[index] as Pending;
         if (result.outcome === 'erased') {

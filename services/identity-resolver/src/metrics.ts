@@ -18,7 +18,7 @@ export function createResolverMetrics(registry: Registry): ResolverMetrics {
     excluded: counter('elephant_resolver_excluded_identifiers_total', 'Identifiers left out of resolution, by reason', ['reason']),
     quarantined: counter('elephant_resolver_quarantined_total', 'Identifier values quarantined as super-nodes, by reason', ['reason']),
     deadLettered: counter('elephant_resolver_dead_lettered_total', 'Touchpoints dead-lettered, by error code', ['reason']),
-    redisCommands: counter('elephant_resolver_redis_commands_total', 'Resolve script calls (EVALSHA) the resolver sent, one per touchpoint; the commands each call runs inside Redis are not counted here (Redis INFO commandstats / total_commands_processed has those)'),
+    redisCommands: counter('elephant_resolver_redis_commands_total', 'Resolve script calls (EVALSHA) the resolver sent, one per up to 100 touchpoints of a tenant in a batch; the commands each call runs inside Redis are not counted here (Redis INFO commandstats / total_commands_processed has those)'),
     redisRoundTrips: counter('elephant_resolver_redis_round_trips_total', 'Redis network round trips of resolution (one pipeline per tenant per batch)'),
   };
 }

@@ -345,9 +345,20 @@ function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): 
   out.snapshots.push({ key: state.profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(state)) });
 }
 
-async function commitOrRetry(deps: BuilderDeps, tenant: string, requests: CommitRequest[], settled: (outcome: CommitOutcome) => boolean): Promise<CommitOutcome[]> {
+/**
+ * Commits a touchpoint batch's profiles. A commit refused because its profile was merged or
+ * erased since the batch loaded it needs no second pass over the batch: nothing of that
+ * profile was written, the other profiles' commits stand, and the caller sends its touchpoints
+ * where a fresh load would (to the survivor; nowhere for an erased profile). Only a moved
+ * version or an event applied elsewhere ('conflict', 'duplicate') fails the batch, which is
+ * then processed again.
+ */
+async function commitTouchpoints(deps: BuilderDeps, tenant: string, requests: CommitRequest[]): Promise<CommitOutcome[]> {
   const outcomes = await deps.store.commit(tenant, requests);
-  const failed = requests.flatMap((request, index) => (settled(outcomes[index] ?? 'conflict') ? [] : [`${request.profileId} (${outcomes[index] ?? '?'})`]));
+  const failed = requests.flatMap((request, index) => {
+    const outcome = outcomes[index] ?? 'conflict';
+    return outcome === 'conflict' || outcome === 'duplicate' ? [`${request.profileId} (${outcome})`] : [];
+  });
   if (failed.length > 0) {
     deps.metrics.conflicts.inc(failed.length);
     throw new ProfileConflictError(failed);
@@ -355,14 +366,12 @@ async function commitOrRetry(deps: BuilderDeps, tenant: string, requests: Commit
   return outcomes;
 }
 
-/**
- * A touchpoint commit refused because its profile was merged or erased since the batch loaded
- * it needs no second pass over the batch: nothing of that profile was written, the other
- * profiles' commits stand, and its touchpoints go where a fresh load would send them (to the
- * survivor; nowhere for an erased profile). Only a moved version or an event applied
- * elsewhere ('conflict', 'duplicate') makes the batch be processed again.
- */
-const touchpointCommitSettled = (outcome: CommitOutcome): boolean => outcome === 'ok' || outcome === 'erased' || outcome.startsWith('merged:');
+/** A touchpoint in flight for a profile merged since: to the survivor, whose writer applies it (decoded whole, properties included). */
+async function forwardTouchpoint(deps: BuilderDeps, out: Outputs, message: KafkaMessage, survivor: string): Promise<void> {
+  const whole = await deps.registry.decode<ResolvedTouchpoint>(message.value ?? Buffer.alloc(0));
+  forward(out, deps.topics.resolved, { key: survivor, value: deps.registry.encode(deps.schemaIds.resolved, { ...whole, profileId: survivor }) });
+  deps.metrics.touchpoints.inc({ outcome: 'forwarded' });
+}
 
 async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
   const records = await decode<AppliedRecord>(deps, out, batch.topic, batch.partition, batch.messages, now, appliedRecordType);
@@ -390,11 +399,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         continue;
       }
       if (loaded?.mergedInto !== undefined) {
-        // In flight when its profile was merged: it belongs to the survivor, whose writer applies it.
-        const survivor = survivors.get(loaded.profileId) ?? loaded.mergedInto;
-        const whole = await deps.registry.decode<ResolvedTouchpoint>(message.value ?? Buffer.alloc(0));
-        forward(out, deps.topics.resolved, { key: survivor, value: deps.registry.encode(deps.schemaIds.resolved, { ...whole, profileId: survivor }) });
-        deps.metrics.touchpoints.inc({ outcome: 'forwarded' });
+        await forwardTouchpoint(deps, out, message, survivors.get(loaded.profileId) ?? loaded.mergedInto);
         continue;
       }
       if (seenInBatch.has(eventId) || applied.has(eventId)) {
@@ -426,7 +431,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         absorbed: [],
       });
     }
-    const outcomes = await commitOrRetry(deps, tenant, requests, touchpointCommitSettled);
+    const outcomes = await commitTouchpoints(deps, tenant, requests);
     // Published only for the profiles whose commit went through; each profile's updates in order.
     const confirmed: string[] = [];
     for (const [index, request] of requests.entries()) {
@@ -445,11 +450,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         // Merged since the load: to the live survivor, as a fresh load would have sent them.
         const merged: LoadedProfile = { profileId: request.profileId, stored: undefined, mergedInto: outcome.slice('merged:'.length), erasedAt: undefined };
         const survivor = await survivorOf(deps, tenant, merged);
-        for (const message of entry.messages) {
-          const whole = await deps.registry.decode<ResolvedTouchpoint>(message.value ?? Buffer.alloc(0));
-          forward(out, deps.topics.resolved, { key: survivor, value: deps.registry.encode(deps.schemaIds.resolved, { ...whole, profileId: survivor }) });
-        }
-        deps.metrics.touchpoints.inc({ outcome: 'forwarded' }, entry.messages.length);
+        for (const message of entry.messages) await forwardTouchpoint(deps, out, message, survivor);
       }
     }
     confirmLater(out, tenant, confirmed);
