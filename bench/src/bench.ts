@@ -12,7 +12,7 @@ import type { Logger } from '@elephant/observability';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
-import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, spawnNode, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type Spawned } from './load.ts';
+import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, spawnNode, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type Spawned } from './load.ts';
 
 export type { Percentiles } from './load.ts';
 
@@ -44,6 +44,10 @@ export interface BenchOptions {
   readonly latencySeconds: number;
   /** Pids of the broker, registry and Redis, to count their CPU too (local stack only). */
   readonly stackPids: readonly number[];
+  /** Longest wait for a quiet machine before each measurement (`settle`). @default 60 */
+  readonly settleSeconds?: number;
+  /** Where each latency run writes its samples (BENCH_SAMPLES_DIR); none when undefined. */
+  readonly samplesDir?: string;
   readonly logger: Logger;
   readonly progress: (line: string) => void;
 }
@@ -212,13 +216,15 @@ const PASSTHROUGH_COPIES = 8;
 
 /**
  * One run at saturation, in processes of its own as deployed (`spec.start`), its input
- * pre-filled: events per second, CPU and Redis counters from the moment SATURATION_FROM of the
+ * pre-filled, started once the machine is quiet (`settle`): events per second, CPU and Redis counters from the moment SATURATION_FROM of the
  * input was handled until all of it was (progress polled from the groups' committed offsets).
  * Before that point the process starts, joins its group and warms up; measured from the join,
  * a run of a few seconds counted its JIT warm-up, and a short run (the passthrough's) more of it
  * than a long one.
  */
 async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spec: { readonly name: string; readonly groups: readonly ConsumerGroupTopics[]; readonly input: number; readonly baseline: StageFigures | null; readonly start: () => Spawned }): Promise<StageFigures> {
+  // The input was just written: the kernel writes it back now, not during the run.
+  await settle(settleMsOf(options));
   const spawned = spec.start();
   const pids = Object.values(spawned.pids);
   try {
@@ -617,8 +623,12 @@ async function passthroughLatency(kafka: Kafka, options: BenchOptions, run: stri
 }
 
 /** The load settings of every latency run. */
-function loadOf(options: BenchOptions): Pick<LoadSpec, 'rate' | 'warmupSeconds' | 'seconds' | 'progress'> {
-  return { rate: options.latencyRate, warmupSeconds: options.latencyWarmupSeconds, seconds: options.latencySeconds, progress: options.progress };
+function loadOf(options: BenchOptions): Pick<LoadSpec, 'rate' | 'warmupSeconds' | 'seconds' | 'progress' | 'samplesDir' | 'settleMs'> {
+  return { rate: options.latencyRate, warmupSeconds: options.latencyWarmupSeconds, seconds: options.latencySeconds, progress: options.progress, settleMs: settleMsOf(options), ...(options.samplesDir === undefined ? {} : { samplesDir: options.samplesDir }) };
+}
+
+function settleMsOf(options: BenchOptions): number {
+  return (options.settleSeconds ?? 60) * 1000;
 }
 
 /** How many input records a latency run has at hand: enough for its events (a record carries one or more). */

@@ -14,6 +14,11 @@ const schema = z.object({
   /** Seconds of the same load before the latency run samples (0 for none). */
   BENCH_LATENCY_WARMUP_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(5),
   /**
+   * Longest wait for a quiet machine (under 0.3 cores busy) before each measurement, after
+   * flushing dirty pages; 0 flushes and does not wait.
+   */
+  BENCH_SETTLE_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(60),
+  /**
    * `latency`: only the whole pipeline's latency run (`latency-exactly-once`: with the
    * builder at PROCESSING_GUARANTEE=exactly_once), `latency-alone`: only the passthrough's
    * and each stage's alone, `throughput`: only the passthrough's and each stage's events/s
@@ -24,6 +29,12 @@ const schema = z.object({
   BENCH_KEEP: bool.default(false),
   /** Where latest.json and latest.md go. */
   BENCH_REPORT_DIR: z.string().default('bench/reports'),
+  /**
+   * Where each latency run writes its samples, `<run's topic prefix>samples.json`: one
+   * `[sent epoch ms, latency ms]` pair per traced record, in arrival order (to find when a
+   * run stalled). Unset: not written.
+   */
+  BENCH_SAMPLES_DIR: z.string().min(1).optional(),
 });
 
 export type BenchConfig = z.infer<typeof schema>;

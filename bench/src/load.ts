@@ -5,9 +5,9 @@
  * whole pipeline (raw message → profile update) and for the baseline and each stage alone
  * (input record → output record), each run under test in a process of its own.
  */
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { BatchProducer, consumerGroupsLag, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
 import hdr from 'hdr-histogram-js';
 
@@ -192,6 +192,10 @@ export interface LoadSpec {
   /** Their consumer groups: the run ends when their lag is zero. */
   readonly groups: readonly ConsumerGroupTopics[];
   readonly progress: (line: string) => void;
+  /** Longest wait for a quiet machine before the load starts (`settle`). */
+  readonly settleMs: number;
+  /** Where to write the samples, `<prefix>samples.json` (BENCH_SAMPLES_DIR); none when undefined. */
+  readonly samplesDir?: string;
 }
 
 export interface LoadResult extends Percentiles {
@@ -228,6 +232,8 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
   const histogram = newHistogram();
   let samples = 0;
   let lastArrival = performance.now();
+  /** [sent epoch ms, latency ms] of each sample, for spec.samplesDir. */
+  const written: [number, number][] = [];
   const subscriber = kafka.consumer({ groupId: `${spec.prefix}subscriber`, maxWaitTimeInMs: 5, minBytes: 1 });
   await subscriber.connect();
   try {
@@ -249,6 +255,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
           if (id === undefined || sent === undefined) return;
           sentAt.delete(id);
           histogram.recordValue(Math.max(1, Math.round(now - sent.at)));
+          if (spec.samplesDir !== undefined) written.push([sent.epoch, Math.round(now - sent.at)]);
           const message = batch.messages[index];
           if (message) spec.onSample?.(message, sent.epoch, nowEpoch);
           samples += 1;
@@ -258,7 +265,9 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
         await payload.commitOffsetsIfNecessary();
       },
     });
-    spec.progress(`  ${spec.rate} events/s for ${spec.warmupSeconds} s of warm-up, then ${spec.seconds} s measured`);
+    const quiet = await settle(spec.settleMs);
+    const before = quiet.coresBusy === null ? '' : ` (the machine ${quiet.coresBusy} cores busy before it, after ${quiet.seconds} s of waiting for it to be quiet)`;
+    spec.progress(`  ${spec.rate} events/s for ${spec.warmupSeconds} s of warm-up, then ${spec.seconds} s measured${before}`);
     const producer = await BatchProducer.connect(kafka);
     let cpuBefore: Record<string, number | null> | undefined;
     let machineBefore: ReturnType<typeof machineTimes> = null;
@@ -319,10 +328,47 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
     // (a transaction's markers, a fetch in flight): wait until all arrived, or none for 2 s.
     lastArrival = performance.now();
     while (sentAt.size > 0 && performance.now() - lastArrival < 2000) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (spec.samplesDir !== undefined) {
+      mkdirSync(spec.samplesDir, { recursive: true });
+      writeFileSync(join(spec.samplesDir, `${spec.prefix}samples.json`), JSON.stringify(written));
+    }
     return { offeredPerSecond: spec.rate, warmupSeconds: spec.warmupSeconds, seconds: spec.seconds, samples, ...percentilesOf(histogram), coresBusy, machine, sampled };
   } finally {
     await subscriber.disconnect();
   }
+}
+
+/** Below this many cores busy (the whole machine, over half a second) the machine counts as quiet. */
+const QUIET_CORES = 0.3;
+
+/**
+ * Flushes the page cache's dirty pages (`sync`) and waits until the whole machine is quiet
+ * (under QUIET_CORES busy for two half-seconds in a row, at most `timeoutMs`), before a
+ * measurement's load starts. The measurements of one run follow each other: without this the
+ * kernel wrote back the previous measurement's few hundred megabytes of broker log (30 s after
+ * they were written, the kernel's `dirty_expire_centisecs`) and the broker and Redis finished
+ * the previous clean-up's work in the first seconds of the next measurement, with the machine
+ * at 1.9–2.0 of its 2 cores (docs/benchmarks.md). The processes under test are started and
+ * idle by then; their own start-up is over too once the machine is quiet.
+ */
+export async function settle(timeoutMs: number): Promise<{ seconds: number; coresBusy: number | null }> {
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    execFile('sync', () => resolve()); // where there is no `sync`, nothing to flush first
+  });
+  let quietIntervals = 0;
+  let last = machineTimes();
+  let coresBusy: number | null = null;
+  while (last && performance.now() - started + 500 <= timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = machineTimes();
+    if (!now) break;
+    coresBusy = round((now.busy - last.busy) / 0.5, 2);
+    last = now;
+    quietIntervals = coresBusy < QUIET_CORES ? quietIntervals + 1 : 0;
+    if (quietIntervals >= 2) break;
+  }
+  return { seconds: round((performance.now() - started) / 1000, 1), coresBusy };
 }
 
 /**

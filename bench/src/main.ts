@@ -35,8 +35,10 @@ try {
     latencyRate: config.BENCH_LATENCY_RATE,
     latencySeconds: config.BENCH_LATENCY_SECONDS,
     latencyWarmupSeconds: config.BENCH_LATENCY_WARMUP_SECONDS,
+    settleSeconds: config.BENCH_SETTLE_SECONDS,
     stackPids,
     keep: config.BENCH_KEEP,
+    ...(config.BENCH_SAMPLES_DIR === undefined ? {} : { samplesDir: config.BENCH_SAMPLES_DIR }),
     logger: createLogger({ name: 'bench', level: 'error', destination: process.stderr }),
     progress,
   };
