@@ -231,9 +231,13 @@ export class LocalStack {
     const data = this.#path('data', 'redis');
     mkdirSync(data, { recursive: true });
     this.#detail.set('redis', 'redis-server with AOF (appendfsync everysec)');
+    // The AOF is rewritten once it has grown by 1 GB (Redis' default: 64 MB). A rewrite forks a
+    // child that writes the whole dataset, a core busy for a fraction of a second; the local
+    // stack shares its cores with the pipeline, and at 1,000 events/s the default rewrote every
+    // 15-20 s, each rewrite a stall of the pipeline (docs/benchmarks.md).
     return startDetached(
       redisServer,
-      ['--port', String(this.#config.ELEPHANT_REDIS_PORT), '--bind', '127.0.0.1', '--dir', data, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'no', '--daemonize', 'no', '--logfile', this.#logFile('redis')],
+      ['--port', String(this.#config.ELEPHANT_REDIS_PORT), '--bind', '127.0.0.1', '--dir', data, '--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-min-size', '1gb', '--save', '', '--protected-mode', 'no', '--daemonize', 'no', '--logfile', this.#logFile('redis')],
       this.#logFile('redis'),
       data,
     );
@@ -294,6 +298,10 @@ export class LocalStack {
         // A test or a single developer is the only member most of the time: no need to wait
         // for more members before the first rebalance.
         'group.initial.rebalance.delay.ms=0',
+        // A deleted topic's files go 1 s after the deletion, not 60 s (the default): tests and
+        // the benchmark delete hundreds of partitions, and the files of the ones deleted a
+        // minute before went while the next measurement ran (docs/benchmarks.md).
+        'log.segment.delete.delay.ms=1000',
         'log.retention.hours=168',
         'log.segment.bytes=67108864',
         '',
