@@ -44,8 +44,8 @@ export interface BenchOptions {
   readonly latencySeconds: number;
   /** Pids of the broker, registry and Redis, to count their CPU too (local stack only). */
   readonly stackPids: readonly number[];
-  /** Longest wait for a quiet machine before each measurement (`settle`). @default 60 */
-  readonly settleSeconds?: number;
+  /** Longest wait for a quiet machine before each measurement (`settle`; BENCH_SETTLE_SECONDS). */
+  readonly settleSeconds: number;
   /** Where each latency run writes its samples (BENCH_SAMPLES_DIR); none when undefined. */
   readonly samplesDir?: string;
   readonly logger: Logger;
@@ -628,7 +628,7 @@ function loadOf(options: BenchOptions): Pick<LoadSpec, 'rate' | 'warmupSeconds' 
 }
 
 function settleMsOf(options: BenchOptions): number {
-  return (options.settleSeconds ?? 60) * 1000;
+  return options.settleSeconds * 1000;
 }
 
 /** How many input records a latency run has at hand: enough for its events (a record carries one or more). */

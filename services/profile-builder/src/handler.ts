@@ -337,8 +337,8 @@ function encodeUpdate(deps: BuilderDeps, update: ProfileUpdate): Buffer {
   return deps.registry.encode(deps.schemaIds.update, update);
 }
 
-function publishUpdate(out: Outputs, update: ProfileUpdate, record: Buffer): void {
-  out.updates.push({ key: update.profileId, value: record });
+function publishUpdate(out: Outputs, profileId: string, record: Buffer): void {
+  out.updates.push({ key: profileId, value: record });
 }
 
 function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): void {
@@ -439,7 +439,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       const outcome = outcomes[index] as CommitOutcome;
       if (outcome === 'ok') {
         const state = working.get(request.profileId) as ProfileState;
-        for (const record of entry.updates) out.updates.push({ key: request.profileId, value: record });
+        for (const record of entry.updates) publishUpdate(out, request.profileId, record);
         publishSnapshot(deps, out, state);
         deps.states.set(state);
         confirmed.push(request.outbox.field);
@@ -536,7 +536,7 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   if (outcome !== 'ok') return `${merge.survivorProfileId} (${outcome ?? '?'})`;
   deps.states.set(change.state);
   confirmLater(out, tenant, [field]);
-  publishUpdate(out, update, record);
+  publishUpdate(out, update.profileId, record);
   publishSnapshot(deps, out, change.state);
   // The absorbed profiles publish nothing more: their snapshots are tombstoned.
   for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
@@ -581,7 +581,7 @@ async function eraseAbsorbed(
   }
   confirmLater(out, merge.tenant, [field]);
   updates.forEach((update, index) => {
-    publishUpdate(out, update, records[index] as Buffer);
+    publishUpdate(out, update.profileId, records[index] as Buffer);
     out.snapshots.push({ key: update.profileId, value: null });
     deps.metrics.erasures.inc();
   });
@@ -603,7 +603,7 @@ async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, no
     // Erased with the profile it had been folded into, whose erasure update was the announcement.
     if ('absorbed' in result) continue;
     const update = erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: now });
-    publishUpdate(out, update, encodeUpdate(deps, update));
+    publishUpdate(out, update.profileId, encodeUpdate(deps, update));
     out.snapshots.push({ key: request.profileId, value: null });
     deps.metrics.erasures.inc();
     deps.logger.info({ tenant: request.tenant, profileId: request.profileId, requestId: request.requestId }, 'profile erased');
