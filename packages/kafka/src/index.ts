@@ -15,4 +15,5 @@ export { sessionFetch } from './fetch.ts';
 export { KafkaEncoder } from './encoder.ts';
 export { Grouped } from './grouped.ts';
 export { crc32c } from './crc32c.ts';
+export { groupMessagesPerPartition, groupingReplacedBeforeProducer, kafkajsGroupMessagesPerPartition } from './group-per-partition.ts';
 export { FastPartitioner, murmur2, partitionOf } from './partitioner.ts';
