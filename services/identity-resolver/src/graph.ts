@@ -148,6 +148,11 @@ function parse(result: RawResult): ResolveResult {
   };
 }
 
+/** The script's answer "=<profileId>": matched, every identifier held already, nothing else to report. */
+function plainMatch(eventId: string, profileId: string): ResolveResult {
+  return { eventId, profileId, outcome: 'matched', replay: false, attached: [], dropped: [], ignored: [], merge: null, quarantined: [], error: null };
+}
+
 /** Error codes the script raises on purpose (the first word of its error reply). */
 const SCRIPT_REJECTIONS = /\bLIMITS_UNSATISFIABLE\b/;
 
@@ -244,6 +249,10 @@ export class IdentityGraph {
       if (error) throwRedis(error);
       for (const raw of reply as string[]) {
         const input = inputs[results.length] as ResolveInput;
+        if (raw.startsWith('=')) {
+          results.push(plainMatch(input.eventId, raw.slice(1)));
+          continue;
+        }
         const result = JSON.parse(raw) as RawResult;
         if (result.scriptError === undefined) results.push(parse(result));
         else {

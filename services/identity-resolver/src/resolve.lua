@@ -14,8 +14,10 @@
 --          identifiers [[type, value], ...]: screened (blocked values removed, de-duplicated)
 --            and in priority order, strongest first; never re-sorted here
 --          ingestTime (epoch ms): an identifier erased after this time must not come back
--- Returns one string per event, in order: the result JSON, or {"scriptError": "<message>"}
--- when the event raised an error (writes it made before stay: Redis does not roll back).
+-- Returns one string per event, in order: the result JSON; "=<profileId>" for a plain match
+-- (outcome matched, not a replay, nothing attached, dropped, ignored, quarantined or merged);
+-- or {"scriptError": "<message>"} when the event raised an error (writes it made before stay:
+-- Redis does not roll back).
 --
 -- Keys (P = prefix):
 --   P i:<type>:<value>   hash  p (owner), to (profile first attached to), fs, ls (first/last
@@ -25,7 +27,8 @@
 --   P p:<id>:ids         set   "<type>:<value>" held by a live profile
 --   P p:<id>:n           hash  identifiers per type of a live profile
 --   P live               set   live profile ids
---   P e:<event id>       string  the event's result, for redelivery (expires)
+--   P e:<event id>       string  the event's result, for redelivery (expires): its JSON, or
+--                              "=<profileId>" for a plain match
 --   P q:<type>:<value>   hash  quarantine: reason, observed, threshold, event, at
 --   P sw:<type>:<value>  set   partners the value was seen with: profile ids, or "#<key>" for
 --                              identifiers the limits kept out of every profile
@@ -234,7 +237,12 @@ local function resolveOne()
   -- 1. Redelivery: the stored result, re-resolved to the survivor; nothing changes.
   local stored = redis.call('GET', P .. 'e:' .. eventId)
   if stored then
-    local replayed = cjson.decode(stored)
+    local replayed
+    if string.sub(stored, 1, 1) == '=' then
+      replayed = { eventId = eventId, profileId = string.sub(stored, 2), outcome = 'matched', attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false }
+    else
+      replayed = cjson.decode(stored)
+    end
     if replayed.profileId ~= '' then replayed.profileId = root(replayed.profileId) end
     replayed.replay = true
     return cjson.encode(replayed)
@@ -442,7 +450,15 @@ local function resolveOne()
     end
   end
 
-  local encoded = cjson.encode(result)
+  -- A plain match (most events: every identifier held by the profile already, nothing
+  -- dropped, ignored, quarantined or merged) is stored and answered as "=<profileId>": a
+  -- tenth of its JSON's bytes in Redis for EVENT_TTL_SECONDS, and no encoding.
+  local encoded
+  if result.outcome == 'matched' and #result.attached == 0 and #result.dropped == 0 and #result.ignored == 0 and #result.quarantined == 0 and not result.merge then
+    encoded = '=' .. target
+  else
+    encoded = cjson.encode(result)
+  end
   redis.call('SET', P .. 'e:' .. eventId, encoded, 'EX', rules.eventTtlSeconds)
   if target then redis.call('SADD', P .. 'pe:' .. target, eventId) end
   return encoded

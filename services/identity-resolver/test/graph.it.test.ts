@@ -207,6 +207,22 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect({ ...again, replay: false }).toEqual(first);
     expect(await dump()).toEqual(before);
   });
+
+  it('keeps a plain match\'s result as "=<profileId>" and replays it as that match; a match that reports something keeps its JSON', async () => {
+    const t = newTenant();
+    const created = await resolve(t, [id('email', 'plain@y.io')]);
+    const plain = await resolve(t, [id('email', 'plain@y.io')], { eventId: `${t}-plain` });
+    expect(plain).toEqual({ eventId: `${t}-plain`, profileId: created.profileId, outcome: 'matched', replay: false, attached: [], dropped: [], ignored: [], merge: null, quarantined: [], error: null });
+    expect(await redis.get(`${graph.tenantPrefix(t)}e:${t}-plain`)).toBe(`=${created.profileId}`);
+    const again = await resolve(t, [id('email', 'plain@y.io')], { eventId: `${t}-plain` });
+    expect({ ...again, replay: false }).toEqual(plain);
+    expect(again.replay).toBe(true);
+
+    const attaching = await resolve(t, [id('email', 'plain@y.io'), id('phone', '+14155550123')], { eventId: `${t}-attach` });
+    expect(attaching.outcome).toBe('matched');
+    expect(attaching.attached).toEqual([id('phone', '+14155550123')]);
+    expect(JSON.parse((await redis.get(`${graph.tenantPrefix(t)}e:${t}-attach`)) ?? 'null')).toMatchObject({ outcome: 'matched', attached: [{ type: 'phone', value: '+14155550123' }] });
+  });
 });
 
 describe('identity graph against the reference resolver', () => {
