@@ -109,11 +109,14 @@ describe('architecture', () => {
 
   it('loads kafkajs only through @elephant/kafka, after its read_committed fix', () => {
     // packages/kafka/src/read-committed.ts must run before kafkajs is first loaded.
-    // (or loads one of its modules through internals.ts; encoder.ts is the exception: read-committed.ts loads it first)
+    // (or loads one of its modules through internals.ts; the exceptions are the corrections
+    // read-committed.ts itself imports first, before kafkajs: encoder.ts, crc32c.ts, ...)
     const runtimeImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s+['"]kafkajs['"]|(?<!function )kafkajsModule<[^>]+>\(/;
     const outside = files.filter((file) => !file.startsWith(join(root, 'packages/kafka/src')) && runtimeImport.test(readFileSync(file, 'utf8')));
     expect(outside.map((file) => relative(root, file))).toEqual([]);
-    const inside = sources('packages/kafka').filter((file) => !file.endsWith('/encoder.ts') && runtimeImport.test(readFileSync(file, 'utf8')));
+    const loadedFirst = new Set([...readFileSync(join(root, 'packages/kafka/src/read-committed.ts'), 'utf8').matchAll(/^import '\.\/([\w-]+\.ts)';$/gm)].map((match) => join(root, 'packages/kafka/src', match[1] ?? '')));
+    expect([...loadedFirst].map((file) => relative(root, file))).toEqual(['packages/kafka/src/encoder.ts', 'packages/kafka/src/crc32c.ts', 'packages/kafka/src/group-per-partition.ts']);
+    const inside = sources('packages/kafka').filter((file) => !loadedFirst.has(file) && runtimeImport.test(readFileSync(file, 'utf8')));
     expect(inside.length).toBeGreaterThan(0);
     for (const file of inside) expect(readFileSync(file, 'utf8').startsWith("import './read-committed.ts';"), relative(root, file)).toBe(true);
   });

@@ -1,5 +1,3 @@
-// First: replaces a kafkajs module that kafkajs' producer requires when kafkajs loads.
-import './group-per-partition.ts';
 import './read-committed.ts';
 import './coordinator-cache.ts';
 import './fetch.ts';

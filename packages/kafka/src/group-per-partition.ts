@@ -1,6 +1,7 @@
 /**
  * kafkajs 2.2.4's grouping of a send's messages by partition, in linear time, put in place of
- * its own before kafkajs' producer loads it (client.ts imports this module before kafkajs).
+ * its own before kafkajs' producer loads it (read-committed.ts, which every module of this
+ * package that loads kafkajs imports first, imports this one).
  *
  * kafkajs builds each partition's list by copying it with one more message for every message
  * (`[...current, message]` in a reduce), so a send of n messages to p partitions copies about

@@ -17,10 +17,11 @@
  * loads kafkajs imports this one first (ESM evaluates imports in order); no other package
  * imports kafkajs at run time (test/architecture.test.ts).
  */
-// First of all, before kafkajs' modules load the protocol encoder and the record batch
-// checksum (see encoder.ts, crc32c.ts).
+// First of all, before kafkajs' modules load the protocol encoder, the record batch checksum
+// and the producer's grouping by partition (see encoder.ts, crc32c.ts, group-per-partition.ts).
 import './encoder.ts';
 import './crc32c.ts';
+import './group-per-partition.ts';
 import { replaceKafkajsModule } from './internals.ts';
 
 interface AbortedTransaction {
