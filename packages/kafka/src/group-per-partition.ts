@@ -11,9 +11,8 @@
  * partition → messages in send order, for the partitions that got any.
  * packages/kafka/test/group-per-partition.test.ts checks it against kafkajs' own.
  */
-import { createRequire } from 'node:module';
 import type { Message, PartitionerArgs } from 'kafkajs';
-import { kafkajsModule, replaceKafkajsModule } from './internals.ts';
+import { kafkajsModule, kafkajsModuleLoaded, replaceKafkajsModule } from './internals.ts';
 
 interface GroupArgs {
   readonly topic: string;
@@ -38,14 +37,12 @@ export function groupMessagesPerPartition({ topic, partitionMetadata, messages, 
   return grouped;
 }
 
-const require = createRequire(import.meta.url);
-
 /**
  * Whether kafkajs' producer had not loaded its grouping module yet when this one replaced it:
  * its sendMessages keeps the function it required, so only then does it use this one (the
  * test runs a fresh process and checks this).
  */
-export const groupingReplacedBeforeProducer = require.cache[require.resolve('kafkajs/src/producer/sendMessages.js')] === undefined;
+export const groupingReplacedBeforeProducer = !kafkajsModuleLoaded('producer/sendMessages.js');
 
 const original = kafkajsModule<Grouping>(MODULE);
 if (typeof original !== 'function') throw new Error('kafkajs grouping module not as expected: the grouping patch needs kafkajs 2.2.x');

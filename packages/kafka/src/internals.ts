@@ -22,3 +22,8 @@ export function replaceKafkajsModule(path: string, exports: unknown): void {
   if (!cached) throw new Error(`kafkajs module ${resolved} is not in the CommonJS cache`);
   cached.exports = exports;
 }
+
+/** Whether something already required `kafkajs/src/<path>` (a module keeps what it required when it loaded). */
+export function kafkajsModuleLoaded(path: string): boolean {
+  return require.cache[require.resolve(`kafkajs/src/${path}`)] !== undefined;
+}
