@@ -105,7 +105,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
   const schemaIds = await registerSchemas(registry, topics);
   const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
-  const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
+  const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS, { appliedTtlSeconds: config.APPLIED_TTL_SECONDS });
   const { producer, commits } = await connectOutputs(kafka, config);
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);
   const consumer = new BatchConsumer({

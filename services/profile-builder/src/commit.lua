@@ -14,12 +14,18 @@
 --          committed. (Entries written before 2026-12-05 hold a JSON array; both are read.)
 -- ARGV[10] JSON [[absorbed id, expected version or ''], ...] folded into this profile
 -- ARGV[11] seconds the outbox is kept after its last write
+-- ARGV[12] P applied:<n>, the applied set of the current generation (ids are added here)
+-- ARGV[13] P applied:<n-1>, the previous generation's (read only)
+-- ARGV[14] when the current generation's set may go (unix ms: the end of generation n+1)
+-- ARGV[15] the pre-generation set P applied's time to live (ms), set once, on the first write
 -- Returns 'ok', 'erased', 'merged:<survivor>', 'conflict' or 'duplicate' (an event was applied
 -- by another writer meanwhile: the batch must be read again).
 --
--- Keys: P ps:<id> hash v (version), s (state JSON) | P applied: set of every event id applied
---       to any profile of the tenant (so a touchpoint counts once even when its copies were
---       resolved to two profiles that a merge joins later) | P ob:<partition> hash, the
+-- Keys: P ps:<id> hash v (version), s (state JSON) | P applied:<n>: sets of the event ids
+--       applied to any profile of the tenant in generation n (so a touchpoint counts once even
+--       when its copies were resolved to two profiles that a merge joins later), an id looked
+--       up in the current generation, the previous one and the set written before generations
+--       (P applied, until it expires) | P ob:<partition> hash, the
 --       outbox of one input partition | P pm:<id> survivor of a merged profile |
 --       P px:<id> hash at, v: erased at (ms) and the erasure's version
 local P, pid = ARGV[1], ARGV[2]
@@ -34,12 +40,17 @@ for _, entry in ipairs(absorbed) do
   if redis.call('EXISTS', P .. 'pm:' .. entry[1]) == 1 or version(entry[1]) ~= entry[2] then return 'conflict' end
 end
 local applied = cjson.decode(ARGV[6])
+local current, previous, legacy = ARGV[12], ARGV[13], P .. 'applied'
 for _, eventId in ipairs(applied) do
-  if redis.call('SISMEMBER', P .. 'applied', eventId) == 1 then return 'duplicate' end
+  if redis.call('SISMEMBER', current, eventId) == 1 or redis.call('SISMEMBER', previous, eventId) == 1 or redis.call('SISMEMBER', legacy, eventId) == 1 then return 'duplicate' end
 end
 
 redis.call('HSET', P .. 'ps:' .. pid, 'v', ARGV[4], 's', ARGV[5])
-for _, eventId in ipairs(applied) do redis.call('SADD', P .. 'applied', eventId) end
+if #applied > 0 then
+  for _, eventId in ipairs(applied) do redis.call('SADD', current, eventId) end
+  redis.call('PEXPIREAT', current, ARGV[14], 'NX')
+  redis.call('PEXPIRE', legacy, ARGV[15], 'NX')
+end
 if ARGV[9] ~= '' then
   redis.call('HSET', ARGV[7], ARGV[8], ARGV[9])
   redis.call('EXPIRE', ARGV[7], tonumber(ARGV[11]))

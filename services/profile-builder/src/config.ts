@@ -26,6 +26,12 @@ const schema = z.object({
    */
   OUTBOX_TTL_SECONDS: positiveInt.default(604800),
   /**
+   * How long the ids of applied touchpoints and merges are remembered, so that one delivered
+   * again is not applied twice: at least this long, at most twice (docs/profiles.md). Keep it
+   * at or above the retention of the builder's input topics.
+   */
+  APPLIED_TTL_SECONDS: positiveInt.default(604800),
+  /**
    * `at_least_once` (the default): a batch's updates, snapshots and forwarded records are sent
    * (acks=all, idempotent producer) and the offsets committed by the consumer after them; after
    * a crash or a failed send an update can be published again, byte for byte the same (same

@@ -11,11 +11,12 @@
 --
 -- mode 'merge' (a merge whose survivor was erased first: the absorbed profiles are the same
 -- person, so they are erased too, once, like a commit of the merge):
---   ARGV[4]  merge id (added to P applied: a redelivered merge erases and announces nothing more)
+--   ARGV[4]  merge id (added to the applied set: a redelivered merge erases and announces nothing more)
 --   ARGV[5]  JSON [[absorbed id, expected version or ''], ...]
 --   ARGV[6]  outbox key P ob:<input partition>; ARGV[7] outbox field; ARGV[8] the updates, encoded as in commit.lua ARGV[9]
 --            (the erasure updates, kept until the transaction that publishes them committed)
 --   ARGV[9]  seconds the outbox is kept after its last write
+--   ARGV[10..13] the applied sets' generations, as commit.lua ARGV[12..15]
 --   Returns 'ok', 'duplicate' (merge applied before) or 'conflict' (an absorbed profile moved).
 --
 -- Erasing profile <id> deletes: P ps:<id> (state), P p:<id> (the resolver's profile hash),
@@ -72,7 +73,10 @@ if mode == 'request' then
 end
 
 if mode == 'merge' then
-  if redis.call('SISMEMBER', P .. 'applied', ARGV[4]) == 1 then return 'duplicate' end
+  local current, previous, legacy = ARGV[10], ARGV[11], P .. 'applied'
+  for _, set in ipairs({ current, previous, legacy }) do
+    if redis.call('SISMEMBER', set, ARGV[4]) == 1 then return 'duplicate' end
+  end
   local absorbed = cjson.decode(ARGV[5])
   for _, entry in ipairs(absorbed) do
     local id = entry[1]
@@ -83,7 +87,9 @@ if mode == 'merge' then
     local expected = entry[2]
     erase(entry[1], expected == '' and '1' or tostring(tonumber(expected) + 1))
   end
-  redis.call('SADD', P .. 'applied', ARGV[4])
+  redis.call('SADD', current, ARGV[4])
+  redis.call('PEXPIREAT', current, ARGV[12], 'NX')
+  redis.call('PEXPIRE', legacy, ARGV[13], 'NX')
   if ARGV[8] ~= '' then
     redis.call('HSET', ARGV[6], ARGV[7], ARGV[8])
     redis.call('EXPIRE', ARGV[6], tonumber(ARGV[9]))

@@ -147,15 +147,44 @@ return 0`;
  * then the entries are deleted. Whoever next processes that partition finds any entry left
  * behind and, from the group's committed offsets, knows whether its transaction committed.
  */
+/** How long applied event ids are remembered, and the clock that places them in generations. */
+export interface AppliedOptions {
+  /**
+   * An event id is remembered at least this long after it was applied and at most twice
+   * that: the ids are kept in generations of this length (`P applied:<n>`, n = the clock's
+   * time divided by it), each deleted by Redis once the generation after it has ended, and
+   * an id is looked up in the current generation and the one before. @default 604800 (7 days)
+   */
+  readonly appliedTtlSeconds?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The applied-set keys of one call and what the scripts need to keep them bounded. */
+interface AppliedKeys {
+  readonly current: string;
+  readonly previous: string;
+  /** The set written before generations (2026-12-06); read until it expires. */
+  readonly legacy: string;
+  /** When the current generation's set may go (unix ms): the end of the generation after it. */
+  readonly expireAt: string;
+  /** The legacy set's time to live from the first write after an upgrade (ms). */
+  readonly legacyTtl: string;
+}
+
 export class ProfileStore {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #outboxTtlSeconds: number;
+  readonly #generationMs: number;
+  readonly #now: () => number;
 
-  constructor(redis: Redis, prefix: string, outboxTtlSeconds: number) {
+  constructor(redis: Redis, prefix: string, outboxTtlSeconds: number, applied: AppliedOptions = {}) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#outboxTtlSeconds = outboxTtlSeconds;
+    this.#generationMs = (applied.appliedTtlSeconds ?? 604800) * 1000;
+    this.#now = applied.now ?? Date.now;
     redis.defineCommand('elephantCommitProfile', { lua: COMMIT, numberOfKeys: 1 });
     redis.defineCommand('elephantErase', { lua: ERASE, numberOfKeys: 1 });
     redis.defineCommand('elephantAdoptOutbox', { lua: ADOPT, numberOfKeys: 1 });
@@ -163,6 +192,23 @@ export class ProfileStore {
 
   tenantPrefix(tenant: string): string {
     return `${this.#prefix}{${tenant}}:`;
+  }
+
+  /** The scripts' trailing arguments for the applied set: current and previous generation's keys, the current one's expiry, the legacy set's TTL. */
+  #appliedArgs(P: string, keys: AppliedKeys = this.#applied(P)): [string, string, string, string] {
+    return [keys.current, keys.previous, keys.expireAt, keys.legacyTtl];
+  }
+
+  /** The tenant's applied-set keys at this moment (AppliedOptions). */
+  #applied(P: string): AppliedKeys {
+    const generation = Math.floor(this.#now() / this.#generationMs);
+    return {
+      current: `${P}applied:${generation}`,
+      previous: `${P}applied:${generation - 1}`,
+      legacy: `${P}applied`,
+      expireAt: String((generation + 2) * this.#generationMs),
+      legacyTtl: String(this.#generationMs),
+    };
   }
 
   /**
@@ -183,7 +229,8 @@ export class ProfileStore {
       pipeline.get(`${P}pm:${id}`);
       pipeline.hget(`${P}px:${id}`, 'at');
     }
-    if (eventIds.length > 0) pipeline.smismember(`${P}applied`, ...eventIds);
+    const appliedKeys = this.#applied(P);
+    if (eventIds.length > 0) for (const key of [appliedKeys.current, appliedKeys.previous, appliedKeys.legacy]) pipeline.smismember(key, ...eventIds);
     if (partition !== undefined) pipeline.hgetallBuffer(`${P}ob:${partition}`);
     let replies: [Error | null, unknown][];
     try {
@@ -220,11 +267,14 @@ export class ProfileStore {
     let next = profileIds.length * 3;
     const applied = new Set<string>();
     if (eventIds.length > 0) {
-      const flags = value(next) as number[];
-      next += 1;
-      eventIds.forEach((eventId, index) => {
-        if (flags[index] === 1) applied.add(eventId);
-      });
+      // Applied in any generation looked up (current, previous, the set from before generations).
+      for (let generation = 0; generation < 3; generation += 1) {
+        const flags = value(next) as number[];
+        next += 1;
+        eventIds.forEach((eventId, index) => {
+          if (flags[index] === 1) applied.add(eventId);
+        });
+      }
     }
     const outbox = new Map<string, Buffer>(partition === undefined ? [] : Object.entries((value(next) as Record<string, Buffer> | null) ?? {}));
     if (stale.length > 0) {
@@ -238,6 +288,7 @@ export class ProfileStore {
   async commit(tenant: string, requests: readonly CommitRequest[]): Promise<CommitOutcome[]> {
     if (requests.length === 0) return [];
     const P = this.tenantPrefix(tenant);
+    const appliedKeys = this.#applied(P);
     const pipeline = this.#redis.pipeline();
     const call = pipeline as unknown as Commands;
     for (const request of requests) {
@@ -254,6 +305,7 @@ export class ProfileStore {
         packOutbox(request.outbox.updates),
         JSON.stringify(request.absorbed.map((entry) => [entry.profileId, entry.expectedVersion === undefined ? '' : String(entry.expectedVersion)])),
         this.#outboxTtlSeconds,
+        ...this.#appliedArgs(P, appliedKeys),
       );
     }
     try {
@@ -340,6 +392,7 @@ export class ProfileStore {
         outbox.field,
         packOutbox(outbox.updates),
         this.#outboxTtlSeconds,
+        ...this.#appliedArgs(P),
       );
     } catch (error) {
       throw toRedisError(error, 'erasing the profiles merged into an erased one');

@@ -45,3 +45,58 @@ describe('ProfileStore.load with held states', () => {
     expect(bare.profiles.get('p1')?.stored).toEqual({ version: 2, state: null });
   });
 });
+
+describe('the applied set in generations', () => {
+  const HOUR_MS = 3_600_000;
+
+  it('remembers an event id for its generation and the next, then forgets it; the keys expire on their own; the set from before generations is read until it expires', async () => {
+    let now = Date.now();
+    const generations = new ProfileStore(redis, ctx.keyPrefix, 3600, { appliedTtlSeconds: 3600, now: () => now });
+    const P = generations.tenantPrefix('gen');
+    const generation = Math.floor(now / HOUR_MS);
+    // Written by a builder from before generations: read, and given a TTL by the first write.
+    await redis.sadd(`${P}applied`, 'e-old');
+
+    const v1: ProfileState = { ...emptyProfile('g1', 'gen', now), version: 1 };
+    expect(await generations.commit('gen', [commitOf(v1, undefined, 'e1')])).toEqual(['ok']);
+    expect([...(await generations.load('gen', [], ['e1', 'e-old', 'e-new'])).applied].sort()).toEqual(['e-old', 'e1']);
+    expect(await redis.smembers(`${P}applied:${generation}`)).toEqual(['e1']);
+    // Until the end of the next generation, in Redis' own time; the old set an hour from now.
+    expect(await redis.pexpiretime(`${P}applied:${generation}`)).toBe((generation + 2) * HOUR_MS);
+    const legacyTtl = await redis.pttl(`${P}applied`);
+    expect(legacyTtl).toBeGreaterThan(HOUR_MS - 60_000);
+    expect(legacyTtl).toBeLessThanOrEqual(HOUR_MS);
+    // A second commit does not move either expiry (NX).
+    const v2: ProfileState = { ...v1, version: 2 };
+    expect(await generations.commit('gen', [commitOf(v2, 1, 'e2')])).toEqual(['ok']);
+    expect(await redis.pexpiretime(`${P}applied:${generation}`)).toBe((generation + 2) * HOUR_MS);
+
+    // The next generation: e1 still known (a redelivery within the TTL), and still refused by a commit.
+    now += HOUR_MS;
+    expect((await generations.load('gen', [], ['e1'])).applied.has('e1')).toBe(true);
+    const v3: ProfileState = { ...v2, version: 3 };
+    expect(await generations.commit('gen', [commitOf(v3, 2, 'e1')])).toEqual(['duplicate']);
+    expect(await generations.commit('gen', [commitOf(v3, 2, 'e3')])).toEqual(['ok']);
+    expect(await redis.smembers(`${P}applied:${generation + 1}`)).toEqual(['e3']);
+
+    // Two generations on, e1 is forgotten (e3, applied a generation later, is not); the old set
+    // is no longer asked once it has expired.
+    now += HOUR_MS;
+    await redis.del(`${P}applied`);
+    const later = await generations.load('gen', [], ['e1', 'e3', 'e-old']);
+    expect([...later.applied]).toEqual(['e3']);
+  });
+
+  it('keeps a merge id in the current generation as erase.lua writes it', async () => {
+    const now = Date.now();
+    const generations = new ProfileStore(redis, ctx.keyPrefix, 3600, { appliedTtlSeconds: 3600, now: () => now });
+    const P = generations.tenantPrefix('gen-merge');
+    const generation = Math.floor(now / HOUR_MS);
+    const outbox = { partition: 0, field: 't|1|m1', updates: [] };
+    expect(await generations.eraseAbsorbed('gen-merge', 'm1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, outbox)).toBe('ok');
+    expect(await generations.eraseAbsorbed('gen-merge', 'm1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, outbox)).toBe('duplicate');
+    expect(await redis.smembers(`${P}applied:${generation}`)).toEqual(['m1']);
+    expect(await redis.pexpiretime(`${P}applied:${generation}`)).toBe((generation + 2) * HOUR_MS);
+    expect((await generations.load('gen-merge', [], ['m1'])).applied.has('m1')).toBe(true);
+  });
+});
