@@ -41,15 +41,29 @@ for _, entry in ipairs(absorbed) do
 end
 local applied = cjson.decode(ARGV[6])
 local current, previous, legacy = ARGV[12], ARGV[13], P .. 'applied'
-for _, eventId in ipairs(applied) do
-  if redis.call('SISMEMBER', current, eventId) == 1 or redis.call('SISMEMBER', previous, eventId) == 1 or redis.call('SISMEMBER', legacy, eventId) == 1 then return 'duplicate' end
+local sets = { current, previous }
+if #applied > 0 and redis.call('EXISTS', legacy) == 1 then sets[3] = legacy end
+-- Members are asked and added CHUNK at a time: a command per set and chunk, not per event
+-- (unpack's arguments go on Lua's C stack, which holds about 8,000).
+local CHUNK = 1000
+local function each_chunk(fn)
+  for first = 1, #applied, CHUNK do fn(unpack(applied, first, math.min(first + CHUNK - 1, #applied))) end
+end
+for _, set in ipairs(sets) do
+  local seen = false
+  each_chunk(function(...)
+    for _, flag in ipairs(redis.call('SMISMEMBER', set, ...)) do
+      if flag == 1 then seen = true end
+    end
+  end)
+  if seen then return 'duplicate' end
 end
 
 redis.call('HSET', P .. 'ps:' .. pid, 'v', ARGV[4], 's', ARGV[5])
 if #applied > 0 then
-  for _, eventId in ipairs(applied) do redis.call('SADD', current, eventId) end
+  each_chunk(function(...) redis.call('SADD', current, ...) end)
   redis.call('PEXPIREAT', current, ARGV[14], 'NX')
-  redis.call('PEXPIRE', legacy, ARGV[15], 'NX')
+  if sets[3] then redis.call('PEXPIRE', legacy, ARGV[15], 'NX') end
 end
 if ARGV[9] ~= '' then
   redis.call('HSET', ARGV[7], ARGV[8], ARGV[9])

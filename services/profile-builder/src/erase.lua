@@ -74,7 +74,8 @@ end
 
 if mode == 'merge' then
   local current, previous, legacy = ARGV[10], ARGV[11], P .. 'applied'
-  for _, set in ipairs({ current, previous, legacy }) do
+  local hasLegacy = redis.call('EXISTS', legacy) == 1
+  for _, set in ipairs({ current, previous, hasLegacy and legacy or nil }) do
     if redis.call('SISMEMBER', set, ARGV[4]) == 1 then return 'duplicate' end
   end
   local absorbed = cjson.decode(ARGV[5])
@@ -89,7 +90,7 @@ if mode == 'merge' then
   end
   redis.call('SADD', current, ARGV[4])
   redis.call('PEXPIREAT', current, ARGV[12], 'NX')
-  redis.call('PEXPIRE', legacy, ARGV[13], 'NX')
+  if hasLegacy then redis.call('PEXPIRE', legacy, ARGV[13], 'NX') end
   if ARGV[8] ~= '' then
     redis.call('HSET', ARGV[6], ARGV[7], ARGV[8])
     redis.call('EXPIRE', ARGV[6], tonumber(ARGV[9]))

@@ -87,6 +87,21 @@ describe('the applied set in generations', () => {
     expect([...later.applied]).toEqual(['e3']);
   });
 
+  it('asks and adds the ids of a commit in chunks: a profile with thousands of events in one batch', async () => {
+    const P = store.tenantPrefix('chunks');
+    const ids = Array.from({ length: 2500 }, (_, index) => `c${index}`);
+    const v1: ProfileState = { ...emptyProfile('c1', 'chunks', 1000), version: 2500 };
+    expect(await store.commit('chunks', [{ ...commitOf(v1, undefined, 'unused'), appliedEventIds: ids }])).toEqual(['ok']);
+    const keys = await redis.keys(`${P}applied:*`);
+    expect(keys).toHaveLength(1);
+    expect(await redis.scard(keys[0] as string)).toBe(2500);
+    // Any one of them, in any chunk, makes a later commit a duplicate.
+    const v2: ProfileState = { ...v1, version: 2501 };
+    expect(await store.commit('chunks', [{ ...commitOf(v2, 2500, 'unused'), appliedEventIds: ['new-1', 'c2499'] }])).toEqual(['duplicate']);
+    expect(await store.commit('chunks', [{ ...commitOf(v2, 2500, 'unused'), appliedEventIds: ['new-1', 'c1200'] }])).toEqual(['duplicate']);
+    expect(await store.commit('chunks', [{ ...commitOf(v2, 2500, 'unused'), appliedEventIds: ['new-1'] }])).toEqual(['ok']);
+  });
+
   it('keeps a merge id in the current generation as erase.lua writes it', async () => {
     const now = Date.now();
     const generations = new ProfileStore(redis, ctx.keyPrefix, 3600, { appliedTtlSeconds: 3600, now: () => now });
