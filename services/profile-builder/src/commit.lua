@@ -14,18 +14,14 @@
 --          committed. (Entries written before 2026-12-05 hold a JSON array; both are read.)
 -- ARGV[10] JSON [[absorbed id, expected version or ''], ...] folded into this profile
 -- ARGV[11] seconds the outbox is kept after its last write
--- ARGV[12] P applied:<n>, the applied set of the current generation (ids are added here)
--- ARGV[13] P applied:<n-1>, the previous generation's (read only)
--- ARGV[14] when the current generation's set may go (unix ms: the end of generation n+1)
--- ARGV[15] the pre-generation set P applied's time to live (ms), set once, on the first write
+-- ARGV[12..15] the applied sets (applied.lua, which store.ts puts in front of this script)
 -- Returns 'ok', 'erased', 'merged:<survivor>', 'conflict' or 'duplicate' (an event was applied
 -- by another writer meanwhile: the batch must be read again).
 --
--- Keys: P ps:<id> hash v (version), s (state JSON) | P applied:<n>: sets of the event ids
---       applied to any profile of the tenant in generation n (so a touchpoint counts once even
---       when its copies were resolved to two profiles that a merge joins later), an id looked
---       up in the current generation, the previous one and the set written before generations
---       (P applied, until it expires) | P ob:<partition> hash, the
+-- Keys: P ps:<id> hash v (version), s (state JSON) | P applied:<n>: the event ids applied to
+--       any profile of the tenant in generation n (so a touchpoint counts once even when its
+--       copies were resolved to two profiles that a merge joins later; applied.lua) |
+--       P ob:<partition> hash, the
 --       outbox of one input partition | P pm:<id> survivor of a merged profile |
 --       P px:<id> hash at, v: erased at (ms) and the erasure's version
 local P, pid = ARGV[1], ARGV[2]
@@ -40,31 +36,11 @@ for _, entry in ipairs(absorbed) do
   if redis.call('EXISTS', P .. 'pm:' .. entry[1]) == 1 or version(entry[1]) ~= entry[2] then return 'conflict' end
 end
 local applied = cjson.decode(ARGV[6])
-local current, previous, legacy = ARGV[12], ARGV[13], P .. 'applied'
-local sets = { current, previous }
-if #applied > 0 and redis.call('EXISTS', legacy) == 1 then sets[3] = legacy end
--- Members are asked and added CHUNK at a time: a command per set and chunk, not per event
--- (unpack's arguments go on Lua's C stack, which holds about 8,000).
-local CHUNK = 1000
-local function each_chunk(fn)
-  for first = 1, #applied, CHUNK do fn(unpack(applied, first, math.min(first + CHUNK - 1, #applied))) end
-end
-for _, set in ipairs(sets) do
-  local seen = false
-  each_chunk(function(...)
-    for _, flag in ipairs(redis.call('SMISMEMBER', set, ...)) do
-      if flag == 1 then seen = true end
-    end
-  end)
-  if seen then return 'duplicate' end
-end
+local sets = appliedSets(P, 12)
+if anyApplied(sets, applied) then return 'duplicate' end
 
 redis.call('HSET', P .. 'ps:' .. pid, 'v', ARGV[4], 's', ARGV[5])
-if #applied > 0 then
-  each_chunk(function(...) redis.call('SADD', current, ...) end)
-  redis.call('PEXPIREAT', current, ARGV[14], 'NX')
-  if sets[3] then redis.call('PEXPIRE', legacy, ARGV[15], 'NX') end
-end
+addApplied(sets, applied)
 if ARGV[9] ~= '' then
   redis.call('HSET', ARGV[7], ARGV[8], ARGV[9])
   redis.call('EXPIRE', ARGV[7], tonumber(ARGV[11]))

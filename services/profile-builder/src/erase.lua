@@ -16,7 +16,7 @@
 --   ARGV[6]  outbox key P ob:<input partition>; ARGV[7] outbox field; ARGV[8] the updates, encoded as in commit.lua ARGV[9]
 --            (the erasure updates, kept until the transaction that publishes them committed)
 --   ARGV[9]  seconds the outbox is kept after its last write
---   ARGV[10..13] the applied sets' generations, as commit.lua ARGV[12..15]
+--   ARGV[10..13] the applied sets (applied.lua, which store.ts puts in front of this script)
 --   Returns 'ok', 'duplicate' (merge applied before) or 'conflict' (an absorbed profile moved).
 --
 -- Erasing profile <id> deletes: P ps:<id> (state), P p:<id> (the resolver's profile hash),
@@ -73,11 +73,8 @@ if mode == 'request' then
 end
 
 if mode == 'merge' then
-  local current, previous, legacy = ARGV[10], ARGV[11], P .. 'applied'
-  local hasLegacy = redis.call('EXISTS', legacy) == 1
-  for _, set in ipairs({ current, previous, hasLegacy and legacy or nil }) do
-    if redis.call('SISMEMBER', set, ARGV[4]) == 1 then return 'duplicate' end
-  end
+  local sets = appliedSets(P, 10)
+  if anyApplied(sets, { ARGV[4] }) then return 'duplicate' end
   local absorbed = cjson.decode(ARGV[5])
   for _, entry in ipairs(absorbed) do
     local id = entry[1]
@@ -88,9 +85,7 @@ if mode == 'merge' then
     local expected = entry[2]
     erase(entry[1], expected == '' and '1' or tostring(tonumber(expected) + 1))
   end
-  redis.call('SADD', current, ARGV[4])
-  redis.call('PEXPIREAT', current, ARGV[12], 'NX')
-  if hasLegacy then redis.call('PEXPIRE', legacy, ARGV[13], 'NX') end
+  addApplied(sets, { ARGV[4] })
   if ARGV[8] ~= '' then
     redis.call('HSET', ARGV[6], ARGV[7], ARGV[8])
     redis.call('EXPIRE', ARGV[6], tonumber(ARGV[9]))

@@ -4,8 +4,11 @@ import { toRedisError } from '@elephant/redis';
 import { ElephantError } from '@elephant/errors';
 import type { ProfileState, ProfileUpdate } from '@elephant/profiles';
 
-const COMMIT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
-const ERASE = readFileSync(new URL('./erase.lua', import.meta.url), 'utf8');
+const script = (name: string): string => readFileSync(new URL(name, import.meta.url), 'utf8');
+/** Both scripts that write the applied sets start with their functions (applied.lua). */
+const APPLIED = script('./applied.lua');
+const COMMIT = APPLIED + script('./commit.lua');
+const ERASE = APPLIED + script('./erase.lua');
 
 export interface StoredProfile {
   readonly version: number;
@@ -136,17 +139,6 @@ const ADOPT = `for i = 1, #ARGV, 2 do
 end
 return 0`;
 
-/**
- * Profile state in Redis, next to the identity graph of the same tenant (same hash tag).
- * Reads are plain pipelined commands; writes are one atomic script per profile that
- * compares versions, so a zombie instance or a concurrent fold can never overwrite newer state.
- *
- * The outbox (`P ob:<input partition>`) bridges Redis and Kafka, which share no transaction:
- * a profile's commit writes the updates it will publish into the outbox of the input partition,
- * atomically with the state; the Kafka transaction then publishes them with the input offsets;
- * then the entries are deleted. Whoever next processes that partition finds any entry left
- * behind and, from the group's committed offsets, knows whether its transaction committed.
- */
 /** How long applied event ids are remembered, and the clock that places them in generations. */
 export interface AppliedOptions {
   /**
@@ -160,18 +152,17 @@ export interface AppliedOptions {
   readonly now?: () => number;
 }
 
-/** The applied-set keys of one call and what the scripts need to keep them bounded. */
-interface AppliedKeys {
-  readonly current: string;
-  readonly previous: string;
-  /** The set written before generations (2026-12-06); read until it expires. */
-  readonly legacy: string;
-  /** When the current generation's set may go (unix ms): the end of the generation after it. */
-  readonly expireAt: string;
-  /** The legacy set's time to live from the first write after an upgrade (ms). */
-  readonly legacyTtl: string;
-}
-
+/**
+ * Profile state in Redis, next to the identity graph of the same tenant (same hash tag).
+ * Reads are plain pipelined commands; writes are one atomic script per profile that
+ * compares versions, so a zombie instance or a concurrent fold can never overwrite newer state.
+ *
+ * The outbox (`P ob:<input partition>`) bridges Redis and Kafka, which share no transaction:
+ * a profile's commit writes the updates it will publish into the outbox of the input partition,
+ * atomically with the state; the Kafka transaction then publishes them with the input offsets;
+ * then the entries are deleted. Whoever next processes that partition finds any entry left
+ * behind and, from the group's committed offsets, knows whether its transaction committed.
+ */
 export class ProfileStore {
   readonly #redis: Redis;
   readonly #prefix: string;
@@ -194,21 +185,21 @@ export class ProfileStore {
     return `${this.#prefix}{${tenant}}:`;
   }
 
-  /** The scripts' trailing arguments for the applied set: current and previous generation's keys, the current one's expiry, the legacy set's TTL. */
-  #appliedArgs(P: string, keys: AppliedKeys = this.#applied(P)): [string, string, string, string] {
-    return [keys.current, keys.previous, keys.expireAt, keys.legacyTtl];
+  /** The applied-set generation the clock is in (AppliedOptions). */
+  #generation(): number {
+    return Math.floor(this.#now() / this.#generationMs);
   }
 
-  /** The tenant's applied-set keys at this moment (AppliedOptions). */
-  #applied(P: string): AppliedKeys {
-    const generation = Math.floor(this.#now() / this.#generationMs);
-    return {
-      current: `${P}applied:${generation}`,
-      previous: `${P}applied:${generation - 1}`,
-      legacy: `${P}applied`,
-      expireAt: String((generation + 2) * this.#generationMs),
-      legacyTtl: String(this.#generationMs),
-    };
+  /** The sets an id is looked up in: the current generation's, the previous one's, the set from before generations. */
+  #appliedSets(P: string): [string, string, string] {
+    const generation = this.#generation();
+    return [`${P}applied:${generation}`, `${P}applied:${generation - 1}`, `${P}applied`];
+  }
+
+  /** The scripts' applied-set arguments (applied.lua): both generations' sets, the current one's expiry, the old set's TTL. */
+  #appliedArgs(P: string): [string, string, string, string] {
+    const generation = this.#generation();
+    return [`${P}applied:${generation}`, `${P}applied:${generation - 1}`, String((generation + 2) * this.#generationMs), String(this.#generationMs)];
   }
 
   /**
@@ -229,8 +220,8 @@ export class ProfileStore {
       pipeline.get(`${P}pm:${id}`);
       pipeline.hget(`${P}px:${id}`, 'at');
     }
-    const appliedKeys = this.#applied(P);
-    if (eventIds.length > 0) for (const key of [appliedKeys.current, appliedKeys.previous, appliedKeys.legacy]) pipeline.smismember(key, ...eventIds);
+    const appliedSets = this.#appliedSets(P);
+    if (eventIds.length > 0) for (const set of appliedSets) pipeline.smismember(set, ...eventIds);
     if (partition !== undefined) pipeline.hgetallBuffer(`${P}ob:${partition}`);
     let replies: [Error | null, unknown][];
     try {
@@ -267,8 +258,8 @@ export class ProfileStore {
     let next = profileIds.length * 3;
     const applied = new Set<string>();
     if (eventIds.length > 0) {
-      // Applied in any generation looked up (current, previous, the set from before generations).
-      for (let generation = 0; generation < 3; generation += 1) {
+      // Applied in any of the sets looked up.
+      for (let set = 0; set < appliedSets.length; set += 1) {
         const flags = value(next) as number[];
         next += 1;
         eventIds.forEach((eventId, index) => {
@@ -288,7 +279,7 @@ export class ProfileStore {
   async commit(tenant: string, requests: readonly CommitRequest[]): Promise<CommitOutcome[]> {
     if (requests.length === 0) return [];
     const P = this.tenantPrefix(tenant);
-    const appliedKeys = this.#applied(P);
+    const appliedArgs = this.#appliedArgs(P);
     const pipeline = this.#redis.pipeline();
     const call = pipeline as unknown as Commands;
     for (const request of requests) {
@@ -305,7 +296,7 @@ export class ProfileStore {
         packOutbox(request.outbox.updates),
         JSON.stringify(request.absorbed.map((entry) => [entry.profileId, entry.expectedVersion === undefined ? '' : String(entry.expectedVersion)])),
         this.#outboxTtlSeconds,
-        ...this.#appliedArgs(P, appliedKeys),
+        ...appliedArgs,
       );
     }
     try {
