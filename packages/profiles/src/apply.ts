@@ -3,7 +3,7 @@ import type { Identifier } from '@elephant/channels';
 import { diffProfiles } from './changes.ts';
 import { applyComputed } from './computed.ts';
 import { ProfileError } from './errors.ts';
-import { compareStrings, getOwn, setOwn, sortedRecord } from './own.ts';
+import { compareStrings, getOwn, isSorted, setOwn, sortedRecord } from './own.ts';
 import { consentCandidates, consentWins, traitCandidates, traitWins } from './reconcile.ts';
 import { assertStateVersion, resolveOptions, type AppliedTouchpoint, type ConsentValue, type IdentityEntry, type ProfileOptions, type ProfileState, type TraitValue } from './state.ts';
 import type { FieldChange } from './generated/profile-update.ts';
@@ -83,13 +83,6 @@ function seenAgain(held: readonly IdentityEntry[], seen: readonly IdentityEntry[
     }
   }
   return out ?? held.slice();
-}
-
-/** Whether a record's keys iterate in code-unit order (what sortedRecord makes). */
-function isSorted(record: Readonly<Record<string, unknown>>): boolean {
-  const keys = Object.keys(record);
-  for (let i = 1; i < keys.length; i += 1) if (compareStrings(keys[i - 1] as string, keys[i] as string) >= 0) return false;
-  return true;
 }
 
 /** Trait records reconciled field by field. */

@@ -7,7 +7,7 @@
 import { channelsUsed, preferredChannel } from './computed.ts';
 import { compareStrings, getOwn } from './own.ts';
 import type { FieldChange } from './generated/profile-update.ts';
-import type { ProfileState } from './state.ts';
+import type { ContentEntry, ProductEntry, ProfileState } from './state.ts';
 
 type Value = string | number | boolean | readonly string[] | null;
 
@@ -129,11 +129,14 @@ export function diffProfiles(before: ProfileState, after: ProfileState): FieldCh
   }
   records('computed.lifetimeValue.', was.lifetimeValue, is.lifetimeValue, (amount) => amount);
   if (was.products !== is.products) {
-    keyed('computed.products.', new Map(was.products.map((product) => [product.productId, product.lastPurchasedAt])), new Map(is.products.map((product) => [product.productId, product.lastPurchasedAt])));
+    const [before, after] = unshared(was.products, is.products);
+    const byKey = (list: readonly ProductEntry[]): Map<string, number> => new Map(list.map((product) => [product.productId, product.lastPurchasedAt]));
+    keyed('computed.products.', byKey(before), byKey(after));
   }
   if (was.content !== is.content) {
-    const byKey = (list: typeof was.content): Map<string, number> => new Map(list.map((content) => [`${content.channel}.${content.contentId}`, content.lastAt]));
-    keyed('computed.content.', byKey(was.content), byKey(is.content));
+    const [before, after] = unshared(was.content, is.content);
+    const byKey = (list: readonly ContentEntry[]): Map<string, number> => new Map(list.map((content) => [`${content.channel}.${content.contentId}`, content.lastAt]));
+    keyed('computed.content.', byKey(before), byKey(after));
   }
   if (was !== is) {
     for (const key of SCALARS) field(`computed.${key}`, was[key], is[key]);
@@ -148,6 +151,37 @@ export function diffProfiles(before: ProfileState, after: ProfileState): FieldCh
     for (const id of prior) if (!current.has(id)) field(`mergedFrom.${id}`, id, null);
   }
   return sortByPath(changes);
+}
+
+/**
+ * The entries of two keyed lists that are not the same object in both: a list a touchpoint
+ * updated keeps its other entries as they were (mergeRecent in computed.ts), so only these can
+ * differ. An entry is in each list once; the walk pairs them in list order (both lists are
+ * kept in the same order, which only makes it find more pairs), and an entry it did not pair
+ * is returned on both sides, where comparing it by key finds no change.
+ */
+function unshared<T>(was: readonly T[], is: readonly T[]): [T[], T[]] {
+  const before: T[] = [];
+  const after: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < was.length && j < is.length) {
+    const a = was[i] as T;
+    const b = is[j] as T;
+    if (a === b) {
+      i += 1;
+      j += 1;
+    } else if (is[j + 1] === a) {
+      after.push(b); // inserted before a
+      j += 1;
+    } else {
+      before.push(a); // moved or dropped
+      i += 1;
+    }
+  }
+  for (; i < was.length; i += 1) before.push(was[i] as T);
+  for (; j < is.length; j += 1) after.push(is[j] as T);
+  return [before, after];
 }
 
 /**

@@ -5,13 +5,22 @@
  * a max or min under a total order, so the result does not depend on arrival order.
  * docs/profiles.md holds the exact definitions.
  */
-import { JOURNEY_STAGES } from '@elephant/channels';
-import { compareStrings, getOwn, maxTime, minTime, setOwn, sortedRecord, type Mutable } from './own.ts';
+import { CHANNELS, JOURNEY_STAGES } from '@elephant/channels';
+import { compareStrings, getOwn, isSorted, maxTime, minTime, setOwn, sortedRecord, type Mutable } from './own.ts';
 import type { AppliedTouchpoint, ChannelStats, ComputedState, ContentEntry, EmailState, ProductEntry, ResolvedOptions, SupportState } from './state.ts';
 
 /** Event types that set `email.unsubscribed` to true (or false for resubscribe). */
 const UNSUBSCRIBING = new Set(['email_unsubscribed', 'email_spam_reported']);
 const RESUBSCRIBING = 'email_resubscribed';
+
+/**
+ * The channel names as this module's own string constants. A touchpoint's channel is a string
+ * decoded from its record; once used as a property key (`channels[channel]`) V8 turns it into
+ * a "thin" reference to the key's internalized copy, which JSON.stringify serializes off its
+ * fast path. Content entries keep their channel in the state, so they keep the constant
+ * instead (docs/benchmarks.md: serializing a just-built state took twice as long as one parsed).
+ */
+const CHANNEL_NAMES = new Map<string, string>(CHANNELS.map((name) => [name, name]));
 
 /** Orders from which on a customer counts as `expand` (a repeat purchase). */
 export const EXPAND_ORDERS = 2;
@@ -84,6 +93,53 @@ function mergeContent(lists: readonly (readonly ContentEntry[])[], max: number):
   return [...latest.values()].sort(byRecentContent).slice(0, max);
 }
 
+/** How a bounded "most recent" list is kept: its order, and which entries stand for the same key. */
+interface RecentList<T> {
+  readonly order: (a: T, b: T) => number;
+  readonly sameKey: (a: T, b: T) => boolean;
+  /** Whether `a` replaces `b` of the same key. */
+  readonly later: (a: T, b: T) => boolean;
+}
+
+const PRODUCTS: RecentList<ProductEntry> = {
+  order: byRecentProduct,
+  sameKey: (a, b) => a.productId === b.productId,
+  later: (a, b) => a.lastPurchasedAt > b.lastPurchasedAt,
+};
+
+const CONTENT: RecentList<ContentEntry> = {
+  order: byRecentContent,
+  sameKey: (a, b) => a.contentId === b.contentId && a.channel === b.channel,
+  later: (a, b) => a.lastAt > b.lastAt,
+};
+
+/**
+ * A touchpoint's few entries merged into a list kept in `kind.order` with one entry per key
+ * and at most `max` (what mergeProducts and mergeContent make): the same result as theirs
+ * without a map, key strings and a sort of the whole list per touchpoint. Entries that did
+ * not change stay the same objects, and the list itself when nothing changed, so diffProfiles
+ * compares only what moved. Undefined when `list` is not such a list (then merge in full).
+ */
+function mergeRecent<T>(kind: RecentList<T>, list: readonly T[], additions: readonly T[], max: number): T[] | undefined {
+  if (list.length > max) return undefined;
+  for (let i = 1; i < list.length; i += 1) if (kind.order(list[i - 1] as T, list[i] as T) >= 0) return undefined;
+  let out: T[] | undefined;
+  for (const entry of additions) {
+    const current: readonly T[] = out ?? list;
+    const at = current.findIndex((held) => kind.sameKey(held, entry));
+    if (at >= 0 && !kind.later(entry, current[at] as T)) continue;
+    out ??= list.slice();
+    if (at >= 0) out.splice(at, 1);
+    let position = 0;
+    while (position < out.length && kind.order(out[position] as T, entry) < 0) position += 1;
+    out.splice(position, 0, entry);
+    if (out.length > max) out.length = max;
+  }
+  // The list unchanged is returned as it is (typed for applyComputed's mutable view, which
+  // never writes into it), so that diffProfiles skips it.
+  return out ?? (list as T[]);
+}
+
 /** The later of two subscription changes; on a tie, unsubscribed. */
 type Subscription = Pick<EmailState, 'unsubscribed' | 'subscriptionChangedAt'>;
 
@@ -145,7 +201,7 @@ export function applyComputed(computed: ComputedState, touchpoint: AppliedTouchp
       next.firstOrderAt = minTime(next.firstOrderAt, at);
       next.lastOrderAt = maxTime(next.lastOrderAt, at);
       const bought = commerce.lineItems.map((item) => ({ productId: item.productId, lastPurchasedAt: at }));
-      if (bought.length > 0) next.products = mergeProducts([next.products, bought], options.maxProducts);
+      if (bought.length > 0) next.products = mergeRecent(PRODUCTS, next.products, bought, options.maxProducts) ?? mergeProducts([next.products, bought], options.maxProducts);
     } else {
       next.returnsCount += 1;
     }
@@ -154,7 +210,8 @@ export function applyComputed(computed: ComputedState, touchpoint: AppliedTouchp
   const key = contentKey(touchpoint);
   if (key !== null) {
     next.contentEvents += 1;
-    next.content = mergeContent([next.content, [{ contentId: key, channel: touchpoint.channel, lastAt: at }]], options.maxContent);
+    const entry: ContentEntry = { contentId: key, channel: CHANNEL_NAMES.get(touchpoint.channel) ?? touchpoint.channel, lastAt: at };
+    next.content = mergeRecent(CONTENT, next.content, [entry], options.maxContent) ?? mergeContent([next.content, [entry]], options.maxContent);
   }
 
   const email = next.email;
@@ -199,7 +256,8 @@ export function applyComputed(computed: ComputedState, touchpoint: AppliedTouchp
   }
 
   next.journeyStage = journeyStage(furtherStage(next.journeyStage, touchpoint.journeyStage), next.ordersCount);
-  next.channels = sortedRecord(next.channels);
+  // A channel seen before keeps its place among the keys (sorted already).
+  if (channel === undefined || !isSorted(next.channels)) next.channels = sortedRecord(next.channels);
   if (next.lifetimeValue !== computed.lifetimeValue) next.lifetimeValue = sortedRecord(next.lifetimeValue);
   return next;
 }

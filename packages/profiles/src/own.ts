@@ -39,3 +39,10 @@ export function sortedRecord<T>(record: Readonly<Record<string, T>>): Record<str
   for (const key of Object.keys(record).sort(compareStrings)) setOwn(out, key, record[key] as T);
   return out;
 }
+
+/** Whether a record's keys iterate in code-unit order (what sortedRecord makes). */
+export function isSorted(record: Readonly<Record<string, unknown>>): boolean {
+  const keys = Object.keys(record);
+  for (let i = 1; i < keys.length; i += 1) if (compareStrings(keys[i - 1] as string, keys[i] as string) >= 0) return false;
+  return true;
+}

@@ -199,6 +199,32 @@ describe('properties', () => {
     );
   });
 
+  it('products and content equal their definitions after every touchpoint (one entry per key, the latest time, most recent first, bounded)', () => {
+    const latest = <T>(entries: readonly T[], key: (entry: T) => string, at: (entry: T) => number, order: (a: T, b: T) => number, max: number): T[] => {
+      const kept = new Map<string, T>();
+      for (const entry of entries) {
+        const held = kept.get(key(entry));
+        if (held === undefined || at(entry) > at(held)) kept.set(key(entry), entry);
+      }
+      return [...kept.values()].sort(order).slice(0, max);
+    };
+    const code = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    fc.assert(
+      fc.property(touchpoints, (list) => {
+        const { states } = applyAll(list, options);
+        states.forEach((state, index) => {
+          const seen = list.slice(0, index + 1);
+          const bought = seen.flatMap((touchpoint) => (touchpoint.commerce?.kind === 'purchase' ? touchpoint.commerce.lineItems.map((item) => ({ productId: item.productId, lastPurchasedAt: touchpoint.eventTime })) : []));
+          const consumed = seen.flatMap((touchpoint) => (touchpoint.content?.contentId ? [{ contentId: touchpoint.content.contentId, channel: touchpoint.channel, lastAt: touchpoint.eventTime }] : []));
+          expect(state.computed.products).toEqual(latest(bought, (entry) => entry.productId, (entry) => entry.lastPurchasedAt, (a, b) => b.lastPurchasedAt - a.lastPurchasedAt || code(a.productId, b.productId), 3));
+          expect(state.computed.content).toEqual(
+            latest(consumed, (entry) => `${entry.channel} ${entry.contentId}`, (entry) => entry.lastAt, (a, b) => b.lastAt - a.lastAt || code(a.channel, b.channel) || code(a.contentId, b.contentId), 3),
+          );
+        });
+      }),
+    );
+  });
+
   it('the order touchpoints arrive in changes nothing: counters, traits, consent, lists, byte for byte', () => {
     fc.assert(
       fc.property(permuted, ([list, shuffled]) => {
