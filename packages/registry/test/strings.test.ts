@@ -6,7 +6,7 @@ import { avscStringWriters } from '@elephant/registry';
 const require = createRequire(import.meta.url);
 const { Tap } = require('avsc/lib/utils.js') as { Tap: new (buf: Buffer, pos?: number) => { buf: Buffer; pos: number } };
 
-const samples = ['', 'a', 'web', 'Order Completed', '3f2a9c1e-8b7d-4e6f-a5c4-000000000123', 'jane.doe+promo@example.com', '+14155550123', 'München', 'é€😀', '\ud800x', 'x\udc00', 'a'.repeat(63), 'a'.repeat(64), 'a'.repeat(65), `${'a'.repeat(63)}é`, `é${'a'.repeat(63)}`, 'a'.repeat(500), '\u007f\u0080'];
+const samples = ['', 'a', 'web', 'Order Completed', '3f2a9c1e-8b7d-4e6f-a5c4-000000000123', 'jane.doe+promo@example.com', '+14155550123', 'München', 'é€😀', '\ud800x', 'x\udc00', 'a'.repeat(63), 'a'.repeat(64), 'a'.repeat(65), `${'a'.repeat(63)}é`, `é${'a'.repeat(63)}`, 'a'.repeat(500), '\u007f\u0080', 'x'.repeat(15), 'x'.repeat(16), 'https://shop.example/products/1301-boots', `${'a'.repeat(20)}é`, 'é'.repeat(20), `${'b'.repeat(30)}\ud800`, `${'c'.repeat(17)}😀`];
 
 function written(writer: (this: { buf: Buffer; pos: number }, value: string) => void, values: readonly string[], size: number): { pos: number; bytes: Buffer } {
   const tap = new Tap(Buffer.alloc(size, 0xee));
@@ -27,7 +27,7 @@ describe('avsc string writer', () => {
 
   it('overflows a short buffer the way avsc expects (position past the end, so encode() reports the size needed)', () => {
     const installed = avscStringWriters.installed as typeof avscStringWriters.original;
-    for (const size of [0, 1, 3, 10, 40]) {
+    for (const size of [0, 1, 3, 10, 17, 40, 50, 70, 100]) {
       for (const value of samples) expect(written(installed, [value], size).pos, `${JSON.stringify(value)} into ${size}`).toBe(written(avscStringWriters.original, [value], size).pos);
     }
   });
