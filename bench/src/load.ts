@@ -196,6 +196,17 @@ export interface LoadSpec {
   readonly settleMs: number;
   /** Where to write the samples, `<prefix>samples.json` (BENCH_SAMPLES_DIR); none when undefined. */
   readonly samplesDir?: string;
+  /**
+   * Redis' command and read counters (`INFO`), to report the processes' Redis commands and
+   * round trips per event offered after the warm-up; none when undefined.
+   */
+  readonly redisCounters?: () => Promise<RedisCounters>;
+}
+
+/** Redis' `total_commands_processed` and `total_reads_processed` (one read per request or pipeline). */
+export interface RedisCounters {
+  readonly commands: number;
+  readonly reads: number;
 }
 
 export interface LoadResult extends Percentiles {
@@ -206,6 +217,11 @@ export interface LoadResult extends Percentiles {
   readonly samples: number;
   /** Cores each process under test kept busy while the sampled load was offered. */
   readonly coresBusy: Readonly<Record<string, number | null>>;
+  /**
+   * Redis commands and round trips per event offered after the warm-up, counted from the
+   * warm-up's end until the processes had handled everything; null without `redisCounters`.
+   */
+  readonly redis: { readonly commandsPerEvent: number; readonly roundTripsPerEvent: number } | null;
   /**
    * The whole machine meanwhile (/proc/stat): cores busy, cores' worth stolen by the
    * hypervisor, and the share of the time some runnable task waited for a core (CPU pressure;
@@ -272,6 +288,9 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
     let cpuBefore: Record<string, number | null> | undefined;
     let machineBefore: ReturnType<typeof machineTimes> = null;
     let measuredFrom = 0;
+    let redisBefore: RedisCounters | undefined;
+    /** Events offered when the measured part began. */
+    let offeredBefore = 0;
     const started = performance.now();
     const tickMs = 10;
     let next = 0;
@@ -283,6 +302,8 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
           cpuBefore = Object.fromEntries(Object.entries(spec.pids).map(([name, pid]) => [name, processCpuSeconds([pid])]));
           machineBefore = machineTimes();
           measuredFrom = performance.now();
+          offeredBefore = offered;
+          redisBefore = await spec.redisCounters?.();
         }
         const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * spec.rate) + 1);
         const batches: { topic: string; messages: Message[] }[] = [];
@@ -324,6 +345,13 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
       }),
     );
     await drained(kafka, spec.groups, total, 300000);
+    const redisAfter = redisBefore === undefined ? undefined : await spec.redisCounters?.();
+    const measuredEvents = offered - offeredBefore;
+    const redis =
+      redisBefore !== undefined && redisAfter !== undefined && measuredEvents > 0
+        ? // Less the one reading between the two that each count (its INFO command and its read).
+          { commandsPerEvent: round(Math.max(0, redisAfter.commands - redisBefore.commands - 1) / measuredEvents, 3), roundTripsPerEvent: round(Math.max(0, redisAfter.reads - redisBefore.reads - 1) / measuredEvents, 3) }
+        : null;
     // The processes are done; the last outputs may still be on their way to the subscriber
     // (a transaction's markers, a fetch in flight): wait until all arrived, or none for 2 s.
     lastArrival = performance.now();
@@ -332,7 +360,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
       mkdirSync(spec.samplesDir, { recursive: true });
       writeFileSync(join(spec.samplesDir, `${spec.prefix}samples.json`), JSON.stringify(written));
     }
-    return { offeredPerSecond: spec.rate, warmupSeconds: spec.warmupSeconds, seconds: spec.seconds, samples, ...percentilesOf(histogram), coresBusy, machine, sampled };
+    return { offeredPerSecond: spec.rate, warmupSeconds: spec.warmupSeconds, seconds: spec.seconds, samples, ...percentilesOf(histogram), coresBusy, machine, redis, sampled };
   } finally {
     await subscriber.disconnect();
   }

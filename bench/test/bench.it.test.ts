@@ -73,7 +73,11 @@ describe('benchmark', () => {
     expect(report.latencyExactlyOnce.p99).toBeLessThanOrEqual(report.latencyExactlyOnce.max);
     for (const hop of Object.values(report.latencyExactlyOnce.hops)) expect(hop.p50).toBeGreaterThan(0);
     expect(report.targets.map((target) => target.name)).toContain('end-to-end p99 at the offered load, builder exactly_once');
-    expect(report.targets.length).toBe(10);
+    expect(report.targets.length).toBe(13);
+    // Redis round trips per event at the offered load too, for the two stages that use Redis and the one that does not.
+    for (const stage of report.stages) expect(stage.latency?.redisRoundTripsPerEvent, stage.name).not.toBeNull();
+    expect(report.stages[0]?.latency?.redisCommandsPerEvent).toBe(0);
+    expect(report.stages[2]?.latency?.redisRoundTripsPerEvent).toBeGreaterThan(0);
     // A missed target names what this run measured as its limit; a met one names none.
     for (const target of report.targets) expect(typeof target.limit === 'string' && target.limit.length > 0, target.name).toBe(!target.met);
     const markdown = markdownOf(report);
