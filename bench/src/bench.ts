@@ -12,7 +12,7 @@ import type { Logger } from '@elephant/observability';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
-import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, spawnNode, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type Spawned } from './load.ts';
+import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, spawnNode, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
 
 export type { Percentiles } from './load.ts';
 
@@ -135,7 +135,7 @@ export interface BenchReport {
      */
     readonly machine: { readonly coresBusy: number; readonly steal: number; readonly waitingForCore: number | null } | null;
     /** Redis commands and round trips per event at this load, the resolver's and the builder's together. */
-    readonly redis: { readonly commandsPerEvent: number; readonly roundTripsPerEvent: number } | null;
+    readonly redis: RedisPerEvent | null;
   };
   /**
    * The same latency run with the profile builder at PROCESSING_GUARANTEE=exactly_once (each

@@ -203,6 +203,12 @@ export interface LoadSpec {
   readonly redisCounters?: () => Promise<RedisCounters>;
 }
 
+/** Redis commands and round trips per event of a run. */
+export interface RedisPerEvent {
+  readonly commandsPerEvent: number;
+  readonly roundTripsPerEvent: number;
+}
+
 /** Redis' `total_commands_processed` and `total_reads_processed` (one read per request or pipeline). */
 export interface RedisCounters {
   readonly commands: number;
@@ -221,7 +227,7 @@ export interface LoadResult extends Percentiles {
    * Redis commands and round trips per event offered after the warm-up, counted from the
    * warm-up's end until the processes had handled everything; null without `redisCounters`.
    */
-  readonly redis: { readonly commandsPerEvent: number; readonly roundTripsPerEvent: number } | null;
+  readonly redis: RedisPerEvent | null;
   /**
    * The whole machine meanwhile (/proc/stat): cores busy, cores' worth stolen by the
    * hypervisor, and the share of the time some runnable task waited for a core (CPU pressure;

@@ -191,15 +191,15 @@ export class ProfileStore {
   }
 
   /** The sets an id is looked up in: the current generation's, the previous one's, the set from before generations. */
-  #appliedSets(P: string): [string, string, string] {
-    const generation = this.#generation();
+  #appliedSets(P: string, generation = this.#generation()): [string, string, string] {
     return [`${P}applied:${generation}`, `${P}applied:${generation - 1}`, `${P}applied`];
   }
 
   /** The scripts' applied-set arguments (applied.lua): both generations' sets, the current one's expiry, the old set's TTL. */
   #appliedArgs(P: string): [string, string, string, string] {
     const generation = this.#generation();
-    return [`${P}applied:${generation}`, `${P}applied:${generation - 1}`, String((generation + 2) * this.#generationMs), String(this.#generationMs)];
+    const [current, previous] = this.#appliedSets(P, generation);
+    return [current, previous, String((generation + 2) * this.#generationMs), String(this.#generationMs)];
   }
 
   /**
