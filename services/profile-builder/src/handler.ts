@@ -194,7 +194,7 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   if (pending.length === 0) return;
   pending.sort(({ update: a }, { update: b }) => (a.profileId < b.profileId ? -1 : a.profileId > b.profileId ? 1 : a.version - b.version));
   const profileIds = [...new Set(pending.map(({ update }) => update.profileId))];
-  const { profiles } = await deps.store.load(tenant, profileIds, [], { held: heldStates(deps, profileIds) });
+  const { profiles } = await deps.store.load(tenant, profileIds, [], { held: heldStates(deps, tenant, profileIds) });
   let count = 0;
   for (const { update, record } of pending) {
     // An erased person's updates are never published again, except the erasure itself (of a
@@ -206,7 +206,7 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
     count += 1;
   }
   for (const profileId of profileIds) {
-    const current = parseState(deps, profiles.get(profileId));
+    const current = parseState(deps, tenant, profiles.get(profileId));
     if (current && profiles.get(profileId)?.mergedInto === undefined) out.republishedSnapshots.push({ key: profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(current)) });
   }
   deps.metrics.republished.inc(count);
@@ -276,9 +276,11 @@ async function survivorsOf(deps: BuilderDeps, tenant: string, loaded: readonly L
 }
 
 /**
- * Decoded states by profile id, valid for the version they were decoded or written at. A
- * version names one state for good (every write increments it), so a hit skips JSON parsing
- * and validation of a state this process already holds. Least recently used entries go first.
+ * Decoded states by tenant and profile id, valid for the version they were decoded or written
+ * at. A version names one state of one tenant's profile for good (every write increments it),
+ * so a hit skips JSON parsing and validation of a state this process already holds. Profile
+ * ids are only unique within a tenant (two tenants' `p1` share a partition and this cache),
+ * hence the tenant in the key. Least recently used entries go first.
  */
 export class StateCache {
   readonly #entries = new Map<string, ProfileState>();
@@ -288,22 +290,24 @@ export class StateCache {
     this.#capacity = capacity;
   }
 
-  /** The state held for a profile, whatever its version, without making it more recent. */
-  peek(profileId: string): ProfileState | undefined {
-    return this.#entries.get(profileId);
+  /** The state held for a tenant's profile, whatever its version, without making it more recent. */
+  peek(tenant: string, profileId: string): ProfileState | undefined {
+    return this.#entries.get(cacheKey(tenant, profileId));
   }
 
-  get(profileId: string, version: number): ProfileState | undefined {
-    const state = this.#entries.get(profileId);
+  get(tenant: string, profileId: string, version: number): ProfileState | undefined {
+    const key = cacheKey(tenant, profileId);
+    const state = this.#entries.get(key);
     if (state?.version !== version) return undefined;
-    this.#entries.delete(profileId);
-    this.#entries.set(profileId, state);
+    this.#entries.delete(key);
+    this.#entries.set(key, state);
     return state;
   }
 
   set(state: ProfileState): void {
-    this.#entries.delete(state.profileId);
-    this.#entries.set(state.profileId, state);
+    const key = cacheKey(state.tenant, state.profileId);
+    this.#entries.delete(key);
+    this.#entries.set(key, state);
     if (this.#entries.size > this.#capacity) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
@@ -311,20 +315,25 @@ export class StateCache {
   }
 }
 
-/** The decoded states this process holds of `profileIds`, to load them without their JSON. */
-function heldStates(deps: BuilderDeps, profileIds: readonly string[]): Map<string, ProfileState> {
+// The tenant's length first: unambiguous whatever characters the two hold.
+function cacheKey(tenant: string, profileId: string): string {
+  return `${tenant.length}:${tenant}${profileId}`;
+}
+
+/** The decoded states this process holds of a tenant's `profileIds`, to load them without their JSON. */
+function heldStates(deps: BuilderDeps, tenant: string, profileIds: readonly string[]): Map<string, ProfileState> {
   const held = new Map<string, ProfileState>();
   for (const profileId of profileIds) {
-    const state = deps.states.peek(profileId);
+    const state = deps.states.peek(tenant, profileId);
     if (state) held.set(profileId, state);
   }
   return held;
 }
 
-function parseState(deps: BuilderDeps, loaded: LoadedProfile | undefined): ProfileState | undefined {
+function parseState(deps: BuilderDeps, tenant: string, loaded: LoadedProfile | undefined): ProfileState | undefined {
   if (!loaded?.stored) return undefined;
   if (loaded.stored.decoded) return loaded.stored.decoded;
-  const cached = deps.states.get(loaded.profileId, loaded.stored.version);
+  const cached = deps.states.get(tenant, loaded.profileId, loaded.stored.version);
   if (cached) return cached;
   if (loaded.stored.state === null) throw new ElephantError('PROFILE_STATE_NOT_LOADED', `Profile ${loaded.profileId} was loaded without its state`, { retryable: false });
   const state = parseProfileState(JSON.parse(loaded.stored.state));
@@ -383,7 +392,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
   }
   for (const [tenant, list] of byTenant) {
     const profileIds = [...new Set(list.map(({ value }) => value.profileId))];
-    const { profiles, applied, outbox } = await deps.store.load(tenant, profileIds, [...new Set(list.map(({ value }) => value.touchpoint.eventId))], { partition: batch.partition, held: heldStates(deps, profileIds) });
+    const { profiles, applied, outbox } = await deps.store.load(tenant, profileIds, [...new Set(list.map(({ value }) => value.touchpoint.eventId))], { partition: batch.partition, held: heldStates(deps, tenant, profileIds) });
     await recoverOutbox(deps, out, tenant, batch, outbox);
     // Touchpoints of profiles merged away meanwhile go to the survivors: looked up together.
     const survivors = await survivorsOf(deps, tenant, [...profiles.values()].filter((loaded) => loaded.mergedInto !== undefined && loaded.erasedAt === undefined));
@@ -408,7 +417,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         continue;
       }
       seenInBatch.add(eventId);
-      const state = working.get(record.profileId) ?? parseState(deps, loaded) ?? emptyProfile(record.profileId, tenant, record.touchpoint.ingestTime);
+      const state = working.get(record.profileId) ?? parseState(deps, tenant, loaded) ?? emptyProfile(record.profileId, tenant, record.touchpoint.ingestTime);
       const change = applyTouchpoint(state, record.touchpoint, { excludedIdentifiers: record.excludedIdentifiers, now });
       working.set(record.profileId, change.state);
       const update = updateOf(change.state, change.changes, { kind: 'touchpoint', eventId });
@@ -497,7 +506,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
 async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, merge: IdentityMerge, now: number): Promise<string | undefined> {
   const tenant = merge.tenant;
   const ids = [merge.survivorProfileId, ...merge.mergedProfileIds];
-  const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId], { held: heldStates(deps, ids) });
+  const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId], { held: heldStates(deps, tenant, ids) });
   const survivor = profiles.get(merge.survivorProfileId);
   if (!survivor) return undefined;
   if (survivor.erasedAt !== undefined) {
@@ -514,10 +523,10 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   // Folded before: its update was published, or is in the outbox being republished.
   if (applied.has(merge.mergeId)) return undefined;
   const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
-  const base = parseState(deps, survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
+  const base = parseState(deps, tenant, survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
   // A merged profile whose touchpoints the builder has not seen yet still joins mergedFrom;
   // its touchpoints will be forwarded here.
-  const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
+  const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, tenant, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
   if (change.folded.length === 0) return undefined; // all folded before (a redelivered or chained merge): nothing new to announce
   const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
   const record = encodeUpdate(deps, update);
