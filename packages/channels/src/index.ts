@@ -30,6 +30,7 @@ export {
 } from './identifiers.ts';
 export { setOwn, PROPERTY_LIMITS } from './fields.ts';
 export { touchpointKey } from './key.ts';
+export { MAX_AMOUNT_MINOR } from './values.ts';
 export { CHANNEL_DEFAULT_TRUST, DEFAULT_SOURCE_SYSTEMS, DEFAULT_SOURCE_TRUST, sourceTrust } from './trust.ts';
 export {
   CHANNELS,

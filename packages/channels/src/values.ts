@@ -100,6 +100,14 @@ export function parseCurrency(value: string, path: string): string {
   return code;
 }
 
+/**
+ * The largest magnitude of an amount in minor units (2^52): an Avro long of avsc (the
+ * project's Avro library) round-trips every integer up to it, of either sign; beyond it,
+ * avsc's zig-zag arithmetic in doubles turns some negative values positive. Amounts are
+ * refused above it here, and profile sums held to it (@elephant/profiles).
+ */
+export const MAX_AMOUNT_MINOR = 2 ** 52;
+
 const DECIMAL_PARTS = /^([+-]?)(\d+)(?:\.(\d+))?$/;
 
 /**
@@ -126,7 +134,7 @@ export function toMinorUnits(value: unknown, currency: string, path: string): nu
   } else {
     throw schemaViolation(path, `expected a decimal amount, got ${JSON.stringify(text.slice(0, 40))}`);
   }
-  if (minor > BigInt(Number.MAX_SAFE_INTEGER)) throw schemaViolation(path, 'amount is too large');
+  if (minor > BigInt(MAX_AMOUNT_MINOR)) throw schemaViolation(path, `amount is too large (over ${MAX_AMOUNT_MINOR} minor units)`);
   return Number(minor);
 }
 
@@ -134,5 +142,6 @@ export function toMinorUnits(value: unknown, currency: string, path: string): nu
 export function minorUnits(value: unknown, path: string): number {
   const number = typeof value === 'string' && /^[+-]?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
   if (typeof number !== 'number' || !Number.isSafeInteger(number)) throw schemaViolation(path, `expected an integer amount in minor units, got ${describeType(value)}`);
+  if (Math.abs(number) > MAX_AMOUNT_MINOR) throw schemaViolation(path, `amount is too large (over ${MAX_AMOUNT_MINOR} minor units)`);
   return Math.abs(number);
 }

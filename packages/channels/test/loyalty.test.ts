@@ -32,6 +32,7 @@ describe('loyalty adapter', () => {
     ['a coupon event without code', { type: 'coupon', id: 'r', occurredAt: '2024-05-01T12:00:00Z', memberId: 'M' }, 'SCHEMA_VIOLATION', 'couponCode: is required'],
     ['a points event without points', { type: 'points', id: 'r', occurredAt: '2024-05-01T12:00:00Z', memberId: 'M' }, 'SCHEMA_VIOLATION', 'points: is required'],
     ['fractional points', { type: 'points', id: 'r', occurredAt: '2024-05-01T12:00:00Z', memberId: 'M', points: 1.5 }, 'SCHEMA_VIOLATION', 'points: expected an integer'],
+    ['points over 2^52', { type: 'points', id: 'r', occurredAt: '2024-05-01T12:00:00Z', memberId: 'M', points: 2 ** 52 + 1 }, 'SCHEMA_VIOLATION', 'points: must be between'],
     ['no member', { type: 'points', id: 'r', occurredAt: '2024-05-01T12:00:00Z', points: 5, loyaltyCard: ' - ' }, 'MISSING_IDENTIFIER', 'loyaltyCard (empty)'],
   ])('rejects %s', (_name, raw, code, message) => {
     expect(failure(adaptLoyalty(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);

@@ -77,6 +77,9 @@ describe('pos adapter', () => {
     ['a fractional quantity', { ...purchase, lineItems: [{ sku: 's', quantity: 1.5, unitPrice: 1 }] }, 'SCHEMA_VIOLATION', 'lineItems[0].quantity: expected an integer'],
     ['a line item that is no object', { ...purchase, lineItems: ['pencil'] }, 'SCHEMA_VIOLATION', 'lineItems[0]: expected an object'],
     ['a fractional minor amount', { ...purchase, total: undefined, totalMinor: 12.5 }, 'SCHEMA_VIOLATION', 'totalMinor'],
+    // Over 2^52 minor units an Avro long of avsc may come back with its sign flipped: refused.
+    ['a minor amount over 2^52', { ...purchase, total: undefined, totalMinor: -(2 ** 52 + 1) }, 'SCHEMA_VIOLATION', 'totalMinor: amount is too large'],
+    ['a decimal amount over 2^52 minor units', { ...purchase, total: '45035996273705.0000' }, 'SCHEMA_VIOLATION', 'total: amount is too large'],
     ['an anonymous cash sale', { ...purchase, loyaltyCard: undefined, paymentFingerprint: undefined, customer: undefined }, 'MISSING_IDENTIFIER', 'No usable identifier'],
     ['a customer that is a string', { ...purchase, customer: 'ann' }, 'SCHEMA_VIOLATION', 'customer: expected an object'],
   ])('rejects %s', (_name, raw, code, message) => {

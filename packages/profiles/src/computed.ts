@@ -5,7 +5,7 @@
  * a max or min under a total order, so the result does not depend on arrival order.
  * docs/profiles.md holds the exact definitions.
  */
-import { CHANNELS, JOURNEY_STAGES } from '@elephant/channels';
+import { CHANNELS, JOURNEY_STAGES, MAX_AMOUNT_MINOR } from '@elephant/channels';
 import { compareStrings, getOwn, isSorted, maxTime, minTime, setOwn, sortedRecord, type Mutable } from './own.ts';
 import type { AppliedTouchpoint, ChannelStats, ComputedState, ContentEntry, EmailState, ProductEntry, ResolvedOptions, SupportState } from './state.ts';
 
@@ -195,7 +195,7 @@ export function applyComputed(computed: ComputedState, touchpoint: AppliedTouchp
   if (commerce !== null && (commerce.kind === 'purchase' || commerce.kind === 'return')) {
     const sign = commerce.kind === 'purchase' ? 1 : -1;
     next.lifetimeValue = { ...computed.lifetimeValue };
-    setOwn(next.lifetimeValue, commerce.currency, (getOwn(next.lifetimeValue, commerce.currency) ?? 0) + sign * commerce.totalMinor);
+    setOwn(next.lifetimeValue, commerce.currency, addBounded(getOwn(next.lifetimeValue, commerce.currency) ?? 0, sign * commerce.totalMinor));
     if (commerce.kind === 'purchase') {
       next.ordersCount += 1;
       next.firstOrderAt = minTime(next.firstOrderAt, at);
@@ -252,7 +252,7 @@ export function applyComputed(computed: ComputedState, touchpoint: AppliedTouchp
   const loyalty = touchpoint.loyalty;
   if (loyalty !== null) {
     if (loyalty.couponCode !== null && loyalty.couponCode !== '' && commerce?.kind !== 'return') next.loyalty.couponsRedeemed += 1;
-    if (loyalty.pointsDelta !== null) next.loyalty.pointsDelta += loyalty.pointsDelta;
+    if (loyalty.pointsDelta !== null) next.loyalty.pointsDelta = addBounded(next.loyalty.pointsDelta, loyalty.pointsDelta);
   }
 
   next.journeyStage = journeyStage(furtherStage(next.journeyStage, touchpoint.journeyStage), next.ordersCount);
@@ -262,9 +262,20 @@ export function applyComputed(computed: ComputedState, touchpoint: AppliedTouchp
   return next;
 }
 
+/**
+ * a + b held to ±MAX_AMOUNT_MINOR (2^52). Each touchpoint's amount is within it, but their sum
+ * need not be: a state holding a larger one could not be encoded exactly (an Avro long) nor
+ * read back, and every later batch of its partition would fail the same way. A sum that reaches the bound
+ * stays there (and comes back down with amounts of the other sign).
+ */
+function addBounded(a: number, b: number): number {
+  const sum = a + b;
+  return sum > MAX_AMOUNT_MINOR ? MAX_AMOUNT_MINOR : sum < -MAX_AMOUNT_MINOR ? -MAX_AMOUNT_MINOR : sum;
+}
+
 function sumRecords(records: readonly Readonly<Record<string, number>>[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const record of records) for (const [key, value] of Object.entries(record)) setOwn(out, key, (getOwn(out, key) ?? 0) + value);
+  for (const record of records) for (const [key, value] of Object.entries(record)) setOwn(out, key, addBounded(getOwn(out, key) ?? 0, value));
   return out;
 }
 
@@ -312,7 +323,7 @@ export function mergeComputed(states: readonly ComputedState[], options: Resolve
       },
       loyalty: {
         couponsRedeemed: merged.loyalty.couponsRedeemed + other.loyalty.couponsRedeemed,
-        pointsDelta: merged.loyalty.pointsDelta + other.loyalty.pointsDelta,
+        pointsDelta: addBounded(merged.loyalty.pointsDelta, other.loyalty.pointsDelta),
       },
       journeyStage: journeyStage(furtherStage(merged.journeyStage, other.journeyStage), ordersCount),
     };

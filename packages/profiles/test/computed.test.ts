@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { snapshotOf } from '@elephant/profiles';
-import { applyAll, HOUR, T0, touchpoint } from './helpers.ts';
+import { MAX_AMOUNT_MINOR as MAX_AMOUNT } from '@elephant/channels';
+import { emptyProfile, foldMerge, parseProfileState, snapshotOf } from '@elephant/profiles';
+import { applyAll, expectEncodes, HOUR, snapshotType, T0, touchpoint } from './helpers.ts';
 
 const email = (eventId: string, eventType: string, eventTime: number) =>
   touchpoint({ eventId, channel: 'email', source: { system: 'sendgrid', eventId, trust: 80 }, eventType, journeyStage: 'engage', eventTime });
@@ -93,5 +94,23 @@ describe('computed traits', () => {
       touchpoint({ eventId: 'e-3', journeyStage: 'delight' }),
     ]);
     expect(state.computed.journeyStage).toBe('retain');
+  });
+
+  it('regression (a partition stuck on one profile): sums of money and points stay safe integers, so the state encodes and reads back', () => {
+    const big = MAX_AMOUNT;
+    const purchase = (eventId: string, totalMinor: number) =>
+      touchpoint({ eventId, eventType: 'order_completed', commerce: { kind: 'purchase', orderId: eventId, returnId: null, currency: 'USD', totalMinor, lineItems: [] }, loyalty: { couponCode: null, pointsDelta: -big, programId: 'club' } });
+    const { state } = applyAll([purchase('e-1', big), purchase('e-2', big)]);
+    expect(state.computed.lifetimeValue).toEqual({ USD: MAX_AMOUNT });
+    expect(state.computed.loyalty.pointsDelta).toBe(-MAX_AMOUNT);
+    expectEncodes(snapshotType, snapshotOf(state));
+    expect(parseProfileState(JSON.parse(JSON.stringify(state)))).toEqual(state);
+    // A refund brings it down from the bound, and a merge of two such profiles is bounded too.
+    const refunded = applyAll([touchpoint({ eventId: 'e-3', eventType: 'order_refunded', commerce: { kind: 'return', orderId: 'e-1', returnId: 'r-1', currency: 'USD', totalMinor: 10, lineItems: [] } })], {}, state).state;
+    expect(refunded.computed.lifetimeValue).toEqual({ USD: MAX_AMOUNT - 10 });
+    const other = applyAll([purchase('e-9', big)], {}, emptyProfile('p-2', 'acme', T0)).state;
+    const merged = foldMerge(state, [other]).state;
+    expect(merged.computed.lifetimeValue).toEqual({ USD: MAX_AMOUNT });
+    expectEncodes(snapshotType, snapshotOf(merged));
   });
 });

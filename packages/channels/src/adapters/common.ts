@@ -1,7 +1,7 @@
 /** Field groups several channels share: person traits, consent, customer identifiers, money. */
 import { schemaViolation } from '../errors.ts';
 import { isRecord, setOwn, type Fields } from '../fields.ts';
-import { normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
+import { MAX_AMOUNT_MINOR, normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
 import type { AdapterContext } from '../context.ts';
 import type { IdentifierCollector } from '../identifiers.ts';
 import type { Address, Consent, LineItem, Traits } from '../generated/touchpoint.ts';
@@ -163,6 +163,6 @@ export function readLineItems(items: readonly Fields[], currency: string, keys: 
 /** Sum of line items, for sources that report no total. */
 export function lineItemsTotal(items: readonly LineItem[], path: string): number {
   const total = items.reduce((sum, item) => sum + item.quantity * item.unitPriceMinor, 0);
-  if (!Number.isSafeInteger(total)) throw schemaViolation(path, 'sum of line items is too large');
+  if (!Number.isSafeInteger(total) || Math.abs(total) > MAX_AMOUNT_MINOR) throw schemaViolation(path, `sum of line items is too large (over ${MAX_AMOUNT_MINOR} minor units)`);
   return total;
 }

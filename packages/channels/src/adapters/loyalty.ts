@@ -5,6 +5,7 @@
  */
 import { ChannelError, schemaViolation } from '../errors.ts';
 import { Fields } from '../fields.ts';
+import { MAX_AMOUNT_MINOR } from '../values.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
 import { lookup, readCustomer, readKind, readTime } from './common.ts';
 import type { AdapterContext, AdapterResult } from '../context.ts';
@@ -32,7 +33,7 @@ function adaptRedemption(raw: unknown, context: AdapterContext): Built {
   readCustomer(redemption.optObject('customer'), ids);
 
   const couponCode = eventType === 'coupon_redeemed' ? redemption.string('couponCode') : redemption.optString('couponCode');
-  const points = redemption.optInt('points');
+  const points = redemption.optInt('points', -MAX_AMOUNT_MINOR, MAX_AMOUNT_MINOR);
   if (eventType === 'points_redeemed' && points === null) throw schemaViolation('points', 'is required');
   const storeId = redemption.optString('storeId');
   return finish(
