@@ -22,6 +22,7 @@ export {
   type TenantRulesOverride,
 } from './rules.ts';
 export { DEFAULT_RULES, DEFAULT_RULES_DOCUMENT } from './defaults.ts';
+export { profileIdNamespace, profileIdOf } from './profile-id.ts';
 export { identifierKey, screenIdentifiers, type BlockedIdentifier, type ScreenResult } from './filter.ts';
 export {
   QUARANTINE_REASONS,

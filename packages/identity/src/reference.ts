@@ -7,6 +7,7 @@
 import type { Identifier } from '@elephant/channels';
 import { IdentityError } from './errors.ts';
 import { identifierKey, screenIdentifiers, type BlockedIdentifier } from './filter.ts';
+import { profileIdNamespace, profileIdOf } from './profile-id.ts';
 import { compileRules, resolveRules, type CompiledRules, type RulesDocument, type TenantRules } from './rules.ts';
 
 /** The part of a Touchpoint identity resolution reads. A Touchpoint is one. */
@@ -178,6 +179,8 @@ class TenantGraph {
   readonly tenant: string;
   readonly rules: TenantRules;
   readonly compiled: CompiledRules;
+  /** profileIdNamespace(tenant): new profile ids are `p<seq>-<namespace>`, unique across tenants. */
+  readonly namespace: string;
   seq = 0;
   readonly profiles = new Map<string, Profile>();
   readonly owners = new Map<string, Profile>();
@@ -196,6 +199,7 @@ class TenantGraph {
     this.tenant = tenant;
     this.rules = rules;
     this.compiled = compileRules(rules);
+    this.namespace = profileIdNamespace(tenant);
   }
 
   root(profile: Profile): Profile {
@@ -222,7 +226,7 @@ class TenantGraph {
 
   create(): Profile {
     this.seq += 1;
-    const profile: Profile = { id: `p${this.seq}`, seq: this.seq, mergedInto: null, counts: new Map() };
+    const profile: Profile = { id: profileIdOf(this.seq, this.namespace), seq: this.seq, mergedInto: null, counts: new Map() };
     this.profiles.set(profile.id, profile);
     return profile;
   }

@@ -7,6 +7,7 @@ import {
   identifierKey,
   IdentityError,
   parseRulesDocument,
+  profileIdNamespace,
   ReferenceResolver,
   unionFindClusters,
   type IdentityEvent,
@@ -29,6 +30,11 @@ function event(identifiers: readonly (readonly [string, string])[], options: { t
   };
 }
 
+/** The id of tenant `tenant`'s `seq`-th profile. */
+function pid(seq: number, tenant = 'acme'): string {
+  return `p${seq}-${profileIdNamespace(tenant)}`;
+}
+
 function keysOf(resolver: ReferenceResolver, profileId: string | null): string[] {
   if (profileId === null) throw new Error('unresolved');
   return resolver.identifiersOf(profileId).map(identifierKey).sort();
@@ -45,12 +51,12 @@ describe('ReferenceResolver: anonymous to known', () => {
   it('attaches the login to the cookie’s profile, and later identifiers to the same profile', () => {
     const resolver = new ReferenceResolver(DEFAULT_RULES);
     const browse = resolver.process(event([['anonymous_id', 'a1']]));
-    expect(browse).toMatchObject({ outcome: 'created', profileId: 'p1', attached: [{ type: 'anonymous_id', value: 'a1' }] });
+    expect(browse).toMatchObject({ outcome: 'created', profileId: pid(1), attached: [{ type: 'anonymous_id', value: 'a1' }] });
     const login = resolver.process(event([['anonymous_id', 'a1'], ['user_id', 'u1']]));
-    expect(login).toMatchObject({ outcome: 'matched', profileId: 'p1', attached: [{ type: 'user_id', value: 'u1' }], merge: null });
+    expect(login).toMatchObject({ outcome: 'matched', profileId: pid(1), attached: [{ type: 'user_id', value: 'u1' }], merge: null });
     const profile = resolver.process(event([['user_id', 'u1'], ['email', 'ann@shop.org']]));
-    expect(profile.profileId).toBe('p1');
-    expect(keysOf(resolver, 'p1')).toEqual(['anonymous_id:a1', 'email:ann@shop.org', 'user_id:u1']);
+    expect(profile.profileId).toBe(pid(1));
+    expect(keysOf(resolver, pid(1))).toEqual(['anonymous_id:a1', 'email:ann@shop.org', 'user_id:u1']);
   });
 
   it('merges an anonymous profile and a known one when the cookie logs in; the older survives', () => {
@@ -58,8 +64,8 @@ describe('ReferenceResolver: anonymous to known', () => {
     resolver.process(event([['anonymous_id', 'a1']]));
     resolver.process(event([['user_id', 'u1'], ['email', 'ann@shop.org']]));
     const login = resolver.process(event([['user_id', 'u1'], ['anonymous_id', 'a1']]));
-    expect(login).toMatchObject({ outcome: 'merged', profileId: 'p1' });
-    expect(login.merge).toMatchObject({ survivor: 'p1', absorbed: ['p2'], linkedBy: [{ type: 'user_id', value: 'u1' }, { type: 'anonymous_id', value: 'a1' }], rule: 'match', eventId: login.eventId });
+    expect(login).toMatchObject({ outcome: 'merged', profileId: pid(1) });
+    expect(login.merge).toMatchObject({ survivor: pid(1), absorbed: [pid(2)], linkedBy: [{ type: 'user_id', value: 'u1' }, { type: 'anonymous_id', value: 'a1' }], rule: 'match', eventId: login.eventId });
     expect(resolver.clusters()).toEqual([['anonymous_id:a1', 'email:ann@shop.org', 'user_id:u1']]);
   });
 });
@@ -76,7 +82,7 @@ describe('ReferenceResolver: cross-channel chain', () => {
   it('links cookie → e-mail → phone → loyalty card → in-store purchase into one profile', () => {
     const resolver = new ReferenceResolver(DEFAULT_RULES);
     const results = resolver.processAll(chain());
-    expect(new Set(results.map((result) => result.profileId))).toEqual(new Set(['p1']));
+    expect(new Set(results.map((result) => result.profileId))).toEqual(new Set([pid(1)]));
     expect(results.map((result) => result.outcome)).toEqual(['created', 'matched', 'matched', 'matched', 'matched']);
     expect(resolver.clusters()).toHaveLength(1);
   });
@@ -89,7 +95,7 @@ describe('ReferenceResolver: cross-channel chain', () => {
     expect(resolver.clusters()).toEqual(unionFindClusters([...fragments, ...events], DEFAULT_RULES));
     expect(resolver.clusters()).toHaveLength(1);
     const pos = resolver.profileOf('payment_fingerprint', 'pf_1');
-    expect(pos).toBe('p1');
+    expect(pos).toBe(pid(1));
     expect(resolver.profileOf('anonymous_id', 'cookie-1')).toBe(pos);
     expect(resolver.stats()).toMatchObject({ liveProfiles: 1, merges: 2, absorbedProfiles: 2 });
   });
@@ -102,11 +108,11 @@ describe('ReferenceResolver: limits, drop and re-match', () => {
     const other = resolver.process(event([['user_id', 'bob'], ['anonymous_id', 'shared-cookie'], ['email', 'bob@shop.org']]));
     expect(other).toMatchObject({
       outcome: 'created',
-      profileId: 'p2',
+      profileId: pid(2),
       dropped: [{ type: 'anonymous_id', value: 'shared-cookie', reason: 'limit', violated: ['user_id'] }],
       attached: [{ type: 'user_id', value: 'bob' }, { type: 'email', value: 'bob@shop.org' }],
     });
-    expect(resolver.profileOf('anonymous_id', 'shared-cookie')).toBe('p1');
+    expect(resolver.profileOf('anonymous_id', 'shared-cookie')).toBe(pid(1));
     expect(resolver.stats().limitDrops).toBe(1);
   });
 
@@ -115,7 +121,7 @@ describe('ReferenceResolver: limits, drop and re-match', () => {
     resolver.process(event([['user_id', 'ann'], ['email', 'family@shop.org']]));
     resolver.process(event([['user_id', 'bob'], ['phone', '+447700900999']]));
     const result = resolver.process(event([['phone', '+447700900999'], ['email', 'family@shop.org']]));
-    expect(result).toMatchObject({ outcome: 'matched', profileId: 'p1', merge: null, dropped: [{ type: 'phone', value: '+447700900999', violated: ['user_id'] }] });
+    expect(result).toMatchObject({ outcome: 'matched', profileId: pid(1), merge: null, dropped: [{ type: 'phone', value: '+447700900999', violated: ['user_id'] }] });
     expect(resolver.clusters()).toHaveLength(2);
   });
 
@@ -125,7 +131,7 @@ describe('ReferenceResolver: limits, drop and re-match', () => {
     const result = resolver.process(event([['crm_id', 'C1'], ...emails]));
     expect(result.attached).toHaveLength(6);
     expect(result.dropped.map((drop) => drop.value)).toEqual(['e7@shop.org', 'e6@shop.org']);
-    expect(resolver.identifiersOf('p1').filter((identifier) => identifier.type === 'email')).toHaveLength(5);
+    expect(resolver.identifiersOf(pid(1)).filter((identifier) => identifier.type === 'email')).toHaveLength(5);
   });
 
   it('drops a non-merging identifier over its limit before any identifier that decides the match', () => {
@@ -133,7 +139,7 @@ describe('ReferenceResolver: limits, drop and re-match', () => {
     const resolver = new ReferenceResolver(rules);
     resolver.process(event([['anonymous_id', 'a1'], ['device_id', 'd1'], ['device_id', 'd2']]));
     const third = resolver.process(event([['anonymous_id', 'a1'], ['device_id', 'd3']]));
-    expect(third).toMatchObject({ outcome: 'matched', profileId: 'p1', attached: [], dropped: [{ type: 'device_id', value: 'd3', violated: ['device_id'] }] });
+    expect(third).toMatchObject({ outcome: 'matched', profileId: pid(1), attached: [], dropped: [{ type: 'device_id', value: 'd3', violated: ['device_id'] }] });
   });
 
   it('never lets a profile exceed a limit through a merge', () => {
@@ -142,7 +148,7 @@ describe('ReferenceResolver: limits, drop and re-match', () => {
     resolver.process(event([['anonymous_id', 'a1'], ['email', 'x1@shop.org'], ['email', 'x2@shop.org']]));
     resolver.process(event([['anonymous_id', 'a2'], ['email', 'y1@shop.org']]));
     const result = resolver.process(event([['anonymous_id', 'a1'], ['anonymous_id', 'a2']]));
-    expect(result).toMatchObject({ merge: null, dropped: [{ type: 'anonymous_id', value: 'a2', violated: ['email'] }], profileId: 'p1' });
+    expect(result).toMatchObject({ merge: null, dropped: [{ type: 'anonymous_id', value: 'a2', violated: ['email'] }], profileId: pid(1) });
     for (const cluster of resolver.clusters()) expect(cluster.filter((key) => key.startsWith('email:')).length).toBeLessThanOrEqual(2);
   });
 });
@@ -233,7 +239,7 @@ describe('ReferenceResolver: survivor and merged ids', () => {
     resolver.process(event([['email', 'y@shop.org']]));
     resolver.process(event([['phone', '+447700900123']]));
     const result = resolver.process(event(order));
-    expect(result.merge).toMatchObject({ survivor: 'p1', absorbed: ['p2', 'p3'] });
+    expect(result.merge).toMatchObject({ survivor: pid(1), absorbed: [pid(2), pid(3)] });
     return resolver;
   };
 
@@ -247,14 +253,14 @@ describe('ReferenceResolver: survivor and merged ids', () => {
 
   it('resolves merged profile ids to the survivor for good, also through chains of merges', () => {
     const resolver = build([['anonymous_id', 'x'], ['email', 'y@shop.org'], ['phone', '+447700900123']]);
-    expect(resolver.resolveProfile('p2')).toBe('p1');
-    expect(resolver.resolveProfile('p3')).toBe('p1');
+    expect(resolver.resolveProfile(pid(2))).toBe(pid(1));
+    expect(resolver.resolveProfile(pid(3))).toBe(pid(1));
     resolver.process(event([['anonymous_id', 'z']]));
     resolver.process(event([['anonymous_id', 'z'], ['phone', '+447700900123']]));
-    expect(resolver.resolveProfile('p4')).toBe('p1');
-    expect(resolver.profileOf('anonymous_id', 'z')).toBe('p1');
-    expect(resolver.identifiersOf('p3').map(identifierKey).sort()).toEqual(['anonymous_id:x', 'anonymous_id:z', 'email:y@shop.org', 'phone:+447700900123']);
-    expect(resolver.resolveProfile('p99')).toBeUndefined();
+    expect(resolver.resolveProfile(pid(4))).toBe(pid(1));
+    expect(resolver.profileOf('anonymous_id', 'z')).toBe(pid(1));
+    expect(resolver.identifiersOf(pid(3)).map(identifierKey).sort()).toEqual(['anonymous_id:x', 'anonymous_id:z', 'email:y@shop.org', 'phone:+447700900123']);
+    expect(resolver.resolveProfile(pid(99))).toBeUndefined();
   });
 });
 
@@ -269,10 +275,10 @@ describe('ReferenceResolver: redelivery', () => {
     const before = { clusters: resolver.clusters(), events: resolver.eventClusters(), merges: resolver.merges().length };
 
     const again = resolver.process(first);
-    expect(again).toEqual({ ...original, duplicate: true, profileId: 'p1' });
+    expect(again).toEqual({ ...original, duplicate: true, profileId: pid(1) });
     expect(resolver.process(merging)).toEqual({ ...merged, duplicate: true });
     // Even with different identifiers: the eventId decides.
-    expect(resolver.process({ ...merging, identifiers: [{ type: 'user_id', value: 'someone-else' }] }).profileId).toBe('p1');
+    expect(resolver.process({ ...merging, identifiers: [{ type: 'user_id', value: 'someone-else' }] }).profileId).toBe(pid(1));
     expect({ clusters: resolver.clusters(), events: resolver.eventClusters(), merges: resolver.merges().length }).toEqual(before);
     expect(resolver.stats()).toMatchObject({ events: 3, duplicates: 3 });
   });
@@ -294,7 +300,7 @@ describe('ReferenceResolver: shared and personal devices', () => {
     const resolver = new ReferenceResolver(DEFAULT_RULES);
     resolver.process(event([['anonymous_id', 'ann-cookie'], ['device_id', 'family-pc']]));
     const bob = resolver.process(event([['anonymous_id', 'bob-cookie'], ['device_id', 'family-pc']]));
-    expect(bob).toMatchObject({ outcome: 'created', profileId: 'p2', ignored: [{ type: 'device_id', value: 'family-pc', reason: 'owned_elsewhere' }] });
+    expect(bob).toMatchObject({ outcome: 'created', profileId: pid(2), ignored: [{ type: 'device_id', value: 'family-pc', reason: 'owned_elsewhere' }] });
     resolver.process(event([['anonymous_id', 'bob-cookie'], ['device_id', 'family-pc'], ['user_id', 'bob']]));
     expect(resolver.clusters()).toEqual([['anonymous_id:ann-cookie', 'device_id:family-pc'], ['anonymous_id:bob-cookie', 'user_id:bob']]);
   });
@@ -310,7 +316,7 @@ describe('ReferenceResolver: shared and personal devices', () => {
     const resolver = new ReferenceResolver(DEFAULT_RULES);
     resolver.process(event([['anonymous_id', 'app-1'], ['device_id', 'phone-1'], ['user_id', 'ann']]));
     const push = resolver.process(event([['device_id', 'phone-1'], ['advertising_id', 'idfa-1']]));
-    expect(push).toMatchObject({ outcome: 'weak_match', profileId: 'p1', attached: [{ type: 'advertising_id', value: 'idfa-1' }] });
+    expect(push).toMatchObject({ outcome: 'weak_match', profileId: pid(1), attached: [{ type: 'advertising_id', value: 'idfa-1' }] });
     expect(resolver.linkOf('advertising_id', 'idfa-1')?.rule).toBe('weak_match');
     expect(resolver.stats().weakMatches).toBe(1);
   });
@@ -319,7 +325,7 @@ describe('ReferenceResolver: shared and personal devices', () => {
     const resolver = new ReferenceResolver(DEFAULT_RULES);
     resolver.process(event([['device_id', 'phone-1']]));
     const login = resolver.process(event([['user_id', 'ann'], ['device_id', 'phone-1']]));
-    expect(login).toMatchObject({ outcome: 'matched', profileId: 'p1', attached: [{ type: 'user_id', value: 'ann' }] });
+    expect(login).toMatchObject({ outcome: 'matched', profileId: pid(1), attached: [{ type: 'user_id', value: 'ann' }] });
   });
 
   it('merges a device-only profile into a known one when an event links the two, oldest surviving', () => {
@@ -328,10 +334,10 @@ describe('ReferenceResolver: shared and personal devices', () => {
     resolver.process(event([['device_id', 'phone-1']]));
     resolver.process(event([['device_id', 'phone-1']]));
     const login = resolver.process(event([['user_id', 'ann'], ['device_id', 'phone-1']]));
-    expect(login).toMatchObject({ outcome: 'merged', profileId: 'p1', merge: { survivor: 'p1', absorbed: ['p2'] } });
+    expect(login).toMatchObject({ outcome: 'merged', profileId: pid(1), merge: { survivor: pid(1), absorbed: [pid(2)] } });
     // From now on the device is held by a profile with a merging identifier: it links no one else.
     const other = resolver.process(event([['user_id', 'bob'], ['device_id', 'phone-1']]));
-    expect(other).toMatchObject({ outcome: 'created', profileId: 'p3', ignored: [{ type: 'device_id', value: 'phone-1', reason: 'owned_elsewhere' }] });
+    expect(other).toMatchObject({ outcome: 'created', profileId: pid(3), ignored: [{ type: 'device_id', value: 'phone-1', reason: 'owned_elsewhere' }] });
     expect(resolver.eventClusters().map((cluster) => cluster.length).sort()).toEqual([1, 4]);
   });
 });
@@ -345,8 +351,8 @@ describe('ReferenceResolver: provenance and tenants', () => {
     expect(resolver.linkOf('email', 'ann@shop.org')).toEqual({
       type: 'email',
       value: 'ann@shop.org',
-      profileId: 'p1',
-      attachedTo: 'p1',
+      profileId: pid(1),
+      attachedTo: pid(1),
       rule: 'attach',
       eventId: 'e-2',
       channel: 'content',
@@ -365,7 +371,7 @@ describe('ReferenceResolver: provenance and tenants', () => {
     resolver.process(event([['email', 'ann@shop.org'], ['phone', '+442079460000']], { tenant: 'globex' }));
     expect(resolver.clusters('acme')).toEqual([['email:ann@shop.org', 'phone:+442079460000']]);
     expect(resolver.clusters('globex')).toEqual([['email:ann@shop.org']]);
-    expect(resolver.profileOf('email', 'ann@shop.org', 'globex')).toBe('p1');
+    expect(resolver.profileOf('email', 'ann@shop.org', 'globex')).toBe(pid(1, 'globex'));
     let caught: unknown;
     try {
       resolver.profileOf('email', 'ann@shop.org');
@@ -374,5 +380,14 @@ describe('ReferenceResolver: provenance and tenants', () => {
     }
     expect(caught).toBeInstanceOf(IdentityError);
     expect(caught).toMatchObject({ code: 'TENANT_REQUIRED' });
+  });
+
+  it('gives two tenants\' first profiles different ids (ids share the topics, keyed by profile id alone; regression: both were "p1")', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const acme = resolver.process(event([['email', 'ann@shop.org']], { tenant: 'acme' }));
+    const globex = resolver.process(event([['email', 'ann@shop.org']], { tenant: 'globex' }));
+    expect(acme.profileId).toBe('p1-293abb6b76d7');
+    expect(globex.profileId).toMatch(/^p1-[0-9a-f]{12}$/);
+    expect(globex.profileId).not.toBe(acme.profileId);
   });
 });

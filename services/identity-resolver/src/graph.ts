@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { IdentityError } from '@elephant/identity';
+import { IdentityError, profileIdNamespace } from '@elephant/identity';
 import type { Redis } from '@elephant/redis';
 import { toRedisError } from '@elephant/redis';
 
@@ -232,11 +232,13 @@ export class IdentityGraph {
       windowMs: rules.windowMs,
       eventTtlSeconds: rules.eventTtlSeconds,
     });
+    // New profiles are `p<seq>-<namespace>`: unique across tenants, whose ids share the topics.
+    const namespace = profileIdNamespace(tenant);
     const pipeline = this.#redis.pipeline();
     const call = pipeline as unknown as { elephantResolve(...args: string[]): void };
     for (let start = 0; start < inputs.length; start += EVENTS_PER_CALL) {
       const events = inputs.slice(start, start + EVENTS_PER_CALL).map((input) => [input.eventId, input.eventTime, input.channel, input.source, input.identifiers.map((id) => [id.type, id.value]), input.ingestTime]);
-      call.elephantResolve(`${prefix}seq`, prefix, rulesJson, JSON.stringify(events));
+      call.elephantResolve(`${prefix}seq`, prefix, rulesJson, JSON.stringify(events), namespace);
     }
     let replies: [Error | null, unknown][] | null;
     try {

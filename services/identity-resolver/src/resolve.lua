@@ -14,6 +14,11 @@
 --          identifiers [[type, value], ...]: screened (blocked values removed, de-duplicated)
 --            and in priority order, strongest first; never re-sorted here
 --          ingestTime (epoch ms): an identifier erased after this time must not come back
+-- ARGV[4]  the tenant's profile-id namespace (@elephant/identity's profileIdNamespace: 12 hex
+--          characters of SHA-1 of the tenant name): a new profile is "p<seq>-<namespace>", so
+--          two tenants' ids never collide on the shared topics (keyed by profile id alone).
+--          Profiles created before the namespace keep their "p<seq>" ids; nothing here parses
+--          an id (profiles are ordered by the seq field of p:<id>).
 -- Returns one string per event, in order: the result JSON; "=<profileId>" for a plain match
 -- (outcome matched, not a replay, nothing attached, dropped, ignored, quarantined or merged);
 -- or {"scriptError": "<message>"} when the event raised an error (writes it made before stay:
@@ -23,7 +28,7 @@
 --   P i:<type>:<value>   hash  p (owner), to (profile first attached to), fs, ls (first/last
 --                              seen, event time), ev (event that attached it), lev (last event),
 --                              ch, src, rule, via (the latest merge event that moved it)
---   P p:<id>             hash  seq, created, firstEvent; mergedInto, mergedAt, mergedBy
+--   P p:<id>             hash  seq (creation order), created, firstEvent; mergedInto, mergedAt, mergedBy
 --   P p:<id>:ids         set   "<type>:<value>" held by a live profile
 --   P p:<id>:n           hash  identifiers per type of a live profile
 --   P live               set   live profile ids
@@ -38,6 +43,7 @@
 local P = ARGV[1]
 local rules = cjson.decode(ARGV[2])
 local events = cjson.decode(ARGV[3])
+local namespace = ARGV[4]
 local nonMerging = rules.nonMerging
 
 -- The event being resolved (set for each event by the loop at the end).
@@ -308,7 +314,7 @@ local function resolveOne()
     result.outcome = 'unresolved'
   elseif #profiles == 0 then
     local seq = redis.call('INCR', KEYS[1])
-    target = 'p' .. seq
+    target = 'p' .. seq .. '-' .. namespace
     redis.call('HSET', P .. 'p:' .. target, 'seq', seq, 'created', eventTime, 'firstEvent', eventId)
     redis.call('SADD', P .. 'live', target)
     result.outcome = 'created'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, screenIdentifiers, type TenantRules } from '@elephant/identity';
+import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, profileIdNamespace, screenIdentifiers, type TenantRules } from '@elephant/identity';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { createTestContext } from '@elephant/testing';
 import { IdentityGraph, graphRulesOf, type Identifier, type ResolveResult } from '@elephant/identity-resolver';
@@ -49,6 +49,37 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(login.merge).toEqual({ survivor: anonymous.profileId, absorbed: [known.profileId], linkedBy: [id('user_id', 'u-1'), id('anonymous_id', 'cookie-1')], rule: 'match' });
     expect(await graph.profileOf(t, id('user_id', 'u-1'))).toBe(anonymous.profileId);
     expect(await graph.liveProfiles(t)).toEqual([anonymous.profileId]);
+  });
+
+  it('gives two tenants\' first profiles different ids, p<seq>-<namespace of the tenant> (regression: both were "p1", one Kafka key on the shared topics)', async () => {
+    const acme = newTenant();
+    const globex = newTenant();
+    const first = await resolve(acme, [id('email', 'same@x.io')]);
+    const other = await resolve(globex, [id('email', 'same@x.io')]);
+    expect([first.outcome, other.outcome]).toEqual(['created', 'created']);
+    expect(first.profileId).toBe(`p1-${profileIdNamespace(acme)}`);
+    expect(other.profileId).toBe(`p1-${profileIdNamespace(globex)}`);
+    expect(other.profileId).not.toBe(first.profileId);
+    // The survivor rule reads the seq field, not the id.
+    expect(await redis.hget(`${graph.tenantPrefix(acme)}p:${first.profileId}`, 'seq')).toBe('1');
+  });
+
+  it('keeps resolving to a profile created before ids carried a namespace ("p<seq>"), and merges by seq, not by id', async () => {
+    const t = newTenant();
+    const prefix = graph.tenantPrefix(t);
+    // The graph as the previous version left it: profile "p1" holding one e-mail, seq at 1.
+    await redis.hset(`${prefix}p:p1`, 'seq', 1, 'created', T0, 'firstEvent', 'old-event');
+    await redis.sadd(`${prefix}live`, 'p1');
+    await redis.sadd(`${prefix}p:p1:ids`, 'email:old@x.io');
+    await redis.hset(`${prefix}p:p1:n`, 'email', 1);
+    await redis.hset(`${prefix}i:email:old@x.io`, 'p', 'p1', 'to', 'p1', 'fs', T0, 'ls', T0, 'ev', 'old-event', 'lev', 'old-event', 'ch', 'web', 'src', 'segment', 'rule', 'new_profile');
+    await redis.set(`${prefix}seq`, 1);
+    const again = await resolve(t, [id('email', 'old@x.io')]);
+    expect(again).toMatchObject({ outcome: 'matched', profileId: 'p1' });
+    const created = await resolve(t, [id('phone', '+14155550188')]);
+    expect(created.profileId).toBe(`p2-${profileIdNamespace(t)}`);
+    const merged = await resolve(t, [id('phone', '+14155550188'), id('email', 'old@x.io')]);
+    expect(merged.merge).toMatchObject({ survivor: 'p1', absorbed: [created.profileId] });
   });
 
   it('follows a cross-channel chain: cookie → e-mail → phone → loyalty card → in-store purchase, keeping each link\'s channel and source', async () => {
