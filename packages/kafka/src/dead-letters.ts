@@ -30,7 +30,7 @@ export interface DeadLetterSource {
 
 /** The dead-letter record for `source`, failed for `reason` in `service` at `now`. */
 export function deadLetter(source: DeadLetterSource, reason: DeadLetterReason, service: string, now: number): Message {
-  const headers: IHeaders = { ...(source.message.headers ?? {}) };
+  const headers = originalHeaders(source.message.headers);
   headers[DEAD_LETTER_HEADERS.code] = reason.code;
   // Header values are bytes on the wire; keep them readable but bounded.
   headers[DEAD_LETTER_HEADERS.message] = reason.message.slice(0, 2000);
@@ -41,6 +41,27 @@ export function deadLetter(source: DeadLetterSource, reason: DeadLetterReason, s
   headers[DEAD_LETTER_HEADERS.time] = new Date(now).toISOString();
   if (reason.details && Object.keys(reason.details).length > 0) headers[DEAD_LETTER_HEADERS.details] = JSON.stringify(reason.details).slice(0, 4000);
   return { key: source.message.key, value: source.message.value, headers, timestamp: source.message.timestamp };
+}
+
+/**
+ * The record's headers to copy: its own, with values the producer can write (bytes, strings,
+ * or null: a header without a value). The record decoder gives nothing else (record-decoder.ts); a value of another
+ * kind would make the dead-letter send throw, again on every retry, and block the partition.
+ */
+function originalHeaders(source: IHeaders | undefined): IHeaders {
+  // No prototype: a header named `__proto__` is a header like any other.
+  const headers = Object.create(null) as IHeaders;
+  if (!source) return headers;
+  for (const name of Object.keys(source)) {
+    const value = source[name];
+    if (isHeaderValue(value)) headers[name] = value;
+    else if (Array.isArray(value)) headers[name] = value.filter(isHeaderValue);
+  }
+  return headers;
+}
+
+function isHeaderValue(value: unknown): value is Buffer | string | null {
+  return value === null || typeof value === 'string' || Buffer.isBuffer(value);
 }
 
 /** Reads a header as a string (Kafka delivers header values as Buffers). */

@@ -17,11 +17,14 @@
  * loads kafkajs imports this one first (ESM evaluates imports in order); no other package
  * imports kafkajs at run time (test/architecture.test.ts).
  */
-// First of all, before kafkajs' modules load the protocol encoder, the record batch checksum
-// and the producer's grouping by partition (see encoder.ts, crc32c.ts, group-per-partition.ts).
+// First of all, before kafkajs' modules load the protocol encoder, the record batch checksum,
+// the producer's grouping by partition and the record decoder (see encoder.ts, crc32c.ts,
+// group-per-partition.ts, record-decoder.ts).
 import './encoder.ts';
 import './crc32c.ts';
 import './group-per-partition.ts';
+import './send-messages.ts';
+import './record-decoder.ts';
 import { replaceKafkajsModule } from './internals.ts';
 
 interface AbortedTransaction {
