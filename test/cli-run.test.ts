@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { commandLogger, EXIT_CODES, main, runInForeground } from '@elephant/cli';
+import { ConfigError } from '@elephant/config';
+import { ElephantError } from '@elephant/errors';
+import { CliError, commandLogger, EXIT_CODES, exitCodeOf, main, runInForeground } from '@elephant/cli';
 
 describe('elephant run --only', () => {
   it('refuses an unknown part before connecting to anything', async () => {
@@ -44,5 +46,16 @@ describe('elephant run: Ctrl-C during start-up', () => {
     });
     expect(code).toBe(1);
     expect(stop).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('elephant exit codes', () => {
+  it('exits 78 (bad configuration) for an invalid rules file or topics that do not fit, not 1', () => {
+    expect(exitCodeOf(new ElephantError('RULES_INVALID', 'rules.json: limits.email must be a positive integer'))).toBe(78);
+    expect(exitCodeOf(new ElephantError('KAFKA_TOPIC_MISMATCH', 'partition counts differ'))).toBe(78);
+    expect(exitCodeOf(new ConfigError('elephant', [{ variable: 'KAFKA_BROKERS', problem: 'is required' }]))).toBe(78);
+    expect(exitCodeOf(new CliError('NOT_FOUND', 'no such profile'))).toBe(EXIT_CODES.NOT_FOUND);
+    expect(exitCodeOf(new ElephantError('REDIS_UNAVAILABLE', 'down', { retryable: true }))).toBe(1);
+    expect(exitCodeOf(new Error('bug'))).toBe(1);
   });
 });

@@ -5,7 +5,10 @@ import { retryOnProtocolError } from './retry.ts';
 export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
-  /** @default 1 (the local stack has one broker) */
+  /**
+   * @default the broker's `default.replication.factor` (sent as -1, KIP-464, Kafka 2.4+): a
+   * production cluster's usual 3, the local stack's 1.
+   */
   readonly replicationFactor?: number;
   /** `delete` (default) or `compact` (latest value per key, tombstones delete). */
   readonly cleanupPolicy?: 'delete' | 'compact';
@@ -83,6 +86,36 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
 }
 
 /**
+ * Checks that co-partitioned topics (read together by key: one key's records of every topic
+ * must be on the same partition number, hence one consumer) have the same number of
+ * partitions. Producers place a key by its hash modulo a topic's partition count, so with
+ * different counts a key's records of two topics land on different partition numbers, and the
+ * co-partitioned assigner gives them to different members: two writers of one profile, with
+ * no error anywhere. Topics that do not exist (yet) are not compared.
+ * @throws KAFKA_TOPIC_MISMATCH naming every topic and its count
+ */
+export async function checkCoPartitioned(kafka: Kafka, topics: readonly string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((topic) => existing.has(topic));
+    if (present.length < 2) return;
+    const metadata = await withMetadataRetry(() => admin.fetchTopicMetadata({ topics: present }));
+    const counts = metadata.topics.map((topic) => ({ topic: topic.name, partitions: topic.partitions.length }));
+    if (new Set(counts.map((count) => count.partitions)).size > 1) {
+      throw new KafkaError(
+        'KAFKA_TOPIC_MISMATCH',
+        `Topics ${counts.map((count) => `${count.topic} (${count.partitions} partitions)`).join(', ')} are read together by key and need the same number of partitions. Add partitions with kafka-topics --alter so that they match.`,
+        { details: { topics: counts } },
+      );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
  * A topic another client just created may not be in this broker's metadata cache yet
  * (UNKNOWN_TOPIC_OR_PARTITION): retry for a few seconds before giving up.
  */
@@ -98,7 +131,7 @@ function toTopicConfig(spec: TopicSpec): ITopicConfig {
   return {
     topic: spec.topic,
     numPartitions: spec.partitions,
-    replicationFactor: spec.replicationFactor ?? 1,
+    replicationFactor: spec.replicationFactor ?? -1,
     configEntries,
   };
 }

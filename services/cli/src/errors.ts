@@ -1,4 +1,5 @@
-import { ElephantError, type ElephantErrorOptions } from '@elephant/errors';
+import { ConfigError } from '@elephant/config';
+import { ElephantError, isElephantError, type ElephantErrorOptions } from '@elephant/errors';
 
 export const CLI_ERROR_CODES = ['USAGE', 'FILE_NOT_FOUND', 'INVALID_INPUT', 'DRAIN_TIMEOUT', 'NOT_FOUND', 'UNAVAILABLE', 'QUALITY'] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
@@ -18,6 +19,19 @@ export const EXIT_CODES: Readonly<Record<CliErrorCode | 'OK' | 'FAILED' | 'CONFI
   UNAVAILABLE: 69,
   CONFIG: 78,
 };
+
+/**
+ * Codes of other packages' errors that mean bad configuration (exit 78, CONFIG): an invalid
+ * identity rules file, topics whose partition counts do not fit the design.
+ */
+export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH'];
+
+/** The exit code for an error a command ended with (docs/cli.md). */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof ConfigError || isElephantError(error, ...CONFIG_ERROR_CODES)) return EXIT_CODES.CONFIG;
+  if (isElephantError(error) && error.code in EXIT_CODES) return EXIT_CODES[error.code as keyof typeof EXIT_CODES];
+  return EXIT_CODES.FAILED;
+}
 
 export class CliError extends ElephantError<CliErrorCode> {
   constructor(code: CliErrorCode, message: string, options: ElephantErrorOptions = {}) {

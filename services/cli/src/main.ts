@@ -4,11 +4,10 @@
  * Exit codes: 0 done, 1 failed, 2 usage, 3 drain timeout, 4 not found, 65 invalid input,
  * 66 missing file, 78 bad configuration.
  */
-import { ConfigError } from '@elephant/config';
 import { describeError, isElephantError } from '@elephant/errors';
 import { main } from './cli.ts';
 import { processEnv } from './config.ts';
-import { EXIT_CODES } from './errors.ts';
+import { exitCodeOf } from './errors.ts';
 
 // `elephant profiles | head`: the reader went away; stop quietly, as other Unix tools do.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -20,7 +19,5 @@ try {
   process.exitCode = await main(process.argv.slice(2), processEnv());
 } catch (error) {
   process.stderr.write(`elephant: ${isElephantError(error) ? error.message : describeError(error)}\n`);
-  if (error instanceof ConfigError) process.exitCode = EXIT_CODES.CONFIG;
-  else if (isElephantError(error) && error.code in EXIT_CODES) process.exitCode = EXIT_CODES[error.code as keyof typeof EXIT_CODES];
-  else process.exitCode = EXIT_CODES.FAILED;
+  process.exitCode = exitCodeOf(error);
 }

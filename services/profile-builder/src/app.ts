@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
-import { BatchConsumer, BatchProducer, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, type Kafka } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, checkCoPartitioned, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, type Kafka } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
@@ -102,6 +102,8 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       { topic: topics.deadLetters, partitions: 1 },
     ]);
   }
+  // Created here or not, the three inputs must agree on their partition count (co-partitioned by profile id).
+  await checkCoPartitioned(kafka, [topics.resolved, topics.merges, topics.erasures]);
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
   const schemaIds = await registerSchemas(registry, topics);
   const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });

@@ -1,0 +1,55 @@
+/** Topic checks at start-up, on the real broker. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkCoPartitioned, ensureTopics } from '@elephant/kafka';
+import { isElephantError } from '@elephant/errors';
+import { createTestContext } from '@elephant/testing';
+
+const ctx = createTestContext('admin');
+afterAll(() => ctx.cleanup());
+
+async function failure(call: Promise<unknown>): Promise<Error> {
+  try {
+    await call;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('topic checks', () => {
+  it('ensureTopics creates missing topics (with the broker’s replication factor) and refuses an existing one with fewer partitions', async () => {
+    const fresh = ctx.topic('fresh');
+    const small = ctx.topic('small');
+    await ctx.createTopics([{ topic: small, partitions: 2 }]);
+    await ensureTopics(ctx.kafka, [{ topic: fresh, partitions: 3 }]);
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    try {
+      const [created] = (await admin.fetchTopicMetadata({ topics: [fresh] })).topics;
+      expect(created?.partitions.length).toBe(3);
+      // The local stack's broker: default.replication.factor 1.
+      expect(created?.partitions.every((partition) => partition.replicas.length === 1)).toBe(true);
+    } finally {
+      await admin.disconnect();
+    }
+    const error = await failure(ensureTopics(ctx.kafka, [{ topic: small, partitions: 4 }]));
+    expect(isElephantError(error, 'KAFKA_TOPIC_MISMATCH')).toBe(true);
+    expect(error.message).toContain(`Topic ${small} has 2 partitions; 4 are required`);
+    // More partitions than asked is fine.
+    await ensureTopics(ctx.kafka, [{ topic: small, partitions: 1 }]);
+  });
+
+  it('checkCoPartitioned refuses co-partitioned topics whose partition counts differ, naming each, and ignores missing ones', async () => {
+    const [a, b, c] = [ctx.topic('co-a'), ctx.topic('co-b'), ctx.topic('co-c')];
+    await ctx.createTopics([
+      { topic: a, partitions: 4 },
+      { topic: b, partitions: 4 },
+      { topic: c, partitions: 8 },
+    ]);
+    await checkCoPartitioned(ctx.kafka, [a, b, ctx.topic('co-missing')]);
+    const error = await failure(checkCoPartitioned(ctx.kafka, [a, b, c]));
+    expect(isElephantError(error, 'KAFKA_TOPIC_MISMATCH')).toBe(true);
+    expect(error.message).toContain(`${a} (4 partitions)`);
+    expect(error.message).toContain(`${c} (8 partitions)`);
+  });
+});
