@@ -18,7 +18,7 @@ export const resolvedTouchpointSchema = {
     { name: 'touchpoint', type: touchpointSchema },
     {
       name: 'excludedIdentifiers',
-      doc: 'Identifiers of the touchpoint that did not take part in resolution, and why (blocked_value:<rule>, blocked_pattern:<rule>, limit:<types>, quarantined, owned_elsewhere).',
+      doc: 'Identifiers of the touchpoint that did not take part in resolution, and why (blocked_value:<rule>, blocked_pattern:<rule>, too_many_identifiers:<rule>, limit:<types>, quarantined, owned_elsewhere).',
       type: { type: 'array', items: { type: 'record', name: 'ExcludedIdentifier', fields: [{ name: 'type', type: 'string' }, { name: 'value', type: 'string' }, { name: 'reason', type: 'string' }] } },
       default: [],
     },

@@ -9,6 +9,8 @@ export {
   applyOverrides,
   compareTypes,
   compileRules,
+  DEFAULT_MAX_IDENTIFIERS_PER_EVENT,
+  MAX_IDENTIFIERS_PER_EVENT_LIMIT,
   parseRulesDocument,
   parseTenantRules,
   resolveRules,
@@ -23,7 +25,7 @@ export {
 } from './rules.ts';
 export { DEFAULT_RULES, DEFAULT_RULES_DOCUMENT } from './defaults.ts';
 export { profileIdNamespace, profileIdOf } from './profile-id.ts';
-export { identifierKey, screenIdentifiers, type BlockedIdentifier, type ScreenResult } from './filter.ts';
+export { identifierKey, screenIdentifiers, type BlockedIdentifier, type ScreenedOutReason, type ScreenResult } from './filter.ts';
 export {
   QUARANTINE_REASONS,
   ReferenceResolver,

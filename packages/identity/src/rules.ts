@@ -11,6 +11,12 @@ import { IdentityRulesError, type RulesIssue } from './errors.ts';
 /** The rules-document versions this build reads. */
 export const RULES_VERSION = 1;
 
+/** Identifiers one event may take into resolution when its rules do not say (`maxIdentifiersPerEvent`). */
+export const DEFAULT_MAX_IDENTIFIERS_PER_EVENT = 100;
+
+/** The highest `maxIdentifiersPerEvent` a rules document may set. */
+export const MAX_IDENTIFIERS_PER_EVENT_LIMIT = 1000;
+
 /** Key of `blocked.values` / `blocked.patterns` that applies to every identifier type. */
 export const ANY_TYPE = '*';
 
@@ -57,6 +63,15 @@ export interface TenantRules {
    * `advertising_id`), which a household shares.
    */
   readonly nonMergingTypes: readonly string[];
+  /**
+   * Most distinct, unblocked identifiers of one event that take part in resolution: the
+   * strongest by priority are kept, the rest are left out (`too_many_identifiers`), like a
+   * limit drop. No person carries hundreds of identifiers in one event; an event that does is
+   * a broken integration, and resolving it whole would hold Redis for as long as its
+   * identifiers squared (the limits step). At most MAX_IDENTIFIERS_PER_EVENT_LIMIT.
+   * @default 100 (DEFAULT_MAX_IDENTIFIERS_PER_EVENT)
+   */
+  readonly maxIdentifiersPerEvent?: number | undefined;
 }
 
 /** What a tenant may override. Objects merge key by key; lists and numbers replace; a `null` limit removes the limit. */
@@ -71,6 +86,7 @@ export interface TenantRulesOverride {
     | undefined;
   readonly quarantine?: Partial<QuarantineRules> | undefined;
   readonly nonMergingTypes?: readonly string[] | undefined;
+  readonly maxIdentifiersPerEvent?: number | undefined;
 }
 
 export interface RulesDocument {
@@ -105,6 +121,10 @@ const uniqueTypes = z.array(identifierType).superRefine((types, context) => {
 const limitValue = z.int('must be an integer').min(1, 'must be at least 1 (leave a type out, or set null in a tenant, for no limit)');
 const blockedValue = z.string().trim().min(1, 'must not be empty').max(512, 'must be at most 512 characters');
 const pattern = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters').refine(compiles, 'is not a valid regular expression');
+const maxIdentifiersPerEvent = z
+  .int('must be an integer')
+  .min(1, 'must be at least 1')
+  .max(MAX_IDENTIFIERS_PER_EVENT_LIMIT, `must be at most ${MAX_IDENTIFIERS_PER_EVENT_LIMIT}`);
 const blockedValues = z.record(typeOrAny, z.array(blockedValue));
 const blockedPatterns = z.record(typeOrAny, z.array(pattern));
 const quarantineFields = {
@@ -119,6 +139,7 @@ const tenantRulesSchema = z.strictObject({
   blocked: z.strictObject({ values: blockedValues, patterns: blockedPatterns }),
   quarantine: z.strictObject(quarantineFields),
   nonMergingTypes: uniqueTypes,
+  maxIdentifiersPerEvent: maxIdentifiersPerEvent.optional(),
 });
 
 const overrideSchema = z.strictObject({
@@ -127,6 +148,7 @@ const overrideSchema = z.strictObject({
   blocked: z.strictObject({ values: blockedValues.optional(), patterns: blockedPatterns.optional() }).optional(),
   quarantine: z.strictObject(quarantineFields).partial().optional(),
   nonMergingTypes: uniqueTypes.optional(),
+  maxIdentifiersPerEvent: maxIdentifiersPerEvent.optional(),
 });
 
 const documentSchema = z.strictObject({
@@ -192,6 +214,7 @@ export function applyOverrides(base: TenantRules, override: TenantRulesOverride)
     if (limit === null) delete limits[type];
     else limits[type] = limit;
   }
+  const maxIdentifiers = override.maxIdentifiersPerEvent ?? base.maxIdentifiersPerEvent;
   return {
     priority: override.priority ?? base.priority,
     limits,
@@ -201,6 +224,7 @@ export function applyOverrides(base: TenantRules, override: TenantRulesOverride)
     },
     quarantine: { ...base.quarantine, ...stripUndefined(override.quarantine ?? {}) },
     nonMergingTypes: override.nonMergingTypes ?? base.nonMergingTypes,
+    ...(maxIdentifiers === undefined ? {} : { maxIdentifiersPerEvent: maxIdentifiers }),
   };
 }
 
@@ -248,6 +272,8 @@ export interface CompiledRules {
   links(type: string): boolean;
   /** The blocking rule `value` of `type` matches, if any. */
   blocked(type: string, value: string): BlockMatch | undefined;
+  /** `maxIdentifiersPerEvent`, or its default. */
+  readonly maxIdentifiers: number;
 }
 
 const compiledCache = new WeakMap<TenantRules, CompiledRules>();
@@ -269,6 +295,7 @@ export function compileRules(rules: TenantRules): CompiledRules {
     rank: (type) => ranks.get(type) ?? rules.priority.length,
     limit: (type) => (Object.hasOwn(rules.limits, type) ? rules.limits[type] : undefined),
     links: (type) => !nonMerging.has(type),
+    maxIdentifiers: rules.maxIdentifiersPerEvent ?? DEFAULT_MAX_IDENTIFIERS_PER_EVENT,
     blocked(type, value) {
       const folded = value.trim().toLowerCase();
       if (values.get(type)?.has(folded) === true) return { reason: 'blocked_value', rule: `${type} ${JSON.stringify(folded)}` };

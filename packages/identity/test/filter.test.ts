@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Identifier } from '@elephant/channels';
-import { applyOverrides, DEFAULT_RULES, JUNK_IDENTIFIERS, screenIdentifiers } from '@elephant/identity';
+import { applyOverrides, DEFAULT_MAX_IDENTIFIERS_PER_EVENT, DEFAULT_RULES, JUNK_IDENTIFIERS, screenIdentifiers } from '@elephant/identity';
 
 const id = (type: string, value: string): Identifier => ({ type, value });
 const SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
@@ -75,5 +75,25 @@ describe('screenIdentifiers with the default rules', () => {
       kept: [id('loyalty_card', '6000001')],
       blocked: [{ type: 'phone', value: '+442079460000', reason: 'blocked_value', rule: 'phone "+442079460000"' }],
     });
+  });
+
+  it('keeps the strongest 100 identifiers of an event and reports the rest as too_many_identifiers, the weakest, after blocking and de-duplication', () => {
+    expect(DEFAULT_MAX_IDENTIFIERS_PER_EVENT).toBe(100);
+    const cookies = Array.from({ length: 10_000 }, (_, index) => id('anonymous_id', `c-${index}`));
+    const result = screenIdentifiers([...cookies, id('email', 'test@test.com'), id('user_id', 'u1'), id('user_id', 'u1')], DEFAULT_RULES);
+    expect(result.kept).toEqual([id('user_id', 'u1'), ...cookies.slice(0, 99)]);
+    expect(result.blocked).toHaveLength(1 + 10_000 - 99);
+    expect(result.blocked[0]).toEqual({ type: 'email', value: 'test@test.com', reason: 'blocked_value', rule: 'email "test@test.com"' });
+    expect(result.blocked[1]).toEqual({ type: 'anonymous_id', value: 'c-99', reason: 'too_many_identifiers', rule: 'maxIdentifiersPerEvent 100' });
+    expect(result.blocked.at(-1)).toEqual({ type: 'anonymous_id', value: 'c-9999', reason: 'too_many_identifiers', rule: 'maxIdentifiersPerEvent 100' });
+  });
+
+  it("takes a tenant's maxIdentifiersPerEvent", () => {
+    const rules = applyOverrides(DEFAULT_RULES, { maxIdentifiersPerEvent: 2 });
+    expect(screenIdentifiers([id('anonymous_id', 'a1'), id('email', 'a@x.org'), id('user_id', 'u1')], rules)).toEqual({
+      kept: [id('user_id', 'u1'), id('email', 'a@x.org')],
+      blocked: [{ type: 'anonymous_id', value: 'a1', reason: 'too_many_identifiers', rule: 'maxIdentifiersPerEvent 2' }],
+    });
+    expect(screenIdentifiers([id('anonymous_id', 'a1'), id('email', 'a@x.org')], rules).blocked).toEqual([]);
   });
 });

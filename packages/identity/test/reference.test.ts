@@ -342,6 +342,20 @@ describe('ReferenceResolver: shared and personal devices', () => {
   });
 });
 
+describe('ReferenceResolver: an event with thousands of identifiers', () => {
+  it('resolves the strongest maxIdentifiersPerEvent (100) and reports the rest as blocked, too_many_identifiers', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const clicks = Array.from({ length: 10_000 }, (_, index) => ['click_id', `ck-${index}`] as const);
+    const result = resolver.process(event([...clicks, ['user_id', 'u1']]));
+    expect(result).toMatchObject({ outcome: 'created', profileId: pid(1) });
+    expect(result.attached).toHaveLength(100);
+    expect(result.attached[0]).toEqual({ type: 'user_id', value: 'u1' });
+    expect(result.blocked).toHaveLength(9_901);
+    expect(result.blocked.every((blocked) => blocked.reason === 'too_many_identifiers' && blocked.rule === 'maxIdentifiersPerEvent 100')).toBe(true);
+    expect(resolver.profileOf('click_id', 'ck-9999')).toBeUndefined();
+  });
+});
+
 describe('ReferenceResolver: provenance and tenants', () => {
   it('records which event, channel and rule attached an identifier, and when it was first and last seen', () => {
     const resolver = new ReferenceResolver(DEFAULT_RULES);

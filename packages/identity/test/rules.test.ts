@@ -84,8 +84,9 @@ describe('parseRulesDocument', () => {
         defaults.priority = ['user_id', 'email', 'user_id'];
         defaults.blocked.patterns.phone = ['^(unclosed'];
         delete defaults.quarantine;
+        document.defaults.maxIdentifiersPerEvent = 5000;
         document.tenants = {
-          acme: { limit: { email: 2 }, limits: { Email: 2, phone: 1.5 }, quarantine: { windowMs: -1 } },
+          acme: { limit: { email: 2 }, limits: { Email: 2, phone: 1.5 }, quarantine: { windowMs: -1 }, maxIdentifiersPerEvent: 0 },
           'eu.shop': { nonMergingTypes: ['device id'] },
         };
       }),
@@ -96,7 +97,9 @@ describe('parseRulesDocument', () => {
         'defaults.priority[2]',
         'defaults.blocked.patterns.phone[0]',
         'defaults.quarantine',
+        'defaults.maxIdentifiersPerEvent',
         'tenants.acme.limit',
+        'tenants.acme.maxIdentifiersPerEvent',
         'tenants.acme.limits.Email',
         'tenants.acme.limits.phone',
         'tenants.acme.quarantine.windowMs',
@@ -110,6 +113,8 @@ describe('parseRulesDocument', () => {
     expect(problem('tenants.acme.limit')).toBe('is not a known setting');
     expect(problem('tenants.acme.limits.Email')).toMatch(/^key must be a built-in identifier type/);
     expect(problem('defaults.limits.email')).toMatch(/at least 1/);
+    expect(problem('defaults.maxIdentifiersPerEvent')).toBe('must be at most 1000');
+    expect(problem('tenants.acme.maxIdentifiersPerEvent')).toBe('must be at least 1');
   });
 });
 
@@ -123,7 +128,7 @@ describe('resolveRules', () => {
           blocked: { values: { phone: ['+442079460000'] } },
           quarantine: { windowMs: 3_600_000 },
         },
-        globex: { nonMergingTypes: [] },
+        globex: { nonMergingTypes: [], maxIdentifiersPerEvent: 20 },
       };
     }),
   );
@@ -142,6 +147,8 @@ describe('resolveRules', () => {
     expect(rules.quarantine).toEqual({ maxProfilesPerValue: 5, maxMergesPerWindow: 3, windowMs: 3_600_000 });
     expect(rules.nonMergingTypes).toEqual(DEFAULT_RULES.nonMergingTypes);
     expect(resolveRules(document, 'globex').nonMergingTypes).toEqual([]);
+    expect(resolveRules(document, 'globex').maxIdentifiersPerEvent).toBe(20);
+    expect(rules.maxIdentifiersPerEvent).toBeUndefined(); // the default, 100
   });
 
   it('returns the same object for the same document and tenant', () => {

@@ -108,7 +108,16 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       const rules = resolveRules(deps.rules, touchpoint.tenant);
       const screened = screenIdentifiers(touchpoint.identifiers, rules);
       const excluded = screened.blocked.map((blocked) => ({ type: blocked.type, value: blocked.value, reason: `${blocked.reason}:${blocked.rule}` }));
-      for (const entry of excluded) deps.metrics.excluded.inc({ reason: entry.reason.split(':')[0] ?? entry.reason });
+      let beyondCap = 0;
+      for (const entry of screened.blocked) {
+        deps.metrics.excluded.inc({ reason: entry.reason });
+        if (entry.reason === 'too_many_identifiers') beyondCap += 1;
+      }
+      if (beyondCap > 0) {
+        // A broken integration, most likely (no person carries that many): said once per event,
+        // without the values (personal data).
+        deps.logger.warn({ tenant: touchpoint.tenant, eventId: touchpoint.eventId, identifiers: touchpoint.identifiers.length, leftOut: beyondCap }, 'event carries more identifiers than maxIdentifiersPerEvent: the weakest were left out of resolution');
+      }
       if (screened.kept.length === 0) {
         return reject(message, 'NO_RESOLVABLE_IDENTIFIER', `Every identifier of event ${touchpoint.eventId} is blocked: ${excluded.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);
       }

@@ -71,6 +71,33 @@ end
 
 local function key(id) return id[1] .. ':' .. id[2] end
 
+-- Multi-key commands take their keys CHUNK at a time: Lua's unpack fails beyond about 8,000
+-- values ("too many results to unpack"), which would fail the event and stop the resolver.
+-- The resolver caps an event's identifiers (maxIdentifiersPerEvent, at most 1,000), so one
+-- chunk is the normal case; the chunks keep the script safe when it is called directly.
+local CHUNK = 1000
+
+local function mgetAll(keys)
+  local values = {}
+  for first = 1, #keys, CHUNK do
+    local last = math.min(first + CHUNK - 1, #keys)
+    local part = redis.call('MGET', unpack(keys, first, last))
+    for j = 1, last - first + 1 do values[first + j - 1] = part[j] end
+  end
+  return values
+end
+
+local function existsAny(keys)
+  for first = 1, #keys, CHUNK do
+    if redis.call('EXISTS', unpack(keys, first, math.min(first + CHUNK - 1, #keys))) > 0 then return true end
+  end
+  return false
+end
+
+local function saddAll(set, members)
+  for first = 1, #members, CHUNK do redis.call('SADD', set, unpack(members, first, math.min(first + CHUNK - 1, #members))) end
+end
+
 -- The owner and the provenance step 10 updates are read together: one command per identifier.
 local function ownerOf(k)
   local owner = owners[k]
@@ -259,7 +286,7 @@ local function resolveOne()
   local erasedKeys = {}
   for i, id in ipairs(identifiers) do erasedKeys[i] = P .. 'ex:' .. redis.sha1hex(key(id)) end
   local erasedAts = {}
-  if #erasedKeys > 0 then erasedAts = redis.call('MGET', unpack(erasedKeys)) end
+  if #erasedKeys > 0 then erasedAts = mgetAll(erasedKeys) end
   for i = 1, #erasedKeys do
     local erasedAt = erasedAts[i]
     if erasedAt and ingestTime < tonumber(erasedAt) then
@@ -272,7 +299,7 @@ local function resolveOne()
   if #identifiers > 0 then
     local quarantineKeys = {}
     for i, id in ipairs(identifiers) do quarantineKeys[i] = P .. 'q:' .. key(id) end
-    if redis.call('EXISTS', unpack(quarantineKeys)) == 0 then
+    if not existsAny(quarantineKeys) then
       for _, id in ipairs(identifiers) do quarantines[key(id)] = false end
     end
   end
@@ -400,12 +427,20 @@ local function resolveOne()
 
   -- 9. Super-node check, after the merge: the distinct partners each linking value has been
   -- seen with; only partners it could not join make the count grow.
-  local partners = {}
-  for _, pid in ipairs(candidates) do table.insert(partners, root(pid)) end
-  if target then table.insert(partners, target) end
+  -- Each partner once: candidates repeat a profile for every identifier it holds, and every
+  -- linking value walks the whole list (n identifiers of one profile: n, not n squared).
+  local partners, listed = {}, {}
+  local function addPartner(partner)
+    if not listed[partner] then
+      listed[partner] = true
+      table.insert(partners, partner)
+    end
+  end
+  for _, pid in ipairs(candidates) do addPartner(root(pid)) end
+  if target then addPartner(target) end
   for _, drop in ipairs(dropped) do
     local k = drop.type .. ':' .. drop.value
-    if not ownerOf(k) then table.insert(partners, '#' .. k) end
+    if not ownerOf(k) then addPartner('#' .. k) end
   end
   for _, id in ipairs(linking) do
     local k = key(id)
@@ -429,7 +464,7 @@ local function resolveOne()
           end
         end
         redis.call('DEL', sw)
-        if #list > 0 then redis.call('SADD', sw, unpack(list)) end
+        saddAll(sw, list)
         local count = #list
         if own then count = count + 1 end
         if count > rules.maxProfilesPerValue then quarantine(id, 'too_many_profiles', count, rules.maxProfilesPerValue) end

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, profileIdNamespace, screenIdentifiers, type TenantRules } from '@elephant/identity';
 import { connectRedis, type Redis } from '@elephant/redis';
@@ -221,6 +222,27 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     // Each event is resolved as if it had a call of its own: the failure of one stops neither.
     expect(await graph.profileOf(t, id('email', 'fine@x.io'))).toBeDefined();
     expect(await graph.profileOf(t, id('email', 'also-fine@x.io'))).toBeDefined();
+  });
+
+  it('resolves an event of 10,000 identifiers given to the script directly (regression: MGET/EXISTS of every key in one unpack failed beyond ~8,000: REDIS_SCRIPT_FAILED, the resolver stopped)', async () => {
+    const t = newTenant();
+    // click_id: unlimited and merging, so the script attaches every one (the resolver itself
+    // never sends more than maxIdentifiersPerEvent; this is the script's own safety).
+    const clicks = Array.from({ length: 10_000 }, (_, index) => id('click_id', `ck-${index}`));
+    const input = { eventId: `${t}-wide`, eventTime: T0, ingestTime: T0, channel: 'web', source: 'segment', identifiers: clicks };
+    const [wide] = await graph.resolveBatch(t, [input], graphRulesOf(rules, 3600));
+    expect(wide).toMatchObject({ outcome: 'created', replay: false, error: null });
+    expect(wide?.attached).toHaveLength(10_000);
+    expect(await redis.scard(`${graph.tenantPrefix(t)}p:${wide?.profileId}:ids`)).toBe(10_000);
+    const [again] = await graph.resolveBatch(t, [input], graphRulesOf(rules, 3600));
+    expect(again).toMatchObject({ replay: true, profileId: wide?.profileId });
+    // The erasure markers are read in chunks and matched to the right identifiers: one erased
+    // after ingestion, deep in the last chunk, makes a later event a leftover.
+    await redis.set(`${graph.tenantPrefix(t)}ex:${createHash('sha1').update('click_id:ck-9876').digest('hex')}`, T0 + 10);
+    const [leftover] = await graph.resolveBatch(t, [{ ...input, eventId: `${t}-leftover`, ingestTime: T0 + 5 }], graphRulesOf(rules, 3600));
+    expect(leftover?.outcome).toBe('erased');
+    const [later] = await graph.resolveBatch(t, [{ ...input, eventId: `${t}-later`, ingestTime: T0 + 20 }], graphRulesOf(rules, 3600));
+    expect(later).toMatchObject({ outcome: 'matched', profileId: wide?.profileId });
   });
 
   it('changes nothing when an event is delivered again', async () => {

@@ -206,4 +206,25 @@ describe('identity resolver service', () => {
     expect(byEvent.get('q4-event')?.excludedIdentifiers).toEqual([{ ...storePhone, reason: 'quarantined' }]);
     expect(await resolver.graph.profileOf('filed', storePhone)).toBe(byEvent.get('q1-event')?.profileId);
   });
+
+  it('resolves a touchpoint of 10,000 identifiers by its strongest 100 and reports the rest as too_many_identifiers, and goes on (regression: the script failed on it, the resolver stopped and failed again on restart)', async () => {
+    const t = 1795400050000;
+    const clicks = Array.from({ length: 9_999 }, (_, index) => ({ type: 'click_id', value: `c${index}` }));
+    await publish([
+      { eventId: 'w1', tenant: 'wide', eventTime: t, identifiers: [...clicks, { type: 'user_id', value: 'wide-user' }] },
+      { eventId: 'w2', tenant: 'wide', eventTime: t + 1, identifiers: [{ type: 'user_id', value: 'wide-user' }] },
+    ]);
+    const byEvent = await resolvedOf(['w1', 'w2']);
+    const wide = byEvent.get('w1');
+    expect(wide?.touchpoint.identifiers).toHaveLength(10_000);
+    const excluded = wide?.excludedIdentifiers ?? [];
+    expect(excluded).toHaveLength(9_900);
+    expect(excluded.every((entry) => entry.reason === 'too_many_identifiers:maxIdentifiersPerEvent 100')).toBe(true);
+    // The strongest: the login first, then the first 99 click ids in the event's order.
+    expect(excluded[0]).toEqual({ type: 'click_id', value: 'c99', reason: 'too_many_identifiers:maxIdentifiersPerEvent 100' });
+    expect(await resolver.graph.identifiersOf('wide', wide?.profileId ?? '')).toHaveLength(100);
+    expect(byEvent.get('w2')?.profileId).toBe(wide?.profileId);
+    expect(await counter('elephant_resolver_excluded_identifiers_total', 'reason="too_many_identifiers"')).toBe(9_900);
+    expect(fatal).toEqual([]);
+  });
 });
