@@ -17,3 +17,4 @@ export { Grouped } from './grouped.ts';
 export { crc32c } from './crc32c.ts';
 export { groupMessagesPerPartition, groupingReplacedBeforeProducer, kafkajsGroupMessagesPerPartition } from './group-per-partition.ts';
 export { FastPartitioner, murmur2, partitionOf } from './partitioner.ts';
+export { createSendMessages, kafkajsCreateSendMessages, sendMessagesReplacedBeforeProducer, type CreateSendMessages, type ProduceRequest, type ProduceResponse, type SendBroker, type SendCluster, type SendEosManager, type SendMessagesArgs, type SendRetrier } from './send-messages.ts';
