@@ -1,8 +1,46 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { createLogger } from '@elephant/observability';
+import { createLifecycle, startUnder } from '@elephant/runtime';
 
 describe('runtime', () => {
   it('runs on the Node 24 pinned as a dev dependency, not the machine Node 20', () => {
     console.log(`tests run on Node ${process.version} (${process.execPath})`);
     expect(Number(process.versions.node.split('.')[0])).toBe(24);
+  });
+});
+
+describe('a service’s lifecycle', () => {
+  const logger = createLogger({ name: 'lifecycle-test', level: 'silent' });
+  // A signal name no one else listens to in the test worker; the handling is the same. The exit
+  // timer (unref'd) is pushed out of the test's way.
+  const options = { logger, signals: ['SIGUSR2'] as NodeJS.Signals[], exitGraceMs: 2 ** 31 - 1 };
+
+  it('regression (SIGTERM during start-up skipped the graceful stop): the shutdown waits for the start, then stops what started', async () => {
+    const lifecycle = createLifecycle(options);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const stop = vi.fn(() => Promise.resolve());
+    const starting = startUnder(lifecycle, 'service', async () => {
+      await gate;
+      return { stop };
+    });
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stop).not.toHaveBeenCalled();
+    release();
+    await starting;
+    await lifecycle.done;
+    expect(stop).toHaveBeenCalledTimes(1);
+    expect(process.exitCode).toBe(0);
+    process.exitCode = undefined;
+  });
+
+  it('a start that fails leaves nothing to stop, and the shutdown still completes', async () => {
+    const lifecycle = createLifecycle(options);
+    await expect(startUnder(lifecycle, 'service', () => Promise.reject(new Error('broker unreachable')))).rejects.toThrow('broker unreachable');
+    await lifecycle.shutdown('start-up failed', 1);
+    await lifecycle.done;
+    expect(process.exitCode).toBe(1);
+    process.exitCode = undefined;
   });
 });

@@ -73,6 +73,27 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   };
 }
 
+/**
+ * Starts a service under `lifecycle` with its closer registered before it starts: a shutdown
+ * that begins during start-up (SIGTERM while connecting, a fatal error of a consumer that has
+ * just joined) waits for the start to finish and then stops what started, so that consumers
+ * leave their group rather than being cut off by the exit timer (their partitions would
+ * wait for the session timeout). A start that fails leaves nothing to stop.
+ */
+export function startUnder<Service extends { stop(): Promise<void> }>(lifecycle: Lifecycle, name: string, start: () => Promise<Service>): Promise<Service> {
+  const starting = start();
+  lifecycle.onShutdown(name, async () => {
+    let running: Service;
+    try {
+      running = await starting;
+    } catch {
+      return;
+    }
+    await running.stop();
+  });
+  return starting;
+}
+
 async function withTimeout(work: Promise<void>, ms: number, name: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -114,8 +135,7 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
   const logger = createLogger({ name: service.name(config), level: config.LOG_LEVEL });
   const lifecycle = createLifecycle({ logger });
   try {
-    const running = await service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1));
-    lifecycle.onShutdown(service.name(config), () => running.stop());
+    await startUnder(lifecycle, service.name(config), () => service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1)));
   } catch (error) {
     logger.fatal({ err: error }, `${service.name(config)} failed to start: ${describeError(error)}`);
     const badConfig = error instanceof SyntaxError || (service.configErrorCodes !== undefined && isElephantError(error, ...service.configErrorCodes));
