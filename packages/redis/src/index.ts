@@ -107,11 +107,25 @@ export function coalesceWrites(socket: CorkableSocket): void {
   };
 }
 
-/** Wraps a failed Redis call: connection problems are retryable, script errors are not. */
+/**
+ * Replies in which Redis says it cannot run the command now, not that the command is wrong:
+ * out of memory (maxmemory reached: eviction or a bigger instance will make room), busy with
+ * a long script, loading its dataset, a replica promoted or demoted during a failover, a
+ * cluster slot migrating. Inside a script Redis 7 appends "script: <sha>, on @user_script:<line>"
+ * to the same reply (`OOM command not allowed when used memory > 'maxmemory'. script: ...`); a
+ * script that catches it per event (the resolver's) passes it on after a colon.
+ */
+const TRANSIENT_REPLY = /(^|: )(OOM|BUSY|LOADING|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN) /;
+
+/**
+ * Wraps a failed Redis call: connection problems and transient replies (TRANSIENT_REPLY) are
+ * retryable (REDIS_UNAVAILABLE); a script's own error is not (REDIS_SCRIPT_FAILED: the same
+ * input fails the same way).
+ */
 export function toRedisError(error: unknown, what: string): RedisError {
   if (error instanceof RedisError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const isScript = /ERR .*script|ERR Error running script|user_script/i.test(message);
+  const isScript = !TRANSIENT_REPLY.test(message) && /ERR .*script|ERR Error running script|user_script/i.test(message);
   return new RedisError(isScript ? 'REDIS_SCRIPT_FAILED' : 'REDIS_UNAVAILABLE', `${what}: ${message}`, { cause: error });
 }
 
