@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Touchpoint } from '@elephant/channels';
+import { isElephantError } from '@elephant/errors';
 import { resolveRules, screenIdentifiers, type RulesDocument, type TenantRules } from '@elephant/identity';
 import { deadLetter, type BatchProducer, type ConsumedBatch, type KafkaMessage, type Message, type PartitionsHandler } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
@@ -46,6 +47,23 @@ export function mergeIdOf(eventId: string, merged: readonly string[]): string {
   return createHash('sha256').update(`${eventId}|${[...merged].sort().join(',')}`).digest('hex').slice(0, 32);
 }
 
+/** An output record with the input message it came from (dead-lettered if the broker refuses the record). */
+interface Output {
+  readonly record: Message;
+  readonly source: KafkaMessage;
+  readonly eventId: string;
+}
+
+interface Outputs {
+  readonly resolved: Output[];
+  readonly merges: Output[];
+  readonly alerts: Output[];
+  readonly deadLetters: Message[];
+}
+
+/** Dead-letter code of an input whose output record the broker refused (too large for the topic, invalid). */
+export const OUTPUT_REJECTED = 'OUTPUT_REJECTED';
+
 interface Pending {
   readonly message: KafkaMessage;
   readonly touchpoint: TouchpointKeys;
@@ -61,6 +79,12 @@ interface Pending {
  * The batch handler: decode touchpoints, screen their identifiers by the tenant's rules,
  * resolve each tenant's events in one Redis pipeline (one round trip), then produce resolved
  * touchpoints (keyed by profile id), merges and alerts in one acknowledged send.
+ *
+ * A record the broker refuses as such (KAFKA_RECORD_REJECTED: a resolved touchpoint larger than
+ * the topic's max.message.bytes, say) would fail every retry, and after a restart the stored
+ * result would be replayed and refused again: the partition would be stuck. The outputs are
+ * then sent one record at a time, and the input of each record still refused is dead-lettered
+ * as OUTPUT_REJECTED (its original bytes, the topic and the broker's reason); the rest go out.
  */
 export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
   // The Touchpoint as the resolved record embeds it: the current schema.
@@ -72,11 +96,11 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
     // within a person, whose events share a partition).
     const messages = batches.flatMap((batch) => batch.messages);
     deps.logger.debug({ partitions: batches.map((batch) => batch.partition), messages: messages.length }, 'resolving a batch');
-    const out = { resolved: [] as Message[], merges: [] as Message[], alerts: [] as Message[], deadLetters: [] as Message[] };
-    const reject = (message: KafkaMessage, code: string, text: string): void => {
+    const out: Outputs = { resolved: [], merges: [], alerts: [], deadLetters: [] };
+    const reject = (message: KafkaMessage, code: string, text: string, details?: Readonly<Record<string, unknown>>): void => {
       // The partition it came from, looked up only for the rare message dead-lettered.
       const batch = batches.find((candidate) => candidate.messages.includes(message)) as ConsumedBatch;
-      out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, { code, message: text }, 'identity-resolver', now));
+      out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, { code, message: text, ...(details ? { details } : {}) }, 'identity-resolver', now));
       deps.metrics.deadLettered.inc({ reason: code });
     };
 
@@ -163,16 +187,40 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       });
     }
 
-    await deps.producer.send([
-      { topic: deps.topics.resolved, messages: out.resolved },
-      { topic: deps.topics.merges, messages: out.merges },
-      { topic: deps.topics.alerts, messages: out.alerts },
-      { topic: deps.topics.deadLetters, messages: out.deadLetters },
-    ]);
+    const outputs = [
+      { topic: deps.topics.resolved, kind: 'resolved touchpoint', list: out.resolved },
+      { topic: deps.topics.merges, kind: 'merge', list: out.merges },
+      { topic: deps.topics.alerts, kind: 'alert', list: out.alerts },
+    ] as const;
+    try {
+      await deps.producer.send([...outputs.map(({ topic, list }) => ({ topic, messages: list.map((output) => output.record) })), { topic: deps.topics.deadLetters, messages: out.deadLetters }]);
+    } catch (error) {
+      if (!isElephantError(error, 'KAFKA_RECORD_REJECTED')) throw error;
+      deps.logger.warn({ partitions: batches.map((batch) => `${batch.topic}|${batch.partition}`), err: error }, 'the broker refused a record of the batch; sending the outputs one record at a time');
+      // One record per send, in the original order (per partition, order is kept). Records the
+      // first send wrote may be written twice (at-least-once; subscribers de-duplicate merges
+      // and alerts by id, the builder touchpoints by event id). A merge or alert is sent even
+      // when its event's resolved touchpoint is refused: the graph did merge.
+      const refused = new Set<KafkaMessage>();
+      for (const { topic, kind, list } of outputs) {
+        for (const output of list) {
+          try {
+            await deps.producer.send([{ topic, messages: [output.record] }]);
+          } catch (alone) {
+            if (!isElephantError(alone, 'KAFKA_RECORD_REJECTED')) throw alone;
+            deps.logger.error({ eventId: output.eventId, topic, bytes: output.record.value?.length, err: alone }, `the broker refused the ${kind} of an event: its touchpoint is dead-lettered`);
+            if (refused.has(output.source)) continue;
+            refused.add(output.source);
+            reject(output.source, OUTPUT_REJECTED, `The broker refused the ${kind} of event ${output.eventId} (${output.record.value?.length ?? 0} bytes) on ${topic}: ${alone.message}`, { ...alone.details, topic, kind });
+          }
+        }
+      }
+      await deps.producer.send([{ topic: deps.topics.deadLetters, messages: out.deadLetters }]);
+    }
   };
 }
 
-function collect(deps: ResolverDeps, out: { resolved: Message[]; merges: Message[]; alerts: Message[] }, tenant: string, pending: Pending, result: ResolveResult, profileId: string, now: number): void {
+function collect(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pending, result: ResolveResult, profileId: string, now: number): void {
   const { touchpoint } = pending;
   const excluded: ExcludedIdentifier[] = [
     ...pending.excluded,
@@ -181,7 +229,8 @@ function collect(deps: ResolverDeps, out: { resolved: Message[]; merges: Message
   ];
   const resolved = { profileId, excludedIdentifiers: excluded, resolvedAt: now };
   const encoded = 'payload' in pending.carried ? deps.registry.encodeSpliced(deps.schemaIds.resolved, resolved, 'touchpoint', pending.carried.payload) : deps.registry.encode(deps.schemaIds.resolved, { ...resolved, touchpoint: pending.carried.record });
-  out.resolved.push({ key: profileId, value: encoded });
+  const source = { source: pending.message, eventId: touchpoint.eventId };
+  out.resolved.push({ record: { key: profileId, value: encoded }, ...source });
   deps.metrics.resolved.inc({ outcome: result.replay ? 'replay' : result.outcome });
   if (!result.replay) {
     if (result.dropped.length > 0) deps.metrics.excluded.inc({ reason: 'limit' }, result.dropped.length);
@@ -202,7 +251,7 @@ function collect(deps: ResolverDeps, out: { resolved: Message[]; merges: Message
       // Event time, as the graph records it: a replay re-emits the merge unchanged.
       mergedAt: touchpoint.eventTime,
     };
-    out.merges.push({ key: merge.survivor, value: deps.registry.encode(deps.schemaIds.merge, value) });
+    out.merges.push({ record: { key: merge.survivor, value: deps.registry.encode(deps.schemaIds.merge, value) }, ...source });
     if (!result.replay) deps.metrics.merges.inc(merge.absorbed.length);
   }
   for (const entry of result.quarantined) {
@@ -218,7 +267,7 @@ function collect(deps: ResolverDeps, out: { resolved: Message[]; merges: Message
       triggeringEventId: touchpoint.eventId,
       raisedAt: now,
     };
-    out.alerts.push({ key: `${entry.type}:${entry.value}`, value: deps.registry.encode(deps.schemaIds.alert, alert) });
+    out.alerts.push({ record: { key: `${entry.type}:${entry.value}`, value: deps.registry.encode(deps.schemaIds.alert, alert) }, ...source });
     if (!result.replay) deps.metrics.quarantined.inc({ reason: entry.reason });
     deps.logger.warn({ tenant, identifierType: entry.type, reason: entry.reason, observed: entry.observed, threshold: entry.threshold }, 'identifier quarantined');
   }

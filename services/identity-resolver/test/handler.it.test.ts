@@ -11,7 +11,7 @@ import { createMetricsRegistry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { createTestContext, readTopic } from '@elephant/testing';
-import { IdentityGraph, createResolverHandler, createResolverMetrics, identityAlertSchema, identityMergeSchema, loadConfig, resolvedTouchpointAvroSchema, topicsOf } from '@elephant/identity-resolver';
+import { IdentityGraph, OUTPUT_REJECTED, createResolverHandler, createResolverMetrics, identityAlertSchema, identityMergeSchema, loadConfig, resolvedTouchpointAvroSchema, topicsOf, type IdentityMerge } from '@elephant/identity-resolver';
 import { touchpointOf, type EventLike } from './touchpoints.ts';
 
 const ctx = createTestContext('resolver-handler');
@@ -81,5 +81,70 @@ describe('resolver handler', () => {
     ]);
     const all = await Promise.all((await readTopic(ctx.kafka, topics.resolved, 4)).map((message) => registry.decode<{ touchpoint: { eventId: string } }>(message.value ?? Buffer.alloc(0))));
     expect(all.map((record) => record.touchpoint.eventId).sort()).toEqual(['h1', 'h3', 'p2', 'p6']);
+  });
+});
+
+describe('resolver handler: a record the broker refuses', () => {
+  it('OUTPUT_REJECTED: dead-letters the touchpoint whose resolved record the broker refuses (MESSAGE_TOO_LARGE), with its original bytes, and goes on; again when the stored result is replayed after a restart (regression: the resolver stopped, and again on every restart)', async () => {
+    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('large')}.` }));
+    // A resolved topic that takes records of a normal touchpoint and not a larger one.
+    await ctx.createTopics([
+      { topic: topics.resolved, partitions: 1, configs: { 'max.message.bytes': '1500' } },
+      ...[topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })),
+    ]);
+    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    const touchpointId = (await registry.register(`${ctx.topic('large')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
+    const [resolved, merge, alert] = await Promise.all([
+      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
+      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
+      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
+    ]);
+    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    const metrics = createMetricsRegistry({ service: 'test' });
+    const resolverMetrics = createResolverMetrics(metrics);
+    const handlerWith = (producer: BatchProducer) =>
+      createResolverHandler({ topics, rules: DEFAULT_RULES_DOCUMENT, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: resolverMetrics, logger: ctx.logger, now: Date.now });
+    const t = 1795400600000;
+    const tenant = 'oversize';
+    const clicks = Array.from({ length: 60 }, (_, index) => ({ type: 'click_id', value: `click-${index}-0123456789abcdef0123456789` }));
+    const events: EventLike[] = [
+      { eventId: 'o1', tenant, eventTime: t, identifiers: [{ type: 'email', value: 'big@x.io' }] },
+      { eventId: 'o2', tenant, eventTime: t + 1, identifiers: [{ type: 'user_id', value: 'big-user' }] },
+      // Merges o2's profile into o1's; its resolved record (about 3 KB) is more than the topic takes.
+      { eventId: 'o3', tenant, eventTime: t + 2, identifiers: [{ type: 'user_id', value: 'big-user' }, { type: 'email', value: 'big@x.io' }, ...clicks] },
+      { eventId: 'o4', tenant, eventTime: t + 3, identifiers: [{ type: 'email', value: 'small@x.io' }] },
+    ];
+    const batch = {
+      topic: topics.touchpoints,
+      partition: 3,
+      messages: events.map((event, index) => ({ key: Buffer.from('k'), value: registry.encode(touchpointId, touchpointOf(event)), offset: String(40 + index), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage),
+    };
+    const context = { signal: new AbortController().signal, groupId: 'g', nextOffset: '44' };
+
+    const producer = await BatchProducer.connect(ctx.kafka);
+    await handlerWith(producer)([batch], context);
+    await producer.disconnect();
+    const [dead] = await readTopic(ctx.kafka, topics.deadLetters, 1);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe(OUTPUT_REJECTED);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.message)).toMatch(/refused the resolved touchpoint of event o3 .*MESSAGE_TOO_LARGE/);
+    expect(JSON.parse(headerText(dead?.headers, DEAD_LETTER_HEADERS.details) ?? '{}')).toEqual({ type: 'MESSAGE_TOO_LARGE', topic: topics.resolved, kind: 'resolved touchpoint' });
+    expect([headerText(dead?.headers, DEAD_LETTER_HEADERS.partition), headerText(dead?.headers, DEAD_LETTER_HEADERS.offset)]).toEqual(['3', '42']);
+    expect(dead?.value?.equals(batch.messages[2]?.value as Buffer)).toBe(true);
+    expect(dead?.key?.toString()).toBe('k');
+    // The others went out, and so did the merge o3 made: the graph did merge.
+    const decodeAll = async (messages: KafkaMessage[]) => Promise.all(messages.map((message) => registry.decode<{ touchpoint: { eventId: string } }>(message.value ?? Buffer.alloc(0))));
+    expect((await decodeAll(await readTopic(ctx.kafka, topics.resolved, 3))).map((record) => record.touchpoint.eventId).sort()).toEqual(['o1', 'o2', 'o4']);
+    const merges = await Promise.all((await readTopic(ctx.kafka, topics.merges, 1)).map((message) => registry.decode<IdentityMerge>(message.value ?? Buffer.alloc(0))));
+    expect(new Set(merges.map((entry) => entry.triggeringEventId))).toEqual(new Set(['o3']));
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_dead_lettered_total')).toMatch(/reason="OUTPUT_REJECTED"[^\n]* 1/);
+
+    // A restart redelivers the batch: the stored results are replayed, o3's is refused again
+    // and dead-lettered again, and the batch completes.
+    const restarted = await BatchProducer.connect(ctx.kafka);
+    await handlerWith(restarted)([batch], context);
+    await restarted.disconnect();
+    const deadLetters = await readTopic(ctx.kafka, topics.deadLetters, 2);
+    expect(deadLetters.map((record) => headerText(record.headers, DEAD_LETTER_HEADERS.offset))).toEqual(['42', '42']);
+    expect((await decodeAll(await readTopic(ctx.kafka, topics.resolved, 6))).map((record) => record.touchpoint.eventId).sort()).toEqual(['o1', 'o1', 'o2', 'o2', 'o4', 'o4']);
   });
 });
