@@ -3,6 +3,14 @@ import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, t
 /** PROCESSING_GUARANTEE's values (the builder's, and the CLI's `run`, which passes it on). */
 export const processingGuarantee = z.enum(['exactly_once', 'at_least_once'], { error: 'must be exactly_once or at_least_once' });
 
+/**
+ * 256 KiB: 70 times the simulated profiles' 3.7 KB of state, and under the broker's default
+ * 1 MB record limit for the snapshot (Avro, smaller than the JSON state) and every update.
+ * Without a bound, a profile that grew past that limit (a source sending huge trait values, or
+ * ever new preference keys) failed every batch of its partition.
+ */
+export const DEFAULT_MAX_PROFILE_BYTES = 262144;
+
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -63,6 +71,12 @@ const schema = z.object({
   TRANSACTION_INTERVAL_MS: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').default(0),
   /** Decoded profile states kept in memory (by version; a stale entry is never used). */
   STATE_CACHE_PROFILES: positiveInt.default(20000),
+  /**
+   * The largest profile state (bytes of its stored JSON) a touchpoint may leave, and the
+   * largest update (bytes of its Avro record) it may publish; a touchpoint that would go beyond
+   * either is dead-lettered (PROFILE_TOO_LARGE) and the profile stays as it was.
+   */
+  MAX_PROFILE_BYTES: positiveInt.default(DEFAULT_MAX_PROFILE_BYTES),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */

@@ -4,7 +4,7 @@ import type { Logger } from '@elephant/observability';
 import { applyTouchpoint, emptyProfile, erasureUpdateOf, foldMerge, parseProfileState, snapshotOf, updateOf, type AppliedTouchpoint, type ProfileState, type ProfileUpdate } from '@elephant/profiles';
 import { projectionWithout, type AvroRegistry, type AvroType } from '@elephant/registry';
 import { resolvedTouchpointSchema, type IdentityMerge, type ResolvedTouchpoint } from '@elephant/identity';
-import type { BuilderTopics } from './config.ts';
+import { DEFAULT_MAX_PROFILE_BYTES, type BuilderTopics } from './config.ts';
 import type { BuilderMetrics } from './metrics.ts';
 import { outboxField, parseOutboxField, unpackOutbox, type CommitOutcome, type CommitRequest, type LoadedProfile, type ProfileStore } from './store.ts';
 import type { ErasureRequest } from './generated/erasure-request.ts';
@@ -36,7 +36,14 @@ export interface BuilderDeps {
   readonly states: StateCache;
   /** The group's committed offset (next offset to read) of an input partition; -1 when none. */
   readonly committedOffset: (topic: string, partition: number) => Promise<bigint>;
+  /**
+   * The largest profile state (bytes of its JSON) a touchpoint may leave and update (bytes of
+   * its Avro record) it may publish; a touchpoint that would go beyond either is dead-lettered
+   * (PROFILE_TOO_LARGE) and the profile stays as it was. @default DEFAULT_MAX_PROFILE_BYTES
+   */
+  readonly maxProfileBytes?: number;
 }
+
 
 /** A batch must be processed again: another writer moved a profile underneath (rebalance, fold). */
 export class ProfileConflictError extends ElephantError<'PROFILE_CONFLICT'> {
@@ -400,6 +407,9 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
     // A touchpoint delivered twice within one batch counts once too.
     const seenInBatch = new Set<string>();
     const pending = new Map<string, AppliedToProfile>();
+    const limit = deps.maxProfileBytes ?? DEFAULT_MAX_PROFILE_BYTES;
+    /** Profiles with an update over the limit in this batch: applied again one by one below. */
+    const oversized = new Set<string>();
     for (const { message, value: record } of list) {
       const loaded = profiles.get(record.profileId);
       const eventId = record.touchpoint.eventId;
@@ -421,20 +431,33 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       const change = applyTouchpoint(state, record.touchpoint, { excludedIdentifiers: record.excludedIdentifiers, now });
       working.set(record.profileId, change.state);
       const update = updateOf(change.state, change.changes, { kind: 'touchpoint', eventId });
-      const entry = pending.get(record.profileId) ?? { events: [], messages: [], updates: [] };
+      const entry = pending.get(record.profileId) ?? { events: [], messages: [], updates: [], records: [] };
       pending.set(record.profileId, entry);
       entry.events.push(eventId);
       entry.messages.push(message);
-      entry.updates.push(encodeUpdate(deps, update));
+      const encoded = encodeUpdate(deps, update);
+      if (encoded.length > limit) oversized.add(record.profileId);
+      entry.updates.push(encoded);
+      entry.records.push(record);
     }
     const requests: CommitRequest[] = [];
     for (const [profileId, entry] of pending) {
-      const state = working.get(profileId) as ProfileState;
+      let state = working.get(profileId) as ProfileState;
+      let json = JSON.stringify(state);
+      if (oversized.has(profileId) || jsonBytesOver(json, limit)) {
+        const within = applyWithinLimit(deps, out, batch, tenant, profiles.get(profileId), profileId, entry, now, limit);
+        if (within === undefined) {
+          pending.delete(profileId);
+          continue;
+        }
+        ({ state, json } = within);
+        working.set(profileId, state);
+      }
       requests.push({
         profileId,
         expectedVersion: profiles.get(profileId)?.stored?.version,
         version: state.version,
-        state: JSON.stringify(state),
+        state: json,
         appliedEventIds: entry.events,
         outbox: { partition: batch.partition, field: outboxField(batch.topic, batch.nextOffset, profileId), updates: entry.updates },
         absorbed: [],
@@ -466,11 +489,56 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
   }
 }
 
-/** What a touchpoint batch applied to one profile: its events, their messages, its updates (encoded, in order). */
+/** What a touchpoint batch applied to one profile: its events, their messages, its updates (encoded, in order), their records. */
 interface AppliedToProfile {
   readonly events: string[];
   readonly messages: KafkaMessage[];
   readonly updates: Buffer[];
+  readonly records: AppliedRecord[];
+}
+
+/** Whether a JSON text takes more than `limit` bytes in UTF-8 (counted only when it might). */
+function jsonBytesOver(json: string, limit: number): boolean {
+  return json.length * 3 > limit && Buffer.byteLength(json) > limit;
+}
+
+/**
+ * The slow path of a profile that went over the size limit in this batch (its state, or one
+ * of its updates): its touchpoints applied again one by one from the loaded state, each one
+ * that would leave the state or publish an update over the limit dead-lettered
+ * (PROFILE_TOO_LARGE, with the sizes) and left out, so the partition moves on and the
+ * touchpoint can be replayed once the limit is raised. `entry` is rewritten to what was kept.
+ * Undefined when nothing was kept.
+ */
+function applyWithinLimit(deps: BuilderDeps, out: Outputs, batch: BatchInput, tenant: string, loaded: LoadedProfile | undefined, profileId: string, entry: AppliedToProfile, now: number, limit: number): { state: ProfileState; json: string } | undefined {
+  const records = entry.records.splice(0);
+  const messages = entry.messages.splice(0);
+  entry.events.length = 0;
+  entry.updates.length = 0;
+  let kept: { state: ProfileState; json: string } | undefined;
+  records.forEach((record, index) => {
+    const message = messages[index] as KafkaMessage;
+    const eventId = record.touchpoint.eventId;
+    const base = kept?.state ?? parseState(deps, tenant, loaded) ?? emptyProfile(profileId, tenant, record.touchpoint.ingestTime);
+    const change = applyTouchpoint(base, record.touchpoint, { excludedIdentifiers: record.excludedIdentifiers, now });
+    const json = JSON.stringify(change.state);
+    const update = encodeUpdate(deps, updateOf(change.state, change.changes, { kind: 'touchpoint', eventId }));
+    const stateBytes = Buffer.byteLength(json);
+    if (stateBytes > limit || update.length > limit) {
+      const what = stateBytes > limit ? `a profile state of ${stateBytes} bytes` : `an update of ${update.length} bytes`;
+      const reason = { code: 'PROFILE_TOO_LARGE', message: `Touchpoint ${eventId} would make ${what} for profile ${profileId}, over the limit of ${limit} (MAX_PROFILE_BYTES)`, details: { profileId, eventId, stateBytes, updateBytes: update.length, limit } };
+      out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
+      deps.metrics.deadLettered.inc({ reason: reason.code });
+      deps.logger.warn({ tenant, profileId, eventId, stateBytes, updateBytes: update.length, limit }, 'touchpoint dead-lettered: the profile would grow over MAX_PROFILE_BYTES');
+      return;
+    }
+    kept = { state: change.state, json };
+    entry.events.push(eventId);
+    entry.messages.push(message);
+    entry.updates.push(update);
+    entry.records.push(record);
+  });
+  return kept;
 }
 
 /** Outbox entries of every tenant in the batch are published before anything new of the partition. */
