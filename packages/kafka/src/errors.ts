@@ -15,15 +15,23 @@ const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'IN
 
 /**
  * The kafkajs protocol error type (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD)
- * behind a failed produce, or undefined for any other failure. kafkajs wraps the broker's
- * error (retries exceeded, aggregate of partitions), so the causes are searched.
+ * behind a failed produce, or undefined for any other failure.
  */
-export function recordRejection(error: unknown, depth = 0): string | undefined {
+export function recordRejection(error: unknown): string | undefined {
+  return protocolErrorIn(error, RECORD_ERRORS);
+}
+
+/**
+ * The first kafkajs protocol error type among `types` in `error` or its causes, or undefined.
+ * kafkajs wraps the broker's error (retries exceeded, aggregate of partitions), so the causes
+ * are searched.
+ */
+export function protocolErrorIn(error: unknown, types: ReadonlySet<string>, depth = 0): string | undefined {
   if (typeof error !== 'object' || error === null || depth > 5) return undefined;
   const { type, cause, originalError, errors } = error as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
-  if (typeof type === 'string' && RECORD_ERRORS.has(type)) return type;
+  if (typeof type === 'string' && types.has(type)) return type;
   for (const inner of [cause, originalError, ...(Array.isArray(errors) ? (errors as unknown[]) : [])]) {
-    const found = recordRejection(inner, depth + 1);
+    const found = protocolErrorIn(inner, types, depth + 1);
     if (found) return found;
   }
   return undefined;

@@ -1,6 +1,6 @@
 import './read-committed.ts';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
-import { KafkaError } from './errors.ts';
+import { KafkaError, protocolErrorIn, recordRejection } from './errors.ts';
 import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
 import { mergeByTopic, type OutboundBatch } from './producer.ts';
@@ -37,16 +37,29 @@ export interface TransactionalProducerOptions {
  * outputs stay invisible). The transactional id must be unique per live instance.
  */
 export class TransactionalProducer {
-  readonly #producer: Producer;
+  #producer: Producer;
+  readonly #create: () => Promise<Producer>;
   readonly #retryBackoffMs: number;
+  /** The producer can run no further transaction (fenced, or stuck in kafkajs' state machine): made anew before the next. */
+  #renew = false;
 
-  private constructor(producer: Producer, retryBackoffMs: number) {
+  private constructor(producer: Producer, create: () => Promise<Producer>, retryBackoffMs: number) {
     this.#producer = producer;
+    this.#create = create;
     this.#retryBackoffMs = retryBackoffMs;
   }
 
   static async connect(kafka: Kafka, transactionalId: string, options: TransactionalProducerOptions = {}): Promise<TransactionalProducer> {
-    const producer = kafka.producer({
+    const create = async (): Promise<Producer> => {
+      const producer = TransactionalProducer.#configure(kafka, transactionalId, options);
+      await producer.connect();
+      return producer;
+    };
+    return new TransactionalProducer(await create(), create, options.retryBackoffMs ?? RETRY_BACKOFF_MS);
+  }
+
+  static #configure(kafka: Kafka, transactionalId: string, options: TransactionalProducerOptions): Producer {
+    return kafka.producer({
       transactionalId,
       transactionTimeout: options.transactionTimeoutMs ?? 60000,
       idempotent: true,
@@ -62,8 +75,6 @@ export class TransactionalProducer {
       // span about 4 s, as the 10 retries from 10 ms did.
       retry: { initialRetryTime: options.retryBackoffMs ?? RETRY_BACKOFF_MS, maxRetryTime: MAX_RETRY_MS, retries: RETRIES },
     });
-    await producer.connect();
-    return new TransactionalProducer(producer, options.retryBackoffMs ?? RETRY_BACKOFF_MS);
   }
 
   /**
@@ -76,7 +87,14 @@ export class TransactionalProducer {
    * transaction's completion and failed.
    */
   async commit(batches: readonly OutboundBatch[], offsets: readonly ConsumedOffset[]): Promise<void> {
-    const transaction = await this.#producer.transaction();
+    let transaction: Awaited<ReturnType<Producer['transaction']>>;
+    try {
+      if (this.#renew) await this.#renewProducer();
+      transaction = await this.#producer.transaction();
+    } catch (error) {
+      this.#renew = true;
+      throw new KafkaError('KAFKA_UNAVAILABLE', `Transaction could not begin: ${(error as Error).message}`, { retryable: true, cause: error });
+    }
     try {
       const topicMessages = mergeByTopic(batches);
       const byGroup = new Map<string, Map<string, { partition: number; offset: string }[]>>();
@@ -94,9 +112,28 @@ export class TransactionalProducer {
       for (const outcome of sent) if (outcome.status === 'rejected') throw outcome.reason;
       await transaction.commit();
     } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw new KafkaError('KAFKA_UNAVAILABLE', `Transaction failed and was aborted: ${(error as Error).message}`, { retryable: true, cause: error });
+      // kafkajs leaves a transaction whose commit or abort failed in its COMMITTING or ABORTING
+      // state, and refuses every later one; a fenced producer (the broker aborted a transaction
+      // that ran past its timeout and bumped the epoch) can run none either. Both are made anew
+      // before the next transaction: InitProducerId with the same transactional id gets a new
+      // epoch and aborts whatever the old one left open. Before, the next transaction threw a
+      // kafkajs error the runner took for a bug, and the builder exited.
+      const aborted = await transaction.abort().then(
+        () => true,
+        () => false,
+      );
+      if (!aborted || protocolErrorIn(error, FENCED) !== undefined) this.#renew = true;
+      const rejected = recordRejection(error);
+      // The same records are refused every time: retrying would stop the partitions for good.
+      if (rejected !== undefined) throw new KafkaError('KAFKA_RECORD_REJECTED', `Transaction aborted: the broker refused a record (${rejected}): ${(error as Error).message}`, { retryable: false, cause: error, details: { reason: rejected } });
+      throw new KafkaError('KAFKA_UNAVAILABLE', `Transaction failed and was ${aborted ? 'aborted' : 'not aborted (the producer is made anew)'}: ${(error as Error).message}`, { retryable: true, cause: error });
     }
+  }
+
+  async #renewProducer(): Promise<void> {
+    await this.#producer.disconnect().catch(() => undefined);
+    this.#producer = await this.#create();
+    this.#renew = false;
   }
 
   async disconnect(): Promise<void> {
@@ -117,6 +154,9 @@ export class TransactionalProducer {
 function whileConcurrent<T>(send: () => Promise<T>, backoffMs: number): Promise<T> {
   return retryOnProtocolError('CONCURRENT_TRANSACTIONS', send, RETRIES, (attempt) => Math.min(MAX_RETRY_MS, backoffMs * 2 ** attempt));
 }
+
+/** Broker answers after which a transactional producer can run no further transaction. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING', 'INVALID_TXN_STATE']);
 
 /** One caller's share of a transaction. */
 interface Participant {

@@ -6,6 +6,7 @@
  * such commit failed, and its batch waited for the consumer's retry backoff.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { isElephantError } from '@elephant/errors';
 import { TransactionalProducer, readToEnd } from '@elephant/kafka';
 import { createTestContext } from '@elephant/testing';
 
@@ -42,5 +43,38 @@ describe('TransactionalProducer', () => {
     }
     const records = await readToEnd(ctx.kafka, output);
     expect(records.map((record) => record.value?.toString())).toEqual(Array.from({ length: rounds }, (_, round) => `v${round}`));
+  });
+
+  it('regression (a fenced or stuck producer ended the builder): a fenced producer fails its transaction as retryable and is made anew for the next one', async () => {
+    const output = ctx.topic('fenced-output');
+    const input = ctx.topic('fenced-input');
+    await ctx.createTopics([
+      { topic: input, partitions: 1 },
+      { topic: output, partitions: 1 },
+    ]);
+    const groupId = ctx.group('fenced');
+    const id = `${ctx.id}-fenced`;
+    const producer = await TransactionalProducer.connect(ctx.kafka, id, { transactionTimeoutMs: 10000 });
+    try {
+      await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'first' }] }], [{ groupId, topic: input, partition: 0, offset: '1' }]);
+      // Another producer with the same transactional id (kafkajs initializes it at its first
+      // transaction): the broker bumps the epoch, fencing the first.
+      const usurper = await TransactionalProducer.connect(ctx.kafka, id, { transactionTimeoutMs: 10000 });
+      await usurper.commit([{ topic: output, messages: [{ key: 'k', value: 'usurper' }] }], []);
+      await usurper.disconnect();
+      let failure: unknown;
+      try {
+        await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'fenced' }] }], [{ groupId, topic: input, partition: 0, offset: '2' }]);
+      } catch (error) {
+        failure = error;
+      }
+      expect(isElephantError(failure, 'KAFKA_UNAVAILABLE') && failure.retryable).toBe(true);
+      // The batch processed again: a new producer, same transactional id, commits it.
+      await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'again' }] }], [{ groupId, topic: input, partition: 0, offset: '2' }]);
+    } finally {
+      await producer.disconnect();
+    }
+    const records = await readToEnd(ctx.kafka, output);
+    expect(records.map((record) => record.value?.toString())).toEqual(['first', 'usurper', 'again']);
   });
 });
