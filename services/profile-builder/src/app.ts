@@ -99,7 +99,8 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
         cleanupPolicy: 'compact',
         configs: { 'delete.retention.ms': '86400000', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '86400000', 'max.compaction.lag.ms': '86400000' },
       },
-      { topic: topics.deadLetters, partitions: 1 },
+      // A dead letter keeps the original record whole, whatever its size (the resolver's: 10 MB).
+      { topic: topics.deadLetters, partitions: 1, configs: { 'max.message.bytes': String(10 * 1024 * 1024) } },
     ]);
   }
   // Created here or not, the three inputs must agree on their partition count (co-partitioned by profile id).

@@ -286,8 +286,9 @@ async function survivorsOf(deps: BuilderDeps, tenant: string, loaded: readonly L
  * Decoded states by tenant and profile id, valid for the version they were decoded or written
  * at. A version names one state of one tenant's profile for good (every write increments it),
  * so a hit skips JSON parsing and validation of a state this process already holds. Profile
- * ids are only unique within a tenant (two tenants' `p1` share a partition and this cache),
- * hence the tenant in the key. Least recently used entries go first.
+ * ids made before they carried their tenant's namespace (`p<seq>`, docs/identity.md) repeat
+ * across tenants (two tenants' `p1` share a partition and this cache), hence the tenant in
+ * the key. Least recently used entries go first.
  */
 export class StateCache {
   readonly #entries = new Map<string, ProfileState>();
