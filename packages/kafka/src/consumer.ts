@@ -128,10 +128,7 @@ interface Fetched {
   readonly bytes: number;
   readonly nextOffset: string;
   readonly offsetLag: string;
-  /**
-   * The group membership they were handed over under (see #beforeRejoin); rejoin.ts hands over
-   * nothing fetched from positions a rejoin invalidated, so it is also the one they were fetched under.
-   */
+  /** The group membership they were fetched under (see #beforeRejoin). */
   readonly epoch: number;
   /** Commits offsets through the kafkajs runner that fetched them. */
   readonly commit: EachBatchPayload['commitOffsetsIfNecessary'];
@@ -181,10 +178,8 @@ interface Lane {
  * whole cycle per hop. Here kafkajs hands each batch over to a per-partition queue and goes
  * on fetching; each partition's queue is processed in order, what waited in it taken as one
  * batch; a full queue stops the fetching (back-pressure). Before the member joins its group
- * again it finishes and commits the batches in hand and drops the queued ones; kafkajs then
- * fetches from the committed offsets, and rejoin.ts keeps any fetcher from handing over what it
- * fetched from its old positions (past the dropped batches) meanwhile. So two members never
- * process a partition at once, and no record is skipped.
+ * again it finishes and commits the batches in hand and drops the queued ones (kafkajs then
+ * fetches from the committed offsets), so two members never process a partition at once.
  *
  * `stop()` is the graceful path for SIGTERM: drop what is queued, let the batches in hand
  * finish and commit, leave the group, disconnect.
@@ -544,8 +539,6 @@ export class BatchConsumer {
    * Runs before each join of the group (kafkajs has no revocation callback; see rejoin.ts):
    * let the batches in hand finish and commit under the current membership, drop the queued
    * ones. Bounded by the session timeout, so a stuck handler cannot keep the group waiting.
-   * The queued batches already moved kafkajs' fetch positions: rejoin.ts refuses every batch
-   * fetched from those positions, until the join has set new ones from the committed offsets.
    */
   async #beforeRejoin(): Promise<void> {
     if (this.#lanes.size === 0) return;
