@@ -1,4 +1,5 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+import type { TopicSpec } from './admin.ts';
 
 /**
  * Dead-letter records keep the original key, value and headers byte for byte and add
@@ -15,6 +16,15 @@ export const DEAD_LETTER_HEADERS = {
   time: 'elephant.dlq.time',
   details: 'elephant.dlq.error.details',
 } as const;
+
+/**
+ * A dead-letter topic as the services create it: one partition, and records of up to 10 MB
+ * (`max.message.bytes`), since a dead letter keeps its original record whole, whatever size the
+ * topic it came from accepts, or the service refused it for.
+ */
+export function deadLetterTopic(topic: string): TopicSpec {
+  return { topic, partitions: 1, configs: { 'max.message.bytes': String(10 * 1024 * 1024) } };
+}
 
 export interface DeadLetterReason {
   readonly code: string;

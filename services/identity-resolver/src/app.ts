@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_RULES_DOCUMENT, IdentityRulesError, parseRulesDocument, type RulesDocument } from '@elephant/identity';
-import { BatchConsumer, BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
@@ -51,7 +51,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
       { topic: topics.resolved, partitions: config.PARTITIONS },
       { topic: topics.merges, partitions: config.PARTITIONS },
       { topic: topics.alerts, partitions: 1 },
-      { topic: topics.deadLetters, partitions: 1, configs: { 'max.message.bytes': String(10 * 1024 * 1024) } },
+      deadLetterTopic(topics.deadLetters),
     ]);
   }
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-identity-resolver' });

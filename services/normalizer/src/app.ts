@@ -1,5 +1,5 @@
 import { touchpointSchema } from '@elephant/channels';
-import { BatchConsumer, BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { describeError, isRetryable } from '@elephant/errors';
@@ -21,9 +21,6 @@ export interface RunningNormalizer {
  * requests stay below it.
  */
 const TOUCHPOINTS_MAX_BYTES = 1048588;
-
-/** Dead letters keep the original bytes, so they must accept what the raw topics accept. */
-const DEAD_LETTER_MAX_BYTES = 10 * 1024 * 1024;
 
 export interface RetryOptions {
   /** Attempts in all, the first included. @default 8 */
@@ -74,7 +71,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
     await ensureTopics(kafka, [
       ...topics.sources.map(({ topic }) => ({ topic, partitions: config.TOUCHPOINTS_PARTITIONS })),
       { topic: topics.touchpoints, partitions: config.TOUCHPOINTS_PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_MAX_BYTES) } },
-      { topic: topics.deadLetters, partitions: 1, configs: { 'max.message.bytes': String(DEAD_LETTER_MAX_BYTES) } },
+      deadLetterTopic(topics.deadLetters),
     ]);
   }
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: name });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
-import { BatchConsumer, BatchProducer, checkCoPartitioned, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, type Kafka } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, checkCoPartitioned, deadLetterTopic, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, type Kafka } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
@@ -99,8 +99,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
         cleanupPolicy: 'compact',
         configs: { 'delete.retention.ms': '86400000', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '86400000', 'max.compaction.lag.ms': '86400000' },
       },
-      // A dead letter keeps the original record whole, whatever its size (the resolver's: 10 MB).
-      { topic: topics.deadLetters, partitions: 1, configs: { 'max.message.bytes': String(10 * 1024 * 1024) } },
+      deadLetterTopic(topics.deadLetters),
     ]);
   }
   // Created here or not, the three inputs must agree on their partition count (co-partitioned by profile id).

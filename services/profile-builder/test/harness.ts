@@ -1,11 +1,27 @@
 /** The resolver and the builder of one test, on the test's own topics and Redis prefix. */
 import { adaptMessage, touchpointSchema, type Channel, type Touchpoint } from '@elephant/channels';
 import { loadConfig as loadResolverConfig, startResolver, type RunningResolver } from '@elephant/identity-resolver';
-import { BatchProducer, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, type BatchHandler, type KafkaMessage } from '@elephant/kafka';
+import { createMetricsRegistry, type Registry } from '@elephant/observability';
+import { connectRedis, type Redis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import type { TestContext } from '@elephant/testing';
 import type { ProfileUpdate, ProfileSnapshot } from '@elephant/profiles';
-import { loadConfig, startBuilder, topicsOf, type BuilderOptions, type RunningBuilder, type BuilderConfig } from '@elephant/profile-builder';
+import {
+  createBuilderHandler,
+  createBuilderMetrics,
+  loadConfig,
+  ProfileStore,
+  registerSchemas,
+  startBuilder,
+  StateCache,
+  topicsOf,
+  type BuilderConfig,
+  type BuilderOptions,
+  type BuilderTopics,
+  type RunningBuilder,
+  type SchemaIds,
+} from '@elephant/profile-builder';
 
 export interface Pipeline {
   readonly resolver: RunningResolver;
@@ -103,4 +119,57 @@ export type { ProfileUpdate, ProfileSnapshot };
 /** A record as the consumer hands it to a handler, for tests that drive the builder's handler by hand. */
 export function message(offset: number, value: Buffer): KafkaMessage {
   return { key: null, value, offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} };
+}
+
+/** The builder's batch handler on the real stack, driven by hand, at_least_once: outputs sent and acknowledged, offsets not committed. */
+export interface HandlerOnStack {
+  readonly config: BuilderConfig;
+  readonly topics: BuilderTopics;
+  readonly registry: AvroRegistry;
+  readonly schemaIds: SchemaIds;
+  readonly redis: Redis;
+  readonly metrics: Registry;
+  readonly handler: BatchHandler;
+  /** A resolved-touchpoint batch of partition 0 whose last message has offset `nextOffset - 1`. */
+  run(messages: KafkaMessage[], nextOffset: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `scope`'s topics (one partition each) and Redis prefix, and a handler over them; `env` adds builder settings. */
+export async function handlerOnStack(ctx: TestContext, scope: string, env: Record<string, string> = {}): Promise<HandlerOnStack> {
+  const config = loadConfig({ ...envOf(ctx, scope), CONSUMER_GROUP: ctx.group(scope), ...env });
+  const topics = topicsOf(config);
+  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+  const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+  const schemaIds = await registerSchemas(registry, topics);
+  const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+  const producer = await BatchProducer.connect(ctx.kafka);
+  const metrics = createMetricsRegistry();
+  const handler = createBuilderHandler({
+    topics,
+    store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
+    registry,
+    schemaIds,
+    transactions: { commit: async (batches) => void (await producer.send(batches)) },
+    metrics: createBuilderMetrics(metrics),
+    logger: ctx.logger,
+    now: Date.now,
+    states: new StateCache(100),
+    committedOffset: () => Promise.resolve(-1n),
+    maxProfileBytes: config.MAX_PROFILE_BYTES,
+  });
+  return {
+    config,
+    topics,
+    registry,
+    schemaIds,
+    redis,
+    metrics,
+    handler,
+    run: (messages, nextOffset) => handler({ topic: topics.resolved, partition: 0, messages }, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) }),
+    close: async () => {
+      await producer.disconnect();
+      redis.disconnect();
+    },
+  };
 }

@@ -7,14 +7,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResolvedTouchpoint } from '@elephant/identity';
-import { BatchProducer, DEAD_LETTER_HEADERS, headerText, readToEnd, type KafkaMessage } from '@elephant/kafka';
-import { createMetricsRegistry } from '@elephant/observability';
+import { DEAD_LETTER_HEADERS, headerText, readToEnd, type KafkaMessage } from '@elephant/kafka';
 import type { ProfileUpdate } from '@elephant/profiles';
-import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf } from '@elephant/profile-builder';
-import { connectRedis } from '@elephant/redis';
-import { AvroRegistry } from '@elephant/registry';
+import { ProfileStore } from '@elephant/profile-builder';
 import { createTestContext } from '@elephant/testing';
-import { decodeAll, envOf, message, touchpoint } from './harness.ts';
+import { decodeAll, handlerOnStack, message, touchpoint } from './harness.ts';
 
 const ctx = createTestContext('profile-size');
 const closers: (() => Promise<void>)[] = [];
@@ -26,31 +23,9 @@ afterAll(async () => {
 
 describe('profile builder size limit', () => {
   it('dead-letters a touchpoint that would take a profile or its update over MAX_PROFILE_BYTES, and applies the rest of the batch', async () => {
-    const config = loadConfig({ ...envOf(ctx, 'limit'), CONSUMER_GROUP: ctx.group('limit'), MAX_PROFILE_BYTES: '4000' });
-    const topics = topicsOf(config);
-    await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const schemaIds = await registerSchemas(registry, topics);
-    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
-    const producer = await BatchProducer.connect(ctx.kafka);
-    closers.push(async () => {
-      await producer.disconnect();
-      redis.disconnect();
-    });
-    const metrics = createMetricsRegistry();
-    const handler = createBuilderHandler({
-      topics,
-      store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
-      registry,
-      schemaIds,
-      transactions: { commit: async (batches) => void (await producer.send(batches)) },
-      metrics: createBuilderMetrics(metrics),
-      logger: ctx.logger,
-      now: Date.now,
-      states: new StateCache(100),
-      committedOffset: () => Promise.resolve(-1n),
-      maxProfileBytes: config.MAX_PROFILE_BYTES,
-    });
+    const stack = await handlerOnStack(ctx, 'limit', { MAX_PROFILE_BYTES: '4000' });
+    closers.push(() => stack.close());
+    const { config, registry, schemaIds, topics, redis, metrics } = stack;
     const at = (day: number): string => new Date(Date.UTC(2026, 9, day)).toISOString();
     const identify = (profileId: string, id: string, day: number, firstName: string): ResolvedTouchpoint => ({
       profileId,
@@ -60,7 +35,7 @@ describe('profile builder size limit', () => {
     });
     const values = [identify('p-big', 'w-1', 1, 'Ada'), identify('p-big', 'w-2', 2, 'x'.repeat(5000)), identify('p-small', 'w-3', 3, 'Bo'), identify('p-big', 'w-4', 4, 'Ada Lovelace')];
     const messages: KafkaMessage[] = values.map((value, index) => message(index, registry.encode(schemaIds.resolved, value)));
-    await handler({ topic: topics.resolved, partition: 0, messages }, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(messages.length) });
+    await stack.run(messages, messages.length);
 
     const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
     expect(updates.map((update) => [update.profileId, update.version, update.causeEventId])).toEqual([
