@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner
 import { describeError, isRetryable } from '@elephant/errors';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@elephant/observability';
 import { KafkaError } from './errors.ts';
-import { withRejoinHook } from './rejoin.ts';
+import { withRejoinHook, type RewindTo } from './rejoin.ts';
 
 export type { KafkaMessage };
 
@@ -165,6 +165,11 @@ interface Lane {
   readonly waiters: Set<() => void>;
   /** The first offset not committed yet, as far as this member knows (for the lag gauge). */
   uncommittedFrom: bigint | undefined;
+  /**
+   * The offset of the first record of this membership not handled yet: where kafkajs must fetch
+   * from again if the batches after it are dropped (see #beforeRejoin).
+   */
+  position: bigint | undefined;
 }
 
 /**
@@ -178,8 +183,9 @@ interface Lane {
  * whole cycle per hop. Here kafkajs hands each batch over to a per-partition queue and goes
  * on fetching; each partition's queue is processed in order, what waited in it taken as one
  * batch; a full queue stops the fetching (back-pressure). Before the member joins its group
- * again it finishes and commits the batches in hand and drops the queued ones (kafkajs then
- * fetches from the committed offsets), so two members never process a partition at once.
+ * again it finishes and commits the batches in hand and drops the queued ones, so two members
+ * never process a partition at once; kafkajs then fetches from the committed offsets, or, if
+ * the join fails, from the first record not handled (rejoin.ts), so none is skipped.
  *
  * `stop()` is the graceful path for SIGTERM: drop what is queued, let the batches in hand
  * finish and commit, leave the group, disconnect.
@@ -278,12 +284,14 @@ export class BatchConsumer {
     const key = `${batch.topic}|${batch.partition}`;
     let lane = this.#lanes.get(key);
     if (!lane) {
-      lane = { key, topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set(), uncommittedFrom: undefined };
+      lane = { key, topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set(), uncommittedFrom: undefined, position: undefined };
       this.#lanes.set(key, lane);
     }
     // At fetch time too, not only after a commit: a partition whose batches keep failing
     // commits nothing, and its lag must still grow on the dashboard.
     lane.uncommittedFrom ??= BigInt(batch.firstOffset() ?? batch.highWatermark);
+    // Records before the first one kafkajs delivered (transaction markers, aborted records) need no handling.
+    lane.position ??= BigInt(batch.firstOffset() ?? batch.lastOffset());
     this.#metrics?.lag.set({ topic: batch.topic, group: this.#options.groupId, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - lane.uncommittedFrom));
     const bytes = batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0);
     lane.queue.push({ arrived: performance.now(), bytes, messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit: (offsets) => payload.commitOffsetsIfNecessary(offsets) });
@@ -439,6 +447,7 @@ export class BatchConsumer {
     }
     const seconds = (performance.now() - started) / 1000;
     for (const topic of topics) this.#metrics?.batchSeconds.observe({ topic, group: groupId }, seconds);
+    if (this.#epoch === epoch) for (const { lane, items } of group) lane.position = BigInt((items.at(-1) as Fetched).nextOffset);
     if (this.#options.commit === 'handler') {
       this.#metrics?.batches.inc({ topic: first.lane.topic, group: groupId, outcome: 'committed' });
       this.#metrics?.messages.inc({ topic: first.lane.topic, group: groupId }, (batches[0] as ConsumedBatch).messages.length);
@@ -539,17 +548,23 @@ export class BatchConsumer {
    * Runs before each join of the group (kafkajs has no revocation callback; see rejoin.ts):
    * let the batches in hand finish and commit under the current membership, drop the queued
    * ones. Bounded by the session timeout, so a stuck handler cannot keep the group waiting.
+   * Returns, for each partition whose batches were dropped or did not finish, the offset of its
+   * first record not handled: kafkajs' fetch position had moved past the dropped ones, and
+   * rejoin.ts sets it back (a join that fails leaves kafkajs fetching under the old membership).
    */
-  async #beforeRejoin(): Promise<void> {
-    if (this.#lanes.size === 0) return;
+  async #beforeRejoin(): Promise<readonly RewindTo[]> {
+    if (this.#lanes.size === 0) return [];
     this.#rejoining = true;
     this.#release();
     this.#metrics?.rejoining.set({ group: this.#options.groupId }, 1);
+    const rewinds: RewindTo[] = [];
     try {
       await waitAtMost(this.#idle(), this.#options.sessionTimeoutMs ?? 30000);
     } finally {
       this.#epoch += 1;
       for (const lane of this.#lanes.values()) {
+        if ((lane.queue.length > 0 || lane.active) && lane.position !== undefined) rewinds.push({ topic: lane.topic, partition: lane.partition, offset: lane.position.toString() });
+        lane.position = undefined;
         lane.queue.length = 0;
         lane.queued = 0;
         lane.queuedBytes = 0;
@@ -560,6 +575,7 @@ export class BatchConsumer {
       this.#rejoining = false;
       this.#metrics?.rejoining.set({ group: this.#options.groupId }, 0);
     }
+    return rewinds;
   }
 
   /** Graceful stop; safe to call more than once. */
