@@ -3,7 +3,7 @@ import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { KafkaError, protocolErrorIn, recordRejection } from './errors.ts';
 import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
-import { mergeByTopic, type OutboundBatch } from './producer.ts';
+import { mergeByTopic, REQUEST_MAX_BYTES, splitRequests, type OutboundBatch } from './producer.ts';
 import { retryOnProtocolError } from './retry.ts';
 
 /** The producer's retries: from the first backoff (1 ms unless configured), doubling, up to 1 s a wait; about 4 s in all. */
@@ -28,6 +28,12 @@ export interface TransactionalProducerOptions {
   readonly transactionTimeoutMs?: number;
   /** First retry backoff of the producer's requests (doubling, up to 1 s; 13 retries, about 4 s in all). @default 1 */
   readonly retryBackoffMs?: number;
+  /**
+   * A transaction's records go in produce requests of at most this many bytes, one after
+   * another: kafkajs puts a request's records of one partition in one record batch, which the
+   * broker refuses over the topic's max.message.bytes (1 MB by default). @default REQUEST_MAX_BYTES
+   */
+  readonly maxRequestBytes?: number;
 }
 
 /**
@@ -40,13 +46,15 @@ export class TransactionalProducer {
   #producer: Producer;
   readonly #create: () => Promise<Producer>;
   readonly #retryBackoffMs: number;
+  readonly #maxRequestBytes: number;
   /** The producer can run no further transaction (fenced, or stuck in kafkajs' state machine): made anew before the next. */
   #renew = false;
 
-  private constructor(producer: Producer, create: () => Promise<Producer>, retryBackoffMs: number) {
+  private constructor(producer: Producer, create: () => Promise<Producer>, retryBackoffMs: number, maxRequestBytes: number) {
     this.#producer = producer;
     this.#create = create;
     this.#retryBackoffMs = retryBackoffMs;
+    this.#maxRequestBytes = maxRequestBytes;
   }
 
   static async connect(kafka: Kafka, transactionalId: string, options: TransactionalProducerOptions = {}): Promise<TransactionalProducer> {
@@ -55,7 +63,7 @@ export class TransactionalProducer {
       await producer.connect();
       return producer;
     };
-    return new TransactionalProducer(await create(), create, options.retryBackoffMs ?? RETRY_BACKOFF_MS);
+    return new TransactionalProducer(await create(), create, options.retryBackoffMs ?? RETRY_BACKOFF_MS, options.maxRequestBytes ?? REQUEST_MAX_BYTES);
   }
 
   static #configure(kafka: Kafka, transactionalId: string, options: TransactionalProducerOptions): Producer {
@@ -96,7 +104,13 @@ export class TransactionalProducer {
       throw new KafkaError('KAFKA_UNAVAILABLE', `Transaction could not begin: ${(error as Error).message}`, { retryable: true, cause: error });
     }
     try {
-      const topicMessages = mergeByTopic(batches);
+      // Usually one request; more when a partition's records would make a record batch the
+      // broker refuses (an outbox recovery after a crash republished 2,335 updates of one
+      // partition, MESSAGE_TOO_LARGE, and the builder exited at every restart).
+      const requests = splitRequests(mergeByTopic(batches), this.#maxRequestBytes);
+      const sendRecords = async (): Promise<void> => {
+        for (const topicMessages of requests) await transaction.sendBatch({ topicMessages, compression: CompressionTypes.None });
+      };
       const byGroup = new Map<string, Map<string, { partition: number; offset: string }[]>>();
       for (const offset of offsets) {
         const topics = byGroup.get(offset.groupId) ?? new Map<string, { partition: number; offset: string }[]>();
@@ -108,7 +122,7 @@ export class TransactionalProducer {
           await whileConcurrent(() => transaction.sendOffsets({ consumerGroupId, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) }), this.#retryBackoffMs);
         }
       };
-      const sent = await Promise.allSettled([topicMessages.length > 0 ? transaction.sendBatch({ topicMessages, compression: CompressionTypes.None }) : Promise.resolve(), sendOffsets()]);
+      const sent = await Promise.allSettled([sendRecords(), sendOffsets()]);
       for (const outcome of sent) if (outcome.status === 'rejected') throw outcome.reason;
       await transaction.commit();
     } catch (error) {

@@ -45,6 +45,27 @@ describe('TransactionalProducer', () => {
     expect(records.map((record) => record.value?.toString())).toEqual(Array.from({ length: rounds }, (_, round) => `v${round}`));
   });
 
+  it('regression (MESSAGE_TOO_LARGE, the builder exiting at every restart after an outbox recovery): commits more records of one partition than one record batch may hold', async () => {
+    const input = ctx.topic('large-input');
+    const output = ctx.topic('large-output');
+    await ctx.createTopics([
+      { topic: input, partitions: 1 },
+      { topic: output, partitions: 1 },
+    ]);
+    const groupId = ctx.group('large');
+    const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-large`, { transactionTimeoutMs: 10000 });
+    // 2,400 records of about 600 bytes: 1.4 MB for one partition, over the broker's default
+    // max.message.bytes (1 MB); in one request kafkajs made them one record batch, refused.
+    const values = Array.from({ length: 2400 }, (_, index) => `${String(index).padStart(6, '0')}${'x'.repeat(594)}`);
+    try {
+      await producer.commit([{ topic: output, messages: values.map((value) => ({ key: value.slice(0, 6), value })) }], [{ groupId, topic: input, partition: 0, offset: '1' }]);
+    } finally {
+      await producer.disconnect();
+    }
+    const records = await readToEnd(ctx.kafka, output);
+    expect(records.map((record) => record.value?.toString())).toEqual(values);
+  });
+
   it('regression (a fenced or stuck producer ended the builder): a fenced producer fails its transaction as retryable and is made anew for the next one', async () => {
     const output = ctx.topic('fenced-output');
     const input = ctx.topic('fenced-input');
