@@ -6,7 +6,14 @@
  * exactly once each: nothing skipped, nothing repeated. The same with
  * PROCESSING_GUARANTEE=at_least_once: counters exact, nothing skipped, and a version seen
  * again is the same record as the first time.
+ *
+ * The touchpoints go in four waves, one before each kill and the last after them, so that
+ * every round has work left to make progress on (published at once, the builders had handled
+ * nearly all of them by the third round in some runs, which then waited for progress in vain).
+ * A builder that exits on its own (not one the test killed) fails the test at once, with its
+ * exit code. CHAOS_LOG_DIR=/some/dir keeps each builder's log lines there (<guarantee>-<pid>.log).
  */
+import { appendFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,10 +82,17 @@ describe.each(['exactly_once', 'at_least_once'] as const)('profile builder under
     const env = { ...process.env, ...envOf(ctx, scope), CONSUMER_GROUP: pipeline.config.CONSUMER_GROUP, PROCESSING_GUARANTEE: guarantee };
     // Recoveries from the outbox, as the builders log them (LOG_LEVEL info, JSON lines on stdout).
     let recoveries = 0;
+    const killed = new Set<ChildProcess>();
+    /** Builders that exited without being killed by the test. */
+    const exitedOnTheirOwn: string[] = [];
     const launch = (): ChildProcess => {
       const child = spawn(process.execPath, [main], { env: { ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+      child.once('exit', (code, exitSignal) => {
+        if (!killed.has(child)) exitedOnTheirOwn.push(`builder ${String(child.pid)} exited on its own (code ${String(code)}, signal ${String(exitSignal)})`);
+      });
       let buffered = '';
       child.stdout?.on('data', (chunk: Buffer) => {
+        if (process.env['CHAOS_LOG_DIR']) appendFileSync(`${process.env['CHAOS_LOG_DIR']}/${guarantee}-${String(child.pid)}.log`, chunk);
         buffered += chunk.toString();
         const lines = buffered.split('\n');
         buffered = lines.pop() ?? '';
@@ -88,14 +102,20 @@ describe.each(['exactly_once', 'at_least_once'] as const)('profile builder under
       return child;
     };
     let builders = [launch(), launch()];
-    for (let i = 0; i < touchpoints.length; i += 2000) await pipeline.publish(touchpoints.slice(i, i + 2000));
+    const publish = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i += 2000) await pipeline.publish(touchpoints.slice(i, Math.min(i + 2000, to)));
+    };
+    const wave = Math.ceil(touchpoints.length / 4);
 
     const topics = topicsOf(pipeline.config);
     const updatesSeen = (): Promise<number> => offsetsEnd(topics.updates);
     for (let round = 0; round < 3; round += 1) {
       const before = await updatesSeen();
-      await waitUntil(async () => (await updatesSeen()) > before + 300, { message: `round ${round}: progress`, timeoutMs: 90000, intervalMs: 200 });
+      await publish(round * wave, (round + 1) * wave);
+      await waitUntil(async () => exitedOnTheirOwn.length > 0 || (await updatesSeen()) > before + 300, { message: `round ${round}: progress`, timeoutMs: 90000, intervalMs: 200 });
+      expect(exitedOnTheirOwn).toEqual([]);
       const victim = builders[round % 2];
+      if (victim) killed.add(victim);
       victim?.kill(signal);
       await new Promise<void>((resolve) => {
         if (!victim || victim.exitCode !== null) return resolve();
@@ -108,9 +128,12 @@ describe.each(['exactly_once', 'at_least_once'] as const)('profile builder under
       });
       builders = builders.map((child) => (child === victim ? launch() : child));
     }
-    await waitUntil(async () => (await consumerGroupLag(ctx.kafka, pipeline.config.CONSUMER_GROUP, [topics.resolved, topics.merges])) === 0, { message: 'the builders to catch up', timeoutMs: 180000, intervalMs: 500 });
+    await publish(3 * wave, touchpoints.length);
+    await waitUntil(async () => exitedOnTheirOwn.length > 0 || (await consumerGroupLag(ctx.kafka, pipeline.config.CONSUMER_GROUP, [topics.resolved, topics.merges])) === 0, { message: 'the builders to catch up', timeoutMs: 180000, intervalMs: 500 });
+    expect(exitedOnTheirOwn).toEqual([]);
     await waitUntil(async () => (await consumerGroupLag(ctx.kafka, ctx.group(`${scope}-resolver`), [`${envOf(ctx, scope)['TOPIC_PREFIX'] ?? ''}touchpoints.v1`])) === 0, { timeoutMs: 60000 });
-    await waitUntil(async () => (await consumerGroupLag(ctx.kafka, pipeline.config.CONSUMER_GROUP, [topics.resolved, topics.merges])) === 0, { message: 'the builders to catch up after the resolver', timeoutMs: 180000, intervalMs: 500 });
+    await waitUntil(async () => exitedOnTheirOwn.length > 0 || (await consumerGroupLag(ctx.kafka, pipeline.config.CONSUMER_GROUP, [topics.resolved, topics.merges])) === 0, { message: 'the builders to catch up after the resolver', timeoutMs: 180000, intervalMs: 500 });
+    expect(exitedOnTheirOwn).toEqual([]);
 
     // Ground truth per live profile: the events the identity graph resolved to it.
     const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
