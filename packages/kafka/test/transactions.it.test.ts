@@ -5,13 +5,28 @@
  * request, AddOffsetsToTxn, with CONCURRENT_TRANSACTIONS, which kafkajs does not retry; each
  * such commit failed, and its batch waited for the consumer's retry backoff.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isElephantError } from '@elephant/errors';
 import { TransactionalProducer, readToEnd } from '@elephant/kafka';
-import { createTestContext } from '@elephant/testing';
+import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('transactions');
 afterAll(() => ctx.cleanup());
+
+// On a stack just started (this file run alone), the broker creates the coordinators' topics
+// (consumer offsets, transaction state) at their first lookup and answers
+// COORDINATOR_NOT_AVAILABLE for some seconds, longer than the producer's retries: one
+// transaction with offsets must have gone through before the tests' first.
+beforeAll(async () => {
+  const topic = ctx.topic('coordinators');
+  await ctx.createTopics([{ topic, partitions: 1 }]);
+  const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-coordinators`, { transactionTimeoutMs: 10000 });
+  try {
+    await waitUntil(() => producer.commit([], [{ groupId: ctx.group('coordinators'), topic, partition: 0, offset: '0' }]).then(() => true), { message: 'the transaction and group coordinators', timeoutMs: 60000, intervalMs: 500 });
+  } finally {
+    await producer.disconnect();
+  }
+});
 
 describe('TransactionalProducer', () => {
   it('commits an offsets-only transaction right after a transaction with records', async () => {
@@ -62,7 +77,12 @@ describe('TransactionalProducer', () => {
     } finally {
       await producer.disconnect();
     }
-    const records = await readToEnd(ctx.kafka, output);
+    // The commit returns before the coordinator wrote the transaction's markers: until then the
+    // partition's last stable offset, where a read_committed reader stops, is still before it.
+    const records = await waitUntil(async () => {
+      const read = await readToEnd(ctx.kafka, output);
+      return read.length >= values.length ? read : undefined;
+    }, { message: 'the committed records to become readable' });
     expect(records.map((record) => record.value?.toString())).toEqual(values);
   });
 
@@ -95,7 +115,10 @@ describe('TransactionalProducer', () => {
     } finally {
       await producer.disconnect();
     }
-    const records = await readToEnd(ctx.kafka, output);
+    const records = await waitUntil(async () => {
+      const read = await readToEnd(ctx.kafka, output);
+      return read.length >= 3 ? read : undefined;
+    }, { message: 'the committed records to become readable' });
     expect(records.map((record) => record.value?.toString())).toEqual(['first', 'usurper', 'again']);
   });
 });
