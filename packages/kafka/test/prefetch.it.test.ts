@@ -1,37 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer, BatchProducer, consumerGroupLag } from '@elephant/kafka';
+import { BatchConsumer, consumerGroupLag } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { createTestContext, waitUntil } from '@elephant/testing';
+import { gate, gauge, produceOneByOne } from './helpers.ts';
 
 const ctx = createTestContext('prefetch');
 
 afterAll(async () => {
   await ctx.cleanup();
 });
-
-async function produceOneByOne(topic: string, values: readonly string[], partition?: number): Promise<void> {
-  const producer = await BatchProducer.connect(ctx.kafka);
-  try {
-    for (const value of values) await producer.send([{ topic, messages: [{ key: value, value, ...(partition === undefined ? {} : { partition }) }] }]);
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** Sum of a gauge's values in a registry. */
-async function gauge(registry: ReturnType<typeof createMetricsRegistry>, name: string): Promise<number> {
-  const metric = (await registry.getMetricsAsJSON()).find((entry) => entry.name === name);
-  return (metric?.values ?? []).reduce((sum, entry) => sum + Number(entry.value), 0);
-}
-
-/** Resolves once `release` is called. */
-function gate(): { readonly opened: Promise<void>; release(): void } {
-  let release = (): void => undefined;
-  const opened = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  return { opened, release };
-}
 
 describe('BatchConsumer fetching while it processes', () => {
   it('fetches while a batch is in the handler and hands what waited over as one batch', async () => {
@@ -52,14 +29,14 @@ describe('BatchConsumer fetching while it processes', () => {
         if (calls.length === 1) await held.opened;
       },
     });
-    await produceOneByOne(topic, ['first']);
+    await produceOneByOne(ctx.kafka, topic, ['first']);
     await consumer.start();
     try {
       await waitUntil(() => calls.length === 1, { message: 'the first batch to reach the handler' });
       // One record per send, each fetched on its own, while the first batch is still held.
       const later = Array.from({ length: 5 }, (_, index) => `later-${index}`);
       for (const [index, value] of later.entries()) {
-        await produceOneByOne(topic, [value]);
+        await produceOneByOne(ctx.kafka, topic, [value]);
         await waitUntil(async () => (await gauge(metrics, 'elephant_consumer_queued_messages')) === index + 1, { message: `${value} to be fetched while the handler holds the first batch` });
       }
       expect(calls).toHaveLength(1);
@@ -101,8 +78,8 @@ describe('BatchConsumer fetching while it processes', () => {
       });
     const a = member('a');
     const b = member('b');
-    await produceOneByOne(topic, ['p0-0', 'p0-1'], 0);
-    await produceOneByOne(topic, ['p1-0', 'p1-1'], 1);
+    await produceOneByOne(ctx.kafka, topic, ['p0-0', 'p0-1'], 0);
+    await produceOneByOne(ctx.kafka, topic, ['p1-0', 'p1-1'], 1);
     await a.start();
     let bStarted: Promise<void> | undefined;
     try {
@@ -113,8 +90,8 @@ describe('BatchConsumer fetching while it processes', () => {
       expect(handled.every((entry) => entry.member === 'a')).toBe(true);
       held.release();
       await bStarted;
-      await produceOneByOne(topic, ['p0-2'], 0);
-      await produceOneByOne(topic, ['p1-2'], 1);
+      await produceOneByOne(ctx.kafka, topic, ['p0-2'], 0);
+      await produceOneByOne(ctx.kafka, topic, ['p1-2'], 1);
       await waitUntil(async () => (await consumerGroupLag(ctx.kafka, group, [topic])) === 0 && handled.flatMap((entry) => entry.values).length >= 6, { message: 'both members to process the rest' });
     } finally {
       held.release();

@@ -15,9 +15,10 @@
  */
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer, BatchProducer, consumerGroupLag } from '@elephant/kafka';
+import { BatchConsumer, consumerGroupLag } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { createTestContext, waitUntil } from '@elephant/testing';
+import { gate, gauge, produceOneByOne } from './helpers.ts';
 
 const ctx = createTestContext('rejoin');
 
@@ -96,28 +97,6 @@ afterAll(async () => {
   await ctx.cleanup();
 });
 
-async function produceOneByOne(topic: string, values: readonly string[]): Promise<void> {
-  const producer = await BatchProducer.connect(ctx.kafka);
-  try {
-    for (const value of values) await producer.send([{ topic, messages: [{ key: value, value }] }]);
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-async function gauge(registry: ReturnType<typeof createMetricsRegistry>, name: string): Promise<number> {
-  const metric = (await registry.getMetricsAsJSON()).find((entry) => entry.name === name);
-  return (metric?.values ?? []).reduce((sum, entry) => sum + Number(entry.value), 0);
-}
-
-function gate(): { readonly opened: Promise<void>; release(): void } {
-  let release = (): void => undefined;
-  const opened = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  return { opened, release };
-}
-
 /**
  * A member with 'a' in its handler and 'b0', 'b1' fetched and queued behind it (kafkajs'
  * position past them), when its next fetch meets stale metadata.
@@ -141,11 +120,11 @@ async function rejoinWithBatchesQueued(name: string, commit: 'runner' | 'handler
       if (handled.length === 1) await first.opened;
     },
   });
-  await produceOneByOne(topic, ['a']);
+  await produceOneByOne(ctx.kafka, topic, ['a']);
   await consumer.start();
   try {
     await waitUntil(() => handled.length === 1, { message: 'the first batch to reach the handler' });
-    await produceOneByOne(topic, ['b0', 'b1']);
+    await produceOneByOne(ctx.kafka, topic, ['b0', 'b1']);
     await waitUntil(async () => (await gauge(metrics, 'elephant_consumer_queued_messages')) === 2, { message: 'b0 and b1 to be fetched and queued' });
     const entry = observe(groupId);
     const joinsBefore = entry.joins;
@@ -169,7 +148,7 @@ describe('a rejoin after a fetch met stale metadata (a leader moved)', () => {
     try {
       // Before the fix: 1 (the join ran inside the fetch that met the stale metadata).
       expect(entry.fetchingAtJoin.slice(joinsBefore)).toEqual([0]);
-      await produceOneByOne(topic, ['c0']);
+      await produceOneByOne(ctx.kafka, topic, ['c0']);
       await waitUntil(async () => handled.flat().includes('c0') && (await consumerGroupLag(ctx.kafka, groupId, [topic])) === 0, { message: 'everything to be handled and committed' });
       expect(handled.flat()).toEqual(['a', 'b0', 'b1', 'c0']);
       expect(entry.joins).toBe(joinsBefore + 1);
@@ -182,7 +161,7 @@ describe('a rejoin after a fetch met stale metadata (a leader moved)', () => {
   it.each(['runner', 'handler'] as const)('fetches the dropped records again when the join fails (commit: %s): kafkajs went on under the old membership, after them', async (commit) => {
     const { handled, entry, joinsBefore, groupId, topic, consumer, release } = await rejoinWithBatchesQueued(`failed-${commit}`, commit, true);
     try {
-      await produceOneByOne(topic, ['c0']);
+      await produceOneByOne(ctx.kafka, topic, ['c0']);
       await waitUntil(() => handled.flat().includes('c0'), { message: 'c0 to be handled after the failed join' });
       // Before the fix: ['a', 'c0'], committed past b0 and b1 (the membership was still valid).
       expect(handled.flat()).toEqual(['a', 'b0', 'b1', 'c0']);

@@ -28,6 +28,18 @@ beforeAll(async () => {
   }
 });
 
+/**
+ * The topic's records once at least `count` are readable: a commit returns before the
+ * coordinator wrote the transaction's markers, and until then a read_committed reader stops at
+ * the partition's last stable offset, before the transaction.
+ */
+async function readCommitted(topic: string, count: number): Promise<Awaited<ReturnType<typeof readToEnd>>> {
+  return waitUntil(async () => {
+    const read = await readToEnd(ctx.kafka, topic);
+    return read.length >= count ? read : undefined;
+  }, { message: `${count} committed records of ${topic} to become readable` });
+}
+
 describe('TransactionalProducer', () => {
   it('commits an offsets-only transaction right after a transaction with records', async () => {
     const input = ctx.topic('input');
@@ -77,12 +89,7 @@ describe('TransactionalProducer', () => {
     } finally {
       await producer.disconnect();
     }
-    // The commit returns before the coordinator wrote the transaction's markers: until then the
-    // partition's last stable offset, where a read_committed reader stops, is still before it.
-    const records = await waitUntil(async () => {
-      const read = await readToEnd(ctx.kafka, output);
-      return read.length >= values.length ? read : undefined;
-    }, { message: 'the committed records to become readable' });
+    const records = await readCommitted(output, values.length);
     expect(records.map((record) => record.value?.toString())).toEqual(values);
   });
 
@@ -115,10 +122,7 @@ describe('TransactionalProducer', () => {
     } finally {
       await producer.disconnect();
     }
-    const records = await waitUntil(async () => {
-      const read = await readToEnd(ctx.kafka, output);
-      return read.length >= 3 ? read : undefined;
-    }, { message: 'the committed records to become readable' });
+    const records = await readCommitted(output, 3);
     expect(records.map((record) => record.value?.toString())).toEqual(['first', 'usurper', 'again']);
   });
 });
