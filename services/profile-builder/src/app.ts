@@ -134,6 +134,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       committedOffset: (topic, partition) => committed.get(topic, partition),
       states: new StateCache(config.STATE_CACHE_PROFILES),
       maxProfileBytes: config.MAX_PROFILE_BYTES,
+      maxRecordBytes: config.MAX_RECORD_BYTES,
     }),
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning(), redis: () => redis.status === 'ready' } });

@@ -11,6 +11,13 @@ export const processingGuarantee = z.enum(['exactly_once', 'at_least_once'], { e
  */
 export const DEFAULT_MAX_PROFILE_BYTES = 262144;
 
+/**
+ * 1,000,000 bytes: an update or snapshot record's value that still fits the broker's default
+ * record limit (max.message.bytes 1,048,588, which counts the record batch's 61 bytes, the key
+ * and the headers too) with room to spare.
+ */
+export const DEFAULT_MAX_RECORD_BYTES = 1000000;
+
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -77,11 +84,23 @@ const schema = z.object({
    * either is dead-lettered (PROFILE_TOO_LARGE) and the profile stays as it was.
    */
   MAX_PROFILE_BYTES: positiveInt.default(DEFAULT_MAX_PROFILE_BYTES),
+  /**
+   * The largest update or snapshot (bytes of its Avro record) the builder publishes: at most the
+   * updates and snapshots topics' max.message.bytes. A merge would otherwise be the one way
+   * over it (MAX_PROFILE_BYTES bounds touchpoints, not the union of several profiles): a merge
+   * that would publish a larger record is dead-lettered (MERGE_TOO_LARGE) and its profiles stay
+   * apart, instead of failing its partition on every retry.
+   */
+  MAX_RECORD_BYTES: positiveInt.default(DEFAULT_MAX_RECORD_BYTES),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),
+}).superRefine((config, context) => {
+  if (config.MAX_PROFILE_BYTES > config.MAX_RECORD_BYTES) {
+    context.addIssue({ code: 'custom', path: ['MAX_PROFILE_BYTES'], message: `must be at most MAX_RECORD_BYTES (${config.MAX_RECORD_BYTES}): a profile at the limit publishes a snapshot about its size` });
+  }
 });
 
 export type BuilderConfig = z.infer<typeof schema>;

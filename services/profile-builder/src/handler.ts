@@ -4,7 +4,7 @@ import type { Logger } from '@elephant/observability';
 import { applyTouchpoint, emptyProfile, erasureUpdateOf, foldMerge, parseProfileState, snapshotOf, updateOf, type AppliedTouchpoint, type ProfileState, type ProfileUpdate } from '@elephant/profiles';
 import { projectionWithout, type AvroRegistry, type AvroType } from '@elephant/registry';
 import { resolvedTouchpointSchema, type IdentityMerge, type ResolvedTouchpoint } from '@elephant/identity';
-import { DEFAULT_MAX_PROFILE_BYTES, type BuilderTopics } from './config.ts';
+import { DEFAULT_MAX_PROFILE_BYTES, DEFAULT_MAX_RECORD_BYTES, type BuilderTopics } from './config.ts';
 import type { BuilderMetrics } from './metrics.ts';
 import { outboxField, parseOutboxField, unpackOutbox, type CommitOutcome, type CommitRequest, type LoadedProfile, type ProfileStore } from './store.ts';
 import type { ErasureRequest } from './generated/erasure-request.ts';
@@ -42,6 +42,12 @@ export interface BuilderDeps {
    * (PROFILE_TOO_LARGE) and the profile stays as it was. @default DEFAULT_MAX_PROFILE_BYTES
    */
   readonly maxProfileBytes?: number;
+  /**
+   * The largest update or snapshot (bytes of its Avro record) a merge may publish; a merge that
+   * would publish a larger one is dead-lettered (MERGE_TOO_LARGE) and its profiles stay apart.
+   * @default DEFAULT_MAX_RECORD_BYTES
+   */
+  readonly maxRecordBytes?: number;
 }
 
 
@@ -358,8 +364,12 @@ function publishUpdate(out: Outputs, profileId: string, record: Buffer): void {
   out.updates.push({ key: profileId, value: record });
 }
 
+function encodeSnapshot(deps: BuilderDeps, state: ProfileState): Buffer {
+  return deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(state));
+}
+
 function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): void {
-  out.snapshots.push({ key: state.profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(state)) });
+  out.snapshots.push({ key: state.profileId, value: encodeSnapshot(deps, state) });
 }
 
 /**
@@ -551,7 +561,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
   const merges = await decode<IdentityMerge>(deps, out, batch.topic, batch.partition, batch.messages, now);
   await recoverTenants(deps, out, batch, merges.map(({ value }) => value.tenant));
   const seenInBatch = new Set<string>();
-  for (const { value: merge } of merges) {
+  for (const { message, value: merge } of merges) {
     // The resolver re-emits a merge when it sees its touchpoint again: once per batch is enough.
     if (seenInBatch.has(merge.mergeId)) continue;
     seenInBatch.add(merge.mergeId);
@@ -560,7 +570,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
     // again at once, alone: nothing of it was written, and the merges before it in the batch
     // stand. Only after CONFLICT_ATTEMPTS does the batch fail with PROFILE_CONFLICT.
     for (let attempt = 1; ; attempt += 1) {
-      const refused = await applyMerge(deps, out, batch, merge, now);
+      const refused = await applyMerge(deps, out, batch, message, merge, now);
       if (refused === undefined) break;
       deps.metrics.conflicts.inc();
       if (attempt >= CONFLICT_ATTEMPTS) throw new ProfileConflictError([refused]);
@@ -572,7 +582,7 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
  * Applies one merge from a fresh load; returns the refused profile (with the commit's answer)
  * when its checked write was refused and nothing was written, undefined when it is done.
  */
-async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, merge: IdentityMerge, now: number): Promise<string | undefined> {
+async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, message: KafkaMessage, merge: IdentityMerge, now: number): Promise<string | undefined> {
   const tenant = merge.tenant;
   const ids = [merge.survivorProfileId, ...merge.mergedProfileIds];
   const { profiles, applied } = await deps.store.load(tenant, ids, [merge.mergeId], { held: heldStates(deps, tenant, ids) });
@@ -599,6 +609,20 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   if (change.folded.length === 0) return undefined; // all folded before (a redelivered or chained merge): nothing new to announce
   const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
   const record = encodeUpdate(deps, update);
+  const snapshot = encodeSnapshot(deps, change.state);
+  const limit = deps.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  if (record.length > limit || snapshot.length > limit) {
+    // The broker would refuse the record on every retry (and, once in the outbox, on every
+    // recovery): the partition would stop. The profiles stay apart until the merge is replayed
+    // with a higher limit; nothing was written.
+    const details = { survivorProfileId: merge.survivorProfileId, mergedProfileIds: change.folded, updateBytes: record.length, snapshotBytes: snapshot.length, limit };
+    const what = record.length > limit ? `an update of ${record.length} bytes` : `a snapshot of ${snapshot.length} bytes`;
+    const reason = { code: 'MERGE_TOO_LARGE', message: `Merge ${merge.mergeId} would publish ${what} for profile ${merge.survivorProfileId}, over the limit of ${limit} (MAX_RECORD_BYTES)`, details };
+    out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
+    deps.metrics.deadLettered.inc({ reason: reason.code });
+    deps.logger.warn({ tenant, mergeId: merge.mergeId, ...details }, 'merge dead-lettered: its update or snapshot would be over MAX_RECORD_BYTES');
+    return undefined;
+  }
   const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
   const [outcome] = await deps.store.commit(tenant, [
     {
@@ -615,7 +639,7 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   deps.states.set(change.state);
   confirmLater(out, tenant, [field]);
   publishUpdate(out, update.profileId, record);
-  publishSnapshot(deps, out, change.state);
+  out.snapshots.push({ key: change.state.profileId, value: snapshot });
   // The absorbed profiles publish nothing more: their snapshots are tombstoned.
   for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
   deps.metrics.merges.inc();

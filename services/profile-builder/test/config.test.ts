@@ -33,4 +33,18 @@ describe('profile builder configuration', () => {
     expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['PROCESSING_GUARANTEE']);
     expect((caught as ConfigError).message).toContain('must be exactly_once or at_least_once');
   });
+
+  it('reads MAX_RECORD_BYTES (1,000,000 by default) and refuses a MAX_PROFILE_BYTES above it, naming both', () => {
+    expect(loadConfig(base).MAX_RECORD_BYTES).toBe(1000000);
+    expect(loadConfig({ ...base, MAX_RECORD_BYTES: '2000000', MAX_PROFILE_BYTES: '1500000' }).MAX_PROFILE_BYTES).toBe(1500000);
+    let caught: unknown;
+    try {
+      loadConfig({ ...base, MAX_RECORD_BYTES: '100000' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['MAX_PROFILE_BYTES']);
+    expect((caught as ConfigError).message).toContain('must be at most MAX_RECORD_BYTES (100000)');
+  });
 });

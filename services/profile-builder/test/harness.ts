@@ -130,8 +130,8 @@ export interface HandlerOnStack {
   readonly redis: Redis;
   readonly metrics: Registry;
   readonly handler: BatchHandler;
-  /** A resolved-touchpoint batch of partition 0 whose last message has offset `nextOffset - 1`. */
-  run(messages: KafkaMessage[], nextOffset: number): Promise<void>;
+  /** A batch of partition 0 of `topic` (default: the resolved touchpoints) whose last message has offset `nextOffset - 1`. */
+  run(messages: KafkaMessage[], nextOffset: number, topic?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -157,6 +157,7 @@ export async function handlerOnStack(ctx: TestContext, scope: string, env: Recor
     states: new StateCache(100),
     committedOffset: () => Promise.resolve(-1n),
     maxProfileBytes: config.MAX_PROFILE_BYTES,
+    maxRecordBytes: config.MAX_RECORD_BYTES,
   });
   return {
     config,
@@ -166,7 +167,7 @@ export async function handlerOnStack(ctx: TestContext, scope: string, env: Recor
     redis,
     metrics,
     handler,
-    run: (messages, nextOffset) => handler({ topic: topics.resolved, partition: 0, messages }, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) }),
+    run: (messages, nextOffset, topic = topics.resolved) => handler({ topic, partition: 0, messages }, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) }),
     close: async () => {
       await producer.disconnect();
       redis.disconnect();

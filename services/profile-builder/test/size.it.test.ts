@@ -4,11 +4,14 @@
  * grew past the broker's record limit failed its snapshot's send, again on every retry, and
  * blocked its partition. Now a touchpoint that would take the state or an update over MAX_PROFILE_BYTES
  * is dead-lettered with its original bytes, and the profile, the batch and the partition go on.
+ * A merge, the one way past MAX_PROFILE_BYTES, is dead-lettered when its update or snapshot
+ * would be over MAX_RECORD_BYTES (before: the broker refused the record on every retry, and
+ * every builder that took the partition exited).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ResolvedTouchpoint } from '@elephant/identity';
+import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
 import { DEAD_LETTER_HEADERS, headerText, readToEnd, type KafkaMessage } from '@elephant/kafka';
-import type { ProfileUpdate } from '@elephant/profiles';
+import type { ProfileSnapshot, ProfileUpdate } from '@elephant/profiles';
 import { ProfileStore } from '@elephant/profile-builder';
 import { createTestContext } from '@elephant/testing';
 import { decodeAll, handlerOnStack, message, touchpoint } from './harness.ts';
@@ -52,5 +55,54 @@ describe('profile builder size limit', () => {
     const { profiles } = await store.load(values[0]?.touchpoint.tenant ?? '', ['p-big'], []);
     expect(profiles.get('p-big')?.stored?.version).toBe(2);
     expect((await metrics.getSingleMetric('elephant_builder_dead_lettered_total')?.get())?.values).toEqual([{ value: 1, labels: { reason: 'PROFILE_TOO_LARGE' } }]);
+  });
+
+  it('dead-letters a merge whose update or snapshot would be over MAX_RECORD_BYTES, and folds the others of the batch', async () => {
+    const stack = await handlerOnStack(ctx, 'merge', { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '6000' });
+    closers.push(() => stack.close());
+    const { config, registry, schemaIds, topics, redis, metrics } = stack;
+    const at = Date.UTC(2026, 9, 1);
+    // Each profile holds about 2.5 KB of preferences of its own: two fit one record, three do not.
+    const identify = (profileId: string, index: number): ResolvedTouchpoint => ({
+      profileId,
+      touchpoint: touchpoint('web', {
+        type: 'identify',
+        messageId: `w-${profileId}`,
+        userId: `u-${profileId}`,
+        timestamp: new Date(at + index * 60_000).toISOString(),
+        traits: { preferences: { [`${profileId}-1`]: 'a'.repeat(1200), [`${profileId}-2`]: 'b'.repeat(1200) } },
+      }),
+      excludedIdentifiers: [],
+      resolvedAt: at,
+    });
+    const profiles = ['p-a', 'p-b', 'p-c', 'p-d', 'p-e'];
+    const touchpoints = profiles.map((profileId, index) => message(index, registry.encode(schemaIds.resolved, identify(profileId, index))));
+    await stack.run(touchpoints, touchpoints.length);
+    const merge = (mergeId: string, survivorProfileId: string, mergedProfileIds: string[]): IdentityMerge => ({ mergeId, tenant: 'acme', survivorProfileId, mergedProfileIds, linkingIdentifiers: [], rule: 'match', triggeringEventId: `e-${mergeId}`, mergedAt: at + 3_600_000 });
+    const merges = [merge('m-1', 'p-a', ['p-b']), merge('m-2', 'p-a', ['p-c']), merge('m-3', 'p-d', ['p-e'])].map((value, index) => message(index, registry.encode(schemaIds.merge, value)));
+    await stack.run(merges, merges.length, topics.merges);
+
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.filter((update) => update.kind === 'merge').map((update) => [update.profileId, update.causeEventId, update.mergedProfileIds])).toEqual([
+      ['p-a', 'm-1', ['p-b']],
+      ['p-d', 'm-3', ['p-e']],
+    ]);
+    const snapshots = await decodeAll<ProfileSnapshot>(registry, (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.value !== null));
+    const folded = snapshots.filter((snapshot) => snapshot.profileId === 'p-a').at(-1);
+    // Past MAX_PROFILE_BYTES (the union of two profiles), within MAX_RECORD_BYTES.
+    expect(Object.keys(folded?.traits.preferences ?? {}).sort()).toEqual(['p-a-1', 'p-a-2', 'p-b-1', 'p-b-2']);
+    const [dead, ...others] = await readToEnd(ctx.kafka, topics.deadLetters);
+    expect(others).toEqual([]);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('MERGE_TOO_LARGE');
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.message)).toMatch(/^Merge m-2 would publish a snapshot of \d+ bytes for profile p-a, over the limit of 6000 \(MAX_RECORD_BYTES\)$/);
+    expect(dead?.value).toEqual(merges[1]?.value);
+    // Nothing of the refused merge was written: p-c lives on, p-a is at the first merge's version.
+    const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
+    const { profiles: loaded } = await store.load('acme', ['p-a', 'p-b', 'p-c'], []);
+    expect(loaded.get('p-a')?.stored?.version).toBe(2);
+    expect(loaded.get('p-b')?.mergedInto).toBe('p-a');
+    expect(loaded.get('p-c')?.mergedInto).toBeUndefined();
+    expect(loaded.get('p-c')?.stored?.version).toBe(1);
+    expect((await metrics.getSingleMetric('elephant_builder_dead_lettered_total')?.get())?.values).toEqual([{ value: 1, labels: { reason: 'MERGE_TOO_LARGE' } }]);
   });
 });
