@@ -17,13 +17,11 @@ import { appendFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Touchpoint } from '@elephant/channels';
 import { generatePopulation } from '@elephant/identity';
-import { consumerGroupLag, readToEnd } from '@elephant/kafka';
-import type { ProfileUpdate } from '@elephant/profiles';
-import { connectRedis } from '@elephant/redis';
+import { consumerGroupLag } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
 import { topicsOf } from '@elephant/profile-builder';
+import { countedStream, expectCountersExact, expectVersionsInOrder } from './ground-truth.ts';
 import { envOf, startPipeline, type Pipeline } from './harness.ts';
 
 const ctx = createTestContext('builder-chaos');
@@ -38,33 +36,6 @@ afterAll(async () => {
   await ctx.cleanup();
 });
 
-/** About every fifth event is an order, so money is counted too; decided by the event id, so a redelivered copy is the same order. */
-function touchpointOf(event: ReturnType<typeof generatePopulation>['events'][number]): Touchpoint {
-  const hash = [...event.eventId].reduce((sum, char) => (sum * 31 + char.charCodeAt(0)) % 1000003, 7);
-  const order = hash % 5 === 0;
-  const amount = 1000 + (hash % 7) * 100;
-  return {
-    eventId: event.eventId,
-    tenant: event.tenant,
-    channel: event.channel,
-    source: { system: 'chaos', trust: 50, eventId: event.eventId },
-    eventType: order ? 'order_completed' : 'custom_event',
-    journeyStage: order ? 'acquire' : 'engage',
-    eventTime: event.eventTime,
-    ingestTime: event.eventTime,
-    identifiers: event.identifiers.map((identifier) => ({ type: identifier.type, value: identifier.value })),
-    traits: null,
-    commerce: order ? { kind: 'purchase', orderId: `o-${event.eventId}`, returnId: null, currency: 'USD', lineItems: [], totalMinor: amount } : null,
-    campaign: null,
-    content: null,
-    email: null,
-    support: null,
-    loyalty: null,
-    store: null,
-    properties: {},
-  };
-}
-
 describe.each(['exactly_once', 'at_least_once'] as const)('profile builder under chaos, %s', (guarantee) => {
   const scope = guarantee === 'exactly_once' ? 'chaos' : 'chaos-alo';
   it('keeps counters exact and versions increasing while builder processes are killed and restarted', async () => {
@@ -73,12 +44,7 @@ describe.each(['exactly_once', 'at_least_once'] as const)('profile builder under
     await Promise.all(pipeline.builders.map((builder) => builder.stop()));
     pipeline.builders.length = 0;
     const population = generatePopulation({ seed: 5, people: 800, tenant: 'acme' });
-    const amounts = new Map<string, number>();
-    const touchpoints = population.events.map((event) => {
-      const tp = touchpointOf(event);
-      if (tp.commerce && !amounts.has(tp.eventId)) amounts.set(tp.eventId, tp.commerce.totalMinor);
-      return tp;
-    });
+    const { touchpoints, amounts } = countedStream(population);
     const env = { ...process.env, ...envOf(ctx, scope), CONSUMER_GROUP: pipeline.config.CONSUMER_GROUP, PROCESSING_GUARANTEE: guarantee };
     // Recoveries from the outbox, as the builders log them (LOG_LEVEL info, JSON lines on stdout).
     let recoveries = 0;
@@ -135,83 +101,8 @@ describe.each(['exactly_once', 'at_least_once'] as const)('profile builder under
     await waitUntil(async () => exitedOnTheirOwn.length > 0 || (await consumerGroupLag(ctx.kafka, pipeline.config.CONSUMER_GROUP, [topics.resolved, topics.merges])) === 0, { message: 'the builders to catch up after the resolver', timeoutMs: 180000, intervalMs: 500 });
     expect(exitedOnTheirOwn).toEqual([]);
 
-    // Ground truth per live profile: the events the identity graph resolved to it.
-    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
-    const prefix = pipeline.resolver.graph.tenantPrefix('acme');
-    const live = await pipeline.resolver.graph.liveProfiles('acme');
-    let checked = 0;
-    let orders = 0;
-    // Totals over the builder's states, for the generator's ground truth below.
-    const totals = { events: 0, orders: 0, value: 0 };
-    try {
-      for (const profileId of live) {
-        const events = await redis.smembers(`${prefix}pe:${profileId}`);
-        const stored = await redis.hget(`${prefix}ps:${profileId}`, 's');
-        expect(stored, `profile ${profileId} has state`).not.toBeNull();
-        const state = JSON.parse(stored ?? '{}') as { computed: { eventsCount: number; ordersCount: number; lifetimeValue: Record<string, number> } };
-        const expectedOrders = events.filter((eventId) => amounts.has(eventId));
-        const expectedValue = expectedOrders.reduce((sum, eventId) => sum + (amounts.get(eventId) ?? 0), 0);
-        expect(state.computed.eventsCount, `eventsCount of ${profileId}`).toBe(events.length);
-        expect(state.computed.ordersCount, `ordersCount of ${profileId}`).toBe(expectedOrders.length);
-        expect(state.computed.lifetimeValue['USD'] ?? 0, `lifetime value of ${profileId}`).toBe(expectedValue);
-        orders += expectedOrders.length;
-        totals.events += state.computed.eventsCount;
-        totals.orders += state.computed.ordersCount;
-        totals.value += state.computed.lifetimeValue['USD'] ?? 0;
-        checked += 1;
-      }
-    } finally {
-      redis.disconnect();
-    }
-    expect(checked).toBe(live.length);
-    expect(orders).toBeGreaterThan(0);
-    // The graph's pe: sets are not ground truth alone: an event lost, or counted twice, in both
-    // the graph and the builder would pass the check above. The generator's are: every distinct
-    // generated event counted once over all live profiles, every generated order once, except
-    // the events carrying nothing but placeholder identifiers (junk_only: unresolvable by design).
-    const resolvable = new Set(population.events.filter((event) => !event.tags.includes('junk_only')).map((event) => event.eventId));
-    const resolvableOrders = [...amounts].filter(([eventId]) => resolvable.has(eventId));
-    expect(resolvable.size).toBeLessThan(new Set(touchpoints.map((tp) => tp.eventId)).size);
-    expect(totals.events, 'eventsCount over live profiles').toBe(resolvable.size);
-    expect(totals.orders, 'ordersCount over live profiles').toBe(resolvableOrders.length);
-    expect(totals.value, 'lifetime value over live profiles').toBe(resolvableOrders.reduce((sum, [, amount]) => sum + amount, 0));
-
-    // Versions as a read_committed subscriber sees them: each profile's 1, 2, 3, ... in order,
-    // every one exactly once (an update of a transaction that did not commit comes from the
-    // outbox). at_least_once: an update that went out before a kill can come again from the
-    // outbox, after its successors of the same entry; a version not above the highest seen
-    // must then be the very record first published (what a subscriber that skips it relies on).
-    const last = new Map<string, ProfileUpdate>();
-    const published = new Map<string, string>();
-    let updates = 0;
-    let repeated = 0;
-    for (const message of await readToEnd(ctx.kafka, topics.updates)) {
-      const update = await pipeline.registry.decode<ProfileUpdate>(message.value ?? Buffer.alloc(0));
-      const previous = last.get(update.profileId);
-      const key = `${update.profileId}@${update.version}`;
-      const bytes = message.value?.toString('base64') ?? '';
-      if (guarantee === 'at_least_once' && previous !== undefined && update.version <= previous.version) {
-        expect(bytes, `${key} published again as another record`).toBe(published.get(key));
-        repeated += 1;
-        continue;
-      }
-      expect(update.version, `${update.profileId} went from ${previous?.version ?? 0} to ${update.version}`).toBe((previous?.version ?? 0) + 1);
-      last.set(update.profileId, update);
-      published.set(key, bytes);
-      updates += 1;
-    }
-    // The last update of every profile carries the version Redis holds.
-    const seen = new Map<string, number>();
-    for (const update of last.values()) seen.set(update.profileId, update.version);
-    const verify = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
-    try {
-      for (const profileId of live) {
-        const version = Number(await verify.hget(`${prefix}ps:${profileId}`, 'v'));
-        expect(seen.get(profileId), `last update of ${profileId}`).toBe(version);
-      }
-    } finally {
-      verify.disconnect();
-    }
+    const { live } = await expectCountersExact(ctx, pipeline, population, amounts);
+    const { updates, repeated } = await expectVersionsInOrder(ctx, pipeline, guarantee, live);
     console.log(`chaos (${guarantee}): ${touchpoints.length} touchpoints, ${live.length} profiles, ${updates} updates, 3 builder kills (${signal}); counters exact, versions 1, 2, 3, ... ${guarantee === 'exactly_once' ? 'once each' : `each at least once, ${repeated} published again as the same record`}; ${recoveries} outbox recoveries`);
     if (guarantee === 'exactly_once') expect(repeated).toBe(0);
   }, 300000);
