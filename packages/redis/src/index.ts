@@ -29,12 +29,30 @@ export interface RedisClientOptions {
   readonly name?: string;
   /** Attempts per command while disconnected before it fails. @default 3 */
   readonly maxRetriesPerRequest?: number;
+  /**
+   * How long a connection with commands waiting for replies may stay silent before it is
+   * taken for dead: closed, reconnected, and its unanswered commands sent again on the new
+   * connection. @default DEFAULT_REDIS_SOCKET_TIMEOUT_MS
+   */
+  readonly socketTimeoutMs?: number;
 }
+
+/**
+ * 5 s: far above any reply Elephant waits for (a resolve call of 100 events takes about 5 ms,
+ * and Redis answers other clients BUSY once a script has run for 5 s). Without a bound, a
+ * connection whose peer vanished without a reset (a failover that moved the address, a node
+ * lost) waits for the kernel to give up on it: a quarter of an hour of retransmissions with
+ * Linux' defaults, the partition stalled all along.
+ */
+export const DEFAULT_REDIS_SOCKET_TIMEOUT_MS = 5000;
 
 /**
  * A connected client. Reconnects with capped exponential backoff (50 ms doubling to 2 s);
  * commands issued while disconnected are queued and fail after `maxRetriesPerRequest`
- * reconnect attempts, so callers see a retryable REDIS_UNAVAILABLE instead of hanging.
+ * reconnect attempts, so callers see a retryable REDIS_UNAVAILABLE instead of hanging. A
+ * connection silent for `socketTimeoutMs` while replies are due is closed and made again
+ * (ioredis sends its unanswered commands again, as after any dropped connection; Elephant's
+ * writes are safe to repeat, as a batch delivered again repeats them).
  */
 export async function connectRedis(options: RedisClientOptions): Promise<Redis> {
   const log = options.logger.child({ component: 'redis' });
@@ -43,6 +61,7 @@ export async function connectRedis(options: RedisClientOptions): Promise<Redis> 
     connectionName: options.name ?? 'elephant',
     lazyConnect: true,
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 3,
+    socketTimeout: options.socketTimeoutMs ?? DEFAULT_REDIS_SOCKET_TIMEOUT_MS,
     enableAutoPipelining: false,
     retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
     reconnectOnError: (error) => error.message.startsWith('READONLY'),

@@ -60,7 +60,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
     registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
     registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
   ]);
-  const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-identity-resolver' });
+  const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS });
   const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
   const producer = await BatchProducer.connect(kafka);
   const consumer = new BatchConsumer({

@@ -1,9 +1,12 @@
 import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
   SCHEMA_REGISTRY_URL: httpUrl,
   REDIS_URL: redisUrl,
+  /** How long a Redis connection with replies due may stay silent before it is made again (a peer gone without a reset). */
+  REDIS_SOCKET_TIMEOUT_MS: positiveInt.default(DEFAULT_REDIS_SOCKET_TIMEOUT_MS),
   /** Prefix of every topic name, per environment, e.g. `prod.` */
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
   /** Input; default `<prefix>touchpoints.v1`. */

@@ -106,7 +106,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   await checkCoPartitioned(kafka, [topics.resolved, topics.merges, topics.erasures]);
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
   const schemaIds = await registerSchemas(registry, topics);
-  const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder' });
+  const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS, { appliedTtlSeconds: config.APPLIED_TTL_SECONDS });
   const { producer, commits } = await connectOutputs(kafka, config);
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);

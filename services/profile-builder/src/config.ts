@@ -1,4 +1,5 @@
 import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
 /** PROCESSING_GUARANTEE's values (the builder's, and the CLI's `run`, which passes it on). */
 export const processingGuarantee = z.enum(['exactly_once', 'at_least_once'], { error: 'must be exactly_once or at_least_once' });
@@ -22,6 +23,8 @@ const schema = z.object({
   KAFKA_BROKERS: brokerList,
   SCHEMA_REGISTRY_URL: httpUrl,
   REDIS_URL: redisUrl,
+  /** How long a Redis connection with replies due may stay silent before it is made again (a peer gone without a reset). */
+  REDIS_SOCKET_TIMEOUT_MS: positiveInt.default(DEFAULT_REDIS_SOCKET_TIMEOUT_MS),
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
   /** Inputs; defaults `<prefix>touchpoints.resolved.v1`, `<prefix>identity.merges.v1`, `<prefix>profiles.erasures.v1`. */
   RESOLVED_TOPIC: topicName.optional(),

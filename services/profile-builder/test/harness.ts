@@ -50,10 +50,11 @@ export function envOf(ctx: TestContext, scope: string): Record<string, string> {
 /**
  * `heldMerges`: the resolver writes its merges to this topic instead of the builder's input, so
  * that a test decides when (and how often) the builder sees each one. `builderEnv`: settings
- * of the builder's over the test's (e.g. PROCESSING_GUARANTEE).
+ * of the builder's over the test's (e.g. PROCESSING_GUARANTEE). `env`: settings of both (e.g.
+ * REDIS_URL).
  */
-export async function startPipeline(ctx: TestContext, scope: string, builderOptions: BuilderOptions = {}, heldMerges?: string, builderEnv: Record<string, string> = {}): Promise<Pipeline> {
-  const env = envOf(ctx, scope);
+export async function startPipeline(ctx: TestContext, scope: string, builderOptions: BuilderOptions = {}, heldMerges?: string, builderEnv: Record<string, string> = {}, sharedEnv: Record<string, string> = {}): Promise<Pipeline> {
+  const env = { ...envOf(ctx, scope), ...sharedEnv };
   const config = loadConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-builder`), ...builderEnv });
   const resolverConfig = loadResolverConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-resolver`), ...(heldMerges === undefined ? {} : { MERGES_TOPIC: heldMerges }) });
   const topics = topicsOf(config);
