@@ -30,7 +30,7 @@ afterAll(() => {
 describe('elephant main(): help', () => {
   it('lists every command on --help and exits 0', async () => {
     expect(await main(['--help'], env)).toBe(EXIT_CODES.OK);
-    for (const command of ['stack', 'run', 'publish', 'drain', 'profiles', 'profile', 'simulate', 'demo', 'erase']) expect(stdout).toContain(`  ${command}`);
+    for (const command of ['stack', 'run', 'publish', 'drain', 'profiles', 'profile', 'simulate', 'demo', 'erase', 'dead-letters']) expect(stdout).toContain(`  ${command}`);
   });
 
   it('prints the help and exits 2 without a command', async () => {
@@ -39,7 +39,7 @@ describe('elephant main(): help', () => {
   });
 
   it('has --help on every command, with its usage', async () => {
-    for (const command of ['stack', 'run', 'publish', 'drain', 'profiles', 'profile', 'simulate', 'demo', 'erase']) {
+    for (const command of ['stack', 'run', 'publish', 'drain', 'profiles', 'profile', 'simulate', 'demo', 'erase', 'dead-letters']) {
       stdout = '';
       expect(await main([command, '--help'], env)).toBe(EXIT_CODES.OK);
       expect(stdout).toContain(`Usage: elephant ${command}`);

@@ -81,3 +81,45 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined ? undefined : first.toString();
 }
+
+/** What a dead letter says about itself, read from its headers. */
+export interface DeadLetterInfo {
+  readonly code: string | undefined;
+  readonly message: string | undefined;
+  readonly service: string | undefined;
+  readonly time: string | undefined;
+  /** Where the original record was read; undefined when the headers do not say. */
+  readonly source: { readonly topic: string; readonly partition: number; readonly offset: string } | undefined;
+  /** The details as written (JSON, at most 4,000 characters: may be cut). */
+  readonly details: string | undefined;
+}
+
+export function deadLetterInfo(record: Pick<KafkaMessage, 'headers'>): DeadLetterInfo {
+  const text = (name: string): string | undefined => headerText(record.headers, name);
+  const topic = text(DEAD_LETTER_HEADERS.topic);
+  const partition = Number(text(DEAD_LETTER_HEADERS.partition));
+  const offset = text(DEAD_LETTER_HEADERS.offset);
+  return {
+    code: text(DEAD_LETTER_HEADERS.code),
+    message: text(DEAD_LETTER_HEADERS.message),
+    service: text(DEAD_LETTER_HEADERS.service),
+    time: text(DEAD_LETTER_HEADERS.time),
+    source: topic !== undefined && topic !== '' && Number.isSafeInteger(partition) && partition >= 0 && offset !== undefined ? { topic, partition, offset } : undefined,
+    details: text(DEAD_LETTER_HEADERS.details),
+  };
+}
+
+/**
+ * The record a dead letter was made from, as it goes back to its source topic: the same key,
+ * value, timestamp and partition, and its own headers without the `elephant.dlq.*` ones.
+ * Undefined for a record whose headers name no source (not one of Elephant's dead letters).
+ * The timestamp matters: a normalizer takes a raw message's ingest time from it, and with it
+ * the event ids, so a replayed message that goes through yields the ids it would have had.
+ */
+export function replayRecordOf(record: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'timestamp'>): { readonly topic: string; readonly message: Message } | undefined {
+  const { source } = deadLetterInfo(record);
+  if (!source) return undefined;
+  const headers = originalHeaders(record.headers);
+  for (const name of Object.keys(headers)) if (name.startsWith('elephant.dlq.')) delete headers[name];
+  return { topic: source.topic, message: { key: record.key, value: record.value, headers, timestamp: record.timestamp, partition: source.partition } };
+}

@@ -4,7 +4,7 @@ export { BatchProducer, recordSize, type OutboundBatch, type ProducerOptions, ty
 export { BatchConsumer, type BatchConsumerOptions, type BatchConsumerSettings, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage, type PartitionsHandler } from './consumer.ts';
 export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';
 export type { Kafka } from 'kafkajs';
-export { deadLetter, deadLetterTopic, headerText, DEAD_LETTER_HEADERS, type DeadLetterReason, type DeadLetterSource } from './dead-letters.ts';
+export { deadLetter, deadLetterInfo, deadLetterTopic, headerText, replayRecordOf, DEAD_LETTER_HEADERS, type DeadLetterInfo, type DeadLetterReason, type DeadLetterSource } from './dead-letters.ts';
 export type { IHeaders } from 'kafkajs';
 export { CoPartitionedAssigner } from './co-partitioned.ts';
 export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';

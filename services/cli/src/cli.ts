@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isElephantError } from '@elephant/errors';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { loadCliConfig, type CliConfig } from './config.ts';
+import { listDeadLetters, replayDeadLetters, type DeadLetterFilter } from './commands/dead-letters.ts';
 import { demo } from './commands/demo.ts';
 import { drain } from './commands/drain.ts';
 import { simulateToFiles } from './commands/simulate.ts';
@@ -215,7 +216,55 @@ const COMMANDS: Record<string, Command> = {
       return EXIT_CODES.OK;
     },
   },
+  'dead-letters': {
+    summary: "A dead-letter topic's records as NDJSON (why, and from where; never the values), or --replay them to the topics they came from",
+    usage: [
+      'elephant dead-letters <topic> [--code C[,C...]] [--service S] [--source-topic T] [--from-offset N] [--to-offset N] [--replay [--dry-run]]',
+      '  --replay    send each selected record back to its source topic and partition, as it was (key, value, timestamp,',
+      '              headers without elephant.dlq.*), once per source record and code; prints what was sent',
+      '  --dry-run   with --replay: print what would be sent, send nothing',
+    ].join('\n'),
+    options: {
+      code: { type: 'string' },
+      service: { type: 'string' },
+      'source-topic': { type: 'string' },
+      'from-offset': { type: 'string' },
+      'to-offset': { type: 'string' },
+      replay: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+    },
+    run: async ({ values, positionals }, env) => {
+      const [topic, ...extra] = positionals;
+      if (topic === undefined || extra.length > 0) throw new CliError('USAGE', 'elephant dead-letters needs one dead-letter topic, e.g. elephant dead-letters dlq.profile-builder.v1');
+      if (values['dry-run'] === true && values['replay'] !== true) throw new CliError('USAGE', '--dry-run goes with --replay.');
+      const text = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
+      const codes = text('code')?.split(',').map((code) => code.trim()).filter((code) => code !== '');
+      const service = text('service');
+      const sourceTopic = text('source-topic');
+      const fromOffset = offsetOption(values['from-offset'], 'from-offset');
+      const toOffset = offsetOption(values['to-offset'], 'to-offset');
+      const filter: DeadLetterFilter = { ...(codes ? { codes } : {}), ...(service === undefined ? {} : { service }), ...(sourceTopic === undefined ? {} : { sourceTopic }), ...(fromOffset === undefined ? {} : { fromOffset }), ...(toOffset === undefined ? {} : { toOffset }) };
+      const config = configOf(env);
+      const logger = commandLogger(config);
+      if (values['replay'] === true) {
+        const dryRun = values['dry-run'] === true;
+        const result = await replayDeadLetters(config, logger, topic, filter, { dryRun });
+        err(dryRun ? `elephant: ${result.selected} dead letters would be replayed (nothing sent)\n` : `elephant: ${result.replayed} dead letters replayed to ${Object.keys(result.byTopic).join(', ') || 'no topic'}\n`);
+        out(`${JSON.stringify(result)}\n`);
+        return EXIT_CODES.OK;
+      }
+      for (const view of await listDeadLetters(config, logger, topic, filter)) out(`${JSON.stringify(view)}\n`);
+      return EXIT_CODES.OK;
+    },
+  },
 };
+
+/** A Kafka offset option: a non-negative whole number. */
+function offsetOption(value: string | boolean | undefined, name: string): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d+$/.test(value.trim())) throw new CliError('USAGE', `--${name} must be an offset, a whole number of 0 or more (got ${String(value)}).`);
+  return BigInt(value.trim());
+}
 
 function numberOption(value: string | boolean | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;

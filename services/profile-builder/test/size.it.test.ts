@@ -10,7 +10,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
-import { DEAD_LETTER_HEADERS, headerText, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { DEAD_LETTER_HEADERS, headerText, readToEnd, replayRecordOf, type KafkaMessage } from '@elephant/kafka';
 import type { ProfileSnapshot, ProfileUpdate } from '@elephant/profiles';
 import { ProfileStore } from '@elephant/profile-builder';
 import { createTestContext } from '@elephant/testing';
@@ -57,7 +57,7 @@ describe('profile builder size limit', () => {
     expect((await metrics.getSingleMetric('elephant_builder_dead_lettered_total')?.get())?.values).toEqual([{ value: 1, labels: { reason: 'PROFILE_TOO_LARGE' } }]);
   });
 
-  it('dead-letters a merge whose update or snapshot would be over MAX_RECORD_BYTES, and folds the others of the batch', async () => {
+  it('dead-letters a merge whose update or snapshot would be over MAX_RECORD_BYTES, folds the others of the batch, and folds it once replayed with a higher limit', async () => {
     const stack = await handlerOnStack(ctx, 'merge', { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '6000' });
     closers.push(() => stack.close());
     const { config, registry, schemaIds, topics, redis, metrics } = stack;
@@ -104,5 +104,17 @@ describe('profile builder size limit', () => {
     expect(loaded.get('p-c')?.mergedInto).toBeUndefined();
     expect(loaded.get('p-c')?.stored?.version).toBe(1);
     expect((await metrics.getSingleMetric('elephant_builder_dead_lettered_total')?.get())?.values).toEqual([{ value: 1, labels: { reason: 'MERGE_TOO_LARGE' } }]);
+
+    // Replayed with a higher limit (docs/profiles.md, "Size"), the merge folds.
+    const replay = replayRecordOf(dead as KafkaMessage);
+    expect(replay?.topic).toBe(topics.merges);
+    const raised = await handlerOnStack(ctx, 'merge', { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '20000' });
+    closers.push(() => raised.close());
+    await raised.run([message(3, replay?.message.value as Buffer)], 4, topics.merges);
+    const after = await store.load('acme', ['p-a', 'p-c'], []);
+    expect(after.profiles.get('p-a')?.stored?.version).toBe(3);
+    expect(after.profiles.get('p-c')?.mergedInto).toBe('p-a');
+    const folds = (await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates))).filter((update) => update.kind === 'merge');
+    expect(folds.map((update) => update.causeEventId)).toEqual(['m-1', 'm-3', 'm-2']);
   });
 });

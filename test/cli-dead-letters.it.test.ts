@@ -1,0 +1,91 @@
+/**
+ * `elephant dead-letters`: a dead-letter topic listed (why, from where, never the values) and
+ * replayed to the topics its records came from, as they were, once per source record and code,
+ * on the real broker.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { BatchProducer, deadLetter, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { cliHarness } from './cli-harness.ts';
+
+const { ctx, elephant, cleanup } = cliHarness('dead-letters');
+afterAll(cleanup);
+
+interface Listed {
+  readonly offset: string;
+  readonly code: string | null;
+  readonly service: string | null;
+  readonly source: { topic: string; partition: number; offset: string } | null;
+  readonly details: unknown;
+  readonly valueBytes: number;
+}
+
+describe('elephant dead-letters', () => {
+  it('lists a dead-letter topic, and replays the records it selects to their source topics and partitions as they were', async () => {
+    const source = ctx.topic('raw');
+    const other = ctx.topic('merges');
+    const dlq = ctx.topic('dlq');
+    await ctx.createTopics([
+      { topic: source, partitions: 3 },
+      { topic: other, partitions: 1 },
+      { topic: dlq, partitions: 1 },
+    ]);
+    const original = (offset: number, text: string): KafkaMessage => ({ key: Buffer.from(`k-${offset}`), value: Buffer.from(text), offset: String(offset), timestamp: String(Date.UTC(2026, 0, 1) + offset), attributes: 0, headers: { trace: Buffer.from(`t-${offset}`) } });
+    const at = Date.UTC(2026, 11, 6);
+    const letters = [
+      deadLetter({ topic: source, partition: 2, message: original(7, '{"bad":1}') }, { code: 'TOUCHPOINT_TOO_LARGE', message: 'too large', details: { size: 10 } }, 'normalizer-web', at),
+      deadLetter({ topic: source, partition: 0, message: original(3, 'not json') }, { code: 'INVALID_JSON', message: 'not JSON' }, 'normalizer-web', at),
+      // The same dead letter again (a normalizer that restarted before committing): replayed once.
+      deadLetter({ topic: source, partition: 2, message: original(7, '{"bad":1}') }, { code: 'TOUCHPOINT_TOO_LARGE', message: 'too large', details: { size: 10 } }, 'normalizer-web', at),
+      deadLetter({ topic: other, partition: 0, message: original(9, 'merge') }, { code: 'MERGE_TOO_LARGE', message: 'merge too large' }, 'profile-builder', at),
+      // Not one of Elephant's dead letters: listed, never replayed.
+      { key: null, value: Buffer.from('stray'), headers: {} },
+    ];
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      await producer.send([{ topic: dlq, messages: letters }]);
+    } finally {
+      await producer.disconnect();
+    }
+
+    const listed = await elephant(['dead-letters', dlq]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const all = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as Listed);
+    expect(all.map((entry) => [entry.offset, entry.code, entry.service])).toEqual([
+      ['0', 'TOUCHPOINT_TOO_LARGE', 'normalizer-web'],
+      ['1', 'INVALID_JSON', 'normalizer-web'],
+      ['2', 'TOUCHPOINT_TOO_LARGE', 'normalizer-web'],
+      ['3', 'MERGE_TOO_LARGE', 'profile-builder'],
+      ['4', null, null],
+    ]);
+    expect(all[0]).toMatchObject({ source: { topic: source, partition: 2, offset: '7' }, details: { size: 10 }, valueBytes: 9 });
+    expect(listed.stdout).not.toContain('bad');
+    const filtered = await elephant(['dead-letters', dlq, '--service', 'normalizer-web', '--from-offset', '1', '--to-offset', '2']);
+    expect(filtered.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Listed).offset)).toEqual(['1', '2']);
+
+    const dry = await elephant(['dead-letters', dlq, '--code', 'TOUCHPOINT_TOO_LARGE,MERGE_TOO_LARGE', '--replay', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toEqual({ replayed: 0, selected: 2, duplicates: 1, unreplayable: 0, byTopic: { [source]: 1, [other]: 1 } });
+    expect(await readToEnd(ctx.kafka, source)).toEqual([]);
+
+    const replayed = await elephant(['dead-letters', dlq, '--code', 'TOUCHPOINT_TOO_LARGE,MERGE_TOO_LARGE', '--replay']);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ replayed: 2, duplicates: 1 });
+    const [back, ...more] = await readToEnd(ctx.kafka, source);
+    expect(more).toEqual([]);
+    expect(back?.partition).toBe(2);
+    expect(back?.key?.toString()).toBe('k-7');
+    expect(back?.value?.toString()).toBe('{"bad":1}');
+    expect(back?.timestamp).toBe(String(Date.UTC(2026, 0, 1) + 7));
+    expect(Object.keys(back?.headers ?? {})).toEqual(['trace']);
+    expect((await readToEnd(ctx.kafka, other)).map((record) => record.value?.toString())).toEqual(['merge']);
+    // Everything else stays where it is; the stray record is never sent anywhere.
+    const rest = await elephant(['dead-letters', dlq, '--replay', '--dry-run', '--from-offset', '4']);
+    expect(JSON.parse(rest.stdout)).toMatchObject({ selected: 0, unreplayable: 1 });
+
+    expect((await elephant(['dead-letters'])).code).toBe(2);
+    expect((await elephant(['dead-letters', dlq, '--from-offset', 'soon'])).code).toBe(2);
+    const missing = await elephant(['dead-letters', ctx.topic('nowhere')]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('does not exist');
+  });
+});
