@@ -5,7 +5,8 @@
  * unreachable, batches fail with the retryable REDIS_UNAVAILABLE and are retried with backoff:
  * no process stops, nothing is skipped. Once it is back, the counters of every profile are
  * exact and every profile's versions come 1, 2, 3, ... as after the builder chaos test. The
- * third outage cuts both while batches are in flight. The last one closes nothing: every
+ * third outage cuts both while the last wave is under way (until one of them retries a batch;
+ * in the runs so far, the builder). The last one closes nothing: every
  * connection goes silent (a lost host, a failover that moved the address), and each client
  * must give up on its connection on its own (REDIS_SOCKET_TIMEOUT_MS) and connect again; before
  * that setting, a client waited for the kernel to give up on the connection (a quarter of an
