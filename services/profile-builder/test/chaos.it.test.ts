@@ -39,7 +39,7 @@ afterAll(async () => {
 describe.each(['exactly_once', 'at_least_once'] as const)('profile builder under chaos, %s', (guarantee) => {
   const scope = guarantee === 'exactly_once' ? 'chaos' : 'chaos-alo';
   it('keeps counters exact and versions increasing while builder processes are killed and restarted', async () => {
-    const pipeline = await startPipeline(ctx, scope, {}, undefined, { PROCESSING_GUARANTEE: guarantee });
+    const pipeline = await startPipeline(ctx, scope, { builderEnv: { PROCESSING_GUARANTEE: guarantee } });
     pipelines.push(pipeline);
     await Promise.all(pipeline.builders.map((builder) => builder.stop()));
     pipeline.builders.length = 0;

@@ -4,47 +4,40 @@ import { loadConfig } from '@elephant/profile-builder';
 
 const base = { KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', REDIS_URL: 'redis://r:6379' };
 
+/** The ConfigError loadConfig throws for `env` (fails the test when it throws none, or another error). */
+function refused(env: Record<string, string>): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig({ ...base, ...env });
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  return caught as ConfigError;
+}
+
 describe('profile builder configuration', () => {
   it('reads TRANSACTION_INTERVAL_MS (0 by default) and names it when it is not a whole number of ms', () => {
     expect(loadConfig(base).TRANSACTION_INTERVAL_MS).toBe(0);
     expect(loadConfig({ ...base, TRANSACTION_INTERVAL_MS: '25' }).TRANSACTION_INTERVAL_MS).toBe(25);
     for (const bad of ['-1', '2.5', 'soon']) {
-      let caught: unknown;
-      try {
-        loadConfig({ ...base, TRANSACTION_INTERVAL_MS: bad });
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(ConfigError);
-      expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['TRANSACTION_INTERVAL_MS']);
+      expect(refused({ TRANSACTION_INTERVAL_MS: bad }).issues.map((issue) => issue.variable)).toEqual(['TRANSACTION_INTERVAL_MS']);
     }
   });
 
   it('reads PROCESSING_GUARANTEE (at_least_once by default) and names it when it is neither mode', () => {
     expect(loadConfig(base).PROCESSING_GUARANTEE).toBe('at_least_once');
     expect(loadConfig({ ...base, PROCESSING_GUARANTEE: 'exactly_once' }).PROCESSING_GUARANTEE).toBe('exactly_once');
-    let caught: unknown;
-    try {
-      loadConfig({ ...base, PROCESSING_GUARANTEE: 'exactly_once_v2' });
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(ConfigError);
-    expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['PROCESSING_GUARANTEE']);
-    expect((caught as ConfigError).message).toContain('must be exactly_once or at_least_once');
+    const error = refused({ PROCESSING_GUARANTEE: 'exactly_once_v2' });
+    expect(error.issues.map((issue) => issue.variable)).toEqual(['PROCESSING_GUARANTEE']);
+    expect(error.message).toContain('must be exactly_once or at_least_once');
   });
 
   it('reads MAX_RECORD_BYTES (1,000,000 by default) and refuses a MAX_PROFILE_BYTES above it, naming both', () => {
     expect(loadConfig(base).MAX_RECORD_BYTES).toBe(1000000);
     expect(loadConfig({ ...base, MAX_RECORD_BYTES: '2000000', MAX_PROFILE_BYTES: '1500000' }).MAX_PROFILE_BYTES).toBe(1500000);
-    let caught: unknown;
-    try {
-      loadConfig({ ...base, MAX_RECORD_BYTES: '100000' });
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(ConfigError);
-    expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['MAX_PROFILE_BYTES']);
-    expect((caught as ConfigError).message).toContain('must be at most MAX_RECORD_BYTES (100000)');
+    const error = refused({ MAX_RECORD_BYTES: '100000' });
+    expect(error.issues.map((issue) => issue.variable)).toEqual(['MAX_PROFILE_BYTES']);
+    expect(error.message).toContain('must be at most MAX_RECORD_BYTES (100000)');
   });
 });

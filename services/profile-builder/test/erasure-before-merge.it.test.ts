@@ -19,7 +19,7 @@ const at = (day: number): string => new Date(Date.UTC(2026, 9, day, 10)).toISOSt
 describe('erasure and merges', () => {
   it('erasure before its merge leaves the absorbed profile alive (regression): the absorbed profile is erased too, once', async () => {
     const held = ctx.topic('held-merges');
-    const pipeline = await startPipeline(ctx, 'erase-first', {}, held);
+    const pipeline = await startPipeline(ctx, 'erase-first', { heldMerges: held });
     try {
       const topics = topicsOf(pipeline.config);
       const producer = await BatchProducer.connect(ctx.kafka);

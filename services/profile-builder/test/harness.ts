@@ -47,14 +47,23 @@ export function envOf(ctx: TestContext, scope: string): Record<string, string> {
   };
 }
 
-/**
- * `heldMerges`: the resolver writes its merges to this topic instead of the builder's input, so
- * that a test decides when (and how often) the builder sees each one. `builderEnv`: settings
- * of the builder's over the test's (e.g. PROCESSING_GUARANTEE). `env`: settings of both (e.g.
- * REDIS_URL).
- */
-export async function startPipeline(ctx: TestContext, scope: string, builderOptions: BuilderOptions = {}, heldMerges?: string, builderEnv: Record<string, string> = {}, sharedEnv: Record<string, string> = {}): Promise<Pipeline> {
-  const env = { ...envOf(ctx, scope), ...sharedEnv };
+export interface PipelineOptions {
+  /** Options of the builder's (e.g. wrapCommits). */
+  readonly builder?: BuilderOptions;
+  /**
+   * The resolver writes its merges to this topic instead of the builder's input, so that a
+   * test decides when (and how often) the builder sees each one.
+   */
+  readonly heldMerges?: string;
+  /** Settings of the builder's over the test's (e.g. PROCESSING_GUARANTEE). */
+  readonly builderEnv?: Readonly<Record<string, string>>;
+  /** Settings of both services over the test's (e.g. REDIS_URL). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startPipeline(ctx: TestContext, scope: string, options: PipelineOptions = {}): Promise<Pipeline> {
+  const { builder: builderOptions = {}, heldMerges, builderEnv = {} } = options;
+  const env = { ...envOf(ctx, scope), ...options.env };
   const config = loadConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-builder`), ...builderEnv });
   const resolverConfig = loadResolverConfig({ ...env, CONSUMER_GROUP: ctx.group(`${scope}-resolver`), ...(heldMerges === undefined ? {} : { MERGES_TOPIC: heldMerges }) });
   const topics = topicsOf(config);

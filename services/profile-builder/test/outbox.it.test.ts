@@ -123,7 +123,7 @@ describe.each([
 
   it(`publishes the updates of ${output} that failed after Redis committed, once`, async () => {
     const fault = failing('lost', 2);
-    const pipeline = await startPipeline(ctx, `${scope}lost`, { wrapCommits: fault.wrap }, undefined, env);
+    const pipeline = await startPipeline(ctx, `${scope}lost`, { builder: { wrapCommits: fault.wrap }, builderEnv: env });
     pipelines.push(pipeline);
     await pipeline.publish(purchases(6));
     await check(pipeline, `${scope}lost`, 6, fault.failures);
@@ -132,7 +132,7 @@ describe.each([
 
   it(confirmed, async () => {
     const fault = failing('unconfirmed', 2);
-    const pipeline = await startPipeline(ctx, `${scope}unconfirmed`, { wrapCommits: fault.wrap }, undefined, env);
+    const pipeline = await startPipeline(ctx, `${scope}unconfirmed`, { builder: { wrapCommits: fault.wrap }, builderEnv: env });
     pipelines.push(pipeline);
     await pipeline.publish(purchases(6));
     await check(pipeline, `${scope}unconfirmed`, 6, fault.failures, repeats);

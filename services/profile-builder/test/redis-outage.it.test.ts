@@ -53,7 +53,7 @@ describe('identity resolver and profile builder through Redis outages', () => {
     const forResolver = await redisProxy();
     const forBuilder = await redisProxy();
     const scope = 'outage';
-    const pipeline = await startPipeline(ctx, scope, {}, undefined, { REDIS_URL: forBuilder.url }, { REDIS_URL: forResolver.url, REDIS_SOCKET_TIMEOUT_MS: '1000' });
+    const pipeline = await startPipeline(ctx, scope, { builderEnv: { REDIS_URL: forBuilder.url }, env: { REDIS_URL: forResolver.url, REDIS_SOCKET_TIMEOUT_MS: '1000' } });
     pipelines.push(pipeline);
     const [builder] = pipeline.builders;
     if (!builder) throw new Error('no builder');

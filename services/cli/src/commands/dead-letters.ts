@@ -1,4 +1,4 @@
-import { BatchProducer, deadLetterInfo, readToEnd, replayRecordOf, type Kafka, type Message, type ReadRecord } from '@elephant/kafka';
+import { BatchProducer, deadLetterInfo, readToEnd, replayRecordOf, type DeadLetterInfo, type Kafka, type Message, type ReadRecord } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
 import { commandKafka } from '../connect.ts';
@@ -43,10 +43,15 @@ export interface ReplayResult {
   readonly byTopic: Record<string, number>;
 }
 
+/** A record of a dead-letter topic, with what its headers say (read once). */
+interface DeadLetterRecord {
+  readonly record: ReadRecord;
+  readonly info: DeadLetterInfo;
+}
+
 /** Every dead letter of `topic` that `filter` takes, in topic order. */
 export async function listDeadLetters(config: CliConfig, logger: Logger, topic: string, filter: DeadLetterFilter): Promise<DeadLetterView[]> {
-  const records = await readDeadLetters(commandKafka(config, logger), topic);
-  return records.filter((record) => matches(record, filter)).map(viewOf);
+  return (await readDeadLetters(commandKafka(config, logger), topic, filter)).map(viewOf);
 }
 
 /**
@@ -57,18 +62,17 @@ export async function listDeadLetters(config: CliConfig, logger: Logger, topic: 
  */
 export async function replayDeadLetters(config: CliConfig, logger: Logger, topic: string, filter: DeadLetterFilter, options: { readonly dryRun: boolean }): Promise<ReplayResult> {
   const kafka = commandKafka(config, logger);
-  const records = (await readDeadLetters(kafka, topic)).filter((record) => matches(record, filter));
+  const records = await readDeadLetters(kafka, topic, filter);
   const seen = new Set<string>();
   const byTopic = new Map<string, Message[]>();
   let duplicates = 0;
   let unreplayable = 0;
-  for (const record of records) {
+  for (const { record, info } of records) {
     const replay = replayRecordOf(record);
     if (!replay) {
       unreplayable += 1;
       continue;
     }
-    const info = deadLetterInfo(record);
     const identity = JSON.stringify([info.source?.topic, info.source?.partition, info.source?.offset, info.code]);
     if (seen.has(identity)) {
       duplicates += 1;
@@ -92,7 +96,8 @@ export async function replayDeadLetters(config: CliConfig, logger: Logger, topic
   return { replayed: selected, selected, duplicates, unreplayable, byTopic: counts };
 }
 
-async function readDeadLetters(kafka: Kafka, topic: string): Promise<ReadRecord[]> {
+/** The records of `topic` that `filter` takes, in topic order. */
+async function readDeadLetters(kafka: Kafka, topic: string, filter: DeadLetterFilter): Promise<DeadLetterRecord[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -101,7 +106,10 @@ async function readDeadLetters(kafka: Kafka, topic: string): Promise<ReadRecord[
     await admin.disconnect();
   }
   const records = await readToEnd(kafka, topic, { groupPrefix: 'elephant-cli-dead-letters' });
-  return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+  return records
+    .sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)))
+    .map((record) => ({ record, info: deadLetterInfo(record) }))
+    .filter((entry) => matches(entry, filter));
 }
 
 /**
@@ -126,8 +134,7 @@ async function checkPartitions(kafka: Kafka, byTopic: ReadonlyMap<string, Messag
   }
 }
 
-function matches(record: ReadRecord, filter: DeadLetterFilter): boolean {
-  const info = deadLetterInfo(record);
+function matches({ record, info }: DeadLetterRecord, filter: DeadLetterFilter): boolean {
   const offset = BigInt(record.offset);
   if (filter.codes && filter.codes.length > 0 && !filter.codes.includes(info.code ?? '')) return false;
   if (filter.service !== undefined && info.service !== filter.service) return false;
@@ -137,8 +144,7 @@ function matches(record: ReadRecord, filter: DeadLetterFilter): boolean {
   return true;
 }
 
-function viewOf(record: ReadRecord): DeadLetterView {
-  const info = deadLetterInfo(record);
+function viewOf({ record, info }: DeadLetterRecord): DeadLetterView {
   let details: unknown = info.details ?? null;
   if (info.details !== undefined) {
     try {
