@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builderConfig, consumerGroups, loadCliConfig, normalizerConfig, resolverConfig } from '@elephant/cli';
+import { builderConfig, consumerGroups, loadCliConfig, normalizerConfig, PASSED_SETTINGS, resolverConfig, type CliConfig } from '@elephant/cli';
 
 const endpoints = { KAFKA_BROKERS: '127.0.0.1:1', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
 
@@ -38,5 +38,60 @@ describe('elephant: CONSUMER_GROUP_PREFIX', () => {
 
   it('leaves the services\' own names without it (what deployments without the CLI use)', () => {
     expect(consumerGroups(loadCliConfig(endpoints)).map(({ group }) => group)).toEqual(['elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'elephant-identity-resolver', 'elephant-profile-builder']);
+  });
+});
+
+describe('elephant: the services\' own settings', () => {
+  /** A valid value other than the default for each setting `run` passes on. */
+  const SAMPLES: Record<(typeof PASSED_SETTINGS)[number], string> = {
+    PARTITIONS_CONCURRENTLY: '3',
+    CREATE_TOPICS: 'false',
+    REDIS_SOCKET_TIMEOUT_MS: '1234',
+    FOLD_GMAIL_ADDRESSES: 'true',
+    MAX_MESSAGE_BYTES: '2048',
+    TOUCHPOINT_MAX_BYTES: '4096',
+    NORMALIZER_TRUST: '{"crm":55}',
+    SEGMENT_PREVIOUS_ID_TYPE: 'user_id',
+    SENDGRID_IDENTIFIER_ARGS: '{"uid":"user_id"}',
+    EVENT_TTL_SECONDS: '600',
+    COMMIT_INTERVAL_MS: '250',
+    OUTBOX_TTL_SECONDS: '700',
+    APPLIED_TTL_SECONDS: '800',
+    TRANSACTION_TIMEOUT_MS: '20000',
+    TRANSACTION_INTERVAL_MS: '5',
+    TRANSACTIONAL_ID_PREFIX: 'tx-e2e',
+    STATE_CACHE_PROFILES: '99',
+    MAX_PROFILE_BYTES: '5000',
+    MAX_RECORD_BYTES: '6000',
+  };
+  const configsOf = (config: CliConfig): Record<string, unknown>[] => [normalizerConfig(config), resolverConfig(config), builderConfig(config)];
+
+  it('reach every embedded service that has them, each setting changing at least one', () => {
+    const defaults = configsOf(loadCliConfig(endpoints));
+    const configured = configsOf(loadCliConfig({ ...endpoints, ...SAMPLES }));
+    for (const name of PASSED_SETTINGS) {
+      const changed = configured.filter((config, index) => name in config && JSON.stringify(config[name]) !== JSON.stringify(defaults[index]?.[name]));
+      expect(changed.length, name).toBeGreaterThan(0);
+      // a service that has the setting gets it, none keeps its default
+      expect(changed.length, name).toBe(configured.filter((config) => name in config).length);
+    }
+    expect(builderConfig(loadCliConfig({ ...endpoints, ...SAMPLES })).MAX_PROFILE_BYTES).toBe(5000);
+    expect(resolverConfig(loadCliConfig({ ...endpoints, ...SAMPLES })).REDIS_SOCKET_TIMEOUT_MS).toBe(1234);
+  });
+
+  it('are refused by the service that reads them, naming the variable (exit 78)', () => {
+    const config = loadCliConfig({ ...endpoints, MAX_PROFILE_BYTES: 'big' });
+    expect(() => builderConfig(config)).toThrow(/profile-builder.*MAX_PROFILE_BYTES|MAX_PROFILE_BYTES.*profile-builder/s);
+    expect(() => resolverConfig(config)).not.toThrow();
+  });
+
+  it('stop at what would clash between services sharing one environment', () => {
+    const config = loadCliConfig({ ...endpoints, CONSUMER_GROUP: 'mine', DLQ_TOPIC: 'dlq.mine', HEALTH_PORT: '9464', KAFKA_CLIENT_ID: 'mine' });
+    expect(resolverConfig(config).CONSUMER_GROUP).toBe('elephant-identity-resolver');
+    expect(builderConfig(config).CONSUMER_GROUP).toBe('elephant-profile-builder');
+    expect(builderConfig(config).DLQ_TOPIC).not.toBe('dlq.mine');
+    expect(resolverConfig(config).DLQ_TOPIC).not.toBe('dlq.mine');
+    expect(builderConfig(config).HEALTH_PORT).toBe(0);
+    expect(resolverConfig(config).KAFKA_CLIENT_ID).not.toBe('mine');
   });
 });

@@ -4,9 +4,53 @@ import { topicsOf as resolverTopicsOf, loadConfig as loadResolverConfig, type Re
 import { topicsOf as builderTopicsOf, loadConfig as loadBuilderConfig, type BuilderConfig } from '@elephant/profile-builder';
 import type { CliConfig } from './config.ts';
 
+/**
+ * The services' own settings that `run` passes from its environment to every embedded service
+ * unchanged: each service reads those of its schema and ignores the others, and each means the
+ * same in every service that has it. Not passed: what the CLI sets for all of them (endpoints,
+ * TOPIC_PREFIX, PARTITIONS, LOG_LEVEL, TENANT, ...) and what would clash when three services
+ * share one environment (topic names, CONSUMER_GROUP, KAFKA_CLIENT_ID, HEALTH_PORT, a single
+ * channel's NORMALIZER_* source settings).
+ */
+export const PASSED_SETTINGS = [
+  // more than one service
+  'PARTITIONS_CONCURRENTLY',
+  'CREATE_TOPICS',
+  'REDIS_SOCKET_TIMEOUT_MS',
+  // normalizer
+  'FOLD_GMAIL_ADDRESSES',
+  'MAX_MESSAGE_BYTES',
+  'TOUCHPOINT_MAX_BYTES',
+  'NORMALIZER_TRUST',
+  'SEGMENT_PREVIOUS_ID_TYPE',
+  'SENDGRID_IDENTIFIER_ARGS',
+  // identity resolver
+  'EVENT_TTL_SECONDS',
+  'COMMIT_INTERVAL_MS',
+  // profile builder
+  'OUTBOX_TTL_SECONDS',
+  'APPLIED_TTL_SECONDS',
+  'TRANSACTION_TIMEOUT_MS',
+  'TRANSACTION_INTERVAL_MS',
+  'TRANSACTIONAL_ID_PREFIX',
+  'STATE_CACHE_PROFILES',
+  'MAX_PROFILE_BYTES',
+  'MAX_RECORD_BYTES',
+] as const;
+
+function passedSettings(config: CliConfig): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const name of PASSED_SETTINGS) {
+    const value = config.env[name];
+    if (value !== undefined) passed[name] = value;
+  }
+  return passed;
+}
+
 /** The environment one embedded service would get in its own Deployment. */
 function serviceEnv(config: CliConfig): Record<string, string> {
   return {
+    ...passedSettings(config),
     KAFKA_BROKERS: config.endpoints.kafkaBrokers,
     SCHEMA_REGISTRY_URL: config.endpoints.schemaRegistryUrl,
     REDIS_URL: config.endpoints.redisUrl,
