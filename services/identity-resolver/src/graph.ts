@@ -193,6 +193,39 @@ export function scriptCallsFor(events: number): number {
   return Math.ceil(events / EVENTS_PER_CALL);
 }
 
+function failedReading(error: unknown): never {
+  throw toRedisError(error, 'reading profile events');
+}
+
+/**
+ * What `IdentityGraph.eventsOf` reads, for callers that hold a tenant's key prefix: each
+ * profile's `pe:` sorted set, or the plain set it was before 2026-12-06, sorted.
+ */
+export async function profileEvents(redis: Redis, tenantPrefix: string, profileIds: readonly string[]): Promise<Map<string, string[]>> {
+  const sorted = redis.pipeline();
+  for (const profileId of profileIds) sorted.zrange(`${tenantPrefix}pe:${profileId}`, '0', '-1');
+  const replies = (await sorted.exec().catch(failedReading)) ?? [];
+  const events = new Map<string, string[]>();
+  const plain: string[] = [];
+  profileIds.forEach((profileId, index) => {
+    const [error, reply] = replies[index] ?? [null, []];
+    if (error === null) events.set(profileId, (reply as string[]).sort());
+    else if (error.message.includes('WRONGTYPE')) plain.push(profileId);
+    else failedReading(error);
+  });
+  if (plain.length > 0) {
+    const sets = redis.pipeline();
+    for (const profileId of plain) sets.smembers(`${tenantPrefix}pe:${profileId}`);
+    const setReplies = (await sets.exec().catch(failedReading)) ?? [];
+    plain.forEach((profileId, index) => {
+      const [error, reply] = setReplies[index] ?? [null, []];
+      if (error !== null) failedReading(error);
+      events.set(profileId, (reply as string[]).sort());
+    });
+  }
+  return new Map(profileIds.map((profileId) => [profileId, events.get(profileId) ?? []]));
+}
+
 /**
  * The Redis identity graph of all tenants under one key prefix. Every key of a tenant
  * carries the hash tag `{<tenant>}`, so one tenant's graph lives in one Redis Cluster slot
@@ -294,6 +327,15 @@ export class IdentityGraph {
 
   async liveProfiles(tenant: string): Promise<string[]> {
     return this.#redis.smembers(`${this.tenantPrefix(tenant)}live`);
+  }
+
+  /**
+   * The event ids resolved to each profile (merged profiles' included) whose results the graph
+   * still keeps: those of the last EVENT_TTL_SECONDS (docs/identity.md). One round trip, two
+   * for profiles whose events are still a plain set from before 2026-12-06.
+   */
+  async eventsOf(tenant: string, profileIds: readonly string[]): Promise<Map<string, string[]>> {
+    return profileEvents(this.#redis, this.tenantPrefix(tenant), profileIds);
   }
 
   /** A profile's identifiers with the provenance of each link. */

@@ -38,13 +38,23 @@
 --   P sw:<type>:<value>  set   partners the value was seen with: profile ids, or "#<key>" for
 --                              identifiers the limits kept out of every profile
 --   P mw:<type>:<value>  zset  merges the value took part in, scored by event time
---   P pe:<id>            set   event ids resolved to a live profile (their e: entries go on erasure)
+--   P pe:<id>            zset  event ids resolved to a live profile (their e: entries go on
+--                              erasure), scored by when their e: entry expires (epoch ms);
+--                              members past it are trimmed, and the key expires with its
+--                              last member. Written as a plain set before 2026-12-06: such a
+--                              set becomes a zset the first time the script writes to it.
 --   P ex:<sha1(key)>     string  when the identifier was erased (no personal data kept)
 local P = ARGV[1]
 local rules = cjson.decode(ARGV[2])
 local events = cjson.decode(ARGV[3])
 local namespace = ARGV[4]
 local nonMerging = rules.nonMerging
+
+-- Redis' own clock (frozen for the script), by which the e: entries written below expire:
+-- a pe: member is scored with its e: entry's expiry, so trimming and key expiry follow them.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local eventsExpireAt = now + rules.eventTtlSeconds * 1000
 
 -- The event being resolved (set for each event by the loop at the end).
 local eventId, eventTime, channel, source, identifiers, ingestTime, result
@@ -96,6 +106,53 @@ end
 
 local function saddAll(set, members)
   for first = 1, #members, CHUNK do redis.call('SADD', set, unpack(members, first, math.min(first + CHUNK - 1, #members))) end
+end
+
+-- A profile's events (P pe:<id>) as a sorted set. One written before they were sorted sets is
+-- a plain set: it is converted, each event scored with a full EVENT_TTL_SECONDS from now (its
+-- e: entry expires before that; kept a little long rather than dropped while it lives).
+local function sortedEvents(events)
+  if redis.call('TYPE', events).ok ~= 'set' then return end
+  local members = redis.call('SMEMBERS', events)
+  redis.call('DEL', events)
+  for first = 1, #members, CHUNK do
+    local args = {}
+    for j = first, math.min(first + CHUNK - 1, #members) do
+      args[#args + 1] = eventsExpireAt
+      args[#args + 1] = members[j]
+    end
+    redis.call('ZADD', events, unpack(args))
+  end
+end
+
+-- The key lives as long as its latest member: PEXPIREAT GT never shortens it, and NX gives a
+-- key without an expiry (new, converted, or rebuilt by a merge) its first one.
+local function expireWithLatest(events, at)
+  if redis.call('PEXPIREAT', events, at, 'GT') == 0 then redis.call('PEXPIREAT', events, at, 'NX') end
+end
+
+-- Adds the event to the profile's events and drops those whose e: entry has expired, so a
+-- profile keeps EVENT_TTL_SECONDS worth of event ids, not every id of all time.
+local function addEvent(pid)
+  local events = P .. 'pe:' .. pid
+  local added = redis.pcall('ZADD', events, eventsExpireAt, eventId)
+  if type(added) == 'table' and added.err then
+    sortedEvents(events)
+    redis.call('ZADD', events, eventsExpireAt, eventId)
+  end
+  redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. now)
+  expireWithLatest(events, eventsExpireAt)
+end
+
+-- Folds an absorbed profile's events into the survivor's; the union has no expiry (ZUNIONSTORE
+-- replaces the key), so it gets that of its latest member.
+local function mergeEvents(target, pid)
+  local into, from = P .. 'pe:' .. target, P .. 'pe:' .. pid
+  sortedEvents(into)
+  sortedEvents(from)
+  redis.call('ZUNIONSTORE', into, 2, into, from, 'AGGREGATE', 'MAX')
+  local latest = redis.call('ZRANGE', into, -1, -1, 'WITHSCORES')
+  if latest[2] then expireWithLatest(into, tonumber(latest[2])) end
 end
 
 -- The owner and the provenance step 10 updates are read together: one command per identifier.
@@ -359,7 +416,7 @@ local function resolveOne()
           redis.call('SADD', P .. 'p:' .. target .. ':ids', member)
         end
         for type, count in pairs(countsOf(pid)) do redis.call('HINCRBY', P .. 'p:' .. target .. ':n', type, count) end
-        redis.call('SUNIONSTORE', P .. 'pe:' .. target, P .. 'pe:' .. target, P .. 'pe:' .. pid)
+        mergeEvents(target, pid)
         redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid)
         redis.call('HSET', P .. 'p:' .. pid, 'mergedInto', target, 'mergedAt', eventTime, 'mergedBy', eventId)
         redis.call('SREM', P .. 'live', pid)
@@ -501,7 +558,7 @@ local function resolveOne()
     encoded = cjson.encode(result)
   end
   redis.call('SET', P .. 'e:' .. eventId, encoded, 'EX', rules.eventTtlSeconds)
-  if target then redis.call('SADD', P .. 'pe:' .. target, eventId) end
+  if target then addEvent(target) end
   return encoded
 end
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, profileIdNamespace, screenIdentifiers, type TenantRules } from '@elephant/identity';
 import { connectRedis, type Redis } from '@elephant/redis';
-import { createTestContext } from '@elephant/testing';
+import { createTestContext, waitUntil } from '@elephant/testing';
 import { IdentityGraph, graphRulesOf, type Identifier, type ResolveResult } from '@elephant/identity-resolver';
 
 const ctx = createTestContext('graph');
@@ -275,6 +275,87 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(attaching.outcome).toBe('matched');
     expect(attaching.attached).toEqual([id('phone', '+14155550123')]);
     expect(JSON.parse((await redis.get(`${graph.tenantPrefix(t)}e:${t}-attach`)) ?? 'null')).toMatchObject({ outcome: 'matched', attached: [{ type: 'phone', value: '+14155550123' }] });
+  });
+});
+
+describe('a profile\'s events (pe:<id>)', () => {
+  const eventsKey = (t: string, profileId: string): string => `${graph.tenantPrefix(t)}pe:${profileId}`;
+  const resolveWithTtl = async (t: string, eventId: string, identifiers: Identifier[], ttlSeconds: number): Promise<ResolveResult> => {
+    const [result] = await graph.resolveBatch(t, [{ eventId, eventTime: T0, ingestTime: T0, channel: 'web', source: 'segment', identifiers }], graphRulesOf(rules, ttlSeconds));
+    if (!result?.profileId) throw new Error(`unresolved: ${JSON.stringify(result)}`);
+    return result;
+  };
+
+  it('are a sorted set scored by when each event\'s result expires, and the key lives as long as its latest member', async () => {
+    const t = newTenant();
+    const before = Date.now();
+    const created = await resolveWithTtl(t, `${t}-a`, [id('email', 'keep@x.io')], 3600);
+    const key = eventsKey(t, created.profileId ?? '');
+    expect(await redis.type(key)).toBe('zset');
+    const score = Number(await redis.zscore(key, `${t}-a`));
+    expect(score).toBeGreaterThanOrEqual(before + 3_600_000 - 1000);
+    expect(score).toBeLessThanOrEqual(Date.now() + 3_600_000 + 1000);
+    expect(Math.abs((await redis.pexpiretime(key)) - score)).toBeLessThan(1000);
+    // A later event with a longer TTL moves the key's expiry on; a shorter one never shortens it.
+    await resolveWithTtl(t, `${t}-b`, [id('email', 'keep@x.io')], 7200);
+    const later = Number(await redis.zscore(key, `${t}-b`));
+    expect(await redis.pexpiretime(key)).toBe(later);
+    await resolveWithTtl(t, `${t}-c`, [id('email', 'keep@x.io')], 60);
+    expect(await redis.pexpiretime(key)).toBe(later);
+    expect(await graph.eventsOf(t, [created.profileId ?? ''])).toEqual(new Map([[created.profileId, [`${t}-a`, `${t}-b`, `${t}-c`]]]));
+  });
+
+  it('drop an event once its result has expired (regression: every event id of all time stayed), and go with the last one', async () => {
+    const t = newTenant();
+    const first = await resolveWithTtl(t, `${t}-long`, [id('email', 'trim@x.io')], 3600);
+    const profileId = first.profileId ?? '';
+    await resolveWithTtl(t, `${t}-short`, [id('email', 'trim@x.io')], 1);
+    await waitUntil(async () => (await redis.exists(`${graph.tenantPrefix(t)}e:${t}-short`)) === 0, { message: 'the short-lived result to expire' });
+    // Still listed (nothing wrote to the profile since), until the next event trims it.
+    expect(await redis.zcard(eventsKey(t, profileId))).toBe(2);
+    await resolveWithTtl(t, `${t}-next`, [id('email', 'trim@x.io')], 3600);
+    expect(await redis.zrange(eventsKey(t, profileId), '0', '-1')).toEqual([`${t}-long`, `${t}-next`]);
+
+    // A profile nothing writes to any more loses the key with its last event's result.
+    const idle = newTenant();
+    const alone = await resolveWithTtl(idle, `${idle}-only`, [id('email', 'idle@x.io')], 1);
+    await waitUntil(async () => (await redis.exists(eventsKey(idle, alone.profileId ?? ''))) === 0, { message: 'the idle profile\'s events to expire' });
+    expect(await graph.profileOf(idle, id('email', 'idle@x.io'))).toBe(alone.profileId);
+  });
+
+  it('written as a plain set before 2026-12-06 are read as they are, and become a sorted set the next time an event or a merge writes them, losing no id', async () => {
+    const t = newTenant();
+    const mail = await resolveWithTtl(t, `${t}-1`, [id('email', 'old@x.io')], 3600);
+    const phone = await resolveWithTtl(t, `${t}-2`, [id('phone', '+14155550111')], 3600);
+    const cookie = await resolveWithTtl(t, `${t}-3`, [id('anonymous_id', 'old-cookie')], 3600);
+    const asPlainSet = async (profileId: string, members: string[]): Promise<void> => {
+      await redis.del(eventsKey(t, profileId));
+      await redis.sadd(eventsKey(t, profileId), ...members);
+    };
+    await asPlainSet(mail.profileId ?? '', [`${t}-1`, 'old-a', 'old-b']);
+    await asPlainSet(phone.profileId ?? '', [`${t}-2`, 'old-c']);
+    await asPlainSet(cookie.profileId ?? '', [`${t}-3`, 'old-d']);
+    expect(await graph.eventsOf(t, [mail.profileId ?? '', phone.profileId ?? ''])).toEqual(
+      new Map([
+        [mail.profileId, [`${t}-1`, 'old-a', 'old-b'].sort()],
+        [phone.profileId, [`${t}-2`, 'old-c'].sort()],
+      ]),
+    );
+
+    // An event of the profile: converted, then added.
+    await resolveWithTtl(t, `${t}-4`, [id('anonymous_id', 'old-cookie')], 3600);
+    expect(await redis.type(eventsKey(t, cookie.profileId ?? ''))).toBe('zset');
+    expect(await redis.zrange(eventsKey(t, cookie.profileId ?? ''), '0', '-1')).toEqual(expect.arrayContaining([`${t}-3`, 'old-d', `${t}-4`]));
+    expect(await redis.pexpiretime(eventsKey(t, cookie.profileId ?? ''))).toBeGreaterThan(Date.now());
+
+    // A merge of two plain sets: both converted, the union on the survivor, with an expiry.
+    const merged = await resolveWithTtl(t, `${t}-5`, [id('email', 'old@x.io'), id('phone', '+14155550111')], 3600);
+    expect(merged.outcome).toBe('merged');
+    expect(merged.profileId).toBe(mail.profileId);
+    expect((await graph.eventsOf(t, [mail.profileId ?? ''])).get(mail.profileId ?? '')).toEqual([`${t}-1`, `${t}-2`, `${t}-5`, 'old-a', 'old-b', 'old-c'].sort());
+    expect(await redis.type(eventsKey(t, mail.profileId ?? ''))).toBe('zset');
+    expect(await redis.exists(eventsKey(t, phone.profileId ?? ''))).toBe(0);
+    expect(await redis.pexpiretime(eventsKey(t, mail.profileId ?? ''))).toBeGreaterThan(Date.now());
   });
 });
 

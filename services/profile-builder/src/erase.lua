@@ -54,7 +54,10 @@ local function erase(pid, version)
     redis.call('DEL', P .. 'i:' .. member, P .. 'sw:' .. member, P .. 'mw:' .. member, P .. 'q:' .. member)
     redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
   end
-  for _, eventId in ipairs(redis.call('SMEMBERS', P .. 'pe:' .. pid)) do redis.call('DEL', P .. 'e:' .. eventId) end
+  -- The profile's events: a sorted set, or a plain set written before 2026-12-06.
+  local events = P .. 'pe:' .. pid
+  local listed = redis.call('TYPE', events).ok == 'set' and redis.call('SMEMBERS', events) or redis.call('ZRANGE', events, 0, -1)
+  for _, eventId in ipairs(listed) do redis.call('DEL', P .. 'e:' .. eventId) end
   redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'pe:' .. pid, P .. 'ps:' .. pid)
   mark(pid, version)
 end

@@ -60,13 +60,14 @@ export async function expectCountersExact(ctx: TestContext, pipeline: Pipeline, 
   const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
   const prefix = pipeline.resolver.graph.tenantPrefix('acme');
   const live = await pipeline.resolver.graph.liveProfiles('acme');
+  const eventsOf = await pipeline.resolver.graph.eventsOf('acme', live);
   let checked = 0;
   let orders = 0;
   // Totals over the builder's states, for the generator's ground truth below.
   const totals = { events: 0, orders: 0, value: 0 };
   try {
     for (const profileId of live) {
-      const events = await redis.smembers(`${prefix}pe:${profileId}`);
+      const events = eventsOf.get(profileId) ?? [];
       const stored = await redis.hget(`${prefix}ps:${profileId}`, 's');
       expect(stored, `profile ${profileId} has state`).not.toBeNull();
       const state = JSON.parse(stored ?? '{}') as { computed: { eventsCount: number; ordersCount: number; lifetimeValue: Record<string, number> } };
@@ -86,7 +87,7 @@ export async function expectCountersExact(ctx: TestContext, pipeline: Pipeline, 
   }
   expect(checked).toBe(live.length);
   expect(orders).toBeGreaterThan(0);
-  // The graph's pe: sets are not ground truth alone: an event lost, or counted twice, in both
+  // The graph's pe: events are not ground truth alone: an event lost, or counted twice, in both
   // the graph and the builder would pass the check above. The generator's are: every distinct
   // generated event counted once over all live profiles, every generated order once, except
   // the events carrying nothing but placeholder identifiers (junk_only: unresolvable by design).

@@ -115,3 +115,22 @@ describe('the applied set in generations', () => {
     expect((await generations.load('gen-merge', [], ['m1'])).applied.has('m1')).toBe(true);
   });
 });
+
+describe('ProfileStore.erase and the profile\'s events', () => {
+  it('deletes the results of the events listed in pe:<id>, a sorted set or a plain set from before 2026-12-06', async () => {
+    for (const [tenant, write] of [
+      ['erase-sorted', (key: string, ids: string[]) => redis.zadd(key, ...ids.flatMap((eventId) => [Date.now() + 3_600_000, eventId]))],
+      ['erase-plain', (key: string, ids: string[]) => redis.sadd(key, ...ids)],
+    ] as const) {
+      const P = store.tenantPrefix(tenant);
+      const ids = ['ev-1', 'ev-2', 'ev-3'];
+      for (const eventId of ids) await redis.set(`${P}e:${eventId}`, '{"attached":[{"type":"email","value":"gone@x.io"}]}');
+      await redis.set(`${P}e:other`, '=p9');
+      await write(`${P}pe:p1`, ids);
+      await redis.sadd(`${P}live`, 'p1');
+      expect(await store.erase(tenant, 'p1', Date.now())).toEqual({ version: 1 });
+      expect(await redis.exists(...ids.map((eventId) => `${P}e:${eventId}`), `${P}pe:p1`), tenant).toBe(0);
+      expect(await redis.get(`${P}e:other`)).toBe('=p9');
+    }
+  });
+});

@@ -18,7 +18,7 @@ export interface ProfileView {
   readonly identifiers: readonly LinkedIdentifier[];
   /** The unified profile (traits, consent, computed traits), once the builder has built it. */
   readonly profile: ProfileSnapshot | null;
-  /** The eventIds of every touchpoint resolved to the profile (merged profiles' included); with `profiles --events` only. */
+  /** The eventIds of the touchpoints resolved to the profile (merged profiles' included) in the last EVENT_TTL_SECONDS; with `profiles --events` only. */
   readonly events?: readonly string[];
 }
 
@@ -45,10 +45,9 @@ export async function* profiles(config: CliConfig, logger: Logger, options: { re
   const redis = await connectRedis({ url: config.endpoints.redisUrl, logger: clientLogger(config, logger), name: 'elephant-cli' });
   try {
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
-    const prefix = graph.tenantPrefix(config.TENANT);
     for (const profileId of (await graph.liveProfiles(config.TENANT)).sort(byNumber)) {
       const view = await viewOf(config, graph, redis, profileId);
-      yield options.events === true ? { ...view, events: (await redis.smembers(`${prefix}pe:${profileId}`)).sort() } : view;
+      yield options.events === true ? { ...view, events: (await graph.eventsOf(config.TENANT, [profileId])).get(profileId) ?? [] } : view;
     }
   } finally {
     redis.disconnect();
