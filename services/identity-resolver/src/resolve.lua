@@ -108,6 +108,9 @@ local function saddAll(set, members)
   for first = 1, #members, CHUNK do redis.call('SADD', set, unpack(members, first, math.min(first + CHUNK - 1, #members))) end
 end
 
+-- The expiry this script call gave each pe: key (see expireWithLatest).
+local expiresAt = {}
+
 -- A profile's events (P pe:<id>) as a sorted set. One written before they were sorted sets is
 -- a plain set: it is converted, each event scored with a full EVENT_TTL_SECONDS from now (its
 -- e: entry expires before that; kept a little long rather than dropped while it lives).
@@ -115,6 +118,7 @@ local function sortedEvents(events)
   if redis.call('TYPE', events).ok ~= 'set' then return end
   local members = redis.call('SMEMBERS', events)
   redis.call('DEL', events)
+  expiresAt[events] = nil
   for first = 1, #members, CHUNK do
     local args = {}
     for j = first, math.min(first + CHUNK - 1, #members) do
@@ -126,13 +130,19 @@ local function sortedEvents(events)
 end
 
 -- The key lives as long as its latest member: PEXPIREAT GT never shortens it, and NX gives a
--- key without an expiry (new, converted, or rebuilt by a merge) its first one.
+-- key without an expiry (new, converted, or rebuilt by a merge) its first one. The expiry this
+-- call gave each key is remembered: a profile's later events in the same call (the same
+-- eventsExpireAt) skip it, instead of a GT that changes nothing followed by an NX.
 local function expireWithLatest(events, at)
+  if expiresAt[events] == at then return end
   if redis.call('PEXPIREAT', events, at, 'GT') == 0 then redis.call('PEXPIREAT', events, at, 'NX') end
+  expiresAt[events] = at
 end
 
--- Adds the event to the profile's events and drops those whose e: entry has expired, so a
--- profile keeps EVENT_TTL_SECONDS worth of event ids, not every id of all time.
+-- Adds the event to the profile's events and, for one event in eight (the byte code of the
+-- id's last character divisible by 8: a UUID ending in 0 or 8), drops those whose e: entry has
+-- expired, so a profile keeps EVENT_TTL_SECONDS worth of event ids (and a few expired ones
+-- until the next trim), not every id of all time, for an eighth of the trims' cost.
 local function addEvent(pid)
   local events = P .. 'pe:' .. pid
   local added = redis.pcall('ZADD', events, eventsExpireAt, eventId)
@@ -140,7 +150,7 @@ local function addEvent(pid)
     sortedEvents(events)
     redis.call('ZADD', events, eventsExpireAt, eventId)
   end
-  redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. now)
+  if string.byte(eventId, -1) % 8 == 0 then redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. now) end
   expireWithLatest(events, eventsExpireAt)
 end
 
@@ -151,6 +161,8 @@ local function mergeEvents(target, pid)
   sortedEvents(into)
   sortedEvents(from)
   redis.call('ZUNIONSTORE', into, 2, into, from, 'AGGREGATE', 'MAX')
+  -- The union has no expiry, and the absorbed key goes (the merge deletes it).
+  expiresAt[into], expiresAt[from] = nil, nil
   local latest = redis.call('ZRANGE', into, -1, -1, 'WITHSCORES')
   if latest[2] then expireWithLatest(into, tonumber(latest[2])) end
 end

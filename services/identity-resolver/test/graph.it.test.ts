@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, profileIdNamespace, screenIdentifiers, type TenantRules } from '@elephant/identity';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { createTestContext, waitUntil } from '@elephant/testing';
-import { IdentityGraph, graphRulesOf, type Identifier, type ResolveResult } from '@elephant/identity-resolver';
+import { IdentityGraph, graphRulesOf, type Identifier, type ResolveInput, type ResolveResult } from '@elephant/identity-resolver';
 
 const ctx = createTestContext('graph');
 let redis: Redis;
@@ -305,16 +305,43 @@ describe('a profile\'s events (pe:<id>)', () => {
     expect(await graph.eventsOf(t, [created.profileId ?? ''])).toEqual(new Map([[created.profileId, [`${t}-a`, `${t}-b`, `${t}-c`]]]));
   });
 
+  it('keep the expiry of their latest member when one script call adds several events of a profile and merges it', async () => {
+    const t = newTenant();
+    const event = (eventId: string, identifiers: Identifier[]): ResolveInput => ({ eventId, eventTime: T0, ingestTime: T0, channel: 'web', source: 'segment', identifiers });
+    const results = await graph.resolveBatch(
+      t,
+      [
+        event(`${t}-1`, [id('email', 'one@x.io')]),
+        event(`${t}-2`, [id('email', 'one@x.io')]),
+        event(`${t}-3`, [id('phone', '+14155550122')]),
+        // The merge rebuilds the survivor's key (ZUNIONSTORE: no expiry); the next event must
+        // give it one again, though this call gave the key one already.
+        event(`${t}-4`, [id('email', 'one@x.io'), id('phone', '+14155550122')]),
+        event(`${t}-5`, [id('email', 'one@x.io')]),
+      ],
+      graphRulesOf(rules, 3600),
+    );
+    expect(results.map((result) => result.outcome)).toEqual(['created', 'matched', 'created', 'merged', 'matched']);
+    const survivor = results[0]?.profileId ?? '';
+    const key = eventsKey(t, survivor);
+    expect((await graph.eventsOf(t, [survivor])).get(survivor)).toEqual([1, 2, 3, 4, 5].map((n) => `${t}-${n}`));
+    const latest = await redis.zrange(key, '-1', '-1', 'WITHSCORES');
+    expect(await redis.pexpiretime(key)).toBe(Number(latest[1]));
+  });
+
   it('drop an event once its result has expired (regression: every event id of all time stayed), and go with the last one', async () => {
     const t = newTenant();
     const first = await resolveWithTtl(t, `${t}-long`, [id('email', 'trim@x.io')], 3600);
     const profileId = first.profileId ?? '';
     await resolveWithTtl(t, `${t}-short`, [id('email', 'trim@x.io')], 1);
     await waitUntil(async () => (await redis.exists(`${graph.tenantPrefix(t)}e:${t}-short`)) === 0, { message: 'the short-lived result to expire' });
-    // Still listed (nothing wrote to the profile since), until the next event trims it.
+    // Still listed (nothing wrote to the profile since), until an event that trims (one in
+    // eight: the last character's code divisible by 8, "0" here) comes; "1" does not trim.
     expect(await redis.zcard(eventsKey(t, profileId))).toBe(2);
-    await resolveWithTtl(t, `${t}-next`, [id('email', 'trim@x.io')], 3600);
-    expect(await redis.zrange(eventsKey(t, profileId), '0', '-1')).toEqual([`${t}-long`, `${t}-next`]);
+    await resolveWithTtl(t, `${t}-next-1`, [id('email', 'trim@x.io')], 3600);
+    expect(await redis.zcard(eventsKey(t, profileId))).toBe(3);
+    await resolveWithTtl(t, `${t}-next-0`, [id('email', 'trim@x.io')], 3600);
+    expect((await redis.zrange(eventsKey(t, profileId), '0', '-1')).sort()).toEqual([`${t}-long`, `${t}-next-0`, `${t}-next-1`]);
 
     // A profile nothing writes to any more loses the key with its last event's result.
     const idle = newTenant();
