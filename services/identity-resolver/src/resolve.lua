@@ -150,7 +150,8 @@ local function addEvent(pid)
     sortedEvents(events)
     redis.call('ZADD', events, eventsExpireAt, eventId)
   end
-  if string.byte(eventId, -1) % 8 == 0 then redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. now) end
+  local last = string.byte(eventId, -1)
+  if last and last % 8 == 0 then redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. now) end
   expireWithLatest(events, eventsExpireAt)
 end
 

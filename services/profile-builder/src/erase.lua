@@ -6,8 +6,10 @@
 --
 -- mode 'request' (an erasure request for one profile):
 --   ARGV[4]  profile id
---   Returns the version of the erasure, the same on a repeated request, 'merged:<survivor>', or
---   'absorbed' (erased earlier with the profile it had been folded into: nothing to announce).
+--   Returns the version of the erasure, the same on a repeated request, followed by one line per
+--   profile held apart from it and not erased yet (see heldApart: the caller sends each an
+--   erasure request of its own); 'merged:<survivor>'; or 'absorbed' (erased earlier with the
+--   profile it had been folded into: nothing to announce).
 --
 -- mode 'merge' (a merge whose survivor was erased first: the absorbed profiles are the same
 -- person, so they are erased too, once, like a commit of the merge):
@@ -38,15 +40,32 @@ local function mark(pid, version)
   else redis.call('HSET', P .. 'px:' .. pid, 'at', at) end
 end
 
+-- P pd:<id>: profiles a merge into <id> named as absorbed while the builder left them apart
+-- (the merge dead-lettered as MERGE_TOO_LARGE, docs/profiles.md "Size"). They are the same
+-- person, with states and snapshots of their own: erasing <id> must reach them. Those neither
+-- folded (pm:) nor erased (px:) since, sorted.
+local function heldApart(pid)
+  local ids = {}
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'pd:' .. pid)) do
+    if redis.call('EXISTS', P .. 'px:' .. id, P .. 'pm:' .. id) == 0 then table.insert(ids, id) end
+  end
+  table.sort(ids)
+  return ids
+end
+
 local function erase(pid, version)
   local stored = redis.call('HGET', P .. 'ps:' .. pid, 's')
   if stored then
     local ok, state = pcall(cjson.decode, stored)
     -- Profiles folded into this one earlier: the same person. Their link goes; their own mark
-    -- keeps their in-flight touchpoints from recreating them.
+    -- keeps their in-flight touchpoints from recreating them. Those held apart from them join
+    -- this profile's (kept, like the erasure mark, so that a repeated request finds them).
     if ok and type(state) == 'table' and type(state.mergedFrom) == 'table' then
       for _, absorbed in ipairs(state.mergedFrom) do
         if redis.call('EXISTS', P .. 'px:' .. absorbed) == 0 then mark(absorbed, nil) end
+        if redis.call('EXISTS', P .. 'pd:' .. absorbed) == 1 then
+          redis.call('SUNIONSTORE', P .. 'pd:' .. pid, P .. 'pd:' .. pid, P .. 'pd:' .. absorbed)
+        end
       end
     end
   end
@@ -66,13 +85,18 @@ if mode == 'request' then
   local pid = ARGV[4]
   local survivor = redis.call('GET', P .. 'pm:' .. pid)
   if survivor then return 'merged:' .. survivor end
+  local version
   if redis.call('EXISTS', P .. 'px:' .. pid) == 1 then
-    return redis.call('HGET', P .. 'px:' .. pid, 'v') or 'absorbed'
+    version = redis.call('HGET', P .. 'px:' .. pid, 'v')
+    if not version then return 'absorbed' end
+  else
+    local last = redis.call('HGET', P .. 'ps:' .. pid, 'v')
+    version = last and tostring(tonumber(last) + 1) or '1'
+    erase(pid, version)
   end
-  local last = redis.call('HGET', P .. 'ps:' .. pid, 'v')
-  local version = last and tostring(tonumber(last) + 1) or '1'
-  erase(pid, version)
-  return version
+  local reply = { version }
+  for _, id in ipairs(heldApart(pid)) do table.insert(reply, id) end
+  return table.concat(reply, '\n')
 end
 
 if mode == 'merge' then

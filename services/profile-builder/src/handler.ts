@@ -618,6 +618,8 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
     const details = { survivorProfileId: merge.survivorProfileId, mergedProfileIds: change.folded, updateBytes: record.length, snapshotBytes: snapshot.length, limit };
     const what = record.length > limit ? `an update of ${record.length} bytes` : `a snapshot of ${snapshot.length} bytes`;
     const reason = { code: 'MERGE_TOO_LARGE', message: `Merge ${merge.mergeId} would publish ${what} for profile ${merge.survivorProfileId}, over the limit of ${limit} (MAX_RECORD_BYTES)`, details };
+    // Apart, but the same person: an erasure of the survivor must reach them (erase.lua).
+    await deps.store.holdApart(tenant, merge.survivorProfileId, change.folded);
     out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
     deps.metrics.deadLettered.inc({ reason: reason.code });
     deps.logger.warn({ tenant, mergeId: merge.mergeId, ...details }, 'merge dead-lettered: its update or snapshot would be over MAX_RECORD_BYTES');
@@ -707,7 +709,11 @@ async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, no
     const update = erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: now });
     publishUpdate(out, update.profileId, encodeUpdate(deps, update));
     out.snapshots.push({ key: request.profileId, value: null });
+    // Profiles a dead-lettered merge left apart from this one: the same person, each erased by
+    // a request of its own on its own partition (its single writer), sent again while the
+    // request is repeated and it is not erased yet.
+    for (const profileId of result.heldApart) forward(out, deps.topics.erasures, { key: profileId, value: deps.registry.encode(deps.schemaIds.erasure, { ...request, profileId }) });
     deps.metrics.erasures.inc();
-    deps.logger.info({ tenant: request.tenant, profileId: request.profileId, requestId: request.requestId }, 'profile erased');
+    deps.logger.info({ tenant: request.tenant, profileId: request.profileId, requestId: request.requestId, heldApart: result.heldApart }, 'profile erased');
   }
 }

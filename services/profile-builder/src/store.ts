@@ -343,11 +343,12 @@ export class ProfileStore {
   }
 
   /**
-   * Erases a profile and its identity graph; returns the erasure's version (stable on repeats),
-   * where it was merged, or `absorbed` when it was erased earlier with the profile it had been
-   * folded into (whose erasure was the announcement).
+   * Erases a profile and its identity graph; returns the erasure's version (stable on repeats)
+   * with the profiles held apart from it (`holdApart`) and not erased yet, which the caller
+   * erases each with a request of its own; where it was merged; or `absorbed` when it was
+   * erased earlier with the profile it had been folded into (whose erasure was the announcement).
    */
-  async erase(tenant: string, profileId: string, at: number): Promise<{ version: number } | { mergedInto: string } | { absorbed: true }> {
+  async erase(tenant: string, profileId: string, at: number): Promise<{ version: number; heldApart: string[] } | { mergedInto: string } | { absorbed: true }> {
     const P = this.tenantPrefix(tenant);
     const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
     let reply: string;
@@ -358,7 +359,21 @@ export class ProfileStore {
     }
     if (reply.startsWith('merged:')) return { mergedInto: reply.slice('merged:'.length) };
     if (reply === 'absorbed') return { absorbed: true };
-    return { version: Number(reply) };
+    const [version, ...heldApart] = reply.split('\n');
+    return { version: Number(version), heldApart };
+  }
+
+  /**
+   * Remembers that a merge into `survivor` named `absorbed` while the builder left them apart (a
+   * merge dead-lettered as MERGE_TOO_LARGE): an erasure of the survivor then reaches them too.
+   */
+  async holdApart(tenant: string, survivor: string, absorbed: readonly string[]): Promise<void> {
+    if (absorbed.length === 0) return;
+    try {
+      await this.#redis.sadd(`${this.tenantPrefix(tenant)}pd:${survivor}`, ...absorbed);
+    } catch (error) {
+      throw toRedisError(error, 'holding merged profiles apart');
+    }
   }
 
   /**

@@ -6,7 +6,8 @@
  * is dead-lettered with its original bytes, and the profile, the batch and the partition go on.
  * A merge, the one way past MAX_PROFILE_BYTES, is dead-lettered when its update or snapshot
  * would be over MAX_RECORD_BYTES (before: the broker refused the record on every retry, and
- * every builder that took the partition exited).
+ * every builder that took the partition exited). The profiles such a merge leaves apart are
+ * still erased with the survivor.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
@@ -116,5 +117,58 @@ describe('profile builder size limit', () => {
     expect(after.profiles.get('p-c')?.mergedInto).toBe('p-a');
     const folds = (await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates))).filter((update) => update.kind === 'merge');
     expect(folds.map((update) => update.causeEventId)).toEqual(['m-1', 'm-3', 'm-2']);
+  });
+  it('erases the profiles a dead-lettered merge left apart when the survivor is erased: each by a request of its own, sent until it is erased (regression: they lived on)', async () => {
+    const stack = await handlerOnStack(ctx, 'apart', { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '6000' });
+    closers.push(() => stack.close());
+    const { config, registry, schemaIds, topics, redis } = stack;
+    const at = Date.UTC(2026, 9, 1);
+    const identify = (profileId: string, index: number): ResolvedTouchpoint => ({
+      profileId,
+      touchpoint: touchpoint('web', {
+        type: 'identify',
+        messageId: `w-${profileId}`,
+        userId: `u-${profileId}`,
+        timestamp: new Date(at + index * 60_000).toISOString(),
+        traits: { email: `${profileId}@apart.dev`, preferences: { [`${profileId}-1`]: 'a'.repeat(1200), [`${profileId}-2`]: 'b'.repeat(1200) } },
+      }),
+      excludedIdentifiers: [],
+      resolvedAt: at,
+    });
+    const touchpoints = ['p-a', 'p-b', 'p-c'].map((profileId, index) => message(index, registry.encode(schemaIds.resolved, identify(profileId, index))));
+    await stack.run(touchpoints, touchpoints.length);
+    const merge = (mergeId: string, mergedProfileIds: string[]): IdentityMerge => ({ mergeId, tenant: 'acme', survivorProfileId: 'p-a', mergedProfileIds, linkingIdentifiers: [], rule: 'match', triggeringEventId: `e-${mergeId}`, mergedAt: at + 3_600_000 });
+    const merges = [merge('m-1', ['p-b']), merge('m-2', ['p-c'])].map((value, index) => message(index, registry.encode(schemaIds.merge, value)));
+    await stack.run(merges, merges.length, topics.merges);
+    expect((await readToEnd(ctx.kafka, topics.deadLetters)).map((record) => headerText(record.headers, DEAD_LETTER_HEADERS.code))).toEqual(['MERGE_TOO_LARGE']);
+
+    // The survivor's erasure, twice before the held-apart profile's request is handled: sent each time.
+    const request = message(0, registry.encode(schemaIds.erasure, { requestId: 'gdpr-apart', tenant: 'acme', profileId: 'p-a', requestedAt: at + 7_200_000, reason: null }));
+    await stack.run([request], 1, topics.erasures);
+    await stack.run([request], 1, topics.erasures);
+    const forwarded = await readToEnd(ctx.kafka, topics.erasures);
+    expect(forwarded.map((record) => record.key?.toString())).toEqual(['p-c', 'p-c']);
+    expect(await registry.decode(forwarded[0]?.value as Buffer)).toMatchObject({ requestId: 'gdpr-apart', profileId: 'p-c', requestedAt: at + 7_200_000 });
+    await stack.run(forwarded.map((record, index) => message(2 + index, record.value as Buffer)), 4, topics.erasures);
+
+    const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
+    const { profiles } = await store.load('acme', ['p-a', 'p-b', 'p-c'], []);
+    for (const profileId of ['p-a', 'p-c']) {
+      expect(profiles.get(profileId)?.erasedAt, profileId).toBeDefined();
+      expect(profiles.get(profileId)?.stored, profileId).toBeUndefined();
+    }
+    const erasures = (await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates))).filter((update) => update.kind === 'erasure');
+    // p-a announced once per request (the same version), p-c once per forwarded request (the same version).
+    expect(erasures.map((update) => [update.profileId, update.version])).toEqual([
+      ['p-a', 3],
+      ['p-a', 3],
+      ['p-c', 2],
+      ['p-c', 2],
+    ]);
+    const tombstones = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.value === null).map((record) => record.key?.toString());
+    expect(tombstones).toEqual(expect.arrayContaining(['p-a', 'p-c']));
+    // Erased: the survivor's request sends nothing more.
+    await stack.run([request], 5, topics.erasures);
+    expect(await readToEnd(ctx.kafka, topics.erasures)).toHaveLength(2);
   });
 });

@@ -128,9 +128,22 @@ describe('ProfileStore.erase and the profile\'s events', () => {
       await redis.set(`${P}e:other`, '=p9');
       await write(`${P}pe:p1`, ids);
       await redis.sadd(`${P}live`, 'p1');
-      expect(await store.erase(tenant, 'p1', Date.now())).toEqual({ version: 1 });
+      expect(await store.erase(tenant, 'p1', Date.now())).toEqual({ version: 1, heldApart: [] });
       expect(await redis.exists(...ids.map((eventId) => `${P}e:${eventId}`), `${P}pe:p1`), tenant).toBe(0);
       expect(await redis.get(`${P}e:other`)).toBe('=p9');
     }
+  });
+  it('reaches the profiles held apart from a profile folded into the erased one, and stops naming them once they are erased', async () => {
+    const tenant = 'erase-apart';
+    const survivor: ProfileState = { ...emptyProfile('t1', tenant, 1000), version: 4, mergedFrom: ['s1'] };
+    const apart: ProfileState = { ...emptyProfile('x1', tenant, 1000), version: 1 };
+    expect(await store.commit(tenant, [commitOf(survivor, undefined, 'ea-1'), commitOf(apart, undefined, 'ea-2')])).toEqual(['ok', 'ok']);
+    // A merge into s1 held x1 apart; s1 was folded into t1 later.
+    await store.holdApart(tenant, 's1', ['x1']);
+    expect(await store.erase(tenant, 't1', 2000)).toEqual({ version: 5, heldApart: ['x1'] });
+    // Repeated before x1's own request: named again.
+    expect(await store.erase(tenant, 't1', 2000)).toEqual({ version: 5, heldApart: ['x1'] });
+    expect(await store.erase(tenant, 'x1', 2000)).toEqual({ version: 2, heldApart: [] });
+    expect(await store.erase(tenant, 't1', 2000)).toEqual({ version: 5, heldApart: [] });
   });
 });
