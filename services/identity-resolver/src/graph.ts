@@ -199,29 +199,31 @@ function failedReading(error: unknown): never {
 
 /**
  * What `IdentityGraph.eventsOf` reads, for callers that hold a tenant's key prefix: each
- * profile's `pe:` sorted set, or the plain set it was before 2026-12-06, sorted.
+ * profile's `pe:` sorted set, or the plain set it was before 2026-12-06, sorted. A key of the
+ * other type than tried (the resolver converts a plain set when it writes to it, which may
+ * happen between two reads) is read again the other way.
  */
 export async function profileEvents(redis: Redis, tenantPrefix: string, profileIds: readonly string[]): Promise<Map<string, string[]>> {
-  const sorted = redis.pipeline();
-  for (const profileId of profileIds) sorted.zrange(`${tenantPrefix}pe:${profileId}`, '0', '-1');
-  const replies = (await sorted.exec().catch(failedReading)) ?? [];
   const events = new Map<string, string[]>();
-  const plain: string[] = [];
-  profileIds.forEach((profileId, index) => {
-    const [error, reply] = replies[index] ?? [null, []];
-    if (error === null) events.set(profileId, (reply as string[]).sort());
-    else if (error.message.includes('WRONGTYPE')) plain.push(profileId);
-    else failedReading(error);
-  });
-  if (plain.length > 0) {
-    const sets = redis.pipeline();
-    for (const profileId of plain) sets.smembers(`${tenantPrefix}pe:${profileId}`);
-    const setReplies = (await sets.exec().catch(failedReading)) ?? [];
-    plain.forEach((profileId, index) => {
-      const [error, reply] = setReplies[index] ?? [null, []];
-      if (error !== null) failedReading(error);
-      events.set(profileId, (reply as string[]).sort());
+  let pending: readonly string[] = profileIds;
+  let sorted = true;
+  for (let attempt = 0; pending.length > 0; attempt += 1) {
+    if (attempt >= 3) failedReading(new Error(`WRONGTYPE persisted for the events of ${pending.join(', ')}`));
+    const pipeline = redis.pipeline();
+    for (const profileId of pending) {
+      if (sorted) pipeline.zrange(`${tenantPrefix}pe:${profileId}`, '0', '-1');
+      else pipeline.smembers(`${tenantPrefix}pe:${profileId}`);
+    }
+    const replies = (await pipeline.exec().catch(failedReading)) ?? [];
+    const otherType: string[] = [];
+    pending.forEach((profileId, index) => {
+      const [error, reply] = replies[index] ?? [null, []];
+      if (error === null) events.set(profileId, (reply as string[]).sort());
+      else if (error.message.includes('WRONGTYPE')) otherType.push(profileId);
+      else failedReading(error);
     });
+    pending = otherType;
+    sorted = !sorted;
   }
   return new Map(profileIds.map((profileId) => [profileId, events.get(profileId) ?? []]));
 }

@@ -11,6 +11,9 @@
 --   erasure request of its own); 'merged:<survivor>'; or 'absorbed' (erased earlier with the
 --   profile it had been folded into: nothing to announce).
 --
+-- mode 'held' (what a merge into an erased survivor, redelivered, must still send):
+--   ARGV[4]  profile id; returns heldApart of it, one per line (erases nothing).
+--
 -- mode 'merge' (a merge whose survivor was erased first: the absorbed profiles are the same
 -- person, so they are erased too, once, like a commit of the merge):
 --   ARGV[4]  merge id (added to the applied set: a redelivered merge erases and announces nothing more)
@@ -19,7 +22,9 @@
 --            (the erasure updates, kept until the transaction that publishes them committed)
 --   ARGV[9]  seconds the outbox is kept after its last write
 --   ARGV[10..13] the applied sets (applied.lua, which store.ts puts in front of this script)
---   Returns 'ok', 'duplicate' (merge applied before) or 'conflict' (an absorbed profile moved).
+--   ARGV[14] the erased survivor: what the absorbed profiles held apart joins its P pd:
+--   Returns 'ok', 'duplicate' (merge applied before) or 'conflict' (an absorbed profile moved);
+--   'ok' and 'duplicate' followed by one line per profile held apart (heldApart of the survivor).
 --
 -- Erasing profile <id> deletes: P ps:<id> (state), P p:<id> (the resolver's profile hash),
 -- P p:<id>:ids and P p:<id>:n, P pe:<id> and the P e:<event> results it lists, and per
@@ -40,32 +45,48 @@ local function mark(pid, version)
   else redis.call('HSET', P .. 'px:' .. pid, 'at', at) end
 end
 
--- P pd:<id>: profiles a merge into <id> named as absorbed while the builder left them apart
--- (the merge dead-lettered as MERGE_TOO_LARGE, docs/profiles.md "Size"). They are the same
--- person, with states and snapshots of their own: erasing <id> must reach them. Those neither
--- folded (pm:) nor erased (px:) since, sorted.
+-- P pd:<id>: profiles to erase with <id> that no fold reaches, because a merge dead-lettered as
+-- MERGE_TOO_LARGE held them apart (docs/profiles.md "Size"): the profiles such a merge into
+-- <id> named as absorbed (ProfileStore.holdApart), and, for a profile held apart itself, the
+-- survivor it was held apart from (P pa:<id>). The same person, with states and snapshots of
+-- their own. gather adds what <from> holds apart to <into>'s, when <from> is erased with <into>.
+local function gather(into, from)
+  if into ~= from and redis.call('EXISTS', P .. 'pd:' .. from) == 1 then
+    redis.call('SUNIONSTORE', P .. 'pd:' .. into, P .. 'pd:' .. into, P .. 'pd:' .. from)
+  end
+  local partner = redis.call('GET', P .. 'pa:' .. from)
+  if partner and partner ~= into then redis.call('SADD', P .. 'pd:' .. into, partner) end
+end
+
+-- Those of P pd:<pid> not erased yet, sorted. One folded into another profile since is named
+-- all the same: its request is forwarded to where it was folded.
 local function heldApart(pid)
   local ids = {}
   for _, id in ipairs(redis.call('SMEMBERS', P .. 'pd:' .. pid)) do
-    if redis.call('EXISTS', P .. 'px:' .. id, P .. 'pm:' .. id) == 0 then table.insert(ids, id) end
+    if id ~= pid and redis.call('EXISTS', P .. 'px:' .. id) == 0 then table.insert(ids, id) end
   end
   table.sort(ids)
   return ids
 end
 
+local function withHeldApart(first, pid)
+  local reply = { first }
+  for _, id in ipairs(heldApart(pid)) do table.insert(reply, id) end
+  return table.concat(reply, '\n')
+end
+
 local function erase(pid, version)
+  gather(pid, pid)
   local stored = redis.call('HGET', P .. 'ps:' .. pid, 's')
   if stored then
     local ok, state = pcall(cjson.decode, stored)
     -- Profiles folded into this one earlier: the same person. Their link goes; their own mark
-    -- keeps their in-flight touchpoints from recreating them. Those held apart from them join
-    -- this profile's (kept, like the erasure mark, so that a repeated request finds them).
+    -- keeps their in-flight touchpoints from recreating them. What they held apart joins this
+    -- profile's P pd: (kept, like the erasure mark, so that a repeated request finds it).
     if ok and type(state) == 'table' and type(state.mergedFrom) == 'table' then
       for _, absorbed in ipairs(state.mergedFrom) do
         if redis.call('EXISTS', P .. 'px:' .. absorbed) == 0 then mark(absorbed, nil) end
-        if redis.call('EXISTS', P .. 'pd:' .. absorbed) == 1 then
-          redis.call('SUNIONSTORE', P .. 'pd:' .. pid, P .. 'pd:' .. pid, P .. 'pd:' .. absorbed)
-        end
+        gather(pid, absorbed)
       end
     end
   end
@@ -94,14 +115,15 @@ if mode == 'request' then
     version = last and tostring(tonumber(last) + 1) or '1'
     erase(pid, version)
   end
-  local reply = { version }
-  for _, id in ipairs(heldApart(pid)) do table.insert(reply, id) end
-  return table.concat(reply, '\n')
+  return withHeldApart(version, pid)
 end
+
+if mode == 'held' then return withHeldApart('', ARGV[4]) end
 
 if mode == 'merge' then
   local sets = appliedSets(P, 10)
-  if anyApplied(sets, { ARGV[4] }) then return 'duplicate' end
+  local survivor = ARGV[14]
+  if anyApplied(sets, { ARGV[4] }) then return withHeldApart('duplicate', survivor) end
   local absorbed = cjson.decode(ARGV[5])
   for _, entry in ipairs(absorbed) do
     local id = entry[1]
@@ -111,13 +133,14 @@ if mode == 'merge' then
   for _, entry in ipairs(absorbed) do
     local expected = entry[2]
     erase(entry[1], expected == '' and '1' or tostring(tonumber(expected) + 1))
+    gather(survivor, entry[1])
   end
   addApplied(sets, { ARGV[4] })
   if ARGV[8] ~= '' then
     redis.call('HSET', ARGV[6], ARGV[7], ARGV[8])
     redis.call('EXPIRE', ARGV[6], tonumber(ARGV[9]))
   end
-  return 'ok'
+  return withHeldApart('ok', survivor)
 end
 
 return redis.error_reply('ERASE_MODE unknown mode ' .. tostring(mode))

@@ -664,20 +664,28 @@ async function eraseAbsorbed(
   now: number,
 ): Promise<void> {
   const { profiles, applied } = found;
-  if (applied.has(merge.mergeId)) return;
+  // Profiles a dead-lettered merge held apart from these (docs/profiles.md, "Size"): erased by
+  // requests of their own, sent again when the merge is read again and they are not erased yet.
+  const eraseHeldApart = (profileIds: readonly string[]): void => forwardErasures(deps, out, { requestId: merge.mergeId, tenant: merge.tenant, requestedAt: found.erasedAt, reason: null }, profileIds);
+  if (applied.has(merge.mergeId)) {
+    eraseHeldApart(await deps.store.heldApartOf(merge.tenant, merge.survivorProfileId));
+    return;
+  }
   const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
   if (absorbed.length === 0) return;
   const updates = absorbed.map((loaded) => erasureUpdateOf(loaded.profileId, merge.tenant, (loaded.stored?.version ?? 0) + 1, { eventId: merge.mergeId, at: now }));
   const records = updates.map((update) => encodeUpdate(deps, update));
   const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);
-  const outcome = await deps.store.eraseAbsorbed(
+  const { outcome, heldApart } = await deps.store.eraseAbsorbed(
     merge.tenant,
     merge.mergeId,
+    merge.survivorProfileId,
     absorbed.map((profile) => ({ profileId: profile.profileId, expectedVersion: profile.stored?.version })),
     // The survivor's erasure time: the absorbed profiles are the same person, erased then.
     found.erasedAt,
     { partition: batch.partition, field, updates: records },
   );
+  eraseHeldApart(heldApart);
   if (outcome === 'duplicate') return;
   if (outcome === 'conflict') {
     deps.metrics.conflicts.inc(absorbed.length);
@@ -690,6 +698,11 @@ async function eraseAbsorbed(
     deps.metrics.erasures.inc();
   });
   deps.logger.info({ tenant: merge.tenant, survivor: merge.survivorProfileId, erased: absorbed.map((loaded) => loaded.profileId), mergeId: merge.mergeId }, 'profiles merged into an erased profile erased');
+}
+
+/** Sends `request` again for each of `profileIds`, keyed by it (docs/profiles.md, "Erasure"). */
+function forwardErasures(deps: BuilderDeps, out: Outputs, request: Omit<ErasureRequest, 'profileId'>, profileIds: readonly string[]): void {
+  for (const profileId of profileIds) forward(out, deps.topics.erasures, { key: profileId, value: deps.registry.encode(deps.schemaIds.erasure, { ...request, profileId }) });
 }
 
 async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
@@ -709,10 +722,10 @@ async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, no
     const update = erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: now });
     publishUpdate(out, update.profileId, encodeUpdate(deps, update));
     out.snapshots.push({ key: request.profileId, value: null });
-    // Profiles a dead-lettered merge left apart from this one: the same person, each erased by
-    // a request of its own on its own partition (its single writer), sent again while the
-    // request is repeated and it is not erased yet.
-    for (const profileId of result.heldApart) forward(out, deps.topics.erasures, { key: profileId, value: deps.registry.encode(deps.schemaIds.erasure, { ...request, profileId }) });
+    // Profiles a dead-lettered merge held apart from this one, or this one from: the same
+    // person, each erased by a request of its own on its own partition (its single writer),
+    // sent again while the request is repeated and it is not erased yet.
+    forwardErasures(deps, out, request, result.heldApart);
     deps.metrics.erasures.inc();
     deps.logger.info({ tenant: request.tenant, profileId: request.profileId, requestId: request.requestId, heldApart: result.heldApart }, 'profile erased');
   }

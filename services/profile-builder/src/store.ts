@@ -365,14 +365,29 @@ export class ProfileStore {
 
   /**
    * Remembers that a merge into `survivor` named `absorbed` while the builder left them apart (a
-   * merge dead-lettered as MERGE_TOO_LARGE): an erasure of the survivor then reaches them too.
+   * merge dead-lettered as MERGE_TOO_LARGE): an erasure of the survivor then reaches them, and
+   * an erasure of one of them the survivor (`P pd:<survivor>`, `P pa:<absorbed>`; erase.lua).
    */
   async holdApart(tenant: string, survivor: string, absorbed: readonly string[]): Promise<void> {
     if (absorbed.length === 0) return;
+    const P = this.tenantPrefix(tenant);
+    const transaction = this.#redis.multi().sadd(`${P}pd:${survivor}`, ...absorbed);
+    for (const profileId of absorbed) transaction.set(`${P}pa:${profileId}`, survivor);
     try {
-      await this.#redis.sadd(`${this.tenantPrefix(tenant)}pd:${survivor}`, ...absorbed);
+      await transaction.exec();
     } catch (error) {
       throw toRedisError(error, 'holding merged profiles apart');
+    }
+  }
+
+  /** The profiles held apart from an erased one that are not erased yet (what its erasure still has to send). */
+  async heldApartOf(tenant: string, profileId: string): Promise<string[]> {
+    const P = this.tenantPrefix(tenant);
+    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
+    try {
+      return (await call.elephantErase(`${P}ps:${profileId}`, P, 0, 'held', profileId)).split('\n').slice(1);
+    } catch (error) {
+      throw toRedisError(error, 'reading the profiles held apart');
     }
   }
 
@@ -380,9 +395,17 @@ export class ProfileStore {
    * Erases the profiles a merge would have folded into an already erased survivor, atomically
    * and once per merge id (it joins `applied`), writing their erasure updates to the outbox like
    * a commit. Each absorbed profile's version must still be the one given (its writer may be
-   * another instance).
+   * another instance). Returns the outcome with, for `ok` and `duplicate`, the profiles held
+   * apart from the survivor or from those it erased that are not erased yet (`holdApart`).
    */
-  async eraseAbsorbed(tenant: string, mergeId: string, absorbed: readonly { readonly profileId: string; readonly expectedVersion: number | undefined }[], at: number, outbox: OutboxEntry): Promise<'ok' | 'duplicate' | 'conflict'> {
+  async eraseAbsorbed(
+    tenant: string,
+    mergeId: string,
+    survivor: string,
+    absorbed: readonly { readonly profileId: string; readonly expectedVersion: number | undefined }[],
+    at: number,
+    outbox: OutboxEntry,
+  ): Promise<{ outcome: 'ok' | 'duplicate' | 'conflict'; heldApart: string[] }> {
     const P = this.tenantPrefix(tenant);
     const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
     let reply: string;
@@ -399,11 +422,13 @@ export class ProfileStore {
         packOutbox(outbox.updates),
         this.#outboxTtlSeconds,
         ...this.#appliedArgs(P),
+        survivor,
       );
     } catch (error) {
       throw toRedisError(error, 'erasing the profiles merged into an erased one');
     }
-    if (reply === 'ok' || reply === 'duplicate' || reply === 'conflict') return reply;
+    const [outcome, ...heldApart] = reply.split('\n');
+    if (outcome === 'ok' || outcome === 'duplicate' || outcome === 'conflict') return { outcome, heldApart };
     throw new ElephantError('ERASE_REPLY_UNEXPECTED', `The erase script replied "${reply}"`, { retryable: false });
   }
 }

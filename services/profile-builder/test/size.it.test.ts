@@ -15,7 +15,7 @@ import { DEAD_LETTER_HEADERS, headerText, readToEnd, replayRecordOf, type KafkaM
 import type { ProfileSnapshot, ProfileUpdate } from '@elephant/profiles';
 import { ProfileStore } from '@elephant/profile-builder';
 import { createTestContext } from '@elephant/testing';
-import { decodeAll, handlerOnStack, message, touchpoint } from './harness.ts';
+import { decodeAll, handlerOnStack, message, touchpoint, type HandlerOnStack } from './harness.ts';
 
 const ctx = createTestContext('profile-size');
 const closers: (() => Promise<void>)[] = [];
@@ -118,10 +118,11 @@ describe('profile builder size limit', () => {
     const folds = (await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates))).filter((update) => update.kind === 'merge');
     expect(folds.map((update) => update.causeEventId)).toEqual(['m-1', 'm-3', 'm-2']);
   });
-  it('erases the profiles a dead-lettered merge left apart when the survivor is erased: each by a request of its own, sent until it is erased (regression: they lived on)', async () => {
-    const stack = await handlerOnStack(ctx, 'apart', { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '6000' });
+  /** Profiles p-a, p-b and p-c of about 2.5 KB each; merges m-1 (p-b into p-a, folded) and m-2 (p-c into p-a, dead-lettered: p-c held apart). */
+  async function heldApart(scope: string): Promise<{ stack: HandlerOnStack; at: number; erasure: (profileId: string) => KafkaMessage }> {
+    const stack = await handlerOnStack(ctx, scope, { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '6000' });
     closers.push(() => stack.close());
-    const { config, registry, schemaIds, topics, redis } = stack;
+    const { registry, schemaIds, topics } = stack;
     const at = Date.UTC(2026, 9, 1);
     const identify = (profileId: string, index: number): ResolvedTouchpoint => ({
       profileId,
@@ -137,18 +138,25 @@ describe('profile builder size limit', () => {
     });
     const touchpoints = ['p-a', 'p-b', 'p-c'].map((profileId, index) => message(index, registry.encode(schemaIds.resolved, identify(profileId, index))));
     await stack.run(touchpoints, touchpoints.length);
-    const merge = (mergeId: string, mergedProfileIds: string[]): IdentityMerge => ({ mergeId, tenant: 'acme', survivorProfileId: 'p-a', mergedProfileIds, linkingIdentifiers: [], rule: 'match', triggeringEventId: `e-${mergeId}`, mergedAt: at + 3_600_000 });
-    const merges = [merge('m-1', ['p-b']), merge('m-2', ['p-c'])].map((value, index) => message(index, registry.encode(schemaIds.merge, value)));
+    const merges = [merge(at, 'm-1', 'p-a', ['p-b']), merge(at, 'm-2', 'p-a', ['p-c'])].map((value, index) => message(index, registry.encode(schemaIds.merge, value)));
     await stack.run(merges, merges.length, topics.merges);
     expect((await readToEnd(ctx.kafka, topics.deadLetters)).map((record) => headerText(record.headers, DEAD_LETTER_HEADERS.code))).toEqual(['MERGE_TOO_LARGE']);
+    const erasure = (profileId: string): KafkaMessage => message(0, registry.encode(schemaIds.erasure, { requestId: `gdpr-${profileId}`, tenant: 'acme', profileId, requestedAt: at + 7_200_000, reason: null }));
+    return { stack, at, erasure };
+  }
 
+  const merge = (at: number, mergeId: string, survivorProfileId: string, mergedProfileIds: string[]): IdentityMerge => ({ mergeId, tenant: 'acme', survivorProfileId, mergedProfileIds, linkingIdentifiers: [], rule: 'match', triggeringEventId: `e-${mergeId}`, mergedAt: at + 3_600_000 });
+
+  it('erases the profiles a dead-lettered merge left apart when the survivor is erased: each by a request of its own, sent until it is erased (regression: they lived on)', async () => {
+    const { stack, at, erasure } = await heldApart('apart');
+    const { config, registry, topics, redis } = stack;
     // The survivor's erasure, twice before the held-apart profile's request is handled: sent each time.
-    const request = message(0, registry.encode(schemaIds.erasure, { requestId: 'gdpr-apart', tenant: 'acme', profileId: 'p-a', requestedAt: at + 7_200_000, reason: null }));
+    const request = erasure('p-a');
     await stack.run([request], 1, topics.erasures);
     await stack.run([request], 1, topics.erasures);
     const forwarded = await readToEnd(ctx.kafka, topics.erasures);
     expect(forwarded.map((record) => record.key?.toString())).toEqual(['p-c', 'p-c']);
-    expect(await registry.decode(forwarded[0]?.value as Buffer)).toMatchObject({ requestId: 'gdpr-apart', profileId: 'p-c', requestedAt: at + 7_200_000 });
+    expect(await registry.decode(forwarded[0]?.value as Buffer)).toMatchObject({ requestId: 'gdpr-p-a', profileId: 'p-c', requestedAt: at + 7_200_000 });
     await stack.run(forwarded.map((record, index) => message(2 + index, record.value as Buffer)), 4, topics.erasures);
 
     const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
@@ -169,6 +177,38 @@ describe('profile builder size limit', () => {
     expect(tombstones).toEqual(expect.arrayContaining(['p-a', 'p-c']));
     // Erased: the survivor's request sends nothing more.
     await stack.run([request], 5, topics.erasures);
+    expect(await readToEnd(ctx.kafka, topics.erasures)).toHaveLength(2);
+  });
+  it('erases the survivor when a request names the profile held apart from it', async () => {
+    const { stack, erasure } = await heldApart('apart-back');
+    const { topics, registry } = stack;
+    await stack.run([erasure('p-c')], 1, topics.erasures);
+    const forwarded = await readToEnd(ctx.kafka, topics.erasures);
+    expect(forwarded.map((record) => record.key?.toString())).toEqual(['p-a']);
+    await stack.run([message(1, forwarded[0]?.value as Buffer)], 2, topics.erasures);
+    const erased = (await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates))).filter((update) => update.kind === 'erasure').map((update) => update.profileId);
+    expect(erased).toEqual(['p-c', 'p-a']);
+    // p-a's erasure finds p-c erased: nothing more is sent.
+    expect(await readToEnd(ctx.kafka, topics.erasures)).toHaveLength(1);
+  });
+
+  it('erases what a profile held apart when a merge absorbs it into an erased survivor, and again when that merge is read again', async () => {
+    const { stack, at, erasure } = await heldApart('apart-merge');
+    const { topics, registry, schemaIds } = stack;
+    // p-z is erased first; then the resolver's merge of p-a into p-z arrives (the erasure overtook it).
+    await stack.run([message(3, registry.encode(schemaIds.resolved, { profileId: 'p-z', touchpoint: touchpoint('web', { type: 'page', messageId: 'w-p-z', anonymousId: 'cookie-z', timestamp: new Date(at).toISOString(), properties: {} }), excludedIdentifiers: [], resolvedAt: at }))], 4);
+    await stack.run([erasure('p-z')], 1, topics.erasures);
+    const late = message(2, registry.encode(schemaIds.merge, merge(at, 'm-3', 'p-z', ['p-a'])));
+    await stack.run([late], 3, topics.merges);
+    await stack.run([late], 3, topics.merges);
+    const forwarded = await readToEnd(ctx.kafka, topics.erasures);
+    expect(forwarded.map((record) => record.key?.toString())).toEqual(['p-c', 'p-c']);
+    expect(await registry.decode(forwarded[0]?.value as Buffer)).toMatchObject({ requestId: 'm-3', profileId: 'p-c' });
+    await stack.run([message(1, forwarded[0]?.value as Buffer)], 2, topics.erasures);
+    const erased = (await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates))).filter((update) => update.kind === 'erasure').map((update) => update.profileId);
+    expect(erased).toEqual(['p-z', 'p-a', 'p-c']);
+    // Read again once p-c is erased: nothing more is sent.
+    await stack.run([late], 3, topics.merges);
     expect(await readToEnd(ctx.kafka, topics.erasures)).toHaveLength(2);
   });
 });

@@ -108,8 +108,8 @@ describe('the applied set in generations', () => {
     const P = generations.tenantPrefix('gen-merge');
     const generation = Math.floor(now / HOUR_MS);
     const outbox = { partition: 0, field: 't|1|m1', updates: [] };
-    expect(await generations.eraseAbsorbed('gen-merge', 'm1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, outbox)).toBe('ok');
-    expect(await generations.eraseAbsorbed('gen-merge', 'm1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, outbox)).toBe('duplicate');
+    expect(await generations.eraseAbsorbed('gen-merge', 'm1', 'survivor-1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, outbox)).toEqual({ outcome: 'ok', heldApart: [] });
+    expect(await generations.eraseAbsorbed('gen-merge', 'm1', 'survivor-1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, outbox)).toEqual({ outcome: 'duplicate', heldApart: [] });
     expect(await redis.smembers(`${P}applied:${generation}`)).toEqual(['m1']);
     expect(await redis.pexpiretime(`${P}applied:${generation}`)).toBe((generation + 2) * HOUR_MS);
     expect((await generations.load('gen-merge', [], ['m1'])).applied.has('m1')).toBe(true);
@@ -145,5 +145,26 @@ describe('ProfileStore.erase and the profile\'s events', () => {
     expect(await store.erase(tenant, 't1', 2000)).toEqual({ version: 5, heldApart: ['x1'] });
     expect(await store.erase(tenant, 'x1', 2000)).toEqual({ version: 2, heldApart: [] });
     expect(await store.erase(tenant, 't1', 2000)).toEqual({ version: 5, heldApart: [] });
+  });
+
+  it('reaches the survivor from a profile held apart from it, and through a merge into an erased survivor, whose redelivery names them again', async () => {
+    const tenant = 'erase-apart-2';
+    const [s1, x1, a1] = ['s1', 'x1', 'a1'].map((profileId): ProfileState => ({ ...emptyProfile(profileId, tenant, 1000), version: 1 }));
+    expect(await store.commit(tenant, [s1, x1, a1].map((state, index) => commitOf(state as ProfileState, undefined, `eb-${index}`)))).toEqual(['ok', 'ok', 'ok']);
+    await store.holdApart(tenant, 's1', ['x1']);
+    // A request naming the profile held apart reaches the survivor it was held apart from.
+    expect(await store.erase(tenant, 'x1', 2000)).toEqual({ version: 2, heldApart: ['s1'] });
+    expect(await store.erase(tenant, 's1', 2000)).toEqual({ version: 2, heldApart: [] });
+
+    // a1 was held apart from e1; e1 is absorbed by a merge into the erased s1.
+    const e1: ProfileState = { ...emptyProfile('e1', tenant, 1000), version: 3 };
+    expect(await store.commit(tenant, [commitOf(e1, undefined, 'eb-e1')])).toEqual(['ok']);
+    await store.holdApart(tenant, 'e1', ['a1']);
+    const outbox = { partition: 0, field: 't|4|m-e', updates: [] };
+    expect(await store.eraseAbsorbed(tenant, 'm-e', 's1', [{ profileId: 'e1', expectedVersion: 3 }], 2000, outbox)).toEqual({ outcome: 'ok', heldApart: ['a1'] });
+    expect(await store.eraseAbsorbed(tenant, 'm-e', 's1', [{ profileId: 'e1', expectedVersion: 3 }], 2000, outbox)).toEqual({ outcome: 'duplicate', heldApart: ['a1'] });
+    expect(await store.heldApartOf(tenant, 's1')).toEqual(['a1']);
+    expect(await store.erase(tenant, 'a1', 2000)).toEqual({ version: 2, heldApart: [] });
+    expect(await store.heldApartOf(tenant, 's1')).toEqual([]);
   });
 });
