@@ -14,6 +14,12 @@
 -- mode 'held' (what a merge into an erased survivor, redelivered, must still send):
 --   ARGV[4]  profile id; returns heldApart of it, one per line (erases nothing).
 --
+-- mode 'hold' (a merge dead-lettered as MERGE_TOO_LARGE: its profiles stay apart):
+--   ARGV[4]  survivor id; ARGV[5] JSON [absorbed id, ...]
+--   Records the link both ways (P pd:<survivor>, P pa:<absorbed>). Returns '' when none of them
+--   is erased; otherwise, as an erasure read before this link was written could not follow it,
+--   the time of that erasure followed by one line per profile it must still reach.
+--
 -- mode 'merge' (a merge whose survivor was erased first: the absorbed profiles are the same
 -- person, so they are erased too, once, like a commit of the merge):
 --   ARGV[4]  merge id (added to the applied set: a redelivered merge erases and announces nothing more)
@@ -47,15 +53,17 @@ end
 
 -- P pd:<id>: profiles to erase with <id> that no fold reaches, because a merge dead-lettered as
 -- MERGE_TOO_LARGE held them apart (docs/profiles.md "Size"): the profiles such a merge into
--- <id> named as absorbed (ProfileStore.holdApart), and, for a profile held apart itself, the
--- survivor it was held apart from (P pa:<id>). The same person, with states and snapshots of
--- their own. gather adds what <from> holds apart to <into>'s, when <from> is erased with <into>.
+-- <id> named as absorbed (mode 'hold'), and, for a profile held apart itself, the survivors it
+-- was held apart from (the set P pa:<id>). The same person, with states and snapshots of their
+-- own. gather adds what <from> holds apart, and its survivors, to <into>'s, when <from> is
+-- erased with <into>.
 local function gather(into, from)
   if into ~= from and redis.call('EXISTS', P .. 'pd:' .. from) == 1 then
     redis.call('SUNIONSTORE', P .. 'pd:' .. into, P .. 'pd:' .. into, P .. 'pd:' .. from)
   end
-  local partner = redis.call('GET', P .. 'pa:' .. from)
-  if partner and partner ~= into then redis.call('SADD', P .. 'pd:' .. into, partner) end
+  for _, partner in ipairs(redis.call('SMEMBERS', P .. 'pa:' .. from)) do
+    if partner ~= into then redis.call('SADD', P .. 'pd:' .. into, partner) end
+  end
 end
 
 -- Those of P pd:<pid> not erased yet, sorted. One folded into another profile since is named
@@ -110,6 +118,7 @@ if mode == 'request' then
   if redis.call('EXISTS', P .. 'px:' .. pid) == 1 then
     version = redis.call('HGET', P .. 'px:' .. pid, 'v')
     if not version then return 'absorbed' end
+    gather(pid, pid)
   else
     local last = redis.call('HGET', P .. 'ps:' .. pid, 'v')
     version = last and tostring(tonumber(last) + 1) or '1'
@@ -119,6 +128,25 @@ if mode == 'request' then
 end
 
 if mode == 'held' then return withHeldApart('', ARGV[4]) end
+
+if mode == 'hold' then
+  local survivor = ARGV[4]
+  local absorbed = cjson.decode(ARGV[5])
+  for _, id in ipairs(absorbed) do
+    redis.call('SADD', P .. 'pd:' .. survivor, id)
+    redis.call('SADD', P .. 'pa:' .. id, survivor)
+  end
+  -- The merge was loaded before this: an erasure applied since, on another partition, did not
+  -- see the link. The survivor erased: the absorbed ones not erased are still to go. One of
+  -- the absorbed erased: the survivor is (its erasure gathers the others).
+  local erasedAt = redis.call('HGET', P .. 'px:' .. survivor, 'at')
+  if erasedAt then return withHeldApart(erasedAt, survivor) end
+  for _, id in ipairs(absorbed) do
+    erasedAt = redis.call('HGET', P .. 'px:' .. id, 'at')
+    if erasedAt then return erasedAt .. '\n' .. survivor end
+  end
+  return ''
+end
 
 if mode == 'merge' then
   local sets = appliedSets(P, 10)

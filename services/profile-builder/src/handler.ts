@@ -618,8 +618,10 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
     const details = { survivorProfileId: merge.survivorProfileId, mergedProfileIds: change.folded, updateBytes: record.length, snapshotBytes: snapshot.length, limit };
     const what = record.length > limit ? `an update of ${record.length} bytes` : `a snapshot of ${snapshot.length} bytes`;
     const reason = { code: 'MERGE_TOO_LARGE', message: `Merge ${merge.mergeId} would publish ${what} for profile ${merge.survivorProfileId}, over the limit of ${limit} (MAX_RECORD_BYTES)`, details };
-    // Apart, but the same person: an erasure of the survivor must reach them (erase.lua).
-    await deps.store.holdApart(tenant, merge.survivorProfileId, change.folded);
+    // Apart, but the same person: an erasure of any of them must reach the others (erase.lua);
+    // one applied since the merge was loaded is followed now.
+    const erased = await deps.store.holdApart(tenant, merge.survivorProfileId, change.folded);
+    if (erased) forwardErasures(deps, out, { requestId: merge.mergeId, tenant, requestedAt: erased.erasedAt, reason: null }, erased.toErase);
     out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
     deps.metrics.deadLettered.inc({ reason: reason.code });
     deps.logger.warn({ tenant, mergeId: merge.mergeId, ...details }, 'merge dead-lettered: its update or snapshot would be over MAX_RECORD_BYTES');

@@ -367,17 +367,22 @@ export class ProfileStore {
    * Remembers that a merge into `survivor` named `absorbed` while the builder left them apart (a
    * merge dead-lettered as MERGE_TOO_LARGE): an erasure of the survivor then reaches them, and
    * an erasure of one of them the survivor (`P pd:<survivor>`, `P pa:<absorbed>`; erase.lua).
+   * When one of them was erased since the merge was loaded (that erasure could not follow the
+   * link), returns its time and the profiles still to erase.
    */
-  async holdApart(tenant: string, survivor: string, absorbed: readonly string[]): Promise<void> {
-    if (absorbed.length === 0) return;
+  async holdApart(tenant: string, survivor: string, absorbed: readonly string[]): Promise<{ erasedAt: number; toErase: string[] } | undefined> {
+    if (absorbed.length === 0) return undefined;
     const P = this.tenantPrefix(tenant);
-    const transaction = this.#redis.multi().sadd(`${P}pd:${survivor}`, ...absorbed);
-    for (const profileId of absorbed) transaction.set(`${P}pa:${profileId}`, survivor);
+    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
+    let reply: string;
     try {
-      await transaction.exec();
+      reply = await call.elephantErase(`${P}ps:${survivor}`, P, 0, 'hold', survivor, JSON.stringify(absorbed));
     } catch (error) {
       throw toRedisError(error, 'holding merged profiles apart');
     }
+    if (reply === '') return undefined;
+    const [erasedAt, ...toErase] = reply.split('\n');
+    return { erasedAt: Number(erasedAt), toErase };
   }
 
   /** The profiles held apart from an erased one that are not erased yet (what its erasure still has to send). */

@@ -167,4 +167,22 @@ describe('ProfileStore.erase and the profile\'s events', () => {
     expect(await store.erase(tenant, 'a1', 2000)).toEqual({ version: 2, heldApart: [] });
     expect(await store.heldApartOf(tenant, 's1')).toEqual([]);
   });
+  it('follows an erasure applied between a merge\'s load and its dead letter, both ways, and keeps every survivor a profile was held apart from', async () => {
+    const tenant = 'erase-apart-3';
+    const states = ['s1', 'x1', 's2', 'x2', 's3', 's4', 'x4'].map((profileId): ProfileState => ({ ...emptyProfile(profileId, tenant, 1000), version: 1 }));
+    expect(await store.commit(tenant, states.map((state, index) => commitOf(state, undefined, `ec-${index}`)))).toEqual(states.map(() => 'ok'));
+    // The absorbed profile erased first: the survivor is still to go.
+    expect(await store.erase(tenant, 'x1', 5000)).toEqual({ version: 2, heldApart: [] });
+    expect(await store.holdApart(tenant, 's1', ['x1'])).toEqual({ erasedAt: 5000, toErase: ['s1'] });
+    // ...and a repeated request for it now finds the link too.
+    expect(await store.erase(tenant, 'x1', 5000)).toEqual({ version: 2, heldApart: ['s1'] });
+    // The survivor erased first: the absorbed ones are still to go.
+    expect(await store.erase(tenant, 's2', 6000)).toEqual({ version: 2, heldApart: [] });
+    expect(await store.holdApart(tenant, 's2', ['x2'])).toEqual({ erasedAt: 6000, toErase: ['x2'] });
+    // Nobody erased: nothing to send.
+    expect(await store.holdApart(tenant, 's3', ['x4'])).toBeUndefined();
+    // Held apart from two survivors (two dead-lettered merges): its erasure reaches both.
+    expect(await store.holdApart(tenant, 's4', ['x4'])).toBeUndefined();
+    expect(await store.erase(tenant, 'x4', 7000)).toEqual({ version: 2, heldApart: ['s3', 's4'] });
+  });
 });
