@@ -6,7 +6,8 @@
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { adaptMessage, CHANNELS } from '@elephant/channels';
-import { consumerGroups, eventClusters, identityQuality, loadCliConfig, PIPELINE_PARTS, type PipelinePart } from '@elephant/cli';
+import { consumerGroups, identityQuality, loadCliConfig, PIPELINE_PARTS, type PipelinePart } from '@elephant/cli';
+import { profileEvents } from '@elephant/identity-resolver';
 import { BatchProducer, consumerGroupsLag, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message, type ReadRecord } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '@elephant/redis';
@@ -381,7 +382,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const pipeline = figures('whole pipeline', records.length, before, after, baseline);
     const graphPrefix = `${run}:pipeline:{${tenant}}:`;
     const live = await redis.smembers(`${graphPrefix}live`);
-    const quality = identityQuality(await eventClusters(redis, graphPrefix, live), simulation);
+    const quality = identityQuality(await profileEvents(redis, graphPrefix, live), simulation);
     await cleanUp(kafka, redis, run, options);
 
     // Latency: raw message produced → profile update consumed, at a fixed offered load.

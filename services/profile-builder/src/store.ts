@@ -342,6 +342,16 @@ export class ProfileStore {
     }
   }
 
+  /** Calls erase.lua (KEYS[1] routes it; then its ARGV), a failure named by `doing`. */
+  async #eraseScript(doing: string, route: string, ...args: (string | number | Buffer)[]): Promise<string> {
+    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
+    try {
+      return await call.elephantErase(route, ...args);
+    } catch (error) {
+      throw toRedisError(error, doing);
+    }
+  }
+
   /**
    * Erases a profile and its identity graph; returns the erasure's version (stable on repeats)
    * with the profiles held apart from it (`holdApart`) and not erased yet, which the caller
@@ -350,13 +360,7 @@ export class ProfileStore {
    */
   async erase(tenant: string, profileId: string, at: number): Promise<{ version: number; heldApart: string[] } | { mergedInto: string } | { absorbed: true }> {
     const P = this.tenantPrefix(tenant);
-    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
-    let reply: string;
-    try {
-      reply = await call.elephantErase(`${P}ps:${profileId}`, P, at, 'request', profileId);
-    } catch (error) {
-      throw toRedisError(error, 'erasing a profile');
-    }
+    const reply = await this.#eraseScript('erasing a profile', `${P}ps:${profileId}`, P, at, 'request', profileId);
     if (reply.startsWith('merged:')) return { mergedInto: reply.slice('merged:'.length) };
     if (reply === 'absorbed') return { absorbed: true };
     const [version, ...heldApart] = reply.split('\n');
@@ -373,13 +377,7 @@ export class ProfileStore {
   async holdApart(tenant: string, survivor: string, absorbed: readonly string[]): Promise<{ erasedAt: number; toErase: string[] } | undefined> {
     if (absorbed.length === 0) return undefined;
     const P = this.tenantPrefix(tenant);
-    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
-    let reply: string;
-    try {
-      reply = await call.elephantErase(`${P}ps:${survivor}`, P, 0, 'hold', survivor, JSON.stringify(absorbed));
-    } catch (error) {
-      throw toRedisError(error, 'holding merged profiles apart');
-    }
+    const reply = await this.#eraseScript('holding merged profiles apart', `${P}ps:${survivor}`, P, 0, 'hold', survivor, JSON.stringify(absorbed));
     if (reply === '') return undefined;
     const [erasedAt, ...toErase] = reply.split('\n');
     return { erasedAt: Number(erasedAt), toErase };
@@ -388,12 +386,7 @@ export class ProfileStore {
   /** The profiles held apart from an erased one that are not erased yet (what its erasure still has to send). */
   async heldApartOf(tenant: string, profileId: string): Promise<string[]> {
     const P = this.tenantPrefix(tenant);
-    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
-    try {
-      return (await call.elephantErase(`${P}ps:${profileId}`, P, 0, 'held', profileId)).split('\n').slice(1);
-    } catch (error) {
-      throw toRedisError(error, 'reading the profiles held apart');
-    }
+    return (await this.#eraseScript('reading the profiles held apart', `${P}ps:${profileId}`, P, 0, 'held', profileId)).split('\n').slice(1);
   }
 
   /**
@@ -412,26 +405,21 @@ export class ProfileStore {
     outbox: OutboxEntry,
   ): Promise<{ outcome: 'ok' | 'duplicate' | 'conflict'; heldApart: string[] }> {
     const P = this.tenantPrefix(tenant);
-    const call = this.#redis as unknown as { elephantErase(...args: (string | number | Buffer)[]): Promise<string> };
-    let reply: string;
-    try {
-      reply = await call.elephantErase(
-        `${P}ps:${absorbed[0]?.profileId ?? mergeId}`,
-        P,
-        at,
-        'merge',
-        mergeId,
-        JSON.stringify(absorbed.map((entry) => [entry.profileId, entry.expectedVersion === undefined ? '' : String(entry.expectedVersion)])),
-        `${P}ob:${outbox.partition}`,
-        outbox.field,
-        packOutbox(outbox.updates),
-        this.#outboxTtlSeconds,
-        ...this.#appliedArgs(P),
-        survivor,
-      );
-    } catch (error) {
-      throw toRedisError(error, 'erasing the profiles merged into an erased one');
-    }
+    const reply = await this.#eraseScript(
+      'erasing the profiles merged into an erased one',
+      `${P}ps:${absorbed[0]?.profileId ?? mergeId}`,
+      P,
+      at,
+      'merge',
+      mergeId,
+      JSON.stringify(absorbed.map((entry) => [entry.profileId, entry.expectedVersion === undefined ? '' : String(entry.expectedVersion)])),
+      `${P}ob:${outbox.partition}`,
+      outbox.field,
+      packOutbox(outbox.updates),
+      this.#outboxTtlSeconds,
+      ...this.#appliedArgs(P),
+      survivor,
+    );
     const [outcome, ...heldApart] = reply.split('\n');
     if (outcome === 'ok' || outcome === 'duplicate' || outcome === 'conflict') return { outcome, heldApart };
     throw new ElephantError('ERASE_REPLY_UNEXPECTED', `The erase script replied "${reply}"`, { retryable: false });

@@ -25,6 +25,24 @@ afterAll(async () => {
   await ctx.cleanup();
 });
 
+const AT = Date.UTC(2026, 9, 1);
+
+/** A profile's identify with about 2.5 KB of preferences of its own: two such profiles fit one record of 6,000 bytes, three do not. */
+function identify(profileId: string, index: number): ResolvedTouchpoint {
+  return {
+    profileId,
+    touchpoint: touchpoint('web', {
+      type: 'identify',
+      messageId: `w-${profileId}`,
+      userId: `u-${profileId}`,
+      timestamp: new Date(AT + index * 60_000).toISOString(),
+      traits: { preferences: { [`${profileId}-1`]: 'a'.repeat(1200), [`${profileId}-2`]: 'b'.repeat(1200) } },
+    }),
+    excludedIdentifiers: [],
+    resolvedAt: AT,
+  };
+}
+
 describe('profile builder size limit', () => {
   it('dead-letters a touchpoint that would take a profile or its update over MAX_PROFILE_BYTES, and applies the rest of the batch', async () => {
     const stack = await handlerOnStack(ctx, 'limit', { MAX_PROFILE_BYTES: '4000' });
@@ -62,20 +80,7 @@ describe('profile builder size limit', () => {
     const stack = await handlerOnStack(ctx, 'merge', { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '6000' });
     closers.push(() => stack.close());
     const { config, registry, schemaIds, topics, redis, metrics } = stack;
-    const at = Date.UTC(2026, 9, 1);
-    // Each profile holds about 2.5 KB of preferences of its own: two fit one record, three do not.
-    const identify = (profileId: string, index: number): ResolvedTouchpoint => ({
-      profileId,
-      touchpoint: touchpoint('web', {
-        type: 'identify',
-        messageId: `w-${profileId}`,
-        userId: `u-${profileId}`,
-        timestamp: new Date(at + index * 60_000).toISOString(),
-        traits: { preferences: { [`${profileId}-1`]: 'a'.repeat(1200), [`${profileId}-2`]: 'b'.repeat(1200) } },
-      }),
-      excludedIdentifiers: [],
-      resolvedAt: at,
-    });
+    const at = AT;
     const profiles = ['p-a', 'p-b', 'p-c', 'p-d', 'p-e'];
     const touchpoints = profiles.map((profileId, index) => message(index, registry.encode(schemaIds.resolved, identify(profileId, index))));
     await stack.run(touchpoints, touchpoints.length);
@@ -123,19 +128,7 @@ describe('profile builder size limit', () => {
     const stack = await handlerOnStack(ctx, scope, { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '6000' });
     closers.push(() => stack.close());
     const { registry, schemaIds, topics } = stack;
-    const at = Date.UTC(2026, 9, 1);
-    const identify = (profileId: string, index: number): ResolvedTouchpoint => ({
-      profileId,
-      touchpoint: touchpoint('web', {
-        type: 'identify',
-        messageId: `w-${profileId}`,
-        userId: `u-${profileId}`,
-        timestamp: new Date(at + index * 60_000).toISOString(),
-        traits: { email: `${profileId}@apart.dev`, preferences: { [`${profileId}-1`]: 'a'.repeat(1200), [`${profileId}-2`]: 'b'.repeat(1200) } },
-      }),
-      excludedIdentifiers: [],
-      resolvedAt: at,
-    });
+    const at = AT;
     const touchpoints = ['p-a', 'p-b', 'p-c'].map((profileId, index) => message(index, registry.encode(schemaIds.resolved, identify(profileId, index))));
     await stack.run(touchpoints, touchpoints.length);
     const merges = [merge(at, 'm-1', 'p-a', ['p-b']), merge(at, 'm-2', 'p-a', ['p-c'])].map((value, index) => message(index, registry.encode(schemaIds.merge, value)));

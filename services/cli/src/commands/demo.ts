@@ -11,7 +11,7 @@ import { clientLogger } from '../connect.ts';
 import { drain } from './drain.ts';
 import { renderProfile, type ProfileView } from './profile.ts';
 import { publish } from './publish.ts';
-import { checkProfiles, eventClusters, identityQuality } from './quality.ts';
+import { checkProfiles, identityQuality } from './quality.ts';
 import { startPipeline } from './run.ts';
 import { simulateToFiles } from './simulate.ts';
 
@@ -92,7 +92,8 @@ async function results(config: CliConfig, logger: Logger, simulation: Simulation
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
     const prefix = graph.tenantPrefix(config.TENANT);
     const live = await graph.liveProfiles(config.TENANT);
-    const clusters = await eventClusters(redis, prefix, live);
+    // The events of the last EVENT_TTL_SECONDS: every event of the demo.
+    const clusters = await graph.eventsOf(config.TENANT, live);
     const quality = identityQuality(clusters, simulation);
     const snapshots = new Map<string, ProfileSnapshot>();
     const pipeline = redis.pipeline();

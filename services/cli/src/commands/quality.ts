@@ -1,16 +1,6 @@
 import { pairwiseQuality, type PairwiseQuality } from '@elephant/identity';
-import { profileEvents } from '@elephant/identity-resolver';
 import type { ProfileSnapshot } from '@elephant/profiles';
 import { computeCounters, counterEventOf, type CounterFacts, type PersonCounters, type Simulation } from '@elephant/simulator';
-import type { Redis } from '@elephant/redis';
-
-/**
- * Events per live profile, as the identity graph resolved them (merges included): those of the
- * last EVENT_TTL_SECONDS, which is every event of a run shorter than that.
- */
-export async function eventClusters(redis: Redis, tenantPrefix: string, profileIds: readonly string[]): Promise<Map<string, string[]>> {
-  return profileEvents(redis, tenantPrefix, profileIds);
-}
 
 export function identityQuality(clusters: ReadonlyMap<string, readonly string[]>, simulation: Pick<Simulation, 'truth'>): PairwiseQuality {
   return pairwiseQuality([...clusters.values()], simulation.truth);
