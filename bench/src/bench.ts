@@ -13,7 +13,9 @@ import type { Logger } from '@elephant/observability';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
-import { drained, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, spawnNode, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
+import { ConfigError } from '@elephant/config';
+import { burstFiguresOf, burstOf, type BurstShape } from './burst.ts';
+import { drained, eventsDue, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, spawnNode, type Burst, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
 
 export type { Percentiles } from './load.ts';
 
@@ -53,6 +55,10 @@ export interface BenchOptions {
   readonly settleSeconds: number;
   /** Where each latency run writes its samples (BENCH_SAMPLES_DIR); none when undefined. */
   readonly samplesDir?: string;
+  /** The burst run's offered rate as a multiple of `latencyRate` (BENCH_BURST_FACTOR). @default 2 */
+  readonly burstFactor?: number;
+  /** How long its burst lasts, seconds (BENCH_BURST_SECONDS); at most half of `latencySeconds`. @default 1 */
+  readonly burstSeconds?: number;
   readonly logger: Logger;
   readonly progress: (line: string) => void;
 }
@@ -144,9 +150,23 @@ export interface BenchReport {
    * at_least_once: what exactly-once costs at this load.
    */
   readonly latencyExactlyOnce: BenchReport['latency'];
+  /**
+   * The whole pipeline's latency run (builder at_least_once) with the offered rate multiplied
+   * for a while a third into the measured window: latency before, during and after the burst,
+   * how long after its end the latency was back, and the hops of the burst's own samples.
+   * Not a target: the targets are for a steady load.
+   */
+  readonly burst: BurstFigures;
   /** `limit`, for a target missed: what this run measured as its limit. */
   readonly targets: readonly { readonly name: string; readonly target: string; readonly actual: string; readonly met: boolean; readonly limit?: string }[];
 }
+
+export type BurstFigures = BurstShape & {
+  /** Per service, the samples sent during the burst (which stage held them). */
+  readonly hops: BenchReport['latency']['hops'];
+  readonly coresBusy: BenchReport['latency']['coresBusy'];
+  readonly machine: BenchReport['latency']['machine'];
+};
 
 interface Counters {
   readonly at: number;
@@ -326,6 +346,8 @@ async function throughputAlone(kafka: Kafka, redis: Redis, options: BenchOptions
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  // Checked before the ten minutes of runs before the burst's.
+  const burstShape = burstOptionsOf(options);
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
   const env = serviceEnv(options, tenant);
@@ -389,6 +411,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const latency = await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
     await cleanUp(kafka, redis, run, options);
     const latencyExactlyOnce = await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency-eos.`, REDIS_KEY_PREFIX: `${run}:latency-eos:`, PROCESSING_GUARANTEE: 'exactly_once' }, simulation, options);
+    await cleanUp(kafka, redis, run, options);
+    const burst = await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burstShape);
 
     const stages = [
       { ...normalizer, latency: stageLatency.normalizer },
@@ -418,6 +442,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       pipeline: { ...pipeline, latency: latencyFiguresOf(latency), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: round(quality.precision, 4), recall: round(quality.recall, 4), f1: round(quality.f1, 4), overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
       latency,
       latencyExactlyOnce,
+      burst,
       targets,
     };
   } finally {
@@ -481,9 +506,10 @@ export async function runThroughputOnly(options: BenchOptions): Promise<Record<s
 /**
  * Only latency, for tuning; the report is not written: the whole pipeline's
  * (BENCH_ONLY=latency; latency-exactly-once with the builder exactly_once), or the
- * passthrough's and each stage's alone (BENCH_ONLY=latency-alone).
+ * passthrough's and each stage's alone (BENCH_ONLY=latency-alone), or the whole pipeline's
+ * with a burst (BENCH_ONLY=burst).
  */
-export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 'pipeline-exactly-once' | 'alone' = 'pipeline'): Promise<BenchReport['latency'] | Record<string, LatencyFigures>> {
+export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 'pipeline-exactly-once' | 'alone' | 'burst' = 'pipeline'): Promise<BenchReport['latency'] | BurstFigures | Record<string, LatencyFigures>> {
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
   const env = serviceEnv(options, tenant, which === 'pipeline-exactly-once' ? 'exactly_once' : 'at_least_once');
@@ -491,6 +517,7 @@ export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 
   const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
   try {
+    if (which === 'burst') return await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burstOptionsOf(options));
     if (which !== 'alone') return await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
     return { baseline: await passthroughLatency(kafka, redis, options, run, simulation), ...(await stageLatencies(kafka, redis, options, run, tenant, env, simulation)) };
   } finally {
@@ -531,6 +558,29 @@ function spawnStages(env: Record<string, string>, parts: readonly PipelinePart[]
 }
 
 async function measureLatency(kafka: Kafka, redis: Redis, env: Record<string, string>, simulation: Simulation, options: BenchOptions): Promise<BenchReport['latency']> {
+  return (await pipelineLatency(kafka, redis, env, simulation, options)).latency;
+}
+
+/** The whole pipeline's latency run with a burst (`burstFactor` × the rate for `burstSeconds`, a third into the window). */
+async function measureBurst(kafka: Kafka, redis: Redis, env: Record<string, string>, simulation: Simulation, options: BenchOptions, burst: Burst): Promise<BurstFigures> {
+  const { burst: figures } = await pipelineLatency(kafka, redis, env, simulation, options, burst);
+  if (figures === null) throw new Error('the burst run returned no burst figures');
+  return figures;
+}
+
+/** The burst of `options`, checked: a burst as long as half the window would leave too little of it before and after. */
+function burstOptionsOf(options: BenchOptions): Burst {
+  const factor = options.burstFactor ?? 2;
+  const seconds = options.burstSeconds ?? 1;
+  const issues = [
+    ...(factor > 1 ? [] : [{ variable: 'BENCH_BURST_FACTOR', problem: `must be greater than 1 (got ${factor})` }]),
+    ...(seconds > 0 && seconds * 2 <= options.latencySeconds ? [] : [{ variable: 'BENCH_BURST_SECONDS', problem: `must be more than 0 and at most half of BENCH_LATENCY_SECONDS, ${options.latencySeconds} (got ${seconds})` }]),
+  ];
+  if (issues.length > 0) throw new ConfigError('the benchmark', issues);
+  return burstOf(factor, seconds, options.latencySeconds);
+}
+
+async function pipelineLatency(kafka: Kafka, redis: Redis, env: Record<string, string>, simulation: Simulation, options: BenchOptions, burst?: Burst): Promise<{ latency: BenchReport['latency']; burst: BurstFigures | null }> {
   const prefix = env['TOPIC_PREFIX'] ?? '';
   await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, partitions: options.partitions })));
   // Topics between the services exist (with leaders) before they start, as the services would create them.
@@ -542,13 +592,13 @@ async function measureLatency(kafka: Kafka, redis: Redis, env: Record<string, st
   const registry = new AvroRegistry({ url: options.schemaRegistryUrl });
   try {
     await warmUp(kafka, prefix, simulation, groups);
-    options.progress('latency: the whole pipeline, raw message produced → profile update consumed');
+    options.progress(`latency: the whole pipeline, raw message produced → profile update consumed${burst === undefined ? '' : `, with ${burst.factor}× the rate for ${burst.seconds} s from ${burst.at} s`}`);
     const toUpdateProduced = newHistogram();
     const toSubscriber = newHistogram();
     const result = await offerLoad(kafka, {
       ...loadOf(options),
       prefix,
-      inputs: rawInputs(simulation, prefix, env['TENANT'] ?? 'default', latencyInputs(options)),
+      inputs: rawInputs(simulation, prefix, env['TENANT'] ?? 'default', latencyInputs(options, burst)),
       output: `${prefix}profiles.updates.v1`,
       idsOf: updateCauses(registry),
       onSample: (message, sentEpoch, receivedEpoch) => {
@@ -559,9 +609,17 @@ async function measureLatency(kafka: Kafka, redis: Redis, env: Record<string, st
       pids: services.pids,
       groups,
       redisCounters: redisCountersOf(redis),
+      ...(burst === undefined ? {} : { burst }),
     });
-    const { sampled, ...figures } = result;
-    return { ...figures, split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) }, hops: await hopLatencies(kafka, registry, prefix, sampled) };
+    const { sampled, timeline, ...figures } = result;
+    const latency = { ...figures, split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) }, hops: await hopLatencies(kafka, registry, prefix, sampled) };
+    if (burst === undefined) return { latency, burst: null };
+    const burstEnd = (burst.at + burst.seconds) * 1000;
+    const inBurst = new Set([...sampled].filter(([, sent]) => sent >= burst.at * 1000 && sent < burstEnd).map(([id]) => id));
+    return {
+      latency,
+      burst: { ...burstFiguresOf(timeline, burst, result.offeredPerSecond, result.seconds), hops: await hopLatencies(kafka, registry, prefix, inBurst), coresBusy: result.coresBusy, machine: result.machine },
+    };
   } finally {
     await services.stop();
   }
@@ -653,9 +711,9 @@ function settleMsOf(options: BenchOptions): number {
   return options.settleSeconds * 1000;
 }
 
-/** How many input records a latency run has at hand: enough for its events (a record carries one or more). */
-function latencyInputs(options: BenchOptions): number {
-  return options.latencyRate * (options.latencyWarmupSeconds + options.latencySeconds);
+/** How many input records a latency run has at hand: enough for its events (a record carries one or more), a burst's included. */
+function latencyInputs(options: BenchOptions, burst?: Burst): number {
+  return Math.ceil(eventsDue((options.latencyWarmupSeconds + options.latencySeconds) * 1000, options.latencyRate, options.latencyWarmupSeconds, burst));
 }
 
 /** The simulator's raw messages, each with the ids of the touchpoints it becomes. */
@@ -728,7 +786,7 @@ function latencyFiguresOf(run: Pick<LoadResult, 'offeredPerSecond' | 'samples' |
   };
 }
 
-async function hopLatencies(kafka: Kafka, registry: AvroRegistry, prefix: string, sampled: ReadonlySet<string>): Promise<BenchReport['latency']['hops']> {
+async function hopLatencies(kafka: Kafka, registry: AvroRegistry, prefix: string, sampled: { has(id: string): boolean }): Promise<BenchReport['latency']['hops']> {
   const normalizer = newHistogram();
   const resolver = newHistogram();
   const builder = newHistogram();
@@ -843,11 +901,33 @@ export function markdownOf(report: BenchReport): string {
     '',
     pipelineLatencyText(report, report.latencyExactlyOnce, 'exactly_once: each batch\'s updates and input offsets in a Kafka transaction'),
     '',
+    ...burstLines(report),
+    '',
     '| target | wanted | measured | met | limited by (measured in this run) |',
     '| --- | --- | --- | --- | --- |',
     ...report.targets.map((target) => `| ${target.name} | ${target.target} | ${target.actual} | ${target.met ? 'yes' : '**no**'} | ${target.limit ?? ''} |`),
     '',
   ].join('\n');
+}
+
+/** The burst run: a table of the samples sent before, during and after the burst, and in words what followed. */
+function burstLines(report: BenchReport): string[] {
+  const burst = report.burst;
+  const row = (label: string, figures: BurstFigures['before']): string => `| ${label} | ${figures.samples} | ${figures.p50} | ${figures.p95} | ${figures.p99} | ${figures.max} |`;
+  const end = burst.at + burst.seconds;
+  const around = burst.perSecond.filter((second) => second.second >= Math.floor(burst.at) - 2 && second.second <= Math.ceil(end) + 7);
+  const machine = burst.machine ? ` The whole machine was ${burst.machine.coresBusy} of ${report.machine.cpus} cores busy over the run${burst.machine.waitingForCore === null ? '' : `, some task waiting for a core ${Math.round(burst.machine.waitingForCore * 100)}% of the time`}.` : '';
+  return [
+    `A burst (not a target): the whole pipeline (builder at_least_once) at ${burst.offeredPerSecond} events/s, and ${burst.factor}× that for ${burst.seconds} s from ${burst.at} s into the ${burst.windowSeconds} s measured; latency of the samples by when their raw message was sent (ms).`,
+    '',
+    '| sent | samples | p50 | p95 | p99 | max |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    row('before the burst', burst.before),
+    row('during the burst', burst.during),
+    row('after the burst', burst.after),
+    '',
+    `${burst.recoverySeconds === null ? `The latency was not back under the p99 before the burst (${burst.before.p99} ms) for half a second before the window ended.` : `Back under the p99 before the burst (${burst.before.p99} ms) for half a second ${burst.recoverySeconds} s after the burst's end.`} Per second sent, p99: ${around.map((second) => `${second.second} s ${second.p99}`).join(', ')}. Per service, the burst's samples: normalizer p99 ${burst.hops.normalizer.p99} ms, resolver ${burst.hops.resolver.p99}, builder ${burst.hops.builder.p99}.${machine}`,
+  ];
 }
 
 /** One pipeline latency run in words: percentiles, where the time went, and how busy the machine was. */

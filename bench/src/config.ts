@@ -22,9 +22,17 @@ const schema = z.object({
    * `latency`: only the whole pipeline's latency run (`latency-exactly-once`: with the
    * builder at PROCESSING_GUARANTEE=exactly_once), `latency-alone`: only the passthrough's
    * and each stage's alone, `throughput`: only the passthrough's and each stage's events/s
-   * alone; printed as JSON, no report written (for tuning).
+   * alone, `burst`: only the whole pipeline's latency run with a burst; printed as JSON, no
+   * report written (for tuning).
    */
-  BENCH_ONLY: z.enum(['all', 'latency', 'latency-exactly-once', 'latency-alone', 'throughput']).default('all'),
+  BENCH_ONLY: z.enum(['all', 'latency', 'latency-exactly-once', 'latency-alone', 'throughput', 'burst']).default('all'),
+  /**
+   * The burst run: the whole pipeline's latency run with the offered rate multiplied by this
+   * for BENCH_BURST_SECONDS, a third into the measured window.
+   */
+  BENCH_BURST_FACTOR: z.coerce.number({ error: 'must be a number' }).gt(1, 'must be greater than 1').default(2),
+  /** How long the burst lasts; at most half of BENCH_LATENCY_SECONDS. */
+  BENCH_BURST_SECONDS: positiveInt.default(1),
   /** Keep the run's topics and Redis keys (named after the run) for inspection. */
   BENCH_KEEP: bool.default(false),
   /** Where latest.json and latest.md go. */

@@ -39,6 +39,32 @@ export function round(value: number, digits: number): number {
   return Math.round(value * factor) / factor;
 }
 
+export interface Burst {
+  /** The offered rate during the burst, as a multiple of the steady rate (> 1). */
+  readonly factor: number;
+  /** How long the burst lasts, seconds. */
+  readonly seconds: number;
+  /** When it starts, seconds into the measured window (after the warm-up). */
+  readonly at: number;
+}
+
+/**
+ * Events due `elapsedMs` after the load started: `rate` a second, `rate × burst.factor` a
+ * second during the burst (which starts `warmupSeconds + burst.at` seconds after the start).
+ */
+export function eventsDue(elapsedMs: number, rate: number, warmupSeconds: number, burst?: Burst): number {
+  const steady = (elapsedMs / 1000) * rate;
+  if (burst === undefined) return steady;
+  const inBurstMs = Math.min(Math.max(elapsedMs - (warmupSeconds + burst.at) * 1000, 0), burst.seconds * 1000);
+  return steady + (inBurstMs / 1000) * rate * (burst.factor - 1);
+}
+
+/**
+ * A sample of a latency run: when its input was sent, in ms from the measured window's start
+ * (the warm-up's end as scheduled), and its latency (ms).
+ */
+export type Sample = readonly [sentMs: number, latencyMs: number];
+
 /** CPU seconds (user and system) of processes, from /proc; null where unreadable. */
 export function processCpuSeconds(pids: readonly number[]): number | null {
   if (pids.length === 0) return null;
@@ -201,6 +227,8 @@ export interface LoadSpec {
    * round trips per event offered after the warm-up; none when undefined.
    */
   readonly redisCounters?: () => Promise<RedisCounters>;
+  /** The offered rate multiplied for a while in the measured window; none when undefined. */
+  readonly burst?: Burst;
 }
 
 /** Redis commands and round trips per event of a run. */
@@ -234,8 +262,10 @@ export interface LoadResult extends Percentiles {
    * null where the kernel does not report it).
    */
   readonly machine: { readonly coresBusy: number; readonly steal: number; readonly waitingForCore: number | null } | null;
-  /** The ids whose outputs were traced. */
-  readonly sampled: ReadonlySet<string>;
+  /** The ids whose outputs were traced, each with when its input was sent (ms into the measured window). */
+  readonly sampled: ReadonlyMap<string, number>;
+  /** Every sample, in arrival order. */
+  readonly timeline: readonly Sample[];
 }
 
 /**
@@ -248,9 +278,10 @@ export interface LoadResult extends Percentiles {
 export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResult> {
   /** Events of the warm-up, and of the whole run. */
   const warm = spec.rate * spec.warmupSeconds;
-  const total = warm + spec.rate * spec.seconds;
-  const sentAt = new Map<string, { at: number; epoch: number }>();
-  const sampled = new Set<string>();
+  const total = Math.round(eventsDue((spec.warmupSeconds + spec.seconds) * 1000, spec.rate, spec.warmupSeconds, spec.burst));
+  const sentAt = new Map<string, { at: number; epoch: number; scheduled: number }>();
+  const sampled = new Map<string, number>();
+  const timeline: Sample[] = [];
   const histogram = newHistogram();
   let samples = 0;
   let lastArrival = performance.now();
@@ -277,6 +308,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
           if (id === undefined || sent === undefined) return;
           sentAt.delete(id);
           histogram.recordValue(Math.max(1, Math.round(now - sent.at)));
+          timeline.push([sent.scheduled, now - sent.at]);
           if (spec.samplesDir !== undefined) written.push([sent.epoch, Math.round(now - sent.at)]);
           const message = batch.messages[index];
           if (message) spec.onSample?.(message, sent.epoch, nowEpoch);
@@ -311,7 +343,8 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
           offeredBefore = offered;
           redisBefore = await spec.redisCounters?.();
         }
-        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * spec.rate) + 1);
+        const elapsedMs = performance.now() - started;
+        const due = Math.min(total, Math.floor(eventsDue(elapsedMs, spec.rate, spec.warmupSeconds, spec.burst)) + 1);
         const batches: { topic: string; messages: Message[] }[] = [];
         for (; next < spec.inputs.length && offered < due; next += 1) {
           const input = spec.inputs[next];
@@ -320,10 +353,10 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
           offered += Math.max(1, input.events ?? 1);
           batches.push({ topic: input.topic, messages: [input.message] });
           if (warmingUp) continue;
-          const sent = { at: performance.now(), epoch: Date.now() };
+          const sent = { at: performance.now(), epoch: Date.now(), scheduled: elapsedMs - spec.warmupSeconds * 1000 };
           for (const id of input.ids) {
             if (sentAt.has(id) || sampled.has(id)) continue;
-            sampled.add(id);
+            sampled.set(id, sent.scheduled);
             sentAt.set(id, sent);
           }
         }
@@ -366,7 +399,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
       mkdirSync(spec.samplesDir, { recursive: true });
       writeFileSync(join(spec.samplesDir, `${spec.prefix}samples.json`), JSON.stringify(written));
     }
-    return { offeredPerSecond: spec.rate, warmupSeconds: spec.warmupSeconds, seconds: spec.seconds, samples, ...percentilesOf(histogram), coresBusy, machine, redis, sampled };
+    return { offeredPerSecond: spec.rate, warmupSeconds: spec.warmupSeconds, seconds: spec.seconds, samples, ...percentilesOf(histogram), coresBusy, machine, redis, sampled, timeline };
   } finally {
     await subscriber.disconnect();
   }

@@ -14,6 +14,8 @@ import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { markdownOf, runBench, runLatencyOnly, runThroughputOnly } from './bench.ts';
 import { loadBenchConfig } from './config.ts';
 
+const LATENCY_ONLY = { latency: 'pipeline', 'latency-exactly-once': 'pipeline-exactly-once', 'latency-alone': 'alone', burst: 'burst' } as const;
+
 const progress = (line: string): void => {
   process.stderr.write(`bench: ${line}\n`);
 };
@@ -36,6 +38,8 @@ try {
     latencySeconds: config.BENCH_LATENCY_SECONDS,
     latencyWarmupSeconds: config.BENCH_LATENCY_WARMUP_SECONDS,
     settleSeconds: config.BENCH_SETTLE_SECONDS,
+    burstFactor: config.BENCH_BURST_FACTOR,
+    burstSeconds: config.BENCH_BURST_SECONDS,
     stackPids,
     keep: config.BENCH_KEEP,
     ...(config.BENCH_SAMPLES_DIR === undefined ? {} : { samplesDir: config.BENCH_SAMPLES_DIR }),
@@ -45,7 +49,7 @@ try {
   if (config.BENCH_ONLY === 'throughput') {
     process.stdout.write(`${JSON.stringify(await runThroughputOnly(options), null, 2)}\n`);
   } else if (config.BENCH_ONLY !== 'all') {
-    process.stdout.write(`${JSON.stringify(await runLatencyOnly(options, config.BENCH_ONLY === 'latency' ? 'pipeline' : config.BENCH_ONLY === 'latency-exactly-once' ? 'pipeline-exactly-once' : 'alone'), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(await runLatencyOnly(options, LATENCY_ONLY[config.BENCH_ONLY]), null, 2)}\n`);
   } else {
     const report = await runBench(options);
     mkdirSync(config.BENCH_REPORT_DIR, { recursive: true });

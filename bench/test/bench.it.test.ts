@@ -72,6 +72,14 @@ describe('benchmark', () => {
     expect(report.latencyExactlyOnce.p50).toBeLessThanOrEqual(report.latencyExactlyOnce.p99);
     expect(report.latencyExactlyOnce.p99).toBeLessThanOrEqual(report.latencyExactlyOnce.max);
     for (const hop of Object.values(report.latencyExactlyOnce.hops)) expect(hop.p50).toBeGreaterThan(0);
+    // The same pipeline with twice the rate for 1 s a third into the window: samples before,
+    // during and after it, each second's, and the hops of the burst's own samples.
+    expect(report.burst).toMatchObject({ factor: 2, seconds: 1, offeredPerSecond: 100, windowSeconds: 2 });
+    expect(report.burst.before.samples).toBeGreaterThan(0);
+    expect(report.burst.during.samples).toBeGreaterThan(report.burst.before.samples);
+    expect(report.burst.perSecond.map((second) => second.second)).toEqual([0, 1]);
+    expect(report.burst.perSecond.reduce((sum, second) => sum + second.samples, 0)).toBe(report.burst.before.samples + report.burst.during.samples + report.burst.after.samples);
+    expect(report.burst.hops.builder.p50).toBeGreaterThan(0);
     expect(report.targets.map((target) => target.name)).toContain('end-to-end p99 at the offered load, builder exactly_once');
     expect(report.targets.length).toBe(13);
     // Redis round trips per event at the offered load too, for the two stages that use Redis and the one that does not.
@@ -87,6 +95,7 @@ describe('benchmark', () => {
     expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline|whole pipeline, builder exactly_once) \| 100 \| \d+ \|/gm)?.length).toBe(6);
     expect(markdown).toContain('builder at_least_once (the default): updates sent and acknowledged');
     expect(markdown).toContain('builder exactly_once: each batch');
+    expect(markdown).toMatch(/^\| during the burst \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \|$/m);
     expect(markdown).toContain('p99');
     expect(lines.some((line) => line.startsWith('latency'))).toBe(true);
   });

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@elephant/observability';
+import { burstFiguresOf, burstOf, eventsDue, loadBenchConfig, runBench, type Sample } from '@elephant/bench';
+
+describe('a burst in a latency run', () => {
+  it('is paced as the steady rate plus the burst\'s extra, only while it lasts', () => {
+    const burst = burstOf(3, 1, 30);
+    expect(burst).toEqual({ factor: 3, seconds: 1, at: 10 });
+    // 5 s of warm-up: the burst runs from 15 s to 16 s after the load started.
+    expect(eventsDue(15000, 1000, 5, burst)).toBe(15000);
+    expect(eventsDue(15500, 1000, 5, burst)).toBe(15500 + 1000);
+    expect(eventsDue(16000, 1000, 5, burst)).toBe(16000 + 2000);
+    expect(eventsDue(35000, 1000, 5, burst)).toBe(35000 + 2000);
+    expect(eventsDue(35000, 1000, 5)).toBe(35000);
+  });
+
+  it('reports before, during and after, and when the latency was back under the p99 before it', () => {
+    const timeline: Sample[] = [];
+    // 1,000 samples a second over 30 s: 10 ms before the burst (one in 200 at 40 ms), 300 ms
+    // during it (10 s to 11 s), 150 ms for the 1.2 s after, then 10 ms again.
+    for (let sent = 0; sent < 30000; sent += 1) {
+      const latency = sent < 10000 ? (sent % 200 === 0 ? 40 : 10) : sent < 11000 ? 300 : sent < 12200 ? 150 : 10;
+      timeline.push([sent, latency]);
+    }
+    const figures = burstFiguresOf(timeline, { factor: 2, seconds: 1, at: 10 }, 1000, 30);
+    expect(figures.before).toEqual({ samples: 10000, p50: 10, p95: 10, p99: 10, max: 40 });
+    expect(figures.during).toMatchObject({ samples: 1000, p50: 300, max: 300 });
+    expect(figures.after).toMatchObject({ samples: 19000, p50: 10, max: 150 });
+    expect(figures.recoverySeconds).toBe(1.2);
+    expect(figures.perSecond).toHaveLength(30);
+    expect(figures.perSecond[10]).toMatchObject({ second: 10, samples: 1000, p99: 300 });
+    expect(figures.perSecond[12]).toMatchObject({ second: 12, p99: 150 });
+    expect(figures.perSecond[13]).toMatchObject({ second: 13, p99: 10 });
+  });
+
+  it('is not back when no half-second after it was under the p99 before it', () => {
+    const timeline: Sample[] = Array.from({ length: 3000 }, (_, sent): Sample => [sent * 10, sent * 10 < 10000 ? 10 : 80]);
+    expect(burstFiguresOf(timeline, { factor: 2, seconds: 1, at: 10 }, 100, 30).recoverySeconds).toBeNull();
+  });
+
+  it('is not back on one fast sample while the others still wait', () => {
+    const timeline: Sample[] = [];
+    for (let sent = 0; sent < 30000; sent += 10) timeline.push([sent, sent < 10000 ? 10 : sent < 13000 && sent !== 11500 ? 90 : 10]);
+    expect(burstFiguresOf(timeline, { factor: 2, seconds: 1, at: 10 }, 100, 30).recoverySeconds).toBe(2);
+  });
+
+  it('is refused, naming the variable, when it is not a burst or too long for the window', async () => {
+    expect(() => loadBenchConfig({ BENCH_BURST_FACTOR: '1' })).toThrow(/BENCH_BURST_FACTOR: must be greater than 1/);
+    expect(() => loadBenchConfig({ BENCH_BURST_SECONDS: '0' })).toThrow(/BENCH_BURST_SECONDS/);
+    const options = {
+      kafkaBrokers: '127.0.0.1:1',
+      schemaRegistryUrl: 'http://127.0.0.1:1',
+      redisUrl: 'redis://127.0.0.1:1',
+      people: 1,
+      partitions: 1,
+      latencyRate: 100,
+      latencySeconds: 4,
+      latencyWarmupSeconds: 0,
+      settleSeconds: 0,
+      stackPids: [],
+      logger: createLogger({ name: 'bench-test', level: 'silent' }),
+      progress: () => undefined,
+    };
+    // Refused before anything runs (nothing listens on these addresses).
+    await expect(runBench({ ...options, burstSeconds: 3 })).rejects.toThrow(/BENCH_BURST_SECONDS: must be more than 0 and at most half of BENCH_LATENCY_SECONDS, 4 \(got 3\)/);
+    await expect(runBench({ ...options, burstFactor: 0.5 })).rejects.toThrow(/BENCH_BURST_FACTOR: must be greater than 1 \(got 0.5\)/);
+  });
+});
