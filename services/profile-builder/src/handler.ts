@@ -68,6 +68,8 @@ interface Outputs {
   readonly snapshots: Message[];
   readonly forwards: Map<string, Message[]>;
   readonly deadLetters: Message[];
+  /** The ingestTime of each touchpoint whose update this batch publishes (not republished ones). */
+  readonly ingested: number[];
 }
 
 /** A resolved touchpoint as the builder reads it: without the touchpoint's properties, which the profile does not keep. */
@@ -133,7 +135,7 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
 }
 
 async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
-  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [] };
+  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], ingested: [] };
   const now = deps.now();
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
@@ -147,6 +149,8 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
     ],
     [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
   );
+  const published = deps.now();
+  for (const ingestTime of out.ingested) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
   // Not awaited: the next batch of the partition need not wait for it. Redis runs one
   // connection's commands in order, so that batch's load (same connection) sees the entries
   // gone. A failure is harmless: that batch sees from the committed offsets that these
@@ -487,6 +491,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         deps.states.set(state);
         confirmed.push(request.outbox.field);
         deps.metrics.touchpoints.inc({ outcome: 'applied' }, entry.events.length);
+        for (const record of entry.records) out.ingested.push(record.touchpoint.ingestTime);
       } else if (outcome === 'erased') {
         deps.metrics.touchpoints.inc({ outcome: 'erased' }, entry.events.length);
       } else {

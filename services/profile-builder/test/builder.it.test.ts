@@ -59,6 +59,7 @@ function journey(): ReturnType<typeof touchpoint>[] {
 
 describe('profile builder on the real stack', () => {
   it("builds one customer's profile across channels: the expected profile and the exact sequence of updates, versions 1..n", async () => {
+    const startedAt = Date.now();
     const pipeline = await startPipeline(ctx, 'journey');
     pipelines.push(pipeline);
     const events = journey();
@@ -130,6 +131,19 @@ describe('profile builder on the real stack', () => {
     // The exact sequence: one touchpoint update per event, in publish order, versions 1..10.
     const mine = updates.filter((update) => update.profileId === profileId);
     expect(mine.map((update) => [update.version, update.kind, update.causeEventId])).toEqual(events.map((event, index) => [index + 1, 'touchpoint', event.eventId]));
+    // How far the profile is behind its channels: one observation per applied touchpoint, from
+    // its ingestTime (the harness's, 2026-11-02) to the acknowledgement of its update.
+    const observed = { count: 0, sum: 0, overAnHour: 0 };
+    for (const builder of pipeline.builders) {
+      const text = await builder.metrics.getSingleMetricAsString('elephant_builder_update_delay_seconds');
+      const sample = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? 'NaN');
+      observed.count += sample(/^elephant_builder_update_delay_seconds_count(?:\{[^}]*\})? (\S+)$/m);
+      observed.sum += sample(/^elephant_builder_update_delay_seconds_sum(?:\{[^}]*\})? (\S+)$/m);
+      observed.overAnHour += sample(/^elephant_builder_update_delay_seconds_bucket\{[^}]*le="\+Inf"[^}]*\} (\S+)$/m) - sample(/^elephant_builder_update_delay_seconds_bucket\{[^}]*le="3600"[^}]*\} (\S+)$/m);
+    }
+    expect(observed.count).toBe(events.length);
+    expect(observed.overAnHour).toBe(events.length);
+    expect(observed.sum).toBeGreaterThanOrEqual((events.length * (startedAt - Date.UTC(2026, 10, 2))) / 1000);
     const after = (update: ProfileUpdate | undefined, path: string): unknown => {
       const change = update?.changes.find((entry) => entry.path === path);
       return change === undefined ? 'unchanged' : change.after === null ? null : (JSON.parse(change.after) as unknown);
