@@ -143,6 +143,11 @@ export interface BenchReport {
     readonly machine: { readonly coresBusy: number; readonly steal: number; readonly waitingForCore: number | null } | null;
     /** Redis commands and round trips per event at this load, the resolver's and the builder's together. */
     readonly redis: RedisPerEvent | null;
+    /**
+     * How late the load generator sent the sampled raw messages after they were due (up to its
+     * 10 ms tick by design; more when it fell behind): time the latencies above do not include.
+     */
+    readonly sendDelay: Percentiles;
   };
   /**
    * The same latency run with the profile builder at PROCESSING_GUARANTEE=exactly_once (each
@@ -166,6 +171,8 @@ export type BurstFigures = BurstShape & {
   readonly hops: BenchReport['latency']['hops'];
   readonly coresBusy: BenchReport['latency']['coresBusy'];
   readonly machine: BenchReport['latency']['machine'];
+  /** How late the load generator sent the run's sampled raw messages after they were due (ms). */
+  readonly sendDelay: Percentiles;
 };
 
 interface Counters {
@@ -510,6 +517,7 @@ export async function runThroughputOnly(options: BenchOptions): Promise<Record<s
  * with a burst (BENCH_ONLY=burst).
  */
 export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 'pipeline-exactly-once' | 'alone' | 'burst' = 'pipeline'): Promise<BenchReport['latency'] | BurstFigures | Record<string, LatencyFigures>> {
+  const burst = which === 'burst' ? burstOptionsOf(options) : undefined;
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
   const env = serviceEnv(options, tenant, which === 'pipeline-exactly-once' ? 'exactly_once' : 'at_least_once');
@@ -517,7 +525,7 @@ export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 
   const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
   try {
-    if (which === 'burst') return await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burstOptionsOf(options));
+    if (burst !== undefined) return await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burst);
     if (which !== 'alone') return await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
     return { baseline: await passthroughLatency(kafka, redis, options, run, simulation), ...(await stageLatencies(kafka, redis, options, run, tenant, env, simulation)) };
   } finally {
@@ -615,10 +623,10 @@ async function pipelineLatency(kafka: Kafka, redis: Redis, env: Record<string, s
     const latency = { ...figures, split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) }, hops: await hopLatencies(kafka, registry, prefix, sampled) };
     if (burst === undefined) return { latency, burst: null };
     const burstEnd = (burst.at + burst.seconds) * 1000;
-    const inBurst = new Set([...sampled].filter(([, sent]) => sent >= burst.at * 1000 && sent < burstEnd).map(([id]) => id));
+    const inBurst = new Set([...sampled].filter(([, due]) => due >= burst.at * 1000 && due < burstEnd).map(([id]) => id));
     return {
       latency,
-      burst: { ...burstFiguresOf(timeline, burst, result.offeredPerSecond, result.seconds), hops: await hopLatencies(kafka, registry, prefix, inBurst), coresBusy: result.coresBusy, machine: result.machine },
+      burst: { ...burstFiguresOf(timeline, burst, result.offeredPerSecond, result.seconds), hops: await hopLatencies(kafka, registry, prefix, inBurst), coresBusy: result.coresBusy, machine: result.machine, sendDelay: result.sendDelay },
     };
   } finally {
     await services.stop();
@@ -918,15 +926,15 @@ function burstLines(report: BenchReport): string[] {
   const around = burst.perSecond.filter((second) => second.second >= Math.floor(burst.at) - 2 && second.second <= Math.ceil(end) + 7);
   const machine = burst.machine ? ` The whole machine was ${burst.machine.coresBusy} of ${report.machine.cpus} cores busy over the run${burst.machine.waitingForCore === null ? '' : `, some task waiting for a core ${Math.round(burst.machine.waitingForCore * 100)}% of the time`}.` : '';
   return [
-    `A burst (not a target): the whole pipeline (builder at_least_once) at ${burst.offeredPerSecond} events/s, and ${burst.factor}× that for ${burst.seconds} s from ${burst.at} s into the ${burst.windowSeconds} s measured; latency of the samples by when their raw message was sent (ms).`,
+    `A burst (not a target): the whole pipeline (builder at_least_once) at ${burst.offeredPerSecond} events/s, and ${burst.factor}× that for ${burst.seconds} s from ${burst.at} s into the ${burst.windowSeconds} s measured; latency of the samples by when their raw message was due (ms; the load generator sent them p99 ${burst.sendDelay.p99} ms, at most ${burst.sendDelay.max} ms, after that).`,
     '',
-    '| sent | samples | p50 | p95 | p99 | max |',
+    '| due | samples | p50 | p95 | p99 | max |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     row('before the burst', burst.before),
     row('during the burst', burst.during),
     row('after the burst', burst.after),
     '',
-    `${burst.recoverySeconds === null ? `The latency was not back under the p99 before the burst (${burst.before.p99} ms) for half a second before the window ended.` : `Back under the p99 before the burst (${burst.before.p99} ms) for half a second ${burst.recoverySeconds} s after the burst's end.`} Per second sent, p99: ${around.map((second) => `${second.second} s ${second.p99}`).join(', ')}. Per service, the burst's samples: normalizer p99 ${burst.hops.normalizer.p99} ms, resolver ${burst.hops.resolver.p99}, builder ${burst.hops.builder.p99}.${machine}`,
+    `${burst.recoverySeconds === null ? `The latency was not back under the p99 before the burst (${burst.before.p99} ms) for half a second before the window ended.` : `Back under the p99 before the burst (${burst.before.p99} ms) for half a second ${burst.recoverySeconds} s after the burst's end.`} Per second due, p99: ${around.map((second) => `${second.second} s ${second.p99}`).join(', ')}. Per service, the burst's samples: normalizer p99 ${burst.hops.normalizer.p99} ms, resolver ${burst.hops.resolver.p99}, builder ${burst.hops.builder.p99}.${machine}`,
   ];
 }
 
@@ -934,7 +942,7 @@ function burstLines(report: BenchReport): string[] {
 function pipelineLatencyText(report: BenchReport, latency: BenchReport['latency'], builder: string): string {
   const machine = latency.machine ? `; the whole machine ${latency.machine.coresBusy} of ${report.machine.cpus} cores (steal ${latency.machine.steal}${latency.machine.waitingForCore === null ? '' : `; some task waiting for a core ${Math.round(latency.machine.waitingForCore * 100)}% of the time`})` : '';
   return [
-    `Latency, raw message produced → profile update consumed, builder ${builder}, at ${latency.offeredPerSecond} events/s (raw messages paced by the events they carry) for ${latency.seconds} s after ${latency.warmupSeconds} s of warm-up at the same load (${latency.samples} samples, HDR histogram): p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms.`,
+    `Latency, raw message produced → profile update consumed, builder ${builder}, at ${latency.offeredPerSecond} events/s (raw messages paced by the events they carry) for ${latency.seconds} s after ${latency.warmupSeconds} s of warm-up at the same load (${latency.samples} samples, HDR histogram): p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms (from the send; the load generator sent the raw messages p99 ${latency.sendDelay.p99} ms, at most ${latency.sendDelay.max} ms, after they were due).`,
     `Split at the update's Kafka timestamp: raw produced → update produced p50 ${latency.split.toUpdateProduced.p50} ms, p99 ${latency.split.toUpdateProduced.p99} ms; update produced → consumed (the builder's commit, the subscriber's fetch) p50 ${latency.split.toSubscriber.p50} ms, p99 ${latency.split.toSubscriber.p99} ms.`,
     `Per service inside the pipeline (from its input's and output's Kafka timestamps): normalizer p50 ${latency.hops.normalizer.p50} ms, p99 ${latency.hops.normalizer.p99} ms; resolver p50 ${latency.hops.resolver.p50} ms, p99 ${latency.hops.resolver.p99} ms; builder p50 ${latency.hops.builder.p50} ms, p99 ${latency.hops.builder.p99} ms.`,
     `Each stage ran in its own process (\`elephant run --only\`); cores each kept busy under this load: ${Object.entries(latency.coresBusy).map(([part, cores]) => `${part} ${cores ?? '-'}`).join(', ')}${machine}.`,

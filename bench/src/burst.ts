@@ -15,18 +15,18 @@ export interface BurstShape extends Burst {
   readonly offeredPerSecond: number;
   /** Length of the measured window, seconds. */
   readonly windowSeconds: number;
-  /** Samples sent before the burst: the steady state the burst is compared with. */
+  /** Samples due before the burst: the steady state the burst is compared with. */
   readonly before: SamplePercentiles;
   readonly during: SamplePercentiles;
-  /** Samples sent from the burst's end to the end of the window. */
+  /** Samples due from the burst's end to the end of the window. */
   readonly after: SamplePercentiles;
   /**
    * Seconds from the burst's end until the latency was back: the start of the first half-second
-   * (to the window's end at most) whose samples all took no longer than the p99 before the
-   * burst. Null when it never was within the window.
+   * after it (five 100 ms steps, inside the window, each with a sample) whose samples all took
+   * no longer than the p99 before the burst. Null when there was none.
    */
   readonly recoverySeconds: number | null;
-  /** Per second of the window by send time: the burst's second, and what led up to and followed it. */
+  /** Per second of the window by when the samples were due: the burst's second, and what led up to and followed it. */
   readonly perSecond: readonly (SamplePercentiles & { readonly second: number })[];
 }
 
@@ -45,38 +45,38 @@ export function burstFiguresOf(timeline: readonly Sample[], burst: Burst, offere
   const startMs = burst.at * 1000;
   const endMs = startMs + burst.seconds * 1000;
   const windowMs = windowSeconds * 1000;
-  const before = percentilesOfSamples(timeline.filter(([sent]) => sent < startMs));
-  const after = timeline.filter(([sent]) => sent >= endMs);
-  // The highest latency of the samples sent in each 100 ms step after the burst (0: none).
-  const steps = Math.max(1, Math.ceil((windowMs - endMs) / RECOVERY_STEP_MS));
+  const before = percentilesOfSamples(timeline.filter(([due]) => due < startMs));
+  // Due at the window's end or later: none is (the load's last event is due before it).
+  const after = timeline.filter(([due]) => due >= endMs && due < windowMs);
+  // The highest latency (rounded as the histogram's) of the samples due in each whole 100 ms
+  // step after the burst, and how many there were.
+  const steps = Math.floor((windowMs - endMs) / RECOVERY_STEP_MS);
   const highest = new Array<number>(steps).fill(0);
   const counts = new Array<number>(steps).fill(0);
-  for (const [sent, latency] of after) {
-    const step = Math.min(steps - 1, Math.floor((sent - endMs) / RECOVERY_STEP_MS));
-    highest[step] = Math.max(highest[step] ?? 0, latency);
+  for (const [due, latency] of after) {
+    const step = Math.floor((due - endMs) / RECOVERY_STEP_MS);
+    if (step >= steps) continue;
+    highest[step] = Math.max(highest[step] ?? 0, Math.round(latency));
     counts[step] = (counts[step] ?? 0) + 1;
   }
   let recoverySeconds: number | null = null;
   if (before.samples > 0) {
-    for (let step = 0; step < steps && recoverySeconds === null; step += 1) {
-      const span = { highest: 0, samples: 0 };
-      for (let next = step; next < Math.min(steps, step + RECOVERY_STEPS); next += 1) {
-        span.highest = Math.max(span.highest, highest[next] ?? 0);
-        span.samples += counts[next] ?? 0;
-      }
-      if (span.samples > 0 && span.highest <= before.p99) recoverySeconds = (step * RECOVERY_STEP_MS) / 1000;
+    for (let step = 0; step + RECOVERY_STEPS <= steps && recoverySeconds === null; step += 1) {
+      let back = true;
+      for (let next = step; next < step + RECOVERY_STEPS && back; next += 1) back = (counts[next] ?? 0) > 0 && (highest[next] ?? 0) <= before.p99;
+      if (back) recoverySeconds = (step * RECOVERY_STEP_MS) / 1000;
     }
   }
   const perSecond = Array.from({ length: Math.ceil(windowSeconds) }, (_, second) => ({
     second,
-    ...percentilesOfSamples(timeline.filter(([sent]) => sent >= second * 1000 && sent < (second + 1) * 1000)),
+    ...percentilesOfSamples(timeline.filter(([due]) => due >= second * 1000 && due < (second + 1) * 1000)),
   }));
   return {
     ...burst,
     offeredPerSecond,
     windowSeconds,
     before,
-    during: percentilesOfSamples(timeline.filter(([sent]) => sent >= startMs && sent < endMs)),
+    during: percentilesOfSamples(timeline.filter(([due]) => due >= startMs && due < endMs)),
     after: percentilesOfSamples(after),
     recoverySeconds,
     perSecond,

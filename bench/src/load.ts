@@ -60,10 +60,26 @@ export function eventsDue(elapsedMs: number, rate: number, warmupSeconds: number
 }
 
 /**
- * A sample of a latency run: when its input was sent, in ms from the measured window's start
- * (the warm-up's end as scheduled), and its latency (ms).
+ * When the `events`-th event (counted from 0) is due, ms after the load started: the inverse of
+ * `eventsDue`.
  */
-export type Sample = readonly [sentMs: number, latencyMs: number];
+export function dueAt(events: number, rate: number, warmupSeconds: number, burst?: Burst): number {
+  if (burst === undefined) return (events / rate) * 1000;
+  const startMs = (warmupSeconds + burst.at) * 1000;
+  const atStart = (startMs / 1000) * rate;
+  if (events <= atStart) return (events / rate) * 1000;
+  const atEnd = atStart + burst.seconds * rate * burst.factor;
+  if (events <= atEnd) return startMs + ((events - atStart) / (rate * burst.factor)) * 1000;
+  return ((events - burst.seconds * rate * (burst.factor - 1)) / rate) * 1000;
+}
+
+/**
+ * A sample of a latency run: when its input was due, in ms from the measured window's start
+ * (the warm-up's end), and its latency from when it was sent (ms). Grouped by when it was due,
+ * a sample stays in the part of the run (a burst, the seconds after it) the load put it in,
+ * even when the load generator sent it late (`LoadResult.sendDelay`).
+ */
+export type Sample = readonly [dueMs: number, latencyMs: number];
 
 /** CPU seconds (user and system) of processes, from /proc; null where unreadable. */
 export function processCpuSeconds(pids: readonly number[]): number | null {
@@ -262,8 +278,14 @@ export interface LoadResult extends Percentiles {
    * null where the kernel does not report it).
    */
   readonly machine: { readonly coresBusy: number; readonly steal: number; readonly waitingForCore: number | null } | null;
-  /** The ids whose outputs were traced, each with when its input was sent (ms into the measured window). */
+  /** The ids whose outputs were traced, each with when its input was due (ms into the measured window). */
   readonly sampled: ReadonlyMap<string, number>;
+  /**
+   * How late the load generator sent the sampled inputs after they were due (ms, at least 1):
+   * up to a tick (10 ms) by design, more when the generator fell behind. Latencies are measured
+   * from the send, so this is time they do not include.
+   */
+  readonly sendDelay: Percentiles;
   /** Every sample, in arrival order. */
   readonly timeline: readonly Sample[];
 }
@@ -279,7 +301,9 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
   /** Events of the warm-up, and of the whole run. */
   const warm = spec.rate * spec.warmupSeconds;
   const total = Math.round(eventsDue((spec.warmupSeconds + spec.seconds) * 1000, spec.rate, spec.warmupSeconds, spec.burst));
-  const sentAt = new Map<string, { at: number; epoch: number; scheduled: number }>();
+  const sentAt = new Map<string, { at: number; epoch: number; due: number }>();
+  /** How late the load generator sent each sampled input after it was due (ms). */
+  const sendDelay = newHistogram();
   const sampled = new Map<string, number>();
   const timeline: Sample[] = [];
   const histogram = newHistogram();
@@ -308,7 +332,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
           if (id === undefined || sent === undefined) return;
           sentAt.delete(id);
           histogram.recordValue(Math.max(1, Math.round(now - sent.at)));
-          timeline.push([sent.scheduled, now - sent.at]);
+          timeline.push([sent.due, now - sent.at]);
           if (spec.samplesDir !== undefined) written.push([sent.epoch, Math.round(now - sent.at)]);
           const message = batch.messages[index];
           if (message) spec.onSample?.(message, sent.epoch, nowEpoch);
@@ -350,13 +374,15 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
           const input = spec.inputs[next];
           if (!input) continue;
           const warmingUp = offered < warm;
+          const dueMs = dueAt(offered, spec.rate, spec.warmupSeconds, spec.burst);
           offered += Math.max(1, input.events ?? 1);
           batches.push({ topic: input.topic, messages: [input.message] });
           if (warmingUp) continue;
-          const sent = { at: performance.now(), epoch: Date.now(), scheduled: elapsedMs - spec.warmupSeconds * 1000 };
+          const sent = { at: performance.now(), epoch: Date.now(), due: dueMs - spec.warmupSeconds * 1000 };
+          sendDelay.recordValue(Math.max(1, Math.round(performance.now() - started - dueMs)));
           for (const id of input.ids) {
             if (sentAt.has(id) || sampled.has(id)) continue;
-            sampled.set(id, sent.scheduled);
+            sampled.set(id, sent.due);
             sentAt.set(id, sent);
           }
         }
@@ -399,7 +425,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
       mkdirSync(spec.samplesDir, { recursive: true });
       writeFileSync(join(spec.samplesDir, `${spec.prefix}samples.json`), JSON.stringify(written));
     }
-    return { offeredPerSecond: spec.rate, warmupSeconds: spec.warmupSeconds, seconds: spec.seconds, samples, ...percentilesOf(histogram), coresBusy, machine, redis, sampled, timeline };
+    return { offeredPerSecond: spec.rate, warmupSeconds: spec.warmupSeconds, seconds: spec.seconds, samples, ...percentilesOf(histogram), coresBusy, machine, redis, sampled, timeline, sendDelay: percentilesOf(sendDelay) };
   } finally {
     await subscriber.disconnect();
   }

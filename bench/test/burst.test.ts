@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@elephant/observability';
-import { burstFiguresOf, burstOf, eventsDue, loadBenchConfig, runBench, type Sample } from '@elephant/bench';
+import { burstFiguresOf, burstOf, dueAt, eventsDue, loadBenchConfig, runBench, type Sample } from '@elephant/bench';
 
 describe('a burst in a latency run', () => {
   it('is paced as the steady rate plus the burst\'s extra, only while it lasts', () => {
@@ -12,6 +12,11 @@ describe('a burst in a latency run', () => {
     expect(eventsDue(16000, 1000, 5, burst)).toBe(16000 + 2000);
     expect(eventsDue(35000, 1000, 5, burst)).toBe(35000 + 2000);
     expect(eventsDue(35000, 1000, 5)).toBe(35000);
+    // When each event is due: the inverse, before, during and after the burst.
+    for (const ms of [0, 7000, 15000, 15250, 15999, 16000, 20000, 35000]) {
+      expect(dueAt(eventsDue(ms, 1000, 5, burst), 1000, 5, burst)).toBeCloseTo(ms, 6);
+      expect(dueAt(eventsDue(ms, 1000, 5), 1000, 5)).toBeCloseTo(ms, 6);
+    }
   });
 
   it('reports before, during and after, and when the latency was back under the p99 before it', () => {
@@ -42,6 +47,18 @@ describe('a burst in a latency run', () => {
     const timeline: Sample[] = [];
     for (let sent = 0; sent < 30000; sent += 10) timeline.push([sent, sent < 10000 ? 10 : sent < 13000 && sent !== 11500 ? 90 : 10]);
     expect(burstFiguresOf(timeline, { factor: 2, seconds: 1, at: 10 }, 100, 30).recoverySeconds).toBe(2);
+  });
+
+  it('is back only for five whole steps inside the window, each with a sample, compared as the histogram rounds', () => {
+    const steady = (latency: (due: number) => number): Sample[] => Array.from({ length: 3000 }, (_, index): Sample => [index * 10, index * 10 < 10000 ? 10 : latency(index * 10)]);
+    const burst = { factor: 2, seconds: 1, at: 10 };
+    // 10.4 ms rounds to the p99 before the burst (10): back at once.
+    expect(burstFiguresOf(steady(() => 10.4), burst, 100, 30).recoverySeconds).toBe(0);
+    // No sample due from 11.0 to 11.1 s: the first span is not back, the one after it is.
+    const gap = steady(() => 10).filter(([due]) => due < 11000 || due >= 11100);
+    expect(burstFiguresOf(gap, burst, 100, 30).recoverySeconds).toBe(0.1);
+    // Back only in the last 0.3 s of the window: too short a span.
+    expect(burstFiguresOf(steady((due) => (due < 29700 ? 50 : 10)), burst, 100, 30).recoverySeconds).toBeNull();
   });
 
   it('is refused, naming the variable, when it is not a burst or too long for the window', async () => {

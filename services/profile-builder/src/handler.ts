@@ -68,8 +68,14 @@ interface Outputs {
   readonly snapshots: Message[];
   readonly forwards: Map<string, Message[]>;
   readonly deadLetters: Message[];
-  /** The ingestTime of each touchpoint whose update this batch publishes (not republished ones). */
+  /** The ingestTime of each touchpoint whose update this attempt publishes (not republished ones). */
   readonly ingested: number[];
+  /**
+   * The same for touchpoints an earlier attempt of the batch committed to Redis before a
+   * profile conflict ended it: this attempt republishes their updates from the outbox. Shared
+   * by the batch's attempts.
+   */
+  readonly committedEarlier: number[];
 }
 
 /** A resolved touchpoint as the builder reads it: without the touchpoint's properties, which the profile does not keep. */
@@ -121,9 +127,10 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
 const CONFLICT_ATTEMPTS = 3;
 
 async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
+  const committedEarlier: number[] = [];
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await attemptBatch(deps, batch, groupId);
+      await attemptBatch(deps, batch, groupId, committedEarlier);
       return;
     } catch (error) {
       if (!(error instanceof ProfileConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
@@ -134,8 +141,8 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
   }
 }
 
-async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
-  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], ingested: [] };
+async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: string, committedEarlier: number[]): Promise<void> {
+  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], ingested: [], committedEarlier };
   const now = deps.now();
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
@@ -150,7 +157,7 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
     [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
   );
   const published = deps.now();
-  for (const ingestTime of out.ingested) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
+  for (const ingestTime of [...out.committedEarlier, ...out.ingested]) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
   // Not awaited: the next batch of the partition need not wait for it. Redis runs one
   // connection's commands in order, so that batch's load (same connection) sees the entries
   // gone. A failure is harmless: that batch sees from the committed offsets that these
@@ -384,13 +391,17 @@ function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): 
  * version or an event applied elsewhere ('conflict', 'duplicate') fails the batch, which is
  * then processed again.
  */
-async function commitTouchpoints(deps: BuilderDeps, tenant: string, requests: CommitRequest[]): Promise<CommitOutcome[]> {
+async function commitTouchpoints(deps: BuilderDeps, out: Outputs, tenant: string, requests: CommitRequest[], pending: ReadonlyMap<string, AppliedToProfile>): Promise<CommitOutcome[]> {
   const outcomes = await deps.store.commit(tenant, requests);
   const failed = requests.flatMap((request, index) => {
     const outcome = outcomes[index] ?? 'conflict';
     return outcome === 'conflict' || outcome === 'duplicate' ? [`${request.profileId} (${outcome})`] : [];
   });
   if (failed.length > 0) {
+    // The profiles committed meanwhile are published by the next attempt, from the outbox.
+    requests.forEach((request, index) => {
+      if (outcomes[index] === 'ok') for (const record of pending.get(request.profileId)?.records ?? []) out.committedEarlier.push(record.touchpoint.ingestTime);
+    });
     deps.metrics.conflicts.inc(failed.length);
     throw new ProfileConflictError(failed);
   }
@@ -478,7 +489,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         absorbed: [],
       });
     }
-    const outcomes = await commitTouchpoints(deps, tenant, requests);
+    const outcomes = await commitTouchpoints(deps, out, tenant, requests, pending);
     // Published only for the profiles whose commit went through; each profile's updates in order.
     const confirmed: string[] = [];
     for (const [index, request] of requests.entries()) {

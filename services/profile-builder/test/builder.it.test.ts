@@ -143,7 +143,9 @@ describe('profile builder on the real stack', () => {
     }
     expect(observed.count).toBe(events.length);
     expect(observed.overAnHour).toBe(events.length);
+    // In seconds: between the test's start and now, less the harness's ingestTime, each.
     expect(observed.sum).toBeGreaterThanOrEqual((events.length * (startedAt - Date.UTC(2026, 10, 2))) / 1000);
+    expect(observed.sum).toBeLessThanOrEqual((events.length * (Date.now() - Date.UTC(2026, 10, 2))) / 1000);
     const after = (update: ProfileUpdate | undefined, path: string): unknown => {
       const change = update?.changes.find((entry) => entry.path === path);
       return change === undefined ? 'unchanged' : change.after === null ? null : (JSON.parse(change.after) as unknown);

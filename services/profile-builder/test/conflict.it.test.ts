@@ -131,6 +131,25 @@ describe('profile builder conflicts', () => {
     expect(await committed.get(topics.resolved, 0)).toBe(2n);
   });
 
+  it('counts in the update delay the touchpoints an attempt ended by a conflict had committed, once, when the next attempt publishes their updates', async () => {
+    const { topics, registry, schemaIds, redis, metrics, handler, context, armed } = await setUp('conflict-delay', async (store, topics) => {
+      const state = `${store.tenantPrefix('acme')}ps:profile-1`;
+      const [version, json] = await redis.hmget(state, 'v', 's');
+      const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
+      expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+    });
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
+    armed.interfere = true;
+    // profile-2 commits in the first attempt, profile-1 conflicts; the second attempt applies
+    // profile-1's touchpoint and republishes profile-2's update from the outbox.
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(1, registry.encode(schemaIds.resolved, purchase(2, 'profile-2'))), message(2, registry.encode(schemaIds.resolved, purchase(2)))] }, context(3)));
+    expect((await metrics.conflicts.get()).values[0]?.value).toBe(1);
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.map((update) => update.causeEventId).sort()).toEqual([purchase(1), purchase(2, 'profile-2'), purchase(2)].map((record) => record.touchpoint.eventId).sort());
+    const count = (await metrics.updateDelay.get()).values.find((entry) => entry.metricName === 'elephant_builder_update_delay_seconds_count')?.value;
+    expect(count).toBe(3);
+  });
+
   it('forwards the touchpoints of a profile merged between the load and the write to its survivor without processing the batch again; the batch\'s other profiles publish once', async () => {
     // The other writer folds profile-1 into profile-9 (a merge batch of another partition).
     const { topics, registry, schemaIds, redis, metrics, handler, context, armed } = await setUp('merged-meanwhile', async (store) => {
