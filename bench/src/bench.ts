@@ -569,11 +569,17 @@ async function measureLatency(kafka: Kafka, redis: Redis, env: Record<string, st
   return (await pipelineLatency(kafka, redis, env, simulation, options)).latency;
 }
 
-/** The whole pipeline's latency run with a burst (`burstFactor` × the rate for `burstSeconds`, a third into the window). */
+/**
+ * The whole pipeline's latency run with a burst (`burstFactor` × the rate for `burstSeconds`, a
+ * third into the window), and the hops of the samples due during the burst (the run's topics
+ * outlive its processes).
+ */
 async function measureBurst(kafka: Kafka, redis: Redis, env: Record<string, string>, simulation: Simulation, options: BenchOptions, burst: Burst): Promise<BurstFigures> {
-  const { burst: figures } = await pipelineLatency(kafka, redis, env, simulation, options, burst);
-  if (figures === null) throw new Error('the burst run returned no burst figures');
-  return figures;
+  const { latency, timeline, sampled } = await pipelineLatency(kafka, redis, env, simulation, options, burst);
+  const [from, to] = [burst.at * 1000, (burst.at + burst.seconds) * 1000];
+  const inBurst = new Set([...sampled].filter(([, due]) => due >= from && due < to).map(([id]) => id));
+  const hops = await hopLatencies(kafka, new AvroRegistry({ url: options.schemaRegistryUrl }), env['TOPIC_PREFIX'] ?? '', inBurst);
+  return { ...burstFiguresOf(timeline, burst, latency.offeredPerSecond, latency.seconds), hops, coresBusy: latency.coresBusy, machine: latency.machine, sendDelay: latency.sendDelay };
 }
 
 /** The burst of `options`, checked: a burst as long as half the window would leave too little of it before and after. */
@@ -588,7 +594,7 @@ function burstOptionsOf(options: BenchOptions): Burst {
   return burstOf(factor, seconds, options.latencySeconds);
 }
 
-async function pipelineLatency(kafka: Kafka, redis: Redis, env: Record<string, string>, simulation: Simulation, options: BenchOptions, burst?: Burst): Promise<{ latency: BenchReport['latency']; burst: BurstFigures | null }> {
+async function pipelineLatency(kafka: Kafka, redis: Redis, env: Record<string, string>, simulation: Simulation, options: BenchOptions, burst?: Burst): Promise<{ latency: BenchReport['latency'] } & Pick<LoadResult, 'timeline' | 'sampled'>> {
   const prefix = env['TOPIC_PREFIX'] ?? '';
   await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, partitions: options.partitions })));
   // Topics between the services exist (with leaders) before they start, as the services would create them.
@@ -620,14 +626,7 @@ async function pipelineLatency(kafka: Kafka, redis: Redis, env: Record<string, s
       ...(burst === undefined ? {} : { burst }),
     });
     const { sampled, timeline, ...figures } = result;
-    const latency = { ...figures, split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) }, hops: await hopLatencies(kafka, registry, prefix, sampled) };
-    if (burst === undefined) return { latency, burst: null };
-    const burstEnd = (burst.at + burst.seconds) * 1000;
-    const inBurst = new Set([...sampled].filter(([, due]) => due >= burst.at * 1000 && due < burstEnd).map(([id]) => id));
-    return {
-      latency,
-      burst: { ...burstFiguresOf(timeline, burst, result.offeredPerSecond, result.seconds), hops: await hopLatencies(kafka, registry, prefix, inBurst), coresBusy: result.coresBusy, machine: result.machine, sendDelay: result.sendDelay },
-    };
+    return { latency: { ...figures, split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) }, hops: await hopLatencies(kafka, registry, prefix, sampled) }, timeline, sampled };
   } finally {
     await services.stop();
   }

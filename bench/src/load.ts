@@ -379,7 +379,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
           batches.push({ topic: input.topic, messages: [input.message] });
           if (warmingUp) continue;
           const sent = { at: performance.now(), epoch: Date.now(), due: dueMs - spec.warmupSeconds * 1000 };
-          sendDelay.recordValue(Math.max(1, Math.round(performance.now() - started - dueMs)));
+          sendDelay.recordValue(Math.max(1, Math.round(sent.at - started - dueMs)));
           for (const id of input.ids) {
             if (sentAt.has(id) || sampled.has(id)) continue;
             sampled.set(id, sent.due);

@@ -68,14 +68,12 @@ interface Outputs {
   readonly snapshots: Message[];
   readonly forwards: Map<string, Message[]>;
   readonly deadLetters: Message[];
-  /** The ingestTime of each touchpoint whose update this attempt publishes (not republished ones). */
-  readonly ingested: number[];
   /**
-   * The same for touchpoints an earlier attempt of the batch committed to Redis before a
-   * profile conflict ended it: this attempt republishes their updates from the outbox. Shared
-   * by the batch's attempts.
+   * The ingestTime of each touchpoint the batch's attempts committed to Redis: shared by them,
+   * as the updates of one that a profile conflict ended are published by the next, from the
+   * outbox (elephant_builder_update_delay_seconds).
    */
-  readonly committedEarlier: number[];
+  readonly ingested: number[];
 }
 
 /** A resolved touchpoint as the builder reads it: without the touchpoint's properties, which the profile does not keep. */
@@ -127,10 +125,10 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
 const CONFLICT_ATTEMPTS = 3;
 
 async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
-  const committedEarlier: number[] = [];
+  const ingested: number[] = [];
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await attemptBatch(deps, batch, groupId, committedEarlier);
+      await attemptBatch(deps, batch, groupId, ingested);
       return;
     } catch (error) {
       if (!(error instanceof ProfileConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
@@ -141,8 +139,8 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
   }
 }
 
-async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: string, committedEarlier: number[]): Promise<void> {
-  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], ingested: [], committedEarlier };
+async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: string, ingested: number[]): Promise<void> {
+  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], ingested };
   const now = deps.now();
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
@@ -157,7 +155,7 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
     [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
   );
   const published = deps.now();
-  for (const ingestTime of [...out.committedEarlier, ...out.ingested]) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
+  for (const ingestTime of ingested) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
   // Not awaited: the next batch of the partition need not wait for it. Redis runs one
   // connection's commands in order, so that batch's load (same connection) sees the entries
   // gone. A failure is harmless: that batch sees from the committed offsets that these
@@ -393,15 +391,15 @@ function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): 
  */
 async function commitTouchpoints(deps: BuilderDeps, out: Outputs, tenant: string, requests: CommitRequest[], pending: ReadonlyMap<string, AppliedToProfile>): Promise<CommitOutcome[]> {
   const outcomes = await deps.store.commit(tenant, requests);
+  // Before anything can fail: a profile committed is published, by this attempt or the next.
+  requests.forEach((request, index) => {
+    if (outcomes[index] === 'ok') for (const record of pending.get(request.profileId)?.records ?? []) out.ingested.push(record.touchpoint.ingestTime);
+  });
   const failed = requests.flatMap((request, index) => {
     const outcome = outcomes[index] ?? 'conflict';
     return outcome === 'conflict' || outcome === 'duplicate' ? [`${request.profileId} (${outcome})`] : [];
   });
   if (failed.length > 0) {
-    // The profiles committed meanwhile are published by the next attempt, from the outbox.
-    requests.forEach((request, index) => {
-      if (outcomes[index] === 'ok') for (const record of pending.get(request.profileId)?.records ?? []) out.committedEarlier.push(record.touchpoint.ingestTime);
-    });
     deps.metrics.conflicts.inc(failed.length);
     throw new ProfileConflictError(failed);
   }
@@ -502,7 +500,6 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         deps.states.set(state);
         confirmed.push(request.outbox.field);
         deps.metrics.touchpoints.inc({ outcome: 'applied' }, entry.events.length);
-        for (const record of entry.records) out.ingested.push(record.touchpoint.ingestTime);
       } else if (outcome === 'erased') {
         deps.metrics.touchpoints.inc({ outcome: 'erased' }, entry.events.length);
       } else {

@@ -12,7 +12,7 @@ import { CommittedOffsets, TransactionGroup, TransactionalProducer, readToEnd } 
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
 import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf, type CommitOutcome, type CommitRequest } from '@elephant/profile-builder';
-import { connectRedis } from '@elephant/redis';
+import { connectRedis, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { createTestContext, waitUntil } from '@elephant/testing';
 import { decodeAll, envOf, message, touchpoint } from './harness.ts';
@@ -50,7 +50,7 @@ async function run(call: () => Promise<void>): Promise<void> {
  * A builder handler on topics of its own whose store's commit runs `before` first (once, when
  * armed): what another writer does between the batch's load and its checked write.
  */
-async function setUp(name: string, before: (store: ProfileStore, topics: ReturnType<typeof topicsOf>) => Promise<void>) {
+async function setUp(name: string, before: (store: ProfileStore, topics: ReturnType<typeof topicsOf>, redis: Redis) => Promise<void>) {
   const config = loadConfig({ ...envOf(ctx, name), CONSUMER_GROUP: ctx.group(name) });
   const topics = topicsOf(config);
   await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
@@ -69,7 +69,7 @@ async function setUp(name: string, before: (store: ProfileStore, topics: ReturnT
     armed.commits += 1;
     if (armed.interfere) {
       armed.interfere = false;
-      await before(store, topics);
+      await before(store, topics, redis);
     }
     return store.commit(tenant, requests);
   };
@@ -105,16 +105,19 @@ const purchase = (day: number, profileId = 'profile-1'): ResolvedTouchpoint => (
   resolvedAt: Date.UTC(2026, 10, 2),
 });
 
+/**
+ * The other writer of the first two tests: before the batch's first write, it commits a new
+ * version of profile-1 (the same state, one version on), as a builder of another partition would.
+ */
+async function moveProfileOne(store: ProfileStore, topics: ReturnType<typeof topicsOf>, redis: Redis): Promise<void> {
+  const [version, json] = await redis.hmget(`${store.tenantPrefix('acme')}ps:profile-1`, 'v', 's');
+  const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
+  expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+}
+
 describe('profile builder conflicts', () => {
   it('processes a batch again at once when another writer moved its profile, and publishes each update once', async () => {
-    // The other writer: before the batch's first write, it commits a new version of the profile
-    // (the same state, one version on), as a builder of another partition would.
-    const { topics, registry, schemaIds, redis, committed, metrics, handler, context, armed } = await setUp('conflict', async (store, topics) => {
-      const state = `${store.tenantPrefix('acme')}ps:profile-1`;
-      const [version, json] = await redis.hmget(state, 'v', 's');
-      const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
-      expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
-    });
+    const { topics, registry, schemaIds, committed, metrics, handler, context, armed } = await setUp('conflict', moveProfileOne);
 
     await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
     armed.interfere = true;
@@ -132,12 +135,7 @@ describe('profile builder conflicts', () => {
   });
 
   it('counts in the update delay the touchpoints an attempt ended by a conflict had committed, once, when the next attempt publishes their updates', async () => {
-    const { topics, registry, schemaIds, redis, metrics, handler, context, armed } = await setUp('conflict-delay', async (store, topics) => {
-      const state = `${store.tenantPrefix('acme')}ps:profile-1`;
-      const [version, json] = await redis.hmget(state, 'v', 's');
-      const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
-      expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
-    });
+    const { topics, registry, schemaIds, metrics, handler, context, armed } = await setUp('conflict-delay', moveProfileOne);
     await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
     armed.interfere = true;
     // profile-2 commits in the first attempt, profile-1 conflicts; the second attempt applies
