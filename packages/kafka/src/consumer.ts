@@ -170,6 +170,8 @@ interface Lane {
    * from again if the batches after it are dropped (see #beforeRejoin).
    */
   position: bigint | undefined;
+  /** Where kafkajs fetches this partition from next: the offset after the last record handed over. */
+  fetched: bigint | undefined;
 }
 
 /**
@@ -196,6 +198,8 @@ export class BatchConsumer {
   readonly #log: Logger;
   readonly #metrics: RunnerMetrics | undefined;
   readonly #abort = new AbortController();
+  /** Aborted when a rejoin begins: a batch waiting to retry gives up at once instead of holding the join up. */
+  #rejoin = new AbortController();
   readonly #lanes = new Map<string, Lane>();
   readonly #slots: Slots;
   readonly #maxBytes: number;
@@ -284,7 +288,7 @@ export class BatchConsumer {
     const key = `${batch.topic}|${batch.partition}`;
     let lane = this.#lanes.get(key);
     if (!lane) {
-      lane = { key, topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set(), uncommittedFrom: undefined, position: undefined };
+      lane = { key, topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set(), uncommittedFrom: undefined, position: undefined, fetched: undefined };
       this.#lanes.set(key, lane);
     }
     // At fetch time too, not only after a commit: a partition whose batches keep failing
@@ -292,6 +296,7 @@ export class BatchConsumer {
     lane.uncommittedFrom ??= BigInt(batch.firstOffset() ?? batch.highWatermark);
     // Records before the first one kafkajs delivered (transaction markers, aborted records) need no handling.
     lane.position ??= BigInt(batch.firstOffset() ?? batch.lastOffset());
+    lane.fetched = BigInt(batch.lastOffset()) + 1n;
     this.#metrics?.lag.set({ topic: batch.topic, group: this.#options.groupId, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - lane.uncommittedFrom));
     const bytes = batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0);
     lane.queue.push({ arrived: performance.now(), bytes, messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit: (offsets) => payload.commitOffsetsIfNecessary(offsets) });
@@ -442,7 +447,7 @@ export class BatchConsumer {
         // elephant_consumer_batches_total{outcome="retried"}, logged at info; a batch that
         // keeps failing is a warning from its second retry on.
         this.#log[attempt === 0 ? 'info' : 'warn']({ ...where, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
-        await sleep(delay, this.#abort.signal);
+        await sleep(delay, AbortSignal.any([this.#abort.signal, this.#rejoin.signal]));
       }
     }
     const seconds = (performance.now() - started) / 1000;
@@ -555,6 +560,7 @@ export class BatchConsumer {
   async #beforeRejoin(): Promise<readonly RewindTo[]> {
     if (this.#lanes.size === 0) return [];
     this.#rejoining = true;
+    this.#rejoin.abort();
     this.#release();
     this.#metrics?.rejoining.set({ group: this.#options.groupId }, 1);
     const rewinds: RewindTo[] = [];
@@ -563,8 +569,12 @@ export class BatchConsumer {
     } finally {
       this.#epoch += 1;
       for (const lane of this.#lanes.values()) {
-        if ((lane.queue.length > 0 || lane.active) && lane.position !== undefined) rewinds.push({ topic: lane.topic, partition: lane.partition, offset: lane.position.toString() });
+        // Whatever kafkajs fetched past the first record not handled: batches queued, the one
+        // in hand, or one that gave up its retries when the rejoin began (it waited out its
+        // backoff during #idle and left the lane idle, its records neither handled nor queued).
+        if (lane.position !== undefined && lane.fetched !== undefined && lane.position < lane.fetched) rewinds.push({ topic: lane.topic, partition: lane.partition, offset: lane.position.toString() });
         lane.position = undefined;
+        lane.fetched = undefined;
         lane.queue.length = 0;
         lane.queued = 0;
         lane.queuedBytes = 0;
@@ -572,6 +582,7 @@ export class BatchConsumer {
         // The partition may be another member's after the join; a lane is made again on demand.
         if (!lane.active) this.#lanes.delete(lane.key);
       }
+      this.#rejoin = new AbortController();
       this.#rejoining = false;
       this.#metrics?.rejoining.set({ group: this.#options.groupId }, 0);
     }

@@ -15,6 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ElephantError } from '@elephant/errors';
 import { BatchConsumer, consumerGroupLag } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { createTestContext, waitUntil } from '@elephant/testing';
@@ -169,6 +170,49 @@ describe('a rejoin after a fetch met stale metadata (a leader moved)', () => {
       expect(entry.fetchingAtJoin.slice(joinsBefore)).toEqual([0]);
     } finally {
       release();
+      await consumer.stop();
+    }
+  });
+});
+
+describe('a rejoin while a batch waits to retry', () => {
+  it.each(['runner', 'handler'] as const)('handles the batch again when the join fails (commit: %s): with nothing queued behind it, its records were skipped', async (commit) => {
+    const topic = ctx.topic(`retrying-${commit}`);
+    const groupId = ctx.group(`retrying-${commit}`);
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    const metrics = createMetricsRegistry({ service: 'rejoin-test' });
+    const handled: string[][] = [];
+    const consumer = new BatchConsumer({
+      kafka: ctx.kafka,
+      groupId,
+      topics: [topic],
+      logger: ctx.logger,
+      metrics,
+      commit,
+      // Far longer than the test: the rejoin must end the wait, not the backoff.
+      retryBackoff: { initialMs: 600000, maxMs: 600000 },
+      handler: async (batch) => {
+        handled.push(batch.messages.map((message) => message.value?.toString() ?? ''));
+        if (handled.length === 1) throw new ElephantError('REDIS_UNAVAILABLE', 'Redis is down (test)', { retryable: true });
+      },
+    });
+    await produceOneByOne(ctx.kafka, topic, ['a']);
+    await consumer.start();
+    try {
+      await waitUntil(() => handled.length === 1, { message: 'the first attempt at the batch' });
+      const entry = observe(groupId);
+      const joinsBefore = entry.joins;
+      entry.failJoinOnce = true;
+      entry.staleOnce = true;
+      await waitUntil(() => entry.joins === joinsBefore + 1, { message: 'the JoinGroup step of the rejoin' });
+      await produceOneByOne(ctx.kafka, topic, ['c0']);
+      await waitUntil(() => handled.flat().includes('c0'), { message: 'c0 to be handled after the failed join' });
+      // Before the fix: [['a'], ['c0']]: kafkajs went on from after 'a' under the old
+      // membership, and c0's commit covered it.
+      expect(handled.flat()).toEqual(['a', 'a', 'c0']);
+      if (commit === 'runner') await waitUntil(async () => (await consumerGroupLag(ctx.kafka, groupId, [topic])) === 0, { message: 'everything to be committed' });
+      expect(await gauge(metrics, 'elephant_consumer_rejoining')).toBe(0);
+    } finally {
       await consumer.stop();
     }
   });
