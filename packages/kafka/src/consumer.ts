@@ -109,7 +109,7 @@ function runnerMetrics(registry: Registry): RunnerMetrics {
     messages: new Counter({ name: 'elephant_consumer_messages_total', help: 'Messages handled and committed', labelNames: ['topic', 'group'], registers: [registry] }),
     batches: new Counter({ name: 'elephant_consumer_batches_total', help: 'Batch attempts by outcome (committed, retried, failed)', labelNames: ['topic', 'group', 'outcome'], registers: [registry] }),
     batchSeconds: new Histogram({ name: 'elephant_consumer_batch_seconds', help: 'Time the handler took for one batch, retries included', labelNames: ['topic', 'group'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
-    lag: new Gauge({ name: 'elephant_consumer_lag', help: 'Messages from the first uncommitted offset to the high watermark, set at each fetch and after each commit', labelNames: ['topic', 'partition', 'group'], registers: [registry] }),
+    lag: new Gauge({ name: 'elephant_consumer_lag', help: 'Messages from the first uncommitted offset to the high watermark, set at each fetch and after each commit (by the runner, or by a handler that commits its own offsets)', labelNames: ['topic', 'partition', 'group'], registers: [registry] }),
     rejoining: new Gauge({ name: 'elephant_consumer_rejoining', help: '1 while the member finishes its batches in hand before joining its group again (rebalance)', labelNames: ['group'], registers: [registry] }),
     queued: new Gauge({ name: 'elephant_consumer_queued_messages', help: 'Messages fetched and waiting for the handler', labelNames: ['topic', 'partition', 'group'], registers: [registry] }),
     queueSeconds: new Histogram({ name: 'elephant_consumer_queue_seconds', help: 'Time fetched messages waited for their partition\'s previous batch before the handler got them', labelNames: ['topic', 'group'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
@@ -456,6 +456,12 @@ export class BatchConsumer {
     if (this.#options.commit === 'handler') {
       this.#metrics?.batches.inc({ topic: first.lane.topic, group: groupId, outcome: 'committed' });
       this.#metrics?.messages.inc({ topic: first.lane.topic, group: groupId }, (batches[0] as ConsumedBatch).messages.length);
+      // The handler committed the offsets (with its transaction): the lag is what was behind the batch when it was fetched.
+      if (this.#epoch === epoch) {
+        const last = first.items.at(-1) as Fetched;
+        first.lane.uncommittedFrom = BigInt(last.nextOffset);
+        this.#metrics?.lag.set({ topic: first.lane.topic, group: groupId, partition: String(first.lane.partition) }, Number(last.offsetLag));
+      }
       return;
     }
     if (this.#epoch !== epoch) {
