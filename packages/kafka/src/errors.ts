@@ -1,6 +1,6 @@
 import { ElephantError } from '@elephant/errors';
 
-export const KAFKA_ERROR_CODES = ['KAFKA_UNAVAILABLE', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_CONSUMER_CRASHED', 'KAFKA_HANDLER_FAILED', 'KAFKA_RECORD_REJECTED'] as const;
+export const KAFKA_ERROR_CODES = ['KAFKA_UNAVAILABLE', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_CONSUMER_CRASHED', 'KAFKA_HANDLER_FAILED', 'KAFKA_RECORD_REJECTED', 'KAFKA_REFUSED'] as const;
 export type KafkaErrorCode = (typeof KAFKA_ERROR_CODES)[number];
 
 export class KafkaError extends ElephantError<KafkaErrorCode> {
@@ -19,6 +19,24 @@ const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'IN
  */
 export function recordRejection(error: unknown): string | undefined {
   return protocolErrorIn(error, RECORD_ERRORS);
+}
+
+/**
+ * Broker errors about what this client is allowed or configured to do, not about the moment:
+ * the same request fails the same way until an operator changes an ACL or a setting. Retried,
+ * they kept a service ready while it produced nothing; they are fatal instead, so that the
+ * process exits with the reason (KAFKA_REFUSED) and its restarts show it.
+ */
+const REFUSALS = new Set(['TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_TRANSACTION_TIMEOUT']);
+
+/** The kafkajs protocol error type behind a failure the broker will repeat until reconfigured (see REFUSALS), or undefined. */
+export function refusal(error: unknown): string | undefined {
+  return protocolErrorIn(error, REFUSALS);
+}
+
+/** What an operator can do about a refusal. */
+export function refusalHint(type: string): string {
+  return type === 'INVALID_TRANSACTION_TIMEOUT' ? 'the transaction timeout is above the broker\'s transaction.max.timeout.ms (15 minutes by default): lower it (the profile builder\'s TRANSACTION_TIMEOUT_MS) or raise the broker\'s' : 'grant the principal the ACL the broker names, or fix the client\'s credentials';
 }
 
 /**

@@ -1,6 +1,6 @@
 import './read-committed.ts';
 import { CompressionTypes, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
-import { KafkaError, recordRejection } from './errors.ts';
+import { KafkaError, recordRejection, refusal, refusalHint } from './errors.ts';
 import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
 
@@ -164,6 +164,8 @@ export class BatchProducer {
           await this.#renew();
           throw new KafkaError('KAFKA_RECORD_REJECTED', `The broker refused records for ${topics} (${rejection}): ${(error as Error).message}`, { retryable: false, cause: error, details: { type: rejection } });
         }
+        const refused = refusal(error);
+        if (refused !== undefined) throw new KafkaError('KAFKA_REFUSED', `The broker refuses records for ${topics} (${refused}); ${refusalHint(refused)}: ${(error as Error).message}`, { retryable: false, cause: error, details: { type: refused } });
         throw new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topics} failed: ${(error as Error).message}`, { retryable: true, cause: error });
       }
     }

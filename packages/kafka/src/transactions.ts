@@ -1,6 +1,6 @@
 import './read-committed.ts';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
-import { KafkaError, protocolErrorIn, recordRejection } from './errors.ts';
+import { KafkaError, protocolErrorIn, recordRejection, refusal, refusalHint } from './errors.ts';
 import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
 import { mergeByTopic, REQUEST_MAX_BYTES, splitRequests, type OutboundBatch } from './producer.ts';
@@ -101,6 +101,8 @@ export class TransactionalProducer {
       transaction = await this.#producer.transaction();
     } catch (error) {
       this.#renew = true;
+      const refused = refusal(error);
+      if (refused !== undefined) throw new KafkaError('KAFKA_REFUSED', `Transaction could not begin: the broker refuses it (${refused}); ${refusalHint(refused)}: ${(error as Error).message}`, { retryable: false, cause: error, details: { reason: refused } });
       throw new KafkaError('KAFKA_UNAVAILABLE', `Transaction could not begin: ${(error as Error).message}`, { retryable: true, cause: error });
     }
     try {
@@ -140,6 +142,8 @@ export class TransactionalProducer {
       const rejected = recordRejection(error);
       // The same records are refused every time: retrying would stop the partitions for good.
       if (rejected !== undefined) throw new KafkaError('KAFKA_RECORD_REJECTED', `Transaction aborted: the broker refused a record (${rejected}): ${(error as Error).message}`, { retryable: false, cause: error, details: { reason: rejected } });
+      const refused = refusal(error);
+      if (refused !== undefined) throw new KafkaError('KAFKA_REFUSED', `Transaction aborted: the broker refuses it (${refused}); ${refusalHint(refused)}: ${(error as Error).message}`, { retryable: false, cause: error, details: { reason: refused } });
       throw new KafkaError('KAFKA_UNAVAILABLE', `Transaction failed and was ${aborted ? 'aborted' : 'not aborted (the producer is made anew)'}: ${(error as Error).message}`, { retryable: true, cause: error });
     }
   }

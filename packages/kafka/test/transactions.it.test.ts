@@ -125,4 +125,25 @@ describe('TransactionalProducer', () => {
     const records = await readCommitted(output, 3);
     expect(records.map((record) => record.value?.toString())).toEqual(['first', 'usurper', 'again']);
   });
+
+  it('regression (the builder retried for ever while ready): a transaction timeout the broker refuses fails as KAFKA_REFUSED, not retryable, naming the setting', async () => {
+    const output = ctx.topic('refused');
+    await ctx.createTopics([{ topic: output, partitions: 1 }]);
+    // One millisecond above the broker's transaction.max.timeout.ms (15 minutes by default).
+    const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-refused`, { transactionTimeoutMs: 900001 });
+    try {
+      let failure: unknown;
+      try {
+        await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'v' }] }], []);
+      } catch (error) {
+        failure = error;
+      }
+      expect(isElephantError(failure, 'KAFKA_REFUSED')).toBe(true);
+      expect(isElephantError(failure) && failure.retryable).toBe(false);
+      expect((failure as Error).message).toContain('INVALID_TRANSACTION_TIMEOUT');
+      expect((failure as Error).message).toContain('TRANSACTION_TIMEOUT_MS');
+    } finally {
+      await producer.disconnect();
+    }
+  });
 });
