@@ -68,13 +68,32 @@ interface Outputs {
   readonly snapshots: Message[];
   readonly forwards: Map<string, Message[]>;
   readonly deadLetters: Message[];
+  /** What the batch's attempts committed to Redis: shared by them. */
+  readonly memory: BatchMemory;
+  /** Counter increments of this attempt: made once its transaction committed, so an attempt a profile conflict ended counts nothing twice. */
+  readonly tally: (() => void)[];
+}
+
+/**
+ * What the attempts at one batch committed to Redis. An attempt that a profile conflict ended
+ * after some of its profiles committed leaves their updates in the outbox and their events
+ * applied; the next attempt publishes those updates from the outbox. They are this batch's own
+ * (not a transaction that did not commit: not counted in elephant_builder_republished_total),
+ * and their touchpoints count as applied, not duplicate.
+ */
+interface BatchMemory {
   /**
-   * The ingestTime of each touchpoint the batch's attempts committed to Redis: shared by them,
-   * as the updates of one that a profile conflict ended are published by the next, from the
-   * outbox (elephant_builder_update_delay_seconds).
+   * The ingestTime of each touchpoint committed (elephant_builder_update_delay_seconds, observed
+   * once the updates are published).
    */
   readonly ingested: number[];
+  /** Event ids of the touchpoints committed. */
+  readonly applied: Set<string>;
+  /** `<tenant> <outbox field>` of the outbox entries committed. */
+  readonly committed: Set<string>;
 }
+
+const committedKey = (tenant: string, field: string): string => `${tenant} ${field}`;
 
 /** A resolved touchpoint as the builder reads it: without the touchpoint's properties, which the profile does not keep. */
 type AppliedRecord = Omit<ResolvedTouchpoint, 'touchpoint'> & { readonly touchpoint: AppliedTouchpoint };
@@ -125,10 +144,10 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
 const CONFLICT_ATTEMPTS = 3;
 
 async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
-  const ingested: number[] = [];
+  const memory: BatchMemory = { ingested: [], applied: new Set(), committed: new Set() };
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await attemptBatch(deps, batch, groupId, ingested);
+      await attemptBatch(deps, batch, groupId, memory);
       return;
     } catch (error) {
       if (!(error instanceof ProfileConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
@@ -139,8 +158,8 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
   }
 }
 
-async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: string, ingested: number[]): Promise<void> {
-  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], ingested };
+async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: string, memory: BatchMemory): Promise<void> {
+  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], memory, tally: [] };
   const now = deps.now();
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
@@ -155,7 +174,9 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
     [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
   );
   const published = deps.now();
-  for (const ingestTime of ingested) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
+  for (const ingestTime of memory.ingested) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
+  if (memory.applied.size > 0) deps.metrics.touchpoints.inc({ outcome: 'applied' }, memory.applied.size);
+  for (const count of out.tally) count();
   // Not awaited: the next batch of the partition need not wait for it. Redis runs one
   // connection's commands in order, so that batch's load (same connection) sees the entries
   // gone. A failure is harmless: that batch sees from the committed offsets that these
@@ -191,11 +212,11 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   if (outbox.size === 0) return;
   const partition = batch.partition;
   const committed = new Map<string, bigint>();
-  /** Each update with the record the transaction sends (the bytes kept in the outbox). */
-  const pending: { update: ProfileUpdate; record: Buffer }[] = [];
+  /** Each update with the record the transaction sends (the bytes kept in the outbox), and whether an earlier attempt at this batch wrote it. */
+  const pending: { update: ProfileUpdate; record: Buffer; own: boolean }[] = [];
   const deleteAfter: string[] = [];
   const adopted: [string, string][] = [];
-  const own = BigInt(batch.nextOffset);
+  const ownOffset = BigInt(batch.nextOffset);
   for (const [field, updates] of outbox) {
     const { topic, nextOffset } = parseOutboxField(field);
     let offset = committed.get(topic);
@@ -207,8 +228,9 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
       deleteAfter.push(field);
       continue;
     }
-    pending.push(...(await updatesOf(deps, updates)));
-    if (topic === batch.topic && nextOffset === own) deleteAfter.push(field); // already named after this batch
+    const own = out.memory.committed.has(committedKey(tenant, field));
+    for (const entry of await updatesOf(deps, updates)) pending.push({ ...entry, own });
+    if (topic === batch.topic && nextOffset === ownOffset) deleteAfter.push(field); // already named after this batch
     else adopted.push([field, outboxField(batch.topic, batch.nextOffset, field)]);
   }
   await deps.store.adoptOutbox(tenant, partition, adopted);
@@ -218,21 +240,26 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   const profileIds = [...new Set(pending.map(({ update }) => update.profileId))];
   const { profiles } = await deps.store.load(tenant, profileIds, [], { held: heldStates(deps, tenant, profileIds) });
   let count = 0;
-  for (const { update, record } of pending) {
+  let own = 0;
+  for (const { update, record, own: ours } of pending) {
     // An erased person's updates are never published again, except the erasure itself (of a
     // profile merged into an erased one, written to the outbox by eraseAbsorbed).
     if (profiles.get(update.profileId)?.erasedAt !== undefined && update.kind !== 'erasure') continue;
     out.republished.push({ key: update.profileId, value: record });
     if (update.kind === 'merge') for (const id of update.mergedProfileIds) out.republishedSnapshots.push({ key: id, value: null });
     if (update.kind === 'erasure') out.republishedSnapshots.push({ key: update.profileId, value: null });
-    count += 1;
+    if (ours) own += 1;
+    else count += 1;
   }
   for (const profileId of profileIds) {
     const current = parseState(deps, tenant, profiles.get(profileId));
     if (current && profiles.get(profileId)?.mergedInto === undefined) out.republishedSnapshots.push({ key: profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(current)) });
   }
-  deps.metrics.republished.inc(count);
-  deps.logger.info({ tenant, partition, updates: count, profiles: profileIds.length }, 'republishing updates of a transaction that did not commit');
+  if (count > 0) {
+    out.tally.push(() => deps.metrics.republished.inc(count));
+    deps.logger.info({ tenant, partition, updates: count, profiles: profileIds.length }, 'republishing updates of a transaction that did not commit');
+  }
+  if (own > 0) deps.logger.debug({ tenant, partition, updates: own }, 'publishing updates an attempt ended by a profile conflict committed');
 }
 
 /** The updates of one outbox entry, each with the record to publish. */
@@ -263,7 +290,7 @@ async function decode<T>(deps: BuilderDeps, out: Outputs, topic: string, partiti
     if (result.ok) good.push({ message, value: result.value });
     else {
       out.deadLetters.push(deadLetter({ topic, partition, message }, { code: result.error.code, message: result.error.message }, 'profile-builder', now));
-      deps.metrics.deadLettered.inc({ reason: result.error.code });
+      out.tally.push(() => deps.metrics.deadLettered.inc({ reason: result.error.code }));
     }
   });
   return good;
@@ -393,7 +420,12 @@ async function commitTouchpoints(deps: BuilderDeps, out: Outputs, tenant: string
   const outcomes = await deps.store.commit(tenant, requests);
   // Before anything can fail: a profile committed is published, by this attempt or the next.
   requests.forEach((request, index) => {
-    if (outcomes[index] === 'ok') for (const record of pending.get(request.profileId)?.records ?? []) out.ingested.push(record.touchpoint.ingestTime);
+    if (outcomes[index] !== 'ok') return;
+    out.memory.committed.add(committedKey(tenant, request.outbox.field));
+    for (const record of pending.get(request.profileId)?.records ?? []) {
+      out.memory.ingested.push(record.touchpoint.ingestTime);
+      out.memory.applied.add(record.touchpoint.eventId);
+    }
   });
   const failed = requests.flatMap((request, index) => {
     const outcome = outcomes[index] ?? 'conflict';
@@ -410,7 +442,7 @@ async function commitTouchpoints(deps: BuilderDeps, out: Outputs, tenant: string
 async function forwardTouchpoint(deps: BuilderDeps, out: Outputs, message: KafkaMessage, survivor: string): Promise<void> {
   const whole = await deps.registry.decode<ResolvedTouchpoint>(message.value ?? Buffer.alloc(0));
   forward(out, deps.topics.resolved, { key: survivor, value: deps.registry.encode(deps.schemaIds.resolved, { ...whole, profileId: survivor }) });
-  deps.metrics.touchpoints.inc({ outcome: 'forwarded' });
+  out.tally.push(() => deps.metrics.touchpoints.inc({ outcome: 'forwarded' }));
 }
 
 async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
@@ -438,7 +470,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       const loaded = profiles.get(record.profileId);
       const eventId = record.touchpoint.eventId;
       if (loaded?.erasedAt !== undefined) {
-        deps.metrics.touchpoints.inc({ outcome: 'erased' });
+        out.tally.push(() => deps.metrics.touchpoints.inc({ outcome: 'erased' }));
         continue;
       }
       if (loaded?.mergedInto !== undefined) {
@@ -446,8 +478,10 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         continue;
       }
       if (seenInBatch.has(eventId) || applied.has(eventId)) {
-        // Applied before (its update was published, or is in the outbox being republished).
-        deps.metrics.touchpoints.inc({ outcome: 'duplicate' });
+        // Applied before (its update was published, or is in the outbox being republished),
+        // unless an earlier attempt at this batch applied it: counted as applied then.
+        if (seenInBatch.has(eventId) || !out.memory.applied.has(eventId)) out.tally.push(() => deps.metrics.touchpoints.inc({ outcome: 'duplicate' }));
+        seenInBatch.add(eventId);
         continue;
       }
       seenInBatch.add(eventId);
@@ -499,9 +533,8 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         publishSnapshot(deps, out, state);
         deps.states.set(state);
         confirmed.push(request.outbox.field);
-        deps.metrics.touchpoints.inc({ outcome: 'applied' }, entry.events.length);
       } else if (outcome === 'erased') {
-        deps.metrics.touchpoints.inc({ outcome: 'erased' }, entry.events.length);
+        out.tally.push(() => deps.metrics.touchpoints.inc({ outcome: 'erased' }, entry.events.length));
       } else {
         // Merged since the load: to the live survivor, as a fresh load would have sent them.
         const merged: LoadedProfile = { profileId: request.profileId, stored: undefined, mergedInto: outcome.slice('merged:'.length), erasedAt: undefined };
@@ -552,7 +585,7 @@ function applyWithinLimit(deps: BuilderDeps, out: Outputs, batch: BatchInput, te
       const what = stateBytes > limit ? `a profile state of ${stateBytes} bytes` : `an update of ${update.length} bytes`;
       const reason = { code: 'PROFILE_TOO_LARGE', message: `Touchpoint ${eventId} would make ${what} for profile ${profileId}, over the limit of ${limit} (MAX_PROFILE_BYTES)`, details: { profileId, eventId, stateBytes, updateBytes: update.length, limit } };
       out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
-      deps.metrics.deadLettered.inc({ reason: reason.code });
+      out.tally.push(() => deps.metrics.deadLettered.inc({ reason: reason.code }));
       deps.logger.warn({ tenant, profileId, eventId, stateBytes, updateBytes: update.length, limit }, 'touchpoint dead-lettered: the profile would grow over MAX_PROFILE_BYTES');
       return;
     }
@@ -636,7 +669,7 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
     const erased = await deps.store.holdApart(tenant, merge.survivorProfileId, change.folded);
     if (erased) forwardErasures(deps, out, { requestId: merge.mergeId, tenant, requestedAt: erased.erasedAt, reason: null }, erased.toErase);
     out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
-    deps.metrics.deadLettered.inc({ reason: reason.code });
+    out.tally.push(() => deps.metrics.deadLettered.inc({ reason: reason.code }));
     deps.logger.warn({ tenant, mergeId: merge.mergeId, ...details }, 'merge dead-lettered: its update or snapshot would be over MAX_RECORD_BYTES');
     return undefined;
   }
@@ -654,12 +687,13 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   ]);
   if (outcome !== 'ok') return `${merge.survivorProfileId} (${outcome ?? '?'})`;
   deps.states.set(change.state);
+  out.memory.committed.add(committedKey(tenant, field));
   confirmLater(out, tenant, [field]);
   publishUpdate(out, update.profileId, record);
   out.snapshots.push({ key: change.state.profileId, value: snapshot });
   // The absorbed profiles publish nothing more: their snapshots are tombstoned.
   for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
-  deps.metrics.merges.inc();
+  out.tally.push(() => deps.metrics.merges.inc());
   return undefined;
 }
 
@@ -706,12 +740,13 @@ async function eraseAbsorbed(
     deps.metrics.conflicts.inc(absorbed.length);
     throw new ProfileConflictError(absorbed.map((loaded) => loaded.profileId));
   }
+  out.memory.committed.add(committedKey(merge.tenant, field));
   confirmLater(out, merge.tenant, [field]);
   updates.forEach((update, index) => {
     publishUpdate(out, update.profileId, records[index] as Buffer);
     out.snapshots.push({ key: update.profileId, value: null });
-    deps.metrics.erasures.inc();
   });
+  out.tally.push(() => deps.metrics.erasures.inc(updates.length));
   deps.logger.info({ tenant: merge.tenant, survivor: merge.survivorProfileId, erased: absorbed.map((loaded) => loaded.profileId), mergeId: merge.mergeId }, 'profiles merged into an erased profile erased');
 }
 
@@ -741,7 +776,7 @@ async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, no
     // person, each erased by a request of its own on its own partition (its single writer),
     // sent again while the request is repeated and it is not erased yet.
     forwardErasures(deps, out, request, result.heldApart);
-    deps.metrics.erasures.inc();
+    out.tally.push(() => deps.metrics.erasures.inc());
     deps.logger.info({ tenant: request.tenant, profileId: request.profileId, requestId: request.requestId, heldApart: result.heldApart }, 'profile erased');
   }
 }

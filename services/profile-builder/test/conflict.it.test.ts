@@ -134,7 +134,7 @@ describe('profile builder conflicts', () => {
     expect(await committed.get(topics.resolved, 0)).toBe(2n);
   });
 
-  it('counts in the update delay the touchpoints an attempt ended by a conflict had committed, once, when the next attempt publishes their updates', async () => {
+  it('counts the touchpoints an attempt ended by a conflict had committed once, as applied, in the update delay when the next attempt publishes their updates, and not as republished', async () => {
     const { topics, registry, schemaIds, metrics, handler, context, armed } = await setUp('conflict-delay', moveProfileOne);
     await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
     armed.interfere = true;
@@ -146,6 +146,13 @@ describe('profile builder conflicts', () => {
     expect(updates.map((update) => update.causeEventId).sort()).toEqual([purchase(1), purchase(2, 'profile-2'), purchase(2)].map((record) => record.touchpoint.eventId).sort());
     const count = (await metrics.updateDelay.get()).values.find((entry) => entry.metricName === 'elephant_builder_update_delay_seconds_count')?.value;
     expect(count).toBe(3);
+    // The second attempt's republish is this batch's own, not a transaction that did not
+    // commit: before, profile-2's touchpoint counted as a duplicate (applied 2, duplicate 1)
+    // and its update as republished.
+    const touchpoints = (await metrics.touchpoints.get()).values;
+    expect(touchpoints.find((value) => value.labels['outcome'] === 'applied')?.value).toBe(3);
+    expect(touchpoints.find((value) => value.labels['outcome'] === 'duplicate')?.value ?? 0).toBe(0);
+    expect((await metrics.republished.get()).values[0]?.value ?? 0).toBe(0);
   });
 
   it('forwards the touchpoints of a profile merged between the load and the write to its survivor without processing the batch again; the batch\'s other profiles publish once', async () => {
