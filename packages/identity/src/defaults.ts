@@ -38,7 +38,36 @@ export const DEFAULT_RULES: TenantRules = deepFreeze({
   },
   blocked: {
     values: {
-      '*': ['unknown', 'null', 'undefined', 'nil', 'none', 'n/a', 'na', 'nan', '0', '-', '(null)', '[object object]', 'test', 'anonymous', 'guest', 'not available', 'not provided'],
+      '*': [
+        'unknown',
+        'null',
+        'undefined',
+        'nil',
+        'none',
+        'n/a',
+        'na',
+        'nan',
+        '0',
+        '-',
+        '-1',
+        '(null)',
+        'null null',
+        '[object object]',
+        'true',
+        'false',
+        '[]',
+        '{}',
+        '""',
+        "''",
+        '#n/a',
+        'test',
+        'anonymous',
+        'guest',
+        'not available',
+        'not provided',
+        'not set',
+        '(not set)',
+      ],
       email: [
         'test@test.com',
         'test@example.com',
@@ -53,15 +82,23 @@ export const DEFAULT_RULES: TenantRules = deepFreeze({
         'a@a.com',
         'x@x.com',
         'asdf@asdf.com',
+        'email@email.com',
+        'xxx@xxx.com',
       ],
-      phone: ['+10000000000', '+11111111111', '+11234567890', '+15555555555'],
+      // Android: the ANDROID_ID a batch of devices shipped with (Android 2.2), and the MAC address every app reads since Android 6.
+      device_id: ['9774d56d682e549c', '02:00:00:00:00:00'],
+      // No exact phones: an entry must be a valid number (as the normalizer would write it), and
+      // the usual placeholders (+10000000000, +11234567890, +15555555555) are not; the patterns
+      // below catch them, in case one reaches the resolver without the normalizer.
     },
     patterns: {
-      // All zeros and dashes: "0", "-", "0000000000", the all-zero advertising id of a device with tracking limited.
-      '*': ['^[0-]+$', '^(.)\\1{5,}$'],
+      // All zeros and dashes ("0", "-", "0000000000", the all-zero advertising id of a device with
+      // tracking limited); one character repeated; template placeholders sent unrendered
+      // ({{user_id}}, ${userId}).
+      '*': ['^[0-]+$', '^(.)\\1{5,}$', '\\{\\{.*\\}\\}', '\\$\\{.*\\}'],
       email: [
-        '^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)(\\+[^@]*)?@',
-        '^(test|fake|none|null|nobody|noemail|nomail|unknown|asdf)@',
+        '^(no[-._]?reply|do[-._]?not[-._]?reply|mailer-daemon|postmaster|bounces?)(\\+[^@]*)?@',
+        '^(test\\d*|fake|none|null|nobody|noemail|nomail|unknown|asdf)@',
         '@(example\\.(com|org|net)|test\\.com|localhost)$',
       ],
       phone: ['^\\+?(\\d)\\1{6,}$', '^\\+\\d{1,3}(\\d)\\1{6,}$', '^\\+\\d{1,3}(0?123456789|1234567890|9876543210?)$'],

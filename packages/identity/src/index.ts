@@ -11,6 +11,7 @@ export {
   compileRules,
   DEFAULT_MAX_IDENTIFIERS_PER_EVENT,
   MAX_IDENTIFIERS_PER_EVENT_LIMIT,
+  normalizeBlockedValue,
   parseRulesDocument,
   parseTenantRules,
   resolveRules,

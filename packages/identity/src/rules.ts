@@ -5,7 +5,7 @@
  * (config/identity-rules.json); docs/identity.md explains every rule and its default.
  */
 import { z } from 'zod';
-import { isIdentifierType } from '@elephant/channels';
+import { isIdentifierType, normalizeIdentifier, type NormalizeResult } from '@elephant/channels';
 import { IdentityRulesError, type RulesIssue } from './errors.ts';
 
 /** The rules-document versions this build reads. */
@@ -22,8 +22,11 @@ export const ANY_TYPE = '*';
 
 export interface BlockedRules {
   /**
-   * Exact values per identifier type (`*`: every type). Compared with the identifier's
-   * normalized value trimmed and lower-cased, so `NULL`, `Null` and `null` are one entry.
+   * Exact values per identifier type (`*`: every type). Each entry is normalized as an
+   * identifier of its type is (`normalizeBlockedValue`: `+44 20 7946 0000` blocks the phone
+   * +442079460000, `1234-5678` the card 12345678), then compared with the identifier's
+   * normalized value, both trimmed and lower-cased, so `NULL`, `Null` and `null` are one entry.
+   * The parser refuses an entry its type's normalizer refuses (it could never match).
    */
   readonly values: Readonly<Record<string, readonly string[]>>;
   /** Regular expressions (JavaScript syntax, matched case-insensitively) per type (`*`: every type). */
@@ -125,7 +128,30 @@ const maxIdentifiersPerEvent = z
   .int('must be an integer')
   .min(1, 'must be at least 1')
   .max(MAX_IDENTIFIERS_PER_EVENT_LIMIT, `must be at most ${MAX_IDENTIFIERS_PER_EVENT_LIMIT}`);
-const blockedValues = z.record(typeOrAny, z.array(blockedValue));
+/** Why an entry of `blocked.values` cannot be an identifier of its type, in words (see normalizeBlockedValue). */
+function notNormalized(type: string, entry: string, reason: string): string {
+  const what = `${JSON.stringify(entry)} is not a valid ${type} (${reason})`;
+  const hint =
+    reason === 'phone_needs_region'
+      ? ': write it in international format, with + and the country code (rules have no default region)'
+      : ': identifiers are normalized before they are screened, so it could never match one';
+  return `${what}${hint}`;
+}
+
+// Each entry normalized as its type's identifiers are; one that does not normalize is an error naming it.
+const blockedValues = z.record(typeOrAny, z.array(blockedValue)).transform((record, context) => {
+  const out: Record<string, string[]> = {};
+  for (const [type, list] of Object.entries(record)) {
+    out[type] = list.map((entry, index) => {
+      const normalized = normalizeBlockedValue(type, entry);
+      if (normalized.ok) return normalized.value;
+      // An invalid type is reported by the key's own check.
+      if (normalized.reason !== 'invalid_identifier_type') context.addIssue({ code: 'custom', path: [type, index], message: notNormalized(type, entry, normalized.reason) });
+      return entry;
+    });
+  }
+  return out;
+});
 const blockedPatterns = z.record(typeOrAny, z.array(pattern));
 const quarantineFields = {
   maxProfilesPerValue: z.int('must be an integer').min(1, 'must be at least 1'),
@@ -256,6 +282,21 @@ export function resolveRules(document: RulesDocument, tenant: string): TenantRul
 // ---------------------------------------------------------------------------------------------
 // Compiled form: lookups the hot path needs, built once per rules object.
 
+/**
+ * A `blocked.values` entry as the identifiers it is compared with are written: for an identifier
+ * type, what `@elephant/channels`' `normalizeIdentifier` (the normalizer's, default options) makes
+ * of it (e-mails lower-cased with an ASCII domain, phones in E.164 (so written with their
+ * country code), loyalty cards without spaces and hyphens, `_sha256` values lower-cased hex,
+ * everything trimmed); for `*` (every type), trimmed. Not lower-cased: matching folds case.
+ */
+export function normalizeBlockedValue(type: string, entry: string): NormalizeResult {
+  if (type === ANY_TYPE) {
+    const trimmed = entry.trim();
+    return trimmed === '' ? { ok: false, reason: 'empty' } : { ok: true, value: trimmed };
+  }
+  return normalizeIdentifier(type, entry);
+}
+
 /** A blocked-value rule that matched, e.g. `email "test@test.com"` or `phone /^\+?(\d)\1{6,}$/`. */
 export interface BlockMatch {
   readonly reason: 'blocked_value' | 'blocked_pattern';
@@ -285,7 +326,13 @@ export function compileRules(rules: TenantRules): CompiledRules {
   const ranks = new Map(rules.priority.map((type, index) => [type, index]));
   const nonMerging = new Set(rules.nonMergingTypes);
   const values = new Map<string, Set<string>>();
-  for (const [type, list] of Object.entries(rules.blocked.values)) values.set(type, new Set(list.map((value) => value.trim().toLowerCase())));
+  // Parsed rules hold normalized entries already; rules built in code may not, and an entry that
+  // does not normalize (it can never match) stays as written.
+  const fold = (type: string, entry: string): string => {
+    const normalized = normalizeBlockedValue(type, entry);
+    return (normalized.ok ? normalized.value : entry.trim()).toLowerCase();
+  };
+  for (const [type, list] of Object.entries(rules.blocked.values)) values.set(type, new Set(list.map((entry) => fold(type, entry))));
   const patterns = new Map<string, { source: string; regex: RegExp }[]>();
   for (const [type, list] of Object.entries(rules.blocked.patterns)) patterns.set(type, list.map((source) => ({ source, regex: new RegExp(source, 'i') })));
   const anyValues = values.get(ANY_TYPE);

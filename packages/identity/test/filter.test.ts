@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Identifier } from '@elephant/channels';
-import { applyOverrides, DEFAULT_MAX_IDENTIFIERS_PER_EVENT, DEFAULT_RULES, JUNK_IDENTIFIERS, screenIdentifiers } from '@elephant/identity';
+import { applyOverrides, DEFAULT_MAX_IDENTIFIERS_PER_EVENT, DEFAULT_RULES, generatePopulation, JUNK_IDENTIFIERS, screenIdentifiers } from '@elephant/identity';
 
 const id = (type: string, value: string): Identifier => ({ type, value });
 const SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
+const NO_REPLY = '^(no[-._]?reply|do[-._]?not[-._]?reply|mailer-daemon|postmaster|bounces?)(\\+[^@]*)?@';
+const TEST_LOCAL = '^(test\\d*|fake|none|null|nobody|noemail|nomail|unknown|asdf)@';
 
 describe('screenIdentifiers with the default rules', () => {
   it.each([
@@ -11,14 +13,38 @@ describe('screenIdentifiers with the default rules', () => {
     ['anonymous_id', 'UNKNOWN', 'blocked_value', '* "unknown"'],
     ['user_id', ' N/A ', 'blocked_value', '* "n/a"'],
     ['crm_id', 'null', 'blocked_value', '* "null"'],
-    ['phone', '+10000000000', 'blocked_value', 'phone "+10000000000"'],
+    ['phone', '+10000000000', 'blocked_pattern', 'phone /^\\+\\d{1,3}(\\d)\\1{6,}$/'],
+    ['phone', '+11234567890', 'blocked_pattern', 'phone /^\\+\\d{1,3}(0?123456789|1234567890|9876543210?)$/'],
     ['phone', '+4477777777777', 'blocked_pattern', 'phone /^\\+\\d{1,3}(\\d)\\1{6,}$/'],
     ['phone', '5555555', 'blocked_pattern', 'phone /^\\+?(\\d)\\1{6,}$/'],
-    ['email', 'NoReply@shop.com', 'blocked_pattern', 'email /^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)(\\+[^@]*)?@/'],
+    ['email', 'NoReply@shop.com', 'blocked_pattern', `email /${NO_REPLY}/`],
     ['email', 'ann@example.com', 'blocked_pattern', 'email /@(example\\.(com|org|net)|test\\.com|localhost)$/'],
     ['loyalty_card', '0000000000', 'blocked_pattern', '* /^[0-]+$/'],
     ['advertising_id', '00000000-0000-0000-0000-000000000000', 'blocked_pattern', '* /^[0-]+$/'],
     ['device_id', 'aaaaaaaa', 'blocked_pattern', '* /^(.)\\1{5,}$/'],
+    // Junk the defaults let through before (regression).
+    ['user_id', '-1', 'blocked_value', '* "-1"'],
+    ['user_id', '#N/A', 'blocked_value', '* "#n/a"'],
+    ['user_id', 'false', 'blocked_value', '* "false"'],
+    ['user_id', 'TRUE', 'blocked_value', '* "true"'],
+    ['user_id', '[]', 'blocked_value', '* "[]"'],
+    ['user_id', '{}', 'blocked_value', '* "{}"'],
+    ['user_id', 'NULL NULL', 'blocked_value', '* "null null"'],
+    ['user_id', '{{user_id}}', 'blocked_pattern', '* /\\{\\{.*\\}\\}/'],
+    ['crm_id', 'crm-{{ contact.id }}', 'blocked_pattern', '* /\\{\\{.*\\}\\}/'],
+    ['user_id', '${userId}', 'blocked_pattern', '* /\\$\\{.*\\}/'],
+    ['anonymous_id', '(not set)', 'blocked_value', '* "(not set)"'],
+    ['email', 'email@email.com', 'blocked_value', 'email "email@email.com"'],
+    ['email', 'xxx@xxx.com', 'blocked_value', 'email "xxx@xxx.com"'],
+    ['email', 'test1@gmail.com', 'blocked_pattern', `email /${TEST_LOCAL}/`],
+    ['email', 'test123@shop.de', 'blocked_pattern', `email /${TEST_LOCAL}/`],
+    ['email', 'no.reply@company.com', 'blocked_pattern', `email /${NO_REPLY}/`],
+    ['email', 'no_reply@company.com', 'blocked_pattern', `email /${NO_REPLY}/`],
+    ['email', 'do_not_reply@company.com', 'blocked_pattern', `email /${NO_REPLY}/`],
+    ['email', 'do.not.reply@company.com', 'blocked_pattern', `email /${NO_REPLY}/`],
+    ['device_id', '9774d56d682e549c', 'blocked_value', 'device_id "9774d56d682e549c"'],
+    ['device_id', '9774D56D682E549C', 'blocked_value', 'device_id "9774d56d682e549c"'],
+    ['device_id', '02:00:00:00:00:00', 'blocked_value', 'device_id "02:00:00:00:00:00"'],
   ])('blocks %s %j (%s)', (type, value, reason, rule) => {
     expect(screenIdentifiers([id(type, value)], DEFAULT_RULES)).toEqual({ kept: [], blocked: [{ type, value, reason, rule }] });
   });
@@ -31,8 +57,23 @@ describe('screenIdentifiers with the default rules', () => {
     ['loyalty_card', '6000001053340'],
     ['anonymous_id', '507f191e810c19729de860ea'],
     ['crm_id', '0042'],
+    ['user_id', '-17'],
+    ['user_id', 'true-blue'],
+    ['email', 'testa.rossi@gmail.com'],
+    ['email', 'tester@shop.de'],
+    ['email', 'noah.reply@web.de'],
+    ['email', 'donna.reply@web.de'],
+    ['device_id', '9774d56d682e549d'],
+    ['device_id', '02:00:00:00:00:01'],
+    ['user_id', 'u-{12}'],
   ])('keeps a real %s %j', (type, value) => {
     expect(screenIdentifiers([id(type, value)], DEFAULT_RULES).kept).toEqual([id(type, value)]);
+  });
+
+  it("keeps every person's own identifier of a generated population (the defaults cost it no recall)", () => {
+    const population = generatePopulation({ seed: 20240501, people: 1500, storePhoneRate: 0.05 });
+    expect(population.people.flatMap((person) => person.identifiers).length).toBeGreaterThan(10_000);
+    expect(population.people.flatMap((person) => screenIdentifiers(person.identifiers, DEFAULT_RULES).blocked)).toEqual([]);
   });
 
   it('blocks every placeholder the population generator uses', () => {

@@ -3,12 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { ElephantError } from '@elephant/errors';
 import {
   compareTypes,
+  compileRules,
+  applyOverrides,
   DEFAULT_RULES,
   DEFAULT_RULES_DOCUMENT,
   IdentityRulesError,
   parseRulesDocument,
   parseTenantRules,
   resolveRules,
+  screenIdentifiers,
   type RulesIssue,
 } from '@elephant/identity';
 
@@ -115,6 +118,58 @@ describe('parseRulesDocument', () => {
     expect(problem('defaults.limits.email')).toMatch(/at least 1/);
     expect(problem('defaults.maxIdentifiersPerEvent')).toBe('must be at most 1000');
     expect(problem('tenants.acme.maxIdentifiersPerEvent')).toBe('must be at least 1');
+  });
+});
+
+describe('blocked values are normalized like the identifiers they block', () => {
+  const SHA = '9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08';
+  const tenantBlocking = (values: Record<string, string[]>): unknown => ({ ...DEFAULT_RULES_DOCUMENT, tenants: { acme: { blocked: { values } } } });
+
+  it('writes each entry as the normalizer writes its type (regression: a tenant blocking "+44 20 7946 0000" or "1234-5678" never matched)', () => {
+    const document = parseRulesDocument(tenantBlocking({ phone: ['+44 20 7946 0000'], loyalty_card: ['1234-5678', '1234 5678'], email: [' Shop@BÜCHER.example '], email_sha256: [SHA], user_id: ['  guest-user '], '*': ['  Walk-In  '] }));
+    expect(document.tenants.acme?.blocked?.values).toEqual({
+      phone: ['+442079460000'],
+      loyalty_card: ['12345678', '12345678'],
+      email: ['shop@xn--bcher-kva.example'],
+      email_sha256: [SHA.toLowerCase()],
+      user_id: ['guest-user'],
+      '*': ['Walk-In'],
+    });
+    const rules = resolveRules(document, 'acme');
+    const identifiers = [
+      { type: 'phone', value: '+442079460000' },
+      { type: 'loyalty_card', value: '12345678' },
+      { type: 'email', value: 'shop@xn--bcher-kva.example' },
+      { type: 'email_sha256', value: SHA.toLowerCase() },
+      { type: 'user_id', value: 'guest-user' },
+      { type: 'crm_id', value: 'walk-in' },
+    ];
+    const screened = screenIdentifiers(identifiers, rules);
+    expect(screened.kept).toEqual([]);
+    expect(screened.blocked.map(({ type, value, reason }) => ({ type, value, reason }))).toEqual(identifiers.map((identifier) => ({ ...identifier, reason: 'blocked_value' })));
+  });
+
+  it('refuses an entry that does not normalize, naming it and why (it could never match an identifier)', () => {
+    const issues = issuesOf(tenantBlocking({ phone: ['+442079460000', '020 7946 0000', '+1 555 0100'], email: ['none@none', 'ok@shop.example'], email_sha256: ['abc'] }));
+    expect(issues).toEqual([
+      { path: 'tenants.acme.blocked.values.phone[1]', problem: '"020 7946 0000" is not a valid phone (phone_needs_region): write it in international format, with + and the country code (rules have no default region)' },
+      { path: 'tenants.acme.blocked.values.phone[2]', problem: '"+1 555 0100" is not a valid phone (invalid_phone): identifiers are normalized before they are screened, so it could never match one' },
+      { path: 'tenants.acme.blocked.values.email[0]', problem: '"none@none" is not a valid email (invalid_email): identifiers are normalized before they are screened, so it could never match one' },
+      { path: 'tenants.acme.blocked.values.email_sha256[0]', problem: '"abc" is not a valid email_sha256 (invalid_format): identifiers are normalized before they are screened, so it could never match one' },
+    ]);
+    const defaults = issuesOf(documentWith((document) => ((document.defaults as { blocked: { values: Record<string, string[]> } }).blocked.values.phone = ['+15555555555'])));
+    expect(defaults).toEqual([{ path: 'defaults.blocked.values.phone[0]', problem: '"+15555555555" is not a valid phone (invalid_phone): identifiers are normalized before they are screened, so it could never match one' }]);
+  });
+
+  it('normalizes the entries of rules built in code too, when they are compiled', () => {
+    const rules = applyOverrides(DEFAULT_RULES, { blocked: { values: { phone: ['+44 20 7946 0000'], loyalty_card: ['1234-5678'] } } });
+    expect(compileRules(rules).blocked('phone', '+442079460000')).toEqual({ reason: 'blocked_value', rule: 'phone "+442079460000"' });
+    expect(compileRules(rules).blocked('loyalty_card', '12345678')).toEqual({ reason: 'blocked_value', rule: 'loyalty_card "12345678"' });
+  });
+
+  it('ships only entries in normalized form', () => {
+    // The shipped file parses to DEFAULT_RULES (above), and parsing normalizes: so DEFAULT_RULES is normalized.
+    expect(parseTenantRules(DEFAULT_RULES).blocked.values).toEqual(DEFAULT_RULES.blocked.values);
   });
 });
 

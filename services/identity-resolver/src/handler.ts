@@ -73,6 +73,8 @@ interface Pending {
   readonly kept: readonly Identifier[];
   /** Blocked by the rules before resolution. */
   readonly excluded: readonly ExcludedIdentifier[];
+  /** The screening reason of each of `excluded` (blocked_value, blocked_pattern, too_many_identifiers), counted once the graph says the event is not a replay. */
+  readonly excludedReasons: readonly string[];
 }
 
 /**
@@ -132,21 +134,21 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       const rules = resolveRules(deps.rules, touchpoint.tenant);
       const screened = screenIdentifiers(touchpoint.identifiers, rules);
       const excluded = screened.blocked.map((blocked) => ({ type: blocked.type, value: blocked.value, reason: `${blocked.reason}:${blocked.rule}` }));
-      let beyondCap = 0;
-      for (const entry of screened.blocked) {
-        deps.metrics.excluded.inc({ reason: entry.reason });
-        if (entry.reason === 'too_many_identifiers') beyondCap += 1;
-      }
+      const excludedReasons = screened.blocked.map((blocked) => blocked.reason);
+      const beyondCap = excludedReasons.filter((reason) => reason === 'too_many_identifiers').length;
       if (beyondCap > 0) {
         // A broken integration, most likely (no person carries that many): said once per event,
         // without the values (personal data).
         deps.logger.warn({ tenant: touchpoint.tenant, eventId: touchpoint.eventId, identifiers: touchpoint.identifiers.length, leftOut: beyondCap }, 'event carries more identifiers than maxIdentifiersPerEvent: the weakest were left out of resolution');
       }
       if (screened.kept.length === 0) {
+        // Never reaches the graph, so a redelivery cannot be told apart: counted per delivery
+        // (like the dead letter it writes again).
+        countExcluded(deps, excludedReasons);
         return reject(message, 'NO_RESOLVABLE_IDENTIFIER', `Every identifier of event ${touchpoint.eventId} is blocked: ${excluded.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);
       }
       const list = byTenant.get(touchpoint.tenant) ?? [];
-      list.push({ message, touchpoint, carried, kept: screened.kept, excluded });
+      list.push({ message, touchpoint, carried, kept: screened.kept, excluded, excludedReasons });
       byTenant.set(touchpoint.tenant, list);
     });
 
@@ -165,6 +167,9 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       deps.metrics.redisCommands.inc(scriptCallsFor(inputs.length));
       results.forEach((result, index) => {
         const pending = pendings[index] as Pending;
+        // The screening's exclusions, counted once per event: not again when the graph answers
+        // a redelivery with the stored result.
+        if (!result.replay) countExcluded(deps, pending.excludedReasons);
         if (result.outcome === 'erased') {
           // A leftover of an erased person: dropped, never dead-lettered (that would keep their data).
           deps.metrics.resolved.inc({ outcome: 'erased' });
@@ -179,8 +184,12 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
           return;
         }
         if (result.profileId === null) {
-          // Every identifier is quarantined or held by another profile: nobody to attribute it to.
-          reject(pending.message, 'UNRESOLVED_IDENTITY', `Event ${pending.touchpoint.eventId} has no identifier that may link: ${result.ignored.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);
+          // Every identifier is quarantined (possibly by this very event), dropped by a limit or
+          // held by another profile: nobody to attribute it to. The quarantines it caused still
+          // raise their alerts (and a replay re-publishes them, as for a resolved event).
+          countGraphExclusions(deps, result);
+          alert(deps, out, tenant, pending, result, now);
+          reject(pending.message, 'UNRESOLVED_IDENTITY', `Event ${pending.touchpoint.eventId} has no identifier that may link: ${describeExcluded(pending, result)}`);
           return;
         }
         collect(deps, out, tenant, pending, result, result.profileId, now);
@@ -220,22 +229,80 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
   };
 }
 
-function collect(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pending, result: ResolveResult, profileId: string, now: number): void {
-  const { touchpoint } = pending;
-  const excluded: ExcludedIdentifier[] = [
+/** Every identifier of the event that was not resolved, and why: blocked by screening, dropped by a limit, ignored by the graph. */
+function excludedOf(pending: Pending, result: ResolveResult): ExcludedIdentifier[] {
+  return [
     ...pending.excluded,
     ...result.dropped.map((dropped) => ({ type: dropped.type, value: dropped.value, reason: `limit:${dropped.violated.join(',')}` })),
     ...result.ignored.map((ignored) => ({ type: ignored.type, value: ignored.value, reason: ignored.reason })),
   ];
-  const resolved = { profileId, excludedIdentifiers: excluded, resolvedAt: now };
+}
+
+/**
+ * What an unresolved event lost, by type and reason (no values: the message is logged and
+ * shown), e.g. `email (quarantined now: too_many_merges), anonymous_id (quarantined now:
+ * too_many_merges), device_id (owned_elsewhere)`. A value this event quarantined says so.
+ */
+function describeExcluded(pending: Pending, result: ResolveResult): string {
+  const fresh = new Map(result.quarantined.map((entry) => [`${entry.type}:${entry.value}`, entry]));
+  const parts = excludedOf(pending, result).map((entry) => {
+    const key = `${entry.type}:${entry.value}`;
+    const quarantined = fresh.get(key);
+    if (quarantined === undefined) return `${entry.type} (${entry.reason})`;
+    fresh.delete(key);
+    return `${entry.type} (quarantined now: ${quarantined.reason})`;
+  });
+  // The graph reports a value quarantined now as ignored too; this covers a result that does not.
+  for (const entry of fresh.values()) parts.push(`${entry.type} (quarantined now: ${entry.reason})`);
+  return parts.length > 0 ? parts.join(', ') : 'none was reported excluded';
+}
+
+/** The screening's exclusions of one event, by reason. */
+function countExcluded(deps: ResolverDeps, reasons: readonly string[]): void {
+  for (const reason of reasons) deps.metrics.excluded.inc({ reason });
+}
+
+/** The graph's exclusions of one event (limit drops, ignored values), once: not on a replay. */
+function countGraphExclusions(deps: ResolverDeps, result: ResolveResult): void {
+  if (result.replay) return;
+  if (result.dropped.length > 0) deps.metrics.excluded.inc({ reason: 'limit' }, result.dropped.length);
+  for (const ignored of result.ignored) deps.metrics.excluded.inc({ reason: ignored.reason });
+}
+
+/**
+ * An IdentityAlert for each value the event quarantined, counted once (not on a replay, which
+ * re-publishes the alerts with the same ids: the first attempt's send may not have reached the
+ * broker). Resolved or not: a quarantine can leave its event with nothing that links.
+ */
+function alert(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pending, result: ResolveResult, now: number): void {
+  const { touchpoint } = pending;
+  for (const entry of result.quarantined) {
+    const value: IdentityAlert = {
+      alertId: createHash('sha256').update(`${tenant}|${entry.type}|${entry.value}|${entry.reason}`).digest('hex').slice(0, 32),
+      tenant,
+      kind: 'identifier_quarantined',
+      identifierType: entry.type,
+      identifierValue: entry.value,
+      reason: entry.reason,
+      observed: entry.observed,
+      threshold: entry.threshold,
+      triggeringEventId: touchpoint.eventId,
+      raisedAt: now,
+    };
+    out.alerts.push({ record: { key: `${entry.type}:${entry.value}`, value: deps.registry.encode(deps.schemaIds.alert, value) }, source: pending.message, eventId: touchpoint.eventId });
+    if (!result.replay) deps.metrics.quarantined.inc({ reason: entry.reason });
+    deps.logger.warn({ tenant, eventId: touchpoint.eventId, identifierType: entry.type, reason: entry.reason, observed: entry.observed, threshold: entry.threshold }, 'identifier quarantined');
+  }
+}
+
+function collect(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pending, result: ResolveResult, profileId: string, now: number): void {
+  const { touchpoint } = pending;
+  const resolved = { profileId, excludedIdentifiers: excludedOf(pending, result), resolvedAt: now };
   const encoded = 'payload' in pending.carried ? deps.registry.encodeSpliced(deps.schemaIds.resolved, resolved, 'touchpoint', pending.carried.payload) : deps.registry.encode(deps.schemaIds.resolved, { ...resolved, touchpoint: pending.carried.record });
   const source = { source: pending.message, eventId: touchpoint.eventId };
   out.resolved.push({ record: { key: profileId, value: encoded }, ...source });
   deps.metrics.resolved.inc({ outcome: result.replay ? 'replay' : result.outcome });
-  if (!result.replay) {
-    if (result.dropped.length > 0) deps.metrics.excluded.inc({ reason: 'limit' }, result.dropped.length);
-    for (const ignored of result.ignored) deps.metrics.excluded.inc({ reason: ignored.reason });
-  }
+  countGraphExclusions(deps, result);
   // A replay re-emits the original merges and alerts (same ids): the first attempt's send
   // may not have reached the broker. Subscribers de-duplicate by mergeId / alertId.
   const merge = result.merge;
@@ -254,21 +321,5 @@ function collect(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pend
     out.merges.push({ record: { key: merge.survivor, value: deps.registry.encode(deps.schemaIds.merge, value) }, ...source });
     if (!result.replay) deps.metrics.merges.inc(merge.absorbed.length);
   }
-  for (const entry of result.quarantined) {
-    const alert: IdentityAlert = {
-      alertId: createHash('sha256').update(`${tenant}|${entry.type}|${entry.value}|${entry.reason}`).digest('hex').slice(0, 32),
-      tenant,
-      kind: 'identifier_quarantined',
-      identifierType: entry.type,
-      identifierValue: entry.value,
-      reason: entry.reason,
-      observed: entry.observed,
-      threshold: entry.threshold,
-      triggeringEventId: touchpoint.eventId,
-      raisedAt: now,
-    };
-    out.alerts.push({ record: { key: `${entry.type}:${entry.value}`, value: deps.registry.encode(deps.schemaIds.alert, alert) }, ...source });
-    if (!result.replay) deps.metrics.quarantined.inc({ reason: entry.reason });
-    deps.logger.warn({ tenant, identifierType: entry.type, reason: entry.reason, observed: entry.observed, threshold: entry.threshold }, 'identifier quarantined');
-  }
+  alert(deps, out, tenant, pending, result, now);
 }

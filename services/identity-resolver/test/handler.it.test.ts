@@ -11,7 +11,7 @@ import { createMetricsRegistry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { createTestContext, readTopic } from '@elephant/testing';
-import { IdentityGraph, OUTPUT_REJECTED, createResolverHandler, createResolverMetrics, identityAlertSchema, identityMergeSchema, loadConfig, resolvedTouchpointAvroSchema, topicsOf, type IdentityMerge } from '@elephant/identity-resolver';
+import { IdentityGraph, OUTPUT_REJECTED, createResolverHandler, createResolverMetrics, identityAlertSchema, identityMergeSchema, loadConfig, resolvedTouchpointAvroSchema, topicsOf, type IdentityAlert, type IdentityMerge } from '@elephant/identity-resolver';
 import { touchpointOf, type EventLike } from './touchpoints.ts';
 
 const ctx = createTestContext('resolver-handler');
@@ -146,5 +146,140 @@ describe('resolver handler: a record the broker refuses', () => {
     const deadLetters = await readTopic(ctx.kafka, topics.deadLetters, 2);
     expect(deadLetters.map((record) => headerText(record.headers, DEAD_LETTER_HEADERS.offset))).toEqual(['42', '42']);
     expect((await decodeAll(await readTopic(ctx.kafka, topics.resolved, 6))).map((record) => record.touchpoint.eventId).sort()).toEqual(['o1', 'o1', 'o2', 'o2', 'o4', 'o4']);
+  });
+});
+
+describe('resolver handler: an event its own quarantine leaves unresolved', () => {
+  it('publishes and counts the alerts of the values it quarantined before dead-lettering it UNRESOLVED_IDENTITY, names them in the message, and counts nothing again on redelivery (regression: no alert, no counter)', async () => {
+    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('unresolved')}.` }));
+    await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    const touchpointId = (await registry.register(`${ctx.topic('unresolved')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
+    const [resolved, merge, alert] = await Promise.all([
+      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
+      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
+      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
+    ]);
+    // One merge per value and window: a value that took part in one is quarantined before a second.
+    const rules: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, quarantine: { ...DEFAULT_RULES_DOCUMENT.defaults.quarantine, maxMergesPerWindow: 1 } } };
+    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    const metrics = createMetricsRegistry({ service: 'test' });
+    const resolverMetrics = createResolverMetrics(metrics);
+    const tenant = 'unresolved';
+    const t = 1795400700000;
+    const email = { type: 'email', value: 'x@unresolved.example.net' };
+    const cookie = { type: 'anonymous_id', value: 'y-unresolved' };
+    let offset = 0;
+    const run = async (events: EventLike[]): Promise<void> => {
+      const producer = await BatchProducer.connect(ctx.kafka);
+      const handler = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: resolverMetrics, logger: ctx.logger, now: Date.now });
+      const messages = events.map((event) => ({ key: null, value: registry.encode(touchpointId, touchpointOf(event)), offset: String(offset++), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage);
+      await handler([{ topic: topics.touchpoints, partition: 0, messages }], { signal: new AbortController().signal, groupId: 'g' });
+      await producer.disconnect();
+    };
+    const at = (n: number) => t + n * 1000;
+    // The e-mail's profile and the cookie's profile each absorb one other profile: one merge each.
+    await run([
+      { eventId: 'u1', tenant, eventTime: at(1), identifiers: [email] },
+      { eventId: 'u2', tenant, eventTime: at(2), identifiers: [{ type: 'anonymous_id', value: 'z-unresolved' }] },
+      { eventId: 'u3', tenant, eventTime: at(3), identifiers: [email, { type: 'anonymous_id', value: 'z-unresolved' }] },
+      { eventId: 'u4', tenant, eventTime: at(4), identifiers: [cookie] },
+      { eventId: 'u5', tenant, eventTime: at(5), identifiers: [{ type: 'anonymous_id', value: 'w-unresolved' }] },
+      { eventId: 'u6', tenant, eventTime: at(6), identifiers: [cookie, { type: 'anonymous_id', value: 'w-unresolved' }] },
+    ]);
+    expect(await readTopic(ctx.kafka, topics.merges, 2)).toHaveLength(2);
+    // Merging the two would be a second merge for both values: both are quarantined, nothing is left to link.
+    const trigger: EventLike = { eventId: 'u7', tenant, eventTime: at(7), identifiers: [email, cookie, { type: 'email', value: 'test@test.com' }] };
+    await run([trigger]);
+
+    const [dead] = await readTopic(ctx.kafka, topics.deadLetters, 1);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('UNRESOLVED_IDENTITY');
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.message)).toBe('Event u7 has no identifier that may link: email (blocked_value:email "test@test.com"), email (quarantined now: too_many_merges), anonymous_id (quarantined now: too_many_merges)');
+    const alerts = await Promise.all((await readTopic(ctx.kafka, topics.alerts, 2)).map((message) => registry.decode<IdentityAlert>(message.value ?? Buffer.alloc(0))));
+    expect(alerts.map((entry) => [entry.identifierType, entry.identifierValue, entry.reason, entry.observed, entry.threshold, entry.triggeringEventId]).sort()).toEqual([
+      ['anonymous_id', cookie.value, 'too_many_merges', 2, 1, 'u7'],
+      ['email', email.value, 'too_many_merges', 2, 1, 'u7'],
+    ]);
+    expect(await graph.quarantineOf(tenant, email)).toMatchObject({ reason: 'too_many_merges', event: 'u7' });
+    const counted = async (name: string, label: string): Promise<number> => Number(new RegExp(`${label}[^\\n]* (\\d+)`).exec(await metrics.getSingleMetricAsString(name))?.[1] ?? 0);
+    expect(await counted('elephant_resolver_quarantined_total', 'reason="too_many_merges"')).toBe(2);
+    expect(await counted('elephant_resolver_excluded_identifiers_total', 'reason="quarantined"')).toBe(2);
+    expect(await counted('elephant_resolver_excluded_identifiers_total', 'reason="blocked_value"')).toBe(1);
+
+    // Redelivered: dead-lettered again, the alerts re-published with the same ids, nothing counted again.
+    await run([trigger]);
+    const deadAgain = await readTopic(ctx.kafka, topics.deadLetters, 2);
+    expect(deadAgain.map((record) => headerText(record.headers, DEAD_LETTER_HEADERS.message))).toEqual([headerText(dead?.headers, DEAD_LETTER_HEADERS.message), headerText(dead?.headers, DEAD_LETTER_HEADERS.message)]);
+    const alertsAgain = await Promise.all((await readTopic(ctx.kafka, topics.alerts, 4)).map((message) => registry.decode<IdentityAlert>(message.value ?? Buffer.alloc(0))));
+    expect(new Set(alertsAgain.map((entry) => entry.alertId))).toEqual(new Set(alerts.map((entry) => entry.alertId)));
+    expect(alertsAgain).toHaveLength(4);
+    expect(await counted('elephant_resolver_quarantined_total', 'reason="too_many_merges"')).toBe(2);
+    expect(await counted('elephant_resolver_excluded_identifiers_total', 'reason="quarantined"')).toBe(2);
+    expect(await counted('elephant_resolver_excluded_identifiers_total', 'reason="blocked_value"')).toBe(1);
+  });
+});
+
+describe('resolver handler: an event a limit leaves unresolved', () => {
+  it('names the identifier dropped and the limit in the UNRESOLVED_IDENTITY message (regression: "...may link: " and nothing after)', async () => {
+    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('lowered')}.` }));
+    await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    const touchpointId = (await registry.register(`${ctx.topic('lowered')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
+    const [resolved, merge, alert] = await Promise.all([
+      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
+      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
+      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
+    ]);
+    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    const tenant = 'lowered';
+    const t = 1795400900000;
+    const run = async (rules: RulesDocument, events: EventLike[]): Promise<void> => {
+      const producer = await BatchProducer.connect(ctx.kafka);
+      const handler = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: createResolverMetrics(createMetricsRegistry({ service: 'test' })), logger: ctx.logger, now: Date.now });
+      const messages = events.map((event, index) => ({ key: null, value: registry.encode(touchpointId, touchpointOf(event)), offset: String(index), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage);
+      await handler([{ topic: topics.touchpoints, partition: 0, messages }], { signal: new AbortController().signal, groupId: 'g' });
+      await producer.disconnect();
+    };
+    const user = { type: 'user_id', value: 'lowered-user' };
+    await run(DEFAULT_RULES_DOCUMENT, [
+      { eventId: 'l1', tenant, eventTime: t, identifiers: [user, { type: 'email', value: 'one@lowered.example.net' }] },
+      { eventId: 'l2', tenant, eventTime: t + 1, identifiers: [user, { type: 'email', value: 'two@lowered.example.net' }] },
+    ]);
+    // The e-mail limit lowered below what the profile holds: its user id now conflicts.
+    const lowered: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, limits: { ...DEFAULT_RULES_DOCUMENT.defaults.limits, email: 1 } } };
+    await run(lowered, [{ eventId: 'l3', tenant, eventTime: t + 2, identifiers: [user] }]);
+    const [dead] = await readTopic(ctx.kafka, topics.deadLetters, 1);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('UNRESOLVED_IDENTITY');
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.message)).toBe('Event l3 has no identifier that may link: user_id (limit:email)');
+  });
+});
+
+describe('resolver handler: redelivery', () => {
+  it('counts a resolved event\'s blocked identifiers once: not again when it is redelivered (regression: counted on every delivery)', async () => {
+    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('redelivered')}.` }));
+    await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    const touchpointId = (await registry.register(`${ctx.topic('redelivered')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
+    const [resolved, merge, alert] = await Promise.all([
+      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
+      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
+      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
+    ]);
+    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    const metrics = createMetricsRegistry({ service: 'test' });
+    const resolverMetrics = createResolverMetrics(metrics);
+    const event: EventLike = { eventId: 'r1', tenant: 'redelivered', eventTime: 1795400800000, identifiers: [{ type: 'user_id', value: 'r-user' }, { type: 'email', value: 'test@test.com' }, { type: 'email', value: 'noreply@redelivered.example.net' }] };
+    const message = { key: null, value: registry.encode(touchpointId, touchpointOf(event)), offset: '0', timestamp: '0', attributes: 0, headers: {}, size: 0 } as unknown as KafkaMessage;
+    for (let delivery = 0; delivery < 2; delivery += 1) {
+      const producer = await BatchProducer.connect(ctx.kafka);
+      const handler = createResolverHandler({ topics, rules: DEFAULT_RULES_DOCUMENT, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: resolverMetrics, logger: ctx.logger, now: Date.now });
+      await handler([{ topic: topics.touchpoints, partition: 0, messages: [message] }], { signal: new AbortController().signal, groupId: 'g' });
+      await producer.disconnect();
+    }
+    expect(await readTopic(ctx.kafka, topics.resolved, 2)).toHaveLength(2);
+    const text = await metrics.getSingleMetricAsString('elephant_resolver_excluded_identifiers_total');
+    expect(text).toMatch(/reason="blocked_value"[^\n]* 1(\n|$)/);
+    expect(text).toMatch(/reason="blocked_pattern"[^\n]* 1(\n|$)/);
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_touchpoints_total')).toMatch(/outcome="replay"[^\n]* 1(\n|$)/);
   });
 });
