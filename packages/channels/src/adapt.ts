@@ -44,5 +44,10 @@ export function adaptMessage(channel: Channel, bytes: Uint8Array, context: Adapt
     const problem = error instanceof TypeError ? 'is not valid UTF-8' : `is not valid JSON (${(error as Error).message})`;
     return { ok: false, error: new ChannelError('INVALID_JSON', `Message ${problem}`, { cause: error }) };
   }
-  return ADAPTERS[channel](value, context);
+  try {
+    return ADAPTERS[channel](value, context);
+  } catch (error) {
+    // Adapters catch their own throws; this is the last guard, so that no input ever throws here.
+    return { ok: false, error: new ChannelError('ADAPTER_FAILED', `Adapter failed on the message: ${error instanceof Error ? error.message : String(error)}`, { cause: error }) };
+  }
 }

@@ -1,7 +1,7 @@
 /** What all adapters share: assembling a Touchpoint and turning throws into results. */
 import { ChannelError } from './errors.ts';
 import { deriveEventId } from './event-id.ts';
-import { IdentifierCollector, type DroppedIdentifier } from './identifiers.ts';
+import { IdentifierCollector, type DroppedIdentifier, type OmittedDrops } from './identifiers.ts';
 import { sourceTrust, DEFAULT_SOURCE_SYSTEMS } from './trust.ts';
 import { defaultJourneyStage, type Channel, type EventType } from './vocabulary.ts';
 import type { AdapterContext, AdapterResult, RejectedEvent } from './context.ts';
@@ -26,6 +26,8 @@ export interface TouchpointDraft {
 export interface Built {
   readonly touchpoint: Touchpoint;
   readonly dropped: readonly DroppedIdentifier[];
+  /** Drops past the reported ones (IdentifierCollector.omitted). */
+  readonly droppedOmitted: readonly OmittedDrops[];
 }
 
 export function collectorFor(context: AdapterContext): IdentifierCollector {
@@ -40,8 +42,11 @@ export function collectorFor(context: AdapterContext): IdentifierCollector {
 export function finish(channel: Channel, system: string, draft: TouchpointDraft, ids: IdentifierCollector, fields: Fields, context: AdapterContext): Built {
   if (ids.identifiers.length === 0) {
     const reasons = ids.dropped.map((drop) => `${drop.field} (${drop.reason})`);
+    const omitted = ids.omitted;
+    const more = omitted.reduce((sum, entry) => sum + entry.count, 0);
+    if (more > 0) reasons.push(`and ${more} more`);
     throw new ChannelError('MISSING_IDENTIFIER', `No usable identifier${fields.path === '' ? '' : ` in ${fields.path}`}${reasons.length > 0 ? `; dropped: ${reasons.join(', ')}` : ''}`, {
-      details: { path: fields.path === '' ? '(message)' : fields.path, dropped: ids.dropped },
+      details: { path: fields.path === '' ? '(message)' : fields.path, dropped: ids.dropped, ...(more > 0 ? { droppedOmitted: omitted } : {}) },
     });
   }
   const touchpoint: Touchpoint = {
@@ -65,7 +70,7 @@ export function finish(channel: Channel, system: string, draft: TouchpointDraft,
     properties: fields.rest(),
   };
   // Each drop names its touchpoint, so that it can be logged and traced without its raw value.
-  return { touchpoint, dropped: ids.dropped.map((drop) => ({ ...drop, eventId: touchpoint.eventId })) };
+  return { touchpoint, dropped: ids.dropped.map((drop) => ({ ...drop, eventId: touchpoint.eventId })), droppedOmitted: ids.omitted };
 }
 
 /** The source system name: the deployment's, else `fallback`, else the channel default. */
@@ -83,7 +88,7 @@ function unexpected(error: unknown, where: string): ChannelError {
 export function single(raw: unknown, body: (raw: unknown) => Built): AdapterResult {
   try {
     const built = body(raw);
-    return { ok: true, touchpoints: [built.touchpoint], dropped: built.dropped, rejected: [] };
+    return { ok: true, touchpoints: [built.touchpoint], dropped: built.dropped, droppedOmitted: built.droppedOmitted, rejected: [] };
   } catch (error) {
     return { ok: false, error: unexpected(error, 'the message') };
   }
@@ -97,12 +102,15 @@ export function single(raw: unknown, body: (raw: unknown) => Built): AdapterResu
 export function batch(items: readonly unknown[], body: (item: unknown, index: number) => Built): AdapterResult {
   const touchpoints: Touchpoint[] = [];
   const dropped: DroppedIdentifier[] = [];
+  const droppedOmitted: OmittedDrops[] = [];
   const rejected: RejectedEvent[] = [];
   items.forEach((item, index) => {
     try {
       const built = body(item, index);
       touchpoints.push(built.touchpoint);
-      dropped.push(...built.dropped);
+      // A loop, not push(...): spreading a long array passes each element as an argument and overflows the stack.
+      for (const drop of built.dropped) dropped.push(drop);
+      for (const entry of built.droppedOmitted) droppedOmitted.push(entry);
     } catch (error) {
       rejected.push({ index, error: unexpected(error, `item ${index}`) });
     }
@@ -117,5 +125,5 @@ export function batch(items: readonly unknown[], body: (item: unknown, index: nu
       error: new ChannelError(error.code, `All ${items.length} events rejected; first: ${error.message}`, { cause: error, details: { ...error.details, rejected: all } }),
     };
   }
-  return { ok: true, touchpoints, dropped, rejected };
+  return { ok: true, touchpoints, dropped, droppedOmitted, rejected };
 }

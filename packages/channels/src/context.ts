@@ -1,5 +1,5 @@
 import type { ChannelError } from './errors.ts';
-import type { DroppedIdentifier } from './identifiers.ts';
+import type { DroppedIdentifier, OmittedDrops } from './identifiers.ts';
 import { isSupportedRegion, isIdentifierType } from './identifiers.ts';
 import { isValidTrust } from './trust.ts';
 import type { Touchpoint } from './generated/touchpoint.ts';
@@ -50,8 +50,10 @@ export type AdapterResult =
   | {
       readonly ok: true;
       readonly touchpoints: readonly Touchpoint[];
-      /** Identifiers removed by normalization from the emitted touchpoints. */
+      /** Identifiers removed by normalization from the emitted touchpoints (at most MAX_REPORTED_DROPS per touchpoint). */
       readonly dropped: readonly DroppedIdentifier[];
+      /** Drops past MAX_REPORTED_DROPS of a touchpoint, only counted by type and reason. */
+      readonly droppedOmitted: readonly OmittedDrops[];
       readonly rejected: readonly RejectedEvent[];
     }
   | { readonly ok: false; readonly error: ChannelError };

@@ -17,6 +17,12 @@ export const PROPERTY_LIMITS = {
   keys: 1000,
   /** Most UTF-8 bytes of keys and values together; more is PROPERTIES_TOO_LARGE. */
   bytes: 512 * 1024,
+  /**
+   * Deepest nesting of arrays and objects in a value kept JSON-encoded; deeper is
+   * PROPERTIES_TOO_LARGE (`too_deep`). JSON.stringify recurses, so an unbounded depth (a
+   * 1 MiB message holds half a million nested `[`) would overflow the stack.
+   */
+  depth: 1000,
 } as const;
 
 export type JsonRecord = Readonly<Record<string, unknown>>;
@@ -103,14 +109,69 @@ export class Fields {
     return value;
   }
 
-  /** An optional text field, trimmed; absent, null and empty all read as null. */
+  /**
+   * An optional text field, trimmed; absent, null and empty all read as null. Numbers are
+   * accepted and written in decimal (numeric ids, a version sent as 1.5), but integers only
+   * when safe (|n| < 2^53): a larger one was already rounded by JSON parsing, and two
+   * different ids would read alike. Lone UTF-16 surrogates (not encodable in UTF-8, so in
+   * Avro) become U+FFFD.
+   * @throws SCHEMA_VIOLATION for any other type, and for unsafe integers
+   */
   optString(key: string): string | null {
     const value = this.take(key);
     if (value === undefined || value === null) return null;
-    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (typeof value === 'number') {
+      if (Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value))) return String(value);
+      throw schemaViolation(this.at(key), `expected a string or an integer between -(2^53-1) and 2^53-1, got ${String(value)}, beyond 2^53-1, where JSON numbers are rounded (send such ids as strings)`);
+    }
     if (typeof value !== 'string') throw schemaViolation(this.at(key), `expected a string, got ${describeType(value)}`);
     const trimmed = value.trim();
-    return trimmed === '' ? null : trimmed;
+    if (trimmed === '') return null;
+    return trimmed.isWellFormed() ? trimmed : trimmed.toWellFormed();
+  }
+
+  /**
+   * A required id (the source's event id): like `string`, but text with a lone UTF-16
+   * surrogate is refused rather than repaired, since repairing could make two ids one.
+   * @throws SCHEMA_VIOLATION
+   */
+  id(key: string): string {
+    const value = this.optId(key);
+    if (value === null) throw schemaViolation(this.at(key), this.has(key) ? 'must not be empty' : 'is required');
+    return value;
+  }
+
+  /** An optional id; see `id`. @throws SCHEMA_VIOLATION */
+  optId(key: string): string | null {
+    const raw = this.peek(key);
+    if (typeof raw === 'string' && !raw.isWellFormed()) {
+      this.take(key);
+      throw schemaViolation(this.at(key), 'contains a lone UTF-16 surrogate (not valid Unicode text)');
+    }
+    if (typeof raw === 'number' && !Number.isInteger(raw)) {
+      this.take(key);
+      // 1.50 and 1.5 parse alike: two ids would read as one.
+      throw schemaViolation(this.at(key), `expected a string or an integer, got the fractional number ${String(raw)} (send such ids as strings)`);
+    }
+    return this.optString(key);
+  }
+
+  /**
+   * An optional text field read only when it holds text (a string or a safe integer): any
+   * other value is left unread, so it stays in properties instead of failing the event.
+   * For fields whose value is a nice-to-have (person traits).
+   */
+  optText(key: string): string | null {
+    return isText(this.peek(key)) ? this.optString(key) : null;
+  }
+
+  /** The first of `keys` that holds text (see `optText`; only that one is consumed), or null. */
+  firstText(...keys: readonly string[]): string | null {
+    for (const key of keys) {
+      const value = this.optText(key);
+      if (value !== null) return value;
+    }
+    return null;
   }
 
   /** The first of `keys` that has a text value (only that one is consumed), or null. */
@@ -186,23 +247,14 @@ export class Fields {
    * items of consumed arrays of objects are searched recursively for what was not read in
    * them (`products[0].brand`). When two fields reach the same key (a top-level
    * `"properties.x"` and `properties: { x }`), the first in message order keeps it and the
-   * next ones get `#2`, `#3`, ... appended, so neither is lost.
-   * @throws PROPERTIES_TOO_LARGE past PROPERTY_LIMITS (too many keys, too many bytes, or an unread key longer than the key limit)
+   * next ones get `#2`, `#3`, ... appended, so neither is lost. Lone UTF-16 surrogates in keys
+   * and values become U+FFFD. The limits are checked as each entry is added.
+   * @throws PROPERTIES_TOO_LARGE past PROPERTY_LIMITS (too many keys, too many bytes, an unread key longer than the key limit, or a value nested too deep to JSON-encode)
    */
   rest(): Record<string, string> {
-    const into: Record<string, string> = {};
+    const into = new Properties();
     this.#restInto(into, '');
-    const keys = Object.keys(into);
-    if (keys.length > PROPERTY_LIMITS.keys) throw propertiesTooLarge(`${keys.length} properties exceed the limit of ${PROPERTY_LIMITS.keys}`, { reason: 'too_many_keys', keys: keys.length, limit: PROPERTY_LIMITS.keys });
-    let units = 0;
-    for (const key of keys) units += key.length + (into[key] as string).length;
-    // A UTF-16 unit is 1-3 UTF-8 bytes: count exactly only when it can matter.
-    if (units * 3 > PROPERTY_LIMITS.bytes) {
-      let bytes = 0;
-      for (const key of keys) bytes += Buffer.byteLength(key) + Buffer.byteLength(into[key] as string);
-      if (bytes > PROPERTY_LIMITS.bytes) throw propertiesTooLarge(`properties of ${bytes} bytes exceed the limit of ${PROPERTY_LIMITS.bytes}`, { reason: 'too_many_bytes', bytes, limit: PROPERTY_LIMITS.bytes });
-    }
-    return into;
+    return into.entries;
   }
 
   /**
@@ -210,7 +262,7 @@ export class Fields {
    * without building their path (in the adapters' profile, building `rest()` was a quarter of
    * their time, most of it paths and entry pairs of fields that were read).
    */
-  #restInto(into: Record<string, string>, prefix: string): void {
+  #restInto(into: Properties, prefix: string): void {
     const value = this.#value;
     const consumed = this.#consumed;
     const children = this.#children;
@@ -235,23 +287,102 @@ function propertiesTooLarge(message: string, details: Record<string, unknown>): 
   return new ChannelError('PROPERTIES_TOO_LARGE', message, { details });
 }
 
-/** Sets `name`, or the first free `name#2`, `name#3`, ... when another field already took it. */
-function put(into: Record<string, string>, name: string, value: string): void {
-  let key = name;
-  for (let n = 2; Object.hasOwn(into, key); n += 1) key = `${name}#${n}`;
-  setOwn(into, key, value);
+/** A string, or a number `optString` reads as text (a safe integer or a fraction). */
+function isText(value: unknown): boolean {
+  return typeof value === 'string' || Number.isSafeInteger(value) || (typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value));
 }
 
-function flatten(value: unknown, name: string, into: Record<string, string>): void {
+/**
+ * The properties being built, with PROPERTY_LIMITS checked as each entry is added: a message
+ * that passes them fails at that entry, not after building all of them (with fields that all
+ * reach one key, building them first took minutes).
+ */
+class Properties {
+  readonly entries: Record<string, string> = {};
+  /** Per key taken, the next `#n` suffix to try when another field reaches the same key. */
+  readonly #next = new Map<string, number>();
+  #count = 0;
+  /** UTF-16 units of keys and values so far. */
+  #units = 0;
+  /** UTF-8 bytes of keys and values so far, counted exactly once `#units` can pass the limit (-1 before). */
+  #bytes = -1;
+
+  /**
+   * Sets `name`, or the first free `name#2`, `name#3`, ... when another field already took it.
+   * Lone UTF-16 surrogates in the key or value become U+FFFD (Avro strings are UTF-8).
+   * @throws PROPERTIES_TOO_LARGE past PROPERTY_LIMITS.keys or .bytes
+   */
+  put(raw: string, text: string): void {
+    const name = raw.isWellFormed() ? raw : raw.toWellFormed();
+    const value = text.isWellFormed() ? text : text.toWellFormed();
+    const entries = this.entries;
+    let key = name;
+    if (Object.hasOwn(entries, key)) {
+      // Resume where the last collision on `name` stopped: every suffix below it is taken.
+      let n = this.#next.get(name) ?? 2;
+      key = `${name}#${n}`;
+      while (Object.hasOwn(entries, key)) {
+        n += 1;
+        key = `${name}#${n}`;
+      }
+      this.#next.set(name, n + 1);
+    }
+    this.#count += 1;
+    if (this.#count > PROPERTY_LIMITS.keys) throw propertiesTooLarge(`${this.#count} properties exceed the limit of ${PROPERTY_LIMITS.keys} (counting stops there)`, { reason: 'too_many_keys', keys: this.#count, limit: PROPERTY_LIMITS.keys });
+    this.#units += key.length + value.length;
+    // A UTF-16 unit is 1-3 UTF-8 bytes: count exactly only when it can matter.
+    if (this.#bytes >= 0) this.#bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+    else if (this.#units * 3 > PROPERTY_LIMITS.bytes) {
+      let bytes = Buffer.byteLength(key) + Buffer.byteLength(value);
+      for (const [other, otherValue] of Object.entries(entries)) bytes += Buffer.byteLength(other) + Buffer.byteLength(otherValue);
+      this.#bytes = bytes;
+    }
+    if (this.#bytes > PROPERTY_LIMITS.bytes) throw propertiesTooLarge(`properties of ${this.#bytes} bytes exceed the limit of ${PROPERTY_LIMITS.bytes} (counting stops there)`, { reason: 'too_many_bytes', bytes: this.#bytes, limit: PROPERTY_LIMITS.bytes });
+    setOwn(entries, key, value);
+  }
+}
+
+/**
+ * True when `value` nests arrays and objects deeper than `limit` (a scalar is depth 0, `[]`
+ * and `[1]` depth 1). Iterative, so any depth can be measured without a stack overflow.
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  // Two parallel stacks (values, their depths): no object per visited value.
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  for (let top = values.pop(); top !== undefined; top = values.pop()) {
+    const depth = depths.pop() ?? 1;
+    if (depth > limit) return true;
+    const items: readonly unknown[] = Array.isArray(top) ? (top as readonly unknown[]) : Object.values(top);
+    for (const item of items) {
+      if (typeof item === 'object' && item !== null) {
+        values.push(item);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+/** `value` JSON-encoded. @throws PROPERTIES_TOO_LARGE (`too_deep`) when it nests deeper than PROPERTY_LIMITS.depth */
+function encodeJson(value: unknown, name: string): string {
+  if (nestedDeeperThan(value, PROPERTY_LIMITS.depth)) {
+    throw propertiesTooLarge(`field ${name.slice(0, 64)} nests arrays or objects deeper than the limit of ${PROPERTY_LIMITS.depth}`, { reason: 'too_deep', limit: PROPERTY_LIMITS.depth });
+  }
+  return JSON.stringify(value);
+}
+
+function flatten(value: unknown, name: string, into: Properties): void {
   if (value === undefined) return;
-  if (typeof value === 'string') put(into, name, value);
+  if (typeof value === 'string') into.put(name, value);
   else if (isRecord(value) && Object.keys(value).length > 0) {
     let longest = 0;
     for (const key of Object.keys(value)) longest = Math.max(longest, key.length);
     if (name.length + 1 + longest > PROPERTY_LIMITS.keyLength) {
-      put(into, name, JSON.stringify(value));
+      into.put(name, encodeJson(value, name));
       return;
     }
     for (const [key, inner] of Object.entries(value)) flatten(inner, `${name}.${key}`, into);
-  } else put(into, name, JSON.stringify(value));
+  } else into.put(name, encodeJson(value, name));
 }

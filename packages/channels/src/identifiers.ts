@@ -5,7 +5,8 @@
  * cannot be an identifier must never reach the graph.
  *
  * Policy
- * - E-mail: trimmed and lower-cased as a whole. RFC 5321 lets the local part be case-sensitive,
+ * - E-mail: trimmed, lower-cased as a whole and NFC-normalized (so a composed `é` and `e` +
+ *   combining accent are one address; since 2026-12-06, the domain always was). RFC 5321 lets the local part be case-sensitive,
  *   but no mainstream provider treats it so, and matching `Ann@x.com` to `ann@x.com` is what
  *   people expect. The domain is converted to its ASCII (punycode) form so Unicode and
  *   punycode spellings match. Dot-atom syntax only: quoted local parts, comments and IP-literal
@@ -21,20 +22,25 @@
  * - loyalty_card: spaces and hyphens removed (cards are printed in groups; the digits are the id).
  * - Hashed identifiers (types ending in `_sha256`): 64 hex digits, lower-cased.
  * - Every other type: trimmed; integers are accepted and written in decimal (numeric CRM ids).
- * - Dropped, with a reason, never repaired: empty or whitespace-only values, wrong JSON types,
- *   control characters, values over MAX_IDENTIFIER_LENGTH, syntactically impossible e-mails and
- *   phones. Placeholder values that are syntactically fine (`test@test.com`, all-zero device
+ * - Dropped, with a reason, never repaired: empty or whitespace-only values, wrong JSON types
+ *   (numbers too, unless safe integers: a larger one was already rounded by JSON parsing),
+ *   control and format characters (Unicode Cc and Cf: C0/C1 controls, zero-width and bidi
+ *   marks) and line/paragraph separators, lone UTF-16 surrogates (not encodable in UTF-8, so
+ *   in Avro: repairing them could make different ids one), values over MAX_IDENTIFIER_LENGTH,
+ *   syntactically impossible e-mails and phones. Placeholder values that are syntactically fine (`test@test.com`, all-zero device
  *   ids) are identity resolution's blocklist to judge, not this module's.
  */
 import { domainToASCII } from 'node:url';
 import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { CUSTOM_IDENTIFIER_TYPE, IDENTIFIER_TYPES } from './vocabulary.ts';
+import { describeType, nestedDeeperThan } from './fields.ts';
 import type { Identifier } from './generated/touchpoint.ts';
 
 export const DROP_REASONS = [
   'empty',
   'wrong_type',
   'too_long',
+  /** Control or format characters, line separators, or a lone UTF-16 surrogate. */
   'invalid_characters',
   'invalid_email',
   'invalid_phone',
@@ -44,6 +50,29 @@ export const DROP_REASONS = [
   'invalid_identifier_type',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
+
+/** What each drop reason means, for error messages. */
+export const DROP_PROBLEMS: Readonly<Record<DropReason, string>> = {
+  empty: 'must not be empty',
+  wrong_type: 'expected a string or an integer between -(2^53-1) and 2^53-1',
+  too_long: 'is too long',
+  invalid_characters: 'contains control or format characters, or a lone UTF-16 surrogate',
+  invalid_email: 'is not an e-mail address',
+  invalid_phone: 'is not a valid phone number',
+  phone_needs_region: 'is a national phone number and no default region is configured',
+  invalid_format: 'has not the format of its type',
+  invalid_identifier_type: 'has an invalid identifier type',
+};
+
+/** Most drops one event reports one by one; past it they are only counted (by type and reason). */
+export const MAX_REPORTED_DROPS = 100;
+
+/** Drops past MAX_REPORTED_DROPS, counted by type and reason. */
+export interface OmittedDrops {
+  readonly type: string;
+  readonly reason: DropReason;
+  readonly count: number;
+}
 
 /** An identifier that did not survive normalization, reported next to the touchpoints. */
 export interface DroppedIdentifier {
@@ -72,9 +101,12 @@ export type NormalizeResult = { readonly ok: true; readonly value: string } | { 
 
 export const MAX_IDENTIFIER_LENGTH = 512;
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
-// One dot-atom label of a local part: any character except specials, space, control and dot.
-const LOCAL_PART = /^[^\s"(),:;<>@[\\\]\u0000-\u001f\u007f.]+(\.[^\s"(),:;<>@[\\\]\u0000-\u001f\u007f.]+)*$/u;
+// Cc: C0 and C1 controls (U+0000-001F, U+007F-009F); Cf: format characters (U+00AD, U+200B-200F,
+// U+202A-202E, U+2060-2064, U+FEFF, ...), invisible or reordering text; U+2028/2029: line breaks.
+const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+// One dot-atom label of a local part: any character except specials, space (\s includes
+// U+2028/2029), control and format characters, and dot.
+const LOCAL_PART = /^[^\s"(),:;<>@[\\\]\p{Cc}\p{Cf}.]+(\.[^\s"(),:;<>@[\\\]\p{Cc}\p{Cf}.]+)*$/u;
 const ASCII_DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
@@ -84,8 +116,10 @@ const fail = (reason: DropReason): NormalizeResult => ({ ok: false, reason });
 
 /** Normalizes an e-mail address (see the module comment for the policy). */
 export function normalizeEmail(raw: string, options: NormalizeOptions = {}): NormalizeResult {
-  const text = raw.trim().toLowerCase();
-  if (text === '') return fail('empty');
+  const trimmed = raw.trim();
+  if (trimmed === '') return fail('empty');
+  if (!trimmed.isWellFormed()) return fail('invalid_characters');
+  const text = trimmed.toLowerCase().normalize('NFC');
   if (text.length > 254) return fail('too_long');
   const at = text.lastIndexOf('@');
   if (at <= 0 || at === text.length - 1) return fail('invalid_email');
@@ -104,6 +138,7 @@ export function normalizeEmail(raw: string, options: NormalizeOptions = {}): Nor
 export function normalizePhone(raw: string, options: NormalizeOptions = {}): NormalizeResult {
   const text = raw.trim();
   if (text === '') return fail('empty');
+  if (!text.isWellFormed()) return fail('invalid_characters');
   if (text.length > 64) return fail('too_long');
   const region = options.defaultRegion?.toUpperCase();
   const defaultCountry = region !== undefined && isSupportedCountry(region) ? region : undefined;
@@ -134,6 +169,7 @@ export function normalizeIdentifier(type: string, raw: unknown, options: Normali
   else if (typeof raw === 'number' && Number.isSafeInteger(raw) && type !== 'email' && type !== 'phone') text = String(raw);
   else return fail(raw === null || raw === undefined ? 'empty' : 'wrong_type');
   if (text.trim() === '') return fail('empty');
+  if (!text.isWellFormed()) return fail('invalid_characters');
   if (type === 'email') return normalizeEmail(text, options);
   if (type === 'phone') return normalizePhone(text, options);
   let value = text.trim();
@@ -147,20 +183,26 @@ export function normalizeIdentifier(type: string, raw: unknown, options: Normali
   return value === '' ? fail('empty') : ok(value);
 }
 
+// Deeper values are described by their type: JSON.stringify recurses and would overflow the stack.
+const DESCRIBED_DEPTH = 100;
+
 function describeRaw(raw: unknown): string {
-  const text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+  const text = typeof raw === 'string' ? raw : nestedDeeperThan(raw, DESCRIBED_DEPTH) ? `${describeType(raw)} nested deeper than ${DESCRIBED_DEPTH}` : (JSON.stringify(raw) ?? String(raw));
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
 /**
  * Collects the identifiers of one event: normalizes each, keeps the first of duplicates, and
- * records every drop with its field and reason.
+ * records each drop with its field and reason: the first MAX_REPORTED_DROPS of them, the rest
+ * only counted by type and reason (a list of 200,000 junk values in one message would
+ * otherwise become 200,000 drop records, log lines and dead-letter details).
  */
 export class IdentifierCollector {
   readonly #options: NormalizeOptions;
   readonly #identifiers: Identifier[] = [];
   readonly #seen = new Set<string>();
   readonly #dropped: DroppedIdentifier[] = [];
+  readonly #omitted = new Map<string, { type: string; reason: DropReason; count: number }>();
 
   constructor(options: NormalizeOptions) {
     this.#options = options;
@@ -173,24 +215,47 @@ export class IdentifierCollector {
    */
   add(type: string, raw: unknown, field: string): string | null {
     if (raw === undefined || raw === null) return null;
+    const result = this.addResult(type, raw, field);
+    return result.ok ? result.value : null;
+  }
+
+  /** Like `add`, for a present value, but says why it was dropped. */
+  addResult(type: string, raw: unknown, field: string): NormalizeResult {
     const result = normalizeIdentifier(type, raw, this.#options);
     if (!result.ok) {
-      this.#dropped.push({ field, type, value: describeRaw(raw), reason: result.reason });
-      return null;
+      this.#drop(type, raw, field, result.reason);
+      return result;
     }
     const key = `${type}\u0000${result.value}`;
     if (!this.#seen.has(key)) {
       this.#seen.add(key);
       this.#identifiers.push({ type, value: result.value });
     }
-    return result.value;
+    return result;
+  }
+
+  #drop(type: string, raw: unknown, field: string, reason: DropReason): void {
+    if (this.#dropped.length < MAX_REPORTED_DROPS) {
+      this.#dropped.push({ field, type, value: describeRaw(raw), reason });
+      return;
+    }
+    const key = `${type}\u0000${reason}`;
+    const entry = this.#omitted.get(key);
+    if (entry) entry.count += 1;
+    else this.#omitted.set(key, { type, reason, count: 1 });
   }
 
   get identifiers(): readonly Identifier[] {
     return this.#identifiers;
   }
 
+  /** The first MAX_REPORTED_DROPS drops. */
   get dropped(): readonly DroppedIdentifier[] {
     return this.#dropped;
+  }
+
+  /** Drops past the first MAX_REPORTED_DROPS, counted by type and reason (empty when there were no more). */
+  get omitted(): readonly OmittedDrops[] {
+    return [...this.#omitted.values()].map((entry) => ({ ...entry }));
   }
 }

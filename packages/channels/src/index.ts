@@ -19,7 +19,9 @@ export {
   IdentifierCollector,
   isIdentifierType,
   isSupportedRegion,
+  DROP_PROBLEMS,
   MAX_IDENTIFIER_LENGTH,
+  MAX_REPORTED_DROPS,
   normalizeEmail,
   normalizeIdentifier,
   normalizePhone,
@@ -27,6 +29,7 @@ export {
   type DroppedIdentifier,
   type NormalizeOptions,
   type NormalizeResult,
+  type OmittedDrops,
 } from './identifiers.ts';
 export { setOwn, PROPERTY_LIMITS } from './fields.ts';
 export { touchpointKey } from './key.ts';

@@ -4,6 +4,8 @@ import { describeType } from './fields.ts';
 
 // Anything smaller is before 1973-03-03 in milliseconds: almost surely seconds sent by mistake.
 const MIN_EPOCH_MS = 1e11;
+// 10^14 ms is the year 5138; microseconds since 1973 are all at least that.
+const MAX_EPOCH_MS = 1e14;
 const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
 const ISO_DATE_PREFIX = /^(\d{4})-(\d{2})-(\d{2})(?:$|[Tt ])/;
 
@@ -48,6 +50,7 @@ export function parseTimestamp(value: unknown, path: string): number {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw schemaViolation(path, 'expected epoch milliseconds (an integer)');
     if (value < MIN_EPOCH_MS) throw schemaViolation(path, `${value} is not epoch milliseconds (seconds by mistake?)`);
+    if (value >= MAX_EPOCH_MS) throw schemaViolation(path, `${value} is not epoch milliseconds (microseconds by mistake?)`);
     return value;
   }
   if (typeof value === 'string') {

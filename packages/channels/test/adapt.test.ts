@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   adaptMessage,
+  ADAPTERS,
   CHANNELS,
   checkAdapterContext,
   deriveEventId,
@@ -8,6 +9,7 @@ import {
   EVENT_TYPES,
   JOURNEY_STAGES,
   touchpointKey,
+  type Adapter,
   type Channel,
 } from '@elephant/channels';
 import { bytes, context, failure, one } from './helpers.ts';
@@ -125,5 +127,18 @@ describe('checkAdapterContext', () => {
       'maxMessageBytes: must be a positive integer',
       'sendgridIdentifierArgs.uid: User Id is not an identifier type',
     ]);
+  });
+
+  it('turns anything an adapter throws into ADAPTER_FAILED, never a throw', () => {
+    const adapters = ADAPTERS as Record<Channel, Adapter>;
+    const original = adapters.web;
+    adapters.web = () => {
+      throw new RangeError('Maximum call stack size exceeded');
+    };
+    try {
+      expect(failure(adaptMessage('web', bytes(page), context), 'ADAPTER_FAILED')).toBe('Adapter failed on the message: Maximum call stack size exceeded');
+    } finally {
+      adapters.web = original;
+    }
   });
 });

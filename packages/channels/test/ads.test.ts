@@ -73,7 +73,19 @@ describe('ads adapter', () => {
     ['a value that is no number', { ...conversion, conversion: { id: 'c', value: true, currency: 'EUR' } }, 'SCHEMA_VIOLATION', 'conversion.value'],
     ['a bad hashed e-mail only', { type: 'conversion', platform: 'x', occurredAt: 1_714_560_000_000, conversion: { id: 'c' }, hashedEmail: 'ann@example.com' }, 'MISSING_IDENTIFIER', 'hashedEmail (invalid_format)'],
     ['no time', { ...click, occurredAt: undefined }, 'SCHEMA_VIOLATION', 'occurredAt: is required'],
+    ['a click id beyond 2^53 (it was rounded)', { ...click, clickId: 2 ** 60 }, 'SCHEMA_VIOLATION', 'clickId: expected a string or an integer between -(2^53-1) and 2^53-1'],
+    ['a conversion click id beyond 2^53', { ...conversion, clickId: 2 ** 60 }, 'SCHEMA_VIOLATION', 'clickId: expected a string or an integer between -(2^53-1) and 2^53-1'],
+    ['a click id with a lone surrogate standing for the event', { ...click, clickId: 'gclid-\ud800' }, 'SCHEMA_VIOLATION', 'clickId: contains a lone UTF-16 surrogate'],
   ])('rejects %s', (_name, raw, code, message) => {
     expect(failure(adaptAds(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);
+  });
+
+  it('normalizes the raw click id (a safe integer in decimal) and drops one with a lone surrogate when the event has its own id', () => {
+    expect(one(adaptAds({ ...click, clickId: 12345 }, context)).identifiers).toContainEqual({ type: 'click_id', value: '12345' });
+    const result = adaptAds({ ...click, id: 'evt-1', clickId: 'gclid-\ud800' }, context);
+    const tp = one(result);
+    expect(tp.identifiers).toEqual([{ type: 'anonymous_id', value: '507f191e810c19729de860ea' }]);
+    expect(tp.campaign?.clickId).toBe('gclid-\ufffd');
+    expect(result.ok && result.dropped.map((drop) => [drop.field, drop.reason])).toEqual([['clickId', 'invalid_characters']]);
   });
 });

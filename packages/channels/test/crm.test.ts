@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adaptCrm } from '@elephant/channels';
+import { adaptCrm, adaptMessage, MAX_REPORTED_DROPS } from '@elephant/channels';
 import { context, failure, one } from './helpers.ts';
 
 const created = {
@@ -81,8 +81,46 @@ describe('crm adapter', () => {
     ['consent granted as text', { ...created, contact: { id: 'c', consents: [{ purpose: 'x', granted: 'yes' }] } }, 'SCHEMA_VIOLATION', 'contact.consents[0].granted: expected a boolean'],
     ['consent with a bad date', { ...created, contact: { id: 'c', consents: [{ purpose: 'x', granted: true, statedAt: 'yesterday' }] } }, 'SCHEMA_VIOLATION', 'contact.consents[0].statedAt'],
     ['e-mails mixing text and objects', { ...created, contact: { id: 'c', emails: ['a@b.example', { value: 'c@d.example' }] } }, 'SCHEMA_VIOLATION', 'contact.emails[0]: expected an object'],
-    ['a first name that is a list', { ...created, contact: { id: 'c', firstName: ['Ann'] } }, 'SCHEMA_VIOLATION', 'contact.firstName: expected a string'],
+    ['a change id beyond 2^53 (JSON parsing rounded it)', { ...created, id: 2 ** 53 }, 'SCHEMA_VIOLATION', 'id: expected a string or an integer between -(2^53-1) and 2^53-1'],
+    ['a fractional change id', { ...created, id: 1.5 }, 'SCHEMA_VIOLATION', 'id: expected a string or an integer'],
+    ['a contact id beyond 2^53', { ...created, contact: { id: 12345678901234567891, email: 'a@b.example' } }, 'SCHEMA_VIOLATION', 'contact.id: expected a string or an integer between -(2^53-1) and 2^53-1 (wrong_type)'],
+    ['a contact id with a control character', { ...created, contact: { id: 'C-1\u0000', email: 'a@b.example' } }, 'SCHEMA_VIOLATION', 'contact.id: contains control or format characters'],
+    ['a contact id over 512 characters', { ...created, contact: { id: 'x'.repeat(600), email: 'a@b.example' } }, 'SCHEMA_VIOLATION', 'contact.id: is too long (too_long)'],
+    ['a contact id that is an object', { ...created, contact: { id: { value: 'C-1' }, email: 'a@b.example' } }, 'SCHEMA_VIOLATION', 'contact.id: expected a string or an integer'],
+    ['an empty contact id', { ...created, contact: { id: '  ', email: 'a@b.example' } }, 'SCHEMA_VIOLATION', 'contact.id: must not be empty'],
   ])('rejects %s', (_name, raw, code, message) => {
     expect(failure(adaptCrm(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);
+  });
+
+  it('regression (unsafe integers were rounded): two contact ids beyond 2^53 no longer become one crm_id', () => {
+    // Both parse to 12345678901234567000: written in decimal, they merged two contacts.
+    const a = adaptMessage('crm', new TextEncoder().encode('{"type":"created","id":"c-1","occurredAt":"2024-04-30T16:20:00Z","contact":{"id":12345678901234567891}}'), context);
+    const b = adaptMessage('crm', new TextEncoder().encode('{"type":"created","id":"c-2","occurredAt":"2024-04-30T16:20:00Z","contact":{"id":12345678901234567890}}'), context);
+    expect(failure(a, 'SCHEMA_VIOLATION')).toMatch(/^contact\.id: /);
+    expect(failure(b, 'SCHEMA_VIOLATION')).toMatch(/^contact\.id: /);
+    // The largest safe integer is still an id, written in decimal.
+    expect(one(adaptCrm({ ...created, contact: { id: Number.MAX_SAFE_INTEGER } }, context)).identifiers).toEqual([{ type: 'crm_id', value: '9007199254740991' }]);
+  });
+
+  it('regression (an invalid contact id was dropped silently): the change is refused, not keyed by its e-mail', () => {
+    const result = adaptCrm({ ...created, contact: { id: 'C-1\u0000', email: 'a@b.example' } }, context);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error.details).toEqual({ path: 'contact.id' });
+  });
+
+  it('keeps a first name that is a list in properties instead of failing the event', () => {
+    const tp = one(adaptCrm({ ...created, contact: { id: 'c', firstName: ['Ann'], lastName: 'Lee' } }, context));
+    expect(tp.traits).toMatchObject({ firstName: null, lastName: 'Lee' });
+    expect(tp.properties).toMatchObject({ 'contact.firstName': '["Ann"]' });
+  });
+
+  it('regression (200,000 junk e-mails overflowed the stack downstream): reports the first 100 drops and counts the rest', () => {
+    const emails = Array.from({ length: 200_000 }, () => 1);
+    const result = adaptMessage('crm', new TextEncoder().encode(JSON.stringify({ ...created, contact: { id: 'C-9', emails } })), context);
+    const tp = one(result);
+    expect(tp.identifiers).toEqual([{ type: 'crm_id', value: 'C-9' }]);
+    expect(result.ok && result.dropped).toHaveLength(MAX_REPORTED_DROPS);
+    expect(result.ok && result.dropped[0]).toEqual({ field: 'contact.emails[0]', type: 'email', value: '1', reason: 'wrong_type', eventId: tp.eventId });
+    expect(result.ok && result.droppedOmitted).toEqual([{ type: 'email', reason: 'wrong_type', count: 200_000 - MAX_REPORTED_DROPS }]);
   });
 });

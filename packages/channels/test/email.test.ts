@@ -82,7 +82,7 @@ describe('email adapter (SendGrid Event Webhook)', () => {
   });
 
   it('accepts an empty array as nothing to do', () => {
-    expect(adaptEmail([], context)).toEqual({ ok: true, touchpoints: [], dropped: [], rejected: [] });
+    expect(adaptEmail([], context)).toEqual({ ok: true, touchpoints: [], dropped: [], droppedOmitted: [], rejected: [] });
   });
 
   it('rejects only the unusable events of a batch and adapts the rest', () => {

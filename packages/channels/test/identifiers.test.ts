@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdentifierCollector, normalizeEmail, normalizeIdentifier, normalizePhone } from '@elephant/channels';
+import { IdentifierCollector, MAX_REPORTED_DROPS, normalizeEmail, normalizeIdentifier, normalizePhone } from '@elephant/channels';
 
 describe('normalizeEmail', () => {
   it('trims and lower-cases the whole address', () => {
@@ -38,6 +38,29 @@ describe('normalizeEmail', () => {
 
   it('does not judge placeholder addresses: that is identity resolution’s blocklist', () => {
     expect(normalizeEmail('test@test.com')).toEqual({ ok: true, value: 'test@test.com' });
+  });
+
+  it('NFC-normalizes the local part (since 2026-12-06), so composed and decomposed spellings are one address', () => {
+    const composed = normalizeEmail('Jos\u00e9@example.com');
+    expect(composed).toEqual({ ok: true, value: 'jos\u00e9@example.com' });
+    expect(normalizeEmail('Jose\u0301@example.com')).toEqual(composed);
+    expect(normalizeEmail('JOSE\u0301@EXAMPLE.com')).toEqual(composed);
+  });
+
+  it.each([
+    ['a C1 control (U+0085)', 'ann\u0085x@example.com'],
+    ['a zero-width space (U+200B)', 'ann\u200b@example.com'],
+    ['a right-to-left override (U+202E)', 'ann\u202e@example.com'],
+    ['a soft hyphen (U+00AD)', 'an\u00adn@example.com'],
+    ['a line separator (U+2028)', 'an\u2028n@example.com'],
+    ['a paragraph separator (U+2029)', 'an\u2029n@example.com'],
+  ])('drops an address with %s in its local part (since 2026-12-06)', (_name, raw) => {
+    expect(normalizeEmail(raw)).toEqual({ ok: false, reason: 'invalid_email' });
+  });
+
+  it('drops an address with a lone UTF-16 surrogate as invalid_characters', () => {
+    expect(normalizeEmail('ann\ud800@example.com')).toEqual({ ok: false, reason: 'invalid_characters' });
+    expect(normalizeEmail('ann@exa\udc00mple.com')).toEqual({ ok: false, reason: 'invalid_characters' });
   });
 
   it('refuses over-long addresses', () => {
@@ -91,6 +114,35 @@ describe('normalizeIdentifier', () => {
     expect(normalizeIdentifier('device_id', 'x'.repeat(513))).toEqual({ ok: false, reason: 'too_long' });
   });
 
+  it.each([
+    ['C1 control U+0085', 'abc\u0085def'],
+    ['C1 control U+009F', 'abc\u009fdef'],
+    ['zero-width space U+200B', 'u\u200b1'],
+    ['right-to-left override U+202E', 'u\u202e1'],
+    ['byte order mark inside', 'u\ufeff1'],
+    ['line separator U+2028', 'abc\u2028def'],
+    ['paragraph separator U+2029', 'abc\u2029def'],
+  ])('drops an id with a %s as invalid_characters (since 2026-12-06)', (_name, raw) => {
+    expect(normalizeIdentifier('user_id', raw)).toEqual({ ok: false, reason: 'invalid_characters' });
+  });
+
+  it('regression (three users became one in Avro): drops ids with a lone UTF-16 surrogate as invalid_characters', () => {
+    for (const raw of ['u\ud800', 'u\udbff', 'u\udc00', '\udc00\ud800']) {
+      expect(normalizeIdentifier('user_id', raw)).toEqual({ ok: false, reason: 'invalid_characters' });
+      expect(normalizeIdentifier('loyalty_card', raw)).toEqual({ ok: false, reason: 'invalid_characters' });
+    }
+    expect(normalizeIdentifier('phone', '+49 30 1234567\ud800')).toEqual({ ok: false, reason: 'invalid_characters' });
+    expect(normalizePhone('+49 30 1234567\ud800')).toEqual({ ok: false, reason: 'invalid_characters' });
+    // A well-formed pair (an emoji) is text like any other.
+    expect(normalizeIdentifier('user_id', 'u\ud83d\ude00')).toEqual({ ok: true, value: 'u\u{1f600}' });
+  });
+
+  it('refuses integers beyond 2^53-1 as wrong_type instead of writing a rounded value', () => {
+    expect(normalizeIdentifier('crm_id', Number.MAX_SAFE_INTEGER)).toEqual({ ok: true, value: '9007199254740991' });
+    expect(normalizeIdentifier('crm_id', 2 ** 53)).toEqual({ ok: false, reason: 'wrong_type' });
+    expect(normalizeIdentifier('crm_id', 1e21)).toEqual({ ok: false, reason: 'wrong_type' });
+  });
+
   it('removes the grouping of printed loyalty card numbers', () => {
     expect(normalizeIdentifier('loyalty_card', '6001 2345-6789 0')).toEqual({ ok: true, value: '6001234567890' });
   });
@@ -117,5 +169,27 @@ describe('IdentifierCollector', () => {
     ids.add('user_id', undefined, 'userId');
     expect(ids.identifiers).toEqual([{ type: 'email', value: 'ann@example.com' }]);
     expect(ids.dropped).toEqual([{ field: 'traits.phone', type: 'phone', value: 'not a phone', reason: 'invalid_phone' }]);
+  });
+
+  it(`reports the first ${MAX_REPORTED_DROPS} drops one by one and only counts the rest, by type and reason`, () => {
+    const ids = new IdentifierCollector({});
+    for (let i = 0; i < 250; i += 1) ids.add('email', i, `emails[${i}]`);
+    for (let i = 0; i < 3; i += 1) ids.add('user_id', '', `users[${i}]`);
+    expect(ids.dropped).toHaveLength(MAX_REPORTED_DROPS);
+    expect(ids.dropped.at(-1)).toEqual({ field: `emails[${MAX_REPORTED_DROPS - 1}]`, type: 'email', value: String(MAX_REPORTED_DROPS - 1), reason: 'wrong_type' });
+    expect(ids.omitted).toEqual([
+      { type: 'email', reason: 'wrong_type', count: 250 - MAX_REPORTED_DROPS },
+      { type: 'user_id', reason: 'empty', count: 3 },
+    ]);
+  });
+
+  it('regression (a deeply nested id overflowed the stack and lost the message): describes it by its type', () => {
+    const ids = new IdentifierCollector({});
+    let deep: unknown = 'x';
+    for (let i = 0; i < 300_000; i += 1) deep = [deep];
+    expect(ids.add('user_id', deep, 'userId')).toBeNull();
+    expect(ids.dropped).toEqual([{ field: 'userId', type: 'user_id', value: 'an array nested deeper than 100', reason: 'wrong_type' }]);
+    ids.add('user_id', [[1, 2]], 'other');
+    expect(ids.dropped[1]?.value).toBe('[[1,2]]');
   });
 });

@@ -82,6 +82,8 @@ describe('pos adapter', () => {
     ['a decimal amount over 2^52 minor units', { ...purchase, total: '45035996273705.0000' }, 'SCHEMA_VIOLATION', 'total: amount is too large'],
     ['an anonymous cash sale', { ...purchase, loyaltyCard: undefined, paymentFingerprint: undefined, customer: undefined }, 'MISSING_IDENTIFIER', 'No usable identifier'],
     ['a customer that is a string', { ...purchase, customer: 'ann' }, 'SCHEMA_VIOLATION', 'customer: expected an object'],
+    ['an id of 1e21 (it read as "1e+21")', { ...purchase, id: 1e21 }, 'SCHEMA_VIOLATION', 'id: expected a string or an integer between -(2^53-1) and 2^53-1, got 1e+21'],
+    ['a fractional id', { ...purchase, id: 1.5 }, 'SCHEMA_VIOLATION', 'id: expected a string or an integer, got the fractional number 1.5'],
   ])('rejects %s', (_name, raw, code, message) => {
     expect(failure(adaptPos(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);
   });

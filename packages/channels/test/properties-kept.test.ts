@@ -86,4 +86,61 @@ describe('properties', () => {
     const result = web({ ['k'.repeat(PROPERTY_LIMITS.keyLength + 1)]: 'v' });
     expect(result.ok ? undefined : result.error.details).toMatchObject({ reason: 'key_too_long' });
   });
+
+  it('regression (fields that flatten to one key took quadratic time, 31 s for 262 KB): refuses them as soon as the key limit is passed', () => {
+    // properties: { "a": ..., "a.a": ..., "a.a.a": ... }, recursively: every leaf flattens to one key.
+    const tree = (parts: number): Record<string, unknown> => {
+      const value: Record<string, unknown> = {};
+      for (let i = 1; i <= parts; i += 1) value[Array.from({ length: i }, () => 'a').join('.')] = i === parts ? 1 : tree(parts - i);
+      return value;
+    };
+    const message = Buffer.from(JSON.stringify({ ...base, properties: tree(15) }));
+    expect(message.length).toBeGreaterThan(250_000);
+    const started = performance.now();
+    const result = adaptMessage('web', message, context);
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(result.ok ? undefined : result.error.details).toEqual({ reason: 'too_many_keys', keys: PROPERTY_LIMITS.keys + 1, limit: PROPERTY_LIMITS.keys });
+  });
+
+  it('gives fields that reach one key the first free #n, skipping suffixes a field already has', () => {
+    const touchpoint = one(web({ properties: { x: 'nested', y: { z: 'y' } }, 'properties.x': 'second', 'properties.x#2': 'literal', 'properties.x#3': 'literal 3', 'properties.y.z': 'y2' }));
+    // Message order: properties.x, properties.y.z, then the top-level keys.
+    expect(touchpoint.properties).toEqual({
+      event: 'Signed Up',
+      'properties.x': 'nested',
+      'properties.y.z': 'y',
+      'properties.x#2': 'second',
+      'properties.x#2#2': 'literal',
+      'properties.x#3': 'literal 3',
+      'properties.y.z#2': 'y2',
+    });
+  });
+
+  it('counts the byte limit as properties are added and stops at the first one past it', () => {
+    const half = 'é'.repeat(PROPERTY_LIMITS.bytes / 4);
+    const result = web({ properties: { a: half, b: half, c: half } });
+    const details = result.ok ? undefined : result.error.details;
+    expect(details).toMatchObject({ reason: 'too_many_bytes', limit: PROPERTY_LIMITS.bytes });
+    expect((details as { bytes: number }).bytes).toBeLessThan(PROPERTY_LIMITS.bytes + 100);
+  });
+
+  it('regression (deep nesting overflowed JSON.stringify and read as an adapter bug): refuses it as PROPERTIES_TOO_LARGE (too_deep)', () => {
+    const depth = 300_000;
+    const arrays = Buffer.from(`{"type":"track","event":"x","messageId":"m","anonymousId":"a","timestamp":"2024-05-01T10:00:00Z","properties":{"deep":${'['.repeat(depth)}${']'.repeat(depth)}}}`);
+    const result = adaptMessage('web', arrays, context);
+    expect(failure(result, 'PROPERTIES_TOO_LARGE')).toMatch(/^field properties\.deep nests arrays or objects deeper than the limit of 1000/);
+    expect(result.ok ? undefined : result.error.details).toEqual({ reason: 'too_deep', limit: PROPERTY_LIMITS.depth });
+    // Objects too, where their keys would get too long and they are kept JSON-encoded.
+    const objects = Buffer.from(`{"type":"track","event":"x","messageId":"m","anonymousId":"a","timestamp":"2024-05-01T10:00:00Z","properties":{"deep":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`);
+    expect(adaptMessage('web', objects, context)).toMatchObject({ ok: false, error: { code: 'PROPERTIES_TOO_LARGE', details: { reason: 'too_deep' } } });
+    // As deep as the limit is kept.
+    const atLimit = one(web({ properties: { deep: JSON.parse(`${'['.repeat(PROPERTY_LIMITS.depth)}${']'.repeat(PROPERTY_LIMITS.depth)}`) as unknown } }));
+    expect(atLimit.properties['properties.deep']).toHaveLength(2 * PROPERTY_LIMITS.depth);
+  });
+
+  it('regression (lone surrogates were corrupted by Avro): replaces them by U+FFFD in keys and values, keeping both of two keys they would merge', () => {
+    const raw = '{"type":"track","event":"x","messageId":"m","anonymousId":"a","timestamp":"2024-05-01T10:00:00Z","properties":{"k\\ud800":"v\\udc00","k\\udc00":"w","ok":"\\ud83d\\ude00"}}';
+    const touchpoint = one(adaptMessage('web', Buffer.from(raw), context));
+    expect(touchpoint.properties).toEqual({ event: 'x', 'properties.k\ufffd': 'v\ufffd', 'properties.k\ufffd#2': 'w', 'properties.ok': '\u{1f600}' });
+  });
 });

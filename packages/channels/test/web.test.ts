@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adaptWeb } from '@elephant/channels';
+import { adaptMessage, adaptWeb } from '@elephant/channels';
 import { context, failure, one } from './helpers.ts';
 
 const common = {
@@ -245,6 +245,61 @@ describe('web adapter (Segment Spec)', () => {
 
     it('treats a track event named like an Object method as a custom event', () => {
       expect(one(adaptWeb({ ...common, type: 'track', event: 'constructor' }, context)).eventType).toBe('custom_event');
+    });
+  });
+
+  describe('review fixes (2026-12-06)', () => {
+    it('regression (microseconds read as milliseconds, year ~56000): refuses epoch times from 10^14 on', () => {
+      expect(failure(adaptWeb({ ...common, type: 'page', timestamp: 1_714_557_600_000_000 }, context), 'SCHEMA_VIOLATION')).toBe('timestamp: 1714557600000000 is not epoch milliseconds (microseconds by mistake?)');
+      expect(failure(adaptWeb({ ...common, type: 'page', timestamp: 1e14 }, context), 'SCHEMA_VIOLATION')).toContain('microseconds by mistake?');
+      expect(one(adaptWeb({ ...common, type: 'page', timestamp: 1e14 - 1 }, context)).eventTime).toBe(1e14 - 1);
+      expect(one(adaptWeb({ ...common, type: 'page', timestamp: 1_714_557_600_000 }, context)).eventTime).toBe(1_714_557_600_000);
+    });
+
+    it('regression (a trait of the wrong type dead-lettered the event): keeps names and address fields that are no text in properties', () => {
+      const tp = one(adaptWeb({ ...common, type: 'identify', traits: { firstName: ['Ann'], last_name: { given: 'Lee' }, lastName: 'Lee', company: { name: { legal: 'Initech' } }, address: { country: {}, city: 'Berlin', street: ['Main 1', 'Apt 2'], postalCode: 10117 } } }, context));
+      expect(tp.traits).toMatchObject({ firstName: null, lastName: 'Lee', company: null, address: { street: null, city: 'Berlin', postalCode: '10117', region: null, country: null } });
+      expect(tp.properties).toMatchObject({
+        'traits.firstName': '["Ann"]',
+        'traits.last_name.given': 'Lee',
+        'traits.company.name.legal': 'Initech',
+        'traits.address.country': '{}',
+        'traits.address.street': '["Main 1","Apt 2"]',
+      });
+      // An unsafe integer is no text (JSON parsing rounded it): kept, not failed; a fraction reads as text.
+      const numbers = one(adaptWeb({ ...common, type: 'identify', traits: { firstName: 1.5, address: { city: 2 ** 60 } } }, context));
+      expect(numbers.traits).toMatchObject({ firstName: '1.5', address: null });
+      expect(numbers.properties).toMatchObject({ 'traits.address.city': String(2 ** 60) });
+    });
+
+    it('regression (a nested userId overflowed the stack and lost the message): drops it as wrong_type', () => {
+      let deep: unknown = 'u-1';
+      for (let i = 0; i < 300_000; i += 1) deep = [deep];
+      const result = adaptWeb({ ...common, type: 'page', userId: deep }, context);
+      const tp = one(result);
+      expect(tp.identifiers).toEqual([{ type: 'anonymous_id', value: '507f191e810c19729de860ea' }]);
+      expect(result.ok && result.dropped.map((drop) => [drop.field, drop.reason])).toEqual([['userId', 'wrong_type']]);
+    });
+
+    it('regression (lone surrogates were corrupted by Avro, three users became one): drops such ids, repairs other text, refuses such a message id', () => {
+      const results = ['u\ud800', 'u\udbff', 'u\udc00'].map((userId) => adaptWeb({ ...common, type: 'identify', userId, traits: { firstName: `Ann${userId.slice(1)}` } }, context));
+      for (const result of results) {
+        const tp = one(result);
+        expect(tp.identifiers).toEqual([{ type: 'anonymous_id', value: '507f191e810c19729de860ea' }]);
+        expect(tp.traits?.firstName).toBe('Ann\ufffd');
+        expect(result.ok && result.dropped.map((drop) => [drop.field, drop.reason])).toEqual([['userId', 'invalid_characters']]);
+      }
+      // The message id makes the eventId: repairing it could give two messages one id.
+      expect(failure(adaptWeb({ ...common, type: 'page', messageId: 'm-\ud800' }, context), 'SCHEMA_VIOLATION')).toBe('messageId: contains a lone UTF-16 surrogate (not valid Unicode text)');
+      const consent = one(adaptWeb({ ...common, type: 'page', context: { consent: { categoryPreferences: { 'Ads\udc00': true } } } }, context));
+      expect(consent.traits?.consent.map((entry) => entry.purpose)).toEqual(['Ads\ufffd']);
+    });
+
+    it('regression (ids beyond 2^53 were rounded, two message ids became one eventId): refuses them naming the field', () => {
+      const raw = (id: string) => new TextEncoder().encode(`{"type":"page","messageId":${id},"anonymousId":"a","timestamp":"2024-05-01T10:00:00Z"}`);
+      expect(failure(adaptMessage('web', raw('9007199254740993'), context), 'SCHEMA_VIOLATION')).toMatch(/^messageId: expected a string or an integer between -\(2\^53-1\) and 2\^53-1, got 9007199254740992, beyond 2\^53-1/);
+      expect(failure(adaptMessage('web', raw('1e21'), context), 'SCHEMA_VIOLATION')).toMatch(/^messageId: /);
+      expect(one(adaptMessage('web', raw('9007199254740991'), context)).source.eventId).toBe('9007199254740991');
     });
   });
 });

@@ -1,4 +1,4 @@
-import { adaptMessage, touchpointKey, IDENTIFIER_TYPES, type AdapterContext, type Channel, type DroppedIdentifier } from '@elephant/channels';
+import { adaptMessage, touchpointKey, IDENTIFIER_TYPES, type AdapterContext, type AdapterResult, type Channel, type DroppedIdentifier, type OmittedDrops } from '@elephant/channels';
 import { deadLetter, recordSize, type ConsumedBatch, type PartitionsHandler, type OutboundBatch, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { AvroRegistry } from '@elephant/registry';
@@ -41,15 +41,25 @@ export interface NormalizedBatch {
   readonly bySource: SourceTouchpoints[];
   readonly deadLetters: Message[];
   readonly reasons: Map<string, number>;
-  /** Identifiers normalization removed from the emitted touchpoints (each names its eventId). */
+  /** Identifiers normalization removed from the emitted touchpoints (each names its eventId; at most MAX_REPORTED_DROPS per touchpoint). */
   readonly dropped: DroppedIdentifier[];
+  /** Drops past MAX_REPORTED_DROPS of a touchpoint, counted by type and reason. */
+  readonly droppedOmitted: OmittedDrops[];
+}
+
+/** Why a message failed, from anything thrown while handling it (ADAPTER_FAILED unless it is an ElephantError). */
+function failureOf(error: unknown, where: string): DeadLetterReason {
+  if (isElephantError(error)) return { code: error.code, message: error.message, details: error.details };
+  return { code: 'ADAPTER_FAILED', message: `${where} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` };
 }
 
 /**
  * Turns one batch of raw messages into touchpoint records and dead-letter records. Pure
  * apart from Avro encoding with an already-registered schema: no message can fail the
  * batch, every input ends up in exactly one of the two lists (or both, for a batch message
- * with some rejected events).
+ * with some rejected events). Whatever throws while one message is handled (the adapter, the
+ * key, the encoding) dead-letters that message, never the batch: a plain error would stop
+ * the consumer, which would restart on the same batch forever.
  */
 export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: number, messages: readonly KafkaMessage[]): NormalizedBatch {
   const channel = channelOf(deps.topics, topic);
@@ -57,14 +67,29 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
   const bySource: SourceTouchpoints[] = [];
   const deadLetters: Message[] = [];
   const dropped: DroppedIdentifier[] = [];
+  const droppedOmitted: OmittedDrops[] = [];
   const reasons = new Map<string, number>();
   const reject = (message: KafkaMessage, reason: DeadLetterReason): void => {
-    deadLetters.push(deadLetter({ topic, partition, message }, reason, `normalizer-${channel}`, deps.now()));
+    let record: Message;
+    try {
+      record = deadLetter({ topic, partition, message }, reason, `normalizer-${channel}`, deps.now());
+    } catch {
+      // Details that cannot be written as JSON (a bug): the dead letter goes without them.
+      record = deadLetter({ topic, partition, message }, { code: reason.code, message: reason.message }, `normalizer-${channel}`, deps.now());
+    }
+    deadLetters.push(record);
     reasons.set(reason.code, (reasons.get(reason.code) ?? 0) + 1);
   };
   for (const message of messages) {
     const bytes = message.value ?? Buffer.alloc(0);
-    const result = adaptMessage(channel, bytes, { ...deps.context, ingestTime: Number(message.timestamp) });
+    let result: AdapterResult;
+    try {
+      result = adaptMessage(channel, bytes, { ...deps.context, ingestTime: Number(message.timestamp) });
+    } catch (error) {
+      // adaptMessage never throws for any bytes; should it, the message is dead-lettered all the same.
+      reject(message, failureOf(error, 'The adapter'));
+      continue;
+    }
     if (!result.ok) {
       reject(message, { code: result.error.code, message: result.error.message, details: result.error.details });
       continue;
@@ -78,7 +103,7 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
       } catch (error) {
         // An adapter produced something the schema refuses: a bug, but it must not block
         // the partition. The whole raw message goes to the dead letters for replay.
-        failure = isElephantError(error) ? { code: error.code, message: error.message, details: error.details } : { code: 'ADAPTER_FAILED', message: String(error) };
+        failure = failureOf(error, 'Encoding the touchpoint');
         break;
       }
       const size = recordSize(record);
@@ -94,7 +119,7 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
       reject(message, failure);
       continue;
     }
-    touchpoints.push(...encoded);
+    for (const record of encoded) touchpoints.push(record);
     if (encoded.length > 0) bySource.push({ message, touchpoints: encoded });
     if (result.rejected.length > 0) {
       const first = result.rejected[0];
@@ -104,9 +129,12 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
         details: { rejected: result.rejected.map((entry) => ({ index: entry.index, code: entry.error.code })), emitted: result.touchpoints.length },
       });
     }
-    dropped.push(...result.dropped);
+    // Loops, not push(...list): spreading passes every element as an argument, and a long
+    // list (200,000 drops of one message) overflowed the stack and failed the whole batch.
+    for (const drop of result.dropped) dropped.push(drop);
+    for (const entry of result.droppedOmitted) droppedOmitted.push(entry);
   }
-  return { channel, touchpoints, bySource, deadLetters, reasons, dropped };
+  return { channel, touchpoints, bySource, deadLetters, reasons, dropped, droppedOmitted };
 }
 
 /** The channel whose raw topic `topic` is. */
@@ -175,11 +203,11 @@ export function createNormalizerHandler(deps: NormalizerDeps): PartitionsHandler
 }
 
 /** Metrics and logs of one partition's batch, after the acknowledgement (a retried batch is counted once). */
-function account(deps: NormalizerDeps, batch: ConsumedBatch, { channel, deadLetters, reasons, dropped, produced }: NormalizedBatch & { readonly produced: number }): void {
+function account(deps: NormalizerDeps, batch: ConsumedBatch, { channel, deadLetters, reasons, dropped, droppedOmitted, produced }: NormalizedBatch & { readonly produced: number }): void {
   deps.metrics.consumed.inc({ channel }, batch.messages.length);
   deps.metrics.produced.inc({ channel }, produced);
   for (const [reason, count] of reasons) deps.metrics.deadLettered.inc({ channel, reason }, count);
-  if (dropped.length > 0) {
+  if (dropped.length > 0 || droppedOmitted.length > 0) {
     // Counted per label once a batch, not per identifier; each drop is logged at debug, the
     // batch's summary at info (junk values are common: a line per drop at info would be
     // most of the log). Never the value: it is personal data, and invalid ones are often
@@ -192,6 +220,14 @@ function account(deps: NormalizerDeps, batch: ConsumedBatch, { channel, deadLett
       if (entry) entry.count += 1;
       else counts.set(key, { type, reason: drop.reason, count: 1 });
       deps.logger.debug({ channel, eventId: drop.eventId, type: drop.type, reason: drop.reason, field: drop.field }, 'identifier dropped by normalization');
+    }
+    // Past MAX_REPORTED_DROPS of one touchpoint only counts are known: in the metric and the summary, not at debug.
+    for (const omitted of droppedOmitted) {
+      const type = typeLabel(omitted.type);
+      const key = `${type}\u0000${omitted.reason}`;
+      const entry = counts.get(key);
+      if (entry) entry.count += omitted.count;
+      else counts.set(key, { type, reason: omitted.reason, count: omitted.count });
     }
     for (const { type, reason, count } of counts.values()) deps.metrics.droppedIdentifiers.inc({ channel, type, reason }, count);
     deps.logger.info({ channel, partition: batch.partition, dropped: [...counts.values()] }, 'identifiers dropped by normalization');

@@ -4,7 +4,7 @@
  */
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { touchpointSchema, type Touchpoint } from '@elephant/channels';
+import { MAX_REPORTED_DROPS, touchpointSchema, type Touchpoint } from '@elephant/channels';
 import { DEAD_LETTER_HEADERS, headerText, KafkaError, type KafkaMessage, type OutboundBatch } from '@elephant/kafka';
 import { createLogger, createMetricsRegistry, type Registry } from '@elephant/observability';
 import { ElephantError } from '@elephant/errors';
@@ -189,6 +189,61 @@ describe('normalizer handler', () => {
     expect(summaries.map((line) => [line['level'], line['dropped']])).toEqual([['info', [{ type: 'email', reason: 'invalid_email', count: 1 }, { type: 'phone', reason: 'invalid_phone', count: 1 }]]]);
     expect(JSON.stringify(drops)).not.toContain('ann@');
     expect(JSON.stringify(summaries)).not.toContain('ann@');
+  });
+
+  it('regression (200,000 dropped identifiers of one message overflowed the stack, stopping the consumer for good): the message goes out and every drop is counted', async () => {
+    const producer = new FakeProducer();
+    const crmTopics = { ...topics, sources: [...topics.sources, { channel: 'crm' as const, topic: 'raw.crm' }] };
+    const { deps, metrics, logs } = setup(producer, { topics: crmTopics });
+    const junk = JSON.stringify({ type: 'created', id: 'chg-junk', occurredAt: '2026-11-01T10:00:00Z', contact: { id: 'C-1', emails: Array.from({ length: 200_000 }, () => 1) } });
+    expect(junk.length).toBeGreaterThan(400_000);
+    const good = JSON.stringify({ type: 'updated', id: 'chg-good', occurredAt: '2026-11-01T10:00:00Z', contact: { id: 'C-2', email: 'ann@example.com' } });
+    await createNormalizerHandler(deps)([{ topic: 'raw.crm', partition: 0, messages: raw([junk, good]) }], context);
+    const produced = producer.messages(topics.touchpoints).map((record) => type.fromBuffer(record.value as Buffer) as Touchpoint);
+    expect(produced.map((touchpoint) => [touchpoint.source.eventId, touchpoint.identifiers])).toEqual([
+      ['chg-junk', [{ type: 'crm_id', value: 'C-1' }]],
+      ['chg-good', [{ type: 'crm_id', value: 'C-2' }, { type: 'email', value: 'ann@example.com' }]],
+    ]);
+    expect(producer.messages(topics.deadLetters)).toEqual([]);
+    // Every drop is counted; only the first MAX_REPORTED_DROPS are logged one by one.
+    expect(await total(metrics, 'elephant_normalizer_dropped_identifiers_total', { channel: 'crm', type: 'email', reason: 'wrong_type' })).toBe(200_000);
+    expect(logs.filter((line) => line['msg'] === 'identifier dropped by normalization')).toHaveLength(MAX_REPORTED_DROPS);
+    expect(logs.filter((line) => line['msg'] === 'identifiers dropped by normalization').map((line) => line['dropped'])).toEqual([[{ type: 'email', reason: 'wrong_type', count: 200_000 }]]);
+    expect(await total(metrics, 'elephant_normalizer_consumed_total', { channel: 'crm' })).toBe(2);
+  });
+
+  it('dead-letters a message as ADAPTER_FAILED when handling it throws a plain error, and the rest of the batch goes on', async () => {
+    const producer = new FakeProducer();
+    const { deps } = setup(producer, {
+      registry: {
+        encode: (_id: number, value: unknown) => {
+          if ((value as Touchpoint).source.eventId === 'bad') throw new RangeError('Maximum call stack size exceeded');
+          return type.toBuffer(value);
+        },
+      },
+    });
+    await createNormalizerHandler(deps)([{ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('ok-1', 'a'), segmentTrack('bad', 'b'), segmentTrack('ok-2', 'c')]) }], context);
+    expect(producer.messages(topics.touchpoints)).toHaveLength(2);
+    const dead = producer.messages(topics.deadLetters);
+    expect(dead.map((record) => [headerText(record.headers, DEAD_LETTER_HEADERS.code), headerText(record.headers, DEAD_LETTER_HEADERS.offset)])).toEqual([['ADAPTER_FAILED', '1']]);
+    expect(headerText(dead[0]?.headers, DEAD_LETTER_HEADERS.message)).toBe('Encoding the touchpoint failed: RangeError: Maximum call stack size exceeded');
+  });
+
+  it('dead-letters each message when adapting throws outside the adapter (a bug), instead of failing the batch', async () => {
+    const producer = new FakeProducer();
+    const { deps } = setup(producer);
+    const broken = Object.defineProperty({ ...deps.context }, 'defaultRegion', {
+      enumerable: true,
+      get: (): string => {
+        throw new TypeError('broken context');
+      },
+    });
+    await createNormalizerHandler({ ...deps, context: broken })([{ topic: 'raw.web', partition: 0, messages: raw([segmentTrack('m-1', 'a'), segmentTrack('m-2', 'b')]) }], context);
+    expect(producer.messages(topics.touchpoints)).toEqual([]);
+    expect(producer.messages(topics.deadLetters).map((record) => [headerText(record.headers, DEAD_LETTER_HEADERS.code), headerText(record.headers, DEAD_LETTER_HEADERS.message)])).toEqual([
+      ['ADAPTER_FAILED', 'The adapter failed: TypeError: broken context'],
+      ['ADAPTER_FAILED', 'The adapter failed: TypeError: broken context'],
+    ]);
   });
 });
 

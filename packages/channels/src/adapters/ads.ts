@@ -22,15 +22,18 @@ function adaptAd(raw: unknown, context: AdapterContext): Built {
     throw new ChannelError('UNKNOWN_EVENT_TYPE', `type: ${JSON.stringify(kind)} is not an ads event type (click, conversion)`, { details: { path: 'type', eventType: kind } });
   }
   const platform = ad.string('platform').toLowerCase();
-  const clickId = ad.optString('clickId');
   const conversion = eventType === 'ad_converted' ? ad.object('conversion') : null;
+  const id = ad.optId('id');
+  // The raw value for the identifier (normalization decides about numbers), the text for campaign.clickId.
+  const rawClickId = ad.peek('clickId');
+  const clickId = id === null && conversion === null ? ad.optId('clickId') : ad.optString('clickId');
   // A click id names its click uniquely; a conversion needs its own id (the platform's or the order's).
-  const sourceEventId = ad.optString('id') ?? (conversion ? conversion.optString('id') : clickId);
+  const sourceEventId = id ?? (conversion ? conversion.optId('id') : clickId);
   if (sourceEventId === null) throw schemaViolation(conversion ? 'conversion.id' : 'clickId', 'is required (or id)');
   const eventTime = readTime(ad, 'occurredAt');
 
   const ids = collectorFor(context);
-  ids.add('click_id', clickId, ad.at('clickId'));
+  ids.add('click_id', rawClickId, ad.at('clickId'));
   ids.add('anonymous_id', ad.take('landingAnonymousId'), ad.at('landingAnonymousId'));
   ids.add('email_sha256', ad.take('hashedEmail'), ad.at('hashedEmail'));
   ids.add('phone_sha256', ad.take('hashedPhone'), ad.at('hashedPhone'));

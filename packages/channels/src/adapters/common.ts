@@ -1,6 +1,6 @@
 /** Field groups several channels share: person traits, consent, customer identifiers, money. */
 import { schemaViolation } from '../errors.ts';
-import { isRecord, setOwn, type Fields } from '../fields.ts';
+import { isRecord, nestedDeeperThan, PROPERTY_LIMITS, setOwn, type Fields } from '../fields.ts';
 import { MAX_AMOUNT_MINOR, normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
 import type { AdapterContext } from '../context.ts';
 import type { IdentifierCollector } from '../identifiers.ts';
@@ -22,7 +22,8 @@ export function readKind(fields: Fields, key = 'type'): string {
 }
 
 function textOf(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.isWellFormed() ? text : text.toWellFormed();
 }
 
 /** Consent statements: `[{ purpose, granted, statedAt? }]`; statedAt defaults to the event time. */
@@ -35,12 +36,12 @@ export function readConsents(fields: Fields, key: string, eventTime: number): Co
 }
 
 function readAddress(fields: Fields): Address | null {
-  const country = fields.optString('country');
+  const country = fields.optText('country');
   const address: Address = {
-    street: fields.firstString('street', 'street_address', 'line1'),
-    city: fields.optString('city'),
-    postalCode: fields.firstString('postalCode', 'postal_code', 'zip'),
-    region: fields.firstString('region', 'state'),
+    street: fields.firstText('street', 'street_address', 'line1'),
+    city: fields.optText('city'),
+    postalCode: fields.firstText('postalCode', 'postal_code', 'zip'),
+    region: fields.firstText('region', 'state'),
     country: country === null ? null : normalizeCountry(country),
   };
   return Object.values(address).some((value) => value !== null) ? address : null;
@@ -59,15 +60,16 @@ export interface TraitOptions {
 /**
  * Person traits in the names Segment and Elephant's own formats use (camelCase, with the
  * Segment snake_case spellings accepted). `email` and `phone` also become identifiers.
- * Values that cannot be a trait (a birthday that is no date, a gender that is no text) are
- * left unread, so they stay in properties instead of being lost or failing the event.
+ * Values that cannot be a trait (a birthday that is no date, a name or an address field that
+ * is no text) are left unread, so they stay in properties instead of being lost or failing
+ * the event. Text is a string or a safe integer (Fields.optText).
  * @returns null when the event states no trait at all
  */
 export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: number, options: TraitOptions = {}): Traits | null {
   const email = options.email !== undefined ? options.email : ids.add('email', fields.take('email'), fields.at('email'));
   const phone = options.phone !== undefined ? options.phone : ids.add('phone', fields.take('phone'), fields.at('phone'));
   let company: string | null = null;
-  if (isRecord(fields.peek('company'))) company = fields.optObject('company')?.optString('name') ?? null;
+  if (isRecord(fields.peek('company'))) company = fields.optObject('company')?.optText('name') ?? null;
   else if (typeof fields.peek('company') === 'string') company = fields.optString('company');
   let birthDate: string | null = null;
   for (const key of ['birthDate', 'birthday']) {
@@ -79,16 +81,17 @@ export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: 
   }
   const preferences: Record<string, string> = {};
   const rawPreferences = fields.peek('preferences');
-  if (isRecord(rawPreferences)) {
+  // Too deep to JSON-encode: left to properties, which refuse it as PROPERTIES_TOO_LARGE (too_deep).
+  if (isRecord(rawPreferences) && !nestedDeeperThan(rawPreferences, PROPERTY_LIMITS.depth + 1)) {
     fields.take('preferences');
-    for (const [key, value] of Object.entries(rawPreferences)) if (value !== null) setOwn(preferences, key, textOf(value));
+    for (const [key, value] of Object.entries(rawPreferences)) if (value !== null) setOwn(preferences, key.isWellFormed() ? key : key.toWellFormed(), textOf(value));
   }
   const addressFields = isRecord(fields.peek('address')) ? fields.optObject('address') : null;
   const traits: Traits = {
     email,
     phone,
-    firstName: fields.firstString('firstName', 'first_name'),
-    lastName: fields.firstString('lastName', 'last_name'),
+    firstName: fields.firstText('firstName', 'first_name'),
+    lastName: fields.firstText('lastName', 'last_name'),
     company,
     address: addressFields === null ? null : readAddress(addressFields),
     birthDate,

@@ -24,7 +24,7 @@ function adaptContentEvent(raw: unknown, context: AdapterContext): Built {
   if (eventType === undefined) {
     throw new ChannelError('UNKNOWN_EVENT_TYPE', `type: ${JSON.stringify(kind)} is not a content event type (form, download)`, { details: { path: 'type', eventType: kind } });
   }
-  const sourceEventId = event.string('id');
+  const sourceEventId = event.id('id');
   const eventTime = readTime(event, 'occurredAt');
   const ids = collectorFor(context);
   ids.add('anonymous_id', event.take('anonymousId'), event.at('anonymousId'));

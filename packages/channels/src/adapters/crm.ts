@@ -3,12 +3,12 @@
  * the shape CRM change webhooks and CDC feeds reduce to: the contact's id, names, several
  * e-mails and phones, address, consent per purpose, preferences and owner.
  */
-import { ChannelError } from '../errors.ts';
+import { ChannelError, schemaViolation } from '../errors.ts';
 import { Fields, isRecord } from '../fields.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
 import { lookup, readKind, readTime, readTraits } from './common.ts';
 import type { AdapterContext, AdapterResult } from '../context.ts';
-import type { IdentifierCollector } from '../identifiers.ts';
+import { DROP_PROBLEMS, type IdentifierCollector } from '../identifiers.ts';
 import type { EventType } from '../vocabulary.ts';
 
 const KINDS: Readonly<Record<string, EventType>> = {
@@ -53,11 +53,16 @@ function adaptContactChange(raw: unknown, context: AdapterContext): Built {
   if (eventType === undefined) {
     throw new ChannelError('UNKNOWN_EVENT_TYPE', `type: ${JSON.stringify(kind)} is not a CRM change type (created, updated, deleted)`, { details: { path: 'type', eventType: kind } });
   }
-  const sourceEventId = change.string('id');
+  const sourceEventId = change.id('id');
   const eventTime = readTime(change, 'occurredAt');
   const contact = change.object('contact');
   const ids = collectorFor(context);
-  ids.add('crm_id', contact.string('id'), contact.at('id'));
+  // The raw value, so normalization sees the number itself (an unsafe integer is refused, not rounded).
+  const contactId = contact.take('id');
+  if (contactId === undefined || contactId === null) throw schemaViolation(contact.at('id'), 'is required');
+  const crmId = ids.addResult('crm_id', contactId, contact.at('id'));
+  // Required: without it the change would go out keyed by whatever else the contact has.
+  if (!crmId.ok) throw schemaViolation(contact.at('id'), `${DROP_PROBLEMS[crmId.reason]} (${crmId.reason})`);
   const listedEmail = readContactPoints(contact, 'emails', 'email', ids);
   const listedPhone = readContactPoints(contact, 'phones', 'phone', ids);
   const email = ids.add('email', contact.take('email'), contact.at('email')) ?? listedEmail;

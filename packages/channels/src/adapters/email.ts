@@ -44,7 +44,7 @@ function adaptEvent(item: unknown, index: number, context: AdapterContext): Buil
       details: { path: event.at('event'), eventType: name },
     });
   }
-  const sourceEventId = event.string('sg_event_id');
+  const sourceEventId = event.id('sg_event_id');
   const eventTime = parseUnixSeconds(event.take('timestamp'), event.at('timestamp'));
   const ids = collectorFor(context);
   ids.add('email', event.take('email'), event.at('email'));

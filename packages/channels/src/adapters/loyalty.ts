@@ -25,7 +25,7 @@ function adaptRedemption(raw: unknown, context: AdapterContext): Built {
   if (eventType === undefined) {
     throw new ChannelError('UNKNOWN_EVENT_TYPE', `type: ${JSON.stringify(kind)} is not a loyalty event type (coupon, points)`, { details: { path: 'type', eventType: kind } });
   }
-  const sourceEventId = redemption.string('id');
+  const sourceEventId = redemption.id('id');
   const eventTime = readTime(redemption, 'occurredAt');
   const ids = collectorFor(context);
   ids.add('loyalty_card', redemption.take('loyaltyCard'), redemption.at('loyaltyCard'));

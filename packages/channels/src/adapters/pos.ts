@@ -20,7 +20,7 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
   if (eventType === undefined) {
     throw new ChannelError('UNKNOWN_EVENT_TYPE', `type: ${JSON.stringify(kind)} is not a POS transaction type (purchase, return)`, { details: { path: 'type', eventType: kind } });
   }
-  const sourceEventId = txn.string('id');
+  const sourceEventId = txn.id('id');
   const eventTime = readTime(txn, 'occurredAt');
   const ids = collectorFor(context);
   ids.add('loyalty_card', txn.take('loyaltyCard'), txn.at('loyaltyCard'));

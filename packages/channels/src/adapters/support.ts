@@ -19,7 +19,7 @@ function adaptInteraction(raw: unknown, context: AdapterContext): Built {
   if (eventType === undefined) {
     throw new ChannelError('UNKNOWN_EVENT_TYPE', `type: ${JSON.stringify(kind)} is not a support interaction type (call, chat, ticket)`, { details: { path: 'type', eventType: kind } });
   }
-  const sourceEventId = interaction.string('id');
+  const sourceEventId = interaction.id('id');
   const eventTime = readTime(interaction, 'occurredAt');
   const ids = collectorFor(context);
   readCustomer(interaction.optObject('customer'), ids);

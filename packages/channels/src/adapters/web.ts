@@ -35,7 +35,8 @@ function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] 
   const consent: Consent[] = [];
   for (const purpose of preferences.keys()) {
     const granted = preferences.optBool(purpose);
-    if (granted !== null) consent.push({ purpose, granted, statedAt: eventTime });
+    // The purpose is a key of the raw message: lone surrogates become U+FFFD, as in every text field.
+    if (granted !== null) consent.push({ purpose: purpose.toWellFormed(), granted, statedAt: eventTime });
   }
   return consent;
 }
@@ -80,7 +81,7 @@ function adaptSegment(raw: unknown, context: AdapterContext): Built {
   // The write key authenticates a Segment source; it must not travel on to subscribers.
   message.skip('writeKey');
   const type = message.string('type').toLowerCase();
-  const sourceEventId = message.string('messageId');
+  const sourceEventId = message.id('messageId');
   const eventTime = eventTimeOf(message);
   const segmentContext = message.optObject('context');
   const ids = collectorFor(context);
