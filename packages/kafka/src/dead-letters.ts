@@ -12,6 +12,8 @@ export const DEAD_LETTER_HEADERS = {
   topic: 'elephant.dlq.source.topic',
   partition: 'elephant.dlq.source.partition',
   offset: 'elephant.dlq.source.offset',
+  /** The original record's timestamp (epoch ms): the dead letter's own is when it was written. */
+  timestamp: 'elephant.dlq.source.timestamp',
   service: 'elephant.dlq.service',
   time: 'elephant.dlq.time',
   details: 'elephant.dlq.error.details',
@@ -38,7 +40,13 @@ export interface DeadLetterSource {
   readonly message: KafkaMessage;
 }
 
-/** The dead-letter record for `source`, failed for `reason` in `service` at `now`. */
+/**
+ * The dead-letter record for `source`, failed for `reason` in `service` at `now`. Its
+ * timestamp is `now`, the original's goes in a header: the broker's time-based retention
+ * looks at record timestamps, and a dead letter of an old record (a backlog, a topic replayed
+ * from the start) kept the original's, so it could be deleted at the next retention check,
+ * right after it was written.
+ */
 export function deadLetter(source: DeadLetterSource, reason: DeadLetterReason, service: string, now: number): Message {
   const headers = originalHeaders(source.message.headers);
   headers[DEAD_LETTER_HEADERS.code] = reason.code;
@@ -47,10 +55,11 @@ export function deadLetter(source: DeadLetterSource, reason: DeadLetterReason, s
   headers[DEAD_LETTER_HEADERS.topic] = source.topic;
   headers[DEAD_LETTER_HEADERS.partition] = String(source.partition);
   headers[DEAD_LETTER_HEADERS.offset] = source.message.offset;
+  headers[DEAD_LETTER_HEADERS.timestamp] = source.message.timestamp;
   headers[DEAD_LETTER_HEADERS.service] = service;
   headers[DEAD_LETTER_HEADERS.time] = new Date(now).toISOString();
   if (reason.details && Object.keys(reason.details).length > 0) headers[DEAD_LETTER_HEADERS.details] = JSON.stringify(reason.details).slice(0, 4000);
-  return { key: source.message.key, value: source.message.value, headers, timestamp: source.message.timestamp };
+  return { key: source.message.key, value: source.message.value, headers, timestamp: String(now) };
 }
 
 /**
@@ -111,7 +120,9 @@ export function deadLetterInfo(record: Pick<KafkaMessage, 'headers'>): DeadLette
 
 /**
  * The record a dead letter was made from, as it goes back to its source topic: the same key,
- * value, timestamp and partition, and its own headers without the `elephant.dlq.*` ones.
+ * value, timestamp (the `elephant.dlq.source.timestamp` header; a dead letter written before
+ * 2026-12-06 has none and carries the original's as its own) and partition, and its own
+ * headers without the `elephant.dlq.*` ones.
  * Undefined for a record whose headers name no source (not one of Elephant's dead letters).
  * The timestamp matters: a normalizer takes a raw message's ingest time from it, and with it
  * the event ids, so a replayed message that goes through yields the ids it would have had.
@@ -121,5 +132,6 @@ export function replayRecordOf(record: Pick<KafkaMessage, 'key' | 'value' | 'hea
   if (!source) return undefined;
   const headers = originalHeaders(record.headers);
   for (const name of Object.keys(headers)) if (name.startsWith('elephant.dlq.')) delete headers[name];
-  return { topic: source.topic, message: { key: record.key, value: record.value, headers, timestamp: record.timestamp, partition: source.partition } };
+  const timestamp = headerText(record.headers, DEAD_LETTER_HEADERS.timestamp);
+  return { topic: source.topic, message: { key: record.key, value: record.value, headers, timestamp: timestamp !== undefined && /^\d+$/.test(timestamp) ? timestamp : record.timestamp, partition: source.partition } };
 }

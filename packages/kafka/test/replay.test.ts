@@ -42,6 +42,14 @@ describe('dead-letter replay', () => {
     expect({ ...replay?.message.headers }).toEqual({ 'elephant.source.topic': Buffer.from('raw.web.v1'), repeated: [Buffer.from('a'), Buffer.from('b')] });
   });
 
+  it('regression (a dead letter of an old record could go at the next retention check): is stamped with when it was written, the original timestamp in a header that the replay restores', () => {
+    expect(dead.timestamp).toBe(String(Date.UTC(2026, 11, 6)));
+    expect(dead.headers?.['elephant.dlq.source.timestamp']?.toString()).toBe(original.timestamp);
+    // Written before the header existed: the dead letter's own timestamp was the original's.
+    const { 'elephant.dlq.source.timestamp': _dropped, ...older } = dead.headers ?? {};
+    expect(replayRecordOf({ ...dead, headers: older, timestamp: original.timestamp })?.message.timestamp).toBe(original.timestamp);
+  });
+
   it('takes nothing that does not name its source', () => {
     expect(replayRecordOf({ key: null, value: Buffer.from('x'), headers: {}, timestamp: '0' })).toBeUndefined();
     const noPartition = { ...dead, headers: { ...dead.headers, 'elephant.dlq.source.partition': Buffer.from('-1') } };
