@@ -177,8 +177,9 @@ function sortClusters(clusters: string[][]): string[][] {
 
 class TenantGraph {
   readonly tenant: string;
-  readonly rules: TenantRules;
-  readonly compiled: CompiledRules;
+  /** The tenant's rules; replaced by ReferenceResolver.setRules (the graph stays). */
+  rules: TenantRules;
+  compiled: CompiledRules;
   /** profileIdNamespace(tenant): new profile ids are `p<seq>-<namespace>`, unique across tenants. */
   readonly namespace: string;
   seq = 0;
@@ -200,6 +201,11 @@ class TenantGraph {
     this.rules = rules;
     this.compiled = compileRules(rules);
     this.namespace = profileIdNamespace(tenant);
+  }
+
+  setRules(rules: TenantRules): void {
+    this.rules = rules;
+    this.compiled = compileRules(rules);
   }
 
   root(profile: Profile): Profile {
@@ -257,6 +263,13 @@ class TenantGraph {
    * identifiers would exceed a per-type limit, drop the lowest-priority conflicting
    * identifier and match again. Conflicting: an unknown identifier of a violated type, or a
    * known one whose profile holds identifiers of a violated type.
+   *
+   * A limit only stops growth: a type is violated when the union holds more of it than the
+   * limit *and* more than any one of the matched profiles already holds. A profile over a
+   * limit lowered (or added) after it filled up is still matched, and may still take
+   * identifiers of other types and merge with profiles holding none of that type; the union
+   * may not hold more of the type than it does. While every matched profile is within the
+   * limits this is the plain rule (the largest count is at most the limit).
    */
   applyLimits(linking: readonly Identifier[]): LimitPlan {
     const current = [...linking];
@@ -265,14 +278,21 @@ class TenantGraph {
       const owners = current.map((identifier) => this.ownerOf(identifierKey(identifier)));
       const profiles = [...new Set(owners.filter((owner) => owner !== undefined))].sort((a, b) => a.seq - b.seq);
       const counts = new Map<string, number>();
-      for (const profile of profiles) for (const [type, count] of profile.counts) counts.set(type, (counts.get(type) ?? 0) + count);
+      /** Per type, the most one matched profile holds (0 when none holds it). */
+      const largest = new Map<string, number>();
+      for (const profile of profiles) {
+        for (const [type, count] of profile.counts) {
+          counts.set(type, (counts.get(type) ?? 0) + count);
+          largest.set(type, Math.max(largest.get(type) ?? 0, count));
+        }
+      }
       current.forEach((identifier, index) => {
         if (owners[index] === undefined) counts.set(identifier.type, (counts.get(identifier.type) ?? 0) + 1);
       });
       const violated = [...counts]
         .filter(([type, count]) => {
           const limit = this.compiled.limit(type);
-          return limit !== undefined && count > limit;
+          return limit !== undefined && count > limit && count > (largest.get(type) ?? 0);
         })
         .map(([type]) => type)
         .sort((a, b) => this.compiled.rank(a) - this.compiled.rank(b) || (a < b ? -1 : 1));
@@ -291,7 +311,9 @@ class TenantGraph {
           if (conflicting) victim = index;
         }
       }
-      // Unreachable while every live profile respects the limits: a violation needs a profile's or an unknown identifier's share.
+      // Unreachable: a violated type's count is above every matched profile's (and above 0), so
+      // it takes an unknown identifier of that type or a second profile holding some, and
+      // either conflicts. Kept as a guard, as in the script (LIMITS_UNSATISFIABLE).
       if (victim < 0) throw new Error(`limits violated by ${violated.join(', ')} without a conflicting identifier`);
       const [removed] = current.splice(victim, 1);
       if (removed !== undefined) dropped.push({ type: removed.type, value: removed.value, reason: 'limit', violated });
@@ -324,7 +346,7 @@ class TenantGraph {
  * pairwiseQuality(resolver.eventClusters(), truth);
  */
 export class ReferenceResolver {
-  readonly #rulesFor: (tenant: string) => TenantRules;
+  #rulesFor: (tenant: string) => TenantRules;
   readonly #graphs = new Map<string, TenantGraph>();
   #events = 0;
   #duplicates = 0;
@@ -336,6 +358,16 @@ export class ReferenceResolver {
   /** @param rules one rule set for every tenant, or a rules document resolved per tenant. */
   constructor(rules: TenantRules | RulesDocument) {
     this.#rulesFor = 'version' in rules ? (tenant) => resolveRules(rules, tenant) : () => rules;
+  }
+
+  /**
+   * Changes the rules from the next event on, as a resolver restarted with a changed rules
+   * file does: every tenant's graph (profiles, quarantines, merge history) stays as it is and
+   * is resolved with its new rules, e.g. a limit lowered below what some profiles hold.
+   */
+  setRules(rules: TenantRules | RulesDocument): void {
+    this.#rulesFor = 'version' in rules ? (tenant) => resolveRules(rules, tenant) : () => rules;
+    for (const [tenant, graph] of this.#graphs) graph.setRules(this.#rulesFor(tenant));
   }
 
   #graph(tenant: string): TenantGraph {

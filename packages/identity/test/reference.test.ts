@@ -153,6 +153,61 @@ describe('ReferenceResolver: limits, drop and re-match', () => {
   });
 });
 
+describe('ReferenceResolver: a limit lowered below what a profile holds', () => {
+  // The profile filled up under the old rules; the rules change (setRules, as a resolver
+  // restarted with a new rules file). The limit stops it growing and nothing else (regression:
+  // its identifiers conflicted with its own e-mails, so its login came out unresolved, a new
+  // cookie started a second profile, and every later event of the person was dead-lettered).
+  const emails = ['e1', 'e2', 'e3', 'e4', 'e5'].map((local) => ['email', `${local}@shop.org`] as const);
+  const lowered = applyOverrides(DEFAULT_RULES, { limits: { email: 3, device_id: 1 } });
+
+  it('still matches the profile, attaches identifiers of other types, and refuses only another e-mail', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['user_id', 'u1'], ...emails]));
+    resolver.setRules(lowered);
+    expect(resolver.process(event([['user_id', 'u1']]))).toMatchObject({ outcome: 'matched', profileId: pid(1), dropped: [], attached: [] });
+    expect(resolver.process(event([['user_id', 'u1'], ['anonymous_id', 'a-new']]))).toMatchObject({ outcome: 'matched', profileId: pid(1), dropped: [], attached: [{ type: 'anonymous_id', value: 'a-new' }] });
+    expect(resolver.process(event([['email', 'e3@shop.org']]))).toMatchObject({ outcome: 'matched', profileId: pid(1), dropped: [] });
+    const more = resolver.process(event([['user_id', 'u1'], ['email', 'e6@shop.org']]));
+    expect(more).toMatchObject({ outcome: 'matched', profileId: pid(1), attached: [], dropped: [{ type: 'email', value: 'e6@shop.org', reason: 'limit', violated: ['email'] }] });
+    expect(resolver.identifiersOf(pid(1)).filter((identifier) => identifier.type === 'email')).toHaveLength(5);
+    expect(resolver.profileOf('email', 'e6@shop.org')).toBeUndefined();
+    expect(resolver.stats()).toMatchObject({ profilesCreated: 1, unresolvedEvents: 0 });
+  });
+
+  it('merges in a profile holding no e-mail, and refuses a merge that would add one', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['user_id', 'u1'], ...emails]));
+    resolver.process(event([['anonymous_id', 'a2'], ['phone', '+447700900123']]));
+    resolver.process(event([['anonymous_id', 'a3'], ['email', 'other@shop.org']]));
+    resolver.setRules(lowered);
+    const merged = resolver.process(event([['user_id', 'u1'], ['anonymous_id', 'a2']]));
+    expect(merged).toMatchObject({ outcome: 'merged', profileId: pid(1), dropped: [], merge: { survivor: pid(1), absorbed: [pid(2)] } });
+    const refused = resolver.process(event([['user_id', 'u1'], ['anonymous_id', 'a3']]));
+    expect(refused).toMatchObject({ outcome: 'matched', profileId: pid(1), merge: null, dropped: [{ type: 'anonymous_id', value: 'a3', violated: ['email'] }] });
+    expect(resolver.profileOf('anonymous_id', 'a3')).toBe(pid(3));
+  });
+
+  it('still attributes a device-only event to a profile holding more devices than the new limit (weak match), without adding one', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    resolver.process(event([['user_id', 'u1'], ['device_id', 'd1'], ['device_id', 'd2']]));
+    resolver.setRules(lowered);
+    expect(resolver.process(event([['device_id', 'd2']]))).toMatchObject({ outcome: 'weak_match', profileId: pid(1), dropped: [] });
+    const another = resolver.process(event([['device_id', 'd1'], ['device_id', 'd3']]));
+    expect(another).toMatchObject({ outcome: 'weak_match', profileId: pid(1), attached: [], dropped: [{ type: 'device_id', value: 'd3', violated: ['device_id'] }] });
+  });
+
+  it('takes a rules document as well: only the tenant whose limit changed is affected', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES_DOCUMENT);
+    resolver.process(event([['user_id', 'u1'], ...emails]));
+    resolver.process(event([['user_id', 'g1'], ...emails.slice(0, 3)], { tenant: 'globex' }));
+    resolver.setRules({ ...DEFAULT_RULES_DOCUMENT, tenants: { acme: { limits: { email: 2 } } } });
+    expect(resolver.process(event([['user_id', 'u1']]))).toMatchObject({ outcome: 'matched', dropped: [] });
+    expect(resolver.process(event([['user_id', 'u1'], ['email', 'e6@shop.org']])).dropped).toEqual([{ type: 'email', value: 'e6@shop.org', reason: 'limit', violated: ['email'] }]);
+    expect(resolver.process(event([['user_id', 'g1'], ['email', 'e6@shop.org']], { tenant: 'globex' })).attached).toEqual([{ type: 'email', value: 'e6@shop.org' }]);
+  });
+});
+
 describe('ReferenceResolver: blocked values', () => {
   it('never puts a blocked value in the graph, so it links nobody', () => {
     const resolver = new ReferenceResolver(DEFAULT_RULES);

@@ -247,11 +247,15 @@ end
 -- 4. While the union of the matched profiles and the unknown linking identifiers would
 -- exceed a limit, drop the lowest-priority conflicting identifier (non-merging unknown
 -- ones first, then non-merging known ones, then merging ones) and match again.
+-- A limit only stops growth: a type is violated when the union holds more of it than the
+-- limit and more than any one matched profile already holds (a profile over a limit lowered
+-- after it filled up is still matched, takes identifiers of other types and merges with
+-- profiles holding none of that type). Within the limits, the largest is at most the limit.
 local function applyLimits(linking)
   local current, dropped = {}, {}
   for _, id in ipairs(linking) do table.insert(current, id) end
   while true do
-    local owners, profiles, seen, counts, profileCounts = {}, {}, {}, {}, {}
+    local owners, profiles, seen, counts, profileCounts, largest = {}, {}, {}, {}, {}, {}
     for i, id in ipairs(current) do
       owners[i] = ownerOf(key(id))
       if owners[i] and not seen[owners[i]] then
@@ -266,7 +270,10 @@ local function applyLimits(linking)
     end
     for _, pid in ipairs(profiles) do
       profileCounts[pid] = countsOf(pid)
-      for type, count in pairs(profileCounts[pid]) do counts[type] = (counts[type] or 0) + count end
+      for type, count in pairs(profileCounts[pid]) do
+        counts[type] = (counts[type] or 0) + count
+        largest[type] = math.max(largest[type] or 0, count)
+      end
     end
     for i, id in ipairs(current) do
       if not owners[i] then counts[id[1]] = (counts[id[1]] or 0) + 1 end
@@ -274,7 +281,7 @@ local function applyLimits(linking)
     local violated, violatedSet = {}, {}
     for type, count in pairs(counts) do
       local limit = rules.limits[type]
-      if limit and count > limit then
+      if limit and count > limit and count > (largest[type] or 0) then
         table.insert(violated, type)
         violatedSet[type] = true
       end
@@ -304,8 +311,9 @@ local function applyLimits(linking)
       end
       if victim > 0 then break end
     end
-    -- Unreachable while the rules and counts are sane (a violated type's count comes from an
-    -- unknown identifier or a profile holding that type, either of which conflicts). Raised,
+    -- Unreachable: a violated type's count is above every matched profile's (and above 0),
+    -- so it takes an unknown identifier of that type or a second profile holding some, either
+    -- of which conflicts; kept as a guard (as in the reference resolver). Raised,
     -- not returned: a returned error table would be taken for the plan and the event would
     -- come out "unresolved" silently. The first word is the code graph.ts turns into a typed,
     -- non-retryable error the resolver dead-letters. Writes made earlier in this call (a

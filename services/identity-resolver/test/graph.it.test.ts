@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, profileIdNamespace, screenIdentifiers, type TenantRules } from '@elephant/identity';
+import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, profileIdNamespace, screenIdentifiers, type IdentityEvent, type Resolution, type TenantRules } from '@elephant/identity';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { createTestContext, waitUntil } from '@elephant/testing';
 import { IdentityGraph, graphRulesOf, type Identifier, type ResolveInput, type ResolveResult } from '@elephant/identity-resolver';
+import { graphWithoutVictims } from './refusing-graph.ts';
 
 const ctx = createTestContext('graph');
 let redis: Redis;
@@ -26,6 +27,31 @@ async function resolve(tenant: string, identifiers: Identifier[], options: { eve
   const [result] = await graph.resolveBatch(tenant, [{ eventId: options.eventId ?? `ev-${eventSeq}`, eventTime: T0 + eventSeq, ingestTime: T0 + eventSeq, channel: options.channel ?? 'web', source: options.source ?? 'segment', identifiers }], graphRulesOf(options.rules ?? rules, 3600));
   if (!result?.profileId) throw new Error(`unresolved: ${JSON.stringify(result)}`);
   return { ...result, profileId: result.profileId };
+}
+
+/** What the script and the reference must agree on for one event. */
+function graphView(result: ResolveResult | undefined): unknown {
+  return (
+    result && {
+      profileId: result.profileId,
+      outcome: result.replay ? 'replay' : result.outcome,
+      merge: result.merge && { survivor: result.merge.survivor, absorbed: result.merge.absorbed },
+      attached: result.attached,
+      dropped: result.dropped.map((drop) => `${drop.type}:${drop.value}`),
+      quarantined: result.quarantined.map((alert) => `${alert.type}:${alert.value}:${alert.reason}:${alert.observed}`),
+    }
+  );
+}
+
+function referenceView(expected: Resolution): unknown {
+  return {
+    profileId: expected.profileId,
+    outcome: expected.duplicate ? 'replay' : expected.outcome,
+    merge: expected.merge && { survivor: expected.merge.survivor, absorbed: expected.merge.absorbed },
+    attached: expected.attached,
+    dropped: expected.dropped.map((drop) => `${drop.type}:${drop.value}`),
+    quarantined: expected.quarantined.map((alert) => `${alert.type}:${alert.value}:${alert.reason}:${alert.observed}`),
+  };
 }
 
 beforeAll(async () => {
@@ -126,6 +152,44 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect((await graph.identifiersOf(t, carol.profileId)).filter((link) => link.type === 'email')).toHaveLength(3);
   });
 
+  it('lets a limit lowered below what a profile holds stop it growing, and nothing else, as the reference does (regression: the profile\'s own identifiers conflicted with it: its login came out unresolved, a new cookie split the person)', async () => {
+    const t = newTenant();
+    // The profile filled up under the old limits, then the tenant's rules lowered them.
+    const before = applyOverrides(rules, { limits: { email: 5, device_id: 10 } });
+    const lowered = applyOverrides(rules, { limits: { email: 3, device_id: 1 } });
+    const reference = new ReferenceResolver(before);
+    const run = async (eventRules: TenantRules, identifiers: Identifier[]): Promise<ResolveResult> => {
+      eventSeq += 1;
+      const event: IdentityEvent = { eventId: `${t}-${eventSeq}`, tenant: t, channel: 'web', eventTime: T0 + eventSeq, identifiers };
+      reference.setRules(eventRules);
+      const expected = reference.process(event);
+      const input = { eventId: event.eventId, eventTime: event.eventTime, ingestTime: event.eventTime, channel: 'web', source: 'segment', identifiers: screenIdentifiers(identifiers, eventRules).kept };
+      const [actual] = await graph.resolveBatch(t, [input], graphRulesOf(eventRules, 3600));
+      expect(graphView(actual), event.eventId).toEqual(referenceView(expected));
+      if (actual === undefined) throw new Error('no result');
+      return actual;
+    };
+    const user = id('user_id', 'u-full');
+    const emails = ['e1', 'e2', 'e3', 'e4', 'e5'].map((local) => id('email', `${local}@x.io`));
+    const full = await run(before, [user, ...emails, id('device_id', 'd1'), id('device_id', 'd2')]);
+    const cookieOnly = await run(before, [id('anonymous_id', 'a-2'), id('phone', '+14155550142')]);
+    const otherMail = await run(before, [id('anonymous_id', 'a-3'), id('email', 'other@x.io')]);
+
+    expect(await run(lowered, [user])).toMatchObject({ outcome: 'matched', profileId: full.profileId, dropped: [] });
+    expect(await run(lowered, [user, id('anonymous_id', 'a-new')])).toMatchObject({ outcome: 'matched', profileId: full.profileId, attached: [id('anonymous_id', 'a-new')], dropped: [] });
+    expect(await run(lowered, [user, id('email', 'e6@x.io')])).toMatchObject({ outcome: 'matched', profileId: full.profileId, attached: [], dropped: [{ type: 'email', value: 'e6@x.io', reason: 'limit', violated: ['email'] }] });
+    // A merge that adds no e-mail goes ahead; one that would add an e-mail is refused.
+    expect(await run(lowered, [user, id('anonymous_id', 'a-2')])).toMatchObject({ outcome: 'merged', profileId: full.profileId, merge: { survivor: full.profileId, absorbed: [cookieOnly.profileId] }, dropped: [] });
+    expect(await run(lowered, [user, id('anonymous_id', 'a-3')])).toMatchObject({ outcome: 'matched', profileId: full.profileId, merge: null, dropped: [{ type: 'anonymous_id', value: 'a-3', violated: ['email'] }] });
+    expect(await graph.profileOf(t, id('anonymous_id', 'a-3'))).toBe(otherMail.profileId);
+    // Device-only events still reach the profile holding more devices than the new limit.
+    expect(await run(lowered, [id('device_id', 'd2')])).toMatchObject({ outcome: 'weak_match', profileId: full.profileId, dropped: [] });
+    expect(await run(lowered, [id('device_id', 'd1'), id('device_id', 'd3')])).toMatchObject({ outcome: 'weak_match', profileId: full.profileId, dropped: [{ type: 'device_id', value: 'd3' }] });
+    const held = await graph.identifiersOf(t, full.profileId ?? '');
+    expect(held.filter((link) => link.type === 'email')).toHaveLength(5);
+    expect(held.filter((link) => link.type === 'device_id')).toHaveLength(2);
+  });
+
   it('never merges through a shared device; a device-only event goes to its owner (weak match)', async () => {
     const t = newTenant();
     const dan = await resolve(t, [id('user_id', 'dan'), id('device_id', 'family-ipad')]);
@@ -193,22 +257,32 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(await graph.mergeChainOf(t, oldest.profileId)).toEqual([]);
   });
 
-  it('LIMITS_UNSATISFIABLE: an event no drop can bring within the limits is refused with a typed error, not left "unresolved" (regression)', async () => {
+  it('LIMITS_UNSATISFIABLE: an event the limits step finds nothing to drop for is refused with a typed error, not left "unresolved" (regression)', async () => {
+    const t = newTenant();
+    // No graph data reaches the guard since a limit only stops growth (2026-12-06): a copy of
+    // the script that never picks an identifier to drop does, on a connection of its own.
+    const own = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    try {
+      const refusing = graphWithoutVictims(own, ctx.keyPrefix);
+      const input = { eventId: `${t}-refused`, eventTime: T0, ingestTime: T0, channel: 'web', source: 'segment', identifiers: [id('user_id', 'one'), id('user_id', 'two')] };
+      const [refused, next] = await refusing.resolveBatch(t, [input, { ...input, eventId: `${t}-next`, identifiers: [id('email', 'fine@x.io')] }], graphRulesOf(rules, 3600));
+      expect(refused).toMatchObject({ outcome: 'rejected', profileId: null, eventId: input.eventId });
+      expect(refused?.error).toMatchObject({ code: 'LIMITS_UNSATISFIABLE', retryable: false });
+      expect(refused?.error?.message).toMatch(/limits violated by user_id/);
+      // The other events of the call still ran; the refused event is not remembered as resolved.
+      expect(next?.outcome).toBe('created');
+      expect(await redis.exists(`${graph.tenantPrefix(t)}e:${input.eventId}`)).toBe(0);
+    } finally {
+      own.disconnect();
+    }
+  });
+
+  it('finds something to drop for the former trigger of LIMITS_UNSATISFIABLE (a count left at zero, a limit below zero): the profile is matched', async () => {
     const t = newTenant();
     const owner = await resolve(t, [id('phone', '+14155550177')]);
-    // Unreachable with valid rules: it takes a per-type count left at zero and a limit below
-    // zero (parseRulesDocument refuses one; given to the graph directly). The violated type
-    // then has no conflicting identifier to drop.
     await redis.hset(`${graph.tenantPrefix(t)}p:${owner.profileId}:n`, 'email', 0);
-    const broken = { ...graphRulesOf(rules, 3600), limits: { ...rules.limits, email: -1 } };
-    const input = { eventId: `${t}-refused`, eventTime: T0, ingestTime: T0, channel: 'web', source: 'segment', identifiers: [id('phone', '+14155550177')] };
-    const [refused, next] = await graph.resolveBatch(t, [input, { ...input, eventId: `${t}-next`, identifiers: [id('email', 'fine@x.io')] }], broken);
-    expect(refused).toMatchObject({ outcome: 'rejected', profileId: null, eventId: input.eventId });
-    expect(refused?.error).toMatchObject({ code: 'LIMITS_UNSATISFIABLE', retryable: false });
-    expect(refused?.error?.message).toMatch(/limits violated by email/);
-    // The other calls of the pipeline still ran; the refused event is not remembered as resolved.
-    expect(next?.outcome).toBe('unresolved');
-    expect(await redis.exists(`${graph.tenantPrefix(t)}e:${input.eventId}`)).toBe(0);
+    const broken: TenantRules = { ...rules, limits: { ...rules.limits, email: -1 } };
+    expect(await resolve(t, [id('phone', '+14155550177')], { rules: broken })).toMatchObject({ outcome: 'matched', profileId: owner.profileId, dropped: [] });
   });
 
   it('a script failure on one event of a call (a key of the wrong type) fails the batch with REDIS_SCRIPT_FAILED naming the event; the events around it are resolved', async () => {
@@ -407,19 +481,10 @@ describe('identity graph against the reference resolver', () => {
     population.events.forEach((event, index) => {
       const expected = reference.process(event);
       const actual = results[index];
-      const view = (result: ResolveResult | undefined): unknown => result && { profileId: result.profileId, outcome: result.replay ? 'replay' : result.outcome, merge: result.merge && { survivor: result.merge.survivor, absorbed: result.merge.absorbed }, attached: result.attached, dropped: result.dropped.map((drop) => `${drop.type}:${drop.value}`), quarantined: result.quarantined.map((alert) => `${alert.type}:${alert.value}:${alert.reason}:${alert.observed}`) };
-      const wanted = {
-        profileId: expected.profileId,
-        outcome: expected.duplicate ? 'replay' : expected.outcome,
-        merge: expected.merge && { survivor: expected.merge.survivor, absorbed: expected.merge.absorbed },
-        attached: expected.attached,
-        dropped: expected.dropped.map((drop) => `${drop.type}:${drop.value}`),
-        quarantined: expected.quarantined.map((alert) => `${alert.type}:${alert.value}:${alert.reason}:${alert.observed}`),
-      };
       if (expected.duplicate) {
-        expect(actual?.profileId, `redelivered ${event.eventId}`).toBe(wanted.profileId);
+        expect(actual?.profileId, `redelivered ${event.eventId}`).toBe(expected.profileId);
       } else {
-        expect(view(actual), `event #${index} ${event.eventId}`).toEqual(wanted);
+        expect(graphView(actual), `event #${index} ${event.eventId}`).toEqual(referenceView(expected));
       }
       compared += 1;
     });
@@ -430,5 +495,53 @@ describe('identity graph against the reference resolver', () => {
     const clusters = await Promise.all((await graph.liveProfiles(tenant)).map(async (profile) => (await graph.identifiersOf(tenant, profile)).map((link) => `${link.type}:${link.value}`).sort()));
     const sorted = (list: string[][]): string[] => list.map((cluster) => [...cluster].sort().join(' ')).sort();
     expect(sorted(clusters)).toEqual(sorted(reference.clusters(tenant)));
+  });
+
+  it('resolves a population exactly as the reference does when the limits are lowered half-way; profiles over the new limits keep their events and only stop growing', async () => {
+    const tenant = newTenant();
+    const population = generatePopulation({ seed: 78, people: 800, tenant });
+    const lowered = applyOverrides(DEFAULT_RULES, { limits: { email: 1, phone: 1, payment_fingerprint: 1, device_id: 1, anonymous_id: 2 } });
+    const limited = ['email', 'phone', 'payment_fingerprint', 'device_id', 'anonymous_id'];
+    const half = Math.floor(population.events.length / 2);
+    const reference = new ReferenceResolver(DEFAULT_RULES);
+    const resolveWith = async (events: readonly IdentityEvent[], eventRules: TenantRules): Promise<ResolveResult[]> =>
+      graph.resolveBatch(
+        tenant,
+        events.map((event) => ({ eventId: event.eventId, eventTime: event.eventTime, ingestTime: event.eventTime, channel: event.channel ?? 'web', source: 'test', identifiers: screenIdentifiers(event.identifiers, eventRules).kept })),
+        graphRulesOf(eventRules, 3600),
+      );
+    const compare = (events: readonly IdentityEvent[], results: readonly ResolveResult[]): Resolution[] =>
+      events.map((event, index) => {
+        const expected = reference.process(event);
+        if (expected.duplicate) expect(results[index]?.profileId, `redelivered ${event.eventId}`).toBe(expected.profileId);
+        else expect(graphView(results[index]), `event ${event.eventId}`).toEqual(referenceView(expected));
+        return expected;
+      });
+    const countOf = (cluster: readonly string[], type: string): number => cluster.filter((key) => key.startsWith(`${type}:`)).length;
+
+    compare(population.events.slice(0, half), await resolveWith(population.events.slice(0, half), DEFAULT_RULES));
+    // The profiles as the new limits find them: many hold more than the new limits allow.
+    const atSwitch = reference.clusters(tenant);
+    const clusterAtSwitch = new Map(atSwitch.flatMap((cluster, index) => cluster.map((key) => [key, index] as const)));
+    expect(atSwitch.filter((cluster) => limited.some((type) => countOf(cluster, type) > (lowered.limits[type] ?? Infinity))).length).toBeGreaterThan(100);
+
+    reference.setRules(lowered);
+    const second = population.events.slice(half);
+    const resolutions = compare(second, await resolveWith(second, lowered));
+    // No limit leaves an event of theirs unresolved (345 of its 4,289 events were, before the fix).
+    expect(resolutions.filter((resolution) => resolution.outcome === 'unresolved' && resolution.dropped.length > 0)).toEqual([]);
+    expect(resolutions.filter((resolution) => resolution.dropped.length > 0).length).toBeGreaterThan(0);
+    const clusters = await Promise.all((await graph.liveProfiles(tenant)).map(async (profile) => (await graph.identifiersOf(tenant, profile)).map((link) => `${link.type}:${link.value}`)));
+    const sorted = (list: string[][]): string[] => list.map((cluster) => [...cluster].sort().join(' ')).sort();
+    expect(sorted(clusters)).toEqual(sorted(reference.clusters(tenant)));
+    // Growth only: no profile holds more of a limited type than the new limit or than the most
+    // any one profile it is made of held when the limit changed.
+    for (const cluster of clusters) {
+      const parts = [...new Set(cluster.map((key) => clusterAtSwitch.get(key)).filter((index) => index !== undefined))].map((index) => atSwitch[index] ?? []);
+      for (const type of limited) {
+        const bound = Math.max(lowered.limits[type] ?? Infinity, ...parts.map((part) => countOf(part, type)));
+        expect(countOf(cluster, type), `${type} of ${cluster.join(' ')}`).toBeLessThanOrEqual(bound);
+      }
+    }
   });
 });

@@ -1,9 +1,10 @@
 /**
- * The handler on a real Kafka, registry and Redis, with a rule set the rules parser would
- * refuse (it cannot be reached through a rules file): what the service does when the graph
- * script refuses an event on purpose.
+ * The handler on a real Kafka, registry and Redis, where the graph leaves an event out: the
+ * script refusing it on purpose (LIMITS_UNSATISFIABLE, reached with a doctored copy of the
+ * script: see refusing-graph.ts), unresolved events, limits (one case with a rule set the rules
+ * parser would refuse, so not reachable through a rules file), and records the broker refuses.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { touchpointSchema } from '@elephant/channels';
 import { DEFAULT_RULES_DOCUMENT, type RulesDocument } from '@elephant/identity';
 import { BatchProducer, DEAD_LETTER_HEADERS, headerText, type KafkaMessage } from '@elephant/kafka';
@@ -12,6 +13,7 @@ import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { createTestContext, readTopic } from '@elephant/testing';
 import { IdentityGraph, OUTPUT_REJECTED, createResolverHandler, createResolverMetrics, identityAlertSchema, identityMergeSchema, loadConfig, resolvedTouchpointAvroSchema, topicsOf, type IdentityAlert, type IdentityMerge } from '@elephant/identity-resolver';
+import { graphWithoutVictims } from './refusing-graph.ts';
 import { touchpointOf, type EventLike } from './touchpoints.ts';
 
 const ctx = createTestContext('resolver-handler');
@@ -33,9 +35,13 @@ describe('resolver handler', () => {
       registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
       registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
     ]);
-    // A limit below zero: with a per-type count left at zero, no identifier conflicts.
-    const rules: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, limits: { ...DEFAULT_RULES_DOCUMENT.defaults.limits, email: -1 } } };
-    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    // No graph data reaches the limits step's guard since a limit only stops growth
+    // (2026-12-06): a copy of the script that never picks an identifier to drop refuses any
+    // event that breaks a limit (two user ids here), on a connection of its own.
+    const rules = DEFAULT_RULES_DOCUMENT;
+    const own = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    onTestFinished(() => own.disconnect());
+    const graph = graphWithoutVictims(own, ctx.keyPrefix);
     const producer = await BatchProducer.connect(ctx.kafka);
     const metrics = createMetricsRegistry({ service: 'test' });
     const handler = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: createResolverMetrics(metrics), logger: ctx.logger, now: Date.now });
@@ -48,10 +54,8 @@ describe('resolver handler', () => {
     const t = 1795400500000;
     const phone = [{ type: 'phone', value: '+14155550177' }];
     await handler([batchOf([{ eventId: 'h1', tenant: 'acme', eventTime: t, identifiers: phone }])], context);
-    const owner = await graph.profileOf('acme', phone[0] as { type: string; value: string });
-    await redis.hset(`${graph.tenantPrefix('acme')}p:${owner}:n`, 'email', 0);
-
-    await handler([batchOf([{ eventId: 'h2', tenant: 'acme', eventTime: t + 1, identifiers: phone }, { eventId: 'h3', tenant: 'acme', eventTime: t + 2, identifiers: [{ type: 'user_id', value: 'fine' }] }])], context);
+    const twoUsers = [{ type: 'user_id', value: 'one' }, { type: 'user_id', value: 'two' }];
+    await handler([batchOf([{ eventId: 'h2', tenant: 'acme', eventTime: t + 1, identifiers: twoUsers }, { eventId: 'h3', tenant: 'acme', eventTime: t + 2, identifiers: [{ type: 'user_id', value: 'fine' }] }])], context);
     await producer.disconnect();
     const [dead] = await readTopic(ctx.kafka, topics.deadLetters, 1);
     expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('LIMITS_UNSATISFIABLE');
@@ -219,8 +223,8 @@ describe('resolver handler: an event its own quarantine leaves unresolved', () =
   });
 });
 
-describe('resolver handler: an event a limit leaves unresolved', () => {
-  it('names the identifier dropped and the limit in the UNRESOLVED_IDENTITY message (regression: "...may link: " and nothing after)', async () => {
+describe('resolver handler: limits', () => {
+  it('resolves the events of a profile holding more than a lowered limit (regression: dead-lettered, its login dropped as limit:email); an event a limit leaves unresolved names the identifier dropped and the limit in the UNRESOLVED_IDENTITY message (regression: "...may link: " and nothing after)', async () => {
     const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('lowered')}.` }));
     await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
     const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
@@ -245,12 +249,25 @@ describe('resolver handler: an event a limit leaves unresolved', () => {
       { eventId: 'l1', tenant, eventTime: t, identifiers: [user, { type: 'email', value: 'one@lowered.example.net' }] },
       { eventId: 'l2', tenant, eventTime: t + 1, identifiers: [user, { type: 'email', value: 'two@lowered.example.net' }] },
     ]);
-    // The e-mail limit lowered below what the profile holds: its user id now conflicts.
-    const lowered: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, limits: { ...DEFAULT_RULES_DOCUMENT.defaults.limits, email: 1 } } };
-    await run(lowered, [{ eventId: 'l3', tenant, eventTime: t + 2, identifiers: [user] }]);
+    // The e-mail limit lowered below what the profile holds: it stops the profile growing, and
+    // nothing else.
+    const limitedTo = (email: number): RulesDocument => ({ ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, limits: { ...DEFAULT_RULES_DOCUMENT.defaults.limits, email } } });
+    await run(limitedTo(1), [
+      { eventId: 'l3', tenant, eventTime: t + 2, identifiers: [user] },
+      { eventId: 'l4', tenant, eventTime: t + 3, identifiers: [user, { type: 'email', value: 'three@lowered.example.net' }] },
+    ]);
+    const decoded = await Promise.all((await readTopic(ctx.kafka, topics.resolved, 4)).map((message) => registry.decode<{ touchpoint: { eventId: string }; profileId: string; excludedIdentifiers: { type: string; value: string; reason: string }[] }>(message.value ?? Buffer.alloc(0))));
+    const [l3, l4] = ['l3', 'l4'].map((eventId) => decoded.find((record) => record.touchpoint.eventId === eventId));
+    expect(l3?.profileId).toBe(decoded[0]?.profileId);
+    expect(l4?.profileId).toBe(decoded[0]?.profileId);
+    expect(l4?.excludedIdentifiers).toEqual([{ type: 'email', value: 'three@lowered.example.net', reason: 'limit:email' }]);
+
+    // A limit leaves an event unresolved only when it is below 1 (the rules parser refuses one;
+    // given to the handler directly): its only identifier is dropped.
+    await run(limitedTo(0), [{ eventId: 'l5', tenant, eventTime: t + 4, identifiers: [{ type: 'email', value: 'four@lowered.example.net' }] }]);
     const [dead] = await readTopic(ctx.kafka, topics.deadLetters, 1);
     expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('UNRESOLVED_IDENTITY');
-    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.message)).toBe('Event l3 has no identifier that may link: user_id (limit:email)');
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.message)).toBe('Event l5 has no identifier that may link: email (limit:email)');
   });
 });
 
