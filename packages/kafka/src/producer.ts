@@ -165,7 +165,7 @@ export class BatchProducer {
           throw new KafkaError('KAFKA_RECORD_REJECTED', `The broker refused records for ${topics} (${rejection}): ${(error as Error).message}`, { retryable: false, cause: error, details: { type: rejection } });
         }
         const refused = refusal(error);
-        if (refused !== undefined) throw new KafkaError('KAFKA_REFUSED', `The broker refuses records for ${topics} (${refused}); ${refusalHint(refused)}: ${(error as Error).message}`, { retryable: false, cause: error, details: { type: refused } });
+        if (refused !== undefined) throw new KafkaError('KAFKA_REFUSED', `The broker refuses records for ${topics} (${refused}); ${refusalHint(refused)}: ${(error as Error).message}`, { retryable: false, cause: error, details: { reason: refused } });
         throw new KafkaError('KAFKA_UNAVAILABLE', `Producing to ${topics} failed: ${(error as Error).message}`, { retryable: true, cause: error });
       }
     }
@@ -205,7 +205,8 @@ export class BatchProducer {
    * first; what still fails is thrown as a retryable KAFKA_UNAVAILABLE, to every caller whose
    * batches were in that request, so each re-runs its batch. A record the broker refuses as
    * such (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD) is a non-retryable
-   * KAFKA_RECORD_REJECTED, thrown only to the caller whose batches hold it. The broker wrote
+   * KAFKA_RECORD_REJECTED, thrown only to the caller whose batches hold it; one the broker
+   * refuses for authorization or a setting, a non-retryable KAFKA_REFUSED (errors.ts). The broker wrote
    * the other partitions of the refused request: those records, and the requests of the same
    * call sent before it, may be written twice when re-sent (at-least-once).
    */

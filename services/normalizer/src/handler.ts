@@ -8,7 +8,7 @@ import type { NormalizerTopics } from './config.ts';
 
 /** What the handler needs of a producer (BatchProducer): the seam unit tests stand in for. */
 export interface TouchpointProducer {
-  /** Resolves once the broker acknowledged every message; throws ElephantErrors (KAFKA_UNAVAILABLE retryable, KAFKA_RECORD_REJECTED not). */
+  /** Resolves once the broker acknowledged every message; throws ElephantErrors (KAFKA_UNAVAILABLE retryable, KAFKA_RECORD_REJECTED and KAFKA_REFUSED not). */
   send(batches: readonly OutboundBatch[]): Promise<unknown>;
 }
 

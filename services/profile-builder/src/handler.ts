@@ -91,6 +91,11 @@ interface BatchMemory {
   readonly applied: Set<string>;
   /** `<tenant> <outbox field>` of the outbox entries committed. */
   readonly committed: Set<string>;
+  /**
+   * Counter increments of merges and erasures committed (made once the batch's outputs are
+   * sent): an attempt after the one that committed them finds them applied and counts nothing.
+   */
+  readonly tally: (() => void)[];
 }
 
 const committedKey = (tenant: string, field: string): string => `${tenant} ${field}`;
@@ -144,7 +149,7 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
 const CONFLICT_ATTEMPTS = 3;
 
 async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
-  const memory: BatchMemory = { ingested: [], applied: new Set(), committed: new Set() };
+  const memory: BatchMemory = { ingested: [], applied: new Set(), committed: new Set(), tally: [] };
   for (let attempt = 1; ; attempt += 1) {
     try {
       await attemptBatch(deps, batch, groupId, memory);
@@ -176,6 +181,7 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
   const published = deps.now();
   for (const ingestTime of memory.ingested) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
   if (memory.applied.size > 0) deps.metrics.touchpoints.inc({ outcome: 'applied' }, memory.applied.size);
+  for (const count of memory.tally) count();
   for (const count of out.tally) count();
   // Not awaited: the next batch of the partition need not wait for it. Redis runs one
   // connection's commands in order, so that batch's load (same connection) sees the entries
@@ -693,7 +699,7 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   out.snapshots.push({ key: change.state.profileId, value: snapshot });
   // The absorbed profiles publish nothing more: their snapshots are tombstoned.
   for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
-  out.tally.push(() => deps.metrics.merges.inc());
+  out.memory.tally.push(() => deps.metrics.merges.inc());
   return undefined;
 }
 
@@ -746,7 +752,7 @@ async function eraseAbsorbed(
     publishUpdate(out, update.profileId, records[index] as Buffer);
     out.snapshots.push({ key: update.profileId, value: null });
   });
-  out.tally.push(() => deps.metrics.erasures.inc(updates.length));
+  out.memory.tally.push(() => deps.metrics.erasures.inc(updates.length));
   deps.logger.info({ tenant: merge.tenant, survivor: merge.survivorProfileId, erased: absorbed.map((loaded) => loaded.profileId), mergeId: merge.mergeId }, 'profiles merged into an erased profile erased');
 }
 

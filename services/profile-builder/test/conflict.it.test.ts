@@ -64,11 +64,13 @@ async function setUp(name: string, before: (store: ProfileStore, topics: ReturnT
     redis.disconnect();
   });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
-  const armed = { interfere: false, commits: 0, outboxReads: 0 };
+  /** `times`: how many commits it interferes with; `only`: the commits of that profile only. */
+  const armed: { interfere: boolean; times: number; only: string | undefined; commits: number; outboxReads: number } = { interfere: false, times: 1, only: undefined, commits: 0, outboxReads: 0 };
   const commit = async (tenant: string, requests: readonly CommitRequest[]): Promise<CommitOutcome[]> => {
     armed.commits += 1;
-    if (armed.interfere) {
-      armed.interfere = false;
+    if (armed.interfere && (armed.only === undefined || requests.some((request) => request.profileId === armed.only))) {
+      armed.times -= 1;
+      if (armed.times <= 0) armed.interfere = false;
       await before(store, topics, redis);
     }
     return store.commit(tenant, requests);
@@ -114,6 +116,9 @@ async function moveProfileOne(store: ProfileStore, topics: ReturnType<typeof top
   const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
   expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
 }
+
+/** How often the builder tries a fold (and a batch) before it gives up: CONFLICT_ATTEMPTS in handler.ts. */
+const CONFLICTS = 3;
 
 describe('profile builder conflicts', () => {
   it('processes a batch again at once when another writer moved its profile, and publishes each update once', async () => {
@@ -202,5 +207,28 @@ describe('profile builder conflicts', () => {
     expect((await metrics.conflicts.get()).values[0]?.value).toBe(1);
     const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
     expect(updates.filter((update) => update.kind === 'merge').map((update) => [update.profileId, update.causeEventId, update.mergedProfileIds])).toEqual([['profile-9', 'merge-9-1', ['profile-1']]]);
+  });
+
+  it('counts a merge once when a later merge of its batch keeps conflicting and the batch is processed again (the next attempt finds it applied)', async () => {
+    // Another partition keeps committing touchpoints of profile-2, the profile merge-8-2 absorbs.
+    const { topics, registry, schemaIds, redis, metrics, handler, context, armed } = await setUp('merges-counted', async (store) => {
+      const [version, json] = await redis.hmget(`${store.tenantPrefix('acme')}ps:profile-2`, 'v', 's');
+      const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
+      expect(await store.commit('acme', [{ profileId: 'profile-2', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: [`absorbed-partition-event-${String(version)}`], outbox: { partition: 1, field: `x|${String(version)}|profile-2`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+    });
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: ['profile-1', 'profile-2', 'profile-8', 'profile-9'].map((profileId, index) => message(index, registry.encode(schemaIds.resolved, purchase(1, profileId)))) }, context(4)));
+    const mergeOf = (survivor: string, absorbed: string): IdentityMerge => ({ mergeId: `merge-${survivor}-${absorbed}`, tenant: 'acme', survivorProfileId: survivor, mergedProfileIds: [absorbed], linkingIdentifiers: [], rule: 'match', triggeringEventId: `event-${survivor}`, mergedAt: Date.UTC(2026, 10, 2) });
+    armed.interfere = true;
+    armed.times = CONFLICTS;
+    armed.only = 'profile-8';
+    // merge-profile-9-profile-1 folds; merge-profile-8-profile-2 is refused three times, which
+    // fails the attempt; the next attempt finds the first applied and folds the second.
+    await run(() => handler({ topic: topics.merges, partition: 0, messages: [mergeOf('profile-9', 'profile-1'), mergeOf('profile-8', 'profile-2')].map((merge, index) => message(index, registry.encode(schemaIds.merge, merge))) }, context(2)));
+    expect(armed.interfere).toBe(false);
+    expect((await metrics.conflicts.get()).values[0]?.value).toBe(CONFLICTS);
+    // Before: 1 (the first merge's count went with the attempt that failed).
+    expect((await metrics.merges.get()).values[0]?.value).toBe(2);
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.filter((update) => update.kind === 'merge').map((update) => update.causeEventId).sort()).toEqual(['merge-profile-8-profile-2', 'merge-profile-9-profile-1']);
   });
 });
