@@ -300,7 +300,7 @@ function isText(value: unknown): boolean {
 class Properties {
   readonly entries: Record<string, string> = {};
   /** Per key taken, the next `#n` suffix to try when another field reaches the same key. */
-  readonly #next = new Map<string, number>();
+  #next: Map<string, number> | undefined;
   #count = 0;
   /** UTF-16 units of keys and values so far. */
   #units = 0;
@@ -319,6 +319,7 @@ class Properties {
     let key = name;
     if (Object.hasOwn(entries, key)) {
       // Resume where the last collision on `name` stopped: every suffix below it is taken.
+      this.#next ??= new Map();
       let n = this.#next.get(name) ?? 2;
       key = `${name}#${n}`;
       while (Object.hasOwn(entries, key)) {

@@ -110,6 +110,8 @@ const LOCAL_PART = /^[^\s"(),:;<>@[\\\]\p{Cc}\p{Cf}.]+(\.[^\s"(),:;<>@[\\\]\p{Cc
 const ASCII_DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+const NO_OMITTED: readonly OmittedDrops[] = Object.freeze([]);
 
 const ok = (value: string): NormalizeResult => ({ ok: true, value });
 const fail = (reason: DropReason): NormalizeResult => ({ ok: false, reason });
@@ -119,7 +121,9 @@ export function normalizeEmail(raw: string, options: NormalizeOptions = {}): Nor
   const trimmed = raw.trim();
   if (trimmed === '') return fail('empty');
   if (!trimmed.isWellFormed()) return fail('invalid_characters');
-  const text = trimmed.toLowerCase().normalize('NFC');
+  const lower = trimmed.toLowerCase();
+  // NFC changes nothing in ASCII, which most addresses are: skipped there (it costs a copy).
+  const text = ASCII_ONLY.test(lower) ? lower : lower.normalize('NFC');
   if (text.length > 254) return fail('too_long');
   const at = text.lastIndexOf('@');
   if (at <= 0 || at === text.length - 1) return fail('invalid_email');
@@ -202,7 +206,8 @@ export class IdentifierCollector {
   readonly #identifiers: Identifier[] = [];
   readonly #seen = new Set<string>();
   readonly #dropped: DroppedIdentifier[] = [];
-  readonly #omitted = new Map<string, { type: string; reason: DropReason; count: number }>();
+  /** Made at the first drop past MAX_REPORTED_DROPS (most events have none). */
+  #omitted: Map<string, { type: string; reason: DropReason; count: number }> | undefined;
 
   constructor(options: NormalizeOptions) {
     this.#options = options;
@@ -240,6 +245,7 @@ export class IdentifierCollector {
       return;
     }
     const key = `${type}\u0000${reason}`;
+    this.#omitted ??= new Map();
     const entry = this.#omitted.get(key);
     if (entry) entry.count += 1;
     else this.#omitted.set(key, { type, reason, count: 1 });
@@ -256,6 +262,7 @@ export class IdentifierCollector {
 
   /** Drops past the first MAX_REPORTED_DROPS, counted by type and reason (empty when there were no more). */
   get omitted(): readonly OmittedDrops[] {
+    if (this.#omitted === undefined) return NO_OMITTED;
     return [...this.#omitted.values()].map((entry) => ({ ...entry }));
   }
 }
