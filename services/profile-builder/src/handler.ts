@@ -130,8 +130,9 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
   // Batches of one partition number run one after another: the same partition number of the
   // three input topics holds the same profiles. Different partition numbers run at once.
   const partitions = new Map<number, Promise<void>>();
+  const retained = new Map<string, RetainedMemory>();
   return (batch, context) => {
-    const run = (partitions.get(batch.partition) ?? Promise.resolve()).then(() => handleBatch(deps, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset }, context.groupId));
+    const run = (partitions.get(batch.partition) ?? Promise.resolve()).then(() => handleBatch(deps, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset }, context.groupId, retained));
     partitions.set(batch.partition, run.catch(() => undefined));
     return run;
   };
@@ -148,14 +149,32 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
  */
 const CONFLICT_ATTEMPTS = 3;
 
-async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string): Promise<void> {
-  const memory: BatchMemory = { ingested: [], applied: new Set(), committed: new Set(), tally: [] };
+/** What a batch whose attempts failed had committed to Redis, kept for the consumer's retry of the same batch. */
+interface RetainedMemory {
+  /** The batch: its first offset and the offset after it. */
+  readonly range: string;
+  readonly memory: BatchMemory;
+}
+
+async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string, retained: Map<string, RetainedMemory>): Promise<void> {
+  // The consumer retries a failed batch (a transaction that did not commit, Redis away) with
+  // the same records: what its attempts committed to Redis still counts once, as applied
+  // (merges, erasures), in the update delay when it is published. Their outbox entries are
+  // published again as those of a transaction that did not commit (counted as republished).
+  const lane = `${batch.topic}|${batch.partition}`;
+  const range = `${batch.messages[0]?.offset ?? ''}-${batch.nextOffset}`;
+  const kept = retained.get(lane);
+  retained.delete(lane);
+  const memory: BatchMemory = kept?.range === range ? { ...kept.memory, committed: new Set() } : { ingested: [], applied: new Set(), committed: new Set(), tally: [] };
   for (let attempt = 1; ; attempt += 1) {
     try {
       await attemptBatch(deps, batch, groupId, memory);
       return;
     } catch (error) {
-      if (!(error instanceof ProfileConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
+      if (!(error instanceof ProfileConflictError) || attempt >= CONFLICT_ATTEMPTS) {
+        retained.set(lane, { range, memory });
+        throw error;
+      }
       // Nothing of this attempt reached Kafka (the conflict is found before the transaction);
       // what it wrote to Redis is found again as applied or in the outbox.
       deps.logger.debug({ err: error, topic: batch.topic, partition: batch.partition, attempt }, 'profiles moved underneath the batch; processing it again');

@@ -128,6 +128,18 @@ describe.each([
     await pipeline.publish(purchases(6));
     await check(pipeline, `${scope}lost`, 6, fault.failures);
     expect(fault.failures()).toBeGreaterThanOrEqual(1);
+    // The consumer's retry of the failed batch finds its touchpoints applied in Redis: before,
+    // they counted as duplicates and never as applied; their updates are the republished ones.
+    const registry = pipeline.builders[0]?.metrics;
+    const counted = async (name: string, outcome?: string): Promise<number> => {
+      const metric = (await registry?.getMetricsAsJSON())?.find((entry) => entry.name === name);
+      return (metric?.values ?? []).filter((value) => outcome === undefined || value.labels['outcome'] === outcome).reduce((sum, value) => sum + Number(value.value), 0);
+    };
+    expect(await counted('elephant_builder_touchpoints_total', 'applied')).toBe(6);
+    expect(await counted('elephant_builder_touchpoints_total', 'duplicate')).toBe(0);
+    expect(await counted('elephant_builder_republished_total')).toBeGreaterThanOrEqual(1);
+    const delays = (await registry?.getMetricsAsJSON())?.find((entry) => entry.name === 'elephant_builder_update_delay_seconds');
+    expect(delays?.values.find((value) => (value as { metricName?: string }).metricName === 'elephant_builder_update_delay_seconds_count')?.value).toBe(6);
   });
 
   it(confirmed, async () => {
