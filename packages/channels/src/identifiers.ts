@@ -18,8 +18,9 @@
  * - Phone: parsed with libphonenumber (full metadata, so validity is checked per numbering
  *   plan, not only by length) and written in E.164. A number without a `+` country prefix is
  *   read in `defaultRegion`; without one it is dropped rather than guessed. Extensions are
- *   not part of the identifier.
- * - loyalty_card: spaces and hyphens removed (cards are printed in groups; the digits are the id).
+ *   not part of the identifier. An RFC 3966 `tel:` URI is read as its number (since 2026-12-06).
+ * - loyalty_card: spaces and dashes removed, Unicode ones too (NBSP, thin spaces, en dash, minus
+ *   sign, ...): cards are printed in groups; the digits are the id.
  * - Hashed identifiers (types ending in `_sha256`): 64 hex digits, lower-cased.
  * - Every other type: trimmed; integers are accepted and written in decimal (numeric CRM ids).
  * - Dropped, with a reason, never repaired: empty or whitespace-only values, wrong JSON types
@@ -111,6 +112,15 @@ const ASCII_DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
+// RFC 3966 URIs: the scheme is case-insensitive.
+const TEL_SCHEME = /^tel:/i;
+// A phone-context of global number digits: `+`, digits and visual separators.
+const TEL_GLOBAL_CONTEXT = /^\+[\d().-]*\d[\d().-]*$/;
+// Separators printed in loyalty card numbers: whitespace (Unicode: NBSP, thin and other
+// spaces included) and dashes: hyphen-minus, U+2010-2015 (hyphen to horizontal bar), U+2212
+// minus, U+FE58/FE63/FF0D (small and fullwidth forms). One character class without the `u`
+// flag or property escapes: as cheap as the ASCII-only `[\s-]` it replaced.
+const LOYALTY_SEPARATORS = /[\s\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]+/g;
 const NO_OMITTED: readonly OmittedDrops[] = Object.freeze([]);
 
 const ok = (value: string): NormalizeResult => ({ ok: true, value });
@@ -138,12 +148,41 @@ export function normalizeEmail(raw: string, options: NormalizeOptions = {}): Nor
   return ok(`${local}@${domain}`);
 }
 
-/** Normalizes a phone number to E.164, reading national numbers in `options.defaultRegion`. */
+/**
+ * The number of an RFC 3966 `tel:` URI (`tel:+1-201-555-0123;ext=12`), without its
+ * parameters: an extension is not part of the identifier, and `isub` and other parameters
+ * are not part of the number. A local number (no `+`) with a `phone-context` of global
+ * digits (`tel:555-0123;phone-context=+1-201`) gets them as its prefix (RFC 3966 5.1.5); with a
+ * domain as its context it is a private number of that domain: null. A local number without
+ * a context (not RFC 3966, but common in web links) is read like any national number.
+ */
+function telUriNumber(uri: string): string | null {
+  const end = uri.indexOf(';');
+  const number = uri.slice(4, end === -1 ? uri.length : end).trim();
+  if (end === -1 || number.startsWith('+')) return number;
+  let context: string | undefined;
+  for (const parameter of uri.slice(end + 1).split(';')) {
+    if (parameter.slice(0, 14).toLowerCase() === 'phone-context=') context = parameter.slice(14);
+  }
+  if (context === undefined) return number;
+  return TEL_GLOBAL_CONTEXT.test(context) ? context + number : null;
+}
+
+/**
+ * Normalizes a phone number to E.164, reading national numbers in `options.defaultRegion`.
+ * An RFC 3966 `tel:` URI is read as its number (see telUriNumber).
+ */
 export function normalizePhone(raw: string, options: NormalizeOptions = {}): NormalizeResult {
-  const text = raw.trim();
+  let text = raw.trim();
   if (text === '') return fail('empty');
   if (!text.isWellFormed()) return fail('invalid_characters');
   if (text.length > 64) return fail('too_long');
+  // First character checked before the regex: most numbers start with `+`, `0` or a digit.
+  if ((text.charCodeAt(0) | 0x20) === 0x74 && TEL_SCHEME.test(text)) {
+    const number = telUriNumber(text);
+    if (number === null || number === '') return fail('invalid_phone');
+    text = number;
+  }
   const region = options.defaultRegion?.toUpperCase();
   const defaultCountry = region !== undefined && isSupportedCountry(region) ? region : undefined;
   // `00` is the international prefix in most regions but not all (011 in North America), so
@@ -179,7 +218,7 @@ export function normalizeIdentifier(type: string, raw: unknown, options: Normali
   let value = text.trim();
   if (CONTROL.test(value)) return fail('invalid_characters');
   if (value.length > MAX_IDENTIFIER_LENGTH) return fail('too_long');
-  if (type === 'loyalty_card') value = value.replace(/[\s-]+/g, '');
+  if (type === 'loyalty_card') value = value.replace(LOYALTY_SEPARATORS, '');
   if (type.endsWith('_sha256')) {
     value = value.toLowerCase();
     if (!SHA256_HEX.test(value)) return fail('invalid_format');

@@ -89,6 +89,32 @@ describe('normalizePhone', () => {
   it.each(['12', '+49 1', 'anonymous', '+1 555 0100 0000 0000', 'call me at +49 30 1234567'])('drops %j as invalid', (raw) => {
     expect(normalizePhone(raw, { defaultRegion: 'DE' })).toEqual({ ok: false, reason: 'invalid_phone' });
   });
+
+  it('regression (tel: URIs were dropped as phone_needs_region): reads an RFC 3966 URI as its number (since 2026-12-06)', () => {
+    const us = { ok: true, value: '+12015550123' };
+    expect(normalizePhone('tel:+1-201-555-0123')).toEqual(us);
+    expect(normalizeIdentifier('phone', ' TEL:+1-201-555-0123 ')).toEqual(us);
+    // Parameters are not part of the number: an extension, a subaddress, anything else.
+    expect(normalizePhone('tel:+1-201-555-0123;ext=1234')).toEqual(us);
+    expect(normalizePhone('Tel:+1.201.555.0123;isub=12')).toEqual(us);
+    expect(normalizePhone('tel:+1(201)555-0123;foo=bar;ext=9')).toEqual(us);
+    // A local number takes a global phone-context as its prefix, in any region.
+    expect(normalizePhone('tel:555-0123;phone-context=+1-201', { defaultRegion: 'DE' })).toEqual(us);
+    expect(normalizePhone('tel:201-555-0123;ext=7;Phone-Context=+1')).toEqual(us);
+    // A local number without a context is a national number like any other.
+    expect(normalizePhone('tel:030-1234567', { defaultRegion: 'DE' })).toEqual({ ok: true, value: '+49301234567' });
+    expect(normalizePhone('tel:030-1234567')).toEqual({ ok: false, reason: 'phone_needs_region' });
+  });
+
+  it.each([
+    ['a private number of a domain', 'tel:7042;phone-context=example.com'],
+    ['no number', 'tel:'],
+    ['only parameters', 'tel:;ext=12'],
+    ['text after the number', 'tel:+1-201-555-0123 call me'],
+    ['an invalid number', 'tel:+49 1'],
+  ])('drops a tel: URI with %s as invalid_phone', (_name, raw) => {
+    expect(normalizePhone(raw, { defaultRegion: 'DE' })).toEqual({ ok: false, reason: 'invalid_phone' });
+  });
 });
 
 describe('normalizeIdentifier', () => {
@@ -145,6 +171,22 @@ describe('normalizeIdentifier', () => {
 
   it('removes the grouping of printed loyalty card numbers', () => {
     expect(normalizeIdentifier('loyalty_card', '6001 2345-6789 0')).toEqual({ ok: true, value: '6001234567890' });
+  });
+
+  it.each([
+    ['an en dash U+2013', '6001\u20132345\u20136789'],
+    ['a hyphen U+2010 and a non-breaking hyphen U+2011', '6001\u20102345\u20116789'],
+    ['a figure dash U+2012, an em dash U+2014, a horizontal bar U+2015', '6001\u20122345\u2014\u20156789'],
+    ['a minus sign U+2212', '6001\u22122345\u22126789'],
+    ['small and fullwidth hyphen-minus U+FE63, U+FF0D, small em dash U+FE58', '6001\ufe632345\uff0d\ufe586789'],
+    ['a no-break space U+00A0', '6001\u00a02345\u00a06789'],
+    ['thin spaces U+2009 and U+202F', '6001\u20092345\u202f6789'],
+  ])('regression (Unicode separators became part of the card): removes %s from loyalty cards (since 2026-12-06)', (_name, raw) => {
+    expect(normalizeIdentifier('loyalty_card', raw)).toEqual({ ok: true, value: '600123456789' });
+  });
+
+  it('drops a loyalty card of separators only as empty', () => {
+    expect(normalizeIdentifier('loyalty_card', '\u2013\u2014 -')).toEqual({ ok: false, reason: 'empty' });
   });
 
   it('checks hashed identifiers are SHA-256 hex', () => {

@@ -111,6 +111,26 @@ describe('web adapter (Segment Spec)', () => {
     ]);
   });
 
+  it('regression (a consent purpose given as a number dead-lettered the event): keeps purposes that are no boolean in properties', () => {
+    const tp = one(adaptWeb({ ...common, type: 'track', event: 'Consent Updated', context: { consent: { categoryPreferences: { Ads: 1, Analytics: false, Functional: 'yes', DataSharing: 'true', Other: { v: true }, Unset: null } } } }, context));
+    expect(tp.traits?.consent).toEqual([
+      { purpose: 'Analytics', granted: false, statedAt: tp.eventTime },
+      { purpose: 'DataSharing', granted: true, statedAt: tp.eventTime },
+    ]);
+    expect(tp.properties).toMatchObject({
+      'context.consent.categoryPreferences.Ads': '1',
+      'context.consent.categoryPreferences.Functional': 'yes',
+      'context.consent.categoryPreferences.Other.v': 'true',
+    });
+    expect(Object.keys(tp.properties).filter((key) => /Analytics|DataSharing|Unset/.test(key))).toEqual([]);
+    // A consent object or categoryPreferences that is no object is kept too.
+    for (const consent of [true, { categoryPreferences: ['Ads'] }]) {
+      const kept = one(adaptWeb({ ...common, type: 'page', context: { consent } }, context));
+      expect(kept.traits).toBeNull();
+      expect(Object.keys(kept.properties).filter((key) => key.startsWith('context.consent'))).toHaveLength(1);
+    }
+  });
+
   it('maps alias: previousId is an anonymous id by default, a user id when configured', () => {
     const raw = { type: 'alias', messageId: 'alias-1', timestamp: '2024-05-01T10:00:00Z', previousId: 'anon-9', userId: 'u-1' };
     expect(one(adaptWeb(raw, context)).identifiers).toEqual([

@@ -28,12 +28,24 @@ function eventTimeOf(message: Fields): number {
   return readTime(message, key);
 }
 
-/** Segment consent: context.consent.categoryPreferences `{ Advertising: true, ... }`. */
+/** An object field, read only when it is one: anything else is left unread, for properties. */
+function recordField(fields: Fields | null | undefined, key: string): Fields | null {
+  return fields && isRecord(fields.peek(key)) ? fields.optObject(key) : null;
+}
+
+/**
+ * Segment consent: context.consent.categoryPreferences `{ Advertising: true, ... }`. Segment's
+ * consent object holds booleans; a purpose of another type (`{ Ads: 1 }`), or a consent object
+ * or categoryPreferences that is no object, is left unread and stays in properties, as person
+ * traits of another type do, instead of failing the event. `"true"`/`"false"` read as booleans.
+ */
 function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] {
-  const preferences = segmentContext?.optObject('consent')?.optObject('categoryPreferences');
+  const preferences = recordField(recordField(segmentContext, 'consent'), 'categoryPreferences');
   if (!preferences) return [];
   const consent: Consent[] = [];
   for (const purpose of preferences.keys()) {
+    const value = preferences.peek(purpose);
+    if (typeof value !== 'boolean' && value !== 'true' && value !== 'false' && value !== null) continue;
     const granted = preferences.optBool(purpose);
     // The purpose is a key of the raw message: lone surrogates become U+FFFD, as in every text field.
     if (granted !== null) consent.push({ purpose: purpose.toWellFormed(), granted, statedAt: eventTime });
