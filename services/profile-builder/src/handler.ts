@@ -61,6 +61,8 @@ export class ProfileConflictError extends ElephantError<'PROFILE_CONFLICT'> {
 interface Outputs {
   /** tenant → outbox fields to delete once this batch's transaction committed. */
   readonly confirm: Map<string, string[]>;
+  /** tenant → profiles whose snapshot (not a tombstone) this batch publishes (checked after it, see confirmAndSettle). */
+  readonly live: Map<string, string[]>;
   /** Outputs of earlier attempts whose transaction did not commit: published first. */
   readonly republished: Message[];
   readonly republishedSnapshots: Message[];
@@ -183,7 +185,7 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
 }
 
 async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: string, memory: BatchMemory): Promise<void> {
-  const out: Outputs = { confirm: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], memory, tally: [] };
+  const out: Outputs = { confirm: new Map(), live: new Map(), republished: [], republishedSnapshots: [], updates: [], snapshots: [], forwards: new Map(), deadLetters: [], memory, tally: [] };
   const now = deps.now();
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
@@ -206,11 +208,38 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
   // connection's commands in order, so that batch's load (same connection) sees the entries
   // gone. A failure is harmless: that batch sees from the committed offsets that these
   // entries were published and deletes them then.
-  for (const [tenant, fields] of out.confirm) {
-    deps.store.confirm(tenant, batch.partition, fields).catch((error: unknown) => {
-      deps.logger.warn({ err: error, tenant, partition: batch.partition }, 'could not delete published outbox entries');
+  for (const tenant of new Set([...out.confirm.keys(), ...out.live.keys()])) confirmAndSettle(deps, batch.partition, tenant, out.confirm.get(tenant) ?? [], out.live.get(tenant) ?? []);
+}
+
+/**
+ * Deletes the batch's published outbox entries, and asks in the same round trip whether any
+ * profile whose snapshot the batch published was merged into another or erased meanwhile. Such
+ * a fold or erasure runs on the survivor's partition, usually in another process, and
+ * tombstones the profile's snapshot from there: it may have loaded the profile after this
+ * batch's Redis commit and published its tombstone before this batch's snapshot reached the
+ * broker, which compaction would then keep for good (a merged profile back in the snapshots
+ * topic; an erased person's data). The profile's own partition is the one place that orders
+ * its records, so it publishes the tombstone again, after its snapshot. Not awaited, like the
+ * deletion; a failure is logged (the snapshot then stays until the profile's id is reused,
+ * which it never is).
+ */
+function confirmAndSettle(deps: BuilderDeps, partition: number, tenant: string, fields: readonly string[], live: readonly string[]): void {
+  deps.store
+    .confirm(tenant, partition, fields, live)
+    .then(async (gone) => {
+      if (gone.length === 0) return;
+      deps.logger.info({ tenant, partition, profiles: gone }, 'profiles merged or erased while their snapshots were being published: tombstoned again');
+      await deps.transactions.commit([{ topic: deps.topics.snapshots, messages: gone.map((profileId) => ({ key: profileId, value: null })) }], []);
+    })
+    .catch((error: unknown) => {
+      deps.logger.warn({ err: error, tenant, partition }, 'could not delete published outbox entries or tombstone profiles merged meanwhile');
     });
-  }
+}
+
+function liveSnapshot(out: Outputs, tenant: string, profileId: string): void {
+  const list = out.live.get(tenant);
+  if (list) list.push(profileId);
+  else out.live.set(tenant, [profileId]);
 }
 
 function confirmLater(out: Outputs, tenant: string, fields: readonly string[]): void {
@@ -278,7 +307,10 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   }
   for (const profileId of profileIds) {
     const current = parseState(deps, tenant, profiles.get(profileId));
-    if (current && profiles.get(profileId)?.mergedInto === undefined) out.republishedSnapshots.push({ key: profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(current)) });
+    if (current && profiles.get(profileId)?.mergedInto === undefined) {
+      out.republishedSnapshots.push({ key: profileId, value: deps.registry.encode(deps.schemaIds.snapshot, snapshotOf(current)) });
+      liveSnapshot(out, tenant, profileId);
+    }
   }
   if (count > 0) {
     out.tally.push(() => deps.metrics.republished.inc(count));
@@ -431,6 +463,7 @@ function encodeSnapshot(deps: BuilderDeps, state: ProfileState): Buffer {
 
 function publishSnapshot(deps: BuilderDeps, out: Outputs, state: ProfileState): void {
   out.snapshots.push({ key: state.profileId, value: encodeSnapshot(deps, state) });
+  liveSnapshot(out, state.tenant, state.profileId);
 }
 
 /**
@@ -716,6 +749,7 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   confirmLater(out, tenant, [field]);
   publishUpdate(out, update.profileId, record);
   out.snapshots.push({ key: change.state.profileId, value: snapshot });
+  liveSnapshot(out, tenant, change.state.profileId);
   // The absorbed profiles publish nothing more: their snapshots are tombstoned.
   for (const loaded of absorbed) out.snapshots.push({ key: loaded.profileId, value: null });
   out.memory.tally.push(() => deps.metrics.merges.inc());

@@ -333,13 +333,26 @@ export class ProfileStore {
   }
 
   /** Deletes outbox entries once the transaction that published them (or an earlier one) committed. */
-  async confirm(tenant: string, partition: number, fields: readonly string[]): Promise<void> {
-    if (fields.length === 0) return;
+  /**
+   * Deletes published outbox entries (`fields`) and returns those of `live` (profiles whose
+   * snapshots were just published) that are merged into another profile or erased by now: one
+   * round trip.
+   */
+  async confirm(tenant: string, partition: number, fields: readonly string[], live: readonly string[] = []): Promise<string[]> {
+    if (fields.length === 0 && live.length === 0) return [];
+    const P = this.tenantPrefix(tenant);
+    const pipeline = this.#redis.pipeline();
+    if (fields.length > 0) pipeline.hdel(`${P}ob:${partition}`, ...fields);
+    for (const profileId of live) pipeline.exists(`${P}pm:${profileId}`, `${P}px:${profileId}`);
+    let replies: [Error | null, unknown][];
     try {
-      await this.#redis.hdel(`${this.tenantPrefix(tenant)}ob:${partition}`, ...fields);
+      replies = (await pipeline.exec()) ?? [];
     } catch (error) {
       throw toRedisError(error, 'confirming published updates');
     }
+    for (const [error] of replies) if (error) throw toRedisError(error, 'confirming published updates');
+    const first = fields.length > 0 ? 1 : 0;
+    return live.filter((_, index) => Number(replies[first + index]?.[1] ?? 0) > 0);
   }
 
   /** Calls erase.lua (KEYS[1] routes it; then its ARGV), a failure named by `doing`. */

@@ -11,7 +11,7 @@ import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
 import { CommittedOffsets, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
-import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf, type CommitOutcome, type CommitRequest } from '@elephant/profile-builder';
+import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf, type CommitOutcome, type CommitRequest, type OutputCommits } from '@elephant/profile-builder';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { createTestContext, waitUntil } from '@elephant/testing';
@@ -50,10 +50,10 @@ async function run(call: () => Promise<void>): Promise<void> {
  * A builder handler on topics of its own whose store's commit runs `before` first (once, when
  * armed): what another writer does between the batch's load and its checked write.
  */
-async function setUp(name: string, before: (store: ProfileStore, topics: ReturnType<typeof topicsOf>, redis: Redis) => Promise<void>) {
+async function setUp(name: string, before: (store: ProfileStore, topics: ReturnType<typeof topicsOf>, redis: Redis) => Promise<void>, options: { partitions?: number; wrap?: (commits: OutputCommits) => OutputCommits } = {}) {
   const config = loadConfig({ ...envOf(ctx, name), CONSUMER_GROUP: ctx.group(name) });
   const topics = topicsOf(config);
-  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: options.partitions ?? 1 })));
   const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
   const schemaIds = await registerSchemas(registry, topics);
   const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
@@ -89,7 +89,7 @@ async function setUp(name: string, before: (store: ProfileStore, topics: ReturnT
     store: interfering,
     registry,
     schemaIds,
-    transactions: new TransactionGroup(producer),
+    transactions: options.wrap ? options.wrap(new TransactionGroup(producer)) : new TransactionGroup(producer),
     metrics,
     logger: ctx.logger,
     now: Date.now,
@@ -115,6 +115,15 @@ async function moveProfileOne(store: ProfileStore, topics: ReturnType<typeof top
   const [version, json] = await redis.hmget(`${store.tenantPrefix('acme')}ps:profile-1`, 'v', 's');
   const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
   expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+}
+
+/** Resolves `opened` once `release` is called. */
+function gate(): { readonly opened: Promise<void>; readonly release: () => void } {
+  let release = (): void => undefined;
+  const opened = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { opened, release };
 }
 
 /** How often the builder tries a fold (and a batch) before it gives up: CONFLICT_ATTEMPTS in handler.ts. */
@@ -230,5 +239,49 @@ describe('profile builder conflicts', () => {
     expect((await metrics.merges.get()).values[0]?.value).toBe(2);
     const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
     expect(updates.filter((update) => update.kind === 'merge').map((update) => update.causeEventId).sort()).toEqual(['merge-profile-8-profile-2', 'merge-profile-9-profile-1']);
+  });
+
+  it('tombstones again, after its snapshot, a profile folded into another while its snapshot was on its way to the broker (compaction kept the snapshot: a merged profile back for good)', async () => {
+    // profile-1's touchpoint batch (partition 0) has committed to Redis and is held before its
+    // transaction; meanwhile the merge on partition 1 folds profile-1 into profile-9 and
+    // tombstones it; then profile-1's snapshot goes out, after the tombstone.
+    const held = gate();
+    const reached = gate();
+    let hold = false;
+    let snapshotsTopic = '';
+    const { topics, registry, schemaIds, handler, context } = await setUp('resurrected', () => Promise.resolve(), {
+      partitions: 2,
+      wrap: (group) => ({
+        commit: async (batches, offsets) => {
+          if (hold && batches.some((batch) => batch.topic === snapshotsTopic && batch.messages.some((record) => record.key === 'profile-1' && record.value !== null))) {
+            hold = false;
+            reached.release();
+            await held.opened;
+          }
+          return group.commit(batches, offsets);
+        },
+      }),
+    });
+    snapshotsTopic = topics.snapshots;
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
+    await run(() => handler({ topic: topics.resolved, partition: 1, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1, 'profile-9')))] }, context(1)));
+    hold = true;
+    const touchpointBatch = handler({ topic: topics.resolved, partition: 0, messages: [message(1, registry.encode(schemaIds.resolved, purchase(2)))] }, context(2));
+    await reached.opened;
+    const merge: IdentityMerge = { mergeId: 'merge-9-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-1'], linkingIdentifiers: [], rule: 'match', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
+    await run(() => handler({ topic: topics.merges, partition: 1, messages: [message(0, registry.encode(schemaIds.merge, merge))] }, { ...context(1) }));
+    held.release();
+    await touchpointBatch;
+    // Before: the last record of profile-1 was its snapshot of version 2.
+    await waitUntil(
+      async () => {
+        const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
+        return mine.length >= 3 && mine.at(-1)?.value === null;
+      },
+      { message: 'profile-1 tombstoned after its last snapshot' },
+    );
+    const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
+    // v1, the fold's tombstone, v2 (held), the tombstone again.
+    expect(mine.map((record) => (record.value === null ? 'tombstone' : 'snapshot'))).toEqual(['snapshot', 'tombstone', 'snapshot', 'tombstone']);
   });
 });
