@@ -187,7 +187,7 @@ class TenantGraph {
   readonly owners = new Map<string, Profile>();
   readonly links = new Map<string, MutableLink>();
   readonly quarantine = new Map<string, QuarantineAlert>();
-  /** Per linking value: partners it appeared with other than its own profile (stored resolved at the last update). */
+  /** Per linking or held value: partners it appeared with other than its own profile (stored resolved at the last update). */
   readonly seen = new Map<string, Set<Partner>>();
   /** Per linking value: event time of every merge it took part in, once per absorbed profile. */
   readonly mergeTimes = new Map<string, number[]>();
@@ -510,19 +510,22 @@ export class ReferenceResolver {
     // 4. Super-node check: the distinct live profiles each linking value has been seen on,
     //    counted after the merge (merged profiles are one), so only partners the value could
     //    not join make it grow. A partner is a profile, or an identifier the limits kept out of
-    //    every profile (it stands for the profile it would have started).
+    //    every profile (it stands for the profile it would have started). A held value (a
+    //    non-merging one another anchored profile holds: a shared tablet, a junk device id the
+    //    blocklist misses) links nothing, but the event's profile is its partner: it is
+    //    quarantined like any other value once seen on too many profiles.
     const partnersNow: Partner[] = [...candidates].map((profile) => graph.root(profile));
     if (target !== null) partnersNow.push(target);
     for (const drop of plan.dropped) {
       const key = identifierKey(drop);
       if (!graph.owners.has(key)) partnersNow.push(key);
     }
-    for (const identifier of linking) {
+    const recordPartners = (identifier: Identifier, partners: readonly Partner[]): void => {
       const key = identifierKey(identifier);
-      if (graph.quarantine.has(key)) continue;
+      if (graph.quarantine.has(key)) return;
       const own = graph.ownerOf(key);
-      const others = partnersNow.filter((partner) => partner !== key && graph.resolvePartner(partner) !== own);
-      if (others.length === 0) continue;
+      const others = partners.filter((partner) => partner !== key && graph.resolvePartner(partner) !== own);
+      if (others.length === 0) return;
       const distinctPartners = new Set<Partner>();
       for (const partner of [...(graph.seen.get(key) ?? []), ...others]) {
         const resolved = graph.resolvePartner(partner);
@@ -533,7 +536,9 @@ export class ReferenceResolver {
       if (distinct > quarantineRules.maxProfilesPerValue) {
         alerts.push(graph.quarantineValue(identifier, 'too_many_profiles', distinct, quarantineRules.maxProfilesPerValue, event));
       }
-    }
+    };
+    for (const identifier of linking) recordPartners(identifier, partnersNow);
+    if (target !== null) for (const identifier of selection.held) recordPartners(identifier, [target]);
 
     // 5. Provenance: last seen of every identifier the event carried that a profile holds.
     for (const identifier of kept) {

@@ -395,6 +395,38 @@ describe('ReferenceResolver: shared and personal devices', () => {
     expect(other).toMatchObject({ outcome: 'created', profileId: pid(3), ignored: [{ type: 'device_id', value: 'phone-1', reason: 'owned_elsewhere' }] });
     expect(resolver.eventClusters().map((cluster) => cluster.length).sort()).toEqual([1, 4]);
   });
+
+  it('quarantines a device held by one profile once events of more than maxProfilesPerValue profiles carried it; device-only events then weak-match nobody (regression: held values were never counted, a kiosk tablet routed strangers to its first user forever)', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const kiosk = ['device_id', 'kiosk-tablet'] as const;
+    const logins = Array.from({ length: 20 }, (_, user) => resolver.process(event([['user_id', `u${user}`], kiosk])));
+    expect(logins.map((result) => result.outcome)).toEqual(Array.from({ length: 20 }, () => 'created'));
+    // u0's profile holds it; u1..u5 are five more profiles: the sixth profile is over the threshold.
+    expect(logins.slice(0, 5).flatMap((result) => result.quarantined)).toEqual([]);
+    expect(logins[5]?.quarantined).toEqual([expect.objectContaining({ type: 'device_id', value: 'kiosk-tablet', reason: 'too_many_profiles', observed: 6, threshold: 5, eventId: logins[5]?.eventId })]);
+    expect(logins[6]?.ignored).toEqual([{ type: 'device_id', value: 'kiosk-tablet', reason: 'quarantined' }]);
+    expect(resolver.alerts()).toHaveLength(1);
+    // It stays on u0's profile (for the explanation), but routes nothing any more.
+    expect(resolver.profileOf(...kiosk)).toBe(resolver.profileOf('user_id', 'u0'));
+    const deviceOnly = resolver.process(event([kiosk]));
+    expect(deviceOnly).toMatchObject({ outcome: 'unresolved', profileId: null, ignored: [{ type: 'device_id', value: 'kiosk-tablet', reason: 'quarantined' }] });
+  });
+
+  it('counts a held device\'s profiles merged together once: one person\'s cookies on a household computer never quarantine it', () => {
+    const resolver = new ReferenceResolver(DEFAULT_RULES);
+    const pc = ['device_id', 'family-pc'] as const;
+    resolver.process(event([['user_id', 'ann'], pc]));
+    // Bob browses anonymously with a new cookie every other day (each a profile of its own
+    // until he logs in with it, two days apart: no merge-rate quarantine).
+    for (let cookie = 1; cookie <= 8; cookie += 1) {
+      const visit = resolver.process(event([['anonymous_id', `bob-${cookie}`], pc], { time: T0 + cookie * 2 * DAY }));
+      expect(visit).toMatchObject({ outcome: 'created', quarantined: [] });
+      resolver.process(event([['anonymous_id', `bob-${cookie}`], ['user_id', 'bob']], { time: T0 + cookie * 2 * DAY + HOUR }));
+    }
+    expect(resolver.alerts()).toEqual([]);
+    expect(resolver.clusters()).toHaveLength(2);
+    expect(resolver.process(event([pc]))).toMatchObject({ outcome: 'weak_match', profileId: resolver.profileOf('user_id', 'ann') });
+  });
 });
 
 describe('ReferenceResolver: an event with thousands of identifiers', () => {

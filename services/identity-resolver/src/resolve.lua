@@ -36,7 +36,9 @@
 --                              "=<profileId>" for a plain match
 --   P q:<type>:<value>   hash  quarantine: reason, observed, threshold, event, at
 --   P sw:<type>:<value>  set   partners the value was seen with: profile ids, or "#<key>" for
---                              identifiers the limits kept out of every profile
+--                              identifiers the limits kept out of every profile; for a held
+--                              value, the profiles its events went to (members may be profiles
+--                              merged since: they are resolved when counted)
 --   P mw:<type>:<value>  zset  merges the value took part in, scored by event time
 --   P pe:<id>            zset  event ids resolved to a live profile (their e: entries go on
 --                              erasure), scored by when their e: entry expires (epoch ms);
@@ -504,7 +506,10 @@ local function resolveOne()
   end
 
   -- 9. Super-node check, after the merge: the distinct partners each linking value has been
-  -- seen with; only partners it could not join make the count grow.
+  -- seen with; only partners it could not join make the count grow. A held value (a
+  -- non-merging one another anchored profile holds: a shared tablet, a junk device id the
+  -- blocklist misses) links nothing, but the event's profile is its partner, so it is
+  -- quarantined like any other value once seen on too many profiles.
   -- Each partner once: candidates repeat a profile for every identifier it holds, and every
   -- linking value walks the whole list (n identifiers of one profile: n, not n squared).
   local partners, listed = {}, {}
@@ -520,6 +525,27 @@ local function resolveOne()
     local k = drop.type .. ':' .. drop.value
     if not ownerOf(k) then addPartner('#' .. k) end
   end
+  -- The partners recorded for the value and these others, resolved to today's live profiles
+  -- (sw: rewritten resolved), plus its own profile; quarantined when more than the threshold.
+  local function countPartners(id, k, own, others)
+    local sw = P .. 'sw:' .. k
+    local self = '#' .. k
+    local distinct, list = {}, {}
+    for _, source_ in ipairs({ redis.call('SMEMBERS', sw), others }) do
+      for _, partner in ipairs(source_) do
+        local resolved = resolvePartner(partner)
+        if resolved ~= own and resolved ~= self and not distinct[resolved] then
+          distinct[resolved] = true
+          table.insert(list, resolved)
+        end
+      end
+    end
+    redis.call('DEL', sw)
+    saddAll(sw, list)
+    local count = #list
+    if own then count = count + 1 end
+    if count > rules.maxProfilesPerValue then quarantine(id, 'too_many_profiles', count, rules.maxProfilesPerValue) end
+  end
   for _, id in ipairs(linking) do
     local k = key(id)
     if not quarantined(k) then
@@ -529,23 +555,22 @@ local function resolveOne()
       for _, partner in ipairs(partners) do
         if partner ~= self and resolvePartner(partner) ~= own then table.insert(others, partner) end
       end
-      if #others > 0 then
+      if #others > 0 then countPartners(id, k, own, others) end
+    end
+  end
+  -- Held values: nothing to do when the event went to the value's own profile (the common
+  -- case, no command); otherwise two commands, SADD of the target and SCARD. The set may hold
+  -- partners merged since (stored as they were), so its size only bounds the distinct live
+  -- profiles from above: they are read and resolved (countPartners) only when that bound, plus
+  -- the value's own profile, is over the threshold.
+  if target then
+    for _, id in ipairs(held) do
+      local k = key(id)
+      local own = ownerOf(k)
+      if own and own ~= target and not quarantined(k) then
         local sw = P .. 'sw:' .. k
-        local distinct, list = {}, {}
-        for _, source_ in ipairs({ redis.call('SMEMBERS', sw), others }) do
-          for _, partner in ipairs(source_) do
-            local resolved = resolvePartner(partner)
-            if resolved ~= own and resolved ~= self and not distinct[resolved] then
-              distinct[resolved] = true
-              table.insert(list, resolved)
-            end
-          end
-        end
-        redis.call('DEL', sw)
-        saddAll(sw, list)
-        local count = #list
-        if own then count = count + 1 end
-        if count > rules.maxProfilesPerValue then quarantine(id, 'too_many_profiles', count, rules.maxProfilesPerValue) end
+        redis.call('SADD', sw, target)
+        if redis.call('SCARD', sw) + 1 > rules.maxProfilesPerValue then countPartners(id, k, own, {}) end
       end
     end
   end

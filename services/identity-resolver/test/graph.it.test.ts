@@ -214,6 +214,46 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(after.ignored).toEqual([{ ...storePhone, reason: 'quarantined' }]);
   });
 
+  it('quarantines a non-merging value one profile holds once events of more than maxProfilesPerValue profiles carried it, as the reference does; device-only events then weak-match nobody (regression: held values were never counted)', async () => {
+    const t = newTenant();
+    const reference = new ReferenceResolver(DEFAULT_RULES);
+    const run = async (identifiers: Identifier[], time: number): Promise<ResolveResult> => {
+      eventSeq += 1;
+      const event: IdentityEvent = { eventId: `${t}-${eventSeq}`, tenant: t, channel: 'web', eventTime: time, identifiers };
+      const expected = reference.process(event);
+      const input = { eventId: event.eventId, eventTime: time, ingestTime: time, channel: 'web', source: 'segment', identifiers: screenIdentifiers(identifiers, DEFAULT_RULES).kept };
+      const [actual] = await graph.resolveBatch(t, [input], graphRulesOf(DEFAULT_RULES, 3600));
+      expect(graphView(actual), event.eventId).toEqual(referenceView(expected));
+      expect(actual?.ignored, event.eventId).toEqual(expected.ignored);
+      if (actual === undefined) throw new Error('no result');
+      return actual;
+    };
+    const DAY = 86_400_000;
+    // A kiosk tablet (or a junk device id the blocklist misses) that 20 people log in on.
+    const kiosk = id('device_id', 'kiosk-tablet');
+    const logins: ResolveResult[] = [];
+    for (let user = 0; user < 20; user += 1) logins.push(await run([id('user_id', `u${user}`), kiosk], T0 + user));
+    expect(logins.map((result) => result.outcome)).toEqual(Array.from({ length: 20 }, () => 'created'));
+    expect(logins.flatMap((result) => result.quarantined)).toEqual([{ ...kiosk, reason: 'too_many_profiles', observed: 6, threshold: 5 }]);
+    expect(logins[5]?.quarantined).toHaveLength(1);
+    expect(await graph.quarantineOf(t, kiosk)).toMatchObject({ reason: 'too_many_profiles', event: logins[5]?.eventId });
+    expect(await graph.profileOf(t, kiosk)).toBe(logins[0]?.profileId);
+    expect(await run([kiosk], T0 + 100)).toMatchObject({ outcome: 'unresolved', profileId: null, ignored: [{ ...kiosk, reason: 'quarantined' }] });
+
+    // A household computer: one person's cookies, each a profile until its login merges it,
+    // count once. The partner set keeps merged profiles until it is resolved (when its size
+    // reaches the threshold); it is then rewritten with the live ones.
+    const pc = id('device_id', 'family-pc');
+    const ann = await run([id('user_id', 'ann'), pc], T0);
+    for (let cookie = 1; cookie <= 8; cookie += 1) {
+      expect(await run([id('anonymous_id', `bob-${cookie}`), pc], T0 + cookie * 2 * DAY)).toMatchObject({ outcome: 'created', quarantined: [] });
+      await run([id('anonymous_id', `bob-${cookie}`), id('user_id', 'bob')], T0 + cookie * 2 * DAY + 1000);
+    }
+    expect(await redis.scard(`${graph.tenantPrefix(t)}sw:device_id:family-pc`)).toBeLessThanOrEqual(5);
+    expect(await run([pc], T0 + 20 * DAY)).toMatchObject({ outcome: 'weak_match', profileId: ann.profileId });
+    expect(await graph.quarantineOf(t, pc)).toBeUndefined();
+  });
+
   it('quarantines a value that would take part in too many merges within the window, before the merge', async () => {
     const t = newTenant();
     const kiosk = id('anonymous_id', 'kiosk-cookie');
