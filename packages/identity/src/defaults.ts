@@ -102,6 +102,9 @@ export const DEFAULT_RULES: TenantRules = deepFreeze({
         '@(example\\.(com|org|net)|test\\.com|localhost)$',
       ],
       phone: ['^\\+?(\\d)\\1{6,}$', '^\\+\\d{1,3}(\\d)\\1{6,}$', '^\\+\\d{1,3}(0?123456789|1234567890|9876543210?)$'],
+      // The all-ones UUID some SDKs send when the id is unavailable (all zeros: the '*' pattern).
+      device_id: ['^f{8}-f{4}-f{4}-f{4}-f{12}$'],
+      advertising_id: ['^f{8}-f{4}-f{4}-f{4}-f{12}$'],
     },
   },
   quarantine: {

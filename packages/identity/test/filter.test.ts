@@ -45,6 +45,8 @@ describe('screenIdentifiers with the default rules', () => {
     ['device_id', '9774d56d682e549c', 'blocked_value', 'device_id "9774d56d682e549c"'],
     ['device_id', '9774D56D682E549C', 'blocked_value', 'device_id "9774d56d682e549c"'],
     ['device_id', '02:00:00:00:00:00', 'blocked_value', 'device_id "02:00:00:00:00:00"'],
+    ['device_id', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', 'blocked_pattern', 'device_id /^f{8}-f{4}-f{4}-f{4}-f{12}$/'],
+    ['advertising_id', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'blocked_pattern', 'advertising_id /^f{8}-f{4}-f{4}-f{4}-f{12}$/'],
   ])('blocks %s %j (%s)', (type, value, reason, rule) => {
     expect(screenIdentifiers([id(type, value)], DEFAULT_RULES)).toEqual({ kept: [], blocked: [{ type, value, reason, rule }] });
   });
