@@ -159,6 +159,8 @@ export function normalizeEmail(raw: string, options: NormalizeOptions = {}): Nor
 function telUriNumber(uri: string): string | null {
   const end = uri.indexOf(';');
   const number = uri.slice(4, end === -1 ? uri.length : end).trim();
+  // RFC 3966 requires digits before any parameter: `tel:;phone-context=+1...` is no number.
+  if (number === '') return null;
   if (end === -1 || number.startsWith('+')) return number;
   let context: string | undefined;
   for (const parameter of uri.slice(end + 1).split(';')) {

@@ -110,6 +110,7 @@ describe('normalizePhone', () => {
     ['a private number of a domain', 'tel:7042;phone-context=example.com'],
     ['no number', 'tel:'],
     ['only parameters', 'tel:;ext=12'],
+    ['only a phone-context (review: was read as the context alone)', 'tel:;phone-context=+12015550123'],
     ['text after the number', 'tel:+1-201-555-0123 call me'],
     ['an invalid number', 'tel:+49 1'],
   ])('drops a tel: URI with %s as invalid_phone', (_name, raw) => {
