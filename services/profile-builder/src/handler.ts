@@ -6,7 +6,7 @@ import { projectionWithout, type AvroRegistry, type AvroType } from '@elephant/r
 import { resolvedTouchpointSchema, type IdentityMerge, type ResolvedTouchpoint } from '@elephant/identity';
 import { DEFAULT_MAX_PROFILE_BYTES, DEFAULT_MAX_RECORD_BYTES, type BuilderTopics } from './config.ts';
 import type { BuilderMetrics } from './metrics.ts';
-import { outboxField, parseOutboxField, unpackOutbox, type CommitOutcome, type CommitRequest, type LoadedProfile, type ProfileStore } from './store.ts';
+import { outboxField, parseOutboxField, unpackOutbox, type CommitOutcome, type CommitRequest, type LoadedProfile, type ProfileStore, type PublishedEntry } from './store.ts';
 import type { ErasureRequest } from './generated/erasure-request.ts';
 
 export interface SchemaIds {
@@ -60,9 +60,9 @@ export class ProfileConflictError extends ElephantError<'PROFILE_CONFLICT'> {
 
 interface Outputs {
   /** tenant → outbox fields to delete once this batch's transaction committed. */
-  readonly confirm: Map<string, string[]>;
+  readonly confirm: Map<string, PublishedEntry[]>;
   /** tenant → profiles whose snapshot (not a tombstone) this batch publishes (checked after it, see confirmAndSettle). */
-  readonly live: Map<string, string[]>;
+  readonly live: Map<string, Set<string>>;
   /** Outputs of earlier attempts whose transaction did not commit: published first. */
   readonly republished: Message[];
   readonly republishedSnapshots: Message[];
@@ -156,6 +156,8 @@ interface RetainedMemory {
   /** The batch: its first offset and the offset after it. */
   readonly range: string;
   readonly memory: BatchMemory;
+  /** Its last attempt ended on a profile conflict, before any transaction: its outbox entries are its own, not a failed transaction's. */
+  readonly conflicted: boolean;
 }
 
 async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string, retained: Map<string, RetainedMemory>): Promise<void> {
@@ -167,14 +169,14 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
   const range = `${batch.messages[0]?.offset ?? ''}-${batch.nextOffset}`;
   const kept = retained.get(lane);
   retained.delete(lane);
-  const memory: BatchMemory = kept?.range === range ? { ...kept.memory, committed: new Set() } : { ingested: [], applied: new Set(), committed: new Set(), tally: [] };
+  const memory: BatchMemory = kept?.range === range ? { ...kept.memory, committed: kept.conflicted ? kept.memory.committed : new Set() } : { ingested: [], applied: new Set(), committed: new Set(), tally: [] };
   for (let attempt = 1; ; attempt += 1) {
     try {
       await attemptBatch(deps, batch, groupId, memory);
       return;
     } catch (error) {
       if (!(error instanceof ProfileConflictError) || attempt >= CONFLICT_ATTEMPTS) {
-        retained.set(lane, { range, memory });
+        retained.set(lane, { range, memory, conflicted: error instanceof ProfileConflictError });
         throw error;
       }
       // Nothing of this attempt reached Kafka (the conflict is found before the transaction);
@@ -207,8 +209,9 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
   // Not awaited: the next batch of the partition need not wait for it. Redis runs one
   // connection's commands in order, so that batch's load (same connection) sees the entries
   // gone. A failure is harmless: that batch sees from the committed offsets that these
-  // entries were published and deletes them then.
-  for (const tenant of new Set([...out.confirm.keys(), ...out.live.keys()])) confirmAndSettle(deps, batch.partition, tenant, out.confirm.get(tenant) ?? [], out.live.get(tenant) ?? []);
+  // entries were published and deletes them then (after tombstoning their profiles if they
+  // were merged or erased meanwhile, see confirmAndSettle).
+  for (const tenant of new Set([...out.confirm.keys(), ...out.live.keys()])) confirmAndSettle(deps, batch.partition, tenant, out.confirm.get(tenant) ?? [], [...(out.live.get(tenant) ?? [])]);
 }
 
 /**
@@ -219,17 +222,21 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
  * batch's Redis commit and published its tombstone before this batch's snapshot reached the
  * broker, which compaction would then keep for good (a merged profile back in the snapshots
  * topic; an erased person's data). The profile's own partition is the one place that orders
- * its records, so it publishes the tombstone again, after its snapshot. Not awaited, like the
- * deletion; a failure is logged (the snapshot then stays until the profile's id is reused,
- * which it never is).
+ * its records, so it publishes the tombstone again, after its snapshot, and only then deletes
+ * the outbox entry that published the snapshot: if the process dies first, or the send or the
+ * deletion fails, the next batch of the partition finds the entry published, its profile gone,
+ * and sends the tombstone in its own transaction (recoverOutbox). Not awaited, like the
+ * deletion.
  */
-function confirmAndSettle(deps: BuilderDeps, partition: number, tenant: string, fields: readonly string[], live: readonly string[]): void {
+function confirmAndSettle(deps: BuilderDeps, partition: number, tenant: string, entries: readonly PublishedEntry[], live: readonly string[]): void {
   deps.store
-    .confirm(tenant, partition, fields, live)
+    .confirm(tenant, partition, entries, live)
     .then(async (gone) => {
       if (gone.length === 0) return;
       deps.logger.info({ tenant, partition, profiles: gone }, 'profiles merged or erased while their snapshots were being published: tombstoned again');
       await deps.transactions.commit([{ topic: deps.topics.snapshots, messages: gone.map((profileId) => ({ key: profileId, value: null })) }], []);
+      const kept = new Set(gone);
+      await deps.store.confirm(tenant, partition, entries.filter((entry) => entry.profile !== undefined && kept.has(entry.profile)).map((entry) => ({ field: entry.field })));
     })
     .catch((error: unknown) => {
       deps.logger.warn({ err: error, tenant, partition }, 'could not delete published outbox entries or tombstone profiles merged meanwhile');
@@ -237,14 +244,22 @@ function confirmAndSettle(deps: BuilderDeps, partition: number, tenant: string, 
 }
 
 function liveSnapshot(out: Outputs, tenant: string, profileId: string): void {
-  const list = out.live.get(tenant);
-  if (list) list.push(profileId);
-  else out.live.set(tenant, [profileId]);
+  const set = out.live.get(tenant);
+  if (set) set.add(profileId);
+  else out.live.set(tenant, new Set([profileId]));
 }
 
-function confirmLater(out: Outputs, tenant: string, fields: readonly string[]): void {
-  if (fields.length === 0) return;
-  out.confirm.set(tenant, [...(out.confirm.get(tenant) ?? []), ...fields]);
+function confirmLater(out: Outputs, tenant: string, entries: readonly PublishedEntry[]): void {
+  if (entries.length === 0) return;
+  const list = out.confirm.get(tenant);
+  if (list) for (const entry of entries) list.push(entry);
+  else out.confirm.set(tenant, [...entries]);
+}
+
+/** The profile a touchpoint batch's outbox entry published, from its field (adopted ones included), or undefined for another entry. */
+function profileOfEntry(deps: BuilderDeps, field: string): string | undefined {
+  const parts = field.split('|');
+  return parts.length >= 3 && parts[parts.length - 3] === deps.topics.resolved ? parts[parts.length - 1] : undefined;
 }
 
 /**
@@ -269,6 +284,8 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   /** Each update with the record the transaction sends (the bytes kept in the outbox), and whether an earlier attempt at this batch wrote it. */
   const pending: { update: ProfileUpdate; record: Buffer; own: boolean }[] = [];
   const deleteAfter: string[] = [];
+  /** Profiles whose snapshots entries published already, left over by a confirmation that did not run or failed. */
+  const published: string[] = [];
   const adopted: [string, string][] = [];
   const ownOffset = BigInt(batch.nextOffset);
   for (const [field, updates] of outbox) {
@@ -280,6 +297,8 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
     }
     if (offset >= nextOffset) {
       deleteAfter.push(field);
+      const profile = profileOfEntry(deps, field);
+      if (profile !== undefined) published.push(profile);
       continue;
     }
     const own = out.memory.committed.has(committedKey(tenant, field));
@@ -288,7 +307,10 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
     else adopted.push([field, outboxField(batch.topic, batch.nextOffset, field)]);
   }
   await deps.store.adoptOutbox(tenant, partition, adopted);
-  confirmLater(out, tenant, [...deleteAfter, ...adopted.map(([, renamed]) => renamed)]);
+  confirmLater(out, tenant, [...deleteAfter, ...adopted.map(([, renamed]) => renamed)].map((field) => ({ field })));
+  // Merged or erased since their snapshots went out (confirmAndSettle did not get to tombstone
+  // them again): tombstoned in this batch's transaction, after those snapshots.
+  for (const profileId of await deps.store.gone(tenant, [...new Set(published)])) out.republishedSnapshots.push({ key: profileId, value: null });
   if (pending.length === 0) return;
   pending.sort(({ update: a }, { update: b }) => (a.profileId < b.profileId ? -1 : a.profileId > b.profileId ? 1 : a.version - b.version));
   const profileIds = [...new Set(pending.map(({ update }) => update.profileId))];
@@ -581,7 +603,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
     }
     const outcomes = await commitTouchpoints(deps, out, tenant, requests, pending);
     // Published only for the profiles whose commit went through; each profile's updates in order.
-    const confirmed: string[] = [];
+    const confirmed: PublishedEntry[] = [];
     for (const [index, request] of requests.entries()) {
       const entry = pending.get(request.profileId) as AppliedToProfile;
       const outcome = outcomes[index] as CommitOutcome;
@@ -590,7 +612,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         for (const record of entry.updates) publishUpdate(out, request.profileId, record);
         publishSnapshot(deps, out, state);
         deps.states.set(state);
-        confirmed.push(request.outbox.field);
+        confirmed.push({ field: request.outbox.field, profile: request.profileId });
       } else if (outcome === 'erased') {
         out.tally.push(() => deps.metrics.touchpoints.inc({ outcome: 'erased' }, entry.events.length));
       } else {
@@ -746,7 +768,7 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   if (outcome !== 'ok') return `${merge.survivorProfileId} (${outcome ?? '?'})`;
   deps.states.set(change.state);
   out.memory.committed.add(committedKey(tenant, field));
-  confirmLater(out, tenant, [field]);
+  confirmLater(out, tenant, [{ field }]);
   publishUpdate(out, update.profileId, record);
   out.snapshots.push({ key: change.state.profileId, value: snapshot });
   liveSnapshot(out, tenant, change.state.profileId);
@@ -800,7 +822,7 @@ async function eraseAbsorbed(
     throw new ProfileConflictError(absorbed.map((loaded) => loaded.profileId));
   }
   out.memory.committed.add(committedKey(merge.tenant, field));
-  confirmLater(out, merge.tenant, [field]);
+  confirmLater(out, merge.tenant, [{ field }]);
   updates.forEach((update, index) => {
     publishUpdate(out, update.profileId, records[index] as Buffer);
     out.snapshots.push({ key: update.profileId, value: null });

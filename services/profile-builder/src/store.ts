@@ -124,6 +124,35 @@ export function parseOutboxField(field: string): { topic: string; nextOffset: bi
   return { topic, nextOffset: BigInt(nextOffset) };
 }
 
+/**
+ * Deletes published outbox entries, except those of a profile merged or erased by now, and
+ * returns such profiles (each once), among the entries' and the others given.
+ * KEYS[1] P ob:<partition>; ARGV[1] P; ARGV[2] n; then n pairs (field, profile id or '');
+ * then profile ids without an entry.
+ */
+const CONFIRM = `local P, n = ARGV[1], tonumber(ARGV[2])
+local gone, known, del = {}, {}, {}
+local function isGone(id)
+  if known[id] == nil then
+    known[id] = redis.call('EXISTS', P .. 'pm:' .. id, P .. 'px:' .. id) > 0
+    if known[id] then table.insert(gone, id) end
+  end
+  return known[id]
+end
+for i = 0, n - 1 do
+  local field, profile = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  if profile == '' or not isGone(profile) then table.insert(del, field) end
+end
+for i = 3 + 2 * n, #ARGV do isGone(ARGV[i]) end
+for first = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, first, math.min(first + 999, #del))) end
+return gone`;
+
+/** A published outbox entry to delete, and the profile whose snapshot it published, if one. */
+export interface PublishedEntry {
+  readonly field: string;
+  readonly profile?: string | undefined;
+}
+
 type Commands = {
   elephantCommitProfile(...args: (string | number | Buffer)[]): void;
   elephantErase(...args: (string | number | Buffer)[]): void;
@@ -179,6 +208,7 @@ export class ProfileStore {
     redis.defineCommand('elephantCommitProfile', { lua: COMMIT, numberOfKeys: 1 });
     redis.defineCommand('elephantErase', { lua: ERASE, numberOfKeys: 1 });
     redis.defineCommand('elephantAdoptOutbox', { lua: ADOPT, numberOfKeys: 1 });
+    redis.defineCommand('elephantConfirmOutbox', { lua: CONFIRM, numberOfKeys: 1 });
   }
 
   tenantPrefix(tenant: string): string {
@@ -332,27 +362,38 @@ export class ProfileStore {
     }
   }
 
-  /** Deletes outbox entries once the transaction that published them (or an earlier one) committed. */
   /**
-   * Deletes published outbox entries (`fields`) and returns those of `live` (profiles whose
-   * snapshots were just published) that are merged into another profile or erased by now: one
-   * round trip.
+   * Deletes outbox entries once the transaction that published them (or an earlier one)
+   * committed, and returns the profiles, among the entries' and `live` (others whose snapshots
+   * were just published), that are merged into another profile or erased by now: one round
+   * trip. The entries of those profiles stay (their tombstones are to be published again first;
+   * a later batch's recovery finds them if that fails).
    */
-  async confirm(tenant: string, partition: number, fields: readonly string[], live: readonly string[] = []): Promise<string[]> {
-    if (fields.length === 0 && live.length === 0) return [];
+  async confirm(tenant: string, partition: number, entries: readonly PublishedEntry[], live: readonly string[] = []): Promise<string[]> {
+    if (entries.length === 0 && live.length === 0) return [];
+    const P = this.tenantPrefix(tenant);
+    try {
+      const gone = await (this.#redis as unknown as { elephantConfirmOutbox(...args: string[]): Promise<string[]> }).elephantConfirmOutbox(`${P}ob:${partition}`, P, String(entries.length), ...entries.flatMap((entry) => [entry.field, entry.profile ?? '']), ...live);
+      return gone;
+    } catch (error) {
+      throw toRedisError(error, 'confirming published updates');
+    }
+  }
+
+  /** Which of `profileIds` are merged into another profile or erased (one round trip). */
+  async gone(tenant: string, profileIds: readonly string[]): Promise<string[]> {
+    if (profileIds.length === 0) return [];
     const P = this.tenantPrefix(tenant);
     const pipeline = this.#redis.pipeline();
-    if (fields.length > 0) pipeline.hdel(`${P}ob:${partition}`, ...fields);
-    for (const profileId of live) pipeline.exists(`${P}pm:${profileId}`, `${P}px:${profileId}`);
+    for (const profileId of profileIds) pipeline.exists(`${P}pm:${profileId}`, `${P}px:${profileId}`);
     let replies: [Error | null, unknown][];
     try {
       replies = (await pipeline.exec()) ?? [];
     } catch (error) {
-      throw toRedisError(error, 'confirming published updates');
+      throw toRedisError(error, 'reading merge and erasure marks');
     }
-    for (const [error] of replies) if (error) throw toRedisError(error, 'confirming published updates');
-    const first = fields.length > 0 ? 1 : 0;
-    return live.filter((_, index) => Number(replies[first + index]?.[1] ?? 0) > 0);
+    for (const [error] of replies) if (error) throw toRedisError(error, 'reading merge and erasure marks');
+    return profileIds.filter((_, index) => Number(replies[index]?.[1] ?? 0) > 0);
   }
 
   /** Calls erase.lua (KEYS[1] routes it; then its ARGV), a failure named by `doing`. */

@@ -8,7 +8,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
-import { CommittedOffsets, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
+import { CommittedOffsets, KafkaError, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
 import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf, type CommitOutcome, type CommitRequest, type OutputCommits } from '@elephant/profile-builder';
@@ -114,7 +114,7 @@ const purchase = (day: number, profileId = 'profile-1'): ResolvedTouchpoint => (
 async function moveProfileOne(store: ProfileStore, topics: ReturnType<typeof topicsOf>, redis: Redis): Promise<void> {
   const [version, json] = await redis.hmget(`${store.tenantPrefix('acme')}ps:profile-1`, 'v', 's');
   const moved = { ...(JSON.parse(json ?? '{}') as Record<string, unknown>), version: Number(version) + 1 };
-  expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: ['other-writer-event'], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+  expect(await store.commit('acme', [{ profileId: 'profile-1', expectedVersion: Number(version), version: Number(version) + 1, state: JSON.stringify(moved), appliedEventIds: [`other-writer-event-${String(version)}`], outbox: { partition: 0, field: `${topics.resolved}|99|profile-1`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
 }
 
 /** Resolves `opened` once `release` is called. */
@@ -283,5 +283,71 @@ describe('profile builder conflicts', () => {
     const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
     // v1, the fold's tombstone, v2 (held), the tombstone again.
     expect(mine.map((record) => (record.value === null ? 'tombstone' : 'snapshot'))).toEqual(['snapshot', 'tombstone', 'snapshot', 'tombstone']);
+  });
+
+  it('tombstones such a profile in the next batch of its partition when sending the tombstone again failed (its outbox entry stays until then)', async () => {
+    const held = gate();
+    const reached = gate();
+    let hold = false;
+    let failRetombstone = false;
+    let snapshotsTopic = '';
+    const { topics, registry, schemaIds, handler, context } = await setUp('resurrected-retried', () => Promise.resolve(), {
+      partitions: 2,
+      wrap: (group) => ({
+        commit: async (batches, offsets) => {
+          const snapshots = batches.find((batch) => batch.topic === snapshotsTopic)?.messages ?? [];
+          if (hold && snapshots.some((record) => record.key === 'profile-1' && record.value !== null)) {
+            hold = false;
+            reached.release();
+            await held.opened;
+          }
+          if (failRetombstone && offsets.length === 0 && snapshots.some((record) => record.key === 'profile-1' && record.value === null)) {
+            failRetombstone = false;
+            throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: the tombstone could not be sent', { retryable: true });
+          }
+          return group.commit(batches, offsets);
+        },
+      }),
+    });
+    snapshotsTopic = topics.snapshots;
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
+    await run(() => handler({ topic: topics.resolved, partition: 1, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1, 'profile-9')))] }, context(1)));
+    hold = true;
+    failRetombstone = true;
+    const touchpointBatch = handler({ topic: topics.resolved, partition: 0, messages: [message(1, registry.encode(schemaIds.resolved, purchase(2)))] }, context(2));
+    await reached.opened;
+    const merge: IdentityMerge = { mergeId: 'merge-9-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-1'], linkingIdentifiers: [], rule: 'match', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
+    await run(() => handler({ topic: topics.merges, partition: 1, messages: [message(0, registry.encode(schemaIds.merge, merge))] }, context(1)));
+    held.release();
+    await touchpointBatch;
+    await waitUntil(() => !failRetombstone, { message: 'the tombstone sent again, and failed' });
+    // The next batch of partition 0 (another profile) finds profile-1's entry published and the profile gone.
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(2, registry.encode(schemaIds.resolved, purchase(3, 'profile-2')))] }, context(3)));
+    await waitUntil(
+      async () => {
+        const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
+        return mine.length >= 4 && mine.at(-1)?.value === null;
+      },
+      { message: 'profile-1 tombstoned by the next batch' },
+    );
+    const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
+    expect(mine.map((record) => (record.value === null ? 'tombstone' : 'snapshot'))).toEqual(['snapshot', 'tombstone', 'snapshot', 'tombstone']);
+  });
+
+  it('counts, when the consumer retries a batch that kept conflicting, what its attempts committed as applied and their updates as its own, not republished', async () => {
+    const { topics, registry, schemaIds, metrics, handler, context, armed } = await setUp('conflict-retried', moveProfileOne);
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
+    armed.interfere = true;
+    armed.times = CONFLICTS;
+    armed.only = 'profile-1';
+    const batch = { topic: topics.resolved, partition: 0, messages: [message(1, registry.encode(schemaIds.resolved, purchase(2, 'profile-2'))), message(2, registry.encode(schemaIds.resolved, purchase(2)))] };
+    // profile-2 commits in the first attempt; profile-1 conflicts in all three: the error reaches the consumer.
+    await expect(handler(batch, context(3))).rejects.toMatchObject({ code: 'PROFILE_CONFLICT' });
+    await run(() => handler(batch, context(3)));
+    const touchpoints = (await metrics.touchpoints.get()).values;
+    expect(touchpoints.find((value) => value.labels['outcome'] === 'applied')?.value).toBe(3);
+    expect(touchpoints.find((value) => value.labels['outcome'] === 'duplicate')?.value ?? 0).toBe(0);
+    // Before: 1 (profile-2's update, published from the outbox by the retry).
+    expect((await metrics.republished.get()).values[0]?.value ?? 0).toBe(0);
   });
 });
