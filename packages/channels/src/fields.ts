@@ -157,7 +157,7 @@ export class Fields {
   }
 
   /**
-   * An optional text field read only when it holds text (a string or a safe integer): any
+   * An optional text field read only when it holds text (a string, a safe integer or a fraction): any
    * other value is left unread, so it stays in properties instead of failing the event.
    * For fields whose value is a nice-to-have (person traits).
    */

@@ -24,31 +24,54 @@ afterAll(async () => {
   await ctx.cleanup();
 });
 
+/**
+ * A resolver handler's surroundings on topics of their own (`<name>`): the output topics (the
+ * resolved one with `resolvedConfigs`), the schemas registered, one metrics registry, and
+ * handlers over the test's Redis graph (or `graph`) with each call's own producer.
+ */
+async function resolverOn(name: string, options: { resolvedConfigs?: Record<string, string>; graph?: IdentityGraph } = {}) {
+  const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic(name)}.` }));
+  await ctx.createTopics([{ topic: topics.resolved, partitions: 1, ...(options.resolvedConfigs ? { configs: options.resolvedConfigs } : {}) }, ...[topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 }))]);
+  const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+  const touchpointId = (await registry.register(`${ctx.topic(name)}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
+  const [resolved, merge, alert] = await Promise.all([
+    registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
+    registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
+    registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
+  ]);
+  const graph = options.graph ?? new IdentityGraph(redis, ctx.keyPrefix);
+  const metrics = createMetricsRegistry({ service: 'test' });
+  const resolverMetrics = createResolverMetrics(metrics);
+  const handlerWith = (producer: BatchProducer, rules: RulesDocument = DEFAULT_RULES_DOCUMENT) =>
+    createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: resolverMetrics, logger: ctx.logger, now: Date.now });
+  /** `event` as the touchpoint record at `offset` of the input topic. */
+  const messageOf = (event: EventLike, offset: number, key: Buffer | null = null): KafkaMessage => ({ key, value: registry.encode(touchpointId, touchpointOf(event)), offset: String(offset), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage;
+  /** Hands `messages` to a handler with `rules` as one batch of partition 0, with a producer of its own. */
+  const deliver = async (messages: KafkaMessage[], rules: RulesDocument = DEFAULT_RULES_DOCUMENT): Promise<void> => {
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      await handlerWith(producer, rules)([{ topic: topics.touchpoints, partition: 0, messages }], { signal: new AbortController().signal, groupId: 'g' });
+    } finally {
+      await producer.disconnect();
+    }
+  };
+  return { topics, registry, graph, metrics, handlerWith, messageOf, deliver };
+}
+
 describe('resolver handler', () => {
   it('LIMITS_UNSATISFIABLE: dead-letters the refused event with its code and goes on, neither crashing nor dropping it (regression)', async () => {
-    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('h')}.` }));
-    await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const touchpointId = (await registry.register(`${ctx.topic('h')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
-    const [resolved, merge, alert] = await Promise.all([
-      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
-      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
-      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
-    ]);
     // No graph data reaches the limits step's guard since a limit only stops growth
     // (2026-12-06): a copy of the script that never picks an identifier to drop refuses any
     // event that breaks a limit (two user ids here), on a connection of its own.
-    const rules = DEFAULT_RULES_DOCUMENT;
     const own = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
     onTestFinished(() => own.disconnect());
-    const graph = graphWithoutVictims(own, ctx.keyPrefix);
+    const { topics, registry, metrics, handlerWith, messageOf } = await resolverOn('h', { graph: graphWithoutVictims(own, ctx.keyPrefix) });
     const producer = await BatchProducer.connect(ctx.kafka);
-    const metrics = createMetricsRegistry({ service: 'test' });
-    const handler = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: createResolverMetrics(metrics), logger: ctx.logger, now: Date.now });
+    const handler = handlerWith(producer);
     const batchOf = (events: EventLike[]): { topic: string; partition: number; messages: KafkaMessage[] } => ({
       topic: topics.touchpoints,
       partition: 0,
-      messages: events.map((event, index) => ({ key: null, value: registry.encode(touchpointId, touchpointOf(event)), offset: String(index), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage),
+      messages: events.map((event, index) => messageOf(event, index)),
     });
     const context = { signal: new AbortController().signal, groupId: 'g', nextOffset: '1' };
     const t = 1795400500000;
@@ -67,7 +90,7 @@ describe('resolver handler', () => {
     // Batches of several partitions in one call: each event resolved, each dead letter naming
     // the partition its message came from.
     const more = await BatchProducer.connect(ctx.kafka);
-    const several = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer: more, metrics: createResolverMetrics(createMetricsRegistry({ service: 'test' })), logger: ctx.logger, now: Date.now });
+    const several = handlerWith(more);
     const garbage = { key: null, value: Buffer.from('not avro'), offset: '7', timestamp: '0', attributes: 0, headers: {}, size: 0 } as unknown as KafkaMessage;
     await several(
       [
@@ -90,24 +113,8 @@ describe('resolver handler', () => {
 
 describe('resolver handler: a record the broker refuses', () => {
   it('OUTPUT_REJECTED: dead-letters the touchpoint whose resolved record the broker refuses (MESSAGE_TOO_LARGE), with its original bytes, and goes on; again when the stored result is replayed after a restart (regression: the resolver stopped, and again on every restart)', async () => {
-    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('large')}.` }));
     // A resolved topic that takes records of a normal touchpoint and not a larger one.
-    await ctx.createTopics([
-      { topic: topics.resolved, partitions: 1, configs: { 'max.message.bytes': '1500' } },
-      ...[topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })),
-    ]);
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const touchpointId = (await registry.register(`${ctx.topic('large')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
-    const [resolved, merge, alert] = await Promise.all([
-      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
-      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
-      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
-    ]);
-    const graph = new IdentityGraph(redis, ctx.keyPrefix);
-    const metrics = createMetricsRegistry({ service: 'test' });
-    const resolverMetrics = createResolverMetrics(metrics);
-    const handlerWith = (producer: BatchProducer) =>
-      createResolverHandler({ topics, rules: DEFAULT_RULES_DOCUMENT, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: resolverMetrics, logger: ctx.logger, now: Date.now });
+    const { topics, registry, metrics, handlerWith, messageOf } = await resolverOn('large', { resolvedConfigs: { 'max.message.bytes': '1500' } });
     const t = 1795400600000;
     const tenant = 'oversize';
     const clicks = Array.from({ length: 60 }, (_, index) => ({ type: 'click_id', value: `click-${index}-0123456789abcdef0123456789` }));
@@ -121,7 +128,7 @@ describe('resolver handler: a record the broker refuses', () => {
     const batch = {
       topic: topics.touchpoints,
       partition: 3,
-      messages: events.map((event, index) => ({ key: Buffer.from('k'), value: registry.encode(touchpointId, touchpointOf(event)), offset: String(40 + index), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage),
+      messages: events.map((event, index) => messageOf(event, 40 + index, Buffer.from('k'))),
     };
     const context = { signal: new AbortController().signal, groupId: 'g', nextOffset: '44' };
 
@@ -155,32 +162,15 @@ describe('resolver handler: a record the broker refuses', () => {
 
 describe('resolver handler: an event its own quarantine leaves unresolved', () => {
   it('publishes and counts the alerts of the values it quarantined before dead-lettering it UNRESOLVED_IDENTITY, names them in the message, and counts nothing again on redelivery (regression: no alert, no counter)', async () => {
-    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('unresolved')}.` }));
-    await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const touchpointId = (await registry.register(`${ctx.topic('unresolved')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
-    const [resolved, merge, alert] = await Promise.all([
-      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
-      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
-      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
-    ]);
+    const { topics, registry, graph, metrics, messageOf, deliver } = await resolverOn('unresolved');
     // One merge per value and window: a value that took part in one is quarantined before a second.
     const rules: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, quarantine: { ...DEFAULT_RULES_DOCUMENT.defaults.quarantine, maxMergesPerWindow: 1 } } };
-    const graph = new IdentityGraph(redis, ctx.keyPrefix);
-    const metrics = createMetricsRegistry({ service: 'test' });
-    const resolverMetrics = createResolverMetrics(metrics);
     const tenant = 'unresolved';
     const t = 1795400700000;
     const email = { type: 'email', value: 'x@unresolved.example.net' };
     const cookie = { type: 'anonymous_id', value: 'y-unresolved' };
     let offset = 0;
-    const run = async (events: EventLike[]): Promise<void> => {
-      const producer = await BatchProducer.connect(ctx.kafka);
-      const handler = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: resolverMetrics, logger: ctx.logger, now: Date.now });
-      const messages = events.map((event) => ({ key: null, value: registry.encode(touchpointId, touchpointOf(event)), offset: String(offset++), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage);
-      await handler([{ topic: topics.touchpoints, partition: 0, messages }], { signal: new AbortController().signal, groupId: 'g' });
-      await producer.disconnect();
-    };
+    const run = (events: EventLike[]): Promise<void> => deliver(events.map((event) => messageOf(event, offset++)), rules);
     const at = (n: number) => t + n * 1000;
     // The e-mail's profile and the cookie's profile each absorb one other profile: one merge each.
     await run([
@@ -225,25 +215,10 @@ describe('resolver handler: an event its own quarantine leaves unresolved', () =
 
 describe('resolver handler: limits', () => {
   it('resolves the events of a profile holding more than a lowered limit (regression: dead-lettered, its login dropped as limit:email); an event a limit leaves unresolved names the identifier dropped and the limit in the UNRESOLVED_IDENTITY message (regression: "...may link: " and nothing after)', async () => {
-    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('lowered')}.` }));
-    await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const touchpointId = (await registry.register(`${ctx.topic('lowered')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
-    const [resolved, merge, alert] = await Promise.all([
-      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
-      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
-      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
-    ]);
-    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    const { topics, registry, messageOf, deliver } = await resolverOn('lowered');
     const tenant = 'lowered';
     const t = 1795400900000;
-    const run = async (rules: RulesDocument, events: EventLike[]): Promise<void> => {
-      const producer = await BatchProducer.connect(ctx.kafka);
-      const handler = createResolverHandler({ topics, rules, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: createResolverMetrics(createMetricsRegistry({ service: 'test' })), logger: ctx.logger, now: Date.now });
-      const messages = events.map((event, index) => ({ key: null, value: registry.encode(touchpointId, touchpointOf(event)), offset: String(index), timestamp: '0', attributes: 0, headers: {}, size: 0 }) as unknown as KafkaMessage);
-      await handler([{ topic: topics.touchpoints, partition: 0, messages }], { signal: new AbortController().signal, groupId: 'g' });
-      await producer.disconnect();
-    };
+    const run = (rules: RulesDocument, events: EventLike[]): Promise<void> => deliver(events.map((event, index) => messageOf(event, index)), rules);
     const user = { type: 'user_id', value: 'lowered-user' };
     await run(DEFAULT_RULES_DOCUMENT, [
       { eventId: 'l1', tenant, eventTime: t, identifiers: [user, { type: 'email', value: 'one@lowered.example.net' }] },
@@ -273,26 +248,10 @@ describe('resolver handler: limits', () => {
 
 describe('resolver handler: redelivery', () => {
   it('counts a resolved event\'s blocked identifiers once: not again when it is redelivered (regression: counted on every delivery)', async () => {
-    const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic('redelivered')}.` }));
-    await ctx.createTopics([topics.resolved, topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const touchpointId = (await registry.register(`${ctx.topic('redelivered')}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
-    const [resolved, merge, alert] = await Promise.all([
-      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
-      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
-      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
-    ]);
-    const graph = new IdentityGraph(redis, ctx.keyPrefix);
-    const metrics = createMetricsRegistry({ service: 'test' });
-    const resolverMetrics = createResolverMetrics(metrics);
+    const { topics, metrics, messageOf, deliver } = await resolverOn('redelivered');
     const event: EventLike = { eventId: 'r1', tenant: 'redelivered', eventTime: 1795400800000, identifiers: [{ type: 'user_id', value: 'r-user' }, { type: 'email', value: 'test@test.com' }, { type: 'email', value: 'noreply@redelivered.example.net' }] };
-    const message = { key: null, value: registry.encode(touchpointId, touchpointOf(event)), offset: '0', timestamp: '0', attributes: 0, headers: {}, size: 0 } as unknown as KafkaMessage;
-    for (let delivery = 0; delivery < 2; delivery += 1) {
-      const producer = await BatchProducer.connect(ctx.kafka);
-      const handler = createResolverHandler({ topics, rules: DEFAULT_RULES_DOCUMENT, eventTtlSeconds: 3600, graph, registry, schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id }, producer, metrics: resolverMetrics, logger: ctx.logger, now: Date.now });
-      await handler([{ topic: topics.touchpoints, partition: 0, messages: [message] }], { signal: new AbortController().signal, groupId: 'g' });
-      await producer.disconnect();
-    }
+    const message = messageOf(event, 0);
+    for (let delivery = 0; delivery < 2; delivery += 1) await deliver([message]);
     expect(await readTopic(ctx.kafka, topics.resolved, 2)).toHaveLength(2);
     const text = await metrics.getSingleMetricAsString('elephant_resolver_excluded_identifiers_total');
     expect(text).toMatch(/reason="blocked_value"[^\n]* 1(\n|$)/);
