@@ -241,57 +241,21 @@ describe('profile builder conflicts', () => {
     expect(updates.filter((update) => update.kind === 'merge').map((update) => update.causeEventId).sort()).toEqual(['merge-profile-8-profile-2', 'merge-profile-9-profile-1']);
   });
 
-  it('tombstones again, after its snapshot, a profile folded into another while its snapshot was on its way to the broker (compaction kept the snapshot: a merged profile back for good)', async () => {
-    // profile-1's touchpoint batch (partition 0) has committed to Redis and is held before its
-    // transaction; meanwhile the merge on partition 1 folds profile-1 into profile-9 and
-    // tombstones it; then profile-1's snapshot goes out, after the tombstone.
+  /**
+   * profile-1's touchpoint batch (partition 0) commits to Redis and is held before its
+   * transaction; meanwhile the merge on partition 1 folds profile-1 into profile-9 and
+   * tombstones it; then profile-1's snapshot goes out, after the tombstone. With
+   * `failRetombstone`, the first tombstone of profile-1 sent outside a batch (no offsets) fails.
+   * Returns once the held batch is done, with profile-1's snapshot records read back when
+   * `settled` holds for them.
+   */
+  async function foldWhileSnapshotInFlight(name: string, failRetombstone: boolean) {
     const held = gate();
     const reached = gate();
     let hold = false;
+    let failing = failRetombstone;
     let snapshotsTopic = '';
-    const { topics, registry, schemaIds, handler, context } = await setUp('resurrected', () => Promise.resolve(), {
-      partitions: 2,
-      wrap: (group) => ({
-        commit: async (batches, offsets) => {
-          if (hold && batches.some((batch) => batch.topic === snapshotsTopic && batch.messages.some((record) => record.key === 'profile-1' && record.value !== null))) {
-            hold = false;
-            reached.release();
-            await held.opened;
-          }
-          return group.commit(batches, offsets);
-        },
-      }),
-    });
-    snapshotsTopic = topics.snapshots;
-    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
-    await run(() => handler({ topic: topics.resolved, partition: 1, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1, 'profile-9')))] }, context(1)));
-    hold = true;
-    const touchpointBatch = handler({ topic: topics.resolved, partition: 0, messages: [message(1, registry.encode(schemaIds.resolved, purchase(2)))] }, context(2));
-    await reached.opened;
-    const merge: IdentityMerge = { mergeId: 'merge-9-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-1'], linkingIdentifiers: [], rule: 'match', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
-    await run(() => handler({ topic: topics.merges, partition: 1, messages: [message(0, registry.encode(schemaIds.merge, merge))] }, { ...context(1) }));
-    held.release();
-    await touchpointBatch;
-    // Before: the last record of profile-1 was its snapshot of version 2.
-    await waitUntil(
-      async () => {
-        const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
-        return mine.length >= 3 && mine.at(-1)?.value === null;
-      },
-      { message: 'profile-1 tombstoned after its last snapshot' },
-    );
-    const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
-    // v1, the fold's tombstone, v2 (held), the tombstone again.
-    expect(mine.map((record) => (record.value === null ? 'tombstone' : 'snapshot'))).toEqual(['snapshot', 'tombstone', 'snapshot', 'tombstone']);
-  });
-
-  it('tombstones such a profile in the next batch of its partition when sending the tombstone again failed (its outbox entry stays until then)', async () => {
-    const held = gate();
-    const reached = gate();
-    let hold = false;
-    let failRetombstone = false;
-    let snapshotsTopic = '';
-    const { topics, registry, schemaIds, handler, context } = await setUp('resurrected-retried', () => Promise.resolve(), {
+    const built = await setUp(name, () => Promise.resolve(), {
       partitions: 2,
       wrap: (group) => ({
         commit: async (batches, offsets) => {
@@ -301,37 +265,51 @@ describe('profile builder conflicts', () => {
             reached.release();
             await held.opened;
           }
-          if (failRetombstone && offsets.length === 0 && snapshots.some((record) => record.key === 'profile-1' && record.value === null)) {
-            failRetombstone = false;
+          if (failing && offsets.length === 0 && snapshots.some((record) => record.key === 'profile-1' && record.value === null)) {
+            failing = false;
             throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: the tombstone could not be sent', { retryable: true });
           }
           return group.commit(batches, offsets);
         },
       }),
     });
+    const { topics, registry, schemaIds, handler, context } = built;
     snapshotsTopic = topics.snapshots;
     await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1)))] }, context(1)));
     await run(() => handler({ topic: topics.resolved, partition: 1, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1, 'profile-9')))] }, context(1)));
     hold = true;
-    failRetombstone = true;
     const touchpointBatch = handler({ topic: topics.resolved, partition: 0, messages: [message(1, registry.encode(schemaIds.resolved, purchase(2)))] }, context(2));
     await reached.opened;
     const merge: IdentityMerge = { mergeId: 'merge-9-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-1'], linkingIdentifiers: [], rule: 'match', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
     await run(() => handler({ topic: topics.merges, partition: 1, messages: [message(0, registry.encode(schemaIds.merge, merge))] }, context(1)));
     held.release();
     await touchpointBatch;
-    await waitUntil(() => !failRetombstone, { message: 'the tombstone sent again, and failed' });
+    if (failRetombstone) await waitUntil(() => !failing, { message: 'the tombstone sent again, and failed' });
+    /** profile-1's snapshot records as snapshot/tombstone, once its last is a tombstone following `count` records in all. */
+    const profileOneRecords = async (count: number, what: string): Promise<string[]> => {
+      const mine = await waitUntil(
+        async () => {
+          const records = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
+          return records.length >= count && records.at(-1)?.value === null ? records : undefined;
+        },
+        { message: what },
+      );
+      return mine.map((record) => (record.value === null ? 'tombstone' : 'snapshot'));
+    };
+    return { ...built, profileOneRecords };
+  }
+
+  it('tombstones again, after its snapshot, a profile folded into another while its snapshot was on its way to the broker (compaction kept the snapshot: a merged profile back for good)', async () => {
+    const { profileOneRecords } = await foldWhileSnapshotInFlight('resurrected', false);
+    // v1, the fold's tombstone, v2 (held), the tombstone again. Before: the last was v2's snapshot.
+    expect(await profileOneRecords(4, 'profile-1 tombstoned after its last snapshot')).toEqual(['snapshot', 'tombstone', 'snapshot', 'tombstone']);
+  });
+
+  it('tombstones such a profile in the next batch of its partition when sending the tombstone again failed (its outbox entry stays until then)', async () => {
+    const { topics, registry, schemaIds, handler, context, profileOneRecords } = await foldWhileSnapshotInFlight('resurrected-retried', true);
     // The next batch of partition 0 (another profile) finds profile-1's entry published and the profile gone.
     await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(2, registry.encode(schemaIds.resolved, purchase(3, 'profile-2')))] }, context(3)));
-    await waitUntil(
-      async () => {
-        const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
-        return mine.length >= 4 && mine.at(-1)?.value === null;
-      },
-      { message: 'profile-1 tombstoned by the next batch' },
-    );
-    const mine = (await readToEnd(ctx.kafka, topics.snapshots)).filter((record) => record.key?.toString() === 'profile-1');
-    expect(mine.map((record) => (record.value === null ? 'tombstone' : 'snapshot'))).toEqual(['snapshot', 'tombstone', 'snapshot', 'tombstone']);
+    expect(await profileOneRecords(4, 'profile-1 tombstoned by the next batch')).toEqual(['snapshot', 'tombstone', 'snapshot', 'tombstone']);
   });
 
   it('counts, when the consumer retries a batch that kept conflicting, what its attempts committed as applied and their updates as its own, not republished', async () => {
