@@ -85,12 +85,10 @@ interface Outputs {
  */
 interface BatchMemory {
   /**
-   * The ingestTime of each touchpoint committed (elephant_builder_update_delay_seconds, observed
-   * once the updates are published).
+   * The touchpoints committed: event id → ingestTime (elephant_builder_update_delay_seconds,
+   * observed once the updates are published).
    */
-  readonly ingested: number[];
-  /** Event ids of the touchpoints committed. */
-  readonly applied: Set<string>;
+  readonly applied: Map<string, number>;
   /** `<tenant> <outbox field>` of the outbox entries committed. */
   readonly committed: Set<string>;
   /**
@@ -169,7 +167,7 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
   const range = `${batch.messages[0]?.offset ?? ''}-${batch.nextOffset}`;
   const kept = retained.get(lane);
   retained.delete(lane);
-  const memory: BatchMemory = kept?.range === range ? { ...kept.memory, committed: kept.conflicted ? kept.memory.committed : new Set() } : { ingested: [], applied: new Set(), committed: new Set(), tally: [] };
+  const memory: BatchMemory = kept?.range === range ? { ...kept.memory, committed: kept.conflicted ? kept.memory.committed : new Set() } : { applied: new Map(), committed: new Set(), tally: [] };
   for (let attempt = 1; ; attempt += 1) {
     try {
       await attemptBatch(deps, batch, groupId, memory);
@@ -202,7 +200,7 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
     [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
   );
   const published = deps.now();
-  for (const ingestTime of memory.ingested) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
+  for (const ingestTime of memory.applied.values()) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
   if (memory.applied.size > 0) deps.metrics.touchpoints.inc({ outcome: 'applied' }, memory.applied.size);
   for (const count of memory.tally) count();
   for (const count of out.tally) count();
@@ -211,7 +209,7 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
   // gone. A failure is harmless: that batch sees from the committed offsets that these
   // entries were published and deletes them then (after tombstoning their profiles if they
   // were merged or erased meanwhile, see confirmAndSettle).
-  for (const tenant of new Set([...out.confirm.keys(), ...out.live.keys()])) confirmAndSettle(deps, batch.partition, tenant, out.confirm.get(tenant) ?? [], [...(out.live.get(tenant) ?? [])]);
+  for (const tenant of new Set([...out.confirm.keys(), ...out.live.keys()])) confirmAndSettle(deps, batch.partition, tenant, out.confirm.get(tenant) ?? [], out.live.get(tenant) ?? new Set());
 }
 
 /**
@@ -228,9 +226,12 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
  * and sends the tombstone in its own transaction (recoverOutbox). Not awaited, like the
  * deletion.
  */
-function confirmAndSettle(deps: BuilderDeps, partition: number, tenant: string, entries: readonly PublishedEntry[], live: readonly string[]): void {
+function confirmAndSettle(deps: BuilderDeps, partition: number, tenant: string, entries: readonly PublishedEntry[], live: ReadonlySet<string>): void {
+  // The profiles of the entries are checked with them: each profile is sent once.
+  const others = new Set(live);
+  for (const entry of entries) if (entry.profile !== undefined) others.delete(entry.profile);
   deps.store
-    .confirm(tenant, partition, entries, live)
+    .confirm(tenant, partition, entries, [...others])
     .then(async (gone) => {
       if (gone.length === 0) return;
       deps.logger.info({ tenant, partition, profiles: gone }, 'profiles merged or erased while their snapshots were being published: tombstoned again');
@@ -503,8 +504,7 @@ async function commitTouchpoints(deps: BuilderDeps, out: Outputs, tenant: string
     if (outcomes[index] !== 'ok') return;
     out.memory.committed.add(committedKey(tenant, request.outbox.field));
     for (const record of pending.get(request.profileId)?.records ?? []) {
-      out.memory.ingested.push(record.touchpoint.ingestTime);
-      out.memory.applied.add(record.touchpoint.eventId);
+      out.memory.applied.set(record.touchpoint.eventId, record.touchpoint.ingestTime);
     }
   });
   const failed = requests.flatMap((request, index) => {
