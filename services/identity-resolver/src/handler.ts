@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Touchpoint } from '@elephant/channels';
 import { isElephantError } from '@elephant/errors';
-import { resolveRules, screenIdentifiers, type RulesDocument, type TenantRules } from '@elephant/identity';
+import { resolveRules, screenIdentifiers, type BlockedIdentifier, type RulesDocument, type TenantRules } from '@elephant/identity';
 import { deadLetter, type BatchProducer, type ConsumedBatch, type KafkaMessage, type Message, type PartitionsHandler } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { HEADER_LENGTH, type AvroRegistry, type DecodeResult } from '@elephant/registry';
@@ -73,8 +73,8 @@ interface Pending {
   readonly kept: readonly Identifier[];
   /** Blocked by the rules before resolution. */
   readonly excluded: readonly ExcludedIdentifier[];
-  /** The screening reason of each of `excluded` (blocked_value, blocked_pattern, too_many_identifiers), counted once the graph says the event is not a replay. */
-  readonly excludedReasons: readonly string[];
+  /** What screening blocked (`excluded` comes from it), counted by reason once the graph says the event is not a replay. */
+  readonly blocked: readonly BlockedIdentifier[];
 }
 
 /**
@@ -134,8 +134,8 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       const rules = resolveRules(deps.rules, touchpoint.tenant);
       const screened = screenIdentifiers(touchpoint.identifiers, rules);
       const excluded = screened.blocked.map((blocked) => ({ type: blocked.type, value: blocked.value, reason: `${blocked.reason}:${blocked.rule}` }));
-      const excludedReasons = screened.blocked.map((blocked) => blocked.reason);
-      const beyondCap = excludedReasons.filter((reason) => reason === 'too_many_identifiers').length;
+      let beyondCap = 0;
+      for (const blocked of screened.blocked) if (blocked.reason === 'too_many_identifiers') beyondCap += 1;
       if (beyondCap > 0) {
         // A broken integration, most likely (no person carries that many): said once per event,
         // without the values (personal data).
@@ -144,11 +144,11 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       if (screened.kept.length === 0) {
         // Never reaches the graph, so a redelivery cannot be told apart: counted per delivery
         // (like the dead letter it writes again).
-        countExcluded(deps, excludedReasons);
+        countExcluded(deps, screened.blocked);
         return reject(message, 'NO_RESOLVABLE_IDENTIFIER', `Every identifier of event ${touchpoint.eventId} is blocked: ${excluded.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);
       }
       const list = byTenant.get(touchpoint.tenant) ?? [];
-      list.push({ message, touchpoint, carried, kept: screened.kept, excluded, excludedReasons });
+      list.push({ message, touchpoint, carried, kept: screened.kept, excluded, blocked: screened.blocked });
       byTenant.set(touchpoint.tenant, list);
     });
 
@@ -169,7 +169,7 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
         const pending = pendings[index] as Pending;
         // The screening's exclusions, counted once per event: not again when the graph answers
         // a redelivery with the stored result.
-        if (!result.replay) countExcluded(deps, pending.excludedReasons);
+        if (!result.replay) countExcluded(deps, pending.blocked);
         if (result.outcome === 'erased') {
           // A leftover of an erased person: dropped, never dead-lettered (that would keep their data).
           deps.metrics.resolved.inc({ outcome: 'erased' });
@@ -258,8 +258,8 @@ function describeExcluded(pending: Pending, result: ResolveResult): string {
 }
 
 /** The screening's exclusions of one event, by reason. */
-function countExcluded(deps: ResolverDeps, reasons: readonly string[]): void {
-  for (const reason of reasons) deps.metrics.excluded.inc({ reason });
+function countExcluded(deps: ResolverDeps, blocked: readonly BlockedIdentifier[]): void {
+  for (const { reason } of blocked) deps.metrics.excluded.inc({ reason });
 }
 
 /** The graph's exclusions of one event (limit drops, ignored values), once: not on a replay. */
