@@ -171,14 +171,17 @@ local function mergeEvents(target, pid)
 end
 
 -- The owner and the provenance step 10 updates are read together: one command per identifier.
+-- An owner is a live profile, never one merged since: a merge points every identifier of the
+-- profiles it absorbs at the survivor (step 6) before it marks them merged, and an erasure
+-- deletes the identifiers with their profile. So no mergedInto walk (a command per owner).
 local function ownerOf(k)
   local owner = owners[k]
   if owner == nil then
     local fields = redis.call('HMGET', P .. 'i:' .. k, 'p', 'fs', 'ls', 'lev')
     owner = fields[1]
     if owner then
-      owner = root(owner)
       links[k] = fields
+      roots[owner] = owner -- so root() of a candidate needs no command either
     end
     owners[k] = owner -- false when nobody owns it
   end
@@ -265,6 +268,16 @@ local function applyLimits(linking)
         table.insert(profiles, owners[i])
       end
     end
+    -- One profile or none and nothing unknown of a limited type: the union is that profile
+    -- plus identifiers of unlimited types, within the limits (a limit only stops growth), so
+    -- the profile's counts (a command) are not read. The common case: an event of a known person.
+    if #profiles <= 1 then
+      local grows = false
+      for i, id in ipairs(current) do
+        if not owners[i] and rules.limits[id[1]] then grows = true break end
+      end
+      if not grows then return current, profiles, dropped, owners end
+    end
     if #profiles > 1 then
       local seqs = {}
       for _, pid in ipairs(profiles) do seqs[pid] = seqOf(pid) end
@@ -348,7 +361,11 @@ local function resolveOne()
   roots, owners, quarantines, countsCache, links = {}, {}, {}, {}, {}
 
   -- 1. Redelivery: the stored result, re-resolved to the survivor; nothing changes.
-  local stored = redis.call('GET', P .. 'e:' .. eventId)
+  -- Read with the erasure marks below: one MGET, the event's entry first.
+  local reads = { P .. 'e:' .. eventId }
+  for i, id in ipairs(identifiers) do reads[i + 1] = P .. 'ex:' .. redis.sha1hex(key(id)) end
+  local values = mgetAll(reads)
+  local stored = values[1]
   if stored then
     local replayed
     if string.sub(stored, 1, 1) == '=' then
@@ -363,12 +380,8 @@ local function resolveOne()
 
   -- An event ingested before one of its identifiers was erased is an in-flight leftover of the
   -- erased person: it must not recreate them.
-  local erasedKeys = {}
-  for i, id in ipairs(identifiers) do erasedKeys[i] = P .. 'ex:' .. redis.sha1hex(key(id)) end
-  local erasedAts = {}
-  if #erasedKeys > 0 then erasedAts = mgetAll(erasedKeys) end
-  for i = 1, #erasedKeys do
-    local erasedAt = erasedAts[i]
+  for i = 2, #reads do
+    local erasedAt = values[i]
     if erasedAt and ingestTime < tonumber(erasedAt) then
       return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
     end
