@@ -206,6 +206,10 @@ export class BatchConsumer {
   #epoch = 0;
   #rejoining = false;
   #running = false;
+  /** In the group: set by each join, cleared by each crash (kafkajs restarts a crashed member on its own). */
+  #joined = false;
+  /** Partitions (topic|partition) this member has exported lag and queue gauges for. */
+  readonly #series = new Set<string>();
   #stopping: Promise<void> | undefined;
   #lanesIdle: Promise<void> | undefined;
   #failure: Error | undefined;
@@ -231,8 +235,15 @@ export class BatchConsumer {
       // kafkajs restarts the consumer after its own (protocol, network) failures.
       retry: { retries: 5 },
     });
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
+      this.#joined = true;
+      this.#dropSeriesOutside(event.payload.memberAssignment);
+    });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
+      // Out of the group until kafkajs' restart joins it again (a broker outage can keep it
+      // restarting for as long as it lasts): not ready meanwhile.
+      this.#joined = false;
       if (restart || this.#stopping) return;
       this.#fail(new KafkaError('KAFKA_CONSUMER_CRASHED', `Consumer of ${options.topics.join(', ')} stopped: ${describeError(error)}`, { cause: error }));
     });
@@ -247,9 +258,38 @@ export class BatchConsumer {
     this.#options.onFatal?.(error);
   }
 
-  /** True between a successful start and stop (for readiness probes). */
+  /**
+   * True between a successful start and stop while the member is in its group (for readiness
+   * probes): false from a crash that kafkajs restarts the consumer after until it has joined
+   * again, and after a first join that failed (kafkajs' run() resolves then too).
+   */
   isRunning(): boolean {
-    return this.#running;
+    return this.#running && this.#joined;
+  }
+
+  #setLag(topic: string, partition: number, value: number): void {
+    if (!this.#metrics) return;
+    this.#series.add(`${topic}|${partition}`);
+    this.#metrics.lag.set({ topic, group: this.#options.groupId, partition: String(partition) }, value);
+  }
+
+  /**
+   * Removes the lag and queue gauges of partitions this member no longer has (all of them when
+   * `assignment` is undefined): a series left behind would show its last lag for as long as the
+   * process lives, counted twice in a sum with the new owner's, or alerting on a caught-up group.
+   */
+  #dropSeriesOutside(assignment: Readonly<Record<string, readonly number[]>> | undefined): void {
+    if (!this.#metrics) return;
+    for (const key of this.#series) {
+      const at = key.lastIndexOf('|');
+      const topic = key.slice(0, at);
+      const partition = Number(key.slice(at + 1));
+      if (assignment?.[topic]?.includes(partition)) continue;
+      const labels = { topic, group: this.#options.groupId, partition: String(partition) };
+      this.#metrics.lag.remove(labels);
+      this.#metrics.queued.remove(labels);
+      this.#series.delete(key);
+    }
   }
 
   async start(): Promise<void> {
@@ -297,7 +337,7 @@ export class BatchConsumer {
     // Records before the first one kafkajs delivered (transaction markers, aborted records) need no handling.
     lane.position ??= BigInt(batch.firstOffset() ?? batch.lastOffset());
     lane.fetched = BigInt(batch.lastOffset()) + 1n;
-    this.#metrics?.lag.set({ topic: batch.topic, group: this.#options.groupId, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - lane.uncommittedFrom));
+    this.#setLag(batch.topic, batch.partition, Number(BigInt(batch.highWatermark) - lane.uncommittedFrom));
     const bytes = batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0);
     lane.queue.push({ arrived: performance.now(), bytes, messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit: (offsets) => payload.commitOffsetsIfNecessary(offsets) });
     lane.queued += batch.messages.length;
@@ -460,7 +500,7 @@ export class BatchConsumer {
       if (this.#epoch === epoch) {
         const last = first.items.at(-1) as Fetched;
         first.lane.uncommittedFrom = BigInt(last.nextOffset);
-        this.#metrics?.lag.set({ topic: first.lane.topic, group: groupId, partition: String(first.lane.partition) }, Number(last.offsetLag));
+        this.#setLag(first.lane.topic, first.lane.partition, Number(last.offsetLag));
       }
       return;
     }
@@ -534,13 +574,14 @@ export class BatchConsumer {
     for (const entry of entries) {
       this.#metrics?.batches.inc({ topic: entry.topic, group, outcome: 'committed' }, entry.batches);
       this.#metrics?.messages.inc({ topic: entry.topic, group }, entry.messages);
-      this.#metrics?.lag.set({ topic: entry.topic, group, partition: String(entry.partition) }, Number(entry.offsetLag));
+      this.#setLag(entry.topic, entry.partition, Number(entry.offsetLag));
       const lane = this.#lanes.get(`${entry.topic}|${entry.partition}`);
       if (lane) lane.uncommittedFrom = BigInt(entry.offset);
     }
   }
 
   #gauge(lane: Lane): void {
+    this.#series.add(lane.key);
     this.#metrics?.queued.set({ topic: lane.topic, partition: String(lane.partition), group: this.#options.groupId }, lane.queued);
   }
 
@@ -605,6 +646,10 @@ export class BatchConsumer {
       await this.#lanesIdle;
       await this.#consumer.stop();
       await this.#consumer.disconnect();
+      this.#joined = false;
+      // The partitions are other members' now (a service that runs several consumers in one
+      // process, the CLI's `run`, keeps exporting its registry).
+      this.#dropSeriesOutside(undefined);
     })();
     return this.#stopping;
   }

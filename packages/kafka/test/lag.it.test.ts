@@ -71,4 +71,55 @@ describe('consumer lag metric', () => {
       await consumer.stop();
     }
   });
+
+  it('regression (a member kept exporting the lag of partitions a rebalance gave another member): drops the series of partitions it no longer has', async () => {
+    const topic = ctx.topic('moved');
+    await ctx.createTopics([{ topic, partitions: 2 }]);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    await producer.send([{ topic, messages: [0, 1].map((partition) => ({ value: String(partition), partition })) }]);
+    await producer.disconnect();
+    const group = ctx.group('moved');
+    const consumerOf = (metrics: ReturnType<typeof createMetricsRegistry>): BatchConsumer =>
+      new BatchConsumer({ kafka: ctx.kafka, groupId: group, topics: [topic], logger: ctx.logger, metrics, sessionTimeoutMs: 10000, handler: () => Promise.resolve() });
+    const partitionsIn = async (metrics: ReturnType<typeof createMetricsRegistry>): Promise<string[]> =>
+      ((await metrics.getMetricsAsJSON()).find((metric) => metric.name === 'elephant_consumer_lag')?.values ?? []).filter((value) => value.labels['topic'] === topic).map((value) => String(value.labels['partition'])).sort();
+    const firstMetrics = createMetricsRegistry({ service: 'lag-test' });
+    const first = consumerOf(firstMetrics);
+    await first.start();
+    const secondMetrics = createMetricsRegistry({ service: 'lag-test' });
+    const second = consumerOf(secondMetrics);
+    try {
+      await waitUntil(async () => (await partitionsIn(firstMetrics)).length === 2, { timeoutMs: 30000, message: 'the first member exported the lag of both partitions' });
+      await second.start();
+      // Before the fix the first member kept both series: its own and the one it lost.
+      await waitUntil(async () => (await partitionsIn(firstMetrics)).length === 1, { timeoutMs: 30000, message: 'the first member left with the lag of one partition' });
+      // A record for each partition, so that the second member fetches from its own too.
+      const more = await BatchProducer.connect(ctx.kafka);
+      await more.send([{ topic, messages: [0, 1].map((partition) => ({ value: String(partition), partition })) }]);
+      await more.disconnect();
+      await waitUntil(async () => (await partitionsIn(secondMetrics)).length === 1, { timeoutMs: 30000, message: 'the second member exporting the other' });
+      expect([...(await partitionsIn(firstMetrics)), ...(await partitionsIn(secondMetrics))].sort()).toEqual(['0', '1']);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+    expect(await partitionsIn(firstMetrics)).toEqual([]);
+  });
+
+  it('regression (ready while kafkajs restarted a crashed member over and over, out of its group): isRunning() is false from the crash until the member has joined again', async () => {
+    // Created and deleted here rather than by the context, whose clean-up would delete it again.
+    const topic = ctx.topic('gone');
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const consumer = new BatchConsumer({ kafka: ctx.kafka, groupId: ctx.group('gone'), topics: [topic], logger: ctx.logger, handler: () => Promise.resolve() });
+    await consumer.start();
+    try {
+      expect(consumer.isRunning()).toBe(true);
+      await admin.deleteTopics({ topics: [topic], timeout: 10000 });
+      await waitUntil(() => !consumer.isRunning(), { timeoutMs: 60000, message: 'not running once the member crashed out of its group' });
+    } finally {
+      await admin.disconnect();
+      await consumer.stop();
+    }
+  });
 });
