@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { builderConfig, consumerGroups, loadCliConfig, normalizerConfig, PASSED_SETTINGS, resolverConfig, type CliConfig } from '@elephant/cli';
+import { builderConfig, consumerGroups, loadCliConfig, normalizedIdentifier, normalizerConfig, PASSED_SETTINGS, resolverConfig, type CliConfig } from '@elephant/cli';
 
 const endpoints = { KAFKA_BROKERS: '127.0.0.1:1', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
 
 describe('elephant: the services it embeds', () => {
   it('get the partition count of PARTITIONS (every topic they read or write)', () => {
     const config = loadCliConfig({ ...endpoints, PARTITIONS: '12' });
-    expect(normalizerConfig(config).TOUCHPOINTS_PARTITIONS).toBe(12);
+    expect(normalizerConfig(config).PARTITIONS).toBe(12);
     expect(resolverConfig(config).PARTITIONS).toBe(12);
     expect(builderConfig(config).PARTITIONS).toBe(12);
   });
 
   it('get 8 partitions by default', () => {
     const config = loadCliConfig(endpoints);
-    expect(normalizerConfig(config).TOUCHPOINTS_PARTITIONS).toBe(8);
+    expect(normalizerConfig(config).PARTITIONS).toBe(8);
     expect(builderConfig(config).PARTITIONS).toBe(8);
   });
 
@@ -93,5 +93,28 @@ describe('elephant: the services\' own settings', () => {
     expect(resolverConfig(config).DLQ_TOPIC).not.toBe('dlq.mine');
     expect(builderConfig(config).HEALTH_PORT).toBe(0);
     expect(resolverConfig(config).KAFKA_CLIENT_ID).not.toBe('mine');
+  });
+});
+
+describe('elephant: FOLD_GMAIL_ADDRESSES', () => {
+  it('folds Gmail dots and +tags in the identifiers of profile and erase when true, as the normalizer it gives it to does', () => {
+    const config = loadCliConfig({ ...endpoints, FOLD_GMAIL_ADDRESSES: 'true' });
+    expect(config.FOLD_GMAIL_ADDRESSES).toBe(true);
+    expect(normalizedIdentifier(config, 'email', 'A.B+x@GoogleMail.com')).toEqual({ type: 'email', value: 'ab@gmail.com' });
+    expect(normalizerConfig(config).FOLD_GMAIL_ADDRESSES).toBe(true);
+    // other providers keep their dots and +tags
+    expect(normalizedIdentifier(config, 'email', 'a.b+x@example.com')).toEqual({ type: 'email', value: 'a.b+x@example.com' });
+  });
+
+  it('does not fold by default, like the normalizer', () => {
+    const config = loadCliConfig(endpoints);
+    expect(config.FOLD_GMAIL_ADDRESSES).toBe(false);
+    expect(normalizedIdentifier(config, 'email', 'a.b+x@gmail.com')).toEqual({ type: 'email', value: 'a.b+x@gmail.com' });
+    expect(normalizerConfig(config).FOLD_GMAIL_ADDRESSES).toBe(false);
+    expect(normalizedIdentifier(loadCliConfig({ ...endpoints, FOLD_GMAIL_ADDRESSES: 'no' }), 'email', 'a.b+x@gmail.com').value).toBe('a.b+x@gmail.com');
+  });
+
+  it('names FOLD_GMAIL_ADDRESSES when it is not a boolean', () => {
+    expect(() => loadCliConfig({ ...endpoints, FOLD_GMAIL_ADDRESSES: 'maybe' })).toThrow(/FOLD_GMAIL_ADDRESSES: must be true or false/);
   });
 });

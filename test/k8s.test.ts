@@ -28,6 +28,8 @@ interface Container {
   readonly ports?: readonly { name: string; containerPort: number }[];
   readonly livenessProbe?: { httpGet?: { path: string; port: string } };
   readonly readinessProbe?: { httpGet?: { path: string; port: string } };
+  readonly startupProbe?: { httpGet?: { path: string; port: string }; periodSeconds?: number; failureThreshold?: number };
+  readonly securityContext?: { runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: readonly string[] } };
 }
 
 interface Manifest {
@@ -109,6 +111,25 @@ describe('the Kubernetes manifests (infra/k8s/elephant.yaml)', () => {
       expect(http?.containerPort).toBe(Number(env['HEALTH_PORT'] ?? 8080));
       expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
       expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      // The health port opens only after start-up, which may wait out a registry or Redis
+      // restart (about 30 s): without a startup probe liveness would kill a slow start.
+      expect(container.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect((container.startupProbe?.periodSeconds ?? 10) * (container.startupProbe?.failureThreshold ?? 3)).toBeGreaterThanOrEqual(120);
+      expect(container.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    }
+  });
+
+  it('give every service the topology settings of the shared ConfigMap under the names it reads (regression: the normalizers read TOUCHPOINTS_PARTITIONS and ignored PARTITIONS)', () => {
+    const topology = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'TOPIC_PREFIX', 'CREATE_TOPICS', 'PARTITIONS', 'LOG_LEVEL'];
+    for (const deployment of deployments) {
+      for (const container of deployment.spec?.template.spec.containers ?? []) {
+        const { env } = environmentOf(container);
+        const config = LOADERS[container.name]?.(env) ?? {};
+        for (const name of topology) {
+          expect(env[name], `the ConfigMap sets ${name}`).toBeDefined();
+          expect(Object.hasOwn(config, name), `${deployment.metadata.name} reads ${name}`).toBe(true);
+        }
+      }
     }
   });
 });

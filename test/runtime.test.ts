@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import { ElephantError } from '@elephant/errors';
 import { createLogger } from '@elephant/observability';
-import { createLifecycle, startUnder } from '@elephant/runtime';
+import { createLifecycle, retryTransient, startUnder } from '@elephant/runtime';
 
 describe('runtime', () => {
   it('runs on the Node 24 pinned as a dev dependency, not the machine Node 20', () => {
@@ -42,5 +43,36 @@ describe('a service’s lifecycle', () => {
     await lifecycle.done;
     expect(process.exitCode).toBe(1);
     process.exitCode = undefined;
+  });
+});
+
+describe('retryTransient (start-up calls: registering schemas, connecting to Redis)', () => {
+  const logger = createLogger({ name: 'test', level: 'silent' });
+
+  it('retries retryable failures with backoff until the call succeeds', async () => {
+    let calls = 0;
+    const result = await retryTransient('registering', () => {
+      calls += 1;
+      return calls < 3 ? Promise.reject(new ElephantError('REGISTRY_UNAVAILABLE', 'down', { retryable: true })) : Promise.resolve(42);
+    }, logger, { initialMs: 1 });
+    expect(result).toBe(42);
+    expect(calls).toBe(3);
+  });
+
+  it('gives up after the attempts allowed, and at once on a non-retryable error', async () => {
+    let calls = 0;
+    const down = (): Promise<never> => {
+      calls += 1;
+      return Promise.reject(new ElephantError('REGISTRY_UNAVAILABLE', 'down', { retryable: true }));
+    };
+    await expect(retryTransient('registering', down, logger, { attempts: 4, initialMs: 1 })).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    expect(calls).toBe(4);
+    calls = 0;
+    const refused = (): Promise<never> => {
+      calls += 1;
+      return Promise.reject(new ElephantError('REGISTRY_INCOMPATIBLE', 'no'));
+    };
+    await expect(retryTransient('registering', refused, logger, { initialMs: 1 })).rejects.toMatchObject({ code: 'REGISTRY_INCOMPATIBLE' });
+    expect(calls).toBe(1);
   });
 });

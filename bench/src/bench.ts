@@ -492,7 +492,7 @@ async function cleanUp(kafka: Kafka, redis: Redis, run: string, options: BenchOp
  * environment holds.
  */
 function serviceEnv(options: BenchOptions, tenant: string, guarantee: 'exactly_once' | 'at_least_once' = 'at_least_once'): Record<string, string> {
-  return { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: String(options.partitions), TOUCHPOINTS_PARTITIONS: String(options.partitions), PROCESSING_GUARANTEE: guarantee };
+  return { KAFKA_BROKERS: options.kafkaBrokers, SCHEMA_REGISTRY_URL: options.schemaRegistryUrl, REDIS_URL: options.redisUrl, HEALTH_PORT: '0', LOG_LEVEL: 'error', TENANT: tenant, PARTITIONS: String(options.partitions), PROCESSING_GUARANTEE: guarantee };
 }
 
 /** Only the throughput of the passthrough and of each stage alone, for tuning; no report written (BENCH_ONLY=throughput). */

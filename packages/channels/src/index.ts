@@ -32,7 +32,7 @@ export {
   type OmittedDrops,
 } from './identifiers.ts';
 export { setOwn, PROPERTY_LIMITS } from './fields.ts';
-export { touchpointKey } from './key.ts';
+export { touchpointKey, TOUCHPOINTS_TOPIC_MAX_BYTES } from './key.ts';
 export { MAX_AMOUNT_MINOR } from './values.ts';
 export { CHANNEL_DEFAULT_TRUST, DEFAULT_SOURCE_SYSTEMS, DEFAULT_SOURCE_TRUST, sourceTrust } from './trust.ts';
 export {

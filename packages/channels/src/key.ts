@@ -22,3 +22,11 @@ export function touchpointKey(touchpoint: Pick<Touchpoint, 'identifiers' | 'even
   }
   return best === undefined ? `event:${touchpoint.eventId}` : `${best.type}:${best.value}`;
 }
+
+/**
+ * `max.message.bytes` of the touchpoints topic, set by whichever service creates it (the
+ * normalizer or the resolver, whichever starts first) rather than left to the broker's default,
+ * which an operator may have lowered: the normalizer's TOUCHPOINT_MAX_BYTES and the producer's
+ * 900 KiB requests stay below it.
+ */
+export const TOUCHPOINTS_TOPIC_MAX_BYTES = 1048588;

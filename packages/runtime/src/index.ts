@@ -7,6 +7,8 @@ import { ConfigError } from '@elephant/config';
 import { describeError, isElephantError } from '@elephant/errors';
 import { createLogger, type Logger } from '@elephant/observability';
 
+export { retryTransient, type RetryOptions } from './retry.ts';
+
 export interface Lifecycle {
   /** Registers a closer; closers run in reverse registration order. */
   onShutdown(name: string, close: () => Promise<void>): void;

@@ -64,7 +64,7 @@ function serviceEnv(config: CliConfig): Record<string, string> {
 /** Every channel in one normalizer: one consumer and one producer for all eight raw topics. */
 export function normalizerConfig(config: CliConfig): NormalizerConfig {
   const group = config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}elephant-normalizer-${CHANNELS.join('.')}` };
-  return loadNormalizerConfig({ ...serviceEnv(config), ...group, NORMALIZER_CHANNELS: CHANNELS.join(','), TOUCHPOINTS_PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
+  return loadNormalizerConfig({ ...serviceEnv(config), ...group, NORMALIZER_CHANNELS: CHANNELS.join(','), PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
 }
 
 export function resolverConfig(config: CliConfig): ResolverConfig {

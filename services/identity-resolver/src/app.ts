@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channels';
 import { DEFAULT_RULES_DOCUMENT, IdentityRulesError, parseRulesDocument, type RulesDocument } from '@elephant/identity';
 import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
+import { retryTransient } from '@elephant/runtime';
 import { topicsOf, type ResolverConfig, type ResolverTopics } from './config.ts';
 import { IdentityGraph } from './graph.ts';
 import { createResolverHandler } from './handler.ts';
@@ -47,7 +49,8 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
   if (config.CREATE_TOPICS) {
     await ensureTopics(kafka, [
-      { topic: topics.touchpoints, partitions: config.PARTITIONS },
+      // As the normalizer creates it, whichever of the two starts first.
+      { topic: topics.touchpoints, partitions: config.PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_TOPIC_MAX_BYTES) } },
       { topic: topics.resolved, partitions: config.PARTITIONS },
       { topic: topics.merges, partitions: config.PARTITIONS },
       { topic: topics.alerts, partitions: 1 },
@@ -55,12 +58,14 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
     ]);
   }
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-identity-resolver' });
-  const [resolved, merge, alert] = await Promise.all([
-    registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
-    registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
-    registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
-  ]);
-  const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS });
+  // A registry or Redis restarting while the resolver starts is waited out (about 30 s), not a crash loop.
+  const [resolved, merge, alert] = await retryTransient('registering the schemas', () =>
+    Promise.all([
+      registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
+      registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
+      registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
+    ]), logger);
+  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger);
   const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
   const producer = await BatchProducer.connect(kafka);
   const consumer = new BatchConsumer({

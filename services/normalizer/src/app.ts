@@ -1,8 +1,8 @@
-import { touchpointSchema } from '@elephant/channels';
+import { touchpointSchema, TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channels';
 import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { describeError, isRetryable } from '@elephant/errors';
+import { retryTransient } from '@elephant/runtime';
 import { adapterContextOf, topicsOf, type NormalizerConfig, type NormalizerTopics } from './config.ts';
 import { createNormalizerHandler } from './handler.ts';
 import { createNormalizerMetrics } from './metrics.ts';
@@ -16,43 +16,6 @@ export interface RunningNormalizer {
 }
 
 /**
- * Set on a touchpoints topic the normalizer creates, rather than left to the broker's default
- * (which an operator may have lowered): TOUCHPOINT_MAX_BYTES and the producer's 900 KiB
- * requests stay below it.
- */
-const TOUCHPOINTS_MAX_BYTES = 1048588;
-
-export interface RetryOptions {
-  /** Attempts in all, the first included. @default 8 */
-  readonly attempts?: number;
-  /** Wait before the second attempt, doubled each time up to maxMs. @default 500 */
-  readonly initialMs?: number;
-  /** @default 8000 */
-  readonly maxMs?: number;
-}
-
-/**
- * Runs `work` until it succeeds, retrying errors that are retryable (isRetryable) with
- * exponential backoff, each failure logged; a non-retryable error, or the last attempt's, is
- * thrown. With the defaults it gives up after about 30 s of trying.
- */
-export async function retryTransient<T>(what: string, work: () => Promise<T>, logger: Logger, options: RetryOptions = {}): Promise<T> {
-  const attempts = options.attempts ?? 8;
-  const maxMs = options.maxMs ?? 8000;
-  let delay = options.initialMs ?? 500;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!isRetryable(error) || attempt >= attempts) throw error;
-      logger.warn({ attempt, attempts, delayMs: delay, error: describeError(error) }, `${what} failed; retrying`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(maxMs, delay * 2);
-    }
-  }
-}
-
-/**
  * Wires one normalizer: registers the Touchpoint schema, creates missing topics, and starts
  * the consumer runner with the normalizing handler. One consumer reads the raw topics of
  * every channel of the process and one producer writes what they become, so a process that
@@ -61,7 +24,7 @@ export async function retryTransient<T>(what: string, work: () => Promise<T>, lo
  */
 export async function startNormalizer(config: NormalizerConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningNormalizer> {
   const topics = topicsOf(config);
-  if (config.TOUCHPOINT_MAX_BYTES >= TOUCHPOINTS_MAX_BYTES) logger.warn({ touchpointMaxBytes: config.TOUCHPOINT_MAX_BYTES, topicMaxBytes: TOUCHPOINTS_MAX_BYTES }, 'TOUCHPOINT_MAX_BYTES is not below the touchpoints topic limit the normalizer sets: the broker may refuse touchpoints (they are then dead-lettered as TOUCHPOINT_REJECTED)');
+  if (config.TOUCHPOINT_MAX_BYTES >= TOUCHPOINTS_TOPIC_MAX_BYTES) logger.warn({ touchpointMaxBytes: config.TOUCHPOINT_MAX_BYTES, topicMaxBytes: TOUCHPOINTS_TOPIC_MAX_BYTES }, 'TOUCHPOINT_MAX_BYTES is not below the touchpoints topic limit the normalizer sets: the broker may refuse touchpoints (they are then dead-lettered as TOUCHPOINT_REJECTED)');
   const channels = config.channels;
   const name = `elephant-normalizer-${channels.join('.')}`;
   // Each metric has a channel label; a single-channel process labels the process's own metrics too.
@@ -69,8 +32,8 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name, logger });
   if (config.CREATE_TOPICS) {
     await ensureTopics(kafka, [
-      ...topics.sources.map(({ topic }) => ({ topic, partitions: config.TOUCHPOINTS_PARTITIONS })),
-      { topic: topics.touchpoints, partitions: config.TOUCHPOINTS_PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_MAX_BYTES) } },
+      ...topics.sources.map(({ topic }) => ({ topic, partitions: config.PARTITIONS })),
+      { topic: topics.touchpoints, partitions: config.PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_TOPIC_MAX_BYTES) } },
       deadLetterTopic(topics.deadLetters),
     ]);
   }

@@ -80,7 +80,12 @@ const schema = z.object({
   SENDGRID_IDENTIFIER_ARGS: jsonMap(z.string({ error: 'each identifier type must be a string' }), '{"uid":"user_id"}').optional(),
   /** Create missing topics at start-up (source, touchpoints, dead letters). */
   CREATE_TOPICS: bool.default(true),
-  TOUCHPOINTS_PARTITIONS: positiveInt.default(8),
+  /**
+   * Partitions of the topics it creates (its raw topics and touchpoints.v1), the variable
+   * every service reads for the topics it creates. Named TOUCHPOINTS_PARTITIONS before
+   * 2026-12-07: that name is refused (see renamedIssues), not ignored.
+   */
+  PARTITIONS: positiveInt.default(8),
   /** Handler calls in flight at once, each with what waited in one or more partitions. */
   PARTITIONS_CONCURRENTLY: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
@@ -136,9 +141,22 @@ function channelIssues(env: Env): ConfigIssue[] {
   return several ? ['NORMALIZER_SOURCE_TOPIC', 'NORMALIZER_SOURCE_SYSTEM'].filter((variable) => isSet(env[variable])).map((variable) => ({ variable, problem: 'applies to a single channel: set it only with one channel in NORMALIZER_CHANNELS' })) : [];
 }
 
+/**
+ * Variables renamed: one still set would be ignored silently (a ConfigMap setting PARTITIONS
+ * for every service, a normalizer still reading TOUCHPOINTS_PARTITIONS, created touchpoints.v1
+ * with another partition count than the resolver wanted), so it stops start-up instead.
+ */
+const RENAMED: Readonly<Record<string, string>> = { TOUCHPOINTS_PARTITIONS: 'PARTITIONS' };
+
+function renamedIssues(env: Env): ConfigIssue[] {
+  return Object.entries(RENAMED)
+    .filter(([old]) => isSet(env[old]))
+    .map(([old, now]) => ({ variable: old, problem: `was renamed ${now} (the variable every service reads): set ${now}${isSet(env[now]) ? '' : ` to ${env[old]}`} and remove ${old}` }));
+}
+
 /** Parses the environment and checks the adapter context it implies (e.g. a region libphonenumber does not know). */
 export function loadConfig(env: Env = process.env): NormalizerConfig {
-  const issues = channelIssues(env);
+  const issues = [...channelIssues(env), ...renamedIssues(env)];
   let parsed: z.infer<typeof schema>;
   try {
     parsed = parseEnv('normalizer', schema, env);

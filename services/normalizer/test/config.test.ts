@@ -95,6 +95,13 @@ describe('normalizer configuration', () => {
     expect(variables({ NORMALIZER_CHANNELS: 'web, web', NORMALIZER_SOURCE_TOPIC: 'clicks' })).toEqual([]);
   });
 
+  it('reads PARTITIONS, as every service does (regression: it read TOUCHPOINTS_PARTITIONS and ignored the PARTITIONS of the shared ConfigMap), and refuses the old name instead of ignoring it', () => {
+    expect(loadConfig(base).PARTITIONS).toBe(8);
+    expect(loadConfig({ ...base, PARTITIONS: '16' }).PARTITIONS).toBe(16);
+    expect(issuesOf({ TOUCHPOINTS_PARTITIONS: '16' })).toEqual([{ variable: 'TOUCHPOINTS_PARTITIONS', problem: 'was renamed PARTITIONS (the variable every service reads): set PARTITIONS to 16 and remove TOUCHPOINTS_PARTITIONS' }]);
+    expect(issuesOf({ TOUCHPOINTS_PARTITIONS: '16', PARTITIONS: '16' })).toEqual([{ variable: 'TOUCHPOINTS_PARTITIONS', problem: 'was renamed PARTITIONS (the variable every service reads): set PARTITIONS and remove TOUCHPOINTS_PARTITIONS' }]);
+  });
+
   it('refuses to start with exit code 78 and a message naming each variable', () => {
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
     const result = spawnSync(process.execPath, [main], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NORMALIZER_CHANNEL: 'fax', MAX_MESSAGE_BYTES: '0' }, timeout: 30000 });

@@ -8,7 +8,7 @@ import { MAX_REPORTED_DROPS, touchpointSchema, type Touchpoint } from '@elephant
 import { DEAD_LETTER_HEADERS, headerText, KafkaError, type KafkaMessage, type OutboundBatch } from '@elephant/kafka';
 import { createLogger, createMetricsRegistry, type Registry } from '@elephant/observability';
 import { ElephantError } from '@elephant/errors';
-import { createNormalizerHandler, createNormalizerMetrics, retryTransient, type NormalizerDeps, type TouchpointProducer } from '@elephant/normalizer';
+import { createNormalizerHandler, createNormalizerMetrics, type NormalizerDeps, type TouchpointProducer } from '@elephant/normalizer';
 import { segmentTrack } from './samples.ts';
 
 const type = avro.Type.forSchema(touchpointSchema as avro.Schema);
@@ -244,36 +244,5 @@ describe('normalizer handler', () => {
       ['ADAPTER_FAILED', 'The adapter failed: TypeError: broken context'],
       ['ADAPTER_FAILED', 'The adapter failed: TypeError: broken context'],
     ]);
-  });
-});
-
-describe('retryTransient (start-up calls such as registering the schema)', () => {
-  const logger = createLogger({ name: 'test', level: 'silent' });
-
-  it('retries retryable failures with backoff until the call succeeds', async () => {
-    let calls = 0;
-    const result = await retryTransient('registering', () => {
-      calls += 1;
-      return calls < 3 ? Promise.reject(new ElephantError('REGISTRY_UNAVAILABLE', 'down', { retryable: true })) : Promise.resolve(42);
-    }, logger, { initialMs: 1 });
-    expect(result).toBe(42);
-    expect(calls).toBe(3);
-  });
-
-  it('gives up after the attempts allowed, and at once on a non-retryable error', async () => {
-    let calls = 0;
-    const down = (): Promise<never> => {
-      calls += 1;
-      return Promise.reject(new ElephantError('REGISTRY_UNAVAILABLE', 'down', { retryable: true }));
-    };
-    await expect(retryTransient('registering', down, logger, { attempts: 4, initialMs: 1 })).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
-    expect(calls).toBe(4);
-    calls = 0;
-    const refused = (): Promise<never> => {
-      calls += 1;
-      return Promise.reject(new ElephantError('REGISTRY_INCOMPATIBLE', 'no'));
-    };
-    await expect(retryTransient('registering', refused, logger, { initialMs: 1 })).rejects.toMatchObject({ code: 'REGISTRY_INCOMPATIBLE' });
-    expect(calls).toBe(1);
   });
 });

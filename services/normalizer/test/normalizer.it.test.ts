@@ -25,7 +25,7 @@ function env(channels: Channel | readonly Channel[], scope: string, extra: Recor
     CONSUMER_GROUP: ctx.group(`${scope}-${list.join('.')}`),
     DEFAULT_REGION: 'US',
     DEFAULT_CURRENCY: 'USD',
-    TOUCHPOINTS_PARTITIONS: '4',
+    PARTITIONS: '4',
     HEALTH_PORT: '0',
     LOG_LEVEL: 'warn',
     ...extra,

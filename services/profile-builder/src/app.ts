@@ -5,6 +5,7 @@ import { createMetricsRegistry, startHealthServer, type Logger, type Registry } 
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
+import { retryTransient } from '@elephant/runtime';
 import { topicsOf, type BuilderConfig, type BuilderTopics } from './config.ts';
 import { erasureRequestSchema } from './generated/erasure-request.ts';
 import { StateCache, createBuilderHandler, type SchemaIds } from './handler.ts';
@@ -105,8 +106,9 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   // Created here or not, the three inputs must agree on their partition count (co-partitioned by profile id).
   await checkCoPartitioned(kafka, [topics.resolved, topics.merges, topics.erasures]);
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
-  const schemaIds = await registerSchemas(registry, topics);
-  const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS });
+  // A registry or Redis restarting while the builder starts is waited out (about 30 s), not a crash loop.
+  const schemaIds = await retryTransient('registering the schemas', () => registerSchemas(registry, topics), logger);
+  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger);
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS, { appliedTtlSeconds: config.APPLIED_TTL_SECONDS });
   const { producer, commits } = await connectOutputs(kafka, config);
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);
