@@ -53,16 +53,35 @@ export function parseEnv<Shape extends z.ZodRawShape>(
   for (const issue of result.error.issues) {
     // The variable is the first path element; deeper elements (a list entry) stay in the text.
     const variable = issue.path.length > 0 ? String(issue.path[0]) : '(environment)';
-    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? 'is required but not set' : describeIssue(issue, input[variable]);
+    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? 'is required but not set' : describeIssue(issue, variable, input[variable]);
     byVariable.set(variable, [...(byVariable.get(variable) ?? []), problem]);
   }
   const issues = [...byVariable].map(([variable, problems]) => ({ variable, problem: problems.join('; ') }));
   throw new ConfigError(scope, issues);
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: string | undefined): string {
-  const shown = raw === undefined ? '' : ` (got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw)})`;
-  return `${issue.message}${shown}`;
+/**
+ * Variables whose value is never echoed in an error: it lands in stderr and container logs.
+ * `KEY` only at the end (API_KEY, SIGNING_KEY), not REDIS_KEY_PREFIX.
+ */
+const SECRET_VARIABLE = /PASSWORD|SECRET|TOKEN|CREDENTIAL|KEY$/i;
+
+function describeIssue(issue: z.core.$ZodIssue, variable: string, raw: string | undefined): string {
+  if (raw === undefined) return issue.message;
+  if (SECRET_VARIABLE.test(variable)) return `${issue.message} (value not shown)`;
+  const redacted = withoutUserInfo(raw);
+  return `${issue.message} (got ${JSON.stringify(redacted.length > 80 ? `${redacted.slice(0, 77)}...` : redacted)})`;
+}
+
+/**
+ * `raw` with the user info of a URL-like value (everything between `://` and the last `@`)
+ * replaced by `***`: an invalid `redis://:pa#ss@redis:6379` does not parse, so the password
+ * cannot be told from the rest of it, and `#`, `/` or `@` in it must not end the redaction early.
+ */
+function withoutUserInfo(raw: string): string {
+  const start = raw.indexOf('://');
+  const end = raw.lastIndexOf('@');
+  return start >= 0 && end > start + 3 ? `${raw.slice(0, start + 3)}***${raw.slice(end)}` : raw;
 }
 
 // Reusable variable types. Each accepts the string form an operator writes in a manifest.

@@ -100,11 +100,17 @@ export class AvroRegistry {
   #scratch = Buffer.allocUnsafeSlow(64 * 1024);
   readonly #pending = new Map<number, Promise<AvroType>>();
 
+  /** `Basic ...` when the configured URL carries user info; fetch refuses such a URL itself. */
+  readonly #authorization: string | undefined;
+
   constructor(options: RegistryOptions) {
-    this.#url = options.url.replace(/\/+$/, '');
+    const { url, authorization } = withoutCredentials(options.url);
+    this.#url = url.replace(/\/+$/, '');
+    this.#authorization = authorization;
     this.#userAgent = options.clientId ?? 'elephant';
   }
 
+  /** The base URL, without the user info (sent as an Authorization header instead). */
   get url(): string {
     return this.#url;
   }
@@ -342,17 +348,61 @@ export class AvroRegistry {
     try {
       response = await fetch(`${this.#url}${path}`, {
         method,
-        headers: { 'user-agent': this.#userAgent, accept: 'application/vnd.schemaregistry.v1+json, application/json', ...(body === undefined ? {} : { 'content-type': 'application/vnd.schemaregistry.v1+json' }) },
+        headers: {
+          'user-agent': this.#userAgent,
+          accept: 'application/vnd.schemaregistry.v1+json, application/json',
+          ...(this.#authorization === undefined ? {} : { authorization: this.#authorization }),
+          ...(body === undefined ? {} : { 'content-type': 'application/vnd.schemaregistry.v1+json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(10000),
       });
     } catch (error) {
-      throw new RegistryError('REGISTRY_UNAVAILABLE', `Schema Registry at ${this.#url} is unreachable (${method} ${path}): ${(error as Error).message}`, { cause: error });
+      // A URL that did not parse keeps its user info, and fetch's message quotes it: neither
+      // goes into the error (nor into its cause, which loggers print too).
+      const reason = (error as Error).message;
+      const shown = redactUserInfo(reason);
+      throw new RegistryError('REGISTRY_UNAVAILABLE', redactUserInfo(`Schema Registry at ${this.#url} is unreachable (${method} ${path}): ${shown}`), { cause: shown === reason ? error : new Error(shown) });
     }
     const text = await response.text();
     if (response.ok || okStatuses.includes(response.status)) return text ? (JSON.parse(text) as unknown) : undefined;
     throw statusError(response.status, `${method} ${path}`, text);
   }
+}
+
+/**
+ * `raw` without its user info, and that user info as a Basic Authorization header value
+ * (percent-decoded, as RFC 3986 user info is written: `http://user:p%40ss@host` sends `user:p@ss`).
+ * A URL without user info, or one that does not parse, is returned as it is.
+ */
+function withoutCredentials(raw: string): { url: string; authorization?: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    return { url: raw };
+  }
+  if (parsed.username === '' && parsed.password === '') return { url: raw };
+  const credentials = `${decoded(parsed.username)}:${decoded(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.href, authorization: `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}` };
+}
+
+function decoded(component: string): string {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return component; // a stray %: taken literally
+  }
+}
+
+/**
+ * `text` with the user info of any URL in it replaced by `***`: everything between `://` and
+ * the last `@` before the next whitespace (a password may itself hold `/`, `#` or `@`).
+ */
+function redactUserInfo(text: string): string {
+  return text.replace(/:\/\/\S*@/g, '://***@');
 }
 
 function statusError(status: number, what: string, text: string): RegistryError {
