@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
+import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
 import { processingGuarantee } from '@elephant/profile-builder';
 import { loadStackConfig, stackUrls } from '@elephant/stack';
 
@@ -21,6 +21,12 @@ const schema = z.object({
   DEFAULT_REGION: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code like US').default('US'),
   DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD').default('USD'),
   REDIS_KEY_PREFIX: z.string().default('elephant:'),
+  /**
+   * Fold Gmail dots and +tags in e-mail identifiers, as the normalizer does with the same
+   * setting: `profile` and `erase` normalize their identifier with it, and `run` passes it on to
+   * the embedded normalizer (PASSED_SETTINGS). Set it as the normalizer's deployment does.
+   */
+  FOLD_GMAIL_ADDRESSES: bool.default(false),
   IDENTITY_RULES_FILE: z.string().optional(),
   /**
    * Partitions of every topic the services read or write (raw channel topics included): they

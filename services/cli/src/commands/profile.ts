@@ -60,11 +60,12 @@ function byNumber(a: string, b: string): number {
 
 /**
  * An identifier as the graph stores it: normalized as the normalizer does (e-mails lower-case,
- * phones in E.164 read in DEFAULT_REGION, loyalty cards without spaces), so `ADA@Lovelace.dev`
- * and `(415) 555-0142` find the profile. A value normalization refuses is a usage error.
+ * Gmail dots and +tags folded with FOLD_GMAIL_ADDRESSES, phones in E.164 read in DEFAULT_REGION,
+ * loyalty cards without spaces), so `ADA@Lovelace.dev` and `(415) 555-0142` find the profile.
+ * A value normalization refuses is a usage error.
  */
-export function normalizedIdentifier(config: Pick<CliConfig, 'DEFAULT_REGION'>, type: string, value: string): { type: string; value: string } {
-  const result = normalizeIdentifier(type, value, { defaultRegion: config.DEFAULT_REGION });
+export function normalizedIdentifier(config: Pick<CliConfig, 'DEFAULT_REGION' | 'FOLD_GMAIL_ADDRESSES'>, type: string, value: string): { type: string; value: string } {
+  const result = normalizeIdentifier(type, value, { defaultRegion: config.DEFAULT_REGION, foldGmailAddresses: config.FOLD_GMAIL_ADDRESSES });
   if (!result.ok) throw new CliError('USAGE', `${JSON.stringify(value)} is not a valid ${type} identifier (${result.reason}).${type === 'phone' ? ` National numbers are read in DEFAULT_REGION ${config.DEFAULT_REGION}; write others with +country code.` : ''}`);
   return { type, value: result.value };
 }
