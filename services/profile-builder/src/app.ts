@@ -5,10 +5,10 @@ import { createMetricsRegistry, startHealthServer, type Logger, type Registry } 
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { retryTransient } from '@elephant/runtime';
+import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
 import { topicsOf, type BuilderConfig, type BuilderTopics } from './config.ts';
 import { erasureRequestSchema } from './generated/erasure-request.ts';
-import { StateCache, createBuilderHandler, type SchemaIds } from './handler.ts';
+import { BackgroundWork, StateCache, createBuilderHandler, type SchemaIds } from './handler.ts';
 import { createBuilderMetrics } from './metrics.ts';
 import { ProfileStore } from './store.ts';
 
@@ -32,7 +32,7 @@ export type OutputCommits = Pick<TransactionGroup, 'commit'>;
  * (PROCESSING_GUARANTEE=exactly_once) or sends its outputs and then lets the consumer commit
  * its offsets (at_least_once).
  */
-export interface BuilderOptions {
+export interface BuilderOptions extends StartOptions {
   /**
    * Wraps where outputs go (fault injection in tests: a commit that fails, or that succeeds
    * and then reports a failure, as a crash at either point would).
@@ -107,11 +107,12 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   await checkCoPartitioned(kafka, [topics.resolved, topics.merges, topics.erasures]);
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
   // A registry or Redis restarting while the builder starts is waited out (about 30 s), not a crash loop.
-  const schemaIds = await retryTransient('registering the schemas', () => registerSchemas(registry, topics), logger);
-  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger);
+  const schemaIds = await retryTransient('registering the schemas', () => registerSchemas(registry, topics), logger, { signal: options.signal });
+  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS, { appliedTtlSeconds: config.APPLIED_TTL_SECONDS });
   const { producer, commits } = await connectOutputs(kafka, config);
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);
+  const background = new BackgroundWork();
   const consumer = new BatchConsumer({
     kafka,
     groupId: config.CONSUMER_GROUP,
@@ -137,10 +138,12 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       states: new StateCache(config.STATE_CACHE_PROFILES),
       maxProfileBytes: config.MAX_PROFILE_BYTES,
       maxRecordBytes: config.MAX_RECORD_BYTES,
+      background,
     }),
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning(), redis: () => redis.status === 'ready' } });
   try {
+    throwIfShuttingDown(options.signal, 'starting the profile builder');
     await consumer.start();
   } catch (error) {
     await Promise.allSettled([health.close(), committed.close(), producer.disconnect()]);
@@ -156,6 +159,8 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     stop: async () => {
       health.markShuttingDown();
       await consumer.stop();
+      // What the last batches left running (outbox deletions, tombstones) uses the producer and Redis.
+      await background.drained();
       await Promise.all([committed.close(), producer.disconnect()]);
       redis.disconnect();
       await health.close();

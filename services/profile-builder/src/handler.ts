@@ -48,6 +48,39 @@ export interface BuilderDeps {
    * @default DEFAULT_MAX_RECORD_BYTES
    */
   readonly maxRecordBytes?: number;
+  /**
+   * Where a batch leaves what it does after it returned (deleting its published outbox
+   * entries, tombstoning profiles merged meanwhile: confirmAndSettle), so that the service's
+   * stop waits for it before the producer and Redis close under it.
+   */
+  readonly background?: BackgroundWork;
+}
+
+/**
+ * Work a batch leaves running when it returns. Untracked, a stop disconnected the producer
+ * and Redis under it: the deletion failed (a warning; the entries were published again by the
+ * next owner of the partition, as duplicates) or a tombstone's transaction was cut off (with
+ * exactly_once, read_committed subscribers of the partition held back until it timed out).
+ */
+export class BackgroundWork {
+  readonly #running = new Set<Promise<void>>();
+
+  /** `work` must not reject (it handles its own failures). */
+  track(work: Promise<void>): void {
+    this.#running.add(work);
+    const done = (): void => void this.#running.delete(work);
+    work.then(done, done);
+  }
+
+  /** Work tracked and not finished yet. */
+  get pending(): number {
+    return this.#running.size;
+  }
+
+  /** Resolves when everything tracked, including work tracked meanwhile, has finished. */
+  async drained(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
 }
 
 
@@ -224,13 +257,13 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
  * the outbox entry that published the snapshot: if the process dies first, or the send or the
  * deletion fails, the next batch of the partition finds the entry published, its profile gone,
  * and sends the tombstone in its own transaction (recoverOutbox). Not awaited, like the
- * deletion.
+ * deletion; tracked in deps.background, which the service's stop waits for.
  */
 function confirmAndSettle(deps: BuilderDeps, partition: number, tenant: string, entries: readonly PublishedEntry[], live: ReadonlySet<string>): void {
   // The profiles of the entries are checked with them: each profile is sent once.
   const others = new Set(live);
   for (const entry of entries) if (entry.profile !== undefined) others.delete(entry.profile);
-  deps.store
+  const work = deps.store
     .confirm(tenant, partition, entries, [...others])
     .then(async (gone) => {
       if (gone.length === 0) return;
@@ -242,6 +275,7 @@ function confirmAndSettle(deps: BuilderDeps, partition: number, tenant: string, 
     .catch((error: unknown) => {
       deps.logger.warn({ err: error, tenant, partition }, 'could not delete published outbox entries or tombstone profiles merged meanwhile');
     });
+  deps.background?.track(work);
 }
 
 function liveSnapshot(out: Outputs, tenant: string, profileId: string): void {

@@ -8,6 +8,7 @@ import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import type { TestContext } from '@elephant/testing';
 import type { ProfileUpdate, ProfileSnapshot } from '@elephant/profiles';
 import {
+  BackgroundWork,
   createBuilderHandler,
   createBuilderMetrics,
   loadConfig,
@@ -140,6 +141,8 @@ export interface HandlerOnStack {
   readonly redis: Redis;
   readonly metrics: Registry;
   readonly handler: BatchHandler;
+  /** What the handler's batches left running after they returned (outbox deletions, tombstones). */
+  readonly background: BackgroundWork;
   /** A batch of partition 0 of `topic` (default: the resolved touchpoints) whose last message has offset `nextOffset - 1`. */
   run(messages: KafkaMessage[], nextOffset: number, topic?: string): Promise<void>;
   close(): Promise<void>;
@@ -155,6 +158,7 @@ export async function handlerOnStack(ctx: TestContext, scope: string, env: Recor
   const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
   const producer = await BatchProducer.connect(ctx.kafka);
   const metrics = createMetricsRegistry();
+  const background = new BackgroundWork();
   const handler = createBuilderHandler({
     topics,
     store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
@@ -168,6 +172,7 @@ export async function handlerOnStack(ctx: TestContext, scope: string, env: Recor
     committedOffset: () => Promise.resolve(-1n),
     maxProfileBytes: config.MAX_PROFILE_BYTES,
     maxRecordBytes: config.MAX_RECORD_BYTES,
+    background,
   });
   return {
     config,
@@ -177,8 +182,10 @@ export async function handlerOnStack(ctx: TestContext, scope: string, env: Recor
     redis,
     metrics,
     handler,
+    background,
     run: (messages, nextOffset, topic = topics.resolved) => handler({ topic, partition: 0, messages }, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) }),
     close: async () => {
+      await background.drained();
       await producer.disconnect();
       redis.disconnect();
     },
