@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ElephantError } from '@elephant/errors';
 import { createLogger } from '@elephant/observability';
-import { createLifecycle, retryTransient, startUnder } from '@elephant/runtime';
+import { createLifecycle, retryTransient, ShuttingDownError, startUnder } from '@elephant/runtime';
 
 describe('runtime', () => {
   it('runs on the Node 24 pinned as a dev dependency, not the machine Node 20', () => {
@@ -32,6 +32,29 @@ describe('a service’s lifecycle', () => {
     await starting;
     await lifecycle.done;
     expect(stop).toHaveBeenCalledTimes(1);
+    expect(process.exitCode).toBe(0);
+    process.exitCode = undefined;
+  });
+
+  it('regression (a signal while the start waited out a registry outage let it go on to join the group, or held the shutdown past its timeout): the shutdown aborts the start, whose retries stop at once', async () => {
+    const lifecycle = createLifecycle(options);
+    let attempts = 0;
+    const stop = vi.fn(() => Promise.resolve());
+    const starting = startUnder(lifecycle, 'service', async (signal) => {
+      // A registry that stays down; the backoff (an hour) would outlast any shutdown timeout.
+      await retryTransient('registering', () => {
+        attempts += 1;
+        return Promise.reject(new ElephantError('REGISTRY_UNAVAILABLE', 'down', { retryable: true }));
+      }, logger, { initialMs: 3_600_000, signal });
+      return { stop };
+    });
+    const outcome = starting.then(() => undefined, (error: unknown) => error);
+    await vi.waitFor(() => expect(attempts).toBe(1));
+    process.emit('SIGUSR2', 'SIGUSR2');
+    expect(await outcome).toBeInstanceOf(ShuttingDownError);
+    await lifecycle.done;
+    expect(attempts).toBe(1);
+    expect(stop).not.toHaveBeenCalled();
     expect(process.exitCode).toBe(0);
     process.exitCode = undefined;
   });

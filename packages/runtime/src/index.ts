@@ -6,8 +6,9 @@
 import { ConfigError } from '@elephant/config';
 import { describeError, isElephantError } from '@elephant/errors';
 import { createLogger, type Logger } from '@elephant/observability';
+import { ShuttingDownError } from './retry.ts';
 
-export { retryTransient, type RetryOptions } from './retry.ts';
+export { retryTransient, ShuttingDownError, throwIfShuttingDown, type RetryOptions } from './retry.ts';
 
 export interface Lifecycle {
   /** Registers a closer; closers run in reverse registration order. */
@@ -78,13 +79,16 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
 /**
  * Starts a service under `lifecycle` with its closer registered before it starts: a shutdown
  * that begins during start-up (SIGTERM while connecting, a fatal error of a consumer that has
- * just joined) waits for the start to finish and then stops what started, so that consumers
- * leave their group rather than being cut off by the exit timer (their partitions would
- * wait for the session timeout). A start that fails leaves nothing to stop.
+ * just joined) aborts the start's signal (its retries stop waiting, and it does not join its
+ * group: ShuttingDownError), waits for the start to end and then stops what started, so that
+ * consumers leave their group rather than being cut off by the exit timer (their partitions
+ * would wait for the session timeout). A start that fails leaves nothing to stop.
  */
-export function startUnder<Service extends { stop(): Promise<void> }>(lifecycle: Lifecycle, name: string, start: () => Promise<Service>): Promise<Service> {
-  const starting = start();
+export function startUnder<Service extends { stop(): Promise<void> }>(lifecycle: Lifecycle, name: string, start: (signal: AbortSignal) => Promise<Service>): Promise<Service> {
+  const abort = new AbortController();
+  const starting = start(abort.signal);
   lifecycle.onShutdown(name, async () => {
+    abort.abort();
     let running: Service;
     try {
       running = await starting;
@@ -108,13 +112,22 @@ async function withTimeout(work: Promise<void>, ms: number, name: string): Promi
   }
 }
 
+/** What a service's start function takes besides its configuration (runService passes it). */
+export interface StartOptions {
+  /** Aborted when a shutdown begins during the start: retries stop, and the consumer does not join its group. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }> {
   /** The logger's name, e.g. `normalizer-web`. */
   readonly name: (config: Config) => string;
   /** Parses the environment; a ConfigError stops the process with exit code 78. */
   readonly loadConfig: () => Config;
-  /** Wires the service; `onFatal` starts the shutdown with exit code 1. */
-  readonly start: (config: Config, logger: Logger, onFatal: (error: Error) => void) => Promise<{ stop(): Promise<void> }>;
+  /**
+   * Wires the service; `onFatal` starts the shutdown with exit code 1. `signal` is aborted when
+   * a shutdown begins during the start: the start then ends early (ShuttingDownError).
+   */
+  readonly start: (config: Config, logger: Logger, onFatal: (error: Error) => void, options: { readonly signal: AbortSignal }) => Promise<{ stop(): Promise<void> }>;
   /** Error codes of a failed start that mean bad configuration (exit 78) rather than an outage (exit 1). */
   readonly configErrorCodes?: readonly string[];
 }
@@ -137,8 +150,14 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
   const logger = createLogger({ name: service.name(config), level: config.LOG_LEVEL });
   const lifecycle = createLifecycle({ logger });
   try {
-    await startUnder(lifecycle, service.name(config), () => service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1)));
+    await startUnder(lifecycle, service.name(config), (signal) => service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), { signal }));
   } catch (error) {
+    if (error instanceof ShuttingDownError) {
+      // A signal during start-up: the shutdown under way sets the exit code.
+      logger.info(error.message);
+      await lifecycle.done;
+      return;
+    }
     logger.fatal({ err: error }, `${service.name(config)} failed to start: ${describeError(error)}`);
     const badConfig = error instanceof SyntaxError || (service.configErrorCodes !== undefined && isElephantError(error, ...service.configErrorCodes));
     await lifecycle.shutdown('start-up failed', badConfig ? 78 : 1);

@@ -1,4 +1,4 @@
-import { describeError, isRetryable } from '@elephant/errors';
+import { describeError, ElephantError, isRetryable } from '@elephant/errors';
 import type { Logger } from '@elephant/observability';
 
 export interface RetryOptions {
@@ -8,6 +8,35 @@ export interface RetryOptions {
   readonly initialMs?: number;
   /** @default 8000 */
   readonly maxMs?: number;
+  /** Aborted when the service is shutting down: no further attempt, and the wait ends at once (SHUTTING_DOWN). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Thrown by a start-up that a shutdown interrupted (SIGTERM while the service waited for the
+ * registry, Redis or the broker): not a failure, the service stops with the shutdown's exit code.
+ */
+export class ShuttingDownError extends ElephantError<'SHUTTING_DOWN'> {
+  constructor(what: string) {
+    super('SHUTTING_DOWN', `${what} abandoned: the service is shutting down`);
+  }
+}
+
+/** Throws ShuttingDownError when `signal` was aborted (before a step of a start-up that would join a group, say). */
+export function throwIfShuttingDown(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted === true) throw new ShuttingDownError(what);
+}
+
+function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**
@@ -20,12 +49,13 @@ export async function retryTransient<T>(what: string, work: () => Promise<T>, lo
   const maxMs = options.maxMs ?? 8000;
   let delay = options.initialMs ?? 500;
   for (let attempt = 1; ; attempt += 1) {
+    throwIfShuttingDown(options.signal, what);
     try {
       return await work();
     } catch (error) {
       if (!isRetryable(error) || attempt >= attempts) throw error;
       logger.warn({ attempt, attempts, delayMs: delay, error: describeError(error) }, `${what} failed; retrying`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await wait(delay, options.signal);
       delay = Math.min(maxMs, delay * 2);
     }
   }

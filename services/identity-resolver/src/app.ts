@@ -5,7 +5,7 @@ import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopic
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { retryTransient } from '@elephant/runtime';
+import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
 import { topicsOf, type ResolverConfig, type ResolverTopics } from './config.ts';
 import { IdentityGraph } from './graph.ts';
 import { createResolverHandler } from './handler.ts';
@@ -42,7 +42,7 @@ export function loadRules(config: Pick<ResolverConfig, 'IDENTITY_RULES_FILE'>): 
   }
 }
 
-export async function startResolver(config: ResolverConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningResolver> {
+export async function startResolver(config: ResolverConfig, logger: Logger, onFatal: (error: Error) => void, options: StartOptions = {}): Promise<RunningResolver> {
   const rules = loadRules(config);
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'identity-resolver' });
@@ -64,8 +64,8 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
       registry.register(`${topics.resolved}-value`, resolvedTouchpointAvroSchema),
       registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
       registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
-    ]), logger);
-  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger);
+    ]), logger, { signal: options.signal });
+  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
   const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
   const producer = await BatchProducer.connect(kafka);
   const consumer = new BatchConsumer({
@@ -92,6 +92,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning(), redis: () => redis.status === 'ready' } });
   try {
+    throwIfShuttingDown(options.signal, 'starting the identity resolver');
     await consumer.start();
   } catch (error) {
     await Promise.allSettled([health.close(), producer.disconnect()]);

@@ -2,7 +2,7 @@ import { touchpointSchema, TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channel
 import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { retryTransient } from '@elephant/runtime';
+import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
 import { adapterContextOf, topicsOf, type NormalizerConfig, type NormalizerTopics } from './config.ts';
 import { createNormalizerHandler } from './handler.ts';
 import { createNormalizerMetrics } from './metrics.ts';
@@ -22,7 +22,7 @@ export interface RunningNormalizer {
  * serves several channels costs the broker one member's fetches and one producer's requests.
  * `onFatal` is called if the consumer stops on its own.
  */
-export async function startNormalizer(config: NormalizerConfig, logger: Logger, onFatal: (error: Error) => void): Promise<RunningNormalizer> {
+export async function startNormalizer(config: NormalizerConfig, logger: Logger, onFatal: (error: Error) => void, options: StartOptions = {}): Promise<RunningNormalizer> {
   const topics = topicsOf(config);
   if (config.TOUCHPOINT_MAX_BYTES >= TOUCHPOINTS_TOPIC_MAX_BYTES) logger.warn({ touchpointMaxBytes: config.TOUCHPOINT_MAX_BYTES, topicMaxBytes: TOUCHPOINTS_TOPIC_MAX_BYTES }, 'TOUCHPOINT_MAX_BYTES is not below the touchpoints topic limit the normalizer sets: the broker may refuse touchpoints (they are then dead-lettered as TOUCHPOINT_REJECTED)');
   const channels = config.channels;
@@ -40,7 +40,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: name });
   // A registry that is still starting (or briefly down) must not stop the Deployment in a
   // crash loop: transient failures are retried with backoff; a refusal (incompatible schema) is not.
-  const { id: touchpointSchemaId } = await retryTransient('registering the Touchpoint schema', () => registry.register(`${topics.touchpoints}-value`, touchpointSchema as unknown as AvroSchema), logger);
+  const { id: touchpointSchemaId } = await retryTransient('registering the Touchpoint schema', () => registry.register(`${topics.touchpoints}-value`, touchpointSchema as unknown as AvroSchema), logger, { signal: options.signal });
   const producer = await BatchProducer.connect(kafka);
   const consumer = new BatchConsumer({
     kafka,
@@ -64,6 +64,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning() } });
   try {
+    throwIfShuttingDown(options.signal, 'starting the normalizer');
     await consumer.start();
   } catch (error) {
     await Promise.allSettled([health.close(), producer.disconnect()]);
