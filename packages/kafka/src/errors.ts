@@ -1,6 +1,6 @@
 import { ElephantError } from '@elephant/errors';
 
-export const KAFKA_ERROR_CODES = ['KAFKA_UNAVAILABLE', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_CONSUMER_CRASHED', 'KAFKA_HANDLER_FAILED', 'KAFKA_RECORD_REJECTED', 'KAFKA_REFUSED'] as const;
+export const KAFKA_ERROR_CODES = ['KAFKA_UNAVAILABLE', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_CONSUMER_CRASHED', 'KAFKA_HANDLER_FAILED', 'KAFKA_RECORD_REJECTED', 'KAFKA_REFUSED'] as const;
 export type KafkaErrorCode = (typeof KAFKA_ERROR_CODES)[number];
 
 export class KafkaError extends ElephantError<KafkaErrorCode> {

@@ -1,6 +1,6 @@
 /** Topic checks at start-up, on the real broker. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkCoPartitioned, ensureTopics } from '@elephant/kafka';
+import { checkCoPartitioned, ensureTopics, requireTopics } from '@elephant/kafka';
 import { isElephantError } from '@elephant/errors';
 import { createTestContext } from '@elephant/testing';
 
@@ -37,6 +37,26 @@ describe('topic checks', () => {
     expect(error.message).toContain(`Topic ${small} has 2 partitions; 4 are required`);
     // More partitions than asked is fine.
     await ensureTopics(ctx.kafka, [{ topic: small, partitions: 1 }]);
+  });
+
+  it('requireTopics (CREATE_TOPICS=false) creates nothing: names every missing topic (KAFKA_TOPIC_MISSING, not retryable), and checks the partitions of present ones', async () => {
+    const present = ctx.topic('present');
+    const absent = ctx.topic('absent');
+    const alsoAbsent = ctx.topic('also-absent');
+    await ctx.createTopics([{ topic: present, partitions: 2 }]);
+    const missing = await failure(requireTopics(ctx.kafka, [{ topic: present, partitions: 2 }, { topic: absent, partitions: 2 }, { topic: alsoAbsent, partitions: 1 }]));
+    expect(isElephantError(missing, 'KAFKA_TOPIC_MISSING')).toBe(true);
+    expect(isElephantError(missing) && missing.retryable).toBe(false);
+    expect(missing.message).toContain(`${absent}, ${alsoAbsent} do not exist and CREATE_TOPICS is false`);
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    try {
+      expect(await admin.listTopics()).not.toContain(absent);
+    } finally {
+      await admin.disconnect();
+    }
+    await requireTopics(ctx.kafka, [{ topic: present, partitions: 2 }]);
+    expect(isElephantError(await failure(requireTopics(ctx.kafka, [{ topic: present, partitions: 4 }])), 'KAFKA_TOPIC_MISMATCH')).toBe(true);
   });
 
   it('checkCoPartitioned refuses co-partitioned topics whose partition counts differ, naming each, and ignores missing ones', async () => {

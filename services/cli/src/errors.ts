@@ -24,7 +24,7 @@ export const EXIT_CODES: Readonly<Record<CliErrorCode | 'OK' | 'FAILED' | 'CONFI
  * Codes of other packages' errors that mean bad configuration (exit 78, CONFIG): an invalid
  * identity rules file, topics whose partition counts do not fit the design.
  */
-export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH'];
+export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING'];
 
 /** The exit code for an error a command ended with (docs/cli.md). */
 export function exitCodeOf(error: unknown): number {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channels';
 import { DEFAULT_RULES_DOCUMENT, IdentityRulesError, parseRulesDocument, type RulesDocument } from '@elephant/identity';
-import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics, requireTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
@@ -47,16 +47,15 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'identity-resolver' });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
-  if (config.CREATE_TOPICS) {
-    await ensureTopics(kafka, [
-      // As the normalizer creates it, whichever of the two starts first.
-      { topic: topics.touchpoints, partitions: config.PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_TOPIC_MAX_BYTES) } },
-      { topic: topics.resolved, partitions: config.PARTITIONS },
-      { topic: topics.merges, partitions: config.PARTITIONS },
-      { topic: topics.alerts, partitions: 1 },
-      deadLetterTopic(topics.deadLetters),
-    ]);
-  }
+  // Created when missing; with CREATE_TOPICS=false only checked (a missing one stops start-up: KAFKA_TOPIC_MISSING).
+  await (config.CREATE_TOPICS ? ensureTopics : requireTopics)(kafka, [
+    // As the normalizer creates it, whichever of the two starts first.
+    { topic: topics.touchpoints, partitions: config.PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_TOPIC_MAX_BYTES) } },
+    { topic: topics.resolved, partitions: config.PARTITIONS },
+    { topic: topics.merges, partitions: config.PARTITIONS },
+    { topic: topics.alerts, partitions: 1 },
+    deadLetterTopic(topics.deadLetters),
+  ]);
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-identity-resolver' });
   // A registry or Redis restarting while the resolver starts is waited out (about 30 s), not a crash loop.
   const [resolved, merge, alert] = await retryTransient('registering the schemas', () =>

@@ -1,5 +1,5 @@
 import { touchpointSchema, TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channels';
-import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics, requireTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
@@ -30,13 +30,12 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
   // Each metric has a channel label; a single-channel process labels the process's own metrics too.
   const metrics = createMetricsRegistry(channels.length === 1 ? { service: 'normalizer', channel: channels.join('') } : { service: 'normalizer' });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name, logger });
-  if (config.CREATE_TOPICS) {
-    await ensureTopics(kafka, [
-      ...topics.sources.map(({ topic }) => ({ topic, partitions: config.PARTITIONS })),
-      { topic: topics.touchpoints, partitions: config.PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_TOPIC_MAX_BYTES) } },
-      deadLetterTopic(topics.deadLetters),
-    ]);
-  }
+  // Created when missing; with CREATE_TOPICS=false only checked (a missing one stops start-up: KAFKA_TOPIC_MISSING).
+  await (config.CREATE_TOPICS ? ensureTopics : requireTopics)(kafka, [
+    ...topics.sources.map(({ topic }) => ({ topic, partitions: config.PARTITIONS })),
+    { topic: topics.touchpoints, partitions: config.PARTITIONS, configs: { 'max.message.bytes': String(TOUCHPOINTS_TOPIC_MAX_BYTES) } },
+    deadLetterTopic(topics.deadLetters),
+  ]);
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: name });
   // A registry that is still starting (or briefly down) must not stop the Deployment in a
   // crash loop: transient failures are retried with backoff; a refusal (incompatible schema) is not.

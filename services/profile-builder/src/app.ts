@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
-import { BatchConsumer, BatchProducer, checkCoPartitioned, deadLetterTopic, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, type Kafka } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, checkCoPartitioned, deadLetterTopic, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, requireTopics, type Kafka } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
@@ -82,27 +82,26 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'profile-builder' });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-profile-builder', logger });
-  if (config.CREATE_TOPICS) {
-    await ensureTopics(kafka, [
-      { topic: topics.resolved, partitions: config.PARTITIONS },
-      { topic: topics.merges, partitions: config.PARTITIONS },
-      { topic: topics.erasures, partitions: config.PARTITIONS },
-      // Deltas carry before/after values: a segment rolls daily so that retention (the broker's
-      // retention.ms) removes an erased person's updates within retention + a day, not + a week.
-      { topic: topics.updates, partitions: config.PARTITIONS, configs: { 'segment.ms': '86400000' } },
-      // Latest profile per key. Compaction never touches the active segment, and a quiet topic
-      // might not roll one for a week (segment.ms default): max.compaction.lag.ms makes every
-      // record compactable within a day, so an erased person's older full snapshots go within
-      // about a day of the tombstone; the tombstone itself goes a day after that.
-      {
-        topic: topics.snapshots,
-        partitions: config.PARTITIONS,
-        cleanupPolicy: 'compact',
-        configs: { 'delete.retention.ms': '86400000', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '86400000', 'max.compaction.lag.ms': '86400000' },
-      },
-      deadLetterTopic(topics.deadLetters),
-    ]);
-  }
+  // Created when missing; with CREATE_TOPICS=false only checked (a missing one stops start-up: KAFKA_TOPIC_MISSING).
+  await (config.CREATE_TOPICS ? ensureTopics : requireTopics)(kafka, [
+    { topic: topics.resolved, partitions: config.PARTITIONS },
+    { topic: topics.merges, partitions: config.PARTITIONS },
+    { topic: topics.erasures, partitions: config.PARTITIONS },
+    // Deltas carry before/after values: a segment rolls daily so that retention (the broker's
+    // retention.ms) removes an erased person's updates within retention + a day, not + a week.
+    { topic: topics.updates, partitions: config.PARTITIONS, configs: { 'segment.ms': '86400000' } },
+    // Latest profile per key. Compaction never touches the active segment, and a quiet topic
+    // might not roll one for a week (segment.ms default): max.compaction.lag.ms makes every
+    // record compactable within a day, so an erased person's older full snapshots go within
+    // about a day of the tombstone; the tombstone itself goes a day after that.
+    {
+      topic: topics.snapshots,
+      partitions: config.PARTITIONS,
+      cleanupPolicy: 'compact',
+      configs: { 'delete.retention.ms': '86400000', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '86400000', 'max.compaction.lag.ms': '86400000' },
+    },
+    deadLetterTopic(topics.deadLetters),
+  ]);
   // Created here or not, the three inputs must agree on their partition count (co-partitioned by profile id).
   await checkCoPartitioned(kafka, [topics.resolved, topics.merges, topics.erasures]);
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
