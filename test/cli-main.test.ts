@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CliError, EXIT_CODES, explainConnectionFailure, loadCliConfig, main, normalizedIdentifier, parsePublishLine, unreachableService } from '@elephant/cli';
+import { RedisError } from '@elephant/redis';
+import { RegistryError } from '@elephant/registry';
 
 const env = { KAFKA_BROKERS: '127.0.0.1:1', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
 const dir = mkdtempSync(join(tmpdir(), 'elephant-cli-main-'));
@@ -140,6 +142,15 @@ describe('elephant: connection failures say what to do', () => {
     expect(explained).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
     expect((explained as Error).message).toContain('elephant stack up');
     expect((explained as Error).message).toContain('KAFKA_BROKERS=127.0.0.1:1');
+  });
+
+  it('regression (the registry\'s password was printed): names the registry and Redis URLs without their user info', () => {
+    const secret = loadCliConfig({ ...env, SCHEMA_REGISTRY_URL: 'http://svc:s3cr%2Fet@registry:8081/apis/ccompat/v7', REDIS_URL: 'redis://:pa%23ss@redis:6379' });
+    const registry = explainConnectionFailure(new RegistryError('REGISTRY_UNAVAILABLE', 'down', { retryable: true }), secret) as Error;
+    expect(registry.message).toContain('SCHEMA_REGISTRY_URL=http://***@registry:8081/apis/ccompat/v7');
+    const redis = explainConnectionFailure(new RedisError('REDIS_UNAVAILABLE', 'down'), secret) as Error;
+    expect(redis.message).toContain('REDIS_URL=redis://***@redis:6379');
+    for (const message of [registry.message, redis.message]) for (const part of ['svc', 's3cr', 'pa%23ss']) expect(message).not.toContain(part);
   });
 
   it('leaves other failures alone', () => {

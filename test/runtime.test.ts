@@ -59,6 +59,19 @@ describe('a service’s lifecycle', () => {
     process.exitCode = undefined;
   });
 
+  it('a shutdown that begins during an attempt ends the retries when the attempt fails, without a wait or a warning', async () => {
+    const controller = new AbortController();
+    let fail: (error: Error) => void = () => undefined;
+    const warnings: string[] = [];
+    const watching = createLogger({ name: 'retry-test', level: 'warn', destination: { write: (line: string) => void warnings.push(line) } });
+    const retrying = retryTransient('connecting to Redis', () => new Promise<never>((_, reject) => (fail = reject)), watching, { initialMs: 3_600_000, signal: controller.signal });
+    const outcome = retrying.then(() => undefined, (error: unknown) => error);
+    controller.abort();
+    fail(new ElephantError('REDIS_UNAVAILABLE', 'connection closed', { retryable: true }));
+    expect(await outcome).toBeInstanceOf(ShuttingDownError);
+    expect(warnings).toEqual([]);
+  });
+
   it('a start that fails leaves nothing to stop, and the shutdown still completes', async () => {
     const lifecycle = createLifecycle(options);
     await expect(startUnder(lifecycle, 'service', () => Promise.reject(new Error('broker unreachable')))).rejects.toThrow('broker unreachable');

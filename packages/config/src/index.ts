@@ -4,7 +4,7 @@
  * error that names each of them, so an operator fixes a Deployment in one pass.
  */
 import { z } from 'zod';
-import { ElephantError } from '@elephant/errors';
+import { ElephantError, redactUserInfo } from '@elephant/errors';
 
 export { z };
 
@@ -69,19 +69,8 @@ const SECRET_VARIABLE = /PASSWORD|SECRET|TOKEN|CREDENTIAL|KEY$/i;
 function describeIssue(issue: z.core.$ZodIssue, variable: string, raw: string | undefined): string {
   if (raw === undefined) return issue.message;
   if (SECRET_VARIABLE.test(variable)) return `${issue.message} (value not shown)`;
-  const redacted = withoutUserInfo(raw);
+  const redacted = redactUserInfo(raw);
   return `${issue.message} (got ${JSON.stringify(redacted.length > 80 ? `${redacted.slice(0, 77)}...` : redacted)})`;
-}
-
-/**
- * `raw` with the user info of a URL-like value (everything between `://` and the last `@`)
- * replaced by `***`: an invalid `redis://:pa#ss@redis:6379` does not parse, so the password
- * cannot be told from the rest of it, and `#`, `/` or `@` in it must not end the redaction early.
- */
-function withoutUserInfo(raw: string): string {
-  const start = raw.indexOf('://');
-  const end = raw.lastIndexOf('@');
-  return start >= 0 && end > start + 3 ? `${raw.slice(0, start + 3)}***${raw.slice(end)}` : raw;
 }
 
 // Reusable variable types. Each accepts the string form an operator writes in a manifest.

@@ -51,3 +51,13 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/**
+ * `text` with the user info of every URL in it replaced by `***` (`redis://:pw@host` →
+ * `redis://***@host`): everything between `://` and the last `@` before the next whitespace, as
+ * a password may hold `/`, `#` or `@` itself. For messages, logs and output that name an
+ * endpoint a credential may be written into (REDIS_URL, SCHEMA_REGISTRY_URL).
+ */
+export function redactUserInfo(text: string): string {
+  return text.replace(/:\/\/\S*@/g, '://***@');
+}

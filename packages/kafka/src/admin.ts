@@ -87,11 +87,11 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
 
 /**
  * With CREATE_TOPICS=false (a platform team creates the topics): creates nothing, and checks
- * that every topic the service reads or writes exists, with at least the partitions it asks
- * for. A missing output topic was otherwise found at the first send, as
+ * that every topic the service reads or writes exists (not its partition count: the platform
+ * team's choice, as before; the builder's co-partitioned inputs are checked on their own). A missing output topic was otherwise found at the first send, as
  * UNKNOWN_TOPIC_OR_PARTITION, retried forever while the service stayed ready and published
  * nothing; a missing input left the consumer restarting.
- * @throws KAFKA_TOPIC_MISSING naming every missing topic; KAFKA_TOPIC_MISMATCH as ensureTopics
+ * @throws KAFKA_TOPIC_MISSING naming every missing topic
  */
 export async function requireTopics(kafka: Kafka, specs: readonly TopicSpec[]): Promise<void> {
   if (specs.length === 0) return;
@@ -107,8 +107,6 @@ export async function requireTopics(kafka: Kafka, specs: readonly TopicSpec[]): 
   if (missing.length > 0) {
     throw new KafkaError('KAFKA_TOPIC_MISSING', `Topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist and CREATE_TOPICS is false: create ${missing.length === 1 ? 'it' : 'them'} (docs/operations.md lists each service's topics and their settings), or set CREATE_TOPICS=true.`, { details: { topics: missing } });
   }
-  // All there: their partition counts are checked as when the service creates them.
-  await ensureTopics(kafka, specs);
 }
 
 /**

@@ -4,7 +4,7 @@
  * a fresh replica, which ioredis' defineCommand handles).
  */
 import { Redis, type RedisOptions, type ChainableCommander } from 'ioredis';
-import { ElephantError } from '@elephant/errors';
+import { ElephantError, redactUserInfo } from '@elephant/errors';
 import type { Logger } from '@elephant/observability';
 
 export { Redis, type ChainableCommander };
@@ -82,7 +82,7 @@ export async function connectRedis(options: RedisClientOptions): Promise<Redis> 
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new RedisError('REDIS_UNAVAILABLE', `Cannot connect to Redis at ${redactUrl(options.url)}: ${(error as Error).message}`, { cause: error });
+    throw new RedisError('REDIS_UNAVAILABLE', `Cannot connect to Redis at ${redactUserInfo(options.url)}: ${(error as Error).message}`, { cause: error });
   }
   return client;
 }
@@ -163,9 +163,6 @@ export function defineScripts<Names extends string>(client: Redis, scripts: Read
   }
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
-}
 
 /**
  * Deletes every key whose full name starts with `prefix` (SCAN, then UNLINK: the memory is

@@ -1,5 +1,6 @@
 import avro from 'avsc';
 import './strings.ts';
+import { redactUserInfo } from '@elephant/errors';
 import { RegistryError } from './errors.ts';
 import { readSchemaId, writeHeader, HEADER_LENGTH } from './wire.ts';
 
@@ -395,14 +396,6 @@ function decoded(component: string): string {
   } catch {
     return component; // a stray %: taken literally
   }
-}
-
-/**
- * `text` with the user info of any URL in it replaced by `***`: everything between `://` and
- * the last `@` before the next whitespace (a password may itself hold `/`, `#` or `@`).
- */
-function redactUserInfo(text: string): string {
-  return text.replace(/:\/\/\S*@/g, '://***@');
 }
 
 function statusError(status: number, what: string, text: string): RegistryError {

@@ -29,6 +29,10 @@ export function throwIfShuttingDown(signal: AbortSignal | undefined, what: strin
 
 function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
+    if (signal?.aborted === true) {
+      resolve();
+      return;
+    }
     const done = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);
@@ -53,6 +57,9 @@ export async function retryTransient<T>(what: string, work: () => Promise<T>, lo
     try {
       return await work();
     } catch (error) {
+      // The shutdown began during this attempt: its failure (the connection it cut, say) is not
+      // the service's, and no further attempt or wait follows.
+      throwIfShuttingDown(options.signal, what);
       if (!isRetryable(error) || attempt >= attempts) throw error;
       logger.warn({ attempt, attempts, delayMs: delay, error: describeError(error) }, `${what} failed; retrying`);
       await wait(delay, options.signal);

@@ -5,7 +5,7 @@
  * logs nothing below LOG_LEVEL=debug and retries briefly; a connection failure becomes a
  * CliError UNAVAILABLE that says what to do.
  */
-import { isElephantError } from '@elephant/errors';
+import { isElephantError, redactUserInfo } from '@elephant/errors';
 import { createKafka, type Kafka } from '@elephant/kafka';
 import { createLogger, type Logger } from '@elephant/observability';
 import type { CliConfig } from './config.ts';
@@ -67,11 +67,7 @@ export function explainConnectionFailure(error: unknown, config: CliConfig): unk
   if (error instanceof CliError) return error;
   const service = unreachableService(error);
   if (service === undefined) return error;
-  const where = service === 'Kafka' ? `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}` : service === 'Redis' ? `REDIS_URL=${redact(config.endpoints.redisUrl)}` : service === 'the Schema Registry' ? `SCHEMA_REGISTRY_URL=${config.endpoints.schemaRegistryUrl}` : `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}, REDIS_URL=${redact(config.endpoints.redisUrl)}`;
+  const where = service === 'Kafka' ? `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}` : service === 'Redis' ? `REDIS_URL=${redactUserInfo(config.endpoints.redisUrl)}` : service === 'the Schema Registry' ? `SCHEMA_REGISTRY_URL=${redactUserInfo(config.endpoints.schemaRegistryUrl)}` : `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}, REDIS_URL=${redactUserInfo(config.endpoints.redisUrl)}`;
   const detail = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
   return new CliError('UNAVAILABLE', `Cannot reach ${service} (${where}): ${detail}. ${UNAVAILABLE_ADVICE}`, { cause: error, retryable: true });
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

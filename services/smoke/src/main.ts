@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { describeError } from '@elephant/errors';
+import { describeError, redactUserInfo } from '@elephant/errors';
 import { ConfigError } from '@elephant/config';
 import { createLogger } from '@elephant/observability';
 import { runSmoke } from './smoke.ts';
@@ -31,8 +31,8 @@ async function main(): Promise<number> {
     process.stdout.write(
       [
         `Kafka     ${config.KAFKA_BROKERS.join(',')}: produced and consumed ${result.topic} (partition ${result.partition}, offset ${result.offset})`,
-        `Registry  ${config.SCHEMA_REGISTRY_URL}: subject ${result.subject}, schema id ${result.schemaId}, decoded ${JSON.stringify(result.decoded)}`,
-        `Redis     ${config.REDIS_URL}: wrote and read ${result.redisKey}`,
+        `Registry  ${redactUserInfo(config.SCHEMA_REGISTRY_URL)}: subject ${result.subject}, schema id ${result.schemaId}, decoded ${JSON.stringify(result.decoded)}`,
+        `Redis     ${redactUserInfo(config.REDIS_URL)}: wrote and read ${result.redisKey}`,
         `Round trip OK in ${result.elapsedMs} ms`,
         '',
       ].join('\n'),
