@@ -79,6 +79,13 @@ export interface BatchConsumerSettings {
   readonly commitIntervalMs?: number;
   /** Backoff between retries of a batch that failed with a retryable error. */
   readonly retryBackoff?: { readonly initialMs: number; readonly maxMs: number };
+  /**
+   * A batch failing with retryable errors for longer than this makes isReady() false until it
+   * (or the member's next batch of its partitions) goes through: a dependency down for good or
+   * a setting the broker keeps refusing as retryable is retried, not lost, and shows as not
+   * ready instead of as a ready service that publishes nothing. @default 60000
+   */
+  readonly stalledAfterMs?: number;
   /** Called once if the runner stops on its own (non-retryable failure, consumer crash). */
   readonly onFatal?: (error: Error) => void;
   /**
@@ -210,6 +217,8 @@ export class BatchConsumer {
   #joined = false;
   /** Partitions (topic|partition) this member has exported lag and queue gauges for. */
   readonly #series = new Set<string>();
+  /** Handler calls being retried, each with when its first attempt failed (performance.now()). */
+  readonly #failingSince = new Map<object, number>();
   #stopping: Promise<void> | undefined;
   #lanesIdle: Promise<void> | undefined;
   #failure: Error | undefined;
@@ -265,6 +274,18 @@ export class BatchConsumer {
    */
   isRunning(): boolean {
     return this.#running && this.#joined;
+  }
+
+  /**
+   * For readiness probes: running and in the group (isRunning), and no batch failing with
+   * retryable errors for longer than `stalledAfterMs`.
+   */
+  isReady(): boolean {
+    if (!this.isRunning()) return false;
+    const limit = this.#options.stalledAfterMs ?? 60000;
+    const now = performance.now();
+    for (const since of this.#failingSince.values()) if (now - since > limit) return false;
+    return true;
   }
 
   #setLag(topic: string, partition: number, value: number): void {
@@ -464,31 +485,38 @@ export class BatchConsumer {
     const signal = this.#abort.signal;
     const invoke = partitionsHandler ? () => partitionsHandler(batches, { signal, groupId }) : () => handler(batches[0] as ConsumedBatch, { signal, groupId, nextOffset: (first.items.at(-1) as Fetched).nextOffset });
     const backoff = this.#options.retryBackoff ?? { initialMs: 200, maxMs: 10000 };
-    for (let attempt = 0; ; attempt += 1) {
-      // A batch not finished before stop or a rejoin stays uncommitted: the partition's next
-      // owner (or this member after restart) receives it again.
-      if (attempt > 0 && (this.#halted() || this.#epoch !== epoch)) return;
-      try {
-        await invoke();
-        break;
-      } catch (error) {
-        if (!isRetryable(error)) {
-          // A bug, not bad input (handlers dead-letter bad input): stop here, leave the batch
-          // uncommitted for after the fix, and let the service shut down through onFatal
-          // rather than retry the same batch forever.
-          for (const topic of topics) this.#metrics?.batches.inc({ topic, group: groupId, outcome: 'failed' });
-          this.#fail(new HandlerBug(error));
-          return;
+    // Identifies this call while it is retried (isReady).
+    const call = {};
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        // A batch not finished before stop or a rejoin stays uncommitted: the partition's next
+        // owner (or this member after restart) receives it again.
+        if (attempt > 0 && (this.#halted() || this.#epoch !== epoch)) return;
+        try {
+          await invoke();
+          break;
+        } catch (error) {
+          if (!isRetryable(error)) {
+            // A bug, not bad input (handlers dead-letter bad input): stop here, leave the batch
+            // uncommitted for after the fix, and let the service shut down through onFatal
+            // rather than retry the same batch forever.
+            for (const topic of topics) this.#metrics?.batches.inc({ topic, group: groupId, outcome: 'failed' });
+            this.#fail(new HandlerBug(error));
+            return;
+          }
+          if (!this.#failingSince.has(call)) this.#failingSince.set(call, performance.now());
+          for (const topic of topics) this.#metrics?.batches.inc({ topic, group: groupId, outcome: 'retried' });
+          const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
+          // A first failure that a retry fixes is routine (the builder's optimistic check of
+          // profiles another partition changed meanwhile, a leader moving): counted in
+          // elephant_consumer_batches_total{outcome="retried"}, logged at info; a batch that
+          // keeps failing is a warning from its second retry on.
+          this.#log[attempt === 0 ? 'info' : 'warn']({ ...where, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
+          await sleep(delay, AbortSignal.any([this.#abort.signal, this.#rejoin.signal]));
         }
-        for (const topic of topics) this.#metrics?.batches.inc({ topic, group: groupId, outcome: 'retried' });
-        const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
-        // A first failure that a retry fixes is routine (the builder's optimistic check of
-        // profiles another partition changed meanwhile, a leader moving): counted in
-        // elephant_consumer_batches_total{outcome="retried"}, logged at info; a batch that
-        // keeps failing is a warning from its second retry on.
-        this.#log[attempt === 0 ? 'info' : 'warn']({ ...where, attempt, delayMs: delay, err: error }, 'batch failed with a retryable error; retrying');
-        await sleep(delay, AbortSignal.any([this.#abort.signal, this.#rejoin.signal]));
       }
+    } finally {
+      this.#failingSince.delete(call);
     }
     const seconds = (performance.now() - started) / 1000;
     for (const topic of topics) this.#metrics?.batchSeconds.observe({ topic, group: groupId }, seconds);

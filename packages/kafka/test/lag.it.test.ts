@@ -122,4 +122,37 @@ describe('consumer lag metric', () => {
       await consumer.stop();
     }
   });
+
+  it('regression (ready while a batch failed for ever with a retryable error and nothing was published): isReady() is false once a batch has failed for longer than stalledAfterMs, and true again once it goes through', async () => {
+    const topic = ctx.topic('stalled');
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    await producer.send([{ topic, messages: [{ value: 'x' }] }]);
+    await producer.disconnect();
+    let down = true;
+    let handled = 0;
+    const consumer = new BatchConsumer({
+      kafka: ctx.kafka,
+      groupId: ctx.group('stalled'),
+      topics: [topic],
+      logger: ctx.logger,
+      retryBackoff: { initialMs: 20, maxMs: 50 },
+      stalledAfterMs: 300,
+      handler: (batch) => {
+        if (down) return Promise.reject(new KafkaError('KAFKA_UNAVAILABLE', 'downstream down', { retryable: true }));
+        handled += batch.messages.length;
+        return Promise.resolve();
+      },
+    });
+    await consumer.start();
+    try {
+      expect(consumer.isReady()).toBe(true);
+      await waitUntil(() => !consumer.isReady(), { timeoutMs: 30000, message: 'not ready while the batch keeps failing' });
+      expect(consumer.isRunning()).toBe(true);
+      down = false;
+      await waitUntil(() => handled === 1 && consumer.isReady(), { timeoutMs: 30000, message: 'ready again once the batch went through' });
+    } finally {
+      await consumer.stop();
+    }
+  });
 });

@@ -89,7 +89,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
       now: Date.now,
     }),
   });
-  const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning(), redis: () => redis.status === 'ready' } });
+  const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isReady(), redis: () => redis.status === 'ready' } });
   try {
     throwIfShuttingDown(options.signal, 'starting the identity resolver');
     await consumer.start();

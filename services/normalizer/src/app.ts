@@ -61,7 +61,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
       maxTouchpointBytes: config.TOUCHPOINT_MAX_BYTES,
     }),
   });
-  const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning() } });
+  const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isReady() } });
   try {
     throwIfShuttingDown(options.signal, 'starting the normalizer');
     await consumer.start();

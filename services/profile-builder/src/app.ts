@@ -140,7 +140,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       background,
     }),
   });
-  const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isRunning(), redis: () => redis.status === 'ready' } });
+  const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isReady(), redis: () => redis.status === 'ready' } });
   try {
     throwIfShuttingDown(options.signal, 'starting the profile builder');
     await consumer.start();
