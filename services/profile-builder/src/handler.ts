@@ -762,6 +762,18 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   // Folded before: its update was published, or is in the outbox being republished.
   if (applied.has(merge.mergeId)) return undefined;
   const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
+  const erasedFirst = merge.mergedProfileIds.map((id) => profiles.get(id)).find((loaded) => loaded?.erasedAt !== undefined && loaded.mergedInto === undefined);
+  if (erasedFirst?.erasedAt !== undefined) {
+    // An absorbed profile was erased before this merge reached the builder (the erasure
+    // overtook it from the erasures topic): the resolver had already moved its identifiers to
+    // the survivor, which is the same person, holding them. Folding the others and skipping the
+    // erased one left that person alive in the survivor; the survivor and the others are erased
+    // instead (requests on the erasures topic, keyed by each: the survivor's partition is this
+    // one). Nothing is folded; a redelivered merge asks again, and an erasure repeated is a no-op.
+    deps.logger.info({ tenant, mergeId: merge.mergeId, erased: erasedFirst.profileId, survivor: merge.survivorProfileId }, 'merge of a profile erased before it: the survivor is erased too');
+    forwardErasures(deps, out, { requestId: merge.mergeId, tenant, requestedAt: erasedFirst.erasedAt, reason: null }, [merge.survivorProfileId, ...absorbed.map((loaded) => loaded.profileId)]);
+    return undefined;
+  }
   const base = parseState(deps, tenant, survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
   // A merged profile whose touchpoints the builder has not seen yet still joins mergedFrom;
   // its touchpoints will be forwarded here.

@@ -121,6 +121,74 @@ describe('erasure and merges', () => {
       expect(pipeline.fatal).toEqual([]);
     }
   });
+  it('regression (an erasure of the absorbed profile before its merge left the person in the survivor): the merge then erases the survivor, which holds the erased profile\'s identifiers', async () => {
+    const held = ctx.topic('held-merges-absorbed');
+    const pipeline = await startPipeline(ctx, 'erase-absorbed', { heldMerges: held });
+    try {
+      const topics = topicsOf(pipeline.config);
+      const producer = await BatchProducer.connect(ctx.kafka);
+      try {
+        const snapshots = async (): Promise<Map<string, ProfileSnapshot | null>> => {
+          const latest = new Map<string, ProfileSnapshot | null>();
+          for (const message of await readToEnd(ctx.kafka, topics.snapshots)) latest.set(message.key?.toString() ?? '', message.value ? await pipeline.registry.decode<ProfileSnapshot>(message.value) : null);
+          return latest;
+        };
+        const updates = async (): Promise<ProfileUpdate[]> => decodeAll<ProfileUpdate>(pipeline.registry, await readToEnd(ctx.kafka, topics.updates));
+        await pipeline.publish([
+          touchpoint('crm', { type: 'created', id: 'ea-1', occurredAt: at(1), contact: { id: 'crm-lea', firstName: 'Lea', emails: ['lea@erase-absorbed.dev'] } }),
+          touchpoint('web', { type: 'identify', messageId: 'ea-2', anonymousId: 'cookie-lea', timestamp: at(2), traits: { firstName: 'Lea' } }),
+        ]);
+        const crm = await waitUntil(() => pipeline.resolver.graph.profileOf('acme', { type: 'crm_id', value: 'crm-lea' }));
+        const cookie = await waitUntil(() => pipeline.resolver.graph.profileOf('acme', { type: 'anonymous_id', value: 'cookie-lea' }));
+        await waitUntil(async () => {
+          const latest = await snapshots();
+          return latest.get(crm)?.computed.eventsCount === 1 && latest.get(cookie)?.computed.eventsCount === 1;
+        }, { timeoutMs: 60000, message: 'both profiles built' });
+
+        // The resolver merges; its merge record is held back.
+        await pipeline.publish([touchpoint('web', { type: 'identify', messageId: 'ea-3', anonymousId: 'cookie-lea', timestamp: at(3), traits: { email: 'lea@erase-absorbed.dev' } })]);
+        const [heldMerge] = await readTopic(ctx.kafka, held, 1);
+        const merge = await pipeline.registry.decode<IdentityMerge>((heldMerge as KafkaMessage).value ?? Buffer.alloc(0));
+        const survivor = merge.survivorProfileId;
+        const absorbed = merge.mergedProfileIds[0] ?? '';
+        await waitUntil(async () => (await snapshots()).get(survivor)?.computed.eventsCount === 2, { timeoutMs: 60000, message: 'the identify applied to the survivor' });
+
+        // The erasure of the absorbed profile (looked up before the merge) is processed first...
+        const { id: erasureSchema } = await pipeline.registry.register(`${topics.erasures}-value`, erasureRequestSchema as unknown as AvroSchema);
+        await producer.send([{ topic: topics.erasures, messages: [{ key: absorbed, value: pipeline.registry.encode(erasureSchema, { requestId: 'gdpr-ea', tenant: 'acme', profileId: absorbed, requestedAt: Date.now(), reason: null }) }] }]);
+        await waitUntil(async () => (await updates()).some((update) => update.kind === 'erasure' && update.profileId === absorbed), { timeoutMs: 60000, message: "the absorbed profile's erasure" });
+
+        // ...then the merge arrives: the survivor holds the erased profile's identifiers and goes too.
+        await producer.send([{ topic: topics.merges, messages: [{ key: survivor, value: (heldMerge as KafkaMessage).value }] }]);
+        await waitUntil(async () => (await updates()).some((update) => update.kind === 'erasure' && update.profileId === survivor), { timeoutMs: 60000, message: "the survivor's erasure" });
+        await waitUntil(async () => {
+          const latest = await snapshots();
+          return latest.get(absorbed) === null && latest.get(survivor) === null;
+        }, { timeoutMs: 60000, message: 'both snapshots tombstoned' });
+        expect((await updates()).filter((update) => update.kind === 'merge')).toEqual([]);
+        expect(await pipeline.resolver.graph.profileOf('acme', { type: 'email', value: 'lea@erase-absorbed.dev' })).toBeUndefined();
+
+        const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+        try {
+          const leaks: string[] = [];
+          for (const key of await redis.keys(`${ctx.keyPrefix}erase-absorbed:*`)) {
+            const type = await redis.type(key);
+            const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+            for (const value of ['lea@erase-absorbed.dev', 'cookie-lea', 'crm-lea', 'Lea']) if (key.includes(value) || content.some((item) => item?.includes(value))) leaks.push(`${key} holds ${value}`);
+          }
+          expect(leaks).toEqual([]);
+        } finally {
+          redis.disconnect();
+        }
+      } finally {
+        await producer.disconnect();
+      }
+    } finally {
+      await pipeline.stop();
+      expect(pipeline.fatal).toEqual([]);
+    }
+  });
+
   it('erasing a survivor also erases the profiles folded into it earlier: no pm: link left, their own mark, their in-flight touchpoints dropped', async () => {
     const pipeline = await startPipeline(ctx, 'erase-folded');
     try {
