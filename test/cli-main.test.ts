@@ -80,6 +80,14 @@ describe('elephant main(): exit codes', () => {
     expect(await main(['stack', 'sideways'], env)).toBe(EXIT_CODES.USAGE);
   });
 
+  it('regression (an unquoted value with spaces erased whoever held its first word; an empty --code replayed every dead letter): exits 2, before connecting', async () => {
+    expect(await main(['erase', 'loyalty_card', '6001', '0000', '0378', '5595'], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('elephant erase loyalty_card "6001 0000 0378 5595"');
+    expect(await main(['profile', 'crm_id', 'ACME', '0042'], env)).toBe(EXIT_CODES.USAGE);
+    expect(await main(['dead-letters', 'dlq.profile-builder.v1', '--code', '', '--replay'], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('--code needs at least one code');
+  });
+
   it('exits 2 on an identifier normalization refuses, before connecting', async () => {
     expect(await main(['profile', 'phone', 'not a phone'], env)).toBe(EXIT_CODES.USAGE);
     expect(stderr).toContain('not a valid phone identifier');

@@ -115,8 +115,9 @@ const COMMANDS: Record<string, Command> = {
     usage: 'elephant profile <identifier-type> <value> [--json]',
     options: { json: { type: 'boolean' } },
     run: async ({ values, positionals }, env) => {
-      const [type, value] = positionals;
+      const [type, value, ...extra] = positionals;
       if (!type || value === undefined) throw new CliError('USAGE', 'elephant profile needs an identifier type and value, e.g. elephant profile email ada@lovelace.dev');
+      if (extra.length > 0) throw new CliError('USAGE', `elephant profile takes one value; quote a value with spaces, e.g. elephant profile ${type} "${[value, ...extra].join(' ')}"`);
       const config = configOf(env);
       const view = await profileByIdentifier(config, commandLogger(config), type, value);
       out(values['json'] === true ? `${JSON.stringify(view, null, 2)}\n` : renderProfile(view));
@@ -207,8 +208,10 @@ const COMMANDS: Record<string, Command> = {
     usage: 'elephant erase <identifier-type> <value>',
     options: {},
     run: async ({ positionals }, env) => {
-      const [type, value] = positionals;
+      const [type, value, ...extra] = positionals;
       if (!type || value === undefined) throw new CliError('USAGE', 'elephant erase needs an identifier type and value, e.g. elephant erase email ada@lovelace.dev');
+      // `erase loyalty_card 6001 0000 0378 5595` unquoted looked up the card 6001: another person.
+      if (extra.length > 0) throw new CliError('USAGE', `elephant erase takes one value; quote a value with spaces, e.g. elephant erase ${type} "${[value, ...extra].join(' ')}"`);
       const config = configOf(env);
       const result = await erase(config, commandLogger(config), type, value);
       err(`elephant: erasure of profile ${result.profileId} requested (request ${result.requestId}); the profile builder carries it out\n`);
@@ -239,6 +242,8 @@ const COMMANDS: Record<string, Command> = {
       if (values['dry-run'] === true && values['replay'] !== true) throw new CliError('USAGE', '--dry-run goes with --replay.');
       const text = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
       const codes = text('code')?.split(',').map((code) => code.trim()).filter((code) => code !== '');
+      // An empty --code ("$CODE" unset) selected every dead letter, and --replay replayed them all.
+      if (codes?.length === 0) throw new CliError('USAGE', '--code needs at least one code, e.g. --code TOUCHPOINT_TOO_LARGE,INVALID_JSON');
       const service = text('service');
       const sourceTopic = text('source-topic');
       const fromOffset = offsetOption(values['from-offset'], 'from-offset');

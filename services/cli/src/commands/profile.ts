@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { normalizeIdentifier } from '@elephant/channels';
 import { IdentityGraph, type LinkedIdentifier } from '@elephant/identity-resolver';
-import { BatchProducer, ensureTopics } from '@elephant/kafka';
+import { isElephantError } from '@elephant/errors';
+import { BatchProducer, KafkaError, requireTopics } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { erasureRequestSchema, topicsOf as builderTopicsOf } from '@elephant/profile-builder';
 import { parseProfileState, snapshotOf, type ProfileSnapshot } from '@elephant/profiles';
@@ -80,12 +81,29 @@ export async function profileByIdentifier(config: CliConfig, logger: Logger, typ
   });
 }
 
-/** Asks the profile builder to erase the person an identifier belongs to. */
+/**
+ * Asks the profile builder to erase the person an identifier belongs to. Refused (usage error)
+ * for an identifier the resolver quarantined: a value seen on too many profiles (a store's
+ * phone typed in for walk-ins) names whoever held it first, not the person asking. Refused
+ * (configuration error) when the erasure topic does not exist: with another TOPIC_PREFIX than
+ * the deployment's, the request would go to a topic no builder reads (the profile is still
+ * found: the Redis keys do not depend on the prefix).
+ */
 export async function erase(config: CliConfig, logger: Logger, type: string, value: string): Promise<{ profileId: string; requestId: string }> {
+  const identifier = normalizedIdentifier(config, type, value);
+  const quarantine = await withRedis(config, logger, (graph) => graph.quarantineOf(config.TENANT, identifier));
+  if (quarantine !== undefined) {
+    throw new CliError('USAGE', `${type} ${JSON.stringify(identifier.value)} is quarantined by the identity resolver (${quarantine['reason'] ?? 'unknown reason'}${quarantine['observed'] === undefined ? '' : `: ${quarantine['observed']} against a threshold of ${quarantine['threshold'] ?? '?'}`}): it is shared, and the profile it names is not necessarily the person's. Erase by another identifier of theirs; \`elephant profile\` shows what each profile holds.`);
+  }
   const view = await profileByIdentifier(config, logger, type, value);
   const topics = builderTopicsOf(builderConfig(config));
   const kafka = commandKafka(config, logger);
-  await ensureTopics(kafka, [{ topic: topics.erasures, partitions: config.PARTITIONS }]);
+  try {
+    await requireTopics(kafka, [{ topic: topics.erasures, partitions: config.PARTITIONS }]);
+  } catch (error) {
+    if (!isElephantError(error, 'KAFKA_TOPIC_MISSING')) throw error;
+    throw new KafkaError('KAFKA_TOPIC_MISSING', `The erasure topic ${topics.erasures} does not exist (TOPIC_PREFIX=${JSON.stringify(config.TOPIC_PREFIX)}): no profile builder reads it, and nothing was sent. Set TOPIC_PREFIX as the deployment does; the profile builder creates the topic at start-up (CREATE_TOPICS=true).`, { cause: error });
+  }
   const registry = new AvroRegistry({ url: config.endpoints.schemaRegistryUrl, clientId: 'elephant-cli' });
   const { id } = await registry.register(`${topics.erasures}-value`, erasureRequestSchema as unknown as AvroSchema);
   const requestId = randomUUID();
