@@ -20,13 +20,16 @@ export type ReadRecord = KafkaMessage & { readonly partition: number };
 export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndOptions = {}): Promise<ReadRecord[]> {
   const admin = kafka.admin();
   await admin.connect();
-  let ends: { partition: number; high: string }[];
+  let ends: { partition: number; high: string; low: string }[];
   try {
     ends = await admin.fetchTopicOffsets(topic);
   } finally {
     await admin.disconnect();
   }
-  const pending = ends.filter((end) => Number(end.high) > 0);
+  // A partition whose records retention deleted (low = high) has nothing to read: a fetch of it
+  // comes back empty and fires no end-of-batch event, and waiting for one timed out (a quiet
+  // dead-letter topic read as "Kafka unreachable").
+  const pending = ends.filter((end) => Number(end.high) > Number(end.low));
   if (pending.length === 0) return [];
   const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? `${topic}.reader`}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 50 });
   const messages: ReadRecord[] = [];
@@ -39,6 +42,8 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
     });
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
+      // A throw-away group: committed offsets would keep it listed (and lagging) for days.
+      autoCommit: false,
       eachBatch: ({ batch }) => {
         for (const message of batch.messages) messages.push({ ...message, partition: batch.partition });
         return Promise.resolve();
