@@ -28,7 +28,8 @@ export interface MergeResult extends ProfileChange {
  *
  * Summing is right because each touchpoint was applied to exactly one of the states (the
  * builder guarantees it). An absorbed state whose id is already in survivor.mergedFrom was
- * folded before (a redelivered merge) and is skipped, so nothing is counted twice; when all
+ * folded before (a redelivered merge) and is skipped, as is one in another absorbed state's
+ * mergedFrom (folded into it before), so nothing is counted twice; when all
  * are skipped the survivor comes back unchanged with no changes. Otherwise the version is
  * survivor.version + 1.
  * @throws TENANT_MISMATCH when an absorbed profile belongs to another tenant; INVALID_MERGE when the survivor absorbs itself
@@ -37,6 +38,9 @@ export function foldMerge(survivor: ProfileState, absorbed: readonly ProfileStat
   assertStateVersion(survivor);
   const resolved = resolveOptions(options);
   const already = new Set(survivor.mergedFrom);
+  // An absorbed state already folded into another absorbed state (its id in that one's
+  // mergedFrom) is counted through that one: folding it too counted it twice.
+  for (const state of absorbed) for (const id of state.mergedFrom) already.add(id);
   const fresh: ProfileState[] = [];
   for (const state of absorbed) {
     assertStateVersion(state);

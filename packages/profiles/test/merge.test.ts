@@ -44,6 +44,25 @@ const b = applyAll(
   emptyProfile('p-b', 'acme', T0 + DAY),
 ).state;
 
+describe('foldMerge, nested and timed', () => {
+  it('regression (an absorbed state already folded into another absorbed one was counted twice): counts each touchpoint once', () => {
+    const c = applyAll([purchase('c-1', T0 + 5 * DAY, 'EUR', 400, 'p-c')], {}, emptyProfile('p-c', 'acme', T0)).state;
+    const bWithC = foldMerge(b, [c]).state;
+    const nested = foldMerge(a, [bWithC, c]);
+    const direct = foldMerge(a, [bWithC]);
+    expect(snapshotOf(nested.state).computed).toEqual(snapshotOf(direct.state).computed);
+    expect(snapshotOf(nested.state).computed.lifetimeValue).toEqual({ EUR: 3900, USD: 700 });
+    expect(nested.folded).toEqual(['p-b']);
+    expect(nested.state.mergedFrom).toEqual(['p-b', 'p-c']);
+  });
+
+  it('takes `now` as the update time when it is later than the folded states\' (the builder passes when it applied the merge)', () => {
+    const later = T0 + 30 * DAY;
+    expect(foldMerge(a, [b], { now: later }).state.updatedAt).toBe(later);
+    expect(foldMerge(a, [b]).state.updatedAt).toBe(Math.max(a.updatedAt, b.updatedAt));
+  });
+});
+
 describe('foldMerge', () => {
   const { state, changes, folded } = foldMerge(a, [b]);
   const snapshot = snapshotOf(state);

@@ -777,7 +777,9 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   const base = parseState(deps, tenant, survivor) ?? emptyProfile(merge.survivorProfileId, tenant, merge.mergedAt);
   // A merged profile whose touchpoints the builder has not seen yet still joins mergedFrom;
   // its touchpoints will be forwarded here.
-  const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, tenant, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)));
+  // `now`: the update's updatedAt is when the builder applied it, as for a touchpoint (without
+  // it, the latest updatedAt of the folded states: days old for two quiet profiles).
+  const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, tenant, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)), { now });
   if (change.folded.length === 0) return undefined; // all folded before (a redelivered or chained merge): nothing new to announce
   const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
   const record = encodeUpdate(deps, update);
