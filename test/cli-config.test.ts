@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builderConfig, consumerGroups, loadCliConfig, normalizedIdentifier, normalizerConfig, PASSED_SETTINGS, resolverConfig, type CliConfig } from '@elephant/cli';
+import { builderConfig, consumerGroups, deployedConsumerGroups, loadCliConfig, normalizedIdentifier, normalizerConfig, PASSED_SETTINGS, resolverConfig, type CliConfig } from '@elephant/cli';
 
 const endpoints = { KAFKA_BROKERS: '127.0.0.1:1', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
 
@@ -116,5 +116,22 @@ describe('elephant: FOLD_GMAIL_ADDRESSES', () => {
 
   it('names FOLD_GMAIL_ADDRESSES when it is not a boolean', () => {
     expect(() => loadCliConfig({ ...endpoints, FOLD_GMAIL_ADDRESSES: 'maybe' })).toThrow(/FOLD_GMAIL_ADDRESSES: must be true or false/);
+  });
+});
+
+describe('elephant drain: the consumer groups it waits for', () => {
+  it('regression (drain waited for the CLI\'s all-channel normalizer group, which a deployment of one normalizer per channel never has: it always timed out): takes the normalizer groups that exist, each with the raw topics of its channels, and the CLI\'s group only for channels none serves', () => {
+    const config = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.' });
+    const existing = ['elephant-normalizer-web', 'elephant-normalizer-email.ads', 'elephant-normalizer-fax', 'someone-else', 'elephant-identity-resolver', 'elephant-profile-builder'];
+    const groups = deployedConsumerGroups(config, existing);
+    expect(groups.map((entry) => entry.group)).toEqual(['elephant-normalizer-email.ads', 'elephant-normalizer-web', 'elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'elephant-identity-resolver', 'elephant-profile-builder']);
+    expect(groups[0]?.topics).toEqual(['prod.raw.email', 'prod.raw.ads']);
+    expect(groups[1]?.topics).toEqual(['prod.raw.web']);
+    expect(groups[2]?.topics).toEqual(['prod.raw.pos', 'prod.raw.support', 'prod.raw.crm', 'prod.raw.loyalty', 'prod.raw.content']);
+    // Nothing deployed yet, or the CLI's own `run`: the CLI's groups, as before.
+    expect(deployedConsumerGroups(config, [])).toEqual(consumerGroups(config));
+    // CONSUMER_GROUP_PREFIX applies to the groups looked for.
+    const prefixed = loadCliConfig({ ...endpoints, CONSUMER_GROUP_PREFIX: 'staging.' });
+    expect(deployedConsumerGroups(prefixed, ['elephant-normalizer-web', 'staging.elephant-normalizer-web']).map((entry) => entry.group)[0]).toBe('staging.elephant-normalizer-web');
   });
 });

@@ -5,5 +5,5 @@ export { commandLogger, explainConnectionFailure, unreachableService, UNAVAILABL
 export { checkProfiles, counterMismatches, identityQuality, type ProfileCheck, type ScoredProfile } from './commands/quality.ts';
 export { normalizedIdentifier } from './commands/profile.ts';
 export { parsePublishLine, type RawMessage } from './commands/publish.ts';
-export { builderConfig, consumerGroups, normalizerConfig, PASSED_SETTINGS, resolverConfig } from './topology.ts';
+export { builderConfig, consumerGroups, deployedConsumerGroups, normalizerConfig, PASSED_SETTINGS, resolverConfig } from './topology.ts';
 export { PIPELINE_PARTS, runInForeground, type PipelinePart, type RunningPipeline } from './commands/run.ts';

@@ -89,6 +89,32 @@ export function consumerGroups(config: CliConfig): { group: string; topics: stri
   return groups;
 }
 
+/**
+ * consumerGroups with the normalizer groups that exist on the cluster (`existing`, the names
+ * its listGroups gives) in place of the CLI's own: a deployment runs a normalizer per channel
+ * (infra/k8s: elephant-normalizer-web, elephant-normalizer-email, ...) or one for several
+ * (elephant-normalizer-email.ads.pos), each group reading the raw topics of its channels. A
+ * channel no existing group serves keeps the CLI's all-channel group, whose lag (everything,
+ * when it does not exist) names what nobody consumes.
+ */
+export function deployedConsumerGroups(config: CliConfig, existing: readonly string[]): { group: string; topics: string[] }[] {
+  const [cliNormalizer, ...rest] = consumerGroups(config);
+  const sources = normalizerTopicsOf(normalizerConfig(config)).sources;
+  const stem = `${config.CONSUMER_GROUP_PREFIX}elephant-normalizer-`;
+  const served = new Set<Channel>();
+  const normalizers: { group: string; topics: string[] }[] = [];
+  for (const group of [...existing].sort()) {
+    if (!group.startsWith(stem)) continue;
+    const channels = group.slice(stem.length).split('.');
+    if (channels.length === 0 || !channels.every((channel) => (CHANNELS as readonly string[]).includes(channel))) continue;
+    for (const channel of channels) served.add(channel as Channel);
+    normalizers.push({ group, topics: sources.filter((source) => channels.includes(source.channel)).map((source) => source.topic) });
+  }
+  const unserved = sources.filter((source) => !served.has(source.channel));
+  if (unserved.length > 0 && cliNormalizer) normalizers.push({ group: cliNormalizer.group, topics: unserved.map((source) => source.topic) });
+  return [...normalizers, ...rest];
+}
+
 export function rawTopicOf(config: CliConfig, channel: Channel): string {
   const source = normalizerTopicsOf(normalizerConfig(config)).sources.find((entry) => entry.channel === channel);
   if (!source) throw new Error(`no raw topic for channel ${channel}`);

@@ -1,17 +1,19 @@
-import { consumerGroupLag, consumerGroupsLag } from '@elephant/kafka';
+import { consumerGroupLag, consumerGroupsLag, type Kafka } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
 import { commandKafka, explainConnectionFailure, unreachableService } from '../connect.ts';
 import { CliError } from '../errors.ts';
 import { progress } from '../progress.ts';
-import { consumerGroups } from '../topology.ts';
+import { deployedConsumerGroups } from '../topology.ts';
 
 export interface DrainOptions {
   readonly timeoutMs: number;
 }
 
 /**
- * Waits until every Elephant consumer group has consumed everything. Groups are read in
+ * Waits until every Elephant consumer group has consumed everything: the normalizers' groups
+ * that exist on the cluster (one per channel as infra/k8s deploys them, one for several, or the
+ * CLI's own; deployedConsumerGroups), the resolver's and the builder's. Groups are read in
  * pipeline order (normalizers, then the resolver, then the builder): a stage commits only
  * after its outputs are acknowledged, so when an upstream group reads zero lag, whatever it
  * produced is already counted in the downstream group's lag. Two zero readings in a row end it.
@@ -22,8 +24,8 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
   // kafkajs needs its retries for the first metadata request (it answers "no brokers in the
   // broker pool" until the seed broker's metadata is in); the loop below bounds the rest.
   const kafka = commandKafka(config, logger, { connectionTimeoutMs: Math.min(3000, Math.max(500, options.timeoutMs)) });
-  const groups = consumerGroups(config);
   const deadline = Date.now() + options.timeoutMs;
+  const groups = await groupsOf(kafka, config, deadline);
   const bar = progress('drain', undefined);
   let zeros = 0;
   let peak = 0;
@@ -52,5 +54,23 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
       throw new CliError('DRAIN_TIMEOUT', `Still ${lag} messages behind after ${options.timeoutMs / 1000} s (${behind.join(', ')}). Is \`elephant run\` running against the same cluster?`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** The consumer groups to wait for, from the cluster's list of groups (asked again while the broker is unreachable, until the deadline). */
+async function groupsOf(kafka: Kafka, config: CliConfig, deadline: number): Promise<{ group: string; topics: string[] }[]> {
+  for (;;) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      try {
+        return deployedConsumerGroups(config, (await admin.listGroups()).groups.map((group) => group.groupId));
+      } finally {
+        await admin.disconnect();
+      }
+    } catch (error) {
+      if (unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }
