@@ -215,8 +215,8 @@ export class BatchConsumer {
   #running = false;
   /** In the group: set by each join, cleared by each crash (kafkajs restarts a crashed member on its own). */
   #joined = false;
-  /** Partitions (topic|partition) this member has exported lag and queue gauges for. */
-  readonly #series = new Set<string>();
+  /** Partitions this member has exported lag and queue gauges for, by lane key (topic|partition). */
+  readonly #series = new Map<string, { readonly topic: string; readonly partition: number }>();
   /** Handler calls being retried, each with when its first attempt failed (performance.now()). */
   readonly #failingSince = new Map<object, number>();
   #stopping: Promise<void> | undefined;
@@ -290,7 +290,7 @@ export class BatchConsumer {
 
   #setLag(topic: string, partition: number, value: number): void {
     if (!this.#metrics) return;
-    this.#series.add(`${topic}|${partition}`);
+    this.#series.set(`${topic}|${partition}`, { topic, partition });
     this.#metrics.lag.set({ topic, group: this.#options.groupId, partition: String(partition) }, value);
   }
 
@@ -301,10 +301,7 @@ export class BatchConsumer {
    */
   #dropSeriesOutside(assignment: Readonly<Record<string, readonly number[]>> | undefined): void {
     if (!this.#metrics) return;
-    for (const key of this.#series) {
-      const at = key.lastIndexOf('|');
-      const topic = key.slice(0, at);
-      const partition = Number(key.slice(at + 1));
+    for (const [key, { topic, partition }] of this.#series) {
       if (assignment?.[topic]?.includes(partition)) continue;
       const labels = { topic, group: this.#options.groupId, partition: String(partition) };
       this.#metrics.lag.remove(labels);
@@ -609,7 +606,7 @@ export class BatchConsumer {
   }
 
   #gauge(lane: Lane): void {
-    this.#series.add(lane.key);
+    this.#series.set(lane.key, { topic: lane.topic, partition: lane.partition });
     this.#metrics?.queued.set({ topic: lane.topic, partition: String(lane.partition), group: this.#options.groupId }, lane.queued);
   }
 

@@ -1,19 +1,43 @@
 /** elephant_consumer_lag on the real broker: it must show a partition that commits nothing. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer, BatchProducer, KafkaError } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, KafkaError, type Message } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('lag');
 afterAll(() => ctx.cleanup());
 
+type Metrics = ReturnType<typeof createMetricsRegistry>;
+
+/** A topic of this test with `partitions` partitions and `messages` in it. */
+async function topicWith(name: string, partitions: number, messages: Message[]): Promise<string> {
+  const topic = ctx.topic(name);
+  await ctx.createTopics([{ topic, partitions }]);
+  await send(topic, messages);
+  return topic;
+}
+
+async function send(topic: string, messages: Message[]): Promise<void> {
+  const producer = await BatchProducer.connect(ctx.kafka);
+  try {
+    await producer.send([{ topic, messages }]);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** The elephant_consumer_lag series of `topic` in `metrics`: partition → value. */
+async function lagOf(metrics: Metrics, topic: string): Promise<Map<string, number>> {
+  const values = (await metrics.getMetricsAsJSON()).find((metric) => metric.name === 'elephant_consumer_lag')?.values ?? [];
+  return new Map(values.filter((value) => value.labels['topic'] === topic).map((value) => [String(value.labels['partition']), value.value]));
+}
+
+const five = (from = 0): Message[] => Array.from({ length: 5 }, (_, i) => ({ value: String(from + i) }));
+const onePerPartition: Message[] = [0, 1].map((partition) => ({ value: String(partition), partition }));
+
 describe('consumer lag metric', () => {
   it('regression (lag froze on a stuck partition): is set at fetch time, while a failing batch commits nothing', async () => {
-    const topic = ctx.topic('stuck');
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const producer = await BatchProducer.connect(ctx.kafka);
-    await producer.send([{ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: String(i) })) }]);
-    await producer.disconnect();
+    const topic = await topicWith('stuck', 1, five());
     const metrics = createMetricsRegistry({ service: 'lag-test' });
     let attempts = 0;
     const consumer = new BatchConsumer({
@@ -30,7 +54,7 @@ describe('consumer lag metric', () => {
     });
     await consumer.start();
     try {
-      const lag = async (): Promise<number | undefined> => (await metrics.getMetricsAsJSON()).find((metric) => metric.name === 'elephant_consumer_lag')?.values.find((value) => value.labels['topic'] === topic)?.value;
+      const lag = async (): Promise<number | undefined> => (await lagOf(metrics, topic)).get('0');
       await waitUntil(async () => attempts >= 2 && (await lag()) !== undefined, { timeoutMs: 30000, message: 'the batch retried and the lag gauge set' });
       expect(await lag()).toBe(5);
     } finally {
@@ -39,10 +63,7 @@ describe('consumer lag metric', () => {
   });
 
   it('regression (an exactly_once builder showed every record it ever fetched as lag): goes back to 0 when the handler commits the offsets itself', async () => {
-    const topic = ctx.topic('handler-commits');
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const producer = await BatchProducer.connect(ctx.kafka);
-    await producer.send([{ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: String(i) })) }]);
+    const topic = await topicWith('handler-commits', 1, five());
     const metrics = createMetricsRegistry({ service: 'lag-test' });
     let handled = 0;
     const consumer = new BatchConsumer({
@@ -59,30 +80,24 @@ describe('consumer lag metric', () => {
     });
     await consumer.start();
     try {
-      const lag = async (): Promise<number | undefined> => (await metrics.getMetricsAsJSON()).find((metric) => metric.name === 'elephant_consumer_lag')?.values.find((value) => value.labels['topic'] === topic)?.value;
+      const lag = async (): Promise<number | undefined> => (await lagOf(metrics, topic)).get('0');
       await waitUntil(() => handled === 5, { message: 'the first five records handled' });
       // Before the fix: 5, and 10 after the next five (the first offset this member fetched, never moved).
       await waitUntil(async () => (await lag()) === 0, { message: 'the lag gauge back to 0' });
-      await producer.send([{ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: String(5 + i) })) }]);
+      await send(topic, five(5));
       await waitUntil(() => handled === 10, { message: 'the next five handled' });
       await waitUntil(async () => (await lag()) === 0, { message: 'the lag gauge back to 0 again' });
     } finally {
-      await producer.disconnect();
       await consumer.stop();
     }
   });
 
   it('regression (a member kept exporting the lag of partitions a rebalance gave another member): drops the series of partitions it no longer has', async () => {
-    const topic = ctx.topic('moved');
-    await ctx.createTopics([{ topic, partitions: 2 }]);
-    const producer = await BatchProducer.connect(ctx.kafka);
-    await producer.send([{ topic, messages: [0, 1].map((partition) => ({ value: String(partition), partition })) }]);
-    await producer.disconnect();
+    const topic = await topicWith('moved', 2, onePerPartition);
     const group = ctx.group('moved');
-    const consumerOf = (metrics: ReturnType<typeof createMetricsRegistry>): BatchConsumer =>
+    const consumerOf = (metrics: Metrics): BatchConsumer =>
       new BatchConsumer({ kafka: ctx.kafka, groupId: group, topics: [topic], logger: ctx.logger, metrics, sessionTimeoutMs: 10000, handler: () => Promise.resolve() });
-    const partitionsIn = async (metrics: ReturnType<typeof createMetricsRegistry>): Promise<string[]> =>
-      ((await metrics.getMetricsAsJSON()).find((metric) => metric.name === 'elephant_consumer_lag')?.values ?? []).filter((value) => value.labels['topic'] === topic).map((value) => String(value.labels['partition'])).sort();
+    const partitionsIn = async (metrics: Metrics): Promise<string[]> => [...(await lagOf(metrics, topic)).keys()].sort();
     const firstMetrics = createMetricsRegistry({ service: 'lag-test' });
     const first = consumerOf(firstMetrics);
     await first.start();
@@ -94,9 +109,7 @@ describe('consumer lag metric', () => {
       // Before the fix the first member kept both series: its own and the one it lost.
       await waitUntil(async () => (await partitionsIn(firstMetrics)).length === 1, { timeoutMs: 30000, message: 'the first member left with the lag of one partition' });
       // A record for each partition, so that the second member fetches from its own too.
-      const more = await BatchProducer.connect(ctx.kafka);
-      await more.send([{ topic, messages: [0, 1].map((partition) => ({ value: String(partition), partition })) }]);
-      await more.disconnect();
+      await send(topic, onePerPartition);
       await waitUntil(async () => (await partitionsIn(secondMetrics)).length === 1, { timeoutMs: 30000, message: 'the second member exporting the other' });
       expect([...(await partitionsIn(firstMetrics)), ...(await partitionsIn(secondMetrics))].sort()).toEqual(['0', '1']);
     } finally {
@@ -124,11 +137,7 @@ describe('consumer lag metric', () => {
   });
 
   it('regression (ready while a batch failed for ever with a retryable error and nothing was published): isReady() is false once a batch has failed for longer than stalledAfterMs, and true again once it goes through', async () => {
-    const topic = ctx.topic('stalled');
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const producer = await BatchProducer.connect(ctx.kafka);
-    await producer.send([{ topic, messages: [{ value: 'x' }] }]);
-    await producer.disconnect();
+    const topic = await topicWith('stalled', 1, [{ value: 'x' }]);
     let down = true;
     let handled = 0;
     const consumer = new BatchConsumer({

@@ -363,7 +363,7 @@ export class AvroRegistry {
       // goes into the error (nor into its cause, which loggers print too).
       const reason = (error as Error).message;
       const shown = redactUserInfo(reason);
-      throw new RegistryError('REGISTRY_UNAVAILABLE', redactUserInfo(`Schema Registry at ${this.#url} is unreachable (${method} ${path}): ${shown}`), { cause: shown === reason ? error : new Error(shown) });
+      throw new RegistryError('REGISTRY_UNAVAILABLE', redactUserInfo(`Schema Registry at ${this.#url} is unreachable (${method} ${path}): ${reason}`), { cause: shown === reason ? error : new Error(shown) });
     }
     const text = await response.text();
     if (response.ok || okStatuses.includes(response.status)) return text ? (JSON.parse(text) as unknown) : undefined;

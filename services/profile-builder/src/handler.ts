@@ -761,8 +761,9 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   }
   // Folded before: its update was published, or is in the outbox being republished.
   if (applied.has(merge.mergeId)) return undefined;
-  const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
-  const erasedFirst = merge.mergedProfileIds.map((id) => profiles.get(id)).find((loaded) => loaded?.erasedAt !== undefined && loaded.mergedInto === undefined);
+  const loadedAbsorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined);
+  const absorbed = loadedAbsorbed.filter((loaded) => loaded.erasedAt === undefined);
+  const erasedFirst = loadedAbsorbed.find((loaded) => loaded.erasedAt !== undefined);
   if (erasedFirst?.erasedAt !== undefined) {
     // An absorbed profile was erased before this merge reached the builder (the erasure
     // overtook it from the erasures topic): the resolver had already moved its identifiers to

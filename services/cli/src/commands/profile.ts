@@ -71,14 +71,17 @@ export function normalizedIdentifier(config: Pick<CliConfig, 'DEFAULT_REGION' | 
   return { type, value: result.value };
 }
 
+/** The id of the profile holding `identifier` (normalized from `value`); NOT_FOUND when none does. */
+async function profileIdOf(config: CliConfig, graph: IdentityGraph, identifier: { type: string; value: string }, value: string): Promise<string> {
+  const profileId = await graph.profileOf(config.TENANT, identifier);
+  if (!profileId) throw new CliError('NOT_FOUND', `No profile of tenant ${config.TENANT} has ${identifier.type} ${JSON.stringify(identifier.value)}${identifier.value === value ? '' : ` (${JSON.stringify(value)} normalized)`}. Is TENANT right? \`elephant profiles\` lists every profile of the tenant.`);
+  return profileId;
+}
+
 /** The profile an identifier belongs to (the identifier is normalized first). */
 export async function profileByIdentifier(config: CliConfig, logger: Logger, type: string, value: string): Promise<ProfileView> {
   const identifier = normalizedIdentifier(config, type, value);
-  return withRedis(config, logger, async (graph, redis) => {
-    const profileId = await graph.profileOf(config.TENANT, identifier);
-    if (!profileId) throw new CliError('NOT_FOUND', `No profile of tenant ${config.TENANT} has ${type} ${JSON.stringify(identifier.value)}${identifier.value === value ? '' : ` (${JSON.stringify(value)} normalized)`}. Is TENANT right? \`elephant profiles\` lists every profile of the tenant.`);
-    return viewOf(config, graph, redis, profileId);
-  });
+  return withRedis(config, logger, async (graph, redis) => viewOf(config, graph, redis, await profileIdOf(config, graph, identifier, value)));
 }
 
 /**
@@ -91,11 +94,13 @@ export async function profileByIdentifier(config: CliConfig, logger: Logger, typ
  */
 export async function erase(config: CliConfig, logger: Logger, type: string, value: string): Promise<{ profileId: string; requestId: string }> {
   const identifier = normalizedIdentifier(config, type, value);
-  const quarantine = await withRedis(config, logger, (graph) => graph.quarantineOf(config.TENANT, identifier));
-  if (quarantine !== undefined) {
-    throw new CliError('USAGE', `${type} ${JSON.stringify(identifier.value)} is quarantined by the identity resolver (${quarantine['reason'] ?? 'unknown reason'}${quarantine['observed'] === undefined ? '' : `: ${quarantine['observed']} against a threshold of ${quarantine['threshold'] ?? '?'}`}): it is shared, and the profile it names is not necessarily the person's. Erase by another identifier of theirs; \`elephant profile\` shows what each profile holds.`);
-  }
-  const view = await profileByIdentifier(config, logger, type, value);
+  const profileId = await withRedis(config, logger, async (graph) => {
+    const quarantine = await graph.quarantineOf(config.TENANT, identifier);
+    if (quarantine !== undefined) {
+      throw new CliError('USAGE', `${type} ${JSON.stringify(identifier.value)} is quarantined by the identity resolver (${quarantine['reason'] ?? 'unknown reason'}${quarantine['observed'] === undefined ? '' : `: ${quarantine['observed']} against a threshold of ${quarantine['threshold'] ?? '?'}`}): it is shared, and the profile it names is not necessarily the person's. Erase by another identifier of theirs; \`elephant profile\` shows what each profile holds.`);
+    }
+    return profileIdOf(config, graph, identifier, value);
+  });
   const topics = builderTopicsOf(builderConfig(config));
   const kafka = commandKafka(config, logger);
   try {
@@ -109,11 +114,11 @@ export async function erase(config: CliConfig, logger: Logger, type: string, val
   const requestId = randomUUID();
   const producer = await BatchProducer.connect(kafka);
   try {
-    await producer.send([{ topic: topics.erasures, messages: [{ key: view.profileId, value: registry.encode(id, { requestId, tenant: config.TENANT, profileId: view.profileId, requestedAt: Date.now(), reason: 'elephant erase' }) }] }]);
+    await producer.send([{ topic: topics.erasures, messages: [{ key: profileId, value: registry.encode(id, { requestId, tenant: config.TENANT, profileId: profileId, requestedAt: Date.now(), reason: 'elephant erase' }) }] }]);
   } finally {
     await producer.disconnect();
   }
-  return { profileId: view.profileId, requestId };
+  return { profileId: profileId, requestId };
 }
 
 /** A readable rendering, with why each identifier is linked. */
