@@ -11,6 +11,7 @@ export { adaptSupport } from './adapters/support.ts';
 export { adaptCrm } from './adapters/crm.ts';
 export { adaptLoyalty } from './adapters/loyalty.ts';
 export { adaptContent } from './adapters/content.ts';
+export { boundedByIngest, statesFutureTime, withTimesBoundedByIngest } from './clock.ts';
 export { checkAdapterContext, DEFAULT_MAX_MESSAGE_BYTES, type Adapter, type AdapterContext, type AdapterResult, type RejectedEvent } from './context.ts';
 export { ChannelError, CHANNEL_ERROR_CODES, type ChannelErrorCode } from './errors.ts';
 export { deriveEventId, EVENT_ID_NAMESPACE } from './event-id.ts';

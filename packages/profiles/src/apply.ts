@@ -1,5 +1,5 @@
 /** Applying one touchpoint to a profile. */
-import type { Identifier } from '@elephant/channels';
+import { withTimesBoundedByIngest, type Identifier } from '@elephant/channels';
 import { diffProfiles } from './changes.ts';
 import { applyComputed } from './computed.ts';
 import { ProfileError } from './errors.ts';
@@ -108,10 +108,14 @@ export function mergeConsent(records: readonly Readonly<Record<string, ConsentVa
  * computed traits. Returns the new state with `version + 1` and `changes` listing every field
  * whose value changed. Every touchpoint changes at least `computed.eventsCount`, so the version
  * always moves; the caller must apply each touchpoint once (the builder deduplicates by eventId).
+ * Its eventTime and consents' statedAt count as at most its ingestTime (withTimesBoundedByIngest).
  * @throws TENANT_MISMATCH when the touchpoint belongs to another tenant; UNSUPPORTED_STATE_VERSION; INVALID_OPTIONS
  */
-export function applyTouchpoint(state: ProfileState, touchpoint: AppliedTouchpoint, options: ApplyOptions = {}): ProfileChange {
+export function applyTouchpoint(state: ProfileState, reported: AppliedTouchpoint, options: ApplyOptions = {}): ProfileChange {
   assertStateVersion(state);
+  // Its times as profiles order them: none after its ingestTime (a source clock set ahead
+  // would otherwise win every later statement; @elephant/channels, clock.ts).
+  const touchpoint = withTimesBoundedByIngest(reported);
   const resolved = resolveOptions(options);
   if (touchpoint.tenant !== state.tenant) {
     throw new ProfileError('TENANT_MISMATCH', `Touchpoint ${touchpoint.eventId} of tenant ${touchpoint.tenant} cannot be applied to profile ${state.profileId} of tenant ${state.tenant}`, {

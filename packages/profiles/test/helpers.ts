@@ -37,8 +37,13 @@ export function traits(partial: Partial<Traits>): Traits {
   return { email: null, phone: null, firstName: null, lastName: null, company: null, address: null, birthDate: null, gender: null, preferences: {}, consent: [], ...partial };
 }
 
-/** A hand-built touchpoint: a web page view of user u-1 at T0 unless overridden. */
+/**
+ * A hand-built touchpoint: a web page view of user u-1 at T0 unless overridden. Ingested at
+ * its latest time (eventTime, consents' statedAt) unless overridden: profiles order
+ * touchpoints by times bounded by their ingestTime.
+ */
 export function touchpoint(overrides: Partial<Touchpoint> & { readonly eventId: string }): Touchpoint {
+  const times = [overrides.eventTime ?? T0, ...(overrides.traits?.consent ?? []).map((consent) => consent.statedAt)];
   return {
     tenant: 'acme',
     channel: 'web',
@@ -46,7 +51,7 @@ export function touchpoint(overrides: Partial<Touchpoint> & { readonly eventId: 
     eventType: 'page_viewed',
     journeyStage: 'aware',
     eventTime: T0,
-    ingestTime: T0,
+    ingestTime: Math.max(...times),
     identifiers: [{ type: 'user_id', value: 'u-1' }],
     traits: null,
     commerce: null,

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { adaptContent, adaptEmail, adaptLoyalty, adaptPos, adaptSupport, adaptWeb, type Touchpoint } from '@elephant/channels';
 import { applyTouchpoint, emptyProfile, foldMerge, snapshotOf, updateOf, type ProfileUpdate } from '@elephant/profiles';
-import { applyAll, context, DAY, describeChanges, expectEncodes, HOUR, one, snapshotType, T0, updateType } from './helpers.ts';
+import { applyAll, context, DAY, describeChanges, expectEncodes, HOUR, one as onlyTouchpoint, snapshotType, T0, updateType } from './helpers.ts';
 
 const iso = (time: number): string => new Date(time).toISOString();
 const unix = (time: number): number => time / 1000;
+/** The adapter's one touchpoint, ingested a minute after it happened (profiles order times bounded by the ingestTime). */
+const one = (result: Parameters<typeof onlyTouchpoint>[0]): Touchpoint => {
+  const touchpoint = onlyTouchpoint(result);
+  return { ...touchpoint, ingestTime: touchpoint.eventTime + 60_000 };
+};
 
 // One customer, Ann, across channels over four days.
 const identify = one(

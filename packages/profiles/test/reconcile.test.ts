@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withTimesBoundedByIngest } from '@elephant/channels';
 import { applyTouchpoint, emptyProfile, normalizePurpose, snapshotOf, traitWins, consentWins, type TraitValue } from '@elephant/profiles';
 import { applyAll, DAY, describeChanges, expectEncodes, HOUR, snapshotType, T0, touchpoint, traits } from './helpers.ts';
 
@@ -135,5 +136,36 @@ describe('identities', () => {
     expect(forward.state.identities.map((identity) => identity.value)).toEqual(['a-2', 'a-3']);
     expect(backward.state.identities).toEqual(forward.state.identities);
     expect(describeChanges(forward.steps[2] ?? []).filter((line) => line.startsWith('identities.'))).toEqual(['identities.anonymous_id.a-0: "a-0" → ∅', 'identities.anonymous_id.a-2: ∅ → "a-2"']);
+  });
+});
+
+describe('a source whose clock runs ahead', () => {
+  const YEAR = 365 * DAY;
+
+  it('cannot lock consent: a statement dated after its ingestTime counts as stated at its ingestTime, so a later opt-out replaces it', () => {
+    const ahead = touchpoint({ eventId: 'e-ahead', eventTime: T0 + YEAR, ingestTime: T0, traits: traits({ consent: [{ purpose: 'email_marketing', granted: true, statedAt: T0 + YEAR }] }) });
+    const optOut = touchpoint({ eventId: 'e-opt-out', eventTime: T0 + DAY, traits: traits({ consent: [{ purpose: 'email_marketing', granted: false, statedAt: T0 + DAY }] }) });
+    const { state } = applyAll([ahead, optOut]);
+    expect(snapshotOf(state).consent).toEqual([{ purpose: 'email_marketing', granted: false, statedAt: T0 + DAY, source: 'segment', eventId: 'e-opt-out' }]);
+    // Alone, the statement is kept with the time it counts at.
+    expect(snapshotOf(applyAll([ahead]).state).consent).toMatchObject([{ granted: true, statedAt: T0 }]);
+  });
+
+  it('cannot lock a subscription, a trait or the profile\'s times: its eventTime counts as its ingestTime', () => {
+    const unsubscribed = touchpoint({ eventId: 'e-unsub', channel: 'email', eventType: 'email_unsubscribed', eventTime: T0 + YEAR, ingestTime: T0, traits: traits({ firstName: 'Future' }) });
+    const resubscribed = touchpoint({ eventId: 'e-resub', channel: 'email', eventType: 'email_resubscribed', eventTime: T0 + HOUR, traits: traits({ firstName: 'Ann' }) });
+    const { state } = applyAll([unsubscribed, resubscribed]);
+    expect(state.computed.email).toMatchObject({ unsubscribed: false, subscriptionChangedAt: T0 + HOUR });
+    expect(state.traits.firstName).toMatchObject({ value: 'Ann', eventTime: T0 + HOUR });
+    expect(state.computed.lastSeen).toBe(T0 + HOUR);
+    expect(state.identities).toEqual([{ type: 'user_id', value: 'u-1', lastSeen: T0 + HOUR }]);
+  });
+
+  it('keeps the touchpoint object as it is when no time is after its ingestTime', () => {
+    const onTime = touchpoint({ eventId: 'e-1', eventTime: T0, ingestTime: T0 + 5, traits: traits({ consent: [{ purpose: 'ads', granted: true, statedAt: T0 - DAY }] }) });
+    expect(withTimesBoundedByIngest(onTime)).toBe(onTime);
+    const ahead = { ...onTime, traits: traits({ consent: [{ purpose: 'ads', granted: true, statedAt: T0 + DAY }] }) };
+    expect(withTimesBoundedByIngest(ahead).traits?.consent).toEqual([{ purpose: 'ads', granted: true, statedAt: T0 + 5 }]);
+    expect(ahead.traits.consent[0]?.statedAt).toBe(T0 + DAY);
   });
 });

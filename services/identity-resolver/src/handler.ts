@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Touchpoint } from '@elephant/channels';
+import { boundedByIngest, type Touchpoint } from '@elephant/channels';
 import { isElephantError } from '@elephant/errors';
 import { resolveRules, screenIdentifiers, type BlockedIdentifier, type RulesDocument, type TenantRules } from '@elephant/identity';
 import { deadLetter, type BatchProducer, type ConsumedBatch, type KafkaMessage, type Message, type PartitionsHandler } from '@elephant/kafka';
@@ -156,7 +156,8 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       const rules = graphRulesOf(resolveRules(deps.rules, tenant), deps.eventTtlSeconds);
       const inputs = pendings.map((pending) => ({
         eventId: pending.touchpoint.eventId,
-        eventTime: pending.touchpoint.eventTime,
+        // Ordered by: never after its ingestTime (a source clock set ahead; @elephant/channels, clock.ts).
+        eventTime: boundedByIngest(pending.touchpoint.eventTime, pending.touchpoint.ingestTime),
         ingestTime: pending.touchpoint.ingestTime,
         channel: pending.touchpoint.channel,
         source: pending.touchpoint.source.system,
@@ -315,8 +316,8 @@ function collect(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pend
       linkingIdentifiers: merge.linkedBy.map((id) => ({ type: id.type, value: id.value })),
       rule: merge.rule,
       triggeringEventId: touchpoint.eventId,
-      // Event time, as the graph records it: a replay re-emits the merge unchanged.
-      mergedAt: touchpoint.eventTime,
+      // Event time, as the graph records it (bounded by the ingestTime): a replay re-emits the merge unchanged.
+      mergedAt: boundedByIngest(touchpoint.eventTime, touchpoint.ingestTime),
     };
     out.merges.push({ record: { key: merge.survivor, value: deps.registry.encode(deps.schemaIds.merge, value) }, ...source });
     if (!result.replay) deps.metrics.merges.inc(merge.absorbed.length);

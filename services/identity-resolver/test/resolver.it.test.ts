@@ -227,4 +227,18 @@ describe('identity resolver service', () => {
     expect(await counter('elephant_resolver_excluded_identifiers_total', 'reason="too_many_identifiers"')).toBe(9_900);
     expect(fatal).toEqual([]);
   });
+
+  it('orders a touchpoint whose source clock runs ahead by its ingestTime: the merge it makes is dated then, not in the future', async () => {
+    const t = 1795500000000;
+    const year = 365 * 24 * 3_600_000;
+    await publish([
+      { eventId: 'clock-1', tenant: 'clock', eventTime: t, identifiers: [{ type: 'anonymous_id', value: 'cookie-clock' }] },
+      { eventId: 'clock-2', tenant: 'clock', eventTime: t + 1, identifiers: [{ type: 'email', value: 'clock@lovelace.dev' }] },
+      { eventId: 'clock-3', tenant: 'clock', eventTime: t + 10 * year, ingestTime: t + 2, identifiers: [{ type: 'email', value: 'clock@lovelace.dev' }, { type: 'anonymous_id', value: 'cookie-clock' }] },
+    ]);
+    const [merge] = await readUntil<IdentityMerge>(topics.merges, (all) => all.some((record) => record.triggeringEventId === 'clock-3'), 'the merge of clock-3').then((all) => all.filter((record) => record.triggeringEventId === 'clock-3'));
+    expect(merge).toMatchObject({ tenant: 'clock', mergedAt: t + 2 });
+    // The touchpoint itself goes on with the time its source reported.
+    expect((await resolvedOf(['clock-3'])).get('clock-3')?.touchpoint.eventTime).toBe(t + 10 * year);
+  });
 });

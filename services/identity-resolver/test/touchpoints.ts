@@ -6,6 +6,8 @@ export interface EventLike {
   readonly tenant: string;
   readonly channel?: string | undefined;
   readonly eventTime: number;
+  /** @default eventTime */
+  readonly ingestTime?: number | undefined;
   readonly identifiers: readonly { readonly type: string; readonly value: string }[];
 }
 
@@ -18,7 +20,7 @@ export function touchpointOf(event: EventLike): Touchpoint {
     eventType: 'custom_event',
     journeyStage: 'engage',
     eventTime: event.eventTime,
-    ingestTime: event.eventTime,
+    ingestTime: event.ingestTime ?? event.eventTime,
     identifiers: event.identifiers.map((id) => ({ type: id.type, value: id.value })),
     traits: null,
     commerce: null,
