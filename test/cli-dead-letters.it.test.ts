@@ -4,7 +4,7 @@
  * on the real broker.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchProducer, deadLetter, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, deadLetter, deadLetterTopic, readToEnd, type KafkaMessage } from '@elephant/kafka';
 import { cliHarness } from './cli-harness.ts';
 
 const { ctx, elephant, cleanup } = cliHarness('dead-letters');
@@ -87,5 +87,41 @@ describe('elephant dead-letters', () => {
     const missing = await elephant(['dead-letters', ctx.topic('nowhere')]);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain('does not exist');
+  });
+
+  it('regression (a replay whose send failed partway exited 1 with the broker\'s error alone, saying nothing of what went through): stops with a typed error that counts the dead letters acknowledged before the failure', async () => {
+    const open = ctx.topic('open');
+    const strict = ctx.topic('strict');
+    const dlq = ctx.topic('dlq-partial');
+    await ctx.createTopics([
+      { topic: open, partitions: 1 },
+      // Refuses the 200 kB record below (MESSAGE_TOO_LARGE): a record that cannot go back as it is.
+      { topic: strict, partitions: 1, configs: { 'max.message.bytes': '100000' } },
+      deadLetterTopic(dlq),
+    ]);
+    const at = Date.UTC(2026, 11, 6);
+    const letter = (topic: string, offset: number, fill: string, bytes: number) =>
+      deadLetter({ topic, partition: 0, message: { key: Buffer.from(`k-${offset}`), value: Buffer.alloc(bytes, fill), offset: String(offset), timestamp: String(at), attributes: 0, headers: {} } }, { code: 'TOUCHPOINT_TOO_LARGE', message: 'too large' }, 'normalizer-web', at);
+    // Sent about 900 kB at a time, in dead-letter order: [a], [b, c] (refused for c), [d].
+    const letters = [letter(open, 0, 'a', 600 * 1024), letter(open, 1, 'b', 600 * 1024), letter(strict, 2, 'c', 200 * 1024), letter(open, 3, 'd', 600 * 1024)];
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      await producer.send([{ topic: dlq, messages: letters }]);
+    } finally {
+      await producer.disconnect();
+    }
+
+    const replayed = await elephant(['dead-letters', dlq, '--replay']);
+    expect(replayed.code, replayed.stderr).toBe(65); // INVALID_INPUT: the broker refused a record as such
+    expect(replayed.stdout).toBe('');
+    expect(replayed.stderr).toContain(`1 of 4 dead letters were replayed (the first in ${dlq}, up to partition 0 offset 0)`);
+    expect(replayed.stderr).toContain(`sending 2 more to ${open}, ${strict} failed`);
+    expect(replayed.stderr).toContain('MESSAGE_TOO_LARGE');
+    expect(replayed.stderr).toContain('the other 1 were not sent');
+    // What it says went through did; what it says was not sent was not.
+    const fills = (await readToEnd(ctx.kafka, open)).map((record) => record.value?.toString().slice(0, 1));
+    expect(fills[0]).toBe('a');
+    expect(fills).not.toContain('d');
+    expect(await readToEnd(ctx.kafka, strict)).toEqual([]);
   });
 });

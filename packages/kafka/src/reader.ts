@@ -1,23 +1,58 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 
-export interface ReadToEndOptions {
+export interface ReadEachOptions {
   /** @default 60000 */
   readonly timeoutMs?: number;
   /** Prefix of the throw-away consumer group. @default `<topic>.reader` */
   readonly groupPrefix?: string;
+  /**
+   * Where to start: one offset for every partition (a bigint), or one per partition (a map;
+   * a partition it does not name is read from its beginning). The reader seeks there instead
+   * of reading from the beginning, and hands over nothing before it. A start below what
+   * retention left reads from the first record left; a partition whose end is at or before its
+   * start has nothing to read and is not waited for. @default every partition from its beginning
+   */
+  readonly fromOffsets?: bigint | ReadonlyMap<number, bigint>;
 }
 
-/**
- * Every record of `topic` (read_committed), from the beginning to each partition's end as it
- * was when the call began. Progress is tracked from kafkajs' end-of-batch events, which also
- * fire for fetches that held only transaction markers or aborted records, so a partition whose
- * tail is a marker still counts as read. For tests, tools and the benchmark, not for services.
- */
 /** A record read by `readToEnd`, with the partition it was read from. */
 export type ReadRecord = KafkaMessage & { readonly partition: number };
 
+export interface ReadToEndOptions extends ReadEachOptions {
+  /**
+   * Which records to keep: the others are dropped as they are read, so the result holds only
+   * what it takes. A kept record's key and value may share memory with the rest of the fetch
+   * that brought it; copy them to keep a few out of many for long. @default every record
+   */
+  readonly keep?: (record: ReadRecord) => boolean;
+}
+
+/**
+ * The records of `topic` (read_committed) from the beginning, or from `fromOffsets`, to each
+ * partition's end as it was when the call began, that `keep` takes (every one without it),
+ * in the order read: each partition's in offset order. For tests, tools and the benchmark,
+ * not for services; see `readEach` to keep less than whole records.
+ */
 export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndOptions = {}): Promise<ReadRecord[]> {
+  const { keep } = options;
+  const records: ReadRecord[] = [];
+  await readEach(kafka, topic, (record) => {
+    if (!keep || keep(record)) records.push(record);
+  }, options);
+  return records;
+}
+
+/**
+ * Hands each record of `topic` (read_committed) from the beginning, or from `fromOffsets`, to
+ * each partition's end as it was when the call began to `visit`, once, each partition's in
+ * offset order (partitions interleave), and keeps none: what is kept is what `visit` keeps.
+ * Records written after the call began are left out. Progress is tracked from kafkajs'
+ * end-of-batch events, which also fire for fetches that held only transaction markers or
+ * aborted records, so a partition whose tail is a marker still counts as read. What `visit`
+ * throws ends the read and is thrown. For tests and tools, not for services.
+ */
+export async function readEach(kafka: Kafka, topic: string, visit: (record: ReadRecord) => void, options: ReadEachOptions = {}): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   let ends: { partition: number; high: string; low: string }[];
@@ -26,36 +61,73 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
   } finally {
     await admin.disconnect();
   }
+  const { fromOffsets } = options;
+  const requested = (partition: number): bigint | undefined => (typeof fromOffsets === 'bigint' ? fromOffsets : fromOffsets?.get(partition));
+  /** Per partition: the offsets to hand over, [start, end). */
+  const windows = new Map<number, { readonly start: bigint; readonly end: bigint }>();
+  for (const { partition, high, low } of ends) {
+    const end = BigInt(high);
+    const first = BigInt(low);
+    const from = requested(partition) ?? first;
+    windows.set(partition, { start: from < first ? first : from > end ? end : from, end });
+  }
   // A partition whose records retention deleted (low = high) has nothing to read: a fetch of it
   // comes back empty and fires no end-of-batch event, and waiting for one timed out (a quiet
-  // dead-letter topic read as "Kafka unreachable").
-  const pending = ends.filter((end) => Number(end.high) > Number(end.low));
-  if (pending.length === 0) return [];
+  // dead-letter topic read as "Kafka unreachable"). So has one whose end is at or before the
+  // start asked for.
+  const pending = [...windows].filter(([, window]) => window.end > window.start).map(([partition]) => partition);
+  if (pending.length === 0) return;
   const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? `${topic}.reader`}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 50 });
-  const messages: ReadRecord[] = [];
-  const position = new Map<number, number>();
-  const done = (): boolean => pending.every((end) => (position.get(end.partition) ?? 0) >= Number(end.high));
+  /** Per partition: the offset after the last record fetched (end-of-batch events). */
+  const position = new Map<number, bigint>();
+  /** Per partition: the next offset to hand over; anything below was handed over or skipped. */
+  const next = new Map<number, bigint>([...windows].map(([partition, window]) => [partition, window.start]));
+  const done = (): boolean => pending.every((partition) => (position.get(partition) ?? 0n) >= (windows.get(partition)?.end ?? 0n));
+  let failure: { readonly error: unknown } | undefined;
   await consumer.connect();
   try {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      position.set(payload.partition, Math.max(position.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1));
+      const after = BigInt(payload.lastOffset) + 1n;
+      if (after > (position.get(payload.partition) ?? 0n)) position.set(payload.partition, after);
+    });
+    // On every join (a rebalance starts the group's consumers over from the committed offsets,
+    // and this group commits none): each partition from where it is to go on, before the first
+    // fetch. The group is subscribed from the beginning, which only partitions the topic gained
+    // since the call began keep (they are not handed over).
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [partition, from] of next) consumer.seek({ topic, partition, offset: from.toString() });
     });
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       // A throw-away group: committed offsets would keep it listed (and lagging) for days.
       autoCommit: false,
       eachBatch: ({ batch }) => {
-        for (const message of batch.messages) messages.push({ ...message, partition: batch.partition });
+        const window = windows.get(batch.partition);
+        if (failure !== undefined || window === undefined) return Promise.resolve();
+        for (const message of batch.messages) {
+          const offset = BigInt(message.offset);
+          // Before the start (a fetch begun before a seek took effect), handed over already
+          // (fetched again after a rebalance), or written since the call began.
+          if (offset < (next.get(batch.partition) ?? window.start) || offset >= window.end) continue;
+          next.set(batch.partition, offset + 1n);
+          try {
+            visit({ ...message, partition: batch.partition });
+          } catch (error) {
+            failure = { error };
+            break;
+          }
+        }
         return Promise.resolve();
       },
     });
     const deadline = Date.now() + (options.timeoutMs ?? 60000);
     while (!done()) {
+      if (failure !== undefined) break;
       if (Date.now() > deadline) throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read ${topic} to its end within ${options.timeoutMs ?? 60000} ms`, { retryable: true });
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
     await consumer.disconnect();
   }
-  return messages;
+  if (failure !== undefined) throw failure.error;
 }

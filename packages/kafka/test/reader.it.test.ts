@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readToEnd } from '@elephant/kafka';
+import { readEach, readToEnd, type ReadRecord } from '@elephant/kafka';
 import { createTestContext } from '@elephant/testing';
 
 const ctx = createTestContext('reader');
@@ -50,5 +50,86 @@ describe('readToEnd', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+
+  it('regression (the dead-letters CLI read a whole topic from its beginning for --from-offset): seeks to the start asked for, per partition, and hands over nothing before it; a partition that ends at or before its start is not waited for', async () => {
+    const topic = ctx.topic('from');
+    await ctx.createTopics([{ topic, partitions: 3 }]);
+    const producer = ctx.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({
+        topic,
+        messages: [
+          ...['a0', 'a1', 'a2', 'a3', 'a4'].map((value) => ({ partition: 0, value })),
+          ...['b0', 'b1'].map((value) => ({ partition: 1, value })),
+          ...['c0', 'c1', 'c2'].map((value) => ({ partition: 2, value })),
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const handed: string[] = [];
+    const visit = (record: ReadRecord): void => {
+      handed.push(`${record.partition}:${record.offset}:${record.value?.toString() ?? ''}`);
+    };
+    // Partition 1 ends at 2: nothing from 2 on. Partition 2 is not named: from its beginning.
+    await readEach(ctx.kafka, topic, visit, { fromOffsets: new Map([[0, 3n], [1, 2n]]), timeoutMs: 20000 });
+    expect(handed.sort()).toEqual(['0:3:a3', '0:4:a4', '2:0:c0', '2:1:c1', '2:2:c2']);
+
+    // One start for every partition.
+    handed.length = 0;
+    await readEach(ctx.kafka, topic, visit, { fromOffsets: 2n, timeoutMs: 20000 });
+    expect(handed.sort()).toEqual(['0:2:a2', '0:3:a3', '0:4:a4', '2:2:c2']);
+
+    // Past every partition's end: nothing to read, and no consumer group joined to find that out.
+    handed.length = 0;
+    const groupPrefix = `${topic}.past`;
+    await readEach(ctx.kafka, topic, visit, { fromOffsets: 5n, timeoutMs: 20000, groupPrefix });
+    expect(handed).toEqual([]);
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    try {
+      expect((await admin.listGroups()).groups.filter((group) => group.groupId.startsWith(groupPrefix))).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('keeps only the records its predicate takes, each handed to it once, and throws what a visitor throws', async () => {
+    const topic = ctx.topic('keep');
+    await ctx.createTopics([{ topic, partitions: 2 }]);
+    const producer = ctx.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: Array.from({ length: 40 }, (_, index) => ({ partition: index % 2, value: index % 10 === 0 ? `keep-${index}` : `drop-${index}` })) });
+    } finally {
+      await producer.disconnect();
+    }
+    const asked: string[] = [];
+    const kept = await readToEnd(ctx.kafka, topic, {
+      timeoutMs: 20000,
+      keep: (record) => {
+        asked.push(`${record.partition}:${record.offset}`);
+        return record.value?.toString().startsWith('keep-') === true;
+      },
+    });
+    expect(kept.map((record) => record.value?.toString()).sort()).toEqual(['keep-0', 'keep-10', 'keep-20', 'keep-30']);
+    expect(kept.every((record) => record.partition === 0)).toBe(true);
+    expect(asked).toHaveLength(40);
+    expect(new Set(asked).size).toBe(40);
+    // With a start: the predicate is not even asked about the records before it.
+    asked.length = 0;
+    const later = await readToEnd(ctx.kafka, topic, { timeoutMs: 20000, fromOffsets: 10n, keep: (record) => (asked.push(`${record.partition}:${record.offset}`), true) });
+    expect(later).toHaveLength(20);
+    expect(asked).toHaveLength(20);
+    expect(later.every((record) => BigInt(record.offset) >= 10n)).toBe(true);
+
+    class Stop extends Error {}
+    await expect(
+      readEach(ctx.kafka, topic, () => {
+        throw new Stop('enough');
+      }, { timeoutMs: 20000 }),
+    ).rejects.toBeInstanceOf(Stop);
   });
 });

@@ -1,4 +1,5 @@
-import { BatchProducer, deadLetterInfo, readToEnd, replayRecordOf, type DeadLetterInfo, type Kafka, type Message, type ReadRecord } from '@elephant/kafka';
+import { describeError, isElephantError, isRetryable } from '@elephant/errors';
+import { BatchProducer, deadLetterInfo, readEach, recordSize, replayRecordOf, type DeadLetterInfo, type IHeaders, type Kafka, type Message, type ReadRecord } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
 import { commandKafka } from '../connect.ts';
@@ -43,15 +44,21 @@ export interface ReplayResult {
   readonly byTopic: Record<string, number>;
 }
 
-/** A record of a dead-letter topic, with what its headers say (read once). */
-interface DeadLetterRecord {
-  readonly record: ReadRecord;
-  readonly info: DeadLetterInfo;
-}
+/** Records sent in one `BatchProducer.send` at most (recordSize): about one produce request each. */
+const SEND_BYTES = 900 * 1024;
 
 /** Every dead letter of `topic` that `filter` takes, in topic order. */
 export async function listDeadLetters(config: CliConfig, logger: Logger, topic: string, filter: DeadLetterFilter): Promise<DeadLetterView[]> {
-  return (await readDeadLetters(commandKafka(config, logger), topic, filter)).map(viewOf);
+  // Only the views are kept: a record's key and value are dropped as soon as it is read.
+  return readDeadLetters(commandKafka(config, logger), topic, filter, viewOf);
+}
+
+/** A selected dead letter as it goes back: where it is in the dead-letter topic, and where it goes. */
+interface Replay {
+  readonly partition: number;
+  readonly offset: string;
+  readonly topic: string;
+  readonly message: Message;
 }
 
 /**
@@ -59,45 +66,112 @@ export async function listDeadLetters(config: CliConfig, logger: Logger, topic: 
  * each as the original record (key, value, headers without `elephant.dlq.*`, timestamp,
  * partition: `replayRecordOf`), in dead-letter order, once per source record and code. The
  * services handle a replayed record as any other: one that fails again is dead-lettered again.
+ * Only the selected records are kept in memory (their key, value and headers copied out of the
+ * fetch that brought them). They are sent in dead-letter order, in sends of about one produce
+ * request; a send that fails stops the replay with a CliError that says how many were
+ * acknowledged before it (`sendFailure`).
  */
 export async function replayDeadLetters(config: CliConfig, logger: Logger, topic: string, filter: DeadLetterFilter, options: { readonly dryRun: boolean }): Promise<ReplayResult> {
   const kafka = commandKafka(config, logger);
-  const records = await readDeadLetters(kafka, topic, filter);
+  const records = await readDeadLetters(kafka, topic, filter, (record, info) => {
+    const replay = replayRecordOf(record);
+    return {
+      partition: record.partition,
+      offset: record.offset,
+      identity: JSON.stringify([info.source?.topic, info.source?.partition, info.source?.offset, info.code]),
+      replay: replay && { topic: replay.topic, message: detached(replay.message) },
+    };
+  });
   const seen = new Set<string>();
+  const replays: Replay[] = [];
   const byTopic = new Map<string, Message[]>();
   let duplicates = 0;
   let unreplayable = 0;
-  for (const { record, info } of records) {
-    const replay = replayRecordOf(record);
+  for (const { partition, offset, identity, replay } of records) {
     if (!replay) {
       unreplayable += 1;
       continue;
     }
-    const identity = JSON.stringify([info.source?.topic, info.source?.partition, info.source?.offset, info.code]);
     if (seen.has(identity)) {
       duplicates += 1;
       continue;
     }
     seen.add(identity);
+    replays.push({ partition, offset, topic: replay.topic, message: replay.message });
     const list = byTopic.get(replay.topic);
     if (list) list.push(replay.message);
     else byTopic.set(replay.topic, [replay.message]);
   }
-  const selected = [...byTopic.values()].reduce((sum, list) => sum + list.length, 0);
+  const selected = replays.length;
   const counts = Object.fromEntries([...byTopic].map(([name, list]) => [name, list.length]));
   if (options.dryRun || selected === 0) return { replayed: 0, selected, duplicates, unreplayable, byTopic: counts };
+  // Partitions that are gone are dropped from the messages here (the same objects as in `replays`).
   await checkPartitions(kafka, byTopic);
   const producer = await BatchProducer.connect(kafka);
   try {
-    await producer.send([...byTopic].map(([name, messages]) => ({ topic: name, messages })));
+    let acknowledged = 0;
+    for (const chunk of sends(replays)) {
+      try {
+        await producer.send(chunk.map(({ topic: name, message }) => ({ topic: name, messages: [message] })));
+      } catch (error) {
+        throw sendFailure(error, topic, replays, acknowledged, chunk.length);
+      }
+      acknowledged += chunk.length;
+    }
   } finally {
     await producer.disconnect();
   }
   return { replayed: selected, selected, duplicates, unreplayable, byTopic: counts };
 }
 
-/** The records of `topic` that `filter` takes, in topic order. */
-async function readDeadLetters(kafka: Kafka, topic: string, filter: DeadLetterFilter): Promise<DeadLetterRecord[]> {
+/** `replays` in order, cut into sends of at most SEND_BYTES (recordSize); a larger record goes alone. */
+function* sends(replays: readonly Replay[]): Generator<readonly Replay[]> {
+  let chunk: Replay[] = [];
+  let bytes = 0;
+  for (const replay of replays) {
+    const size = recordSize(replay.message);
+    if (chunk.length > 0 && bytes + size > SEND_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(replay);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/**
+ * The CliError for a send of `failed` records that failed after the first `acknowledged` of
+ * `replays` went through (every send before it, acknowledged by the broker: the first in
+ * dead-letter order). Of the failed send the broker may have written some records (the
+ * partitions it did not refuse) and does not say which: they are counted apart. A record the
+ * broker refuses as such (too large for its source topic) is INVALID_INPUT (exit 65); any other
+ * failure, UNAVAILABLE (exit 69).
+ */
+function sendFailure(error: unknown, topic: string, replays: readonly Replay[], acknowledged: number, failed: number): CliError {
+  const last = acknowledged > 0 ? replays[acknowledged - 1] : undefined;
+  const topics = [...new Set(replays.slice(acknowledged, acknowledged + failed).map((replay) => replay.topic))];
+  const notSent = replays.length - acknowledged - failed;
+  const upTo = last === undefined ? '' : ` (the first in ${topic}, up to partition ${last.partition} offset ${last.offset})`;
+  return new CliError(
+    isElephantError(error, 'KAFKA_RECORD_REJECTED') ? 'INVALID_INPUT' : 'UNAVAILABLE',
+    `Replay stopped: ${acknowledged} of ${replays.length} dead letters were replayed${upTo}, then sending ${failed} more to ${topics.join(', ')} failed: ${describeError(error)}. ` +
+      `The broker may have written some of those ${failed}; the other ${notSent} were not sent. Running the same replay again sends all ${replays.length} again (at-least-once; docs/cli.md).`,
+    {
+      cause: error,
+      retryable: isRetryable(error),
+      details: { selected: replays.length, replayed: acknowledged, inFailedSend: failed, notSent, ...(last === undefined ? {} : { lastReplayed: { partition: last.partition, offset: last.offset } }) },
+    },
+  );
+}
+
+/**
+ * What `take` makes of each record of `topic` that `filter` takes, in topic order (partition,
+ * then offset); nothing else is kept. `--from-offset` is where the read starts in every
+ * partition.
+ */
+async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLetterFilter, take: (record: ReadRecord, info: DeadLetterInfo) => T): Promise<T[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -105,11 +179,28 @@ async function readDeadLetters(kafka: Kafka, topic: string, filter: DeadLetterFi
   } finally {
     await admin.disconnect();
   }
-  const records = await readToEnd(kafka, topic, { groupPrefix: 'elephant-cli-dead-letters' });
-  return records
-    .sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)))
-    .map((record) => ({ record, info: deadLetterInfo(record) }))
-    .filter((entry) => matches(entry, filter));
+  const taken: { readonly partition: number; readonly offset: bigint; readonly item: T }[] = [];
+  await readEach(
+    kafka,
+    topic,
+    (record) => {
+      const info = deadLetterInfo(record);
+      if (matches(record, info, filter)) taken.push({ partition: record.partition, offset: BigInt(record.offset), item: take(record, info) });
+    },
+    { groupPrefix: 'elephant-cli-dead-letters', ...(filter.fromOffset === undefined ? {} : { fromOffsets: filter.fromOffset }) },
+  );
+  return taken.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)).map((entry) => entry.item);
+}
+
+/**
+ * `message` with its own copies of key, value and header values: a fetched record's share the
+ * buffer of the whole fetch, which would stay in memory for each record kept.
+ */
+function detached(message: Message): Message {
+  const copy = <V extends Buffer | string | null | undefined>(value: V): V => (Buffer.isBuffer(value) ? (Buffer.from(value) as V) : value);
+  const headers = Object.create(null) as IHeaders;
+  for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = Array.isArray(value) ? value.map(copy) : copy(value);
+  return { ...message, key: copy(message.key), value: copy(message.value), headers };
 }
 
 /**
@@ -134,7 +225,7 @@ async function checkPartitions(kafka: Kafka, byTopic: ReadonlyMap<string, Messag
   }
 }
 
-function matches({ record, info }: DeadLetterRecord, filter: DeadLetterFilter): boolean {
+function matches(record: ReadRecord, info: DeadLetterInfo, filter: DeadLetterFilter): boolean {
   const offset = BigInt(record.offset);
   if (filter.codes && filter.codes.length > 0 && !filter.codes.includes(info.code ?? '')) return false;
   if (filter.service !== undefined && info.service !== filter.service) return false;
@@ -144,7 +235,7 @@ function matches({ record, info }: DeadLetterRecord, filter: DeadLetterFilter): 
   return true;
 }
 
-function viewOf({ record, info }: DeadLetterRecord): DeadLetterView {
+function viewOf(record: ReadRecord, info: DeadLetterInfo): DeadLetterView {
   let details: unknown = info.details ?? null;
   if (info.details !== undefined) {
     try {
