@@ -63,6 +63,10 @@ describe('elephant: the services\' own settings', () => {
     STATE_CACHE_PROFILES: '99',
     MAX_PROFILE_BYTES: '5000',
     MAX_RECORD_BYTES: '6000',
+    CONSENT_PURPOSE_ALIASES: '{"Marketing Email":"email_marketing"}',
+    PROFILE_MAX_IDENTITIES: '10',
+    PROFILE_MAX_PRODUCTS: '20',
+    PROFILE_MAX_CONTENT: '30',
   };
   const configsOf = (config: CliConfig): Record<string, unknown>[] => [normalizerConfig(config), resolverConfig(config), builderConfig(config)];
 

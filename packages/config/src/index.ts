@@ -75,6 +75,24 @@ function describeIssue(issue: z.core.$ZodIssue, variable: string, raw: string | 
 
 // Reusable variable types. Each accepts the string form an operator writes in a manifest.
 
+/**
+ * A JSON object in one variable, each value checked by `value`: a map setting such as
+ * NORMALIZER_TRUST='{"crm":55}'. Unparsable JSON is an issue of the variable, not a crash.
+ */
+export function jsonMap<Value extends z.ZodType>(value: Value, example: string) {
+  return z
+    .string()
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be a JSON object like ${example}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), value, { error: `must be a JSON object like ${example}` }));
+}
+
 /** A comma-separated list of host:port pairs, e.g. `kafka-0:9092,kafka-1:9092`. */
 export const brokerList = z
   .string()

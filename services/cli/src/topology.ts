@@ -36,6 +36,10 @@ export const PASSED_SETTINGS = [
   'STATE_CACHE_PROFILES',
   'MAX_PROFILE_BYTES',
   'MAX_RECORD_BYTES',
+  'CONSENT_PURPOSE_ALIASES',
+  'PROFILE_MAX_IDENTITIES',
+  'PROFILE_MAX_PRODUCTS',
+  'PROFILE_MAX_CONTENT',
 ] as const;
 
 function passedSettings(config: CliConfig): Record<string, string> {

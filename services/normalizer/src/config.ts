@@ -1,27 +1,9 @@
 import { CHANNELS, checkAdapterContext, type AdapterContext, type Channel } from '@elephant/channels';
-import { ConfigError, bool, type ConfigIssue, brokerList, httpUrl, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
+import { ConfigError, bool, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
 
 /** The entries of a comma-separated list, trimmed, empty ones left out. */
 function channelList(value: string): string[] {
   return value.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
-}
-
-/**
- * A JSON object in one variable, each value checked by `value`: a map setting such as
- * NORMALIZER_TRUST='{"crm":55}'. Unparsable JSON is an issue of the variable, not a crash.
- */
-function jsonMap<Value extends z.ZodType>(value: Value, example: string) {
-  return z
-    .string()
-    .transform((text, ctx): unknown => {
-      try {
-        return JSON.parse(text);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `must be a JSON object like ${example}` });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.record(z.string(), value, { error: `must be a JSON object like ${example}` }));
 }
 
 /** Touchpoints larger than this are dead-lettered: below the broker's message.max.bytes (1048588) and the producer's request size. */

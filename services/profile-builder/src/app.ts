@@ -6,7 +6,7 @@ import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
-import { topicsOf, type BuilderConfig, type BuilderTopics } from './config.ts';
+import { profileOptionsOf, topicsOf, type BuilderConfig, type BuilderTopics } from './config.ts';
 import { erasureRequestSchema } from './generated/erasure-request.ts';
 import { BackgroundWork, StateCache, createBuilderHandler, type SchemaIds } from './handler.ts';
 import { createBuilderMetrics } from './metrics.ts';
@@ -137,6 +137,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
       states: new StateCache(config.STATE_CACHE_PROFILES),
       maxProfileBytes: config.MAX_PROFILE_BYTES,
       maxRecordBytes: config.MAX_RECORD_BYTES,
+      profileOptions: profileOptionsOf(config),
       background,
     }),
   });

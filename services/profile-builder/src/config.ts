@@ -1,4 +1,5 @@
-import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+import { bool, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+import { DEFAULT_MAX_CONTENT, DEFAULT_MAX_IDENTITIES, DEFAULT_MAX_PRODUCTS, normalizePurpose, type ProfileOptions } from '@elephant/profiles';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
 /** PROCESSING_GUARANTEE's values (the builder's, and the CLI's `run`, which passes it on). */
@@ -95,6 +96,19 @@ const schema = z.object({
    * apart, instead of failing its partition on every retry.
    */
   MAX_RECORD_BYTES: positiveInt.default(DEFAULT_MAX_RECORD_BYTES),
+  /**
+   * Consent purposes under another name, as a JSON object: `{"marketing_email":"email_marketing"}`
+   * keeps what sources call "Marketing Email" or "marketing-email" under `email_marketing`.
+   * Both sides are normalized first (docs/profiles.md, "Consent, per purpose"). Applies to
+   * statements applied from now on: purposes already stored stay under their names.
+   */
+  CONSENT_PURPOSE_ALIASES: jsonMap(z.string({ error: 'each purpose must be a string' }), '{"marketing_email":"email_marketing"}').optional(),
+  /** Identities a profile keeps (the most recently seen). */
+  PROFILE_MAX_IDENTITIES: positiveInt.default(DEFAULT_MAX_IDENTITIES),
+  /** Products a profile keeps in computed.products (the most recently bought). */
+  PROFILE_MAX_PRODUCTS: positiveInt.default(DEFAULT_MAX_PRODUCTS),
+  /** Content entries a profile keeps in computed.content (the most recently consumed). */
+  PROFILE_MAX_CONTENT: positiveInt.default(DEFAULT_MAX_CONTENT),
   CREATE_TOPICS: bool.default(true),
   PARTITIONS: positiveInt.default(8),
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
@@ -103,6 +117,11 @@ const schema = z.object({
 }).superRefine((config, context) => {
   if (config.MAX_PROFILE_BYTES > config.MAX_RECORD_BYTES) {
     context.addIssue({ code: 'custom', path: ['MAX_PROFILE_BYTES'], message: `must be at most MAX_RECORD_BYTES (${config.MAX_RECORD_BYTES}): a profile at the limit publishes a snapshot about its size` });
+  }
+  for (const [from, to] of Object.entries(config.CONSENT_PURPOSE_ALIASES ?? {})) {
+    for (const purpose of [from, to]) {
+      if (normalizePurpose(purpose) === null) context.addIssue({ code: 'custom', path: ['CONSENT_PURPOSE_ALIASES'], message: `${JSON.stringify(purpose)} is no purpose: nothing is left of it after normalization` });
+    }
   }
 });
 
@@ -119,6 +138,20 @@ export interface BuilderTopics {
 
 export function loadConfig(env: Env = process.env): BuilderConfig {
   return parseEnv('profile-builder', schema, env);
+}
+
+/**
+ * How the builder builds profiles: the bounds of its lists and the consent purpose aliases,
+ * their names normalized as the purposes they match are.
+ */
+export function profileOptionsOf(config: BuilderConfig): ProfileOptions {
+  const aliases: Record<string, string> = {};
+  for (const [from, to] of Object.entries(config.CONSENT_PURPOSE_ALIASES ?? {})) {
+    const name = normalizePurpose(from);
+    const target = normalizePurpose(to);
+    if (name !== null && target !== null) aliases[name] = target;
+  }
+  return { maxIdentities: config.PROFILE_MAX_IDENTITIES, maxProducts: config.PROFILE_MAX_PRODUCTS, maxContent: config.PROFILE_MAX_CONTENT, purposeAliases: aliases };
 }
 
 export function topicsOf(config: BuilderConfig): BuilderTopics {

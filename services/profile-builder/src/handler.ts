@@ -1,7 +1,7 @@
 import { ElephantError } from '@elephant/errors';
 import { deadLetter, type BatchHandler, type KafkaMessage, type Message, type TransactionGroup } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
-import { applyTouchpoint, emptyProfile, erasureUpdateOf, foldMerge, parseProfileState, snapshotOf, updateOf, type AppliedTouchpoint, type ProfileState, type ProfileUpdate } from '@elephant/profiles';
+import { applyTouchpoint, emptyProfile, erasureUpdateOf, foldMerge, parseProfileState, snapshotOf, updateOf, type AppliedTouchpoint, type ProfileOptions, type ProfileState, type ProfileUpdate } from '@elephant/profiles';
 import { projectionWithout, type AvroRegistry, type AvroType } from '@elephant/registry';
 import { resolvedTouchpointSchema, type IdentityMerge, type ResolvedTouchpoint } from '@elephant/identity';
 import { DEFAULT_MAX_PROFILE_BYTES, DEFAULT_MAX_RECORD_BYTES, type BuilderTopics } from './config.ts';
@@ -48,6 +48,8 @@ export interface BuilderDeps {
    * @default DEFAULT_MAX_RECORD_BYTES
    */
   readonly maxRecordBytes?: number;
+  /** How profiles are built (list bounds, consent purpose aliases: profileOptionsOf). @default the library's defaults */
+  readonly profileOptions?: ProfileOptions;
   /**
    * Where a batch leaves what it does after it returned (deleting its published outbox
    * entries, tombstoning profiles merged meanwhile: confirmAndSettle), so that the service's
@@ -600,7 +602,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       }
       seenInBatch.add(eventId);
       const state = working.get(record.profileId) ?? parseState(deps, tenant, loaded) ?? emptyProfile(record.profileId, tenant, record.touchpoint.ingestTime);
-      const change = applyTouchpoint(state, record.touchpoint, { excludedIdentifiers: record.excludedIdentifiers, now });
+      const change = applyTouchpoint(state, record.touchpoint, { ...deps.profileOptions, excludedIdentifiers: record.excludedIdentifiers, now });
       working.set(record.profileId, change.state);
       const update = updateOf(change.state, change.changes, { kind: 'touchpoint', eventId });
       const entry = pending.get(record.profileId) ?? { events: [], messages: [], updates: [], records: [] };
@@ -691,7 +693,7 @@ function applyWithinLimit(deps: BuilderDeps, out: Outputs, batch: BatchInput, te
     const message = messages[index] as KafkaMessage;
     const eventId = record.touchpoint.eventId;
     const base = kept?.state ?? parseState(deps, tenant, loaded) ?? emptyProfile(profileId, tenant, record.touchpoint.ingestTime);
-    const change = applyTouchpoint(base, record.touchpoint, { excludedIdentifiers: record.excludedIdentifiers, now });
+    const change = applyTouchpoint(base, record.touchpoint, { ...deps.profileOptions, excludedIdentifiers: record.excludedIdentifiers, now });
     const json = JSON.stringify(change.state);
     const update = encodeUpdate(deps, updateOf(change.state, change.changes, { kind: 'touchpoint', eventId }));
     const stateBytes = Buffer.byteLength(json);
@@ -780,7 +782,7 @@ async function applyMerge(deps: BuilderDeps, out: Outputs, batch: BatchInput, me
   // its touchpoints will be forwarded here.
   // `now`: the update's updatedAt is when the builder applied it, as for a touchpoint (without
   // it, the latest updatedAt of the folded states: days old for two quiet profiles).
-  const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, tenant, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)), { now });
+  const change = foldMerge(base, absorbed.map((loaded) => parseState(deps, tenant, loaded) ?? emptyProfile(loaded.profileId, tenant, merge.mergedAt)), { ...deps.profileOptions, now });
   if (change.folded.length === 0) return undefined; // all folded before (a redelivered or chained merge): nothing new to announce
   const update = updateOf(change.state, change.changes, { kind: 'merge', eventId: merge.mergeId, mergedProfileIds: change.folded });
   const record = encodeUpdate(deps, update);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@elephant/config';
-import { loadConfig } from '@elephant/profile-builder';
+import { loadConfig, profileOptionsOf } from '@elephant/profile-builder';
 
 const base = { KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', REDIS_URL: 'redis://r:6379' };
 
@@ -39,5 +39,20 @@ describe('profile builder configuration', () => {
     const error = refused({ MAX_RECORD_BYTES: '100000' });
     expect(error.issues.map((issue) => issue.variable)).toEqual(['MAX_PROFILE_BYTES']);
     expect(error.message).toContain('must be at most MAX_RECORD_BYTES (100000)');
+  });
+
+  it('reads the profile options: CONSENT_PURPOSE_ALIASES (names normalized like purposes) and the list bounds, the library\'s defaults without them', () => {
+    expect(profileOptionsOf(loadConfig(base))).toEqual({ maxIdentities: 100, maxProducts: 200, maxContent: 100, purposeAliases: {} });
+    const options = profileOptionsOf(loadConfig({ ...base, CONSENT_PURPOSE_ALIASES: '{"Marketing Email":"Email-Marketing","ads":"advertising"}', PROFILE_MAX_IDENTITIES: '20', PROFILE_MAX_PRODUCTS: '5', PROFILE_MAX_CONTENT: '7' }));
+    expect(options).toEqual({ maxIdentities: 20, maxProducts: 5, maxContent: 7, purposeAliases: { marketing_email: 'email_marketing', ads: 'advertising' } });
+  });
+
+  it('refuses CONSENT_PURPOSE_ALIASES that is no JSON object of strings, or names no purpose, naming the variable', () => {
+    for (const bad of ['marketing=email', '["ads"]', '{"ads":1}', '{" - ":"ads"}', '{"ads":"__"}']) {
+      const error = refused({ CONSENT_PURPOSE_ALIASES: bad });
+      expect(error.issues.map((issue) => issue.variable), bad).toEqual(['CONSENT_PURPOSE_ALIASES']);
+    }
+    expect(refused({ CONSENT_PURPOSE_ALIASES: '{" - ":"ads"}' }).message).toContain('" - " is no purpose');
+    expect(refused({ PROFILE_MAX_IDENTITIES: '0' }).issues.map((issue) => issue.variable)).toEqual(['PROFILE_MAX_IDENTITIES']);
   });
 });

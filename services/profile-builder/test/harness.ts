@@ -13,6 +13,7 @@ import {
   createBuilderMetrics,
   loadConfig,
   ProfileStore,
+  profileOptionsOf,
   registerSchemas,
   startBuilder,
   StateCache,
@@ -172,6 +173,7 @@ export async function handlerOnStack(ctx: TestContext, scope: string, env: Recor
     committedOffset: () => Promise.resolve(-1n),
     maxProfileBytes: config.MAX_PROFILE_BYTES,
     maxRecordBytes: config.MAX_RECORD_BYTES,
+    profileOptions: profileOptionsOf(config),
     background,
   });
   return {
