@@ -1,4 +1,4 @@
-import { adaptMessage, touchpointKey, IDENTIFIER_TYPES, type AdapterContext, type AdapterResult, type Channel, type DroppedIdentifier, type OmittedDrops } from '@elephant/channels';
+import { adaptMessage, statesFutureTime, touchpointKey, IDENTIFIER_TYPES, type AdapterContext, type AdapterResult, type Channel, type DroppedIdentifier, type OmittedDrops } from '@elephant/channels';
 import { deadLetter, recordSize, type ConsumedBatch, type PartitionsHandler, type OutboundBatch, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { AvroRegistry } from '@elephant/registry';
@@ -45,6 +45,8 @@ export interface NormalizedBatch {
   readonly dropped: DroppedIdentifier[];
   /** Drops past MAX_REPORTED_DROPS of a touchpoint, counted by type and reason. */
   readonly droppedOmitted: OmittedDrops[];
+  /** Emitted touchpoints that state a time after their ingestTime (statesFutureTime: their source's clock runs ahead). */
+  readonly ahead: number;
 }
 
 /** Why a message failed, from anything thrown while handling it (ADAPTER_FAILED unless it is an ElephantError). */
@@ -69,6 +71,7 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
   const dropped: DroppedIdentifier[] = [];
   const droppedOmitted: OmittedDrops[] = [];
   const reasons = new Map<string, number>();
+  let ahead = 0;
   const reject = (message: KafkaMessage, reason: DeadLetterReason): void => {
     let record: Message;
     try {
@@ -121,6 +124,7 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
     }
     for (const record of encoded) touchpoints.push(record);
     if (encoded.length > 0) bySource.push({ message, touchpoints: encoded });
+    for (const touchpoint of result.touchpoints) if (statesFutureTime(touchpoint)) ahead += 1;
     if (result.rejected.length > 0) {
       const first = result.rejected[0];
       reject(message, {
@@ -134,7 +138,7 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
     for (const drop of result.dropped) dropped.push(drop);
     for (const entry of result.droppedOmitted) droppedOmitted.push(entry);
   }
-  return { channel, touchpoints, bySource, deadLetters, reasons, dropped, droppedOmitted };
+  return { channel, touchpoints, bySource, deadLetters, reasons, dropped, droppedOmitted, ahead };
 }
 
 /** The channel whose raw topic `topic` is. */
@@ -203,9 +207,10 @@ export function createNormalizerHandler(deps: NormalizerDeps): PartitionsHandler
 }
 
 /** Metrics and logs of one partition's batch, after the acknowledgement (a retried batch is counted once). */
-function account(deps: NormalizerDeps, batch: ConsumedBatch, { channel, deadLetters, reasons, dropped, droppedOmitted, produced }: NormalizedBatch & { readonly produced: number }): void {
+function account(deps: NormalizerDeps, batch: ConsumedBatch, { channel, deadLetters, reasons, dropped, droppedOmitted, produced, ahead }: NormalizedBatch & { readonly produced: number }): void {
   deps.metrics.consumed.inc({ channel }, batch.messages.length);
   deps.metrics.produced.inc({ channel }, produced);
+  if (ahead > 0) deps.metrics.futureTimes.inc({ channel }, ahead);
   for (const [reason, count] of reasons) deps.metrics.deadLettered.inc({ channel, reason }, count);
   if (dropped.length > 0 || droppedOmitted.length > 0) {
     // Counted per label once a batch, not per identifier; each drop is logged at debug, the

@@ -169,6 +169,17 @@ describe('normalizer handler', () => {
     expect(await total(metrics, 'elephant_normalizer_dead_lettered_total', { reason: 'TOUCHPOINT_REJECTED' })).toBe(1);
   });
 
+  it('counts touchpoints whose source clock runs ahead (a time after the raw record\'s timestamp) per channel, and sends them with the times as reported', async () => {
+    const producer = new FakeProducer();
+    const { deps, metrics } = setup(producer);
+    // The raw records' timestamp (their ingestTime) is 2027-01-15T08:00:00Z.
+    const at = (messageId: string, timestamp: string): string => JSON.stringify({ type: 'track', event: 'Viewed', messageId, anonymousId: 'a-1', timestamp });
+    await createNormalizerHandler(deps)([{ topic: 'raw.web', partition: 0, messages: raw([at('m-past', '2026-11-01T10:00:00Z'), at('m-ahead', '2030-01-01T00:00:00Z'), at('m-now', '2027-01-15T08:00:00Z')]) }], context);
+    expect(await total(metrics, 'elephant_normalizer_future_times_total', { channel: 'web' })).toBe(1);
+    const sent = producer.messages(topics.touchpoints).map((record) => type.fromBuffer(record.value as Buffer) as Touchpoint);
+    expect(sent.find((touchpoint) => touchpoint.source.eventId === 'm-ahead')?.eventTime).toBe(Date.UTC(2030, 0, 1));
+  });
+
   it('counts dropped identifiers by type and reason once a batch, logs each (debug) with its eventId and the batch (info), never the value', async () => {
     const producer = new FakeProducer();
     const { deps, metrics, logs } = setup(producer);
