@@ -2,7 +2,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 
 export interface ReadEachOptions {
-  /** @default 60000 */
+  /** How long the read may go without progress (no record fetched) before it fails (KAFKA_UNAVAILABLE). @default 60000 */
   readonly timeoutMs?: number;
   /** Prefix of the throw-away consumer group. @default `<topic>.reader` */
   readonly groupPrefix?: string;
@@ -120,10 +120,21 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
         return Promise.resolve();
       },
     });
-    const deadline = Date.now() + (options.timeoutMs ?? 60000);
+    // A deadline without progress, not for the whole read: a large topic read at full speed
+    // takes as long as it takes (a dead-letter topic of some GB after an incident).
+    const timeoutMs = options.timeoutMs ?? 60000;
+    const progress = (): string => pending.map((partition) => `${position.get(partition) ?? -1n}/${next.get(partition) ?? -1n}`).join(',');
+    let seen = progress();
+    let deadline = Date.now() + timeoutMs;
     while (!done()) {
       if (failure !== undefined) break;
-      if (Date.now() > deadline) throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read ${topic} to its end within ${options.timeoutMs ?? 60000} ms`, { retryable: true });
+      const now = progress();
+      if (now !== seen) {
+        seen = now;
+        deadline = Date.now() + timeoutMs;
+      } else if (Date.now() > deadline) {
+        throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read ${topic} to its end: no progress for ${timeoutMs} ms`, { retryable: true });
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {

@@ -238,6 +238,14 @@ describe('identity resolver service', () => {
     ]);
     const [merge] = await readUntil<IdentityMerge>(topics.merges, (all) => all.some((record) => record.triggeringEventId === 'clock-3'), 'the merge of clock-3').then((all) => all.filter((record) => record.triggeringEventId === 'clock-3'));
     expect(merge).toMatchObject({ tenant: 'clock', mergedAt: t + 2 });
+    // The graph records it at the same time: the absorbed profile's mergedAt, the links' last seen.
+    const absorbed = merge?.mergedProfileIds[0] ?? '';
+    expect((await resolver.graph.mergeChainOf('clock', absorbed)).map((hop) => hop.mergedAt)).toEqual([t + 2]);
+    const links = await resolver.graph.identifiersOf('clock', merge?.survivorProfileId ?? '');
+    expect(links.map((link) => [link.type, link.lastSeen]).sort()).toEqual([
+      ['anonymous_id', t + 2],
+      ['email', t + 2],
+    ]);
     // The touchpoint itself goes on with the time its source reported.
     expect((await resolvedOf(['clock-3'])).get('clock-3')?.touchpoint.eventTime).toBe(t + 10 * year);
   });

@@ -24,7 +24,7 @@ export interface IdentityMerge {
   readonly rule: string;
   /** The touchpoint whose identifiers joined the profiles. */
   readonly triggeringEventId: string;
-  /** Event time of the triggering event, not processing time: a redelivered merge carries the same value, and it equals mergedAt on the absorbed profile in the graph. Epoch milliseconds (timestamp-millis). */
+  /** Event time of the triggering event, bounded by its ingestTime (a source clock running ahead cannot date a merge in the future), not processing time: a redelivered merge carries the same value, and it equals mergedAt on the absorbed profile in the graph. Epoch milliseconds (timestamp-millis). */
   readonly mergedAt: number;
 }
 
@@ -99,7 +99,7 @@ export const identityMergeSchema: AvroRecordSchemaJson = {
         "type": "long",
         "logicalType": "timestamp-millis"
       },
-      "doc": "Event time of the triggering event, not processing time: a redelivered merge carries the same value, and it equals mergedAt on the absorbed profile in the graph."
+      "doc": "Event time of the triggering event, bounded by its ingestTime (a source clock running ahead cannot date a merge in the future), not processing time: a redelivered merge carries the same value, and it equals mergedAt on the absorbed profile in the graph."
     }
   ]
 };

@@ -73,31 +73,27 @@ interface Replay {
  */
 export async function replayDeadLetters(config: CliConfig, logger: Logger, topic: string, filter: DeadLetterFilter, options: { readonly dryRun: boolean }): Promise<ReplayResult> {
   const kafka = commandKafka(config, logger);
-  const records = await readDeadLetters(kafka, topic, filter, (record, info) => {
-    const replay = replayRecordOf(record);
-    return {
-      partition: record.partition,
-      offset: record.offset,
-      identity: JSON.stringify([info.source?.topic, info.source?.partition, info.source?.offset, info.code]),
-      replay: replay && { topic: replay.topic, message: detached(replay.message) },
-    };
-  });
+  // Duplicates and unreplayable records are counted as they are read, and not kept. A record
+  // copied more than once keeps its first copy read (the copies hold the same original).
   const seen = new Set<string>();
-  const replays: Replay[] = [];
-  const byTopic = new Map<string, Message[]>();
   let duplicates = 0;
   let unreplayable = 0;
-  for (const { partition, offset, identity, replay } of records) {
+  const replays = await readDeadLetters(kafka, topic, filter, (record, info): Replay | undefined => {
+    const replay = replayRecordOf(record);
     if (!replay) {
       unreplayable += 1;
-      continue;
+      return undefined;
     }
+    const identity = JSON.stringify([info.source?.topic, info.source?.partition, info.source?.offset, info.code]);
     if (seen.has(identity)) {
       duplicates += 1;
-      continue;
+      return undefined;
     }
     seen.add(identity);
-    replays.push({ partition, offset, topic: replay.topic, message: replay.message });
+    return { partition: record.partition, offset: record.offset, topic: replay.topic, message: detached(replay.message) };
+  });
+  const byTopic = new Map<string, Message[]>();
+  for (const replay of replays) {
     const list = byTopic.get(replay.topic);
     if (list) list.push(replay.message);
     else byTopic.set(replay.topic, [replay.message]);
@@ -167,11 +163,11 @@ function sendFailure(error: unknown, topic: string, replays: readonly Replay[], 
 }
 
 /**
- * What `take` makes of each record of `topic` that `filter` takes, in topic order (partition,
+ * What `take` makes of each record of `topic` that `filter` takes (undefined: nothing), in topic order (partition,
  * then offset); nothing else is kept. `--from-offset` is where the read starts in every
  * partition.
  */
-async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLetterFilter, take: (record: ReadRecord, info: DeadLetterInfo) => T): Promise<T[]> {
+async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLetterFilter, take: (record: ReadRecord, info: DeadLetterInfo) => T | undefined): Promise<T[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -185,7 +181,9 @@ async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLette
     topic,
     (record) => {
       const info = deadLetterInfo(record);
-      if (matches(record, info, filter)) taken.push({ partition: record.partition, offset: BigInt(record.offset), item: take(record, info) });
+      if (!matches(record, info, filter)) return;
+      const item = take(record, info);
+      if (item !== undefined) taken.push({ partition: record.partition, offset: BigInt(record.offset), item });
     },
     { groupPrefix: 'elephant-cli-dead-letters', ...(filter.fromOffset === undefined ? {} : { fromOffsets: filter.fromOffset }) },
   );
