@@ -327,8 +327,29 @@ export class IdentityGraph {
     return pid;
   }
 
+  /** Every live profile of a tenant at once (SMEMBERS: O(profiles) in one command; for tests and demos; see scanLiveProfiles). */
   async liveProfiles(tenant: string): Promise<string[]> {
     return this.#redis.smembers(`${this.tenantPrefix(tenant)}live`);
+  }
+
+  /**
+   * The live profiles of a tenant, a page at a time, each listed once: SSCAN, so that listing
+   * millions of profiles never blocks Redis (and the pipeline behind it) for the whole set, as
+   * one SMEMBERS would. In no particular order; a profile created or merged away during the
+   * scan may or may not be listed. `count` is SSCAN's hint (Redis returns a small set whole).
+   */
+  async *scanLiveProfiles(tenant: string, count = 500): AsyncGenerator<string[]> {
+    const key = `${this.tenantPrefix(tenant)}live`;
+    // SSCAN may return an element more than once (when the set is resized during the scan).
+    const listed = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, members] = await this.#redis.sscan(key, cursor, 'COUNT', count);
+      cursor = next;
+      const page = members.filter((member) => !listed.has(member));
+      for (const member of page) listed.add(member);
+      if (page.length > 0) yield page;
+    } while (cursor !== '0');
   }
 
   /**

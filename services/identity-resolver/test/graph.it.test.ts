@@ -78,6 +78,17 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(await graph.liveProfiles(t)).toEqual([anonymous.profileId]);
   });
 
+  it('lists a tenant\'s live profiles a page at a time, each once (SSCAN, not one SMEMBERS over the whole set)', async () => {
+    const t = newTenant();
+    // Above Redis' listpack limit (128 by default), where SSCAN pages instead of returning the set whole.
+    const ids = Array.from({ length: 300 }, (_, index) => `p${index + 1}`);
+    await redis.sadd(`${graph.tenantPrefix(t)}live`, ...ids);
+    const pages: string[][] = [];
+    for await (const page of graph.scanLiveProfiles(t, 50)) pages.push(page);
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages.flat().sort()).toEqual([...ids].sort());
+  });
+
   it('gives two tenants\' first profiles different ids, p<seq>-<namespace of the tenant> (regression: both were "p1", one Kafka key on the shared topics)', async () => {
     const acme = newTenant();
     const globex = newTenant();

@@ -40,15 +40,18 @@ async function viewOf(config: CliConfig, graph: IdentityGraph, redis: Redis, pro
 
 /**
  * Every live profile of the tenant, one JSON object per line; with `events`, each with the
- * eventIds resolved to it (what scoring identity against a ground truth needs).
+ * eventIds resolved to it (what scoring identity against a ground truth needs). Read a page
+ * at a time (IdentityGraph.scanLiveProfiles: no Redis command over the whole set), the views
+ * of a page at once; pages in Redis' order, each sorted by profile number.
  */
-export async function* profiles(config: CliConfig, logger: Logger, options: { readonly events?: boolean } = {}): AsyncGenerator<ProfileView> {
+export async function* profiles(config: CliConfig, logger: Logger, options: { readonly events?: boolean; readonly pageSize?: number } = {}): AsyncGenerator<ProfileView> {
   const redis = await connectRedis({ url: config.endpoints.redisUrl, logger: clientLogger(config, logger), name: 'elephant-cli' });
   try {
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
-    for (const profileId of (await graph.liveProfiles(config.TENANT)).sort(byNumber)) {
-      const view = await viewOf(config, graph, redis, profileId);
-      yield options.events === true ? { ...view, events: (await graph.eventsOf(config.TENANT, [profileId])).get(profileId) ?? [] } : view;
+    for await (const page of graph.scanLiveProfiles(config.TENANT, options.pageSize)) {
+      const profileIds = page.sort(byNumber);
+      const [views, events] = await Promise.all([Promise.all(profileIds.map((profileId) => viewOf(config, graph, redis, profileId))), options.events === true ? graph.eventsOf(config.TENANT, profileIds) : undefined]);
+      for (const view of views) yield events === undefined ? view : { ...view, events: events.get(view.profileId) ?? [] };
     }
   } finally {
     redis.disconnect();
