@@ -99,7 +99,10 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
     const messages = batches.flatMap((batch) => batch.messages);
     deps.logger.debug({ partitions: batches.map((batch) => batch.partition), messages: messages.length }, 'resolving a batch');
     const out: Outputs = { resolved: [], merges: [], alerts: [], deadLetters: [] };
+    /** Messages dead-lettered by this batch: each once. */
+    const rejected = new Set<KafkaMessage>();
     const reject = (message: KafkaMessage, code: string, text: string, details?: Readonly<Record<string, unknown>>): void => {
+      rejected.add(message);
       // The partition it came from, looked up only for the rare message dead-lettered.
       const batch = batches.find((candidate) => candidate.messages.includes(message)) as ConsumedBatch;
       out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, { code, message: text, ...(details ? { details } : {}) }, 'identity-resolver', now));
@@ -211,7 +214,6 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       // first send wrote may be written twice (at-least-once; subscribers de-duplicate merges
       // and alerts by id, the builder touchpoints by event id). A merge or alert is sent even
       // when its event's resolved touchpoint is refused: the graph did merge.
-      const refused = new Set<KafkaMessage>();
       for (const { topic, kind, list } of outputs) {
         for (const output of list) {
           try {
@@ -219,8 +221,9 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
           } catch (alone) {
             if (!isElephantError(alone, 'KAFKA_RECORD_REJECTED')) throw alone;
             deps.logger.error({ eventId: output.eventId, topic, bytes: output.record.value?.length, err: alone }, `the broker refused the ${kind} of an event: its touchpoint is dead-lettered`);
-            if (refused.has(output.source)) continue;
-            refused.add(output.source);
+            // Dead-lettered once: for another refused output of it, or already for another
+            // reason (an unresolved event whose quarantine alert was refused).
+            if (rejected.has(output.source)) continue;
             reject(output.source, OUTPUT_REJECTED, `The broker refused the ${kind} of event ${output.eventId} (${output.record.value?.length ?? 0} bytes) on ${topic}: ${alone.message}`, { ...alone.details, topic, kind });
           }
         }

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { touchpointSchema } from '@elephant/channels';
 import { DEFAULT_RULES_DOCUMENT, type RulesDocument } from '@elephant/identity';
-import { BatchProducer, DEAD_LETTER_HEADERS, headerText, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, DEAD_LETTER_HEADERS, headerText, readToEnd, type KafkaMessage } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
@@ -29,9 +29,13 @@ afterAll(async () => {
  * resolved one with `resolvedConfigs`), the schemas registered, one metrics registry, and
  * handlers over the test's Redis graph (or `graph`) with each call's own producer.
  */
-async function resolverOn(name: string, options: { resolvedConfigs?: Record<string, string>; graph?: IdentityGraph } = {}) {
+async function resolverOn(name: string, options: { resolvedConfigs?: Record<string, string>; alertsConfigs?: Record<string, string>; graph?: IdentityGraph } = {}) {
   const topics = topicsOf(loadConfig({ KAFKA_BROKERS: ctx.stack.kafkaBrokers, SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl, REDIS_URL: ctx.stack.redisUrl, TOPIC_PREFIX: `${ctx.topic(name)}.` }));
-  await ctx.createTopics([{ topic: topics.resolved, partitions: 1, ...(options.resolvedConfigs ? { configs: options.resolvedConfigs } : {}) }, ...[topics.merges, topics.alerts, topics.deadLetters].map((topic) => ({ topic, partitions: 1 }))]);
+  await ctx.createTopics([
+    { topic: topics.resolved, partitions: 1, ...(options.resolvedConfigs ? { configs: options.resolvedConfigs } : {}) },
+    { topic: topics.alerts, partitions: 1, ...(options.alertsConfigs ? { configs: options.alertsConfigs } : {}) },
+    ...[topics.merges, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })),
+  ]);
   const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
   const touchpointId = (await registry.register(`${ctx.topic(name)}.touchpoints-value`, touchpointSchema as unknown as AvroSchema)).id;
   const [resolved, merge, alert] = await Promise.all([
@@ -210,6 +214,36 @@ describe('resolver handler: an event its own quarantine leaves unresolved', () =
     expect(await counted('elephant_resolver_quarantined_total', 'reason="too_many_merges"')).toBe(2);
     expect(await counted('elephant_resolver_excluded_identifiers_total', 'reason="quarantined"')).toBe(2);
     expect(await counted('elephant_resolver_excluded_identifiers_total', 'reason="blocked_value"')).toBe(1);
+  });
+});
+
+describe('resolver handler: an unresolved event whose alerts the broker refuses', () => {
+  it('dead-letters it as UNRESOLVED_IDENTITY only (regression: a second dead letter, OUTPUT_REJECTED, for the same record)', async () => {
+    // An alerts topic that takes no alert.
+    const { topics, messageOf, deliver } = await resolverOn('unresolved-refused', { alertsConfigs: { 'max.message.bytes': '100' } });
+    const rules: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, quarantine: { ...DEFAULT_RULES_DOCUMENT.defaults.quarantine, maxMergesPerWindow: 1 } } };
+    const tenant = 'unresolved-refused';
+    const at = (n: number) => 1795400800000 + n * 1000;
+    const email = { type: 'email', value: 'x@refused.example.net' };
+    const cookie = { type: 'anonymous_id', value: 'y-refused' };
+    let offset = 0;
+    const run = (events: EventLike[]): Promise<void> => deliver(events.map((event) => messageOf(event, offset++)), rules);
+    // As above: two profiles with one merge each, then an event whose merge would quarantine both values.
+    await run([
+      { eventId: 'r1', tenant, eventTime: at(1), identifiers: [email] },
+      { eventId: 'r2', tenant, eventTime: at(2), identifiers: [{ type: 'anonymous_id', value: 'z-refused' }] },
+      { eventId: 'r3', tenant, eventTime: at(3), identifiers: [email, { type: 'anonymous_id', value: 'z-refused' }] },
+      { eventId: 'r4', tenant, eventTime: at(4), identifiers: [cookie] },
+      { eventId: 'r5', tenant, eventTime: at(5), identifiers: [{ type: 'anonymous_id', value: 'w-refused' }] },
+      { eventId: 'r6', tenant, eventTime: at(6), identifiers: [cookie, { type: 'anonymous_id', value: 'w-refused' }] },
+    ]);
+    await run([{ eventId: 'r7', tenant, eventTime: at(7), identifiers: [email, cookie] }]);
+    // Every send was acknowledged before run returned: the topic holds all there is. The
+    // refused send may have written the dead letter already, and the send after it writes it
+    // again (dead letters are at-least-once): copies of the one dead letter, nothing else.
+    const dead = await readToEnd(ctx.kafka, topics.deadLetters);
+    expect(new Set(dead.map((record) => `${headerText(record.headers, DEAD_LETTER_HEADERS.code)} ${headerText(record.headers, DEAD_LETTER_HEADERS.offset)}`))).toEqual(new Set(['UNRESOLVED_IDENTITY 6']));
+    expect(await readToEnd(ctx.kafka, topics.alerts)).toEqual([]);
   });
 });
 
