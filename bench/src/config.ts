@@ -43,6 +43,15 @@ const schema = z.object({
    * run stalled). Unset: not written.
    */
   BENCH_SAMPLES_DIR: z.string().min(1).optional(),
+}).superRefine((config, context) => {
+  // The cluster is taken only whole: one or two of the three set ran the benchmark on the local
+  // stack, quietly, and reported its figures as the cluster's.
+  const endpoints = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'REDIS_URL'] as const;
+  const set = endpoints.filter((name) => config[name] !== undefined);
+  if (set.length === 0 || set.length === endpoints.length) return;
+  for (const name of endpoints.filter((candidate) => config[candidate] === undefined)) {
+    context.addIssue({ code: 'custom', path: [name], message: `is required with ${set.join(' and ')}: the benchmark runs on the cluster the three name, or on the local stack when none is set` });
+  }
 });
 
 export type BenchConfig = z.infer<typeof schema>;

@@ -171,7 +171,7 @@ async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLette
   const admin = kafka.admin();
   await admin.connect();
   try {
-    if (!(await admin.listTopics()).includes(topic)) throw new CliError('NOT_FOUND', `Topic ${topic} does not exist (dead-letter topics are <prefix>dlq.<service>[.<channel>].v1; docs/operations.md).`);
+    if (!(await admin.listTopics()).includes(topic)) throw new CliError('NOT_FOUND', `Topic ${topic} does not exist (dead-letter topics are <prefix>dlq.<service>.v1: dlq.normalizer.v1, dlq.identity-resolver.v1, dlq.profile-builder.v1; docs/operations.md).`);
   } finally {
     await admin.disconnect();
   }

@@ -56,7 +56,8 @@ export async function demo(env: NodeJS.ProcessEnv, logger: Logger, options: Demo
   const started = Date.now();
   const stackConfig = loadStackConfig(env);
   let config = loadCliConfig(env);
-  const external = env['KAFKA_BROKERS'] !== undefined;
+  // Set and not empty, as the configuration reads it (an empty KAFKA_BROKERS= is unset there).
+  const external = (env['KAFKA_BROKERS'] ?? '').trim() !== '';
   if (!external) {
     say('1/6 local stack: Kafka (KRaft), Apicurio Registry, Redis');
     await new LocalStack(stackConfig, (line) => say(`    ${line}`)).up();
