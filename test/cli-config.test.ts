@@ -83,6 +83,12 @@ describe('elephant: the services\' own settings', () => {
     expect(resolverConfig(loadCliConfig({ ...endpoints, ...SAMPLES })).REDIS_SOCKET_TIMEOUT_MS).toBe(1234);
   });
 
+  it('include the Kafka connection\'s TLS and SASL settings, which reach every embedded service', () => {
+    const config = loadCliConfig({ ...endpoints, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'pw' });
+    for (const service of configsOf(config)) expect([service['KAFKA_SSL'], service['KAFKA_SASL_MECHANISM'], service['KAFKA_SASL_USERNAME'], service['KAFKA_SASL_PASSWORD']]).toEqual([true, 'scram-sha-256', 'svc', 'pw']);
+    expect(() => loadCliConfig({ ...endpoints, KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM=plain/);
+  });
+
   it('are refused by the service that reads them, naming the variable (exit 78)', () => {
     const config = loadCliConfig({ ...endpoints, MAX_PROFILE_BYTES: 'big' });
     expect(() => builderConfig(config)).toThrow(/profile-builder.*MAX_PROFILE_BYTES|MAX_PROFILE_BYTES.*profile-builder/s);

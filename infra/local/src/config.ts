@@ -15,6 +15,8 @@ const schema = z.object({
   ELEPHANT_STACK_CACHE_DIR: z.string().optional(),
   ELEPHANT_KAFKA_PORT: port.default(19092),
   ELEPHANT_KAFKA_CONTROLLER_PORT: port.default(19093),
+  /** The broker's SASL_SSL listener (TLS with infra/local/tls/, SASL/PLAIN user elephant): what tests of secured connections use. */
+  ELEPHANT_KAFKA_SECURE_PORT: port.default(19094),
   ELEPHANT_REGISTRY_PORT: port.default(18081),
   /** Quarkus management interface of the registry (health, metrics). */
   ELEPHANT_REGISTRY_MANAGEMENT_PORT: port.default(18082),
@@ -47,12 +49,28 @@ export interface StackUrls {
   readonly kafkaBrokers: string;
   readonly schemaRegistryUrl: string;
   readonly redisUrl: string;
+  /** The broker's SASL_SSL listener and how to connect to it. */
+  readonly kafkaSecure: SecureKafkaEndpoint;
 }
+
+/** A SASL_SSL listener: its brokers, the CA file its certificate chains to, a SASL/PLAIN user. */
+export interface SecureKafkaEndpoint {
+  readonly brokers: string;
+  readonly caFile: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Test-only TLS material of the local stack's SASL_SSL listener (infra/local/tls/README.md). */
+export const LOCAL_TLS_DIR = resolve(REPO_ROOT, 'infra/local/tls');
+/** The local stack's SASL/PLAIN user (test-only, like its TLS material). */
+export const LOCAL_SASL_USER = { username: 'elephant', password: 'elephant-local-secret' } as const;
 
 export function stackUrls(config: StackConfig): StackUrls {
   return {
     kafkaBrokers: `127.0.0.1:${config.ELEPHANT_KAFKA_PORT}`,
     schemaRegistryUrl: `http://127.0.0.1:${config.ELEPHANT_REGISTRY_PORT}/apis/ccompat/v7`,
     redisUrl: `redis://127.0.0.1:${config.ELEPHANT_REDIS_PORT}`,
+    kafkaSecure: { brokers: `127.0.0.1:${config.ELEPHANT_KAFKA_SECURE_PORT}`, caFile: resolve(LOCAL_TLS_DIR, 'ca.pem'), ...LOCAL_SASL_USER },
   };
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, stackUrls, type StackConfig, type StackUrls } from './config.ts';
+import { LOCAL_SASL_USER, LOCAL_TLS_DIR, REPO_ROOT, stackUrls, type StackConfig, type StackUrls } from './config.ts';
 import { StackError } from './errors.ts';
 import { isOurProcess, isPortFree, startDetached, stopProcess, waitFor } from './processes.ts';
 import { kafkaReady, redisReady, registryReady } from './readiness.ts';
@@ -123,6 +123,10 @@ export class LocalStack {
         if (current.port !== this.#port(name)) {
           throw new StackError('STACK_PORT_IN_USE', `${name} is already running on port ${current.port}, not ${this.#port(name)} (${this.#portVariable(name)}). Run \`npm run stack down\` first to change ports.`);
         }
+        // A broker started before the stack had a SASL_SSL listener (2026-12-07) does not serve it.
+        if (name === 'kafka' && (await isPortFree(this.#config.ELEPHANT_KAFKA_SECURE_PORT))) {
+          throw new StackError('STACK_START_FAILED', `The running Kafka has no SASL_SSL listener on port ${this.#config.ELEPHANT_KAFKA_SECURE_PORT} (ELEPHANT_KAFKA_SECURE_PORT): it was started by an older version of the stack. Run \`npm run stack down\`, then up again.`);
+        }
         continue;
       }
       delete components[name];
@@ -133,6 +137,7 @@ export class LocalStack {
     }
     const extraPorts = [
       ['kafka', this.#config.ELEPHANT_KAFKA_CONTROLLER_PORT, 'the Kafka controller', 'ELEPHANT_KAFKA_CONTROLLER_PORT'],
+      ['kafka', this.#config.ELEPHANT_KAFKA_SECURE_PORT, "the Kafka SASL_SSL listener", 'ELEPHANT_KAFKA_SECURE_PORT'],
       ['registry', this.#config.ELEPHANT_REGISTRY_MANAGEMENT_PORT, "the registry's management interface", 'ELEPHANT_REGISTRY_MANAGEMENT_PORT'],
     ] as const;
     for (const [name, extraPort, what, variable] of extraPorts) {
@@ -273,7 +278,10 @@ export class LocalStack {
 
   #kafkaProperties(): string {
     const file = this.#path('data', 'kafka.properties');
-    const { ELEPHANT_KAFKA_PORT: port, ELEPHANT_KAFKA_CONTROLLER_PORT: controller } = this.#config;
+    const { ELEPHANT_KAFKA_PORT: port, ELEPHANT_KAFKA_CONTROLLER_PORT: controller, ELEPHANT_KAFKA_SECURE_PORT: secure } = this.#config;
+    // The SASL_SSL listener: TLS with the test-only material of infra/local/tls/, SASL/PLAIN
+    // with one user (the JAAS line's user_<name>="<password>" entries are the accepted ones).
+    const jaas = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${LOCAL_SASL_USER.username}="${LOCAL_SASL_USER.password}";`;
     writeFileSync(
       file,
       [
@@ -281,11 +289,16 @@ export class LocalStack {
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.voters=1@127.0.0.1:${controller}`,
-        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller},SASL_SSL://127.0.0.1:${secure}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port},SASL_SSL://127.0.0.1:${secure}`,
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
-        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
+        'sasl.enabled.mechanisms=PLAIN',
+        'listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN',
+        `listener.name.sasl_ssl.plain.sasl.jaas.config=${jaas}`,
+        'listener.name.sasl_ssl.ssl.keystore.type=PEM',
+        `listener.name.sasl_ssl.ssl.keystore.location=${join(LOCAL_TLS_DIR, 'server.pem')}`,
         `log.dirs=${this.#path('data', 'kafka')}`,
         'num.partitions=1',
         'auto.create.topics.enable=false',

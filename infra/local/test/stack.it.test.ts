@@ -79,6 +79,7 @@ describe('local stack lifecycle', () => {
       ELEPHANT_STACK_CACHE_DIR: loadStackConfig({}).ELEPHANT_STACK_DIR,
       ELEPHANT_KAFKA_PORT: String(await freePort()),
       ELEPHANT_KAFKA_CONTROLLER_PORT: String(await freePort()),
+      ELEPHANT_KAFKA_SECURE_PORT: String(await freePort()),
       ELEPHANT_REGISTRY_PORT: String(await freePort()),
       ELEPHANT_REGISTRY_MANAGEMENT_PORT: String(await freePort()),
       ELEPHANT_REDIS_PORT: String(await freePort()),

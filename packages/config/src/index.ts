@@ -115,13 +115,12 @@ export const port = z.coerce.number({ error: 'must be a number' }).int('must be 
 /** A positive integer, e.g. a batch size or a timeout in milliseconds. */
 export const positiveInt = z.coerce.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive');
 
-/** `true`/`false` (also 1/0, yes/no). */
-export const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+export { bool } from './bool.ts';
 
 /** A pino log level. */
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** A Kafka topic name (legal characters and length). */
 export const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be 1-249 characters of a-z A-Z 0-9 . _ -');
+
+export { KAFKA_SECURITY_VARIABLES, kafkaSecurityEnv, kafkaSecurityIssues, kafkaSecurityOf, SASL_MECHANISMS, type KafkaSecurity, type KafkaSecuritySettings, type SaslMechanism } from './kafka-security.ts';

@@ -1,8 +1,9 @@
+import type { ConnectionOptions } from 'node:tls';
 import './read-committed.ts';
 import './coordinator-cache.ts';
 import './fetch.ts';
 import './request-queue.ts';
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@elephant/observability';
 import { kafkajsModule } from './internals.ts';
 
@@ -16,6 +17,14 @@ export interface KafkaClientOptions {
   readonly requestTimeoutMs?: number;
   /** Retries of one request inside kafkajs before it surfaces an error. @default 8 */
   readonly retries?: number;
+  /** TLS and SASL for a secured cluster (kafkaSecurityOf in @elephant/config reads them from the environment). @default plaintext */
+  readonly security?: KafkaClientSecurity;
+}
+
+/** kafkajs' `ssl` and `sasl` options, as Elephant configures them. */
+export interface KafkaClientSecurity {
+  readonly ssl?: boolean | ConnectionOptions;
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
 }
 
 const LEVELS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -55,6 +64,18 @@ export function levelOf(level: logLevel, message: string, error: unknown): 'erro
 }
 
 /** A kafkajs client whose log lines go to the service's pino logger. */
+/** kafkajs' SASL options: a union by mechanism. */
+function saslOptions({ mechanism, username, password }: NonNullable<KafkaClientSecurity['sasl']>): SASLOptions {
+  switch (mechanism) {
+    case 'plain':
+      return { mechanism, username, password };
+    case 'scram-sha-256':
+      return { mechanism, username, password };
+    case 'scram-sha-512':
+      return { mechanism, username, password };
+  }
+}
+
 export function createKafka(options: KafkaClientOptions): Kafka {
   const log = options.logger.child({ component: 'kafkajs' });
   const config: KafkaConfig = {
@@ -63,6 +84,8 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     connectionTimeout: options.connectionTimeoutMs ?? 5000,
     requestTimeout: options.requestTimeoutMs ?? 30000,
     retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: options.retries ?? 8 },
+    ...(options.security?.ssl !== undefined ? { ssl: options.security.ssl } : {}),
+    ...(options.security?.sasl !== undefined ? { sasl: saslOptions(options.security.sasl) } : {}),
     // kafkajs logs at INFO on every join/leave; WARN keeps the signal.
     logLevel: logLevel.WARN,
     logCreator:

@@ -1,4 +1,4 @@
-export { createKafka, levelOf as kafkajsLogLevel, type KafkaClientOptions } from './client.ts';
+export { createKafka, levelOf as kafkajsLogLevel, type KafkaClientOptions, type KafkaClientSecurity } from './client.ts';
 export { checkCoPartitioned, CommittedOffsets, ensureTopics, requireTopics, consumerGroupLag, consumerGroupsLag, type GroupTopics, type TopicSpec } from './admin.ts';
 export { BatchProducer, recordSize, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
 export { BatchConsumer, type BatchConsumerOptions, type BatchConsumerSettings, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage, type PartitionsHandler } from './consumer.ts';

@@ -12,6 +12,11 @@ export interface StackEndpoints {
   readonly redisUrl: string;
   /** environment (an existing cluster), testcontainers, or the local stack. */
   readonly source: 'environment' | 'testcontainers' | 'local-stack';
+  /**
+   * A SASL_SSL listener of the same broker, for tests of secured connections: the local
+   * stack's (infra/local/tls/). Undefined for the other sources.
+   */
+  readonly secureKafka?: { readonly brokers: string; readonly caFile: string; readonly username: string; readonly password: string };
 }
 
 const externalSchema = z.object({

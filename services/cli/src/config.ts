@@ -1,11 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
+import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
 import { processingGuarantee } from '@elephant/profile-builder';
 import { loadStackConfig, stackUrls } from '@elephant/stack';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList.optional(),
+  /** TLS and SASL of the Kafka connection (docs/operations.md, "A secured Kafka cluster"). */
+  ...KAFKA_SECURITY_VARIABLES,
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
   REDIS_URL: redisUrl.optional(),
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
@@ -36,6 +38,8 @@ const schema = z.object({
   /** The embedded profile builder's (exactly_once or at_least_once; unset: the builder's default; docs/operations.md). */
   PROCESSING_GUARANTEE: processingGuarantee.optional(),
   LOG_LEVEL: logLevel.default('warn'),
+}).superRefine((config, context) => {
+  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
 });
 
 export type CliEnv = z.infer<typeof schema>;

@@ -5,6 +5,7 @@
  * logs nothing below LOG_LEVEL=debug and retries briefly; a connection failure becomes a
  * CliError UNAVAILABLE that says what to do.
  */
+import { kafkaSecurityOf } from '@elephant/config';
 import { isElephantError, redactUserInfo } from '@elephant/errors';
 import { createKafka, type Kafka } from '@elephant/kafka';
 import { createLogger, type Logger } from '@elephant/observability';
@@ -39,6 +40,7 @@ export function commandKafka(config: CliConfig, logger: Logger, options: Command
     brokers: config.endpoints.kafkaBrokers.split(','),
     clientId: 'elephant-cli',
     logger: clientLogger(config, logger),
+    security: kafkaSecurityOf(config),
     connectionTimeoutMs: options.connectionTimeoutMs ?? 3000,
     retries: options.retries ?? 2,
   });

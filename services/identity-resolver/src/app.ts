@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@elephant/config';
 import { readFileSync } from 'node:fs';
 import { TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channels';
 import { DEFAULT_RULES_DOCUMENT, IdentityRulesError, parseRulesDocument, type RulesDocument } from '@elephant/identity';
@@ -46,7 +47,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
   const rules = loadRules(config);
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'identity-resolver' });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger, security: kafkaSecurityOf(config) });
   // Created when missing; with CREATE_TOPICS=false only checked (a missing one stops start-up: KAFKA_TOPIC_MISSING).
   await (config.CREATE_TOPICS ? ensureTopics : requireTopics)(kafka, [
     // As the normalizer creates it, whichever of the two starts first.

@@ -1,8 +1,10 @@
-import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
+  /** TLS and SASL of the Kafka connection (docs/operations.md, "A secured Kafka cluster"). */
+  ...KAFKA_SECURITY_VARIABLES,
   SCHEMA_REGISTRY_URL: httpUrl,
   REDIS_URL: redisUrl,
   /** How long a Redis connection with replies due may stay silent before it is made again (a peer gone without a reset). */
@@ -40,6 +42,8 @@ const schema = z.object({
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),
+}).superRefine((config, context) => {
+  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
 });
 
 export type ResolverConfig = z.infer<typeof schema>;

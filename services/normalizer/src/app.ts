@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@elephant/config';
 import { touchpointSchema, TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channels';
 import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics, requireTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
@@ -29,7 +30,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
   const name = `elephant-normalizer-${channels.join('.')}`;
   // Each metric has a channel label; a single-channel process labels the process's own metrics too.
   const metrics = createMetricsRegistry(channels.length === 1 ? { service: 'normalizer', channel: channels.join('') } : { service: 'normalizer' });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name, logger });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name, logger, security: kafkaSecurityOf(config) });
   // Created when missing; with CREATE_TOPICS=false only checked (a missing one stops start-up: KAFKA_TOPIC_MISSING).
   await (config.CREATE_TOPICS ? ensureTopics : requireTopics)(kafka, [
     ...topics.sources.map(({ topic }) => ({ topic, partitions: config.PARTITIONS })),

@@ -1,5 +1,5 @@
 import { CHANNELS, checkAdapterContext, type AdapterContext, type Channel } from '@elephant/channels';
-import { ConfigError, bool, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, topicName, z, type Env } from '@elephant/config';
+import { ConfigError, bool, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
 
 /** The entries of a comma-separated list, trimmed, empty ones left out. */
 function channelList(value: string): string[] {
@@ -11,6 +11,8 @@ export const DEFAULT_TOUCHPOINT_MAX_BYTES = 900 * 1024;
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
+  /** TLS and SASL of the Kafka connection (docs/operations.md, "A secured Kafka cluster"). */
+  ...KAFKA_SECURITY_VARIABLES,
   SCHEMA_REGISTRY_URL: httpUrl,
   /**
    * The channels this process normalizes, comma-separated: one per Deployment, or several
@@ -73,6 +75,8 @@ const schema = z.object({
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one. */
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),
+}).superRefine((config, context) => {
+  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
 });
 
 export type NormalizerConfig = z.infer<typeof schema> & {

@@ -151,6 +151,23 @@ describe('normalizer on the real stack', () => {
     expect(new Set(decoded.map((touchpoint) => touchpoint.eventId))).toEqual(new Set(expected.keys()));
   });
 
+  // Only the local stack serves a SASL_SSL listener (infra/local/tls/); the same broker's plain
+  // listener creates the topics and reads the output.
+  it.skipIf(ctx.stack.secureKafka === undefined)('connects to a secured cluster (TLS with its CA, SASL/PLAIN) with the KAFKA_SSL* and KAFKA_SASL_* settings', async () => {
+    const secure = ctx.stack.secureKafka;
+    const normalizer = await start('web', 'secure', {
+      KAFKA_BROKERS: secure?.brokers ?? '',
+      KAFKA_SSL: 'true',
+      KAFKA_SSL_CA_FILE: secure?.caFile ?? '',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: secure?.username ?? '',
+      KAFKA_SASL_PASSWORD: secure?.password ?? '',
+    });
+    await produce(source(normalizer.topics), [segmentTrack('secure-1', 'anon-secure')]);
+    const [touchpoint] = await decodeAll(await readExactly(normalizer.topics.touchpoints, 1));
+    expect(touchpoint?.source.eventId).toBe('secure-1');
+  });
+
   it('sends each good message to the touchpoints topic and each bad one to the dead letters with its reason; the counts add up exactly', async () => {
     const small = { MAX_MESSAGE_BYTES: '4096' };
     const normalizer = await start(['web', 'email'], 'mixed', small);

@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@elephant/config';
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
 import { BatchConsumer, BatchProducer, checkCoPartitioned, deadLetterTopic, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, requireTopics, type Kafka } from '@elephant/kafka';
@@ -81,7 +82,7 @@ export async function registerSchemas(registry: AvroRegistry, topics: BuilderTop
 export async function startBuilder(config: BuilderConfig, logger: Logger, onFatal: (error: Error) => void, options: BuilderOptions = {}): Promise<RunningBuilder> {
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'profile-builder' });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-profile-builder', logger });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-profile-builder', logger, security: kafkaSecurityOf(config) });
   // Created when missing; with CREATE_TOPICS=false only checked (a missing one stops start-up: KAFKA_TOPIC_MISSING).
   await (config.CREATE_TOPICS ? ensureTopics : requireTopics)(kafka, [
     { topic: topics.resolved, partitions: config.PARTITIONS },

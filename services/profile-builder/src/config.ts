@@ -1,4 +1,4 @@
-import { bool, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+import { bool, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
 import { DEFAULT_MAX_CONTENT, DEFAULT_MAX_IDENTITIES, DEFAULT_MAX_PRODUCTS, normalizePurpose, type ProfileOptions } from '@elephant/profiles';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
@@ -22,6 +22,8 @@ export const DEFAULT_MAX_RECORD_BYTES = 1000000;
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
+  /** TLS and SASL of the Kafka connection (docs/operations.md, "A secured Kafka cluster"). */
+  ...KAFKA_SECURITY_VARIABLES,
   SCHEMA_REGISTRY_URL: httpUrl,
   REDIS_URL: redisUrl,
   /** How long a Redis connection with replies due may stay silent before it is made again (a peer gone without a reset). */
@@ -115,6 +117,7 @@ const schema = z.object({
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),
 }).superRefine((config, context) => {
+  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
   if (config.MAX_PROFILE_BYTES > config.MAX_RECORD_BYTES) {
     context.addIssue({ code: 'custom', path: ['MAX_PROFILE_BYTES'], message: `must be at most MAX_RECORD_BYTES (${config.MAX_RECORD_BYTES}): a profile at the limit publishes a snapshot about its size` });
   }

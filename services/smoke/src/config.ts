@@ -1,12 +1,16 @@
-import { brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env } from '@elephant/config';
+import { brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
+  /** TLS and SASL of the Kafka connection (docs/operations.md, "A secured Kafka cluster"). */
+  ...KAFKA_SECURITY_VARIABLES,
   SCHEMA_REGISTRY_URL: httpUrl,
   REDIS_URL: redisUrl,
   SMOKE_TOPIC: topicName.default('elephant.smoke.v1'),
   SMOKE_TIMEOUT_MS: positiveInt.default(60000),
   LOG_LEVEL: logLevel.default('warn'),
+}).superRefine((config, context) => {
+  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
 });
 
 export type SmokeConfig = z.infer<typeof schema>;

@@ -1,3 +1,4 @@
+import { kafkaSecurityOf } from '@elephant/config';
 import { BatchConsumer, BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
@@ -26,7 +27,7 @@ export async function runSmoke(config: SmokeConfig, logger: Logger, schema: obje
   const started = Date.now();
   const topic = config.SMOKE_TOPIC;
   const subject = `${topic}-value`;
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-smoke', logger });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-smoke', logger, security: kafkaSecurityOf(config) });
   await ensureTopics(kafka, [{ topic, partitions: 1, retentionMs: 3600000 }]);
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL });
   const { id: schemaId } = await registry.register(subject, schema as AvroSchema);

@@ -1,0 +1,52 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, KAFKA_SECURITY_VARIABLES, kafkaSecurityEnv, kafkaSecurityIssues, kafkaSecurityOf, parseEnv, z } from '@elephant/config';
+
+const schema = z.object({ ...KAFKA_SECURITY_VARIABLES }).superRefine((config, context) => {
+  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
+});
+const parse = (env: Record<string, string>) => parseEnv('test', schema, env);
+
+function problems(env: Record<string, string>): Record<string, string> {
+  try {
+    parse(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return Object.fromEntries((error as ConfigError).issues.map((issue) => [issue.variable, issue.problem]));
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'elephant-kafka-security-'));
+const ca = join(dir, 'ca.pem');
+writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+
+describe('Kafka TLS and SASL settings', () => {
+  it('are plaintext without SASL by default', () => {
+    expect(kafkaSecurityOf(parse({}))).toEqual({});
+  });
+
+  it('read the CA file at start and map to kafkajs\' ssl and sasl options', () => {
+    const security = kafkaSecurityOf(parse({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: ca, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'pw' }));
+    expect(security.ssl).toEqual({ rejectUnauthorized: true, ca: [Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')] });
+    expect(security.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: 'pw' });
+    expect(kafkaSecurityOf(parse({ KAFKA_SSL: 'true' })).ssl).toEqual({ rejectUnauthorized: true });
+  });
+
+  it('name each variable that contradicts another or cannot be read, never echoing the password', () => {
+    expect(problems({ KAFKA_SSL_CA_FILE: ca })['KAFKA_SSL_CA_FILE']).toMatch(/^is set but KAFKA_SSL is not true: set KAFKA_SSL=true to connect over TLS/);
+    expect(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: join(dir, 'missing.pem') })['KAFKA_SSL_CA_FILE']).toMatch(/^cannot read .*missing\.pem: ENOENT/);
+    expect(Object.keys(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: ca }))).toEqual(['KAFKA_SSL_KEY_FILE']);
+    expect(problems({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'svc' })).toEqual({ KAFKA_SASL_PASSWORD: 'is required with KAFKA_SASL_MECHANISM=plain' });
+    expect(problems({ KAFKA_SASL_PASSWORD: 'hunter2' })).toEqual({ KAFKA_SASL_PASSWORD: 'is set but KAFKA_SASL_MECHANISM is not: set it to plain, scram-sha-256, scram-sha-512 (value not shown)' });
+    const bad = problems({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'hunter2' });
+    expect(bad['KAFKA_SASL_MECHANISM']).toMatch(/must be one of plain, scram-sha-256, scram-sha-512/);
+    expect(JSON.stringify(bad)).not.toContain('hunter2');
+  });
+
+  it('pass on as given to the services `elephant run` embeds (set ones only)', () => {
+    expect(kafkaSecurityEnv({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD: '', OTHER: 'x' })).toEqual({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain' });
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * The smoke check over a secured Kafka listener, as a production cluster serves one: TLS with
+ * a CA of its own and SASL/PLAIN (the local stack's SASL_SSL listener, infra/local/tls/). The
+ * settings are read from the environment the way every service reads them
+ * (KAFKA_SECURITY_VARIABLES); before them, no service could connect to such a cluster.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, runSmoke } from '@elephant/smoke';
+import { createTestContext } from '@elephant/testing';
+
+const ctx = createTestContext('secure');
+const secure = ctx.stack.secureKafka;
+const schema = JSON.parse(readFileSync(new URL('../../../schemas/smoke-ping.avsc', import.meta.url), 'utf8')) as object;
+
+afterAll(async () => {
+  await ctx.cleanup();
+});
+
+/** The smoke service's environment for the secured listener, with `overrides`. */
+function envFor(overrides: Record<string, string | undefined>): Record<string, string | undefined> {
+  return {
+    KAFKA_BROKERS: secure?.brokers,
+    KAFKA_SSL: 'true',
+    KAFKA_SSL_CA_FILE: secure?.caFile,
+    KAFKA_SASL_MECHANISM: 'plain',
+    KAFKA_SASL_USERNAME: secure?.username,
+    KAFKA_SASL_PASSWORD: secure?.password,
+    SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
+    REDIS_URL: ctx.stack.redisUrl,
+    SMOKE_TOPIC: ctx.topic('smoke'),
+    SMOKE_TIMEOUT_MS: '30000',
+    ...overrides,
+  };
+}
+
+// Only the local stack serves a SASL_SSL listener; a cluster named in the environment or
+// testcontainers' broker have none to test against.
+describe.skipIf(secure === undefined)('a secured Kafka cluster (SASL_SSL)', () => {
+  it('produces, consumes and decodes over TLS checked against KAFKA_SSL_CA_FILE, authenticated with SASL/PLAIN', async () => {
+    const result = await runSmoke(loadConfig(envFor({})), ctx.logger, schema, randomUUID());
+    expect(result.topic).toBe(ctx.topic('smoke'));
+    expect(result.decoded).toMatchObject({ note: 'elephant smoke round trip' });
+  });
+
+  it('fails on a wrong password with the broker\'s SASL error, and on a certificate the CAs it trusts do not sign', async () => {
+    await expect(runSmoke(loadConfig(envFor({ KAFKA_SASL_PASSWORD: 'wrong', SMOKE_TOPIC: ctx.topic('smoke-denied') })), ctx.logger, schema, randomUUID())).rejects.toThrow(/SASL PLAIN authentication failed/);
+    // Node's default CAs do not include the local stack's own.
+    await expect(runSmoke(loadConfig(envFor({ KAFKA_SSL_CA_FILE: undefined, SMOKE_TOPIC: ctx.topic('smoke-untrusted') })), ctx.logger, schema, randomUUID())).rejects.toThrow(/certificate/);
+  });
+});
