@@ -124,4 +124,20 @@ describe('elephant dead-letters', () => {
     expect(fills).not.toContain('d');
     expect(await readToEnd(ctx.kafka, strict)).toEqual([]);
   });
+
+  // Only the local stack serves a SASL_SSL listener (infra/local/tls/).
+  it.skipIf(ctx.stack.secureKafka === undefined)('reads over a secured listener with the KAFKA_SSL* and KAFKA_SASL_* settings, and exits 78 naming what Kafka refused (regression: "Cannot reach Kafka ... elephant stack up", exit 69)', async () => {
+    const dlq = ctx.topic('secure-dlq');
+    await ctx.createTopics([{ topic: dlq, partitions: 1 }]);
+    const secure = ctx.stack.secureKafka;
+    const settings = { KAFKA_BROKERS: secure?.brokers, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: secure?.caFile, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: secure?.username, KAFKA_SASL_PASSWORD: secure?.password };
+    const listed = await elephant(['dead-letters', dlq], settings);
+    expect([listed.code, listed.stdout, listed.stderr]).toEqual([0, '', '']);
+    const denied = await elephant(['dead-letters', dlq], { ...settings, KAFKA_SASL_PASSWORD: 'wrong' });
+    expect(denied.code).toBe(78);
+    expect(denied.stderr).toMatch(/Kafka refused the connection \(KAFKA_BROKERS=127\.0\.0\.1:\d+\): SASL PLAIN authentication failed/);
+    const untrusted = await elephant(['dead-letters', dlq], { ...settings, KAFKA_SSL_CA_FILE: undefined });
+    expect(untrusted.code).toBe(78);
+    expect(untrusted.stderr).toMatch(/Kafka refused the connection .*certificate/);
+  });
 });

@@ -1,4 +1,10 @@
-import { bool, brokerList, httpUrl, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
+import { bool, brokerList, httpUrl, KAFKA_SECURITY_VARIABLES, parseEnv, positiveInt, redisUrl, z, type Env } from '@elephant/config';
+
+/**
+ * The Kafka TLS and SASL settings, read only to refuse them: the benchmark's own clients connect
+ * without either, while the stage processes it starts inherit its environment (a half-secured run).
+ */
+const UNSUPPORTED = Object.fromEntries(Object.keys(KAFKA_SECURITY_VARIABLES).map((name) => [name, z.string().optional()]));
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList.optional(),
@@ -43,7 +49,11 @@ const schema = z.object({
    * run stalled). Unset: not written.
    */
   BENCH_SAMPLES_DIR: z.string().min(1).optional(),
+  ...UNSUPPORTED,
 }).superRefine((config, context) => {
+  for (const name of Object.keys(UNSUPPORTED)) {
+    if ((config as Record<string, unknown>)[name] !== undefined) context.addIssue({ code: 'custom', path: [name], message: 'is not supported by the benchmark, which connects without TLS or SASL: unset it' });
+  }
   // The cluster is taken only whole: one or two of the three set ran the benchmark on the local
   // stack, quietly, and reported its figures as the cluster's.
   const endpoints = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'REDIS_URL'] as const;

@@ -16,4 +16,8 @@ describe('benchmark configuration', () => {
     expect((caught as ConfigError).issues.map((issue) => issue.variable)).toEqual(['SCHEMA_REGISTRY_URL', 'REDIS_URL']);
     expect((caught as ConfigError).message).toContain('is required with KAFKA_BROKERS');
   });
+
+  it('refuses the Kafka TLS and SASL settings, which its own clients would not use while the stages it starts would', () => {
+    expect(() => loadBenchConfig({ KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/KAFKA_SASL_MECHANISM: is not supported by the benchmark/);
+  });
 });

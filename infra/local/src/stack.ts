@@ -123,10 +123,7 @@ export class LocalStack {
         if (current.port !== this.#port(name)) {
           throw new StackError('STACK_PORT_IN_USE', `${name} is already running on port ${current.port}, not ${this.#port(name)} (${this.#portVariable(name)}). Run \`npm run stack down\` first to change ports.`);
         }
-        // A broker started before the stack had a SASL_SSL listener (2026-12-07) does not serve it.
-        if (name === 'kafka' && (await isPortFree(this.#config.ELEPHANT_KAFKA_SECURE_PORT))) {
-          throw new StackError('STACK_START_FAILED', `The running Kafka has no SASL_SSL listener on port ${this.#config.ELEPHANT_KAFKA_SECURE_PORT} (ELEPHANT_KAFKA_SECURE_PORT): it was started by an older version of the stack. Run \`npm run stack down\`, then up again.`);
-        }
+        if (name === 'kafka') this.#checkSecureListener();
         continue;
       }
       delete components[name];
@@ -274,6 +271,29 @@ export class LocalStack {
       }
     }
     return readFileSync(file, 'utf8').trim();
+  }
+
+  /**
+   * The running broker's SASL_SSL listener is the one configured, from the properties it was
+   * started with (written at each start): a broker started before the stack had one
+   * (2026-12-07), or with another ELEPHANT_KAFKA_SECURE_PORT, is refused with what to do.
+   */
+  #checkSecureListener(): void {
+    const secure = this.#config.ELEPHANT_KAFKA_SECURE_PORT;
+    let properties = '';
+    try {
+      properties = readFileSync(this.#path('data', 'kafka.properties'), 'utf8');
+    } catch {
+      // No properties file: not started by this stack's code; nothing to compare.
+      return;
+    }
+    const started = /^listeners=.*SASL_SSL:\/\/127\.0\.0\.1:(\d+)/m.exec(properties)?.[1];
+    if (started === undefined) {
+      throw new StackError('STACK_START_FAILED', `The running Kafka has no SASL_SSL listener (ELEPHANT_KAFKA_SECURE_PORT): it was started by an older version of the stack. Run \`npm run stack down\`, then up again.`);
+    }
+    if (Number(started) !== secure) {
+      throw new StackError('STACK_PORT_IN_USE', `kafka is already running with its SASL_SSL listener on port ${started}, not ${secure} (ELEPHANT_KAFKA_SECURE_PORT). Run \`npm run stack down\` first to change ports.`);
+    }
   }
 
   #kafkaProperties(): string {

@@ -5,19 +5,36 @@
  * service that talks to Kafka spreads KAFKA_SECURITY_VARIABLES into its schema, checks
  * kafkaSecurityIssues in its superRefine, and hands kafkaSecurityOf(config) to createKafka.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { bool as flag } from './bool.ts';
 
-/** A file read when the configuration is parsed: a path that cannot be read is an issue of its variable, at start. */
-const pemFile = z.string().transform((path, context): Buffer => {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
-    return z.NEVER;
-  }
-});
+/**
+ * A PEM file read and checked when the configuration is parsed: one that cannot be read, or
+ * holds no certificate (a key: no unencrypted private key), is an issue of its variable at
+ * start, not a TLS failure at the first connection, retried as if the broker were down.
+ */
+function pemFile(holds: 'certificate' | 'private key') {
+  return z.string().transform((path, context): Buffer => {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+      return z.NEVER;
+    }
+    try {
+      if (holds === 'certificate') new X509Certificate(bytes);
+      else createPrivateKey(bytes);
+    } catch (error) {
+      const encrypted = holds === 'private key' && /ENCRYPTED/.test(bytes.toString('latin1')) ? ' (an encrypted key: decrypt it, e.g. openssl pkey -in key.pem -out plain.pem)' : '';
+      context.addIssue({ code: 'custom', message: `holds no PEM ${holds}${holds === 'private key' ? ' that can be read without a passphrase' : ''}${encrypted}: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
@@ -26,12 +43,13 @@ export const KAFKA_SECURITY_VARIABLES = {
   /** Connect to the brokers over TLS (a SSL or SASL_SSL listener). */
   KAFKA_SSL: flag.default(false),
   /** PEM file of the CA(s) the brokers' certificates chain to; unset: Node's default CAs (public ones, as managed clusters use). */
-  KAFKA_SSL_CA_FILE: pemFile.optional(),
+  KAFKA_SSL_CA_FILE: pemFile('certificate').optional(),
   /** PEM files of this client's certificate and private key, for brokers that require mutual TLS (ssl.client.auth=required). */
-  KAFKA_SSL_CERT_FILE: pemFile.optional(),
-  KAFKA_SSL_KEY_FILE: pemFile.optional(),
-  /** Check the brokers' certificates (chain and host name). Turn off only to diagnose. */
-  KAFKA_SSL_REJECT_UNAUTHORIZED: flag.default(true),
+  KAFKA_SSL_CERT_FILE: pemFile('certificate').optional(),
+  /** Unencrypted (PKCS#8 or the older PEM forms). */
+  KAFKA_SSL_KEY_FILE: pemFile('private key').optional(),
+  /** Check the brokers' certificates (chain and host name); default true. Turn off only to diagnose. */
+  KAFKA_SSL_REJECT_UNAUTHORIZED: flag.optional(),
   /** SASL mechanism: plain, scram-sha-256 or scram-sha-512; unset: no SASL. */
   KAFKA_SASL_MECHANISM: z.enum(SASL_MECHANISMS, { error: `must be one of ${SASL_MECHANISMS.join(', ')}` }).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
@@ -44,7 +62,7 @@ export interface KafkaSecuritySettings {
   readonly KAFKA_SSL_CA_FILE?: Buffer | undefined;
   readonly KAFKA_SSL_CERT_FILE?: Buffer | undefined;
   readonly KAFKA_SSL_KEY_FILE?: Buffer | undefined;
-  readonly KAFKA_SSL_REJECT_UNAUTHORIZED: boolean;
+  readonly KAFKA_SSL_REJECT_UNAUTHORIZED?: boolean | undefined;
   readonly KAFKA_SASL_MECHANISM?: SaslMechanism | undefined;
   readonly KAFKA_SASL_USERNAME?: string | undefined;
   readonly KAFKA_SASL_PASSWORD?: string | undefined;
@@ -54,7 +72,7 @@ export interface KafkaSecuritySettings {
 export function kafkaSecurityIssues(config: KafkaSecuritySettings): { readonly path: [string]; readonly message: string }[] {
   const issues: { path: [string]; message: string }[] = [];
   if (!config.KAFKA_SSL) {
-    for (const name of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const) {
+    for (const name of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_REJECT_UNAUTHORIZED'] as const) {
       if (config[name] !== undefined) issues.push({ path: [name], message: 'is set but KAFKA_SSL is not true: set KAFKA_SSL=true to connect over TLS' });
     }
   }
@@ -83,7 +101,7 @@ export interface KafkaSecurity {
 export function kafkaSecurityOf(config: KafkaSecuritySettings): KafkaSecurity {
   const ssl = config.KAFKA_SSL
     ? {
-        rejectUnauthorized: config.KAFKA_SSL_REJECT_UNAUTHORIZED,
+        rejectUnauthorized: config.KAFKA_SSL_REJECT_UNAUTHORIZED ?? true,
         ...(config.KAFKA_SSL_CA_FILE ? { ca: [config.KAFKA_SSL_CA_FILE] } : {}),
         ...(config.KAFKA_SSL_CERT_FILE ? { cert: config.KAFKA_SSL_CERT_FILE } : {}),
         ...(config.KAFKA_SSL_KEY_FILE ? { key: config.KAFKA_SSL_KEY_FILE } : {}),

@@ -1,8 +1,8 @@
-import type { ConnectionOptions } from 'node:tls';
 import './read-committed.ts';
 import './coordinator-cache.ts';
 import './fetch.ts';
 import './request-queue.ts';
+import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@elephant/observability';
 import { kafkajsModule } from './internals.ts';
@@ -63,7 +63,6 @@ export function levelOf(level: logLevel, message: string, error: unknown): 'erro
   return LEVELS[level];
 }
 
-/** A kafkajs client whose log lines go to the service's pino logger. */
 /** kafkajs' SASL options: a union by mechanism. */
 function saslOptions({ mechanism, username, password }: NonNullable<KafkaClientSecurity['sasl']>): SASLOptions {
   switch (mechanism) {
@@ -76,6 +75,7 @@ function saslOptions({ mechanism, username, password }: NonNullable<KafkaClientS
   }
 }
 
+/** A kafkajs client whose log lines go to the service's pino logger. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   const log = options.logger.child({ component: 'kafkajs' });
   const config: KafkaConfig = {

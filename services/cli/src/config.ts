@@ -40,6 +40,10 @@ const schema = z.object({
   LOG_LEVEL: logLevel.default('warn'),
 }).superRefine((config, context) => {
   for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
+  // Without KAFKA_BROKERS the CLI goes to the local stack's plaintext listener, which takes neither.
+  if (config.KAFKA_BROKERS === undefined && (config.KAFKA_SSL || config.KAFKA_SASL_MECHANISM !== undefined)) {
+    context.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'is required with KAFKA_SSL or KAFKA_SASL_MECHANISM: unset, the CLI uses the local stack, whose listener takes neither' });
+  }
 });
 
 export type CliEnv = z.infer<typeof schema>;

@@ -64,9 +64,36 @@ export function unreachableService(error: unknown, depth = 0): 'Kafka' | 'Redis'
   return undefined;
 }
 
-/** The CliError UNAVAILABLE for a connection failure (naming the endpoints tried), else the error itself. */
+const TLS_FAILURE = /certificate|self[- ]signed|ssl|tls|handshake|wrong version number/i;
+
+/**
+ * What in a failure (or its causes) says Kafka refused the connection's security: the SASL
+ * credentials, or the TLS handshake (an untrusted certificate, TLS against a plaintext
+ * listener). Undefined for any other failure.
+ */
+export function kafkaSecurityFailure(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 6) return undefined;
+  const { name, message, cause, originalError, errors } = error as { name?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
+  if (name === 'KafkaJSSASLAuthenticationError' && typeof message === 'string') return message;
+  if (typeof name === 'string' && KAFKA_CONNECTION_ERRORS.has(name) && typeof message === 'string' && TLS_FAILURE.test(message)) return message;
+  for (const inner of [cause, originalError, ...(Array.isArray(errors) ? (errors as unknown[]) : [])]) {
+    const found = kafkaSecurityFailure(inner, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The CliError for a connection failure: KAFKA_SECURITY (exit 78) when Kafka refused the TLS
+ * or SASL settings, UNAVAILABLE (naming the endpoints tried) when a service cannot be reached,
+ * else the error itself.
+ */
 export function explainConnectionFailure(error: unknown, config: CliConfig): unknown {
   if (error instanceof CliError) return error;
+  const refused = kafkaSecurityFailure(error);
+  if (refused !== undefined) {
+    return new CliError('KAFKA_SECURITY', `Kafka refused the connection (KAFKA_BROKERS=${config.endpoints.kafkaBrokers}): ${refused.replace(/\.+$/, '')}. Check KAFKA_SSL, KAFKA_SSL_CA_FILE and the KAFKA_SASL_* settings (docs/operations.md, "A secured Kafka cluster").`, { cause: error });
+  }
   const service = unreachableService(error);
   if (service === undefined) return error;
   const where = service === 'Kafka' ? `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}` : service === 'Redis' ? `REDIS_URL=${redactUserInfo(config.endpoints.redisUrl)}` : service === 'the Schema Registry' ? `SCHEMA_REGISTRY_URL=${redactUserInfo(config.endpoints.schemaRegistryUrl)}` : `KAFKA_BROKERS=${config.endpoints.kafkaBrokers}, REDIS_URL=${redactUserInfo(config.endpoints.redisUrl)}`;

@@ -1,11 +1,11 @@
 import { ConfigError } from '@elephant/config';
 import { ElephantError, isElephantError, type ElephantErrorOptions } from '@elephant/errors';
 
-export const CLI_ERROR_CODES = ['USAGE', 'FILE_NOT_FOUND', 'INVALID_INPUT', 'DRAIN_TIMEOUT', 'NOT_FOUND', 'UNAVAILABLE', 'QUALITY'] as const;
+export const CLI_ERROR_CODES = ['USAGE', 'FILE_NOT_FOUND', 'INVALID_INPUT', 'DRAIN_TIMEOUT', 'NOT_FOUND', 'UNAVAILABLE', 'QUALITY', 'KAFKA_SECURITY'] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
 /** Exit codes scripts can rely on (docs/cli.md). */
-export const EXIT_CODES: Readonly<Record<CliErrorCode | 'OK' | 'FAILED' | 'CONFIG', number>> = {
+export const EXIT_CODES: Readonly<Record<Exclude<CliErrorCode, 'KAFKA_SECURITY'> | 'OK' | 'FAILED' | 'CONFIG', number>> = {
   OK: 0,
   FAILED: 1,
   USAGE: 2,
@@ -21,10 +21,10 @@ export const EXIT_CODES: Readonly<Record<CliErrorCode | 'OK' | 'FAILED' | 'CONFI
 };
 
 /**
- * Codes of other packages' errors that mean bad configuration (exit 78, CONFIG): an invalid
- * identity rules file, topics whose partition counts do not fit the design.
+ * Codes of errors that mean bad configuration (exit 78, CONFIG): an invalid identity rules
+ * file, topics whose partition counts do not fit the design, TLS or SASL settings Kafka refused.
  */
-export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING'];
+export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_SECURITY'];
 
 /** The exit code for an error a command ended with (docs/cli.md). */
 export function exitCodeOf(error: unknown): number {

@@ -1,7 +1,7 @@
 import { consumerGroupLag, consumerGroupsLag, type Kafka } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
-import { commandKafka, explainConnectionFailure, unreachableService } from '../connect.ts';
+import { commandKafka, explainConnectionFailure, kafkaSecurityFailure, unreachableService } from '../connect.ts';
 import { CliError } from '../errors.ts';
 import { progress } from '../progress.ts';
 import { deployedConsumerGroups } from '../topology.ts';
@@ -34,7 +34,7 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
     try {
       lag = await consumerGroupsLag(kafka, groups);
     } catch (error) {
-      if (unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
+      if (kafkaSecurityFailure(error) !== undefined || unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
       await new Promise((resolve) => setTimeout(resolve, 500));
       continue;
     }
@@ -69,7 +69,7 @@ async function groupsOf(kafka: Kafka, config: CliConfig, deadline: number): Prom
         await admin.disconnect();
       }
     } catch (error) {
-      if (unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
+      if (kafkaSecurityFailure(error) !== undefined || unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

@@ -40,7 +40,8 @@ const CHUNK = 1000;
  * message waits at most ~100 ms in the buffer.
  */
 export class RawPublisher {
-  readonly #config: CliConfig;
+  /** Each channel's raw topic, worked out once (the normalizer's configuration, files and all, is parsed for it). */
+  readonly #topics: ReadonlyMap<Channel, string>;
   readonly #producer: BatchProducer;
   readonly #chunk: number;
   readonly #pending = new Map<string, Message[]>();
@@ -48,20 +49,22 @@ export class RawPublisher {
   published = 0;
   readonly perChannel: Partial<Record<Channel, number>> = {};
 
-  private constructor(config: CliConfig, producer: BatchProducer, rate: number) {
-    this.#config = config;
+  private constructor(topics: ReadonlyMap<Channel, string>, producer: BatchProducer, rate: number) {
+    this.#topics = topics;
     this.#producer = producer;
     this.#chunk = rate > 0 ? Math.max(1, Math.min(CHUNK, Math.round(rate / 10))) : CHUNK;
   }
 
   static async connect(config: CliConfig, logger: Logger, rate: number): Promise<RawPublisher> {
     const kafka = commandKafka(config, logger);
-    await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: rawTopicOf(config, channel), partitions: config.PARTITIONS })));
-    return new RawPublisher(config, await BatchProducer.connect(kafka), rate);
+    const topics = new Map(CHANNELS.map((channel) => [channel, rawTopicOf(config, channel)]));
+    await ensureTopics(kafka, [...topics.values()].map((topic) => ({ topic, partitions: config.PARTITIONS })));
+    return new RawPublisher(topics, await BatchProducer.connect(kafka), rate);
   }
 
   async add(message: RawMessage): Promise<void> {
-    const topic = rawTopicOf(this.#config, message.channel);
+    const topic = this.#topics.get(message.channel);
+    if (topic === undefined) throw new Error(`no raw topic for channel ${message.channel}`);
     const list = this.#pending.get(topic) ?? [];
     list.push({ value: message.json });
     this.#pending.set(topic, list);
