@@ -4,7 +4,7 @@ import { diffProfiles } from './changes.ts';
 import { applyComputed } from './computed.ts';
 import { ProfileError } from './errors.ts';
 import { compareStrings, getOwn, isSorted, setOwn, sortedRecord } from './own.ts';
-import { consentCandidates, consentWins, traitCandidates, traitWins } from './reconcile.ts';
+import { consentCandidates, consentWins, normalizePurpose, traitCandidates, traitWins } from './reconcile.ts';
 import { assertStateVersion, resolveOptions, type AppliedTouchpoint, type ConsentValue, type IdentityEntry, type ProfileOptions, type ProfileState, type TraitValue } from './state.ts';
 import type { FieldChange } from './generated/profile-update.ts';
 
@@ -94,6 +94,24 @@ export function mergeTraits(records: readonly Readonly<Record<string, TraitValue
   return sortedRecord(out);
 }
 
+/**
+ * A consent record with the purposes `aliases` renames held under their new names (where both
+ * names are held, the statement consentWins keeps), so that an alias configured after statements
+ * were stored under the old name replaces that name instead of standing beside it. The same
+ * object when no held purpose is renamed.
+ */
+export function renamePurposes(consent: Readonly<Record<string, ConsentValue>>, aliases: Readonly<Record<string, string>>): Readonly<Record<string, ConsentValue>> {
+  const purposes = Object.keys(consent);
+  if (!purposes.some((purpose) => normalizePurpose(purpose, aliases) !== purpose)) return consent;
+  const out: Record<string, ConsentValue> = {};
+  for (const purpose of purposes) {
+    const value = getOwn(consent, purpose);
+    const name = normalizePurpose(purpose, aliases) ?? purpose;
+    if (value !== undefined && consentWins(value, getOwn(out, name))) setOwn(out, name, value);
+  }
+  return sortedRecord(out);
+}
+
 /** Consent records reconciled purpose by purpose. */
 export function mergeConsent(records: readonly Readonly<Record<string, ConsentValue>>[]): Record<string, ConsentValue> {
   const out: Record<string, ConsentValue> = {};
@@ -133,7 +151,9 @@ export function applyTouchpoint(state: ProfileState, reported: AppliedTouchpoint
   const traitStatements = traitCandidates(touchpoint);
   const consentStatements = consentCandidates(touchpoint, resolved.purposeAliases);
   const traits = traitStatements.length === 0 && isSorted(state.traits) ? state.traits : mergeTraits([state.traits, Object.fromEntries(traitStatements)]);
-  const consent = consentStatements.size === 0 && isSorted(state.consent) ? state.consent : mergeConsent([state.consent, Object.fromEntries(consentStatements)]);
+  // Purposes held under a name an alias has since renamed move to the new name.
+  const held = Object.keys(resolved.purposeAliases).length === 0 ? state.consent : renamePurposes(state.consent, resolved.purposeAliases);
+  const consent = consentStatements.size === 0 && held === state.consent && isSorted(state.consent) ? state.consent : mergeConsent([held, Object.fromEntries(consentStatements)]);
 
   const next: ProfileState = {
     ...state,

@@ -3,7 +3,7 @@ import { diffProfiles } from './changes.ts';
 import { mergeComputed } from './computed.ts';
 import { ProfileError } from './errors.ts';
 import { compareStrings } from './own.ts';
-import { mergeConsent, mergeIdentities, mergeTraits, type ProfileChange } from './apply.ts';
+import { mergeConsent, mergeIdentities, mergeTraits, renamePurposes, type ProfileChange } from './apply.ts';
 import { assertStateVersion, resolveOptions, type ProfileOptions, type ProfileState } from './state.ts';
 
 export interface MergeOptions extends ProfileOptions {
@@ -75,7 +75,7 @@ export function foldMerge(survivor: ProfileState, absorbed: readonly ProfileStat
       resolved.maxIdentities,
     ),
     traits: mergeTraits(all.map((state) => state.traits)),
-    consent: mergeConsent(all.map((state) => state.consent)),
+    consent: mergeConsent(all.map((state) => renamePurposes(state.consent, resolved.purposeAliases))),
     computed: mergeComputed(
       all.map((state) => state.computed),
       resolved,

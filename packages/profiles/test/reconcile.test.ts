@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { withTimesBoundedByIngest } from '@elephant/channels';
-import { applyTouchpoint, emptyProfile, normalizePurpose, snapshotOf, traitWins, consentWins, type TraitValue } from '@elephant/profiles';
+import { applyTouchpoint, emptyProfile, foldMerge, normalizePurpose, snapshotOf, traitWins, consentWins, type TraitValue } from '@elephant/profiles';
 import { applyAll, DAY, describeChanges, expectEncodes, HOUR, snapshotType, T0, touchpoint, traits } from './helpers.ts';
 
 const crm = (eventId: string, eventTime: number, email: string) =>
@@ -113,6 +113,28 @@ describe('consent', () => {
     expect(normalizePurpose(' - ')).toBeNull();
     const { state } = applyAll([statement('e-1', 50, T0, 'Marketing Email', true)], { purposeAliases: { marketing_email: 'email_marketing' } });
     expect(Object.keys(state.consent)).toEqual(['email_marketing']);
+  });
+});
+
+describe('consent purposes renamed by an alias set after they were stored', () => {
+  const stated = (eventId: string, purpose: string, granted: boolean, statedAt: number) => touchpoint({ eventId, eventTime: statedAt, traits: traits({ consent: [{ purpose, granted, statedAt }] }) });
+  const aliases = { marketing_email: 'email_marketing' };
+
+  it('move to the new name the next time the profile changes, the later statement winning (regression: the old grant stayed beside the new revocation)', () => {
+    const before = applyAll([stated('e-1', 'marketing_email', true, T0)]).state;
+    const revoked = applyAll([stated('e-2', 'Marketing Email', false, T0 + DAY)], { purposeAliases: aliases }, before).state;
+    expect(snapshotOf(revoked).consent.map((entry) => [entry.purpose, entry.granted])).toEqual([['email_marketing', false]]);
+    // A touchpoint that states no consent moves it too, and says so in its changes.
+    const { state, steps } = applyAll([touchpoint({ eventId: 'e-3', eventTime: T0 + DAY })], { purposeAliases: aliases }, before);
+    expect(snapshotOf(state).consent.map((entry) => [entry.purpose, entry.granted])).toEqual([['email_marketing', true]]);
+    expect(describeChanges(steps[0] ?? []).filter((line) => line.startsWith('consent.'))).toEqual(['consent.email_marketing: ∅ → true', 'consent.marketing_email: true → ∅']);
+  });
+
+  it('move in a merge too', () => {
+    const old = applyAll([stated('e-1', 'marketing_email', true, T0 + DAY)], {}, emptyProfile('p-2', 'acme', T0)).state;
+    const current = applyAll([stated('e-2', 'email_marketing', false, T0)]).state;
+    const { state } = foldMerge(current, [old], { purposeAliases: aliases });
+    expect(snapshotOf(state).consent.map((entry) => [entry.purpose, entry.granted])).toEqual([['email_marketing', true]]);
   });
 });
 

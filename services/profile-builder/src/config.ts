@@ -126,7 +126,34 @@ const schema = z.object({
       if (normalizePurpose(purpose) === null) context.addIssue({ code: 'custom', path: ['CONSENT_PURPOSE_ALIASES'], message: `${JSON.stringify(purpose)} is no purpose: nothing is left of it after normalization` });
     }
   }
+  const { cycle } = purposeAliasesOf(config.CONSENT_PURPOSE_ALIASES ?? {});
+  if (cycle !== undefined) context.addIssue({ code: 'custom', path: ['CONSENT_PURPOSE_ALIASES'], message: `renames in a circle: ${cycle.join(' → ')}` });
 });
+
+/**
+ * The aliases with both names normalized as purposes are, each followed to its last name
+ * (`{"a":"b","b":"c"}`: a and b both become c), and the first circle found, if any.
+ */
+function purposeAliasesOf(raw: Readonly<Record<string, string>>): { readonly aliases: Record<string, string>; readonly cycle?: string[] } {
+  const direct = new Map<string, string>();
+  for (const [from, to] of Object.entries(raw)) {
+    const name = normalizePurpose(from);
+    const target = normalizePurpose(to);
+    if (name !== null && target !== null && name !== target) direct.set(name, target);
+  }
+  const aliases: Record<string, string> = {};
+  for (const name of direct.keys()) {
+    const path = [name];
+    let target = direct.get(name) as string;
+    while (direct.has(target)) {
+      if (path.includes(target)) return { aliases, cycle: [...path, target] };
+      path.push(target);
+      target = direct.get(target) as string;
+    }
+    aliases[name] = target;
+  }
+  return { aliases };
+}
 
 export type BuilderConfig = z.infer<typeof schema>;
 
@@ -145,16 +172,10 @@ export function loadConfig(env: Env = process.env): BuilderConfig {
 
 /**
  * How the builder builds profiles: the bounds of its lists and the consent purpose aliases,
- * their names normalized as the purposes they match are.
+ * their names normalized as the purposes they match are, each to its last name.
  */
 export function profileOptionsOf(config: BuilderConfig): ProfileOptions {
-  const aliases: Record<string, string> = {};
-  for (const [from, to] of Object.entries(config.CONSENT_PURPOSE_ALIASES ?? {})) {
-    const name = normalizePurpose(from);
-    const target = normalizePurpose(to);
-    if (name !== null && target !== null) aliases[name] = target;
-  }
-  return { maxIdentities: config.PROFILE_MAX_IDENTITIES, maxProducts: config.PROFILE_MAX_PRODUCTS, maxContent: config.PROFILE_MAX_CONTENT, purposeAliases: aliases };
+  return { maxIdentities: config.PROFILE_MAX_IDENTITIES, maxProducts: config.PROFILE_MAX_PRODUCTS, maxContent: config.PROFILE_MAX_CONTENT, purposeAliases: purposeAliasesOf(config.CONSENT_PURPOSE_ALIASES ?? {}).aliases };
 }
 
 export function topicsOf(config: BuilderConfig): BuilderTopics {

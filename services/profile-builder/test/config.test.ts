@@ -54,5 +54,10 @@ describe('profile builder configuration', () => {
     }
     expect(refused({ CONSENT_PURPOSE_ALIASES: '{" - ":"ads"}' }).message).toContain('" - " is no purpose');
     expect(refused({ PROFILE_MAX_IDENTITIES: '0' }).issues.map((issue) => issue.variable)).toEqual(['PROFILE_MAX_IDENTITIES']);
+    expect(refused({ CONSENT_PURPOSE_ALIASES: '{"a":"b","B":"a"}' }).message).toContain('CONSENT_PURPOSE_ALIASES: renames in a circle: a → b → a');
+  });
+
+  it('follows an alias whose target is renamed too to its last name (regression: one hop, a and b stayed two purposes)', () => {
+    expect(profileOptionsOf(loadConfig({ ...base, CONSENT_PURPOSE_ALIASES: '{"a":"b","b":"c","d":"d"}' })).purposeAliases).toEqual({ a: 'c', b: 'c' });
   });
 });

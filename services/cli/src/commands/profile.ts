@@ -58,8 +58,10 @@ export async function* profiles(config: CliConfig, logger: Logger, options: { re
   }
 }
 
+/** Profile ids (`p<seq>` or `p<seq>-<tenant namespace>`) by their number, then as text. */
 function byNumber(a: string, b: string): number {
-  return Number(a.slice(1)) - Number(b.slice(1)) || (a < b ? -1 : 1);
+  const number = (id: string): number => Number(/^p(\d+)/.exec(id)?.[1] ?? Number.NaN);
+  return (number(a) - number(b) || 0) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /**
