@@ -87,6 +87,10 @@ describe('elephant: the services\' own settings', () => {
     const config = loadCliConfig({ ...endpoints, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'pw' });
     for (const service of configsOf(config)) expect([service['KAFKA_SSL'], service['KAFKA_SASL_MECHANISM'], service['KAFKA_SASL_USERNAME'], service['KAFKA_SASL_PASSWORD']]).toEqual([true, 'scram-sha-256', 'svc', 'pw']);
     expect(() => loadCliConfig({ ...endpoints, KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM=plain/);
+    // And Redis' CA, for a rediss:// URL, to the two services with Redis.
+    const ca = new URL('../infra/local/tls/ca.pem', import.meta.url).pathname;
+    const tls = loadCliConfig({ ...endpoints, REDIS_URL: 'rediss://r:6380', REDIS_TLS_CA_FILE: ca });
+    expect([resolverConfig(tls).REDIS_TLS_CA_FILE, builderConfig(tls).REDIS_TLS_CA_FILE].map((file) => file?.toString().startsWith('-----BEGIN CERTIFICATE-----'))).toEqual([true, true]);
   });
 
   it('are refused by the service that reads them, naming the variable (exit 78)', () => {

@@ -21,6 +21,8 @@ const schema = z.object({
   /** Quarkus management interface of the registry (health, metrics). */
   ELEPHANT_REGISTRY_MANAGEMENT_PORT: port.default(18082),
   ELEPHANT_REDIS_PORT: port.default(16379),
+  /** redis-server's TLS port (the test-only material of infra/local/tls/): what tests of rediss:// use. */
+  ELEPHANT_REDIS_TLS_PORT: port.default(16380),
   /** Max heap of the Kafka JVM. */
   ELEPHANT_KAFKA_HEAP: z.string().regex(/^\d+[mg]$/, 'must look like 512m or 1g').default('512m'),
   /** Max heap of the registry JVM. */
@@ -51,6 +53,8 @@ export interface StackUrls {
   readonly redisUrl: string;
   /** The broker's SASL_SSL listener and how to connect to it. */
   readonly kafkaSecure: SecureKafkaEndpoint;
+  /** redis-server's TLS port as a rediss:// URL, and the CA file its certificate chains to. */
+  readonly redisTls: { readonly url: string; readonly caFile: string };
 }
 
 /** A SASL_SSL listener: its brokers, the CA file its certificate chains to, a SASL/PLAIN user. */
@@ -72,5 +76,6 @@ export function stackUrls(config: StackConfig): StackUrls {
     schemaRegistryUrl: `http://127.0.0.1:${config.ELEPHANT_REGISTRY_PORT}/apis/ccompat/v7`,
     redisUrl: `redis://127.0.0.1:${config.ELEPHANT_REDIS_PORT}`,
     kafkaSecure: { brokers: `127.0.0.1:${config.ELEPHANT_KAFKA_SECURE_PORT}`, caFile: resolve(LOCAL_TLS_DIR, 'ca.pem'), ...LOCAL_SASL_USER },
+    redisTls: { url: `rediss://127.0.0.1:${config.ELEPHANT_REDIS_TLS_PORT}`, caFile: resolve(LOCAL_TLS_DIR, 'ca.pem') },
   };
 }

@@ -124,6 +124,10 @@ export class LocalStack {
           throw new StackError('STACK_PORT_IN_USE', `${name} is already running on port ${current.port}, not ${this.#port(name)} (${this.#portVariable(name)}). Run \`npm run stack down\` first to change ports.`);
         }
         if (name === 'kafka') this.#checkSecureListener();
+        // A redis-server started before the stack served TLS (2026-12-07), or on another TLS port.
+        if (name === 'redis' && !current.detail.includes(`TLS on ${this.#config.ELEPHANT_REDIS_TLS_PORT}`)) {
+          throw new StackError('STACK_START_FAILED', `The running redis-server does not serve TLS on port ${this.#config.ELEPHANT_REDIS_TLS_PORT} (ELEPHANT_REDIS_TLS_PORT): it was started by an older version of the stack, or with another port. Run \`npm run stack down\`, then up again.`);
+        }
         continue;
       }
       delete components[name];
@@ -135,6 +139,7 @@ export class LocalStack {
     const extraPorts = [
       ['kafka', this.#config.ELEPHANT_KAFKA_CONTROLLER_PORT, 'the Kafka controller', 'ELEPHANT_KAFKA_CONTROLLER_PORT'],
       ['kafka', this.#config.ELEPHANT_KAFKA_SECURE_PORT, "the Kafka SASL_SSL listener", 'ELEPHANT_KAFKA_SECURE_PORT'],
+      ['redis', this.#config.ELEPHANT_REDIS_TLS_PORT, "redis-server's TLS port", 'ELEPHANT_REDIS_TLS_PORT'],
       ['registry', this.#config.ELEPHANT_REGISTRY_MANAGEMENT_PORT, "the registry's management interface", 'ELEPHANT_REGISTRY_MANAGEMENT_PORT'],
     ] as const;
     for (const [name, extraPort, what, variable] of extraPorts) {
@@ -232,14 +237,17 @@ export class LocalStack {
   #launchRedis(redisServer: string): number {
     const data = this.#path('data', 'redis');
     mkdirSync(data, { recursive: true });
-    this.#detail.set('redis', 'redis-server with AOF (appendfsync everysec)');
+    this.#detail.set('redis', `redis-server with AOF (appendfsync everysec), TLS on ${this.#config.ELEPHANT_REDIS_TLS_PORT}`);
+    const pem = join(LOCAL_TLS_DIR, 'server.pem');
     // The AOF is rewritten once it has grown by 1 GB (Redis' default: 64 MB). A rewrite forks a
     // child that writes the whole dataset, a core busy for a fraction of a second; the local
     // stack shares its cores with the pipeline, and at 1,000 events/s the default rewrote every
     // 15-20 s, each rewrite a stall of the pipeline (docs/benchmarks.md).
     return startDetached(
       redisServer,
-      ['--port', String(this.#config.ELEPHANT_REDIS_PORT), '--bind', '127.0.0.1', '--dir', data, '--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-min-size', '1gb', '--save', '', '--protected-mode', 'no', '--daemonize', 'no', '--logfile', this.#logFile('redis')],
+      ['--port', String(this.#config.ELEPHANT_REDIS_PORT), '--bind', '127.0.0.1', '--dir', data, '--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-min-size', '1gb', '--save', '', '--protected-mode', 'no', '--daemonize', 'no', '--logfile', this.#logFile('redis'),
+        // TLS on a port of its own, for tests of rediss:// (the test-only material of infra/local/tls/).
+        '--tls-port', String(this.#config.ELEPHANT_REDIS_TLS_PORT), '--tls-cert-file', pem, '--tls-key-file', pem, '--tls-auth-clients', 'no'],
       this.#logFile('redis'),
       data,
     );

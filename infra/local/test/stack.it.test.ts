@@ -83,6 +83,7 @@ describe('local stack lifecycle', () => {
       ELEPHANT_REGISTRY_PORT: String(await freePort()),
       ELEPHANT_REGISTRY_MANAGEMENT_PORT: String(await freePort()),
       ELEPHANT_REDIS_PORT: String(await freePort()),
+      ELEPHANT_REDIS_TLS_PORT: String(await freePort()),
     };
     stack = new LocalStack(loadStackConfig(env), (line) => lines.push(line));
     let first = await stack.up();

@@ -123,4 +123,5 @@ export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trac
 /** A Kafka topic name (legal characters and length). */
 export const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be 1-249 characters of a-z A-Z 0-9 . _ -');
 
-export { KAFKA_SECURITY_VARIABLES, kafkaSecurityEnv, kafkaSecurityIssues, kafkaSecurityOf, SASL_MECHANISMS, type KafkaSecurity, type KafkaSecuritySettings, type SaslMechanism } from './kafka-security.ts';
+export { KAFKA_SECURITY_VARIABLES, connectionSecurityEnv, kafkaSecurityIssues, kafkaSecurityOf, SASL_MECHANISMS, type KafkaSecurity, type KafkaSecuritySettings, type SaslMechanism } from './kafka-security.ts';
+export { REDIS_TLS_VARIABLES, redisTlsIssues, redisTlsOf, type RedisTlsSettings } from './redis-tls.ts';

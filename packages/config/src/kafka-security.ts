@@ -5,36 +5,10 @@
  * service that talks to Kafka spreads KAFKA_SECURITY_VARIABLES into its schema, checks
  * kafkaSecurityIssues in its superRefine, and hands kafkaSecurityOf(config) to createKafka.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { bool as flag } from './bool.ts';
-
-/**
- * A PEM file read and checked when the configuration is parsed: one that cannot be read, or
- * holds no certificate (a key: no unencrypted private key), is an issue of its variable at
- * start, not a TLS failure at the first connection, retried as if the broker were down.
- */
-function pemFile(holds: 'certificate' | 'private key') {
-  return z.string().transform((path, context): Buffer => {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (error) {
-      context.addIssue({ code: 'custom', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
-      return z.NEVER;
-    }
-    try {
-      if (holds === 'certificate') new X509Certificate(bytes);
-      else createPrivateKey(bytes);
-    } catch (error) {
-      const encrypted = holds === 'private key' && /ENCRYPTED/.test(bytes.toString('latin1')) ? ' (an encrypted key: decrypt it, e.g. openssl pkey -in key.pem -out plain.pem)' : '';
-      context.addIssue({ code: 'custom', message: `holds no PEM ${holds}${holds === 'private key' ? ' that can be read without a passphrase' : ''}${encrypted}: ${(error as Error).message}` });
-      return z.NEVER;
-    }
-    return bytes;
-  });
-}
+import { pemFile } from './pem.ts';
+import { REDIS_TLS_VARIABLES } from './redis-tls.ts';
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
@@ -114,10 +88,13 @@ export function kafkaSecurityOf(config: KafkaSecuritySettings): KafkaSecurity {
   return { ...(ssl ? { ssl } : {}), ...(sasl ? { sasl } : {}) };
 }
 
-/** The variables of KAFKA_SECURITY_VARIABLES set in `env`, as given: what `elephant run` passes to each embedded service. */
-export function kafkaSecurityEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+/**
+ * The variables of KAFKA_SECURITY_VARIABLES and REDIS_TLS_VARIABLES set in `env`, as given:
+ * what `elephant run` passes to each embedded service.
+ */
+export function connectionSecurityEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of Object.keys(KAFKA_SECURITY_VARIABLES)) {
+  for (const name of [...Object.keys(KAFKA_SECURITY_VARIABLES), ...Object.keys(REDIS_TLS_VARIABLES)]) {
     const value = env[name];
     if (value !== undefined && value.trim() !== '') out[name] = value;
   }

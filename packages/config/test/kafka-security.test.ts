@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, KAFKA_SECURITY_VARIABLES, kafkaSecurityEnv, kafkaSecurityIssues, kafkaSecurityOf, parseEnv, z } from '@elephant/config';
+import { ConfigError, KAFKA_SECURITY_VARIABLES, REDIS_TLS_VARIABLES, connectionSecurityEnv, kafkaSecurityIssues, kafkaSecurityOf, parseEnv, redisTlsIssues, redisTlsOf, z } from '@elephant/config';
 
 const schema = z.object({ ...KAFKA_SECURITY_VARIABLES }).superRefine((config, context) => {
   for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
@@ -57,6 +57,19 @@ describe('Kafka TLS and SASL settings', () => {
   });
 
   it('pass on as given to the services `elephant run` embeds (set ones only)', () => {
-    expect(kafkaSecurityEnv({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD: '', OTHER: 'x' })).toEqual({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain' });
+    expect(connectionSecurityEnv({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD: '', OTHER: 'x' })).toEqual({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain' });
+  });
+});
+
+describe('Redis TLS settings', () => {
+  const redis = z.object({ REDIS_URL: z.string().optional(), ...REDIS_TLS_VARIABLES }).superRefine((config, context) => {
+    for (const issue of redisTlsIssues(config)) context.addIssue({ code: 'custom', ...issue });
+  });
+
+  it('give ioredis the CA of a rediss:// URL, and refuse one for a plain redis:// URL', () => {
+    expect(redisTlsOf(parseEnv('test', redis, { REDIS_URL: 'rediss://r:6380', REDIS_TLS_CA_FILE: ca }))).toEqual({ ca: [readFileSync(ca)] });
+    expect(redisTlsOf(parseEnv('test', redis, { REDIS_URL: 'rediss://r:6380' }))).toBeUndefined();
+    expect(() => parseEnv('test', redis, { REDIS_URL: 'redis://r:6379', REDIS_TLS_CA_FILE: ca })).toThrow(/REDIS_TLS_CA_FILE: is set but REDIS_URL is not rediss:\/\//);
+    expect(connectionSecurityEnv({ REDIS_TLS_CA_FILE: ca })).toEqual({ REDIS_TLS_CA_FILE: ca });
   });
 });

@@ -35,6 +35,11 @@ export interface RedisClientOptions {
    * connection. @default DEFAULT_REDIS_SOCKET_TIMEOUT_MS
    */
   readonly socketTimeoutMs?: number;
+  /**
+   * TLS options for a rediss:// URL whose server certificate a private CA signed
+   * (redisTlsOf in @elephant/config reads REDIS_TLS_CA_FILE). @default Node's CAs for rediss://
+   */
+  readonly tls?: { readonly ca: Buffer[] } | undefined;
 }
 
 /**
@@ -65,6 +70,7 @@ export async function connectRedis(options: RedisClientOptions): Promise<Redis> 
     enableAutoPipelining: false,
     retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
+    ...(options.tls ? { tls: { ca: options.tls.ca } } : {}),
   };
   const client = new Redis(options.url, redisOptions);
   let lastError = '';

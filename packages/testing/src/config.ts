@@ -17,6 +17,8 @@ export interface StackEndpoints {
    * stack's (infra/local/tls/). Undefined for the other sources.
    */
   readonly secureKafka?: { readonly brokers: string; readonly caFile: string; readonly username: string; readonly password: string };
+  /** The same Redis over TLS (a rediss:// URL) and the CA its certificate chains to: the local stack's. Undefined for the other sources. */
+  readonly secureRedis?: { readonly url: string; readonly caFile: string };
 }
 
 const externalSchema = z.object({

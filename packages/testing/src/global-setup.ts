@@ -36,7 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stack = new LocalStack(loadStackConfig(processEnv()), log);
   const result = await stack.up();
   log(result.started.length === 0 ? 'local stack already up' : `local stack up in ${(result.totalMs / 1000).toFixed(1)} s`);
-  project.provide('stack', { kafkaBrokers: result.urls.kafkaBrokers, schemaRegistryUrl: result.urls.schemaRegistryUrl, redisUrl: result.urls.redisUrl, source: 'local-stack', secureKafka: result.urls.kafkaSecure });
+  project.provide('stack', { kafkaBrokers: result.urls.kafkaBrokers, schemaRegistryUrl: result.urls.schemaRegistryUrl, redisUrl: result.urls.redisUrl, source: 'local-stack', secureKafka: result.urls.kafkaSecure, secureRedis: result.urls.redisTls });
   return async () => {
     // Leave a stack the developer started alone; stop the one this run started.
     if (result.started.length > 0) await stack.down();

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
+import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 import { processingGuarantee } from '@elephant/profile-builder';
 import { loadStackConfig, stackUrls } from '@elephant/stack';
 
@@ -10,6 +10,8 @@ const schema = z.object({
   ...KAFKA_SECURITY_VARIABLES,
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
   REDIS_URL: redisUrl.optional(),
+  /** A private CA for a rediss:// REDIS_URL (docs/operations.md, "A secured Kafka cluster"). */
+  REDIS_TLS_CA_FILE: REDIS_TLS_VARIABLES.REDIS_TLS_CA_FILE,
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
   /**
    * Prepended to the embedded services' consumer group names (elephant-normalizer-…,
@@ -39,10 +41,13 @@ const schema = z.object({
   PROCESSING_GUARANTEE: processingGuarantee.optional(),
   LOG_LEVEL: logLevel.default('warn'),
 }).superRefine((config, context) => {
-  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
+  for (const issue of [...kafkaSecurityIssues(config), ...redisTlsIssues(config)]) context.addIssue({ code: 'custom', ...issue });
   // Without KAFKA_BROKERS the CLI goes to the local stack's plaintext listener, which takes neither.
   if (config.KAFKA_BROKERS === undefined && (config.KAFKA_SSL || config.KAFKA_SASL_MECHANISM !== undefined)) {
     context.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'is required with KAFKA_SSL or KAFKA_SASL_MECHANISM: unset, the CLI uses the local stack, whose listener takes neither' });
+  }
+  if (config.REDIS_URL === undefined && config.REDIS_TLS_CA_FILE !== undefined) {
+    context.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required with REDIS_TLS_CA_FILE (a rediss:// URL): unset, the CLI uses the local stack\'s plain Redis' });
   }
 });
 

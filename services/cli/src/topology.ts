@@ -1,4 +1,4 @@
-import { kafkaSecurityEnv } from '@elephant/config';
+import { connectionSecurityEnv } from '@elephant/config';
 import { CHANNELS, type Channel } from '@elephant/channels';
 import { topicsOf as normalizerTopicsOf, loadConfig as loadNormalizerConfig, type NormalizerConfig } from '@elephant/normalizer';
 import { topicsOf as resolverTopicsOf, loadConfig as loadResolverConfig, type ResolverConfig } from '@elephant/identity-resolver';
@@ -56,8 +56,8 @@ function passedSettings(config: CliConfig): Record<string, string> {
 function serviceEnv(config: CliConfig): Record<string, string> {
   return {
     ...passedSettings(config),
-    // The connection's TLS and SASL settings, as given: each service reads and checks them.
-    ...kafkaSecurityEnv(config.env),
+    // The connections' TLS and SASL settings, as given: each service reads and checks them.
+    ...connectionSecurityEnv(config.env),
     KAFKA_BROKERS: config.endpoints.kafkaBrokers,
     SCHEMA_REGISTRY_URL: config.endpoints.schemaRegistryUrl,
     REDIS_URL: config.endpoints.redisUrl,

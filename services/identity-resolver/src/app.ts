@@ -1,4 +1,4 @@
-import { kafkaSecurityOf } from '@elephant/config';
+import { kafkaSecurityOf, redisTlsOf } from '@elephant/config';
 import { readFileSync } from 'node:fs';
 import { TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channels';
 import { DEFAULT_RULES_DOCUMENT, IdentityRulesError, parseRulesDocument, type RulesDocument } from '@elephant/identity';
@@ -65,7 +65,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
       registry.register(`${topics.merges}-value`, identityMergeSchema as unknown as AvroSchema),
       registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
     ]), logger, { signal: options.signal });
-  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
+  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, tls: redisTlsOf(config), logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
   const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
   const producer = await BatchProducer.connect(kafka);
   const consumer = new BatchConsumer({

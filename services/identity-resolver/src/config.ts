@@ -1,4 +1,4 @@
-import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
+import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
 const schema = z.object({
@@ -7,6 +7,8 @@ const schema = z.object({
   ...KAFKA_SECURITY_VARIABLES,
   SCHEMA_REGISTRY_URL: httpUrl,
   REDIS_URL: redisUrl,
+  /** A private CA for a rediss:// REDIS_URL (docs/operations.md, "A secured Kafka cluster"). */
+  REDIS_TLS_CA_FILE: REDIS_TLS_VARIABLES.REDIS_TLS_CA_FILE,
   /** How long a Redis connection with replies due may stay silent before it is made again (a peer gone without a reset). */
   REDIS_SOCKET_TIMEOUT_MS: positiveInt.default(DEFAULT_REDIS_SOCKET_TIMEOUT_MS),
   /** Prefix of every topic name, per environment, e.g. `prod.` */
@@ -43,7 +45,7 @@ const schema = z.object({
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),
 }).superRefine((config, context) => {
-  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
+  for (const issue of [...kafkaSecurityIssues(config), ...redisTlsIssues(config)]) context.addIssue({ code: 'custom', ...issue });
 });
 
 export type ResolverConfig = z.infer<typeof schema>;

@@ -1,4 +1,4 @@
-import { kafkaSecurityOf } from '@elephant/config';
+import { kafkaSecurityOf, redisTlsOf } from '@elephant/config';
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
 import { BatchConsumer, BatchProducer, checkCoPartitioned, deadLetterTopic, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, requireTopics, type Kafka } from '@elephant/kafka';
@@ -108,7 +108,7 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   const registry = new AvroRegistry({ url: config.SCHEMA_REGISTRY_URL, clientId: 'elephant-profile-builder' });
   // A registry or Redis restarting while the builder starts is waited out (about 30 s), not a crash loop.
   const schemaIds = await retryTransient('registering the schemas', () => registerSchemas(registry, topics), logger, { signal: options.signal });
-  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-profile-builder', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
+  const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, tls: redisTlsOf(config), logger, name: 'elephant-profile-builder', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS, { appliedTtlSeconds: config.APPLIED_TTL_SECONDS });
   const { producer, commits } = await connectOutputs(kafka, config);
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);

@@ -1,4 +1,4 @@
-import { bool, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
+import { bool, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 import { DEFAULT_MAX_CONTENT, DEFAULT_MAX_IDENTITIES, DEFAULT_MAX_PRODUCTS, normalizePurpose, type ProfileOptions } from '@elephant/profiles';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
@@ -26,6 +26,8 @@ const schema = z.object({
   ...KAFKA_SECURITY_VARIABLES,
   SCHEMA_REGISTRY_URL: httpUrl,
   REDIS_URL: redisUrl,
+  /** A private CA for a rediss:// REDIS_URL (docs/operations.md, "A secured Kafka cluster"). */
+  REDIS_TLS_CA_FILE: REDIS_TLS_VARIABLES.REDIS_TLS_CA_FILE,
   /** How long a Redis connection with replies due may stay silent before it is made again (a peer gone without a reset). */
   REDIS_SOCKET_TIMEOUT_MS: positiveInt.default(DEFAULT_REDIS_SOCKET_TIMEOUT_MS),
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
@@ -117,7 +119,7 @@ const schema = z.object({
   HEALTH_PORT: z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   LOG_LEVEL: logLevel.default('info'),
 }).superRefine((config, context) => {
-  for (const issue of kafkaSecurityIssues(config)) context.addIssue({ code: 'custom', ...issue });
+  for (const issue of [...kafkaSecurityIssues(config), ...redisTlsIssues(config)]) context.addIssue({ code: 'custom', ...issue });
   if (config.MAX_PROFILE_BYTES > config.MAX_RECORD_BYTES) {
     context.addIssue({ code: 'custom', path: ['MAX_PROFILE_BYTES'], message: `must be at most MAX_RECORD_BYTES (${config.MAX_RECORD_BYTES}): a profile at the limit publishes a snapshot about its size` });
   }

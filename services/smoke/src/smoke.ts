@@ -1,4 +1,4 @@
-import { kafkaSecurityOf } from '@elephant/config';
+import { kafkaSecurityOf, redisTlsOf } from '@elephant/config';
 import { BatchConsumer, BatchProducer, createKafka, ensureTopics } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
@@ -72,7 +72,7 @@ export async function runSmoke(config: SmokeConfig, logger: Logger, schema: obje
     await consumer.stop();
   }
 
-  const redis = await connectRedis({ url: config.REDIS_URL, logger, name: 'elephant-smoke' });
+  const redis = await connectRedis({ url: config.REDIS_URL, tls: redisTlsOf(config), logger, name: 'elephant-smoke' });
   const redisKey = `elephant:smoke:${runId}`;
   try {
     await redis.set(redisKey, JSON.stringify(ping), 'EX', 3600);

@@ -12,6 +12,7 @@ import { createTestContext } from '@elephant/testing';
 
 const ctx = createTestContext('secure');
 const secure = ctx.stack.secureKafka;
+const secureRedis = ctx.stack.secureRedis;
 const schema = JSON.parse(readFileSync(new URL('../../../schemas/smoke-ping.avsc', import.meta.url), 'utf8')) as object;
 
 afterAll(async () => {
@@ -42,6 +43,12 @@ describe.skipIf(secure === undefined)('a secured Kafka cluster (SASL_SSL)', () =
     const result = await runSmoke(loadConfig(envFor({})), ctx.logger, schema, randomUUID());
     expect(result.topic).toBe(ctx.topic('smoke'));
     expect(result.decoded).toMatchObject({ note: 'elephant smoke round trip' });
+  });
+
+  it.skipIf(secureRedis === undefined)('writes and reads Redis over TLS checked against REDIS_TLS_CA_FILE (rediss://), and fails without the CA', async () => {
+    const result = await runSmoke(loadConfig(envFor({ REDIS_URL: secureRedis?.url, REDIS_TLS_CA_FILE: secureRedis?.caFile, SMOKE_TOPIC: ctx.topic('smoke-redis') })), ctx.logger, schema, randomUUID());
+    expect(result.redisKey).toMatch(/^elephant:smoke:/);
+    await expect(runSmoke(loadConfig(envFor({ REDIS_URL: secureRedis?.url, SMOKE_TOPIC: ctx.topic('smoke-redis-untrusted') })), ctx.logger, schema, randomUUID())).rejects.toThrow(/Cannot connect to Redis at rediss:/);
   });
 
   it('fails on a wrong password with the broker\'s SASL error, and on a certificate the CAs it trusts do not sign', async () => {

@@ -1,3 +1,4 @@
+import { redisTlsOf } from '@elephant/config';
 import { join } from 'node:path';
 import { IdentityGraph } from '@elephant/identity-resolver';
 import type { Logger } from '@elephant/observability';
@@ -88,7 +89,7 @@ export async function demo(env: NodeJS.ProcessEnv, logger: Logger, options: Demo
 }
 
 async function results(config: CliConfig, logger: Logger, simulation: Simulation, show: number, messages: number): Promise<Omit<DemoReport, 'seconds' | 'tenant'>> {
-  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger: clientLogger(config, logger), name: 'elephant-demo' });
+  const redis = await connectRedis({ url: config.endpoints.redisUrl, tls: redisTlsOf(config), logger: clientLogger(config, logger), name: 'elephant-demo' });
   try {
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
     const prefix = graph.tenantPrefix(config.TENANT);

@@ -1,3 +1,4 @@
+import { redisTlsOf } from '@elephant/config';
 import { randomUUID } from 'node:crypto';
 import { normalizeIdentifier } from '@elephant/channels';
 import { IdentityGraph, type LinkedIdentifier } from '@elephant/identity-resolver';
@@ -24,7 +25,7 @@ export interface ProfileView {
 }
 
 async function withRedis<T>(config: CliConfig, logger: Logger, work: (graph: IdentityGraph, redis: Redis) => Promise<T>): Promise<T> {
-  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger: clientLogger(config, logger), name: 'elephant-cli' });
+  const redis = await connectRedis({ url: config.endpoints.redisUrl, tls: redisTlsOf(config), logger: clientLogger(config, logger), name: 'elephant-cli' });
   try {
     return await work(new IdentityGraph(redis, config.REDIS_KEY_PREFIX), redis);
   } finally {
@@ -45,7 +46,7 @@ async function viewOf(config: CliConfig, graph: IdentityGraph, redis: Redis, pro
  * of a page at once; pages in Redis' order, each sorted by profile number.
  */
 export async function* profiles(config: CliConfig, logger: Logger, options: { readonly events?: boolean; readonly pageSize?: number } = {}): AsyncGenerator<ProfileView> {
-  const redis = await connectRedis({ url: config.endpoints.redisUrl, logger: clientLogger(config, logger), name: 'elephant-cli' });
+  const redis = await connectRedis({ url: config.endpoints.redisUrl, tls: redisTlsOf(config), logger: clientLogger(config, logger), name: 'elephant-cli' });
   try {
     const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
     for await (const page of graph.scanLiveProfiles(config.TENANT, options.pageSize)) {
