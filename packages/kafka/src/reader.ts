@@ -47,7 +47,9 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
  * Hands each record of `topic` (read_committed) from the beginning, or from `fromOffsets`, to
  * each partition's end as it was when the call began to `visit`, once, each partition's in
  * offset order (partitions interleave), and keeps none: what is kept is what `visit` keeps.
- * Records written after the call began are left out. Progress is tracked from kafkajs'
+ * It reads at least that far: records a fetch brings from beyond it (written since, or a
+ * transaction whose commit marker was still being written when the call began: the broker
+ * writes markers after the commit returns) are handed over too. Progress is tracked from kafkajs'
  * end-of-batch events, which also fire for fetches that held only transaction markers or
  * aborted records, so a partition whose tail is a marker still counts as read. What `visit`
  * throws ends the read and is thrown. For tests and tools, not for services.
@@ -106,9 +108,11 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
         if (failure !== undefined || window === undefined) return Promise.resolve();
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
-          // Before the start (a fetch begun before a seek took effect), handed over already
-          // (fetched again after a rebalance), or written since the call began.
-          if (offset < (next.get(batch.partition) ?? window.start) || offset >= window.end) continue;
+          // Before the start (a fetch begun before a seek took effect), or handed over already
+          // (fetched again after a rebalance). Records past the end the call began with are
+          // handed over: the end of a partition with a transaction being committed is where the
+          // transaction began until its marker is written, after the commit returned.
+          if (offset < (next.get(batch.partition) ?? window.start)) continue;
           next.set(batch.partition, offset + 1n);
           try {
             visit({ ...message, partition: batch.partition });
