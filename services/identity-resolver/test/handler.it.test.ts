@@ -164,11 +164,30 @@ describe('resolver handler: a record the broker refuses', () => {
   });
 });
 
+/** One merge per value and window: a value that took part in one is quarantined before a second. */
+const ONE_MERGE_PER_WINDOW: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, quarantine: { ...DEFAULT_RULES_DOCUMENT.defaults.quarantine, maxMergesPerWindow: 1 } } };
+
+/**
+ * Six events (`<prefix>1`..`<prefix>6`, at `at(1)`..`at(6)`) after which the e-mail's profile
+ * and the cookie's profile have each absorbed one other profile: one merge each, so that under
+ * ONE_MERGE_PER_WINDOW an event carrying both quarantines both and is left unresolved.
+ */
+function twoProfilesMergedOnce(tenant: string, prefix: string, at: (n: number) => number, email: EventLike['identifiers'][number], cookie: EventLike['identifiers'][number], suffix: string): EventLike[] {
+  const other = (value: string) => ({ type: 'anonymous_id', value: `${value}-${suffix}` });
+  return [
+    { eventId: `${prefix}1`, tenant, eventTime: at(1), identifiers: [email] },
+    { eventId: `${prefix}2`, tenant, eventTime: at(2), identifiers: [other('z')] },
+    { eventId: `${prefix}3`, tenant, eventTime: at(3), identifiers: [email, other('z')] },
+    { eventId: `${prefix}4`, tenant, eventTime: at(4), identifiers: [cookie] },
+    { eventId: `${prefix}5`, tenant, eventTime: at(5), identifiers: [other('w')] },
+    { eventId: `${prefix}6`, tenant, eventTime: at(6), identifiers: [cookie, other('w')] },
+  ];
+}
+
 describe('resolver handler: an event its own quarantine leaves unresolved', () => {
   it('publishes and counts the alerts of the values it quarantined before dead-lettering it UNRESOLVED_IDENTITY, names them in the message, and counts nothing again on redelivery (regression: no alert, no counter)', async () => {
     const { topics, registry, graph, metrics, messageOf, deliver } = await resolverOn('unresolved');
-    // One merge per value and window: a value that took part in one is quarantined before a second.
-    const rules: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, quarantine: { ...DEFAULT_RULES_DOCUMENT.defaults.quarantine, maxMergesPerWindow: 1 } } };
+    const rules = ONE_MERGE_PER_WINDOW;
     const tenant = 'unresolved';
     const t = 1795400700000;
     const email = { type: 'email', value: 'x@unresolved.example.net' };
@@ -176,15 +195,7 @@ describe('resolver handler: an event its own quarantine leaves unresolved', () =
     let offset = 0;
     const run = (events: EventLike[]): Promise<void> => deliver(events.map((event) => messageOf(event, offset++)), rules);
     const at = (n: number) => t + n * 1000;
-    // The e-mail's profile and the cookie's profile each absorb one other profile: one merge each.
-    await run([
-      { eventId: 'u1', tenant, eventTime: at(1), identifiers: [email] },
-      { eventId: 'u2', tenant, eventTime: at(2), identifiers: [{ type: 'anonymous_id', value: 'z-unresolved' }] },
-      { eventId: 'u3', tenant, eventTime: at(3), identifiers: [email, { type: 'anonymous_id', value: 'z-unresolved' }] },
-      { eventId: 'u4', tenant, eventTime: at(4), identifiers: [cookie] },
-      { eventId: 'u5', tenant, eventTime: at(5), identifiers: [{ type: 'anonymous_id', value: 'w-unresolved' }] },
-      { eventId: 'u6', tenant, eventTime: at(6), identifiers: [cookie, { type: 'anonymous_id', value: 'w-unresolved' }] },
-    ]);
+    await run(twoProfilesMergedOnce(tenant, 'u', at, email, cookie, 'unresolved'));
     expect(await readTopic(ctx.kafka, topics.merges, 2)).toHaveLength(2);
     // Merging the two would be a second merge for both values: both are quarantined, nothing is left to link.
     const trigger: EventLike = { eventId: 'u7', tenant, eventTime: at(7), identifiers: [email, cookie, { type: 'email', value: 'test@test.com' }] };
@@ -221,22 +232,14 @@ describe('resolver handler: an unresolved event whose alerts the broker refuses'
   it('dead-letters it as UNRESOLVED_IDENTITY only (regression: a second dead letter, OUTPUT_REJECTED, for the same record)', async () => {
     // An alerts topic that takes no alert.
     const { topics, messageOf, deliver } = await resolverOn('unresolved-refused', { alertsConfigs: { 'max.message.bytes': '100' } });
-    const rules: RulesDocument = { ...DEFAULT_RULES_DOCUMENT, defaults: { ...DEFAULT_RULES_DOCUMENT.defaults, quarantine: { ...DEFAULT_RULES_DOCUMENT.defaults.quarantine, maxMergesPerWindow: 1 } } };
     const tenant = 'unresolved-refused';
     const at = (n: number) => 1795400800000 + n * 1000;
     const email = { type: 'email', value: 'x@refused.example.net' };
     const cookie = { type: 'anonymous_id', value: 'y-refused' };
     let offset = 0;
-    const run = (events: EventLike[]): Promise<void> => deliver(events.map((event) => messageOf(event, offset++)), rules);
-    // As above: two profiles with one merge each, then an event whose merge would quarantine both values.
-    await run([
-      { eventId: 'r1', tenant, eventTime: at(1), identifiers: [email] },
-      { eventId: 'r2', tenant, eventTime: at(2), identifiers: [{ type: 'anonymous_id', value: 'z-refused' }] },
-      { eventId: 'r3', tenant, eventTime: at(3), identifiers: [email, { type: 'anonymous_id', value: 'z-refused' }] },
-      { eventId: 'r4', tenant, eventTime: at(4), identifiers: [cookie] },
-      { eventId: 'r5', tenant, eventTime: at(5), identifiers: [{ type: 'anonymous_id', value: 'w-refused' }] },
-      { eventId: 'r6', tenant, eventTime: at(6), identifiers: [cookie, { type: 'anonymous_id', value: 'w-refused' }] },
-    ]);
+    const run = (events: EventLike[]): Promise<void> => deliver(events.map((event) => messageOf(event, offset++)), ONE_MERGE_PER_WINDOW);
+    // Two profiles with one merge each, then an event whose merge would quarantine both values.
+    await run(twoProfilesMergedOnce(tenant, 'r', at, email, cookie, 'refused'));
     await run([{ eventId: 'r7', tenant, eventTime: at(7), identifiers: [email, cookie] }]);
     // Every send was acknowledged before run returned: the topic holds all there is. The
     // refused send may have written the dead letter already, and the send after it writes it

@@ -103,8 +103,9 @@ const schema = z.object({
   /**
    * Consent purposes under another name, as a JSON object: `{"marketing_email":"email_marketing"}`
    * keeps what sources call "Marketing Email" or "marketing-email" under `email_marketing`.
-   * Both sides are normalized first (docs/profiles.md, "Consent, per purpose"). Applies to
-   * statements applied from now on: purposes already stored stay under their names.
+   * Both sides are normalized first (docs/profiles.md, "Consent, per purpose"); a chain is
+   * followed to its last name, a circle refused. A purpose a profile holds under a renamed name
+   * moves to the new one the next time the profile changes.
    */
   CONSENT_PURPOSE_ALIASES: jsonMap(z.string({ error: 'each purpose must be a string' }), '{"marketing_email":"email_marketing"}').optional(),
   /** Identities a profile keeps (the most recently seen). */

@@ -34,8 +34,7 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
     try {
       lag = await consumerGroupsLag(kafka, groups);
     } catch (error) {
-      if (kafkaSecurityFailure(error) !== undefined || unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await waitOutUnreachable(error, config, deadline);
       continue;
     }
     peak = Math.max(peak, lag);
@@ -69,8 +68,16 @@ async function groupsOf(kafka: Kafka, config: CliConfig, deadline: number): Prom
         await admin.disconnect();
       }
     } catch (error) {
-      if (kafkaSecurityFailure(error) !== undefined || unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await waitOutUnreachable(error, config, deadline);
     }
   }
+}
+
+/**
+ * Half a second, for a broker that cannot be reached yet (until the deadline); anything else,
+ * security settings Kafka refused included, is thrown at once, explained.
+ */
+async function waitOutUnreachable(error: unknown, config: CliConfig, deadline: number): Promise<void> {
+  if (kafkaSecurityFailure(error) !== undefined || unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
+  await new Promise((resolve) => setTimeout(resolve, 500));
 }
