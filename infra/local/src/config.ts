@@ -15,7 +15,7 @@ const schema = z.object({
   ELEPHANT_STACK_CACHE_DIR: z.string().optional(),
   ELEPHANT_KAFKA_PORT: port.default(19092),
   ELEPHANT_KAFKA_CONTROLLER_PORT: port.default(19093),
-  /** The broker's SASL_SSL listener (TLS with infra/local/tls/, SASL/PLAIN user elephant): what tests of secured connections use. */
+  /** The broker's SASL_SSL listener (TLS with infra/local/tls/, user elephant with SASL/PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512): what tests of secured connections use. */
   ELEPHANT_KAFKA_SECURE_PORT: port.default(19094),
   ELEPHANT_REGISTRY_PORT: port.default(18081),
   /** Quarkus management interface of the registry (health, metrics). */
@@ -57,7 +57,7 @@ export interface StackUrls {
   readonly redisTls: { readonly url: string; readonly caFile: string };
 }
 
-/** A SASL_SSL listener: its brokers, the CA file its certificate chains to, a SASL/PLAIN user. */
+/** A SASL_SSL listener: its brokers, the CA file its certificate chains to, a user it accepts with SASL/PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512. */
 export interface SecureKafkaEndpoint {
   readonly brokers: string;
   readonly caFile: string;
@@ -67,7 +67,7 @@ export interface SecureKafkaEndpoint {
 
 /** Test-only TLS material of the local stack's SASL_SSL listener (infra/local/tls/README.md). */
 export const LOCAL_TLS_DIR = resolve(REPO_ROOT, 'infra/local/tls');
-/** The local stack's SASL/PLAIN user (test-only, like its TLS material). */
+/** The local stack's Kafka user, for SASL/PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (test-only, like its TLS material). */
 export const LOCAL_SASL_USER = { username: 'elephant', password: 'elephant-local-secret' } as const;
 
 export function stackUrls(config: StackConfig): StackUrls {

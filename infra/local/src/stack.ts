@@ -42,6 +42,9 @@ export interface UpResult {
 export type Reporter = (line: string) => void;
 
 /** Default registry when Java 21+ is available; 3.0.x is the newest line that runs on Java 17. */
+/** The SASL mechanisms of the broker's SASL_SSL listener: every one KAFKA_SASL_MECHANISM names. */
+const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+const SASL_MECHANISMS = ['PLAIN', ...SCRAM_MECHANISMS].join(',');
 const REGISTRY_DEFAULT = '3.3.3';
 const REGISTRY_JAVA17 = '3.0.9';
 
@@ -177,6 +180,12 @@ export class LocalStack {
         const pid = components[name]?.pid ?? -1;
         const ok = await waitFor(async () => (await this.#isReady(name)) || !isOurProcess(pid, this.#marker), this.#config.ELEPHANT_STACK_TIMEOUT_MS, 200);
         if (ok && (await this.#isReady(name))) {
+          try {
+            await this.#afterReady.get(name)?.();
+          } catch (error) {
+            failures.push((error as Error).message);
+            return;
+          }
           readyMs[name] = Date.now() - begin;
           if (toStart.includes(name)) this.#report(`${name}: ready after ${((Date.now() - begin) / 1000).toFixed(1)} s`);
           return;
@@ -195,6 +204,8 @@ export class LocalStack {
   }
 
   readonly #detail = new Map<ComponentName, string>();
+  /** What a component started by this call does once it is ready, before it counts as ready. */
+  readonly #afterReady = new Map<ComponentName, () => Promise<void>>();
 
   #logFile(name: ComponentName): string {
     return name === 'kafka' ? this.#path('logs', 'kafka', 'server.log') : this.#path('logs', `${name}.log`);
@@ -217,6 +228,7 @@ export class LocalStack {
       preparers.kafka = async () => {
         const classpath = await this.#kafkaClasspath();
         await this.#formatKafka(jdk, classpath);
+        this.#afterReady.set('kafka', () => this.#ensureScramUser(jdk, classpath));
         return () => this.#launchKafka(jdk, classpath);
       };
     }
@@ -283,8 +295,9 @@ export class LocalStack {
 
   /**
    * The running broker's SASL_SSL listener is the one configured, from the properties it was
-   * started with (written at each start): a broker started before the stack had one
-   * (2026-12-07), or with another ELEPHANT_KAFKA_SECURE_PORT, is refused with what to do.
+   * started with (written at each start): a broker started before the stack had one, or
+   * before it offered SCRAM (both 2026-12-07), or with another ELEPHANT_KAFKA_SECURE_PORT, is
+   * refused with what to do.
    */
   #checkSecureListener(): void {
     const secure = this.#config.ELEPHANT_KAFKA_SECURE_PORT;
@@ -302,14 +315,20 @@ export class LocalStack {
     if (Number(started) !== secure) {
       throw new StackError('STACK_PORT_IN_USE', `kafka is already running with its SASL_SSL listener on port ${started}, not ${secure} (ELEPHANT_KAFKA_SECURE_PORT). Run \`npm run stack down\` first to change ports.`);
     }
+    if (!properties.includes(`listener.name.sasl_ssl.sasl.enabled.mechanisms=${SASL_MECHANISMS}\n`) || !existsSync(this.#scramMarker)) {
+      throw new StackError('STACK_START_FAILED', `The running Kafka's SASL_SSL listener does not offer ${SASL_MECHANISMS}: it was started by an older version of the stack. Run \`npm run stack down\`, then up again.`);
+    }
   }
 
   #kafkaProperties(): string {
     const file = this.#path('data', 'kafka.properties');
     const { ELEPHANT_KAFKA_PORT: port, ELEPHANT_KAFKA_CONTROLLER_PORT: controller, ELEPHANT_KAFKA_SECURE_PORT: secure } = this.#config;
-    // The SASL_SSL listener: TLS with the test-only material of infra/local/tls/, SASL/PLAIN
-    // with one user (the JAAS line's user_<name>="<password>" entries are the accepted ones).
+    // The SASL_SSL listener: TLS with the test-only material of infra/local/tls/, and one user
+    // for each mechanism KAFKA_SASL_MECHANISM names. SASL/PLAIN accepts the JAAS line's
+    // user_<name>="<password>" entries; SCRAM-SHA-256 and SCRAM-SHA-512 check credentials kept
+    // in the cluster's metadata (written at format, or after start: #ensureScramUser).
     const jaas = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${LOCAL_SASL_USER.username}="${LOCAL_SASL_USER.password}";`;
+    const scramJaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
     writeFileSync(
       file,
       [
@@ -322,9 +341,11 @@ export class LocalStack {
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
         'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
-        'sasl.enabled.mechanisms=PLAIN',
-        'listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN',
+        `sasl.enabled.mechanisms=${SASL_MECHANISMS}`,
+        `listener.name.sasl_ssl.sasl.enabled.mechanisms=${SASL_MECHANISMS}`,
         `listener.name.sasl_ssl.plain.sasl.jaas.config=${jaas}`,
+        `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scramJaas}`,
+        `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scramJaas}`,
         'listener.name.sasl_ssl.ssl.keystore.type=PEM',
         `listener.name.sasl_ssl.ssl.keystore.location=${join(LOCAL_TLS_DIR, 'server.pem')}`,
         `log.dirs=${this.#path('data', 'kafka')}`,
@@ -358,10 +379,34 @@ export class LocalStack {
     mkdirSync(this.#path('data', 'kafka'), { recursive: true });
     const clusterId = randomBytes(16).toString('base64url');
     try {
-      await run(jdk.java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', properties, '--ignore-formatted']);
+      const scram = SCRAM_MECHANISMS.flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${LOCAL_SASL_USER.username},password=${LOCAL_SASL_USER.password}]`]);
+      await run(jdk.java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', properties, '--ignore-formatted', ...scram]);
     } catch (error) {
       throw new StackError('STACK_START_FAILED', `Formatting Kafka storage failed: ${(error as Error).message}`, { cause: error });
     }
+    writeFileSync(this.#scramMarker, `${LOCAL_SASL_USER.username}\n`);
+  }
+
+  /** Written once the cluster holds the SCRAM credentials of LOCAL_SASL_USER. */
+  get #scramMarker(): string {
+    return this.#path('data', 'kafka-scram-user');
+  }
+
+  /**
+   * A cluster formatted before the stack had SCRAM users (2026-12-07) gets its user's
+   * credentials once, through the running broker (one request per mechanism: the broker
+   * refuses two alterations of one user in a request).
+   */
+  async #ensureScramUser(jdk: Jdk, classpath: string): Promise<void> {
+    if (existsSync(this.#scramMarker)) return;
+    try {
+      for (const mechanism of SCRAM_MECHANISMS) {
+        await run(jdk.java, ['-cp', classpath, 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${this.#config.ELEPHANT_KAFKA_PORT}`, '--alter', '--entity-type', 'users', '--entity-name', LOCAL_SASL_USER.username, '--add-config', `${mechanism}=[password=${LOCAL_SASL_USER.password}]`]);
+      }
+    } catch (error) {
+      throw new StackError('STACK_START_FAILED', `Could not create the SCRAM credentials of the local stack's Kafka user: ${(error as Error).message}`, { cause: error });
+    }
+    writeFileSync(this.#scramMarker, `${LOCAL_SASL_USER.username}\n`);
   }
 
   #launchKafka(jdk: Jdk, classpath: string): number {

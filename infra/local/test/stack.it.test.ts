@@ -69,7 +69,7 @@ afterAll(async () => {
 });
 
 describe('local stack lifecycle', () => {
-  it('comes up from nothing in under 30 s, a second up is a no-op, Redis keeps its data across down and up (AOF), and down leaves no process behind', async () => {
+  it('comes up from nothing in under 30 s, a second up is a no-op, Redis keeps its data across down and up (AOF), a cluster formatted before SCRAM users gets them, and down leaves no process behind', async () => {
     const env = {
       PATH: process.env.PATH,
       JAVA_HOME: process.env.JAVA_HOME,
@@ -131,8 +131,25 @@ describe('local stack lifecycle', () => {
     expect((await stack.status()).some((component) => component.running)).toBe(false);
     expect(processesUnder(dir)).toEqual([]);
 
+    // A cluster formatted before the stack had SCRAM users (no marker): its user's SCRAM
+    // credentials are written through the broker once it is up.
+    rmSync(join(dir, 'data', 'kafka-scram-user'));
     const again = await stack.up();
     expect([...again.started].sort()).toEqual(['kafka', 'redis', 'registry']);
+    expect(existsSync(join(dir, 'data', 'kafka-scram-user'))).toBe(true);
+    const { kafkaSecure } = stack.urls;
+    const secured = createKafka({
+      brokers: [kafkaSecure.brokers],
+      clientId: 'stack-test',
+      logger,
+      security: { ssl: { ca: [readFileSync(kafkaSecure.caFile, 'utf8')] }, sasl: { mechanism: 'scram-sha-512', username: kafkaSecure.username, password: kafkaSecure.password } },
+    }).admin();
+    await secured.connect();
+    try {
+      expect((await secured.describeCluster()).brokers).toHaveLength(1);
+    } finally {
+      await secured.disconnect();
+    }
     const reader = await connectRedis({ url: redisUrl, logger });
     try {
       expect(await reader.get('aof-check')).toBe('survives a restart');

@@ -1,6 +1,6 @@
 /**
  * The smoke check over a secured Kafka listener, as a production cluster serves one: TLS with
- * a CA of its own and SASL/PLAIN (the local stack's SASL_SSL listener, infra/local/tls/). The
+ * a CA of its own and SASL/PLAIN or SCRAM (the local stack's SASL_SSL listener, infra/local/tls/). The
  * settings are read from the environment the way every service reads them
  * (KAFKA_SECURITY_VARIABLES); before them, no service could connect to such a cluster.
  */
@@ -43,6 +43,14 @@ describe.skipIf(secure === undefined)('a secured Kafka cluster (SASL_SSL)', () =
     const result = await runSmoke(loadConfig(envFor({})), ctx.logger, schema, randomUUID());
     expect(result.topic).toBe(ctx.topic('smoke'));
     expect(result.decoded).toMatchObject({ note: 'elephant smoke round trip' });
+  });
+
+  // What managed clusters commonly offer (Amazon MSK: SCRAM-SHA-512). The broker checks the
+  // credentials kept in its metadata, not a JAAS list; kafkajs runs the SCRAM exchange.
+  it.each(['scram-sha-256', 'scram-sha-512'])('authenticates with KAFKA_SASL_MECHANISM=%s, and fails on a wrong password', async (mechanism) => {
+    const result = await runSmoke(loadConfig(envFor({ KAFKA_SASL_MECHANISM: mechanism, SMOKE_TOPIC: ctx.topic(`smoke-${mechanism}`) })), ctx.logger, schema, randomUUID());
+    expect(result.decoded).toMatchObject({ note: 'elephant smoke round trip' });
+    await expect(runSmoke(loadConfig(envFor({ KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_PASSWORD: 'wrong', SMOKE_TOPIC: ctx.topic(`smoke-${mechanism}-denied`) })), ctx.logger, schema, randomUUID())).rejects.toThrow(/SASL SCRAM SHA(256|512) authentication failed/);
   });
 
   it.skipIf(secureRedis === undefined)('writes and reads Redis over TLS checked against REDIS_TLS_CA_FILE (rediss://), and fails without the CA', async () => {
