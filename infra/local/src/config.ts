@@ -57,12 +57,15 @@ export interface StackUrls {
   readonly redisTls: { readonly url: string; readonly caFile: string };
 }
 
-/** A SASL_SSL listener: its brokers, the CA file its certificate chains to, a user it accepts with SASL/PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512. */
+/** A SASL_SSL listener: its brokers, the CA file its certificate chains to, a user it accepts with SASL/PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, a client certificate it accepts. */
 export interface SecureKafkaEndpoint {
   readonly brokers: string;
   readonly caFile: string;
   readonly username: string;
   readonly password: string;
+  /** A client certificate and its key (PEM files) the listener accepts (it asks for one; mutual TLS). */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
 }
 
 /** Test-only TLS material of the local stack's SASL_SSL listener (infra/local/tls/README.md). */
@@ -75,7 +78,13 @@ export function stackUrls(config: StackConfig): StackUrls {
     kafkaBrokers: `127.0.0.1:${config.ELEPHANT_KAFKA_PORT}`,
     schemaRegistryUrl: `http://127.0.0.1:${config.ELEPHANT_REGISTRY_PORT}/apis/ccompat/v7`,
     redisUrl: `redis://127.0.0.1:${config.ELEPHANT_REDIS_PORT}`,
-    kafkaSecure: { brokers: `127.0.0.1:${config.ELEPHANT_KAFKA_SECURE_PORT}`, caFile: resolve(LOCAL_TLS_DIR, 'ca.pem'), ...LOCAL_SASL_USER },
+    kafkaSecure: {
+      brokers: `127.0.0.1:${config.ELEPHANT_KAFKA_SECURE_PORT}`,
+      caFile: resolve(LOCAL_TLS_DIR, 'ca.pem'),
+      ...LOCAL_SASL_USER,
+      clientCertFile: resolve(LOCAL_TLS_DIR, 'client-cert.pem'),
+      clientKeyFile: resolve(LOCAL_TLS_DIR, 'client-key.pem'),
+    },
     redisTls: { url: `rediss://127.0.0.1:${config.ELEPHANT_REDIS_TLS_PORT}`, caFile: resolve(LOCAL_TLS_DIR, 'ca.pem') },
   };
 }

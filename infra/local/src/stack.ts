@@ -45,6 +45,7 @@ export type Reporter = (line: string) => void;
 /** The SASL mechanisms of the broker's SASL_SSL listener: every one KAFKA_SASL_MECHANISM names. */
 const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 const SASL_MECHANISMS = ['PLAIN', ...SCRAM_MECHANISMS].join(',');
+const SECURE_LISTENER_CLIENT_AUTH = ['listener.name.sasl_ssl.ssl.client.auth=requested', 'listener.name.sasl_ssl.ssl.truststore.type=PEM', `listener.name.sasl_ssl.ssl.truststore.location=${join(LOCAL_TLS_DIR, 'client-ca.pem')}`];
 const REGISTRY_DEFAULT = '3.3.3';
 const REGISTRY_JAVA17 = '3.0.9';
 
@@ -296,8 +297,8 @@ export class LocalStack {
   /**
    * The running broker's SASL_SSL listener is the one configured, from the properties it was
    * started with (written at each start): a broker started before the stack had one, or
-   * before it offered SCRAM (both 2026-12-07), or with another ELEPHANT_KAFKA_SECURE_PORT, is
-   * refused with what to do.
+   * before it offered SCRAM and checked client certificates (all 2026-12-07), or with another
+   * ELEPHANT_KAFKA_SECURE_PORT, is refused with what to do.
    */
   #checkSecureListener(): void {
     const secure = this.#config.ELEPHANT_KAFKA_SECURE_PORT;
@@ -315,8 +316,9 @@ export class LocalStack {
     if (Number(started) !== secure) {
       throw new StackError('STACK_PORT_IN_USE', `kafka is already running with its SASL_SSL listener on port ${started}, not ${secure} (ELEPHANT_KAFKA_SECURE_PORT). Run \`npm run stack down\` first to change ports.`);
     }
-    if (!properties.includes(`listener.name.sasl_ssl.sasl.enabled.mechanisms=${SASL_MECHANISMS}\n`) || !existsSync(this.#scramMarker)) {
-      throw new StackError('STACK_START_FAILED', `The running Kafka's SASL_SSL listener does not offer ${SASL_MECHANISMS}: it was started by an older version of the stack. Run \`npm run stack down\`, then up again.`);
+    const lines = new Set(properties.split('\n'));
+    if (!lines.has(`listener.name.sasl_ssl.sasl.enabled.mechanisms=${SASL_MECHANISMS}`) || !existsSync(this.#scramMarker) || !SECURE_LISTENER_CLIENT_AUTH.every((line) => lines.has(line))) {
+      throw new StackError('STACK_START_FAILED', `The running Kafka's SASL_SSL listener does not offer ${SASL_MECHANISMS} and client certificates: it was started by an older version of the stack. Run \`npm run stack down\`, then up again.`);
     }
   }
 
@@ -348,6 +350,10 @@ export class LocalStack {
         `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scramJaas}`,
         'listener.name.sasl_ssl.ssl.keystore.type=PEM',
         `listener.name.sasl_ssl.ssl.keystore.location=${join(LOCAL_TLS_DIR, 'server.pem')}`,
+        // Mutual TLS: a client certificate is asked for (not required, so that the tests of
+        // SASL alone connect without one) and, when sent, checked against the test-only client
+        // CA; one it does not sign ends the handshake.
+        ...SECURE_LISTENER_CLIENT_AUTH,
         `log.dirs=${this.#path('data', 'kafka')}`,
         'num.partitions=1',
         'auto.create.topics.enable=false',

@@ -16,7 +16,7 @@ export interface StackEndpoints {
    * A SASL_SSL listener of the same broker, for tests of secured connections: the local
    * stack's (infra/local/tls/). Undefined for the other sources.
    */
-  readonly secureKafka?: { readonly brokers: string; readonly caFile: string; readonly username: string; readonly password: string };
+  readonly secureKafka?: { readonly brokers: string; readonly caFile: string; readonly username: string; readonly password: string; readonly clientCertFile: string; readonly clientKeyFile: string };
   /** The same Redis over TLS (a rediss:// URL) and the CA its certificate chains to: the local stack's. Undefined for the other sources. */
   readonly secureRedis?: { readonly url: string; readonly caFile: string };
 }

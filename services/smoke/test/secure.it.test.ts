@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, runSmoke } from '@elephant/smoke';
 import { createTestContext } from '@elephant/testing';
@@ -57,6 +58,17 @@ describe.skipIf(secure === undefined)('a secured Kafka cluster (SASL_SSL)', () =
     const result = await runSmoke(loadConfig(envFor({ REDIS_URL: secureRedis?.url, REDIS_TLS_CA_FILE: secureRedis?.caFile, SMOKE_TOPIC: ctx.topic('smoke-redis') })), ctx.logger, schema, randomUUID());
     expect(result.redisKey).toMatch(/^elephant:smoke:/);
     await expect(runSmoke(loadConfig(envFor({ REDIS_URL: secureRedis?.url, SMOKE_TOPIC: ctx.topic('smoke-redis-untrusted') })), ctx.logger, schema, randomUUID())).rejects.toThrow(/Cannot connect to Redis at rediss:/);
+  });
+
+  // Mutual TLS: the listener asks for a client certificate and checks one it is sent against
+  // the local stack's client CA, so a certificate the service did not present, or one that CA
+  // does not sign, would show here.
+  it('presents the client certificate of KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE, and fails with one the broker\'s client CAs do not sign', async () => {
+    const result = await runSmoke(loadConfig(envFor({ KAFKA_SSL_CERT_FILE: secure?.clientCertFile, KAFKA_SSL_KEY_FILE: secure?.clientKeyFile, SMOKE_TOPIC: ctx.topic('smoke-mtls') })), ctx.logger, schema, randomUUID());
+    expect(result.decoded).toMatchObject({ note: 'elephant smoke round trip' });
+    // The server's own certificate and key: signed by the server CA, which the listener does not trust for clients.
+    const serverPem = join(dirname(secure?.caFile ?? ''), 'server.pem');
+    await expect(runSmoke(loadConfig(envFor({ KAFKA_SSL_CERT_FILE: serverPem, KAFKA_SSL_KEY_FILE: serverPem, SMOKE_TOPIC: ctx.topic('smoke-mtls-untrusted') })), ctx.logger, schema, randomUUID())).rejects.toThrow(/alert certificate unknown/);
   });
 
   it('fails on a wrong password with the broker\'s SASL error, and on a certificate the CAs it trusts do not sign', async () => {
