@@ -19,7 +19,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-describe('elephant simulate --publish', () => {
+describe('elephant simulate', () => {
   it('publishes to the channel topics at --rate, with the truth beside, and the pipeline resolves it', async () => {
     const services = await startServices();
 
@@ -48,4 +48,18 @@ describe('elephant simulate --publish', () => {
     expect(quality.recall).toBeGreaterThanOrEqual(0.97);
     expect(await services.stop(), services.log()).toBe(0);
   }, 180_000);
+
+  it('writes phone numbers in national formats too when DEFAULT_REGION is US or CA (the normalizer reads them as that region\'s), only with +1 otherwise', async () => {
+    // A JSON string that is a whole North American number without its country code.
+    const national = /"(\(\d{3}\) \d{3}-\d{4}|\d{3}-\d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|1-\d{3}-\d{3}-\d{4})"/;
+    const nationalIn = async (region: string): Promise<boolean> => {
+      const out = join(dir, `region-${region}.ndjson`);
+      const simulated = await elephant(['simulate', '--people', '40', '--seed', '4', '--out', out], { DEFAULT_REGION: region });
+      expect(simulated.code, simulated.stderr).toBe(0);
+      return national.test(readFileSync(out, 'utf8'));
+    };
+    expect(await nationalIn('CA')).toBe(true);
+    expect(await nationalIn('US')).toBe(true);
+    expect(await nationalIn('DE')).toBe(false);
+  }, 60_000);
 });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run stack -- up|down|status [--json] [--purge]`: the local stack without Docker.
- * Exit codes: 0 done, 1 failed (the message says what to do), 2 usage.
+ * Exit codes: 0 done, 1 failed (the message says what to do), 2 usage, 3 `status` found a
+ * component not ready.
  */
 import { describeError, isElephantError } from '@elephant/errors';
 import { loadStackConfig } from './config.ts';

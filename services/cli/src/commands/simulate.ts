@@ -34,8 +34,9 @@ export interface SimulateOptions {
  */
 export async function simulateToFiles(config: CliConfig, logger: Logger, options: SimulateOptions): Promise<Simulation> {
   process.stderr.write(`simulate: generating ${options.people} people (seed ${options.seed})\n`);
-  // The simulator writes US phone numbers; with another DEFAULT_REGION it writes them all with +1.
-  const simulation = runSimulation({ ...options.simulator, seed: options.seed, people: options.people, tenant: config.TENANT, defaultRegion: config.DEFAULT_REGION === 'US' ? 'US' : null });
+  // The simulator writes North American numbers: in national formats too when DEFAULT_REGION
+  // is US or CA (the normalizer reads them as that region's), otherwise always with +1.
+  const simulation = runSimulation({ ...options.simulator, seed: options.seed, people: options.people, tenant: config.TENANT, defaultRegion: config.DEFAULT_REGION });
   await writeLines(options.truth, truthLines(simulation));
   await writeLines(options.expectations, expectationLines(simulation));
   const total = simulation.records.length;
