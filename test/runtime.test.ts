@@ -72,6 +72,25 @@ describe('a service’s lifecycle', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('regression (a handler failing on the batch a SIGTERM\'s stop waited for exited 0): a fatal shutdown during the graceful one raises the exit code', async () => {
+    const lifecycle = createLifecycle(options);
+    let fatal: () => void = () => undefined;
+    // The consumer's stop waits for the batch in hand, which fails: onFatal asks for exit 1.
+    lifecycle.onShutdown('consumer', () => new Promise<void>((resolve) => (fatal = () => {
+      void lifecycle.shutdown('fatal: handler bug', 1);
+      resolve();
+    })));
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await new Promise((resolve) => setImmediate(resolve));
+    fatal();
+    await lifecycle.done;
+    expect(process.exitCode).toBe(1);
+    // After the shutdown finished too.
+    await lifecycle.shutdown('late failure', 78);
+    expect(process.exitCode).toBe(78);
+    process.exitCode = undefined;
+  });
+
   it('a start that fails leaves nothing to stop, and the shutdown still completes', async () => {
     const lifecycle = createLifecycle(options);
     await expect(startUnder(lifecycle, 'service', () => Promise.reject(new Error('broker unreachable')))).rejects.toThrow('broker unreachable');

@@ -37,11 +37,20 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     finish = resolve;
   });
   let started: Promise<void> | undefined;
+  /**
+   * The exit code: raised by a later call with a higher one, made while the first closes (a
+   * consumer's handler failing on the batch a SIGTERM's stop waits for: the process must not
+   * exit 0 after a fatal error).
+   */
+  let code = 0;
+  let finished = false;
 
   const shutdown = (reason: string, exitCode = 0): Promise<void> => {
+    if (started !== undefined && exitCode > code) log.warn({ reason, exitCode }, 'failure during shutdown; the exit code will say so');
+    code = Math.max(code, exitCode);
+    if (finished) process.exitCode = code;
     started ??= (async () => {
       log.info({ reason }, 'shutting down');
-      let code = exitCode;
       for (const { name, close } of closers.reverse()) {
         try {
           await withTimeout(close(), options.closeTimeoutMs ?? 25000, name);
@@ -52,6 +61,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         }
       }
       process.exitCode = code;
+      finished = true;
       log.info({ exitCode: code }, 'stopped');
       // A client library that leaves a socket or timer behind must not keep a stopped process
       // alive (a Kubernetes pod would wait for SIGKILL): exit shortly after, whatever is left.
