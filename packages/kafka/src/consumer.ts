@@ -215,6 +215,8 @@ export class BatchConsumer {
   #running = false;
   /** In the group: set by each join, cleared by each crash (kafkajs restarts a crashed member on its own). */
   #joined = false;
+  /** Left the group in a crash, until kafkajs' restart joins it again: nothing is handled meanwhile (#leftGroup). */
+  #outOfGroup = false;
   /** Partitions this member has exported lag and queue gauges for, by lane key (topic|partition). */
   readonly #series = new Map<string, { readonly topic: string; readonly partition: number }>();
   /** Handler calls being retried, each with when its first attempt failed (performance.now()). */
@@ -241,11 +243,14 @@ export class BatchConsumer {
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
       allowAutoTopicCreation: false,
       ...(options.partitionAssigners ? { partitionAssigners: options.partitionAssigners } : {}),
-      // kafkajs restarts the consumer after its own (protocol, network) failures.
-      retry: { retries: 5 },
+      // kafkajs restarts the consumer after its own (protocol, network) failures; not once
+      // stop() began (a crash whose restart timer was set after stop() cleared it joined the
+      // group again after the service stopped, holding partitions it never processed).
+      retry: { retries: 5, restartOnFailure: () => Promise.resolve(this.#stopping === undefined) },
     });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
       this.#joined = true;
+      this.#outOfGroup = false;
       this.#dropSeriesOutside(event.payload.memberAssignment);
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
@@ -253,9 +258,38 @@ export class BatchConsumer {
       // Out of the group until kafkajs' restart joins it again (a broker outage can keep it
       // restarting for as long as it lasts): not ready meanwhile.
       this.#joined = false;
-      if (restart || this.#stopping) return;
+      if (this.#stopping) return;
+      this.#leftGroup();
+      if (restart) return;
       this.#fail(new KafkaError('KAFKA_CONSUMER_CRASHED', `Consumer of ${options.topics.join(', ')} stopped: ${describeError(error)}`, { cause: error }));
     });
+  }
+
+  /**
+   * kafkajs left the group before it reported the crash (it disconnects first): the
+   * partitions are other members' from now on. What is queued is dropped, no new batch starts
+   * until the member joins again, a batch being retried gives up, and nothing handled so far
+   * is committed (the commit would go out under a membership that is gone). A batch in hand
+   * finishes, uncommitted; the restarted member's join waits for it (#beforeRejoin), and
+   * fetches from the committed offsets. Before this, the lanes went on handing their queued
+   * batches (up to a fetch each) to the handler while the new owners processed them too.
+   */
+  #leftGroup(): void {
+    this.#outOfGroup = true;
+    this.#epoch += 1;
+    this.#rejoin.abort();
+    this.#rejoin = new AbortController();
+    this.#uncommitted.clear();
+    for (const lane of this.#lanes.values()) {
+      lane.position = undefined;
+      lane.fetched = undefined;
+      lane.queue.length = 0;
+      lane.queued = 0;
+      lane.queuedBytes = 0;
+      this.#gauge(lane);
+      if (!lane.active) this.#lanes.delete(lane.key);
+    }
+    this.#release();
   }
 
   #fail(error: Error): void {
@@ -326,9 +360,9 @@ export class BatchConsumer {
     this.#running = true;
   }
 
-  /** No new batch starts: stopping, rejoining the group, or failed. */
+  /** No new batch starts: stopping, rejoining the group, out of it after a crash, or failed. */
   #halted(): boolean {
-    return this.#stopping !== undefined || this.#rejoining || this.#failure !== undefined;
+    return this.#stopping !== undefined || this.#rejoining || this.#outOfGroup || this.#failure !== undefined;
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -342,7 +376,7 @@ export class BatchConsumer {
       await sleep(1000, this.#abort.signal);
       return;
     }
-    if (this.#rejoining || batch.isEmpty()) return;
+    if (this.#rejoining || this.#outOfGroup || batch.isEmpty()) return;
     const key = `${batch.topic}|${batch.partition}`;
     let lane = this.#lanes.get(key);
     if (!lane) {
@@ -531,9 +565,9 @@ export class BatchConsumer {
     }
     if (this.#epoch !== epoch) {
       // The member joined the group again while this batch ran (the wait before a rejoin
-      // timed out): the partition may be another member's now, and kafkajs fetches it again
-      // from the committed offset.
-      this.#log.warn(where, 'batch finished after the member rejoined its group; left uncommitted');
+      // timed out), or left it in a crash: the partition may be another member's now, and
+      // kafkajs fetches it again from the committed offset.
+      this.#log.warn(where, 'batch finished after the member rejoined or left its group; left uncommitted');
       return;
     }
     // The lane goes on with its next batch while the offsets are committed.

@@ -52,12 +52,14 @@ interface Observed {
   staleOnce: boolean;
   /** The next JoinGroup step fails. */
   failJoinOnce: boolean;
+  /** The next fetch fails so that kafkajs crashes the member: it leaves the group, and restarts it. */
+  crashOnce: boolean;
 }
 const observed = new Map<string, Observed>();
 const observe = (groupId: string): Observed => {
   let entry = observed.get(groupId);
   if (!entry) {
-    entry = { fetching: 0, fetches: 0, joins: 0, fetchingAtJoin: [], staleOnce: false, failJoinOnce: false };
+    entry = { fetching: 0, fetches: 0, joins: 0, fetchingAtJoin: [], staleOnce: false, failJoinOnce: false, crashOnce: false };
     observed.set(groupId, entry);
   }
   return entry;
@@ -74,6 +76,12 @@ ConsumerGroup.prototype[joinSymbol] = function join(this: GroupInternals, ...arg
 };
 ConsumerGroup.prototype['fetch'] = async function fetch(this: GroupInternals, ...args: unknown[]): Promise<unknown> {
   const entry = observe(this.groupId);
+  if (entry.crashOnce) {
+    entry.crashOnce = false;
+    // kafkajs' runner gives up on this error at once (no retries) and crashes the member;
+    // retriable, so kafkajs disconnects it (leaving the group) and restarts it.
+    throw Object.assign(new Error('no broker available (test)'), { name: 'KafkaJSNoBrokerAvailableError', retriable: true });
+  }
   entry.fetching += 1;
   try {
     return await originalFetch.apply(this, args);
@@ -213,6 +221,51 @@ describe('a rejoin while a batch waits to retry', () => {
       if (commit === 'runner') await waitUntil(async () => (await consumerGroupLag(ctx.kafka, groupId, [topic])) === 0, { message: 'everything to be committed' });
       expect(await gauge(metrics, 'elephant_consumer_rejoining')).toBe(0);
     } finally {
+      await consumer.stop();
+    }
+  });
+});
+
+describe('a crash (kafkajs leaves the group, then restarts the member)', () => {
+  it.each(['runner', 'handler'] as const)('regression (the lanes went on handing queued batches to the handler out of the group, while the new owners processed them): nothing is handled between the crash and the next join, and nothing is lost (commit: %s)', async (commit) => {
+    const topic = ctx.topic(`crash-${commit}`);
+    const groupId = ctx.group(`crash-${commit}`);
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    const metrics = createMetricsRegistry({ service: 'rejoin-test' });
+    const first = gate();
+    /** Each handler call's records, and whether the member was in its group when it began. */
+    const calls: { values: string[]; inGroup: boolean }[] = [];
+    const consumer: BatchConsumer = new BatchConsumer({
+      kafka: ctx.kafka,
+      groupId,
+      topics: [topic],
+      logger: ctx.logger,
+      metrics,
+      commit,
+      handler: async (batch) => {
+        calls.push({ values: batch.messages.map((message) => message.value?.toString() ?? ''), inGroup: consumer.isRunning() });
+        if (calls.length === 1) await first.opened;
+      },
+    });
+    await produceOneByOne(ctx.kafka, topic, ['a']);
+    await consumer.start();
+    try {
+      await waitUntil(() => calls.length === 1, { message: 'the first batch to reach the handler' });
+      await produceOneByOne(ctx.kafka, topic, ['b0', 'b1']);
+      await waitUntil(async () => (await gauge(metrics, 'elephant_consumer_queued_messages')) === 2, { message: 'b0 and b1 to be fetched and queued' });
+      observe(groupId).crashOnce = true;
+      await waitUntil(() => !consumer.isRunning(), { message: 'the member to crash out of its group' });
+      // The batch in hand ends out of the group; before the fix the lane went on with b0 and b1.
+      first.release();
+      await waitUntil(() => consumer.isRunning(), { timeoutMs: 30000, message: 'kafkajs to restart the member and join again' });
+      await waitUntil(() => calls.flatMap((call) => call.values).includes('b1'), { timeoutMs: 30000, message: 'b1 to be handled after the join' });
+      expect(calls.slice(1).filter((call) => !call.inGroup)).toEqual([]);
+      // Nothing was committed out of the group: 'a' comes again, then b0 and b1.
+      expect(calls.flatMap((call) => call.values).filter((value) => value !== 'a')).toEqual(['b0', 'b1']);
+      expect(calls.flatMap((call) => call.values).filter((value) => value === 'a').length).toBeGreaterThanOrEqual(1);
+      if (commit === 'runner') await waitUntil(async () => (await consumerGroupLag(ctx.kafka, groupId, [topic])) === 0, { message: 'everything to be committed' });
+    } finally {
+      first.release();
       await consumer.stop();
     }
   });
