@@ -18,6 +18,14 @@ export interface BatchContext {
   /** The group and the offset to commit for this batch (last offset + 1), for handlers that commit in a transaction. */
   readonly groupId: string;
   readonly nextOffset: string;
+  /**
+   * Aborted when the membership the batch was fetched under ends before the batch does: the
+   * rejoin's wait for the batches in hand timed out, or kafkajs crashed the member out of its
+   * group. The partition may be another member's then; a handler that commits offsets itself
+   * (in a transaction) checks it before its commit, and fails the batch with a retryable
+   * error instead: the runner leaves it uncommitted, and the partition's owner handles it.
+   */
+  readonly membership?: AbortSignal;
 }
 
 /**
@@ -211,6 +219,8 @@ export class BatchConsumer {
   readonly #slots: Slots;
   readonly #maxBytes: number;
   #epoch = 0;
+  /** Aborted when #epoch moves on: BatchContext.membership of the batches handled under it. */
+  #membership = new AbortController();
   #rejoining = false;
   #running = false;
   /** In the group: set by each join, cleared by each crash (kafkajs restarts a crashed member on its own). */
@@ -276,7 +286,7 @@ export class BatchConsumer {
    */
   #leftGroup(): void {
     this.#outOfGroup = true;
-    this.#epoch += 1;
+    this.#newMembership();
     this.#rejoin.abort();
     this.#rejoin = new AbortController();
     this.#uncommitted.clear();
@@ -514,7 +524,8 @@ export class BatchConsumer {
     for (const { lane, items } of group) this.#metrics?.queueSeconds.observe({ topic: lane.topic, group: groupId }, (started - (items[0] as Fetched).arrived) / 1000);
     const { handler, partitionsHandler } = this.#options;
     const signal = this.#abort.signal;
-    const invoke = partitionsHandler ? () => partitionsHandler(batches, { signal, groupId }) : () => handler(batches[0] as ConsumedBatch, { signal, groupId, nextOffset: (first.items.at(-1) as Fetched).nextOffset });
+    const membership = this.#membership.signal;
+    const invoke = partitionsHandler ? () => partitionsHandler(batches, { signal, groupId }) : () => handler(batches[0] as ConsumedBatch, { signal, groupId, nextOffset: (first.items.at(-1) as Fetched).nextOffset, membership });
     const backoff = this.#options.retryBackoff ?? { initialMs: 200, maxMs: 10000 };
     // Identifies this call while it is retried (isReady).
     const call = {};
@@ -673,7 +684,7 @@ export class BatchConsumer {
     try {
       await waitAtMost(this.#idle(), this.#options.sessionTimeoutMs ?? 30000);
     } finally {
-      this.#epoch += 1;
+      this.#newMembership();
       for (const lane of this.#lanes.values()) {
         // Whatever kafkajs fetched past the first record not handled: batches queued, the one
         // in hand, or one that gave up its retries when the rejoin began (it waited out its
@@ -693,6 +704,13 @@ export class BatchConsumer {
       this.#metrics?.rejoining.set({ group: this.#options.groupId }, 0);
     }
     return rewinds;
+  }
+
+  /** A new membership: batches fetched or in hand under the old one are not committed by the runner, and their handlers are told (BatchContext.membership). */
+  #newMembership(): void {
+    this.#epoch += 1;
+    this.#membership.abort();
+    this.#membership = new AbortController();
   }
 
   /** Graceful stop; safe to call more than once. */

@@ -234,7 +234,7 @@ describe('a crash (kafkajs leaves the group, then restarts the member)', () => {
     const metrics = createMetricsRegistry({ service: 'rejoin-test' });
     const first = gate();
     /** Each handler call's records, and whether the member was in its group when it began. */
-    const calls: { values: string[]; inGroup: boolean }[] = [];
+    const calls: { values: string[]; inGroup: boolean; membership: AbortSignal | undefined }[] = [];
     const consumer: BatchConsumer = new BatchConsumer({
       kafka: ctx.kafka,
       groupId,
@@ -242,8 +242,8 @@ describe('a crash (kafkajs leaves the group, then restarts the member)', () => {
       logger: ctx.logger,
       metrics,
       commit,
-      handler: async (batch) => {
-        calls.push({ values: batch.messages.map((message) => message.value?.toString() ?? ''), inGroup: consumer.isRunning() });
+      handler: async (batch, context) => {
+        calls.push({ values: batch.messages.map((message) => message.value?.toString() ?? ''), inGroup: consumer.isRunning(), membership: context.membership });
         if (calls.length === 1) await first.opened;
       },
     });
@@ -255,6 +255,8 @@ describe('a crash (kafkajs leaves the group, then restarts the member)', () => {
       await waitUntil(async () => (await gauge(metrics, 'elephant_consumer_queued_messages')) === 2, { message: 'b0 and b1 to be fetched and queued' });
       observe(groupId).crashOnce = true;
       await waitUntil(() => !consumer.isRunning(), { message: 'the member to crash out of its group' });
+      // The batch in hand is told: a handler that commits in a transaction does not commit it.
+      expect(calls[0]?.membership?.aborted).toBe(true);
       // The batch in hand ends out of the group; before the fix the lane went on with b0 and b1.
       first.release();
       await waitUntil(() => consumer.isRunning(), { timeoutMs: 30000, message: 'kafkajs to restart the member and join again' });

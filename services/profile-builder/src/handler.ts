@@ -150,6 +150,19 @@ interface BatchInput {
   readonly partition: number;
   readonly messages: readonly KafkaMessage[];
   readonly nextOffset: string;
+  /** Aborted when the membership the batch was fetched under ended (BatchContext.membership). */
+  readonly membership?: AbortSignal | undefined;
+}
+
+/**
+ * The batch's partition may be another member's now (the rejoin's wait for it timed out, or
+ * kafkajs crashed the member out of its group): its outputs and offsets are not sent. What it
+ * committed to Redis waits in the outbox, which the partition's owner publishes (recoverOutbox).
+ */
+export class MembershipEndedError extends ElephantError<'MEMBERSHIP_ENDED'> {
+  constructor(topic: string, partition: number) {
+    super('MEMBERSHIP_ENDED', `The group membership ${topic}[${partition}] was fetched under ended while its batch ran; its outputs are left to the partition's owner`, { retryable: true });
+  }
 }
 
 /**
@@ -167,7 +180,7 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
   const partitions = new Map<number, Promise<void>>();
   const retained = new Map<string, RetainedMemory>();
   return (batch, context) => {
-    const run = (partitions.get(batch.partition) ?? Promise.resolve()).then(() => handleBatch(deps, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset }, context.groupId, retained));
+    const run = (partitions.get(batch.partition) ?? Promise.resolve()).then(() => handleBatch(deps, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset, membership: context.membership }, context.groupId, retained));
     partitions.set(batch.partition, run.catch(() => undefined));
     return run;
   };
@@ -225,6 +238,10 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
   else await onErasures(deps, out, batch, now);
+  // Sent under a membership that ended, the offsets could move the group's committed offset
+  // back behind the new owner's (exactly_once: kafkajs' TxnOffsetCommit carries no generation
+  // to fence it), and the outputs would be published twice.
+  if (batch.membership?.aborted === true) throw new MembershipEndedError(batch.topic, batch.partition);
   await deps.transactions.commit(
     [
       { topic: deps.topics.updates, messages: [...out.republished, ...out.updates] },

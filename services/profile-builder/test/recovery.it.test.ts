@@ -13,7 +13,7 @@ import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
 import { CommittedOffsets, KafkaError, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
-import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf } from '@elephant/profile-builder';
+import { MembershipEndedError, ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf } from '@elephant/profile-builder';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { createTestContext } from '@elephant/testing';
@@ -126,5 +126,59 @@ describe('profile builder outbox recovery across input topics', () => {
     expect(updates.filter((entry) => entry.profileId === 'profile-9').map((entry) => entry.kind)).toEqual(['merge']);
     expect(faults).toEqual([]);
     expect((await store.outbox('acme', 0)).size + (await store.outbox('beta', 0)).size).toBe(0);
+  });
+
+  it('regression (a batch still running when the rejoin\'s wait timed out committed its transaction, offsets included, after the partition moved): a batch whose membership ended sends nothing, and its updates wait in the outbox for the partition\'s owner', async () => {
+    const config = loadConfig({ ...envOf(ctx, 'moved'), CONSUMER_GROUP: ctx.group('moved') });
+    const topics = topicsOf(config);
+    await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+    const schemaIds = await registerSchemas(registry, topics);
+    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group('moved-tx'));
+    const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
+    closers.push(async () => {
+      await Promise.all([producer.disconnect(), committed.close()]);
+      redis.disconnect();
+    });
+    const group = new TransactionGroup(producer);
+    let commits = 0;
+    const handler = createBuilderHandler({
+      topics,
+      store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
+      registry,
+      schemaIds,
+      transactions: {
+        commit: async (batches, offsets) => {
+          commits += 1;
+          await group.commit(batches, offsets);
+        },
+      },
+      metrics: createBuilderMetrics(createMetricsRegistry()),
+      logger: ctx.logger,
+      now: Date.now,
+      states: new StateCache(100),
+      committedOffset: (topic, partition) => committed.get(topic, partition),
+    });
+    const purchase: ResolvedTouchpoint = {
+      profileId: 'profile-1',
+      touchpoint: touchpoint('pos', { type: 'purchase', id: 'txn-moved', occurredAt: new Date(Date.UTC(2026, 9, 1)).toISOString(), storeId: 's-1', loyaltyCard: 'LC-7', currency: 'USD', lineItems: [{ productId: 'p-1', name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
+      excludedIdentifiers: [],
+      resolvedAt: Date.UTC(2026, 10, 2),
+    };
+    const batch = { topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase))] };
+    const ended = new AbortController();
+    ended.abort();
+    const moved = handler(batch, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: '1', membership: ended.signal });
+    await expect(moved).rejects.toBeInstanceOf(MembershipEndedError);
+    await expect(moved).rejects.toMatchObject({ code: 'MEMBERSHIP_ENDED', retryable: true });
+    expect(commits).toBe(0);
+    const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
+    expect([...(await store.outbox('acme', 0)).keys()]).toEqual([`${topics.resolved}|1|profile-1`]);
+    // The partition's owner gets the batch again: the update is published once, from the outbox.
+    expect(await attempt(() => handler(batch, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: '1', membership: new AbortController().signal }))).toBe('ok');
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.map((update) => [update.profileId, update.version])).toEqual([['profile-1', 1]]);
+    expect(await committed.get(topics.resolved, 0)).toBe(1n);
   });
 });
