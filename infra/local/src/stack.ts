@@ -317,7 +317,10 @@ export class LocalStack {
       throw new StackError('STACK_PORT_IN_USE', `kafka is already running with its SASL_SSL listener on port ${started}, not ${secure} (ELEPHANT_KAFKA_SECURE_PORT). Run \`npm run stack down\` first to change ports.`);
     }
     const lines = new Set(properties.split('\n'));
-    if (!lines.has(`listener.name.sasl_ssl.sasl.enabled.mechanisms=${SASL_MECHANISMS}`) || !existsSync(this.#scramMarker) || !SECURE_LISTENER_CLIENT_AUTH.every((line) => lines.has(line))) {
+    if (lines.has(`listener.name.sasl_ssl.sasl.enabled.mechanisms=${SASL_MECHANISMS}`) && !existsSync(this.#scramMarker)) {
+      throw new StackError('STACK_START_FAILED', `The running Kafka has no SCRAM credentials for its user yet (writing them failed when it started; see the error of that \`up\`). Run \`npm run stack down\`, then up again.`);
+    }
+    if (!lines.has(`listener.name.sasl_ssl.sasl.enabled.mechanisms=${SASL_MECHANISMS}`) || !SECURE_LISTENER_CLIENT_AUTH.every((line) => lines.has(line))) {
       throw new StackError('STACK_START_FAILED', `The running Kafka's SASL_SSL listener does not offer ${SASL_MECHANISMS} and client certificates: it was started by an older version of the stack. Run \`npm run stack down\`, then up again.`);
     }
   }

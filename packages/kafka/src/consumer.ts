@@ -268,9 +268,10 @@ export class BatchConsumer {
       // Out of the group until kafkajs' restart joins it again (a broker outage can keep it
       // restarting for as long as it lasts): not ready meanwhile.
       this.#joined = false;
-      if (this.#stopping) return;
+      // During a stop too: the batch in hand must not commit in its own transaction for
+      // partitions that are other members' now (BatchContext.membership).
       this.#leftGroup();
-      if (restart) return;
+      if (restart || this.#stopping) return;
       this.#fail(new KafkaError('KAFKA_CONSUMER_CRASHED', `Consumer of ${options.topics.join(', ')} stopped: ${describeError(error)}`, { cause: error }));
     });
   }
@@ -546,6 +547,9 @@ export class BatchConsumer {
             this.#fail(new HandlerBug(error));
             return;
           }
+          // The membership ended while it ran (a crash, a rejoin that stopped waiting): not
+          // retried here; the partition's owner gets the batch.
+          if (this.#halted() || this.#epoch !== epoch) return;
           if (!this.#failingSince.has(call)) this.#failingSince.set(call, performance.now());
           for (const topic of topics) this.#metrics?.batches.inc({ topic, group: groupId, outcome: 'retried' });
           const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);

@@ -202,7 +202,7 @@ interface RetainedMemory {
   /** The batch: its first offset and the offset after it. */
   readonly range: string;
   readonly memory: BatchMemory;
-  /** Its last attempt ended on a profile conflict, before any transaction: its outbox entries are its own, not a failed transaction's. */
+  /** Its last attempt ended before any transaction (a profile conflict, a membership that ended): its outbox entries are its own, not a failed transaction's. */
   readonly conflicted: boolean;
 }
 
@@ -218,11 +218,15 @@ async function handleBatch(deps: BuilderDeps, batch: BatchInput, groupId: string
   const memory: BatchMemory = kept?.range === range ? { ...kept.memory, committed: kept.conflicted ? kept.memory.committed : new Set() } : { applied: new Map(), committed: new Set(), tally: [] };
   for (let attempt = 1; ; attempt += 1) {
     try {
+      // A conflict's next attempt is not made for a partition that is another member's now.
+      if (attempt > 1 && batch.membership?.aborted === true) throw new MembershipEndedError(batch.topic, batch.partition);
       await attemptBatch(deps, batch, groupId, memory);
       return;
     } catch (error) {
       if (!(error instanceof ProfileConflictError) || attempt >= CONFLICT_ATTEMPTS) {
-        retained.set(lane, { range, memory, conflicted: error instanceof ProfileConflictError });
+        // Ended before any transaction was sent (a conflict, a membership that ended): the
+        // outbox entries it wrote are its own, published by the next attempt, not republished.
+        retained.set(lane, { range, memory, conflicted: error instanceof ProfileConflictError || error instanceof MembershipEndedError });
         throw error;
       }
       // Nothing of this attempt reached Kafka (the conflict is found before the transaction);

@@ -142,6 +142,7 @@ describe('profile builder outbox recovery across input topics', () => {
       redis.disconnect();
     });
     const group = new TransactionGroup(producer);
+    const metricsRegistry = createMetricsRegistry();
     let commits = 0;
     const handler = createBuilderHandler({
       topics,
@@ -154,7 +155,7 @@ describe('profile builder outbox recovery across input topics', () => {
           await group.commit(batches, offsets);
         },
       },
-      metrics: createBuilderMetrics(createMetricsRegistry()),
+      metrics: createBuilderMetrics(metricsRegistry),
       logger: ctx.logger,
       now: Date.now,
       states: new StateCache(100),
@@ -180,5 +181,8 @@ describe('profile builder outbox recovery across input topics', () => {
     const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
     expect(updates.map((update) => [update.profileId, update.version])).toEqual([['profile-1', 1]]);
     expect(await committed.get(topics.resolved, 0)).toBe(1n);
+    // Its own entries, published by its next attempt: not counted as a transaction's that did not commit.
+    const republished = (await metricsRegistry.getMetricsAsJSON()).find((entry) => entry.name === 'elephant_builder_republished_total');
+    expect((republished?.values ?? []).reduce((sum, value) => sum + Number(value.value), 0)).toBe(0);
   });
 });
