@@ -95,11 +95,28 @@ export function single(raw: unknown, body: (raw: unknown) => Built): AdapterResu
 }
 
 /**
+ * Events one batch message (a SendGrid webhook's array) may hold. A webhook posts a few
+ * thousand at most (a batch is cut by size, and MAX_MESSAGE_BYTES bounds it at 1 MiB); a
+ * megabyte of tiny junk items (`[1,1,1,...]`, half a million) made one rejection each, took
+ * seconds and most of a gigabyte, and a normalizer with a 512 MiB limit was killed on it at
+ * every restart: its partition stopped.
+ */
+export const MAX_EVENTS_PER_MESSAGE = 10_000;
+
+/** Rejected events reported in full in a dead letter's details; the rest are counted. */
+export const MAX_REPORTED_REJECTIONS = 100;
+
+/**
  * Runs a batch adapter body per item. Items that fail are `rejected` while the others become
  * touchpoints; only when no item succeeds is the whole message `ok: false` (with the first
- * item's error, the rest in `details.rejected`). An empty batch is an empty success.
+ * item's error, the first MAX_REPORTED_REJECTIONS in `details.rejected`, how many more in
+ * `details.rejectedOmitted`). An empty batch is an empty success; one of more than
+ * MAX_EVENTS_PER_MESSAGE items is refused whole (MESSAGE_TOO_LARGE).
  */
 export function batch(items: readonly unknown[], body: (item: unknown, index: number) => Built): AdapterResult {
+  if (items.length > MAX_EVENTS_PER_MESSAGE) {
+    return { ok: false, error: new ChannelError('MESSAGE_TOO_LARGE', `A batch of ${items.length} events exceeds the limit of ${MAX_EVENTS_PER_MESSAGE} events per message`, { details: { events: items.length, limit: MAX_EVENTS_PER_MESSAGE } }) };
+  }
   const touchpoints: Touchpoint[] = [];
   const dropped: DroppedIdentifier[] = [];
   const droppedOmitted: OmittedDrops[] = [];
@@ -119,10 +136,11 @@ export function batch(items: readonly unknown[], body: (item: unknown, index: nu
   if (touchpoints.length === 0 && first !== undefined) {
     if (rejected.length === 1) return { ok: false, error: first.error };
     const { error } = first;
-    const all = rejected.map((entry) => ({ index: entry.index, code: entry.error.code, message: entry.error.message }));
+    const reported = rejected.slice(0, MAX_REPORTED_REJECTIONS).map((entry) => ({ index: entry.index, code: entry.error.code, message: entry.error.message }));
+    const omitted = rejected.length - reported.length;
     return {
       ok: false,
-      error: new ChannelError(error.code, `All ${items.length} events rejected; first: ${error.message}`, { cause: error, details: { ...error.details, rejected: all } }),
+      error: new ChannelError(error.code, `All ${items.length} events rejected; first: ${error.message}`, { cause: error, details: { ...error.details, rejected: reported, ...(omitted > 0 ? { rejectedOmitted: omitted } : {}) } }),
     };
   }
   return { ok: true, touchpoints, dropped, droppedOmitted, rejected };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adaptEmail, SENDGRID_EVENTS, type AdapterResult } from '@elephant/channels';
+import { adaptEmail, MAX_EVENTS_PER_MESSAGE, MAX_REPORTED_REJECTIONS, SENDGRID_EVENTS, type AdapterResult } from '@elephant/channels';
 import { context, expectEncodable, failure } from './helpers.ts';
 
 const base = { email: 'Example@Test.com', timestamp: 1513299569, 'smtp-id': '<14c5d75ce93.dfd.64b469@ismtpd-555>', category: 'cat facts', sg_message_id: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0' };
@@ -68,6 +68,16 @@ describe('email adapter (SendGrid Event Webhook)', () => {
     expect(tp?.properties).toMatchObject({ marketing_campaign_id: '12345', marketing_campaign_name: 'Spring' });
   });
 
+  it('regression (the campaign skipped the clean-up every other text field gets): trimmed, a lone surrogate replaced, blank or non-text skipped', () => {
+    const campaignOf = (fields: Record<string, unknown>): string | null | undefined => touchpoints(adaptEmail([{ ...base, event: 'open', sg_event_id: 'x', ...fields }], context))[0]?.email?.campaign;
+    expect(campaignOf({ marketing_campaign_name: '  Spring  ' })).toBe('Spring');
+    expect(campaignOf({ marketing_campaign_name: 'Spring\ud800' })).toBe('Spring\ufffd');
+    expect(campaignOf({ marketing_campaign_name: '   ', marketing_campaign_id: 7 })).toBe('7');
+    expect(campaignOf({ marketing_campaign_id: Number.POSITIVE_INFINITY })).toBeNull();
+    expect(campaignOf({ marketing_campaign_id: 2 ** 53 + 2 })).toBeNull();
+    expect(campaignOf({ marketing_campaign_name: { name: 'Spring' } })).toBeNull();
+  });
+
   it('reads identifiers from custom args when configured', () => {
     const [tp] = touchpoints(adaptEmail([{ ...base, event: 'open', sg_event_id: 'x', uid: '123456', purchase: 'PO1452297845' }], { ...context, sendgridIdentifierArgs: { uid: 'user_id' } }));
     expect(tp?.identifiers).toEqual([
@@ -113,6 +123,11 @@ describe('email adapter (SendGrid Event Webhook)', () => {
   it('fails the whole message only when no event is usable', () => {
     const message = failure(adaptEmail([{ event: 'account_status_change' }, { event: 'open' }], context), 'UNKNOWN_EVENT_TYPE');
     expect(message).toContain('All 2 events rejected');
+    // Thousands of bad items: the first MAX_REPORTED_REJECTIONS in full, the rest counted.
+    const all = adaptEmail(Array<number>(1000).fill(1), context);
+    if (all.ok) throw new Error('expected a failure');
+    expect([(all.error.details?.['rejected'] as unknown[]).length, all.error.details?.['rejectedOmitted']]).toEqual([MAX_REPORTED_REJECTIONS, 1000 - MAX_REPORTED_REJECTIONS]);
+    expect(failure(adaptEmail(Array<number>(MAX_EVENTS_PER_MESSAGE + 1).fill(1), context), 'MESSAGE_TOO_LARGE')).toBe(`A batch of ${MAX_EVENTS_PER_MESSAGE + 1} events exceeds the limit of ${MAX_EVENTS_PER_MESSAGE} events per message`);
     expect(failure(adaptEmail([{ ...base, event: 'open', sg_event_id: 'x', timestamp: 1.7e12 }], context), 'SCHEMA_VIOLATION')).toContain('[0].timestamp');
     expect(failure(adaptEmail(null, context), 'SCHEMA_VIOLATION')).toBe('(message): expected an array of SendGrid events, got null');
     expect(failure(adaptEmail('[]', context), 'SCHEMA_VIOLATION')).toContain('got a string');

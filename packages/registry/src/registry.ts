@@ -1,5 +1,6 @@
 import avro from 'avsc';
 import './strings.ts';
+import './maps.ts';
 import { redactUserInfo } from '@elephant/errors';
 import { RegistryError } from './errors.ts';
 import { readSchemaId, writeHeader, HEADER_LENGTH } from './wire.ts';

@@ -1,4 +1,4 @@
-import { adaptMessage, statesFutureTime, touchpointKey, IDENTIFIER_TYPES, type AdapterContext, type AdapterResult, type Channel, type DroppedIdentifier, type OmittedDrops } from '@elephant/channels';
+import { adaptMessage, statesFutureTime, touchpointKey, IDENTIFIER_TYPES, MAX_REPORTED_REJECTIONS, type AdapterContext, type AdapterResult, type Channel, type DroppedIdentifier, type OmittedDrops } from '@elephant/channels';
 import { deadLetter, recordSize, type ConsumedBatch, type PartitionsHandler, type OutboundBatch, type Message, type DeadLetterReason, type KafkaMessage } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { AvroRegistry } from '@elephant/registry';
@@ -127,10 +127,14 @@ export function normalizeBatch(deps: NormalizerDeps, topic: string, partition: n
     for (const touchpoint of result.touchpoints) if (statesFutureTime(touchpoint)) ahead += 1;
     if (result.rejected.length > 0) {
       const first = result.rejected[0];
+      // The first ones in full, the rest counted: a batch of thousands of bad items made a
+      // reason of megabytes, built only to be cut to a header's length.
+      const reported = result.rejected.slice(0, MAX_REPORTED_REJECTIONS);
+      const omitted = result.rejected.length - reported.length;
       reject(message, {
         code: first?.error.code ?? 'SCHEMA_VIOLATION',
-        message: `${result.rejected.length} of the message's events were rejected: ${result.rejected.map((entry) => `[${entry.index}] ${entry.error.message}`).join('; ')}`,
-        details: { rejected: result.rejected.map((entry) => ({ index: entry.index, code: entry.error.code })), emitted: result.touchpoints.length },
+        message: `${result.rejected.length} of the message's events were rejected: ${reported.slice(0, 10).map((entry) => `[${entry.index}] ${entry.error.message}`).join('; ')}${result.rejected.length > 10 ? `; and ${result.rejected.length - 10} more` : ''}`,
+        details: { rejected: reported.map((entry) => ({ index: entry.index, code: entry.error.code })), ...(omitted > 0 ? { rejectedOmitted: omitted } : {}), emitted: result.touchpoints.length },
       });
     }
     // Loops, not push(...list): spreading passes every element as an argument, and a long

@@ -4,7 +4,7 @@
  */
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { MAX_REPORTED_DROPS, touchpointSchema, type Touchpoint } from '@elephant/channels';
+import { MAX_EVENTS_PER_MESSAGE, MAX_REPORTED_DROPS, MAX_REPORTED_REJECTIONS, touchpointSchema, type Touchpoint } from '@elephant/channels';
 import { DEAD_LETTER_HEADERS, headerText, KafkaError, type KafkaMessage, type OutboundBatch } from '@elephant/kafka';
 import { createLogger, createMetricsRegistry, type Registry } from '@elephant/observability';
 import { ElephantError } from '@elephant/errors';
@@ -127,6 +127,23 @@ describe('normalizer handler', () => {
     expect(JSON.parse(headerText(dead?.headers, DEAD_LETTER_HEADERS.details) ?? '{}')).toEqual({ rejected: [{ index: 2, code: 'UNKNOWN_EVENT_TYPE' }], emitted: 3 });
     expect(await total(metrics, 'elephant_normalizer_produced_total')).toBe(3);
     expect(await total(metrics, 'elephant_normalizer_dead_lettered_total', { reason: 'UNKNOWN_EVENT_TYPE' })).toBe(1);
+  });
+
+  it('regression (a megabyte of junk items in a SendGrid array took seconds and most of a gigabyte): a batch over MAX_EVENTS_PER_MESSAGE is refused whole, and a reason lists the first rejections, counting the rest', async () => {
+    const producer = new FakeProducer();
+    const { deps } = setup(producer);
+    const good = { email: 'a@example.com', timestamp: 1793604600, event: 'open', sg_event_id: 'sg-1' };
+    const [junk, partly] = raw([`[${Array(MAX_EVENTS_PER_MESSAGE + 1).fill('1').join(',')}]`, JSON.stringify([good, ...Array<number>(500).fill(1)])]);
+    await createNormalizerHandler(deps)([{ topic: 'raw.email', partition: 0, messages: [junk as KafkaMessage, partly as KafkaMessage] }], context);
+    const [refused, rejected, ...others] = producer.messages(topics.deadLetters);
+    expect(others).toEqual([]);
+    expect(headerText(refused?.headers, DEAD_LETTER_HEADERS.code)).toBe('MESSAGE_TOO_LARGE');
+    expect(headerText(refused?.headers, DEAD_LETTER_HEADERS.message)).toBe(`A batch of ${MAX_EVENTS_PER_MESSAGE + 1} events exceeds the limit of ${MAX_EVENTS_PER_MESSAGE} events per message`);
+    expect(refused?.value).toEqual(junk?.value);
+    const details = JSON.parse(headerText(rejected?.headers, DEAD_LETTER_HEADERS.details) ?? '{}') as { rejected: unknown[]; rejectedOmitted: number; emitted: number };
+    expect([details.rejected.length, details.rejectedOmitted, details.emitted]).toEqual([MAX_REPORTED_REJECTIONS, 500 - MAX_REPORTED_REJECTIONS, 1]);
+    expect(headerText(rejected?.headers, DEAD_LETTER_HEADERS.message)).toMatch(/^500 of the message's events were rejected: \[1\] .*; and 490 more$/);
+    expect(producer.messages(topics.touchpoints)).toHaveLength(1);
   });
 
   it('dead-letters a raw message whose touchpoint fails to encode, and the rest of the batch goes on', async () => {

@@ -51,10 +51,12 @@ function adaptEvent(item: unknown, index: number, context: AdapterContext): Buil
   for (const [arg, type] of Object.entries(context.sendgridIdentifierArgs ?? {})) {
     if (event.has(arg)) ids.add(type, event.take(arg), event.at(arg));
   }
-  const campaign = event.peek('marketing_campaign_name') ?? event.peek('marketing_campaign_id');
+  // Read as text the way every other field is (a lone surrogate, Infinity or an id rounded past
+  // 2^53 went out as they were), and left in properties too.
+  const campaign = event.peekText('marketing_campaign_name') ?? event.peekText('marketing_campaign_id');
   const email = {
     messageId: event.optString('sg_message_id'),
-    campaign: typeof campaign === 'string' || typeof campaign === 'number' ? String(campaign) : null,
+    campaign,
     url: event.optString('url'),
     reason: event.optString('reason'),
   };
