@@ -8,7 +8,7 @@ import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
 import { topicsOf, type ResolverConfig, type ResolverTopics } from './config.ts';
-import { IdentityGraph } from './graph.ts';
+import { IdentityGraph, scriptCallsFor } from './graph.ts';
 import { createResolverHandler } from './handler.ts';
 import { createResolverMetrics } from './metrics.ts';
 import { identityAlertSchema, identityMergeSchema, resolvedTouchpointAvroSchema } from './schemas.ts';
@@ -66,7 +66,14 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
       registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
     ]), logger, { signal: options.signal });
   const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, tls: redisTlsOf(config), logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
-  const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX);
+  const resolverMetrics = createResolverMetrics(metrics);
+  const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX, {
+    onBudgetSpent: (eventsLeft) => {
+      resolverMetrics.budgetSpent.inc();
+      resolverMetrics.redisRoundTrips.inc();
+      resolverMetrics.redisCommands.inc(scriptCallsFor(eventsLeft));
+    },
+  });
   const producer = await BatchProducer.connect(kafka);
   const consumer = new BatchConsumer({
     kafka,
@@ -85,7 +92,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
       registry,
       schemaIds: { resolved: resolved.id, merge: merge.id, alert: alert.id },
       producer,
-      metrics: createResolverMetrics(metrics),
+      metrics: resolverMetrics,
       logger,
       now: Date.now,
     }),

@@ -183,10 +183,18 @@ function throwRedis(error: Error): never {
 
 /**
  * Events per script call. A call runs alone in Redis (nothing else is served meanwhile), so
- * a large batch goes as several calls, in one pipeline: at about 60 µs of Redis time per
- * event, a call holds Redis for a few milliseconds at most.
+ * a large batch goes as several calls, in one pipeline: at about 45 µs of Redis time per
+ * typical event, 100 events hold Redis for about 5 ms.
  */
 const EVENTS_PER_CALL = 100;
+
+/**
+ * Redis time a script call may take before it stops after the event at hand (ARGV[5] of
+ * resolve.lua); the rest of the batch is sent again. Events of 100 identifiers, or merging
+ * profiles of thousands, cost milliseconds each: 100 of them held Redis (every client of it)
+ * for 0.4-8.5 s in one call (2026-12-07, docs/identity.md). A single event is not cut short.
+ */
+export const CALL_BUDGET_MS = 20;
 
 /** The script calls (EVALSHA) resolveBatch sends for a batch of `events` events. */
 export function scriptCallsFor(events: number): number {
@@ -236,10 +244,18 @@ export async function profileEvents(redis: Redis, tenantPrefix: string, profileI
 export class IdentityGraph {
   readonly #redis: Redis;
   readonly #prefix: string;
+  readonly #budgetMs: number;
+  readonly #onStopped: ((eventsLeft: number) => void) | undefined;
 
-  constructor(redis: Redis, prefix: string) {
+  /**
+   * `callBudgetMs`: CALL_BUDGET_MS unless given (tests). `onBudgetSpent`: told, with the events
+   * left, each time a pipeline of calls stopped on a call's budget and the rest goes again.
+   */
+  constructor(redis: Redis, prefix: string, options: { readonly callBudgetMs?: number; readonly onBudgetSpent?: (eventsLeft: number) => void } = {}) {
     this.#redis = redis;
     this.#prefix = prefix;
+    this.#budgetMs = options.callBudgetMs ?? CALL_BUDGET_MS;
+    this.#onStopped = options.onBudgetSpent;
     redis.defineCommand('elephantResolve', { lua: SCRIPT, numberOfKeys: 1 });
   }
 
@@ -252,8 +268,11 @@ export class IdentityGraph {
    * Resolves a batch of one tenant's events, in order: up to EVENTS_PER_CALL events per script
    * call, the calls sent as one pipeline (one network round trip for the whole batch). Each
    * event is resolved atomically (a call is); the rules are decoded once per call, not per
-   * event. An event the script refused on purpose (LIMITS_UNSATISFIABLE) gets a `rejected`
-   * result and the others are resolved; any other script error fails the batch.
+   * event. A call that spends its CALL_BUDGET_MS stops after the event at hand, and the calls
+   * after it in the pipeline resolve nothing (its stop key): the events not resolved go again,
+   * in a pipeline of their own. An event the script refused on purpose (LIMITS_UNSATISFIABLE)
+   * gets a `rejected` result and the others are resolved; any other script error fails the
+   * batch.
    */
   async resolveBatch(tenant: string, inputs: readonly ResolveInput[], rules: GraphRules): Promise<ResolveResult[]> {
     if (inputs.length === 0) return [];
@@ -269,35 +288,49 @@ export class IdentityGraph {
     });
     // New profiles are `p<seq>-<namespace>`: unique across tenants, whose ids share the topics.
     const namespace = profileIdNamespace(tenant);
-    const pipeline = this.#redis.pipeline();
-    const call = pipeline as unknown as { elephantResolve(...args: string[]): void };
-    for (let start = 0; start < inputs.length; start += EVENTS_PER_CALL) {
-      const events = inputs.slice(start, start + EVENTS_PER_CALL).map((input) => [input.eventId, input.eventTime, input.channel, input.source, input.identifiers.map((id) => [id.type, id.value]), input.ingestTime]);
-      call.elephantResolve(`${prefix}seq`, prefix, rulesJson, JSON.stringify(events), namespace);
-    }
-    let replies: [Error | null, unknown][] | null;
-    try {
-      replies = await pipeline.exec();
-    } catch (error) {
-      throw toRedisError(error, 'resolving identities');
-    }
     const results: ResolveResult[] = [];
-    for (const [error, reply] of replies ?? []) {
-      if (error) throwRedis(error);
-      for (const raw of reply as string[]) {
-        const input = inputs[results.length] as ResolveInput;
-        if (raw.startsWith('=')) {
-          results.push(plainMatch(input.eventId, raw.slice(1)));
-          continue;
-        }
-        const result = JSON.parse(raw) as RawResult;
-        if (result.scriptError === undefined) results.push(parse(result));
-        else {
-          // Raised inside the script for this event: a refusal on purpose, or a script failure.
-          const failure = new Error(`ERR Error running script for event ${input.eventId}: ${result.scriptError}`);
-          results.push(rejected(input, failure) ?? throwRedis(failure));
-        }
+    for (let round = 0; results.length < inputs.length; round += 1) {
+      const from = results.length;
+      // Unique to this pipeline: a call that stops on its budget marks it, and the calls after it skip.
+      const token = `${process.pid}-${Date.now().toString(36)}-${round}-${Math.random().toString(36).slice(2, 10)}`;
+      const pipeline = this.#redis.pipeline();
+      const call = pipeline as unknown as { elephantResolve(...args: string[]): void };
+      for (let start = from; start < inputs.length; start += EVENTS_PER_CALL) {
+        const events = inputs.slice(start, start + EVENTS_PER_CALL).map((input) => [input.eventId, input.eventTime, input.channel, input.source, input.identifiers.map((id) => [id.type, id.value]), input.ingestTime]);
+        call.elephantResolve(`${prefix}seq`, prefix, rulesJson, JSON.stringify(events), namespace, String(this.#budgetMs), token);
       }
+      let replies: [Error | null, unknown][] | null;
+      try {
+        replies = await pipeline.exec();
+      } catch (error) {
+        throw toRedisError(error, 'resolving identities');
+      }
+      let expected = from;
+      for (const [error, reply] of replies ?? []) {
+        if (error) throwRedis(error);
+        const answered = reply as string[];
+        for (const raw of answered) {
+          const input = inputs[results.length] as ResolveInput;
+          if (raw.startsWith('=')) {
+            results.push(plainMatch(input.eventId, raw.slice(1)));
+            continue;
+          }
+          const result = JSON.parse(raw) as RawResult;
+          if (result.scriptError === undefined) results.push(parse(result));
+          else {
+            // Raised inside the script for this event: a refusal on purpose, or a script failure.
+            const failure = new Error(`ERR Error running script for event ${input.eventId}: ${result.scriptError}`);
+            results.push(rejected(input, failure) ?? throwRedis(failure));
+          }
+        }
+        // A call that answered for fewer events than it was given stopped on its budget: the
+        // calls after it answered for none, and the rest goes again.
+        const given = Math.min(EVENTS_PER_CALL, inputs.length - expected);
+        if (answered.length < given) break;
+        expected += given;
+      }
+      if (results.length === from) throw toRedisError(new Error(`the resolve script answered none of ${inputs.length - from} events`), 'resolving identities');
+      if (results.length < inputs.length) this.#onStopped?.(inputs.length - results.length);
     }
     if (results.length !== inputs.length) throw toRedisError(new Error(`the resolve script answered ${results.length} of ${inputs.length} events`), 'resolving identities');
     return results;

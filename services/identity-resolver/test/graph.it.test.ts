@@ -225,6 +225,21 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(after.ignored).toEqual([{ ...storePhone, reason: 'quarantined' }]);
   });
 
+  it('regression (an event whose limits kept many long identifiers out wrote every one to the partner set of each value it linked, half a megabyte an event, for good): a partner set keeps what decides, the quarantine still reports every partner, as the reference does', async () => {
+    const t = newTenant();
+    const reference = new ReferenceResolver(DEFAULT_RULES);
+    // 30 device ids against a limit of 10: 20 kept out of every profile, each a partner of the
+    // values the event links.
+    const devices = Array.from({ length: 30 }, (_, index) => id('device_id', `device-${index}-${'x'.repeat(400)}`));
+    const identifiers = [id('user_id', 'u-many-devices'), ...devices];
+    const event: IdentityEvent = { eventId: 'ev-many-devices', tenant: t, channel: 'web', eventTime: T0, identifiers };
+    const screened = screenIdentifiers(identifiers, DEFAULT_RULES).kept;
+    const [result] = await graph.resolveBatch(t, [{ eventId: event.eventId, eventTime: T0, ingestTime: T0, channel: 'web', source: 'test', identifiers: screened }], graphRulesOf(DEFAULT_RULES, 3600));
+    expect(graphView(result)).toEqual(referenceView(reference.process(event)));
+    expect(result?.quarantined.map((alert) => [alert.type, alert.reason, alert.observed])).toContainEqual(['user_id', 'too_many_profiles', 21]);
+    expect(await redis.scard(`${graph.tenantPrefix(t)}sw:user_id:u-many-devices`)).toBe(DEFAULT_RULES.quarantine.maxProfilesPerValue + 1);
+  });
+
   it('quarantines a non-merging value one profile holds once events of more than maxProfilesPerValue profiles carried it, as the reference does; device-only events then weak-match nobody (regression: held values were never counted)', async () => {
     const t = newTenant();
     const reference = new ReferenceResolver(DEFAULT_RULES);
@@ -546,6 +561,24 @@ describe('identity graph against the reference resolver', () => {
     const clusters = await Promise.all((await graph.liveProfiles(tenant)).map(async (profile) => (await graph.identifiersOf(tenant, profile)).map((link) => `${link.type}:${link.value}`).sort()));
     const sorted = (list: string[][]): string[] => list.map((cluster) => [...cluster].sort().join(' ')).sort();
     expect(sorted(clusters)).toEqual(sorted(reference.clusters(tenant)));
+  });
+
+  it('regression (one script call held Redis, every client of it, for seconds): a call stops once it spent its time budget and the rest goes again, in order, resolving exactly as the reference does', async () => {
+    const tenant = newTenant();
+    const population = generatePopulation({ seed: 78, people: 200, tenant, storePhoneRate: 0.05 });
+    const reference = new ReferenceResolver(DEFAULT_RULES);
+    let stops = 0;
+    // No budget at all: every call stops after its first event, and the calls after it in the pipeline resolve none.
+    const budgeted = new IdentityGraph(redis, ctx.keyPrefix, { callBudgetMs: 0, onBudgetSpent: () => (stops += 1) });
+    const slice = population.events.slice(0, 250);
+    const results = await budgeted.resolveBatch(tenant, slice.map((event) => ({ eventId: event.eventId, eventTime: event.eventTime, ingestTime: event.eventTime, channel: event.channel, source: 'test', identifiers: screenIdentifiers(event.identifiers, DEFAULT_RULES).kept })), graphRulesOf(DEFAULT_RULES, 3600));
+    expect(results).toHaveLength(slice.length);
+    expect(stops).toBe(slice.length - 1);
+    slice.forEach((event, index) => {
+      const expected = reference.process(event);
+      if (expected.duplicate) expect(results[index]?.profileId, `redelivered ${event.eventId}`).toBe(expected.profileId);
+      else expect(graphView(results[index]), `event #${index} ${event.eventId}`).toEqual(referenceView(expected));
+    });
   });
 
   it('resolves a population exactly as the reference does when the limits are lowered half-way; profiles over the new limits keep their events and only stop growing', async () => {
