@@ -83,7 +83,8 @@ export function traitCandidates(touchpoint: AppliedTouchpoint): [string, TraitVa
     ['address.country', traits.address?.country ?? null],
     ['birthDate', traits.birthDate],
     ['gender', traits.gender],
-    // A key named __proto__ cannot survive JavaScript decoders (avsc assigns map entries), so it is dropped.
+    // A key named __proto__ does not survive a subscriber's JavaScript decoder (avsc assigns map
+    // entries; @elephant/registry's reader keeps it, others' need not), so it is dropped.
     ...Object.entries(traits.preferences)
       .filter(([key]) => key !== '__proto__')
       .map(([key, value]): [string, string] => [`${PREFERENCE_PREFIX}${key}`, value]),

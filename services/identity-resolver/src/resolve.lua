@@ -56,14 +56,22 @@
 --                              set becomes a zset the first time the script writes to it.
 --   P ex:<sha1(key)>     string  when the identifier was erased (no personal data kept)
 local P = ARGV[1]
+
+-- A call after one that stopped on its budget (ARGV[6]) answers at once, before it decodes its
+-- events (megabytes for 100 events of 100 long identifiers: 30 ms of decoding alone).
+local stopKey = nil
+if ARGV[6] ~= nil and ARGV[6] ~= '' then stopKey = P .. 'stop:' .. ARGV[6] end
+if stopKey and redis.call('EXISTS', stopKey) == 1 then return {} end
+
+-- Redis' own clock (frozen for the script), by which the e: entries written below expire:
+-- a pe: member is scored with its e: entry's expiry, so trimming and key expiry follow them.
+-- The call's time budget counts from here, its decoding included.
+local clock = redis.call('TIME')
 local rules = cjson.decode(ARGV[2])
 local events = cjson.decode(ARGV[3])
 local namespace = ARGV[4]
 local nonMerging = rules.nonMerging
 
--- Redis' own clock (frozen for the script), by which the e: entries written below expire:
--- a pe: member is scored with its e: entry's expiry, so trimming and key expiry follow them.
-local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local eventsExpireAt = now + rules.eventTtlSeconds * 1000
 
@@ -652,9 +660,6 @@ local function resolveOne()
 end
 
 local budgetMs = tonumber(ARGV[5])
-local stopKey = nil
-if ARGV[6] ~= nil and ARGV[6] ~= '' then stopKey = P .. 'stop:' .. ARGV[6] end
-if stopKey and redis.call('EXISTS', stopKey) == 1 then return {} end
 local startedUs = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 
 local replies = {}
