@@ -9,6 +9,8 @@ const script = (name: string): string => readFileSync(new URL(name, import.meta.
 const APPLIED = script('./applied.lua');
 const COMMIT = APPLIED + script('./commit.lua');
 const ERASE = APPLIED + script('./erase.lua');
+/** Event results an erase.lua 'purge' call deletes at most: about 10 ms of Redis. */
+const PURGE_PER_CALL = 2000;
 
 export interface StoredProfile {
   readonly version: number;
@@ -407,6 +409,19 @@ export class ProfileStore {
   }
 
   /**
+   * Deletes the event results erasures of the tenant queued (erase.lua mode 'purge': a profile
+   * with more than 2,000 events has them deleted in calls of PURGE_PER_CALL, each a few
+   * milliseconds of Redis, not in the erasure's own call), until none is left. Also what an
+   * erasure of a process that stopped before the end left: the request is read again.
+   */
+  async #purgeErased(P: string): Promise<void> {
+    for (;;) {
+      const left = Number(await this.#eraseScript('deleting the event results of erased profiles', `${P}purging`, P, 0, 'purge', PURGE_PER_CALL));
+      if (left === 0) return;
+    }
+  }
+
+  /**
    * Erases a profile and its identity graph; returns the erasure's version (stable on repeats)
    * with the profiles held apart from it (`holdApart`) and not erased yet, which the caller
    * erases each with a request of its own; where it was merged; or `absorbed` when it was
@@ -415,6 +430,7 @@ export class ProfileStore {
   async erase(tenant: string, profileId: string, at: number): Promise<{ version: number; heldApart: string[] } | { mergedInto: string } | { absorbed: true }> {
     const P = this.tenantPrefix(tenant);
     const reply = await this.#eraseScript('erasing a profile', `${P}ps:${profileId}`, P, at, 'request', profileId);
+    await this.#purgeErased(P);
     if (reply.startsWith('merged:')) return { mergedInto: reply.slice('merged:'.length) };
     if (reply === 'absorbed') return { absorbed: true };
     const [version, ...heldApart] = reply.split('\n');
@@ -474,6 +490,7 @@ export class ProfileStore {
       ...this.#appliedArgs(P),
       survivor,
     );
+    await this.#purgeErased(P);
     const [outcome, ...heldApart] = reply.split('\n');
     if (outcome === 'ok' || outcome === 'duplicate' || outcome === 'conflict') return { outcome, heldApart };
     throw new ElephantError('ERASE_REPLY_UNEXPECTED', `The erase script replied "${reply}"`, { retryable: false });
