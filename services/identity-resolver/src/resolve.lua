@@ -383,6 +383,18 @@ local function resolveOne()
   for i, id in ipairs(identifiers) do reads[i + 1] = P .. 'ex:' .. redis.sha1hex(key(id)) end
   local values = mgetAll(reads)
   local stored = values[1]
+  -- An event ingested before one of its identifiers was erased is an in-flight leftover of the
+  -- erased person: it must not recreate them. Checked before a stored result is replayed: the
+  -- results of an erased profile's events are deleted after its erasure when they are many
+  -- (the builder's erase.lua queues them), and a replay meanwhile re-emitted the person's
+  -- merges and alerts, erased identifiers included (2026-12-07).
+  for i = 2, #reads do
+    local erasedAt = values[i]
+    if erasedAt and ingestTime < tonumber(erasedAt) then
+      return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
+    end
+  end
+
   if stored then
     local replayed
     if string.sub(stored, 1, 1) == '=' then
@@ -393,15 +405,6 @@ local function resolveOne()
     if replayed.profileId ~= '' then replayed.profileId = root(replayed.profileId) end
     replayed.replay = true
     return cjson.encode(replayed)
-  end
-
-  -- An event ingested before one of its identifiers was erased is an in-flight leftover of the
-  -- erased person: it must not recreate them.
-  for i = 2, #reads do
-    local erasedAt = values[i]
-    if erasedAt and ingestTime < tonumber(erasedAt) then
-      return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
-    end
   end
 
   -- One EXISTS over every identifier's quarantine key: in the common case none is quarantined

@@ -385,6 +385,19 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(later).toMatchObject({ outcome: 'matched', profileId: wide?.profileId });
   });
 
+  it('regression (a redelivered event of an erased person replayed its stored result, re-emitting their merges and alerts, while the builder had not deleted the results yet): the erasure marks are checked first', async () => {
+    const t = newTenant();
+    const email = id('email', 'erased@y.io');
+    const input = { eventId: `${t}-resolved`, eventTime: T0, ingestTime: T0, channel: 'web', source: 'segment', identifiers: [email, id('anonymous_id', 'c-erased')] };
+    const [first] = await graph.resolveBatch(t, [input], graphRulesOf(rules, 3600));
+    expect(first).toMatchObject({ outcome: 'created', replay: false });
+    // Erased after the event was ingested; its stored result (e:) still there.
+    await redis.set(`${graph.tenantPrefix(t)}ex:${createHash('sha1').update('email:erased@y.io').digest('hex')}`, T0 + 10);
+    expect(await redis.exists(`${graph.tenantPrefix(t)}e:${input.eventId}`)).toBe(1);
+    const [again] = await graph.resolveBatch(t, [input], graphRulesOf(rules, 3600));
+    expect(again).toMatchObject({ outcome: 'erased', profileId: null, replay: false });
+  });
+
   it('changes nothing when an event is delivered again', async () => {
     const t = newTenant();
     await resolve(t, [id('email', 'x@y.io')]);

@@ -871,10 +871,16 @@ async function eraseAbsorbed(
   const eraseHeldApart = (profileIds: readonly string[]): void => forwardErasures(deps, out, { requestId: merge.mergeId, tenant: merge.tenant, requestedAt: found.erasedAt, reason: null }, profileIds);
   if (applied.has(merge.mergeId)) {
     eraseHeldApart(await deps.store.heldApartOf(merge.tenant, merge.survivorProfileId));
+    // The erasure this merge made may have left event results queued (a builder that stopped
+    // after it): deleted before the batch publishes it again.
+    await deps.store.purgeErased(merge.tenant);
     return;
   }
   const absorbed = merge.mergedProfileIds.map((id) => profiles.get(id)).filter((loaded): loaded is LoadedProfile => loaded !== undefined && loaded.mergedInto === undefined && loaded.erasedAt === undefined);
-  if (absorbed.length === 0) return;
+  if (absorbed.length === 0) {
+    await deps.store.purgeErased(merge.tenant);
+    return;
+  }
   const updates = absorbed.map((loaded) => erasureUpdateOf(loaded.profileId, merge.tenant, (loaded.stored?.version ?? 0) + 1, { eventId: merge.mergeId, at: now }));
   const records = updates.map((update) => encodeUpdate(deps, update));
   const field = outboxField(batch.topic, batch.nextOffset, merge.mergeId);

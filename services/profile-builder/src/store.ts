@@ -414,6 +414,10 @@ export class ProfileStore {
    * milliseconds of Redis, not in the erasure's own call), until none is left. Also what an
    * erasure of a process that stopped before the end left: the request is read again.
    */
+  async purgeErased(tenant: string): Promise<void> {
+    await this.#purgeErased(this.tenantPrefix(tenant));
+  }
+
   async #purgeErased(P: string): Promise<void> {
     for (;;) {
       const left = Number(await this.#eraseScript('deleting the event results of erased profiles', `${P}purging`, P, 0, 'purge', PURGE_PER_CALL));

@@ -154,8 +154,10 @@ describe('ProfileStore.erase and the profile\'s events', () => {
       expect(await redis.exists(`${P}pe:big`)).toBe(0);
       expect(await redis.smembers(`${P}purging`)).toEqual(['big']);
       expect(await redis.exists(...ids.map((eventId) => `${P}e:${eventId}`))).toBe(ids.length);
-      // The request read again: nothing more erased, the same version, and the queue deleted.
-      expect(await store.erase(tenant, 'big', Date.now())).toEqual({ version: 1, heldApart: [] });
+      // The request read again: nothing more erased, the same version, and the queue deleted
+      // (for the sorted set; the plain one by purgeErased alone, as a merge read again does).
+      if (tenant === 'purge-sorted') expect(await store.erase(tenant, 'big', Date.now())).toEqual({ version: 1, heldApart: [] });
+      else await store.purgeErased(tenant);
       expect(await redis.exists(...ids.map((eventId) => `${P}e:${eventId}`), `${P}pq:big`, `${P}purging`), tenant).toBe(0);
     }
   });
