@@ -269,8 +269,9 @@ export class IdentityGraph {
    * call, the calls sent as one pipeline (one network round trip for the whole batch). Each
    * event is resolved atomically (a call is); the rules are decoded once per call, not per
    * event. A call that spends its CALL_BUDGET_MS stops after the event at hand, and the calls
-   * after it in the pipeline resolve nothing (its stop key): the events not resolved go again,
-   * in a pipeline of their own. An event the script refused on purpose (LIMITS_UNSATISFIABLE)
+   * after it in the pipeline resolve nothing (each runs only after its predecessor resolved all
+   * its events, as also when Redis refused the predecessor for being over maxmemory): the
+   * events not resolved go again, in a pipeline of their own. An event the script refused on purpose (LIMITS_UNSATISFIABLE)
    * gets a `rejected` result and the others are resolved; any other script error fails the
    * batch.
    */
@@ -291,13 +292,14 @@ export class IdentityGraph {
     const results: ResolveResult[] = [];
     for (let round = 0; results.length < inputs.length; round += 1) {
       const from = results.length;
-      // Unique to this pipeline: a call that stops on its budget marks it, and the calls after it skip.
+      // Unique to this pipeline: each call runs only after its predecessor resolved all its events (resolve.lua ARGV[6..8]).
       const token = `${process.pid}-${Date.now().toString(36)}-${round}-${Math.random().toString(36).slice(2, 10)}`;
       const pipeline = this.#redis.pipeline();
       const call = pipeline as unknown as { elephantResolve(...args: string[]): void };
-      for (let start = from; start < inputs.length; start += EVENTS_PER_CALL) {
+      for (let start = from, index = 0; start < inputs.length; start += EVENTS_PER_CALL, index += 1) {
         const events = inputs.slice(start, start + EVENTS_PER_CALL).map((input) => [input.eventId, input.eventTime, input.channel, input.source, input.identifiers.map((id) => [id.type, id.value]), input.ingestTime]);
-        call.elephantResolve(`${prefix}seq`, prefix, rulesJson, JSON.stringify(events), namespace, String(this.#budgetMs), token);
+        const more = start + EVENTS_PER_CALL < inputs.length ? '1' : '0';
+        call.elephantResolve(`${prefix}seq`, prefix, rulesJson, JSON.stringify(events), namespace, String(this.#budgetMs), token, String(index), more);
       }
       let replies: [Error | null, unknown][] | null;
       try {

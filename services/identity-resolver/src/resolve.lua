@@ -1,3 +1,8 @@
+#!lua
+-- The shebang (Redis 7 script flags, none set): Redis refuses the whole call while it is over
+-- `maxmemory`, before it runs. Without it Redis refused only the first write that could grow
+-- memory and let every write after it through: an event refused half-way by OOM (its error is
+-- its own reply) while the events after it were resolved, out of order, for good (2026-12-07).
 -- Resolves touchpoints' identifiers against one tenant's identity graph: several events per
 -- call, in order, each as if it had a call of its own (its reads see the writes of the events
 -- before it; an error raised for one event is that event's reply, and the others go on).
@@ -23,12 +28,14 @@
 --          event at hand (at least one is resolved) and answers for the events resolved so far;
 --          the caller sends the rest again. A script holds all of Redis while it runs, and
 --          events of many identifiers, or merging large profiles, cost milliseconds each.
--- ARGV[6]  a token unique to the caller's pipeline of calls: a call that stopped on its budget
---          sets P stop:<token> (expiring), and a later call of the same pipeline that finds it
---          resolves nothing, so that the events are resolved in order when the caller sends the
---          rest again. Empty: no stop key.
+-- ARGV[6]  a token unique to the caller's pipeline of calls, ARGV[7] this call's index in it
+--          (from 0), ARGV[8] '1' when a call follows it: a call that resolved all its events
+--          sets P ok:<token>:<index> (expiring) for the next, and a call after the first runs
+--          only if its predecessor's is there. A call that stopped on its budget, or that Redis
+--          refused (over maxmemory), sets none, and the calls after it resolve nothing: the
+--          caller sends the rest again, in order. Empty ARGV[6]: calls are not chained.
 -- Returns one string per event resolved, in order (fewer than the events when the budget was
--- spent, none when the stop key was set): the result JSON; "=<profileId>" for a plain match
+-- spent, none when the previous call of the pipeline did not finish): the result JSON; "=<profileId>" for a plain match
 -- (outcome matched, not a replay, nothing attached, dropped, ignored, quarantined or merged);
 -- or {"scriptError": "<message>"} when the event raised an error (writes it made before stay:
 -- Redis does not roll back).
@@ -57,11 +64,11 @@
 --   P ex:<sha1(key)>     string  when the identifier was erased (no personal data kept)
 local P = ARGV[1]
 
--- A call after one that stopped on its budget (ARGV[6]) answers at once, before it decodes its
--- events (megabytes for 100 events of 100 long identifiers: 30 ms of decoding alone).
-local stopKey = nil
-if ARGV[6] ~= nil and ARGV[6] ~= '' then stopKey = P .. 'stop:' .. ARGV[6] end
-if stopKey and redis.call('EXISTS', stopKey) == 1 then return {} end
+-- A call whose predecessor in the pipeline did not finish (ARGV[6..8]) answers at once, before
+-- it decodes its events (megabytes for 100 events of 100 long identifiers: 30 ms of decoding).
+local token, callIndex = ARGV[6], tonumber(ARGV[7] or '0') or 0
+local chained = token ~= nil and token ~= ''
+if chained and callIndex > 0 and redis.call('EXISTS', P .. 'ok:' .. token .. ':' .. (callIndex - 1)) == 0 then return {} end
 
 -- Redis' own clock (frozen for the script), by which the e: entries written below expire:
 -- a pe: member is scored with its e: entry's expiry, so trimming and key expiry follow them.
@@ -680,9 +687,9 @@ for i, event in ipairs(events) do
   if budgetMs and i < #events then
     local t = redis.call('TIME')
     if (tonumber(t[1]) * 1000000 + tonumber(t[2]) - startedUs) / 1000 > budgetMs then
-      if stopKey then redis.call('SET', stopKey, '1', 'PX', 60000) end
       break
     end
   end
 end
+if chained and ARGV[8] == '1' and #replies == #events then redis.call('SET', P .. 'ok:' .. token .. ':' .. callIndex, '1', 'PX', 60000) end
 return replies

@@ -215,7 +215,8 @@ describe('identity resolution under concurrency', () => {
     // group drained. Every event of it that resolved before is a replay now, counted as
     // such, and the graph must not change by a byte.
     const digest = async (): Promise<Map<string, string>> => {
-      const keys = (await client.keys(`${prefix}*`)).sort();
+      // Not the graph: the chain of a pipeline's script calls (ok:<token>:<n>, expiring in 60 s).
+      const keys = (await client.keys(`${prefix}*`)).filter((key) => !key.slice(key.indexOf('}:') + 2).startsWith('ok:')).sort();
       const pipeline = client.pipeline();
       for (const key of keys) pipeline.dumpBuffer(key);
       const dumps = (await pipeline.exec()) ?? [];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, ReferenceResolver, applyOverrides, generatePopulation, profileIdNamespace, screenIdentifiers, type IdentityEvent, type Resolution, type TenantRules } from '@elephant/identity';
 import { connectRedis, type Redis } from '@elephant/redis';
@@ -592,6 +593,23 @@ describe('identity graph against the reference resolver', () => {
       if (expected.duplicate) expect(results[index]?.profileId, `redelivered ${event.eventId}`).toBe(expected.profileId);
       else expect(graphView(results[index]), `event #${index} ${event.eventId}`).toEqual(referenceView(expected));
     });
+  });
+
+  it('regression (over maxmemory, Redis refused one event of a call half-way and let the events after it through, out of order): the script is refused whole, and a call whose predecessor in the pipeline did not finish resolves nothing', async () => {
+    const script = readFileSync(new URL('../src/resolve.lua', import.meta.url), 'utf8');
+    // Redis 7 script flags: a script with a shebang is refused before it runs while Redis is over maxmemory.
+    expect(script.split('\n')[0]).toBe('#!lua');
+    const tenant = newTenant();
+    const prefix = graph.tenantPrefix(tenant);
+    const events = JSON.stringify([['ev-chained', T0, 'web', 'segment', [['user_id', 'u-chained']], T0]]);
+    const rulesJson = JSON.stringify({ limits: {}, rank: {}, nonMerging: {}, maxProfilesPerValue: 5, maxMergesPerWindow: 3, windowMs: 86_400_000, eventTtlSeconds: 3600 });
+    const call = redis as unknown as { elephantResolve(...args: string[]): Promise<string[]> };
+    // The second call of a pipeline whose first call did not finish (refused, or stopped on its budget).
+    expect(await call.elephantResolve(`${prefix}seq`, prefix, rulesJson, events, 'ns', '20', 'tok-1', '1', '0')).toEqual([]);
+    expect(await redis.exists(`${prefix}e:ev-chained`)).toBe(0);
+    // The first call finishes and lets the second run.
+    expect(await call.elephantResolve(`${prefix}seq`, prefix, rulesJson, JSON.stringify([['ev-first', T0, 'web', 'segment', [['user_id', 'u-first']], T0]]), 'ns', '20', 'tok-1', '0', '1')).toHaveLength(1);
+    expect(await call.elephantResolve(`${prefix}seq`, prefix, rulesJson, events, 'ns', '20', 'tok-1', '1', '0')).toHaveLength(1);
   });
 
   it('resolves a population exactly as the reference does when the limits are lowered half-way; profiles over the new limits keep their events and only stop growing', async () => {
