@@ -291,7 +291,22 @@ export class BatchConsumer {
     this.#rejoin.abort();
     this.#rejoin = new AbortController();
     this.#uncommitted.clear();
+    // No rewinds: the restarted member fetches from the committed offsets.
+    this.#forgetLanes();
+    this.#release();
+  }
+
+  /**
+   * Drops what every lane fetched under the membership that ended (its queue, its positions),
+   * and the lanes with no batch in hand: the partition may be another member's after the next
+   * join, and a lane is made again on demand. Returns, per partition, the first record fetched
+   * and not handled (batches queued, the one in hand, or one that gave up its retries and left
+   * the lane idle, its records neither handled nor queued), for a rejoin to set kafkajs back to.
+   */
+  #forgetLanes(): RewindTo[] {
+    const rewinds: RewindTo[] = [];
     for (const lane of this.#lanes.values()) {
+      if (lane.position !== undefined && lane.fetched !== undefined && lane.position < lane.fetched) rewinds.push({ topic: lane.topic, partition: lane.partition, offset: lane.position.toString() });
       lane.position = undefined;
       lane.fetched = undefined;
       lane.queue.length = 0;
@@ -300,7 +315,7 @@ export class BatchConsumer {
       this.#gauge(lane);
       if (!lane.active) this.#lanes.delete(lane.key);
     }
-    this.#release();
+    return rewinds;
   }
 
   #fail(error: Error): void {
@@ -684,25 +699,12 @@ export class BatchConsumer {
     this.#rejoin.abort();
     this.#release();
     this.#metrics?.rejoining.set({ group: this.#options.groupId }, 1);
-    const rewinds: RewindTo[] = [];
+    let rewinds: RewindTo[] = [];
     try {
       await waitAtMost(this.#idle(), this.#options.sessionTimeoutMs ?? 30000);
     } finally {
       this.#newMembership();
-      for (const lane of this.#lanes.values()) {
-        // Whatever kafkajs fetched past the first record not handled: batches queued, the one
-        // in hand, or one that gave up its retries when the rejoin began (it waited out its
-        // backoff during #idle and left the lane idle, its records neither handled nor queued).
-        if (lane.position !== undefined && lane.fetched !== undefined && lane.position < lane.fetched) rewinds.push({ topic: lane.topic, partition: lane.partition, offset: lane.position.toString() });
-        lane.position = undefined;
-        lane.fetched = undefined;
-        lane.queue.length = 0;
-        lane.queued = 0;
-        lane.queuedBytes = 0;
-        this.#gauge(lane);
-        // The partition may be another member's after the join; a lane is made again on demand.
-        if (!lane.active) this.#lanes.delete(lane.key);
-      }
+      rewinds = this.#forgetLanes();
       this.#rejoin = new AbortController();
       this.#rejoining = false;
       this.#metrics?.rejoining.set({ group: this.#options.groupId }, 0);

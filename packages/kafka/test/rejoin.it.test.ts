@@ -106,44 +106,46 @@ afterAll(async () => {
   await ctx.cleanup();
 });
 
+/** A handler call: its records, whether the member was in its group when it began, and its membership signal. */
+interface Call {
+  readonly values: string[];
+  readonly inGroup: boolean;
+  readonly membership: AbortSignal | undefined;
+}
+
+/** The records of the handler calls, in order. */
+const valuesOf = (calls: readonly Call[]): string[] => calls.flatMap((call) => call.values);
+
 /**
- * A member with 'a' in its handler and 'b0', 'b1' fetched and queued behind it (kafkajs'
- * position past them), when its next fetch meets stale metadata.
+ * A member with 'a' in its handler (held until `release`) and 'b0', 'b1' fetched and queued
+ * behind it (kafkajs' position past them).
  */
-async function rejoinWithBatchesQueued(name: string, commit: 'runner' | 'handler', failJoin: boolean): Promise<{ handled: string[][]; entry: Observed; joinsBefore: number; groupId: string; topic: string; consumer: BatchConsumer; release: () => void }> {
+async function memberWithBatchesQueued(name: string, commit: 'runner' | 'handler'): Promise<{ calls: Call[]; metrics: ReturnType<typeof createMetricsRegistry>; groupId: string; topic: string; consumer: BatchConsumer; release: () => void }> {
   const topic = ctx.topic(name);
   const groupId = ctx.group(name);
   await ctx.createTopics([{ topic, partitions: 1 }]);
   const metrics = createMetricsRegistry({ service: 'rejoin-test' });
   const first = gate();
-  const handled: string[][] = [];
-  const consumer = new BatchConsumer({
+  const calls: Call[] = [];
+  const consumer: BatchConsumer = new BatchConsumer({
     kafka: ctx.kafka,
     groupId,
     topics: [topic],
     logger: ctx.logger,
     metrics,
     commit,
-    handler: async (batch) => {
-      handled.push(batch.messages.map((message) => message.value?.toString() ?? ''));
-      if (handled.length === 1) await first.opened;
+    handler: async (batch, context) => {
+      calls.push({ values: batch.messages.map((message) => message.value?.toString() ?? ''), inGroup: consumer.isRunning(), membership: context.membership });
+      if (calls.length === 1) await first.opened;
     },
   });
   await produceOneByOne(ctx.kafka, topic, ['a']);
   await consumer.start();
   try {
-    await waitUntil(() => handled.length === 1, { message: 'the first batch to reach the handler' });
+    await waitUntil(() => calls.length === 1, { message: 'the first batch to reach the handler' });
     await produceOneByOne(ctx.kafka, topic, ['b0', 'b1']);
     await waitUntil(async () => (await gauge(metrics, 'elephant_consumer_queued_messages')) === 2, { message: 'b0 and b1 to be fetched and queued' });
-    const entry = observe(groupId);
-    const joinsBefore = entry.joins;
-    entry.failJoinOnce = failJoin;
-    entry.staleOnce = true;
-    // The member finishes 'a' before it joins (and, handled by the runner, commits it).
-    await waitUntil(async () => (await gauge(metrics, 'elephant_consumer_rejoining')) === 1, { message: 'the rejoin to wait for the batch in hand' });
-    first.release();
-    await waitUntil(() => entry.joins === joinsBefore + 1, { message: 'the JoinGroup step of the rejoin' });
-    return { handled, entry, joinsBefore, groupId, topic, consumer, release: () => first.release() };
+    return { calls, metrics, groupId, topic, consumer, release: () => first.release() };
   } catch (error) {
     first.release();
     await consumer.stop();
@@ -151,15 +153,35 @@ async function rejoinWithBatchesQueued(name: string, commit: 'runner' | 'handler
   }
 }
 
+/** memberWithBatchesQueued, when its next fetch meets stale metadata. */
+async function rejoinWithBatchesQueued(name: string, commit: 'runner' | 'handler', failJoin: boolean): Promise<{ calls: Call[]; entry: Observed; joinsBefore: number; groupId: string; topic: string; consumer: BatchConsumer; release: () => void }> {
+  const { calls, metrics, groupId, topic, consumer, release } = await memberWithBatchesQueued(name, commit);
+  try {
+    const entry = observe(groupId);
+    const joinsBefore = entry.joins;
+    entry.failJoinOnce = failJoin;
+    entry.staleOnce = true;
+    // The member finishes 'a' before it joins (and, handled by the runner, commits it).
+    await waitUntil(async () => (await gauge(metrics, 'elephant_consumer_rejoining')) === 1, { message: 'the rejoin to wait for the batch in hand' });
+    release();
+    await waitUntil(() => entry.joins === joinsBefore + 1, { message: 'the JoinGroup step of the rejoin' });
+    return { calls, entry, joinsBefore, groupId, topic, consumer, release };
+  } catch (error) {
+    release();
+    await consumer.stop();
+    throw error;
+  }
+}
+
 describe('a rejoin after a fetch met stale metadata (a leader moved)', () => {
   it('joins with no fetch of the member under way, then fetches the dropped records again: kafkajs joined from inside the fetch, while other brokers\' fetchers went on', async () => {
-    const { handled, entry, joinsBefore, groupId, topic, consumer, release } = await rejoinWithBatchesQueued('stale', 'runner', false);
+    const { calls, entry, joinsBefore, groupId, topic, consumer, release } = await rejoinWithBatchesQueued('stale', 'runner', false);
     try {
       // Before the fix: 1 (the join ran inside the fetch that met the stale metadata).
       expect(entry.fetchingAtJoin.slice(joinsBefore)).toEqual([0]);
       await produceOneByOne(ctx.kafka, topic, ['c0']);
-      await waitUntil(async () => handled.flat().includes('c0') && (await consumerGroupLag(ctx.kafka, groupId, [topic])) === 0, { message: 'everything to be handled and committed' });
-      expect(handled.flat()).toEqual(['a', 'b0', 'b1', 'c0']);
+      await waitUntil(async () => valuesOf(calls).includes('c0') && (await consumerGroupLag(ctx.kafka, groupId, [topic])) === 0, { message: 'everything to be handled and committed' });
+      expect(valuesOf(calls)).toEqual(['a', 'b0', 'b1', 'c0']);
       expect(entry.joins).toBe(joinsBefore + 1);
     } finally {
       release();
@@ -168,12 +190,12 @@ describe('a rejoin after a fetch met stale metadata (a leader moved)', () => {
   });
 
   it.each(['runner', 'handler'] as const)('fetches the dropped records again when the join fails (commit: %s): kafkajs went on under the old membership, after them', async (commit) => {
-    const { handled, entry, joinsBefore, groupId, topic, consumer, release } = await rejoinWithBatchesQueued(`failed-${commit}`, commit, true);
+    const { calls, entry, joinsBefore, groupId, topic, consumer, release } = await rejoinWithBatchesQueued(`failed-${commit}`, commit, true);
     try {
       await produceOneByOne(ctx.kafka, topic, ['c0']);
-      await waitUntil(() => handled.flat().includes('c0'), { message: 'c0 to be handled after the failed join' });
+      await waitUntil(() => valuesOf(calls).includes('c0'), { message: 'c0 to be handled after the failed join' });
       // Before the fix: ['a', 'c0'], committed past b0 and b1 (the membership was still valid).
-      expect(handled.flat()).toEqual(['a', 'b0', 'b1', 'c0']);
+      expect(valuesOf(calls)).toEqual(['a', 'b0', 'b1', 'c0']);
       if (commit === 'runner') await waitUntil(async () => (await consumerGroupLag(ctx.kafka, groupId, [topic])) === 0, { message: 'everything to be committed' });
       expect(entry.fetchingAtJoin.slice(joinsBefore)).toEqual([0]);
     } finally {
@@ -228,46 +250,23 @@ describe('a rejoin while a batch waits to retry', () => {
 
 describe('a crash (kafkajs leaves the group, then restarts the member)', () => {
   it.each(['runner', 'handler'] as const)('regression (the lanes went on handing queued batches to the handler out of the group, while the new owners processed them): nothing is handled between the crash and the next join, and nothing is lost (commit: %s)', async (commit) => {
-    const topic = ctx.topic(`crash-${commit}`);
-    const groupId = ctx.group(`crash-${commit}`);
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const metrics = createMetricsRegistry({ service: 'rejoin-test' });
-    const first = gate();
-    /** Each handler call's records, and whether the member was in its group when it began. */
-    const calls: { values: string[]; inGroup: boolean; membership: AbortSignal | undefined }[] = [];
-    const consumer: BatchConsumer = new BatchConsumer({
-      kafka: ctx.kafka,
-      groupId,
-      topics: [topic],
-      logger: ctx.logger,
-      metrics,
-      commit,
-      handler: async (batch, context) => {
-        calls.push({ values: batch.messages.map((message) => message.value?.toString() ?? ''), inGroup: consumer.isRunning(), membership: context.membership });
-        if (calls.length === 1) await first.opened;
-      },
-    });
-    await produceOneByOne(ctx.kafka, topic, ['a']);
-    await consumer.start();
+    const { calls, groupId, topic, consumer, release } = await memberWithBatchesQueued(`crash-${commit}`, commit);
     try {
-      await waitUntil(() => calls.length === 1, { message: 'the first batch to reach the handler' });
-      await produceOneByOne(ctx.kafka, topic, ['b0', 'b1']);
-      await waitUntil(async () => (await gauge(metrics, 'elephant_consumer_queued_messages')) === 2, { message: 'b0 and b1 to be fetched and queued' });
       observe(groupId).crashOnce = true;
       await waitUntil(() => !consumer.isRunning(), { message: 'the member to crash out of its group' });
       // The batch in hand is told: a handler that commits in a transaction does not commit it.
       expect(calls[0]?.membership?.aborted).toBe(true);
       // The batch in hand ends out of the group; before the fix the lane went on with b0 and b1.
-      first.release();
+      release();
       await waitUntil(() => consumer.isRunning(), { timeoutMs: 30000, message: 'kafkajs to restart the member and join again' });
-      await waitUntil(() => calls.flatMap((call) => call.values).includes('b1'), { timeoutMs: 30000, message: 'b1 to be handled after the join' });
+      await waitUntil(() => valuesOf(calls).includes('b1'), { timeoutMs: 30000, message: 'b1 to be handled after the join' });
       expect(calls.slice(1).filter((call) => !call.inGroup)).toEqual([]);
       // Nothing was committed out of the group: 'a' comes again, then b0 and b1.
-      expect(calls.flatMap((call) => call.values).filter((value) => value !== 'a')).toEqual(['b0', 'b1']);
-      expect(calls.flatMap((call) => call.values).filter((value) => value === 'a').length).toBeGreaterThanOrEqual(1);
+      expect(valuesOf(calls).filter((value) => value !== 'a')).toEqual(['b0', 'b1']);
+      expect(valuesOf(calls).filter((value) => value === 'a').length).toBeGreaterThanOrEqual(1);
       if (commit === 'runner') await waitUntil(async () => (await consumerGroupLag(ctx.kafka, groupId, [topic])) === 0, { message: 'everything to be committed' });
     } finally {
-      first.release();
+      release();
       await consumer.stop();
     }
   });

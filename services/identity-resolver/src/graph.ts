@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IdentityError, profileIdNamespace } from '@elephant/identity';
 import type { Redis } from '@elephant/redis';
@@ -290,10 +291,10 @@ export class IdentityGraph {
     // New profiles are `p<seq>-<namespace>`: unique across tenants, whose ids share the topics.
     const namespace = profileIdNamespace(tenant);
     const results: ResolveResult[] = [];
-    for (let round = 0; results.length < inputs.length; round += 1) {
+    while (results.length < inputs.length) {
       const from = results.length;
       // Unique to this pipeline: each call runs only after its predecessor resolved all its events (resolve.lua ARGV[6..8]).
-      const token = `${process.pid}-${Date.now().toString(36)}-${round}-${Math.random().toString(36).slice(2, 10)}`;
+      const token = randomUUID();
       const pipeline = this.#redis.pipeline();
       const call = pipeline as unknown as { elephantResolve(...args: string[]): void };
       for (let start = from, index = 0; start < inputs.length; start += EVENTS_PER_CALL, index += 1) {

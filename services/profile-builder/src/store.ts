@@ -415,10 +415,7 @@ export class ProfileStore {
    * erasure of a process that stopped before the end left: the request is read again.
    */
   async purgeErased(tenant: string): Promise<void> {
-    await this.#purgeErased(this.tenantPrefix(tenant));
-  }
-
-  async #purgeErased(P: string): Promise<void> {
+    const P = this.tenantPrefix(tenant);
     for (;;) {
       const left = Number(await this.#eraseScript('deleting the event results of erased profiles', `${P}purging`, P, 0, 'purge', PURGE_PER_CALL));
       if (left === 0) return;
@@ -434,7 +431,7 @@ export class ProfileStore {
   async erase(tenant: string, profileId: string, at: number): Promise<{ version: number; heldApart: string[] } | { mergedInto: string } | { absorbed: true }> {
     const P = this.tenantPrefix(tenant);
     const reply = await this.#eraseScript('erasing a profile', `${P}ps:${profileId}`, P, at, 'request', profileId);
-    await this.#purgeErased(P);
+    await this.purgeErased(tenant);
     if (reply.startsWith('merged:')) return { mergedInto: reply.slice('merged:'.length) };
     if (reply === 'absorbed') return { absorbed: true };
     const [version, ...heldApart] = reply.split('\n');
@@ -494,7 +491,7 @@ export class ProfileStore {
       ...this.#appliedArgs(P),
       survivor,
     );
-    await this.#purgeErased(P);
+    await this.purgeErased(tenant);
     const [outcome, ...heldApart] = reply.split('\n');
     if (outcome === 'ok' || outcome === 'duplicate' || outcome === 'conflict') return { outcome, heldApart };
     throw new ElephantError('ERASE_REPLY_UNEXPECTED', `The erase script replied "${reply}"`, { retryable: false });

@@ -44,21 +44,26 @@ async function attempt(call: () => Promise<void>): Promise<string> {
   }
 }
 
+/** A builder's topics (one partition each), schemas, Redis, transactional producer and committed offsets, closed after the tests. */
+async function builderSetup(name: string) {
+  const config = loadConfig({ ...envOf(ctx, name), CONSUMER_GROUP: ctx.group(name) });
+  const topics = topicsOf(config);
+  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+  const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
+  const schemaIds = await registerSchemas(registry, topics);
+  const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+  const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group(`${name}-tx`));
+  const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
+  closers.push(async () => {
+    await Promise.all([producer.disconnect(), committed.close()]);
+    redis.disconnect();
+  });
+  return { config, topics, registry, schemaIds, redis, committed, group: new TransactionGroup(producer) };
+}
+
 describe('profile builder outbox recovery across input topics', () => {
   it('publishes a lost transaction’s updates once when a batch of another input topic recovers some of them and then fails before deleting them', async () => {
-    const config = loadConfig({ ...envOf(ctx, 'cross'), CONSUMER_GROUP: ctx.group('cross') });
-    const topics = topicsOf(config);
-    await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const schemaIds = await registerSchemas(registry, topics);
-    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
-    const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group('cross-tx'));
-    const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
-    closers.push(async () => {
-      await Promise.all([producer.disconnect(), committed.close()]);
-      redis.disconnect();
-    });
-    const group = new TransactionGroup(producer);
+    const { config, topics, registry, schemaIds, redis, committed, group } = await builderSetup('cross');
     // What each transaction does, in order: lost (nothing committed), committed then reported as failed, fine.
     const faults: ('lost' | 'unconfirmed')[] = ['lost', 'unconfirmed'];
     const handler = createBuilderHandler({
@@ -129,19 +134,7 @@ describe('profile builder outbox recovery across input topics', () => {
   });
 
   it('regression (a batch still running when the rejoin\'s wait timed out committed its transaction, offsets included, after the partition moved): a batch whose membership ended sends nothing, and its updates wait in the outbox for the partition\'s owner', async () => {
-    const config = loadConfig({ ...envOf(ctx, 'moved'), CONSUMER_GROUP: ctx.group('moved') });
-    const topics = topicsOf(config);
-    await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-    const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-    const schemaIds = await registerSchemas(registry, topics);
-    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
-    const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group('moved-tx'));
-    const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
-    closers.push(async () => {
-      await Promise.all([producer.disconnect(), committed.close()]);
-      redis.disconnect();
-    });
-    const group = new TransactionGroup(producer);
+    const { config, topics, registry, schemaIds, redis, committed, group } = await builderSetup('moved');
     const metricsRegistry = createMetricsRegistry();
     let commits = 0;
     const handler = createBuilderHandler({
