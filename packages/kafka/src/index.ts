@@ -1,5 +1,6 @@
 export { createKafka, levelOf as kafkajsLogLevel, type KafkaClientOptions, type KafkaClientSecurity } from './client.ts';
-export { checkCoPartitioned, CommittedOffsets, ensureTopics, requireTopics, consumerGroupLag, consumerGroupsLag, type GroupTopics, type TopicSpec } from './admin.ts';
+export { checkCoPartitioned, ensureTopics, requireTopics, consumerGroupLag, consumerGroupsLag, type GroupTopics, type TopicSpec } from './admin.ts';
+export { CommittedOffsets, decodeOffsetFetchV7, encodeOffsetFetchV7, type CommittedOffsetsOptions, type OffsetFetchPartition, type OffsetFetchResponse } from './committed-offsets.ts';
 export { BatchProducer, recordSize, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
 export { BatchConsumer, type BatchConsumerOptions, type BatchConsumerSettings, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage, type PartitionsHandler } from './consumer.ts';
 export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';

@@ -1,6 +1,7 @@
 /**
  * Access to kafkajs 2.2.4's internal CommonJS modules, for the corrections in this package
- * (read-committed.ts, encoder.ts, rejoin.ts, coordinator-cache.ts). Each is guarded by tests.
+ * (read-committed.ts, encoder.ts, rejoin.ts, coordinator-cache.ts, committed-offsets.ts, ...).
+ * Each is guarded by tests.
  */
 import { createRequire } from 'node:module';
 
@@ -26,4 +27,16 @@ export function replaceKafkajsModule(path: string, exports: unknown): void {
 /** Whether something already required `kafkajs/src/<path>` (a module keeps what it required when it loaded). */
 export function kafkajsModuleLoaded(path: string): boolean {
   return require.cache[require.resolve(`kafkajs/src/${path}`)] !== undefined;
+}
+
+/**
+ * A new kafkajs Cluster of `kafka`'s client (its brokers, TLS, SASL, timeouts and retry), from
+ * the client's private factory: for requests kafkajs' admin does not make (committed-offsets.ts,
+ * the read_uncommitted ends of reader.ts). `T` is the part of kafkajs' Cluster the caller uses.
+ */
+export function kafkajsCluster<T>(kafka: object, options: { readonly allowAutoTopicCreation?: boolean; readonly isolationLevel?: number } = {}): T {
+  const key = Object.getOwnPropertySymbols(kafka).find((symbol) => symbol.description === 'private:Kafka:createCluster');
+  const create = key === undefined ? undefined : (kafka as Record<symbol, unknown>)[key];
+  if (typeof create !== 'function') throw new Error('kafkajs Kafka#[private:Kafka:createCluster] not found: Elephant needs kafkajs 2.2.x');
+  return (create as (this: object, clusterOptions: object) => T).call(kafka, { allowAutoTopicCreation: false, ...options });
 }

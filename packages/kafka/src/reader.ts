@@ -1,5 +1,7 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaError } from './errors.ts';
+import { kafkajsCluster } from './internals.ts';
+import { retryOnProtocolError } from './retry.ts';
 
 export interface ReadEachOptions {
   /** How long the read may go without progress (no record fetched) before it fails (KAFKA_UNAVAILABLE). @default 60000 */
@@ -47,22 +49,16 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
  * Hands each record of `topic` (read_committed) from the beginning, or from `fromOffsets`, to
  * each partition's end as it was when the call began to `visit`, once, each partition's in
  * offset order (partitions interleave), and keeps none: what is kept is what `visit` keeps.
- * It reads at least that far: records a fetch brings from beyond it (written since, or a
- * transaction whose commit marker was still being written when the call began: the broker
- * writes markers after the commit returns) are handed over too. Progress is tracked from kafkajs'
+ * The end is the high watermark: every record written by then, so a transaction whose
+ * commit returned but whose marker the broker was still writing is read, and one still open
+ * is waited for until it completes (its records handed over if it commits). Records a fetch
+ * brings from beyond the end (written since) are handed over too. Progress is tracked from kafkajs'
  * end-of-batch events, which also fire for fetches that held only transaction markers or
  * aborted records, so a partition whose tail is a marker still counts as read. What `visit`
  * throws ends the read and is thrown. For tests and tools, not for services.
  */
 export async function readEach(kafka: Kafka, topic: string, visit: (record: ReadRecord) => void, options: ReadEachOptions = {}): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: { partition: number; high: string; low: string }[];
-  try {
-    ends = await admin.fetchTopicOffsets(topic);
-  } finally {
-    await admin.disconnect();
-  }
+  const ends = await partitionEnds(kafka, topic);
   const { fromOffsets } = options;
   const requested = (partition: number): bigint | undefined => (typeof fromOffsets === 'bigint' ? fromOffsets : fromOffsets?.get(partition));
   /** Per partition: the offsets to hand over, [start, end). */
@@ -109,9 +105,8 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
           // Before the start (a fetch begun before a seek took effect), or handed over already
-          // (fetched again after a rebalance). Records past the end the call began with are
-          // handed over: the end of a partition with a transaction being committed is where the
-          // transaction began until its marker is written, after the commit returned.
+          // (fetched again after a rebalance). Records past the end the call began with
+          // (written since) are handed over too.
           if (offset < (next.get(batch.partition) ?? window.start)) continue;
           next.set(batch.partition, offset + 1n);
           try {
@@ -145,4 +140,47 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
     await consumer.disconnect();
   }
   if (failure !== undefined) throw failure.error;
+}
+
+interface EndsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): readonly { readonly partitionId: number }[];
+  fetchTopicsOffset(topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[]): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+const READ_UNCOMMITTED = 0;
+
+/**
+ * Each partition's first offset and high watermark. kafkajs' admin (fetchTopicOffsets) asks
+ * for read_committed ends, the last stable offset: a transaction whose commit had returned but
+ * whose marker the broker was still writing ended the partition before the transaction, and
+ * a read right after a commit missed its records (tests met it now and then, 2026-12-07). The
+ * high watermark includes every record written, so the read waits for such a transaction's
+ * marker (and for a transaction still open, until it completes).
+ */
+async function partitionEnds(kafka: Kafka, topic: string): Promise<{ partition: number; high: string; low: string }[]> {
+  const cluster = kafkajsCluster<EndsCluster>(kafka, { isolationLevel: READ_UNCOMMITTED });
+  await cluster.connect();
+  try {
+    return await retryOnProtocolError('UNKNOWN_TOPIC_OR_PARTITION', async () => {
+      await cluster.addTargetTopic(topic);
+      const partitions = cluster.findTopicPartitionMetadata(topic).map(({ partitionId }) => ({ partition: partitionId }));
+      if (partitions.length === 0) {
+        await cluster.refreshMetadata();
+        throw Object.assign(new Error(`Topic ${topic} not found in the metadata`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+      }
+      const [highs] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: false, partitions }]);
+      const [lows] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: true, partitions }]);
+      return partitions.map(({ partition }) => ({
+        partition,
+        high: highs?.partitions.find((entry) => entry.partition === partition)?.offset ?? '0',
+        low: lows?.partitions.find((entry) => entry.partition === partition)?.offset ?? '0',
+      }));
+    }, 20, () => 250);
+  } finally {
+    await cluster.disconnect();
+  }
 }

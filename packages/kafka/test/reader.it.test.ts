@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readEach, readToEnd, type ReadRecord } from '@elephant/kafka';
-import { createTestContext } from '@elephant/testing';
+import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('reader');
 
@@ -9,6 +9,32 @@ afterAll(async () => {
 });
 
 describe('readToEnd', () => {
+  it('regression (its end was the last stable offset, before a transaction whose marker was not written yet: a read right after a commit missed its records): reads a transaction that commits while the read waits', async () => {
+    const topic = ctx.topic('transaction');
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    const producer = ctx.kafka.producer({ transactionalId: `${ctx.id}-reader`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: [{ value: 'before' }] });
+      const transaction = await producer.transaction();
+      await transaction.send({ topic, messages: [{ value: 'inside-1' }, { value: 'inside-2' }] });
+      const groupPrefix = `${ctx.group('transaction')}-reader`;
+      const read = readToEnd(ctx.kafka, topic, { groupPrefix });
+      // The read has its ends once its consumer group exists: only then does the transaction commit.
+      const admin = ctx.kafka.admin();
+      await admin.connect();
+      try {
+        await waitUntil(async () => (await admin.listGroups()).groups.some((group) => group.groupId.startsWith(groupPrefix)), { message: 'the reader to take the topic\'s ends and start reading' });
+      } finally {
+        await admin.disconnect();
+      }
+      await transaction.commit();
+      expect((await read).map((record) => record.value?.toString())).toEqual(['before', 'inside-1', 'inside-2']);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('reads a partition that holds a single record (it counted the partition as read before reading it)', async () => {
     const topic = ctx.topic('single');
     await ctx.createTopics([{ topic, partitions: 3 }]);

@@ -1,0 +1,323 @@
+import './read-committed.ts';
+/**
+ * A consumer group's committed offsets, read the way a transactional consumer needs them:
+ * stable (KIP-447's `require_stable`).
+ *
+ * A transaction that commits consumer offsets (TxnOffsetCommit) leaves them pending at the
+ * group coordinator until the transaction's commit marker reaches the offsets topic, which
+ * happens after EndTxn returned to the producer. kafkajs 2.2.4 reads offsets with OffsetFetch
+ * v4 at most, which answers from the committed offsets only: right after a transaction
+ * committed, it can still return the offset before it. The profile builder's outbox recovery
+ * decides from that offset whether an earlier transaction published an entry, so it published
+ * the entry a second time (measured: about one run in four of
+ * services/profile-builder/test/recovery.it.test.ts on a freshly started broker).
+ *
+ * OffsetFetch v7 (Kafka 2.5+) takes `require_stable`: while a transaction holds pending
+ * offsets of a requested partition, the coordinator answers UNSTABLE_OFFSET_COMMIT instead,
+ * and the reader asks again until the transaction completed (committed or aborted), as the
+ * Java consumer does. kafkajs has no v7 (a flexible version, KIP-482: compact strings and
+ * arrays, tagged fields), so this module encodes and decodes it and sends it over kafkajs'
+ * own connection to the group coordinator (authentication and TLS included). A broker older
+ * than 2.5 gets kafkajs' own OffsetFetch, without the guarantee.
+ * packages/kafka/test/committed-offsets.test.ts checks the bytes,
+ * packages/kafka/test/committed-offsets.it.test.ts the behaviour against a real broker.
+ */
+import type { Kafka } from 'kafkajs';
+import { KafkaError } from './errors.ts';
+import { kafkajsCluster, kafkajsModule } from './internals.ts';
+
+const OFFSET_FETCH = 9;
+const STABLE_VERSION = 7;
+
+/** Errors the read waits out: a transaction holding the offsets, a coordinator loading or moving. */
+const WAITED_OUT = new Set(['UNSTABLE_OFFSET_COMMIT', 'GROUP_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP']);
+const COORDINATOR_MOVED = new Set(['GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP']);
+
+export interface OffsetFetchPartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset the group reads; -1n when it committed none. */
+  readonly offset: bigint;
+  readonly errorCode: number;
+}
+
+export interface OffsetFetchResponse {
+  readonly errorCode: number;
+  readonly partitions: readonly OffsetFetchPartition[];
+}
+
+function unsignedVarint(value: number): Buffer {
+  const bytes: number[] = [];
+  let rest = value >>> 0;
+  while (rest >= 0x80) {
+    bytes.push((rest & 0x7f) | 0x80);
+    rest >>>= 7;
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
+}
+
+function compactString(value: string): Buffer {
+  const bytes = Buffer.from(value, 'utf8');
+  return Buffer.concat([unsignedVarint(bytes.length + 1), bytes]);
+}
+
+function int32(value: number): Buffer {
+  const buffer = Buffer.allocUnsafe(4);
+  buffer.writeInt32BE(value);
+  return buffer;
+}
+
+const NO_TAGGED_FIELDS = Buffer.from([0]);
+
+/**
+ * The body of an OffsetFetch v7 request for one group, preceded by the tagged fields that end
+ * request header v2 (kafkajs writes header v1, which is header v2 without them).
+ */
+export function encodeOffsetFetchV7(groupId: string, topics: ReadonlyMap<string, readonly number[]>, requireStable: boolean): Buffer {
+  const parts: Buffer[] = [NO_TAGGED_FIELDS, compactString(groupId), unsignedVarint(topics.size + 1)];
+  for (const [topic, partitions] of topics) {
+    parts.push(compactString(topic), unsignedVarint(partitions.length + 1), ...partitions.map(int32), NO_TAGGED_FIELDS);
+  }
+  parts.push(Buffer.from([requireStable ? 1 : 0]), NO_TAGGED_FIELDS);
+  return Buffer.concat(parts);
+}
+
+class Reader {
+  #offset = 0;
+  readonly #buffer: Buffer;
+
+  constructor(buffer: Buffer) {
+    this.#buffer = buffer;
+  }
+
+  #need(bytes: number): void {
+    if (this.#offset + bytes > this.#buffer.length) throw new Error(`OffsetFetch v7 response ends after ${this.#buffer.length} bytes, ${bytes} more expected at ${this.#offset}`);
+  }
+
+  unsignedVarint(): number {
+    let value = 0;
+    for (let shift = 0; shift <= 28; shift += 7) {
+      this.#need(1);
+      const byte = this.#buffer[this.#offset++] ?? 0;
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+    }
+    throw new Error('OffsetFetch v7 response has a varint longer than 5 bytes');
+  }
+
+  int16(): number {
+    this.#need(2);
+    const value = this.#buffer.readInt16BE(this.#offset);
+    this.#offset += 2;
+    return value;
+  }
+
+  int32(): number {
+    this.#need(4);
+    const value = this.#buffer.readInt32BE(this.#offset);
+    this.#offset += 4;
+    return value;
+  }
+
+  int64(): bigint {
+    this.#need(8);
+    const value = this.#buffer.readBigInt64BE(this.#offset);
+    this.#offset += 8;
+    return value;
+  }
+
+  skip(bytes: number): void {
+    this.#need(bytes);
+    this.#offset += bytes;
+  }
+
+  /** A COMPACT_NULLABLE_STRING; null for the null string. */
+  compactString(): string | null {
+    const length = this.unsignedVarint() - 1;
+    if (length < 0) return null;
+    this.#need(length);
+    const value = this.#buffer.toString('utf8', this.#offset, this.#offset + length);
+    this.#offset += length;
+    return value;
+  }
+
+  /** Reads a COMPACT_ARRAY's length (null arrays as empty). */
+  compactArrayLength(): number {
+    return Math.max(0, this.unsignedVarint() - 1);
+  }
+
+  /** Skips a tagged-field section: none of its fields is one this reader knows. */
+  taggedFields(): void {
+    const count = this.unsignedVarint();
+    for (let field = 0; field < count; field += 1) {
+      this.unsignedVarint();
+      this.skip(this.unsignedVarint());
+    }
+  }
+}
+
+/** Decodes what kafkajs hands over after the correlation id: response header v1's tagged fields, then an OffsetFetch v7 response. */
+export function decodeOffsetFetchV7(payload: Buffer): OffsetFetchResponse {
+  const reader = new Reader(payload);
+  reader.taggedFields();
+  reader.int32(); // throttle_time_ms
+  const partitions: OffsetFetchPartition[] = [];
+  for (let topics = reader.compactArrayLength(); topics > 0; topics -= 1) {
+    const topic = reader.compactString() ?? '';
+    for (let count = reader.compactArrayLength(); count > 0; count -= 1) {
+      const partition = reader.int32();
+      const offset = reader.int64();
+      reader.int32(); // committed_leader_epoch
+      reader.compactString(); // metadata
+      const errorCode = reader.int16();
+      reader.taggedFields();
+      partitions.push({ topic, partition, offset, errorCode });
+    }
+    reader.taggedFields();
+  }
+  const errorCode = reader.int16();
+  reader.taggedFields();
+  return { errorCode, partitions };
+}
+
+interface ProtocolRequest {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly apiName: string;
+  encode(): Promise<{ buf: Buffer; buffer: Buffer }>;
+}
+
+interface ProtocolResponse<T> {
+  decode(payload: Buffer): Promise<T>;
+  parse(decoded: T): Promise<T>;
+}
+
+interface BrokerLike {
+  readonly versions?: Readonly<Record<number, { readonly maxVersion: number } | undefined>>;
+  readonly connectionPool: { send<T>(protocolRequest: { request: ProtocolRequest; response: ProtocolResponse<T> }): Promise<T> };
+  offsetFetch(request: { groupId: string; topics: { topic: string; partitions: { partition: number }[] }[] }): Promise<{ responses: { topic: string; partitions: { partition: number; offset: string }[] }[] }>;
+}
+
+interface ClusterLike {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  findGroupCoordinator(lookup: { groupId: string }): Promise<BrokerLike>;
+  /** The coordinator lookups coordinator-cache.ts keeps. */
+  elephantCoordinators?: Map<string, unknown>;
+}
+
+interface ErrorFactory {
+  readonly createErrorFromCode: (this: void, code: number) => Error & { type?: string };
+}
+
+const { createErrorFromCode } = kafkajsModule<ErrorFactory>('protocol/error.js');
+
+function stableOffsetFetch(groupId: string, topic: string, partition: number): { request: ProtocolRequest; response: ProtocolResponse<OffsetFetchResponse> } {
+  return {
+    request: {
+      apiKey: OFFSET_FETCH,
+      apiVersion: STABLE_VERSION,
+      apiName: 'OffsetFetch',
+      encode: () => {
+        const body = encodeOffsetFetchV7(groupId, new Map([[topic, [partition]]]), true);
+        return Promise.resolve({ buf: body, buffer: body });
+      },
+    },
+    response: {
+      decode: (payload) => Promise.resolve(decodeOffsetFetchV7(payload)),
+      parse: (decoded) => {
+        const code = decoded.errorCode !== 0 ? decoded.errorCode : decoded.partitions.find((entry) => entry.errorCode !== 0)?.errorCode;
+        return code === undefined ? Promise.resolve(decoded) : Promise.reject(createErrorFromCode(code));
+      },
+    },
+  };
+}
+
+export interface CommittedOffsetsOptions {
+  /** How long one read waits out open transactions and coordinator moves before failing (retryable). @default 10000 */
+  readonly maxWaitMs?: number;
+  /** Called with the broker's error type each time a read waits (UNSTABLE_OFFSET_COMMIT: a transaction holds the offset). */
+  readonly onWait?: (type: string) => void;
+}
+
+/**
+ * Reads a group's committed offsets, stable (see the module comment), over one connection to
+ * its coordinator, opened on first use.
+ */
+export class CommittedOffsets {
+  readonly #kafka: Kafka;
+  readonly #groupId: string;
+  readonly #maxWaitMs: number;
+  readonly #onWait: ((type: string) => void) | undefined;
+  #cluster: Promise<ClusterLike> | undefined;
+
+  constructor(kafka: Kafka, groupId: string, options: CommittedOffsetsOptions = {}) {
+    this.#kafka = kafka;
+    this.#groupId = groupId;
+    this.#maxWaitMs = options.maxWaitMs ?? 10000;
+    this.#onWait = options.onWait;
+  }
+
+  /** The next offset the group reads from `topic`/`partition`; -1 when it never committed one. */
+  async get(topic: string, partition: number): Promise<bigint> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt += 1) {
+      let cluster: ClusterLike;
+      try {
+        cluster = await this.#connect();
+      } catch (error) {
+        throw new KafkaError('KAFKA_UNAVAILABLE', `Could not connect to read the committed offsets of ${this.#groupId}: ${(error as Error).message}`, { retryable: true, cause: error });
+      }
+      try {
+        return await this.#read(cluster, topic, partition);
+      } catch (error) {
+        const type = (error as { type?: unknown }).type;
+        if (typeof type === 'string' && WAITED_OUT.has(type) && Date.now() - started < this.#maxWaitMs) {
+          if (COORDINATOR_MOVED.has(type)) cluster.elephantCoordinators?.clear();
+          this.#onWait?.(type);
+          await new Promise((resolve) => setTimeout(resolve, Math.min(500, 25 * 2 ** attempt)));
+          continue;
+        }
+        if (typeof type !== 'string') await this.#reset();
+        const reason = type === 'UNSTABLE_OFFSET_COMMIT' ? `a transaction still open after ${this.#maxWaitMs} ms holds it (UNSTABLE_OFFSET_COMMIT)` : (error as Error).message;
+        throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read the committed offset of ${this.#groupId} on ${topic}/${partition}: ${reason}`, { retryable: true, cause: error });
+      }
+    }
+  }
+
+  async #read(cluster: ClusterLike, topic: string, partition: number): Promise<bigint> {
+    const coordinator = await cluster.findGroupCoordinator({ groupId: this.#groupId });
+    if ((coordinator.versions?.[OFFSET_FETCH]?.maxVersion ?? 0) >= STABLE_VERSION) {
+      const { partitions } = await coordinator.connectionPool.send(stableOffsetFetch(this.#groupId, topic, partition));
+      return partitions.find((entry) => entry.topic === topic && entry.partition === partition)?.offset ?? -1n;
+    }
+    const { responses } = await coordinator.offsetFetch({ groupId: this.#groupId, topics: [{ topic, partitions: [{ partition }] }] });
+    const found = responses.find((entry) => entry.topic === topic)?.partitions.find((entry) => entry.partition === partition);
+    return BigInt(found?.offset ?? '-1');
+  }
+
+  #connect(): Promise<ClusterLike> {
+    this.#cluster ??= (async () => {
+      const cluster = kafkajsCluster<ClusterLike>(this.#kafka);
+      await cluster.connect();
+      return cluster;
+    })();
+    const connecting = this.#cluster;
+    connecting.catch(() => {
+      if (this.#cluster === connecting) this.#cluster = undefined;
+    });
+    return connecting;
+  }
+
+  /** Drops the connections after a failure that was not the broker's answer, so that the next read connects again. */
+  async #reset(): Promise<void> {
+    const connecting = this.#cluster;
+    this.#cluster = undefined;
+    await connecting?.then((cluster) => cluster.disconnect()).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.#reset();
+  }
+}
