@@ -24,7 +24,9 @@ import './read-committed.ts';
  */
 import type { Kafka } from 'kafkajs';
 import { KafkaError } from './errors.ts';
-import { kafkajsCluster, kafkajsModule } from './internals.ts';
+import { compactArrayLength, compactString, FlexibleReader, int32, NO_TAGGED_FIELDS, rawRequest, supports, type RawBroker } from './flexible.ts';
+import { kafkajsCluster } from './internals.ts';
+import { sleep } from './retry.ts';
 
 const OFFSET_FETCH = 9;
 const STABLE_VERSION = 7;
@@ -43,125 +45,29 @@ export interface OffsetFetchPartition {
 
 export interface OffsetFetchResponse {
   readonly errorCode: number;
+  /** throttle_time_ms: since KIP-219 the broker answers first and the client waits (kafkajs' connection reads this field). */
+  readonly clientSideThrottleTime: number;
   readonly partitions: readonly OffsetFetchPartition[];
 }
-
-function unsignedVarint(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value >>> 0;
-  while (rest >= 0x80) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest >>>= 7;
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
-}
-
-function compactString(value: string): Buffer {
-  const bytes = Buffer.from(value, 'utf8');
-  return Buffer.concat([unsignedVarint(bytes.length + 1), bytes]);
-}
-
-function int32(value: number): Buffer {
-  const buffer = Buffer.allocUnsafe(4);
-  buffer.writeInt32BE(value);
-  return buffer;
-}
-
-const NO_TAGGED_FIELDS = Buffer.from([0]);
 
 /**
  * The body of an OffsetFetch v7 request for one group, preceded by the tagged fields that end
  * request header v2 (kafkajs writes header v1, which is header v2 without them).
  */
 export function encodeOffsetFetchV7(groupId: string, topics: ReadonlyMap<string, readonly number[]>, requireStable: boolean): Buffer {
-  const parts: Buffer[] = [NO_TAGGED_FIELDS, compactString(groupId), unsignedVarint(topics.size + 1)];
+  const parts: Buffer[] = [NO_TAGGED_FIELDS, compactString(groupId), compactArrayLength(topics.size)];
   for (const [topic, partitions] of topics) {
-    parts.push(compactString(topic), unsignedVarint(partitions.length + 1), ...partitions.map(int32), NO_TAGGED_FIELDS);
+    parts.push(compactString(topic), compactArrayLength(partitions.length), ...partitions.map(int32), NO_TAGGED_FIELDS);
   }
   parts.push(Buffer.from([requireStable ? 1 : 0]), NO_TAGGED_FIELDS);
   return Buffer.concat(parts);
 }
 
-class Reader {
-  #offset = 0;
-  readonly #buffer: Buffer;
-
-  constructor(buffer: Buffer) {
-    this.#buffer = buffer;
-  }
-
-  #need(bytes: number): void {
-    if (this.#offset + bytes > this.#buffer.length) throw new Error(`OffsetFetch v7 response ends after ${this.#buffer.length} bytes, ${bytes} more expected at ${this.#offset}`);
-  }
-
-  unsignedVarint(): number {
-    let value = 0;
-    for (let shift = 0; shift <= 28; shift += 7) {
-      this.#need(1);
-      const byte = this.#buffer[this.#offset++] ?? 0;
-      value += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) return value;
-    }
-    throw new Error('OffsetFetch v7 response has a varint longer than 5 bytes');
-  }
-
-  int16(): number {
-    this.#need(2);
-    const value = this.#buffer.readInt16BE(this.#offset);
-    this.#offset += 2;
-    return value;
-  }
-
-  int32(): number {
-    this.#need(4);
-    const value = this.#buffer.readInt32BE(this.#offset);
-    this.#offset += 4;
-    return value;
-  }
-
-  int64(): bigint {
-    this.#need(8);
-    const value = this.#buffer.readBigInt64BE(this.#offset);
-    this.#offset += 8;
-    return value;
-  }
-
-  skip(bytes: number): void {
-    this.#need(bytes);
-    this.#offset += bytes;
-  }
-
-  /** A COMPACT_NULLABLE_STRING; null for the null string. */
-  compactString(): string | null {
-    const length = this.unsignedVarint() - 1;
-    if (length < 0) return null;
-    this.#need(length);
-    const value = this.#buffer.toString('utf8', this.#offset, this.#offset + length);
-    this.#offset += length;
-    return value;
-  }
-
-  /** Reads a COMPACT_ARRAY's length (null arrays as empty). */
-  compactArrayLength(): number {
-    return Math.max(0, this.unsignedVarint() - 1);
-  }
-
-  /** Skips a tagged-field section: none of its fields is one this reader knows. */
-  taggedFields(): void {
-    const count = this.unsignedVarint();
-    for (let field = 0; field < count; field += 1) {
-      this.unsignedVarint();
-      this.skip(this.unsignedVarint());
-    }
-  }
-}
-
 /** Decodes what kafkajs hands over after the correlation id: response header v1's tagged fields, then an OffsetFetch v7 response. */
 export function decodeOffsetFetchV7(payload: Buffer): OffsetFetchResponse {
-  const reader = new Reader(payload);
+  const reader = new FlexibleReader(payload, 'OffsetFetch v7');
   reader.taggedFields();
-  reader.int32(); // throttle_time_ms
+  const clientSideThrottleTime = reader.int32();
   const partitions: OffsetFetchPartition[] = [];
   for (let topics = reader.compactArrayLength(); topics > 0; topics -= 1) {
     const topic = reader.compactString() ?? '';
@@ -178,24 +84,10 @@ export function decodeOffsetFetchV7(payload: Buffer): OffsetFetchResponse {
   }
   const errorCode = reader.int16();
   reader.taggedFields();
-  return { errorCode, partitions };
+  return { errorCode, partitions, clientSideThrottleTime };
 }
 
-interface ProtocolRequest {
-  readonly apiKey: number;
-  readonly apiVersion: number;
-  readonly apiName: string;
-  encode(): Promise<{ buf: Buffer; buffer: Buffer }>;
-}
-
-interface ProtocolResponse<T> {
-  decode(payload: Buffer): Promise<T>;
-  parse(decoded: T): Promise<T>;
-}
-
-interface BrokerLike {
-  readonly versions?: Readonly<Record<number, { readonly maxVersion: number } | undefined>>;
-  readonly connectionPool: { send<T>(protocolRequest: { request: ProtocolRequest; response: ProtocolResponse<T> }): Promise<T> };
+interface BrokerLike extends RawBroker {
   offsetFetch(request: { groupId: string; topics: { topic: string; partitions: { partition: number }[] }[] }): Promise<{ responses: { topic: string; partitions: { partition: number; offset: string }[] }[] }>;
 }
 
@@ -207,31 +99,9 @@ interface ClusterLike {
   elephantCoordinators?: Map<string, unknown>;
 }
 
-interface ErrorFactory {
-  readonly createErrorFromCode: (this: void, code: number) => Error & { type?: string };
-}
-
-const { createErrorFromCode } = kafkajsModule<ErrorFactory>('protocol/error.js');
-
-function stableOffsetFetch(groupId: string, topic: string, partition: number): { request: ProtocolRequest; response: ProtocolResponse<OffsetFetchResponse> } {
-  return {
-    request: {
-      apiKey: OFFSET_FETCH,
-      apiVersion: STABLE_VERSION,
-      apiName: 'OffsetFetch',
-      encode: () => {
-        const body = encodeOffsetFetchV7(groupId, new Map([[topic, [partition]]]), true);
-        return Promise.resolve({ buf: body, buffer: body });
-      },
-    },
-    response: {
-      decode: (payload) => Promise.resolve(decodeOffsetFetchV7(payload)),
-      parse: (decoded) => {
-        const code = decoded.errorCode !== 0 ? decoded.errorCode : decoded.partitions.find((entry) => entry.errorCode !== 0)?.errorCode;
-        return code === undefined ? Promise.resolve(decoded) : Promise.reject(createErrorFromCode(code));
-      },
-    },
-  };
+function stableOffsetFetch(groupId: string, topic: string, partition: number) {
+  const body = encodeOffsetFetchV7(groupId, new Map([[topic, [partition]]]), true);
+  return rawRequest(OFFSET_FETCH, STABLE_VERSION, 'OffsetFetch', body, decodeOffsetFetchV7, (decoded) => (decoded.errorCode !== 0 ? decoded.errorCode : decoded.partitions.find((entry) => entry.errorCode !== 0)?.errorCode));
 }
 
 export interface CommittedOffsetsOptions {
@@ -251,6 +121,8 @@ export class CommittedOffsets {
   readonly #maxWaitMs: number;
   readonly #onWait: ((type: string) => void) | undefined;
   #cluster: Promise<ClusterLike> | undefined;
+  /** Aborted by close(): a read waiting out an open transaction stops, and none connects again. */
+  readonly #closed = new AbortController();
 
   constructor(kafka: Kafka, groupId: string, options: CommittedOffsetsOptions = {}) {
     this.#kafka = kafka;
@@ -263,9 +135,11 @@ export class CommittedOffsets {
   async get(topic: string, partition: number): Promise<bigint> {
     const started = Date.now();
     for (let attempt = 0; ; attempt += 1) {
+      if (this.#closed.signal.aborted) throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read the committed offset of ${this.#groupId} on ${topic}/${partition}: closed`, { retryable: true });
+      const connecting = this.#connect();
       let cluster: ClusterLike;
       try {
-        cluster = await this.#connect();
+        cluster = await connecting;
       } catch (error) {
         throw new KafkaError('KAFKA_UNAVAILABLE', `Could not connect to read the committed offsets of ${this.#groupId}: ${(error as Error).message}`, { retryable: true, cause: error });
       }
@@ -273,13 +147,13 @@ export class CommittedOffsets {
         return await this.#read(cluster, topic, partition);
       } catch (error) {
         const type = (error as { type?: unknown }).type;
-        if (typeof type === 'string' && WAITED_OUT.has(type) && Date.now() - started < this.#maxWaitMs) {
+        if (typeof type === 'string' && WAITED_OUT.has(type) && Date.now() - started < this.#maxWaitMs && !this.#closed.signal.aborted) {
           if (COORDINATOR_MOVED.has(type)) cluster.elephantCoordinators?.clear();
           this.#onWait?.(type);
-          await new Promise((resolve) => setTimeout(resolve, Math.min(500, 25 * 2 ** attempt)));
+          await sleep(Math.min(500, 25 * 2 ** attempt), this.#closed.signal);
           continue;
         }
-        if (typeof type !== 'string') await this.#reset();
+        if (typeof type !== 'string') await this.#reset(connecting);
         const reason = type === 'UNSTABLE_OFFSET_COMMIT' ? `a transaction still open after ${this.#maxWaitMs} ms holds it (UNSTABLE_OFFSET_COMMIT)` : (error as Error).message;
         throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read the committed offset of ${this.#groupId} on ${topic}/${partition}: ${reason}`, { retryable: true, cause: error });
       }
@@ -288,7 +162,7 @@ export class CommittedOffsets {
 
   async #read(cluster: ClusterLike, topic: string, partition: number): Promise<bigint> {
     const coordinator = await cluster.findGroupCoordinator({ groupId: this.#groupId });
-    if ((coordinator.versions?.[OFFSET_FETCH]?.maxVersion ?? 0) >= STABLE_VERSION) {
+    if (supports(coordinator, OFFSET_FETCH, STABLE_VERSION)) {
       const { partitions } = await coordinator.connectionPool.send(stableOffsetFetch(this.#groupId, topic, partition));
       return partitions.find((entry) => entry.topic === topic && entry.partition === partition)?.offset ?? -1n;
     }
@@ -310,14 +184,19 @@ export class CommittedOffsets {
     return connecting;
   }
 
-  /** Drops the connections after a failure that was not the broker's answer, so that the next read connects again. */
-  async #reset(): Promise<void> {
-    const connecting = this.#cluster;
-    this.#cluster = undefined;
-    await connecting?.then((cluster) => cluster.disconnect()).catch(() => undefined);
+  /**
+   * Drops `failed` after a failure that was not the broker's answer, so that the next read
+   * connects again; a connection another read opened since is left alone.
+   */
+  async #reset(failed: Promise<ClusterLike>): Promise<void> {
+    if (this.#cluster === failed) this.#cluster = undefined;
+    await failed.then((cluster) => cluster.disconnect()).catch(() => undefined);
   }
 
+  /** Closes the connection; a read in progress fails (retryable) instead of connecting again. */
   async close(): Promise<void> {
-    await this.#reset();
+    this.#closed.abort();
+    const connecting = this.#cluster;
+    if (connecting) await this.#reset(connecting);
   }
 }

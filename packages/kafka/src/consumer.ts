@@ -2,7 +2,9 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner
 import { describeError, isRetryable } from '@elephant/errors';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@elephant/observability';
 import { KafkaError } from './errors.ts';
+import { sleep } from './retry.ts';
 import { withRejoinHook, type RewindTo } from './rejoin.ts';
+import type { GroupGeneration } from './txn-offset-commit.ts';
 
 export type { KafkaMessage };
 
@@ -26,6 +28,12 @@ export interface BatchContext {
    * error instead: the runner leaves it uncommitted, and the partition's owner handles it.
    */
   readonly membership?: AbortSignal;
+  /**
+   * The generation and member id of that membership, for a handler that commits offsets in a
+   * transaction (ConsumedOffset.generation): the coordinator then refuses the commit once the
+   * group has moved past it, even when this member has not noticed yet.
+   */
+  readonly generation?: GroupGeneration;
 }
 
 /**
@@ -221,6 +229,8 @@ export class BatchConsumer {
   #epoch = 0;
   /** Aborted when #epoch moves on: BatchContext.membership of the batches handled under it. */
   #membership = new AbortController();
+  /** The generation and member id of the last join that succeeded (rejoin.ts tells). */
+  #generation: GroupGeneration | undefined;
   #rejoining = false;
   #running = false;
   /** In the group: set by each join, cleared by each crash (kafkajs restarts a crashed member on its own). */
@@ -382,6 +392,9 @@ export class BatchConsumer {
           partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently ?? 1,
           eachBatch: (payload) => this.#eachBatch(payload),
         }),
+      (generation) => {
+        this.#generation = generation;
+      },
     );
     this.#running = true;
   }
@@ -541,7 +554,9 @@ export class BatchConsumer {
     const { handler, partitionsHandler } = this.#options;
     const signal = this.#abort.signal;
     const membership = this.#membership.signal;
-    const invoke = partitionsHandler ? () => partitionsHandler(batches, { signal, groupId }) : () => handler(batches[0] as ConsumedBatch, { signal, groupId, nextOffset: (first.items.at(-1) as Fetched).nextOffset, membership });
+    const generation = this.#generation;
+    const nextOffset = (first.items.at(-1) as Fetched).nextOffset;
+    const invoke = partitionsHandler ? () => partitionsHandler(batches, { signal, groupId }) : () => handler(batches[0] as ConsumedBatch, generation ? { signal, groupId, nextOffset, membership, generation } : { signal, groupId, nextOffset, membership });
     const backoff = this.#options.retryBackoff ?? { initialMs: 200, maxMs: 10000 };
     // Identifies this call while it is retried (isReady).
     const call = {};
@@ -797,18 +812,3 @@ class HandlerBug extends KafkaError {
     super('KAFKA_HANDLER_FAILED', `Batch handler failed with a non-retryable error: ${describeError(cause)}`, { cause });
   }
 }
-
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-

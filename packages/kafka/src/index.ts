@@ -1,5 +1,6 @@
 export { createKafka, levelOf as kafkajsLogLevel, type KafkaClientOptions, type KafkaClientSecurity } from './client.ts';
 export { checkCoPartitioned, ensureTopics, requireTopics, consumerGroupLag, consumerGroupsLag, type GroupTopics, type TopicSpec } from './admin.ts';
+export { decodeTxnOffsetCommitV3, encodeTxnOffsetCommitV3, withGeneration, type GroupGeneration } from './txn-offset-commit.ts';
 export { CommittedOffsets, decodeOffsetFetchV7, encodeOffsetFetchV7, type CommittedOffsetsOptions, type OffsetFetchPartition, type OffsetFetchResponse } from './committed-offsets.ts';
 export { BatchProducer, recordSize, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
 export { BatchConsumer, type BatchConsumerOptions, type BatchConsumerSettings, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage, type PartitionsHandler } from './consumer.ts';
@@ -10,7 +11,7 @@ export type { IHeaders } from 'kafkajs';
 export { CoPartitionedAssigner } from './co-partitioned.ts';
 export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';
 export { filterAbortedRecords } from './read-committed.ts';
-export { readEach, readToEnd, type ReadEachOptions, type ReadRecord, type ReadToEndOptions } from './reader.ts';
+export { OPEN_TRANSACTION_WAIT_MS, readEach, readToEnd, type ReadEachOptions, type ReadRecord, type ReadToEndOptions } from './reader.ts';
 export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';
 export { sessionFetch } from './fetch.ts';
 export { KafkaEncoder } from './encoder.ts';

@@ -1,4 +1,4 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 import { kafkajsCluster } from './internals.ts';
 import { retryOnProtocolError } from './retry.ts';
@@ -51,8 +51,11 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
  * offset order (partitions interleave), and keeps none: what is kept is what `visit` keeps.
  * The end is the high watermark: every record written by then, so a transaction whose
  * commit returned but whose marker the broker was still writing is read, and one still open
- * is waited for until it completes (its records handed over if it commits). Records a fetch
- * brings from beyond the end (written since) are handed over too. Progress is tracked from kafkajs'
+ * is waited for, up to OPEN_TRANSACTION_WAIT_MS (its records handed over if it commits);
+ * after that the read ends at the partition's last stable offset, without the records of a
+ * transaction still open (a producer that died mid-transaction holds it open until the broker
+ * aborts it, a minute by default). Records a fetch brings from beyond the end (written since)
+ * are handed over too. Progress is tracked from kafkajs'
  * end-of-batch events, which also fire for fetches that held only transaction markers or
  * aborted records, so a partition whose tail is a marker still counts as read. What `visit`
  * throws ends the read and is thrown. For tests and tools, not for services.
@@ -82,6 +85,8 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
   const next = new Map<number, bigint>([...windows].map(([partition, window]) => [partition, window.start]));
   const done = (): boolean => pending.every((partition) => (position.get(partition) ?? 0n) >= (windows.get(partition)?.end ?? 0n));
   let failure: { readonly error: unknown } | undefined;
+  /** For the last stable offsets, once a transaction open since the call began holds the read up. */
+  let admin: Admin | undefined;
   await consumer.connect();
   try {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -125,8 +130,23 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
     const progress = (): string => pending.map((partition) => `${position.get(partition) ?? -1n}/${next.get(partition) ?? -1n}`).join(',');
     let seen = progress();
     let deadline = Date.now() + timeoutMs;
+    const began = Date.now();
+    let stableCheckedAt = began;
     while (!done()) {
       if (failure !== undefined) break;
+      if (Date.now() - began >= OPEN_TRANSACTION_WAIT_MS && Date.now() - stableCheckedAt >= 1000) {
+        stableCheckedAt = Date.now();
+        admin ??= await connectedAdmin(kafka);
+        const stable = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, BigInt(high)]));
+        for (const partition of pending) {
+          const window = windows.get(partition);
+          if (!window) continue;
+          const reached = (position.get(partition) ?? 0n) > window.start ? (position.get(partition) ?? 0n) : window.start;
+          // Read up to the last stable offset, the rest of its end still held by a transaction
+          // open since the call began: the read ends without that transaction's records.
+          if (reached < window.end && reached >= (stable.get(partition) ?? window.end)) windows.set(partition, { start: window.start, end: reached });
+        }
+      }
       const now = progress();
       if (now !== seen) {
         seen = now;
@@ -137,9 +157,21 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
-    await consumer.disconnect();
+    await Promise.all([consumer.disconnect(), admin?.disconnect()]);
   }
   if (failure !== undefined) throw failure.error;
+}
+
+/**
+ * How long a read waits for a transaction open when it began (or whose commit marker was not
+ * written yet, which takes milliseconds) before it ends at the last stable offset without it.
+ */
+export const OPEN_TRANSACTION_WAIT_MS = 5000;
+
+async function connectedAdmin(kafka: Kafka): Promise<Admin> {
+  const admin = kafka.admin();
+  await admin.connect();
+  return admin;
 }
 
 interface EndsCluster {

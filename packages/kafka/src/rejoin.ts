@@ -34,6 +34,7 @@ import './read-committed.ts';
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { kafkajsModule } from './internals.ts';
+import type { GroupGeneration } from './txn-offset-commit.ts';
 
 /** A partition's fetch position to go back to: the offset of its first record not handled. */
 export interface RewindTo {
@@ -44,11 +45,19 @@ export interface RewindTo {
 
 export type BeforeRejoin = () => Promise<readonly RewindTo[]>;
 
-const hooks = new AsyncLocalStorage<BeforeRejoin>();
+/** Told the generation and member id of each join that succeeded (what fences the member's transactional commits, see txn-offset-commit.ts). */
+export type Joined = (generation: GroupGeneration) => void;
 
-/** Runs `start` (which calls kafkajs' `consumer.run()`) so that the group's joins call `hook` first. */
-export function withRejoinHook<T>(hook: BeforeRejoin, start: () => T): T {
-  return hooks.run(hook, start);
+interface Hooks {
+  readonly beforeRejoin: BeforeRejoin;
+  readonly joined: Joined | undefined;
+}
+
+const hooks = new AsyncLocalStorage<Hooks>();
+
+/** Runs `start` (which calls kafkajs' `consumer.run()`) so that the group's joins call `hook` first, and `joined` after each that succeeded. */
+export function withRejoinHook<T>(hook: BeforeRejoin, start: () => T, joined?: Joined): T {
+  return hooks.run({ beforeRejoin: hook, joined }, start);
 }
 
 /** What this module uses of a kafkajs OffsetManager (one per membership). */
@@ -61,6 +70,9 @@ interface OffsetManager {
 /** What this module uses of a kafkajs ConsumerGroup. */
 interface ConsumerGroup {
   readonly groupId: string;
+  /** Set by each join; null before the first. */
+  readonly generationId: number | null;
+  readonly memberId: string | null;
   /** null before the first join. */
   readonly offsetManager: OffsetManager | null;
   readonly cluster: { refreshMetadata(): Promise<void> };
@@ -85,8 +97,10 @@ for (const [name, value] of [['ConsumerGroup#joinAndSync', originalJoinAndSync],
 
 ConsumerGroup.prototype.joinAndSync = async function joinAndSync(this: ConsumerGroup, ...args: unknown[]): Promise<unknown> {
   const hook = hooks.getStore();
-  if (hook) rewind(this.offsetManager, await hook());
-  return originalJoinAndSync.apply(this, args);
+  if (hook) rewind(this.offsetManager, await hook.beforeRejoin());
+  const result = await originalJoinAndSync.apply(this, args);
+  if (hook?.joined && this.generationId !== null && this.memberId !== null) hook.joined({ generationId: this.generationId, memberId: this.memberId });
+  return result;
 };
 
 /** Sets the membership's fetch positions back to the first records the hook did not see handled. */

@@ -13,3 +13,17 @@ export async function retryOnProtocolError<T>(type: string, work: () => Promise<
     }
   }
 }
+
+/** Resolves after `ms`, or at once when `signal` is aborted (already or meanwhile). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

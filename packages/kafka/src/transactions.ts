@@ -5,6 +5,7 @@ import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
 import { mergeByTopic, REQUEST_MAX_BYTES, splitRequests, type OutboundBatch } from './producer.ts';
 import { retryOnProtocolError } from './retry.ts';
+import { withGeneration, type GroupGeneration } from './txn-offset-commit.ts';
 
 /** The producer's retries: from the first backoff (1 ms unless configured), doubling, up to 1 s a wait; about 4 s in all. */
 const RETRIES = 13;
@@ -17,6 +18,12 @@ export interface ConsumedOffset {
   readonly partition: number;
   /** The next offset to read (last processed + 1). */
   readonly offset: string;
+  /**
+   * The group membership the offset's batch was fetched under (BatchContext.generation): the
+   * coordinator refuses the commit, and the transaction aborts, once the group has moved past
+   * it (KAFKA_MEMBERSHIP_FENCED; see txn-offset-commit.ts). Without it the commit is not fenced.
+   */
+  readonly generation?: GroupGeneration | undefined;
 }
 
 export interface TransactionalProducerOptions {
@@ -113,15 +120,20 @@ export class TransactionalProducer {
       const sendRecords = async (): Promise<void> => {
         for (const topicMessages of requests) await transaction.sendBatch({ topicMessages, compression: CompressionTypes.None });
       };
-      const byGroup = new Map<string, Map<string, { partition: number; offset: string }[]>>();
+      // One TxnOffsetCommit per group and membership (a transaction shared by batches fetched
+      // before and after a rejoin holds two).
+      const byMembership = new Map<string, { groupId: string; generation: GroupGeneration | undefined; topics: Map<string, { partition: number; offset: string }[]> }>();
       for (const offset of offsets) {
-        const topics = byGroup.get(offset.groupId) ?? new Map<string, { partition: number; offset: string }[]>();
-        topics.set(offset.topic, [...(topics.get(offset.topic) ?? []), { partition: offset.partition, offset: offset.offset }]);
-        byGroup.set(offset.groupId, topics);
+        const key = JSON.stringify([offset.groupId, offset.generation?.generationId, offset.generation?.memberId, offset.generation?.groupInstanceId]);
+        let entry = byMembership.get(key);
+        if (!entry) byMembership.set(key, (entry = { groupId: offset.groupId, generation: offset.generation, topics: new Map() }));
+        const partitions = entry.topics.get(offset.topic);
+        if (partitions) partitions.push({ partition: offset.partition, offset: offset.offset });
+        else entry.topics.set(offset.topic, [{ partition: offset.partition, offset: offset.offset }]);
       }
       const sendOffsets = async (): Promise<void> => {
-        for (const [consumerGroupId, topics] of byGroup) {
-          await whileConcurrent(() => transaction.sendOffsets({ consumerGroupId, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) }), this.#retryBackoffMs);
+        for (const { groupId: consumerGroupId, generation, topics } of byMembership.values()) {
+          await whileConcurrent(() => transaction.sendOffsets({ consumerGroupId, topics: withGeneration([...topics].map(([topic, partitions]) => ({ topic, partitions })), generation) }), this.#retryBackoffMs);
         }
       };
       const sent = await Promise.allSettled([sendRecords(), sendOffsets()]);
@@ -142,6 +154,8 @@ export class TransactionalProducer {
       const rejected = recordRejection(error);
       // The same records are refused every time: retrying would stop the partitions for good.
       if (rejected !== undefined) throw new KafkaError('KAFKA_RECORD_REJECTED', `Transaction aborted: the broker refused a record (${rejected}): ${(error as Error).message}`, { retryable: false, cause: error, details: { reason: rejected } });
+      const fenced = protocolErrorIn(error, STALE_MEMBERSHIP);
+      if (fenced !== undefined) throw new KafkaError('KAFKA_MEMBERSHIP_FENCED', `Transaction ${aborted ? 'aborted' : 'not aborted (the producer is made anew)'}: the consumer group has moved past the membership its offsets were fetched under (${fenced}); their partitions are another member's now: ${(error as Error).message}`, { retryable: true, cause: error, details: { reason: fenced } });
       const refused = refusal(error);
       if (refused !== undefined) throw new KafkaError('KAFKA_REFUSED', `Transaction aborted: the broker refuses it (${refused}); ${refusalHint(refused)}: ${(error as Error).message}`, { retryable: false, cause: error, details: { reason: refused } });
       throw new KafkaError('KAFKA_UNAVAILABLE', `Transaction failed and was ${aborted ? 'aborted' : 'not aborted (the producer is made anew)'}: ${(error as Error).message}`, { retryable: true, cause: error });
@@ -172,6 +186,9 @@ export class TransactionalProducer {
 function whileConcurrent<T>(send: () => Promise<T>, backoffMs: number): Promise<T> {
   return retryOnProtocolError('CONCURRENT_TRANSACTIONS', send, RETRIES, (attempt) => Math.min(MAX_RETRY_MS, backoffMs * 2 ** attempt));
 }
+
+/** The group coordinator's answers to offsets of a membership that ended (TxnOffsetCommit v3, see txn-offset-commit.ts). */
+const STALE_MEMBERSHIP = new Set(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
 
 /** Broker answers after which a transactional producer can run no further transaction. */
 const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING', 'INVALID_TXN_STATE']);

@@ -50,17 +50,17 @@ async function unstableRead(groupId: string, topic: string): Promise<string | un
 }
 
 describe('CommittedOffsets', () => {
-  it('reads -1 for a group that never committed, and the offset a plain commit wrote', async () => {
+  it('reads -1 for a group that never committed, and the offset a transaction committed', async () => {
     const topic = ctx.topic('plain');
     await ctx.createTopics([{ topic, partitions: 2 }]);
     const groupId = ctx.group('plain');
     const offsets = new CommittedOffsets(ctx.kafka, groupId);
     try {
       expect(await offsets.get(topic, 0)).toBe(-1n);
-      const admin = ctx.kafka.admin();
-      await admin.connect();
-      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 1, offset: '17' }] });
-      await admin.disconnect();
+      const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-plain`, { transactionTimeoutMs: 10000 });
+      await producer.commit([], [{ groupId, topic, partition: 1, offset: '17' }]);
+      await producer.disconnect();
+      // Read at once: the transaction's marker may not be written yet, and the read waits for it.
       expect(await offsets.get(topic, 1)).toBe(17n);
       expect(await offsets.get(topic, 0)).toBe(-1n);
     } finally {
@@ -99,6 +99,25 @@ describe('CommittedOffsets', () => {
       await waitUntil(() => waits.includes('UNSTABLE_OFFSET_COMMIT'), { message: 'the read to meet the open transaction' });
       await transaction.abort();
       expect(await read).toBe(-1n);
+    } finally {
+      await Promise.all([transaction.disconnect(), offsets.close()]);
+    }
+  });
+
+  it('stops a read waiting out an open transaction when closed, and connects no more', async () => {
+    const topic = ctx.topic('closing');
+    await ctx.createTopics([{ topic, partitions: 1 }]);
+    const groupId = ctx.group('closing');
+    const waits: string[] = [];
+    const offsets = new CommittedOffsets(ctx.kafka, groupId, { maxWaitMs: 30000, onWait: (type) => waits.push(type) });
+    const transaction = await openTransaction(groupId, topic, '4');
+    try {
+      const read = offsets.get(topic, 0);
+      await waitUntil(() => waits.length > 0, { message: 'the read to meet the open transaction' });
+      await offsets.close();
+      await expect(read).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retryable: true });
+      await expect(offsets.get(topic, 0)).rejects.toThrow(/closed/);
+      await transaction.abort();
     } finally {
       await Promise.all([transaction.disconnect(), offsets.close()]);
     }

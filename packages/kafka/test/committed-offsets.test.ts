@@ -39,7 +39,7 @@ describe('OffsetFetch v7', () => {
     };
     const payload = Buffer.concat([
       Buffer.from([1, 5, 2, 0xaa, 0xbb]), // header: one tagged field (tag 5, 2 bytes)
-      Buffer.from([0, 0, 0, 0]), // throttle_time_ms
+      Buffer.from([0, 0, 0, 7]), // throttle_time_ms
       Buffer.from([2, 4, 0x61, 0x62, 0x63]), // one topic "abc"
       Buffer.from([3]), // two partitions
       partition(0, 42n, 0, Buffer.from([3, 0x6d, 0x64])), // metadata "md"
@@ -50,6 +50,7 @@ describe('OffsetFetch v7', () => {
     ]);
     expect(decodeOffsetFetchV7(payload)).toEqual({
       errorCode: 0,
+      clientSideThrottleTime: 7,
       partitions: [
         { topic: 'abc', partition: 0, offset: 42n, errorCode: 0 },
         { topic: 'abc', partition: 1, offset: -1n, errorCode: 88 },

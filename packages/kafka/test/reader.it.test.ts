@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readEach, readToEnd, type ReadRecord } from '@elephant/kafka';
+import { OPEN_TRANSACTION_WAIT_MS, readEach, readToEnd, type ReadRecord } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('reader');
@@ -30,6 +30,25 @@ describe('readToEnd', () => {
       }
       await transaction.commit();
       expect((await read).map((record) => record.value?.toString())).toEqual(['before', 'inside-1', 'inside-2']);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
+  it('ends at the last stable offset, without its records, once a transaction open since the call began has held it up for OPEN_TRANSACTION_WAIT_MS (it failed as Kafka unreachable)', async () => {
+    const topic = ctx.topic('open');
+    await ctx.createTopics([{ topic, partitions: 2 }]);
+    const producer = ctx.kafka.producer({ transactionalId: `${ctx.id}-open`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: [{ partition: 0, value: 'before' }, { partition: 1, value: 'other' }] });
+      const transaction = await producer.transaction();
+      await transaction.send({ topic, messages: [{ partition: 0, value: 'open' }] });
+      const began = Date.now();
+      const values = (await readToEnd(ctx.kafka, topic, { timeoutMs: 30000 })).map((record) => record.value?.toString()).sort();
+      expect(values).toEqual(['before', 'other']);
+      expect(Date.now() - began).toBeGreaterThanOrEqual(OPEN_TRANSACTION_WAIT_MS);
+      await transaction.abort();
     } finally {
       await producer.disconnect();
     }

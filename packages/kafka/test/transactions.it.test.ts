@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isElephantError } from '@elephant/errors';
-import { TransactionalProducer, readToEnd } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, CommittedOffsets, TransactionalProducer, readToEnd, type GroupGeneration } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('transactions');
@@ -124,6 +124,57 @@ describe('TransactionalProducer', () => {
     }
     const records = await readCommitted(output, 3);
     expect(records.map((record) => record.value?.toString())).toEqual(['first', 'usurper', 'again']);
+  });
+
+  it('regression (kafkajs\' TxnOffsetCommit carried no generation: a member the group had moved past still committed its transaction): offsets of a generation the group moved past are refused, and their transaction aborted', async () => {
+    const input = ctx.topic('generation-input');
+    const output = ctx.topic('generation-output');
+    await ctx.createTopics([
+      { topic: input, partitions: 1 },
+      { topic: output, partitions: 1 },
+    ]);
+    const groupId = ctx.group('generation');
+    const generations: GroupGeneration[] = [];
+    const consumer = new BatchConsumer({
+      kafka: ctx.kafka,
+      groupId,
+      topics: [input],
+      logger: ctx.logger,
+      commit: 'handler',
+      handler: (_batch, context) => {
+        if (context.generation) generations.push(context.generation);
+        return Promise.resolve();
+      },
+    });
+    const offsets = new CommittedOffsets(ctx.kafka, groupId);
+    const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-generation`, { transactionTimeoutMs: 10000 });
+    try {
+      await consumer.start();
+      const sender = await BatchProducer.connect(ctx.kafka);
+      await sender.send([{ topic: input, messages: [{ key: 'k', value: 'in' }] }]);
+      await sender.disconnect();
+      const current = await waitUntil(() => generations[0], { message: 'the member to handle a batch', timeoutMs: 60000 });
+      expect(current.generationId).toBeGreaterThan(0);
+      expect(current.memberId).not.toBe('');
+      await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'current' }] }], [{ groupId, topic: input, partition: 0, offset: '1', generation: current }]);
+      // The member's previous generation: what a member that missed a rebalance still holds.
+      let failure: unknown;
+      try {
+        await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'stale' }] }], [{ groupId, topic: input, partition: 0, offset: '7', generation: { ...current, generationId: current.generationId - 1 } }]);
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure).toMatchObject({ code: 'KAFKA_MEMBERSHIP_FENCED', retryable: true, details: { reason: 'ILLEGAL_GENERATION' } });
+      // A member the group no longer knows.
+      await expect(producer.commit([{ topic: output, messages: [{ key: 'k', value: 'unknown' }] }], [{ groupId, topic: input, partition: 0, offset: '8', generation: { ...current, memberId: `${current.memberId}-gone` } }])).rejects.toMatchObject({ code: 'KAFKA_MEMBERSHIP_FENCED', details: { reason: 'UNKNOWN_MEMBER_ID' } });
+      // The producer goes on: the current membership commits again.
+      await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'after' }] }], [{ groupId, topic: input, partition: 0, offset: '2', generation: current }]);
+      expect(await offsets.get(input, 0)).toBe(2n);
+    } finally {
+      await Promise.all([consumer.stop(), producer.disconnect(), offsets.close()]);
+    }
+    const records = await readCommitted(output, 2);
+    expect(records.map((record) => record.value?.toString())).toEqual(['current', 'after']);
   });
 
   it('regression (the builder retried for ever while ready): a transaction timeout the broker refuses fails as KAFKA_REFUSED, not retryable, naming the setting', async () => {

@@ -1,5 +1,5 @@
 import { ElephantError } from '@elephant/errors';
-import { deadLetter, type BatchHandler, type KafkaMessage, type Message, type TransactionGroup } from '@elephant/kafka';
+import { deadLetter, type BatchHandler, type GroupGeneration, type KafkaMessage, type Message, type TransactionGroup } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { applyTouchpoint, emptyProfile, erasureUpdateOf, foldMerge, parseProfileState, snapshotOf, updateOf, type AppliedTouchpoint, type ProfileOptions, type ProfileState, type ProfileUpdate } from '@elephant/profiles';
 import { projectionWithout, type AvroRegistry, type AvroType } from '@elephant/registry';
@@ -152,6 +152,8 @@ interface BatchInput {
   readonly nextOffset: string;
   /** Aborted when the membership the batch was fetched under ended (BatchContext.membership). */
   readonly membership?: AbortSignal | undefined;
+  /** That membership's generation (BatchContext.generation): its transaction's offsets are fenced by it. */
+  readonly generation?: GroupGeneration | undefined;
 }
 
 /**
@@ -180,7 +182,7 @@ export function createBuilderHandler(deps: BuilderDeps): BatchHandler {
   const partitions = new Map<number, Promise<void>>();
   const retained = new Map<string, RetainedMemory>();
   return (batch, context) => {
-    const run = (partitions.get(batch.partition) ?? Promise.resolve()).then(() => handleBatch(deps, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset, membership: context.membership }, context.groupId, retained));
+    const run = (partitions.get(batch.partition) ?? Promise.resolve()).then(() => handleBatch(deps, { topic: batch.topic, partition: batch.partition, messages: batch.messages, nextOffset: context.nextOffset, membership: context.membership, generation: context.generation }, context.groupId, retained));
     partitions.set(batch.partition, run.catch(() => undefined));
     return run;
   };
@@ -242,9 +244,10 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
   if (batch.topic === deps.topics.resolved) await onTouchpoints(deps, out, batch, now);
   else if (batch.topic === deps.topics.merges) await onMerges(deps, out, batch, now);
   else await onErasures(deps, out, batch, now);
-  // Sent under a membership that ended, the offsets could move the group's committed offset
-  // back behind the new owner's (exactly_once: kafkajs' TxnOffsetCommit carries no generation
-  // to fence it), and the outputs would be published twice.
+  // Sent under a membership that ended, the transaction would be refused by the coordinator
+  // (its offsets carry the generation, KAFKA_MEMBERSHIP_FENCED) after its records went out
+  // and were aborted; at least once, its records would be published for a partition that is
+  // another member's now. Known here, it sends nothing.
   if (batch.membership?.aborted === true) throw new MembershipEndedError(batch.topic, batch.partition);
   await deps.transactions.commit(
     [
@@ -253,7 +256,7 @@ async function attemptBatch(deps: BuilderDeps, batch: BatchInput, groupId: strin
       ...[...out.forwards].map(([topic, messages]) => ({ topic, messages })),
       { topic: deps.topics.deadLetters, messages: out.deadLetters },
     ],
-    [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }],
+    [{ groupId, topic: batch.topic, partition: batch.partition, offset: batch.nextOffset, generation: batch.generation }],
   );
   const published = deps.now();
   for (const ingestTime of memory.applied.values()) deps.metrics.updateDelay.observe(Math.max(0, published - ingestTime) / 1000);
