@@ -16,6 +16,11 @@ export interface ReadEachOptions {
    * start has nothing to read and is not waited for. @default every partition from its beginning
    */
   readonly fromOffsets?: bigint | ReadonlyMap<number, bigint>;
+  /**
+   * The last offset to read, in every partition: the read ends there (or at the partition's
+   * end, if sooner) and hands over nothing after it. @default each partition's end
+   */
+  readonly toOffset?: bigint;
 }
 
 /** A record read by `readToEnd`, with the partition it was read from. */
@@ -62,12 +67,13 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
  */
 export async function readEach(kafka: Kafka, topic: string, visit: (record: ReadRecord) => void, options: ReadEachOptions = {}): Promise<void> {
   const ends = await partitionEnds(kafka, topic);
-  const { fromOffsets } = options;
+  const { fromOffsets, toOffset } = options;
   const requested = (partition: number): bigint | undefined => (typeof fromOffsets === 'bigint' ? fromOffsets : fromOffsets?.get(partition));
   /** Per partition: the offsets to hand over, [start, end). */
   const windows = new Map<number, { readonly start: bigint; readonly end: bigint }>();
   for (const { partition, high, low } of ends) {
-    const end = BigInt(high);
+    const watermark = BigInt(high);
+    const end = toOffset !== undefined && toOffset + 1n < watermark ? toOffset + 1n : watermark;
     const first = BigInt(low);
     const from = requested(partition) ?? first;
     windows.set(partition, { start: from < first ? first : from > end ? end : from, end });
@@ -112,7 +118,7 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
           // Before the start (a fetch begun before a seek took effect), or handed over already
           // (fetched again after a rebalance). Records past the end the call began with
           // (written since) are handed over too.
-          if (offset < (next.get(batch.partition) ?? window.start)) continue;
+          if (offset < (next.get(batch.partition) ?? window.start) || (toOffset !== undefined && offset > toOffset)) continue;
           next.set(batch.partition, offset + 1n);
           try {
             visit({ ...message, partition: batch.partition });

@@ -127,6 +127,11 @@ describe('readToEnd', () => {
     await readEach(ctx.kafka, topic, visit, { fromOffsets: 2n, timeoutMs: 20000 });
     expect(handed.sort()).toEqual(['0:2:a2', '0:3:a3', '0:4:a4', '2:2:c2']);
 
+    // Up to an offset: nothing after it, and a partition whose records all come after the start is read only to it.
+    handed.length = 0;
+    await readEach(ctx.kafka, topic, visit, { fromOffsets: 1n, toOffset: 2n, timeoutMs: 20000 });
+    expect(handed.sort()).toEqual(['0:1:a1', '0:2:a2', '1:1:b1', '2:1:c1', '2:2:c2']);
+
     // Past every partition's end: nothing to read, and no consumer group joined to find that out.
     handed.length = 0;
     const groupPrefix = `${topic}.past`;

@@ -165,7 +165,7 @@ function sendFailure(error: unknown, topic: string, replays: readonly Replay[], 
 /**
  * What `take` makes of each record of `topic` that `filter` takes (undefined: nothing), in topic order (partition,
  * then offset); nothing else is kept. `--from-offset` is where the read starts in every
- * partition.
+ * partition, `--to-offset` where it ends (it read to each partition's end before).
  */
 async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLetterFilter, take: (record: ReadRecord, info: DeadLetterInfo) => T | undefined): Promise<T[]> {
   const admin = kafka.admin();
@@ -185,7 +185,7 @@ async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLette
       const item = take(record, info);
       if (item !== undefined) taken.push({ partition: record.partition, offset: BigInt(record.offset), item });
     },
-    { groupPrefix: 'elephant-cli-dead-letters', ...(filter.fromOffset === undefined ? {} : { fromOffsets: filter.fromOffset }) },
+    { groupPrefix: 'elephant-cli-dead-letters', ...(filter.fromOffset === undefined ? {} : { fromOffsets: filter.fromOffset }), ...(filter.toOffset === undefined ? {} : { toOffset: filter.toOffset }) },
   );
   return taken.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)).map((entry) => entry.item);
 }
