@@ -144,8 +144,12 @@ export class CommittedOffsets {
         throw new KafkaError('KAFKA_UNAVAILABLE', `Could not connect to read the committed offsets of ${this.#groupId}: ${(error as Error).message}`, { retryable: true, cause: error });
       }
       try {
-        return await this.#read(cluster, topic, partition);
+        const offset = await this.#read(cluster, topic, partition);
+        // Closed during the request: kafkajs may have connected the cluster again meanwhile.
+        if (this.#closed.signal.aborted) await this.#reset(connecting);
+        return offset;
       } catch (error) {
+        if (this.#closed.signal.aborted) await this.#reset(connecting);
         const type = (error as { type?: unknown }).type;
         if (typeof type === 'string' && WAITED_OUT.has(type) && Date.now() - started < this.#maxWaitMs && !this.#closed.signal.aborted) {
           if (COORDINATOR_MOVED.has(type)) cluster.elephantCoordinators?.clear();

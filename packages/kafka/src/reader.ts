@@ -1,4 +1,4 @@
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 import { kafkajsCluster } from './internals.ts';
 import { retryOnProtocolError } from './retry.ts';
@@ -21,6 +21,8 @@ export interface ReadEachOptions {
    * end, if sooner) and hands over nothing after it. @default each partition's end
    */
   readonly toOffset?: bigint;
+  /** Told, once, the partitions whose end a transaction open when the call began holds back, when the read starts waiting for them (OPEN_TRANSACTION_WAIT_MS). */
+  readonly onWait?: (partitions: readonly number[]) => void;
 }
 
 /** A record read by `readToEnd`, with the partition it was read from. */
@@ -54,36 +56,46 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
  * Hands each record of `topic` (read_committed) from the beginning, or from `fromOffsets`, to
  * each partition's end as it was when the call began to `visit`, once, each partition's in
  * offset order (partitions interleave), and keeps none: what is kept is what `visit` keeps.
- * The end is the high watermark: every record written by then, so a transaction whose
- * commit returned but whose marker the broker was still writing is read, and one still open
- * is waited for, up to OPEN_TRANSACTION_WAIT_MS (its records handed over if it commits);
- * after that the read ends at the partition's last stable offset, without the records of a
- * transaction still open (a producer that died mid-transaction holds it open until the broker
- * aborts it, a minute by default). Records a fetch brings from beyond the end (written since)
- * are handed over too. Progress is tracked from kafkajs'
+ * The end is the high watermark: every record written by then. A read_committed reader
+ * cannot pass a transaction still open, so the transactions open then are waited for, up to
+ * OPEN_TRANSACTION_WAIT_MS (a transaction whose commit returned but whose marker the broker was
+ * still writing is read); the read then ends where the oldest one still open begins (a
+ * producer that died mid-transaction holds it open until the broker aborts it, a minute by
+ * default), and says so: `heldBack` names each partition cut short and the offsets it did not
+ * reach, committed records of other producers after that transaction included. Records a
+ * fetch brings from beyond the end (written since) are handed over too, up to `toOffset`. Progress is tracked from kafkajs'
  * end-of-batch events, which also fire for fetches that held only transaction markers or
  * aborted records, so a partition whose tail is a marker still counts as read. What `visit`
  * throws ends the read and is thrown. For tests and tools, not for services.
  */
-export async function readEach(kafka: Kafka, topic: string, visit: (record: ReadRecord) => void, options: ReadEachOptions = {}): Promise<void> {
-  const ends = await partitionEnds(kafka, topic);
+export async function readEach(kafka: Kafka, topic: string, visit: (record: ReadRecord) => void, options: ReadEachOptions = {}): Promise<ReadEnd> {
   const { fromOffsets, toOffset } = options;
   const requested = (partition: number): bigint | undefined => (typeof fromOffsets === 'bigint' ? fromOffsets : fromOffsets?.get(partition));
   /** Per partition: the offsets to hand over, [start, end). */
   const windows = new Map<number, { readonly start: bigint; readonly end: bigint }>();
-  for (const { partition, high, low } of ends) {
+  for (const { partition, high, low } of await partitionEnds(kafka, topic)) {
     const watermark = BigInt(high);
     const end = toOffset !== undefined && toOffset + 1n < watermark ? toOffset + 1n : watermark;
     const first = BigInt(low);
     const from = requested(partition) ?? first;
     windows.set(partition, { start: from < first ? first : from > end ? end : from, end });
   }
+  const heldBack: HeldBack[] = [];
+  const stable = await stableOffsets(kafka, topic, windows, options.onWait);
+  for (const [partition, window] of windows) {
+    const last = stable.get(partition) ?? window.end;
+    if (last >= window.end) continue;
+    // A transaction still open holds the rest back: a read_committed reader cannot pass it.
+    const end = last > window.start ? last : window.start;
+    if (end < window.end) heldBack.push({ partition, from: end, to: window.end });
+    windows.set(partition, { start: window.start, end });
+  }
   // A partition whose records retention deleted (low = high) has nothing to read: a fetch of it
   // comes back empty and fires no end-of-batch event, and waiting for one timed out (a quiet
   // dead-letter topic read as "Kafka unreachable"). So has one whose end is at or before the
   // start asked for.
   const pending = [...windows].filter(([, window]) => window.end > window.start).map(([partition]) => partition);
-  if (pending.length === 0) return;
+  if (pending.length === 0) return { heldBack };
   const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? `${topic}.reader`}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 50 });
   /** Per partition: the offset after the last record fetched (end-of-batch events). */
   const position = new Map<number, bigint>();
@@ -91,8 +103,6 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
   const next = new Map<number, bigint>([...windows].map(([partition, window]) => [partition, window.start]));
   const done = (): boolean => pending.every((partition) => (position.get(partition) ?? 0n) >= (windows.get(partition)?.end ?? 0n));
   let failure: { readonly error: unknown } | undefined;
-  /** For the last stable offsets, once a transaction open since the call began holds the read up. */
-  let admin: Admin | undefined;
   await consumer.connect();
   try {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -136,23 +146,8 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
     const progress = (): string => pending.map((partition) => `${position.get(partition) ?? -1n}/${next.get(partition) ?? -1n}`).join(',');
     let seen = progress();
     let deadline = Date.now() + timeoutMs;
-    const began = Date.now();
-    let stableCheckedAt = began;
     while (!done()) {
       if (failure !== undefined) break;
-      if (Date.now() - began >= OPEN_TRANSACTION_WAIT_MS && Date.now() - stableCheckedAt >= 1000) {
-        stableCheckedAt = Date.now();
-        admin ??= await connectedAdmin(kafka);
-        const stable = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, BigInt(high)]));
-        for (const partition of pending) {
-          const window = windows.get(partition);
-          if (!window) continue;
-          const reached = (position.get(partition) ?? 0n) > window.start ? (position.get(partition) ?? 0n) : window.start;
-          // Read up to the last stable offset, the rest of its end still held by a transaction
-          // open since the call began: the read ends without that transaction's records.
-          if (reached < window.end && reached >= (stable.get(partition) ?? window.end)) windows.set(partition, { start: window.start, end: reached });
-        }
-      }
       const now = progress();
       if (now !== seen) {
         seen = now;
@@ -163,21 +158,52 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
-    await Promise.all([consumer.disconnect(), admin?.disconnect()]);
+    await consumer.disconnect();
   }
   if (failure !== undefined) throw failure.error;
+  return { heldBack };
 }
 
 /**
- * How long a read waits for a transaction open when it began (or whose commit marker was not
- * written yet, which takes milliseconds) before it ends at the last stable offset without it.
+ * How long a read waits for the transactions open when it began to complete (a commit marker
+ * not written yet takes milliseconds), before it ends where the oldest one still open begins.
  */
 export const OPEN_TRANSACTION_WAIT_MS = 5000;
 
-async function connectedAdmin(kafka: Kafka): Promise<Admin> {
+/** Records a read did not reach: a transaction still open after OPEN_TRANSACTION_WAIT_MS holds back [from, to). */
+export interface HeldBack {
+  readonly partition: number;
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/** How a read ended. */
+export interface ReadEnd {
+  /** Partitions whose end was held back by a transaction still open (and from where), none for a complete read. */
+  readonly heldBack: readonly HeldBack[];
+}
+
+/**
+ * The last stable offset of each partition whose window it cuts short, once the transactions
+ * open when the call began completed, or OPEN_TRANSACTION_WAIT_MS passed: polled from 20 ms,
+ * doubling, up to 500 ms.
+ */
+async function stableOffsets(kafka: Kafka, topic: string, windows: ReadonlyMap<number, { readonly start: bigint; readonly end: bigint }>, onWait: ((partitions: readonly number[]) => void) | undefined): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
-  await admin.connect();
-  return admin;
+  try {
+    await admin.connect();
+    const deadline = Date.now() + OPEN_TRANSACTION_WAIT_MS;
+    for (let delay = 20; ; delay = Math.min(500, delay * 2)) {
+      // kafkajs' admin asks for read_committed offsets: its "high" is the last stable offset.
+      const stable = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, BigInt(high)]));
+      const waiting = [...windows].filter(([partition, window]) => window.end > window.start && (stable.get(partition) ?? window.end) < window.end).map(([partition]) => partition);
+      if (waiting.length === 0 || Date.now() >= deadline) return stable;
+      if (delay === 20) onWait?.(waiting);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 interface EndsCluster {
@@ -201,8 +227,8 @@ const READ_UNCOMMITTED = 0;
  */
 async function partitionEnds(kafka: Kafka, topic: string): Promise<{ partition: number; high: string; low: string }[]> {
   const cluster = kafkajsCluster<EndsCluster>(kafka, { isolationLevel: READ_UNCOMMITTED });
-  await cluster.connect();
   try {
+    await cluster.connect();
     return await retryOnProtocolError('UNKNOWN_TOPIC_OR_PARTITION', async () => {
       await cluster.addTargetTopic(topic);
       const partitions = cluster.findTopicPartitionMetadata(topic).map(({ partitionId }) => ({ partition: partitionId }));

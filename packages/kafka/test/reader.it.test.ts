@@ -9,7 +9,7 @@ afterAll(async () => {
 });
 
 describe('readToEnd', () => {
-  it('regression (its end was the last stable offset, before a transaction whose marker was not written yet: a read right after a commit missed its records): reads a transaction that commits while the read waits', async () => {
+  it('regression (its end was the last stable offset, before a transaction whose marker was not written yet: a read right after a commit missed its records): reads a transaction that commits while the read waits for it', async () => {
     const topic = ctx.topic('transaction');
     await ctx.createTopics([{ topic, partitions: 1 }]);
     const producer = ctx.kafka.producer({ transactionalId: `${ctx.id}-reader`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
@@ -18,16 +18,11 @@ describe('readToEnd', () => {
       await producer.send({ topic, messages: [{ value: 'before' }] });
       const transaction = await producer.transaction();
       await transaction.send({ topic, messages: [{ value: 'inside-1' }, { value: 'inside-2' }] });
-      const groupPrefix = `${ctx.group('transaction')}-reader`;
-      const read = readToEnd(ctx.kafka, topic, { groupPrefix });
-      // The read has its ends once its consumer group exists: only then does the transaction commit.
-      const admin = ctx.kafka.admin();
-      await admin.connect();
-      try {
-        await waitUntil(async () => (await admin.listGroups()).groups.some((group) => group.groupId.startsWith(groupPrefix)), { message: 'the reader to take the topic\'s ends and start reading' });
-      } finally {
-        await admin.disconnect();
-      }
+      let waiting: readonly number[] = [];
+      const read = readToEnd(ctx.kafka, topic, { onWait: (partitions) => (waiting = partitions) });
+      // The read has its ends, and waits for the open transaction: only then does it commit.
+      await waitUntil(() => waiting.length > 0, { message: 'the read to wait for the open transaction' });
+      expect(waiting).toEqual([0]);
       await transaction.commit();
       expect((await read).map((record) => record.value?.toString())).toEqual(['before', 'inside-1', 'inside-2']);
     } finally {
@@ -35,22 +30,36 @@ describe('readToEnd', () => {
     }
   });
 
-  it('ends at the last stable offset, without its records, once a transaction open since the call began has held it up for OPEN_TRANSACTION_WAIT_MS (it failed as Kafka unreachable)', async () => {
+  it('ends where a transaction still open after OPEN_TRANSACTION_WAIT_MS begins, and says which records it held back (it failed as Kafka unreachable)', async () => {
     const topic = ctx.topic('open');
     await ctx.createTopics([{ topic, partitions: 2 }]);
-    const producer = ctx.kafka.producer({ transactionalId: `${ctx.id}-open`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
+    const open = ctx.kafka.producer({ transactionalId: `${ctx.id}-open`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const other = ctx.kafka.producer({ transactionalId: `${ctx.id}-other`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await Promise.all([open.connect(), other.connect()]);
     try {
-      await producer.send({ topic, messages: [{ partition: 0, value: 'before' }, { partition: 1, value: 'other' }] });
-      const transaction = await producer.transaction();
-      await transaction.send({ topic, messages: [{ partition: 0, value: 'open' }] });
+      await open.send({ topic, messages: [{ partition: 0, value: 'before' }, { partition: 1, value: 'other' }] });
+      const transaction = await open.transaction();
+      await transaction.send({ topic, messages: [{ partition: 0, value: 'open' }] }); // offset 1
+      // Another producer's transaction, committed, behind the open one: offsets 2 and its marker 3.
+      const committed = await other.transaction();
+      await committed.send({ topic, messages: [{ partition: 0, value: 'committed-behind' }] });
+      await committed.commit();
+      const values: string[] = [];
       const began = Date.now();
-      const values = (await readToEnd(ctx.kafka, topic, { timeoutMs: 30000 })).map((record) => record.value?.toString()).sort();
-      expect(values).toEqual(['before', 'other']);
+      const end = await readEach(ctx.kafka, topic, (record) => values.push(record.value?.toString() ?? ''), { timeoutMs: 30000 });
       expect(Date.now() - began).toBeGreaterThanOrEqual(OPEN_TRANSACTION_WAIT_MS);
+      expect(values.sort()).toEqual(['before', 'other']);
+      expect(end.heldBack).toEqual([{ partition: 0, from: 1n, to: 4n }]);
+      // Starting at the open transaction (--from-offset, or retention): nothing to read, at once after the wait.
+      const fromOpen: string[] = [];
+      expect((await readEach(ctx.kafka, topic, (record) => fromOpen.push(record.value?.toString() ?? ''), { fromOffsets: new Map([[0, 1n]]), timeoutMs: 30000 })).heldBack).toEqual([{ partition: 0, from: 1n, to: 4n }]);
+      expect(fromOpen).toEqual(['other']);
       await transaction.abort();
+      // Once it is aborted, the read is whole again.
+      const after = await readToEnd(ctx.kafka, topic);
+      expect(after.map((record) => record.value?.toString()).sort()).toEqual(['before', 'committed-behind', 'other']);
     } finally {
-      await producer.disconnect();
+      await Promise.all([open.disconnect(), other.disconnect()]);
     }
   });
 

@@ -130,34 +130,39 @@ describe('TransactionalProducer', () => {
     const input = ctx.topic('generation-input');
     const output = ctx.topic('generation-output');
     await ctx.createTopics([
-      { topic: input, partitions: 1 },
+      { topic: input, partitions: 2 },
       { topic: output, partitions: 1 },
     ]);
     const groupId = ctx.group('generation');
-    const generations: GroupGeneration[] = [];
-    const consumer = new BatchConsumer({
-      kafka: ctx.kafka,
-      groupId,
-      topics: [input],
-      logger: ctx.logger,
-      commit: 'handler',
-      handler: (_batch, context) => {
-        if (context.generation) generations.push(context.generation);
-        return Promise.resolve();
-      },
-    });
+    /** A member of the group that keeps the generation of each batch it is handed. */
+    const member = (generations: GroupGeneration[]) =>
+      new BatchConsumer({
+        kafka: ctx.kafka,
+        groupId,
+        topics: [input],
+        logger: ctx.logger,
+        commit: 'handler',
+        handler: (_batch, context) => {
+          if (context.generation) generations.push(context.generation);
+          return Promise.resolve();
+        },
+      });
+    const firsts: GroupGeneration[] = [];
+    const seconds: GroupGeneration[] = [];
+    const first = member(firsts);
+    const second = member(seconds);
     const offsets = new CommittedOffsets(ctx.kafka, groupId);
+    const sender = await BatchProducer.connect(ctx.kafka);
     const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-generation`, { transactionTimeoutMs: 10000 });
+    const send = (value: string) => sender.send([{ topic: input, messages: [0, 1].map((partition) => ({ key: value, value, partition })) }]);
     try {
-      await consumer.start();
-      const sender = await BatchProducer.connect(ctx.kafka);
-      await sender.send([{ topic: input, messages: [{ key: 'k', value: 'in' }] }]);
-      await sender.disconnect();
-      const current = await waitUntil(() => generations[0], { message: 'the member to handle a batch', timeoutMs: 60000 });
+      await first.start();
+      await send('in');
+      const current = await waitUntil(() => firsts[0], { message: 'the member to handle a batch', timeoutMs: 60000 });
       expect(current.generationId).toBeGreaterThan(0);
       expect(current.memberId).not.toBe('');
       await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'current' }] }], [{ groupId, topic: input, partition: 0, offset: '1', generation: current }]);
-      // The member's previous generation: what a member that missed a rebalance still holds.
+      // A generation before the member's: refused.
       let failure: unknown;
       try {
         await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'stale' }] }], [{ groupId, topic: input, partition: 0, offset: '7', generation: { ...current, generationId: current.generationId - 1 } }]);
@@ -165,16 +170,31 @@ describe('TransactionalProducer', () => {
         failure = error;
       }
       expect(failure).toMatchObject({ code: 'KAFKA_MEMBERSHIP_FENCED', retryable: true, details: { reason: 'ILLEGAL_GENERATION' } });
-      // A member the group no longer knows.
+      // A member the group does not know.
       await expect(producer.commit([{ topic: output, messages: [{ key: 'k', value: 'unknown' }] }], [{ groupId, topic: input, partition: 0, offset: '8', generation: { ...current, memberId: `${current.memberId}-gone` } }])).rejects.toMatchObject({ code: 'KAFKA_MEMBERSHIP_FENCED', details: { reason: 'UNKNOWN_MEMBER_ID' } });
       // The producer goes on: the current membership commits again.
       await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'after' }] }], [{ groupId, topic: input, partition: 0, offset: '2', generation: current }]);
       expect(await offsets.get(input, 0)).toBe(2n);
+
+      // A second member joins: the group moves on, the first member's batches carry the new
+      // generation, and what it held before is what a member that missed the rebalance holds.
+      await second.start();
+      const moved = await waitUntil(
+        async () => {
+          await send('more');
+          const newer = firsts.find((generation) => generation.generationId > current.generationId);
+          return newer && seconds.some((generation) => generation.generationId === newer.generationId) ? newer : undefined;
+        },
+        { message: 'both members to handle batches of the next generation', timeoutMs: 60000, intervalMs: 500 },
+      );
+      await expect(producer.commit([{ topic: output, messages: [{ key: 'k', value: 'zombie' }] }], [{ groupId, topic: input, partition: 0, offset: '9', generation: current }])).rejects.toMatchObject({ code: 'KAFKA_MEMBERSHIP_FENCED', details: { reason: 'ILLEGAL_GENERATION' } });
+      await producer.commit([{ topic: output, messages: [{ key: 'k', value: 'moved' }] }], [{ groupId, topic: input, partition: 0, offset: '3', generation: moved }]);
+      expect(await offsets.get(input, 0)).toBe(3n);
     } finally {
-      await Promise.all([consumer.stop(), producer.disconnect(), offsets.close()]);
+      await Promise.all([first.stop(), second.stop(), producer.disconnect(), sender.disconnect(), offsets.close()]);
     }
-    const records = await readCommitted(output, 2);
-    expect(records.map((record) => record.value?.toString())).toEqual(['current', 'after']);
+    const records = await readCommitted(output, 3);
+    expect(records.map((record) => record.value?.toString())).toEqual(['current', 'after', 'moved']);
   });
 
   it('regression (the builder retried for ever while ready): a transaction timeout the broker refuses fails as KAFKA_REFUSED, not retryable, naming the setting', async () => {

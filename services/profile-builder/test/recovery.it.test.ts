@@ -178,4 +178,35 @@ describe('profile builder outbox recovery across input topics', () => {
     const republished = (await metricsRegistry.getMetricsAsJSON()).find((entry) => entry.name === 'elephant_builder_republished_total');
     expect((republished?.values ?? []).reduce((sum, value) => sum + Number(value.value), 0)).toBe(0);
   });
+
+  it('commits a batch\'s offsets with the generation it was fetched under, which fences the transaction (KIP-447)', async () => {
+    const { config, topics, registry, schemaIds, redis, committed } = await builderSetup('generation');
+    const sent: unknown[] = [];
+    const handler = createBuilderHandler({
+      topics,
+      store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
+      registry,
+      schemaIds,
+      transactions: {
+        commit: (_batches, offsets) => {
+          sent.push(...offsets);
+          return Promise.resolve();
+        },
+      },
+      metrics: createBuilderMetrics(createMetricsRegistry()),
+      logger: ctx.logger,
+      now: Date.now,
+      states: new StateCache(100),
+      committedOffset: (topic, partition) => committed.get(topic, partition),
+    });
+    const purchase: ResolvedTouchpoint = {
+      profileId: 'profile-1',
+      touchpoint: touchpoint('pos', { type: 'purchase', id: 'txn-generation', occurredAt: new Date(Date.UTC(2026, 9, 1)).toISOString(), storeId: 's-1', loyaltyCard: 'LC-7', currency: 'USD', lineItems: [{ productId: 'p-1', name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
+      excludedIdentifiers: [],
+      resolvedAt: Date.UTC(2026, 10, 2),
+    };
+    const generation = { generationId: 4, memberId: 'member-4' };
+    await handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase))] }, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: '1', generation });
+    expect(sent).toEqual([{ groupId: config.CONSUMER_GROUP, topic: topics.resolved, partition: 0, offset: '1', generation }]);
+  });
 });

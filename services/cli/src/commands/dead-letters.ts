@@ -1,5 +1,5 @@
 import { describeError, isElephantError, isRetryable } from '@elephant/errors';
-import { BatchProducer, deadLetterInfo, readEach, recordSize, replayRecordOf, type DeadLetterInfo, type IHeaders, type Kafka, type Message, type ReadRecord } from '@elephant/kafka';
+import { BatchProducer, deadLetterInfo, OPEN_TRANSACTION_WAIT_MS, readEach, recordSize, replayRecordOf, type DeadLetterInfo, type IHeaders, type Kafka, type Message, type ReadRecord } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
 import { commandKafka } from '../connect.ts';
@@ -50,7 +50,7 @@ const SEND_BYTES = 900 * 1024;
 /** Every dead letter of `topic` that `filter` takes, in topic order. */
 export async function listDeadLetters(config: CliConfig, logger: Logger, topic: string, filter: DeadLetterFilter): Promise<DeadLetterView[]> {
   // Only the views are kept: a record's key and value are dropped as soon as it is read.
-  return readDeadLetters(commandKafka(config, logger), topic, filter, viewOf);
+  return readDeadLetters(commandKafka(config, logger), logger, topic, filter, viewOf);
 }
 
 /** A selected dead letter as it goes back: where it is in the dead-letter topic, and where it goes. */
@@ -78,7 +78,7 @@ export async function replayDeadLetters(config: CliConfig, logger: Logger, topic
   const seen = new Set<string>();
   let duplicates = 0;
   let unreplayable = 0;
-  const replays = await readDeadLetters(kafka, topic, filter, (record, info): Replay | undefined => {
+  const replays = await readDeadLetters(kafka, logger, topic, filter, (record, info): Replay | undefined => {
     const replay = replayRecordOf(record);
     if (!replay) {
       unreplayable += 1;
@@ -167,7 +167,7 @@ function sendFailure(error: unknown, topic: string, replays: readonly Replay[], 
  * then offset); nothing else is kept. `--from-offset` is where the read starts in every
  * partition, `--to-offset` where it ends (it read to each partition's end before).
  */
-async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLetterFilter, take: (record: ReadRecord, info: DeadLetterInfo) => T | undefined): Promise<T[]> {
+async function readDeadLetters<T>(kafka: Kafka, logger: Logger, topic: string, filter: DeadLetterFilter, take: (record: ReadRecord, info: DeadLetterInfo) => T | undefined): Promise<T[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -176,7 +176,7 @@ async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLette
     await admin.disconnect();
   }
   const taken: { readonly partition: number; readonly offset: bigint; readonly item: T }[] = [];
-  await readEach(
+  const { heldBack } = await readEach(
     kafka,
     topic,
     (record) => {
@@ -185,8 +185,16 @@ async function readDeadLetters<T>(kafka: Kafka, topic: string, filter: DeadLette
       const item = take(record, info);
       if (item !== undefined) taken.push({ partition: record.partition, offset: BigInt(record.offset), item });
     },
-    { groupPrefix: 'elephant-cli-dead-letters', ...(filter.fromOffset === undefined ? {} : { fromOffsets: filter.fromOffset }), ...(filter.toOffset === undefined ? {} : { toOffset: filter.toOffset }) },
+    {
+      groupPrefix: 'elephant-cli-dead-letters',
+      ...(filter.fromOffset === undefined ? {} : { fromOffsets: filter.fromOffset }),
+      ...(filter.toOffset === undefined ? {} : { toOffset: filter.toOffset }),
+      onWait: (partitions) => logger.info({ topic, partitions }, `waiting up to ${OPEN_TRANSACTION_WAIT_MS} ms for transactions still open in ${topic}`),
+    },
   );
+  // A producer that died mid-transaction (a builder, exactly_once) holds the rest of its
+  // partition back until the broker aborts it (its transaction timeout): said, not hidden.
+  for (const { partition, from, to } of heldBack) logger.warn({ topic, partition, from: from.toString(), to: to.toString() }, `offsets ${from}-${to - 1n} of ${topic}/${partition} were not read: a transaction still open holds them back; run the command again once the broker has aborted it`);
   return taken.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)).map((entry) => entry.item);
 }
 
