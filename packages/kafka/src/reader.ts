@@ -41,7 +41,8 @@ export interface ReadToEndOptions extends ReadEachOptions {
  * The records of `topic` (read_committed) from the beginning, or from `fromOffsets`, to each
  * partition's end as it was when the call began, that `keep` takes (every one without it),
  * in the order read: each partition's in offset order. For tests, tools and the benchmark,
- * not for services; see `readEach` to keep less than whole records.
+ * not for services; see `readEach` to keep less than whole records, and to learn what a
+ * transaction still open held back.
  */
 export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndOptions = {}): Promise<ReadRecord[]> {
   const { keep } = options;
