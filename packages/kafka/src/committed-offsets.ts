@@ -123,6 +123,8 @@ export class CommittedOffsets {
   #cluster: Promise<ClusterLike> | undefined;
   /** Aborted by close(): a read waiting out an open transaction stops, and none connects again. */
   readonly #closed = new AbortController();
+  /** The reads in progress, which close() waits for. */
+  readonly #reads = new Set<Promise<bigint>>();
 
   constructor(kafka: Kafka, groupId: string, options: CommittedOffsetsOptions = {}) {
     this.#kafka = kafka;
@@ -132,10 +134,24 @@ export class CommittedOffsets {
   }
 
   /** The next offset the group reads from `topic`/`partition`; -1 when it never committed one. */
-  async get(topic: string, partition: number): Promise<bigint> {
+  get(topic: string, partition: number): Promise<bigint> {
+    const read = this.#get(topic, partition);
+    this.#reads.add(read);
+    const forget = (): void => {
+      this.#reads.delete(read);
+    };
+    read.then(forget, forget);
+    return read;
+  }
+
+  #closedError(topic: string, partition: number, cause?: unknown): KafkaError {
+    return new KafkaError('KAFKA_UNAVAILABLE', `Could not read the committed offset of ${this.#groupId} on ${topic}/${partition}: closed`, { retryable: true, cause });
+  }
+
+  async #get(topic: string, partition: number): Promise<bigint> {
     const started = Date.now();
     for (let attempt = 0; ; attempt += 1) {
-      if (this.#closed.signal.aborted) throw new KafkaError('KAFKA_UNAVAILABLE', `Could not read the committed offset of ${this.#groupId} on ${topic}/${partition}: closed`, { retryable: true });
+      if (this.#closed.signal.aborted) throw this.#closedError(topic, partition);
       const connecting = this.#connect();
       let cluster: ClusterLike;
       try {
@@ -143,13 +159,20 @@ export class CommittedOffsets {
       } catch (error) {
         throw new KafkaError('KAFKA_UNAVAILABLE', `Could not connect to read the committed offsets of ${this.#groupId}: ${(error as Error).message}`, { retryable: true, cause: error });
       }
+      if (this.#closed.signal.aborted) {
+        await this.#reset(connecting);
+        throw this.#closedError(topic, partition);
+      }
       try {
         const offset = await this.#read(cluster, topic, partition);
         // Closed during the request: kafkajs may have connected the cluster again meanwhile.
         if (this.#closed.signal.aborted) await this.#reset(connecting);
         return offset;
       } catch (error) {
-        if (this.#closed.signal.aborted) await this.#reset(connecting);
+        if (this.#closed.signal.aborted) {
+          await this.#reset(connecting);
+          throw this.#closedError(topic, partition, error);
+        }
         const type = (error as { type?: unknown }).type;
         if (typeof type === 'string' && WAITED_OUT.has(type) && Date.now() - started < this.#maxWaitMs && !this.#closed.signal.aborted) {
           if (COORDINATOR_MOVED.has(type)) cluster.elephantCoordinators?.clear();
@@ -197,9 +220,10 @@ export class CommittedOffsets {
     await failed.then((cluster) => cluster.disconnect()).catch(() => undefined);
   }
 
-  /** Closes the connection; a read in progress fails (retryable) instead of connecting again. */
+  /** Closes the connection once the reads in progress have ended: one waiting out a transaction fails at once (retryable, "closed"), one mid-request when it answers. */
   async close(): Promise<void> {
     this.#closed.abort();
+    await Promise.allSettled([...this.#reads]);
     const connecting = this.#cluster;
     if (connecting) await this.#reset(connecting);
   }

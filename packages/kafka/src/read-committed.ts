@@ -35,14 +35,17 @@ interface AbortedTransaction {
 interface FetchedRecord {
   readonly offset: string;
   readonly key?: Buffer | null;
+  /** Set on the records of a control batch (transaction markers). */
+  readonly isControlRecord?: boolean;
   readonly batchContext: { readonly producerId: string; readonly inTransaction: boolean };
 }
 
 /** The control record key of an ABORT marker: version 0 (int16), type 0 (int16). */
 const ABORT_KEY = Buffer.from([0, 0, 0, 0]);
 
+/** An ABORT marker: a control record with that key (a data record may have the same four bytes as its key). */
 function isAbortMarker(record: FetchedRecord): boolean {
-  return record.key !== undefined && record.key !== null && Buffer.from(record.key).equals(ABORT_KEY);
+  return record.isControlRecord === true && record.key !== undefined && record.key !== null && Buffer.from(record.key).equals(ABORT_KEY);
 }
 
 /**

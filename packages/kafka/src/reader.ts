@@ -81,22 +81,35 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
     const from = requested(partition) ?? first;
     windows.set(partition, { start: from < first ? first : from > end ? end : from, end });
   }
-  const heldBack: HeldBack[] = [];
+  /** Per partition cut short: the end it had before the cut. */
+  const cut = new Map<number, bigint>();
   const stable = await stableOffsets(kafka, topic, windows, options.onWait);
   for (const [partition, window] of windows) {
     const last = stable.get(partition) ?? window.end;
     if (last >= window.end) continue;
     // A transaction still open holds the rest back: a read_committed reader cannot pass it.
-    const end = last > window.start ? last : window.start;
-    if (end < window.end) heldBack.push({ partition, from: end, to: window.end });
-    windows.set(partition, { start: window.start, end });
+    cut.set(partition, window.end);
+    windows.set(partition, { start: window.start, end: last > window.start ? last : window.start });
   }
+  /**
+   * What the cut kept from being read, as it stands after the read: the transaction may have
+   * completed meanwhile, and fetches brought (and handed over) records past the cut.
+   */
+  const heldBack = (position: ReadonlyMap<number, bigint>): ReadEnd => ({
+    heldBack: [...cut].flatMap(([partition, to]) => {
+      const window = windows.get(partition);
+      const reached = position.get(partition) ?? 0n;
+      let from = window?.end ?? to;
+      if (reached > from) from = reached;
+      return from < to ? [{ partition, from, to }] : [];
+    }),
+  });
   // A partition whose records retention deleted (low = high) has nothing to read: a fetch of it
   // comes back empty and fires no end-of-batch event, and waiting for one timed out (a quiet
   // dead-letter topic read as "Kafka unreachable"). So has one whose end is at or before the
   // start asked for.
   const pending = [...windows].filter(([, window]) => window.end > window.start).map(([partition]) => partition);
-  if (pending.length === 0) return { heldBack };
+  if (pending.length === 0) return heldBack(new Map());
   const consumer = kafka.consumer({ groupId: `${options.groupPrefix ?? `${topic}.reader`}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 50 });
   /** Per partition: the offset after the last record fetched (end-of-batch events). */
   const position = new Map<number, bigint>();
@@ -104,8 +117,8 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
   const next = new Map<number, bigint>([...windows].map(([partition, window]) => [partition, window.start]));
   const done = (): boolean => pending.every((partition) => (position.get(partition) ?? 0n) >= (windows.get(partition)?.end ?? 0n));
   let failure: { readonly error: unknown } | undefined;
-  await consumer.connect();
   try {
+    await consumer.connect();
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const after = BigInt(payload.lastOffset) + 1n;
       if (after > (position.get(payload.partition) ?? 0n)) position.set(payload.partition, after);
@@ -162,7 +175,7 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
     await consumer.disconnect();
   }
   if (failure !== undefined) throw failure.error;
-  return { heldBack };
+  return heldBack(position);
 }
 
 /**

@@ -2,10 +2,11 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { filterAbortedRecords } from '@elephant/kafka';
 
-const record = (offset: number, producerId: string, options: { abort?: boolean; commit?: boolean; inTransaction?: boolean } = {}) => ({
+const record = (offset: number, producerId: string, options: { abort?: boolean; commit?: boolean; inTransaction?: boolean; key?: Buffer } = {}) => ({
   offset: String(offset),
-  key: options.abort ? Buffer.from([0, 0, 0, 0]) : options.commit ? Buffer.from([0, 0, 0, 1]) : Buffer.from(`k${offset}`),
+  key: options.abort ? Buffer.from([0, 0, 0, 0]) : options.commit ? Buffer.from([0, 0, 0, 1]) : (options.key ?? Buffer.from(`k${offset}`)),
   value: `${producerId}@${offset}`,
+  isControlRecord: options.abort === true || options.commit === true,
   batchContext: { producerId, inTransaction: options.inTransaction ?? true },
 });
 
@@ -33,6 +34,15 @@ describe('read_committed filtering', () => {
   it('drops every record of an aborted transaction, whatever the order of the list', () => {
     const kept = filterAbortedRecords({ messages, abortedTransactions: aborted }).map((message) => message.value);
     expect(kept).toEqual(['C@7', 'C@8', 'A@12', 'B@13', 'A@14', 'A@15', 'N@16']);
+  });
+
+  it('regression (a data record keyed with the four bytes of an abort marker ended its producer\'s aborted transaction): takes only control records for markers', () => {
+    const zeroKey = Buffer.from([0, 0, 0, 0]);
+    const kept = filterAbortedRecords({
+      messages: [record(20, 'Z'), record(21, 'Z', { key: zeroKey }), record(22, 'Z'), record(23, 'Z', { abort: true }), record(24, 'Y', { inTransaction: false })],
+      abortedTransactions: [{ producerId: 'Z', firstOffset: '20' }],
+    }).map((message) => message.value);
+    expect(kept).toEqual(['Z@23', 'Y@24']);
   });
 
   it('is the filter kafkajs batches use once @elephant/kafka is loaded', () => {
