@@ -24,7 +24,7 @@ import './read-committed.ts';
  */
 import type { Kafka } from 'kafkajs';
 import { KafkaError } from './errors.ts';
-import { compactArrayLength, compactString, FlexibleReader, int32, NO_TAGGED_FIELDS, rawRequest, supports, type RawBroker } from './flexible.ts';
+import { decodeFlexible, flexibleBody, noTaggedFields, rawRequest, readCompactArrayLength, skipTaggedFields, supports, writeCompactArrayLength, type RawBroker } from './flexible.ts';
 import { kafkajsCluster } from './internals.ts';
 import { sleep } from './retry.ts';
 
@@ -50,41 +50,41 @@ export interface OffsetFetchResponse {
   readonly partitions: readonly OffsetFetchPartition[];
 }
 
-/**
- * The body of an OffsetFetch v7 request for one group, preceded by the tagged fields that end
- * request header v2 (kafkajs writes header v1, which is header v2 without them).
- */
+/** The body of an OffsetFetch v7 request for one group (see flexible.ts). */
 export function encodeOffsetFetchV7(groupId: string, topics: ReadonlyMap<string, readonly number[]>, requireStable: boolean): Buffer {
-  const parts: Buffer[] = [NO_TAGGED_FIELDS, compactString(groupId), compactArrayLength(topics.size)];
-  for (const [topic, partitions] of topics) {
-    parts.push(compactString(topic), compactArrayLength(partitions.length), ...partitions.map(int32), NO_TAGGED_FIELDS);
-  }
-  parts.push(Buffer.from([requireStable ? 1 : 0]), NO_TAGGED_FIELDS);
-  return Buffer.concat(parts);
+  return flexibleBody((encoder) => {
+    writeCompactArrayLength(encoder.writeUVarIntString(groupId), topics.size);
+    for (const [topic, partitions] of topics) {
+      writeCompactArrayLength(encoder.writeUVarIntString(topic), partitions.length);
+      for (const partition of partitions) encoder.writeInt32(partition);
+      noTaggedFields(encoder);
+    }
+    noTaggedFields(encoder.writeInt8(requireStable ? 1 : 0));
+  });
 }
 
-/** Decodes what kafkajs hands over after the correlation id: response header v1's tagged fields, then an OffsetFetch v7 response. */
+/** Decodes an OffsetFetch v7 response as kafkajs hands it over (after the correlation id). */
 export function decodeOffsetFetchV7(payload: Buffer): OffsetFetchResponse {
-  const reader = new FlexibleReader(payload, 'OffsetFetch v7');
-  reader.taggedFields();
-  const clientSideThrottleTime = reader.int32();
-  const partitions: OffsetFetchPartition[] = [];
-  for (let topics = reader.compactArrayLength(); topics > 0; topics -= 1) {
-    const topic = reader.compactString() ?? '';
-    for (let count = reader.compactArrayLength(); count > 0; count -= 1) {
-      const partition = reader.int32();
-      const offset = reader.int64();
-      reader.int32(); // committed_leader_epoch
-      reader.compactString(); // metadata
-      const errorCode = reader.int16();
-      reader.taggedFields();
-      partitions.push({ topic, partition, offset, errorCode });
+  return decodeFlexible(payload, 'OffsetFetch v7', (decoder) => {
+    const clientSideThrottleTime = decoder.readInt32();
+    const partitions: OffsetFetchPartition[] = [];
+    for (let topics = readCompactArrayLength(decoder); topics > 0; topics -= 1) {
+      const topic = decoder.readUVarIntString() ?? '';
+      for (let count = readCompactArrayLength(decoder); count > 0; count -= 1) {
+        const partition = decoder.readInt32();
+        const offset = decoder.readInt64();
+        decoder.readInt32(); // committed_leader_epoch
+        decoder.readUVarIntString(); // metadata
+        const errorCode = decoder.readInt16();
+        skipTaggedFields(decoder);
+        partitions.push({ topic, partition, offset, errorCode });
+      }
+      skipTaggedFields(decoder);
     }
-    reader.taggedFields();
-  }
-  const errorCode = reader.int16();
-  reader.taggedFields();
-  return { errorCode, partitions, clientSideThrottleTime };
+    const errorCode = decoder.readInt16();
+    skipTaggedFields(decoder);
+    return { errorCode, partitions, clientSideThrottleTime };
+  });
 }
 
 interface BrokerLike extends RawBroker {

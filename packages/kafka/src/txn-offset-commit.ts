@@ -20,7 +20,7 @@ import './read-committed.ts';
  * packages/kafka/test/txn-offset-commit.test.ts checks the bytes,
  * packages/kafka/test/transactions.it.test.ts the fencing against a real broker.
  */
-import { compactArrayLength, compactString, FlexibleReader, int16, int32, int64, NO_TAGGED_FIELDS, rawRequest, supports, type RawBroker } from './flexible.ts';
+import { decodeFlexible, flexibleBody, noTaggedFields, rawRequest, readCompactArrayLength, skipTaggedFields, supports, writeCompactArrayLength, type RawBroker } from './flexible.ts';
 import { kafkajsModule } from './internals.ts';
 
 const TXN_OFFSET_COMMIT = 28;
@@ -71,49 +71,48 @@ function generationOf(topics: readonly object[]): GroupGeneration | undefined {
   return (topics as unknown as Record<symbol, GroupGeneration | undefined>)[GENERATION];
 }
 
-/** The body of a TxnOffsetCommit v3 request (request header v2's tagged fields first, see flexible.ts). */
+/** The body of a TxnOffsetCommit v3 request (see flexible.ts). */
 export function encodeTxnOffsetCommitV3(args: TxnOffsetCommitArgs, generation: GroupGeneration): Buffer {
-  const parts: Buffer[] = [
-    NO_TAGGED_FIELDS,
-    compactString(args.transactionalId),
-    compactString(args.groupId),
-    int64(BigInt(String(args.producerId))),
-    int16(args.producerEpoch),
-    int32(generation.generationId),
-    compactString(generation.memberId),
-    compactString(generation.groupInstanceId ?? null),
-    compactArrayLength(args.topics.length),
-  ];
-  for (const { topic, partitions } of args.topics) {
-    parts.push(compactString(topic), compactArrayLength(partitions.length));
-    for (const { partition, offset, metadata } of partitions) {
-      // committed_leader_epoch -1: unknown, as kafkajs' consumer does not track it.
-      parts.push(int32(partition), int64(BigInt(offset)), int32(-1), compactString(metadata ?? null), NO_TAGGED_FIELDS);
+  return flexibleBody((encoder) => {
+    encoder
+      .writeUVarIntString(args.transactionalId)
+      .writeUVarIntString(args.groupId)
+      .writeInt64(String(args.producerId))
+      .writeInt16(args.producerEpoch)
+      .writeInt32(generation.generationId)
+      .writeUVarIntString(generation.memberId)
+      .writeUVarIntString(generation.groupInstanceId ?? null);
+    writeCompactArrayLength(encoder, args.topics.length);
+    for (const { topic, partitions } of args.topics) {
+      writeCompactArrayLength(encoder.writeUVarIntString(topic), partitions.length);
+      for (const { partition, offset, metadata } of partitions) {
+        // committed_leader_epoch -1: unknown, as kafkajs' consumer does not track it.
+        noTaggedFields(encoder.writeInt32(partition).writeInt64(offset).writeInt32(-1).writeUVarIntString(metadata ?? null));
+      }
+      noTaggedFields(encoder);
     }
-    parts.push(NO_TAGGED_FIELDS);
-  }
-  parts.push(NO_TAGGED_FIELDS);
-  return Buffer.concat(parts);
+    noTaggedFields(encoder);
+  });
 }
 
 /** Decodes a TxnOffsetCommit v3 response as kafkajs hands it over (after the correlation id). */
 export function decodeTxnOffsetCommitV3(payload: Buffer): TxnOffsetCommitResult {
-  const reader = new FlexibleReader(payload, 'TxnOffsetCommit v3');
-  reader.taggedFields();
-  const clientSideThrottleTime = reader.int32();
-  const partitions: { topic: string; partition: number; errorCode: number }[] = [];
-  for (let topics = reader.compactArrayLength(); topics > 0; topics -= 1) {
-    const topic = reader.compactString() ?? '';
-    for (let count = reader.compactArrayLength(); count > 0; count -= 1) {
-      const partition = reader.int32();
-      const errorCode = reader.int16();
-      reader.taggedFields();
-      partitions.push({ topic, partition, errorCode });
+  return decodeFlexible(payload, 'TxnOffsetCommit v3', (decoder) => {
+    const clientSideThrottleTime = decoder.readInt32();
+    const partitions: { topic: string; partition: number; errorCode: number }[] = [];
+    for (let topics = readCompactArrayLength(decoder); topics > 0; topics -= 1) {
+      const topic = decoder.readUVarIntString() ?? '';
+      for (let count = readCompactArrayLength(decoder); count > 0; count -= 1) {
+        const partition = decoder.readInt32();
+        const errorCode = decoder.readInt16();
+        skipTaggedFields(decoder);
+        partitions.push({ topic, partition, errorCode });
+      }
+      skipTaggedFields(decoder);
     }
-    reader.taggedFields();
-  }
-  reader.taggedFields();
-  return { clientSideThrottleTime, partitions };
+    skipTaggedFields(decoder);
+    return { clientSideThrottleTime, partitions };
+  });
 }
 
 type TxnOffsetCommit = (this: FencingBroker, args: TxnOffsetCommitArgs) => Promise<unknown>;
