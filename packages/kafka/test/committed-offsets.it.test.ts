@@ -7,33 +7,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommittedOffsets, TransactionalProducer } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
+import { transactionCoordinatorsReady } from './helpers.ts';
 
 const ctx = createTestContext('committed');
 afterAll(() => ctx.cleanup());
 
-// A freshly started broker creates the transaction and offsets topics at their first use and
-// answers COORDINATOR_NOT_AVAILABLE meanwhile: one transaction with offsets first.
-beforeAll(async () => {
-  const topic = ctx.topic('coordinators');
-  await ctx.createTopics([{ topic, partitions: 1 }]);
-  const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-coordinators`, { transactionTimeoutMs: 10000 });
-  try {
-    await waitUntil(() => producer.commit([], [{ groupId: ctx.group('coordinators'), topic, partition: 0, offset: '0' }]).then(() => true), { message: 'the transaction and group coordinators', timeoutMs: 60000, intervalMs: 500 });
-  } finally {
-    await producer.disconnect();
-  }
-});
+// The coordinators of a freshly started broker first (helpers.ts).
+beforeAll(() => transactionCoordinatorsReady(ctx));
 
-/** A transaction that sent offsets of `groupId` and is left open: commit or abort it. */
-async function openTransaction(groupId: string, topic: string, offset: string) {
+/**
+ * `name`'s topic (one partition) and group, a transaction that sent `offset` for them and is
+ * left open (commit or abort it), and a CommittedOffsets that records its waits; `close` ends
+ * both.
+ */
+async function heldByTransaction(name: string, offset: string, maxWaitMs = 30000) {
+  const topic = ctx.topic(name);
+  await ctx.createTopics([{ topic, partitions: 1 }]);
+  const groupId = ctx.group(name);
+  const waits: string[] = [];
+  const offsets = new CommittedOffsets(ctx.kafka, groupId, { maxWaitMs, onWait: (type) => waits.push(type) });
   const producer = ctx.kafka.producer({ transactionalId: `${ctx.id}-${groupId}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 30000 });
   await producer.connect();
   const transaction = await producer.transaction();
   await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: 0, offset }] }] });
   return {
-    commit: () => transaction.commit(),
-    abort: () => transaction.abort(),
-    disconnect: () => producer.disconnect(),
+    topic,
+    groupId,
+    offsets,
+    transaction,
+    /** Resolves once a read met the open transaction (UNSTABLE_OFFSET_COMMIT) and waits. */
+    met: () => waitUntil(() => waits.includes('UNSTABLE_OFFSET_COMMIT'), { message: 'the read to meet the open transaction' }),
+    close: () => Promise.all([producer.disconnect(), offsets.close()]),
   };
 }
 
@@ -69,71 +73,52 @@ describe('CommittedOffsets', () => {
   });
 
   it('waits while an open transaction holds the offset and reads what it committed', async () => {
-    const topic = ctx.topic('committing');
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const groupId = ctx.group('committing');
-    const waits: string[] = [];
-    const offsets = new CommittedOffsets(ctx.kafka, groupId, { maxWaitMs: 30000, onWait: (type) => waits.push(type) });
-    const transaction = await openTransaction(groupId, topic, '5');
+    const { topic, groupId, offsets, transaction, met, close } = await heldByTransaction('committing', '5');
     try {
       const read = offsets.get(topic, 0);
-      await waitUntil(() => waits.includes('UNSTABLE_OFFSET_COMMIT'), { message: 'the read to meet the open transaction' });
+      await met();
       // What kafkajs alone reads meanwhile: the offset before the transaction.
       expect(await unstableRead(groupId, topic)).toBe('-1');
       await transaction.commit();
       expect(await read).toBe(5n);
     } finally {
-      await Promise.all([transaction.disconnect(), offsets.close()]);
+      await close();
     }
   });
 
   it('reads the offset before a transaction that aborts', async () => {
-    const topic = ctx.topic('aborting');
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const groupId = ctx.group('aborting');
-    const waits: string[] = [];
-    const offsets = new CommittedOffsets(ctx.kafka, groupId, { maxWaitMs: 30000, onWait: (type) => waits.push(type) });
-    const transaction = await openTransaction(groupId, topic, '9');
+    const { topic, offsets, transaction, met, close } = await heldByTransaction('aborting', '9');
     try {
       const read = offsets.get(topic, 0);
-      await waitUntil(() => waits.includes('UNSTABLE_OFFSET_COMMIT'), { message: 'the read to meet the open transaction' });
+      await met();
       await transaction.abort();
       expect(await read).toBe(-1n);
     } finally {
-      await Promise.all([transaction.disconnect(), offsets.close()]);
+      await close();
     }
   });
 
   it('stops a read waiting out an open transaction when closed, and connects no more', async () => {
-    const topic = ctx.topic('closing');
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const groupId = ctx.group('closing');
-    const waits: string[] = [];
-    const offsets = new CommittedOffsets(ctx.kafka, groupId, { maxWaitMs: 30000, onWait: (type) => waits.push(type) });
-    const transaction = await openTransaction(groupId, topic, '4');
+    const { topic, offsets, transaction, met, close } = await heldByTransaction('closing', '4');
     try {
       const read = offsets.get(topic, 0);
-      await waitUntil(() => waits.length > 0, { message: 'the read to meet the open transaction' });
+      await met();
       await offsets.close();
       await expect(read).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retryable: true });
       await expect(offsets.get(topic, 0)).rejects.toThrow(/closed/);
       await transaction.abort();
     } finally {
-      await Promise.all([transaction.disconnect(), offsets.close()]);
+      await close();
     }
   });
 
   it('fails retryable, naming the open transaction, once its wait is over', async () => {
-    const topic = ctx.topic('stuck');
-    await ctx.createTopics([{ topic, partitions: 1 }]);
-    const groupId = ctx.group('stuck');
-    const offsets = new CommittedOffsets(ctx.kafka, groupId, { maxWaitMs: 300 });
-    const transaction = await openTransaction(groupId, topic, '3');
+    const { topic, offsets, transaction, close } = await heldByTransaction('stuck', '3', 300);
     try {
       await expect(offsets.get(topic, 0)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retryable: true, message: expect.stringMatching(/transaction still open after 300 ms holds it \(UNSTABLE_OFFSET_COMMIT\)/) as unknown });
       await transaction.abort();
     } finally {
-      await Promise.all([transaction.disconnect(), offsets.close()]);
+      await close();
     }
   });
 });

@@ -9,24 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isElephantError } from '@elephant/errors';
 import { BatchConsumer, BatchProducer, CommittedOffsets, TransactionalProducer, readToEnd, type GroupGeneration } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
+import { transactionCoordinatorsReady } from './helpers.ts';
 
 const ctx = createTestContext('transactions');
 afterAll(() => ctx.cleanup());
 
-// On a stack just started (this file run alone), the broker creates the coordinators' topics
-// (consumer offsets, transaction state) at their first lookup and answers
-// COORDINATOR_NOT_AVAILABLE for some seconds, longer than the producer's retries: one
-// transaction with offsets must have gone through before the tests' first.
-beforeAll(async () => {
-  const topic = ctx.topic('coordinators');
-  await ctx.createTopics([{ topic, partitions: 1 }]);
-  const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-coordinators`, { transactionTimeoutMs: 10000 });
-  try {
-    await waitUntil(() => producer.commit([], [{ groupId: ctx.group('coordinators'), topic, partition: 0, offset: '0' }]).then(() => true), { message: 'the transaction and group coordinators', timeoutMs: 60000, intervalMs: 500 });
-  } finally {
-    await producer.disconnect();
-  }
-});
+// The coordinators of a freshly started broker first (helpers.ts).
+beforeAll(() => transactionCoordinatorsReady(ctx));
 
 /**
  * The topic's records once at least `count` are readable: a commit returns before the

@@ -8,14 +8,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
-import { CommittedOffsets, KafkaError, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
+import { KafkaError, TransactionGroup, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
-import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf, type CommitOutcome, type CommitRequest, type OutputCommits } from '@elephant/profile-builder';
-import { connectRedis, type Redis } from '@elephant/redis';
-import { AvroRegistry } from '@elephant/registry';
+import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, type topicsOf, type CommitOutcome, type CommitRequest, type OutputCommits } from '@elephant/profile-builder';
+import type { Redis } from '@elephant/redis';
 import { createTestContext, waitUntil } from '@elephant/testing';
-import { decodeAll, envOf, message, touchpoint } from './harness.ts';
+import { decodeAll, message, touchpoint, transactionalOnStack } from './harness.ts';
 
 const ctx = createTestContext('conflict');
 const closers: (() => Promise<void>)[] = [];
@@ -51,18 +50,8 @@ async function run(call: () => Promise<void>): Promise<void> {
  * armed): what another writer does between the batch's load and its checked write.
  */
 async function setUp(name: string, before: (store: ProfileStore, topics: ReturnType<typeof topicsOf>, redis: Redis) => Promise<void>, options: { partitions?: number; wrap?: (commits: OutputCommits) => OutputCommits } = {}) {
-  const config = loadConfig({ ...envOf(ctx, name), CONSUMER_GROUP: ctx.group(name) });
-  const topics = topicsOf(config);
-  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: options.partitions ?? 1 })));
-  const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-  const schemaIds = await registerSchemas(registry, topics);
-  const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
-  const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group(`${name}-tx`));
-  const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
-  closers.push(async () => {
-    await Promise.all([producer.disconnect(), committed.close()]);
-    redis.disconnect();
-  });
+  const { config, topics, registry, schemaIds, redis, producer, committed, close } = await transactionalOnStack(ctx, name, options.partitions ?? 1);
+  closers.push(close);
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
   /** `times`: how many commits it interferes with; `only`: the commits of that profile only. */
   const armed: { interfere: boolean; times: number; only: string | undefined; commits: number; outboxReads: number } = { interfere: false, times: 1, only: undefined, commits: 0, outboxReads: 0 };

@@ -1,7 +1,7 @@
 /** The resolver and the builder of one test, on the test's own topics and Redis prefix. */
 import { adaptMessage, touchpointSchema, type Channel, type Touchpoint } from '@elephant/channels';
 import { loadConfig as loadResolverConfig, startResolver, type RunningResolver } from '@elephant/identity-resolver';
-import { BatchProducer, type BatchHandler, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, CommittedOffsets, TransactionalProducer, type BatchHandler, type KafkaMessage } from '@elephant/kafka';
 import { createMetricsRegistry, type Registry } from '@elephant/observability';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
@@ -149,14 +149,51 @@ export interface HandlerOnStack {
   close(): Promise<void>;
 }
 
-/** `scope`'s topics (one partition each) and Redis prefix, and a handler over them; `env` adds builder settings. */
-export async function handlerOnStack(ctx: TestContext, scope: string, env: Record<string, string> = {}): Promise<HandlerOnStack> {
+/** `scope`'s builder topics (`partitions` each), its schemas and a Redis connection; `env` adds builder settings. */
+async function builderTopicsOnStack(ctx: TestContext, scope: string, env: Record<string, string>, partitions: number) {
   const config = loadConfig({ ...envOf(ctx, scope), CONSUMER_GROUP: ctx.group(scope), ...env });
   const topics = topicsOf(config);
-  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
+  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions })));
   const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
   const schemaIds = await registerSchemas(registry, topics);
   const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+  return { config, topics, registry, schemaIds, redis };
+}
+
+/** For tests that drive the builder's handler by hand with exactly_once commits: a transactional producer and the group's committed offsets on `scope`'s topics. */
+export interface TransactionalOnStack {
+  readonly config: BuilderConfig;
+  readonly topics: BuilderTopics;
+  readonly registry: AvroRegistry;
+  readonly schemaIds: SchemaIds;
+  readonly redis: Redis;
+  readonly producer: TransactionalProducer;
+  readonly committed: CommittedOffsets;
+  readonly close: () => Promise<void>;
+}
+
+export async function transactionalOnStack(ctx: TestContext, scope: string, partitions = 1): Promise<TransactionalOnStack> {
+  const { config, topics, registry, schemaIds, redis } = await builderTopicsOnStack(ctx, scope, {}, partitions);
+  const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group(`${scope}-tx`));
+  const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
+  return {
+    config,
+    topics,
+    registry,
+    schemaIds,
+    redis,
+    producer,
+    committed,
+    close: async () => {
+      await Promise.all([producer.disconnect(), committed.close()]);
+      redis.disconnect();
+    },
+  };
+}
+
+/** `scope`'s topics (one partition each) and Redis prefix, and a handler over them; `env` adds builder settings. */
+export async function handlerOnStack(ctx: TestContext, scope: string, env: Record<string, string> = {}): Promise<HandlerOnStack> {
+  const { config, topics, registry, schemaIds, redis } = await builderTopicsOnStack(ctx, scope, env, 1);
   const producer = await BatchProducer.connect(ctx.kafka);
   const metrics = createMetricsRegistry();
   const background = new BackgroundWork();

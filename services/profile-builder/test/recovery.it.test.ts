@@ -10,14 +10,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
-import { CommittedOffsets, KafkaError, TransactionGroup, TransactionalProducer, readToEnd } from '@elephant/kafka';
+import { KafkaError, TransactionGroup, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
-import { MembershipEndedError, ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, loadConfig, registerSchemas, topicsOf } from '@elephant/profile-builder';
-import { connectRedis } from '@elephant/redis';
-import { AvroRegistry } from '@elephant/registry';
+import { MembershipEndedError, ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, type OutputCommits } from '@elephant/profile-builder';
 import { createTestContext } from '@elephant/testing';
-import { decodeAll, envOf, message, touchpoint } from './harness.ts';
+import { decodeAll, message, touchpoint, transactionalOnStack, type TransactionalOnStack } from './harness.ts';
 
 const ctx = createTestContext('recovery');
 const closers: (() => Promise<void>)[] = [];
@@ -46,54 +44,48 @@ async function attempt(call: () => Promise<void>): Promise<string> {
 
 /** A builder's topics (one partition each), schemas, Redis, transactional producer and committed offsets, closed after the tests. */
 async function builderSetup(name: string) {
-  const config = loadConfig({ ...envOf(ctx, name), CONSUMER_GROUP: ctx.group(name) });
-  const topics = topicsOf(config);
-  await ctx.createTopics([topics.resolved, topics.merges, topics.erasures, topics.updates, topics.snapshots, topics.deadLetters].map((topic) => ({ topic, partitions: 1 })));
-  const registry = new AvroRegistry({ url: ctx.stack.schemaRegistryUrl });
-  const schemaIds = await registerSchemas(registry, topics);
-  const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
-  const producer = await TransactionalProducer.connect(ctx.kafka, ctx.group(`${name}-tx`));
-  const committed = new CommittedOffsets(ctx.kafka, config.CONSUMER_GROUP);
-  closers.push(async () => {
-    await Promise.all([producer.disconnect(), committed.close()]);
-    redis.disconnect();
+  const setup = await transactionalOnStack(ctx, name);
+  closers.push(setup.close);
+  return { ...setup, group: new TransactionGroup(setup.producer) };
+}
+
+/** The builder's batch handler over `setup`, its transactions committed by `commit`. */
+function handlerOf(setup: TransactionalOnStack, commit: OutputCommits['commit'], metrics = createMetricsRegistry()) {
+  return createBuilderHandler({
+    topics: setup.topics,
+    store: new ProfileStore(setup.redis, setup.config.REDIS_KEY_PREFIX, setup.config.OUTBOX_TTL_SECONDS),
+    registry: setup.registry,
+    schemaIds: setup.schemaIds,
+    transactions: { commit },
+    metrics: createBuilderMetrics(metrics),
+    logger: ctx.logger,
+    now: Date.now,
+    states: new StateCache(100),
+    committedOffset: (topic, partition) => setup.committed.get(topic, partition),
   });
-  return { config, topics, registry, schemaIds, redis, committed, group: new TransactionGroup(producer) };
 }
 
 describe('profile builder outbox recovery across input topics', () => {
   it('publishes a lost transaction’s updates once when a batch of another input topic recovers some of them and then fails before deleting them', async () => {
-    const { config, topics, registry, schemaIds, redis, committed, group } = await builderSetup('cross');
+    const setup = await builderSetup('cross');
+    const { config, topics, registry, schemaIds, redis, committed, group } = setup;
     // What each transaction does, in order: lost (nothing committed), committed then reported as failed, fine.
     const faults: ('lost' | 'unconfirmed')[] = ['lost', 'unconfirmed'];
-    const handler = createBuilderHandler({
-      topics,
-      store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
-      registry,
-      schemaIds,
-      transactions: {
-        commit: async (batches, offsets) => {
-          const fault = faults.shift();
-          if (fault === 'lost') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction lost', { retryable: true });
-          // A transaction right after another can meet the broker still writing the previous
-          // one's markers (CONCURRENT_TRANSACTIONS) beyond the client's retries; the builder
-          // would process the batch again, here the transaction is simply sent again.
-          for (let attempt = 1; ; attempt += 1) {
-            try {
-              await group.commit(batches, offsets);
-              break;
-            } catch (error) {
-              if (attempt >= 5) throw error;
-            }
-          }
-          if (fault === 'unconfirmed') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction unconfirmed', { retryable: true });
-        },
-      },
-      metrics: createBuilderMetrics(createMetricsRegistry()),
-      logger: ctx.logger,
-      now: Date.now,
-      states: new StateCache(100),
-      committedOffset: (topic, partition) => committed.get(topic, partition),
+    const handler = handlerOf(setup, async (batches, offsets) => {
+      const fault = faults.shift();
+      if (fault === 'lost') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction lost', { retryable: true });
+      // A transaction right after another can meet the broker still writing the previous
+      // one's markers (CONCURRENT_TRANSACTIONS) beyond the client's retries; the builder
+      // would process the batch again, here the transaction is simply sent again.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await group.commit(batches, offsets);
+          break;
+        } catch (error) {
+          if (attempt >= 5) throw error;
+        }
+      }
+      if (fault === 'unconfirmed') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction unconfirmed', { retryable: true });
     });
     const context = (nextOffset: number) => ({ signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) });
 
@@ -134,26 +126,18 @@ describe('profile builder outbox recovery across input topics', () => {
   });
 
   it('regression (a batch still running when the rejoin\'s wait timed out committed its transaction, offsets included, after the partition moved): a batch whose membership ended sends nothing, and its updates wait in the outbox for the partition\'s owner', async () => {
-    const { config, topics, registry, schemaIds, redis, committed, group } = await builderSetup('moved');
+    const setup = await builderSetup('moved');
+    const { config, topics, registry, schemaIds, redis, committed, group } = setup;
     const metricsRegistry = createMetricsRegistry();
     let commits = 0;
-    const handler = createBuilderHandler({
-      topics,
-      store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
-      registry,
-      schemaIds,
-      transactions: {
-        commit: async (batches, offsets) => {
-          commits += 1;
-          await group.commit(batches, offsets);
-        },
+    const handler = handlerOf(
+      setup,
+      async (batches, offsets) => {
+        commits += 1;
+        await group.commit(batches, offsets);
       },
-      metrics: createBuilderMetrics(metricsRegistry),
-      logger: ctx.logger,
-      now: Date.now,
-      states: new StateCache(100),
-      committedOffset: (topic, partition) => committed.get(topic, partition),
-    });
+      metricsRegistry,
+    );
     const purchase: ResolvedTouchpoint = {
       profileId: 'profile-1',
       touchpoint: touchpoint('pos', { type: 'purchase', id: 'txn-moved', occurredAt: new Date(Date.UTC(2026, 9, 1)).toISOString(), storeId: 's-1', loyaltyCard: 'LC-7', currency: 'USD', lineItems: [{ productId: 'p-1', name: 'Item', quantity: 1, unitPrice: 10 }], total: 10 }),
@@ -180,24 +164,12 @@ describe('profile builder outbox recovery across input topics', () => {
   });
 
   it('commits a batch\'s offsets with the generation it was fetched under, which fences the transaction (KIP-447)', async () => {
-    const { config, topics, registry, schemaIds, redis, committed } = await builderSetup('generation');
+    const setup = await builderSetup('generation');
+    const { config, topics, registry, schemaIds } = setup;
     const sent: unknown[] = [];
-    const handler = createBuilderHandler({
-      topics,
-      store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
-      registry,
-      schemaIds,
-      transactions: {
-        commit: (_batches, offsets) => {
-          sent.push(...offsets);
-          return Promise.resolve();
-        },
-      },
-      metrics: createBuilderMetrics(createMetricsRegistry()),
-      logger: ctx.logger,
-      now: Date.now,
-      states: new StateCache(100),
-      committedOffset: (topic, partition) => committed.get(topic, partition),
+    const handler = handlerOf(setup, (_batches, offsets) => {
+      sent.push(...offsets);
+      return Promise.resolve();
     });
     const purchase: ResolvedTouchpoint = {
       profileId: 'profile-1',
