@@ -33,7 +33,10 @@ if survivor then return 'merged:' .. survivor end
 if version(pid) ~= ARGV[3] then return 'conflict' end
 local absorbed = cjson.decode(ARGV[10])
 for _, entry in ipairs(absorbed) do
-  if redis.call('EXISTS', P .. 'pm:' .. entry[1]) == 1 or version(entry[1]) ~= entry[2] then return 'conflict' end
+  -- Erased since the load: its state may never have been written ('' both times), so the
+  -- version alone does not show it; the next load finds the erasure (handler.ts, erasedFirst).
+  local id = entry[1]
+  if redis.call('EXISTS', P .. 'pm:' .. id) == 1 or redis.call('EXISTS', P .. 'px:' .. id) == 1 or version(id) ~= entry[2] then return 'conflict' end
 end
 local applied = cjson.decode(ARGV[6])
 local sets = appliedSets(P, 12)

@@ -751,6 +751,15 @@ async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now:
     // The resolver re-emits a merge when it sees its touchpoint again: once per batch is enough.
     if (seenInBatch.has(merge.mergeId)) continue;
     seenInBatch.add(merge.mergeId);
+    if (merge.mergedProfileIds.includes(merge.survivorProfileId)) {
+      // Not a merge the resolver makes; folding it would fail the same way on every retry
+      // (INVALID_MERGE from foldMerge) and stop the partition.
+      const reason = { code: 'INVALID_MERGE', message: `Merge ${merge.mergeId}: mergedProfileIds names the survivor ${merge.survivorProfileId}`, details: { field: 'mergedProfileIds', survivorProfileId: merge.survivorProfileId } };
+      out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
+      out.tally.push(() => deps.metrics.deadLettered.inc({ reason: reason.code }));
+      deps.logger.warn({ tenant: merge.tenant, mergeId: merge.mergeId, survivor: merge.survivorProfileId }, 'merge dead-lettered: it names its survivor among the merged profiles');
+      continue;
+    }
     // A fold refused because a profile moved since it was loaded (routinely: the absorbed
     // profile's touchpoints committed on their own partition meanwhile) is loaded and folded
     // again at once, alone: nothing of it was written, and the merges before it in the batch

@@ -11,7 +11,7 @@ import type { IdentityMerge, ResolvedTouchpoint } from '@elephant/identity';
 import { KafkaError, TransactionGroup, readToEnd } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
-import { ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, type topicsOf, type CommitOutcome, type CommitRequest, type OutputCommits } from '@elephant/profile-builder';
+import { ProfileStore, StateCache, type ErasureRequest, createBuilderHandler, createBuilderMetrics, type topicsOf, type CommitOutcome, type CommitRequest, type OutputCommits } from '@elephant/profile-builder';
 import type { Redis } from '@elephant/redis';
 import { createTestContext, waitUntil } from '@elephant/testing';
 import { decodeAll, message, touchpoint, transactionalOnStack } from './harness.ts';
@@ -205,6 +205,25 @@ describe('profile builder conflicts', () => {
     expect((await metrics.conflicts.get()).values[0]?.value).toBe(1);
     const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
     expect(updates.filter((update) => update.kind === 'merge').map((update) => [update.profileId, update.causeEventId, update.mergedProfileIds])).toEqual([['profile-9', 'merge-9-1', ['profile-1']]]);
+  });
+
+  it('erases the survivor instead of folding when the absorbed profile, which had no state yet, was erased between the load and the write', async () => {
+    // The absorbed profile's erasure request is applied on its own partition just before the
+    // fold's write. Its state was never written, so its version ('' before and after) does not
+    // show the erasure: the commit checks the erasure mark, and the fresh load finds the erasure.
+    const { topics, registry, schemaIds, redis, store, handler, context, armed } = await setUp('merge-erased', async (store) => {
+      expect(await store.erase('acme', 'profile-1', Date.UTC(2026, 10, 3))).toMatchObject({ version: expect.any(Number) as number });
+    });
+    await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1, 'profile-9')))] }, context(1)));
+    const merge: IdentityMerge = { mergeId: 'merge-9-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-1'], linkingIdentifiers: [], rule: 'match', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
+    armed.interfere = true;
+    await run(() => handler({ topic: topics.merges, partition: 0, messages: [message(0, registry.encode(schemaIds.merge, merge))] }, context(1)));
+    expect(armed.interfere).toBe(false);
+    expect(await redis.get(`${store.tenantPrefix('acme')}pm:profile-1`)).toBeNull();
+    const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
+    expect(updates.filter((update) => update.kind === 'merge')).toEqual([]);
+    const requests = await decodeAll<ErasureRequest>(registry, await readToEnd(ctx.kafka, topics.erasures));
+    expect(requests.map((request) => [request.profileId, request.requestId])).toEqual([['profile-9', 'merge-9-1']]);
   });
 
   it('counts a merge once when a later merge of its batch keeps conflicting and the batch is processed again (the next attempt finds it applied)', async () => {
