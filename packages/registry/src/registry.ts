@@ -122,9 +122,14 @@ export class AvroRegistry {
    * schema is already there), after setting the subject's compatibility level, so that even
    * the first version registered by a new deployment is checked. Both calls are idempotent:
    * replicas starting at once all succeed with the same id.
-   * @default compatibility 'BACKWARD_TRANSITIVE'
+   *
+   * FULL_TRANSITIVE by default: Elephant's topics are read by services that upgrade on their
+   * own schedule, before or after the writer, so a reader of any version must decode records of
+   * every other version. BACKWARD alone (new readers decode old records) let a version drop a
+   * field old readers need without a default.
+   * @default compatibility 'FULL_TRANSITIVE'
    */
-  async register(subject: string, schema: AvroSchema, compatibility: Compatibility = 'BACKWARD_TRANSITIVE'): Promise<RegisteredSchema> {
+  async register(subject: string, schema: AvroSchema, compatibility: Compatibility = 'FULL_TRANSITIVE'): Promise<RegisteredSchema> {
     const type = avro.Type.forSchema(schema);
     const path = `/subjects/${encodeURIComponent(subject)}`;
     const current = (await this.#request('GET', `/config/${encodeURIComponent(subject)}`, undefined, [404])) as { compatibilityLevel?: string } | undefined;

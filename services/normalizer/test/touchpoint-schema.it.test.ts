@@ -49,9 +49,21 @@ describe('Touchpoint schema evolution in the registry', () => {
     expect((refused as RegistryError).code).toBe('SCHEMA_INCOMPATIBLE');
   });
 
-  it('is registered with BACKWARD_TRANSITIVE compatibility', async () => {
+  it('refuses a version without a field that has no default (an old reader could not decode its records)', async () => {
+    await registry.register(subject, touchpointSchema as unknown as AvroSchema);
+    const withoutTenant = { ...v1, fields: v1.fields.filter((field) => (field as { name?: unknown }).name !== 'tenant') } as unknown as AvroSchema;
+    expect(v1.fields.length - (withoutTenant as unknown as RecordSchema).fields.length).toBe(1);
+    const refused = await registry.register(subject, withoutTenant).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(RegistryError);
+    expect((refused as RegistryError).code).toBe('SCHEMA_INCOMPATIBLE');
+  });
+
+  it('is registered with FULL_TRANSITIVE compatibility', async () => {
     await registry.register(subject, touchpointSchema as unknown as AvroSchema);
     const response = await fetch(`${ctx.stack.schemaRegistryUrl}/config/${encodeURIComponent(subject)}`);
-    expect(((await response.json()) as { compatibilityLevel: string }).compatibilityLevel).toBe('BACKWARD_TRANSITIVE');
+    expect(((await response.json()) as { compatibilityLevel: string }).compatibilityLevel).toBe('FULL_TRANSITIVE');
   });
 });

@@ -9,7 +9,7 @@ export interface AvroRecordSchemaJson {
   readonly fields: readonly object[];
 }
 
-/** The latest full profile (topic profiles.snapshots.v1, compacted, keyed by profileId; a null value is the tombstone of an erased or merged-away profile). A new subscriber bootstraps from it, then follows profiles.updates.v1 from the versions it read. Evolution rules: registered BACKWARD_TRANSITIVE; new fields are added as ["null", T] unions with default null (collections with an empty default). Timestamps are epoch milliseconds; event times (traits' eventTime, consents' statedAt, lastSeen, firstSeen and the other computed times) are those the touchpoints state, each bounded by its touchpoint's ingestTime; money is in minor units of its ISO 4217 currency. */
+/** The latest full profile (topic profiles.snapshots.v1, compacted, keyed by profileId; a null value is the tombstone of an erased or merged-away profile). A new subscriber bootstraps from it, then follows profiles.updates.v1 from the versions it read. Evolution rules: registered FULL_TRANSITIVE (a reader of any version decodes records of every other); new fields are added as ["null", T] unions with default null (collections with an empty default). Timestamps are epoch milliseconds; event times (traits' eventTime, consents' statedAt, lastSeen, firstSeen and the other computed times) are those the touchpoints state, each bounded by its touchpoint's ingestTime; money is in minor units of its ISO 4217 currency. */
 export interface ProfileSnapshot {
   readonly profileId: string;
   readonly tenant: string;
@@ -173,7 +173,7 @@ export const profileSnapshotSchema: AvroRecordSchemaJson = {
   "type": "record",
   "name": "ProfileSnapshot",
   "namespace": "dev.elephant.profile",
-  "doc": "The latest full profile (topic profiles.snapshots.v1, compacted, keyed by profileId; a null value is the tombstone of an erased or merged-away profile). A new subscriber bootstraps from it, then follows profiles.updates.v1 from the versions it read. Evolution rules: registered BACKWARD_TRANSITIVE; new fields are added as [\"null\", T] unions with default null (collections with an empty default). Timestamps are epoch milliseconds; event times (traits' eventTime, consents' statedAt, lastSeen, firstSeen and the other computed times) are those the touchpoints state, each bounded by its touchpoint's ingestTime; money is in minor units of its ISO 4217 currency.",
+  "doc": "The latest full profile (topic profiles.snapshots.v1, compacted, keyed by profileId; a null value is the tombstone of an erased or merged-away profile). A new subscriber bootstraps from it, then follows profiles.updates.v1 from the versions it read. Evolution rules: registered FULL_TRANSITIVE (a reader of any version decodes records of every other); new fields are added as [\"null\", T] unions with default null (collections with an empty default). Timestamps are epoch milliseconds; event times (traits' eventTime, consents' statedAt, lastSeen, firstSeen and the other computed times) are those the touchpoints state, each bounded by its touchpoint's ingestTime; money is in minor units of its ISO 4217 currency.",
   "fields": [
     {
       "name": "profileId",

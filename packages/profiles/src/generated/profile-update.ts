@@ -9,7 +9,7 @@ export interface AvroRecordSchemaJson {
   readonly fields: readonly object[];
 }
 
-/** What changed in one profile (topic profiles.updates.v1, keyed by profileId). Versions strictly increase per profile; a subscriber ignores any update whose version is not newer than the last it applied. Kinds: touchpoint (an event was applied), merge (mergedProfileIds were folded into profileId: re-key their data to profileId), erasure (the person was erased: delete everything held under profileId). Evolution rules: registered BACKWARD_TRANSITIVE; new fields are added as ["null", T] unions with default null (collections with an empty default). Closed vocabularies (kind) are strings, never Avro enums, so old readers pass new values through. */
+/** What changed in one profile (topic profiles.updates.v1, keyed by profileId). Versions strictly increase per profile; a subscriber ignores any update whose version is not newer than the last it applied. Kinds: touchpoint (an event was applied), merge (mergedProfileIds were folded into profileId: re-key their data to profileId), erasure (the person was erased: delete everything held under profileId). Evolution rules: registered FULL_TRANSITIVE (a reader of any version decodes records of every other); new fields are added as ["null", T] unions with default null (collections with an empty default). Closed vocabularies (kind) are strings, never Avro enums, so old readers pass new values through. */
 export interface ProfileUpdate {
   /** The profile that changed; the record key. */
   readonly profileId: string;
@@ -41,7 +41,7 @@ export const profileUpdateSchema: AvroRecordSchemaJson = {
   "type": "record",
   "name": "ProfileUpdate",
   "namespace": "dev.elephant.profile",
-  "doc": "What changed in one profile (topic profiles.updates.v1, keyed by profileId). Versions strictly increase per profile; a subscriber ignores any update whose version is not newer than the last it applied. Kinds: touchpoint (an event was applied), merge (mergedProfileIds were folded into profileId: re-key their data to profileId), erasure (the person was erased: delete everything held under profileId). Evolution rules: registered BACKWARD_TRANSITIVE; new fields are added as [\"null\", T] unions with default null (collections with an empty default). Closed vocabularies (kind) are strings, never Avro enums, so old readers pass new values through.",
+  "doc": "What changed in one profile (topic profiles.updates.v1, keyed by profileId). Versions strictly increase per profile; a subscriber ignores any update whose version is not newer than the last it applied. Kinds: touchpoint (an event was applied), merge (mergedProfileIds were folded into profileId: re-key their data to profileId), erasure (the person was erased: delete everything held under profileId). Evolution rules: registered FULL_TRANSITIVE (a reader of any version decodes records of every other); new fields are added as [\"null\", T] unions with default null (collections with an empty default). Closed vocabularies (kind) are strings, never Avro enums, so old readers pass new values through.",
   "fields": [
     {
       "name": "profileId",
