@@ -1,12 +1,16 @@
 -- Erases a person: their profile state and their identity graph, atomically.
 -- KEYS[1]  P ps:<id> (routing; every key shares the tenant's hash tag)
 -- ARGV[1]  prefix P
--- ARGV[2]  when the builder applies the erasure (ms)
+-- ARGV[2]  the erasure's time (ms): the request's, kept in the marks (events ingested before it
+--          are the person's leftovers)
 -- ARGV[3]  mode: 'request' or 'merge'
 --
 -- mode 'request' (an erasure request for one profile):
 --   ARGV[4]  profile id
---   Returns the version of the erasure, the same on a repeated request, followed by one line per
+--   ARGV[5]  when the builder applies it (ms): kept in the erasure mark (u), so that a repeated
+--            request announces the erasure with the same time, the same record as the first
+--   Returns the version of the erasure and the time it was applied first, separated by a space,
+--   the same on a repeated request, followed by one line per
 --   profile held apart from it and not erased yet (see heldApart: the caller sends each an
 --   erasure request of its own); 'merged:<survivor>'; or 'absorbed' (erased earlier with the
 --   profile it had been folded into: nothing to announce).
@@ -42,7 +46,8 @@
 -- PURGE_INLINE of them: queued, P pq:<id>, and deleted by mode 'purge' calls), and per
 -- identifier P i:, P sw:, P mw:, P q:. It also erases every profile folded into <id> earlier
 -- (its mergedFrom): their P pm:<x> link goes and they get their own erasure mark.
--- What stays: P px:<id> (at, v: when it was erased and the erasure's version; the id is a
+-- What stays: P px:<id> (at, v, u: when it was erased, the erasure's version and when the
+-- builder applied the request; the id is a
 -- random pseudonym), and per identifier P ex:<sha1(type:value)> with the time, so that events
 -- ingested before the erasure cannot recreate the person (docs/profiles.md says why these
 -- stay and what they reveal).
@@ -91,10 +96,12 @@ end
 
 -- version nil: erased with the profile it had been folded into, which announced the erasure
 -- (this one announced its merge, its last update, long before).
-local function mark(pid, version)
+-- applied: when the builder applied the request (mode 'request' only).
+local function mark(pid, version, applied)
   redis.call('DEL', P .. 'pm:' .. pid, P .. 'p:' .. pid)
   redis.call('SREM', P .. 'live', pid)
-  if version then redis.call('HSET', P .. 'px:' .. pid, 'at', at, 'v', version)
+  if applied then redis.call('HSET', P .. 'px:' .. pid, 'at', at, 'v', version, 'u', applied)
+  elseif version then redis.call('HSET', P .. 'px:' .. pid, 'at', at, 'v', version)
   else redis.call('HSET', P .. 'px:' .. pid, 'at', at) end
 end
 
@@ -135,7 +142,7 @@ local function withHeldApart(first, pid)
   return table.concat(reply, '\n')
 end
 
-local function erase(pid, version)
+local function erase(pid, version, applied)
   gather(pid, pid)
   local stored = redis.call('HGET', P .. 'ps:' .. pid, 's')
   if stored then
@@ -157,24 +164,27 @@ local function erase(pid, version)
   -- The profile's events: a sorted set, or a plain set written before 2026-12-06.
   purgeOrQueue(pid)
   redis.call('DEL', P .. 'p:' .. pid .. ':ids', P .. 'p:' .. pid .. ':n', P .. 'ps:' .. pid)
-  mark(pid, version)
+  mark(pid, version, applied)
 end
 
 if mode == 'request' then
-  local pid = ARGV[4]
+  local pid, applied = ARGV[4], ARGV[5]
   local survivor = redis.call('GET', P .. 'pm:' .. pid)
   if survivor then return 'merged:' .. survivor end
   local version
   if redis.call('EXISTS', P .. 'px:' .. pid) == 1 then
-    version = redis.call('HGET', P .. 'px:' .. pid, 'v')
+    local marked = redis.call('HMGET', P .. 'px:' .. pid, 'v', 'u')
+    version = marked[1]
     if not version then return 'absorbed' end
+    -- A mark written before 2026-12-07, or by an erasure through a merge, has no time: this one.
+    if marked[2] then applied = marked[2] else redis.call('HSET', P .. 'px:' .. pid, 'u', applied) end
     gather(pid, pid)
   else
     local last = redis.call('HGET', P .. 'ps:' .. pid, 'v')
     version = last and tostring(tonumber(last) + 1) or '1'
-    erase(pid, version)
+    erase(pid, version, applied)
   end
-  return withHeldApart(version, pid)
+  return withHeldApart(version .. ' ' .. applied, pid)
 end
 
 if mode == 'held' then return withHeldApart('', ARGV[4]) end

@@ -930,17 +930,17 @@ async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, no
   const requests = await decode<ErasureRequest>(deps, out, batch.topic, batch.partition, batch.messages, now);
   await recoverTenants(deps, out, batch, requests.map(({ value }) => value.tenant));
   for (const { value: request } of requests) {
-    // Idempotent: a request read again erases nothing more and announces the same version.
-    // Marks carry the request's time (events ingested before it are the person's leftovers);
-    // the update says when the builder applied it.
-    const result = await deps.store.erase(request.tenant, request.profileId, request.requestedAt);
+    // Idempotent: a request read again erases nothing more and announces the same version at
+    // the same time (the same record). Marks carry the request's time (events ingested before
+    // it are the person's leftovers); the update says when the builder first applied it.
+    const result = await deps.store.erase(request.tenant, request.profileId, request.requestedAt, now);
     if ('mergedInto' in result) {
       forward(out, deps.topics.erasures, { key: result.mergedInto, value: deps.registry.encode(deps.schemaIds.erasure, { ...request, profileId: result.mergedInto }) });
       continue;
     }
     // Erased with the profile it had been folded into, whose erasure update was the announcement.
     if ('absorbed' in result) continue;
-    const update = erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: now });
+    const update = erasureUpdateOf(request.profileId, request.tenant, result.version, { eventId: request.requestId, at: result.appliedAt });
     publishUpdate(out, update.profileId, encodeUpdate(deps, update));
     out.snapshots.push({ key: request.profileId, value: null });
     // Profiles a dead-lettered merge held apart from this one, or this one from: the same

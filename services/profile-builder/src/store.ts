@@ -423,19 +423,22 @@ export class ProfileStore {
   }
 
   /**
-   * Erases a profile and its identity graph; returns the erasure's version (stable on repeats)
-   * with the profiles held apart from it (`holdApart`) and not erased yet, which the caller
-   * erases each with a request of its own; where it was merged; or `absorbed` when it was
-   * erased earlier with the profile it had been folded into (whose erasure was the announcement).
+   * Erases a profile and its identity graph, as of `at` (the request's time); returns the
+   * erasure's version and when it was applied first (`appliedAt`: `now` unless a repeat; both
+   * stable on repeats, so that the erasure's update is the same record each time) with the
+   * profiles held apart from it (`holdApart`) and not erased yet, which the caller erases each
+   * with a request of its own; where it was merged; or `absorbed` when it was erased earlier with
+   * the profile it had been folded into (whose erasure was the announcement).
    */
-  async erase(tenant: string, profileId: string, at: number): Promise<{ version: number; heldApart: string[] } | { mergedInto: string } | { absorbed: true }> {
+  async erase(tenant: string, profileId: string, at: number, now: number): Promise<{ version: number; appliedAt: number; heldApart: string[] } | { mergedInto: string } | { absorbed: true }> {
     const P = this.tenantPrefix(tenant);
-    const reply = await this.#eraseScript('erasing a profile', `${P}ps:${profileId}`, P, at, 'request', profileId);
+    const reply = await this.#eraseScript('erasing a profile', `${P}ps:${profileId}`, P, at, 'request', profileId, now);
     await this.purgeErased(tenant);
     if (reply.startsWith('merged:')) return { mergedInto: reply.slice('merged:'.length) };
     if (reply === 'absorbed') return { absorbed: true };
-    const [version, ...heldApart] = reply.split('\n');
-    return { version: Number(version), heldApart };
+    const [first = '', ...heldApart] = reply.split('\n');
+    const [version, appliedAt] = first.split(' ');
+    return { version: Number(version), appliedAt: Number(appliedAt), heldApart };
   }
 
   /**

@@ -212,7 +212,7 @@ describe('profile builder conflicts', () => {
     // fold's write. Its state was never written, so its version ('' before and after) does not
     // show the erasure: the commit checks the erasure mark, and the fresh load finds the erasure.
     const { topics, registry, schemaIds, redis, store, handler, context, armed } = await setUp('merge-erased', async (store) => {
-      expect(await store.erase('acme', 'profile-1', Date.UTC(2026, 10, 3))).toMatchObject({ version: expect.any(Number) as number });
+      expect(await store.erase('acme', 'profile-1', Date.UTC(2026, 10, 3), Date.now())).toMatchObject({ version: expect.any(Number) as number });
     });
     await run(() => handler({ topic: topics.resolved, partition: 0, messages: [message(0, registry.encode(schemaIds.resolved, purchase(1, 'profile-9')))] }, context(1)));
     const merge: IdentityMerge = { mergeId: 'merge-9-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-1'], linkingIdentifiers: [], rule: 'match', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };

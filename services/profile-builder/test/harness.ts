@@ -191,8 +191,8 @@ export async function transactionalOnStack(ctx: TestContext, scope: string, part
   };
 }
 
-/** `scope`'s topics (one partition each) and Redis prefix, and a handler over them; `env` adds builder settings. */
-export async function handlerOnStack(ctx: TestContext, scope: string, env: Record<string, string> = {}): Promise<HandlerOnStack> {
+/** `scope`'s topics (one partition each) and Redis prefix, and a handler over them; `env` adds builder settings, `options.now` is the handler's clock. */
+export async function handlerOnStack(ctx: TestContext, scope: string, env: Record<string, string> = {}, options: { readonly now?: () => number } = {}): Promise<HandlerOnStack> {
   const { config, topics, registry, schemaIds, redis } = await builderTopicsOnStack(ctx, scope, env, 1);
   const producer = await BatchProducer.connect(ctx.kafka);
   const metrics = createMetricsRegistry();
@@ -205,7 +205,7 @@ export async function handlerOnStack(ctx: TestContext, scope: string, env: Recor
     transactions: { commit: async (batches) => void (await producer.send(batches)) },
     metrics: createBuilderMetrics(metrics),
     logger: ctx.logger,
-    now: Date.now,
+    now: options.now ?? Date.now,
     states: new StateCache(100),
     committedOffset: () => Promise.resolve(-1n),
     maxProfileBytes: config.MAX_PROFILE_BYTES,

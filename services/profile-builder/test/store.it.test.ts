@@ -128,7 +128,7 @@ describe('ProfileStore.erase and the profile\'s events', () => {
       await redis.set(`${P}e:other`, '=p9');
       await write(`${P}pe:p1`, ids);
       await redis.sadd(`${P}live`, 'p1');
-      expect(await store.erase(tenant, 'p1', Date.now())).toEqual({ version: 1, heldApart: [] });
+      expect(await store.erase(tenant, 'p1', Date.now(), Date.now())).toMatchObject({ version: 1, heldApart: [] });
       expect(await redis.exists(...ids.map((eventId) => `${P}e:${eventId}`), `${P}pe:p1`), tenant).toBe(0);
       expect(await redis.get(`${P}e:other`)).toBe('=p9');
     }
@@ -150,13 +150,13 @@ describe('ProfileStore.erase and the profile\'s events', () => {
       // The erasure's own call, as a process that stops right after it leaves things: the
       // profile is erased, its events' results queued, not deleted.
       const erase = redis as unknown as { elephantErase(...args: (string | number)[]): Promise<string> };
-      expect(await erase.elephantErase(`${P}ps:big`, P, Date.now(), 'request', 'big')).toBe('1');
+      expect(await erase.elephantErase(`${P}ps:big`, P, 5000, 'request', 'big', 6000)).toBe('1 6000');
       expect(await redis.exists(`${P}pe:big`)).toBe(0);
       expect(await redis.smembers(`${P}purging`)).toEqual(['big']);
       expect(await redis.exists(...ids.map((eventId) => `${P}e:${eventId}`))).toBe(ids.length);
       // The request read again: nothing more erased, the same version, and the queue deleted
       // (for the sorted set; the plain one by purgeErased alone, as a merge read again does).
-      if (tenant === 'purge-sorted') expect(await store.erase(tenant, 'big', Date.now())).toEqual({ version: 1, heldApart: [] });
+      if (tenant === 'purge-sorted') expect(await store.erase(tenant, 'big', Date.now(), Date.now())).toMatchObject({ version: 1, heldApart: [] });
       else await store.purgeErased(tenant);
       expect(await redis.exists(...ids.map((eventId) => `${P}e:${eventId}`), `${P}pq:big`, `${P}purging`), tenant).toBe(0);
     }
@@ -169,11 +169,11 @@ describe('ProfileStore.erase and the profile\'s events', () => {
     expect(await store.commit(tenant, [commitOf(survivor, undefined, 'ea-1'), commitOf(apart, undefined, 'ea-2')])).toEqual(['ok', 'ok']);
     // A merge into s1 held x1 apart; s1 was folded into t1 later.
     await store.holdApart(tenant, 's1', ['x1']);
-    expect(await store.erase(tenant, 't1', 2000)).toEqual({ version: 5, heldApart: ['x1'] });
-    // Repeated before x1's own request: named again.
-    expect(await store.erase(tenant, 't1', 2000)).toEqual({ version: 5, heldApart: ['x1'] });
-    expect(await store.erase(tenant, 'x1', 2000)).toEqual({ version: 2, heldApart: [] });
-    expect(await store.erase(tenant, 't1', 2000)).toEqual({ version: 5, heldApart: [] });
+    expect(await store.erase(tenant, 't1', 2000, 2100)).toEqual({ version: 5, appliedAt: 2100, heldApart: ['x1'] });
+    // Repeated before x1's own request: named again; the version and the time applied are the first's.
+    expect(await store.erase(tenant, 't1', 2000, 2500)).toEqual({ version: 5, appliedAt: 2100, heldApart: ['x1'] });
+    expect(await store.erase(tenant, 'x1', 2000, 2600)).toEqual({ version: 2, appliedAt: 2600, heldApart: [] });
+    expect(await store.erase(tenant, 't1', 2000, 2700)).toEqual({ version: 5, appliedAt: 2100, heldApart: [] });
   });
 
   it('reaches the survivor from a profile held apart from it, and through a merge into an erased survivor, whose redelivery names them again', async () => {
@@ -182,8 +182,8 @@ describe('ProfileStore.erase and the profile\'s events', () => {
     expect(await store.commit(tenant, [s1, x1, a1].map((state, index) => commitOf(state as ProfileState, undefined, `eb-${index}`)))).toEqual(['ok', 'ok', 'ok']);
     await store.holdApart(tenant, 's1', ['x1']);
     // A request naming the profile held apart reaches the survivor it was held apart from.
-    expect(await store.erase(tenant, 'x1', 2000)).toEqual({ version: 2, heldApart: ['s1'] });
-    expect(await store.erase(tenant, 's1', 2000)).toEqual({ version: 2, heldApart: [] });
+    expect(await store.erase(tenant, 'x1', 2000, 2000)).toMatchObject({ version: 2, heldApart: ['s1'] });
+    expect(await store.erase(tenant, 's1', 2000, 2000)).toMatchObject({ version: 2, heldApart: [] });
 
     // a1 was held apart from e1; e1 is absorbed by a merge into the erased s1.
     const e1: ProfileState = { ...emptyProfile('e1', tenant, 1000), version: 3 };
@@ -193,7 +193,7 @@ describe('ProfileStore.erase and the profile\'s events', () => {
     expect(await store.eraseAbsorbed(tenant, 'm-e', 's1', [{ profileId: 'e1', expectedVersion: 3 }], 2000, outbox)).toEqual({ outcome: 'ok', heldApart: ['a1'] });
     expect(await store.eraseAbsorbed(tenant, 'm-e', 's1', [{ profileId: 'e1', expectedVersion: 3 }], 2000, outbox)).toEqual({ outcome: 'duplicate', heldApart: ['a1'] });
     expect(await store.heldApartOf(tenant, 's1')).toEqual(['a1']);
-    expect(await store.erase(tenant, 'a1', 2000)).toEqual({ version: 2, heldApart: [] });
+    expect(await store.erase(tenant, 'a1', 2000, 2000)).toMatchObject({ version: 2, heldApart: [] });
     expect(await store.heldApartOf(tenant, 's1')).toEqual([]);
   });
   it('follows an erasure applied between a merge\'s load and its dead letter, both ways, and keeps every survivor a profile was held apart from', async () => {
@@ -201,17 +201,17 @@ describe('ProfileStore.erase and the profile\'s events', () => {
     const states = ['s1', 'x1', 's2', 'x2', 's3', 's4', 'x4'].map((profileId): ProfileState => ({ ...emptyProfile(profileId, tenant, 1000), version: 1 }));
     expect(await store.commit(tenant, states.map((state, index) => commitOf(state, undefined, `ec-${index}`)))).toEqual(states.map(() => 'ok'));
     // The absorbed profile erased first: the survivor is still to go.
-    expect(await store.erase(tenant, 'x1', 5000)).toEqual({ version: 2, heldApart: [] });
+    expect(await store.erase(tenant, 'x1', 5000, 5000)).toMatchObject({ version: 2, heldApart: [] });
     expect(await store.holdApart(tenant, 's1', ['x1'])).toEqual({ erasedAt: 5000, toErase: ['s1'] });
     // ...and a repeated request for it now finds the link too.
-    expect(await store.erase(tenant, 'x1', 5000)).toEqual({ version: 2, heldApart: ['s1'] });
+    expect(await store.erase(tenant, 'x1', 5000, 5000)).toMatchObject({ version: 2, heldApart: ['s1'] });
     // The survivor erased first: the absorbed ones are still to go.
-    expect(await store.erase(tenant, 's2', 6000)).toEqual({ version: 2, heldApart: [] });
+    expect(await store.erase(tenant, 's2', 6000, 6000)).toMatchObject({ version: 2, heldApart: [] });
     expect(await store.holdApart(tenant, 's2', ['x2'])).toEqual({ erasedAt: 6000, toErase: ['x2'] });
     // Nobody erased: nothing to send.
     expect(await store.holdApart(tenant, 's3', ['x4'])).toBeUndefined();
     // Held apart from two survivors (two dead-lettered merges): its erasure reaches both.
     expect(await store.holdApart(tenant, 's4', ['x4'])).toBeUndefined();
-    expect(await store.erase(tenant, 'x4', 7000)).toEqual({ version: 2, heldApart: ['s3', 's4'] });
+    expect(await store.erase(tenant, 'x4', 7000, 7000)).toMatchObject({ version: 2, heldApart: ['s3', 's4'] });
   });
 });
