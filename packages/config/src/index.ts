@@ -120,6 +120,27 @@ export { bool } from './bool.ts';
 /** A pino log level. */
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/**
+ * Why `tenant` cannot name a tenant, or undefined. Each tenant's Redis keys carry the hash tag
+ * `{<tenant>}`, which keeps them in one cluster slot, as the scripts that touch several of them
+ * need: a brace inside would end the tag early or leave it empty, and Redis would then hash
+ * each whole key, spreading the tenant over the slots (the scripts then fail, not retryable).
+ */
+export function tenantProblem(tenant: string): string | undefined {
+  if (tenant.length === 0) return 'must not be empty';
+  if (tenant.includes('{') || tenant.includes('}')) return 'must not contain { or } (it is the hash tag {<tenant>} of its Redis keys)';
+  return undefined;
+}
+
+/** A tenant's name (see tenantProblem). */
+export const tenantName = z.string().superRefine((value, context) => {
+  const problem = tenantProblem(value);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+});
+
+/** The prefix of every Redis key: no braces, as each tenant's keys add the hash tag `{<tenant>}` after it. */
+export const redisKeyPrefix = z.string().regex(/^[^{}]*$/, 'must not contain { or } (each tenant adds its hash tag {<tenant>} after it)');
+
 /** A Kafka topic name (legal characters and length). */
 export const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be 1-249 characters of a-z A-Z 0-9 . _ -');
 

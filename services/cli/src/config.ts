@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
+import { bool, brokerList, redisKeyPrefix, tenantName, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 import { processingGuarantee } from '@elephant/profile-builder';
 import { loadStackConfig, stackUrls } from '@elephant/stack';
 
@@ -21,10 +21,10 @@ const schema = z.object({
    * set this to keep their groups apart.
    */
   CONSUMER_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
-  TENANT: z.string().min(1).default('default'),
+  TENANT: tenantName.default('default'),
   DEFAULT_REGION: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code like US').default('US'),
   DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD').default('USD'),
-  REDIS_KEY_PREFIX: z.string().default('elephant:'),
+  REDIS_KEY_PREFIX: redisKeyPrefix.default('elephant:'),
   /**
    * Fold Gmail dots and +tags in e-mail identifiers, as the normalizer does with the same
    * setting: `profile` and `erase` normalize their identifier with it, and `run` passes it on to

@@ -1,4 +1,4 @@
-import { bool, brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
+import { bool, brokerList, redisKeyPrefix, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
 const schema = z.object({
@@ -29,7 +29,7 @@ const schema = z.object({
   /** The identity rules document (JSON, see docs/identity.md); default: the built-in defaults. */
   IDENTITY_RULES_FILE: z.string().min(1).optional(),
   /** Prefix of every Redis key; each tenant's graph adds the hash tag `{<tenant>}`. */
-  REDIS_KEY_PREFIX: z.string().default('elephant:'),
+  REDIS_KEY_PREFIX: redisKeyPrefix.default('elephant:'),
   /** How long an event's resolution is remembered for redelivery. */
   EVENT_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   CREATE_TOPICS: bool.default(true),

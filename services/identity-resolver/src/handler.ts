@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { boundedByIngest, type Touchpoint } from '@elephant/channels';
+import { tenantProblem } from '@elephant/config';
 import { isElephantError } from '@elephant/errors';
 import { resolveRules, screenIdentifiers, type BlockedIdentifier, type RulesDocument, type TenantRules } from '@elephant/identity';
 import { deadLetter, type BatchProducer, type ConsumedBatch, type KafkaMessage, type Message, type PartitionsHandler } from '@elephant/kafka';
@@ -101,12 +102,14 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
     const out: Outputs = { resolved: [], merges: [], alerts: [], deadLetters: [] };
     /** Messages dead-lettered by this batch: each once. */
     const rejected = new Set<KafkaMessage>();
+    /** The dead letters' codes, counted once the broker has them (a failed send is retried, and they are built again). */
+    const deadReasons: string[] = [];
     const reject = (message: KafkaMessage, code: string, text: string, details?: Readonly<Record<string, unknown>>): void => {
       rejected.add(message);
       // The partition it came from, looked up only for the rare message dead-lettered.
       const batch = batches.find((candidate) => candidate.messages.includes(message)) as ConsumedBatch;
       out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, { code, message: text, ...(details ? { details } : {}) }, 'identity-resolver', now));
-      deps.metrics.deadLettered.inc({ reason: code });
+      deadReasons.push(code);
     };
 
     // Only the fields resolution reads are decoded. A touchpoint written with the schema the
@@ -134,6 +137,9 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       if (record && !record.ok) return reject(message, record.error.code, record.error.message);
       const carried = record ? { record: record.value } : { payload: (values[index] as Buffer).subarray(HEADER_LENGTH) };
       const touchpoint = result.value;
+      // A tenant that cannot be its keys' hash tag would fail the graph's script on every retry.
+      const badTenant = tenantProblem(touchpoint.tenant);
+      if (badTenant !== undefined) return reject(message, 'INVALID_TENANT', `Event ${touchpoint.eventId}: tenant ${JSON.stringify(touchpoint.tenant)} ${badTenant}`, { field: 'tenant' });
       const rules = resolveRules(deps.rules, touchpoint.tenant);
       const screened = screenIdentifiers(touchpoint.identifiers, rules);
       const excluded = screened.blocked.map((blocked) => ({ type: blocked.type, value: blocked.value, reason: `${blocked.reason}:${blocked.rule}` }));
@@ -230,6 +236,7 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       }
       await deps.producer.send([{ topic: deps.topics.deadLetters, messages: out.deadLetters }]);
     }
+    for (const reason of deadReasons) deps.metrics.deadLettered.inc({ reason });
   };
 }
 

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { touchpointSchema } from '@elephant/channels';
 import { DEFAULT_RULES_DOCUMENT, type RulesDocument } from '@elephant/identity';
-import { BatchProducer, DEAD_LETTER_HEADERS, headerText, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, DEAD_LETTER_HEADERS, KafkaError, headerText, readToEnd, type KafkaMessage } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
@@ -112,6 +112,54 @@ describe('resolver handler', () => {
     ]);
     const all = await Promise.all((await readTopic(ctx.kafka, topics.resolved, 4)).map((message) => registry.decode<{ touchpoint: { eventId: string } }>(message.value ?? Buffer.alloc(0))));
     expect(all.map((record) => record.touchpoint.eventId).sort()).toEqual(['h1', 'h3', 'p2', 'p6']);
+  });
+});
+
+describe('resolver handler: input it cannot resolve', () => {
+  it('INVALID_TENANT: dead-letters a touchpoint whose tenant cannot be its Redis keys\' hash tag, and resolves the rest (regression: the graph\'s script failed, not retryable, and the resolver stopped on every restart)', async () => {
+    const { topics, registry, metrics, deliver, messageOf } = await resolverOn('tenant');
+    const t = 1795400700000;
+    await deliver([
+      messageOf({ eventId: 'bad-tenant', tenant: '}acme', eventTime: t, identifiers: [{ type: 'email', value: 'ann@x.io' }] }, 0),
+      messageOf({ eventId: 'good-tenant', tenant: 'acme', eventTime: t + 1, identifiers: [{ type: 'email', value: 'bob@x.io' }] }, 1),
+    ]);
+    const [dead, ...others] = await readToEnd(ctx.kafka, topics.deadLetters);
+    expect(others).toEqual([]);
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.code)).toBe('INVALID_TENANT');
+    expect(headerText(dead?.headers, DEAD_LETTER_HEADERS.message)).toBe('Event bad-tenant: tenant "}acme" must not contain { or } (it is the hash tag {<tenant>} of its Redis keys)');
+    const resolved = await Promise.all((await readToEnd(ctx.kafka, topics.resolved)).map((message) => registry.decode<{ touchpoint: { eventId: string } }>(message.value ?? Buffer.alloc(0))));
+    expect(resolved.map((record) => record.touchpoint.eventId)).toEqual(['good-tenant']);
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_dead_lettered_total')).toMatch(/reason="INVALID_TENANT"[^\n]* 1/);
+  });
+
+  it('counts a dead letter once it is written: not for a send that failed and was retried (regression: each attempt counted it)', async () => {
+    const { topics, metrics, handlerWith, messageOf } = await resolverOn('count');
+    const producer = await BatchProducer.connect(ctx.kafka);
+    onTestFinished(() => producer.disconnect());
+    // The broker timing out the first send, as the consumer then retries the batch.
+    let failures = 1;
+    const flaky = new Proxy(producer, {
+      get: (target, property) => {
+        if (property === 'send') {
+          return (...args: Parameters<BatchProducer['send']>) => {
+            if (failures > 0) {
+              failures -= 1;
+              return Promise.reject(new KafkaError('KAFKA_UNAVAILABLE', 'Request timed out', { retryable: true }));
+            }
+            return target.send(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const handler = handlerWith(flaky);
+    const batch = { topic: topics.touchpoints, partition: 0, messages: [messageOf({ eventId: 'blocked', tenant: 'acme', eventTime: 1795400800000, identifiers: [{ type: 'email', value: 'test@test.com' }] }, 0)] };
+    const context = { signal: new AbortController().signal, groupId: 'g' };
+    await expect(handler([batch], context)).rejects.toThrow('Request timed out');
+    await handler([batch], context);
+    expect(await readToEnd(ctx.kafka, topics.deadLetters)).toHaveLength(1);
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_dead_lettered_total')).toMatch(/reason="NO_RESOLVABLE_IDENTIFIER"[^\n]* 1$/);
   });
 });
 

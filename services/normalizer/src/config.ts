@@ -1,5 +1,5 @@
 import { CHANNELS, checkAdapterContext, type AdapterContext, type Channel } from '@elephant/channels';
-import { ConfigError, bool, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
+import { ConfigError, bool, tenantName, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
 
 /** The entries of a comma-separated list, trimmed, empty ones left out. */
 function channelList(value: string): string[] {
@@ -35,7 +35,7 @@ const schema = z.object({
   DLQ_TOPIC: topicName.optional(),
   /** Default `elephant-normalizer-<channel>`, with several channels `elephant-normalizer-<channel>.<channel>...` (in the order of CHANNELS). */
   CONSUMER_GROUP: z.string().min(1).optional(),
-  TENANT: z.string().min(1, 'must not be empty').default('default'),
+  TENANT: tenantName.default('default'),
   /**
    * Name of the source system, part of every eventId: set it once per deployment and never
    * change it (default per channel: segment, sendgrid, the ad platform, else the channel).

@@ -41,6 +41,22 @@ describe('normalizer configuration', () => {
     });
   });
 
+  it('refuses a TENANT with a brace, naming it (it is the hash tag of the tenant\'s Redis keys)', () => {
+    for (const [tenant, message] of [
+      ['}acme', 'must not contain { or } (it is the hash tag {<tenant>} of its Redis keys)'],
+      ['ac{me', 'must not contain { or } (it is the hash tag {<tenant>} of its Redis keys)'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        loadConfig({ ...base, TENANT: tenant });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).issues.map((issue) => [issue.variable, issue.problem])).toEqual([['TENANT', expect.stringContaining(message)]]);
+    }
+  });
+
   it('names each bad variable, including ones only the adapter context can judge', () => {
     const error = (() => {
       try {

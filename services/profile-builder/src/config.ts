@@ -1,4 +1,4 @@
-import { bool, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
+import { bool, brokerList, redisKeyPrefix, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 import { DEFAULT_MAX_CONTENT, DEFAULT_MAX_IDENTITIES, DEFAULT_MAX_PRODUCTS, normalizePurpose, type ProfileOptions } from '@elephant/profiles';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
@@ -41,7 +41,7 @@ const schema = z.object({
   DLQ_TOPIC: topicName.optional(),
   CONSUMER_GROUP: z.string().min(1).default('elephant-profile-builder'),
   /** Must match the identity resolver's: profiles live next to the graph of their tenant. */
-  REDIS_KEY_PREFIX: z.string().default('elephant:'),
+  REDIS_KEY_PREFIX: redisKeyPrefix.default('elephant:'),
   /**
    * How long the outbox of an input partition outlives its last write. An entry is normally
    * deleted right after its transaction commits; one left by a crash waits for the next batch

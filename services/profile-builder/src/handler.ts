@@ -1,3 +1,4 @@
+import { tenantProblem } from '@elephant/config';
 import { ElephantError } from '@elephant/errors';
 import { deadLetter, type BatchHandler, type GroupGeneration, type KafkaMessage, type Message, type TransactionGroup } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
@@ -419,19 +420,27 @@ function forward(out: Outputs, topic: string, message: Message): void {
   else out.forwards.set(topic, [message]);
 }
 
-async function decode<T>(deps: BuilderDeps, out: Outputs, topic: string, partition: number, messages: readonly KafkaMessage[], now: number, reader?: AvroType): Promise<{ message: KafkaMessage; value: T }[]> {
+/**
+ * Decodes a batch's records; one that does not decode, or whose tenant (`tenantOf`) cannot be
+ * its Redis keys' hash tag (its scripts would fail on every retry), is dead-lettered.
+ */
+async function decode<T>(deps: BuilderDeps, out: Outputs, topic: string, partition: number, messages: readonly KafkaMessage[], now: number, tenantOf: (value: T) => string, reader?: AvroType): Promise<{ message: KafkaMessage; value: T }[]> {
   const decoded = await deps.registry.decodeMany<T>(
     messages.map((message) => message.value ?? Buffer.alloc(0)),
     reader,
   );
   const good: { message: KafkaMessage; value: T }[] = [];
+  const refuse = (message: KafkaMessage, code: string, text: string, details?: Readonly<Record<string, unknown>>): void => {
+    out.deadLetters.push(deadLetter({ topic, partition, message }, { code, message: text, ...(details ? { details } : {}) }, 'profile-builder', now));
+    out.tally.push(() => deps.metrics.deadLettered.inc({ reason: code }));
+  };
   decoded.forEach((result, index) => {
     const message = messages[index] as KafkaMessage;
-    if (result.ok) good.push({ message, value: result.value });
-    else {
-      out.deadLetters.push(deadLetter({ topic, partition, message }, { code: result.error.code, message: result.error.message }, 'profile-builder', now));
-      out.tally.push(() => deps.metrics.deadLettered.inc({ reason: result.error.code }));
-    }
+    if (!result.ok) return refuse(message, result.error.code, result.error.message);
+    const tenant = tenantOf(result.value);
+    const problem = tenantProblem(tenant);
+    if (problem !== undefined) return refuse(message, 'INVALID_TENANT', `Record at offset ${message.offset} of ${topic}/${partition}: tenant ${JSON.stringify(tenant)} ${problem}`, { field: 'tenant' });
+    good.push({ message, value: result.value });
   });
   return good;
 }
@@ -586,7 +595,7 @@ async function forwardTouchpoint(deps: BuilderDeps, out: Outputs, message: Kafka
 }
 
 async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
-  const records = await decode<AppliedRecord>(deps, out, batch.topic, batch.partition, batch.messages, now, appliedRecordType);
+  const records = await decode<AppliedRecord>(deps, out, batch.topic, batch.partition, batch.messages, now, (record) => record.touchpoint.tenant, appliedRecordType);
   const byTenant = new Map<string, { message: KafkaMessage; value: AppliedRecord }[]>();
   for (const record of records) {
     const list = byTenant.get(record.value.touchpoint.tenant);
@@ -744,7 +753,7 @@ async function recoverTenants(deps: BuilderDeps, out: Outputs, batch: BatchInput
 }
 
 async function onMerges(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
-  const merges = await decode<IdentityMerge>(deps, out, batch.topic, batch.partition, batch.messages, now);
+  const merges = await decode<IdentityMerge>(deps, out, batch.topic, batch.partition, batch.messages, now, (merge) => merge.tenant);
   await recoverTenants(deps, out, batch, merges.map(({ value }) => value.tenant));
   const seenInBatch = new Set<string>();
   for (const { message, value: merge } of merges) {
@@ -927,7 +936,7 @@ function forwardErasures(deps: BuilderDeps, out: Outputs, request: Omit<ErasureR
 }
 
 async function onErasures(deps: BuilderDeps, out: Outputs, batch: BatchInput, now: number): Promise<void> {
-  const requests = await decode<ErasureRequest>(deps, out, batch.topic, batch.partition, batch.messages, now);
+  const requests = await decode<ErasureRequest>(deps, out, batch.topic, batch.partition, batch.messages, now, (request) => request.tenant);
   await recoverTenants(deps, out, batch, requests.map(({ value }) => value.tenant));
   for (const { value: request } of requests) {
     // Idempotent: a request read again erases nothing more and announces the same version at

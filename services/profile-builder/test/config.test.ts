@@ -17,6 +17,14 @@ function refused(env: Record<string, string>): ConfigError {
 }
 
 describe('profile builder configuration', () => {
+  it('refuses a REDIS_KEY_PREFIX with a brace, naming it (each tenant adds the hash tag {<tenant>} after the prefix)', () => {
+    for (const prefix of ['a{b}:', 'elephant}:', '{']) {
+      const error = refused({ REDIS_KEY_PREFIX: prefix });
+      expect(error.issues.map((issue) => [issue.variable, issue.problem])).toEqual([['REDIS_KEY_PREFIX', `must not contain { or } (each tenant adds its hash tag {<tenant>} after it) (got ${JSON.stringify(prefix)})`]]);
+    }
+    expect(loadConfig({ ...base, REDIS_KEY_PREFIX: 'prod:cdp:' }).REDIS_KEY_PREFIX).toBe('prod:cdp:');
+  });
+
   it('reads TRANSACTION_INTERVAL_MS (0 by default) and names it when it is not a whole number of ms', () => {
     expect(loadConfig(base).TRANSACTION_INTERVAL_MS).toBe(0);
     expect(loadConfig({ ...base, TRANSACTION_INTERVAL_MS: '25' }).TRANSACTION_INTERVAL_MS).toBe(25);
