@@ -55,6 +55,9 @@
 --                              identifiers the limits kept out of every profile; for a held
 --                              value, the profiles its events went to (members may be profiles
 --                              merged since: they are resolved when counted)
+--   P sr:<type>:<value>  set   the values whose sw: holds "#<type>:<value>" (may be more than
+--                              hold it now): an erasure of the profile that owns the value
+--                              takes that entry out of them (profile-builder's erase.lua)
 --   P mw:<type>:<value>  zset  merges the value took part in, scored by event time
 --   P pe:<id>            zset  event ids resolved to a live profile (their e: entries go on
 --                              erasure), scored by when their e: entry expires (epoch ms);
@@ -606,6 +609,10 @@ local function resolveOne()
     end
     redis.call('DEL', sw)
     saddAll(sw, stored)
+    -- An identifier nobody owned, by its value: where it is, for an erasure to find it.
+    for _, member in ipairs(stored) do
+      if string.sub(member, 1, 1) == '#' then redis.call('SADD', P .. 'sr:' .. string.sub(member, 2), k) end
+    end
     if own then count = count + 1 end
     if count > rules.maxProfilesPerValue then quarantine(id, 'too_many_profiles', count, rules.maxProfilesPerValue) end
   end

@@ -44,7 +44,7 @@
 -- Erasing profile <id> deletes: P ps:<id> (state), P p:<id> (the resolver's profile hash),
 -- P p:<id>:ids and P p:<id>:n, P pe:<id> and the P e:<event> results it lists (more than
 -- PURGE_INLINE of them: queued, P pq:<id>, and deleted by mode 'purge' calls), and per
--- identifier P i:, P sw:, P mw:, P q:. It also erases every profile folded into <id> earlier
+-- identifier P i:, P sw:, P mw:, P q:, P sr: and the entries P sr: points to. It also erases every profile folded into <id> earlier
 -- (its mergedFrom): their P pm:<x> link goes and they get their own erasure mark.
 -- What stays: P px:<id> (at, v, u: when it was erased, the erasure's version and when the
 -- builder applied the request; the id is a
@@ -158,7 +158,11 @@ local function erase(pid, version, applied)
     end
   end
   for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
-    redis.call('DEL', P .. 'i:' .. member, P .. 'sw:' .. member, P .. 'mw:' .. member, P .. 'q:' .. member)
+    -- Seen, before this profile held it, with values of other profiles while a limit kept it
+    -- out of every profile: their partner sets name it by its value (resolve.lua, sr:).
+    local seenWith = P .. 'sr:' .. member
+    for _, other in ipairs(redis.call('SMEMBERS', seenWith)) do redis.call('SREM', P .. 'sw:' .. other, '#' .. member) end
+    redis.call('DEL', P .. 'i:' .. member, P .. 'sw:' .. member, P .. 'mw:' .. member, P .. 'q:' .. member, seenWith)
     redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
   end
   -- The profile's events: a sorted set, or a plain set written before 2026-12-06.

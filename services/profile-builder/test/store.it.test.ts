@@ -3,6 +3,8 @@
  * Redis still has its version, and is read when another writer moved it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RULES } from '@elephant/identity';
+import { IdentityGraph, graphRulesOf } from '@elephant/identity-resolver';
 import { emptyProfile, type ProfileState } from '@elephant/profiles';
 import { ProfileStore, type CommitRequest } from '@elephant/profile-builder';
 import { connectRedis, type Redis } from '@elephant/redis';
@@ -213,5 +215,32 @@ describe('ProfileStore.erase and the profile\'s events', () => {
     // Held apart from two survivors (two dead-lettered merges): its erasure reaches both.
     expect(await store.holdApart(tenant, 's4', ['x4'])).toBeUndefined();
     expect(await store.erase(tenant, 'x4', 7000, 7000)).toMatchObject({ version: 2, heldApart: ['s3', 's4'] });
+  });
+});
+
+describe('ProfileStore.erase and the identity graph', () => {
+  it('takes the erased person\'s identifier out of the partner sets of values it was seen with while a limit kept it out of every profile (regression: kept there for good, by its value)', async () => {
+    const tenant = 'erase-partners';
+    const P = store.tenantPrefix(tenant);
+    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    const rules = graphRulesOf(DEFAULT_RULES, 3600);
+    let at = Date.UTC(2026, 10, 1);
+    const event = (eventId: string, identifiers: [string, string][]) => {
+      at += 1000;
+      return { eventId, eventTime: at, ingestTime: at, channel: 'web', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) };
+    };
+    const [alice] = await graph.resolveBatch(tenant, [event('e-1', [['user_id', 'alice']])], rules);
+    // Bob's user id arrives with Alice's: one user id per profile, so the limit keeps it out of
+    // every profile, and Alice's user id remembers it as a partner, by its value.
+    const [shared] = await graph.resolveBatch(tenant, [event('e-2', [['user_id', 'alice'], ['user_id', 'bob@private']])], rules);
+    expect(shared?.profileId).toBe(alice?.profileId);
+    expect(shared?.dropped.map((dropped) => dropped.value)).toEqual(['bob@private']);
+    expect(await redis.smembers(`${P}sw:user_id:alice`)).toEqual(['#user_id:bob@private']);
+    // Bob's own profile, then his erasure.
+    const [bob] = await graph.resolveBatch(tenant, [event('e-3', [['user_id', 'bob@private'], ['email', 'bob@example.org']])], rules);
+    expect(bob?.profileId).not.toBe(alice?.profileId);
+    expect(await store.erase(tenant, bob?.profileId ?? '', at, at)).toMatchObject({ version: 1 });
+    expect(await redis.smembers(`${P}sw:user_id:alice`)).toEqual([]);
+    expect(await redis.exists(`${P}sr:user_id:bob@private`)).toBe(0);
   });
 });
