@@ -19,13 +19,26 @@ import './read-committed.ts';
  * arrays, tagged fields), so this module encodes and decodes it and sends it over kafkajs'
  * own connection to the group coordinator (authentication and TLS included). A broker older
  * than 2.5 gets kafkajs' own OffsetFetch, without the guarantee.
+ *
+ * kafkajs' consumer reads its group's offsets the same way when it takes partitions (its
+ * OffsetManager's resolveOffsets): after a rebalance, a partition's new owner started from the
+ * offset before the previous owner's last transaction, which was still completing, and
+ * processed that transaction's records again (the builder found them applied and skipped them:
+ * work wasted, nothing published twice). That read is made stable here too, as the Java
+ * consumer does with read_committed: Broker#offsetFetch sends OffsetFetch v7 with
+ * `require_stable` when called from resolveOffsets (marked by an AsyncLocalStorage context, so
+ * the admin's reads, which must not wait, are left alone), and asks again while a transaction
+ * holds the offsets, for up to CONSUMER_STABLE_WAIT_MS, below the session timeout (the consumer
+ * sends no heartbeat meanwhile); then kafkajs' consumer gets the retriable error and retries.
  * packages/kafka/test/committed-offsets.test.ts checks the bytes,
  * packages/kafka/test/committed-offsets.it.test.ts the behaviour against a real broker.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 import { decodeFlexible, flexibleBody, noTaggedFields, rawRequest, readCompactArrayLength, skipTaggedFields, supports, writeCompactArrayLength, type RawBroker } from './flexible.ts';
-import { kafkajsCluster } from './internals.ts';
+import { kafkajsCluster, kafkajsModule } from './internals.ts';
 import { sleep } from './retry.ts';
 
 const OFFSET_FETCH = 9;
@@ -99,10 +112,71 @@ interface ClusterLike {
   elephantCoordinators?: Map<string, unknown>;
 }
 
-function stableOffsetFetch(groupId: string, topic: string, partition: number) {
-  const body = encodeOffsetFetchV7(groupId, new Map([[topic, [partition]]]), true);
+function stableOffsetFetch(groupId: string, topics: ReadonlyMap<string, readonly number[]>) {
+  const body = encodeOffsetFetchV7(groupId, topics, true);
   return rawRequest(OFFSET_FETCH, STABLE_VERSION, 'OffsetFetch', body, decodeOffsetFetchV7, (decoded) => (decoded.errorCode !== 0 ? decoded.errorCode : decoded.partitions.find((entry) => entry.errorCode !== 0)?.errorCode));
 }
+
+/** How long the consumer's stable read waits out a transaction before kafkajs gets the (retriable) error: well below its 30 s session timeout. */
+export const CONSUMER_STABLE_WAIT_MS = 10000;
+
+/** Set while kafkajs' consumer resolves its committed offsets (see the module comment). */
+const consumerReads = new AsyncLocalStorage<true>();
+
+interface OffsetFetchArgs {
+  readonly groupId: string;
+  readonly topics: readonly { readonly topic: string; readonly partitions: readonly { readonly partition: number }[] }[];
+}
+
+/** kafkajs' OffsetFetch response (v1-v4), as its OffsetManager reads it. */
+interface KafkajsOffsetFetchResponse {
+  readonly throttleTime: number;
+  readonly errorCode: number;
+  readonly responses: { topic: string; partitions: { partition: number; offset: string; metadata: string | null; errorCode: number }[] }[];
+}
+
+interface ConsumerBroker extends RawBroker {
+  offsetFetch(args: OffsetFetchArgs): Promise<KafkajsOffsetFetchResponse>;
+  disconnect(): Promise<void>;
+}
+
+const OffsetManager = kafkajsModule<{ prototype: { resolveOffsets(this: object): Promise<void> } }>('consumer/offsetManager/index.js');
+const Broker = kafkajsModule<{ prototype: { offsetFetch(this: ConsumerBroker, args: OffsetFetchArgs): Promise<KafkajsOffsetFetchResponse> } }>('broker/index.js');
+const originalResolve = OffsetManager.prototype.resolveOffsets;
+const originalOffsetFetch = Broker.prototype.offsetFetch;
+if (typeof originalResolve !== 'function' || typeof originalOffsetFetch !== 'function') {
+  throw new Error('kafkajs OffsetManager#resolveOffsets or Broker#offsetFetch not found: stable offset reads need kafkajs 2.2.x');
+}
+
+OffsetManager.prototype.resolveOffsets = function resolveOffsets(this: object): Promise<void> {
+  return consumerReads.run(true, () => originalResolve.call(this));
+};
+
+Broker.prototype.offsetFetch = async function offsetFetch(this: ConsumerBroker, args: OffsetFetchArgs): Promise<KafkajsOffsetFetchResponse> {
+  if (consumerReads.getStore() !== true || !supports(this, OFFSET_FETCH, STABLE_VERSION)) return originalOffsetFetch.call(this, args);
+  const topics = new Map(args.topics.map(({ topic, partitions }) => [topic, partitions.map(({ partition }) => partition)]));
+  const started = Date.now();
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const decoded = await this.connectionPool.send(stableOffsetFetch(args.groupId, topics));
+      const responses = new Map<string, KafkajsOffsetFetchResponse['responses'][number]>();
+      for (const { topic, partition, offset } of decoded.partitions) {
+        let entry = responses.get(topic);
+        if (entry === undefined) responses.set(topic, (entry = { topic, partitions: [] }));
+        entry.partitions.push({ partition, offset: offset.toString(), metadata: null, errorCode: 0 });
+      }
+      return { throttleTime: decoded.clientSideThrottleTime, errorCode: 0, responses: [...responses.values()] };
+    } catch (error) {
+      if ((error as { type?: unknown }).type === 'UNSTABLE_OFFSET_COMMIT' && Date.now() - started < CONSUMER_STABLE_WAIT_MS) {
+        await delay(Math.min(200, 20 * 2 ** attempt));
+        continue;
+      }
+      // As kafkajs' Broker does for its own requests: a closed connection is opened anew next time.
+      if ((error as { name?: unknown }).name === 'KafkaJSConnectionClosedError') await this.disconnect();
+      throw error;
+    }
+  }
+};
 
 export interface CommittedOffsetsOptions {
   /** How long one read waits out open transactions and coordinator moves before failing (retryable). @default 10000 */
@@ -190,7 +264,7 @@ export class CommittedOffsets {
   async #read(cluster: ClusterLike, topic: string, partition: number): Promise<bigint> {
     const coordinator = await cluster.findGroupCoordinator({ groupId: this.#groupId });
     if (supports(coordinator, OFFSET_FETCH, STABLE_VERSION)) {
-      const { partitions } = await coordinator.connectionPool.send(stableOffsetFetch(this.#groupId, topic, partition));
+      const { partitions } = await coordinator.connectionPool.send(stableOffsetFetch(this.#groupId, new Map([[topic, [partition]]])));
       return partitions.find((entry) => entry.topic === topic && entry.partition === partition)?.offset ?? -1n;
     }
     const { responses } = await coordinator.offsetFetch({ groupId: this.#groupId, topics: [{ topic, partitions: [{ partition }] }] });

@@ -122,3 +122,40 @@ describe('CommittedOffsets', () => {
     }
   });
 });
+
+describe("kafkajs' consumer taking its partitions", () => {
+  it('starts from the offsets of a transaction completing meanwhile, not the ones before (regression: after a rebalance it processed that transaction\'s records again)', async () => {
+    const { topic, groupId, transaction, close } = await heldByTransaction('consumer', '5');
+    const consumer = ctx.kafka.consumer({ groupId });
+    try {
+      const producer = ctx.kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: Array.from({ length: 8 }, (_, index) => ({ value: `m-${index}` })) });
+      await producer.disconnect();
+      // The transaction commits once the consumer's first read of its offsets has been answered.
+      const reads: number[] = [];
+      consumer.on(consumer.events.REQUEST, ({ payload }) => {
+        if (payload.apiName === 'OffsetFetch') reads.push(payload.apiVersion);
+      });
+      const consumed: string[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: ({ message }) => {
+          consumed.push(message.offset);
+          return Promise.resolve();
+        },
+      });
+      await waitUntil(() => reads.length > 0, { message: "the consumer's first read of its offsets" });
+      await transaction.commit();
+      await waitUntil(() => consumed.length >= 3, { message: 'the consumer to consume' });
+      expect(consumed.slice(0, 3)).toEqual(['5', '6', '7']);
+      // Stable reads (v7) only; the first met the open transaction, a later one found it done.
+      expect(reads.length).toBeGreaterThan(1);
+      expect(new Set(reads)).toEqual(new Set([7]));
+    } finally {
+      await consumer.disconnect();
+      await close();
+    }
+  });
+});
