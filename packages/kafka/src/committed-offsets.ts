@@ -140,8 +140,10 @@ interface ConsumerBroker extends RawBroker {
   disconnect(): Promise<void>;
 }
 
-const OffsetManager = kafkajsModule<{ prototype: { resolveOffsets(this: object): Promise<void> } }>('consumer/offsetManager/index.js');
-const Broker = kafkajsModule<{ prototype: { offsetFetch(this: ConsumerBroker, args: OffsetFetchArgs): Promise<KafkajsOffsetFetchResponse> } }>('broker/index.js');
+type ResolveOffsets = (this: object) => Promise<void>;
+type OffsetFetch = (this: ConsumerBroker, args: OffsetFetchArgs) => Promise<KafkajsOffsetFetchResponse>;
+const OffsetManager = kafkajsModule<{ prototype: { resolveOffsets: ResolveOffsets } }>('consumer/offsetManager/index.js');
+const Broker = kafkajsModule<{ prototype: { offsetFetch: OffsetFetch } }>('broker/index.js');
 const originalResolve = OffsetManager.prototype.resolveOffsets;
 const originalOffsetFetch = Broker.prototype.offsetFetch;
 if (typeof originalResolve !== 'function' || typeof originalOffsetFetch !== 'function') {
