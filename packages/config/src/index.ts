@@ -93,15 +93,25 @@ export function jsonMap<Value extends z.ZodType>(value: Value, example: string) 
     .pipe(z.record(z.string(), value, { error: `must be a JSON object like ${example}` }));
 }
 
+/**
+ * One broker of a list: host:port, the port 1-65535. Port 0 or 99999 used to pass, and the
+ * service then retried the connection for 15 s and exited 1 instead of 78 naming the variable.
+ */
+const broker = z.string().superRefine((entry, context) => {
+  const match = /^[^\s:]+:(\d+)$/.exec(entry);
+  if (match === null) {
+    context.addIssue({ code: 'custom', message: 'each broker must be host:port' });
+    return;
+  }
+  const brokerPort = Number(match[1]);
+  if (brokerPort < 1 || brokerPort > 65535) context.addIssue({ code: 'custom', message: `the port of broker ${JSON.stringify(entry)} must be 1-65535` });
+});
+
 /** A comma-separated list of host:port pairs, e.g. `kafka-0:9092,kafka-1:9092`. */
 export const brokerList = z
   .string()
   .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
-  .pipe(
-    z
-      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'))
-      .min(1, 'must list at least one host:port'),
-  );
+  .pipe(z.array(broker).min(1, 'must list at least one host:port'));
 
 /** An absolute http(s) URL. */
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });

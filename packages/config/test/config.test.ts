@@ -37,6 +37,15 @@ describe('parseEnv', () => {
     expect(error.message).toContain('HEALTH_PORT: must be 1-65535');
   });
 
+  it('regression (KAFKA_BROKERS=k:99999 or k:0 passed, and the service retried for 15 s and exited 1): refuses a broker port outside 1-65535, naming the broker', () => {
+    for (const [brokers, entry] of [['k:99999', 'k:99999'], ['a:9092, k:0', 'k:0'], ['a:65536', 'a:65536']] as const) {
+      const error = problems({ KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: 'http://r', REDIS_URL: 'redis://r' });
+      expect(error.issues.map((issue) => issue.variable)).toEqual(['KAFKA_BROKERS']);
+      expect(error.message).toContain(`KAFKA_BROKERS: the port of broker "${entry}" must be 1-65535`);
+    }
+    expect(parseEnv('test-service', schema, { KAFKA_BROKERS: 'a:1,b:65535', SCHEMA_REGISTRY_URL: 'http://r', REDIS_URL: 'redis://r' }).KAFKA_BROKERS).toEqual(['a:1', 'b:65535']);
+  });
+
   it('treats an empty variable as unset', () => {
     const error = problems({ KAFKA_BROKERS: '', SCHEMA_REGISTRY_URL: 'http://r', REDIS_URL: 'redis://r' });
     expect(error.issues).toEqual([{ variable: 'KAFKA_BROKERS', problem: 'is required but not set' }]);
