@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '@elephant/config';
 import { describeError, isElephantError } from '@elephant/errors';
-import { createLogger, type Logger } from '@elephant/observability';
+import { createLogger, HEALTH_ERROR_CODES, type Logger } from '@elephant/observability';
 import { ShuttingDownError } from './retry.ts';
 
 export { retryTransient, ShuttingDownError, throwIfShuttingDown, type RetryOptions } from './retry.ts';
@@ -138,7 +138,10 @@ export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }
    * a shutdown begins during the start: the start then ends early (ShuttingDownError).
    */
   readonly start: (config: Config, logger: Logger, onFatal: (error: Error) => void, options: { readonly signal: AbortSignal }) => Promise<{ stop(): Promise<void> }>;
-  /** Error codes of a failed start that mean bad configuration (exit 78) rather than an outage (exit 1). */
+  /**
+   * Error codes of a failed start that mean bad configuration (exit 78) rather than an outage
+   * (exit 1), besides those of every service (HEALTH_PORT_UNAVAILABLE: a HEALTH_PORT in use).
+   */
   readonly configErrorCodes?: readonly string[];
 }
 
@@ -169,7 +172,7 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
       return;
     }
     logger.fatal({ err: error }, `${service.name(config)} failed to start: ${describeError(error)}`);
-    const badConfig = error instanceof SyntaxError || (service.configErrorCodes !== undefined && isElephantError(error, ...service.configErrorCodes));
+    const badConfig = error instanceof SyntaxError || isElephantError(error, ...HEALTH_ERROR_CODES, ...(service.configErrorCodes ?? []));
     await lifecycle.shutdown('start-up failed', badConfig ? 78 : 1);
   }
   await lifecycle.done;
