@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ElephantError, redactUserInfo } from '@elephant/errors';
+import { nearMissWarnings, type ConfigWarning } from './near-miss.ts';
 
 export { z };
 
@@ -32,28 +33,46 @@ export class ConfigError extends ElephantError<ConfigErrorCode> {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+export { nearMissWarnings, type ConfigWarning } from './near-miss.ts';
+
+export interface ParseEnvOptions {
+  /**
+   * Told of each variable that looks like a misspelling of one of the schema's (nearMissWarnings):
+   * not an error, since environments carry other programs' variables, but ignored, so worth a
+   * warning once the service has its logger (runService logs them).
+   */
+  readonly onWarning?: (warning: ConfigWarning) => void;
+}
+
 /**
  * Parses `env` against `schema` (whose keys are variable names).
  * Empty strings count as unset, as they do for most operators' intuition about `FOO=`.
+ * A required variable that is not set, with a near miss of it set, names the near miss.
  * @throws ConfigError naming every bad or missing variable.
  */
 export function parseEnv<Shape extends z.ZodRawShape>(
   scope: string,
   schema: z.ZodObject<Shape>,
   env: Env,
+  options: ParseEnvOptions = {},
 ): z.infer<z.ZodObject<Shape>> {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
     if (value !== undefined && value.trim() !== '') input[key] = value;
   }
+  const nearMisses = nearMissWarnings(scope, Object.keys(schema.shape), env);
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    for (const warning of nearMisses) options.onWarning?.(warning);
+    return result.data;
+  }
   const byVariable = new Map<string, string[]>();
   for (const issue of result.error.issues) {
     // The variable is the first path element; deeper elements (a list entry) stay in the text.
     const variable = issue.path.length > 0 ? String(issue.path[0]) : '(environment)';
-    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? 'is required but not set' : describeIssue(issue, variable, input[variable]);
+    const misspelt = nearMisses.filter((warning) => warning.suggestion === variable).map((warning) => warning.variable);
+    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? `is required but not set${misspelt.length > 0 ? ` (${misspelt.join(', ')} is set: misspelt?)` : ''}` : describeIssue(issue, variable, input[variable]);
     byVariable.set(variable, [...(byVariable.get(variable) ?? []), problem]);
   }
   const issues = [...byVariable].map(([variable, problems]) => ({ variable, problem: problems.join('; ') }));

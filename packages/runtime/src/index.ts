@@ -3,7 +3,7 @@
  * (in start order); SIGTERM/SIGINT, a fatal error, or `shutdown()` closes them in reverse
  * order once, then sets the exit code. Nothing else calls process.exit.
  */
-import { ConfigError } from '@elephant/config';
+import { ConfigError, type ConfigWarning, type ParseEnvOptions } from '@elephant/config';
 import { describeError, isElephantError } from '@elephant/errors';
 import { createLogger, HEALTH_ERROR_CODES, type Logger } from '@elephant/observability';
 import { ShuttingDownError } from './retry.ts';
@@ -131,8 +131,11 @@ export interface StartOptions {
 export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }> {
   /** The logger's name, e.g. `normalizer-web`. */
   readonly name: (config: Config) => string;
-  /** Parses the environment; a ConfigError stops the process with exit code 78. */
-  readonly loadConfig: () => Config;
+  /**
+   * Parses the environment; a ConfigError stops the process with exit code 78. `options` to
+   * pass to parseEnv: the near misses it reports (a misspelt variable) are logged as warnings.
+   */
+  readonly loadConfig: (options: ParseEnvOptions) => Config;
   /**
    * Wires the service; `onFatal` starts the shutdown with exit code 1. `signal` is aborted when
    * a shutdown begins during the start: the start then ends early (ShuttingDownError).
@@ -152,8 +155,9 @@ export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }
  */
 export async function runService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>): Promise<void> {
   let config: Config;
+  const warnings: ConfigWarning[] = [];
   try {
-    config = service.loadConfig();
+    config = service.loadConfig({ onWarning: (warning) => warnings.push(warning) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -161,6 +165,7 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
     return;
   }
   const logger = createLogger({ name: service.name(config), level: config.LOG_LEVEL });
+  for (const warning of warnings) logger.warn({ variable: warning.variable, suggestion: warning.suggestion }, warning.message);
   const lifecycle = createLifecycle({ logger });
   try {
     await startUnder(lifecycle, service.name(config), (signal) => service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), { signal }));
