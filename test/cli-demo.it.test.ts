@@ -26,12 +26,17 @@ describe('elephant demo', () => {
     expect(demo.stdout).toMatch(/pairwise precision\s+1\.0000/);
     expect(demo.stdout).toMatch(/computed counters exact\s+(\d+) of \1 profiles/);
 
-    // The hint names the demo's tenant and an address of the profile shown.
-    const hint = /`TENANT=(\S+) npx elephant profile email (\S+)`/.exec(demo.stderr);
+    // The hint names the demo's tenant, the settings the lookup needs (the test's Redis and key
+    // prefix: it once left the prefix out) and an address of the profile shown.
+    const hint = /`((?:[A-Z_]+=\S+ )+)npx elephant profile email (\S+)`/.exec(demo.stderr);
     expect(hint, demo.stderr).not.toBeNull();
-    const [, tenant = '', address = ''] = hint ?? [];
+    const [, assignments = '', address = ''] = hint ?? [];
+    const printed = Object.fromEntries(assignments.trim().split(' ').map((assignment) => [assignment.slice(0, assignment.indexOf('=')), assignment.slice(assignment.indexOf('=') + 1)]));
+    const tenant = printed['TENANT'] ?? '';
     expect(tenant).toMatch(/^demo-7-/);
-    const lookup = await elephant(['profile', 'email', address], { TENANT: tenant });
+    expect(Object.keys(printed)).toEqual(['TENANT', 'REDIS_URL', 'REDIS_KEY_PREFIX']);
+    // Only what the hint prints (an empty variable counts as unset).
+    const lookup = await elephant(['profile', 'email', address], { REDIS_URL: '', REDIS_KEY_PREFIX: '', ...printed });
     expect(lookup.code, lookup.stderr).toBe(0);
     expect(lookup.stdout).toContain(address);
     // The identifier is normalized before the lookup: upper case and spaces find it too.

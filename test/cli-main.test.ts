@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CliError, EXIT_CODES, explainConnectionFailure, loadCliConfig, main, normalizedIdentifier, parsePublishLine, unreachableService } from '@elephant/cli';
+import { CliError, demoLookupCommand, EXIT_CODES, explainConnectionFailure, loadCliConfig, main, normalizedIdentifier, parsePublishLine, unreachableService } from '@elephant/cli';
 import { RedisError } from '@elephant/redis';
 import { RegistryError } from '@elephant/registry';
 
@@ -165,5 +165,23 @@ describe('elephant: connection failures say what to do', () => {
     const other = new TypeError('boom');
     expect(unreachableService(other)).toBeUndefined();
     expect(explainConnectionFailure(other, config)).toBe(other);
+  });
+});
+
+describe('elephant demo: the closing lookup command', () => {
+  it('regression (it named only TENANT, and failed after a demo under a REDIS_KEY_PREFIX or another Redis): carries each setting the lookup needs that the demo ran with', () => {
+    expect(demoLookupCommand({}, 'demo-7-x', 'ada@lovelace.dev')).toBe('TENANT=demo-7-x npx elephant profile email ada@lovelace.dev');
+    expect(demoLookupCommand({ REDIS_KEY_PREFIX: 'team a:', REDIS_URL: 'redis://redis:6379', ELEPHANT_STACK_DIR: '/tmp/stack', TOPIC_PREFIX: 'x.' }, 'demo-7-x', 'ada@lovelace.dev')).toBe(
+      "TENANT=demo-7-x REDIS_URL=redis://redis:6379 REDIS_KEY_PREFIX='team a:' npx elephant profile email ada@lovelace.dev",
+    );
+    // Without REDIS_URL the lookup finds Redis as the demo did: through the local stack's settings.
+    expect(demoLookupCommand({ REDIS_KEY_PREFIX: 'p:', ELEPHANT_STACK_DIR: '/tmp/stack', ELEPHANT_REDIS_PORT: '26379', REDIS_URL: ' ' }, 'demo-7-x', null)).toBe(
+      'TENANT=demo-7-x REDIS_KEY_PREFIX=p: ELEPHANT_STACK_DIR=/tmp/stack ELEPHANT_REDIS_PORT=26379 npx elephant profile email <address>',
+    );
+  });
+
+  it('does not print a password of REDIS_URL', () => {
+    const command = demoLookupCommand({ REDIS_URL: 'rediss://:s3cret@redis:6380', REDIS_TLS_CA_FILE: '/etc/ca.pem' }, 'demo-7-x', 'ada@lovelace.dev');
+    expect(command).toBe("TENANT=demo-7-x REDIS_URL='rediss://***@redis:6380' REDIS_TLS_CA_FILE=/etc/ca.pem npx elephant profile email ada@lovelace.dev");
   });
 });

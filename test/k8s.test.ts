@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CHANNELS } from '@elephant/channels';
+import type { ConfigWarning, ParseEnvOptions } from '@elephant/config';
 import { loadConfig as normalizerConfig } from '@elephant/normalizer';
 import { loadConfig as resolverConfig } from '@elephant/identity-resolver';
 import { loadConfig as builderConfig } from '@elephant/profile-builder';
@@ -47,7 +48,7 @@ const manifests = parseAllDocuments(readFileSync(file, 'utf8')).map((document) =
 const configMaps = new Map(manifests.filter((manifest) => manifest.kind === 'ConfigMap').map((manifest) => [manifest.metadata.name, manifest.data ?? {}]));
 const deployments = manifests.filter((manifest) => manifest.kind === 'Deployment');
 
-const LOADERS: Record<string, (env: Record<string, string>) => object> = {
+const LOADERS: Record<string, (env: Record<string, string>, options?: ParseEnvOptions) => object> = {
   normalizer: normalizerConfig,
   'identity-resolver': resolverConfig,
   'profile-builder': builderConfig,
@@ -100,6 +101,14 @@ describe('the Kubernetes manifests (infra/k8s/elephant.yaml)', () => {
     }
     const shared = [...configMaps.values()].flatMap((data) => Object.keys(data));
     expect(shared.filter((name) => !read.has(name))).toEqual([]);
+  });
+
+  it('give no service a variable that looks like a misspelling of one it reads (the shared ConfigMap holds settings each service reads in part: none may warn)', () => {
+    const warnings: ConfigWarning[] = [];
+    for (const deployment of deployments) {
+      for (const container of deployment.spec?.template.spec.containers ?? []) LOADERS[container.name]?.(environmentOf(container).env, { onWarning: (warning) => warnings.push(warning) });
+    }
+    expect(warnings).toEqual([]);
   });
 
   it.each(deployments.map((deployment) => [deployment.metadata.name, deployment] as const))('%s: probes on the health port and time for a graceful shutdown', (_name, deployment) => {

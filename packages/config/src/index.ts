@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ElephantError, redactUserInfo } from '@elephant/errors';
+import { nearMissWarnings, type ConfigWarning } from './near-miss.ts';
 
 export { z };
 
@@ -32,28 +33,46 @@ export class ConfigError extends ElephantError<ConfigErrorCode> {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+export { nearMissWarnings, type ConfigWarning } from './near-miss.ts';
+
+export interface ParseEnvOptions {
+  /**
+   * Told of each variable that looks like a misspelling of one of the schema's (nearMissWarnings):
+   * not an error, since environments carry other programs' variables, but ignored, so worth a
+   * warning once the service has its logger (runService logs them).
+   */
+  readonly onWarning?: (warning: ConfigWarning) => void;
+}
+
 /**
  * Parses `env` against `schema` (whose keys are variable names).
  * Empty strings count as unset, as they do for most operators' intuition about `FOO=`.
+ * A required variable that is not set, with a near miss of it set, names the near miss.
  * @throws ConfigError naming every bad or missing variable.
  */
 export function parseEnv<Shape extends z.ZodRawShape>(
   scope: string,
   schema: z.ZodObject<Shape>,
   env: Env,
+  options: ParseEnvOptions = {},
 ): z.infer<z.ZodObject<Shape>> {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
     if (value !== undefined && value.trim() !== '') input[key] = value;
   }
+  const nearMisses = nearMissWarnings(scope, Object.keys(schema.shape), env);
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    for (const warning of nearMisses) options.onWarning?.(warning);
+    return result.data;
+  }
   const byVariable = new Map<string, string[]>();
   for (const issue of result.error.issues) {
     // The variable is the first path element; deeper elements (a list entry) stay in the text.
     const variable = issue.path.length > 0 ? String(issue.path[0]) : '(environment)';
-    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? 'is required but not set' : describeIssue(issue, variable, input[variable]);
+    const misspelt = nearMisses.filter((warning) => warning.suggestion === variable).map((warning) => warning.variable);
+    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? `is required but not set${misspelt.length > 0 ? ` (${misspelt.join(', ')} is set: misspelt?)` : ''}` : describeIssue(issue, variable, input[variable]);
     byVariable.set(variable, [...(byVariable.get(variable) ?? []), problem]);
   }
   const issues = [...byVariable].map(([variable, problems]) => ({ variable, problem: problems.join('; ') }));
@@ -93,15 +112,25 @@ export function jsonMap<Value extends z.ZodType>(value: Value, example: string) 
     .pipe(z.record(z.string(), value, { error: `must be a JSON object like ${example}` }));
 }
 
+/**
+ * One broker of a list: host:port, the port 1-65535. Port 0 or 99999 used to pass, and the
+ * service then retried the connection for 15 s and exited 1 instead of 78 naming the variable.
+ */
+const broker = z.string().superRefine((entry, context) => {
+  const match = /^[^\s:]+:(\d+)$/.exec(entry);
+  if (match === null) {
+    context.addIssue({ code: 'custom', message: 'each broker must be host:port' });
+    return;
+  }
+  const brokerPort = Number(match[1]);
+  if (brokerPort < 1 || brokerPort > 65535) context.addIssue({ code: 'custom', message: `the port of broker ${JSON.stringify(entry)} must be 1-65535` });
+});
+
 /** A comma-separated list of host:port pairs, e.g. `kafka-0:9092,kafka-1:9092`. */
 export const brokerList = z
   .string()
   .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
-  .pipe(
-    z
-      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'))
-      .min(1, 'must list at least one host:port'),
-  );
+  .pipe(z.array(broker).min(1, 'must list at least one host:port'));
 
 /** An absolute http(s) URL. */
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });

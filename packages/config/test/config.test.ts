@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, brokerList, bool, httpUrl, parseEnv, port, positiveInt, redisUrl, z } from '@elephant/config';
+import { ConfigError, brokerList, bool, httpUrl, nearMissWarnings, parseEnv, port, positiveInt, redisUrl, z, type ConfigWarning } from '@elephant/config';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
@@ -37,6 +37,15 @@ describe('parseEnv', () => {
     expect(error.message).toContain('HEALTH_PORT: must be 1-65535');
   });
 
+  it('regression (KAFKA_BROKERS=k:99999 or k:0 passed, and the service retried for 15 s and exited 1): refuses a broker port outside 1-65535, naming the broker', () => {
+    for (const [brokers, entry] of [['k:99999', 'k:99999'], ['a:9092, k:0', 'k:0'], ['a:65536', 'a:65536']] as const) {
+      const error = problems({ KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: 'http://r', REDIS_URL: 'redis://r' });
+      expect(error.issues.map((issue) => issue.variable)).toEqual(['KAFKA_BROKERS']);
+      expect(error.message).toContain(`KAFKA_BROKERS: the port of broker "${entry}" must be 1-65535`);
+    }
+    expect(parseEnv('test-service', schema, { KAFKA_BROKERS: 'a:1,b:65535', SCHEMA_REGISTRY_URL: 'http://r', REDIS_URL: 'redis://r' }).KAFKA_BROKERS).toEqual(['a:1', 'b:65535']);
+  });
+
   it('treats an empty variable as unset', () => {
     const error = problems({ KAFKA_BROKERS: '', SCHEMA_REGISTRY_URL: 'http://r', REDIS_URL: 'redis://r' });
     expect(error.issues).toEqual([{ variable: 'KAFKA_BROKERS', problem: 'is required but not set' }]);
@@ -69,5 +78,37 @@ describe('parseEnv keeps secrets out of its error (which lands in stderr and con
     expect(error.message).toContain('PARTITIONS: must be a number (got "many")');
     expect(error.message).toContain('KEY_PREFIX_LENGTH: must be a number (got "long")');
     expect(error.message).toContain('REDIS_URL: must be a redis:// or rediss:// URL (got "http://redis:6379")');
+  });
+});
+
+describe('misspelt variables (regression: a misspelt PARTITIONS was silently ignored and the default applied)', () => {
+  const known = ['KAFKA_BROKERS', 'PARTITIONS', 'HEALTH_PORT', 'TENANT', 'LOG_LEVEL', 'CREATE_TOPICS'];
+
+  it('warns of a variable a few edits or only letter case away from one the service reads, naming both', () => {
+    const warnings = nearMissWarnings('normalizer', known, { PARTITONS: '16', TENNANT: 'acme', health_port: '9090', KAFKA_BROKERS: 'k:9092', LOG_LEVLE: 'debug' });
+    expect(warnings.map(({ variable, suggestion }) => [variable, suggestion])).toEqual([
+      ['LOG_LEVLE', 'LOG_LEVEL'],
+      ['PARTITONS', 'PARTITIONS'],
+      ['TENNANT', 'TENANT'],
+      ['health_port', 'HEALTH_PORT'],
+    ]);
+    expect(warnings[1]?.message).toBe('PARTITONS is ignored by normalizer; did you mean PARTITIONS? (PARTITIONS is not set)');
+    expect(warnings[3]?.message).toBe('health_port is ignored by normalizer: variable names are case-sensitive, and HEALTH_PORT is the one it reads (HEALTH_PORT is not set)');
+    expect(nearMissWarnings('normalizer', known, { PARTITONS: '16', PARTITIONS: '8' })[0]?.message).toContain('(PARTITIONS is set too)');
+  });
+
+  it('leaves alone what is known, unrelated, blank or too far (an environment carries many other variables)', () => {
+    const env = { PATH: '/usr/bin', HOME: '/home/u', HOSTNAME: 'pod-1', NODE_ENV: 'production', KUBERNETES_SERVICE_PORT: '443', REDIS_PORT: 'tcp://10.0.0.1:6379', PARTITIONS: '8', PARTITONS: ' ', PARTITIONS_CONCURRENTLY: '4', CREATE_TOPIC_PREFIX: 'x', TENANTS: '' };
+    expect(nearMissWarnings('normalizer', known, env)).toEqual([]);
+    // Short names match only in letter case: every four-letter name is one edit from another.
+    expect(nearMissWarnings('s', ['PORT'], { PART: '1', port: '1' }).map((warning) => warning.variable)).toEqual(['port']);
+  });
+
+  it('reaches the caller through parseEnv\'s onWarning, and a required variable that is not set names its near miss', () => {
+    const warnings: ConfigWarning[] = [];
+    const config = parseEnv('test-service', schema, { KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r', REDIS_URL: 'redis://r', BATCH_SIZ: '50' }, { onWarning: (warning) => warnings.push(warning) });
+    expect(config.BATCH_SIZE).toBe(500);
+    expect(warnings.map((warning) => warning.message)).toEqual(['BATCH_SIZ is ignored by test-service; did you mean BATCH_SIZE? (BATCH_SIZE is not set)']);
+    expect(problems({ KAFKA_BROKER: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r', REDIS_URL: 'redis://r' }).issues).toEqual([{ variable: 'KAFKA_BROKERS', problem: 'is required but not set (KAFKA_BROKER is set: misspelt?)' }]);
   });
 });

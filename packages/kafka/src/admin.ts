@@ -175,31 +175,62 @@ export interface GroupTopics {
   readonly topics: readonly string[];
 }
 
+/** One group's lag over its topics (consumerGroupsLags). */
+export interface GroupLag {
+  readonly group: string;
+  /** Messages of the existing topics not consumed yet. */
+  readonly lag: number;
+  /** Topics of the group that do not exist (yet): nothing to count there, and not caught up either. */
+  readonly missingTopics: readonly string[];
+}
+
 /**
  * Messages not yet consumed by each group: per partition, the high watermark minus the
  * committed offset (the low watermark when the group never committed). One admin connection,
- * each topic's ends fetched once, so it can be polled often (drain, benchmarks).
+ * each topic's ends fetched once, so it can be polled often (drain, benchmarks). A topic that
+ * does not exist is named in the group's `missingTopics`: kafkajs' offset fetch failed on it
+ * with UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition"), and
+ * `elephant drain` started before the services had created their topics exited 1 with that.
  */
-export async function consumerGroupsLag(kafka: Kafka, groups: readonly GroupTopics[]): Promise<number> {
+export async function consumerGroupsLags(kafka: Kafka, groups: readonly GroupTopics[]): Promise<GroupLag[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    const existing = new Set(await admin.listTopics());
     const ends = new Map<string, Awaited<ReturnType<typeof admin.fetchTopicOffsets>>>();
-    let lag = 0;
+    const lags: GroupLag[] = [];
     for (const { group, topics } of groups) {
-      for (const { topic, partitions } of await fetchGroupOffsets(admin, group, topics)) {
+      const present = topics.filter((topic) => existing.has(topic));
+      let lag = 0;
+      // A topic created a moment ago may be listed before every broker has its metadata.
+      const offsets = present.length === 0 ? [] : await withMetadataRetry(() => fetchGroupOffsets(admin, group, present));
+      for (const { topic, partitions } of offsets) {
         let topicEnds = ends.get(topic);
-        if (!topicEnds) ends.set(topic, (topicEnds = await admin.fetchTopicOffsets(topic)));
+        if (!topicEnds) ends.set(topic, (topicEnds = await withMetadataRetry(() => admin.fetchTopicOffsets(topic))));
         for (const end of topicEnds) {
           const offset = Number(partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
           lag += Math.max(0, Number(end.high) - (offset < 0 ? Number(end.low) : offset));
         }
       }
+      lags.push({ group, lag, missingTopics: topics.filter((topic) => !existing.has(topic)) });
     }
-    return lag;
+    return lags;
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The messages not yet consumed by the groups together (consumerGroupsLags).
+ * @throws KAFKA_TOPIC_MISSING (retryable: the topic may be created soon) naming every topic that does not exist
+ */
+export async function consumerGroupsLag(kafka: Kafka, groups: readonly GroupTopics[]): Promise<number> {
+  const lags = await consumerGroupsLags(kafka, groups);
+  const missing = [...new Set(lags.flatMap((lag) => lag.missingTopics))];
+  if (missing.length > 0) {
+    throw new KafkaError('KAFKA_TOPIC_MISSING', `Cannot measure consumer lag: topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist (yet).`, { retryable: true, details: { topics: missing } });
+  }
+  return lags.reduce((sum, lag) => sum + lag.lag, 0);
 }
 
 /** The lag of one group over `topics` (see consumerGroupsLag). */

@@ -56,6 +56,12 @@ export function levelOf(level: logLevel, message: string, error: unknown): 'erro
   // with back-to-back transactions and retried after a short backoff (transactions.ts).
   if ([message, typeof error === 'string' ? error : ''].some((text) => text.includes('another concurrent operation on the same transaction'))) return 'debug';
   if (message.startsWith('Response ') && typeof error === 'string' && RETRIABLE_PROTOCOL_MESSAGES.has(error)) return 'debug';
+  // Services starting together create the same topics: the connection logs the CreateTopics
+  // answer (TOPIC_ALREADY_EXISTS for each) at ERROR before the admin finds that every error is
+  // that one and goes on. The line names no topic or error, so it cannot tell a real failure;
+  // none is hidden though: the admin throws any other, and ensureTopics (the one caller) throws
+  // it unless every topic exists by then, failing the start or the command that asked.
+  if (message.startsWith('Response CreateTopics') && error === 'Topic creation errors') return 'debug';
   // The consumer restarts itself after a retriable crash (kafkajs logs the crash, then this).
   if (message.startsWith('Restarting the consumer')) return 'warn';
   const crash = /^Crash: KafkaJSProtocolError: (.*)$/.exec(message);

@@ -8,6 +8,11 @@ describe('kafkajs log levels', () => {
     expect(levelOf(logLevel.ERROR, 'Response JoinGroup(key: 11, version: 5)', "The coordinator is loading and hence can't process requests for this group")).toBe('debug');
   });
 
+  it('regression (services starting together logged "Topic creation errors" as an error, though each went on): a CreateTopics answer with topic errors is debug; ensureTopics throws a real failure', () => {
+    expect(levelOf(logLevel.ERROR, 'Response CreateTopics(key: 19, version: 3)', 'Topic creation errors')).toBe('debug');
+    expect(levelOf(logLevel.ERROR, 'Response CreateTopics(key: 19, version: 3)', 'Replication-factor is invalid')).toBe('error');
+  });
+
   it('a response with a non-retriable broker error stays an error', () => {
     expect(levelOf(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', 'The request included a message larger than the max message size the server will accept')).toBe('error');
   });

@@ -1,6 +1,6 @@
 /** elephant_consumer_lag on the real broker: it must show a partition that commits nothing. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer, BatchProducer, KafkaError, type Message } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, consumerGroupsLag, consumerGroupsLags, KafkaError, type Message } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
@@ -163,5 +163,17 @@ describe('consumer lag metric', () => {
     } finally {
       await consumer.stop();
     }
+  });
+});
+
+describe('consumerGroupsLags', () => {
+  it('regression (a topic not created yet failed the whole reading with UNKNOWN_TOPIC_OR_PARTITION): names it as missing and counts the others', async () => {
+    const topic = await topicWith('present', 1, five());
+    const absent = ctx.topic('not-created-yet');
+    const group = ctx.group('lag-reader');
+    expect(await consumerGroupsLags(ctx.kafka, [{ group, topics: [topic, absent] }])).toEqual([{ group, lag: 5, missingTopics: [absent] }]);
+    const error = await consumerGroupsLag(ctx.kafka, [{ group, topics: [topic, absent] }]).then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(KafkaError);
+    expect(error).toMatchObject({ code: 'KAFKA_TOPIC_MISSING', retryable: true, details: { topics: [absent] } });
   });
 });

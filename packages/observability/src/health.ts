@@ -1,6 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { ElephantError } from '@elephant/errors';
+
+/**
+ * A health port this process cannot listen on: taken by another process, or privileged. The
+ * port is configuration, so the runtime stops the service with exit code 78 naming the variable
+ * (before, a fatal `listen EADDRINUSE` and exit 1, as if the service had crashed).
+ */
+export const HEALTH_ERROR_CODES = ['HEALTH_PORT_UNAVAILABLE'] as const;
+export type HealthErrorCode = (typeof HEALTH_ERROR_CODES)[number];
 
 export type ReadinessCheck = () => boolean;
 
@@ -12,6 +21,8 @@ export interface HealthServerOptions {
   readonly metrics: Registry;
   /** Named checks; the process is ready when all return true. */
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** The variable `port` comes from, named when it cannot be listened on. @default 'HEALTH_PORT' */
+  readonly portVariable?: string;
 }
 
 export interface HealthServer {
@@ -54,10 +65,12 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     }
     response.writeHead(404).end();
   });
+  const host = options.host ?? '0.0.0.0';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
+    const failed = (error: NodeJS.ErrnoException): void => reject(listenError(error, options.portVariable ?? 'HEALTH_PORT', options.port, host));
+    server.once('error', failed);
+    server.listen(options.port, host, () => {
+      server.off('error', failed);
       resolve();
     });
   });
@@ -73,4 +86,15 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** HEALTH_PORT_UNAVAILABLE naming the variable for a port in use or privileged; other errors as they are. */
+function listenError(error: NodeJS.ErrnoException, variable: string, port: number, host: string): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new ElephantError<HealthErrorCode>('HEALTH_PORT_UNAVAILABLE', `${variable}=${port}: another process already listens on port ${port} (${host}), perhaps another service on this host. Set ${variable} to a free port (0 picks one).`, { cause: error, details: { variable, port, host } });
+  }
+  if (error.code === 'EACCES') {
+    return new ElephantError<HealthErrorCode>('HEALTH_PORT_UNAVAILABLE', `${variable}=${port}: this process may not listen on port ${port} (${host}); ports below 1024 need root or CAP_NET_BIND_SERVICE. Set ${variable} to 1024 or above.`, { cause: error, details: { variable, port, host } });
+  }
+  return error;
 }

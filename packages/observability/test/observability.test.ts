@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ElephantError } from '@elephant/errors';
 import { Counter, createLogger, createMetricsRegistry, startHealthServer, type HealthServer } from '@elephant/observability';
 
 /** A logger writing into an array, one parsed JSON object per line. */
@@ -31,6 +34,23 @@ describe('health server', () => {
   afterEach(async () => {
     await server?.close();
     server = undefined;
+  });
+
+  it('regression (a HEALTH_PORT in use failed as a fatal `listen EADDRINUSE`, exit 1): a port another process listens on is HEALTH_PORT_UNAVAILABLE, naming the variable', async () => {
+    const other = createServer();
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const taken = (other.address() as AddressInfo).port;
+    try {
+      const metrics = createMetricsRegistry({ service: 'test' });
+      const error = await startHealthServer({ port: taken, host: '127.0.0.1', metrics, readiness: {} }).then((started) => started.close(), (caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ElephantError);
+      expect(error).toMatchObject({ code: 'HEALTH_PORT_UNAVAILABLE', retryable: false, details: { variable: 'HEALTH_PORT', port: taken } });
+      expect((error as Error).message).toContain(`HEALTH_PORT=${taken}: another process already listens on port ${taken}`);
+      const named = await startHealthServer({ port: taken, host: '127.0.0.1', metrics, readiness: {}, portVariable: 'ADMIN_PORT' }).then((started) => started.close(), (caught: unknown) => caught);
+      expect((named as Error).message).toContain('Set ADMIN_PORT to a free port');
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   it('answers /healthz, flips /readyz with its checks and on shutdown, and serves /metrics', async () => {

@@ -3,9 +3,9 @@
  * (in start order); SIGTERM/SIGINT, a fatal error, or `shutdown()` closes them in reverse
  * order once, then sets the exit code. Nothing else calls process.exit.
  */
-import { ConfigError } from '@elephant/config';
+import { ConfigError, type ConfigWarning, type ParseEnvOptions } from '@elephant/config';
 import { describeError, isElephantError } from '@elephant/errors';
-import { createLogger, type Logger } from '@elephant/observability';
+import { createLogger, HEALTH_ERROR_CODES, type Logger } from '@elephant/observability';
 import { ShuttingDownError } from './retry.ts';
 
 export { retryTransient, ShuttingDownError, throwIfShuttingDown, type RetryOptions } from './retry.ts';
@@ -131,14 +131,20 @@ export interface StartOptions {
 export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }> {
   /** The logger's name, e.g. `normalizer-web`. */
   readonly name: (config: Config) => string;
-  /** Parses the environment; a ConfigError stops the process with exit code 78. */
-  readonly loadConfig: () => Config;
+  /**
+   * Parses the environment; a ConfigError stops the process with exit code 78. `options` to
+   * pass to parseEnv: the near misses it reports (a misspelt variable) are logged as warnings.
+   */
+  readonly loadConfig: (options: ParseEnvOptions) => Config;
   /**
    * Wires the service; `onFatal` starts the shutdown with exit code 1. `signal` is aborted when
    * a shutdown begins during the start: the start then ends early (ShuttingDownError).
    */
   readonly start: (config: Config, logger: Logger, onFatal: (error: Error) => void, options: { readonly signal: AbortSignal }) => Promise<{ stop(): Promise<void> }>;
-  /** Error codes of a failed start that mean bad configuration (exit 78) rather than an outage (exit 1). */
+  /**
+   * Error codes of a failed start that mean bad configuration (exit 78) rather than an outage
+   * (exit 1), besides those of every service (HEALTH_PORT_UNAVAILABLE: a HEALTH_PORT in use).
+   */
   readonly configErrorCodes?: readonly string[];
 }
 
@@ -149,8 +155,9 @@ export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }
  */
 export async function runService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>): Promise<void> {
   let config: Config;
+  const warnings: ConfigWarning[] = [];
   try {
-    config = service.loadConfig();
+    config = service.loadConfig({ onWarning: (warning) => warnings.push(warning) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -158,6 +165,7 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
     return;
   }
   const logger = createLogger({ name: service.name(config), level: config.LOG_LEVEL });
+  for (const warning of warnings) logger.warn({ variable: warning.variable, suggestion: warning.suggestion }, warning.message);
   const lifecycle = createLifecycle({ logger });
   try {
     await startUnder(lifecycle, service.name(config), (signal) => service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), { signal }));
@@ -169,7 +177,7 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
       return;
     }
     logger.fatal({ err: error }, `${service.name(config)} failed to start: ${describeError(error)}`);
-    const badConfig = error instanceof SyntaxError || (service.configErrorCodes !== undefined && isElephantError(error, ...service.configErrorCodes));
+    const badConfig = error instanceof SyntaxError || isElephantError(error, ...HEALTH_ERROR_CODES, ...(service.configErrorCodes ?? []));
     await lifecycle.shutdown('start-up failed', badConfig ? 78 : 1);
   }
   await lifecycle.done;

@@ -3,7 +3,7 @@ import { isElephantError } from '@elephant/errors';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { loadCliConfig, type CliConfig } from './config.ts';
 import { listDeadLetters, replayDeadLetters, type DeadLetterFilter } from './commands/dead-letters.ts';
-import { demo } from './commands/demo.ts';
+import { demo, demoLookupCommand } from './commands/demo.ts';
 import { drain } from './commands/drain.ts';
 import { simulateToFiles } from './commands/simulate.ts';
 import { erase, profileByIdentifier, profiles, renderProfile } from './commands/profile.ts';
@@ -194,7 +194,7 @@ const COMMANDS: Record<string, Command> = {
     run: async ({ values }, env) => {
       const config = configOf(env);
       const report = await demo(env, commandLogger(config), { people: numberOption(values['people'], 'people', 1000), seed: signedNumberOption(values['seed'], 'seed', 7), show: numberOption(values['show'], 'show', 3) });
-      const lookup = `TENANT=${report.tenant} npx elephant profile email ${report.sampleEmail ?? '<address>'}`;
+      const lookup = demoLookupCommand(env, report.tenant, report.sampleEmail);
       err(`\nelephant: demo done in ${report.seconds.toFixed(0)} s (tenant ${report.tenant}). The stack keeps running: \`${lookup}\`, \`npx elephant stack down\`.\n`);
       if (!report.passed) {
         err(`elephant: identity quality or counters below target (${report.failures.join('; ')})\n`);

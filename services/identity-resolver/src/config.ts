@@ -1,4 +1,4 @@
-import { bool, brokerList, redisKeyPrefix, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
+import { bool, brokerList, redisKeyPrefix, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, type ParseEnvOptions, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
 const schema = z.object({
@@ -58,8 +58,8 @@ export interface ResolverTopics {
   readonly deadLetters: string;
 }
 
-export function loadConfig(env: Env = process.env): ResolverConfig {
-  return parseEnv('identity-resolver', schema, env);
+export function loadConfig(env: Env = process.env, options: ParseEnvOptions = {}): ResolverConfig {
+  return parseEnv('identity-resolver', schema, env, options);
 }
 
 export function topicsOf(config: ResolverConfig): ResolverTopics {

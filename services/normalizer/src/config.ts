@@ -1,5 +1,5 @@
 import { CHANNELS, checkAdapterContext, type AdapterContext, type Channel } from '@elephant/channels';
-import { ConfigError, bool, tenantName, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
+import { ConfigError, bool, tenantName, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, topicName, z, type Env, type ParseEnvOptions, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
 
 /** The entries of a comma-separated list, trimmed, empty ones left out. */
 function channelList(value: string): string[] {
@@ -141,11 +141,11 @@ function renamedIssues(env: Env): ConfigIssue[] {
 }
 
 /** Parses the environment and checks the adapter context it implies (e.g. a region libphonenumber does not know). */
-export function loadConfig(env: Env = process.env): NormalizerConfig {
+export function loadConfig(env: Env = process.env, options: ParseEnvOptions = {}): NormalizerConfig {
   const issues = [...channelIssues(env), ...renamedIssues(env)];
   let parsed: z.infer<typeof schema>;
   try {
-    parsed = parseEnv('normalizer', schema, env);
+    parsed = parseEnv('normalizer', schema, env, options);
   } catch (error) {
     if (error instanceof ConfigError && issues.length > 0) throw new ConfigError('normalizer', [...error.issues, ...issues]);
     throw error;

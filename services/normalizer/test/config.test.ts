@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '@elephant/config';
 import { adapterContextOf, loadConfig, topicsOf } from '@elephant/normalizer';
 
@@ -117,6 +117,21 @@ describe('normalizer configuration', () => {
     expect(issuesOf({ TOUCHPOINTS_PARTITIONS: '16' })).toEqual([{ variable: 'TOUCHPOINTS_PARTITIONS', problem: 'was renamed PARTITIONS (the variable every service reads): set PARTITIONS to 16 and remove TOUCHPOINTS_PARTITIONS' }]);
     expect(issuesOf({ TOUCHPOINTS_PARTITIONS: '16', PARTITIONS: '16' })).toEqual([{ variable: 'TOUCHPOINTS_PARTITIONS', problem: 'was renamed PARTITIONS (the variable every service reads): set PARTITIONS and remove TOUCHPOINTS_PARTITIONS' }]);
   });
+
+  it('regression (a misspelt PARTITIONS was silently ignored): the service logs a warning naming the variable and the one it reads', async () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    // Nothing listens on port 1: the start retries, and the warning comes before it.
+    const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '', ...base, KAFKA_BROKERS: '127.0.0.1:1', HEALTH_PORT: '0', PARTITONS: '16' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let log = '';
+    child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      await vi.waitFor(() => expect(log).toContain('"msg":"PARTITONS is ignored by normalizer; did you mean PARTITIONS? (PARTITIONS is not set)"'), { timeout: 20000, interval: 100 });
+      const line = JSON.parse(log.split('\n').find((entry) => entry.includes('PARTITONS')) ?? '{}') as Record<string, unknown>;
+      expect(line).toMatchObject({ level: 'warn', variable: 'PARTITONS', suggestion: 'PARTITIONS' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 
   it('refuses to start with exit code 78 and a message naming each variable', () => {
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adaptMessage, type Channel, type Touchpoint } from '@elephant/channels';
@@ -294,6 +296,25 @@ describe('normalizer on the real stack', () => {
     expect(deadLetters.map((message) => message.value?.toString())).toEqual([messages[2]?.value, messages[3]?.value, messages[4]?.value]);
     await waitUntil(async () => (await metricTotal(normalizer, 'elephant_normalizer_consumed_total')) === messages.length, { timeoutMs: 10000, message: 'consumed_total to count every raw message' });
     expect(await metricTotal(normalizer, 'elephant_normalizer_dropped_identifiers_total', { type: 'email', reason: 'wrong_type' })).toBe(200_000);
+  });
+
+  it('regression (a HEALTH_PORT in use stopped the service with a fatal `listen EADDRINUSE`, exit 1): exits 78, bad configuration, naming HEALTH_PORT', async () => {
+    await prepare('web', 'port');
+    const other = createServer();
+    await new Promise<void>((resolve) => other.listen(0, resolve));
+    const taken = (other.address() as AddressInfo).port;
+    try {
+      const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+      const child = spawn(process.execPath, [main], { env: { ...process.env, ...env('web', 'port', { HEALTH_PORT: String(taken), LOG_LEVEL: 'fatal' }) }, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      let log = '';
+      child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code, log).toBe(78);
+      expect(log).toContain(`HEALTH_PORT_UNAVAILABLE: HEALTH_PORT=${taken}: another process already listens on port ${taken}`);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   it('loses nothing when a normalizer process is killed mid-stream and restarted', async () => {

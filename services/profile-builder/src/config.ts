@@ -1,4 +1,4 @@
-import { bool, brokerList, redisKeyPrefix, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
+import { bool, brokerList, redisKeyPrefix, httpUrl, jsonMap, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, type ParseEnvOptions, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 import { DEFAULT_MAX_CONTENT, DEFAULT_MAX_IDENTITIES, DEFAULT_MAX_PRODUCTS, normalizePurpose, type ProfileOptions } from '@elephant/profiles';
 import { DEFAULT_REDIS_SOCKET_TIMEOUT_MS } from '@elephant/redis';
 
@@ -169,8 +169,8 @@ export interface BuilderTopics {
   readonly deadLetters: string;
 }
 
-export function loadConfig(env: Env = process.env): BuilderConfig {
-  return parseEnv('profile-builder', schema, env);
+export function loadConfig(env: Env = process.env, options: ParseEnvOptions = {}): BuilderConfig {
+  return parseEnv('profile-builder', schema, env, options);
 }
 
 /**

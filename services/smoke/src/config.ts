@@ -1,4 +1,4 @@
-import { brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
+import { brokerList, httpUrl, logLevel, parseEnv, positiveInt, redisUrl, topicName, z, type Env, type ParseEnvOptions, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues, REDIS_TLS_VARIABLES, redisTlsIssues } from '@elephant/config';
 
 const schema = z.object({
   KAFKA_BROKERS: brokerList,
@@ -17,6 +17,6 @@ const schema = z.object({
 
 export type SmokeConfig = z.infer<typeof schema>;
 
-export function loadConfig(env: Env = process.env): SmokeConfig {
-  return parseEnv('smoke', schema, env);
+export function loadConfig(env: Env = process.env, options: ParseEnvOptions = {}): SmokeConfig {
+  return parseEnv('smoke', schema, env, options);
 }

@@ -8,15 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { describeError, redactUserInfo } from '@elephant/errors';
-import { ConfigError } from '@elephant/config';
+import { ConfigError, type ConfigWarning } from '@elephant/config';
 import { createLogger } from '@elephant/observability';
 import { runSmoke } from './smoke.ts';
 import { loadConfig } from './config.ts';
 
 async function main(): Promise<number> {
   let config;
+  const warnings: ConfigWarning[] = [];
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, { onWarning: (warning) => warnings.push(warning) });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -25,6 +26,7 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = createLogger({ name: 'smoke', level: config.LOG_LEVEL });
+  for (const warning of warnings) logger.warn({ variable: warning.variable, suggestion: warning.suggestion }, warning.message);
   const schema = JSON.parse(readFileSync(new URL('../../../schemas/smoke-ping.avsc', import.meta.url), 'utf8')) as object;
   try {
     const result = await runSmoke(config, logger, schema, randomUUID());

@@ -1,4 +1,5 @@
 import { redisTlsOf } from '@elephant/config';
+import { redactUserInfo } from '@elephant/errors';
 import { join } from 'node:path';
 import { IdentityGraph } from '@elephant/identity-resolver';
 import type { Logger } from '@elephant/observability';
@@ -43,6 +44,38 @@ export interface DemoReport {
 
 /** The issue's acceptance targets. */
 export const DEMO_TARGETS = { precision: 0.99, recall: 0.97 } as const;
+
+/**
+ * The variables `elephant profile` needs to find what the demo wrote, besides TENANT: where
+ * Redis is (REDIS_URL and its CA, else the local stack's files and port) and the key prefix.
+ * The printed command once named only TENANT, and failed under a REDIS_KEY_PREFIX or a Redis
+ * other than the local stack's default.
+ */
+const LOOKUP_SETTINGS = ['REDIS_URL', 'REDIS_TLS_CA_FILE', 'REDIS_KEY_PREFIX'] as const;
+const LOCAL_STACK_SETTINGS = ['ELEPHANT_STACK_DIR', 'ELEPHANT_REDIS_PORT'] as const;
+
+/**
+ * The demo's closing lookup, a shell command that works from a fresh shell in the clone: the
+ * demo's tenant, and each variable the lookup depends on that the demo's environment set. A
+ * password in REDIS_URL is not printed (`***` stands for the user info).
+ */
+export function demoLookupCommand(env: NodeJS.ProcessEnv, tenant: string, email: string | null): string {
+  const set = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value;
+  };
+  const settings: [string, string][] = [['TENANT', tenant]];
+  for (const name of [...LOOKUP_SETTINGS, ...(set('REDIS_URL') === undefined ? LOCAL_STACK_SETTINGS : [])]) {
+    const value = set(name);
+    if (value !== undefined) settings.push([name, name === 'REDIS_URL' ? redactUserInfo(value) : value]);
+  }
+  return `${settings.map(([name, value]) => `${name}=${shellWord(value)}`).join(' ')} npx elephant profile email ${email === null ? '<address>' : shellWord(email)}`;
+}
+
+/** `text` as one shell word: as it is when it holds nothing a shell reads, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+}
 
 const say = (text: string): void => {
   process.stderr.write(`${text}\n`);

@@ -1,4 +1,4 @@
-import { consumerGroupLag, consumerGroupsLag, type Kafka } from '@elephant/kafka';
+import { consumerGroupsLags, type GroupLag, type Kafka } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
 import { commandKafka, explainConnectionFailure, kafkaSecurityFailure, unreachableService } from '../connect.ts';
@@ -17,8 +17,10 @@ export interface DrainOptions {
  * pipeline order (normalizers, then the resolver, then the builder): a stage commits only
  * after its outputs are acknowledged, so when an upstream group reads zero lag, whatever it
  * produced is already counted in the downstream group's lag. Two zero readings in a row end it.
- * An unreachable broker is asked again until the timeout, then reported as UNAVAILABLE: the
- * timeout bounds the whole command, connection attempts included.
+ * A topic that does not exist yet (the services create theirs at start-up: after `publish`
+ * made the raw topics, before `run` started) is not caught up either: waited for, and named
+ * with the TOPIC_PREFIX at the timeout. An unreachable broker is asked again until the timeout,
+ * then reported as UNAVAILABLE: the timeout bounds the whole command, connection attempts included.
  */
 export async function drain(config: CliConfig, logger: Logger, options: DrainOptions): Promise<void> {
   // kafkajs needs its retries for the first metadata request (it answers "no brokers in the
@@ -30,30 +32,45 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
   let zeros = 0;
   let peak = 0;
   for (;;) {
-    let lag: number;
+    let lags: GroupLag[];
     try {
-      lag = await consumerGroupsLag(kafka, groups);
+      lags = await consumerGroupsLags(kafka, groups);
     } catch (error) {
       await waitOutUnreachable(error, config, deadline);
       continue;
     }
+    const lag = lags.reduce((sum, group) => sum + group.lag, 0);
+    const missing = [...new Set(lags.flatMap((group) => group.missingTopics))];
     peak = Math.max(peak, lag);
-    bar.update(peak - lag, peak, lag > 0 ? `${lag} behind` : undefined);
-    zeros = lag === 0 ? zeros + 1 : 0;
+    bar.update(peak - lag, peak, missing.length > 0 ? `waiting for ${missing.length} topic${missing.length === 1 ? '' : 's'} to be created` : lag > 0 ? `${lag} behind` : undefined);
+    zeros = lag === 0 && missing.length === 0 ? zeros + 1 : 0;
     if (zeros >= 2) {
       bar.finish('every consumer group is caught up');
       return;
     }
-    if (Date.now() > deadline) {
-      const behind: string[] = [];
-      for (const { group, topics } of groups) {
-        const groupLag = await consumerGroupLag(kafka, group, topics);
-        if (groupLag > 0) behind.push(`${group}: ${groupLag}`);
-      }
-      throw new CliError('DRAIN_TIMEOUT', `Still ${lag} messages behind after ${options.timeoutMs / 1000} s (${behind.join(', ')}). Is \`elephant run\` running against the same cluster?`);
-    }
+    if (Date.now() > deadline) throw drainTimeout(config, options.timeoutMs, lags);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** DRAIN_TIMEOUT (exit 3), naming the groups still behind and the topics that do not exist. */
+function drainTimeout(config: CliConfig, timeoutMs: number, lags: readonly GroupLag[]): CliError {
+  const seconds = timeoutMs / 1000;
+  const lag = lags.reduce((sum, group) => sum + group.lag, 0);
+  const behind = lags.filter((group) => group.lag > 0).map((group) => `${group.group}: ${group.lag}`);
+  const parts: string[] = [];
+  if (lag > 0) parts.push(`Still ${lag} messages behind after ${seconds} s (${behind.join(', ')}).`);
+  const missing = lags.filter((group) => group.missingTopics.length > 0);
+  if (missing.length > 0) {
+    const topics = [...new Set(missing.flatMap((group) => group.missingTopics))];
+    const readers = missing.map((group) => `${group.group} reads ${group.missingTopics.join(', ')}`);
+    parts.push(
+      `Topic${topics.length === 1 ? '' : 's'} ${topics.join(', ')} still do${topics.length === 1 ? 'es' : ''} not exist after ${seconds} s (${readers.join('; ')}). The services create their topics when they start: is \`elephant run\` (or the deployment) running against the same cluster, with the same TOPIC_PREFIX (here ${JSON.stringify(config.TOPIC_PREFIX)})?`,
+    );
+  } else {
+    parts.push('Is `elephant run` running against the same cluster?');
+  }
+  return new CliError('DRAIN_TIMEOUT', parts.join(' '), { details: { lag, behind, missingTopics: [...new Set(lags.flatMap((group) => group.missingTopics))] } });
 }
 
 /** The consumer groups to wait for, from the cluster's list of groups (asked again while the broker is unreachable, until the deadline). */

@@ -1,0 +1,37 @@
+/**
+ * `elephant drain` before the services have created their topics: `publish` creates the raw
+ * topics, the services the rest (touchpoints.v1, ...) when they start. A topic that does not
+ * exist yet is not caught up: drain waits for it, and at the timeout names it.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { CHANNELS } from '@elephant/channels';
+import { cliHarness } from './cli-harness.ts';
+
+const { ctx, env, elephant, cleanup } = cliHarness('drain');
+afterAll(cleanup);
+
+const prefix = env['TOPIC_PREFIX'] ?? '';
+const raw = CHANNELS.map((channel) => `${prefix}raw.${channel}`);
+const downstream = ['touchpoints.v1', 'touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1'].map((topic) => `${prefix}${topic}`);
+
+describe('elephant drain', () => {
+  it('regression (a pipeline topic not created yet failed at once with "This server does not host this topic-partition", exit 1): waits for it until the timeout, then exits 3 naming it and TOPIC_PREFIX', async () => {
+    await ctx.createTopics(raw.map((topic) => ({ topic, partitions: 1 })));
+    const started = Date.now();
+    const drained = await elephant(['drain', '--timeout', '3']);
+    expect(drained.code, drained.stderr).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    expect(drained.stderr).not.toContain('does not host');
+    expect(drained.stderr).toContain(`Topics ${downstream.join(', ')} still do not exist after 3 s`);
+    expect(drained.stderr).toContain(`${ctx.group('drain')}.elephant-identity-resolver reads ${prefix}touchpoints.v1`);
+    expect(drained.stderr).toContain(`TOPIC_PREFIX (here ${JSON.stringify(prefix)})`);
+  });
+
+  it('keeps waiting while the topics are created, and ends once they are caught up', async () => {
+    const drained = elephant(['drain', '--timeout', '60']);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await ctx.createTopics(downstream.map((topic) => ({ topic, partitions: 1 })));
+    const result = await drained;
+    expect(result.code, result.stderr).toBe(0);
+  });
+});
