@@ -1,4 +1,5 @@
 import { ChannelError } from './errors.ts';
+import { parseJson } from './fields.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, type Adapter, type AdapterContext, type AdapterResult } from './context.ts';
 import { isChannel, type Channel } from './vocabulary.ts';
 import { adaptWeb } from './adapters/web.ts';
@@ -39,7 +40,7 @@ export function adaptMessage(channel: Channel, bytes: Uint8Array, context: Adapt
   }
   let value: unknown;
   try {
-    value = JSON.parse(decoder.decode(bytes));
+    value = parseJson(decoder.decode(bytes));
   } catch (error) {
     const problem = error instanceof TypeError ? 'is not valid UTF-8' : `is not valid JSON (${(error as Error).message})`;
     return { ok: false, error: new ChannelError('INVALID_JSON', `Message ${problem}`, { cause: error }) };

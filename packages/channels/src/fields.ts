@@ -49,6 +49,92 @@ export function describeType(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/**
+ * Source text of the integers JSON.parse rounded (beyond 2^53: `12345678901234567891` and
+ * `12345678901234567890` both parse as 12345678901234567000), by the object or array holding
+ * them, then by key. Filled by parseJson only; typed fields still see the rounded number (and
+ * refuse it), `properties` writes these digits instead.
+ */
+const exactIntegers = new WeakMap<object, Map<string, string>>();
+/** Objects and arrays holding such an integer at any depth: those are JSON-encoded exactly. */
+const holdsExactInteger = new WeakSet<object>();
+const INTEGER_SOURCE = /^-?\d+$/;
+
+/** Node 24 passes revivers the source text of primitives (TypeScript's lib does not declare it yet). */
+interface ReviverContext {
+  readonly source?: string;
+}
+
+function rememberExactIntegers(this: object, key: string, value: unknown, context?: ReviverContext): unknown {
+  if (typeof value === 'number') {
+    const source = context?.source;
+    if (!Number.isSafeInteger(value) && source !== undefined && INTEGER_SOURCE.test(source)) {
+      let byKey = exactIntegers.get(this);
+      if (byKey === undefined) {
+        byKey = new Map<string, string>();
+        exactIntegers.set(this, byKey);
+      }
+      byKey.set(key, source);
+      holdsExactInteger.add(this);
+    }
+  } else if (typeof value === 'object' && value !== null && holdsExactInteger.has(value)) holdsExactInteger.add(this);
+  return value;
+}
+
+function isDigit(text: string, index: number): boolean {
+  const code = text.charCodeAt(index);
+  return code >= 48 && code <= 57;
+}
+
+/**
+ * True when `text` has 16 ASCII digits in a row (2^53 has 16 digits, so text without them has
+ * no integer JSON.parse rounds). Every run of 16 covers one index 15, 31, 47, ...: only those
+ * are looked at, and the run around a digit found there is measured. A sixth of the time of
+ * /\d{16}/, which looks at every character.
+ */
+function hasSixteenDigits(text: string): boolean {
+  for (let index = 15; index < text.length; index += 16) {
+    if (!isDigit(text, index)) continue;
+    let start = index;
+    while (start > 0 && isDigit(text, start - 1)) start -= 1;
+    let end = index;
+    while (end + 1 < text.length && isDigit(text, end + 1)) end += 1;
+    if (end - start + 1 >= 16) return true;
+    // The next run starts after end + 1 (no digit): end + 16 is in its first 16 characters.
+    index = end;
+  }
+  return false;
+}
+
+/**
+ * JSON text → value, remembering the source digits of integers beyond 2^53 for `properties`.
+ * Only text with 16 digits in a row is parsed with a reviver (several times slower than plain
+ * JSON.parse, which every other message gets).
+ * @throws SyntaxError for text that is no JSON
+ */
+export function parseJson(text: string): unknown {
+  return hasSixteenDigits(text) ? JSON.parse(text, rememberExactIntegers) : JSON.parse(text);
+}
+
+/** JSON.rawJSON (Node 21+; not in TypeScript's lib yet): a value JSON.stringify writes as the given text. */
+const rawJson = (JSON as unknown as { readonly rawJSON: (this: void, text: string) => unknown }).rawJSON;
+
+function exactIntegerReplacer(this: unknown, key: string, value: unknown): unknown {
+  if (typeof value !== 'number' || typeof this !== 'object' || this === null) return value;
+  const source = exactIntegers.get(this)?.get(key);
+  return source === undefined ? value : rawJson(source);
+}
+
+/**
+ * `value`, found at `holder[key]`, JSON-encoded, with integers beyond 2^53 in the source's own
+ * digits when parseJson read it. The caller bounds the nesting (JSON.stringify recurses).
+ */
+export function jsonText(value: unknown, holder: object, key: string): string {
+  if (typeof value === 'number') return exactIntegers.get(holder)?.get(key) ?? JSON.stringify(value);
+  if (typeof value === 'object' && value !== null && holdsExactInteger.has(value)) return JSON.stringify(value, exactIntegerReplacer);
+  return JSON.stringify(value);
+}
+
 const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
@@ -256,7 +342,8 @@ export class Fields {
    * Every field nobody consumed, keyed by its dotted path relative to this object, as text:
    * strings as-is, JSON null as the text `null`, non-empty objects flattened into their fields
    * (unless their fields' keys would pass PROPERTY_LIMITS.keyLength: then JSON-encoded whole),
-   * everything else (arrays, numbers, booleans, `{}`) JSON-encoded. Consumed objects and the
+   * everything else (arrays, numbers, booleans, `{}`) JSON-encoded, integers beyond 2^53 in the
+   * digits sent when parseJson read the message (see jsonText). Consumed objects and the
    * items of consumed arrays of objects are searched recursively for what was not read in
    * them (`products[0].brand`). When two fields reach the same key (a top-level
    * `"properties.x"` and `properties: { x }`), the first in message order keeps it and the
@@ -291,7 +378,7 @@ export class Fields {
       }
       const name = prefix === '' ? key : `${prefix}.${key}`;
       if (name.length > PROPERTY_LIMITS.keyLength) throw propertiesTooLarge(`field ${name.slice(0, 64)}... has a key of ${name.length} characters, over the limit of ${PROPERTY_LIMITS.keyLength}`, { reason: 'key_too_long', length: name.length, limit: PROPERTY_LIMITS.keyLength });
-      flatten(value[key], name, into);
+      flatten(value[key], name, into, value, key);
     }
   }
 }
@@ -379,24 +466,28 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** `value` JSON-encoded. @throws PROPERTIES_TOO_LARGE (`too_deep`) when it nests deeper than PROPERTY_LIMITS.depth */
-function encodeJson(value: unknown, name: string): string {
+/**
+ * `value` (`holder[key]`) JSON-encoded (see jsonText).
+ * @throws PROPERTIES_TOO_LARGE (`too_deep`) when it nests deeper than PROPERTY_LIMITS.depth
+ */
+function encodeJson(value: unknown, name: string, holder: object, key: string): string {
   if (nestedDeeperThan(value, PROPERTY_LIMITS.depth)) {
     throw propertiesTooLarge(`field ${name.slice(0, 64)} nests arrays or objects deeper than the limit of ${PROPERTY_LIMITS.depth}`, { reason: 'too_deep', limit: PROPERTY_LIMITS.depth });
   }
-  return JSON.stringify(value);
+  return jsonText(value, holder, key);
 }
 
-function flatten(value: unknown, name: string, into: Properties): void {
+/** Puts `value`, found at `holder[key]`, under `name`, flattening non-empty objects. */
+function flatten(value: unknown, name: string, into: Properties, holder: object, key: string): void {
   if (value === undefined) return;
   if (typeof value === 'string') into.put(name, value);
   else if (isRecord(value) && Object.keys(value).length > 0) {
     let longest = 0;
-    for (const key of Object.keys(value)) longest = Math.max(longest, key.length);
+    for (const inner of Object.keys(value)) longest = Math.max(longest, inner.length);
     if (name.length + 1 + longest > PROPERTY_LIMITS.keyLength) {
-      into.put(name, encodeJson(value, name));
+      into.put(name, encodeJson(value, name, holder, key));
       return;
     }
-    for (const [key, inner] of Object.entries(value)) flatten(inner, `${name}.${key}`, into);
-  } else into.put(name, encodeJson(value, name));
+    for (const [inner, innerValue] of Object.entries(value)) flatten(innerValue, `${name}.${inner}`, into, value, inner);
+  } else into.put(name, encodeJson(value, name, holder, key));
 }

@@ -96,11 +96,15 @@ export function currencyExponent(currency: string): number {
   return CURRENCY_EXPONENTS[currency] ?? 2;
 }
 
-/** A currency code: three letters, upper-cased. @throws SCHEMA_VIOLATION */
+/**
+ * A currency code: three ASCII letters in any case, upper-cased. Checked before upper-casing:
+ * Unicode upper-casing turns some other text into ASCII letters (`ßa` into `SSA`).
+ * @throws SCHEMA_VIOLATION
+ */
 export function parseCurrency(value: string, path: string): string {
-  const code = value.trim().toUpperCase();
-  if (!/^[A-Z]{3}$/.test(code)) throw schemaViolation(path, `expected an ISO 4217 currency code, got ${JSON.stringify(value.slice(0, 20))}`);
-  return code;
+  const code = value.trim();
+  if (!/^[A-Za-z]{3}$/.test(code)) throw schemaViolation(path, `expected an ISO 4217 currency code, got ${JSON.stringify(value.slice(0, 20))}`);
+  return code.toUpperCase();
 }
 
 /**

@@ -37,6 +37,14 @@ describe('content adapter', () => {
     expect(tp.properties).toEqual({ 'fields.employees': '50-200', 'fields.message': 'Call me' });
   });
 
+  it('regression (a numeric company was left unread while numeric names were read): reads a safe integer as its text', () => {
+    const tp = one(adaptContent({ ...form, company: 42, firstName: 7 }, context));
+    expect(tp.traits).toMatchObject({ company: '42', firstName: '7' });
+    expect(tp.properties).toEqual({ 'fields.employees': '50-200', 'fields.message': 'Call me' });
+    // An unsafe integer is no text (JSON parsing has rounded it): it stays in properties.
+    expect(one(adaptContent({ ...form, company: 2 ** 60 }, context)).properties).toMatchObject({ company: String(2 ** 60) });
+  });
+
   it('maps a download', () => {
     const tp = one(adaptContent({ type: 'download', id: 'dl-1', occurredAt: '2024-05-01T11:00:00Z', anonymousId: 'a-1', contentId: 'wp-cdp', contentTitle: 'CDP whitepaper', contentKind: 'whitepaper' }, context));
     expect(tp.eventType).toBe('content_downloaded');

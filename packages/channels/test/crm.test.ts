@@ -66,6 +66,33 @@ describe('crm adapter', () => {
     expect(tp.traits).toMatchObject({ email: 'ann@new.example', lastName: 'Lee-Smith', firstName: null });
   });
 
+  it('regression (contact.email and contact.phone given as lists were dropped as wrong_type): reads every item, as for emails and phones', () => {
+    const tp = one(
+      adaptCrm({ type: 'updated', id: 'chg-1004', occurredAt: '2024-05-01T00:00:00Z', contact: { id: 'C-1', email: ['ann@a.example', 'ann@b.example'], phone: [{ value: '030 1234567', type: 'home' }, { value: '+1 415 555 2671', primary: true }] } }, context),
+    );
+    expect(tp.identifiers).toEqual([
+      { type: 'crm_id', value: 'C-1' },
+      { type: 'email', value: 'ann@a.example' },
+      { type: 'email', value: 'ann@b.example' },
+      { type: 'phone', value: '+49301234567' },
+      { type: 'phone', value: '+14155552671' },
+    ]);
+    expect(tp.traits).toMatchObject({ email: 'ann@a.example', phone: '+14155552671' });
+    expect(tp.properties).toEqual({ 'contact.phone[0].type': 'home' });
+  });
+
+  it('regression (preference keys differing only by a lone surrogate became one, and a value was lost): keeps each, the next with #2, as properties do', () => {
+    const raw = '{"type":"updated","id":"c","occurredAt":"2024-04-30T16:20:00Z","contact":{"id":"C-1","preferences":{"\\ud800":"a","\\udbff":"b","\\ufffd":"c","\\ufffd#2":"d","ok":"e"}}}';
+    const tp = one(adaptMessage('crm', new TextEncoder().encode(raw), context));
+    expect(tp.traits?.preferences).toEqual({ '\ufffd': 'a', '\ufffd#2': 'b', '\ufffd#3': 'c', '\ufffd#2#2': 'd', ok: 'e' });
+  });
+
+  it('regression (integers beyond 2^53 in preferences were rounded): keeps their digits as sent', () => {
+    const raw = '{"type":"updated","id":"c","occurredAt":"2024-04-30T16:20:00Z","contact":{"id":"C-1","preferences":{"a":12345678901234567891,"b":[12345678901234567890,1]}}}';
+    const tp = one(adaptMessage('crm', new TextEncoder().encode(raw), context));
+    expect(tp.traits?.preferences).toEqual({ a: '12345678901234567891', b: '[12345678901234567890,1]' });
+  });
+
   it('maps a deletion that carries only the crm id', () => {
     const tp = one(adaptCrm({ type: 'contact_deleted', id: 'chg-1003', occurredAt: '2024-05-02T00:00:00Z', contact: { id: 98765 } }, context));
     expect(tp.eventType).toBe('contact_deleted');

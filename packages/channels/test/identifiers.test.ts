@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { IdentifierCollector, MAX_REPORTED_DROPS, normalizeEmail, normalizeIdentifier, normalizePhone } from '@elephant/channels';
 
@@ -66,6 +67,20 @@ describe('normalizeEmail', () => {
   it('refuses over-long addresses', () => {
     expect(normalizeEmail(`${'a'.repeat(65)}@example.com`)).toEqual({ ok: false, reason: 'invalid_email' });
     expect(normalizeEmail(`a@${'b'.repeat(250)}.com`)).toEqual({ ok: false, reason: 'too_long' });
+  });
+
+  it('regression (the length was checked before punycode): judges a Unicode-domain address by its ASCII form, as its punycode spelling', () => {
+    // 130 characters in Unicode, 277 with the domain in punycode.
+    const unicode = `${'a'.repeat(64)}@${Array(7).fill('中文域名测试网站').join('.')}.de`;
+    const ascii = `${'a'.repeat(64)}@${Array(7).fill(domainToASCII('中文域名测试网站')).join('.')}.de`;
+    expect(ascii.length).toBe(277);
+    expect(normalizeEmail(unicode)).toEqual({ ok: false, reason: 'too_long' });
+    expect(normalizeEmail(ascii)).toEqual({ ok: false, reason: 'too_long' });
+    // Six labels: 241 characters in ASCII, accepted in both spellings, as the same address.
+    const short = `${'a'.repeat(64)}@${Array(6).fill('中文域名测试网站').join('.')}.de`;
+    const accepted = normalizeEmail(short);
+    expect(accepted).toEqual({ ok: true, value: `${'a'.repeat(64)}@${Array(6).fill(domainToASCII('中文域名测试网站')).join('.')}.de` });
+    expect(accepted.ok && normalizeEmail(accepted.value)).toEqual(accepted);
   });
 });
 

@@ -68,11 +68,24 @@ describe('pos adapter', () => {
     expect(tp.commerce).toMatchObject({ orderId: 'ret-10', returnId: 'ret-10', totalMinor: 1000 });
   });
 
+  it('regression (line items in another currency were summed as the order\'s: 1000 JPY + 1.50 EUR made 11.50 EUR): refuses the sum naming the item\'s currency', () => {
+    const raw = { ...purchase, total: undefined, lineItems: [{ sku: 'a', unitPrice: 1000, currency: 'JPY' }, { sku: 'b', unitPrice: 1.5 }] };
+    const message = failure(adaptPos(raw, context), 'SCHEMA_VIOLATION');
+    expect(message).toMatch(/^lineItems\[0\]\.currency: is JPY, not the order's EUR/);
+    // The same currency in any case sums as before; a stated total keeps items in another currency.
+    expect(one(adaptPos({ ...raw, lineItems: [{ sku: 'a', unitPrice: 1, currency: 'eur' }, { sku: 'b', unitPrice: 1.5 }] }, context)).commerce?.totalMinor).toBe(250);
+    const stated = one(adaptPos({ ...raw, totalMinor: 1150 }, context));
+    expect(stated.commerce).toMatchObject({ currency: 'EUR', totalMinor: 1150, lineItems: [{ unitPriceMinor: 1000, currency: 'JPY' }, { unitPriceMinor: 150, currency: 'EUR' }] });
+  });
+
   it.each([
     ['an unknown type', { ...purchase, type: 'void' }, 'UNKNOWN_EVENT_TYPE', 'type: "void"'],
     ['no id', { ...purchase, id: undefined }, 'SCHEMA_VIOLATION', 'id: is required'],
     ['an empty id', { ...purchase, id: '  ' }, 'SCHEMA_VIOLATION', 'id: must not be empty'],
     ['no currency', { ...purchase, currency: undefined }, 'SCHEMA_VIOLATION', 'currency: is required'],
+    // Upper-cased before the check, `ßa` was read as `SSA`.
+    ['a currency that upper-cases into three letters (ßa)', { ...purchase, currency: 'ßa' }, 'SCHEMA_VIOLATION', 'currency: expected an ISO 4217 currency code, got "ßa"'],
+    ['a line item currency with a non-ASCII letter (ſ folds to s)', { ...purchase, lineItems: [{ sku: 's', unitPrice: 1, currency: 'uſd' }] }, 'SCHEMA_VIOLATION', 'lineItems[0].currency: expected an ISO 4217 currency code'],
     ['a line item without product', { ...purchase, lineItems: [{ quantity: 1, unitPrice: 1 }] }, 'SCHEMA_VIOLATION', 'lineItems[0].productId: is required'],
     ['a fractional quantity', { ...purchase, lineItems: [{ sku: 's', quantity: 1.5, unitPrice: 1 }] }, 'SCHEMA_VIOLATION', 'lineItems[0].quantity: expected an integer'],
     ['a line item that is no object', { ...purchase, lineItems: ['pencil'] }, 'SCHEMA_VIOLATION', 'lineItems[0]: expected an object'],

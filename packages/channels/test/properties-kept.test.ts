@@ -138,6 +138,35 @@ describe('properties', () => {
     expect(atLimit.properties['properties.deep']).toHaveLength(2 * PROPERTY_LIMITS.depth);
   });
 
+  it('regression (integers beyond 2^53 were rounded: 12345678901234567891 and ...890 both became 12345678901234567000): keeps the digits sent', () => {
+    const raw =
+      '{"type":"track","event":"x","messageId":"m","anonymousId":"a","timestamp":"2024-05-01T10:00:00Z",' +
+      '"properties":{"orderNumber":12345678901234567891,"a":12345678901234567890,"negative":-9007199254740993,"list":[9007199254740993,{"n":99999999999999999999}],' +
+      '"big":1e21,"safe":9007199254740991,"fraction":1.5,"text":"12345678901234567891"}}';
+    const touchpoint = one(adaptMessage('web', Buffer.from(raw), context));
+    expect(touchpoint.properties).toEqual({
+      event: 'x',
+      'properties.orderNumber': '12345678901234567891',
+      'properties.a': '12345678901234567890',
+      'properties.negative': '-9007199254740993',
+      'properties.list': '[9007199254740993,{"n":99999999999999999999}]',
+      // Not digits beyond 2^53 as sent: written as JSON.stringify writes the number, as in every message.
+      'properties.big': '1e+21',
+      'properties.safe': '9007199254740991',
+      'properties.fraction': '1.5',
+      'properties.text': '12345678901234567891',
+    });
+    // Typed fields still refuse such a number: they see the parsed (rounded) value.
+    expect(failure(adaptMessage('web', Buffer.from(raw.replace('"messageId":"m"', '"messageId":12345678901234567891')), context), 'SCHEMA_VIOLATION')).toMatch(/^messageId: /);
+  });
+
+  it('keeps the digits of an integer beyond 2^53 wherever it is in the message (the scan for 16 digits looks at every 16th character)', () => {
+    for (let pad = 0; pad < 34; pad += 1) {
+      const raw = `{"type":"track","event":"x","messageId":"m","anonymousId":"a","timestamp":"2024-05-01T10:00:00Z","properties":{"pad":"${'p'.repeat(pad)}","n":9007199254740993}}`;
+      expect(one(adaptMessage('web', Buffer.from(raw), context)).properties['properties.n']).toBe('9007199254740993');
+    }
+  });
+
   it('regression (lone surrogates were corrupted by Avro): replaces them by U+FFFD in keys and values, keeping both of two keys they would merge', () => {
     const raw = '{"type":"track","event":"x","messageId":"m","anonymousId":"a","timestamp":"2024-05-01T10:00:00Z","properties":{"k\\ud800":"v\\udc00","k\\udc00":"w","ok":"\\ud83d\\ude00"}}';
     const touchpoint = one(adaptMessage('web', Buffer.from(raw), context));

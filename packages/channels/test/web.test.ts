@@ -209,6 +209,14 @@ describe('web adapter (Segment Spec)', () => {
     expect(partial.commerce).toMatchObject({ currency: 'JPY', totalMinor: 10, lineItems: [{ productId: 'S-1', quantity: 2, unitPriceMinor: 5 }] });
   });
 
+  it('regression (products in other currencies were summed as the order\'s: 100 JPY + 1 KWD made 11.00 USD): refuses the sum naming the product\'s currency, keeps them under a stated total', () => {
+    const properties = { order_id: 'o', currency: 'USD', products: [{ product_id: 'p', price: 1 }, { product_id: 'q', price: 1, currency: 'KWD' }] };
+    const message = failure(adaptWeb({ ...common, type: 'track', event: 'Order Completed', properties }, context), 'SCHEMA_VIOLATION');
+    expect(message).toMatch(/^properties\.products\[1\]\.currency: is KWD, not the order's USD/);
+    const stated = one(adaptWeb({ ...common, type: 'track', event: 'Order Completed', properties: { ...properties, revenue: 4.25 } }, context));
+    expect(stated.commerce).toMatchObject({ currency: 'USD', totalMinor: 425, lineItems: [{ unitPriceMinor: 100, currency: 'USD' }, { unitPriceMinor: 1000, currency: 'KWD' }] });
+  });
+
   it('keeps any other track call as custom_event with its name', () => {
     const tp = one(adaptWeb({ ...common, type: 'track', event: 'Signed Up', properties: { plan: 'pro', seats: 3, tags: ['a', 'b'] } }, context));
     expect(tp.eventType).toBe('custom_event');

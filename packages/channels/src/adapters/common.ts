@@ -1,6 +1,6 @@
 /** Field groups several channels share: person traits, consent, customer identifiers, money. */
 import { schemaViolation } from '../errors.ts';
-import { isRecord, nestedDeeperThan, PROPERTY_LIMITS, setOwn, type Fields } from '../fields.ts';
+import { isRecord, jsonText, nestedDeeperThan, PROPERTY_LIMITS, setOwn, type Fields } from '../fields.ts';
 import { MAX_AMOUNT_MINOR, normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
 import type { AdapterContext } from '../context.ts';
 import type { IdentifierCollector } from '../identifiers.ts';
@@ -21,8 +21,21 @@ export function readKind(fields: Fields, key = 'type'): string {
   return fields.string(key).toLowerCase().replace(/[\s.-]+/g, '_');
 }
 
-function textOf(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+/**
+ * `key`, or the first of `key#2`, `key#3`, ... that `target` does not have yet. `next` remembers
+ * per key the next suffix to try, so that many keys reaching one stay linear.
+ */
+function freeKey(target: Readonly<Record<string, unknown>>, key: string, next: Map<string, number>): string {
+  if (!Object.hasOwn(target, key)) return key;
+  let n = next.get(key) ?? 2;
+  while (Object.hasOwn(target, `${key}#${n}`)) n += 1;
+  next.set(key, n + 1);
+  return `${key}#${n}`;
+}
+
+/** A preference's value (`holder[key]`) as text: strings as-is, anything else JSON-encoded, source digits kept (jsonText). */
+function textOf(value: unknown, holder: object, key: string): string {
+  const text = typeof value === 'string' ? value : jsonText(value, holder, key);
   return text.isWellFormed() ? text : text.toWellFormed();
 }
 
@@ -68,9 +81,7 @@ export interface TraitOptions {
 export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: number, options: TraitOptions = {}): Traits | null {
   const email = options.email !== undefined ? options.email : ids.add('email', fields.take('email'), fields.at('email'));
   const phone = options.phone !== undefined ? options.phone : ids.add('phone', fields.take('phone'), fields.at('phone'));
-  let company: string | null = null;
-  if (isRecord(fields.peek('company'))) company = fields.optObject('company')?.optText('name') ?? null;
-  else if (typeof fields.peek('company') === 'string') company = fields.optString('company');
+  const company = isRecord(fields.peek('company')) ? (fields.optObject('company')?.optText('name') ?? null) : fields.optText('company');
   let birthDate: string | null = null;
   for (const key of ['birthDate', 'birthday']) {
     birthDate = parseCalendarDate(fields.peek(key));
@@ -84,7 +95,18 @@ export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: 
   // Too deep to JSON-encode: left to properties, which refuse it as PROPERTIES_TOO_LARGE (too_deep).
   if (isRecord(rawPreferences) && !nestedDeeperThan(rawPreferences, PROPERTY_LIMITS.depth + 1)) {
     fields.take('preferences');
-    for (const [key, value] of Object.entries(rawPreferences)) if (value !== null) setOwn(preferences, key.isWellFormed() ? key : key.toWellFormed(), textOf(value));
+    let repaired: Map<string, number> | undefined;
+    for (const [key, value] of Object.entries(rawPreferences)) {
+      if (value === null) continue;
+      const name = key.isWellFormed() ? key : key.toWellFormed();
+      if (repaired === undefined && name === key) setOwn(preferences, key, textOf(value, rawPreferences, key));
+      else {
+        // Keys that differ only in a lone surrogate read alike once repaired (U+FFFD): each is
+        // kept, the first in message order under the key, the next with `#2`, ..., as in properties.
+        repaired ??= new Map();
+        setOwn(preferences, freeKey(preferences, name, repaired), textOf(value, rawPreferences, key));
+      }
+    }
   }
   const addressFields = isRecord(fields.peek('address')) ? fields.optObject('address') : null;
   const traits: Traits = {
@@ -163,8 +185,19 @@ export function readLineItems(items: readonly Fields[], currency: string, keys: 
   });
 }
 
-/** Sum of line items, for sources that report no total. */
-export function lineItemsTotal(items: readonly LineItem[], path: string): number {
+/**
+ * Sum of line items, for sources that report no total. Every item must be in the order's
+ * `currency`: minor units of different currencies do not add up (1000 JPY and 1.50 EUR are not
+ * 11.50 EUR), and converting would take an exchange rate and a date Elephant does not have.
+ * Items in other currencies are fine when the source states the total itself.
+ * @param path the line items' path (`lineItems`), for errors: `lineItems[1].currency`
+ * @throws SCHEMA_VIOLATION for an item in another currency, or a sum over MAX_AMOUNT_MINOR
+ */
+export function lineItemsTotal(items: readonly LineItem[], currency: string, path: string): number {
+  const other = items.findIndex((item) => item.currency !== currency);
+  if (other !== -1) {
+    throw schemaViolation(`${path}[${other}].currency`, `is ${items[other]?.currency ?? ''}, not the order's ${currency}: line items in another currency cannot be summed (state the order's total)`);
+  }
   const total = items.reduce((sum, item) => sum + item.quantity * item.unitPriceMinor, 0);
   if (!Number.isSafeInteger(total) || Math.abs(total) > MAX_AMOUNT_MINOR) throw schemaViolation(path, `sum of line items is too large (over ${MAX_AMOUNT_MINOR} minor units)`);
   return total;

@@ -46,6 +46,15 @@ function readContactPoints(contact: Fields, key: string, type: 'email' | 'phone'
   return primary ?? first;
 }
 
+/**
+ * `email` or `phone`: one value, or a list read like `emails`/`phones` (the docs promise both
+ * keys take lists; before 2026-12-07 a list here was dropped as wrong_type).
+ */
+function readContactPoint(contact: Fields, key: string, type: 'email' | 'phone', ids: IdentifierCollector): string | null {
+  if (Array.isArray(contact.peek(key))) return readContactPoints(contact, key, type, ids);
+  return ids.add(type, contact.take(key), contact.at(key));
+}
+
 function adaptContactChange(raw: unknown, context: AdapterContext): Built {
   const change = Fields.of(raw, '');
   const kind = readKind(change);
@@ -65,8 +74,8 @@ function adaptContactChange(raw: unknown, context: AdapterContext): Built {
   if (!crmId.ok) throw schemaViolation(contact.at('id'), `${DROP_PROBLEMS[crmId.reason]} (${crmId.reason})`);
   const listedEmail = readContactPoints(contact, 'emails', 'email', ids);
   const listedPhone = readContactPoints(contact, 'phones', 'phone', ids);
-  const email = ids.add('email', contact.take('email'), contact.at('email')) ?? listedEmail;
-  const phone = ids.add('phone', contact.take('phone'), contact.at('phone')) ?? listedPhone;
+  const email = readContactPoint(contact, 'email', 'email', ids) ?? listedEmail;
+  const phone = readContactPoint(contact, 'phone', 'phone', ids) ?? listedPhone;
   for (const item of contact.objects('identifiers')) ids.add(item.string('type'), item.take('value'), item.at('value'));
   ids.add('user_id', contact.take('userId'), contact.at('userId'));
   ids.add('loyalty_card', contact.take('loyaltyCard'), contact.at('loyaltyCard'));

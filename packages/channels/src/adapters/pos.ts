@@ -29,7 +29,7 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
 
   const currency = readCurrency(txn, 'currency', context);
   const lineItems = readLineItems(txn.objects('lineItems'), currency, { productId: ['productId', 'sku'], price: 'unitPrice', priceMinor: 'unitPriceMinor' });
-  const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? lineItemsTotal(lineItems, txn.at('lineItems'));
+  const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? lineItemsTotal(lineItems, currency, txn.at('lineItems'));
   // A return without a receipt has no original order: it stands for itself.
   const orderId = (kind === 'return' ? txn.optString('originalOrderId') : txn.optString('orderId')) ?? sourceEventId;
   const couponCode = txn.optString('couponCode');

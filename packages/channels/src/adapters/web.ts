@@ -77,7 +77,7 @@ function commerceOf(properties: Fields, kind: 'purchase' | 'return', context: Ad
   const orderId = properties.string('order_id');
   const currency = readCurrency(properties, 'currency', context);
   const lineItems = readLineItems(properties.objects('products'), currency, { productId: ['product_id', 'id', 'sku'], price: 'price', priceMinor: null });
-  const total = readAmount(properties, 'total', null, currency) ?? readAmount(properties, 'revenue', null, currency) ?? lineItemsTotal(lineItems, properties.at('products'));
+  const total = readAmount(properties, 'total', null, currency) ?? readAmount(properties, 'revenue', null, currency) ?? lineItemsTotal(lineItems, currency, properties.at('products'));
   const coupon = properties.optString('coupon');
   return {
     commerce: { kind, orderId, returnId: null, currency, lineItems, totalMinor: total },
