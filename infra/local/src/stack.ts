@@ -106,8 +106,7 @@ export class LocalStack {
     return this.#dir;
   }
 
-  async #isReady(name: ComponentName): Promise<boolean> {
-    const port = this.#port(name);
+  async #isReady(name: ComponentName, port = this.#port(name)): Promise<boolean> {
     if (name === 'redis') return redisReady(port);
     if (name === 'kafka') return kafkaReady(port);
     return registryReady(port);
@@ -511,15 +510,10 @@ export class LocalStack {
     return Promise.all(
       COMPONENTS.map(async (name): Promise<ComponentStatus> => {
         const current = state.components[name];
-        const running = current !== undefined && isOurProcess(current.pid, this.#marker);
-        return {
-          name,
-          running,
-          ready: running && (await this.#isReady(name)),
-          port: this.#port(name),
-          log: this.#logFile(name),
-          ...(running && current ? { pid: current.pid, detail: current.detail } : {}),
-        };
+        if (current === undefined || !isOurProcess(current.pid, this.#marker)) return { name, running: false, ready: false, port: this.#port(name), log: this.#logFile(name) };
+        // The port it runs on, which the environment may no longer name (up then refuses to go on).
+        const moved = current.port !== this.#port(name) ? `; the environment asks for port ${this.#port(name)} (${this.#portVariable(name)}): \`npm run stack down\`, then up, to move it` : '';
+        return { name, running: true, ready: await this.#isReady(name, current.port), port: current.port, log: this.#logFile(name), pid: current.pid, detail: `${current.detail}${moved}` };
       }),
     );
   }

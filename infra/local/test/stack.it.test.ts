@@ -98,6 +98,12 @@ describe('local stack lifecycle', () => {
 
     const status = await stack.status();
     expect(status.every((component) => component.running && component.ready)).toBe(true);
+    // Asked with another port in the environment: the port it runs on, ready, and what to do
+    // (regression: it checked and showed the environment's port, "running, not ready").
+    const elsewhere = await new LocalStack(loadStackConfig({ ...env, ELEPHANT_KAFKA_PORT: String(await freePort()) })).status();
+    const kafka = elsewhere.find((component) => component.name === 'kafka');
+    expect(kafka).toMatchObject({ running: true, ready: true, port: Number(env.ELEPHANT_KAFKA_PORT) });
+    expect(kafka?.detail).toMatch(/; the environment asks for port \d+ \(ELEPHANT_KAFKA_PORT\): `npm run stack down`, then up, to move it$/);
     const pids = status.map((component) => component.pid ?? -1);
     expect(pids.every(alive)).toBe(true);
 
