@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '@elephant/channels';
+import { waitUntil } from '@elephant/testing';
 import { cliHarness } from './cli-harness.ts';
 
 const { ctx, env, elephant, cleanup } = cliHarness('drain');
@@ -28,8 +29,10 @@ describe('elephant drain', () => {
   });
 
   it('keeps waiting while the topics are created, and ends once they are caught up', async () => {
-    const drained = elephant(['drain', '--timeout', '60']);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    let progress = '';
+    const drained = elephant(['drain', '--timeout', '60'], {}, (stderr) => (progress = stderr));
+    // Created once drain has found them missing (its first progress line says so).
+    await waitUntil(() => progress.includes(`waiting for ${downstream.length} topics to be created`), { timeoutMs: 30000, message: 'drain to find the topics missing' });
     await ctx.createTopics(downstream.map((topic) => ({ topic, partitions: 1 })));
     const result = await drained;
     expect(result.code, result.stderr).toBe(0);

@@ -27,8 +27,8 @@ export interface RunningServices {
 export interface CliHarness {
   readonly ctx: TestContext;
   readonly env: NodeJS.ProcessEnv;
-  /** Runs one command to its end. */
-  readonly elephant: (args: readonly string[], extra?: NodeJS.ProcessEnv) => Promise<CommandResult>;
+  /** Runs one command to its end; `watch` sees its standard error so far each time more arrives. */
+  readonly elephant: (args: readonly string[], extra?: NodeJS.ProcessEnv, watch?: (stderr: string) => void) => Promise<CommandResult>;
   /** `elephant run`, once its services are started. */
   readonly startServices: () => Promise<RunningServices>;
   /** Kills what is still running and deletes the test's topics and keys. */
@@ -51,14 +51,17 @@ export function cliHarness(name: string, extra: NodeJS.ProcessEnv = {}): CliHarn
     ...extra,
   };
 
-  const elephant = (args: readonly string[], more: NodeJS.ProcessEnv = {}): Promise<CommandResult> =>
+  const elephant = (args: readonly string[], more: NodeJS.ProcessEnv = {}, watch?: (stderr: string) => void): Promise<CommandResult> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [cli, ...args], { env: { ...env, ...more }, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        watch?.(stderr);
+      });
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
