@@ -28,8 +28,11 @@ import './read-committed.ts';
  * consumer does with read_committed: Broker#offsetFetch sends OffsetFetch v7 with
  * `require_stable` when called from resolveOffsets (marked by an AsyncLocalStorage context, so
  * the admin's reads, which must not wait, are left alone), and asks again while a transaction
- * holds the offsets, for up to CONSUMER_STABLE_WAIT_MS, below the session timeout (the consumer
- * sends no heartbeat meanwhile); then kafkajs' consumer gets the retriable error and retries.
+ * holds the offsets, for up to CONSUMER_STABLE_WAIT_MS, well below the session timeout (the
+ * consumer sends no heartbeat meanwhile). A transaction still open then (its producer died:
+ * the broker aborts it after its transaction timeout, up to 15 minutes) gets a warning and the
+ * read kafkajs made before, as it was: failing instead had kafkajs' consumer retry the fetch,
+ * each attempt waiting again without a heartbeat, until the coordinator expelled the member.
  * packages/kafka/test/committed-offsets.test.ts checks the bytes,
  * packages/kafka/test/committed-offsets.it.test.ts the behaviour against a real broker.
  */
@@ -117,7 +120,7 @@ function stableOffsetFetch(groupId: string, topics: ReadonlyMap<string, readonly
   return rawRequest(OFFSET_FETCH, STABLE_VERSION, 'OffsetFetch', body, decodeOffsetFetchV7, (decoded) => (decoded.errorCode !== 0 ? decoded.errorCode : decoded.partitions.find((entry) => entry.errorCode !== 0)?.errorCode));
 }
 
-/** How long the consumer's stable read waits out a transaction before kafkajs gets the (retriable) error: well below its 30 s session timeout. */
+/** How long the consumer's stable read waits out a transaction before it reads the offsets as they are: well below its 30 s session timeout. */
 export const CONSUMER_STABLE_WAIT_MS = 10000;
 
 /** Set while kafkajs' consumer resolves its committed offsets (see the module comment). */
@@ -138,6 +141,7 @@ interface KafkajsOffsetFetchResponse {
 interface ConsumerBroker extends RawBroker {
   offsetFetch(args: OffsetFetchArgs): Promise<KafkajsOffsetFetchResponse>;
   disconnect(): Promise<void>;
+  readonly logger: { warn(message: string, extra?: Record<string, unknown>): void };
 }
 
 type ResolveOffsets = (this: object) => Promise<void>;
@@ -169,9 +173,13 @@ Broker.prototype.offsetFetch = async function offsetFetch(this: ConsumerBroker, 
       }
       return { throttleTime: decoded.clientSideThrottleTime, errorCode: 0, responses: [...responses.values()] };
     } catch (error) {
-      if ((error as { type?: unknown }).type === 'UNSTABLE_OFFSET_COMMIT' && Date.now() - started < CONSUMER_STABLE_WAIT_MS) {
-        await delay(Math.min(200, 20 * 2 ** attempt));
-        continue;
+      if ((error as { type?: unknown }).type === 'UNSTABLE_OFFSET_COMMIT') {
+        if (Date.now() - started < CONSUMER_STABLE_WAIT_MS) {
+          await delay(Math.min(200, 20 * 2 ** attempt));
+          continue;
+        }
+        this.logger.warn(`A transaction has held the committed offsets of group ${args.groupId} for ${CONSUMER_STABLE_WAIT_MS} ms (its producer may have stopped; the broker aborts it after its transaction timeout): starting from the offsets committed before it, whose records it may have processed already`, { groupId: args.groupId, topics: [...topics.keys()] });
+        return originalOffsetFetch.call(this, args);
       }
       // As kafkajs' Broker does for its own requests: a closed connection is opened anew next time.
       if ((error as { name?: unknown }).name === 'KafkaJSConnectionClosedError') await this.disconnect();

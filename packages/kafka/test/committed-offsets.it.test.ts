@@ -5,7 +5,7 @@
  * profile builder's outbox recovery took that for "not published" and published again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommittedOffsets, TransactionalProducer } from '@elephant/kafka';
+import { CONSUMER_STABLE_WAIT_MS, CommittedOffsets, TransactionalProducer } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
 import { transactionCoordinatorsReady } from './helpers.ts';
 
@@ -155,6 +155,39 @@ describe("kafkajs' consumer taking its partitions", () => {
       expect(new Set(reads)).toEqual(new Set([7]));
     } finally {
       await consumer.disconnect();
+      await close();
+    }
+  });
+
+  it('starts from the offsets before a transaction still open after the wait (its producer died), staying in its group (regression: the read failed, and each retry waited again without a heartbeat until the coordinator expelled the member)', async () => {
+    const { topic, groupId, transaction, close } = await heldByTransaction('open', '5');
+    const consumer = ctx.kafka.consumer({ groupId });
+    try {
+      const producer = ctx.kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: Array.from({ length: 3 }, (_, index) => ({ value: `m-${index}` })) });
+      await producer.disconnect();
+      let joins = 0;
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joins += 1;
+      });
+      const consumed: string[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const started = Date.now();
+      await consumer.run({
+        eachMessage: ({ message }) => {
+          consumed.push(message.offset);
+          return Promise.resolve();
+        },
+      });
+      await waitUntil(() => consumed.length >= 3, { timeoutMs: CONSUMER_STABLE_WAIT_MS + 20000, message: 'the consumer to consume' });
+      expect(consumed).toEqual(['0', '1', '2']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(CONSUMER_STABLE_WAIT_MS);
+      expect(joins).toBe(1);
+    } finally {
+      await consumer.disconnect();
+      await transaction.abort();
       await close();
     }
   });
