@@ -55,9 +55,10 @@
 --                              identifiers the limits kept out of every profile; for a held
 --                              value, the profiles its events went to (members may be profiles
 --                              merged since: they are resolved when counted)
---   P sr:<type>:<value>  set   the values whose sw: holds "#<type>:<value>" (may be more than
---                              hold it now): an erasure of the profile that owns the value
---                              takes that entry out of them (profile-builder's erase.lua)
+--   P sr:<type>:<value>  set   the values whose sw: holds "#<type>:<value>", exactly: an
+--                              erasure of the profile that owns the value takes that entry out
+--                              of them, and one of a value in it takes the value out of it
+--                              (profile-builder's erase.lua)
 --   P mw:<type>:<value>  zset  merges the value took part in, scored by event time
 --   P pe:<id>            zset  event ids resolved to a live profile (their e: entries go on
 --                              erasure), scored by when their e: entry expires (epoch ms);
@@ -595,7 +596,11 @@ local function resolveOne()
     local self = '#' .. k
     local count = others
     local stored, storedSet = {}, {}
+    -- The identifiers nobody owned that the set named by value: sr: must stop pointing here
+    -- for those it no longer names (owned since, or left out at the rewrite).
+    local unowned = {}
     for _, member in ipairs(redis.call('SMEMBERS', sw)) do
+      if string.sub(member, 1, 1) == '#' then unowned[member] = true end
       local resolved = resolvePartner(member)
       if resolved ~= own and resolved ~= self and not set[resolved] and not storedSet[resolved] then
         storedSet[resolved] = true
@@ -609,10 +614,15 @@ local function resolveOne()
     end
     redis.call('DEL', sw)
     saddAll(sw, stored)
-    -- An identifier nobody owned, by its value: where it is, for an erasure to find it.
+    -- An identifier nobody owns, by its value: which sets name it, exactly, for an erasure to
+    -- take it out of them (and to take those sets' values out of sr: when it erases them).
     for _, member in ipairs(stored) do
-      if string.sub(member, 1, 1) == '#' then redis.call('SADD', P .. 'sr:' .. string.sub(member, 2), k) end
+      if string.sub(member, 1, 1) == '#' then
+        unowned[member] = nil
+        redis.call('SADD', P .. 'sr:' .. string.sub(member, 2), k)
+      end
     end
+    for member in pairs(unowned) do redis.call('SREM', P .. 'sr:' .. string.sub(member, 2), k) end
     if own then count = count + 1 end
     if count > rules.maxProfilesPerValue then quarantine(id, 'too_many_profiles', count, rules.maxProfilesPerValue) end
   end

@@ -23,7 +23,8 @@
 --       copies were resolved to two profiles that a merge joins later; applied.lua) |
 --       P ob:<partition> hash, the
 --       outbox of one input partition | P pm:<id> survivor of a merged profile |
---       P px:<id> hash at, v: erased at (ms) and the erasure's version
+--       P px:<id> hash at, v, u: erased at (ms), the erasure's version and when a request's
+--       erasure was applied first (erase.lua)
 local P, pid = ARGV[1], ARGV[2]
 local function version(id) return redis.call('HGET', P .. 'ps:' .. id, 'v') or '' end
 

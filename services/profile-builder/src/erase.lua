@@ -162,7 +162,12 @@ local function erase(pid, version, applied)
     -- out of every profile: their partner sets name it by its value (resolve.lua, sr:).
     local seenWith = P .. 'sr:' .. member
     for _, other in ipairs(redis.call('SMEMBERS', seenWith)) do redis.call('SREM', P .. 'sw:' .. other, '#' .. member) end
-    redis.call('DEL', P .. 'i:' .. member, P .. 'sw:' .. member, P .. 'mw:' .. member, P .. 'q:' .. member, seenWith)
+    -- And its own partner set names such identifiers of others, whose sr: names it by value.
+    local partners = P .. 'sw:' .. member
+    for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
+      if string.sub(partner, 1, 1) == '#' then redis.call('SREM', P .. 'sr:' .. string.sub(partner, 2), member) end
+    end
+    redis.call('DEL', P .. 'i:' .. member, partners, P .. 'mw:' .. member, P .. 'q:' .. member, seenWith)
     redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
   end
   -- The profile's events: a sorted set, or a plain set written before 2026-12-06.

@@ -243,4 +243,36 @@ describe('ProfileStore.erase and the identity graph', () => {
     expect(await redis.smembers(`${P}sw:user_id:alice`)).toEqual([]);
     expect(await redis.exists(`${P}sr:user_id:bob@private`)).toBe(0);
   });
+
+  it('leaves none of an erased person\'s identifiers in the records of where others\' identifiers were seen (sr:), which stay exact as partner sets are rewritten', async () => {
+    const tenant = 'erase-partners-2';
+    const P = store.tenantPrefix(tenant);
+    const graph = new IdentityGraph(redis, ctx.keyPrefix);
+    const rules = graphRulesOf(DEFAULT_RULES, 3600);
+    let at = Date.UTC(2026, 10, 1);
+    const resolve = async (eventId: string, identifiers: [string, string][]) => {
+      at += 1000;
+      const [result] = await graph.resolveBatch(tenant, [{ eventId, eventTime: at, ingestTime: at, channel: 'web', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) }], rules);
+      return result;
+    };
+    const alice = await resolve('e-1', [['user_id', 'alice']]);
+    await resolve('e-2', [['user_id', 'alice'], ['user_id', 'bob']]);
+    expect(await redis.smembers(`${P}sr:user_id:bob`)).toEqual(['user_id:alice']);
+    // Bob gets a profile of his own; Alice's partner set is rewritten at her next such event,
+    // naming Bob's profile instead of his value, and Carol's value.
+    await resolve('e-3', [['user_id', 'bob'], ['email', 'bob@example.org']]);
+    await resolve('e-4', [['user_id', 'alice'], ['user_id', 'carol']]);
+    expect(await redis.exists(`${P}sr:user_id:bob`)).toBe(0);
+    expect(await redis.smembers(`${P}sr:user_id:carol`)).toEqual(['user_id:alice']);
+    // Alice is erased: nothing names her any more.
+    expect(await store.erase(tenant, alice?.profileId ?? '', at, at)).toMatchObject({ version: 1 });
+    const leaks: string[] = [];
+    for (const key of await redis.keys(`${P}*`)) {
+      const type = await redis.type(key);
+      const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+      if (key.includes('alice') || content.some((item) => item?.includes('alice'))) leaks.push(`${key.slice(P.length)}: ${JSON.stringify(content)}`);
+    }
+    // Her events' results (e:) went with her profile: all three resolved to it.
+    expect(leaks).toEqual([]);
+  });
 });
