@@ -28,7 +28,7 @@ import './read-committed.ts';
  * consumer does with read_committed: Broker#offsetFetch sends OffsetFetch v7 with
  * `require_stable` when called from resolveOffsets (marked by an AsyncLocalStorage context, so
  * the admin's reads, which must not wait, are left alone), and asks again while a transaction
- * holds the offsets, for up to CONSUMER_STABLE_WAIT_MS, well below the session timeout (the
+ * holds the offsets, for up to CONSUMER_STABLE_WAIT_MS, below any session timeout (the
  * consumer sends no heartbeat meanwhile). A transaction still open then (its producer died:
  * the broker aborts it after its transaction timeout, up to 15 minutes) gets a warning and the
  * read kafkajs made before, as it was: failing instead had kafkajs' consumer retry the fetch,
@@ -120,8 +120,14 @@ function stableOffsetFetch(groupId: string, topics: ReadonlyMap<string, readonly
   return rawRequest(OFFSET_FETCH, STABLE_VERSION, 'OffsetFetch', body, decodeOffsetFetchV7, (decoded) => (decoded.errorCode !== 0 ? decoded.errorCode : decoded.partitions.find((entry) => entry.errorCode !== 0)?.errorCode));
 }
 
-/** How long the consumer's stable read waits out a transaction before it reads the offsets as they are: well below its 30 s session timeout. */
-export const CONSUMER_STABLE_WAIT_MS = 10000;
+/**
+ * How long the consumer's stable read waits out a transaction before it reads the offsets as
+ * they are: half the shortest session timeout a broker accepts by default
+ * (group.min.session.timeout.ms, 6 s), as the consumer sends no heartbeat meanwhile (a longer
+ * wait with a short session timeout had the member expelled, rejoin and wait again). A live
+ * transaction completes within milliseconds.
+ */
+export const CONSUMER_STABLE_WAIT_MS = 3000;
 
 /** Set while kafkajs' consumer resolves its committed offsets (see the module comment). */
 const consumerReads = new AsyncLocalStorage<true>();
