@@ -18,6 +18,12 @@ export interface PairwiseQuality {
   readonly overMergedProfiles: number;
   /** Labels whose items are spread over more than one cluster (split people); an unclustered item counts as its own cluster. */
   readonly splitPeople: number;
+  /**
+   * Items found in more than one cluster (an event on two profiles: a resolver bug). Each counts
+   * in the first cluster that holds it only, so the figures above depend on the clusters' order
+   * when this is not 0: a caller treats it as a failure.
+   */
+  readonly itemsInSeveralClusters: number;
   /** Items counted (clustered or not) that have a label. */
   readonly items: number;
 }
@@ -34,13 +40,18 @@ export function pairwiseQuality(clusters: readonly (readonly string[])[], truth:
   let correctPairs = 0;
   let overMergedProfiles = 0;
   const clustered = new Set<string>();
+  const repeated = new Set<string>();
   const clustersPerLabel = new Map<string, number>();
   for (const cluster of clusters) {
     const byLabel = new Map<string, number>();
     let size = 0;
     for (const item of new Set(cluster)) {
       const label = truth.get(item);
-      if (label === undefined || clustered.has(item)) continue;
+      if (label === undefined) continue;
+      if (clustered.has(item)) {
+        repeated.add(item);
+        continue;
+      }
       clustered.add(item);
       size += 1;
       byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
@@ -64,5 +75,5 @@ export function pairwiseQuality(clusters: readonly (readonly string[])[], truth:
   const precision = predictedPairs === 0 ? 1 : correctPairs / predictedPairs;
   const recall = truePairs === 0 ? 1 : correctPairs / truePairs;
   const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-  return { precision, recall, f1, predictedPairs, truePairs, correctPairs, overMergedProfiles, splitPeople, items: truth.size };
+  return { precision, recall, f1, predictedPairs, truePairs, correctPairs, overMergedProfiles, splitPeople, itemsInSeveralClusters: repeated.size, items: truth.size };
 }

@@ -25,6 +25,13 @@ describe('pairwiseQuality', () => {
     expect(quality.f1).toBeCloseTo(2 / 3);
   });
 
+  it('counts an item found in more than one cluster (an event on two profiles), whose pairs depend on the clusters\' order otherwise (regression: not reported)', () => {
+    const small = new Map([['a', 'p1'], ['b', 'p1'], ['c', 'p2']]);
+    expect(pairwiseQuality([['a', 'b'], ['b', 'c']], small)).toMatchObject({ itemsInSeveralClusters: 1 });
+    expect(pairwiseQuality([['b', 'c'], ['a', 'b']], small)).toMatchObject({ itemsInSeveralClusters: 1 });
+    expect(pairwiseQuality([['a', 'b', 'b'], ['c']], small)).toMatchObject({ itemsInSeveralClusters: 0, precision: 1, recall: 1 });
+  });
+
   it('is 1/1 for nothing at all', () => {
     expect(pairwiseQuality([], new Map())).toMatchObject({ precision: 1, recall: 1 });
   });

@@ -163,7 +163,8 @@ async function results(config: CliConfig, logger: Logger, simulation: Simulation
     line('pairwise recall', quality.recall.toFixed(4));
     line('F1', quality.f1.toFixed(4));
     line('over-merged profiles', String(quality.overMergedProfiles));
-    line('people split over several profiles', String(quality.splitPeople));
+    line('people split (profiles, or none)', String(quality.splitPeople));
+    line('touchpoints on several profiles', String(quality.itemsInSeveralClusters));
     line('touchpoints on no profile', String(check.missingEvents.length));
     line('computed counters exact', `${check.profilesExact} of ${check.profilesChecked} profiles`);
     for (const problem of check.problems.slice(0, 5)) line('  problem', problem);
@@ -171,6 +172,7 @@ async function results(config: CliConfig, logger: Logger, simulation: Simulation
       ...(quality.precision < DEMO_TARGETS.precision ? [`precision ${quality.precision.toFixed(4)} < ${DEMO_TARGETS.precision}`] : []),
       ...(quality.recall < DEMO_TARGETS.recall ? [`recall ${quality.recall.toFixed(4)} < ${DEMO_TARGETS.recall}`] : []),
       ...(check.problems.length > 0 ? [`${check.problems.length} profiles differ from the truth`] : []),
+      ...(quality.itemsInSeveralClusters > 0 ? [`${quality.itemsInSeveralClusters} touchpoints are on several profiles`] : []),
     ];
     return { messages, profiles: live.length, precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles, profilesWithExactCounters: check.profilesExact, sampleEmail, passed: failures.length === 0, failures };
   } finally {
