@@ -10,12 +10,16 @@ export class KafkaError extends ElephantError<KafkaErrorCode> {
   }
 }
 
-/** Broker errors about the records themselves: the same records fail the same way every time. */
-const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+/**
+ * Broker errors about the records themselves: the same records fail the same way every time.
+ * INVALID_TIMESTAMP: a record's timestamp outside the topic's message.timestamp.before.max.ms /
+ * after.max.ms (a dead letter replayed with its original time; a source clock far ahead).
+ */
+const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
 
 /**
- * The kafkajs protocol error type (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD)
- * behind a failed produce, or undefined for any other failure.
+ * The kafkajs protocol error type (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD,
+ * INVALID_TIMESTAMP) behind a failed produce, or undefined for any other failure.
  */
 export function recordRejection(error: unknown): string | undefined {
   return protocolErrorIn(error, RECORD_ERRORS);

@@ -118,6 +118,8 @@ export class BatchProducer {
   readonly #compression: CompressionTypes;
   readonly #maxRequestBytes: number;
   readonly #sends: Grouped<readonly OutboundBatch[], Outcome>;
+  /** Set by a failed request: the next one goes through a new producer (see #renew). */
+  #stale = false;
 
   private constructor(producer: Producer, create: () => Promise<Producer>, compression: CompressionTypes, maxRequestBytes: number) {
     this.#producer = producer;
@@ -154,14 +156,16 @@ export class BatchProducer {
     const metadata: RecordMetadata[] = [];
     for (const topicMessages of splitRequests(mergeByTopic(batches), this.#maxRequestBytes)) {
       try {
+        if (this.#stale) await this.#renew();
         metadata.push(...(await this.#producer.sendBatch({ topicMessages, acks: -1, compression: this.#compression })));
       } catch (error) {
+        // Whatever failed, the next request goes through a new producer (#renew).
+        this.#stale = true;
         const topics = topicMessages.map((batch) => batch.topic).join(', ');
         const rejection = recordRejection(error);
         // Retrying a record the broker refuses as such (too large, invalid) fails the same
         // way forever: tell the caller, not the retry loop.
         if (rejection) {
-          await this.#renew();
           throw new KafkaError('KAFKA_RECORD_REJECTED', `The broker refused records for ${topics} (${rejection}): ${(error as Error).message}`, { retryable: false, cause: error, details: { type: rejection } });
         }
         const refused = refusal(error);
@@ -173,14 +177,19 @@ export class BatchProducer {
   }
 
   /**
-   * A fresh kafkajs producer in place of one whose request the broker refused in part.
-   * kafkajs has counted the idempotent sequence numbers of the refused records as used, so
-   * every later batch to their partitions fails with OUT_OF_ORDER_SEQUENCE_NUMBER; a new
-   * producer id starts the sequences again. Nothing is in flight (one request at a time).
+   * A fresh kafkajs producer in place of one whose request failed. kafkajs throws on the first
+   * partition the broker refused, and sets back the idempotent sequence numbers of every
+   * partition of the request, also of those the broker wrote: the next records to such a
+   * partition then reuse written sequence numbers, and the broker takes them for a retry of
+   * those records, answering with their offsets without writing them (the same count; lost,
+   * the send resolved), or refuses them (OUT_OF_ORDER_SEQUENCE_NUMBER, on every retry). A new
+   * producer id starts the sequences again. Made before the next request, which fails as
+   * unavailable while the broker cannot be reached; nothing is in flight (one request at a time).
    */
   async #renew(): Promise<void> {
     const old = this.#producer;
     this.#producer = await this.#create();
+    this.#stale = false;
     await old.disconnect().catch(() => undefined);
   }
 

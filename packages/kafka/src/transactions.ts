@@ -146,11 +146,16 @@ export class TransactionalProducer {
       // before the next transaction: InitProducerId with the same transactional id gets a new
       // epoch and aborts whatever the old one left open. Before, the next transaction threw a
       // kafkajs error the runner took for a bug, and the builder exited.
+      // And after any failed transaction: kafkajs sets back the sequence numbers of every
+      // partition of a produce request that failed, also of those the broker wrote, and the next
+      // transaction's records to them reused written numbers, which the broker took for retries
+      // of those records (acknowledged, not written: lost, with their input offsets committed)
+      // or refused. A new epoch starts the sequences again.
       const aborted = await transaction.abort().then(
         () => true,
         () => false,
       );
-      if (!aborted || protocolErrorIn(error, FENCED) !== undefined) this.#renew = true;
+      this.#renew = true;
       const rejected = recordRejection(error);
       // The same records are refused every time: retrying would stop the partitions for good.
       if (rejected !== undefined) throw new KafkaError('KAFKA_RECORD_REJECTED', `Transaction aborted: the broker refused a record (${rejected}): ${(error as Error).message}`, { retryable: false, cause: error, details: { reason: rejected } });
@@ -190,8 +195,6 @@ function whileConcurrent<T>(send: () => Promise<T>, backoffMs: number): Promise<
 /** The group coordinator's answers to offsets of a membership that ended (TxnOffsetCommit v3, see txn-offset-commit.ts). */
 const STALE_MEMBERSHIP = new Set(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
 
-/** Broker answers after which a transactional producer can run no further transaction. */
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING', 'INVALID_TXN_STATE']);
 
 /** One caller's share of a transaction. */
 interface Participant {

@@ -71,6 +71,33 @@ describe('BatchProducer', () => {
     }
   });
 
+  it('regression (records acknowledged but not written): after a request the broker refused in part, the next records to a partition it wrote are written; a refused timestamp is KAFKA_RECORD_REJECTED, not retried for ever as unavailable', async () => {
+    const written = ctx.topic('written');
+    const strict = ctx.topic('strict');
+    await ctx.createTopics([
+      { topic: written, partitions: 1 },
+      { topic: strict, partitions: 1, configs: { 'message.timestamp.before.max.ms': '60000' } },
+    ]);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      // One request: m1 is written, the hour-old record refused (INVALID_TIMESTAMP).
+      const failed = await producer.send([{ topic: written, messages: [{ key: 'k', value: 'm1' }] }, { topic: strict, messages: [{ key: 'k', value: 'old', timestamp: String(Date.now() - 3_600_000) }] }]).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failed).toMatchObject({ code: 'KAFKA_RECORD_REJECTED', retryable: false, details: { type: 'INVALID_TIMESTAMP' } });
+      // kafkajs set m1's sequence number back: the same count of records again was taken for
+      // a retry of m1 (acknowledged with its offset, not written), a different count refused.
+      await producer.send([{ topic: written, messages: [{ key: 'k', value: 'm2' }] }]);
+      await producer.send([{ topic: written, messages: [{ key: 'k', value: 'm3' }, { key: 'k', value: 'm4' }] }]);
+      expect((await readTopic(ctx.kafka, written, 4)).map((message) => message.value?.toString())).toEqual(['m1', 'm2', 'm3', 'm4']);
+      await producer.send([{ topic: strict, messages: [{ key: 'k', value: 'now' }] }]);
+      expect((await readTopic(ctx.kafka, strict, 1)).map((message) => message.value?.toString())).toEqual(['now']);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('splits a send into requests below the broker limit, so records that fit alone never fail together', async () => {
     const topic = ctx.topic('split');
     await ctx.createTopics([{ topic, partitions: 1, configs: { 'max.message.bytes': '20000' } }]);

@@ -82,6 +82,28 @@ describe('TransactionalProducer', () => {
     expect(records.map((record) => record.value?.toString())).toEqual(values);
   });
 
+  it('regression (records acknowledged but not written, their input offsets committed): after a transaction whose produce the broker refused in part, the next transaction\'s records are written', async () => {
+    const written = ctx.topic('tx-written');
+    const strict = ctx.topic('tx-strict');
+    await ctx.createTopics([
+      { topic: written, partitions: 1 },
+      { topic: strict, partitions: 1, configs: { 'message.timestamp.before.max.ms': '60000' } },
+    ]);
+    const producer = await TransactionalProducer.connect(ctx.kafka, `${ctx.id}-partial`, { transactionTimeoutMs: 10000 });
+    try {
+      const failed = await producer.commit([{ topic: written, messages: [{ key: 'k', value: 'm1' }] }, { topic: strict, messages: [{ key: 'k', value: 'old', timestamp: String(Date.now() - 3_600_000) }] }], []).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failed).toMatchObject({ code: 'KAFKA_RECORD_REJECTED', retryable: false });
+      await producer.commit([{ topic: written, messages: [{ key: 'k', value: 'm2' }] }], []);
+      await producer.commit([{ topic: written, messages: [{ key: 'k', value: 'm3' }] }], []);
+      expect((await readCommitted(written, 2)).map((message) => message.value?.toString())).toEqual(['m2', 'm3']);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('regression (a fenced or stuck producer ended the builder): a fenced producer fails its transaction as retryable and is made anew for the next one', async () => {
     const output = ctx.topic('fenced-output');
     const input = ctx.topic('fenced-input');
