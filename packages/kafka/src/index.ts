@@ -15,6 +15,8 @@ export { OPEN_TRANSACTION_WAIT_MS, readEach, readToEnd, type HeldBack, type Read
 export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';
 export { sessionFetch } from './fetch.ts';
 export { KafkaEncoder } from './encoder.ts';
+export { encodeRecord, type RecordFields } from './record-encoder.ts';
+export { decodeRecord } from './record-decoder.ts';
 export { Grouped } from './grouped.ts';
 export { crc32c } from './crc32c.ts';
 export { groupMessagesPerPartition, groupingReplacedBeforeProducer, kafkajsGroupMessagesPerPartition } from './group-per-partition.ts';

@@ -18,13 +18,14 @@
  * imports kafkajs at run time (test/architecture.test.ts).
  */
 // First of all, before kafkajs' modules load the protocol encoder, the record batch checksum,
-// the producer's grouping by partition and the record decoder (see encoder.ts, crc32c.ts,
-// group-per-partition.ts, record-decoder.ts).
+// the producer's grouping by partition, the record decoder and encoder (see encoder.ts,
+// crc32c.ts, group-per-partition.ts, record-decoder.ts, record-encoder.ts).
 import './encoder.ts';
 import './crc32c.ts';
 import './group-per-partition.ts';
 import './send-messages.ts';
 import './record-decoder.ts';
+import './record-encoder.ts';
 import { replaceKafkajsModule } from './internals.ts';
 
 interface AbortedTransaction {

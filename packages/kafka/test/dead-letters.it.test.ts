@@ -6,8 +6,8 @@
  * producer's encoder, was retried as retryable, and blocked its partition for good.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchProducer, DEAD_LETTER_HEADERS, deadLetter, headerText, readToEnd } from '@elephant/kafka';
-import { createTestContext } from '@elephant/testing';
+import { BatchProducer, DEAD_LETTER_HEADERS, deadLetter, headerText, readToEnd, replayRecordOf } from '@elephant/kafka';
+import { createTestContext, readTopic } from '@elephant/testing';
 
 const ctx = createTestContext('dead-letters');
 afterAll(() => ctx.cleanup());
@@ -44,6 +44,38 @@ describe('dead-letter records', () => {
       expect(copy.headers?.['repeated']).toEqual([Buffer.from('first'), Buffer.from([0xff, 0x00, 0xfe])]);
       expect(headerText(copy.headers, DEAD_LETTER_HEADERS.code)).toBe('TEST_FAILURE');
       expect(headerText(copy.headers, DEAD_LETTER_HEADERS.topic)).toBe(source);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
+  it('copy and replay headers without a value (regression: kafkajs\' encoder threw on them, and the record\'s partition stopped on its dead letter\'s send)', async () => {
+    const source = ctx.topic('null-source');
+    const dlq = ctx.topic('null-dlq');
+    await ctx.createTopics([
+      { topic: source, partitions: 1 },
+      { topic: dlq, partitions: 1 },
+    ]);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      // As a Java producer writes it: a header with no value, alone and among repeated ones.
+      const headers = { empty: null, repeated: [Buffer.from('a'), null], trace: Buffer.from('abc') } as unknown as Record<string, Buffer>;
+      await producer.send([{ topic: source, messages: [{ key: 'k-1', value: 'v', headers }] }]);
+      const [read] = await readToEnd(ctx.kafka, source);
+      if (!read) throw new Error('the source record was not read back');
+      expect({ ...read.headers }).toEqual({ empty: null, repeated: [Buffer.from('a'), null], trace: Buffer.from('abc') });
+
+      await producer.send([{ topic: dlq, messages: [deadLetter({ topic: source, partition: 0, message: read }, { code: 'TEST_FAILURE', message: 'for the test' }, 'test', Date.now())] }]);
+      const [copy] = await readToEnd(ctx.kafka, dlq);
+      if (!copy) throw new Error('the dead-letter record was not read back');
+      expect(copy.headers?.['empty']).toBeNull();
+      expect(copy.headers?.['repeated']).toEqual([Buffer.from('a'), null]);
+
+      const replay = replayRecordOf(copy);
+      if (!replay) throw new Error('the dead letter names no source');
+      await producer.send([{ topic: replay.topic, messages: [replay.message] }]);
+      const records = await readTopic(ctx.kafka, source, 2);
+      expect({ ...records[1]?.headers }).toEqual({ empty: null, repeated: [Buffer.from('a'), null], trace: Buffer.from('abc') });
     } finally {
       await producer.disconnect();
     }
