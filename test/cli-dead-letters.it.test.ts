@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BatchProducer, deadLetter, deadLetterTopic, readToEnd, type KafkaMessage } from '@elephant/kafka';
 import { cliHarness } from './cli-harness.ts';
 
-const { ctx, elephant, cleanup } = cliHarness('dead-letters');
+const { ctx, env, elephant, cleanup } = cliHarness('dead-letters');
 afterAll(cleanup);
 
 interface Listed {
@@ -87,6 +87,61 @@ describe('elephant dead-letters', () => {
     const missing = await elephant(['dead-letters', ctx.topic('nowhere')]);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain('does not exist');
+  });
+
+  it('regression (the listing printed a MISSING_IDENTIFIER\'s dropped identifier values, personal data): shows every `value` in details as [redacted], cut details too', async () => {
+    const dlq = ctx.topic('dlq-pii');
+    await ctx.createTopics([{ topic: dlq, partitions: 1 }]);
+    const at = Date.UTC(2026, 11, 6);
+    const original = { key: null, value: Buffer.from('{}'), offset: '1', timestamp: String(at), attributes: 0, headers: {} };
+    const dropped = (count: number) => Array.from({ length: count }, (_, index) => ({ field: `traits.email[${index}]`, type: 'email', value: `secret-${index}-${'x'.repeat(180)}@example.com`, reason: 'invalid_email' }));
+    const letters = [
+      deadLetter({ topic: ctx.topic('raw'), partition: 0, message: original }, { code: 'MISSING_IDENTIFIER', message: 'No usable identifier; dropped: traits.email (invalid_email)', details: { path: '(message)', dropped: dropped(1) } }, 'normalizer-web', at),
+      // Over 4,000 characters: written cut, not whole JSON, and listed as text.
+      deadLetter({ topic: ctx.topic('raw'), partition: 0, message: original }, { code: 'MISSING_IDENTIFIER', message: 'No usable identifier', details: { note: 'a "value": "in a string" stays', path: '(message)', dropped: dropped(30) } }, 'normalizer-web', at),
+    ];
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      await producer.send([{ topic: dlq, messages: letters }]);
+    } finally {
+      await producer.disconnect();
+    }
+    const listed = await elephant(['dead-letters', dlq]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).not.toContain('secret-');
+    const [whole, cut] = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as Listed);
+    expect(whole?.details).toEqual({ path: '(message)', dropped: [{ field: 'traits.email[0]', type: 'email', value: '[redacted]', reason: 'invalid_email' }] });
+    expect(typeof cut?.details).toBe('string');
+    expect(cut?.details).toContain('"field":"traits.email[0]","type":"email","value":"[redacted]","reason":"invalid_email"');
+    expect(cut?.details).toContain(String.raw`"note":"a \"value\": \"in a string\" stays"`);
+  });
+
+  it('regression (--replay --dry-run reported records as replayable that the replay refused, exit 4): the dry run checks the source topics too', async () => {
+    const dlq = ctx.topic('dlq-gone');
+    const gone = ctx.topic('gone');
+    await ctx.createTopics([{ topic: dlq, partitions: 1 }]);
+    const at = Date.UTC(2026, 11, 6);
+    const letter = deadLetter({ topic: gone, partition: 0, message: { key: null, value: Buffer.from('x'), offset: '5', timestamp: String(at), attributes: 0, headers: {} } }, { code: 'INVALID_JSON', message: 'not JSON' }, 'normalizer-web', at);
+    const producer = await BatchProducer.connect(ctx.kafka);
+    try {
+      await producer.send([{ topic: dlq, messages: [letter] }]);
+    } finally {
+      await producer.disconnect();
+    }
+    const dry = await elephant(['dead-letters', dlq, '--replay', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(4);
+    expect(dry.stderr).toContain(`Source topic ${gone} of the dead letters does not exist`);
+    expect(dry.stdout).toBe('');
+  });
+
+  it('regression (TOPIC_PREFIX was ignored without a word, though the docs said every command applies it): a bare name whose prefixed topic exists says so (exit 4)', async () => {
+    const prefix = env['TOPIC_PREFIX'] ?? '';
+    await ctx.createTopics([{ topic: `${prefix}dlq.normalizer.v1`, partitions: 1 }]);
+    const bare = await elephant(['dead-letters', 'dlq.normalizer.v1']);
+    expect(bare.code).toBe(4);
+    expect(bare.stderr).toContain(`Topic dlq.normalizer.v1 does not exist; ${prefix}dlq.normalizer.v1 does (TOPIC_PREFIX is ${JSON.stringify(prefix)})`);
+    const full = await elephant(['dead-letters', `${prefix}dlq.normalizer.v1`]);
+    expect([full.code, full.stdout]).toEqual([0, '']);
   });
 
   it('regression (a replay whose send failed partway exited 1 with the broker\'s error alone, saying nothing of what went through): stops with a typed error that counts the dead letters acknowledged before the failure', async () => {

@@ -3,11 +3,11 @@
  * identifier normalization and connection-failure advice. Nothing here reaches a service:
  * the endpoints point at port 1, and every case fails before connecting.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CliError, demoLookupCommand, EXIT_CODES, explainConnectionFailure, loadCliConfig, main, normalizedIdentifier, parsePublishLine, unreachableService } from '@elephant/cli';
+import { CliError, demoDoneLine, demoLookupCommand, EXIT_CODES, explainConnectionFailure, loadCliConfig, main, normalizedIdentifier, parsePublishLine, redactDetailsText, unreachableService } from '@elephant/cli';
 import { RedisError } from '@elephant/redis';
 import { RegistryError } from '@elephant/registry';
 
@@ -35,9 +35,10 @@ describe('elephant main(): help', () => {
     for (const command of ['stack', 'run', 'publish', 'drain', 'profiles', 'profile', 'simulate', 'demo', 'erase', 'dead-letters']) expect(stdout).toContain(`  ${command}`);
   });
 
-  it('prints the help and exits 2 without a command', async () => {
+  it('regression (it went to stdout, unlike every other usage error): prints the help to stderr and exits 2 without a command', async () => {
     expect(await main([], env)).toBe(EXIT_CODES.USAGE);
-    expect(stdout).toContain('Usage: elephant <command>');
+    expect(stderr).toContain('Usage: elephant <command>');
+    expect(stdout).toBe('');
   });
 
   it('has --help on every command, with its usage', async () => {
@@ -70,7 +71,43 @@ describe('elephant main(): exit codes', () => {
     expect(await main(['simulate', '--seed', '1.5', '--out', join(dir, 'seed.ndjson')], env)).toBe(EXIT_CODES.USAGE);
     expect(stderr).toContain('seed must be an integer');
     expect(await main(['simulate', '--junk', '2', '--out', join(dir, 'junk.ndjson')], env)).toBe(EXIT_CODES.USAGE);
-    expect(stderr).toContain('junkRate');
+    expect(stderr).toContain('--junk must be a share');
+  });
+
+  it('regression (bad simulator options were named by the simulator\'s names, householdShare and junkRate): names them by their flags', async () => {
+    expect(await main(['simulate', '--households', '3', '--junk', '2', '--out', join(dir, 'flags.ndjson')], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('--households must be a share between 0 and 1 (got 3); --junk must be a share between 0 and 1 (got 2)');
+    expect(stderr).not.toMatch(/householdShare|junkRate/);
+  });
+
+  it('regression (extra arguments were ignored: `publish --file a.ndjson b.ndjson` published a.ndjson only, `drain 5` waited 300 s): exits 2 naming them, before connecting', async () => {
+    const cases: [string[], string][] = [
+      [['publish', '--file', 'a.ndjson', 'b.ndjson'], 'elephant publish: unexpected argument "b.ndjson" (one --file per run'],
+      [['drain', '5'], 'elephant drain: unexpected argument "5"'],
+      [['simulate', 'x', 'y'], 'elephant simulate: unexpected arguments "x" "y"'],
+      [['profiles', 'all'], 'elephant profiles: unexpected argument "all"'],
+      [['run', 'resolver'], 'elephant run: unexpected argument "resolver"'],
+      [['demo', '7'], 'elephant demo: unexpected argument "7"'],
+      [['stack', 'up', 'now'], 'elephant stack: unexpected argument "now"'],
+    ];
+    for (const [args, message] of cases) {
+      stderr = '';
+      expect(await main(args, env), args.join(' ')).toBe(EXIT_CODES.USAGE);
+      expect(stderr).toContain(message);
+    }
+  });
+
+  it('regression (`run --only ,` said "got nothing"): names what it got', async () => {
+    expect(await main(['run', '--only', ','], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('(got ",")');
+  });
+
+  it('regression (an unwritable --out or --truth, a directory, ended in "Unhandled \'error\' event" and a stack trace): exits 73 naming the path', async () => {
+    const taken = join(dir, 'a-directory');
+    mkdirSync(taken, { recursive: true });
+    await expect(main(['simulate', '--people', '3', '--out', taken], env)).rejects.toMatchObject({ code: 'CANNOT_CREATE', message: `Cannot write ${taken}: it is a directory.` });
+    await expect(main(['simulate', '--people', '3', '--out', join(dir, 'fine.ndjson'), '--truth', taken], env)).rejects.toMatchObject({ code: 'CANNOT_CREATE', message: `Cannot write ${taken}: it is a directory.` });
+    expect(EXIT_CODES.CANNOT_CREATE).toBe(73);
   });
 
   it('exits 2 when a command lacks its arguments', async () => {
@@ -98,6 +135,10 @@ describe('elephant main(): exit codes', () => {
     await expect(failure).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
     await expect(failure).rejects.toThrow(/elephant simulate --out/);
     expect(EXIT_CODES.FILE_NOT_FOUND).toBe(66);
+  });
+
+  it('regression (a directory as --file failed with EISDIR, exit 1): reports it as FILE_NOT_FOUND (exit 66), before connecting', async () => {
+    await expect(main(['publish', '--file', dir], env)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: `${dir} is a directory: --file takes an NDJSON file (one per run).` });
   });
 
   it('gives `stack status` its own code (69, unavailable), not the drain timeout (3)', () => {
@@ -165,6 +206,21 @@ describe('elephant: connection failures say what to do', () => {
     const other = new TypeError('boom');
     expect(unreachableService(other)).toBeUndefined();
     expect(explainConnectionFailure(other, config)).toBe(other);
+  });
+});
+
+describe('elephant dead-letters: details cut when written are listed with their values redacted', () => {
+  it('redacts the string after each "value" key, one cut off at the end too, and leaves text inside other strings', () => {
+    expect(redactDetailsText('{"dropped":[{"field":"a","value":"ada@x.dev","reason":"r"},{"value" : "bob@y.d')).toBe('{"dropped":[{"field":"a","value":"[redacted]","reason":"r"},{"value" : "[redacted]"');
+    expect(redactDetailsText(String.raw`{"note":"say \"value\": \"x\"","value":"a\"b","path":"value"}`)).toBe(String.raw`{"note":"say \"value\": \"x\"","value":"[redacted]","path":"value"}`);
+    expect(redactDetailsText('{"dropped":[{"value')).toBe('{"dropped":[{"value');
+  });
+});
+
+describe('elephant demo: the closing line', () => {
+  it('regression (it said "The stack keeps running" after a demo on the services KAFKA_BROKERS named, which it had not started): says so only after a demo on the local stack', () => {
+    expect(demoDoneLine({}, 'demo-7-x', 42, 'LOOKUP')).toBe('elephant: demo done in 42 s (tenant demo-7-x). The stack keeps running: `LOOKUP`, `npx elephant stack down`.');
+    expect(demoDoneLine({ KAFKA_BROKERS: 'kafka:9092' }, 'demo-7-x', 42, 'LOOKUP')).toBe('elephant: demo done in 42 s (tenant demo-7-x). Look a person up: `LOOKUP`.');
   });
 });
 

@@ -3,7 +3,7 @@ import { isElephantError } from '@elephant/errors';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { loadCliConfig, type CliConfig } from './config.ts';
 import { listDeadLetters, replayDeadLetters, type DeadLetterFilter } from './commands/dead-letters.ts';
-import { demo, demoLookupCommand } from './commands/demo.ts';
+import { demo, demoDoneLine, demoLookupCommand } from './commands/demo.ts';
 import { drain } from './commands/drain.ts';
 import { simulateToFiles } from './commands/simulate.ts';
 import { erase, profileByIdentifier, profiles, renderProfile } from './commands/profile.ts';
@@ -18,6 +18,12 @@ interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
+  /**
+   * How many positional arguments the command takes (main() refuses more, exit 2); undefined:
+   * the command checks them itself. Extra ones were ignored before 2026-12-07: `publish --file
+   * *.ndjson` published the first file only.
+   */
+  readonly positionals?: number;
   run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }, env: Env): Promise<number>;
 }
 
@@ -37,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Start, stop or inspect the local stack (Kafka, registry, Redis)',
     usage: 'elephant stack up|down|status [--purge] [--json]',
     options: { purge: { type: 'boolean' }, json: { type: 'boolean' } },
+    positionals: 1,
     run: async ({ values, positionals }, env) => {
       const [action] = positionals;
       const stack = new LocalStack(loadStackConfig(env), (line) => err(`${line}\n`));
@@ -63,12 +70,14 @@ const COMMANDS: Record<string, Command> = {
     summary: "Run all of Elephant's services (or --only some of them) in the foreground until SIGINT/SIGTERM",
     usage: `elephant run [--only ${PIPELINE_PARTS.join(',')}]`,
     options: { only: { type: 'string' } },
+    positionals: 0,
     run: async ({ values }, env) => {
-      const requested = typeof values['only'] === 'string' ? values['only'].split(',').map((part) => part.trim()) : [...PIPELINE_PARTS];
+      // Empty parts (`--only normalizers,`) are left out, as --code leaves them out.
+      const requested = typeof values['only'] === 'string' ? values['only'].split(',').map((part) => part.trim()).filter((part) => part !== '') : [...PIPELINE_PARTS];
       const isPart = (part: string): part is PipelinePart => (PIPELINE_PARTS as readonly string[]).includes(part);
       const only = requested.filter(isPart);
       const unknown = requested.filter((part) => !isPart(part));
-      if (unknown.length > 0 || only.length === 0) throw new CliError('USAGE', `--only takes a comma-separated list of ${PIPELINE_PARTS.join(', ')} (got ${unknown.join(', ') || 'nothing'}).`);
+      if (unknown.length > 0 || only.length === 0) throw new CliError('USAGE', `--only takes a comma-separated list of ${PIPELINE_PARTS.join(', ')} (got ${unknown.length > 0 ? unknown.join(', ') : JSON.stringify(values['only'])}).`);
       const config = configOf(env);
       const logger = commandLogger(config);
       err(`elephant: starting ${only.join(', ')} against ${config.endpoints.kafkaBrokers}\n`);
@@ -81,6 +90,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Publish an NDJSON file of {"channel", "payload"} lines to the channel topics',
     usage: 'elephant publish --file F [--rate N] [--skip-invalid]',
     options: { file: { type: 'string', short: 'f' }, rate: { type: 'string' }, 'skip-invalid': { type: 'boolean' } },
+    positionals: 0,
     run: async ({ values }, env) => {
       const file = values['file'];
       if (typeof file !== 'string') throw new CliError('USAGE', 'elephant publish needs --file <ndjson file>.');
@@ -94,6 +104,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Wait until every Elephant consumer group has no lag',
     usage: 'elephant drain [--timeout SECONDS]',
     options: { timeout: { type: 'string' } },
+    positionals: 0,
     run: async ({ values }, env) => {
       const config = configOf(env);
       await drain(config, commandLogger(config), { timeoutMs: numberOption(values['timeout'], 'timeout', 300) * 1000 });
@@ -104,6 +115,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Every live profile as NDJSON on stdout (--events: with the eventIds resolved to each)',
     usage: 'elephant profiles [--events]',
     options: { events: { type: 'boolean' } },
+    positionals: 0,
     run: async ({ values }, env) => {
       const config = configOf(env);
       for await (const profile of profiles(config, commandLogger(config), { events: values['events'] === true })) out(`${JSON.stringify(profile)}\n`);
@@ -153,6 +165,7 @@ const COMMANDS: Record<string, Command> = {
       variants: { type: 'string' },
       bad: { type: 'string' },
     },
+    positionals: 0,
     run: async ({ values }, env) => {
       const config = configOf(env);
       const toTopics = values['publish'] === true;
@@ -178,6 +191,8 @@ const COMMANDS: Record<string, Command> = {
           variantRate: share('variants'),
           badRate: share('bad'),
         },
+      }).catch((error: unknown) => {
+        throw simulatorOptionsByFlag(error);
       });
       out(`${JSON.stringify({ messages: simulation.records.length, touchpoints: simulation.truth.size, people: simulation.expectations.length, published: toTopics })}\n`);
       return EXIT_CODES.OK;
@@ -191,11 +206,12 @@ const COMMANDS: Record<string, Command> = {
       '  exit 5 when precision < 0.99, recall < 0.97 or a profile\'s counters differ from the truth',
     ].join('\n'),
     options: { people: { type: 'string' }, seed: { type: 'string' }, show: { type: 'string' } },
+    positionals: 0,
     run: async ({ values }, env) => {
       const config = configOf(env);
       const report = await demo(env, commandLogger(config), { people: numberOption(values['people'], 'people', 1000), seed: signedNumberOption(values['seed'], 'seed', 7), show: numberOption(values['show'], 'show', 3) });
       const lookup = demoLookupCommand(env, report.tenant, report.sampleEmail);
-      err(`\nelephant: demo done in ${report.seconds.toFixed(0)} s (tenant ${report.tenant}). The stack keeps running: \`${lookup}\`, \`npx elephant stack down\`.\n`);
+      err(`\n${demoDoneLine(env, report.tenant, report.seconds, lookup)}\n`);
       if (!report.passed) {
         err(`elephant: identity quality or counters below target (${report.failures.join('; ')})\n`);
         return EXIT_CODES.QUALITY;
@@ -222,7 +238,7 @@ const COMMANDS: Record<string, Command> = {
   'dead-letters': {
     summary: "A dead-letter topic's records as NDJSON (why, and from where; never the values), or --replay them to the topics they came from",
     usage: [
-      'elephant dead-letters <topic> [--code C[,C...]] [--service S] [--source-topic T] [--from-offset N] [--to-offset N] [--replay [--dry-run]]',
+      'elephant dead-letters <full topic name> [--code C[,C...]] [--service S] [--source-topic T] [--from-offset N] [--to-offset N] [--replay [--dry-run]]',
       '  --replay    send each selected record back to its source topic and partition, as it was (key, value, timestamp,',
       '              headers without elephant.dlq.*), once per source record and code; prints what was sent',
       '  --dry-run   with --replay: print what would be sent, send nothing',
@@ -238,7 +254,7 @@ const COMMANDS: Record<string, Command> = {
     },
     run: async ({ values, positionals }, env) => {
       const [topic, ...extra] = positionals;
-      if (topic === undefined || extra.length > 0) throw new CliError('USAGE', 'elephant dead-letters needs one dead-letter topic, e.g. elephant dead-letters dlq.profile-builder.v1');
+      if (topic === undefined || extra.length > 0) throw new CliError('USAGE', 'elephant dead-letters needs one dead-letter topic, e.g. elephant dead-letters dlq.profile-builder.v1 (the full name: TOPIC_PREFIX is not prepended)');
       if (values['dry-run'] === true && values['replay'] !== true) throw new CliError('USAGE', '--dry-run goes with --replay.');
       const text = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
       const codes = text('code')?.split(',').map((code) => code.trim()).filter((code) => code !== '');
@@ -263,6 +279,33 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** The simulator's option names (SimulationOptions) as `elephant simulate` spells them. */
+const SIMULATOR_FLAGS: Readonly<Record<string, string>> = {
+  people: '--people',
+  seed: '--seed',
+  start: '--start',
+  spanDays: '--span-days',
+  householdShare: '--households',
+  junkRate: '--junk',
+  junkOnlyRate: '--junk-only',
+  duplicateRate: '--duplicates',
+  lateRate: '--late',
+  variantRate: '--variants',
+  badRate: '--bad',
+  tenant: 'TENANT',
+  defaultRegion: 'DEFAULT_REGION',
+};
+
+/** The simulator's INVALID_OPTIONS as a usage error naming each bad option by its flag (`--junk`, not junkRate); any other error unchanged. */
+function simulatorOptionsByFlag(error: unknown): unknown {
+  if (!isElephantError(error, 'INVALID_OPTIONS')) return error;
+  const listed = error.details['problems'];
+  const problems = Array.isArray(listed) ? listed.filter((problem): problem is string => typeof problem === 'string') : [];
+  if (problems.length === 0) return error;
+  const named = problems.map((problem) => problem.replace(/^[A-Za-z]+/, (option) => SIMULATOR_FLAGS[option] ?? option));
+  return new CliError('USAGE', `Invalid simulator option${named.length === 1 ? '' : 's'}: ${named.join('; ')}`, { cause: error });
+}
 
 /** A Kafka offset option: a non-negative whole number. */
 function offsetOption(value: string | boolean | undefined, name: string): bigint | undefined {
@@ -317,9 +360,14 @@ function connectionFailureOf(error: unknown, env: Env): unknown {
  */
 export async function main(argv: readonly string[], env: Env): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // A usage error: the help goes to stderr, as other usage errors do (before 2026-12-07: stdout).
+    err(help());
+    return EXIT_CODES.USAGE;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     out(help());
-    return name === undefined ? EXIT_CODES.USAGE : EXIT_CODES.OK;
+    return EXIT_CODES.OK;
   }
   const command = COMMANDS[name];
   if (!command) {
@@ -336,6 +384,12 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
   if (parsed.values['help'] === true) {
     out(`${command.summary}\n\nUsage: ${command.usage}\n`);
     return EXIT_CODES.OK;
+  }
+  if (command.positionals !== undefined && parsed.positionals.length > command.positionals) {
+    const extra = parsed.positionals.slice(command.positionals).map((arg) => JSON.stringify(arg)).join(' ');
+    const hint = name === 'publish' ? ' (one --file per run: a shell pattern such as *.ndjson expands to several files)' : '';
+    err(`elephant ${name}: unexpected argument${parsed.positionals.length - command.positionals === 1 ? '' : 's'} ${extra}${hint}\nUsage: ${command.usage}\n`);
+    return EXIT_CODES.USAGE;
   }
   try {
     return await command.run({ values: parsed.values, positionals: parsed.positionals }, env);

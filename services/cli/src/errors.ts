@@ -1,7 +1,7 @@
 import { ConfigError } from '@elephant/config';
 import { ElephantError, isElephantError, type ElephantErrorOptions } from '@elephant/errors';
 
-export const CLI_ERROR_CODES = ['USAGE', 'FILE_NOT_FOUND', 'INVALID_INPUT', 'DRAIN_TIMEOUT', 'NOT_FOUND', 'UNAVAILABLE', 'QUALITY', 'KAFKA_SECURITY'] as const;
+export const CLI_ERROR_CODES = ['USAGE', 'FILE_NOT_FOUND', 'INVALID_INPUT', 'DRAIN_TIMEOUT', 'NOT_FOUND', 'UNAVAILABLE', 'QUALITY', 'CANNOT_CREATE', 'KAFKA_SECURITY'] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
 /** Exit codes scripts can rely on (docs/cli.md). */
@@ -17,6 +17,8 @@ export const EXIT_CODES: Readonly<Record<Exclude<CliErrorCode, 'KAFKA_SECURITY'>
   INVALID_INPUT: 65,
   /** Kafka, the registry or Redis cannot be reached, or (`stack status`) a component is not ready (sysexits EX_UNAVAILABLE). */
   UNAVAILABLE: 69,
+  /** An output file cannot be written (`simulate --out`, `--truth`, `--expectations`; sysexits EX_CANTCREAT). */
+  CANNOT_CREATE: 73,
   CONFIG: 78,
 };
 

@@ -4,7 +4,8 @@ export { EXIT_CODES, CliError, CLI_ERROR_CODES, CONFIG_ERROR_CODES, exitCodeOf, 
 export { commandLogger, explainConnectionFailure, kafkaSecurityFailure, unreachableService, UNAVAILABLE_ADVICE } from './connect.ts';
 export { checkProfiles, counterMismatches, identityQuality, type ProfileCheck, type ScoredProfile } from './commands/quality.ts';
 export { normalizedIdentifier } from './commands/profile.ts';
-export { demoLookupCommand } from './commands/demo.ts';
+export { demoDoneLine, demoLookupCommand } from './commands/demo.ts';
 export { parsePublishLine, type RawMessage } from './commands/publish.ts';
+export { redactDetails, redactDetailsText, REDACTED } from './commands/dead-letters.ts';
 export { builderConfig, consumerGroups, deployedConsumerGroups, normalizerConfig, PASSED_SETTINGS, resolverConfig } from './topology.ts';
 export { PIPELINE_PARTS, runInForeground, type PipelinePart, type RunningPipeline } from './commands/run.ts';

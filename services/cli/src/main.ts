@@ -2,7 +2,8 @@
 /**
  * `elephant`: drive Elephant from a terminal. See docs/cli.md; `elephant <command> --help`.
  * Exit codes: 0 done, 1 failed, 2 usage, 3 drain timeout, 4 not found, 5 demo quality below
- * its thresholds, 65 invalid input, 66 missing file, 69 unavailable, 78 bad configuration.
+ * its thresholds, 65 invalid input, 66 missing input file, 69 unavailable, 73 output file
+ * cannot be written, 78 bad configuration.
  */
 import { describeError, isElephantError } from '@elephant/errors';
 import { main } from './cli.ts';

@@ -50,7 +50,7 @@ const SEND_BYTES = 900 * 1024;
 /** Every dead letter of `topic` that `filter` takes, in topic order. */
 export async function listDeadLetters(config: CliConfig, logger: Logger, topic: string, filter: DeadLetterFilter): Promise<DeadLetterView[]> {
   // Only the views are kept: a record's key and value are dropped as soon as it is read.
-  return readDeadLetters(commandKafka(config, logger), logger, topic, filter, viewOf);
+  return readDeadLetters(commandKafka(config, logger), config, logger, topic, filter, viewOf);
 }
 
 /** A selected dead letter as it goes back: where it is in the dead-letter topic, and where it goes. */
@@ -78,7 +78,7 @@ export async function replayDeadLetters(config: CliConfig, logger: Logger, topic
   const seen = new Set<string>();
   let duplicates = 0;
   let unreplayable = 0;
-  const replays = await readDeadLetters(kafka, logger, topic, filter, (record, info): Replay | undefined => {
+  const replays = await readDeadLetters(kafka, config, logger, topic, filter, (record, info): Replay | undefined => {
     const replay = replayRecordOf(record);
     if (!replay) {
       unreplayable += 1;
@@ -100,9 +100,11 @@ export async function replayDeadLetters(config: CliConfig, logger: Logger, topic
   }
   const selected = replays.length;
   const counts = Object.fromEntries([...byTopic].map(([name, list]) => [name, list.length]));
-  if (options.dryRun || selected === 0) return { replayed: 0, selected, duplicates, unreplayable, byTopic: counts };
+  if (selected === 0) return { replayed: 0, selected, duplicates, unreplayable, byTopic: counts };
   // Partitions that are gone are dropped from the messages here (the same objects as in `replays`).
+  // A dry run checks too: before 2026-12-07 it reported records the replay then refused (exit 4).
   await checkPartitions(kafka, byTopic);
+  if (options.dryRun) return { replayed: 0, selected, duplicates, unreplayable, byTopic: counts };
   const producer = await BatchProducer.connect(kafka);
   try {
     let acknowledged = 0;
@@ -167,11 +169,12 @@ function sendFailure(error: unknown, topic: string, replays: readonly Replay[], 
  * then offset); nothing else is kept. `--from-offset` is where the read starts in every
  * partition, `--to-offset` where it ends (it read to each partition's end before).
  */
-async function readDeadLetters<T>(kafka: Kafka, logger: Logger, topic: string, filter: DeadLetterFilter, take: (record: ReadRecord, info: DeadLetterInfo) => T | undefined): Promise<T[]> {
+async function readDeadLetters<T>(kafka: Kafka, config: CliConfig, logger: Logger, topic: string, filter: DeadLetterFilter, take: (record: ReadRecord, info: DeadLetterInfo) => T | undefined): Promise<T[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    if (!(await admin.listTopics()).includes(topic)) throw new CliError('NOT_FOUND', `Topic ${topic} does not exist (dead-letter topics are <prefix>dlq.<service>.v1: dlq.normalizer.v1, dlq.identity-resolver.v1, dlq.profile-builder.v1; docs/operations.md).`);
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) throw new CliError('NOT_FOUND', `Topic ${topic} does not exist${prefixHint(config.TOPIC_PREFIX, topic, topics)} (dead-letter topics are <TOPIC_PREFIX>dlq.<service>.v1: dlq.normalizer.v1, dlq.identity-resolver.v1, dlq.profile-builder.v1; docs/operations.md).`);
   } finally {
     await admin.disconnect();
   }
@@ -196,6 +199,15 @@ async function readDeadLetters<T>(kafka: Kafka, logger: Logger, topic: string, f
   // partition back until the broker aborts it (its transaction timeout): said, not hidden.
   for (const { partition, from, to } of heldBack) logger.warn({ topic, partition, from: from.toString(), to: to.toString() }, `offsets ${from}-${to - 1n} of ${topic}/${partition} were not read: a transaction still open holds them back; run the command again once the broker has aborted it`);
   return taken.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)).map((entry) => entry.item);
+}
+
+/**
+ * The topic is named in full: TOPIC_PREFIX is not prepended (a name that already carries it
+ * would get it twice). When the prefixed name exists, the message says so (since 2026-12-07).
+ */
+function prefixHint(prefix: string, topic: string, existing: readonly string[]): string {
+  const prefixed = `${prefix}${topic}`;
+  return prefix !== '' && !topic.startsWith(prefix) && existing.includes(prefixed) ? `; ${prefixed} does (TOPIC_PREFIX is ${JSON.stringify(prefix)}): the command takes the topic's full name` : '';
 }
 
 /**
@@ -241,13 +253,64 @@ function matches(record: ReadRecord, info: DeadLetterInfo, filter: DeadLetterFil
   return true;
 }
 
+/** What a redacted value shows in the listing. */
+export const REDACTED = '[redacted]';
+
+/**
+ * `details` without the values of the original record: every field named `value`, at any
+ * depth, shows as REDACTED. The normalizer's MISSING_IDENTIFIER (and a batch's, under the same
+ * name) lists the identifiers it dropped in `dropped`, each with its raw `value`: personal data;
+ * the other codes' details hold sizes, limits, paths, codes, event and profile ids. Before
+ * 2026-12-07 the listing printed them as written.
+ */
+export function redactDetails(details: unknown): unknown {
+  if (Array.isArray(details)) return details.map(redactDetails);
+  if (typeof details !== 'object' || details === null) return details;
+  return Object.fromEntries(Object.entries(details).map(([name, value]) => [name, name === 'value' ? REDACTED : redactDetails(value)]));
+}
+
+/**
+ * Details cut at 4,000 characters when written (not whole JSON), with the string after each
+ * `"value":` key replaced by REDACTED: JSON's strings are read as tokens, so text inside
+ * another string is left alone. A value cut off at the end is redacted too.
+ */
+export function redactDetailsText(text: string): string {
+  let result = '';
+  let index = 0;
+  let afterValueKey = false;
+  while (index < text.length) {
+    const char = text[index] as string;
+    if (char !== '"') {
+      result += char;
+      if (!/\s/.test(char) && char !== ':') afterValueKey = false;
+      index += 1;
+      continue;
+    }
+    // A JSON string: up to the next quote not escaped, or the end of the text (cut).
+    let end = index + 1;
+    while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+    const token = text.slice(index, Math.min(end + 1, text.length));
+    if (afterValueKey) {
+      result += JSON.stringify(REDACTED);
+      afterValueKey = false;
+    } else {
+      result += token;
+      // A key: the string is followed by a colon.
+      afterValueKey = token === '"value"' && /^\s*:/.test(text.slice(end + 1));
+    }
+    index = end + 1;
+  }
+  return result;
+}
+
 function viewOf(record: ReadRecord, info: DeadLetterInfo): DeadLetterView {
   let details: unknown = info.details ?? null;
   if (info.details !== undefined) {
     try {
-      details = JSON.parse(info.details);
+      details = redactDetails(JSON.parse(info.details));
     } catch {
-      // Cut at 4,000 characters when written: kept as text.
+      // Cut at 4,000 characters when written: kept as text, its values redacted.
+      details = redactDetailsText(info.details);
     }
   }
   return {

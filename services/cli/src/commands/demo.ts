@@ -55,6 +55,18 @@ const LOOKUP_SETTINGS = ['REDIS_URL', 'REDIS_TLS_CA_FILE', 'REDIS_KEY_PREFIX'] a
 const LOCAL_STACK_SETTINGS = ['ELEPHANT_STACK_DIR', 'ELEPHANT_REDIS_PORT'] as const;
 
 /**
+ * The line the demo ends with: how long it took, the tenant and the lookup command; after a
+ * demo on the local stack, that the stack keeps running and how to stop it. With KAFKA_BROKERS
+ * set the demo used those services and started nothing (before 2026-12-07 it said "The stack
+ * keeps running" then too).
+ */
+export function demoDoneLine(env: NodeJS.ProcessEnv, tenant: string, seconds: number, lookup: string): string {
+  // Set and not empty, as demo() and the configuration read it.
+  const external = (env['KAFKA_BROKERS'] ?? '').trim() !== '';
+  return `elephant: demo done in ${seconds.toFixed(0)} s (tenant ${tenant}). ${external ? `Look a person up: \`${lookup}\`.` : `The stack keeps running: \`${lookup}\`, \`npx elephant stack down\`.`}`;
+}
+
+/**
  * The demo's closing lookup, a shell command that works from a fresh shell in the clone: the
  * demo's tenant, and each variable the lookup depends on that the demo's environment set. A
  * password in REDIS_URL is not printed (`***` stands for the user info).

@@ -16,7 +16,8 @@ export interface DrainOptions {
  * CLI's own; deployedConsumerGroups), the resolver's and the builder's. Groups are read in
  * pipeline order (normalizers, then the resolver, then the builder): a stage commits only
  * after its outputs are acknowledged, so when an upstream group reads zero lag, whatever it
- * produced is already counted in the downstream group's lag. Two zero readings in a row end it.
+ * produced is already counted in the downstream group's lag. Two zero readings in a row end it,
+ * or one taken after the deadline.
  * A topic that does not exist yet (the services create theirs at start-up: after `publish`
  * made the raw topics, before `run` started) is not caught up either: waited for, and named
  * with the TOPIC_PREFIX at the timeout. An unreachable broker is asked again until the timeout,
@@ -44,11 +45,14 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
     peak = Math.max(peak, lag);
     bar.update(peak - lag, peak, missing.length > 0 ? `waiting for ${missing.length} topic${missing.length === 1 ? '' : 's'} to be created` : lag > 0 ? `${lag} behind` : undefined);
     zeros = lag === 0 && missing.length === 0 ? zeros + 1 : 0;
-    if (zeros >= 2) {
+    // The second zero reading confirms the first; at the deadline one is enough, as no more
+    // can be taken (before 2026-12-07 `drain --timeout 0` with nothing behind exited 3).
+    const expired = Date.now() > deadline;
+    if (zeros >= 2 || (zeros === 1 && expired)) {
       bar.finish('every consumer group is caught up');
       return;
     }
-    if (Date.now() > deadline) throw drainTimeout(config, options.timeoutMs, lags);
+    if (expired) throw drainTimeout(config, options.timeoutMs, lags);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
@@ -58,8 +62,9 @@ function drainTimeout(config: CliConfig, timeoutMs: number, lags: readonly Group
   const seconds = timeoutMs / 1000;
   const lag = lags.reduce((sum, group) => sum + group.lag, 0);
   const behind = lags.filter((group) => group.lag > 0).map((group) => `${group.group}: ${group.lag}`);
-  const parts: string[] = [];
-  if (lag > 0) parts.push(`Still ${lag} messages behind after ${seconds} s (${behind.join(', ')}).`);
+  // Every message says that the wait timed out (before 2026-12-07 one said only "Is `elephant run` running...?").
+  const parts: string[] = [`Timed out after ${seconds} s (--timeout).`];
+  if (lag > 0) parts.push(`Still ${lag} messages behind (${behind.join(', ')}).`);
   const missing = lags.filter((group) => group.missingTopics.length > 0);
   if (missing.length > 0) {
     const topics = [...new Set(missing.flatMap((group) => group.missingTopics))];

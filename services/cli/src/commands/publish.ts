@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { isElephantError } from '@elephant/errors';
 import { createInterface } from 'node:readline';
 import { CHANNELS, isChannel, type Channel } from '@elephant/channels';
 import { BatchProducer, ensureTopics, type Message } from '@elephant/kafka';
@@ -47,6 +48,8 @@ export class RawPublisher {
   readonly #pending = new Map<string, Message[]>();
   #buffered = 0;
   published = 0;
+  /** Messages the broker acknowledged (sent in a flush that succeeded); `published` counts those added. */
+  sent = 0;
   readonly perChannel: Partial<Record<Channel, number>> = {};
 
   private constructor(topics: ReadonlyMap<Channel, string>, producer: BatchProducer, rate: number) {
@@ -77,9 +80,11 @@ export class RawPublisher {
   async flush(): Promise<void> {
     if (this.#buffered === 0) return;
     const batches = [...this.#pending].map(([topic, messages]) => ({ topic, messages }));
+    const count = this.#buffered;
     this.#pending.clear();
     this.#buffered = 0;
     await this.#producer.send(batches);
+    this.sent += count;
   }
 
   /** Flushes what is buffered (unless the work failed: the failure is what the caller reports) and disconnects. */
@@ -94,8 +99,7 @@ export class RawPublisher {
 
 /** Publishes an NDJSON file of `{"channel": ..., "payload": ...}` lines to the channel topics. */
 export async function publish(config: CliConfig, logger: Logger, options: PublishOptions): Promise<PublishResult> {
-  const size = (await stat(options.file).catch(() => undefined))?.size;
-  if (size === undefined) throw new CliError('FILE_NOT_FOUND', `No file at ${options.file}. Create one with \`elephant simulate --out ${options.file}\`.`);
+  const size = await inputFileSize(options.file);
   const publisher = await RawPublisher.connect(config, logger, options.rate);
   const bar = progress('publish', size);
   let skipped = 0;
@@ -103,13 +107,15 @@ export async function publish(config: CliConfig, logger: Logger, options: Publis
   let lineNumber = 0;
   async function* messages(): AsyncGenerator<RawMessage> {
     const lines = createInterface({ input: createReadStream(options.file, 'utf8'), crlfDelay: Infinity });
-    for await (const line of lines) {
+    for await (const read of lines) {
       lineNumber += 1;
-      bytes += Buffer.byteLength(line) + 1;
+      bytes += Buffer.byteLength(read) + 1;
+      // A byte order mark some editors write at the start of a UTF-8 file (before 2026-12-07: "not JSON" on line 1).
+      const line = lineNumber === 1 && read.startsWith('\uFEFF') ? read.slice(1) : read;
       if (line.trim() === '') continue;
       const parsed = parsePublishLine(line);
       if (typeof parsed === 'string') {
-        if (!options.skipInvalid) throw new CliError('INVALID_INPUT', `${options.file}:${lineNumber}: ${parsed}. Fix the line, or pass --skip-invalid to skip such lines.`);
+        if (!options.skipInvalid) throw new CliError('INVALID_INPUT', `${options.file}:${lineNumber}: ${parsed}.`, { details: { line: lineNumber } });
         skipped += 1;
         continue;
       }
@@ -117,17 +123,46 @@ export async function publish(config: CliConfig, logger: Logger, options: Publis
     }
   }
   let completed = false;
+  let badLine: CliError | undefined;
   try {
     for await (const message of paced(messages(), { rate: options.rate })) {
       await publisher.add(message);
       bar.update(bytes, size, `${publisher.published} messages`);
     }
     completed = true;
+  } catch (error) {
+    // The lines before a bad one are good: they are sent (and counted) before the command stops.
+    if (!isElephantError(error, 'INVALID_INPUT')) throw error;
+    badLine = error;
+    completed = true;
   } finally {
     await publisher.close({ flush: completed });
   }
+  if (badLine !== undefined) {
+    // Before 2026-12-07 the message named the line only, and the messages of the lines before it
+    // were published (up to the last 1,000 of them) without saying so.
+    throw new CliError(
+      'INVALID_INPUT',
+      `${badLine.message} The ${publisher.sent} messages of the lines before it were published. Fix the line and publish the file again (the messages are published again too, and get the same event ids, which the services take as redeliveries: docs/channels.md), or pass --skip-invalid to skip such lines.`,
+      { details: { ...badLine.details, published: publisher.sent } },
+    );
+  }
   bar.finish(`${publisher.published} messages${skipped > 0 ? `, ${skipped} invalid lines skipped` : ''}`);
   return { published: publisher.published, skipped, perChannel: publisher.perChannel };
+}
+
+/**
+ * The size of the file `publish` reads, which must be a readable file: FILE_NOT_FOUND (exit 66)
+ * if it is missing, a directory (before 2026-12-07: EISDIR, exit 1) or not readable. A pipe
+ * (`--file <(...)`) is taken.
+ */
+async function inputFileSize(file: string): Promise<number> {
+  const stats = await stat(file).catch(() => undefined);
+  if (stats === undefined) throw new CliError('FILE_NOT_FOUND', `No file at ${file}. Create one with \`elephant simulate --out ${file}\`.`);
+  if (stats.isDirectory()) throw new CliError('FILE_NOT_FOUND', `${file} is a directory: --file takes an NDJSON file (one per run).`);
+  const readable = await access(file, constants.R_OK).then(() => true, () => false);
+  if (!readable) throw new CliError('FILE_NOT_FOUND', `${file} cannot be read (permission denied).`);
+  return stats.size;
 }
 
 /** One line of a publish file: the message, or why the line is not one. */
