@@ -46,7 +46,10 @@ export function finish(channel: Channel, system: string, draft: TouchpointDraft,
     const more = omitted.reduce((sum, entry) => sum + entry.count, 0);
     if (more > 0) reasons.push(`and ${more} more`);
     throw new ChannelError('MISSING_IDENTIFIER', `No usable identifier${fields.path === '' ? '' : ` in ${fields.path}`}${reasons.length > 0 ? `; dropped: ${reasons.join(', ')}` : ''}`, {
-      details: { path: fields.path === '' ? '(message)' : fields.path, dropped: ids.dropped, ...(more > 0 ? { droppedOmitted: omitted } : {}) },
+      // Without the values: personal data, and in the dead letter's original bytes already. The
+      // details travel in a header every reader of the dead-letter topic sees (and, before
+      // 2026-12-07, the CLI's listing printed them).
+      details: { path: fields.path === '' ? '(message)' : fields.path, dropped: ids.dropped.map(({ field, type, reason }) => ({ field, type, reason })), ...(more > 0 ? { droppedOmitted: omitted } : {}) },
     });
   }
   const touchpoint: Touchpoint = {

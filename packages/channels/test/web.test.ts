@@ -261,6 +261,17 @@ describe('web adapter (Segment Spec)', () => {
       expect(failure(adaptWeb(raw, context), code as 'SCHEMA_VIOLATION')).toContain(message);
     });
 
+    it('names the identifiers an event without any lost, without their values (personal data), in MISSING_IDENTIFIER\'s details', () => {
+      const result = adaptWeb({ type: 'page', messageId: 'm', timestamp: '2024-05-01T10:00:00Z', context: { traits: { email: 'ann@', phone: '12' } } }, context);
+      expect(result.ok ? undefined : result.error.details).toEqual({
+        path: '(message)',
+        dropped: [
+          { field: 'context.traits.email', type: 'email', reason: 'invalid_email' },
+          { field: 'context.traits.phone', type: 'phone', reason: 'invalid_phone' },
+        ],
+      });
+    });
+
     it('reports invalid identifiers it dropped next to the touchpoint', () => {
       const result = adaptWeb({ ...common, type: 'identify', traits: { email: 'ann@', phone: '12' } }, context);
       const eventId = result.ok ? result.touchpoints[0]?.eventId : undefined;

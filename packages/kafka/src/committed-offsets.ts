@@ -37,7 +37,6 @@ import './read-committed.ts';
  * packages/kafka/test/committed-offsets.it.test.ts the behaviour against a real broker.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { KafkaError } from './errors.ts';
 import { decodeFlexible, flexibleBody, noTaggedFields, rawRequest, readCompactArrayLength, skipTaggedFields, supports, writeCompactArrayLength, type RawBroker } from './flexible.ts';
@@ -181,7 +180,7 @@ Broker.prototype.offsetFetch = async function offsetFetch(this: ConsumerBroker, 
     } catch (error) {
       if ((error as { type?: unknown }).type === 'UNSTABLE_OFFSET_COMMIT') {
         if (Date.now() - started < CONSUMER_STABLE_WAIT_MS) {
-          await delay(Math.min(200, 20 * 2 ** attempt));
+          await sleep(Math.min(200, 20 * 2 ** attempt));
           continue;
         }
         this.logger.warn(`A transaction has held the committed offsets of group ${args.groupId} for ${CONSUMER_STABLE_WAIT_MS} ms (its producer may have stopped; the broker aborts it after its transaction timeout): starting from the offsets committed before it, whose records it may have processed already`, { groupId: args.groupId, topics: [...topics.keys()] });

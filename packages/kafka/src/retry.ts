@@ -9,21 +9,21 @@ export async function retryOnProtocolError<T>(type: string, work: () => Promise<
       return await work();
     } catch (error) {
       if ((error as { type?: unknown }).type !== type || attempt >= retries) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delayMs(attempt)));
+      await sleep(delayMs(attempt));
     }
   }
 }
 
 /** Resolves after `ms`, or at once when `signal` is aborted (already or meanwhile). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
+    if (signal?.aborted === true) return resolve();
     const timer = setTimeout(done, ms);
     function done(): void {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     }
-    signal.addEventListener('abort', done, { once: true });
+    signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -17,7 +17,7 @@ async function main(): Promise<number> {
   let config;
   const warnings: ConfigWarning[] = [];
   try {
-    config = loadConfig(process.env, { onWarning: (warning) => warnings.push(warning) });
+    config = loadConfig(undefined, { onWarning: (warning) => warnings.push(warning) });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
