@@ -39,6 +39,18 @@ describe('elephant: CONSUMER_GROUP_PREFIX', () => {
   it('leaves the services\' own names without it (what deployments without the CLI use)', () => {
     expect(consumerGroups(loadCliConfig(endpoints)).map(({ group }) => group)).toEqual(['elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'elephant-identity-resolver', 'elephant-profile-builder']);
   });
+
+  it('regression (TOPIC_PREFIX did not start the services\' groups: environments on one cluster joined the same ones): without it, the groups are the services\' defaults, which TOPIC_PREFIX starts', () => {
+    const config = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.' });
+    expect(consumerGroups(config).map(({ group }) => group)).toEqual(['prod.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'prod.elephant-identity-resolver', 'prod.elephant-profile-builder']);
+    expect([normalizerConfig(config).CONSUMER_GROUP, resolverConfig(config).CONSUMER_GROUP, builderConfig(config).CONSUMER_GROUP]).toEqual([undefined, 'prod.elephant-identity-resolver', 'prod.elephant-profile-builder']);
+  });
+
+  it('takes the place of TOPIC_PREFIX in the group names when set (the names it gave before stay)', () => {
+    const config = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.', CONSUMER_GROUP_PREFIX: 'e2e-7.' });
+    expect(consumerGroups(config).map(({ group }) => group)).toEqual(['e2e-7.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'e2e-7.elephant-identity-resolver', 'e2e-7.elephant-profile-builder']);
+    expect(consumerGroups(config)[1]?.topics).toEqual(['prod.touchpoints.v1']);
+  });
 });
 
 describe('elephant: the services\' own settings', () => {
@@ -136,16 +148,37 @@ describe('elephant: FOLD_GMAIL_ADDRESSES', () => {
 describe('elephant drain: the consumer groups it waits for', () => {
   it('regression (drain waited for the CLI\'s all-channel normalizer group, which a deployment of one normalizer per channel never has: it always timed out): takes the normalizer groups that exist, each with the raw topics of its channels, and the CLI\'s group only for channels none serves', () => {
     const config = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.' });
-    const existing = ['elephant-normalizer-web', 'elephant-normalizer-email.ads', 'elephant-normalizer-fax', 'someone-else', 'elephant-identity-resolver', 'elephant-profile-builder'];
+    const existing = ['prod.elephant-normalizer-web', 'prod.elephant-normalizer-email.ads', 'prod.elephant-normalizer-fax', 'someone-else', 'stg.elephant-normalizer-pos', 'prod.elephant-identity-resolver', 'prod.elephant-profile-builder'];
     const groups = deployedConsumerGroups(config, existing);
-    expect(groups.map((entry) => entry.group)).toEqual(['elephant-normalizer-email.ads', 'elephant-normalizer-web', 'elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'elephant-identity-resolver', 'elephant-profile-builder']);
+    expect(groups.map((entry) => entry.group)).toEqual(['prod.elephant-normalizer-email.ads', 'prod.elephant-normalizer-web', 'prod.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'prod.elephant-identity-resolver', 'prod.elephant-profile-builder']);
     expect(groups[0]?.topics).toEqual(['prod.raw.email', 'prod.raw.ads']);
     expect(groups[1]?.topics).toEqual(['prod.raw.web']);
     expect(groups[2]?.topics).toEqual(['prod.raw.pos', 'prod.raw.support', 'prod.raw.crm', 'prod.raw.loyalty', 'prod.raw.content']);
     // Nothing deployed yet, or the CLI's own `run`: the CLI's groups, as before.
     expect(deployedConsumerGroups(config, [])).toEqual(consumerGroups(config));
-    // CONSUMER_GROUP_PREFIX applies to the groups looked for.
-    const prefixed = loadCliConfig({ ...endpoints, CONSUMER_GROUP_PREFIX: 'staging.' });
-    expect(deployedConsumerGroups(prefixed, ['elephant-normalizer-web', 'staging.elephant-normalizer-web']).map((entry) => entry.group)[0]).toBe('staging.elephant-normalizer-web');
+    // Without a TOPIC_PREFIX, the names as they always were.
+    const plain = loadCliConfig(endpoints);
+    expect(deployedConsumerGroups(plain, ['elephant-normalizer-web', 'prod.elephant-normalizer-email']).map((entry) => entry.group)).toEqual(['elephant-normalizer-web', 'elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'elephant-identity-resolver', 'elephant-profile-builder']);
+    // CONSUMER_GROUP_PREFIX applies to the groups looked for, in place of TOPIC_PREFIX.
+    const prefixed = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.', CONSUMER_GROUP_PREFIX: 'staging.' });
+    expect(deployedConsumerGroups(prefixed, ['elephant-normalizer-web', 'prod.elephant-normalizer-web', 'staging.elephant-normalizer-web']).map((entry) => entry.group)[0]).toBe('staging.elephant-normalizer-web');
+  });
+
+  it('reads the groups of services that kept their names from before TOPIC_PREFIX started them (CONSUMER_GROUP set to the old name on upgrading) where the new name does not exist', () => {
+    const config = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.' });
+    const existing = ['elephant-normalizer-web', 'elephant-normalizer-email.ads', 'prod.elephant-normalizer-email', 'elephant-identity-resolver', 'elephant-profile-builder', 'prod.elephant-profile-builder'];
+    const groups = deployedConsumerGroups(config, existing);
+    // email is served under its new name; the old group is read for its other channels only.
+    expect(groups.map((entry) => [entry.group, entry.topics])).toEqual([
+      ['prod.elephant-normalizer-email', ['prod.raw.email']],
+      ['elephant-normalizer-email.ads', ['prod.raw.ads']],
+      ['elephant-normalizer-web', ['prod.raw.web']],
+      ['prod.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', ['prod.raw.pos', 'prod.raw.support', 'prod.raw.crm', 'prod.raw.loyalty', 'prod.raw.content']],
+      ['elephant-identity-resolver', ['prod.touchpoints.v1']],
+      ['prod.elephant-profile-builder', ['prod.touchpoints.resolved.v1', 'prod.identity.merges.v1', 'prod.profiles.erasures.v1']],
+    ]);
+    // Names chosen with CONSUMER_GROUP_PREFIX are taken as they are.
+    const prefixed = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.', CONSUMER_GROUP_PREFIX: 'staging.' });
+    expect(deployedConsumerGroups(prefixed, existing).map((entry) => entry.group)).toEqual(['staging.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'staging.elephant-identity-resolver', 'staging.elephant-profile-builder']);
   });
 });

@@ -29,6 +29,13 @@ describe('elephant drain', () => {
     expect(drained.stderr).toContain(`TOPIC_PREFIX (here ${JSON.stringify(prefix)})`);
   });
 
+  it('regression (TOPIC_PREFIX did not start the services\' default groups): without CONSUMER_GROUP_PREFIX, reads the groups the services name after TOPIC_PREFIX', async () => {
+    const drained = await elephant(['drain', '--timeout', '0'], { CONSUMER_GROUP_PREFIX: '' });
+    expect(drained.code, drained.stderr).toBe(3);
+    expect(drained.stderr).toContain(`${prefix}elephant-identity-resolver reads ${prefix}touchpoints.v1`);
+    expect(drained.stderr).toContain(`${prefix}elephant-profile-builder reads ${prefix}touchpoints.resolved.v1`);
+  });
+
   it('keeps waiting while the topics are created, and ends once they are caught up', async () => {
     let progress = '';
     const drained = elephant(['drain', '--timeout', '60'], {}, (stderr) => (progress = stderr));

@@ -44,7 +44,8 @@ export function cliHarness(name: string, extra: NodeJS.ProcessEnv = {}): CliHarn
     SCHEMA_REGISTRY_URL: ctx.stack.schemaRegistryUrl,
     REDIS_URL: ctx.stack.redisUrl,
     TOPIC_PREFIX: `${ctx.topic(name)}.`,
-    // Consumer groups of this test only: other runs on the shared cluster use the default names.
+    // Consumer groups of this test only, named with CONSUMER_GROUP_PREFIX (in place of TOPIC_PREFIX,
+    // which starts the services' default names) so that the CLI's setting is exercised.
     CONSUMER_GROUP_PREFIX: `${ctx.group(name)}.`,
     REDIS_KEY_PREFIX: ctx.keyPrefix,
     LOG_LEVEL: 'error',

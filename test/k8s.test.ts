@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CHANNELS } from '@elephant/channels';
 import type { ConfigWarning, ParseEnvOptions } from '@elephant/config';
-import { loadConfig as normalizerConfig } from '@elephant/normalizer';
+import { loadConfig as normalizerConfig, topicsOf as normalizerTopicsOf } from '@elephant/normalizer';
 import { loadConfig as resolverConfig } from '@elephant/identity-resolver';
 import { loadConfig as builderConfig } from '@elephant/profile-builder';
 
@@ -89,6 +89,20 @@ describe('the Kubernetes manifests (infra/k8s/elephant.yaml)', () => {
       const config = load?.(env) ?? {};
       for (const name of own) expect(Object.hasOwn(config, name), `${deployment.metadata.name} sets ${name}, which ${container.name} does not read`).toBe(true);
     }
+  });
+
+  it('give every Deployment a consumer group of its own that its TOPIC_PREFIX starts (regression: two environments on one cluster joined the same groups)', () => {
+    const groups = deployments.flatMap((deployment) =>
+      (deployment.spec?.template.spec.containers ?? []).map((container) => {
+        const { env } = environmentOf(container);
+        const group = container.name === 'normalizer' ? normalizerTopicsOf(normalizerConfig(env)).group : container.name === 'identity-resolver' ? resolverConfig(env).CONSUMER_GROUP : builderConfig(env).CONSUMER_GROUP;
+        expect(env['TOPIC_PREFIX'], `${deployment.metadata.name}: a TOPIC_PREFIX`).toBeTruthy();
+        expect(group.startsWith(env['TOPIC_PREFIX'] ?? ''), `${deployment.metadata.name}'s group ${group}`).toBe(true);
+        return group;
+      }),
+    );
+    expect(groups).toContain('prod.elephant-normalizer-web');
+    expect(new Set(groups).size).toBe(groups.length);
   });
 
   it('set nothing in the shared ConfigMap that no service reads', () => {

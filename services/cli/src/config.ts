@@ -14,11 +14,10 @@ const schema = z.object({
   REDIS_TLS_CA_FILE: REDIS_TLS_VARIABLES.REDIS_TLS_CA_FILE,
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
   /**
-   * Prepended to the embedded services' consumer group names (elephant-normalizer-…,
-   * elephant-identity-resolver, elephant-profile-builder), for `run` and for `drain`, which
-   * reads the same names. Groups are not named after TOPIC_PREFIX by default, so that `drain`
-   * still finds the groups of services deployed without it; environments that share a cluster
-   * set this to keep their groups apart.
+   * Starts the embedded services' consumer group names (elephant-normalizer-…,
+   * elephant-identity-resolver, elephant-profile-builder) in place of TOPIC_PREFIX, for `run`
+   * and for `drain`, which reads the same names. Empty (the default): the services' own
+   * defaults, `<TOPIC_PREFIX>elephant-…`, which services deployed without the CLI use too.
    */
   CONSUMER_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only a-z A-Z 0-9 . _ -').default(''),
   TENANT: tenantName.default('default'),

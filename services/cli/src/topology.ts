@@ -68,23 +68,33 @@ function serviceEnv(config: CliConfig): Record<string, string> {
   };
 }
 
+/** What a normalizer's default group name has between its prefix and its channels. */
+const NORMALIZER_GROUP_STEM = 'elephant-normalizer-';
+
+/**
+ * The embedded services' consumer groups: with CONSUMER_GROUP_PREFIX set, named with it in place
+ * of TOPIC_PREFIX (`<CONSUMER_GROUP_PREFIX>elephant-identity-resolver`); without, the services'
+ * own defaults, which TOPIC_PREFIX starts (`<TOPIC_PREFIX>elephant-identity-resolver`), as in a
+ * deployment without the CLI.
+ */
+function groupOf(config: CliConfig, name: string): { CONSUMER_GROUP?: string } {
+  return config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}${name}` };
+}
+
 /** Every channel in one normalizer: one consumer and one producer for all eight raw topics. */
 export function normalizerConfig(config: CliConfig): NormalizerConfig {
-  const group = config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}elephant-normalizer-${CHANNELS.join('.')}` };
-  return loadNormalizerConfig({ ...serviceEnv(config), ...group, NORMALIZER_CHANNELS: CHANNELS.join(','), PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
+  return loadNormalizerConfig({ ...serviceEnv(config), ...groupOf(config, `${NORMALIZER_GROUP_STEM}${CHANNELS.join('.')}`), NORMALIZER_CHANNELS: CHANNELS.join(','), PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
 }
 
 export function resolverConfig(config: CliConfig): ResolverConfig {
-  const group = config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}elephant-identity-resolver` };
-  return loadResolverConfig({ ...serviceEnv(config), ...group, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.IDENTITY_RULES_FILE ? { IDENTITY_RULES_FILE: config.IDENTITY_RULES_FILE } : {}) });
+  return loadResolverConfig({ ...serviceEnv(config), ...groupOf(config, 'elephant-identity-resolver'), REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.IDENTITY_RULES_FILE ? { IDENTITY_RULES_FILE: config.IDENTITY_RULES_FILE } : {}) });
 }
 
 export function builderConfig(config: CliConfig): BuilderConfig {
-  const group = config.CONSUMER_GROUP_PREFIX === '' ? {} : { CONSUMER_GROUP: `${config.CONSUMER_GROUP_PREFIX}elephant-profile-builder` };
-  return loadBuilderConfig({ ...serviceEnv(config), ...group, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.PROCESSING_GUARANTEE ? { PROCESSING_GUARANTEE: config.PROCESSING_GUARANTEE } : {}) });
+  return loadBuilderConfig({ ...serviceEnv(config), ...groupOf(config, 'elephant-profile-builder'), REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, ...(config.PROCESSING_GUARANTEE ? { PROCESSING_GUARANTEE: config.PROCESSING_GUARANTEE } : {}) });
 }
 
-/** Every consumer group of Elephant and the topics it reads: what `drain` waits for. */
+/** Every consumer group of Elephant and the topics it reads: what `run` joins and, without a deployment's own groups, what `drain` waits for. */
 export function consumerGroups(config: CliConfig): { group: string; topics: string[] }[] {
   const normalizer = normalizerTopicsOf(normalizerConfig(config));
   const groups = [{ group: normalizer.group, topics: normalizer.sources.map(({ topic }) => topic) }];
@@ -96,30 +106,55 @@ export function consumerGroups(config: CliConfig): { group: string; topics: stri
   return groups;
 }
 
+/** The channels of a normalizer group named `<stem><channels joined by .>`; undefined for any other name. */
+function normalizerChannelsOf(group: string, stem: string): Channel[] | undefined {
+  if (!group.startsWith(stem)) return undefined;
+  const channels = group.slice(stem.length).split('.');
+  return channels.every((channel) => (CHANNELS as readonly string[]).includes(channel)) ? (channels as Channel[]) : undefined;
+}
+
 /**
  * consumerGroups with the normalizer groups that exist on the cluster (`existing`, the names
  * its listGroups gives) in place of the CLI's own: a deployment runs a normalizer per channel
- * (infra/k8s: elephant-normalizer-web, elephant-normalizer-email, ...) or one for several
- * (elephant-normalizer-email.ads.pos), each group reading the raw topics of its channels. A
- * channel no existing group serves keeps the CLI's all-channel group, whose lag (everything,
- * when it does not exist) names what nobody consumes.
+ * (infra/k8s: prod.elephant-normalizer-web, prod.elephant-normalizer-email, ...) or one for
+ * several (prod.elephant-normalizer-email.ads.pos), each group reading the raw topics of its
+ * channels. A channel no existing group serves keeps the CLI's all-channel group, whose lag
+ * (everything, when it does not exist) names what nobody consumes.
+ *
+ * Groups of services that kept the names from before TOPIC_PREFIX started the default ones
+ * (CONSUMER_GROUP set to the old, unprefixed name on upgrading, docs/operations.md) are read in
+ * place of a new name that does not exist: with CONSUMER_GROUP_PREFIX empty and a TOPIC_PREFIX,
+ * `elephant-identity-resolver` for `prod.elephant-identity-resolver`, and
+ * `elephant-normalizer-<channels>` for the channels no group under the new names serves.
  */
 export function deployedConsumerGroups(config: CliConfig, existing: readonly string[]): { group: string; topics: string[] }[] {
   const [cliNormalizer, ...rest] = consumerGroups(config);
   const sources = normalizerTopicsOf(normalizerConfig(config)).sources;
-  const stem = `${config.CONSUMER_GROUP_PREFIX}elephant-normalizer-`;
+  const names = [...existing].sort();
+  const groupPrefix = config.CONSUMER_GROUP_PREFIX === '' ? config.TOPIC_PREFIX : config.CONSUMER_GROUP_PREFIX;
+  const legacy = config.CONSUMER_GROUP_PREFIX === '' && config.TOPIC_PREFIX !== '';
   const served = new Set<Channel>();
   const normalizers: { group: string; topics: string[] }[] = [];
-  for (const group of [...existing].sort()) {
-    if (!group.startsWith(stem)) continue;
-    const channels = group.slice(stem.length).split('.');
-    if (channels.length === 0 || !channels.every((channel) => (CHANNELS as readonly string[]).includes(channel))) continue;
-    for (const channel of channels) served.add(channel as Channel);
-    normalizers.push({ group, topics: sources.filter((source) => channels.includes(source.channel)).map((source) => source.topic) });
-  }
+  /** The groups under `stem`, each for those of its channels `wanted` keeps. */
+  const take = (stem: string, wanted: (channel: Channel) => boolean): void => {
+    const taken: Channel[] = [];
+    for (const group of names) {
+      const channels = normalizerChannelsOf(group, stem)?.filter(wanted);
+      if (channels === undefined || channels.length === 0) continue;
+      taken.push(...channels);
+      normalizers.push({ group, topics: sources.filter((source) => channels.includes(source.channel)).map((source) => source.topic) });
+    }
+    for (const channel of taken) served.add(channel);
+  };
+  take(`${groupPrefix}${NORMALIZER_GROUP_STEM}`, () => true);
+  if (legacy) take(NORMALIZER_GROUP_STEM, (channel) => !served.has(channel));
   const unserved = sources.filter((source) => !served.has(source.channel));
   if (unserved.length > 0 && cliNormalizer) normalizers.push({ group: cliNormalizer.group, topics: unserved.map((source) => source.topic) });
-  return [...normalizers, ...rest];
+  const others = rest.map((entry) => {
+    const old = entry.group.slice(config.TOPIC_PREFIX.length);
+    return legacy && !existing.includes(entry.group) && existing.includes(old) ? { ...entry, group: old } : entry;
+  });
+  return [...normalizers, ...others];
 }
 
 export function rawTopicOf(config: CliConfig, channel: Channel): string {

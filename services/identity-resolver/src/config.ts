@@ -23,7 +23,12 @@ const schema = z.object({
   ALERTS_TOPIC: topicName.optional(),
   /** Default `<prefix>dlq.identity-resolver.v1`. */
   DLQ_TOPIC: topicName.optional(),
-  CONSUMER_GROUP: z.string().min(1).default('elephant-identity-resolver'),
+  /**
+   * Default `<prefix>elephant-identity-resolver`: TOPIC_PREFIX starts it, so that environments
+   * sharing a cluster (`stg.`, `prod.`) never join one group (before 2026-12-07 they did, and the
+   * leader assigned only its own environment's topics: the other's pipeline stopped, still ready).
+   */
+  CONSUMER_GROUP: z.string().min(1).optional(),
   /** Kafka client id; one per pod (e.g. the pod name) tells group members apart in the broker's tools. */
   KAFKA_CLIENT_ID: z.string().min(1).default('elephant-identity-resolver'),
   /** The identity rules document (JSON, see docs/identity.md); default: the built-in defaults. */
@@ -48,7 +53,10 @@ const schema = z.object({
   for (const issue of [...kafkaSecurityIssues(config), ...redisTlsIssues(config)]) context.addIssue({ code: 'custom', ...issue });
 });
 
-export type ResolverConfig = z.infer<typeof schema>;
+export type ResolverConfig = Omit<z.infer<typeof schema>, 'CONSUMER_GROUP'> & {
+  /** CONSUMER_GROUP, else `<TOPIC_PREFIX>elephant-identity-resolver`. */
+  CONSUMER_GROUP: string;
+};
 
 export interface ResolverTopics {
   readonly touchpoints: string;
@@ -59,7 +67,8 @@ export interface ResolverTopics {
 }
 
 export function loadConfig(env: Env = process.env, options: ParseEnvOptions = {}): ResolverConfig {
-  return parseEnv('identity-resolver', schema, env, options);
+  const parsed = parseEnv('identity-resolver', schema, env, options);
+  return { ...parsed, CONSUMER_GROUP: parsed.CONSUMER_GROUP ?? `${parsed.TOPIC_PREFIX}elephant-identity-resolver` };
 }
 
 export function topicsOf(config: ResolverConfig): ResolverTopics {

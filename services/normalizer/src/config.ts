@@ -33,7 +33,12 @@ const schema = z.object({
   TOUCHPOINTS_TOPIC: topicName.optional(),
   /** Default `<prefix>dlq.normalizer.v1`. */
   DLQ_TOPIC: topicName.optional(),
-  /** Default `elephant-normalizer-<channel>`, with several channels `elephant-normalizer-<channel>.<channel>...` (in the order of CHANNELS). */
+  /**
+   * Default `<prefix>elephant-normalizer-<channel>`, with several channels
+   * `<prefix>elephant-normalizer-<channel>.<channel>...` (in the order of CHANNELS): TOPIC_PREFIX
+   * starts it, so that environments sharing a cluster (`stg.`, `prod.`) never join one group
+   * (before 2026-12-07 they did, and the leader assigned only its own environment's topics).
+   */
   CONSUMER_GROUP: z.string().min(1).optional(),
   TENANT: tenantName.default('default'),
   /**
@@ -175,6 +180,6 @@ export function topicsOf(config: NormalizerConfig): NormalizerTopics {
     sources: config.channels.map((channel) => ({ channel, topic: single ?? `${prefix}raw.${channel}` })),
     touchpoints: config.TOUCHPOINTS_TOPIC ?? `${prefix}touchpoints.v1`,
     deadLetters: config.DLQ_TOPIC ?? `${prefix}dlq.normalizer.v1`,
-    group: config.CONSUMER_GROUP ?? `elephant-normalizer-${config.channels.join('.')}`,
+    group: config.CONSUMER_GROUP ?? `${prefix}elephant-normalizer-${config.channels.join('.')}`,
   };
 }

@@ -37,8 +37,16 @@ describe('normalizer configuration', () => {
       sources: [{ channel: 'pos', topic: 'prod.raw.pos' }],
       touchpoints: 'prod.touchpoints.v1',
       deadLetters: 'prod.dlq.normalizer.v1',
-      group: 'elephant-normalizer-pos',
+      group: 'prod.elephant-normalizer-pos',
     });
+  });
+
+  it('regression (environments sharing a cluster joined one group, whose leader assigned only its own topics: the other environment\'s normalizers got no partitions, still ready): TOPIC_PREFIX starts the default consumer group; CONSUMER_GROUP overrides it; no prefix leaves the name as it was', () => {
+    expect(topicsOf(loadConfig({ ...base, TOPIC_PREFIX: 'stg.' })).group).toBe('stg.elephant-normalizer-pos');
+    expect(topicsOf(loadConfig({ ...base, NORMALIZER_CHANNEL: undefined, NORMALIZER_CHANNELS: 'pos,web', TOPIC_PREFIX: 'prod.' })).group).toBe('prod.elephant-normalizer-web.pos');
+    expect(topicsOf(loadConfig({ ...base, TOPIC_PREFIX: 'prod.', CONSUMER_GROUP: 'elephant-normalizer-pos' })).group).toBe('elephant-normalizer-pos');
+    expect(topicsOf(loadConfig({ ...base, TOPIC_PREFIX: '' })).group).toBe('elephant-normalizer-pos');
+    expect(topicsOf(loadConfig(base)).group).toBe('elephant-normalizer-pos');
   });
 
   it('refuses a TENANT with a brace, naming it (it is the hash tag of the tenant\'s Redis keys)', () => {

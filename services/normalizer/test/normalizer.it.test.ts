@@ -153,6 +153,15 @@ describe('normalizer on the real stack', () => {
     expect(new Set(decoded.map((touchpoint) => touchpoint.eventId))).toEqual(new Set(expected.keys()));
   });
 
+  it('regression (two environments on one cluster joined one consumer group, elephant-normalizer-<channel>, whose leader assigned only the topics it subscribed to: the other environment\'s normalizers got no partitions and stayed ready): without CONSUMER_GROUP each TOPIC_PREFIX has a group of its own, and both pipelines flow', async () => {
+    const stg = await start('web', 'env-stg', { CONSUMER_GROUP: '' });
+    const prod = await start('web', 'env-prod', { CONSUMER_GROUP: '' });
+    expect([stg.topics.group, prod.topics.group]).toEqual([`${ctx.topic('env-stg')}.elephant-normalizer-web`, `${ctx.topic('env-prod')}.elephant-normalizer-web`]);
+    await Promise.all([produce(source(stg.topics), [segmentTrack('stg-1', 'anon-stg')]), produce(source(prod.topics), [segmentTrack('prod-1', 'anon-prod')])]);
+    const [fromStg, fromProd] = await Promise.all([readExactly(stg.topics.touchpoints, 1).then(decodeAll), readExactly(prod.topics.touchpoints, 1).then(decodeAll)]);
+    expect([fromStg[0]?.source.eventId, fromProd[0]?.source.eventId]).toEqual(['stg-1', 'prod-1']);
+  });
+
   // Only the local stack serves a SASL_SSL listener (infra/local/tls/); the same broker's plain
   // listener creates the topics and reads the output.
   it.skipIf(ctx.stack.secureKafka === undefined)('connects to a secured cluster (TLS with its CA, SASL/PLAIN) with the KAFKA_SSL* and KAFKA_SASL_* settings', async () => {

@@ -39,7 +39,12 @@ const schema = z.object({
   UPDATES_TOPIC: topicName.optional(),
   SNAPSHOTS_TOPIC: topicName.optional(),
   DLQ_TOPIC: topicName.optional(),
-  CONSUMER_GROUP: z.string().min(1).default('elephant-profile-builder'),
+  /**
+   * Default `<prefix>elephant-profile-builder`: TOPIC_PREFIX starts it, so that environments
+   * sharing a cluster (`stg.`, `prod.`) never join one group (before 2026-12-07 they did, and the
+   * leader assigned only its own environment's topics: the other's pipeline stopped, still ready).
+   */
+  CONSUMER_GROUP: z.string().min(1).optional(),
   /** Must match the identity resolver's: profiles live next to the graph of their tenant. */
   REDIS_KEY_PREFIX: redisKeyPrefix.default('elephant:'),
   /**
@@ -158,7 +163,10 @@ function purposeAliasesOf(raw: Readonly<Record<string, string>>): { readonly ali
   return { aliases };
 }
 
-export type BuilderConfig = z.infer<typeof schema>;
+export type BuilderConfig = Omit<z.infer<typeof schema>, 'CONSUMER_GROUP'> & {
+  /** CONSUMER_GROUP, else `<TOPIC_PREFIX>elephant-profile-builder`. */
+  CONSUMER_GROUP: string;
+};
 
 export interface BuilderTopics {
   readonly resolved: string;
@@ -170,7 +178,8 @@ export interface BuilderTopics {
 }
 
 export function loadConfig(env: Env = process.env, options: ParseEnvOptions = {}): BuilderConfig {
-  return parseEnv('profile-builder', schema, env, options);
+  const parsed = parseEnv('profile-builder', schema, env, options);
+  return { ...parsed, CONSUMER_GROUP: parsed.CONSUMER_GROUP ?? `${parsed.TOPIC_PREFIX}elephant-profile-builder` };
 }
 
 /**

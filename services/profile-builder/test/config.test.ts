@@ -17,6 +17,14 @@ function refused(env: Record<string, string>): ConfigError {
 }
 
 describe('profile builder configuration', () => {
+  it('regression (environments sharing a cluster joined one group, whose leader assigned only its own topics: the other environment\'s builders got no partitions, still ready): TOPIC_PREFIX starts the default consumer group; CONSUMER_GROUP overrides it; no prefix leaves the name as it was', () => {
+    expect(loadConfig({ ...base, TOPIC_PREFIX: 'prod.' }).CONSUMER_GROUP).toBe('prod.elephant-profile-builder');
+    expect(loadConfig({ ...base, TOPIC_PREFIX: 'stg.' }).CONSUMER_GROUP).toBe('stg.elephant-profile-builder');
+    expect(loadConfig({ ...base, TOPIC_PREFIX: 'prod.', CONSUMER_GROUP: 'elephant-profile-builder' }).CONSUMER_GROUP).toBe('elephant-profile-builder');
+    expect(loadConfig(base).CONSUMER_GROUP).toBe('elephant-profile-builder');
+    expect(loadConfig({ ...base, TOPIC_PREFIX: '' }).CONSUMER_GROUP).toBe('elephant-profile-builder');
+  });
+
   it('refuses a REDIS_KEY_PREFIX with a brace, naming it (each tenant adds the hash tag {<tenant>} after the prefix)', () => {
     for (const prefix of ['a{b}:', 'elephant}:', '{']) {
       const error = refused({ REDIS_KEY_PREFIX: prefix });
