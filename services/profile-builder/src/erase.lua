@@ -46,9 +46,13 @@
 -- PURGE_INLINE of them: queued, P pq:<id>, and deleted by mode 'purge' calls), and per
 -- identifier P i:, P sw:, P mw:, P q:, P sr: and the entries P sr: points to. It also erases every profile folded into <id> earlier
 -- (its mergedFrom): their P pm:<x> link goes and they get their own erasure mark.
+-- A quarantined identifier (P q: exists) is a value shared by many people, not the person's:
+-- only its link (P i:) goes, and the erased profiles' ids leave its partner set (P sw:); its
+-- quarantine, partner set, merge history (P mw:) and P sr: entries stay, and it gets no erasure
+-- mark (see quarantinedShared below).
 -- What stays: P px:<id> (at, v, u: when it was erased, the erasure's version and when the
 -- builder applied the request; the id is a
--- random pseudonym), and per identifier P ex:<sha1(type:value)> with the time, so that events
+-- random pseudonym), and per identifier not quarantined P ex:<sha1(type:value)> with the time, so that events
 -- ingested before the erasure cannot recreate the person (docs/profiles.md says why these
 -- stay and what they reveal).
 local P, at, mode = ARGV[1], ARGV[2], ARGV[3]
@@ -142,8 +146,30 @@ local function withHeldApart(first, pid)
   return table.concat(reply, '\n')
 end
 
+-- A quarantined value the erased profile holds (resolve.lua's super-node defence: a store's
+-- phone typed in for walk-ins) is shared by many people: it does not identify this one. Until
+-- 2026-12-07 the erasure deleted it like the person's own identifiers: its quarantine (the
+-- resolver decides by EXISTS q:, so the value linked and over-merged again), its partner set and
+-- merge history (the counts that would quarantine it again started from nothing), and it
+-- wrote its erasure mark, which dropped every other person's in-flight event carrying the
+-- value whole, as erased, with no dead letter. Now only what makes it this person's goes: its
+-- link (P i:, the owner and the provenance of its attachment), and the erased profiles' ids
+-- in its partner set (stale entries: a rewrite leaves its own profile out). The quarantine,
+-- the rest of the partner set (other people's profiles and values, which P sr: records stay
+-- exact for), the merge history and the P '#'-entries naming it in others' partner sets stay:
+-- they are about the value. No erasure mark: the value, unowned now, links nothing, and the
+-- erased person's in-flight events are dropped by the marks of their own identifiers.
+-- `selves`: the erased profile's id and the ids folded into it.
+local function quarantinedShared(member, selves)
+  redis.call('DEL', P .. 'i:' .. member)
+  for first = 1, #selves, 1000 do
+    redis.call('SREM', P .. 'sw:' .. member, unpack(selves, first, math.min(first + 999, #selves)))
+  end
+end
+
 local function erase(pid, version, applied)
   gather(pid, pid)
+  local selves = { pid }
   local stored = redis.call('HGET', P .. 'ps:' .. pid, 's')
   if stored then
     local ok, state = pcall(cjson.decode, stored)
@@ -154,21 +180,30 @@ local function erase(pid, version, applied)
       for _, absorbed in ipairs(state.mergedFrom) do
         if redis.call('EXISTS', P .. 'px:' .. absorbed) == 0 then mark(absorbed, nil) end
         gather(pid, absorbed)
+        table.insert(selves, absorbed)
       end
     end
   end
   for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
-    -- Seen, before this profile held it, with values of other profiles while a limit kept it
-    -- out of every profile: their partner sets name it by its value (resolve.lua, sr:).
-    local seenWith = P .. 'sr:' .. member
-    for _, other in ipairs(redis.call('SMEMBERS', seenWith)) do redis.call('SREM', P .. 'sw:' .. other, '#' .. member) end
-    -- And its own partner set names such identifiers of others, whose sr: names it by value.
-    local partners = P .. 'sw:' .. member
-    for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
-      if string.sub(partner, 1, 1) == '#' then redis.call('SREM', P .. 'sr:' .. string.sub(partner, 2), member) end
+    if redis.call('EXISTS', P .. 'q:' .. member) == 1 then
+      quarantinedShared(member, selves)
+    else
+      -- Not quarantined: as far as the graph knows, the person's own value, even one seen with
+      -- a few other profiles below the thresholds. It goes with them: its partner set and
+      -- merge history (counting starts again should it be shared), and its erasure mark drops
+      -- the in-flight events carrying it, the person's and any other's, ingested before now.
+      -- Seen, before this profile held it, with values of other profiles while a limit kept it
+      -- out of every profile: their partner sets name it by its value (resolve.lua, sr:).
+      local seenWith = P .. 'sr:' .. member
+      for _, other in ipairs(redis.call('SMEMBERS', seenWith)) do redis.call('SREM', P .. 'sw:' .. other, '#' .. member) end
+      -- And its own partner set names such identifiers of others, whose sr: names it by value.
+      local partners = P .. 'sw:' .. member
+      for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
+        if string.sub(partner, 1, 1) == '#' then redis.call('SREM', P .. 'sr:' .. string.sub(partner, 2), member) end
+      end
+      redis.call('DEL', P .. 'i:' .. member, partners, P .. 'mw:' .. member, seenWith)
+      redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
     end
-    redis.call('DEL', P .. 'i:' .. member, partners, P .. 'mw:' .. member, P .. 'q:' .. member, seenWith)
-    redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
   end
   -- The profile's events: a sorted set, or a plain set written before 2026-12-06.
   purgeOrQueue(pid)

@@ -1,0 +1,146 @@
+/**
+ * An erasure of the profile that holds a quarantined (shared) value, on a real Redis, with the
+ * resolver's script and the builder's erasure script: the value's quarantine outlives the
+ * erasure, and the value is not marked erased. Regression: the erasure deleted the value's
+ * quarantine, partner set and merge history like the person's own identifiers and wrote an
+ * erasure mark for it, so later events linked on it again (over-merging the people who carry
+ * it), and other people's in-flight events carrying it were dropped whole as erased.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RULES } from '@elephant/identity';
+import { IdentityGraph, graphRulesOf, type ResolveResult } from '@elephant/identity-resolver';
+import { emptyProfile, type ProfileState } from '@elephant/profiles';
+import { ProfileStore } from '@elephant/profile-builder';
+import { connectRedis, type Redis } from '@elephant/redis';
+import { createTestContext } from '@elephant/testing';
+
+const ctx = createTestContext('erasure-quarantine');
+let redis: Redis;
+let store: ProfileStore;
+let graph: IdentityGraph;
+
+beforeAll(async () => {
+  redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+  store = new ProfileStore(redis, ctx.keyPrefix, 3600);
+  graph = new IdentityGraph(redis, ctx.keyPrefix);
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await ctx.cleanup();
+});
+
+const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
+// maxProfilesPerValue 5, user_id limit 1, email limit 5.
+const rules = graphRulesOf(DEFAULT_RULES, 3600);
+const STORE_PHONE = '+15550100200';
+const PHONE = `phone:${STORE_PHONE}`;
+
+/**
+ * In `tenant`: Ann's profile holds the store's phone, which a merge of her cookie profile and
+ * walk-ins' events quarantine as shared; then Ann is erased.
+ */
+async function quarantineThenErase(tenant: string) {
+  const P = store.tenantPrefix(tenant);
+  let clock = Date.UTC(2026, 10, 1);
+  let sequence = 0;
+  const resolve = async (identifiers: [string, string][], ingestTime?: number): Promise<ResolveResult> => {
+    clock += 1000;
+    sequence += 1;
+    const [result] = await graph.resolveBatch(tenant, [{ eventId: `e-${sequence}`, eventTime: clock, ingestTime: ingestTime ?? clock, channel: 'pos', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) }], rules);
+    if (!result) throw new Error('no result');
+    return result;
+  };
+
+  // Ann's account with the store's phone typed in, and a cookie profile of hers that the phone
+  // merges into it (an entry of the phone's merge history).
+  const ann = await resolve([['user_id', 'u-ann'], ['email', 'ann@mail.io'], ['phone', STORE_PHONE]]);
+  const annId = ann.profileId ?? '';
+  const cookie = await resolve([['anonymous_id', 'c-ann']]);
+  const cookieId = cookie.profileId ?? '';
+  expect(cookieId).not.toBe(annId);
+  expect((await resolve([['anonymous_id', 'c-ann'], ['phone', STORE_PHONE]])).merge).toMatchObject({ survivor: annId, absorbed: [cookieId] });
+  // The builder's state of Ann's profile, as its fold of that merge wrote it.
+  const state: ProfileState = { ...emptyProfile(annId, tenant, clock), version: 2, mergedFrom: [cookieId] };
+  expect(await store.commit(tenant, [{ profileId: annId, expectedVersion: undefined, version: 2, state: JSON.stringify(state), appliedEventIds: ['e-fold'], outbox: { partition: 0, field: `t|1|${annId}`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+  // On an event of Ann's, Zed's user id is kept out by the limit: the phone's partner set names
+  // it by its value (and sr:user_id:z-ed where it is named).
+  await resolve([['user_id', 'u-ann'], ['user_id', 'z-ed'], ['phone', STORE_PHONE]]);
+  // Walk-ins give their own user id and the store's phone: the limit keeps the phone out of
+  // their new profiles, and the fourth brings it to six partners (Ann's profile, Zed's value,
+  // four walk-ins): quarantined.
+  const walkIns: string[] = [];
+  for (let n = 1; n <= 4; n += 1) {
+    const walkIn = await resolve([['user_id', `w-${n}`], ['phone', STORE_PHONE]]);
+    walkIns.push(walkIn.profileId ?? '');
+    expect(walkIn.quarantined).toMatchObject(n < 4 ? [] : [{ type: 'phone', value: STORE_PHONE, reason: 'too_many_profiles', observed: 6 }]);
+  }
+  const quarantine = await redis.hgetall(`${P}q:${PHONE}`);
+  expect(quarantine).toMatchObject({ reason: 'too_many_profiles', event: `e-${sequence}` });
+  expect(await redis.hget(`${P}i:${PHONE}`, 'p')).toBe(annId);
+  const mergeHistory = await redis.zrange(`${P}mw:${PHONE}`, '0', '-1', 'WITHSCORES');
+  expect(mergeHistory).toHaveLength(2);
+  // Stale partners a set keeps until its next rewrite: Ann's profile and the one folded into it.
+  await redis.sadd(`${P}sw:${PHONE}`, annId, cookieId);
+  const partners = [...walkIns, '#user_id:z-ed'].sort();
+  expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual([...partners, annId, cookieId].sort());
+  expect((await redis.smembers(`${P}sr:user_id:z-ed`)).sort()).toEqual([PHONE, 'user_id:u-ann']);
+
+  const erasedAt = clock + 60_000;
+  clock = erasedAt;
+  expect(await store.erase(tenant, annId, erasedAt, erasedAt)).toMatchObject({ version: 3 });
+  return { P, resolve, annId, cookieId, quarantine, mergeHistory, partners, erasedAt };
+}
+
+describe('erasing the profile that holds a quarantined shared value', () => {
+  it('keeps the quarantine, the partners and merge history of the value, takes its link and the erased profiles out, marks only the person\'s own identifiers, and keeps nothing else of them', async () => {
+    const { P, annId, cookieId, quarantine, mergeHistory, partners, erasedAt } = await quarantineThenErase('kept');
+    expect(await redis.hgetall(`${P}q:${PHONE}`)).toEqual(quarantine);
+    expect(await redis.exists(`${P}i:${PHONE}`)).toBe(0);
+    expect(await redis.exists(`${P}ex:${sha1(PHONE)}`)).toBe(0);
+    expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual(partners);
+    expect(await redis.zrange(`${P}mw:${PHONE}`, '0', '-1', 'WITHSCORES')).toEqual(mergeHistory);
+    expect(await redis.smembers(`${P}sr:user_id:z-ed`)).toEqual([PHONE]);
+    // Ann's own identifiers: erased and marked, with their partner sets and merge history.
+    for (const own of ['user_id:u-ann', 'email:ann@mail.io', 'anonymous_id:c-ann']) {
+      expect(await redis.get(`${P}ex:${sha1(own)}`)).toBe(String(erasedAt));
+      expect(await redis.exists(`${P}i:${own}`, `${P}sw:${own}`, `${P}mw:${own}`, `${P}sr:${own}`)).toBe(0);
+    }
+    // Nothing names Ann's values; her profiles' ids only their erasure marks and the partner
+    // sets of other people's values seen with her profile (pseudonyms, docs/profiles.md).
+    const leaks: string[] = [];
+    for (const key of await redis.keys(`${P}*`)) {
+      const type = await redis.type(key);
+      const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+      const items = [key, ...content];
+      const named = items.some((item) => item?.includes('ann') === true);
+      const pseudonym = items.some((item) => item === annId || item === cookieId || item?.endsWith(`:${annId}`) === true || item?.endsWith(`:${cookieId}`) === true);
+      const allowed = key === `${P}px:${annId}` || key === `${P}px:${cookieId}` || (key.startsWith(`${P}sw:user_id:`) && !key.includes('ann'));
+      if (named || (pseudonym && !allowed)) leaks.push(`${key.slice(P.length)}: ${JSON.stringify(content)}`);
+    }
+    expect(leaks).toEqual([]);
+  });
+
+  it('regression (the quarantine went with the erasure): later events carrying the value and distinct people\'s identifiers do not merge those people', async () => {
+    const { resolve, quarantine, P } = await quarantineThenErase('later');
+    const yves = await resolve([['email', 'yves@mail.io']]);
+    const yuri = await resolve([['email', 'yuri@mail.io']]);
+    const first = await resolve([['email', 'yves@mail.io'], ['phone', STORE_PHONE]]);
+    const second = await resolve([['email', 'yuri@mail.io'], ['phone', STORE_PHONE]]);
+    expect([first.profileId, first.merge, second.profileId, second.merge]).toEqual([yves.profileId, null, yuri.profileId, null]);
+    expect(second.ignored).toEqual([{ type: 'phone', value: STORE_PHONE, reason: 'quarantined' }]);
+    expect(await redis.exists(`${P}i:${PHONE}`)).toBe(0);
+    expect(await graph.quarantineOf('later', { type: 'phone', value: STORE_PHONE })).toEqual(quarantine);
+  });
+
+  it('regression (the value was marked erased): another person\'s in-flight event carrying it is resolved, not dropped as erased; the erased person\'s own are dropped', async () => {
+    const { resolve, erasedAt } = await quarantineThenErase('in-flight');
+    // Ingested before the erasure.
+    const vera = await resolve([['email', 'vera@mail.io'], ['phone', STORE_PHONE]], erasedAt - 1000);
+    expect(vera).toMatchObject({ outcome: 'created', ignored: [{ type: 'phone', value: STORE_PHONE, reason: 'quarantined' }], attached: [{ type: 'email', value: 'vera@mail.io' }] });
+    expect(await resolve([['email', 'ann@mail.io'], ['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
+    // The value alone links nothing, as before the erasure: unresolved (the resolver dead-letters it), not erased.
+    expect(await resolve([['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'unresolved', profileId: null });
+  });
+});
