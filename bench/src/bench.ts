@@ -15,7 +15,7 @@ import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
 import { ConfigError } from '@elephant/config';
 import { burstFiguresOf, burstOf, type BurstShape } from './burst.ts';
-import { drained, eventsDue, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, spawnNode, type Burst, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
+import { drained, eventsDue, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, settledText, spawnNode, type Burst, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
 
 export type { Percentiles } from './load.ts';
 
@@ -266,7 +266,8 @@ const PASSTHROUGH_COPIES = 8;
  */
 async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spec: { readonly name: string; readonly groups: readonly ConsumerGroupTopics[]; readonly input: number; readonly baseline: StageFigures | null; readonly start: () => Spawned }): Promise<StageFigures> {
   // The input was just written: the kernel writes it back now, not during the run.
-  await settle(settleMsOf(options));
+  const quiet = await settle(settleMsOf(options));
+  options.progress(`  ${spec.name}: ${spec.input} events at saturation (${settledText(quiet)})`);
   const spawned = spec.start();
   const pids = Object.values(spawned.pids);
   try {
@@ -394,12 +395,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const memoryBefore = (await redisStats(redis)).memory;
     // One process per stage, as in the latency run (a single process tops out at one core).
     await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${pipePrefix}${name}`, partitions: options.partitions })));
+    // As every throughput run: the stage latency runs' topics were just deleted and their broker
+    // log written; the kernel and the broker finish that now, not while the pipeline is timed.
+    const quiet = await settle(settleMsOf(options));
     const services = spawnStages(pipeEnv);
     const pipeGroups = consumerGroups(loadCliConfig(pipeEnv));
     const stagePids = Object.values(services.pids);
     try {
       await warmUp(kafka, pipePrefix, simulation, pipeGroups);
-      options.progress('pipeline: all services, simulator traffic at full speed');
+      options.progress(`pipeline: all services, simulator traffic at full speed (before the services started: ${settledText(quiet)})`);
       before = await snapshot(redis, options, stagePids);
       await produceAll(kafka, raw(pipePrefix));
       await drained(kafka, pipeGroups, records.length, 900000);

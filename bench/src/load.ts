@@ -344,8 +344,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
       },
     });
     const quiet = await settle(spec.settleMs);
-    const before = quiet.coresBusy === null ? '' : ` (the machine ${quiet.coresBusy} cores busy before it, after ${quiet.seconds} s of waiting for it to be quiet)`;
-    spec.progress(`  ${spec.rate} events/s for ${spec.warmupSeconds} s of warm-up, then ${spec.seconds} s measured${before}`);
+    spec.progress(`  ${spec.rate} events/s for ${spec.warmupSeconds} s of warm-up, then ${spec.seconds} s measured (${settledText(quiet)})`);
     const producer = await BatchProducer.connect(kafka);
     let cpuBefore: Record<string, number | null> | undefined;
     let machineBefore: ReturnType<typeof machineTimes> = null;
@@ -431,6 +430,20 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
   }
 }
 
+/** What `settle` found: how long it took, and how busy the machine was over its last half-second (null: it did not wait). */
+export interface Settled {
+  readonly seconds: number;
+  readonly coresBusy: number | null;
+}
+
+/**
+ * `settle`'s outcome for a progress line, the same for every measurement: how busy the machine
+ * was when the measurement started and how long the benchmark waited for it to be quiet.
+ */
+export function settledText(quiet: Settled): string {
+  return quiet.coresBusy === null ? `no wait for a quiet machine, ${quiet.seconds} s flushing dirty pages` : `the machine ${quiet.coresBusy} cores busy before it, after ${quiet.seconds} s of waiting for it to be quiet`;
+}
+
 /** Below this many cores busy (the whole machine, over half a second) the machine counts as quiet. */
 const QUIET_CORES = 0.3;
 
@@ -444,7 +457,7 @@ const QUIET_CORES = 0.3;
  * at 1.9–2.0 of its 2 cores (docs/benchmarks.md). The processes under test are started and
  * idle by then; their own start-up is over too once the machine is quiet.
  */
-export async function settle(timeoutMs: number): Promise<{ seconds: number; coresBusy: number | null }> {
+export async function settle(timeoutMs: number): Promise<Settled> {
   const started = performance.now();
   await new Promise<void>((resolve) => {
     execFile('sync', () => resolve()); // where there is no `sync`, nothing to flush first

@@ -98,5 +98,9 @@ describe('benchmark', () => {
     expect(markdown).toMatch(/^\| during the burst \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \|$/m);
     expect(markdown).toContain('p99');
     expect(lines.some((line) => line.startsWith('latency'))).toBe(true);
+    // Every throughput run says how its wait for a quiet machine went (none here: settleSeconds 0),
+    // the whole pipeline's too (it started without the wait, regression).
+    expect(lines.filter((line) => / events at saturation \(no wait for a quiet machine, [\d.]+ s flushing dirty pages\)$/.test(line))).toHaveLength(5);
+    expect(lines.find((line) => line.startsWith('pipeline:'))).toMatch(/\(before the services started: no wait for a quiet machine, [\d.]+ s flushing dirty pages\)$/);
   });
 });
