@@ -13,9 +13,9 @@ import type { Logger } from '@elephant/observability';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
-import { ConfigError } from '@elephant/config';
+import { ConfigError, type ConfigIssue } from '@elephant/config';
 import { burstFiguresOf, burstOf, type BurstShape } from './burst.ts';
-import { drained, eventsDue, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, settledText, spawnNode, type Burst, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
+import { drained, eventsDue, eventsOf, eventsOffered, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, settledText, spawnNode, type Burst, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
 
 export type { Percentiles } from './load.ts';
 
@@ -359,10 +359,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
   const env = serviceEnv(options, tenant);
+  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
+  // The burst run offers the most events of all the latency runs.
+  checkLatencyInputs(options, simulation, burstShape);
   const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
   // What the bench's own polling costs Redis: nothing, it never talks to Redis between snapshots.
-  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
   const records = simulation.records;
   options.progress(`workload: ${records.length} raw messages, ${simulation.truth.size} touchpoints of ${options.people} people`);
   const raw = (prefix: string): { topic: string; messages: Message[] }[] =>
@@ -525,8 +527,9 @@ export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 
   const run = `bench-${Date.now().toString(36)}`;
   const tenant = 'default';
   const env = serviceEnv(options, tenant, which === 'pipeline-exactly-once' ? 'exactly_once' : 'at_least_once');
-  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
+  checkLatencyInputs(options, simulation, burst);
+  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
   try {
     if (burst !== undefined) return await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burst);
@@ -596,6 +599,35 @@ function burstOptionsOf(options: BenchOptions): Burst {
   ];
   if (issues.length > 0) throw new ConfigError('the benchmark', issues);
   return burstOf(factor, seconds, options.latencySeconds);
+}
+
+/**
+ * Refuses latency runs the simulation cannot feed: every latency run offers the simulator's raw
+ * messages (or what a stage made of them) at `latencyRate` events a second for the warm-up and
+ * the window, a burst's extra included; with fewer events in the simulation the load ran out
+ * early and the run reported a window it had not offered. Checked before anything is measured.
+ */
+export function latencyInputsIssues(options: Pick<BenchOptions, 'people' | 'latencyRate' | 'latencyWarmupSeconds' | 'latencySeconds'>, held: number, burst?: Burst): ConfigIssue[] {
+  const steady = eventsOffered(options.latencyRate, options.latencyWarmupSeconds, options.latencySeconds);
+  const needed = eventsOffered(options.latencyRate, options.latencyWarmupSeconds, options.latencySeconds, burst);
+  if (held >= needed) return [];
+  const burstPart = burst === undefined ? '' : ` + ${needed - steady} for the burst (BENCH_BURST_FACTOR ${burst.factor}, BENCH_BURST_SECONDS ${burst.seconds})`;
+  const people = Math.ceil((options.people * needed) / Math.max(held, 1));
+  return [
+    {
+      variable: 'BENCH_PEOPLE',
+      problem: `${options.people} simulated people carry ${held} events, fewer than the ${needed} a latency run offers: BENCH_LATENCY_RATE ${options.latencyRate} × (BENCH_LATENCY_WARMUP_SECONDS ${options.latencyWarmupSeconds} + BENCH_LATENCY_SECONDS ${options.latencySeconds})${burstPart}; raise BENCH_PEOPLE (to about ${people}) or lower BENCH_LATENCY_RATE or BENCH_LATENCY_SECONDS`,
+    },
+  ];
+}
+
+/** `latencyInputsIssues` for the simulation, thrown as a ConfigError. */
+function checkLatencyInputs(options: BenchOptions, simulation: Simulation, burst?: Burst): void {
+  const needed = eventsOffered(options.latencyRate, options.latencyWarmupSeconds, options.latencySeconds, burst);
+  // Each raw message carries at least one event: counting them (adapting every message) is needed only when they are fewer.
+  const held = simulation.records.length >= needed ? simulation.records.length : eventsOf(rawInputs(simulation, '', simulation.options.tenant, simulation.records.length));
+  const issues = latencyInputsIssues(options, held, burst);
+  if (issues.length > 0) throw new ConfigError('the benchmark', issues);
 }
 
 async function pipelineLatency(kafka: Kafka, redis: Redis, env: Record<string, string>, simulation: Simulation, options: BenchOptions, burst?: Burst): Promise<{ latency: BenchReport['latency'] } & Pick<LoadResult, 'timeline' | 'sampled'>> {
@@ -926,7 +958,8 @@ function burstLines(report: BenchReport): string[] {
   const burst = report.burst;
   const row = (label: string, figures: BurstFigures['before']): string => `| ${label} | ${figures.samples} | ${figures.p50} | ${figures.p95} | ${figures.p99} | ${figures.max} |`;
   const end = burst.at + burst.seconds;
-  const around = burst.perSecond.filter((second) => second.second >= Math.floor(burst.at) - 2 && second.second <= Math.ceil(end) + 7);
+  // A second without samples has no p99 to show (the histogram's 0 would read as 0 ms).
+  const around = burst.perSecond.filter((second) => second.samples > 0 && second.second >= Math.floor(burst.at) - 2 && second.second <= Math.ceil(end) + 7);
   const machine = burst.machine ? ` The whole machine was ${burst.machine.coresBusy} of ${report.machine.cpus} cores busy over the run${burst.machine.waitingForCore === null ? '' : `, some task waiting for a core ${Math.round(burst.machine.waitingForCore * 100)}% of the time`}.` : '';
   return [
     `A burst (not a target): the whole pipeline (builder at_least_once) at ${burst.offeredPerSecond} events/s, and ${burst.factor}× that for ${burst.seconds} s from ${burst.at} s into the ${burst.windowSeconds} s measured; latency of the samples by when their raw message was due (ms; the load generator sent them p99 ${burst.sendDelay.p99} ms, at most ${burst.sendDelay.max} ms, after that).`,
@@ -937,7 +970,7 @@ function burstLines(report: BenchReport): string[] {
     row('during the burst', burst.during),
     row('after the burst', burst.after),
     '',
-    `${burst.recoverySeconds === null ? `The latency was not back under the p99 before the burst (${burst.before.p99} ms) for half a second before the window ended.` : `Back under the p99 before the burst (${burst.before.p99} ms) for half a second ${burst.recoverySeconds} s after the burst's end.`} Per second due, p99: ${around.map((second) => `${second.second} s ${second.p99}`).join(', ')}. Per service, the burst's samples: normalizer p99 ${burst.hops.normalizer.p99} ms, resolver ${burst.hops.resolver.p99}, builder ${burst.hops.builder.p99}.${machine}`,
+    `${burst.recoverySeconds === null ? `The latency was not back under the p99 before the burst (${burst.before.p99} ms) for half a second before the window ended.` : `Back under the p99 before the burst (${burst.before.p99} ms) for half a second ${burst.recoverySeconds} s after the burst's end.`} Per second due, p99: ${around.length === 0 ? 'no samples' : around.map((second) => `${second.second} s ${second.p99}`).join(', ')}. Per service, the burst's samples: normalizer p99 ${burst.hops.normalizer.p99} ms, resolver ${burst.hops.resolver.p99}, builder ${burst.hops.builder.p99}.${machine}`,
   ];
 }
 

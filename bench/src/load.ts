@@ -9,6 +9,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { BatchProducer, consumerGroupsLag, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
+import { ElephantError } from '@elephant/errors';
 import hdr from 'hdr-histogram-js';
 
 export interface Percentiles {
@@ -57,6 +58,11 @@ export function eventsDue(elapsedMs: number, rate: number, warmupSeconds: number
   if (burst === undefined) return steady;
   const inBurstMs = Math.min(Math.max(elapsedMs - (warmupSeconds + burst.at) * 1000, 0), burst.seconds * 1000);
   return steady + (inBurstMs / 1000) * rate * (burst.factor - 1);
+}
+
+/** Events a latency run offers: `rate` a second over the warm-up and the window, and a burst's extra. */
+export function eventsOffered(rate: number, warmupSeconds: number, seconds: number, burst?: Burst): number {
+  return Math.round(eventsDue((warmupSeconds + seconds) * 1000, rate, warmupSeconds, burst));
 }
 
 /**
@@ -212,12 +218,19 @@ export interface Offered {
   readonly events?: number;
 }
 
+/** Events `inputs` carry, as the load counts them (each at least one). */
+export function eventsOf(inputs: readonly Pick<Offered, 'events'>[]): number {
+  return inputs.reduce((sum, input) => sum + Math.max(1, input.events ?? 1), 0);
+}
+
 export interface LoadSpec {
   /** Names the subscriber's consumer group. */
   readonly prefix: string;
   /**
    * Sent in this order, `rate` events a second (an input counts as the events it carries); the
-   * inputs of the first `rate × warmupSeconds` events are not sampled.
+   * inputs of the first `rate × warmupSeconds` events are not sampled. They must carry the whole
+   * run's events (`eventsOffered`): a load that ran out of inputs would end early and report a
+   * window it did not offer.
    */
   readonly inputs: readonly Offered[];
   readonly rate: number;
@@ -300,7 +313,11 @@ export interface LoadResult extends Percentiles {
 export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResult> {
   /** Events of the warm-up, and of the whole run. */
   const warm = spec.rate * spec.warmupSeconds;
-  const total = Math.round(eventsDue((spec.warmupSeconds + spec.seconds) * 1000, spec.rate, spec.warmupSeconds, spec.burst));
+  const total = eventsOffered(spec.rate, spec.warmupSeconds, spec.seconds, spec.burst);
+  // The benchmark refuses a configuration whose simulation is too small before it measures
+  // anything (ConfigError); this is for inputs derived otherwise (a stage's, from another run).
+  const held = eventsOf(spec.inputs);
+  if (held < total) throw new ElephantError('BENCH_INPUTS_SHORT', `the latency run ${spec.prefix} has inputs carrying ${held} events, fewer than the ${total} it offers (${spec.rate} events/s for ${spec.warmupSeconds} s of warm-up and ${spec.seconds} s measured${spec.burst === undefined ? '' : ', a burst included'})`, { details: { held, offered: total } });
   const sentAt = new Map<string, { at: number; epoch: number; due: number }>();
   /** How late the load generator sent each sampled input after it was due (ms). */
   const sendDelay = newHistogram();
