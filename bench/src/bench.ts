@@ -432,20 +432,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       { ...resolverFigures, latency: stageLatency.resolver },
       { ...builderFigures, latency: stageLatency.builder },
     ];
-    const targets = [
-      ...stages.map((stage) => ({ name: `${stage.name}: ≥ 50% of the baseline's events/s`, target: '≥ 0.50', actual: stage.ratioToBaseline.toFixed(2), met: stage.ratioToBaseline >= 0.5, ...(stage.ratioToBaseline >= 0.5 ? {} : { limit: throughputLimit(stage, baseline) }) })),
-      latencyTarget('end-to-end p99 at the offered load', latency, [baseline, ...stages]),
-      latencyTarget('end-to-end p99 at the offered load, builder exactly_once', latencyExactlyOnce, [baseline, ...stages]),
-      ...stages.map((stage) => ({ name: `${stage.name}: Redis round trips per event at saturation`, target: '≤ 1', actual: stage.redisRoundTripsPerEvent.toFixed(3), met: stage.redisRoundTripsPerEvent <= 1 })),
-      ...stages.flatMap((stage) => {
-        const roundTrips = stage.latency?.redisRoundTripsPerEvent;
-        if (roundTrips === null || roundTrips === undefined) return [];
-        const met = roundTrips <= 1;
-        return [{ name: `${stage.name}: Redis round trips per event at the offered load`, target: '≤ 1', actual: roundTrips.toFixed(3), met, ...(met ? {} : { limit: roundTripLimit(stage) }) }];
-      }),
-      { name: 'identity precision', target: '≥ 0.99', actual: quality.precision.toFixed(4), met: quality.precision >= 0.99 },
-      { name: 'identity recall', target: '≥ 0.97', actual: quality.recall.toFixed(4), met: quality.recall >= 0.97 },
-    ];
+    const targets = targetsOf({ baseline, stages, latency, latencyExactlyOnce, quality });
     return {
       generatedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
@@ -462,6 +449,33 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     await cleanUp(kafka, redis, run, options);
     redis.disconnect();
   }
+}
+
+/** What a run's targets are measured against: its figures, unrounded where a verdict depends on them. */
+export interface TargetFigures {
+  readonly baseline: StageFigures;
+  readonly stages: readonly StageFigures[];
+  readonly latency: BenchReport['latency'];
+  readonly latencyExactlyOnce: BenchReport['latency'];
+  readonly quality: { readonly precision: number; readonly recall: number };
+}
+
+/** The report's target rows: what was wanted, what was measured, whether it was met, and for a missed one what limited it. */
+export function targetsOf({ baseline, stages, latency, latencyExactlyOnce, quality }: TargetFigures): BenchReport['targets'][number][] {
+  return [
+    ...stages.map((stage) => ({ name: `${stage.name}: ≥ 50% of the baseline's events/s`, target: '≥ 0.50', actual: stage.ratioToBaseline.toFixed(2), met: stage.ratioToBaseline >= 0.5, ...(stage.ratioToBaseline >= 0.5 ? {} : { limit: throughputLimit(stage, baseline) }) })),
+    latencyTarget('end-to-end p99 at the offered load', latency, [baseline, ...stages]),
+    latencyTarget('end-to-end p99 at the offered load, builder exactly_once', latencyExactlyOnce, [baseline, ...stages]),
+    ...stages.map((stage) => ({ name: `${stage.name}: Redis round trips per event at saturation`, target: '≤ 1', actual: stage.redisRoundTripsPerEvent.toFixed(3), met: stage.redisRoundTripsPerEvent <= 1 })),
+    ...stages.flatMap((stage) => {
+      const roundTrips = stage.latency?.redisRoundTripsPerEvent;
+      if (roundTrips === null || roundTrips === undefined) return [];
+      const met = roundTrips <= 1;
+      return [{ name: `${stage.name}: Redis round trips per event at the offered load`, target: '≤ 1', actual: roundTrips.toFixed(3), met, ...(met ? {} : { limit: roundTripLimit(stage) }) }];
+    }),
+    { name: 'identity precision', target: '≥ 0.99', actual: quality.precision.toFixed(4), met: quality.precision >= 0.99 },
+    { name: 'identity recall', target: '≥ 0.97', actual: quality.recall.toFixed(4), met: quality.recall >= 0.97 },
+  ];
 }
 
 /** The end-to-end p99 target of one pipeline latency run, with what limited it when missed. */
