@@ -15,6 +15,7 @@ import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
 import { ConfigError, type ConfigIssue } from '@elephant/config';
 import { burstFiguresOf, burstOf, type BurstShape } from './burst.ts';
+import { atLeast, atMost, ceilTo, floorTo } from './verdict.ts';
 import { drained, eventsDue, eventsOf, eventsOffered, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, settledText, spawnNode, type Burst, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
 
 export type { Percentiles } from './load.ts';
@@ -30,7 +31,7 @@ export interface LatencyFigures extends Percentiles {
   readonly machineCoresBusy: number | null;
   /** Redis commands per event at this load (the run's processes; null where not counted). */
   readonly redisCommandsPerEvent: number | null;
-  /** Redis round trips (requests or pipelines the server read) per event at this load. */
+  /** Redis round trips (requests or pipelines the server read) per event at this load; unrounded (a target's verdict is decided on it). */
   readonly redisRoundTripsPerEvent: number | null;
 }
 
@@ -70,14 +71,14 @@ export interface StageFigures {
   /** Length of the measured window. */
   readonly seconds: number;
   readonly eventsPerSecond: number;
-  /** Versus the passthrough baseline's events per second. */
+  /** Versus the passthrough baseline's events per second; unrounded (a target's verdict is decided on it). */
   readonly ratioToBaseline: number;
   /** CPU of Elephant's own process per 10,000 input events. */
   readonly cpuSecondsPer10k: number;
   /** CPU of broker, registry and Redis per 10,000 input events (local stack only). */
   readonly stackCpuSecondsPer10k: number | null;
   readonly redisCommandsPerEvent: number;
-  /** Redis read events (one per request or pipeline the server reads) per input event. */
+  /** Redis read events (one per request or pipeline the server reads) per input event; unrounded (a target's verdict is decided on it). */
   readonly redisRoundTripsPerEvent: number;
   /** CPU seconds per second of the run, Elephant and stack together: how many cores it kept busy. */
   readonly coresBusy: number | null;
@@ -107,6 +108,7 @@ export interface BenchReport {
   readonly stages: readonly StageFigures[];
   readonly pipeline: StageFigures & {
     readonly touchpointsPerSecond: number;
+    /** Pairwise identity quality against the simulation's truth, unrounded (the targets' verdicts are decided on it). */
     readonly quality: { readonly precision: number; readonly recall: number; readonly f1: number; readonly overMergedProfiles: number };
     readonly profiles: number;
   };
@@ -175,7 +177,7 @@ export type BurstFigures = BurstShape & {
   readonly sendDelay: Percentiles;
 };
 
-interface Counters {
+export interface Counters {
   readonly at: number;
   /** CPU seconds of this process and of the Elephant processes it started. */
   readonly cpu: number;
@@ -207,7 +209,8 @@ async function snapshot(redis: Redis, options: BenchOptions, elephantPids: reado
   return { at: performance.now(), cpu: (self ? (own.user + own.system) / 1e6 : 0) + children, stackCpu: processCpuSeconds(options.stackPids), commands: stats.commands, reads: stats.reads, redisCpu: stats.cpu };
 }
 
-function figures(name: string, input: number, before: Counters, after: Counters, baseline: StageFigures | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
+/** A run's figures between two snapshots of the counters; `baseline` null: the run is the baseline. */
+export function stageFiguresOf(name: string, input: number, before: Counters, after: Counters, baseline: StageFigures | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
   const seconds = (after.at - before.at) / 1000;
   const cpu = after.cpu - before.cpu;
   const stackCpu = before.stackCpu !== null && after.stackCpu !== null ? after.stackCpu - before.stackCpu : null;
@@ -223,11 +226,11 @@ function figures(name: string, input: number, before: Counters, after: Counters,
     input,
     seconds: round(seconds, 2),
     eventsPerSecond: Math.round(eventsPerSecond),
-    ratioToBaseline: baseline ? round(eventsPerSecond / baseline.eventsPerSecond, 2) : 1,
+    ratioToBaseline: baseline ? eventsPerSecond / baseline.eventsPerSecond : 1,
     cpuSecondsPer10k: round((cpu / input) * 10000, 3),
     stackCpuSecondsPer10k: before.stackCpu !== null && after.stackCpu !== null ? round(((after.stackCpu - before.stackCpu) / input) * 10000, 3) : null,
     redisCommandsPerEvent: round((after.commands - before.commands - redisBaseline.commands) / input, 3),
-    redisRoundTripsPerEvent: round((after.reads - before.reads - redisBaseline.reads) / input, 3),
+    redisRoundTripsPerEvent: (after.reads - before.reads - redisBaseline.reads) / input,
     redisBytesPerProfile: null,
     latency: null,
   };
@@ -285,7 +288,7 @@ async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spe
         const to = await snapshot(redis, options, pids, false);
         const from = [...marks].reverse().find((mark) => mark.handled <= spec.input / 2 && to.at - mark.counters.at >= MIN_WINDOW_MS) ?? marks[0];
         if (!from) throw new Error('no start mark');
-        return figures(spec.name, spec.input - from.handled, from.counters, to, spec.baseline);
+        return stageFiguresOf(spec.name, spec.input - from.handled, from.counters, to, spec.baseline);
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -414,7 +417,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await services.stop();
     }
     const memoryAfter = (await redisStats(redis)).memory;
-    const pipeline = figures('whole pipeline', records.length, before, after, baseline);
+    const pipeline = stageFiguresOf('whole pipeline', records.length, before, after, baseline);
     const graphPrefix = `${run}:pipeline:{${tenant}}:`;
     const live = await redis.smembers(`${graphPrefix}live`);
     const quality = identityQuality(await profileEvents(redis, graphPrefix, live), simulation);
@@ -439,7 +442,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workload: { people: options.people, rawMessages: records.length, touchpoints },
       baseline,
       stages,
-      pipeline: { ...pipeline, latency: latencyFiguresOf(latency), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: round(quality.precision, 4), recall: round(quality.recall, 4), f1: round(quality.f1, 4), overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
+      pipeline: { ...pipeline, latency: latencyFiguresOf(latency), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
       latency,
       latencyExactlyOnce,
       burst,
@@ -460,28 +463,35 @@ export interface TargetFigures {
   readonly quality: { readonly precision: number; readonly recall: number };
 }
 
-/** The report's target rows: what was wanted, what was measured, whether it was met, and for a missed one what limited it. */
+/**
+ * The report's target rows: what was wanted, what was measured, whether it was met, and for a
+ * missed one what limited it. Each verdict is decided on the unrounded figure; the figure shown
+ * is rounded toward missing the target (`atLeast`, `atMost`), so it cannot contradict the verdict.
+ */
 export function targetsOf({ baseline, stages, latency, latencyExactlyOnce, quality }: TargetFigures): BenchReport['targets'][number][] {
   return [
-    ...stages.map((stage) => ({ name: `${stage.name}: ≥ 50% of the baseline's events/s`, target: '≥ 0.50', actual: stage.ratioToBaseline.toFixed(2), met: stage.ratioToBaseline >= 0.5, ...(stage.ratioToBaseline >= 0.5 ? {} : { limit: throughputLimit(stage, baseline) }) })),
+    ...stages.map((stage) => {
+      const { actual, met } = atLeast(stage.ratioToBaseline, 0.5, 2);
+      return { name: `${stage.name}: ≥ 50% of the baseline's events/s`, target: '≥ 0.50', actual, met, ...(met ? {} : { limit: throughputLimit(stage, baseline) }) };
+    }),
     latencyTarget('end-to-end p99 at the offered load', latency, [baseline, ...stages]),
     latencyTarget('end-to-end p99 at the offered load, builder exactly_once', latencyExactlyOnce, [baseline, ...stages]),
-    ...stages.map((stage) => ({ name: `${stage.name}: Redis round trips per event at saturation`, target: '≤ 1', actual: stage.redisRoundTripsPerEvent.toFixed(3), met: stage.redisRoundTripsPerEvent <= 1 })),
+    ...stages.map((stage) => ({ name: `${stage.name}: Redis round trips per event at saturation`, target: '≤ 1', ...atMost(stage.redisRoundTripsPerEvent, 1, 3) })),
     ...stages.flatMap((stage) => {
       const roundTrips = stage.latency?.redisRoundTripsPerEvent;
       if (roundTrips === null || roundTrips === undefined) return [];
-      const met = roundTrips <= 1;
-      return [{ name: `${stage.name}: Redis round trips per event at the offered load`, target: '≤ 1', actual: roundTrips.toFixed(3), met, ...(met ? {} : { limit: roundTripLimit(stage) }) }];
+      const { actual, met } = atMost(roundTrips, 1, 3);
+      return [{ name: `${stage.name}: Redis round trips per event at the offered load`, target: '≤ 1', actual, met, ...(met ? {} : { limit: roundTripLimit(stage) }) }];
     }),
-    { name: 'identity precision', target: '≥ 0.99', actual: quality.precision.toFixed(4), met: quality.precision >= 0.99 },
-    { name: 'identity recall', target: '≥ 0.97', actual: quality.recall.toFixed(4), met: quality.recall >= 0.97 },
+    { name: 'identity precision', target: '≥ 0.99', ...atLeast(quality.precision, 0.99, 4) },
+    { name: 'identity recall', target: '≥ 0.97', ...atLeast(quality.recall, 0.97, 4) },
   ];
 }
 
 /** The end-to-end p99 target of one pipeline latency run, with what limited it when missed. */
 function latencyTarget(name: string, latency: BenchReport['latency'], alone: readonly StageFigures[]): BenchReport['targets'][number] {
-  const met = latency.p99 <= 100;
-  return { name, target: '≤ 100 ms', actual: `${latency.p99} ms`, met, ...(met ? {} : { limit: latencyLimit(latency, alone) }) };
+  const { actual, met } = atMost(latency.p99, 100, 0);
+  return { name, target: '≤ 100 ms', actual: `${actual} ms`, met, ...(met ? {} : { limit: latencyLimit(latency, alone) }) };
 }
 
 /**
@@ -898,7 +908,13 @@ export function throughputLimit(stage: StageFigures, baseline: StageFigures): st
 export function roundTripLimit(stage: StageFigures): string {
   const latency = stage.latency;
   const commands = latency?.redisCommandsPerEvent;
-  return `round trips per batch, and small batches at ${latency?.offeredPerSecond ?? '-'} events/s: ${latency?.redisRoundTripsPerEvent ?? '-'} round trips${commands === null || commands === undefined ? '' : ` and ${commands} commands`} per event, against ${stage.redisRoundTripsPerEvent} and ${stage.redisCommandsPerEvent} at saturation`;
+  const roundTrips = latency?.redisRoundTripsPerEvent;
+  return `round trips per batch, and small batches at ${latency?.offeredPerSecond ?? '-'} events/s: ${roundTrips === null || roundTrips === undefined ? '-' : roundTripsText(roundTrips)} round trips${commands === null || commands === undefined ? '' : ` and ${commands} commands`} per event, against ${roundTripsText(stage.redisRoundTripsPerEvent)} and ${stage.redisCommandsPerEvent} at saturation`;
+}
+
+/** Round trips per event as the report shows them: three decimals, rounded up as against their "≤ 1" target, without trailing zeros. */
+function roundTripsText(value: number): string {
+  return String(Number(ceilTo(value, 3)));
 }
 
 /**
@@ -924,11 +940,11 @@ export function latencyLimit(latency: BenchReport['latency'], alone: readonly St
 
 export function markdownOf(report: BenchReport): string {
   const row = (stage: StageFigures): string =>
-    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${stage.ratioToBaseline.toFixed(2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.elephantCoresBusy} | ${stage.redisCoresBusy} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${stage.redisRoundTripsPerEvent} | ${stage.redisBytesPerProfile ?? '-'} |`;
+    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${floorTo(stage.ratioToBaseline, 2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.elephantCoresBusy} | ${stage.redisCoresBusy} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${roundTripsText(stage.redisRoundTripsPerEvent)} | ${stage.redisBytesPerProfile ?? '-'} |`;
   const latencyRow = (stage: StageFigures): string => {
     const latency = stage.latency;
     return latency
-      ? `| ${stage.name} | ${latency.offeredPerSecond} | ${latency.samples} | ${latency.p50} | ${latency.p95} | ${latency.p99} | ${latency.max} | ${latency.coresBusy ?? '-'} | ${latency.machineCoresBusy ?? '-'} | ${latency.redisCommandsPerEvent ?? '-'} | ${latency.redisRoundTripsPerEvent ?? '-'} |`
+      ? `| ${stage.name} | ${latency.offeredPerSecond} | ${latency.samples} | ${latency.p50} | ${latency.p95} | ${latency.p99} | ${latency.max} | ${latency.coresBusy ?? '-'} | ${latency.machineCoresBusy ?? '-'} | ${latency.redisCommandsPerEvent ?? '-'} | ${latency.redisRoundTripsPerEvent === null ? '-' : roundTripsText(latency.redisRoundTripsPerEvent)} |`
       : `| ${stage.name} | - | - | - | - | - | - | - | - | - | - |`;
   };
   return [
@@ -952,7 +968,7 @@ export function markdownOf(report: BenchReport): string {
     latencyRow(report.pipeline),
     latencyRow({ ...report.pipeline, name: 'whole pipeline, builder exactly_once', latency: latencyFiguresOf(report.latencyExactlyOnce) }),
     '',
-    `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${report.pipeline.quality.precision}, recall ${report.pipeline.quality.recall}, F1 ${report.pipeline.quality.f1}, over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
+    `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${floorTo(report.pipeline.quality.precision, 4)}, recall ${floorTo(report.pipeline.quality.recall, 4)}, F1 ${floorTo(report.pipeline.quality.f1, 4)} (rounded down: 1.0000 only when exactly 1), over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
     '',
     pipelineLatencyText(report, report.latency, 'at_least_once (the default): updates sent and acknowledged, then the input offsets committed; no transactions'),
     '',

@@ -263,6 +263,7 @@ export interface LoadSpec {
 /** Redis commands and round trips per event of a run. */
 export interface RedisPerEvent {
   readonly commandsPerEvent: number;
+  /** Unrounded: a target's verdict is decided on it. */
   readonly roundTripsPerEvent: number;
 }
 
@@ -431,7 +432,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
     const redis =
       redisBefore !== undefined && redisAfter !== undefined && measuredEvents > 0
         ? // Less the one reading between the two that each count (its INFO command and its read).
-          { commandsPerEvent: round(Math.max(0, redisAfter.commands - redisBefore.commands - 1) / measuredEvents, 3), roundTripsPerEvent: round(Math.max(0, redisAfter.reads - redisBefore.reads - 1) / measuredEvents, 3) }
+          { commandsPerEvent: round(Math.max(0, redisAfter.commands - redisBefore.commands - 1) / measuredEvents, 3), roundTripsPerEvent: Math.max(0, redisAfter.reads - redisBefore.reads - 1) / measuredEvents }
         : null;
     // The processes are done; the last outputs may still be on their way to the subscriber
     // (a transaction's markers, a fetch in flight): wait until all arrived, or none for 2 s.
