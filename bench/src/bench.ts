@@ -20,10 +20,28 @@ import { drained, eventsDue, eventsOf, eventsOffered, joined, newHistogram, offe
 
 export type { Percentiles } from './load.ts';
 
+/**
+ * What an event is in a report row's figures. At saturation, a stage's input records: raw
+ * messages for the passthrough, the normalizer and the whole pipeline, touchpoints for the
+ * resolver, resolved touchpoints, merges and erasures for the builder. In a latency run, what
+ * the load is paced in: a raw message counts as the touchpoints it carries (the passthrough,
+ * the normalizer, the whole pipeline), a record of the resolver's or the builder's input as one.
+ */
+export const EVENT_UNITS = {
+  rawMessages: 'raw messages',
+  touchpoints: 'touchpoints',
+  builderInput: 'resolved touchpoints + merges + erasures',
+  carried: 'touchpoints carried by raw messages',
+} as const;
+
+export type EventUnit = (typeof EVENT_UNITS)[keyof typeof EVENT_UNITS];
+
 /** Latency of a run at the fixed offered load: input record produced → output record consumed. */
 export interface LatencyFigures extends Percentiles {
-  /** Input records offered per second. */
+  /** Events offered per second. */
   readonly offeredPerSecond: number;
+  /** What an event is here (the offered load's, and Redis commands and round trips per event). */
+  readonly unit: EventUnit;
   readonly samples: number;
   /** Cores the run's own processes kept busy meanwhile. */
   readonly coresBusy: number | null;
@@ -66,6 +84,8 @@ export interface BenchOptions {
 
 export interface StageFigures {
   readonly name: string;
+  /** What an event is in this row (input, events/s, CPU, Redis commands and round trips per event). */
+  readonly unit: EventUnit;
   /** Input events in the measured window (a throughput run alone: from SATURATION_FROM of its input on). */
   readonly input: number;
   /** Length of the measured window. */
@@ -114,6 +134,8 @@ export interface BenchReport {
   };
   readonly latency: {
     readonly offeredPerSecond: number;
+    /** What an event is in the offered load and in Redis per event: the touchpoints the raw messages carry. */
+    readonly unit: EventUnit;
     readonly warmupSeconds: number;
     readonly seconds: number;
     readonly samples: number;
@@ -210,7 +232,7 @@ async function snapshot(redis: Redis, options: BenchOptions, elephantPids: reado
 }
 
 /** A run's figures between two snapshots of the counters; `baseline` null: the run is the baseline. */
-export function stageFiguresOf(name: string, input: number, before: Counters, after: Counters, baseline: StageFigures | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
+export function stageFiguresOf(name: string, unit: EventUnit, input: number, before: Counters, after: Counters, baseline: StageFigures | null, redisBaseline = { commands: 0, reads: 0 }): StageFigures {
   const seconds = (after.at - before.at) / 1000;
   const cpu = after.cpu - before.cpu;
   const stackCpu = before.stackCpu !== null && after.stackCpu !== null ? after.stackCpu - before.stackCpu : null;
@@ -223,6 +245,7 @@ export function stageFiguresOf(name: string, input: number, before: Counters, af
     redisCoresBusy: round((after.redisCpu - before.redisCpu) / seconds, 2),
     cpuPerEventVsBaseline: totalPer10k === null ? null : baselinePer10k ? round(totalPer10k / baselinePer10k, 2) : 1,
     name,
+    unit,
     input,
     seconds: round(seconds, 2),
     eventsPerSecond: Math.round(eventsPerSecond),
@@ -267,7 +290,7 @@ const PASSTHROUGH_COPIES = 8;
  * a run of a few seconds counted its JIT warm-up, and a short run (the passthrough's) more of it
  * than a long one.
  */
-async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spec: { readonly name: string; readonly groups: readonly ConsumerGroupTopics[]; readonly input: number; readonly baseline: StageFigures | null; readonly start: () => Spawned }): Promise<StageFigures> {
+async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spec: { readonly name: string; readonly unit: EventUnit; readonly groups: readonly ConsumerGroupTopics[]; readonly input: number; readonly baseline: StageFigures | null; readonly start: () => Spawned }): Promise<StageFigures> {
   // The input was just written: the kernel writes it back now, not during the run.
   const quiet = await settle(settleMsOf(options));
   options.progress(`  ${spec.name}: ${spec.input} events at saturation (${settledText(quiet)})`);
@@ -288,7 +311,7 @@ async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spe
         const to = await snapshot(redis, options, pids, false);
         const from = [...marks].reverse().find((mark) => mark.handled <= spec.input / 2 && to.at - mark.counters.at >= MIN_WINDOW_MS) ?? marks[0];
         if (!from) throw new Error('no start mark');
-        return stageFiguresOf(spec.name, spec.input - from.handled, from.counters, to, spec.baseline);
+        return stageFiguresOf(spec.name, spec.unit, spec.input - from.handled, from.counters, to, spec.baseline);
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -316,6 +339,7 @@ async function throughputAlone(kafka: Kafka, redis: Redis, options: BenchOptions
     options.progress(label);
     return saturation(kafka, redis, options, {
       name: 'baseline (passthrough)',
+      unit: EVENT_UNITS.rawMessages,
       groups: [{ group: `${prefix}group`, topics: [`${prefix}in`] }],
       input: passthroughInput.length,
       baseline: null,
@@ -339,20 +363,20 @@ async function throughputAlone(kafka: Kafka, redis: Redis, options: BenchOptions
     return total;
   };
   /** A stage that keeps state in Redis, with the Redis memory it added per profile made. */
-  const stateful = async (name: string, group: ConsumerGroupTopics, part: PipelinePart): Promise<StageFigures> => {
+  const stateful = async (name: string, unit: EventUnit, group: ConsumerGroupTopics, part: PipelinePart): Promise<StageFigures> => {
     const memoryBefore = (await redisStats(redis)).memory;
-    const measured = await saturation(kafka, redis, options, { name, groups: [group], input: await inputOf(group), baseline, start: () => spawnStages(stageEnv, [part]) });
+    const measured = await saturation(kafka, redis, options, { name, unit, groups: [group], input: await inputOf(group), baseline, start: () => spawnStages(stageEnv, [part]) });
     const profiles = await redis.scard(`${keys}{${tenant}}:live`);
     return { ...measured, redisBytesPerProfile: profiles > 0 ? Math.round(((await redisStats(redis)).memory - memoryBefore) / profiles) : null };
   };
 
   options.progress('stage: normalizers');
-  const normalizer = await saturation(kafka, redis, options, { name: 'normalizer (8 channels)', groups: [normalizerGroup], input: records.length, baseline, start: () => spawnStages(stageEnv, ['normalizers']) });
+  const normalizer = await saturation(kafka, redis, options, { name: 'normalizer (8 channels)', unit: EVENT_UNITS.rawMessages, groups: [normalizerGroup], input: records.length, baseline, start: () => spawnStages(stageEnv, ['normalizers']) });
   const touchpoints = await consumerGroupEnd(kafka, `${prefix}touchpoints.v1`);
   options.progress('stage: identity resolver');
-  const resolver = await stateful('identity resolver', resolverGroup, 'resolver');
+  const resolver = await stateful('identity resolver', EVENT_UNITS.touchpoints, resolverGroup, 'resolver');
   options.progress('stage: profile builder');
-  const builder = await stateful('profile builder', builderGroup, 'builder');
+  const builder = await stateful('profile builder', EVENT_UNITS.builderInput, builderGroup, 'builder');
   return { baseline, normalizer, resolver, builder, touchpoints };
 }
 
@@ -417,7 +441,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await services.stop();
     }
     const memoryAfter = (await redisStats(redis)).memory;
-    const pipeline = stageFiguresOf('whole pipeline', records.length, before, after, baseline);
+    const pipeline = stageFiguresOf('whole pipeline', EVENT_UNITS.rawMessages, records.length, before, after, baseline);
     const graphPrefix = `${run}:pipeline:{${tenant}}:`;
     const live = await redis.smembers(`${graphPrefix}live`);
     const quality = identityQuality(await profileEvents(redis, graphPrefix, live), simulation);
@@ -442,7 +466,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workload: { people: options.people, rawMessages: records.length, touchpoints },
       baseline,
       stages,
-      pipeline: { ...pipeline, latency: latencyFiguresOf(latency), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
+      pipeline: { ...pipeline, latency: latencyFiguresOf(latency, latency.unit), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
       latency,
       latencyExactlyOnce,
       burst,
@@ -686,7 +710,7 @@ async function pipelineLatency(kafka: Kafka, redis: Redis, env: Record<string, s
       ...(burst === undefined ? {} : { burst }),
     });
     const { sampled, timeline, ...figures } = result;
-    return { latency: { ...figures, split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) }, hops: await hopLatencies(kafka, registry, prefix, sampled) }, timeline, sampled };
+    return { latency: { ...figures, unit: EVENT_UNITS.carried, split: { toUpdateProduced: percentilesOf(toUpdateProduced), toSubscriber: percentilesOf(toSubscriber) }, hops: await hopLatencies(kafka, registry, prefix, sampled) }, timeline, sampled };
   } finally {
     await services.stop();
   }
@@ -717,6 +741,7 @@ async function stageLatencies(kafka: Kafka, redis: Redis, options: BenchOptions,
 
   const n = await setUp('normalizer');
   const normalizer = await latencyAlone(kafka, redis, options, 'normalizer', {
+    unit: EVENT_UNITS.carried,
     prefix: n.prefix,
     inputs: rawInputs(simulation, n.prefix, tenant, count),
     output: `${n.prefix}touchpoints.v1`,
@@ -727,6 +752,7 @@ async function stageLatencies(kafka: Kafka, redis: Redis, options: BenchOptions,
 
   const r = await setUp('resolver');
   const resolver = await latencyAlone(kafka, redis, options, 'identity resolver', {
+    unit: EVENT_UNITS.touchpoints,
     prefix: r.prefix,
     inputs: (await replayInputs(kafka, registry, [`${n.prefix}touchpoints.v1`], () => `${r.prefix}touchpoints.v1`, (_topic, value) => touchpointId(value))).slice(0, count),
     output: `${r.prefix}touchpoints.resolved.v1`,
@@ -740,6 +766,7 @@ async function stageLatencies(kafka: Kafka, redis: Redis, options: BenchOptions,
   const b = await setUp('builder', r.env['REDIS_KEY_PREFIX']);
   const fed = ['touchpoints.resolved.v1', 'identity.merges.v1', 'profiles.erasures.v1'];
   const builder = await latencyAlone(kafka, redis, options, 'profile builder', {
+    unit: EVENT_UNITS.builderInput,
     prefix: b.prefix,
     inputs: (await replayInputs(kafka, registry, fed.map((name) => `${r.prefix}${name}`), (topic) => `${b.prefix}${topic.slice(r.prefix.length)}`, (topic, value) => (topic.endsWith('touchpoints.resolved.v1') ? resolvedId(value) : undefined))).slice(0, count),
     output: `${b.prefix}profiles.updates.v1`,
@@ -759,6 +786,7 @@ async function passthroughLatency(kafka: Kafka, redis: Redis, options: BenchOpti
   const prefix = `${run}.latency-baseline.`;
   await ensureTopics(kafka, [{ topic: `${prefix}in`, partitions: options.partitions }, { topic: `${prefix}out`, partitions: options.partitions }]);
   return latencyAlone(kafka, redis, options, 'baseline (passthrough)', {
+    unit: EVENT_UNITS.carried,
     prefix,
     // The normalizer's inputs, paced the same (in the events each raw message carries).
     inputs: rawInputs(simulation, prefix, 'default', latencyInputs(options)).map((input, index) => ({ topic: `${prefix}in`, message: { key: String(index), value: input.message.value }, ids: [String(index)], events: input.events ?? 1 })),
@@ -825,22 +853,23 @@ async function replayInputs(kafka: Kafka, registry: AvroRegistry, topics: readon
  * Latency of one run alone (the passthrough or one stage, in a process of its own) at the
  * offered load: input record produced → output record consumed.
  */
-async function latencyAlone(kafka: Kafka, redis: Redis, options: BenchOptions, label: string, spec: Pick<LoadSpec, 'prefix' | 'inputs' | 'output' | 'idsOf'> & { readonly group: ConsumerGroupTopics; readonly start: () => Spawned }): Promise<LatencyFigures> {
+async function latencyAlone(kafka: Kafka, redis: Redis, options: BenchOptions, label: string, spec: Pick<LoadSpec, 'prefix' | 'inputs' | 'output' | 'idsOf'> & { readonly unit: EventUnit; readonly group: ConsumerGroupTopics; readonly start: () => Spawned }): Promise<LatencyFigures> {
   options.progress(`latency: ${label} alone`);
   const joining = joined(kafka, [spec.group.group]);
   const running = spec.start();
   try {
     await joining;
-    return latencyFiguresOf(await offerLoad(kafka, { ...loadOf(options), ...spec, pids: running.pids, groups: [spec.group], redisCounters: redisCountersOf(redis) }));
+    return latencyFiguresOf(await offerLoad(kafka, { ...loadOf(options), ...spec, pids: running.pids, groups: [spec.group], redisCounters: redisCountersOf(redis) }), spec.unit);
   } finally {
     await running.stop();
   }
 }
 
 /** A latency run's figures for a report row: percentiles, and the cores its processes and the machine kept busy. */
-function latencyFiguresOf(run: Pick<LoadResult, 'offeredPerSecond' | 'samples' | 'p50' | 'p95' | 'p99' | 'max' | 'coresBusy' | 'machine' | 'redis'>): LatencyFigures {
+function latencyFiguresOf(run: Pick<LoadResult, 'offeredPerSecond' | 'samples' | 'p50' | 'p95' | 'p99' | 'max' | 'coresBusy' | 'machine' | 'redis'>, unit: EventUnit): LatencyFigures {
   return {
     offeredPerSecond: run.offeredPerSecond,
+    unit,
     samples: run.samples,
     p50: run.p50,
     p95: run.p95,
@@ -940,12 +969,12 @@ export function latencyLimit(latency: BenchReport['latency'], alone: readonly St
 
 export function markdownOf(report: BenchReport): string {
   const row = (stage: StageFigures): string =>
-    `| ${stage.name} | ${stage.input} | ${stage.eventsPerSecond} | ${floorTo(stage.ratioToBaseline, 2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.elephantCoresBusy} | ${stage.redisCoresBusy} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${roundTripsText(stage.redisRoundTripsPerEvent)} | ${stage.redisBytesPerProfile ?? '-'} |`;
+    `| ${stage.name} | ${stage.unit} | ${stage.input} | ${stage.eventsPerSecond} | ${floorTo(stage.ratioToBaseline, 2)} | ${stage.cpuSecondsPer10k} | ${stage.stackCpuSecondsPer10k ?? '-'} | ${stage.coresBusy ?? '-'} | ${stage.elephantCoresBusy} | ${stage.redisCoresBusy} | ${stage.cpuPerEventVsBaseline ?? '-'} | ${stage.redisCommandsPerEvent} | ${roundTripsText(stage.redisRoundTripsPerEvent)} | ${stage.redisBytesPerProfile ?? '-'} |`;
   const latencyRow = (stage: StageFigures): string => {
     const latency = stage.latency;
     return latency
-      ? `| ${stage.name} | ${latency.offeredPerSecond} | ${latency.samples} | ${latency.p50} | ${latency.p95} | ${latency.p99} | ${latency.max} | ${latency.coresBusy ?? '-'} | ${latency.machineCoresBusy ?? '-'} | ${latency.redisCommandsPerEvent ?? '-'} | ${latency.redisRoundTripsPerEvent === null ? '-' : roundTripsText(latency.redisRoundTripsPerEvent)} |`
-      : `| ${stage.name} | - | - | - | - | - | - | - | - | - | - |`;
+      ? `| ${stage.name} | ${latency.unit} | ${latency.offeredPerSecond} | ${latency.samples} | ${latency.p50} | ${latency.p95} | ${latency.p99} | ${latency.max} | ${latency.coresBusy ?? '-'} | ${latency.machineCoresBusy ?? '-'} | ${latency.redisCommandsPerEvent ?? '-'} | ${latency.redisRoundTripsPerEvent === null ? '-' : roundTripsText(latency.redisRoundTripsPerEvent)} |`
+      : `| ${stage.name} | - | - | - | - | - | - | - | - | - | - | - |`;
   };
   return [
     `# Benchmark ${report.generatedAt}`,
@@ -953,20 +982,20 @@ export function markdownOf(report: BenchReport): string {
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; broker, registry and Redis on the same machine.`,
     `Workload: ${report.workload.people} simulated people, ${report.workload.rawMessages} raw messages, ${report.workload.touchpoints} touchpoints.`,
     '',
-    '| run | events measured | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | of which Elephant | of which Redis | CPU / event × baseline | Redis commands / event | Redis round trips / event | Redis bytes / profile |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | an event is | events measured | events/s | × baseline | CPU s / 10k (Elephant) | CPU s / 10k (broker+registry+Redis) | cores busy | of which Elephant | of which Redis | CPU / event × baseline | Redis commands / event | Redis round trips / event | Redis bytes / profile |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row(report.baseline),
     ...report.stages.map(row),
     row(report.pipeline),
     '',
     `Latency at a fixed offered load, each run in processes of its own (\`elephant run --only\`; the passthrough likewise), after ${report.latency.warmupSeconds} s of warm-up at the same load: input record produced → output record consumed by a subscriber (read_committed); for the whole pipeline raw message produced → profile update consumed. Milliseconds, HDR histogram.`,
     '',
-    '| run | offered events/s | samples | p50 | p95 | p99 | max | cores busy (the run\'s processes) | cores busy (machine) | Redis commands / event | Redis round trips / event |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | an event is | offered events/s | samples | p50 | p95 | p99 | max | cores busy (the run\'s processes) | cores busy (machine) | Redis commands / event | Redis round trips / event |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     latencyRow(report.baseline),
     ...report.stages.map(latencyRow),
     latencyRow(report.pipeline),
-    latencyRow({ ...report.pipeline, name: 'whole pipeline, builder exactly_once', latency: latencyFiguresOf(report.latencyExactlyOnce) }),
+    latencyRow({ ...report.pipeline, name: 'whole pipeline, builder exactly_once', latency: latencyFiguresOf(report.latencyExactlyOnce, report.latencyExactlyOnce.unit) }),
     '',
     `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${floorTo(report.pipeline.quality.precision, 4)}, recall ${floorTo(report.pipeline.quality.recall, 4)}, F1 ${floorTo(report.pipeline.quality.f1, 4)} (rounded down: 1.0000 only when exactly 1), over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
     '',

@@ -29,6 +29,10 @@ describe('benchmark', () => {
     expect(report.workload.rawMessages).toBeGreaterThan(100);
     expect(report.baseline.eventsPerSecond).toBeGreaterThan(0);
     expect(report.stages.map((stage) => stage.name)).toEqual(['normalizer (8 channels)', 'identity resolver', 'profile builder']);
+    // What an event is in each row: at saturation each run's input records, at the offered load what the load is paced in.
+    expect([report.baseline, ...report.stages, report.pipeline].map((stage) => stage.unit)).toEqual(['raw messages', 'raw messages', 'touchpoints', 'resolved touchpoints + merges + erasures', 'raw messages']);
+    expect([report.baseline, ...report.stages, report.pipeline].map((stage) => stage.latency?.unit)).toEqual(['touchpoints carried by raw messages', 'touchpoints carried by raw messages', 'touchpoints', 'resolved touchpoints + merges + erasures', 'touchpoints carried by raw messages']);
+    expect([report.latency.unit, report.latencyExactlyOnce.unit]).toEqual(['touchpoints carried by raw messages', 'touchpoints carried by raw messages']);
     for (const stage of [report.baseline, ...report.stages, report.pipeline]) {
       expect(stage.input).toBeGreaterThan(0);
       expect(stage.seconds).toBeGreaterThan(0);
@@ -91,8 +95,8 @@ describe('benchmark', () => {
     const markdown = markdownOf(report);
     expect(markdown).toContain('| limited by (measured in this run) |');
     expect(markdown).toContain('| baseline (passthrough) |');
-    expect(markdown).toContain('| run | offered events/s | samples | p50 | p95 | p99 | max |');
-    expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline|whole pipeline, builder exactly_once) \| 100 \| \d+ \|/gm)?.length).toBe(6);
+    expect(markdown).toContain('| run | an event is | offered events/s | samples | p50 | p95 | p99 | max |');
+    expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline|whole pipeline, builder exactly_once) \| [a-z +]+ \| 100 \| \d+ \|/gm)?.length).toBe(6);
     expect(markdown).toContain('builder at_least_once (the default): updates sent and acknowledged');
     expect(markdown).toContain('builder exactly_once: each batch');
     expect(markdown).toMatch(/^\| during the burst \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \|$/m);

@@ -3,7 +3,7 @@ import { ceilTo, floorTo, markdownOf, stageFiguresOf, targetsOf, type BenchRepor
 import { latencyOf, reportOf, stageOf } from './report.ts';
 
 const baseline = stageOf({ name: 'baseline (passthrough)', eventsPerSecond: 10000, ratioToBaseline: 1, cpuSecondsPer10k: 0.3 });
-const latencyFigures = (redisRoundTripsPerEvent: number): NonNullable<StageFigures['latency']> => ({ offeredPerSecond: 1000, samples: 100, p50: 3, p95: 9, p99: 12, max: 20, coresBusy: 0.3, machineCoresBusy: 0.7, redisCommandsPerEvent: 6.4, redisRoundTripsPerEvent });
+const latencyFigures = (redisRoundTripsPerEvent: number): NonNullable<StageFigures['latency']> => ({ offeredPerSecond: 1000, unit: 'touchpoints', samples: 100, p50: 3, p95: 9, p99: 12, max: 20, coresBusy: 0.3, machineCoresBusy: 0.7, redisCommandsPerEvent: 6.4, redisRoundTripsPerEvent });
 const targetsFor = (overrides: { stage?: Partial<StageFigures>; quality?: { precision: number; recall: number }; p99?: number }): BenchReport['targets'] => {
   const stage = stageOf({ name: 'stage', latency: latencyFigures(0.5), ...overrides.stage });
   return targetsOf({ baseline, stages: [stage], latency: latencyOf({ p99: overrides.p99 ?? 80 }), latencyExactlyOnce: latencyOf(), quality: overrides.quality ?? { precision: 1, recall: 1 } });
@@ -39,7 +39,7 @@ describe('the report\'s target verdicts', () => {
   it('are decided on unrounded figures: a stage at 0.4953 of the baseline misses "≥ 0.50" and shows 0.49 (regression: rounded to 0.5 first, "yes")', () => {
     const counters = (at: number, reads: number): Counters => ({ at, cpu: at / 2000, stackCpu: at / 10000, commands: reads * 3, reads, redisCpu: 0 });
     // 4,953 events in one second against the baseline's 10,000; 10,004 Redis reads for 10,000 events.
-    const stage = stageFiguresOf('stage', 4953, counters(0, 0), counters(1000, 4953 * 1.0004), baseline);
+    const stage = stageFiguresOf('stage', 'raw messages', 4953, counters(0, 0), counters(1000, 4953 * 1.0004), baseline);
     expect(stage.ratioToBaseline).toBeCloseTo(0.4953, 10);
     expect(stage.redisRoundTripsPerEvent).toBeCloseTo(1.0004, 10);
     const targets = targetsOf({ baseline, stages: [stage], latency: latencyOf(), latencyExactlyOnce: latencyOf(), quality: { precision: 1, recall: 1 } });
@@ -47,7 +47,7 @@ describe('the report\'s target verdicts', () => {
     expect(row(targets, 'stage: Redis round trips per event at saturation')).toMatchObject({ actual: '1.001', met: false });
     // The stage table shows the ratio and the round trips the same way.
     const markdown = markdownOf(reportOf({ baseline, stages: [stage] }));
-    expect(markdown).toMatch(/^\| stage \| 4953 \| 4953 \| 0\.49 \|.*\| 1\.001 \| - \|$/m);
+    expect(markdown).toMatch(/^\| stage \| raw messages \| 4953 \| 4953 \| 0\.49 \|.*\| 1\.001 \| - \|$/m);
   });
 
   it('meet a target exactly at its threshold, and show it', () => {
