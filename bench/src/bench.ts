@@ -128,8 +128,13 @@ export interface BenchReport {
   readonly stages: readonly StageFigures[];
   readonly pipeline: StageFigures & {
     readonly touchpointsPerSecond: number;
-    /** Pairwise identity quality against the simulation's truth, unrounded (the targets' verdicts are decided on it). */
-    readonly quality: { readonly precision: number; readonly recall: number; readonly f1: number; readonly overMergedProfiles: number };
+    /**
+     * Pairwise identity quality against the simulation's truth, unrounded (the targets' verdicts
+     * are decided on it), with the profiles holding several people's touchpoints, the people
+     * spread over several profiles, and the touchpoints found on several profiles (a resolver
+     * bug: the pairwise figures count each in the first profile only, so both targets are missed).
+     */
+    readonly quality: IdentityQuality;
     readonly profiles: number;
   };
   readonly latency: {
@@ -466,7 +471,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       workload: { people: options.people, rawMessages: records.length, touchpoints },
       baseline,
       stages,
-      pipeline: { ...pipeline, latency: latencyFiguresOf(latency, latency.unit), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
+      pipeline: { ...pipeline, latency: latencyFiguresOf(latency, latency.unit), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles, splitPeople: quality.splitPeople, itemsInSeveralClusters: quality.itemsInSeveralClusters }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
       latency,
       latencyExactlyOnce,
       burst,
@@ -478,13 +483,23 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
 }
 
+/** The whole pipeline's identity quality as the report gives it (`pairwiseQuality` of packages/identity). */
+export interface IdentityQuality {
+  readonly precision: number;
+  readonly recall: number;
+  readonly f1: number;
+  readonly overMergedProfiles: number;
+  readonly splitPeople: number;
+  readonly itemsInSeveralClusters: number;
+}
+
 /** What a run's targets are measured against: its figures, unrounded where a verdict depends on them. */
 export interface TargetFigures {
   readonly baseline: StageFigures;
   readonly stages: readonly StageFigures[];
   readonly latency: BenchReport['latency'];
   readonly latencyExactlyOnce: BenchReport['latency'];
-  readonly quality: { readonly precision: number; readonly recall: number };
+  readonly quality: IdentityQuality;
 }
 
 /**
@@ -507,9 +522,20 @@ export function targetsOf({ baseline, stages, latency, latencyExactlyOnce, quali
       const { actual, met } = atMost(roundTrips, 1, 3);
       return [{ name: `${stage.name}: Redis round trips per event at the offered load`, target: '≤ 1', actual, met, ...(met ? {} : { limit: roundTripLimit(stage) }) }];
     }),
-    { name: 'identity precision', target: '≥ 0.99', ...atLeast(quality.precision, 0.99, 4) },
-    { name: 'identity recall', target: '≥ 0.97', ...atLeast(quality.recall, 0.97, 4) },
+    identityTarget('identity precision', atLeast(quality.precision, 0.99, 4), '≥ 0.99', quality, `${quality.overMergedProfiles} profiles hold touchpoints of several simulated people`),
+    identityTarget('identity recall', atLeast(quality.recall, 0.97, 4), '≥ 0.97', quality, `${quality.splitPeople} simulated people are spread over several profiles`),
   ];
+}
+
+/**
+ * An identity target: missed whatever its figure when a touchpoint is on several profiles (the
+ * pairwise figures then count it in the first profile only, and depend on the profiles' order).
+ */
+function identityTarget(name: string, verdict: { readonly actual: string; readonly met: boolean }, target: string, quality: IdentityQuality, missed: string): BenchReport['targets'][number] {
+  const several = quality.itemsInSeveralClusters;
+  const met = verdict.met && several === 0;
+  const limit = several > 0 ? `${several} touchpoints on several profiles (a resolver bug): the pairwise figures count each in the first profile only` : missed;
+  return { name, target, actual: verdict.actual, met, ...(met ? {} : { limit }) };
 }
 
 /** The end-to-end p99 target of one pipeline latency run, with what limited it when missed. */
@@ -997,7 +1023,7 @@ export function markdownOf(report: BenchReport): string {
     latencyRow(report.pipeline),
     latencyRow({ ...report.pipeline, name: 'whole pipeline, builder exactly_once', latency: latencyFiguresOf(report.latencyExactlyOnce, report.latencyExactlyOnce.unit) }),
     '',
-    `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${floorTo(report.pipeline.quality.precision, 4)}, recall ${floorTo(report.pipeline.quality.recall, 4)}, F1 ${floorTo(report.pipeline.quality.f1, 4)} (rounded down: 1.0000 only when exactly 1), over-merged profiles ${report.pipeline.quality.overMergedProfiles}.`,
+    `Whole pipeline: ${report.pipeline.touchpointsPerSecond} touchpoints/s; ${report.pipeline.profiles} profiles, ${report.pipeline.redisBytesPerProfile} bytes of Redis memory per profile; identity precision ${floorTo(report.pipeline.quality.precision, 4)}, recall ${floorTo(report.pipeline.quality.recall, 4)}, F1 ${floorTo(report.pipeline.quality.f1, 4)} (rounded down: 1.0000 only when exactly 1), over-merged profiles ${report.pipeline.quality.overMergedProfiles}, people split over several profiles ${report.pipeline.quality.splitPeople}, touchpoints on several profiles ${report.pipeline.quality.itemsInSeveralClusters}${report.pipeline.quality.itemsInSeveralClusters > 0 ? ' (a resolver bug: precision and recall count each in its first profile only)' : ''}.`,
     '',
     pipelineLatencyText(report, report.latency, 'at_least_once (the default): updates sent and acknowledged, then the input offsets committed; no transactions'),
     '',

@@ -69,6 +69,8 @@ describe('benchmark', () => {
     expect(Object.keys(report.latency.coresBusy)).toEqual(['normalizers', 'resolver', 'builder']);
     expect(report.pipeline.profiles).toBeGreaterThan(0);
     expect(report.pipeline.quality.precision).toBeGreaterThan(0);
+    expect(report.pipeline.quality.itemsInSeveralClusters).toBeGreaterThanOrEqual(0);
+    expect(report.pipeline.quality.splitPeople).toBeGreaterThanOrEqual(0);
     expect(report.pipeline.redisBytesPerProfile).toBeGreaterThan(0);
     expect(report.latency.machine?.coresBusy).toBeGreaterThan(0);
     // The same pipeline latency run with the builder exactly_once, reported beside the default's.

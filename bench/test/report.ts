@@ -80,7 +80,7 @@ export function reportOf(overrides: Partial<BenchReport> = {}): BenchReport {
       stageOf({ name: 'identity resolver', unit: 'touchpoints', redisCommandsPerEvent: 8.7, latency: aloneOf('touchpoints', 11.1) }),
       stageOf({ name: 'profile builder', unit: 'resolved touchpoints + merges + erasures', redisCommandsPerEvent: 2.8, latency: aloneOf('resolved touchpoints + merges + erasures', 15.2) }),
     ],
-    pipeline: { ...stageOf({ name: 'whole pipeline', redisCommandsPerEvent: 16.6, latency: aloneOf('touchpoints carried by raw messages', 25.6) }), touchpointsPerSecond: 4580, quality: { precision: 1, recall: 1, f1: 1, overMergedProfiles: 0 }, profiles: 3000 },
+    pipeline: { ...stageOf({ name: 'whole pipeline', redisCommandsPerEvent: 16.6, latency: aloneOf('touchpoints carried by raw messages', 25.6) }), touchpointsPerSecond: 4580, quality: { precision: 1, recall: 1, f1: 1, overMergedProfiles: 0, splitPeople: 0, itemsInSeveralClusters: 0 }, profiles: 3000 },
     latency: latencyOf(),
     latencyExactlyOnce: latencyOf(),
     burst: burstOf(),
