@@ -15,6 +15,7 @@ import { AvroRegistry } from '@elephant/registry';
 import { simulate, type Simulation } from '@elephant/simulator';
 import { ConfigError, type ConfigIssue } from '@elephant/config';
 import { burstFiguresOf, burstOf, type BurstShape } from './burst.ts';
+import { onInterrupt } from './interrupt.ts';
 import { atLeast, atMost, ceilTo, floorTo } from './verdict.ts';
 import { drained, eventsDue, eventsOf, eventsOffered, joined, newHistogram, offerLoad, percentilesOf, processCpuSeconds, round, settle, settledText, spawnNode, type Burst, type ConsumerGroupTopics, type LoadResult, type LoadSpec, type Offered, type Percentiles, type RedisCounters, type RedisPerEvent, type Spawned } from './load.ts';
 
@@ -396,6 +397,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   checkLatencyInputs(options, simulation, burstShape);
   const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
+  // On SIGTERM or SIGINT (exitOnSignals), once the stage processes are stopped.
+  const forget = onInterrupt(() => cleanUp(kafka, redis, run, options));
   // What the bench's own polling costs Redis: nothing, it never talks to Redis between snapshots.
   const records = simulation.records;
   options.progress(`workload: ${records.length} raw messages, ${simulation.truth.size} touchpoints of ${options.people} people`);
@@ -479,6 +482,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     };
   } finally {
     await cleanUp(kafka, redis, run, options);
+    forget();
     redis.disconnect();
   }
 }
@@ -582,10 +586,12 @@ export async function runThroughputOnly(options: BenchOptions): Promise<Record<s
   const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
+  const forget = onInterrupt(() => cleanUp(kafka, redis, run, options));
   try {
     return await throughputAlone(kafka, redis, options, run, tenant, serviceEnv(options, tenant), simulation);
   } finally {
     await cleanUp(kafka, redis, run, options);
+    forget();
     redis.disconnect();
   }
 }
@@ -605,12 +611,14 @@ export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 
   checkLatencyInputs(options, simulation, burst);
   const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
   const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
+  const forget = onInterrupt(() => cleanUp(kafka, redis, run, options));
   try {
     if (burst !== undefined) return await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burst);
     if (which !== 'alone') return await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
     return { baseline: await passthroughLatency(kafka, redis, options, run, simulation), ...(await stageLatencies(kafka, redis, options, run, tenant, env, simulation)) };
   } finally {
     await cleanUp(kafka, redis, run, options);
+    forget();
     redis.disconnect();
   }
 }

@@ -155,6 +155,46 @@ export interface Spawned {
   stop(): Promise<void>;
 }
 
+/** Every process `spawnNode` started that has not exited yet, whoever holds its `Spawned`. */
+const running = new Set<ChildProcess>();
+
+/** Set by `stopSpawned`: the benchmark is being interrupted, and starts nothing more. */
+let interrupted = false;
+
+/** SIGTERM to each of `children` still running, SIGKILL to those still running `graceMs` later; resolves once all have exited. */
+async function stopChildren(children: readonly ChildProcess[], graceMs: number): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const hard = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          child.once('exit', () => {
+            clearTimeout(hard);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/**
+ * Stops every process `spawnNode` started that is still running (SIGTERM, SIGKILL after
+ * `graceMs`), and makes `spawnNode` refuse to start more: for a benchmark interrupted by a
+ * signal (`exitOnSignals`), whose measurement in progress may be about to start the next ones.
+ */
+export async function stopSpawned(graceMs: number): Promise<void> {
+  interrupted = true;
+  await stopChildren([...running], graceMs);
+}
+
+/** SIGKILL to every process `spawnNode` started that is still running: for an exit that cannot wait. */
+export function killSpawned(): void {
+  interrupted = true;
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
 /**
  * Node processes running `args[name]` each, with `env` added to this process's environment.
  * BENCH_STAGE_STDERR=true: their stderr on the benchmark's (why one failed to start).
@@ -163,6 +203,7 @@ export interface Spawned {
  * such as `--trace-gc` print).
  */
 export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, env: Record<string, string>): Spawned {
+  if (interrupted) throw new ElephantError('BENCH_INTERRUPTED', `the benchmark is stopping: ${Object.keys(scripts).join(', ')} not started`);
   const nodeFlags = (process.env['BENCH_STAGE_NODE_OPTIONS'] ?? '').split(/\s+/).filter((flag) => flag.length > 0);
   const outputDir = process.env['BENCH_STAGE_OUTPUT_DIR'];
   if (outputDir !== undefined) mkdirSync(outputDir, { recursive: true });
@@ -175,10 +216,13 @@ export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, 
     const stdio = stdioOf(name);
     const child = spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, ...env }, stdio });
     if (typeof stdio[1] === 'number') closeSync(stdio[1]); // the child holds its own copy
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     return [name, child] as const;
   });
   const children: ChildProcess[] = entries.map(([, child]) => child);
-  // Never outlive the benchmark, whatever ends it.
+  // Never outlive the benchmark, whatever ends it ('exit' is not emitted on a death by signal:
+  // exitOnSignals handles SIGTERM and SIGINT).
   const killAll = (): void => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
@@ -187,20 +231,7 @@ export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, 
     pids: Object.fromEntries(entries.map(([name, child]) => [name, child.pid ?? 0])),
     stop: async () => {
       process.removeListener('exit', killAll);
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const hard = setTimeout(() => child.kill('SIGKILL'), 30000);
-              child.once('exit', () => {
-                clearTimeout(hard);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      await stopChildren(children, 30000);
     },
   };
 }
