@@ -9,6 +9,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { BatchProducer, consumerGroupsLag, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
+import { ElephantError } from '@elephant/errors';
 import hdr from 'hdr-histogram-js';
 
 export interface Percentiles {
@@ -57,6 +58,11 @@ export function eventsDue(elapsedMs: number, rate: number, warmupSeconds: number
   if (burst === undefined) return steady;
   const inBurstMs = Math.min(Math.max(elapsedMs - (warmupSeconds + burst.at) * 1000, 0), burst.seconds * 1000);
   return steady + (inBurstMs / 1000) * rate * (burst.factor - 1);
+}
+
+/** Events a latency run offers: `rate` a second over the warm-up and the window, and a burst's extra. */
+export function eventsOffered(rate: number, warmupSeconds: number, seconds: number, burst?: Burst): number {
+  return Math.round(eventsDue((warmupSeconds + seconds) * 1000, rate, warmupSeconds, burst));
 }
 
 /**
@@ -149,6 +155,46 @@ export interface Spawned {
   stop(): Promise<void>;
 }
 
+/** Every process `spawnNode` started that has not exited yet, whoever holds its `Spawned`. */
+const running = new Set<ChildProcess>();
+
+/** Set by `stopSpawned`: the benchmark is being interrupted, and starts nothing more. */
+let interrupted = false;
+
+/** SIGTERM to each of `children` still running, SIGKILL to those still running `graceMs` later; resolves once all have exited. */
+async function stopChildren(children: readonly ChildProcess[], graceMs: number): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const hard = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          child.once('exit', () => {
+            clearTimeout(hard);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/**
+ * Stops every process `spawnNode` started that is still running (SIGTERM, SIGKILL after
+ * `graceMs`), and makes `spawnNode` refuse to start more: for a benchmark interrupted by a
+ * signal (`exitOnSignals`), whose measurement in progress may be about to start the next ones.
+ */
+export async function stopSpawned(graceMs: number): Promise<void> {
+  interrupted = true;
+  await stopChildren([...running], graceMs);
+}
+
+/** SIGKILL to every process `spawnNode` started that is still running: for an exit that cannot wait. */
+export function killSpawned(): void {
+  interrupted = true;
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
 /**
  * Node processes running `args[name]` each, with `env` added to this process's environment.
  * BENCH_STAGE_STDERR=true: their stderr on the benchmark's (why one failed to start).
@@ -157,6 +203,7 @@ export interface Spawned {
  * such as `--trace-gc` print).
  */
 export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, env: Record<string, string>): Spawned {
+  if (interrupted) throw new ElephantError('BENCH_INTERRUPTED', `the benchmark is stopping: ${Object.keys(scripts).join(', ')} not started`);
   const nodeFlags = (process.env['BENCH_STAGE_NODE_OPTIONS'] ?? '').split(/\s+/).filter((flag) => flag.length > 0);
   const outputDir = process.env['BENCH_STAGE_OUTPUT_DIR'];
   if (outputDir !== undefined) mkdirSync(outputDir, { recursive: true });
@@ -169,10 +216,13 @@ export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, 
     const stdio = stdioOf(name);
     const child = spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, ...env }, stdio });
     if (typeof stdio[1] === 'number') closeSync(stdio[1]); // the child holds its own copy
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     return [name, child] as const;
   });
   const children: ChildProcess[] = entries.map(([, child]) => child);
-  // Never outlive the benchmark, whatever ends it.
+  // Never outlive the benchmark, whatever ends it ('exit' is not emitted on a death by signal:
+  // exitOnSignals handles SIGTERM and SIGINT).
   const killAll = (): void => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
@@ -181,20 +231,7 @@ export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, 
     pids: Object.fromEntries(entries.map(([name, child]) => [name, child.pid ?? 0])),
     stop: async () => {
       process.removeListener('exit', killAll);
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const hard = setTimeout(() => child.kill('SIGKILL'), 30000);
-              child.once('exit', () => {
-                clearTimeout(hard);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      await stopChildren(children, 30000);
     },
   };
 }
@@ -212,12 +249,19 @@ export interface Offered {
   readonly events?: number;
 }
 
+/** Events `inputs` carry, as the load counts them (each at least one). */
+export function eventsOf(inputs: readonly Pick<Offered, 'events'>[]): number {
+  return inputs.reduce((sum, input) => sum + Math.max(1, input.events ?? 1), 0);
+}
+
 export interface LoadSpec {
   /** Names the subscriber's consumer group. */
   readonly prefix: string;
   /**
    * Sent in this order, `rate` events a second (an input counts as the events it carries); the
-   * inputs of the first `rate × warmupSeconds` events are not sampled.
+   * inputs of the first `rate × warmupSeconds` events are not sampled. They must carry the whole
+   * run's events (`eventsOffered`): a load that ran out of inputs would end early and report a
+   * window it did not offer.
    */
   readonly inputs: readonly Offered[];
   readonly rate: number;
@@ -250,6 +294,7 @@ export interface LoadSpec {
 /** Redis commands and round trips per event of a run. */
 export interface RedisPerEvent {
   readonly commandsPerEvent: number;
+  /** Unrounded: a target's verdict is decided on it. */
   readonly roundTripsPerEvent: number;
 }
 
@@ -300,7 +345,11 @@ export interface LoadResult extends Percentiles {
 export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResult> {
   /** Events of the warm-up, and of the whole run. */
   const warm = spec.rate * spec.warmupSeconds;
-  const total = Math.round(eventsDue((spec.warmupSeconds + spec.seconds) * 1000, spec.rate, spec.warmupSeconds, spec.burst));
+  const total = eventsOffered(spec.rate, spec.warmupSeconds, spec.seconds, spec.burst);
+  // The benchmark refuses a configuration whose simulation is too small before it measures
+  // anything (ConfigError); this is for inputs derived otherwise (a stage's, from another run).
+  const held = eventsOf(spec.inputs);
+  if (held < total) throw new ElephantError('BENCH_INPUTS_SHORT', `the latency run ${spec.prefix} has inputs carrying ${held} events, fewer than the ${total} it offers (${spec.rate} events/s for ${spec.warmupSeconds} s of warm-up and ${spec.seconds} s measured${spec.burst === undefined ? '' : ', a burst included'})`, { details: { held, offered: total } });
   const sentAt = new Map<string, { at: number; epoch: number; due: number }>();
   /** How late the load generator sent each sampled input after it was due (ms). */
   const sendDelay = newHistogram();
@@ -344,8 +393,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
       },
     });
     const quiet = await settle(spec.settleMs);
-    const before = quiet.coresBusy === null ? '' : ` (the machine ${quiet.coresBusy} cores busy before it, after ${quiet.seconds} s of waiting for it to be quiet)`;
-    spec.progress(`  ${spec.rate} events/s for ${spec.warmupSeconds} s of warm-up, then ${spec.seconds} s measured${before}`);
+    spec.progress(`  ${spec.rate} events/s for ${spec.warmupSeconds} s of warm-up, then ${spec.seconds} s measured (${settledText(quiet)})`);
     const producer = await BatchProducer.connect(kafka);
     let cpuBefore: Record<string, number | null> | undefined;
     let machineBefore: ReturnType<typeof machineTimes> = null;
@@ -415,7 +463,7 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
     const redis =
       redisBefore !== undefined && redisAfter !== undefined && measuredEvents > 0
         ? // Less the one reading between the two that each count (its INFO command and its read).
-          { commandsPerEvent: round(Math.max(0, redisAfter.commands - redisBefore.commands - 1) / measuredEvents, 3), roundTripsPerEvent: round(Math.max(0, redisAfter.reads - redisBefore.reads - 1) / measuredEvents, 3) }
+          { commandsPerEvent: round(Math.max(0, redisAfter.commands - redisBefore.commands - 1) / measuredEvents, 3), roundTripsPerEvent: Math.max(0, redisAfter.reads - redisBefore.reads - 1) / measuredEvents }
         : null;
     // The processes are done; the last outputs may still be on their way to the subscriber
     // (a transaction's markers, a fetch in flight): wait until all arrived, or none for 2 s.
@@ -431,6 +479,20 @@ export async function offerLoad(kafka: Kafka, spec: LoadSpec): Promise<LoadResul
   }
 }
 
+/** What `settle` found: how long it took, and how busy the machine was over its last half-second (null: it did not wait). */
+export interface Settled {
+  readonly seconds: number;
+  readonly coresBusy: number | null;
+}
+
+/**
+ * `settle`'s outcome for a progress line, the same for every measurement: how busy the machine
+ * was when the measurement started and how long the benchmark waited for it to be quiet.
+ */
+export function settledText(quiet: Settled): string {
+  return quiet.coresBusy === null ? `no wait for a quiet machine, ${quiet.seconds} s flushing dirty pages` : `the machine ${quiet.coresBusy} cores busy before it, after ${quiet.seconds} s of waiting for it to be quiet`;
+}
+
 /** Below this many cores busy (the whole machine, over half a second) the machine counts as quiet. */
 const QUIET_CORES = 0.3;
 
@@ -444,7 +506,7 @@ const QUIET_CORES = 0.3;
  * at 1.9–2.0 of its 2 cores (docs/benchmarks.md). The processes under test are started and
  * idle by then; their own start-up is over too once the machine is quiet.
  */
-export async function settle(timeoutMs: number): Promise<{ seconds: number; coresBusy: number | null }> {
+export async function settle(timeoutMs: number): Promise<Settled> {
   const started = performance.now();
   await new Promise<void>((resolve) => {
     execFile('sync', () => resolve()); // where there is no `sync`, nothing to flush first

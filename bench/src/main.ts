@@ -3,7 +3,9 @@
  * `npm run bench`: the whole benchmark on the local stack (or the cluster named by
  * KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL). Writes bench/reports/latest.json and
  * latest.md and prints the markdown. Exit code 0 even when a target is missed: the report
- * says which, and that is a finding, not a failure.
+ * says which, and that is a finding, not a failure. 78 for a configuration it refuses, 1 when
+ * it fails, 143 (SIGTERM) or 130 (SIGINT) when interrupted, after stopping the processes it
+ * started and deleting what the run created.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,12 +15,16 @@ import { createLogger } from '@elephant/observability';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { markdownOf, runBench, runLatencyOnly, runThroughputOnly } from './bench.ts';
 import { loadBenchConfig } from './config.ts';
+import { exitOnSignals } from './interrupt.ts';
 
 const LATENCY_ONLY = { latency: 'pipeline', 'latency-exactly-once': 'pipeline-exactly-once', 'latency-alone': 'alone', burst: 'burst' } as const;
 
 const progress = (line: string): void => {
   process.stderr.write(`bench: ${line}\n`);
 };
+
+// SIGTERM or SIGINT: the stage processes stopped, the run's topics and Redis keys deleted, exit 128 + the signal.
+exitOnSignals({ progress });
 
 try {
   const config = loadBenchConfig(process.env);

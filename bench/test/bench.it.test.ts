@@ -29,6 +29,10 @@ describe('benchmark', () => {
     expect(report.workload.rawMessages).toBeGreaterThan(100);
     expect(report.baseline.eventsPerSecond).toBeGreaterThan(0);
     expect(report.stages.map((stage) => stage.name)).toEqual(['normalizer (8 channels)', 'identity resolver', 'profile builder']);
+    // What an event is in each row: at saturation each run's input records, at the offered load what the load is paced in.
+    expect([report.baseline, ...report.stages, report.pipeline].map((stage) => stage.unit)).toEqual(['raw messages', 'raw messages', 'touchpoints', 'resolved touchpoints + merges + erasures', 'raw messages']);
+    expect([report.baseline, ...report.stages, report.pipeline].map((stage) => stage.latency?.unit)).toEqual(['touchpoints carried by raw messages', 'touchpoints carried by raw messages', 'touchpoints', 'resolved touchpoints + merges + erasures', 'touchpoints carried by raw messages']);
+    expect([report.latency.unit, report.latencyExactlyOnce.unit]).toEqual(['touchpoints carried by raw messages', 'touchpoints carried by raw messages']);
     for (const stage of [report.baseline, ...report.stages, report.pipeline]) {
       expect(stage.input).toBeGreaterThan(0);
       expect(stage.seconds).toBeGreaterThan(0);
@@ -65,6 +69,8 @@ describe('benchmark', () => {
     expect(Object.keys(report.latency.coresBusy)).toEqual(['normalizers', 'resolver', 'builder']);
     expect(report.pipeline.profiles).toBeGreaterThan(0);
     expect(report.pipeline.quality.precision).toBeGreaterThan(0);
+    expect(report.pipeline.quality.itemsInSeveralClusters).toBeGreaterThanOrEqual(0);
+    expect(report.pipeline.quality.splitPeople).toBeGreaterThanOrEqual(0);
     expect(report.pipeline.redisBytesPerProfile).toBeGreaterThan(0);
     expect(report.latency.machine?.coresBusy).toBeGreaterThan(0);
     // The same pipeline latency run with the builder exactly_once, reported beside the default's.
@@ -91,12 +97,16 @@ describe('benchmark', () => {
     const markdown = markdownOf(report);
     expect(markdown).toContain('| limited by (measured in this run) |');
     expect(markdown).toContain('| baseline (passthrough) |');
-    expect(markdown).toContain('| run | offered events/s | samples | p50 | p95 | p99 | max |');
-    expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline|whole pipeline, builder exactly_once) \| 100 \| \d+ \|/gm)?.length).toBe(6);
+    expect(markdown).toContain('| run | an event is | offered events/s | samples | p50 | p95 | p99 | max |');
+    expect(markdown.match(/^\| (baseline \(passthrough\)|normalizer \(8 channels\)|identity resolver|profile builder|whole pipeline|whole pipeline, builder exactly_once) \| [a-z +]+ \| 100 \| \d+ \|/gm)?.length).toBe(6);
     expect(markdown).toContain('builder at_least_once (the default): updates sent and acknowledged');
     expect(markdown).toContain('builder exactly_once: each batch');
     expect(markdown).toMatch(/^\| during the burst \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \|$/m);
     expect(markdown).toContain('p99');
     expect(lines.some((line) => line.startsWith('latency'))).toBe(true);
+    // Every throughput run says how its wait for a quiet machine went (none here: settleSeconds 0),
+    // the whole pipeline's too (it started without the wait, regression).
+    expect(lines.filter((line) => / events at saturation \(no wait for a quiet machine, [\d.]+ s flushing dirty pages\)$/.test(line))).toHaveLength(5);
+    expect(lines.find((line) => line.startsWith('pipeline:'))).toMatch(/\(before the services started: no wait for a quiet machine, [\d.]+ s flushing dirty pages\)$/);
   });
 });

@@ -4,6 +4,7 @@ import { latencyLimit, roundTripLimit, throughputLimit, type BenchReport, type S
 
 const stage = (overrides: Partial<StageFigures>): StageFigures => ({
   name: 'stage',
+  unit: 'raw messages',
   input: 10000,
   seconds: 1,
   eventsPerSecond: 10000,
@@ -42,7 +43,7 @@ describe('what a missed target is limited by, from the run\'s own figures', () =
     const latency = { hops: { normalizer: p(5, 40), resolver: p(5, 30), builder: p(40, 300) }, split: { toUpdateProduced: p(50, 320), toSubscriber: p(6, 60) }, machine: { coresBusy: 1.9, steal: 0.3, waitingForCore: 0.42 } } as unknown as BenchReport['latency'];
     expect(latencyLimit(latency)).toBe(`the builder hop, p99 300 ms (normalizer 40, resolver 30, builder 300, to the subscriber 60); the machine 1.9 of ${cpus().length} cores busy, 0.3 stolen by the hypervisor, a task waiting for a core 42% of the time`);
     // With the runs alone at the same load: each one's p99 (the passthrough's is one hop's floor).
-    const alone = (name: string, p99: number): StageFigures => stage({ name, latency: { offeredPerSecond: 1000, samples: 100, p50: 3, p95: p99, p99, max: p99, coresBusy: 0.1, machineCoresBusy: 0.5, redisCommandsPerEvent: null, redisRoundTripsPerEvent: null } });
+    const alone = (name: string, p99: number): StageFigures => stage({ name, latency: { offeredPerSecond: 1000, unit: 'touchpoints', samples: 100, p50: 3, p95: p99, p99, max: p99, coresBusy: 0.1, machineCoresBusy: 0.5, redisCommandsPerEvent: null, redisRoundTripsPerEvent: null } });
     expect(latencyLimit(latency, [alone('baseline (passthrough)', 12), alone('profile builder', 30), stage({ name: 'not measured' })])).toMatch(/; alone at the same load, p99 baseline \(passthrough\) 12, profile builder 30 ms$/);
   });
 
@@ -50,7 +51,7 @@ describe('what a missed target is limited by, from the run\'s own figures', () =
     const atLoad = stage({
       redisCommandsPerEvent: 2.9,
       redisRoundTripsPerEvent: 0.025,
-      latency: { offeredPerSecond: 1000, samples: 100, p50: 3, p95: 9, p99: 12, max: 20, coresBusy: 0.3, machineCoresBusy: 0.7, redisCommandsPerEvent: 6.4, redisRoundTripsPerEvent: 1.4 },
+      latency: { offeredPerSecond: 1000, unit: 'touchpoints', samples: 100, p50: 3, p95: 9, p99: 12, max: 20, coresBusy: 0.3, machineCoresBusy: 0.7, redisCommandsPerEvent: 6.4, redisRoundTripsPerEvent: 1.4 },
     });
     expect(roundTripLimit(atLoad)).toBe('round trips per batch, and small batches at 1000 events/s: 1.4 round trips and 6.4 commands per event, against 0.025 and 2.9 at saturation');
   });
