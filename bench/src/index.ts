@@ -3,4 +3,4 @@ export { loadBenchConfig, type BenchConfig } from './config.ts';
 export { burstFiguresOf, burstOf, type BurstShape, type SamplePercentiles } from './burst.ts';
 export { dueAt, eventsDue, eventsOf, eventsOffered, offerLoad, settle, settledText, spawnNode, stopSpawned, type Spawned, type Burst, type LoadSpec, type Offered, type Sample, type Settled } from './load.ts';
 export { atLeast, atMost, ceilTo, floorTo } from './verdict.ts';
-export { exitOnSignals, onInterrupt, type ExitOnSignalsOptions } from './interrupt.ts';
+export { exitOnSignals, onInterrupt, oneAtATime, type ExitOnSignalsOptions } from './interrupt.ts';

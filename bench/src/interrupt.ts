@@ -26,6 +26,22 @@ export interface ExitOnSignalsOptions {
   readonly cleanUpMs?: number;
 }
 
+/**
+ * `work` run one call at a time: a call while one runs shares it. The clean-up a run registers
+ * with `onInterrupt` is also the one it runs between measurements and at its end, so a signal
+ * during that clean-up waits for it instead of starting a second one alongside (both deleting
+ * the same topics, the second failing and reporting keys left that were deleted).
+ */
+export function oneAtATime(work: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= work().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}
+
 /** Installs the SIGTERM and SIGINT handlers; returns what removes them. A second signal exits at once, its processes killed. */
 export function exitOnSignals(options: ExitOnSignalsOptions): () => void {
   const graceMs = options.graceMs ?? 5000;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { isElephantError } from '@elephant/errors';
-import { spawnNode, stopSpawned } from '@elephant/bench';
+import { oneAtATime, spawnNode, stopSpawned } from '@elephant/bench';
 
 const fixture = fileURLToPath(new URL('./fixtures/interrupted.ts', import.meta.url));
 
@@ -83,5 +83,28 @@ describe('a benchmark interrupted by a signal', () => {
       caught = error;
     }
     expect(isElephantError(caught, 'BENCH_INTERRUPTED')).toBe(true);
+  });
+});
+
+describe('oneAtATime', () => {
+  it('shares the call in progress and runs again once it ended (regression: a signal during a clean-up ran a second one alongside)', async () => {
+    let runs = 0;
+    let finish: () => void = () => undefined;
+    const clean = oneAtATime(async () => {
+      runs += 1;
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+    });
+    const first = clean();
+    const second = clean();
+    expect(second).toBe(first);
+    expect(runs).toBe(1);
+    finish();
+    await Promise.all([first, second]);
+    const third = clean();
+    expect(runs).toBe(2);
+    finish();
+    await third;
   });
 });
