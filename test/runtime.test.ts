@@ -130,4 +130,18 @@ describe('retryTransient (start-up calls: registering schemas, connecting to Red
     await expect(retryTransient('registering', refused, logger, { initialMs: 1 })).rejects.toMatchObject({ code: 'REGISTRY_INCOMPATIBLE' });
     expect(calls).toBe(1);
   });
+
+  it('regression (each retry logged `error: describeError(error)`, which dropped the cause, e.g. the ENOTFOUND behind a registry\'s `fetch failed`, and the retryable flag): the failure is logged under `err`', async () => {
+    const lines: string[] = [];
+    const watching = createLogger({ name: 'retry-test', level: 'warn', destination: { write: (line: string) => void lines.push(line) } });
+    const lookup = Object.assign(new Error('getaddrinfo ENOTFOUND registry.internal'), { code: 'ENOTFOUND' });
+    const down = new ElephantError('REGISTRY_UNAVAILABLE', 'Schema Registry at http://registry.internal:8081 is unreachable (POST /subjects/x/versions): fetch failed', { retryable: true, cause: new TypeError('fetch failed', { cause: lookup }) });
+    await expect(retryTransient('registering the schemas', () => Promise.reject(down), watching, { attempts: 2, initialMs: 1 })).rejects.toBe(down);
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0] ?? '') as { level: string; msg: string; attempt: number; err: { type: string; code: string; retryable: boolean; message: string; stack: string } };
+    expect(entry).toMatchObject({ level: 'warn', attempt: 1, msg: `registering the schemas failed; retrying: REGISTRY_UNAVAILABLE: ${down.message}` });
+    expect(entry.err).toMatchObject({ type: 'ElephantError', code: 'REGISTRY_UNAVAILABLE', retryable: true });
+    expect(entry.err.message).toBe(`${down.message}: fetch failed: getaddrinfo ENOTFOUND registry.internal`);
+    expect(entry.err.stack).toContain('caused by: TypeError: fetch failed');
+  });
 });
