@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { ElephantError } from '@elephant/errors';
 import { createLogger } from '@elephant/observability';
@@ -98,6 +100,49 @@ describe('a service’s lifecycle', () => {
     await lifecycle.done;
     expect(process.exitCode).toBe(1);
     process.exitCode = undefined;
+  });
+});
+
+describe('runService and errors nobody handles', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/fatal-service.ts', import.meta.url));
+
+  /** Runs test/fixtures/fatal-service.ts in `mode` until it exits by itself. */
+  async function run(mode: string): Promise<{ code: number | null; stdout: string; stderr: string; lines: Record<string, unknown>[] }> {
+    const child = spawn(process.execPath, [fixture, mode], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const lines = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { code, stdout, stderr, lines };
+  }
+
+  it.each([
+    { mode: 'rejection', what: 'unhandled promise rejection', errorCode: 'UNHANDLED_REJECTION' },
+    { mode: 'exception', what: 'uncaught exception', errorCode: 'UNCAUGHT_EXCEPTION' },
+  ])('regression (an $what exited 1 at once, skipping the graceful stop, and Node printed the error with its fields, identifier values included): logged through the logger, the service stopped, exit 1', async ({ mode, what, errorCode }) => {
+    const { code, stdout, stderr, lines } = await run(mode);
+    expect(code, stdout + stderr).toBe(1);
+    expect(stderr).toBe('stop() called\nstop() done\nrunService returned, 0 listeners left\n');
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(lines[0]).toMatchObject({ level: 'fatal', msg: `${what}: Error: library bug`, err: { code: errorCode, message: `${what}: library bug` } });
+    expect(lines.map((line) => line.msg)).toEqual([`${what}: Error: library bug`, 'shutting down', 'stopped']);
+    expect(lines.at(-1)).toMatchObject({ exitCode: 1 });
+  });
+
+  it('more errors during the shutdown are logged; the shutdown runs once', async () => {
+    const { code, stdout, stderr, lines } = await run('twice');
+    expect(code, stdout + stderr).toBe(1);
+    expect(stderr).toBe('stop() called\nstop() done\nrunService returned, 0 listeners left\n');
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(lines.map((line) => `${String(line.level)} ${String(line.msg)}`)).toEqual([
+      'fatal unhandled promise rejection: Error: library bug',
+      'info shutting down',
+      'error unhandled promise rejection after the first fatal error: Error: second failure',
+      'error uncaught exception after the first fatal error: Error: third failure',
+      'info stopped',
+    ]);
   });
 });
 

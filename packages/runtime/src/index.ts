@@ -4,7 +4,7 @@
  * order once, then sets the exit code. Nothing else calls process.exit.
  */
 import { ConfigError, type ConfigWarning, type ParseEnvOptions } from '@elephant/config';
-import { describeError, isElephantError } from '@elephant/errors';
+import { describeError, ElephantError, isElephantError } from '@elephant/errors';
 import { createLogger, HEALTH_ERROR_CODES, type Logger } from '@elephant/observability';
 import { ShuttingDownError } from './retry.ts';
 
@@ -151,7 +151,8 @@ export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }
 /**
  * The composition root's skeleton, shared by every long-running service: parse the
  * configuration once, start, and stop through the one shutdown path on SIGTERM/SIGINT or a
- * fatal error. Exit codes: 0 after a graceful stop, 1 on a fatal error, 78 on bad configuration.
+ * fatal error (the service's `onFatal`, an uncaught exception, an unhandled rejection).
+ * Exit codes: 0 after a graceful stop, 1 on a fatal error, 78 on bad configuration.
  */
 export async function runService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>): Promise<void> {
   let config: Config;
@@ -167,6 +168,15 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
   const logger = createLogger({ name: service.name(config), level: config.LOG_LEVEL });
   for (const warning of warnings) logger.warn({ variable: warning.variable, suggestion: warning.suggestion }, warning.message);
   const lifecycle = createLifecycle({ logger });
+  const stopCatching = shutDownOnUncaught(logger, lifecycle);
+  try {
+    await startService(service, config, logger, lifecycle);
+  } finally {
+    stopCatching();
+  }
+}
+
+async function startService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>, config: Config, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   try {
     await startUnder(lifecycle, service.name(config), (signal) => service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), { signal }));
   } catch (error) {
@@ -181,4 +191,42 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
     await lifecycle.shutdown('start-up failed', badConfig ? 78 : 1);
   }
   await lifecycle.done;
+}
+
+/** Later fatal errors logged after the first (a storm of them, or one the logging itself causes, is cut short). */
+const LATER_FATALS_LOGGED = 10;
+
+/**
+ * Until the returned function is called, an uncaught exception or an unhandled rejection (a
+ * library's promise nobody awaits, an 'error' event nobody listens to) is a fatal error of the
+ * service: logged and the shutdown started with exit code 1, as the service's own `onFatal`
+ * does. Without this, Node printed the error and exited 1 at once: no offsets committed, the
+ * consumer still in its group until the session timeout, the producer and Redis cut off. Node
+ * prints the error with util.inspect, every field of it (an ioredis error's `command.args`:
+ * identifier values), outside the logger's redaction; here the error is logged as the cause of
+ * an ElephantError, whose message and stack pino's err serializer includes but not its fields.
+ * A fatal error during the shutdown (a closer's) is logged and raises nothing further: the
+ * shutdown under way goes on, once.
+ */
+function shutDownOnUncaught(logger: Logger, lifecycle: Lifecycle): () => void {
+  let fatals = 0;
+  const handler = (code: 'UNCAUGHT_EXCEPTION' | 'UNHANDLED_REJECTION', what: string) => (error: unknown): void => {
+    fatals += 1;
+    try {
+      const err = new ElephantError(code, what, { cause: error });
+      if (fatals === 1) logger.fatal({ err }, `${what}: ${describeError(error)}`);
+      else if (fatals <= 1 + LATER_FATALS_LOGGED) logger.error({ err }, `${what} after the first fatal error: ${describeError(error)}${fatals === 1 + LATER_FATALS_LOGGED ? ' (later ones are not logged)' : ''}`);
+    } catch {
+      // Nothing is left to log it with (stdout closed): the shutdown still runs.
+    }
+    void lifecycle.shutdown(`fatal: ${what}`, 1);
+  };
+  const onException = handler('UNCAUGHT_EXCEPTION', 'uncaught exception');
+  const onRejection = handler('UNHANDLED_REJECTION', 'unhandled promise rejection');
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
+  };
 }
