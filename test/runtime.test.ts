@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { ElephantError } from '@elephant/errors';
 import { createLogger } from '@elephant/observability';
-import { createLifecycle, retryTransient, ShuttingDownError, startUnder } from '@elephant/runtime';
+import { closeOnFailedStart, createLifecycle, retryTransient, ShuttingDownError, startUnder } from '@elephant/runtime';
 
 describe('runtime', () => {
   it('runs on the Node 24 pinned as a dev dependency, not the machine Node 20', () => {
@@ -100,6 +100,49 @@ describe('a service’s lifecycle', () => {
     await lifecycle.done;
     expect(process.exitCode).toBe(1);
     process.exitCode = undefined;
+  });
+});
+
+describe('closeOnFailedStart (a start that fails closes what it opened)', () => {
+  it('closes what the start opened, in reverse order, when a later step throws, and throws the step\'s error', async () => {
+    const closed: string[] = [];
+    const failure = new Error('HEALTH_PORT in use');
+    const outcome = closeOnFailedStart(createLogger({ name: 'test', level: 'silent' }), async (opened) => {
+      opened.add('redis', () => void closed.push('redis'));
+      opened.add('producer', async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        closed.push('producer');
+      });
+      opened.add('consumer', () => void closed.push('consumer'));
+      throw failure;
+    });
+    await expect(outcome).rejects.toBe(failure);
+    expect(closed).toEqual(['consumer', 'producer', 'redis']);
+  });
+
+  it('closes nothing when the start succeeds', async () => {
+    const close = vi.fn();
+    const started = await closeOnFailedStart(createLogger({ name: 'test', level: 'silent' }), async (opened) => {
+      opened.add('producer', close);
+      return 'running';
+    });
+    expect(started).toBe('running');
+    expect(close).not.toHaveBeenCalled();
+  });
+
+  it('a closer that fails or hangs is logged and the others still run', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ name: 'test', level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    const closed: string[] = [];
+    const outcome = closeOnFailedStart(logger, async (opened) => {
+      opened.add('redis', () => void closed.push('redis'));
+      opened.add('producer', () => Promise.reject(new Error('broker gone')));
+      opened.add('consumer', () => new Promise<void>(() => undefined));
+      throw new Error('start failed');
+    }, 20);
+    await expect(outcome).rejects.toThrow('start failed');
+    expect(closed).toEqual(['redis']);
+    expect(lines.map((line) => line.msg)).toEqual(['closing consumer after the failed start failed: Error: consumer did not close within 20 ms', 'closing producer after the failed start failed: Error: broker gone']);
   });
 });
 

@@ -92,7 +92,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
  * just joined) aborts the start's signal (its retries stop waiting, and it does not join its
  * group: ShuttingDownError), waits for the start to end and then stops what started, so that
  * consumers leave their group rather than being cut off by the exit timer (their partitions
- * would wait for the session timeout). A start that fails leaves nothing to stop.
+ * would wait for the session timeout). A start that fails leaves nothing to stop: it closes what
+ * it opened itself (closeOnFailedStart).
  */
 export function startUnder<Service extends { stop(): Promise<void> }>(lifecycle: Lifecycle, name: string, start: (signal: AbortSignal) => Promise<Service>): Promise<Service> {
   const abort = new AbortController();
@@ -108,6 +109,36 @@ export function startUnder<Service extends { stop(): Promise<void> }>(lifecycle:
     await running.stop();
   });
   return starting;
+}
+
+/** What a service's start has opened so far (closeOnFailedStart). */
+export interface OpenedSoFar {
+  /** Registers how to close what was just opened (a connection, a server, a consumer about to start), should a later step fail. */
+  add(name: string, close: () => Promise<void> | void): void;
+}
+
+/**
+ * Runs a service's start, which registers each thing it opens as it opens it (`opened.add`):
+ * when a later step throws, what was opened is closed in reverse order, each closer bounded by
+ * `closeTimeoutMs` and its failure logged, and the error thrown again. A start that fails thus
+ * leaves nothing open (startUnder relies on it: it has nothing to stop then); a process whose
+ * start failed ends by itself, and a consumer that had joined its group leaves it. Once the start
+ * succeeds, the service's own stop() closes them.
+ */
+export async function closeOnFailedStart<T>(logger: Logger, start: (opened: OpenedSoFar) => Promise<T>, closeTimeoutMs = 10000): Promise<T> {
+  const closers: { name: string; close: () => Promise<void> | void }[] = [];
+  try {
+    return await start({ add: (name, close) => void closers.push({ name, close }) });
+  } catch (error) {
+    for (const { name, close } of closers.reverse()) {
+      try {
+        await withTimeout(Promise.resolve().then(close), closeTimeoutMs, name);
+      } catch (failure) {
+        logger.warn({ component: name, err: failure }, `closing ${name} after the failed start failed: ${describeError(failure)}`);
+      }
+    }
+    throw error;
+  }
 }
 
 async function withTimeout(work: Promise<void>, ms: number, name: string): Promise<void> {
