@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { ElephantError } from '@elephant/errors';
 import { createLogger } from '@elephant/observability';
-import { createLifecycle, retryTransient, ShuttingDownError, startUnder } from '@elephant/runtime';
+import { closeOnFailedStart, createLifecycle, retryTransient, ShuttingDownError, startUnder } from '@elephant/runtime';
 
 describe('runtime', () => {
   it('runs on the Node 24 pinned as a dev dependency, not the machine Node 20', () => {
@@ -101,6 +103,92 @@ describe('a service’s lifecycle', () => {
   });
 });
 
+describe('closeOnFailedStart (a start that fails closes what it opened)', () => {
+  it('closes what the start opened, in reverse order, when a later step throws, and throws the step\'s error', async () => {
+    const closed: string[] = [];
+    const failure = new Error('HEALTH_PORT in use');
+    const outcome = closeOnFailedStart(createLogger({ name: 'test', level: 'silent' }), async (opened) => {
+      opened.add('redis', () => void closed.push('redis'));
+      opened.add('producer', async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        closed.push('producer');
+      });
+      opened.add('consumer', () => void closed.push('consumer'));
+      throw failure;
+    });
+    await expect(outcome).rejects.toBe(failure);
+    expect(closed).toEqual(['consumer', 'producer', 'redis']);
+  });
+
+  it('closes nothing when the start succeeds', async () => {
+    const close = vi.fn();
+    const started = await closeOnFailedStart(createLogger({ name: 'test', level: 'silent' }), async (opened) => {
+      opened.add('producer', close);
+      return 'running';
+    });
+    expect(started).toBe('running');
+    expect(close).not.toHaveBeenCalled();
+  });
+
+  it('a closer that fails or hangs is logged and the others still run', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ name: 'test', level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    const closed: string[] = [];
+    const outcome = closeOnFailedStart(logger, async (opened) => {
+      opened.add('redis', () => void closed.push('redis'));
+      opened.add('producer', () => Promise.reject(new Error('broker gone')));
+      opened.add('consumer', () => new Promise<void>(() => undefined));
+      throw new Error('start failed');
+    }, 20);
+    await expect(outcome).rejects.toThrow('start failed');
+    expect(closed).toEqual(['redis']);
+    expect(lines.map((line) => line.msg)).toEqual(['closing consumer after the failed start failed: Error: consumer did not close within 20 ms', 'closing producer after the failed start failed: Error: broker gone']);
+  });
+});
+
+describe('runService and errors nobody handles', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/fatal-service.ts', import.meta.url));
+
+  /** Runs test/fixtures/fatal-service.ts in `mode` until it exits by itself. */
+  async function run(mode: string): Promise<{ code: number | null; stdout: string; stderr: string; lines: Record<string, unknown>[] }> {
+    const child = spawn(process.execPath, [fixture, mode], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const lines = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { code, stdout, stderr, lines };
+  }
+
+  it.each([
+    { mode: 'rejection', what: 'unhandled promise rejection', errorCode: 'UNHANDLED_REJECTION' },
+    { mode: 'exception', what: 'uncaught exception', errorCode: 'UNCAUGHT_EXCEPTION' },
+  ])('regression (an $what exited 1 at once, skipping the graceful stop, and Node printed the error with its fields, identifier values included): logged through the logger, the service stopped, exit 1', async ({ mode, what, errorCode }) => {
+    const { code, stdout, stderr, lines } = await run(mode);
+    expect(code, stdout + stderr).toBe(1);
+    expect(stderr).toBe('stop() called\nstop() done\nrunService returned, 0 listeners left\n');
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(lines[0]).toMatchObject({ level: 'fatal', msg: `${what}: Error: library bug`, err: { code: errorCode, message: `${what}: library bug` } });
+    expect(lines.map((line) => line.msg)).toEqual([`${what}: Error: library bug`, 'shutting down', 'stopped']);
+    expect(lines.at(-1)).toMatchObject({ exitCode: 1 });
+  });
+
+  it('more errors during the shutdown are logged; the shutdown runs once', async () => {
+    const { code, stdout, stderr, lines } = await run('twice');
+    expect(code, stdout + stderr).toBe(1);
+    expect(stderr).toBe('stop() called\nstop() done\nrunService returned, 0 listeners left\n');
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(lines.map((line) => `${String(line.level)} ${String(line.msg)}`)).toEqual([
+      'fatal unhandled promise rejection: Error: library bug',
+      'info shutting down',
+      'error unhandled promise rejection after the first fatal error: Error: second failure',
+      'error uncaught exception after the first fatal error: Error: third failure',
+      'info stopped',
+    ]);
+  });
+});
+
 describe('retryTransient (start-up calls: registering schemas, connecting to Redis)', () => {
   const logger = createLogger({ name: 'test', level: 'silent' });
 
@@ -129,5 +217,19 @@ describe('retryTransient (start-up calls: registering schemas, connecting to Red
     };
     await expect(retryTransient('registering', refused, logger, { initialMs: 1 })).rejects.toMatchObject({ code: 'REGISTRY_INCOMPATIBLE' });
     expect(calls).toBe(1);
+  });
+
+  it('regression (each retry logged `error: describeError(error)`, which dropped the cause, e.g. the ENOTFOUND behind a registry\'s `fetch failed`, and the retryable flag): the failure is logged under `err`', async () => {
+    const lines: string[] = [];
+    const watching = createLogger({ name: 'retry-test', level: 'warn', destination: { write: (line: string) => void lines.push(line) } });
+    const lookup = Object.assign(new Error('getaddrinfo ENOTFOUND registry.internal'), { code: 'ENOTFOUND' });
+    const down = new ElephantError('REGISTRY_UNAVAILABLE', 'Schema Registry at http://registry.internal:8081 is unreachable (POST /subjects/x/versions): fetch failed', { retryable: true, cause: new TypeError('fetch failed', { cause: lookup }) });
+    await expect(retryTransient('registering the schemas', () => Promise.reject(down), watching, { attempts: 2, initialMs: 1 })).rejects.toBe(down);
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0] ?? '') as { level: string; msg: string; attempt: number; err: { type: string; code: string; retryable: boolean; message: string; stack: string } };
+    expect(entry).toMatchObject({ level: 'warn', attempt: 1, msg: `registering the schemas failed; retrying: REGISTRY_UNAVAILABLE: ${down.message}` });
+    expect(entry.err).toMatchObject({ type: 'ElephantError', code: 'REGISTRY_UNAVAILABLE', retryable: true });
+    expect(entry.err.message).toBe(`${down.message}: fetch failed: getaddrinfo ENOTFOUND registry.internal`);
+    expect(entry.err.stack).toContain('caused by: TypeError: fetch failed');
   });
 });

@@ -16,8 +16,11 @@ export type ReadinessCheck = () => boolean;
 export interface HealthServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
-  /** @default '0.0.0.0' */
-  readonly host?: string;
+  /**
+   * The address to listen on. Unset, every address: `::` dual-stack where the machine has IPv6
+   * (IPv4 clients too), else `0.0.0.0`, as Node does; an IPv6-only pod's probes reach it.
+   */
+  readonly host?: string | undefined;
   readonly metrics: Registry;
   /** Named checks; the process is ready when all return true. */
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
@@ -65,11 +68,11 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     }
     response.writeHead(404).end();
   });
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host;
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException): void => reject(listenError(error, options.portVariable ?? 'HEALTH_PORT', options.port, host));
     server.once('error', failed);
-    server.listen(options.port, host, () => {
+    server.listen({ port: options.port, host }, () => {
       server.off('error', failed);
       resolve();
     });
@@ -89,12 +92,14 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
 }
 
 /** HEALTH_PORT_UNAVAILABLE naming the variable for a port in use or privileged; other errors as they are. */
-function listenError(error: NodeJS.ErrnoException, variable: string, port: number, host: string): Error {
+function listenError(error: NodeJS.ErrnoException, variable: string, port: number, host: string | undefined): Error {
+  const where = host === undefined ? 'every address' : host;
+  const details = { variable, port, host: where };
   if (error.code === 'EADDRINUSE') {
-    return new ElephantError<HealthErrorCode>('HEALTH_PORT_UNAVAILABLE', `${variable}=${port}: another process already listens on port ${port} (${host}), perhaps another service on this host. Set ${variable} to a free port (0 picks one).`, { cause: error, details: { variable, port, host } });
+    return new ElephantError<HealthErrorCode>('HEALTH_PORT_UNAVAILABLE', `${variable}=${port}: another process already listens on port ${port} (${where}), perhaps another service on this host. Set ${variable} to a free port (0 picks one).`, { cause: error, details });
   }
   if (error.code === 'EACCES') {
-    return new ElephantError<HealthErrorCode>('HEALTH_PORT_UNAVAILABLE', `${variable}=${port}: this process may not listen on port ${port} (${host}); ports below 1024 need root or CAP_NET_BIND_SERVICE. Set ${variable} to 1024 or above.`, { cause: error, details: { variable, port, host } });
+    return new ElephantError<HealthErrorCode>('HEALTH_PORT_UNAVAILABLE', `${variable}=${port}: this process may not listen on port ${port} (${where}); ports below 1024 need root or CAP_NET_BIND_SERVICE. Set ${variable} to 1024 or above.`, { cause: error, details });
   }
   return error;
 }

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ElephantError } from '@elephant/errors';
 import { Counter, createLogger, createMetricsRegistry, startHealthServer, type HealthServer } from '@elephant/observability';
@@ -48,6 +49,33 @@ describe('health server', () => {
       expect((error as Error).message).toContain(`HEALTH_PORT=${taken}: another process already listens on port ${taken}`);
       const named = await startHealthServer({ port: taken, host: '127.0.0.1', metrics, readiness: {}, portVariable: 'ADMIN_PORT' }).then((started) => started.close(), (caught: unknown) => caught);
       expect((named as Error).message).toContain('Set ADMIN_PORT to a free port');
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
+  /** Whether this machine has the IPv6 loopback address (a container without IPv6 has not). */
+  const ipv6Loopback = Object.values(networkInterfaces()).some((addresses) => addresses?.some((address) => address.address === '::1') === true);
+
+  it('listens on every address by default: IPv4 clients reach it', async () => {
+    server = await startHealthServer({ port: 0, metrics: createMetricsRegistry({ service: 'test' }), readiness: {} });
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+  });
+
+  it.skipIf(!ipv6Loopback)('regression (the default host was 0.0.0.0, IPv4 only: an IPv6 single-stack pod\'s probes never reached it): listens dual-stack by default, IPv6 and IPv4 clients reach it', async () => {
+    server = await startHealthServer({ port: 0, metrics: createMetricsRegistry({ service: 'test' }), readiness: {} });
+    expect((await fetch(`http://[::1]:${server.port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${server.port}/readyz`)).status).toBe(200);
+  });
+
+  it('a port in use on every address is HEALTH_PORT_UNAVAILABLE saying so', async () => {
+    const other = createServer();
+    await new Promise<void>((resolve) => other.listen(0, resolve));
+    const taken = (other.address() as AddressInfo).port;
+    try {
+      const error = await startHealthServer({ port: taken, metrics: createMetricsRegistry({ service: 'test' }), readiness: {} }).then((started) => started.close(), (caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'HEALTH_PORT_UNAVAILABLE', details: { variable: 'HEALTH_PORT', port: taken, host: 'every address' } });
+      expect((error as Error).message).toContain(`HEALTH_PORT=${taken}: another process already listens on port ${taken} (every address), perhaps another service on this host.`);
     } finally {
       await new Promise((resolve) => other.close(resolve));
     }

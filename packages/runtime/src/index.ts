@@ -4,7 +4,7 @@
  * order once, then sets the exit code. Nothing else calls process.exit.
  */
 import { ConfigError, type ConfigWarning, type ParseEnvOptions } from '@elephant/config';
-import { describeError, isElephantError } from '@elephant/errors';
+import { describeError, ElephantError, isElephantError } from '@elephant/errors';
 import { createLogger, HEALTH_ERROR_CODES, type Logger } from '@elephant/observability';
 import { ShuttingDownError } from './retry.ts';
 
@@ -92,7 +92,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
  * just joined) aborts the start's signal (its retries stop waiting, and it does not join its
  * group: ShuttingDownError), waits for the start to end and then stops what started, so that
  * consumers leave their group rather than being cut off by the exit timer (their partitions
- * would wait for the session timeout). A start that fails leaves nothing to stop.
+ * would wait for the session timeout). A start that fails leaves nothing to stop: it closes what
+ * it opened itself (closeOnFailedStart).
  */
 export function startUnder<Service extends { stop(): Promise<void> }>(lifecycle: Lifecycle, name: string, start: (signal: AbortSignal) => Promise<Service>): Promise<Service> {
   const abort = new AbortController();
@@ -108,6 +109,36 @@ export function startUnder<Service extends { stop(): Promise<void> }>(lifecycle:
     await running.stop();
   });
   return starting;
+}
+
+/** What a service's start has opened so far (closeOnFailedStart). */
+export interface OpenedSoFar {
+  /** Registers how to close what was just opened (a connection, a server, a consumer about to start), should a later step fail. */
+  add(name: string, close: () => Promise<void> | void): void;
+}
+
+/**
+ * Runs a service's start, which registers each thing it opens as it opens it (`opened.add`):
+ * when a later step throws, what was opened is closed in reverse order, each closer bounded by
+ * `closeTimeoutMs` and its failure logged, and the error thrown again. A start that fails thus
+ * leaves nothing open (startUnder relies on it: it has nothing to stop then); a process whose
+ * start failed ends by itself, and a consumer that had joined its group leaves it. Once the start
+ * succeeds, the service's own stop() closes them.
+ */
+export async function closeOnFailedStart<T>(logger: Logger, start: (opened: OpenedSoFar) => Promise<T>, closeTimeoutMs = 10000): Promise<T> {
+  const closers: { name: string; close: () => Promise<void> | void }[] = [];
+  try {
+    return await start({ add: (name, close) => void closers.push({ name, close }) });
+  } catch (error) {
+    for (const { name, close } of closers.reverse()) {
+      try {
+        await withTimeout(Promise.resolve().then(close), closeTimeoutMs, name);
+      } catch (failure) {
+        logger.warn({ component: name, err: failure }, `closing ${name} after the failed start failed: ${describeError(failure)}`);
+      }
+    }
+    throw error;
+  }
 }
 
 async function withTimeout(work: Promise<void>, ms: number, name: string): Promise<void> {
@@ -151,7 +182,8 @@ export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }
 /**
  * The composition root's skeleton, shared by every long-running service: parse the
  * configuration once, start, and stop through the one shutdown path on SIGTERM/SIGINT or a
- * fatal error. Exit codes: 0 after a graceful stop, 1 on a fatal error, 78 on bad configuration.
+ * fatal error (the service's `onFatal`, an uncaught exception, an unhandled rejection).
+ * Exit codes: 0 after a graceful stop, 1 on a fatal error, 78 on bad configuration.
  */
 export async function runService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>): Promise<void> {
   let config: Config;
@@ -167,6 +199,15 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
   const logger = createLogger({ name: service.name(config), level: config.LOG_LEVEL });
   for (const warning of warnings) logger.warn({ variable: warning.variable, suggestion: warning.suggestion }, warning.message);
   const lifecycle = createLifecycle({ logger });
+  const stopCatching = shutDownOnUncaught(logger, lifecycle);
+  try {
+    await startService(service, config, logger, lifecycle);
+  } finally {
+    stopCatching();
+  }
+}
+
+async function startService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>, config: Config, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   try {
     await startUnder(lifecycle, service.name(config), (signal) => service.start(config, logger, (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), { signal }));
   } catch (error) {
@@ -181,4 +222,42 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
     await lifecycle.shutdown('start-up failed', badConfig ? 78 : 1);
   }
   await lifecycle.done;
+}
+
+/** Later fatal errors logged after the first (a storm of them, or one the logging itself causes, is cut short). */
+const LATER_FATALS_LOGGED = 10;
+
+/**
+ * Until the returned function is called, an uncaught exception or an unhandled rejection (a
+ * library's promise nobody awaits, an 'error' event nobody listens to) is a fatal error of the
+ * service: logged and the shutdown started with exit code 1, as the service's own `onFatal`
+ * does. Without this, Node printed the error and exited 1 at once: no offsets committed, the
+ * consumer still in its group until the session timeout, the producer and Redis cut off. Node
+ * prints the error with util.inspect, every field of it (an ioredis error's `command.args`:
+ * identifier values), outside the logger's redaction; here the error is logged as the cause of
+ * an ElephantError, whose message and stack pino's err serializer includes but not its fields.
+ * A fatal error during the shutdown (a closer's) is logged and raises nothing further: the
+ * shutdown under way goes on, once.
+ */
+function shutDownOnUncaught(logger: Logger, lifecycle: Lifecycle): () => void {
+  let fatals = 0;
+  const handler = (code: 'UNCAUGHT_EXCEPTION' | 'UNHANDLED_REJECTION', what: string) => (error: unknown): void => {
+    fatals += 1;
+    try {
+      const err = new ElephantError(code, what, { cause: error });
+      if (fatals === 1) logger.fatal({ err }, `${what}: ${describeError(error)}`);
+      else if (fatals <= 1 + LATER_FATALS_LOGGED) logger.error({ err }, `${what} after the first fatal error: ${describeError(error)}${fatals === 1 + LATER_FATALS_LOGGED ? ' (later ones are not logged)' : ''}`);
+    } catch {
+      // Nothing is left to log it with (stdout closed): the shutdown still runs.
+    }
+    void lifecycle.shutdown(`fatal: ${what}`, 1);
+  };
+  const onException = handler('UNCAUGHT_EXCEPTION', 'uncaught exception');
+  const onRejection = handler('UNHANDLED_REJECTION', 'unhandled promise rejection');
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
+  };
 }

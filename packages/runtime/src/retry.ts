@@ -61,7 +61,9 @@ export async function retryTransient<T>(what: string, work: () => Promise<T>, lo
       // the service's, and no further attempt or wait follows.
       throwIfShuttingDown(options.signal, what);
       if (!isRetryable(error) || attempt >= attempts) throw error;
-      logger.warn({ attempt, attempts, delayMs: delay, error: describeError(error) }, `${what} failed; retrying`);
+      // Under `err`, pino's error serializer: the message with its causes' (a registry's `fetch
+      // failed` says why: ENOTFOUND, ECONNREFUSED), the code and the retryable flag.
+      logger.warn({ attempt, attempts, delayMs: delay, err: error }, `${what} failed; retrying: ${describeError(error)}`);
       await wait(delay, options.signal);
       delay = Math.min(maxMs, delay * 2);
     }

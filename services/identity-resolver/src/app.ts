@@ -6,7 +6,7 @@ import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopic
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
+import { closeOnFailedStart, retryTransient, throwIfShuttingDown, type OpenedSoFar, type StartOptions } from '@elephant/runtime';
 import { topicsOf, type ResolverConfig, type ResolverTopics } from './config.ts';
 import { IdentityGraph, scriptCallsFor } from './graph.ts';
 import { createResolverHandler } from './handler.ts';
@@ -43,7 +43,15 @@ export function loadRules(config: Pick<ResolverConfig, 'IDENTITY_RULES_FILE'>): 
   }
 }
 
-export async function startResolver(config: ResolverConfig, logger: Logger, onFatal: (error: Error) => void, options: StartOptions = {}): Promise<RunningResolver> {
+/**
+ * Wires the identity resolver. A start that fails closes what it had opened (Redis, the
+ * producer, the health server, the consumer).
+ */
+export function startResolver(config: ResolverConfig, logger: Logger, onFatal: (error: Error) => void, options: StartOptions = {}): Promise<RunningResolver> {
+  return closeOnFailedStart(logger, (opened) => start(config, logger, onFatal, options, opened));
+}
+
+async function start(config: ResolverConfig, logger: Logger, onFatal: (error: Error) => void, options: StartOptions, opened: OpenedSoFar): Promise<RunningResolver> {
   const rules = loadRules(config);
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'identity-resolver' });
@@ -66,6 +74,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
       registry.register(`${topics.alerts}-value`, identityAlertSchema as unknown as AvroSchema),
     ]), logger, { signal: options.signal });
   const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, tls: redisTlsOf(config), logger, name: 'elephant-identity-resolver', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
+  opened.add('redis', () => redis.disconnect());
   const resolverMetrics = createResolverMetrics(metrics);
   const graph = new IdentityGraph(redis, config.REDIS_KEY_PREFIX, {
     onBudgetSpent: (eventsLeft) => {
@@ -75,6 +84,7 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
     },
   });
   const producer = await BatchProducer.connect(kafka);
+  opened.add('producer', () => producer.disconnect());
   const consumer = new BatchConsumer({
     kafka,
     groupId: config.CONSUMER_GROUP,
@@ -98,14 +108,11 @@ export async function startResolver(config: ResolverConfig, logger: Logger, onFa
     }),
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isReady(), redis: () => redis.status === 'ready' } });
-  try {
-    throwIfShuttingDown(options.signal, 'starting the identity resolver');
-    await consumer.start();
-  } catch (error) {
-    await Promise.allSettled([health.close(), producer.disconnect()]);
-    redis.disconnect();
-    throw error;
-  }
+  opened.add('health server', () => health.close());
+  throwIfShuttingDown(options.signal, 'starting the identity resolver');
+  // It may connect and then fail (subscribing, joining): stopped, it leaves the group and disconnects.
+  opened.add('consumer', () => consumer.stop());
+  await consumer.start();
   logger.info({ topics, group: config.CONSUMER_GROUP }, 'identity resolver started');
   return {
     topics,

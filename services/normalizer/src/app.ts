@@ -3,7 +3,7 @@ import { touchpointSchema, TOUCHPOINTS_TOPIC_MAX_BYTES } from '@elephant/channel
 import { BatchConsumer, BatchProducer, createKafka, deadLetterTopic, ensureTopics, requireTopics } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
+import { closeOnFailedStart, retryTransient, throwIfShuttingDown, type OpenedSoFar, type StartOptions } from '@elephant/runtime';
 import { adapterContextOf, topicsOf, type NormalizerConfig, type NormalizerTopics } from './config.ts';
 import { createNormalizerHandler } from './handler.ts';
 import { createNormalizerMetrics } from './metrics.ts';
@@ -21,9 +21,14 @@ export interface RunningNormalizer {
  * the consumer runner with the normalizing handler. One consumer reads the raw topics of
  * every channel of the process and one producer writes what they become, so a process that
  * serves several channels costs the broker one member's fetches and one producer's requests.
- * `onFatal` is called if the consumer stops on its own.
+ * `onFatal` is called if the consumer stops on its own. A start that fails closes what it had
+ * opened (the producer, the health server, the consumer).
  */
-export async function startNormalizer(config: NormalizerConfig, logger: Logger, onFatal: (error: Error) => void, options: StartOptions = {}): Promise<RunningNormalizer> {
+export function startNormalizer(config: NormalizerConfig, logger: Logger, onFatal: (error: Error) => void, options: StartOptions = {}): Promise<RunningNormalizer> {
+  return closeOnFailedStart(logger, (opened) => start(config, logger, onFatal, options, opened));
+}
+
+async function start(config: NormalizerConfig, logger: Logger, onFatal: (error: Error) => void, options: StartOptions, opened: OpenedSoFar): Promise<RunningNormalizer> {
   const topics = topicsOf(config);
   if (config.TOUCHPOINT_MAX_BYTES >= TOUCHPOINTS_TOPIC_MAX_BYTES) logger.warn({ touchpointMaxBytes: config.TOUCHPOINT_MAX_BYTES, topicMaxBytes: TOUCHPOINTS_TOPIC_MAX_BYTES }, 'TOUCHPOINT_MAX_BYTES is not below the touchpoints topic limit the normalizer sets: the broker may refuse touchpoints (they are then dead-lettered as TOUCHPOINT_REJECTED)');
   const channels = config.channels;
@@ -42,6 +47,7 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
   // crash loop: transient failures are retried with backoff; a refusal (incompatible schema) is not.
   const { id: touchpointSchemaId } = await retryTransient('registering the Touchpoint schema', () => registry.register(`${topics.touchpoints}-value`, touchpointSchema as unknown as AvroSchema), logger, { signal: options.signal });
   const producer = await BatchProducer.connect(kafka);
+  opened.add('producer', () => producer.disconnect());
   const consumer = new BatchConsumer({
     kafka,
     groupId: topics.group,
@@ -63,13 +69,11 @@ export async function startNormalizer(config: NormalizerConfig, logger: Logger, 
     }),
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isReady() } });
-  try {
-    throwIfShuttingDown(options.signal, 'starting the normalizer');
-    await consumer.start();
-  } catch (error) {
-    await Promise.allSettled([health.close(), producer.disconnect()]);
-    throw error;
-  }
+  opened.add('health server', () => health.close());
+  throwIfShuttingDown(options.signal, 'starting the normalizer');
+  // It may connect and then fail (subscribing, joining): stopped, it leaves the group and disconnects.
+  opened.add('consumer', () => consumer.stop());
+  await consumer.start();
   logger.info({ channels, sources: topics.sources.map(({ topic }) => topic), touchpoints: topics.touchpoints, deadLetters: topics.deadLetters, group: topics.group, schemaId: touchpointSchemaId }, 'normalizer started');
   return {
     topics,

@@ -6,7 +6,7 @@ import { createMetricsRegistry, startHealthServer, type Logger, type Registry } 
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
-import { retryTransient, throwIfShuttingDown, type StartOptions } from '@elephant/runtime';
+import { closeOnFailedStart, retryTransient, throwIfShuttingDown, type OpenedSoFar, type StartOptions } from '@elephant/runtime';
 import { profileOptionsOf, topicsOf, type BuilderConfig, type BuilderTopics } from './config.ts';
 import { erasureRequestSchema } from './generated/erasure-request.ts';
 import { BackgroundWork, StateCache, createBuilderHandler, type SchemaIds } from './handler.ts';
@@ -79,7 +79,15 @@ export async function registerSchemas(registry: AvroRegistry, topics: BuilderTop
   return { update: update.id, snapshot: snapshot.id, resolved: resolved.id, merge: merge.id, erasure: erasure.id };
 }
 
-export async function startBuilder(config: BuilderConfig, logger: Logger, onFatal: (error: Error) => void, options: BuilderOptions = {}): Promise<RunningBuilder> {
+/**
+ * Wires the profile builder. A start that fails closes what it had opened (Redis, the
+ * producer, the committed-offsets reader, the health server, the consumer).
+ */
+export function startBuilder(config: BuilderConfig, logger: Logger, onFatal: (error: Error) => void, options: BuilderOptions = {}): Promise<RunningBuilder> {
+  return closeOnFailedStart(logger, (opened) => start(config, logger, onFatal, options, opened));
+}
+
+async function start(config: BuilderConfig, logger: Logger, onFatal: (error: Error) => void, options: BuilderOptions, opened: OpenedSoFar): Promise<RunningBuilder> {
   const topics = topicsOf(config);
   const metrics = createMetricsRegistry({ service: 'profile-builder' });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'elephant-profile-builder', logger, security: kafkaSecurityOf(config) });
@@ -109,9 +117,12 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
   // A registry or Redis restarting while the builder starts is waited out (about 30 s), not a crash loop.
   const schemaIds = await retryTransient('registering the schemas', () => registerSchemas(registry, topics), logger, { signal: options.signal });
   const redis = await retryTransient('connecting to Redis', () => connectRedis({ url: config.REDIS_URL, tls: redisTlsOf(config), logger, name: 'elephant-profile-builder', socketTimeoutMs: config.REDIS_SOCKET_TIMEOUT_MS }), logger, { signal: options.signal });
+  opened.add('redis', () => redis.disconnect());
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS, { appliedTtlSeconds: config.APPLIED_TTL_SECONDS });
   const { producer, commits } = await connectOutputs(kafka, config);
+  opened.add('producer', () => producer.disconnect());
   const committed = new CommittedOffsets(kafka, config.CONSUMER_GROUP);
+  opened.add('committed offsets', () => committed.close());
   const background = new BackgroundWork();
   const consumer = new BatchConsumer({
     kafka,
@@ -143,14 +154,11 @@ export async function startBuilder(config: BuilderConfig, logger: Logger, onFata
     }),
   });
   const health = await startHealthServer({ port: config.HEALTH_PORT, metrics, readiness: { consumer: () => consumer.isReady(), redis: () => redis.status === 'ready' } });
-  try {
-    throwIfShuttingDown(options.signal, 'starting the profile builder');
-    await consumer.start();
-  } catch (error) {
-    await Promise.allSettled([health.close(), committed.close(), producer.disconnect()]);
-    redis.disconnect();
-    throw error;
-  }
+  opened.add('health server', () => health.close());
+  throwIfShuttingDown(options.signal, 'starting the profile builder');
+  // It may connect and then fail (subscribing, joining): stopped, it leaves the group and disconnects.
+  opened.add('consumer', () => consumer.stop());
+  await consumer.start();
   logger.info({ topics, group: config.CONSUMER_GROUP, guarantee: config.PROCESSING_GUARANTEE }, 'profile builder started');
   return {
     topics,
