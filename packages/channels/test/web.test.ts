@@ -311,13 +311,19 @@ describe('web adapter (Segment Spec)', () => {
       expect(numbers.properties).toMatchObject({ 'traits.address.city': String(2 ** 60) });
     });
 
-    it('regression (a nested userId overflowed the stack and lost the message): drops it as wrong_type', () => {
+    it('regression (a nested userId overflowed the stack and lost the message): drops it as wrong_type, and refuses the message as too deep to keep', () => {
       let deep: unknown = 'u-1';
       for (let i = 0; i < 300_000; i += 1) deep = [deep];
-      const result = adaptWeb({ ...common, type: 'page', userId: deep }, context);
-      const tp = one(result);
+      const shallow = adaptWeb({ ...common, type: 'page', userId: [[['u-1']]] }, context);
+      const tp = one(shallow);
       expect(tp.identifiers).toEqual([{ type: 'anonymous_id', value: '507f191e810c19729de860ea' }]);
-      expect(result.ok && result.dropped.map((drop) => [drop.field, drop.reason])).toEqual([['userId', 'wrong_type']]);
+      expect(shallow.ok && shallow.dropped.map((drop) => [drop.field, drop.reason])).toEqual([['userId', 'wrong_type']]);
+      expect(tp.properties).toMatchObject({ userId: '[[["u-1"]]]' });
+      // Since 2026-12-07 a dropped value stays in properties, where one nested past PROPERTY_LIMITS.depth
+      // is refused whole (dead-lettered with its bytes), not cut.
+      const result = adaptWeb({ ...common, type: 'page', userId: deep }, context);
+      failure(result, 'PROPERTIES_TOO_LARGE');
+      expect(!result.ok && result.error.details).toMatchObject({ reason: 'too_deep' });
     });
 
     it('regression (lone surrogates were corrupted by Avro, three users became one): drops such ids, repairs other text, refuses such a message id', () => {

@@ -47,9 +47,9 @@ function adaptEvent(item: unknown, index: number, context: AdapterContext): Buil
   const sourceEventId = event.id('sg_event_id');
   const eventTime = parseUnixSeconds(event.take('timestamp'), event.at('timestamp'));
   const ids = collectorFor(context);
-  ids.add('email', event.take('email'), event.at('email'));
+  ids.read('email', event, 'email');
   for (const [arg, type] of Object.entries(context.sendgridIdentifierArgs ?? {})) {
-    if (event.has(arg)) ids.add(type, event.take(arg), event.at(arg));
+    if (event.has(arg)) ids.read(type, event, arg);
   }
   // Read as text the way every other field is (a lone surrogate, Infinity or an id rounded past
   // 2^53 went out as they were), and left in properties too.

@@ -23,8 +23,8 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
   const sourceEventId = txn.id('id');
   const eventTime = readTime(txn, 'occurredAt');
   const ids = collectorFor(context);
-  ids.add('loyalty_card', txn.take('loyaltyCard'), txn.at('loyaltyCard'));
-  ids.add('payment_fingerprint', txn.take('paymentFingerprint'), txn.at('paymentFingerprint'));
+  ids.read('loyalty_card', txn, 'loyaltyCard');
+  ids.read('payment_fingerprint', txn, 'paymentFingerprint');
   readCustomer(txn.optObject('customer'), ids);
 
   const currency = readCurrency(txn, 'currency', context);

@@ -63,13 +63,14 @@ function campaignOf(segmentContext: Fields | null): Campaign | null {
   return { platform: null, campaignId: null, adId: null, clickId: null, name, medium, source, valueMinor: null, valueCurrency: null };
 }
 
+/** userId, anonymousId and the device's ids; a value normalization drops stays in properties. */
 function addCommonIdentifiers(message: Fields, segmentContext: Fields | null, ids: IdentifierCollector): void {
-  ids.add('user_id', message.take('userId'), message.at('userId'));
-  ids.add('anonymous_id', message.take('anonymousId'), message.at('anonymousId'));
+  ids.read('user_id', message, 'userId');
+  ids.read('anonymous_id', message, 'anonymousId');
   const device = segmentContext?.optObject('device');
   if (device) {
-    ids.add('device_id', device.take('id'), device.at('id'));
-    ids.add('advertising_id', device.take('advertisingId'), device.at('advertisingId'));
+    ids.read('device_id', device, 'id');
+    ids.read('advertising_id', device, 'advertisingId');
   }
 }
 
@@ -125,7 +126,7 @@ function adaptSegment(raw: unknown, context: AdapterContext): Built {
       break;
     case 'alias':
       eventType = 'aliased';
-      ids.add(context.segmentPreviousIdType ?? 'anonymous_id', message.take('previousId'), message.at('previousId'));
+      ids.read(context.segmentPreviousIdType ?? 'anonymous_id', message, 'previousId');
       break;
     case 'group':
       // Group traits describe the account, not the person: they stay in properties.
