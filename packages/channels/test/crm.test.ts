@@ -60,6 +60,24 @@ describe('crm adapter', () => {
     expect(tp.properties).toMatchObject({ 'contact.owner': 'rep-9', 'contact.emails[0].type': 'work', 'contact.phones[1]': 'n/a' });
   });
 
+  it('regression (a plain email won over a list entry marked primary): the first marked primary is the trait, else the first valid one, email before emails', () => {
+    const traitsOf = (contact: Record<string, unknown>) => one(adaptCrm({ ...created, contact: { id: 'C-1', ...contact } }, context)).traits;
+    expect(traitsOf({ email: 'a@x.example', emails: [{ value: 'b@x.example', primary: true }] })).toMatchObject({ email: 'b@x.example' });
+    expect(traitsOf({ phone: '030 111111', phones: [{ value: '030 1234567', primary: true }] })).toMatchObject({ phone: '+49301234567' });
+    // No primary: the first valid one, `email` before `emails`; a primary in `email` before one in `emails`.
+    expect(traitsOf({ email: 'a@x.example', emails: ['b@x.example'] })).toMatchObject({ email: 'a@x.example' });
+    expect(traitsOf({ email: 'nope', emails: ['b@x.example'] })).toMatchObject({ email: 'b@x.example' });
+    expect(traitsOf({ email: [{ value: 'a@x.example' }, { value: 'c@x.example', primary: true }], emails: [{ value: 'b@x.example', primary: true }] })).toMatchObject({ email: 'c@x.example' });
+    // A primary mark on a dropped value marks nothing.
+    expect(traitsOf({ email: 'a@x.example', emails: [{ value: 'nope', primary: true }] })).toMatchObject({ email: 'a@x.example' });
+    // The identifiers are all there, in the order they were before.
+    expect(one(adaptCrm({ ...created, contact: { id: 'C-1', email: 'a@x.example', emails: [{ value: 'b@x.example', primary: true }] } }, context)).identifiers).toEqual([
+      { type: 'crm_id', value: 'C-1' },
+      { type: 'email', value: 'b@x.example' },
+      { type: 'email', value: 'a@x.example' },
+    ]);
+  });
+
   it('maps an update with a single e-mail field', () => {
     const tp = one(adaptCrm({ type: 'updated', id: 'chg-1002', occurredAt: '2024-05-01T00:00:00Z', contact: { id: 'C-000123', email: 'ANN@new.example', lastName: 'Lee-Smith' } }, context));
     expect(tp.eventType).toBe('contact_updated');

@@ -72,9 +72,13 @@ function readContactPoint(contact: Fields, key: string, type: 'email' | 'phone',
   return { primary: null, first: ids.read(type, contact, key) };
 }
 
-/** The contact's e-mail (or phone) for traits: `email`'s (its primary, else its first valid one), else `emails`'. */
+/**
+ * The contact's e-mail (or phone) for traits: the first marked primary in `email` then
+ * `emails` (`phone`, `phones`), else the first valid one, `email` before `emails`. Before
+ * 2026-12-07 a plain `email` won over a list entry marked primary.
+ */
 function chosen(single: ContactPoints, listed: ContactPoints): string | null {
-  return single.primary ?? single.first ?? listed.primary ?? listed.first;
+  return single.primary ?? listed.primary ?? single.first ?? listed.first;
 }
 
 function adaptContactChange(raw: unknown, context: AdapterContext): Built {
