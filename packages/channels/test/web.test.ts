@@ -209,6 +209,25 @@ describe('web adapter (Segment Spec)', () => {
     expect(partial.commerce).toMatchObject({ currency: 'JPY', totalMinor: 10, lineItems: [{ productId: 'S-1', quantity: 2, unitPriceMinor: 5 }] });
   });
 
+  it('regression (an order with no amount became an order of 0): takes subtotal after total and revenue, sums products, else refuses naming properties.total', () => {
+    const order = (properties: Record<string, unknown>, event = 'Order Completed') => adaptWeb({ ...common, type: 'track', event, properties: { order_id: 'o-1', currency: 'USD', ...properties } }, context);
+    expect(one(order({ subtotal: 25 })).commerce).toMatchObject({ kind: 'purchase', totalMinor: 2500, lineItems: [] });
+    expect(one(order({ subtotal: 25 })).properties).not.toHaveProperty('properties.subtotal');
+    // total, then revenue, then subtotal; the ones not taken stay in properties.
+    const all = one(order({ total: 30, revenue: 27, subtotal: 25 }));
+    expect(all.commerce?.totalMinor).toBe(3000);
+    expect(all.properties).toMatchObject({ 'properties.revenue': '27', 'properties.subtotal': '25' });
+    expect(one(order({ revenue: 27, subtotal: 25 })).commerce?.totalMinor).toBe(2700);
+    expect(one(order({ products: [{ sku: 's', price: 2, quantity: 3 }] })).commerce?.totalMinor).toBe(600);
+    for (const event of ['Order Completed', 'Order Refunded']) {
+      for (const properties of [{}, { products: [] }, { total: null }]) {
+        const result = order(properties, event);
+        expect(failure(result, 'SCHEMA_VIOLATION')).toBe('properties.total: is required (or revenue, subtotal, or products to sum)');
+        expect(!result.ok && result.error.details).toEqual({ path: 'properties.total' });
+      }
+    }
+  });
+
   it('regression (products in other currencies were summed as the order\'s: 100 JPY + 1 KWD made 11.00 USD): refuses the sum naming the product\'s currency, keeps them under a stated total', () => {
     const properties = { order_id: 'o', currency: 'USD', products: [{ product_id: 'p', price: 1 }, { product_id: 'q', price: 1, currency: 'KWD' }] };
     const message = failure(adaptWeb({ ...common, type: 'track', event: 'Order Completed', properties }, context), 'SCHEMA_VIOLATION');

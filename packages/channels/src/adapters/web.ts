@@ -74,11 +74,22 @@ function addCommonIdentifiers(message: Fields, segmentContext: Fields | null, id
   }
 }
 
+/**
+ * Order Completed / Order Refunded. The amount is `total`, else `revenue`, else `subtotal`
+ * (Segment's spec: after discounts, before tax and shipping), else the sum of `products`. With
+ * none of them the event is refused (SCHEMA_VIOLATION naming properties.total): before
+ * 2026-12-07 it became an order of 0.
+ */
 function commerceOf(properties: Fields, kind: 'purchase' | 'return', context: AdapterContext): { commerce: Commerce; loyalty: Loyalty | null } {
   const orderId = properties.string('order_id');
   const currency = readCurrency(properties, 'currency', context);
   const lineItems = readLineItems(properties.objects('products'), currency, { productId: ['product_id', 'id', 'sku'], price: 'price', priceMinor: null });
-  const total = readAmount(properties, 'total', null, currency) ?? readAmount(properties, 'revenue', null, currency) ?? lineItemsTotal(lineItems, currency, properties.at('products'));
+  const total =
+    readAmount(properties, 'total', null, currency) ??
+    readAmount(properties, 'revenue', null, currency) ??
+    readAmount(properties, 'subtotal', null, currency) ??
+    (lineItems.length > 0 ? lineItemsTotal(lineItems, currency, properties.at('products')) : null);
+  if (total === null) throw schemaViolation(properties.at('total'), 'is required (or revenue, subtotal, or products to sum)');
   const coupon = properties.optString('coupon');
   return {
     commerce: { kind, orderId, returnId: null, currency, lineItems, totalMinor: total },
