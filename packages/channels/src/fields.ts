@@ -281,19 +281,6 @@ export class Fields {
     return isText(this.peek(key)) ? this.optString(key) : null;
   }
 
-  /**
-   * The text `key` holds (see `optText`), cleaned as `optString` cleans it (trimmed, a lone
-   * surrogate replaced, null when empty), without consuming it: the field stays in properties.
-   */
-  peekText(key: string): string | null {
-    const value = this.peek(key);
-    if (!isText(value)) return null;
-    if (typeof value === 'number') return String(value);
-    const trimmed = (value as string).trim();
-    if (trimmed === '') return null;
-    return trimmed.isWellFormed() ? trimmed : trimmed.toWellFormed();
-  }
-
   /** The first of `keys` that holds text (see `optText`; only that one is consumed), or null. */
   firstText(...keys: readonly string[]): string | null {
     for (const key of keys) {
