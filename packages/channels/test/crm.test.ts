@@ -78,6 +78,12 @@ describe('crm adapter', () => {
     ]);
   });
 
+  it('regression (a null preference was read and discarded): it is no preference and stays in properties as null', () => {
+    const tp = one(adaptCrm({ ...created, contact: { id: 'C-1', preferences: { language: 'de', newsletter: null } } }, context));
+    expect(tp.traits?.preferences).toEqual({ language: 'de' });
+    expect(tp.properties).toEqual({ 'contact.preferences.newsletter': 'null' });
+  });
+
   it('maps an update with a single e-mail field', () => {
     const tp = one(adaptCrm({ type: 'updated', id: 'chg-1002', occurredAt: '2024-05-01T00:00:00Z', contact: { id: 'C-000123', email: 'ANN@new.example', lastName: 'Lee-Smith' } }, context));
     expect(tp.eventType).toBe('contact_updated');

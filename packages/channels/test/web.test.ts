@@ -121,8 +121,10 @@ describe('web adapter (Segment Spec)', () => {
       'context.consent.categoryPreferences.Ads': '1',
       'context.consent.categoryPreferences.Functional': 'yes',
       'context.consent.categoryPreferences.Other.v': 'true',
+      // A null states no consent: kept as the text null (before 2026-12-07 it was read and discarded).
+      'context.consent.categoryPreferences.Unset': 'null',
     });
-    expect(Object.keys(tp.properties).filter((key) => /Analytics|DataSharing|Unset/.test(key))).toEqual([]);
+    expect(Object.keys(tp.properties).filter((key) => /Analytics|DataSharing/.test(key))).toEqual([]);
     // A consent object or categoryPreferences that is no object is kept too.
     for (const consent of [true, { categoryPreferences: ['Ads'] }]) {
       const kept = one(adaptWeb({ ...common, type: 'page', context: { consent } }, context));

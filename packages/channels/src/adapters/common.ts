@@ -95,10 +95,13 @@ export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: 
   const rawPreferences = fields.peek('preferences');
   // Too deep to JSON-encode: left to properties, which refuse it as PROPERTIES_TOO_LARGE (too_deep).
   if (isRecord(rawPreferences) && !nestedDeeperThan(rawPreferences, PROPERTY_LIMITS.depth + 1)) {
-    fields.take('preferences');
+    const preferenceFields = fields.object('preferences');
     let repaired: Map<string, number> | undefined;
     for (const [key, value] of Object.entries(rawPreferences)) {
+      // A null states no preference: left unread, kept in properties as `null` (before
+      // 2026-12-07 it was discarded).
       if (value === null) continue;
+      preferenceFields.take(key);
       const name = key.isWellFormed() ? key : key.toWellFormed();
       if (repaired === undefined && name === key) setOwn(preferences, key, textOf(value, rawPreferences, key));
       else {

@@ -35,9 +35,10 @@ function recordField(fields: Fields | null | undefined, key: string): Fields | n
 
 /**
  * Segment consent: context.consent.categoryPreferences `{ Advertising: true, ... }`. Segment's
- * consent object holds booleans; a purpose of another type (`{ Ads: 1 }`), or a consent object
- * or categoryPreferences that is no object, is left unread and stays in properties, as person
- * traits of another type do, instead of failing the event. `"true"`/`"false"` read as booleans.
+ * consent object holds booleans; a purpose of another type (`{ Ads: 1 }`, or null: no consent
+ * stated), or a consent object or categoryPreferences that is no object, is left unread and
+ * stays in properties, as person traits of another type do, instead of failing the event (a
+ * null one was read and discarded before 2026-12-07). `"true"`/`"false"` read as booleans.
  */
 function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] {
   const preferences = recordField(recordField(segmentContext, 'consent'), 'categoryPreferences');
@@ -45,10 +46,10 @@ function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] 
   const consent: Consent[] = [];
   for (const purpose of preferences.keys()) {
     const value = preferences.peek(purpose);
-    if (typeof value !== 'boolean' && value !== 'true' && value !== 'false' && value !== null) continue;
-    const granted = preferences.optBool(purpose);
+    if (typeof value !== 'boolean' && value !== 'true' && value !== 'false') continue;
+    const granted = preferences.optBool(purpose) === true;
     // The purpose is a key of the raw message: lone surrogates become U+FFFD, as in every text field.
-    if (granted !== null) consent.push({ purpose: purpose.toWellFormed(), granted, statedAt: eventTime });
+    consent.push({ purpose: purpose.toWellFormed(), granted, statedAt: eventTime });
   }
   return consent;
 }
