@@ -143,7 +143,7 @@ export class Fields {
   readonly path: string;
   readonly #value: JsonRecord;
   readonly #consumed = new Set<string>();
-  readonly #children = new Map<string, Fields | readonly Fields[]>();
+  readonly #children = new Map<string, Fields | readonly Fields[] | LeftItems>();
 
   constructor(value: JsonRecord, path: string) {
     this.#value = value;
@@ -181,6 +181,36 @@ export class Fields {
   take(key: string): unknown {
     this.#consumed.add(key);
     return this.peek(key);
+  }
+
+  /**
+   * Marks `key` unread again after a read that used nothing of it (an identifier normalization
+   * dropped): `rest()` keeps it as it keeps any unread field.
+   */
+  leave(key: string): void {
+    this.#consumed.delete(key);
+    this.#children.delete(key);
+  }
+
+  /**
+   * An optional array read item by item (absent or null read as empty), consumed; items handed
+   * to `leaveItem` are kept by `rest()` under `key[index]`, as unread fields are.
+   * @throws SCHEMA_VIOLATION when `key` holds no array
+   */
+  items(key: string): readonly unknown[] {
+    const value = this.take(key);
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) throw schemaViolation(this.at(key), `expected an array, got ${describeType(value)}`);
+    const items = value as readonly unknown[];
+    this.#children.set(key, new LeftItems(items));
+    return items;
+  }
+
+  /** Keeps item `index` of the array `items(key)` returned in `rest()` (see `items`). */
+  leaveItem(key: string, index: number): void {
+    const child = this.#children.get(key);
+    if (!(child instanceof LeftItems)) throw new Error(`leaveItem: ${this.at(key)} was not read with items()`);
+    child.indexes.push(index);
   }
 
   /** Consumes keys on purpose without using them (secrets that must not travel on). */
@@ -249,19 +279,6 @@ export class Fields {
    */
   optText(key: string): string | null {
     return isText(this.peek(key)) ? this.optString(key) : null;
-  }
-
-  /**
-   * The text `key` holds (see `optText`), cleaned as `optString` cleans it (trimmed, a lone
-   * surrogate replaced, null when empty), without consuming it: the field stays in properties.
-   */
-  peekText(key: string): string | null {
-    const value = this.peek(key);
-    if (!isText(value)) return null;
-    if (typeof value === 'number') return String(value);
-    const trimmed = (value as string).trim();
-    if (trimmed === '') return null;
-    return trimmed.isWellFormed() ? trimmed : trimmed.toWellFormed();
   }
 
   /** The first of `keys` that holds text (see `optText`; only that one is consumed), or null. */
@@ -373,13 +390,25 @@ export class Fields {
         if (child === undefined) continue;
         const name = prefix === '' ? key : `${prefix}.${key}`;
         if (child instanceof Fields) child.#restInto(into, name);
-        else child.forEach((item, index) => item.#restInto(into, `${name}[${index}]`));
+        else if (child instanceof LeftItems) {
+          for (const index of child.indexes.toSorted((a, b) => a - b)) flatten(child.items[index], `${name}[${index}]`, into, child.items, String(index));
+        } else child.forEach((item, index) => item.#restInto(into, `${name}[${index}]`));
         continue;
       }
       const name = prefix === '' ? key : `${prefix}.${key}`;
       if (name.length > PROPERTY_LIMITS.keyLength) throw propertiesTooLarge(`field ${name.slice(0, 64)}... has a key of ${name.length} characters, over the limit of ${PROPERTY_LIMITS.keyLength}`, { reason: 'key_too_long', length: name.length, limit: PROPERTY_LIMITS.keyLength });
       flatten(value[key], name, into, value, key);
     }
+  }
+}
+
+/** An array read item by item (Fields.items) and the indexes of the items left unread. */
+class LeftItems {
+  readonly items: readonly unknown[];
+  readonly indexes: number[] = [];
+
+  constructor(items: readonly unknown[]) {
+    this.items = items;
   }
 }
 

@@ -34,7 +34,7 @@
 import { domainToASCII } from 'node:url';
 import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { CUSTOM_IDENTIFIER_TYPE, IDENTIFIER_TYPES } from './vocabulary.ts';
-import { describeType, nestedDeeperThan } from './fields.ts';
+import { describeType, nestedDeeperThan, type Fields } from './fields.ts';
 import type { Identifier } from './generated/touchpoint.ts';
 
 export const DROP_REASONS = [
@@ -244,7 +244,8 @@ function describeRaw(raw: unknown): string {
  * Collects the identifiers of one event: normalizes each, keeps the first of duplicates, and
  * records each drop with its field and reason: the first MAX_REPORTED_DROPS of them, the rest
  * only counted by type and reason (a list of 200,000 junk values in one message would
- * otherwise become 200,000 drop records, log lines and dead-letter details).
+ * otherwise become 200,000 drop records, log lines and dead-letter details). Adapters read
+ * fields with `read`, which leaves a dropped value to the touchpoint's properties.
  */
 export class IdentifierCollector {
   readonly #options: NormalizeOptions;
@@ -267,6 +268,22 @@ export class IdentifierCollector {
     if (raw === undefined || raw === null) return null;
     const result = this.addResult(type, raw, field);
     return result.ok ? result.value : null;
+  }
+
+  /**
+   * Reads `fields[key]` as an identifier of `type` (see `add`). A value normalization drops is
+   * left unread, so the touchpoint's properties keep it under its field path: the drop is
+   * reported without losing the value. Absent and null values are consumed (a typed field
+   * given as null reads as absent).
+   * @returns the normalized value, or null when absent or dropped.
+   */
+  read(type: string, fields: Fields, key: string): string | null {
+    const raw = fields.take(key);
+    if (raw === undefined || raw === null) return null;
+    const result = this.addResult(type, raw, fields.at(key));
+    if (result.ok) return result.value;
+    fields.leave(key);
+    return null;
   }
 
   /** Like `add`, for a present value, but says why it was dropped. */

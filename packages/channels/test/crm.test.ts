@@ -57,7 +57,31 @@ describe('crm adapter', () => {
       ],
     });
     expect(result.ok && result.dropped).toEqual([{ field: 'contact.phones[1]', type: 'phone', value: 'n/a', reason: 'invalid_phone', eventId: result.ok ? result.touchpoints[0]?.eventId : undefined }]);
-    expect(tp.properties).toMatchObject({ 'contact.owner': 'rep-9', 'contact.emails[0].type': 'work' });
+    expect(tp.properties).toMatchObject({ 'contact.owner': 'rep-9', 'contact.emails[0].type': 'work', 'contact.phones[1]': 'n/a' });
+  });
+
+  it('regression (a plain email won over a list entry marked primary): the first marked primary is the trait, else the first valid one, email before emails', () => {
+    const traitsOf = (contact: Record<string, unknown>) => one(adaptCrm({ ...created, contact: { id: 'C-1', ...contact } }, context)).traits;
+    expect(traitsOf({ email: 'a@x.example', emails: [{ value: 'b@x.example', primary: true }] })).toMatchObject({ email: 'b@x.example' });
+    expect(traitsOf({ phone: '030 111111', phones: [{ value: '030 1234567', primary: true }] })).toMatchObject({ phone: '+49301234567' });
+    // No primary: the first valid one, `email` before `emails`; a primary in `email` before one in `emails`.
+    expect(traitsOf({ email: 'a@x.example', emails: ['b@x.example'] })).toMatchObject({ email: 'a@x.example' });
+    expect(traitsOf({ email: 'nope', emails: ['b@x.example'] })).toMatchObject({ email: 'b@x.example' });
+    expect(traitsOf({ email: [{ value: 'a@x.example' }, { value: 'c@x.example', primary: true }], emails: [{ value: 'b@x.example', primary: true }] })).toMatchObject({ email: 'c@x.example' });
+    // A primary mark on a dropped value marks nothing.
+    expect(traitsOf({ email: 'a@x.example', emails: [{ value: 'nope', primary: true }] })).toMatchObject({ email: 'a@x.example' });
+    // The identifiers are all there, in the order they were before.
+    expect(one(adaptCrm({ ...created, contact: { id: 'C-1', email: 'a@x.example', emails: [{ value: 'b@x.example', primary: true }] } }, context)).identifiers).toEqual([
+      { type: 'crm_id', value: 'C-1' },
+      { type: 'email', value: 'b@x.example' },
+      { type: 'email', value: 'a@x.example' },
+    ]);
+  });
+
+  it('regression (a null preference was read and discarded): it is no preference and stays in properties as null', () => {
+    const tp = one(adaptCrm({ ...created, contact: { id: 'C-1', preferences: { language: 'de', newsletter: null } } }, context));
+    expect(tp.traits?.preferences).toEqual({ language: 'de' });
+    expect(tp.properties).toEqual({ 'contact.preferences.newsletter': 'null' });
   });
 
   it('maps an update with a single e-mail field', () => {
@@ -142,12 +166,17 @@ describe('crm adapter', () => {
   });
 
   it('regression (200,000 junk e-mails overflowed the stack downstream): reports the first 100 drops and counts the rest', () => {
-    const emails = Array.from({ length: 200_000 }, () => 1);
+    const emails = Array.from({ length: 999 }, () => 1);
     const result = adaptMessage('crm', new TextEncoder().encode(JSON.stringify({ ...created, contact: { id: 'C-9', emails } })), context);
     const tp = one(result);
     expect(tp.identifiers).toEqual([{ type: 'crm_id', value: 'C-9' }]);
     expect(result.ok && result.dropped).toHaveLength(MAX_REPORTED_DROPS);
     expect(result.ok && result.dropped[0]).toEqual({ field: 'contact.emails[0]', type: 'email', value: '1', reason: 'wrong_type', eventId: tp.eventId });
-    expect(result.ok && result.droppedOmitted).toEqual([{ type: 'email', reason: 'wrong_type', count: 200_000 - MAX_REPORTED_DROPS }]);
+    expect(result.ok && result.droppedOmitted).toEqual([{ type: 'email', reason: 'wrong_type', count: 999 - MAX_REPORTED_DROPS }]);
+    // Since 2026-12-07 dropped values stay in properties: 200,000 of them are past PROPERTY_LIMITS.keys,
+    // and the message is refused whole (dead-lettered with its bytes), at the first key past the limit.
+    const all = adaptMessage('crm', new TextEncoder().encode(JSON.stringify({ ...created, contact: { id: 'C-9', emails: Array.from({ length: 200_000 }, () => 1) } })), context);
+    failure(all, 'PROPERTIES_TOO_LARGE');
+    expect(!all.ok && all.error.details).toMatchObject({ reason: 'too_many_keys', keys: 1001 });
   });
 });

@@ -65,7 +65,20 @@ describe('email adapter (SendGrid Event Webhook)', () => {
   it('names the marketing campaign when SendGrid sends one', () => {
     const [tp] = touchpoints(adaptEmail([{ ...base, event: 'open', sg_event_id: 'x', marketing_campaign_id: 12345, marketing_campaign_name: 'Spring' }], context));
     expect(tp?.email?.campaign).toBe('Spring');
-    expect(tp?.properties).toMatchObject({ marketing_campaign_id: '12345', marketing_campaign_name: 'Spring' });
+    expect(tp?.properties).toMatchObject({ marketing_campaign_id: '12345' });
+  });
+
+  it('regression (the campaign read was repeated in properties): the field email.campaign took is not there, an unread one is', () => {
+    const [named] = touchpoints(adaptEmail([{ ...base, event: 'open', sg_event_id: 'x', marketing_campaign_id: 12345, marketing_campaign_name: 'Spring' }], context));
+    expect(named?.properties).not.toHaveProperty('marketing_campaign_name');
+    expect(named?.properties).toHaveProperty('marketing_campaign_id', '12345');
+    const [byId] = touchpoints(adaptEmail([{ ...base, event: 'open', sg_event_id: 'y', marketing_campaign_id: 12345 }], context));
+    expect(byId?.email?.campaign).toBe('12345');
+    expect(byId?.properties).not.toHaveProperty('marketing_campaign_id');
+    // A value that is no text is not read: it stays.
+    const [other] = touchpoints(adaptEmail([{ ...base, event: 'open', sg_event_id: 'z', marketing_campaign_name: ['a'] }], context));
+    expect(other?.email?.campaign).toBeNull();
+    expect(other?.properties).toHaveProperty('marketing_campaign_name', '["a"]');
   });
 
   it('regression (the campaign skipped the clean-up every other text field gets): trimmed, a lone surrogate replaced, blank or non-text skipped', () => {

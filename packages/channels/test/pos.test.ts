@@ -68,6 +68,17 @@ describe('pos adapter', () => {
     expect(tp.commerce).toMatchObject({ orderId: 'ret-10', returnId: 'ret-10', totalMinor: 1000 });
   });
 
+  it('regression (a sale with no amount became a sale of 0): without total, totalMinor or line items it is refused, naming total', () => {
+    for (const type of ['purchase', 'return']) {
+      for (const lineItems of [undefined, []]) {
+        const result = adaptPos({ ...purchase, type, total: undefined, lineItems }, context);
+        expect(failure(result, 'SCHEMA_VIOLATION')).toBe('total: is required (or totalMinor, or lineItems to sum)');
+        expect(!result.ok && result.error.details).toEqual({ path: 'total' });
+      }
+    }
+    expect(one(adaptPos({ ...purchase, total: undefined, totalMinor: 0, lineItems: [] }, context)).commerce?.totalMinor).toBe(0);
+  });
+
   it('regression (line items in another currency were summed as the order\'s: 1000 JPY + 1.50 EUR made 11.50 EUR): refuses the sum naming the item\'s currency', () => {
     const raw = { ...purchase, total: undefined, lineItems: [{ sku: 'a', unitPrice: 1000, currency: 'JPY' }, { sku: 'b', unitPrice: 1.5 }] };
     const message = failure(adaptPos(raw, context), 'SCHEMA_VIOLATION');

@@ -121,8 +121,10 @@ describe('web adapter (Segment Spec)', () => {
       'context.consent.categoryPreferences.Ads': '1',
       'context.consent.categoryPreferences.Functional': 'yes',
       'context.consent.categoryPreferences.Other.v': 'true',
+      // A null states no consent: kept as the text null (before 2026-12-07 it was read and discarded).
+      'context.consent.categoryPreferences.Unset': 'null',
     });
-    expect(Object.keys(tp.properties).filter((key) => /Analytics|DataSharing|Unset/.test(key))).toEqual([]);
+    expect(Object.keys(tp.properties).filter((key) => /Analytics|DataSharing/.test(key))).toEqual([]);
     // A consent object or categoryPreferences that is no object is kept too.
     for (const consent of [true, { categoryPreferences: ['Ads'] }]) {
       const kept = one(adaptWeb({ ...common, type: 'page', context: { consent } }, context));
@@ -207,6 +209,25 @@ describe('web adapter (Segment Spec)', () => {
     expect(refunded.commerce).toMatchObject({ kind: 'return', orderId: 'o-1', totalMinor: 1050, lineItems: [] });
     const partial = one(adaptWeb({ ...common, type: 'track', event: 'Order Refunded', properties: { order_id: 'o-2', products: [{ sku: 'S-1', price: 4.99, quantity: -2 }] } }, { ...context, defaultCurrency: 'JPY' }));
     expect(partial.commerce).toMatchObject({ currency: 'JPY', totalMinor: 10, lineItems: [{ productId: 'S-1', quantity: 2, unitPriceMinor: 5 }] });
+  });
+
+  it('regression (an order with no amount became an order of 0): takes subtotal after total and revenue, sums products, else refuses naming properties.total', () => {
+    const order = (properties: Record<string, unknown>, event = 'Order Completed') => adaptWeb({ ...common, type: 'track', event, properties: { order_id: 'o-1', currency: 'USD', ...properties } }, context);
+    expect(one(order({ subtotal: 25 })).commerce).toMatchObject({ kind: 'purchase', totalMinor: 2500, lineItems: [] });
+    expect(one(order({ subtotal: 25 })).properties).not.toHaveProperty('properties.subtotal');
+    // total, then revenue, then subtotal; the ones not taken stay in properties.
+    const all = one(order({ total: 30, revenue: 27, subtotal: 25 }));
+    expect(all.commerce?.totalMinor).toBe(3000);
+    expect(all.properties).toMatchObject({ 'properties.revenue': '27', 'properties.subtotal': '25' });
+    expect(one(order({ revenue: 27, subtotal: 25 })).commerce?.totalMinor).toBe(2700);
+    expect(one(order({ products: [{ sku: 's', price: 2, quantity: 3 }] })).commerce?.totalMinor).toBe(600);
+    for (const event of ['Order Completed', 'Order Refunded']) {
+      for (const properties of [{}, { products: [] }, { total: null }]) {
+        const result = order(properties, event);
+        expect(failure(result, 'SCHEMA_VIOLATION')).toBe('properties.total: is required (or revenue, subtotal, or products to sum)');
+        expect(!result.ok && result.error.details).toEqual({ path: 'properties.total' });
+      }
+    }
   });
 
   it('regression (products in other currencies were summed as the order\'s: 100 JPY + 1 KWD made 11.00 USD): refuses the sum naming the product\'s currency, keeps them under a stated total', () => {
@@ -311,13 +332,19 @@ describe('web adapter (Segment Spec)', () => {
       expect(numbers.properties).toMatchObject({ 'traits.address.city': String(2 ** 60) });
     });
 
-    it('regression (a nested userId overflowed the stack and lost the message): drops it as wrong_type', () => {
+    it('regression (a nested userId overflowed the stack and lost the message): drops it as wrong_type, and refuses the message as too deep to keep', () => {
       let deep: unknown = 'u-1';
       for (let i = 0; i < 300_000; i += 1) deep = [deep];
-      const result = adaptWeb({ ...common, type: 'page', userId: deep }, context);
-      const tp = one(result);
+      const shallow = adaptWeb({ ...common, type: 'page', userId: [[['u-1']]] }, context);
+      const tp = one(shallow);
       expect(tp.identifiers).toEqual([{ type: 'anonymous_id', value: '507f191e810c19729de860ea' }]);
-      expect(result.ok && result.dropped.map((drop) => [drop.field, drop.reason])).toEqual([['userId', 'wrong_type']]);
+      expect(shallow.ok && shallow.dropped.map((drop) => [drop.field, drop.reason])).toEqual([['userId', 'wrong_type']]);
+      expect(tp.properties).toMatchObject({ userId: '[[["u-1"]]]' });
+      // Since 2026-12-07 a dropped value stays in properties, where one nested past PROPERTY_LIMITS.depth
+      // is refused whole (dead-lettered with its bytes), not cut.
+      const result = adaptWeb({ ...common, type: 'page', userId: deep }, context);
+      failure(result, 'PROPERTIES_TOO_LARGE');
+      expect(!result.ok && result.error.details).toMatchObject({ reason: 'too_deep' });
     });
 
     it('regression (lone surrogates were corrupted by Avro, three users became one): drops such ids, repairs other text, refuses such a message id', () => {

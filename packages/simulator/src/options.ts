@@ -92,7 +92,9 @@ export function resolveOptions(options: SimulationOptions): ResolvedOptions {
   const share = (name: string, value: number | undefined): void => {
     if (value !== undefined && !(value >= 0 && value <= 1)) problems.push(`${name} must be a share between 0 and 1 (got ${String(value)})`);
   };
-  integer('seed', options.seed, -(2 ** 31), 2 ** 32 - 1);
+  // Required (docs/simulator.md): a missing seed was not checked and ran as 0 (before 2026-12-07).
+  if ((options.seed as number | undefined) === undefined) problems.push(`seed is required (an integer from ${-(2 ** 31)} to ${2 ** 32 - 1})`);
+  else integer('seed', options.seed, -(2 ** 31), 2 ** 32 - 1);
   integer('people', options.people, 0, 10_000_000);
   integer('spanDays', options.spanDays, 30, 3650);
   share('householdShare', options.householdShare);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CHANNELS, JOURNEY_STAGES } from '@elephant/channels';
-import { EVENT_TAGS, SIMULATED_EVENT_TYPES, simulate, SimulatorError, toNdjson, type Simulation } from '@elephant/simulator';
+import { EVENT_TAGS, SIMULATED_EVENT_TYPES, simulate, SimulatorError, toNdjson, type Simulation, type SimulationOptions } from '@elephant/simulator';
 
 const digest = (simulation: Simulation): string => {
   const hash = createHash('sha256');
@@ -90,6 +90,19 @@ describe('simulate', () => {
       expect((error as SimulatorError).code).toBe('INVALID_OPTIONS');
     }
     expect(simulate({ seed: 3, people: 0 }).records).toEqual([]);
+  });
+
+  it('regression (a missing seed was not checked and ran as 0): refuses it as INVALID_OPTIONS naming seed', () => {
+    // A JavaScript caller, or JSON options, can leave out what the type requires.
+    const withoutSeed = { people: 5 } as unknown as SimulationOptions;
+    expect(() => simulate(withoutSeed)).toThrow(SimulatorError);
+    try {
+      simulate(withoutSeed);
+    } catch (error) {
+      expect((error as SimulatorError).code).toBe('INVALID_OPTIONS');
+      expect((error as SimulatorError).details.problems).toEqual([`seed is required (an integer from ${-(2 ** 31)} to ${2 ** 32 - 1})`]);
+    }
+    expect(simulate({ seed: 0, people: 5 }).records.length).toBeGreaterThan(0);
   });
 
   it('scales to a large population (about 30 touchpoints per person)', () => {

@@ -219,25 +219,28 @@ describe('normalizer handler', () => {
     expect(JSON.stringify(summaries)).not.toContain('ann@');
   });
 
-  it('regression (200,000 dropped identifiers of one message overflowed the stack, stopping the consumer for good): the message goes out and every drop is counted', async () => {
+  it('regression (200,000 dropped identifiers of one message overflowed the stack, stopping the consumer for good): every drop is counted; past the property limits the message is dead-lettered', async () => {
     const producer = new FakeProducer();
     const crmTopics = { ...topics, sources: [...topics.sources, { channel: 'crm' as const, topic: 'raw.crm' }] };
     const { deps, metrics, logs } = setup(producer, { topics: crmTopics });
-    const junk = JSON.stringify({ type: 'created', id: 'chg-junk', occurredAt: '2026-11-01T10:00:00Z', contact: { id: 'C-1', emails: Array.from({ length: 200_000 }, () => 1) } });
-    expect(junk.length).toBeGreaterThan(400_000);
+    // Since 2026-12-07 dropped values stay in properties: 999 fit PROPERTY_LIMITS.keys, 200,000 do not.
+    const junk = JSON.stringify({ type: 'created', id: 'chg-junk', occurredAt: '2026-11-01T10:00:00Z', contact: { id: 'C-1', emails: Array.from({ length: 999 }, () => 1) } });
+    const tooMuch = JSON.stringify({ type: 'created', id: 'chg-too-much', occurredAt: '2026-11-01T10:00:00Z', contact: { id: 'C-3', emails: Array.from({ length: 200_000 }, () => 1) } });
+    expect(tooMuch.length).toBeGreaterThan(400_000);
     const good = JSON.stringify({ type: 'updated', id: 'chg-good', occurredAt: '2026-11-01T10:00:00Z', contact: { id: 'C-2', email: 'ann@example.com' } });
-    await createNormalizerHandler(deps)([{ topic: 'raw.crm', partition: 0, messages: raw([junk, good]) }], context);
+    await createNormalizerHandler(deps)([{ topic: 'raw.crm', partition: 0, messages: raw([junk, tooMuch, good]) }], context);
     const produced = producer.messages(topics.touchpoints).map((record) => type.fromBuffer(record.value as Buffer) as Touchpoint);
     expect(produced.map((touchpoint) => [touchpoint.source.eventId, touchpoint.identifiers])).toEqual([
       ['chg-junk', [{ type: 'crm_id', value: 'C-1' }]],
       ['chg-good', [{ type: 'crm_id', value: 'C-2' }, { type: 'email', value: 'ann@example.com' }]],
     ]);
-    expect(producer.messages(topics.deadLetters)).toEqual([]);
+    expect(Object.keys(produced[0]?.properties ?? {})).toHaveLength(999);
+    expect(producer.messages(topics.deadLetters).map((record) => headerText(record.headers, DEAD_LETTER_HEADERS.code))).toEqual(['PROPERTIES_TOO_LARGE']);
     // Every drop is counted; only the first MAX_REPORTED_DROPS are logged one by one.
-    expect(await total(metrics, 'elephant_normalizer_dropped_identifiers_total', { channel: 'crm', type: 'email', reason: 'wrong_type' })).toBe(200_000);
+    expect(await total(metrics, 'elephant_normalizer_dropped_identifiers_total', { channel: 'crm', type: 'email', reason: 'wrong_type' })).toBe(999);
     expect(logs.filter((line) => line['msg'] === 'identifier dropped by normalization')).toHaveLength(MAX_REPORTED_DROPS);
-    expect(logs.filter((line) => line['msg'] === 'identifiers dropped by normalization').map((line) => line['dropped'])).toEqual([[{ type: 'email', reason: 'wrong_type', count: 200_000 }]]);
-    expect(await total(metrics, 'elephant_normalizer_consumed_total', { channel: 'crm' })).toBe(2);
+    expect(logs.filter((line) => line['msg'] === 'identifiers dropped by normalization').map((line) => line['dropped'])).toEqual([[{ type: 'email', reason: 'wrong_type', count: 999 }]]);
+    expect(await total(metrics, 'elephant_normalizer_consumed_total', { channel: 'crm' })).toBe(3);
   });
 
   it('dead-letters a message as ADAPTER_FAILED when handling it throws a plain error, and the rest of the batch goes on', async () => {

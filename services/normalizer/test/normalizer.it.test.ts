@@ -280,31 +280,37 @@ describe('normalizer on the real stack', () => {
     expect(await metricTotal(normalizer, 'elephant_normalizer_dead_lettered_total', { reason: 'TOUCHPOINT_TOO_LARGE' })).toBe(1);
   });
 
-  it('regression (one message with 200,000 dropped identifiers stopped the consumer and restarted it on the same batch forever): it goes out, bad ids and deep nesting are dead-lettered, the partition keeps flowing', async () => {
+  it('regression (one message with 200,000 dropped identifiers stopped the consumer and restarted it on the same batch forever): it is dead-lettered (its dropped values pass the property limits), bad ids and deep nesting too, the partition keeps flowing', async () => {
     const normalizer = await start('crm', 'junk');
     const change = (id: string, contact: Record<string, unknown>): string => JSON.stringify({ type: 'updated', id, occurredAt: '2026-11-01T10:00:00Z', contact });
     const messages: Message[] = [
       { key: 'one-partition', value: change('before', { id: 'C-0' }) },
+      // Since 2026-12-07 dropped values stay in properties: 200,000 are past PROPERTY_LIMITS.keys, 999 are not.
       { key: 'one-partition', value: change('junk', { id: 'C-1', emails: Array.from({ length: 200_000 }, () => 1) }) },
       // Both would have become crm_id 12345678901234567000: two contacts merged.
       { key: 'one-partition', value: '{"type":"updated","id":"unsafe","occurredAt":"2026-11-01T10:00:00Z","contact":{"id":12345678901234567891}}' },
       { key: 'one-partition', value: change('control', { id: 'C-2\u0000', email: 'ann@example.com' }) },
       { key: 'one-partition', value: `{"type":"updated","id":"deep","occurredAt":"2026-11-01T10:00:00Z","contact":{"id":"C-3","owner":${'['.repeat(300_000)}${']'.repeat(300_000)}}}` },
+      { key: 'one-partition', value: change('some-junk', { id: 'C-4', emails: Array.from({ length: 999 }, () => 1) }) },
       ...Array.from({ length: 10 }, (_, i) => ({ key: 'one-partition', value: change(`after-${i}`, { id: `C-after-${i}` }) })),
     ];
     await produceMessages(source(normalizer.topics), messages);
     const touchpoints = await decodeAll(await readExactly(normalizer.topics.touchpoints, 12));
-    expect(touchpoints.map((touchpoint) => touchpoint.source.eventId).sort()).toEqual(['before', 'junk', ...Array.from({ length: 10 }, (_, i) => `after-${i}`)].sort());
-    expect(touchpoints.find((touchpoint) => touchpoint.source.eventId === 'junk')?.identifiers).toEqual([{ type: 'crm_id', value: 'C-1' }]);
-    const deadLetters = await readExactly(normalizer.topics.deadLetters, 3);
+    expect(touchpoints.map((touchpoint) => touchpoint.source.eventId).sort()).toEqual(['before', 'some-junk', ...Array.from({ length: 10 }, (_, i) => `after-${i}`)].sort());
+    const someJunk = touchpoints.find((touchpoint) => touchpoint.source.eventId === 'some-junk');
+    expect(someJunk?.identifiers).toEqual([{ type: 'crm_id', value: 'C-4' }]);
+    expect(Object.keys(someJunk?.properties ?? {})).toHaveLength(999);
+    const deadLetters = await readExactly(normalizer.topics.deadLetters, 4);
     expect(deadLetters.map((message) => [headerText(message.headers, DEAD_LETTER_HEADERS.offset), headerText(message.headers, DEAD_LETTER_HEADERS.code), headerText(message.headers, DEAD_LETTER_HEADERS.message)?.split(':')[0]])).toEqual([
+      ['1', 'PROPERTIES_TOO_LARGE', '1001 properties exceed the limit of 1000 (counting stops there)'],
       ['2', 'SCHEMA_VIOLATION', 'contact.id'],
       ['3', 'SCHEMA_VIOLATION', 'contact.id'],
       ['4', 'PROPERTIES_TOO_LARGE', 'field contact.owner nests arrays or objects deeper than the limit of 1000'],
     ]);
-    expect(deadLetters.map((message) => message.value?.toString())).toEqual([messages[2]?.value, messages[3]?.value, messages[4]?.value]);
+    expect(deadLetters.map((message) => message.value?.toString())).toEqual([messages[1]?.value, messages[2]?.value, messages[3]?.value, messages[4]?.value]);
     await waitUntil(async () => (await metricTotal(normalizer, 'elephant_normalizer_consumed_total')) === messages.length, { timeoutMs: 10000, message: 'consumed_total to count every raw message' });
-    expect(await metricTotal(normalizer, 'elephant_normalizer_dropped_identifiers_total', { type: 'email', reason: 'wrong_type' })).toBe(200_000);
+    // The drops of the touchpoint that went out are counted (a dead-lettered message's are in its details).
+    expect(await metricTotal(normalizer, 'elephant_normalizer_dropped_identifiers_total', { type: 'email', reason: 'wrong_type' })).toBe(999);
   });
 
   it('regression (a HEALTH_PORT in use stopped the service with a fatal `listen EADDRINUSE`, exit 1): exits 78, bad configuration, naming HEALTH_PORT', async () => {

@@ -33,10 +33,11 @@ function adaptAd(raw: unknown, context: AdapterContext): Built {
   const eventTime = readTime(ad, 'occurredAt');
 
   const ids = collectorFor(context);
+  // A dropped click id is not lost: campaign.clickId holds its text.
   ids.add('click_id', rawClickId, ad.at('clickId'));
-  ids.add('anonymous_id', ad.take('landingAnonymousId'), ad.at('landingAnonymousId'));
-  ids.add('email_sha256', ad.take('hashedEmail'), ad.at('hashedEmail'));
-  ids.add('phone_sha256', ad.take('hashedPhone'), ad.at('hashedPhone'));
+  ids.read('anonymous_id', ad, 'landingAnonymousId');
+  ids.read('email_sha256', ad, 'hashedEmail');
+  ids.read('phone_sha256', ad, 'hashedPhone');
   readCustomer(ad.optObject('customer'), ids);
 
   let valueMinor: number | null = null;

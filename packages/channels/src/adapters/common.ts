@@ -79,8 +79,9 @@ export interface TraitOptions {
  * @returns null when the event states no trait at all
  */
 export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: number, options: TraitOptions = {}): Traits | null {
-  const email = options.email !== undefined ? options.email : ids.add('email', fields.take('email'), fields.at('email'));
-  const phone = options.phone !== undefined ? options.phone : ids.add('phone', fields.take('phone'), fields.at('phone'));
+  // A dropped e-mail or phone stays in properties (IdentifierCollector.read), as any field no trait took.
+  const email = options.email !== undefined ? options.email : ids.read('email', fields, 'email');
+  const phone = options.phone !== undefined ? options.phone : ids.read('phone', fields, 'phone');
   const company = isRecord(fields.peek('company')) ? (fields.optObject('company')?.optText('name') ?? null) : fields.optText('company');
   let birthDate: string | null = null;
   for (const key of ['birthDate', 'birthday']) {
@@ -94,10 +95,13 @@ export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: 
   const rawPreferences = fields.peek('preferences');
   // Too deep to JSON-encode: left to properties, which refuse it as PROPERTIES_TOO_LARGE (too_deep).
   if (isRecord(rawPreferences) && !nestedDeeperThan(rawPreferences, PROPERTY_LIMITS.depth + 1)) {
-    fields.take('preferences');
+    const preferenceFields = fields.object('preferences');
     let repaired: Map<string, number> | undefined;
     for (const [key, value] of Object.entries(rawPreferences)) {
+      // A null states no preference: left unread, kept in properties as `null` (before
+      // 2026-12-07 it was discarded).
       if (value === null) continue;
+      preferenceFields.take(key);
       const name = key.isWellFormed() ? key : key.toWellFormed();
       if (repaired === undefined && name === key) setOwn(preferences, key, textOf(value, rawPreferences, key));
       else {
@@ -129,8 +133,20 @@ export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: 
 }
 
 /**
+ * One entry of an `identifiers: [{ type, value }]` list. An entry that yields no identifier
+ * (its value dropped, or null) is left unread whole, type and value, so properties keep it.
+ */
+export function readListedIdentifier(item: Fields, ids: IdentifierCollector): void {
+  const type = item.string('type');
+  if (ids.read(type, item, 'value') !== null) return;
+  item.leave('type');
+  item.leave('value');
+}
+
+/**
  * Identifiers of Elephant's own formats' `customer` object: userId, crmId, email, phone,
  * loyaltyCard, anonymousId, deviceId, and `identifiers: [{ type, value }]` for custom types.
+ * Values normalization drops stay in properties (IdentifierCollector.read).
  */
 export function readCustomer(fields: Fields | null, ids: IdentifierCollector): void {
   if (fields === null) return;
@@ -143,8 +159,8 @@ export function readCustomer(fields: Fields | null, ids: IdentifierCollector): v
     ['anonymousId', 'anonymous_id'],
     ['deviceId', 'device_id'],
   ];
-  for (const [key, type] of known) ids.add(type, fields.take(key), fields.at(key));
-  for (const item of fields.objects('identifiers')) ids.add(item.string('type'), item.take('value'), item.at('value'));
+  for (const [key, type] of known) ids.read(type, fields, key);
+  for (const item of fields.objects('identifiers')) readListedIdentifier(item, ids);
 }
 
 /** A currency field, or the deployment default. @throws SCHEMA_VIOLATION when neither exists */

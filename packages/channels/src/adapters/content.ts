@@ -27,8 +27,8 @@ function adaptContentEvent(raw: unknown, context: AdapterContext): Built {
   const sourceEventId = event.id('id');
   const eventTime = readTime(event, 'occurredAt');
   const ids = collectorFor(context);
-  ids.add('anonymous_id', event.take('anonymousId'), event.at('anonymousId'));
-  ids.add('user_id', event.take('userId'), event.at('userId'));
+  ids.read('anonymous_id', event, 'anonymousId');
+  ids.read('user_id', event, 'userId');
   readCustomer(event.optObject('customer'), ids);
   const traits = readTraits(event, ids, eventTime, { consentKey: 'consents' });
   const isForm = eventType === 'form_submitted';

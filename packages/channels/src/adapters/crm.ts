@@ -6,7 +6,7 @@
 import { ChannelError, schemaViolation } from '../errors.ts';
 import { Fields, isRecord } from '../fields.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
-import { lookup, readKind, readTime, readTraits } from './common.ts';
+import { lookup, readKind, readListedIdentifier, readTime, readTraits } from './common.ts';
 import type { AdapterContext, AdapterResult } from '../context.ts';
 import { DROP_PROBLEMS, type IdentifierCollector } from '../identifiers.ts';
 import type { EventType } from '../vocabulary.ts';
@@ -20,39 +20,65 @@ const KINDS: Readonly<Record<string, EventType>> = {
   contact_deleted: 'contact_deleted',
 };
 
+/** The e-mails (or phones) one key of a contact gave: the first marked primary, the first valid one. */
+interface ContactPoints {
+  readonly primary: string | null;
+  readonly first: string | null;
+}
+
+const NO_CONTACT_POINTS: ContactPoints = { primary: null, first: null };
+
 /**
- * Every e-mail (or phone) of a contact: `key` may be a list of strings or of
- * `{ value, primary?, type? }`. All valid ones become identifiers; the first marked primary
- * (else the first valid one) is the contact detail in traits.
+ * The e-mails (or phones) of `contact[key]` when it is a list, of strings or of
+ * `{ value, primary?, type? }`: every valid one becomes an identifier. What normalization drops
+ * stays in properties under its path: a string item as `key[i]` (a null item is dropped as
+ * `empty` and kept as `null`), an object item's `value` and `primary` as `key[i].value`,
+ * `key[i].primary` (its other fields are never read). Anything else in `key` is left unread.
  */
-function readContactPoints(contact: Fields, key: string, type: 'email' | 'phone', ids: IdentifierCollector): string | null {
+function readContactPoints(contact: Fields, key: string, type: 'email' | 'phone', ids: IdentifierCollector): ContactPoints {
   const raw = contact.peek(key);
-  if (!Array.isArray(raw)) return null;
+  if (!Array.isArray(raw)) return NO_CONTACT_POINTS;
   let primary: string | null = null;
   let first: string | null = null;
   if ((raw as readonly unknown[]).every((item) => !isRecord(item))) {
-    contact.take(key);
-    for (const [index, item] of (raw as readonly unknown[]).entries()) {
-      const value = ids.add(type, item, `${contact.at(key)}[${index}]`);
-      first ??= value;
+    for (const [index, item] of contact.items(key).entries()) {
+      const result = ids.addResult(type, item, `${contact.at(key)}[${index}]`);
+      if (result.ok) first ??= result.value;
+      else contact.leaveItem(key, index);
     }
-    return first;
+    return { primary: null, first };
   }
   for (const item of contact.objects(key)) {
-    const value = ids.add(type, item.take('value'), item.at('value'));
+    const value = ids.read(type, item, 'value');
+    const marked = item.optBool('primary') === true;
+    if (value === null) {
+      // Nothing of the item was used: its primary flag stays with the value it marked.
+      item.leave('primary');
+      continue;
+    }
     first ??= value;
-    if (item.optBool('primary') === true) primary ??= value;
+    if (marked) primary ??= value;
   }
-  return primary ?? first;
+  return { primary, first };
 }
 
 /**
  * `email` or `phone`: one value, or a list read like `emails`/`phones` (the docs promise both
- * keys take lists; before 2026-12-07 a list here was dropped as wrong_type).
+ * keys take lists; before 2026-12-07 a list here was dropped as wrong_type). A dropped single
+ * value stays in properties.
  */
-function readContactPoint(contact: Fields, key: string, type: 'email' | 'phone', ids: IdentifierCollector): string | null {
+function readContactPoint(contact: Fields, key: string, type: 'email' | 'phone', ids: IdentifierCollector): ContactPoints {
   if (Array.isArray(contact.peek(key))) return readContactPoints(contact, key, type, ids);
-  return ids.add(type, contact.take(key), contact.at(key));
+  return { primary: null, first: ids.read(type, contact, key) };
+}
+
+/**
+ * The contact's e-mail (or phone) for traits: the first marked primary in `email` then
+ * `emails` (`phone`, `phones`), else the first valid one, `email` before `emails`. Before
+ * 2026-12-07 a plain `email` won over a list entry marked primary.
+ */
+function chosen(single: ContactPoints, listed: ContactPoints): string | null {
+  return single.primary ?? listed.primary ?? single.first ?? listed.first;
 }
 
 function adaptContactChange(raw: unknown, context: AdapterContext): Built {
@@ -72,13 +98,14 @@ function adaptContactChange(raw: unknown, context: AdapterContext): Built {
   const crmId = ids.addResult('crm_id', contactId, contact.at('id'));
   // Required: without it the change would go out keyed by whatever else the contact has.
   if (!crmId.ok) throw schemaViolation(contact.at('id'), `${DROP_PROBLEMS[crmId.reason]} (${crmId.reason})`);
-  const listedEmail = readContactPoints(contact, 'emails', 'email', ids);
-  const listedPhone = readContactPoints(contact, 'phones', 'phone', ids);
-  const email = readContactPoint(contact, 'email', 'email', ids) ?? listedEmail;
-  const phone = readContactPoint(contact, 'phone', 'phone', ids) ?? listedPhone;
-  for (const item of contact.objects('identifiers')) ids.add(item.string('type'), item.take('value'), item.at('value'));
-  ids.add('user_id', contact.take('userId'), contact.at('userId'));
-  ids.add('loyalty_card', contact.take('loyaltyCard'), contact.at('loyaltyCard'));
+  // The lists first: the identifiers' order (and so the touchpoint's) is as it was.
+  const listedEmails = readContactPoints(contact, 'emails', 'email', ids);
+  const listedPhones = readContactPoints(contact, 'phones', 'phone', ids);
+  const email = chosen(readContactPoint(contact, 'email', 'email', ids), listedEmails);
+  const phone = chosen(readContactPoint(contact, 'phone', 'phone', ids), listedPhones);
+  for (const item of contact.objects('identifiers')) readListedIdentifier(item, ids);
+  ids.read('user_id', contact, 'userId');
+  ids.read('loyalty_card', contact, 'loyaltyCard');
   const traits = readTraits(contact, ids, eventTime, { email, phone, consentKey: 'consents' });
   return finish('crm', systemFor('crm', context), { sourceEventId, eventType, eventTime, traits }, ids, change, context);
 }

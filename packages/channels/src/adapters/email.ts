@@ -47,13 +47,14 @@ function adaptEvent(item: unknown, index: number, context: AdapterContext): Buil
   const sourceEventId = event.id('sg_event_id');
   const eventTime = parseUnixSeconds(event.take('timestamp'), event.at('timestamp'));
   const ids = collectorFor(context);
-  ids.add('email', event.take('email'), event.at('email'));
+  ids.read('email', event, 'email');
   for (const [arg, type] of Object.entries(context.sendgridIdentifierArgs ?? {})) {
-    if (event.has(arg)) ids.add(type, event.take(arg), event.at(arg));
+    if (event.has(arg)) ids.read(type, event, arg);
   }
   // Read as text the way every other field is (a lone surrogate, Infinity or an id rounded past
-  // 2^53 went out as they were), and left in properties too.
-  const campaign = event.peekText('marketing_campaign_name') ?? event.peekText('marketing_campaign_id');
+  // 2^53 went out as they were). The one read is not repeated in properties (before 2026-12-07
+  // it was); the id stays there when the name is read, and a value that is no text stays too.
+  const campaign = event.firstText('marketing_campaign_name', 'marketing_campaign_id');
   const email = {
     messageId: event.optString('sg_message_id'),
     campaign,

@@ -28,8 +28,8 @@ function adaptRedemption(raw: unknown, context: AdapterContext): Built {
   const sourceEventId = redemption.id('id');
   const eventTime = readTime(redemption, 'occurredAt');
   const ids = collectorFor(context);
-  ids.add('loyalty_card', redemption.take('loyaltyCard'), redemption.at('loyaltyCard'));
-  ids.add('loyalty_member_id', redemption.take('memberId'), redemption.at('memberId'));
+  ids.read('loyalty_card', redemption, 'loyaltyCard');
+  ids.read('loyalty_member_id', redemption, 'memberId');
   readCustomer(redemption.optObject('customer'), ids);
 
   const couponCode = eventType === 'coupon_redeemed' ? redemption.string('couponCode') : redemption.optString('couponCode');

@@ -4,7 +4,7 @@
  * or minor units (`totalMinor`, `unitPriceMinor`); negative amounts (tills that sign returns)
  * are stored as magnitudes, the kind says the direction.
  */
-import { ChannelError } from '../errors.ts';
+import { ChannelError, schemaViolation } from '../errors.ts';
 import { Fields } from '../fields.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
 import { lineItemsTotal, lookup, readAmount, readCurrency, readCustomer, readKind, readLineItems, readTime } from './common.ts';
@@ -23,13 +23,15 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
   const sourceEventId = txn.id('id');
   const eventTime = readTime(txn, 'occurredAt');
   const ids = collectorFor(context);
-  ids.add('loyalty_card', txn.take('loyaltyCard'), txn.at('loyaltyCard'));
-  ids.add('payment_fingerprint', txn.take('paymentFingerprint'), txn.at('paymentFingerprint'));
+  ids.read('loyalty_card', txn, 'loyaltyCard');
+  ids.read('payment_fingerprint', txn, 'paymentFingerprint');
   readCustomer(txn.optObject('customer'), ids);
 
   const currency = readCurrency(txn, 'currency', context);
   const lineItems = readLineItems(txn.objects('lineItems'), currency, { productId: ['productId', 'sku'], price: 'unitPrice', priceMinor: 'unitPriceMinor' });
-  const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? lineItemsTotal(lineItems, currency, txn.at('lineItems'));
+  // No amount and no line items to sum is no amount at all: refused (before 2026-12-07, a sale of 0).
+  const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? (lineItems.length > 0 ? lineItemsTotal(lineItems, currency, txn.at('lineItems')) : null);
+  if (totalMinor === null) throw schemaViolation(txn.at('total'), 'is required (or totalMinor, or lineItems to sum)');
   // A return without a receipt has no original order: it stands for itself.
   const orderId = (kind === 'return' ? txn.optString('originalOrderId') : txn.optString('orderId')) ?? sourceEventId;
   const couponCode = txn.optString('couponCode');

@@ -23,7 +23,7 @@ function adaptInteraction(raw: unknown, context: AdapterContext): Built {
   const eventTime = readTime(interaction, 'occurredAt');
   const ids = collectorFor(context);
   readCustomer(interaction.optObject('customer'), ids);
-  ids.add('phone', interaction.take('callerPhone'), interaction.at('callerPhone'));
+  ids.read('phone', interaction, 'callerPhone');
   const support = {
     interactionId: interaction.optString('interactionId') ?? sourceEventId,
     kind,

@@ -35,9 +35,10 @@ function recordField(fields: Fields | null | undefined, key: string): Fields | n
 
 /**
  * Segment consent: context.consent.categoryPreferences `{ Advertising: true, ... }`. Segment's
- * consent object holds booleans; a purpose of another type (`{ Ads: 1 }`), or a consent object
- * or categoryPreferences that is no object, is left unread and stays in properties, as person
- * traits of another type do, instead of failing the event. `"true"`/`"false"` read as booleans.
+ * consent object holds booleans; a purpose of another type (`{ Ads: 1 }`, or null: no consent
+ * stated), or a consent object or categoryPreferences that is no object, is left unread and
+ * stays in properties, as person traits of another type do, instead of failing the event (a
+ * null one was read and discarded before 2026-12-07). `"true"`/`"false"` read as booleans.
  */
 function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] {
   const preferences = recordField(recordField(segmentContext, 'consent'), 'categoryPreferences');
@@ -45,10 +46,10 @@ function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] 
   const consent: Consent[] = [];
   for (const purpose of preferences.keys()) {
     const value = preferences.peek(purpose);
-    if (typeof value !== 'boolean' && value !== 'true' && value !== 'false' && value !== null) continue;
-    const granted = preferences.optBool(purpose);
+    if (typeof value !== 'boolean' && value !== 'true' && value !== 'false') continue;
+    const granted = preferences.optBool(purpose) === true;
     // The purpose is a key of the raw message: lone surrogates become U+FFFD, as in every text field.
-    if (granted !== null) consent.push({ purpose: purpose.toWellFormed(), granted, statedAt: eventTime });
+    consent.push({ purpose: purpose.toWellFormed(), granted, statedAt: eventTime });
   }
   return consent;
 }
@@ -63,21 +64,33 @@ function campaignOf(segmentContext: Fields | null): Campaign | null {
   return { platform: null, campaignId: null, adId: null, clickId: null, name, medium, source, valueMinor: null, valueCurrency: null };
 }
 
+/** userId, anonymousId and the device's ids; a value normalization drops stays in properties. */
 function addCommonIdentifiers(message: Fields, segmentContext: Fields | null, ids: IdentifierCollector): void {
-  ids.add('user_id', message.take('userId'), message.at('userId'));
-  ids.add('anonymous_id', message.take('anonymousId'), message.at('anonymousId'));
+  ids.read('user_id', message, 'userId');
+  ids.read('anonymous_id', message, 'anonymousId');
   const device = segmentContext?.optObject('device');
   if (device) {
-    ids.add('device_id', device.take('id'), device.at('id'));
-    ids.add('advertising_id', device.take('advertisingId'), device.at('advertisingId'));
+    ids.read('device_id', device, 'id');
+    ids.read('advertising_id', device, 'advertisingId');
   }
 }
 
+/**
+ * Order Completed / Order Refunded. The amount is `total`, else `revenue`, else `subtotal`
+ * (Segment's spec: after discounts, before tax and shipping), else the sum of `products`. With
+ * none of them the event is refused (SCHEMA_VIOLATION naming properties.total): before
+ * 2026-12-07 it became an order of 0.
+ */
 function commerceOf(properties: Fields, kind: 'purchase' | 'return', context: AdapterContext): { commerce: Commerce; loyalty: Loyalty | null } {
   const orderId = properties.string('order_id');
   const currency = readCurrency(properties, 'currency', context);
   const lineItems = readLineItems(properties.objects('products'), currency, { productId: ['product_id', 'id', 'sku'], price: 'price', priceMinor: null });
-  const total = readAmount(properties, 'total', null, currency) ?? readAmount(properties, 'revenue', null, currency) ?? lineItemsTotal(lineItems, currency, properties.at('products'));
+  const total =
+    readAmount(properties, 'total', null, currency) ??
+    readAmount(properties, 'revenue', null, currency) ??
+    readAmount(properties, 'subtotal', null, currency) ??
+    (lineItems.length > 0 ? lineItemsTotal(lineItems, currency, properties.at('products')) : null);
+  if (total === null) throw schemaViolation(properties.at('total'), 'is required (or revenue, subtotal, or products to sum)');
   const coupon = properties.optString('coupon');
   return {
     commerce: { kind, orderId, returnId: null, currency, lineItems, totalMinor: total },
@@ -125,7 +138,7 @@ function adaptSegment(raw: unknown, context: AdapterContext): Built {
       break;
     case 'alias':
       eventType = 'aliased';
-      ids.add(context.segmentPreviousIdType ?? 'anonymous_id', message.take('previousId'), message.at('previousId'));
+      ids.read(context.segmentPreviousIdType ?? 'anonymous_id', message, 'previousId');
       break;
     case 'group':
       // Group traits describe the account, not the person: they stay in properties.
