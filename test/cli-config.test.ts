@@ -164,20 +164,19 @@ describe('elephant drain: the consumer groups it waits for', () => {
     expect(deployedConsumerGroups(prefixed, ['elephant-normalizer-web', 'prod.elephant-normalizer-web', 'staging.elephant-normalizer-web']).map((entry) => entry.group)[0]).toBe('staging.elephant-normalizer-web');
   });
 
-  it('reads the groups of services that kept their names from before TOPIC_PREFIX started them (CONSUMER_GROUP set to the old name on upgrading) where the new name does not exist', () => {
+  it('regression (drain read an unprefixed group, e.g. elephant-identity-resolver, where the prefixed name did not exist: that is also the current group of an environment without TOPIC_PREFIX on the same cluster, such as the demo): waits for exactly the names its configuration gives', () => {
     const config = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.' });
-    const existing = ['elephant-normalizer-web', 'elephant-normalizer-email.ads', 'prod.elephant-normalizer-email', 'elephant-identity-resolver', 'elephant-profile-builder', 'prod.elephant-profile-builder'];
-    const groups = deployedConsumerGroups(config, existing);
-    // email is served under its new name; the old group is read for its other channels only.
-    expect(groups.map((entry) => [entry.group, entry.topics])).toEqual([
+    // The demo's (or a pre-upgrade deployment's) groups, and one new-style group of this environment.
+    const existing = ['elephant-normalizer-web', 'elephant-normalizer-email.ads', 'elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'prod.elephant-normalizer-email', 'elephant-identity-resolver', 'elephant-profile-builder'];
+    expect(deployedConsumerGroups(config, existing).map((entry) => [entry.group, entry.topics])).toEqual([
       ['prod.elephant-normalizer-email', ['prod.raw.email']],
-      ['elephant-normalizer-email.ads', ['prod.raw.ads']],
-      ['elephant-normalizer-web', ['prod.raw.web']],
-      ['prod.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', ['prod.raw.pos', 'prod.raw.support', 'prod.raw.crm', 'prod.raw.loyalty', 'prod.raw.content']],
-      ['elephant-identity-resolver', ['prod.touchpoints.v1']],
+      ['prod.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', ['prod.raw.web', 'prod.raw.ads', 'prod.raw.pos', 'prod.raw.support', 'prod.raw.crm', 'prod.raw.loyalty', 'prod.raw.content']],
+      ['prod.elephant-identity-resolver', ['prod.touchpoints.v1']],
       ['prod.elephant-profile-builder', ['prod.touchpoints.resolved.v1', 'prod.identity.merges.v1', 'prod.profiles.erasures.v1']],
     ]);
-    // Names chosen with CONSUMER_GROUP_PREFIX are taken as they are.
+    // Only the unprefixed groups on the cluster: the CLI's own names all the same.
+    expect(deployedConsumerGroups(config, existing.filter((group) => !group.startsWith('prod.')))).toEqual(consumerGroups(config));
+    // With CONSUMER_GROUP_PREFIX, its names, whatever else exists.
     const prefixed = loadCliConfig({ ...endpoints, TOPIC_PREFIX: 'prod.', CONSUMER_GROUP_PREFIX: 'staging.' });
     expect(deployedConsumerGroups(prefixed, existing).map((entry) => entry.group)).toEqual(['staging.elephant-normalizer-web.email.ads.pos.support.crm.loyalty.content', 'staging.elephant-identity-resolver', 'staging.elephant-profile-builder']);
   });

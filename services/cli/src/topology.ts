@@ -121,40 +121,28 @@ function normalizerChannelsOf(group: string, stem: string): Channel[] | undefine
  * channels. A channel no existing group serves keeps the CLI's all-channel group, whose lag
  * (everything, when it does not exist) names what nobody consumes.
  *
- * Groups of services that kept the names from before TOPIC_PREFIX started the default ones
- * (CONSUMER_GROUP set to the old, unprefixed name on upgrading, docs/operations.md) are read in
- * place of a new name that does not exist: with CONSUMER_GROUP_PREFIX empty and a TOPIC_PREFIX,
- * `elephant-identity-resolver` for `prod.elephant-identity-resolver`, and
- * `elephant-normalizer-<channels>` for the channels no group under the new names serves.
+ * Only names the CLI's configuration gives are read (`<CONSUMER_GROUP_PREFIX, else
+ * TOPIC_PREFIX>elephant-…`), never another name that happens to exist: an unprefixed
+ * `elephant-identity-resolver` is also the current group of an environment with an empty
+ * TOPIC_PREFIX on the same cluster (a demo), and a stale group's offsets are no measure of the
+ * groups actually consuming. (A fallback to the names from before TOPIC_PREFIX started the
+ * defaults, read where the new name did not exist, was removed on 2026-12-07 for that reason.)
  */
 export function deployedConsumerGroups(config: CliConfig, existing: readonly string[]): { group: string; topics: string[] }[] {
   const [cliNormalizer, ...rest] = consumerGroups(config);
   const sources = normalizerTopicsOf(normalizerConfig(config)).sources;
-  const names = [...existing].sort();
-  const groupPrefix = config.CONSUMER_GROUP_PREFIX === '' ? config.TOPIC_PREFIX : config.CONSUMER_GROUP_PREFIX;
-  const legacy = config.CONSUMER_GROUP_PREFIX === '' && config.TOPIC_PREFIX !== '';
+  const stem = `${config.CONSUMER_GROUP_PREFIX === '' ? config.TOPIC_PREFIX : config.CONSUMER_GROUP_PREFIX}${NORMALIZER_GROUP_STEM}`;
   const served = new Set<Channel>();
   const normalizers: { group: string; topics: string[] }[] = [];
-  /** The groups under `stem`, each for those of its channels `wanted` keeps. */
-  const take = (stem: string, wanted: (channel: Channel) => boolean): void => {
-    const taken: Channel[] = [];
-    for (const group of names) {
-      const channels = normalizerChannelsOf(group, stem)?.filter(wanted);
-      if (channels === undefined || channels.length === 0) continue;
-      taken.push(...channels);
-      normalizers.push({ group, topics: sources.filter((source) => channels.includes(source.channel)).map((source) => source.topic) });
-    }
-    for (const channel of taken) served.add(channel);
-  };
-  take(`${groupPrefix}${NORMALIZER_GROUP_STEM}`, () => true);
-  if (legacy) take(NORMALIZER_GROUP_STEM, (channel) => !served.has(channel));
+  for (const group of [...existing].sort()) {
+    const channels = normalizerChannelsOf(group, stem);
+    if (channels === undefined) continue;
+    for (const channel of channels) served.add(channel);
+    normalizers.push({ group, topics: sources.filter((source) => channels.includes(source.channel)).map((source) => source.topic) });
+  }
   const unserved = sources.filter((source) => !served.has(source.channel));
   if (unserved.length > 0 && cliNormalizer) normalizers.push({ group: cliNormalizer.group, topics: unserved.map((source) => source.topic) });
-  const others = rest.map((entry) => {
-    const old = entry.group.slice(config.TOPIC_PREFIX.length);
-    return legacy && !existing.includes(entry.group) && existing.includes(old) ? { ...entry, group: old } : entry;
-  });
-  return [...normalizers, ...others];
+  return [...normalizers, ...rest];
 }
 
 export function rawTopicOf(config: CliConfig, channel: Channel): string {
