@@ -109,6 +109,22 @@ describe('dropped identifiers keep their value in properties', () => {
     ]);
   });
 
+  it('regression (a list entry {value: null, primary: true} kept a primary flag marking nothing): its null value stays beside the flag', () => {
+    const result = adapt('crm', { ...crm, contact: { id: 'C-1', emails: [{ value: null, primary: true }, { value: 'ann@a.example' }] } });
+    expect(one(result).properties).toEqual({ 'contact.emails[0].value': 'null', 'contact.emails[0].primary': 'true' });
+    expect(one(result).traits).toMatchObject({ email: 'ann@a.example' });
+  });
+
+  it('regression (a null under a key over the property key limit failed the whole message): a null preference or consent purpose there is read and not kept', () => {
+    const long = 'k'.repeat(PROPERTY_LIMITS.keyLength + 64);
+    const preference = adapt('crm', { ...crm, contact: { id: 'C-1', email: 'ann@a.example', preferences: { lang: 'de', [long]: null } } });
+    expect(one(preference).properties).toEqual({});
+    expect(one(preference).traits?.preferences).toEqual({ lang: 'de' });
+    const consent = adapt('web', { ...segment, userId: 'u-1', context: { consent: { categoryPreferences: { Analytics: true, [long]: null } } } });
+    expect(one(consent).traits?.consent?.map((given) => given.purpose)).toEqual(['Analytics']);
+    expect(Object.keys(one(consent).properties).some((key) => key.length > PROPERTY_LIMITS.keyLength)).toBe(false);
+  });
+
   it('keeps a valid identifier out of properties, and a typed field given as null reads as absent', () => {
     const result = adapt('pos', { ...pos, customer: { email: 'Ann@Example.com', phone: null } });
     expect(one(result).properties).toEqual({});

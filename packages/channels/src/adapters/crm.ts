@@ -52,7 +52,9 @@ function readContactPoints(contact: Fields, key: string, type: 'email' | 'phone'
     const value = ids.read(type, item, 'value');
     const marked = item.optBool('primary') === true;
     if (value === null) {
-      // Nothing of the item was used: its primary flag stays with the value it marked.
+      // Nothing of the item was used: its primary flag stays with the value it marked, and a
+      // null value stays too (as `null`, as in every property), not a flag marking nothing.
+      if (item.peek('value') === null) item.leave('value');
       item.leave('primary');
       continue;
     }
