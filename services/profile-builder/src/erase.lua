@@ -47,7 +47,7 @@
 -- identifier P i:, P sw:, P mw:, P q:, P sr: and the entries P sr: points to. It also erases every profile folded into <id> earlier
 -- (its mergedFrom): their P pm:<x> link goes and they get their own erasure mark.
 -- A quarantined identifier (P q: exists) is a value shared by many people, not the person's:
--- only its link (P i:) goes, and the erased profiles' ids leave its partner set (P sw:); its
+-- only its link (P i:) goes, and the ids of erased profiles leave its partner set (P sw:); its
 -- quarantine, partner set, merge history (P mw:) and P sr: entries stay, and it gets no erasure
 -- mark (see quarantinedShared below).
 -- What stays: P px:<id> (at, v, u: when it was erased, the erasure's version and when the
@@ -153,18 +153,44 @@ end
 -- merge history (the counts that would quarantine it again started from nothing), and it
 -- wrote its erasure mark, which dropped every other person's in-flight event carrying the
 -- value whole, as erased, with no dead letter. Now only what makes it this person's goes: its
--- link (P i:, the owner and the provenance of its attachment), and the erased profiles' ids
--- in its partner set (stale entries: a rewrite leaves its own profile out). The quarantine,
--- the rest of the partner set (other people's profiles and values, which P sr: records stay
--- exact for), the merge history and the P '#'-entries naming it in others' partner sets stay:
--- they are about the value. No erasure mark: the value, unowned now, links nothing, and the
--- erased person's in-flight events are dropped by the marks of their own identifiers.
--- `selves`: the erased profile's id and the ids folded into it.
-local function quarantinedShared(member, selves)
+-- link (P i:, the owner and the provenance of its attachment), and from its partner set (P sw:)
+-- the ids of profiles that are, or are going to be, erased (`gone`: the erased profile, those
+-- folded into it and those it holds apart; see goneSet), directly or through the profiles they
+-- were merged into (one the resolver merged into it that the builder has not folded yet: its
+-- own erasure, by the merge, finds no identifier of its own to clean), and the ids of profiles
+-- erased earlier (P px:): pseudonyms of erased people, which no rewrite of the set would take
+-- out (the value is counted no more, and an erased id resolves to itself). The quarantine, the rest of
+-- the partner set (other people's profiles and values, which P sr: records stay exact for),
+-- the merge history and the P '#'-entries naming it in others' partner sets stay: they are
+-- about the value. No erasure mark: the value, unowned now, links nothing, and the erased
+-- person's in-flight events are dropped by the marks of their own identifiers.
+local function quarantinedShared(member, gone)
   redis.call('DEL', P .. 'i:' .. member)
-  for first = 1, #selves, 1000 do
-    redis.call('SREM', P .. 'sw:' .. member, unpack(selves, first, math.min(first + 999, #selves)))
+  local partners = P .. 'sw:' .. member
+  for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
+    if string.sub(partner, 1, 1) ~= '#' then
+      -- The profile it stands for today: merged ones point at their survivor (P p: mergedInto;
+      -- the hash of an erased profile is deleted, so the walk stops there).
+      local erased = gone[partner] or redis.call('EXISTS', P .. 'px:' .. partner) == 1
+      local current = partner
+      for _ = 1, 1000 do
+        if erased then break end
+        current = redis.call('HGET', P .. 'p:' .. current, 'mergedInto')
+        if not current then break end
+        erased = gone[current] or redis.call('EXISTS', P .. 'px:' .. current) == 1
+      end
+      if erased then redis.call('SREM', partners, partner) end
+    end
   end
+end
+
+-- The profiles erased with <pid> (`selves`: it and those folded into it) and those it holds
+-- apart (P pd:<pid>, gathered already: each gets an erasure request of its own), as a set.
+local function goneSet(pid, selves)
+  local gone = {}
+  for _, id in ipairs(selves) do gone[id] = true end
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'pd:' .. pid)) do gone[id] = true end
+  return gone
 end
 
 local function erase(pid, version, applied)
@@ -184,9 +210,11 @@ local function erase(pid, version, applied)
       end
     end
   end
+  local gone
   for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
     if redis.call('EXISTS', P .. 'q:' .. member) == 1 then
-      quarantinedShared(member, selves)
+      gone = gone or goneSet(pid, selves)
+      quarantinedShared(member, gone)
     else
       -- Not quarantined: as far as the graph knows, the person's own value, even one seen with
       -- a few other profiles below the thresholds. It goes with them: its partner set and

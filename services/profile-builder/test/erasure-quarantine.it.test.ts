@@ -37,15 +37,18 @@ const rules = graphRulesOf(DEFAULT_RULES, 3600);
 const STORE_PHONE = '+15550100200';
 const PHONE = `phone:${STORE_PHONE}`;
 
+type Resolve = (identifiers: [string, string][], ingestTime?: number) => Promise<ResolveResult>;
+
 /**
  * In `tenant`: Ann's profile holds the store's phone, which a merge of her cookie profile and
- * walk-ins' events quarantine as shared; then Ann is erased.
+ * walk-ins' events quarantine as shared; then Ann is erased. `beforeErasure` runs right before
+ * the erasure, and the ids it returns are added to the phone's partner set (stale entries).
  */
-async function quarantineThenErase(tenant: string) {
+async function quarantineThenErase(tenant: string, beforeErasure?: (setup: { P: string; resolve: Resolve; annId: string; walkIns: string[]; now: () => number }) => Promise<string[]>) {
   const P = store.tenantPrefix(tenant);
   let clock = Date.UTC(2026, 10, 1);
   let sequence = 0;
-  const resolve = async (identifiers: [string, string][], ingestTime?: number): Promise<ResolveResult> => {
+  const resolve: Resolve = async (identifiers, ingestTime) => {
     clock += 1000;
     sequence += 1;
     const [result] = await graph.resolveBatch(tenant, [{ eventId: `e-${sequence}`, eventTime: clock, ingestTime: ingestTime ?? clock, channel: 'pos', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) }], rules);
@@ -86,11 +89,14 @@ async function quarantineThenErase(tenant: string) {
   const partners = [...walkIns, '#user_id:z-ed'].sort();
   expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual([...partners, annId, cookieId].sort());
   expect((await redis.smembers(`${P}sr:user_id:z-ed`)).sort()).toEqual([PHONE, 'user_id:u-ann']);
+  const stale = beforeErasure ? await beforeErasure({ P, resolve, annId, walkIns, now: () => clock }) : [];
+  if (stale.length > 0) await redis.sadd(`${P}sw:${PHONE}`, ...stale);
 
   const erasedAt = clock + 60_000;
   clock = erasedAt;
-  expect(await store.erase(tenant, annId, erasedAt, erasedAt)).toMatchObject({ version: 3 });
-  return { P, resolve, annId, cookieId, quarantine, mergeHistory, partners, erasedAt };
+  const erasure = await store.erase(tenant, annId, erasedAt, erasedAt);
+  expect(erasure).toMatchObject({ version: 3 });
+  return { erasure, P, resolve, annId, cookieId, quarantine, mergeHistory, partners, erasedAt };
 }
 
 describe('erasing the profile that holds a quarantined shared value', () => {
@@ -120,6 +126,30 @@ describe('erasing the profile that holds a quarantined shared value', () => {
       if (named || (pseudonym && !allowed)) leaks.push(`${key.slice(P.length)}: ${JSON.stringify(content)}`);
     }
     expect(leaks).toEqual([]);
+  });
+
+  it('regression (erased profiles\' ids stayed in the value\'s partner set): one the resolver merged into the erased profile that the builder has not folded, one held apart from it, and one erased earlier are taken out too', async () => {
+    let merged = '';
+    let heldApart = '';
+    let erasedEarlier = '';
+    const { P, partners, erasure } = await quarantineThenErase('stale', async ({ P, resolve, annId, walkIns, now }) => {
+      // Two more cookie profiles of Ann's that the resolver merges into hers: the builder has
+      // not folded the first yet, and it holds the second apart (a merge dead-lettered as too
+      // large).
+      merged = (await resolve([['anonymous_id', 'c-ann-2']])).profileId ?? '';
+      expect((await resolve([['anonymous_id', 'c-ann-2'], ['email', 'ann@mail.io']])).merge).toMatchObject({ survivor: annId, absorbed: [merged] });
+      heldApart = (await resolve([['anonymous_id', 'c-ann-3']])).profileId ?? '';
+      expect((await resolve([['anonymous_id', 'c-ann-3'], ['email', 'ann@mail.io']])).merge).toMatchObject({ survivor: annId, absorbed: [heldApart] });
+      expect(await store.holdApart('stale', annId, [heldApart])).toBeUndefined();
+      // A walk-in erased before Ann: their erasure leaves their id in the phone's partner set
+      // (the phone is not their value), where Ann's erasure finds it.
+      erasedEarlier = walkIns[0] ?? '';
+      expect(await store.erase('stale', erasedEarlier, now(), now())).toMatchObject({ version: 1 });
+      expect(await redis.exists(`${P}px:${erasedEarlier}`)).toBe(1);
+      return [merged, heldApart];
+    });
+    expect(erasure).toMatchObject({ heldApart: [heldApart] });
+    expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual(partners.filter((id) => id !== erasedEarlier));
   });
 
   it('regression (the quarantine went with the erasure): later events carrying the value and distinct people\'s identifiers do not merge those people', async () => {
