@@ -47,9 +47,10 @@
 -- identifier P i:, P sw:, P mw:, P q:, P sr: and the entries P sr: points to. It also erases every profile folded into <id> earlier
 -- (its mergedFrom): their P pm:<x> link goes and they get their own erasure mark.
 -- A quarantined identifier (P q: exists) is a value shared by many people, not the person's:
--- only its link (P i:) goes, and the ids of erased profiles leave its partner set (P sw:); its
--- quarantine, partner set, merge history (P mw:) and P sr: entries stay, and it gets no erasure
--- mark (see quarantinedShared below).
+-- only its link (P i:) goes, and the ids of erased profiles and its '#'-entries (with their
+-- P sr: records) leave its partner set (P sw:); its quarantine, other partners, merge history
+-- (P mw:) and the P sr: entries naming it stay, and it gets no erasure mark (see
+-- quarantinedShared below).
 -- What stays: P px:<id> (at, v, u: when it was erased, the erasure's version and when the
 -- builder applied the request; the id is a
 -- random pseudonym), and per identifier not quarantined P ex:<sha1(type:value)> with the time, so that events
@@ -159,16 +160,23 @@ end
 -- were merged into (one the resolver merged into it that the builder has not folded yet: its
 -- own erasure, by the merge, finds no identifier of its own to clean), and the ids of profiles
 -- erased earlier (P px:): pseudonyms of erased people, which no rewrite of the set would take
--- out (the value is counted no more, and an erased id resolves to itself). The quarantine, the rest of
--- the partner set (other people's profiles and values, which P sr: records stay exact for),
--- the merge history and the P '#'-entries naming it in others' partner sets stay: they are
--- about the value. No erasure mark: the value, unowned now, links nothing, and the erased
--- person's in-flight events are dropped by the marks of their own identifiers.
+-- out (the value is counted no more, and an erased id resolves to itself); and every '#'-entry
+-- (an identifier a limit kept out of every profile, seen with the value) with its P sr:
+-- record: the erased person's own events may have written them (an identifier they gave that
+-- their profile's limit kept out), and which entry came from whose event is not kept. The
+-- value's partner set is not counted while it is quarantined; released by hand, it counts
+-- again from what is left. The quarantine, the other partners (other people's profile ids),
+-- the merge history and the P '#'-entries naming the value in others' partner sets (its P sr:)
+-- stay: they are about the value. No erasure mark: the value, unowned now, links nothing, and
+-- the erased person's in-flight events are dropped by the marks of their own identifiers.
 local function quarantinedShared(member, gone)
   redis.call('DEL', P .. 'i:' .. member)
   local partners = P .. 'sw:' .. member
   for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
-    if string.sub(partner, 1, 1) ~= '#' then
+    if string.sub(partner, 1, 1) == '#' then
+      redis.call('SREM', P .. 'sr:' .. string.sub(partner, 2), member)
+      redis.call('SREM', partners, partner)
+    else
       -- The profile it stands for today: merged ones point at their survivor (P p: mergedInto;
       -- the hash of an erased profile is deleted, so the walk stops there).
       local erased = gone[partner] or redis.call('EXISTS', P .. 'px:' .. partner) == 1
