@@ -49,13 +49,14 @@
 -- A quarantined identifier (P q: exists) is a value shared by many people, not the person's:
 -- only its link (P i:) goes, and the ids of erased profiles and its '#'-entries (with their
 -- P sr: records) leave its partner set (P sw:); its quarantine, other partners, merge history
--- (P mw:) and the P sr: entries naming it stay, and it gets no erasure mark (see
--- quarantinedShared below).
+-- (P mw:) and the P sr: entries naming it stay, and it gets a mark of its own, P xq:, instead
+-- of the erasure mark (see quarantinedShared below).
 -- What stays: P px:<id> (at, v, u: when it was erased, the erasure's version and when the
 -- builder applied the request; the id is a
--- random pseudonym), and per identifier not quarantined P ex:<sha1(type:value)> with the time, so that events
--- ingested before the erasure cannot recreate the person (docs/profiles.md says why these
--- stay and what they reveal).
+-- random pseudonym), per identifier not quarantined P ex:<sha1(type:value)> with the time, so that events
+-- ingested before the erasure cannot recreate the person, and per quarantined one
+-- P xq:<sha1(type:value)> with the time, the same for events carrying it and no identifier a
+-- live profile owns (docs/profiles.md says why these stay and what they reveal).
 local P, at, mode = ARGV[1], ARGV[2], ARGV[3]
 
 -- A script holds all of Redis while it runs. An erasure deleted every result of the profile's
@@ -167,10 +168,16 @@ end
 -- value's partner set is not counted while it is quarantined; released by hand, it counts
 -- again from what is left. The quarantine, the other partners (other people's profile ids),
 -- the merge history and the P '#'-entries naming the value in others' partner sets (its P sr:)
--- stay: they are about the value. No erasure mark: the value, unowned now, links nothing, and
--- the erased person's in-flight events are dropped by the marks of their own identifiers.
+-- stay: they are about the value. No erasure mark (P ex:): it dropped every in-flight event
+-- carrying the value, whoever's. A mark of its own instead, P xq:<sha1(type:value)> with the
+-- time: resolve.lua drops an event ingested before it that carries the value (while it is
+-- quarantined) and no identifier a live profile owns, as the erased person's leftover (their
+-- in-flight event with the value and an identifier the graph did not know yet created a
+-- profile, the person back, as the marks of their own identifiers were not on it), and lets
+-- one with an identifier of a live profile go on to that profile.
 local function quarantinedShared(member, gone)
   redis.call('DEL', P .. 'i:' .. member)
+  redis.call('SET', P .. 'xq:' .. redis.sha1hex(member), at)
   local partners = P .. 'sw:' .. member
   for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
     if string.sub(partner, 1, 1) == '#' then

@@ -5,6 +5,10 @@
  * quarantine, partner set and merge history like the person's own identifiers and wrote an
  * erasure mark for it, so later events linked on it again (over-merging the people who carry
  * it), and other people's in-flight events carrying it were dropped whole as erased.
+ * Then: erased profiles' ids and '#'-entries (identifiers seen with the value, maybe the
+ * person's) stayed in the value's partner set, and with no mark on the value the erased
+ * person's in-flight event carrying it and an identifier the graph did not know created a
+ * profile (the value's own mark, xq:, drops it now).
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,11 +103,12 @@ async function quarantineThenErase(tenant: string, beforeErasure?: (setup: { P: 
 }
 
 describe('erasing the profile that holds a quarantined shared value', () => {
-  it('keeps the quarantine, the other people\'s partners and merge history of the value, takes its link, the erased profiles and the identifiers seen with it out, marks only the person\'s own identifiers, and keeps nothing else of them', async () => {
+  it('keeps the quarantine, the other people\'s partners and merge history of the value, takes its link, the erased profiles and the identifiers seen with it out, marks the person\'s own identifiers erased and the value with a mark of its own, and keeps nothing else of them', async () => {
     const { P, annId, cookieId, quarantine, mergeHistory, walkIns, erasedAt } = await quarantineThenErase('kept');
     expect(await redis.hgetall(`${P}q:${PHONE}`)).toEqual(quarantine);
     expect(await redis.exists(`${P}i:${PHONE}`)).toBe(0);
     expect(await redis.exists(`${P}ex:${sha1(PHONE)}`)).toBe(0);
+    expect(await redis.get(`${P}xq:${sha1(PHONE)}`)).toBe(String(erasedAt));
     // Zed's user id, kept out by the limit on an event of Ann's, is out of the phone's partner
     // set, and its record of where it is named is gone: which '#'-entry came from whose event
     // is not kept (regression: both stayed).
@@ -168,13 +173,71 @@ describe('erasing the profile that holds a quarantined shared value', () => {
     expect(await graph.quarantineOf('later', { type: 'phone', value: STORE_PHONE })).toEqual(quarantine);
   });
 
-  it('regression (the value was marked erased): another person\'s in-flight event carrying it is resolved, not dropped as erased; the erased person\'s own are dropped', async () => {
-    const { resolve, erasedAt } = await quarantineThenErase('in-flight');
+  it('regression (the value was marked erased): another person\'s in-flight event carrying it with an identifier of their profile goes on to it; one with nothing a live profile owns, and the erased person\'s own, are dropped as erased', async () => {
+    let vera: ResolveResult | undefined;
+    const { resolve, erasedAt } = await quarantineThenErase('in-flight', async ({ resolve }) => {
+      vera = await resolve([['email', 'vera@mail.io']]);
+      expect(vera.outcome).toBe('created');
+      return [];
+    });
     // Ingested before the erasure.
-    const vera = await resolve([['email', 'vera@mail.io'], ['phone', STORE_PHONE]], erasedAt - 1000);
-    expect(vera).toMatchObject({ outcome: 'created', ignored: [{ type: 'phone', value: STORE_PHONE, reason: 'quarantined' }], attached: [{ type: 'email', value: 'vera@mail.io' }] });
+    expect(await resolve([['email', 'vera@mail.io'], ['phone', STORE_PHONE]], erasedAt - 1000)).toMatchObject({ outcome: 'matched', profileId: vera?.profileId, ignored: [{ type: 'phone', value: STORE_PHONE, reason: 'quarantined' }] });
     expect(await resolve([['email', 'ann@mail.io'], ['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
-    // The value alone links nothing, as before the erasure: unresolved (the resolver dead-letters it), not erased.
-    expect(await resolve([['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'unresolved', profileId: null });
+    // Carrying the value and nothing a live profile owns: the erased person's, for all the
+    // resolver can tell (their new cookie, or the value alone), or another's (the trade-off:
+    // the erasure wins). Dropped as erased, not created and not dead-lettered with the value.
+    expect(await resolve([['phone', STORE_PHONE], ['anonymous_id', 'c-new']], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
+    expect(await resolve([['email', 'wes@mail.io'], ['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
+    expect(await resolve([['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
+    // Ingested after the erasure: a new contact, the value ignored.
+    expect(await resolve([['phone', STORE_PHONE], ['anonymous_id', 'c-new']], erasedAt)).toMatchObject({ outcome: 'created', attached: [{ type: 'anonymous_id', value: 'c-new' }], ignored: [{ type: 'phone', value: STORE_PHONE, reason: 'quarantined' }] });
+    expect(await resolve([['phone', STORE_PHONE]], erasedAt + 1)).toMatchObject({ outcome: 'unresolved', profileId: null });
+  });
+});
+
+describe('erasing a person whose own e-mail a quarantine caught', () => {
+  it('regression (the person came back): their in-flight event with the e-mail and a cookie the graph does not know is dropped as erased, not created; another person\'s with it and their own known e-mail goes on to their profile; one ingested after the erasure creates a profile', async () => {
+    const tenant = 'own-email';
+    let clock = Date.UTC(2026, 10, 1);
+    let sequence = 0;
+    const resolve: Resolve = async (identifiers, ingestTime) => {
+      clock += 1000;
+      sequence += 1;
+      const [result] = await graph.resolveBatch(tenant, [{ eventId: `e-${sequence}`, eventTime: clock, ingestTime: ingestTime ?? clock, channel: 'web', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) }], rules);
+      if (!result) throw new Error('no result');
+      return result;
+    };
+    const ann = await resolve([['user_id', 'u-ann'], ['email', 'ann@mail.io']]);
+    const annId = ann.profileId ?? '';
+    const noah = await resolve([['email', 'noah@mail.io']]);
+    // Ann's cookies, each a profile first, merged into hers by her e-mail: the fourth merge
+    // within the window is one too many (maxMergesPerWindow 3), and the e-mail is quarantined.
+    const folded: string[] = [];
+    for (let n = 1; n <= 4; n += 1) {
+      const cookie = (await resolve([['anonymous_id', `c-ann-${n}`]])).profileId ?? '';
+      const merge = await resolve([['anonymous_id', `c-ann-${n}`], ['email', 'ann@mail.io']]);
+      if (n < 4) {
+        expect(merge.merge).toMatchObject({ survivor: annId, absorbed: [cookie] });
+        folded.push(cookie);
+      } else {
+        expect(merge).toMatchObject({ merge: null, quarantined: [{ type: 'email', value: 'ann@mail.io', reason: 'too_many_merges' }] });
+      }
+    }
+    const state: ProfileState = { ...emptyProfile(annId, tenant, clock), version: 4, mergedFrom: folded };
+    expect(await store.commit(tenant, [{ profileId: annId, expectedVersion: undefined, version: 4, state: JSON.stringify(state), appliedEventIds: ['e-fold'], outbox: { partition: 0, field: `t|1|${annId}`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+    const erasedAt = clock + 60_000;
+    clock = erasedAt;
+    expect(await store.erase(tenant, annId, erasedAt, erasedAt)).toMatchObject({ version: 5 });
+    const P = store.tenantPrefix(tenant);
+    expect(await redis.exists(`${P}q:email:ann@mail.io`)).toBe(1);
+    expect(await redis.get(`${P}xq:${sha1('email:ann@mail.io')}`)).toBe(String(erasedAt));
+
+    // In flight: Ann's event from a new device, ingested before the erasure.
+    expect(await resolve([['email', 'ann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt - 2000)).toMatchObject({ outcome: 'erased', profileId: null, attached: [] });
+    expect(await redis.exists(`${P}i:anonymous_id:c-ann-new`)).toBe(0);
+    // Noah's, carrying her e-mail (typed in by mistake) and his own, known: his.
+    expect(await resolve([['email', 'noah@mail.io'], ['email', 'ann@mail.io']], erasedAt - 1000)).toMatchObject({ outcome: 'matched', profileId: noah.profileId, ignored: [{ type: 'email', value: 'ann@mail.io', reason: 'quarantined' }] });
+    // Ingested after the erasure: a new contact.
+    expect(await resolve([['email', 'ann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt + 1000)).toMatchObject({ outcome: 'created', attached: [{ type: 'anonymous_id', value: 'c-ann-new' }] });
   });
 });
