@@ -66,6 +66,8 @@
 --                              last member. Written as a plain set before 2026-12-06: such a
 --                              set becomes a zset the first time the script writes to it.
 --   P ex:<sha1(key)>     string  when the identifier was erased (no personal data kept)
+--   P xq:<sha1(key)>     string  when the profile holding the quarantined identifier was erased
+--                              (profile-builder's erase.lua): read only while it is quarantined
 local P = ARGV[1]
 
 -- A call whose predecessor in the pipeline did not finish (ARGV[6..8]) answers at once, before
@@ -425,6 +427,36 @@ local function resolveOne()
     for i, id in ipairs(identifiers) do quarantineKeys[i] = P .. 'q:' .. key(id) end
     if not existsAny(quarantineKeys) then
       for _, id in ipairs(identifiers) do quarantines[key(id)] = false end
+    end
+  end
+
+  -- A quarantined value an erased profile held has no erasure mark (P ex: dropped every
+  -- in-flight event carrying it, whoever's) but a mark of its own, P xq: (the builder's
+  -- erase.lua). An event ingested before it that carries the value and no identifier a live
+  -- profile owns (quarantined ones aside: they route nothing) is taken for a leftover of the
+  -- erased person, dropped like one carrying an erased identifier: without this, their event
+  -- with the value and an identifier the graph did not know yet created a profile, the person
+  -- back. Another person's in-flight event carrying only the value and unknown identifiers is
+  -- dropped too (the erasure wins). One with an identifier of a live profile is that profile's
+  -- and goes on, the value ignored as quarantined. Read only for quarantined identifiers: none
+  -- in the common case (the EXISTS above answered for all), no command.
+  local marks = {}
+  for _, id in ipairs(identifiers) do
+    if quarantined(key(id)) then marks[#marks + 1] = P .. 'xq:' .. redis.sha1hex(key(id)) end
+  end
+  if #marks > 0 then
+    local leftover = false
+    for _, erasedAt in ipairs(mgetAll(marks)) do
+      if erasedAt and ingestTime < tonumber(erasedAt) then leftover = true break end
+    end
+    if leftover then
+      for _, id in ipairs(identifiers) do
+        local k = key(id)
+        if not quarantined(k) and ownerOf(k) then leftover = false break end
+      end
+    end
+    if leftover then
+      return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
     end
   end
 

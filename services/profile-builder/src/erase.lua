@@ -47,14 +47,16 @@
 -- identifier P i:, P sw:, P mw:, P q:, P sr: and the entries P sr: points to. It also erases every profile folded into <id> earlier
 -- (its mergedFrom): their P pm:<x> link goes and they get their own erasure mark.
 -- A quarantined identifier (P q: exists) is a value shared by many people, not the person's:
--- only its link (P i:) goes, and the erased profiles' ids leave its partner set (P sw:); its
--- quarantine, partner set, merge history (P mw:) and P sr: entries stay, and it gets no erasure
--- mark (see quarantinedShared below).
+-- only its link (P i:) goes, and the ids of erased profiles and its '#'-entries (with their
+-- P sr: records) leave its partner set (P sw:); its quarantine, other partners, merge history
+-- (P mw:) and the P sr: entries naming it stay, and it gets a mark of its own, P xq:, instead
+-- of the erasure mark (see quarantinedShared below).
 -- What stays: P px:<id> (at, v, u: when it was erased, the erasure's version and when the
 -- builder applied the request; the id is a
--- random pseudonym), and per identifier not quarantined P ex:<sha1(type:value)> with the time, so that events
--- ingested before the erasure cannot recreate the person (docs/profiles.md says why these
--- stay and what they reveal).
+-- random pseudonym), per identifier not quarantined P ex:<sha1(type:value)> with the time, so that events
+-- ingested before the erasure cannot recreate the person, and per quarantined one
+-- P xq:<sha1(type:value)> with the time, the same for events carrying it and no identifier a
+-- live profile owns (docs/profiles.md says why these stay and what they reveal).
 local P, at, mode = ARGV[1], ARGV[2], ARGV[3]
 
 -- A script holds all of Redis while it runs. An erasure deleted every result of the profile's
@@ -153,18 +155,57 @@ end
 -- merge history (the counts that would quarantine it again started from nothing), and it
 -- wrote its erasure mark, which dropped every other person's in-flight event carrying the
 -- value whole, as erased, with no dead letter. Now only what makes it this person's goes: its
--- link (P i:, the owner and the provenance of its attachment), and the erased profiles' ids
--- in its partner set (stale entries: a rewrite leaves its own profile out). The quarantine,
--- the rest of the partner set (other people's profiles and values, which P sr: records stay
--- exact for), the merge history and the P '#'-entries naming it in others' partner sets stay:
--- they are about the value. No erasure mark: the value, unowned now, links nothing, and the
--- erased person's in-flight events are dropped by the marks of their own identifiers.
--- `selves`: the erased profile's id and the ids folded into it.
-local function quarantinedShared(member, selves)
+-- link (P i:, the owner and the provenance of its attachment), and from its partner set (P sw:)
+-- the ids of profiles that are, or are going to be, erased (`gone`: the erased profile, those
+-- folded into it and those it holds apart; see goneSet), directly or through the profiles they
+-- were merged into (one the resolver merged into it that the builder has not folded yet: its
+-- own erasure, by the merge, finds no identifier of its own to clean), and the ids of profiles
+-- erased earlier (P px:): pseudonyms of erased people, which no rewrite of the set would take
+-- out (the value is counted no more, and an erased id resolves to itself); and every '#'-entry
+-- (an identifier a limit kept out of every profile, seen with the value) with its P sr:
+-- record: the erased person's own events may have written them (an identifier they gave that
+-- their profile's limit kept out), and which entry came from whose event is not kept. The
+-- value's partner set is not counted while it is quarantined; released by hand, it counts
+-- again from what is left. The quarantine, the other partners (other people's profile ids),
+-- the merge history and the P '#'-entries naming the value in others' partner sets (its P sr:)
+-- stay: they are about the value. No erasure mark (P ex:): it dropped every in-flight event
+-- carrying the value, whoever's. A mark of its own instead, P xq:<sha1(type:value)> with the
+-- time: resolve.lua drops an event ingested before it that carries the value (while it is
+-- quarantined) and no identifier a live profile owns, as the erased person's leftover (their
+-- in-flight event with the value and an identifier the graph did not know yet created a
+-- profile, the person back, as the marks of their own identifiers were not on it), and lets
+-- one with an identifier of a live profile go on to that profile.
+local function quarantinedShared(member, gone)
   redis.call('DEL', P .. 'i:' .. member)
-  for first = 1, #selves, 1000 do
-    redis.call('SREM', P .. 'sw:' .. member, unpack(selves, first, math.min(first + 999, #selves)))
+  redis.call('SET', P .. 'xq:' .. redis.sha1hex(member), at)
+  local partners = P .. 'sw:' .. member
+  for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
+    if string.sub(partner, 1, 1) == '#' then
+      redis.call('SREM', P .. 'sr:' .. string.sub(partner, 2), member)
+      redis.call('SREM', partners, partner)
+    else
+      -- The profile it stands for today: merged ones point at their survivor (P p: mergedInto;
+      -- the hash of an erased profile is deleted, so the walk stops there).
+      local erased = gone[partner] or redis.call('EXISTS', P .. 'px:' .. partner) == 1
+      local current = partner
+      for _ = 1, 1000 do
+        if erased then break end
+        current = redis.call('HGET', P .. 'p:' .. current, 'mergedInto')
+        if not current then break end
+        erased = gone[current] or redis.call('EXISTS', P .. 'px:' .. current) == 1
+      end
+      if erased then redis.call('SREM', partners, partner) end
+    end
   end
+end
+
+-- The profiles erased with <pid> (`selves`: it and those folded into it) and those it holds
+-- apart (P pd:<pid>, gathered already: each gets an erasure request of its own), as a set.
+local function goneSet(pid, selves)
+  local gone = {}
+  for _, id in ipairs(selves) do gone[id] = true end
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'pd:' .. pid)) do gone[id] = true end
+  return gone
 end
 
 local function erase(pid, version, applied)
@@ -184,9 +225,11 @@ local function erase(pid, version, applied)
       end
     end
   end
+  local gone
   for _, member in ipairs(redis.call('SMEMBERS', P .. 'p:' .. pid .. ':ids')) do
     if redis.call('EXISTS', P .. 'q:' .. member) == 1 then
-      quarantinedShared(member, selves)
+      gone = gone or goneSet(pid, selves)
+      quarantinedShared(member, gone)
     else
       -- Not quarantined: as far as the graph knows, the person's own value, even one seen with
       -- a few other profiles below the thresholds. It goes with them: its partner set and

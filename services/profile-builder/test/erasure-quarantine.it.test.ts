@@ -5,6 +5,10 @@
  * quarantine, partner set and merge history like the person's own identifiers and wrote an
  * erasure mark for it, so later events linked on it again (over-merging the people who carry
  * it), and other people's in-flight events carrying it were dropped whole as erased.
+ * Then: erased profiles' ids and '#'-entries (identifiers seen with the value, maybe the
+ * person's) stayed in the value's partner set, and with no mark on the value the erased
+ * person's in-flight event carrying it and an identifier the graph did not know created a
+ * profile (the value's own mark, xq:, drops it now).
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,15 +41,18 @@ const rules = graphRulesOf(DEFAULT_RULES, 3600);
 const STORE_PHONE = '+15550100200';
 const PHONE = `phone:${STORE_PHONE}`;
 
+type Resolve = (identifiers: [string, string][], ingestTime?: number) => Promise<ResolveResult>;
+
 /**
  * In `tenant`: Ann's profile holds the store's phone, which a merge of her cookie profile and
- * walk-ins' events quarantine as shared; then Ann is erased.
+ * walk-ins' events quarantine as shared; then Ann is erased. `beforeErasure` runs right before
+ * the erasure, and the ids it returns are added to the phone's partner set (stale entries).
  */
-async function quarantineThenErase(tenant: string) {
+async function quarantineThenErase(tenant: string, beforeErasure?: (setup: { P: string; resolve: Resolve; annId: string; walkIns: string[]; now: () => number }) => Promise<string[]>) {
   const P = store.tenantPrefix(tenant);
   let clock = Date.UTC(2026, 10, 1);
   let sequence = 0;
-  const resolve = async (identifiers: [string, string][], ingestTime?: number): Promise<ResolveResult> => {
+  const resolve: Resolve = async (identifiers, ingestTime) => {
     clock += 1000;
     sequence += 1;
     const [result] = await graph.resolveBatch(tenant, [{ eventId: `e-${sequence}`, eventTime: clock, ingestTime: ingestTime ?? clock, channel: 'pos', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) }], rules);
@@ -83,43 +90,75 @@ async function quarantineThenErase(tenant: string) {
   expect(mergeHistory).toHaveLength(2);
   // Stale partners a set keeps until its next rewrite: Ann's profile and the one folded into it.
   await redis.sadd(`${P}sw:${PHONE}`, annId, cookieId);
-  const partners = [...walkIns, '#user_id:z-ed'].sort();
-  expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual([...partners, annId, cookieId].sort());
+  expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual([...walkIns, '#user_id:z-ed', annId, cookieId].sort());
   expect((await redis.smembers(`${P}sr:user_id:z-ed`)).sort()).toEqual([PHONE, 'user_id:u-ann']);
+  const stale = beforeErasure ? await beforeErasure({ P, resolve, annId, walkIns, now: () => clock }) : [];
+  if (stale.length > 0) await redis.sadd(`${P}sw:${PHONE}`, ...stale);
 
   const erasedAt = clock + 60_000;
   clock = erasedAt;
-  expect(await store.erase(tenant, annId, erasedAt, erasedAt)).toMatchObject({ version: 3 });
-  return { P, resolve, annId, cookieId, quarantine, mergeHistory, partners, erasedAt };
+  const erasure = await store.erase(tenant, annId, erasedAt, erasedAt);
+  expect(erasure).toMatchObject({ version: 3 });
+  return { erasure, P, resolve, annId, cookieId, quarantine, mergeHistory, walkIns, erasedAt };
 }
 
 describe('erasing the profile that holds a quarantined shared value', () => {
-  it('keeps the quarantine, the partners and merge history of the value, takes its link and the erased profiles out, marks only the person\'s own identifiers, and keeps nothing else of them', async () => {
-    const { P, annId, cookieId, quarantine, mergeHistory, partners, erasedAt } = await quarantineThenErase('kept');
+  it('keeps the quarantine, the other people\'s partners and merge history of the value, takes its link, the erased profiles and the identifiers seen with it out, marks the person\'s own identifiers erased and the value with a mark of its own, and keeps nothing else of them', async () => {
+    const { P, annId, cookieId, quarantine, mergeHistory, walkIns, erasedAt } = await quarantineThenErase('kept');
     expect(await redis.hgetall(`${P}q:${PHONE}`)).toEqual(quarantine);
     expect(await redis.exists(`${P}i:${PHONE}`)).toBe(0);
     expect(await redis.exists(`${P}ex:${sha1(PHONE)}`)).toBe(0);
-    expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual(partners);
+    expect(await redis.get(`${P}xq:${sha1(PHONE)}`)).toBe(String(erasedAt));
+    // Zed's user id, kept out by the limit on an event of Ann's, is out of the phone's partner
+    // set, and its record of where it is named is gone: which '#'-entry came from whose event
+    // is not kept (regression: both stayed).
+    expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual([...walkIns].sort());
+    expect(await redis.exists(`${P}sr:user_id:z-ed`)).toBe(0);
     expect(await redis.zrange(`${P}mw:${PHONE}`, '0', '-1', 'WITHSCORES')).toEqual(mergeHistory);
-    expect(await redis.smembers(`${P}sr:user_id:z-ed`)).toEqual([PHONE]);
     // Ann's own identifiers: erased and marked, with their partner sets and merge history.
     for (const own of ['user_id:u-ann', 'email:ann@mail.io', 'anonymous_id:c-ann']) {
       expect(await redis.get(`${P}ex:${sha1(own)}`)).toBe(String(erasedAt));
       expect(await redis.exists(`${P}i:${own}`, `${P}sw:${own}`, `${P}mw:${own}`, `${P}sr:${own}`)).toBe(0);
     }
-    // Nothing names Ann's values; her profiles' ids only their erasure marks and the partner
-    // sets of other people's values seen with her profile (pseudonyms, docs/profiles.md).
+    // Nothing names Ann's values; Zed's only its own partner set (Ann's profile id, the
+    // pseudonym, as for any value another person's profile was seen with: nothing to do with
+    // the quarantine); her profiles' ids only their erasure marks and the partner sets of other
+    // people's values seen with her profile (pseudonyms, docs/profiles.md).
     const leaks: string[] = [];
     for (const key of await redis.keys(`${P}*`)) {
       const type = await redis.type(key);
       const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
       const items = [key, ...content];
-      const named = items.some((item) => item?.includes('ann') === true);
+      const named = items.some((item) => item?.includes('ann') === true || (item?.includes('z-ed') === true && key !== `${P}sw:user_id:z-ed`));
       const pseudonym = items.some((item) => item === annId || item === cookieId || item?.endsWith(`:${annId}`) === true || item?.endsWith(`:${cookieId}`) === true);
       const allowed = key === `${P}px:${annId}` || key === `${P}px:${cookieId}` || (key.startsWith(`${P}sw:user_id:`) && !key.includes('ann'));
       if (named || (pseudonym && !allowed)) leaks.push(`${key.slice(P.length)}: ${JSON.stringify(content)}`);
     }
     expect(leaks).toEqual([]);
+  });
+
+  it('regression (erased profiles\' ids stayed in the value\'s partner set): one the resolver merged into the erased profile that the builder has not folded, one held apart from it, and one erased earlier are taken out too', async () => {
+    let merged = '';
+    let heldApart = '';
+    let erasedEarlier = '';
+    const { P, walkIns, erasure } = await quarantineThenErase('stale', async ({ P, resolve, annId, walkIns, now }) => {
+      // Two more cookie profiles of Ann's that the resolver merges into hers: the builder has
+      // not folded the first yet, and it holds the second apart (a merge dead-lettered as too
+      // large).
+      merged = (await resolve([['anonymous_id', 'c-ann-2']])).profileId ?? '';
+      expect((await resolve([['anonymous_id', 'c-ann-2'], ['email', 'ann@mail.io']])).merge).toMatchObject({ survivor: annId, absorbed: [merged] });
+      heldApart = (await resolve([['anonymous_id', 'c-ann-3']])).profileId ?? '';
+      expect((await resolve([['anonymous_id', 'c-ann-3'], ['email', 'ann@mail.io']])).merge).toMatchObject({ survivor: annId, absorbed: [heldApart] });
+      expect(await store.holdApart('stale', annId, [heldApart])).toBeUndefined();
+      // A walk-in erased before Ann: their erasure leaves their id in the phone's partner set
+      // (the phone is not their value), where Ann's erasure finds it.
+      erasedEarlier = walkIns[0] ?? '';
+      expect(await store.erase('stale', erasedEarlier, now(), now())).toMatchObject({ version: 1 });
+      expect(await redis.exists(`${P}px:${erasedEarlier}`)).toBe(1);
+      return [merged, heldApart];
+    });
+    expect(erasure).toMatchObject({ heldApart: [heldApart] });
+    expect((await redis.smembers(`${P}sw:${PHONE}`)).sort()).toEqual(walkIns.filter((id) => id !== erasedEarlier).sort());
   });
 
   it('regression (the quarantine went with the erasure): later events carrying the value and distinct people\'s identifiers do not merge those people', async () => {
@@ -134,13 +173,71 @@ describe('erasing the profile that holds a quarantined shared value', () => {
     expect(await graph.quarantineOf('later', { type: 'phone', value: STORE_PHONE })).toEqual(quarantine);
   });
 
-  it('regression (the value was marked erased): another person\'s in-flight event carrying it is resolved, not dropped as erased; the erased person\'s own are dropped', async () => {
-    const { resolve, erasedAt } = await quarantineThenErase('in-flight');
+  it('regression (the value was marked erased): another person\'s in-flight event carrying it with an identifier of their profile goes on to it; one with nothing a live profile owns, and the erased person\'s own, are dropped as erased', async () => {
+    let vera: ResolveResult | undefined;
+    const { resolve, erasedAt } = await quarantineThenErase('in-flight', async ({ resolve }) => {
+      vera = await resolve([['email', 'vera@mail.io']]);
+      expect(vera.outcome).toBe('created');
+      return [];
+    });
     // Ingested before the erasure.
-    const vera = await resolve([['email', 'vera@mail.io'], ['phone', STORE_PHONE]], erasedAt - 1000);
-    expect(vera).toMatchObject({ outcome: 'created', ignored: [{ type: 'phone', value: STORE_PHONE, reason: 'quarantined' }], attached: [{ type: 'email', value: 'vera@mail.io' }] });
+    expect(await resolve([['email', 'vera@mail.io'], ['phone', STORE_PHONE]], erasedAt - 1000)).toMatchObject({ outcome: 'matched', profileId: vera?.profileId, ignored: [{ type: 'phone', value: STORE_PHONE, reason: 'quarantined' }] });
     expect(await resolve([['email', 'ann@mail.io'], ['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
-    // The value alone links nothing, as before the erasure: unresolved (the resolver dead-letters it), not erased.
-    expect(await resolve([['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'unresolved', profileId: null });
+    // Carrying the value and nothing a live profile owns: the erased person's, for all the
+    // resolver can tell (their new cookie, or the value alone), or another's (the trade-off:
+    // the erasure wins). Dropped as erased, not created and not dead-lettered with the value.
+    expect(await resolve([['phone', STORE_PHONE], ['anonymous_id', 'c-new']], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
+    expect(await resolve([['email', 'wes@mail.io'], ['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
+    expect(await resolve([['phone', STORE_PHONE]], erasedAt - 500)).toMatchObject({ outcome: 'erased', profileId: null });
+    // Ingested after the erasure: a new contact, the value ignored.
+    expect(await resolve([['phone', STORE_PHONE], ['anonymous_id', 'c-new']], erasedAt)).toMatchObject({ outcome: 'created', attached: [{ type: 'anonymous_id', value: 'c-new' }], ignored: [{ type: 'phone', value: STORE_PHONE, reason: 'quarantined' }] });
+    expect(await resolve([['phone', STORE_PHONE]], erasedAt + 1)).toMatchObject({ outcome: 'unresolved', profileId: null });
+  });
+});
+
+describe('erasing a person whose own e-mail a quarantine caught', () => {
+  it('regression (the person came back): their in-flight event with the e-mail and a cookie the graph does not know is dropped as erased, not created; another person\'s with it and their own known e-mail goes on to their profile; one ingested after the erasure creates a profile', async () => {
+    const tenant = 'own-email';
+    let clock = Date.UTC(2026, 10, 1);
+    let sequence = 0;
+    const resolve: Resolve = async (identifiers, ingestTime) => {
+      clock += 1000;
+      sequence += 1;
+      const [result] = await graph.resolveBatch(tenant, [{ eventId: `e-${sequence}`, eventTime: clock, ingestTime: ingestTime ?? clock, channel: 'web', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) }], rules);
+      if (!result) throw new Error('no result');
+      return result;
+    };
+    const ann = await resolve([['user_id', 'u-ann'], ['email', 'ann@mail.io']]);
+    const annId = ann.profileId ?? '';
+    const noah = await resolve([['email', 'noah@mail.io']]);
+    // Ann's cookies, each a profile first, merged into hers by her e-mail: the fourth merge
+    // within the window is one too many (maxMergesPerWindow 3), and the e-mail is quarantined.
+    const folded: string[] = [];
+    for (let n = 1; n <= 4; n += 1) {
+      const cookie = (await resolve([['anonymous_id', `c-ann-${n}`]])).profileId ?? '';
+      const merge = await resolve([['anonymous_id', `c-ann-${n}`], ['email', 'ann@mail.io']]);
+      if (n < 4) {
+        expect(merge.merge).toMatchObject({ survivor: annId, absorbed: [cookie] });
+        folded.push(cookie);
+      } else {
+        expect(merge).toMatchObject({ merge: null, quarantined: [{ type: 'email', value: 'ann@mail.io', reason: 'too_many_merges' }] });
+      }
+    }
+    const state: ProfileState = { ...emptyProfile(annId, tenant, clock), version: 4, mergedFrom: folded };
+    expect(await store.commit(tenant, [{ profileId: annId, expectedVersion: undefined, version: 4, state: JSON.stringify(state), appliedEventIds: ['e-fold'], outbox: { partition: 0, field: `t|1|${annId}`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+    const erasedAt = clock + 60_000;
+    clock = erasedAt;
+    expect(await store.erase(tenant, annId, erasedAt, erasedAt)).toMatchObject({ version: 5 });
+    const P = store.tenantPrefix(tenant);
+    expect(await redis.exists(`${P}q:email:ann@mail.io`)).toBe(1);
+    expect(await redis.get(`${P}xq:${sha1('email:ann@mail.io')}`)).toBe(String(erasedAt));
+
+    // In flight: Ann's event from a new device, ingested before the erasure.
+    expect(await resolve([['email', 'ann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt - 2000)).toMatchObject({ outcome: 'erased', profileId: null, attached: [] });
+    expect(await redis.exists(`${P}i:anonymous_id:c-ann-new`)).toBe(0);
+    // Noah's, carrying her e-mail (typed in by mistake) and his own, known: his.
+    expect(await resolve([['email', 'noah@mail.io'], ['email', 'ann@mail.io']], erasedAt - 1000)).toMatchObject({ outcome: 'matched', profileId: noah.profileId, ignored: [{ type: 'email', value: 'ann@mail.io', reason: 'quarantined' }] });
+    // Ingested after the erasure: a new contact.
+    expect(await resolve([['email', 'ann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt + 1000)).toMatchObject({ outcome: 'created', attached: [{ type: 'anonymous_id', value: 'c-ann-new' }] });
   });
 });
