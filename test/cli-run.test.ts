@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '@elephant/config';
 import { ElephantError } from '@elephant/errors';
@@ -14,11 +16,13 @@ describe('elephant run: Ctrl-C during start-up', () => {
   const logger = commandLogger({ LOG_LEVEL: 'silent' });
 
   it('stops the services once start-up completes instead of leaving them to the exit timer', async () => {
+    const catching = process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection');
     const stop = vi.fn(() => Promise.resolve());
     const said: string[] = [];
     const code = await runInForeground({
       logger,
       say: (text) => said.push(text),
+      catchUncaughtUntil: 'return',
       // A signal name no one else listens to in the test worker; the handling is the same.
       signals: ['SIGUSR2'],
       start: async () => {
@@ -31,6 +35,8 @@ describe('elephant run: Ctrl-C during start-up', () => {
     expect(stop).toHaveBeenCalledTimes(1);
     expect(said.join('\n')).toContain('during start-up');
     expect(process.listenerCount('SIGUSR2')).toBe(0);
+    // catchUncaughtUntil: 'return' took its handlers away again.
+    expect(process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection')).toBe(catching);
   });
 
   it('exits 1 and stops the services when one fails fatally during start-up', async () => {
@@ -38,6 +44,7 @@ describe('elephant run: Ctrl-C during start-up', () => {
     const code = await runInForeground({
       logger,
       say: () => undefined,
+      catchUncaughtUntil: 'return',
       signals: ['SIGUSR2'],
       start: (onFatal) => {
         onFatal(new Error('consumer crashed'));
@@ -46,6 +53,56 @@ describe('elephant run: Ctrl-C during start-up', () => {
     });
     expect(code).toBe(1);
     expect(stop).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('elephant run: errors nobody handles', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/foreground.ts', import.meta.url));
+
+  /**
+   * Runs test/fixtures/foreground.ts in `mode` until it exits by itself; SIGTERM once its
+   * services run, in `after-stop`.
+   */
+  async function run(mode: string): Promise<{ code: number | null; stdout: string; stderr: string; lines: string[] }> {
+    const child = spawn(process.execPath, [fixture, mode], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const before = stdout;
+      stdout += chunk.toString();
+      if (mode === 'after-stop' && !before.includes('Ctrl-C stops them') && stdout.includes('Ctrl-C stops them')) child.kill('SIGTERM');
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const lines = stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => {
+      const entry = JSON.parse(line) as { level: string; msg: string };
+      return `${entry.level} ${entry.msg}`;
+    });
+    return { code, stdout, stderr, lines };
+  }
+
+  it('regression (elephant run installed no handler: Node printed the error with its fields, identifier values included, and exited 1 at once without stopping the services): logged, the services stopped, exit 1', async () => {
+    const { code, stdout, stderr, lines } = await run('running');
+    expect(code, stdout + stderr).toBe(1);
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(stdout).toContain('stop() called\nstop() done\nrunInForeground returned 1\n');
+    expect(lines).toEqual(['fatal unhandled promise rejection: Error: library bug', 'info shutting down', 'info stopped']);
+  });
+
+  it('during start-up: logged, the services stopped once started, exit 1', async () => {
+    const { code, stdout, stderr, lines } = await run('starting');
+    expect(code, stdout + stderr).toBe(1);
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(stdout).toBe('stop() called\nstop() done\nrunInForeground returned 1\n');
+    expect(lines).toEqual(['fatal unhandled promise rejection: Error: library bug', 'error fatal during start-up: unhandled promise rejection']);
+  });
+
+  it('after a clean stop (what a closer left behind): logged as an error, the exit code stays 0', async () => {
+    const { code, stdout, stderr, lines } = await run('after-stop');
+    expect(code, stdout + stderr).toBe(0);
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(stdout).toContain('stop() called\nstop() done\nrunInForeground returned 0\n');
+    expect(lines).toEqual(['info shutting down', 'info stopped', 'error unhandled promise rejection after the shutdown had finished (logged only: the exit code stays): Error: connection closed']);
   });
 });
 

@@ -149,13 +149,20 @@ describe('closeOnFailedStart (a start that fails closes what it opened)', () => 
 describe('runService and errors nobody handles', () => {
   const fixture = fileURLToPath(new URL('./fixtures/fatal-service.ts', import.meta.url));
 
-  /** Runs test/fixtures/fatal-service.ts in `mode` until it exits by itself. */
+  /**
+   * Runs test/fixtures/fatal-service.ts in `mode` until it exits by itself; SIGTERM once it says
+   * it has started, if it does.
+   */
   async function run(mode: string): Promise<{ code: number | null; stdout: string; stderr: string; lines: Record<string, unknown>[] }> {
     const child = spawn(process.execPath, [fixture, mode], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      const before = stderr;
+      stderr += chunk.toString();
+      if (!before.includes('started\n') && stderr.includes('started\n')) child.kill('SIGTERM');
+    });
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     const lines = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
     return { code, stdout, stderr, lines };
@@ -167,7 +174,7 @@ describe('runService and errors nobody handles', () => {
   ])('regression (an $what exited 1 at once, skipping the graceful stop, and Node printed the error with its fields, identifier values included): logged through the logger, the service stopped, exit 1', async ({ mode, what, errorCode }) => {
     const { code, stdout, stderr, lines } = await run(mode);
     expect(code, stdout + stderr).toBe(1);
-    expect(stderr).toBe('stop() called\nstop() done\nrunService returned, 0 listeners left\n');
+    expect(stderr).toBe('stop() called\nstop() done\nrunService returned, 2 listeners left\n');
     expect(stdout + stderr).not.toContain('ada@example.com');
     expect(lines[0]).toMatchObject({ level: 'fatal', msg: `${what}: Error: library bug`, err: { code: errorCode, message: `${what}: library bug` } });
     expect(lines.map((line) => line.msg)).toEqual([`${what}: Error: library bug`, 'shutting down', 'stopped']);
@@ -177,7 +184,7 @@ describe('runService and errors nobody handles', () => {
   it('more errors during the shutdown are logged; the shutdown runs once', async () => {
     const { code, stdout, stderr, lines } = await run('twice');
     expect(code, stdout + stderr).toBe(1);
-    expect(stderr).toBe('stop() called\nstop() done\nrunService returned, 0 listeners left\n');
+    expect(stderr).toBe('stop() called\nstop() done\nrunService returned, 2 listeners left\n');
     expect(stdout + stderr).not.toContain('ada@example.com');
     expect(lines.map((line) => `${String(line.level)} ${String(line.msg)}`)).toEqual([
       'fatal unhandled promise rejection: Error: library bug',
@@ -186,6 +193,34 @@ describe('runService and errors nobody handles', () => {
       'error uncaught exception after the first fatal error: Error: third failure',
       'info stopped',
     ]);
+  });
+
+  it('regression (the handlers went once the shutdown had finished, while the process lives up to 3 s longer: a rejection a closer left behind was printed by Node with its fields, and exit 1 after a clean stop): it is logged as an error and the exit code stays 0', async () => {
+    const { code, stdout, stderr, lines } = await run('after-stop');
+    expect(code, stdout + stderr).toBe(0);
+    expect(stderr).toBe('started\nstop() done\nrunService returned, 2 listeners left\n');
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(lines.map((line) => `${String(line.level)} ${String(line.msg)}`)).toEqual([
+      'info shutting down',
+      'info stopped',
+      'error unhandled promise rejection after the shutdown had finished (logged only: the exit code stays): Error: connection closed',
+    ]);
+    expect(lines[1]).toMatchObject({ exitCode: 0 });
+    expect(lines[2]).toMatchObject({ err: { code: 'UNHANDLED_REJECTION', message: 'unhandled promise rejection: connection closed' } });
+  });
+
+  it('regression (a start failing on bad configuration whose closing left a rejection behind exited 1, not 78, and Node printed the error with its fields): exit 78, the rejection logged', async () => {
+    const { code, stdout, stderr, lines } = await run('failed-start');
+    expect(code, stdout + stderr).toBe(78);
+    expect(stderr).toBe('closing redis\nrunService returned, 2 listeners left\n');
+    expect(stdout + stderr).not.toContain('ada@example.com');
+    expect(lines.map((line) => `${String(line.level)} ${String(line.msg)}`)).toEqual([
+      'fatal fatal-service failed to start: HEALTH_PORT_UNAVAILABLE: HEALTH_PORT 8080 is in use',
+      'info shutting down',
+      'info stopped',
+      'error unhandled promise rejection after the shutdown had finished (logged only: the exit code stays): Error: connection closed',
+    ]);
+    expect(lines[2]).toMatchObject({ exitCode: 78 });
   });
 });
 

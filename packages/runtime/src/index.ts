@@ -17,6 +17,8 @@ export interface Lifecycle {
   shutdown(reason: string, exitCode?: number): Promise<void>;
   /** Resolves once shutdown has finished. */
   readonly done: Promise<void>;
+  /** True once the shutdown has finished: every closer has run and the exit code is set. */
+  readonly stopped: boolean;
 }
 
 export interface LifecycleOptions {
@@ -83,6 +85,9 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     },
     shutdown,
     done,
+    get stopped() {
+      return finished;
+    },
   };
 }
 
@@ -183,7 +188,10 @@ export interface ServiceDefinition<Config extends { readonly LOG_LEVEL: string }
  * The composition root's skeleton, shared by every long-running service: parse the
  * configuration once, start, and stop through the one shutdown path on SIGTERM/SIGINT or a
  * fatal error (the service's `onFatal`, an uncaught exception, an unhandled rejection).
- * Exit codes: 0 after a graceful stop, 1 on a fatal error, 78 on bad configuration.
+ * Exit codes: 0 after a graceful stop, 1 on a fatal error, 78 on bad configuration. The
+ * handlers of uncaught errors stay installed after it returns, until the process exits
+ * (catchUncaught): the process may live on for the exit timer's 3 s, and what a closer left
+ * behind may still fail.
  */
 export async function runService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>): Promise<void> {
   let config: Config;
@@ -199,12 +207,8 @@ export async function runService<Config extends { readonly LOG_LEVEL: string }>(
   const logger = createLogger({ name: service.name(config), level: config.LOG_LEVEL });
   for (const warning of warnings) logger.warn({ variable: warning.variable, suggestion: warning.suggestion }, warning.message);
   const lifecycle = createLifecycle({ logger });
-  const stopCatching = shutDownOnUncaught(logger, lifecycle);
-  try {
-    await startService(service, config, logger, lifecycle);
-  } finally {
-    stopCatching();
-  }
+  catchUncaught(logger, { onFatal: (error) => void lifecycle.shutdown(`fatal: ${error.message}`, 1), stopped: () => lifecycle.stopped });
+  await startService(service, config, logger, lifecycle);
 }
 
 async function startService<Config extends { readonly LOG_LEVEL: string }>(service: ServiceDefinition<Config>, config: Config, logger: Logger, lifecycle: Lifecycle): Promise<void> {
@@ -227,30 +231,58 @@ async function startService<Config extends { readonly LOG_LEVEL: string }>(servi
 /** Later fatal errors logged after the first (a storm of them, or one the logging itself causes, is cut short). */
 const LATER_FATALS_LOGGED = 10;
 
+export interface CatchUncaughtOptions {
+  /**
+   * Starts the graceful shutdown with exit code 1; called for each error until `stopped`, so it
+   * must start it once (Lifecycle.shutdown does). `error` is the ElephantError logged, whose
+   * message says what happened (`unhandled promise rejection`) and whose cause is the error.
+   */
+  readonly onFatal: (error: ElephantError) => void;
+  /**
+   * True once the process' work is over: its shutdown has finished (or its command has
+   * returned) and its exit code is decided. An error then is only logged, at `error`.
+   */
+  readonly stopped: () => boolean;
+}
+
 /**
- * Until the returned function is called, an uncaught exception or an unhandled rejection (a
- * library's promise nobody awaits, an 'error' event nobody listens to) is a fatal error of the
- * service: logged and the shutdown started with exit code 1, as the service's own `onFatal`
- * does. Without this, Node printed the error and exited 1 at once: no offsets committed, the
- * consumer still in its group until the session timeout, the producer and Redis cut off. Node
- * prints the error with util.inspect, every field of it (an ioredis error's `command.args`:
- * identifier values), outside the logger's redaction; here the error is logged as the cause of
- * an ElephantError, whose message and stack pino's err serializer includes but not its fields.
- * A fatal error during the shutdown (a closer's) is logged and raises nothing further: the
- * shutdown under way goes on, once.
+ * Installs the process' handlers of an uncaught exception or an unhandled rejection (a library's
+ * promise nobody awaits, an 'error' event nobody listens to): each is a fatal error of the
+ * service, logged and the graceful shutdown started with exit code 1 (`onFatal`), as the
+ * service's own `onFatal` does. Without them, Node prints the error and exits 1 at once: no
+ * offsets committed, the consumer still in its group until the session timeout, the producer and
+ * Redis cut off. Node prints the error with util.inspect, every field of it (an ioredis error's
+ * `command.args`: identifier values), outside the logger's redaction; here the error is logged
+ * as the cause of an ElephantError, whose message and stack pino's err serializer includes but
+ * not its fields.
+ *
+ * The first is logged at `fatal`; later ones during the shutdown at `error` (ten at most) and
+ * raise nothing further: the shutdown under way goes on, once (a fatal error before it finished
+ * still makes the exit code 1, the lifecycle's rule). Once `stopped`, an error (what a closer
+ * left behind: a socket's late rejection) is logged at `error` and the exit code stays what the
+ * shutdown decided: 0 after a clean stop (everything was committed and closed), 78 for bad
+ * configuration.
+ *
+ * The handlers stay until the process exits, since a process outlives its shutdown (the exit
+ * timer gives client libraries 3 s) and Node raises an unhandled rejection only after the
+ * microtask queue has drained, after the code that caused it has returned. The returned function
+ * removes them, for a caller that does not own the process (an in-process test).
  */
-function shutDownOnUncaught(logger: Logger, lifecycle: Lifecycle): () => void {
+export function catchUncaught(logger: Logger, options: CatchUncaughtOptions): () => void {
   let fatals = 0;
   const handler = (code: 'UNCAUGHT_EXCEPTION' | 'UNHANDLED_REJECTION', what: string) => (error: unknown): void => {
     fatals += 1;
+    const stopped = options.stopped();
+    const err = new ElephantError(code, what, { cause: error });
     try {
-      const err = new ElephantError(code, what, { cause: error });
-      if (fatals === 1) logger.fatal({ err }, `${what}: ${describeError(error)}`);
+      if (stopped) {
+        if (fatals <= 1 + LATER_FATALS_LOGGED) logger.error({ err }, `${what} after the shutdown had finished (logged only: the exit code stays): ${describeError(error)}${fatals === 1 + LATER_FATALS_LOGGED ? ' (later ones are not logged)' : ''}`);
+      } else if (fatals === 1) logger.fatal({ err }, `${what}: ${describeError(error)}`);
       else if (fatals <= 1 + LATER_FATALS_LOGGED) logger.error({ err }, `${what} after the first fatal error: ${describeError(error)}${fatals === 1 + LATER_FATALS_LOGGED ? ' (later ones are not logged)' : ''}`);
     } catch {
       // Nothing is left to log it with (stdout closed): the shutdown still runs.
     }
-    void lifecycle.shutdown(`fatal: ${what}`, 1);
+    if (!stopped) options.onFatal(err);
   };
   const onException = handler('UNCAUGHT_EXCEPTION', 'uncaught exception');
   const onRejection = handler('UNHANDLED_REJECTION', 'unhandled promise rejection');

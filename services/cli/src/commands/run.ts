@@ -3,7 +3,7 @@ import { startResolver } from '@elephant/identity-resolver';
 import { startNormalizer } from '@elephant/normalizer';
 import { startBuilder } from '@elephant/profile-builder';
 import type { Logger } from '@elephant/observability';
-import { createLifecycle, type Lifecycle } from '@elephant/runtime';
+import { catchUncaught, createLifecycle, type Lifecycle } from '@elephant/runtime';
 import type { CliConfig } from '../config.ts';
 import { builderConfig, normalizerConfig, resolverConfig } from '../topology.ts';
 
@@ -55,6 +55,12 @@ export interface ForegroundOptions {
   readonly say: (text: string) => void;
   /** @default ['SIGTERM', 'SIGINT'] */
   readonly signals?: readonly NodeJS.Signals[];
+  /**
+   * How long the handlers of uncaught errors stay installed: until the process exits (the
+   * default: the process outlives runInForeground, and what a closer left behind may still
+   * fail), or until runInForeground returns (an in-process test, whose process is the runner's).
+   */
+  readonly catchUncaughtUntil?: 'exit' | 'return';
 }
 
 /**
@@ -63,6 +69,11 @@ export interface ForegroundOptions {
  * handlers are not installed yet: its shutdown would find nothing to stop and its exit timer
  * would kill the half-started services 3 s later); once start-up completes they are stopped
  * at once. A second signal during start-up gets Node's default: the process ends.
+ * An uncaught exception or an unhandled rejection (a library's, in any of the services) is a
+ * fatal error, handled as runService handles it (catchUncaught): logged without the error's
+ * fields, the services stopped, exit code 1; installed before the start, so one during start-up
+ * stops the services once started, and kept after this returns: one after the stop is logged
+ * and leaves the exit code as it was.
  * Resolves to the exit code: 0 after a clean stop, 1 after a fatal error or a failed close.
  */
 export async function runInForeground(options: ForegroundOptions): Promise<number> {
@@ -70,32 +81,42 @@ export async function runInForeground(options: ForegroundOptions): Promise<numbe
   const early: { signal?: NodeJS.Signals; fatal?: Error } = {};
   // Set once start-up is over; the fatal callback looks it up when it fires.
   const running: { lifecycle?: Lifecycle } = {};
-  const held = (signal: NodeJS.Signals): void => {
-    early.signal ??= signal;
-    options.say(`elephant: ${signal} during start-up; stopping the services as soon as they have started (${signal} again to force)`);
+  const onFatal = (error: Error): void => {
+    if (running.lifecycle) void running.lifecycle.shutdown(`fatal: ${error.message}`, 1);
+    else early.fatal ??= error;
   };
-  const handlers = signals.map((signal) => [signal, () => held(signal)] as const);
-  for (const [signal, handler] of handlers) process.once(signal, handler);
-  let pipeline: RunningPipeline;
+  // Set once this returns, or throws (a failed start: the error gives the exit code).
+  let over = false;
+  const stopCatching = catchUncaught(options.logger, { onFatal, stopped: () => over || running.lifecycle?.stopped === true });
   try {
-    pipeline = await options.start((error) => {
-      if (running.lifecycle) void running.lifecycle.shutdown(`fatal: ${error.message}`, 1);
-      else early.fatal ??= error;
-    });
+    const held = (signal: NodeJS.Signals): void => {
+      early.signal ??= signal;
+      options.say(`elephant: ${signal} during start-up; stopping the services as soon as they have started (${signal} again to force)`);
+    };
+    const handlers = signals.map((signal) => [signal, () => held(signal)] as const);
+    for (const [signal, handler] of handlers) process.once(signal, handler);
+    let pipeline: RunningPipeline;
+    try {
+      pipeline = await options.start(onFatal);
+    } finally {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    }
+    if (early.signal !== undefined || early.fatal !== undefined) {
+      if (early.fatal) options.logger.error({ err: early.fatal }, `fatal during start-up: ${early.fatal.message}`);
+      await pipeline.stop();
+      // Read after the stop: a fatal error during it makes the exit code 1 too.
+      return early.fatal ? 1 : 0;
+    }
+    // No await between removing the start-up handlers and installing the lifecycle's: a signal
+    // is delivered through the event loop, so none can fall in between.
+    const lifecycle = createLifecycle({ logger: options.logger, signals });
+    running.lifecycle = lifecycle;
+    lifecycle.onShutdown('pipeline', () => pipeline.stop());
+    options.say(`elephant: running ${pipeline.services.length} services (${pipeline.services.join('; ')}); Ctrl-C stops them`);
+    await lifecycle.done;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
+    over = true;
+    if (options.catchUncaughtUntil === 'return') stopCatching();
   }
-  if (early.signal !== undefined || early.fatal !== undefined) {
-    if (early.fatal) options.logger.error({ err: early.fatal }, `fatal during start-up: ${early.fatal.message}`);
-    await pipeline.stop();
-    return early.fatal ? 1 : 0;
-  }
-  // No await between removing the start-up handlers and installing the lifecycle's: a signal
-  // is delivered through the event loop, so none can fall in between.
-  const lifecycle = createLifecycle({ logger: options.logger, signals });
-  running.lifecycle = lifecycle;
-  lifecycle.onShutdown('pipeline', () => pipeline.stop());
-  options.say(`elephant: running ${pipeline.services.length} services (${pipeline.services.join('; ')}); Ctrl-C stops them`);
-  await lifecycle.done;
-  return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
