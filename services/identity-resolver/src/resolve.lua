@@ -49,7 +49,8 @@
 --   P p:<id>:n           hash  identifiers per type of a live profile
 --   P live               set   live profile ids
 --   P e:<event id>       string  the event's result, for redelivery (expires): its JSON, or
---                              "=<profileId>" for a plain match
+--                              "=<profileId>" for a plain match; that of an event dropped by
+--                              an xq: mark too (not one dropped by an ex: mark)
 --   P q:<type>:<value>   hash  quarantine: reason, observed, threshold, event, at
 --   P sw:<type>:<value>  set   partners the value was seen with: profile ids, or "#<key>" for
 --                              identifiers the limits kept out of every profile; for a held
@@ -482,8 +483,14 @@ local function resolveOne()
   -- The only writes before this point are the merge-rate quarantines of the loop above, made
   -- only when the event reached two profiles or more: when they leave it none, it is dropped
   -- all the same and they stay (each is valid alone), unreported (the reply names no value).
+  -- The reply is stored like any result (step 1 replays it), as the decision depends on the
+  -- graph: a redelivery after a later event created a profile owning the event's cookie came
+  -- out `matched` to it, and one after the value's quarantine was released resolved on it.
+  -- (The ex: drop above is not stored: its marks stay, and drop a redelivery again.) No profile
+  -- lists it (pe:), and it names no identifier or profile: it expires after EVENT_TTL_SECONDS.
   if leftover and #profiles == 0 then
     local erased = cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
+    redis.call('SET', P .. 'e:' .. eventId, erased, 'EX', rules.eventTtlSeconds)
     return erased
   end
   result.dropped = dropped

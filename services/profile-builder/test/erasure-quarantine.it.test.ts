@@ -10,8 +10,9 @@
  * person's in-flight event carrying it and an identifier the graph did not know created a
  * profile (the value's own mark, xq:, drops it now). Then: any identifier a live profile owned
  * let such an event through, though routing may send it to no profile (a device id another
- * profile holds links nothing, a limit drops a cookie): it created a profile all the same. It is
- * dropped now unless routing sends it to an existing profile.
+ * profile holds is held aside, a limit drops a cookie): it created a profile all the same. It is
+ * dropped now unless routing sends it to an existing profile; and, the drop not being stored, a
+ * redelivery was decided again on a changed graph (it is stored now).
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -280,6 +281,27 @@ describe('erasing a person whose own e-mail a quarantine caught', () => {
     expect(await resolve([['user_id', 'u-new'], ['email', 'ann@mail.io'], ['anonymous_id', 'c-bob']], erasedAt - 2000)).toMatchObject({ outcome: 'erased', profileId: null, attached: [], dropped: [] });
     expect(await redis.exists(`${P}i:user_id:u-new`)).toBe(0);
     expect(await resolve([['user_id', 'u-bob'], ['email', 'ann@mail.io'], ['anonymous_id', 'c-bob']], erasedAt - 1000)).toMatchObject({ outcome: 'matched', profileId: bob?.profileId, ignored: [{ type: 'email', value: 'ann@mail.io', reason: 'quarantined' }] });
+  });
+
+  it('regression (the drop was not stored, and the decision depends on the graph): her in-flight event, delivered again after a later event created a profile owning its cookie, is erased again, not matched to that profile', async () => {
+    const tenant = 'redelivered';
+    const { resolve, erasedAt, P } = await eraseWithOwnEmailQuarantined(tenant);
+    const inFlight = { eventId: 'e-in-flight', eventTime: erasedAt - 3000, ingestTime: erasedAt - 2000, channel: 'web', source: 'test', identifiers: [{ type: 'email', value: 'ann@mail.io' }, { type: 'anonymous_id', value: 'c-ann-new' }] };
+    expect(await graph.resolveBatch(tenant, [inFlight], rules)).toMatchObject([{ outcome: 'erased', profileId: null, replay: false }]);
+    // After the erasure, the e-mail with the same cookie: a new contact, whose profile owns it.
+    const later = await resolve([['email', 'ann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt + 1000);
+    expect(later).toMatchObject({ outcome: 'created', attached: [{ type: 'anonymous_id', value: 'c-ann-new' }] });
+    // Delivered again: the same answer (before: `matched` to the new profile).
+    expect(await graph.resolveBatch(tenant, [inFlight], rules)).toMatchObject([{ outcome: 'erased', profileId: null, replay: true }]);
+    // Its result is stored for redelivery like any other, for EVENT_TTL_SECONDS: no identifier
+    // and no profile in it, and no profile lists the event (pe:).
+    const stored = await redis.get(`${P}e:e-in-flight`);
+    expect(JSON.parse(stored ?? 'null')).toMatchObject({ eventId: 'e-in-flight', outcome: 'erased', profileId: '', attached: {}, dropped: {}, ignored: {}, quarantined: {} });
+    expect(stored).not.toMatch(/ann|@/);
+    const ttl = await redis.ttl(`${P}e:e-in-flight`);
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    expect(await redis.zscore(`${P}pe:${later.profileId ?? ''}`, 'e-in-flight')).toBeNull();
   });
 
   it('an in-flight event with the e-mail that reaches two profiles, whose merge the merge-rate quarantine stops, leaving it none, is dropped as erased (the quarantines stay), not created', async () => {
