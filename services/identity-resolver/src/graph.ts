@@ -62,7 +62,9 @@ export interface Quarantined extends Identifier {
 }
 
 /**
- * `erased`: an identifier of the event was erased after the event was ingested (a leftover).
+ * `erased`: an identifier of the event was erased after the event was ingested, or it carries a
+ * quarantined value whose profile was erased after it was ingested and routing sends it to no
+ * existing profile (a leftover).
  * `rejected`: the script refused the event with a typed error (`error`); nothing was resolved.
  */
 export type ResolveOutcome = 'created' | 'matched' | 'merged' | 'weak_match' | 'unresolved' | 'erased' | 'rejected';

@@ -49,7 +49,8 @@
 --   P p:<id>:n           hash  identifiers per type of a live profile
 --   P live               set   live profile ids
 --   P e:<event id>       string  the event's result, for redelivery (expires): its JSON, or
---                              "=<profileId>" for a plain match
+--                              "=<profileId>" for a plain match; that of an event dropped by
+--                              an xq: mark too (not one dropped by an ex: mark)
 --   P q:<type>:<value>   hash  quarantine: reason, observed, threshold, event, at
 --   P sw:<type>:<value>  set   partners the value was seen with: profile ids, or "#<key>" for
 --                              identifiers the limits kept out of every profile; for a held
@@ -432,31 +433,22 @@ local function resolveOne()
 
   -- A quarantined value an erased profile held has no erasure mark (P ex: dropped every
   -- in-flight event carrying it, whoever's) but a mark of its own, P xq: (the builder's
-  -- erase.lua). An event ingested before it that carries the value and no identifier a live
-  -- profile owns (quarantined ones aside: they route nothing) is taken for a leftover of the
-  -- erased person, dropped like one carrying an erased identifier: without this, their event
-  -- with the value and an identifier the graph did not know yet created a profile, the person
-  -- back. Another person's in-flight event carrying only the value and unknown identifiers is
-  -- dropped too (the erasure wins). One with an identifier of a live profile is that profile's
-  -- and goes on, the value ignored as quarantined. Read only for quarantined identifiers: none
-  -- in the common case (the EXISTS above answered for all), no command.
+  -- erase.lua). An event ingested before it that carries the value may be a leftover of the
+  -- erased person: their event with the value and an identifier the graph did not know yet
+  -- created a profile, the person back. Such an event is dropped as erased unless routing
+  -- (steps 3-5 below) sends it to an existing profile: an identifier a live profile owns does
+  -- not decide that alone (a non-merging one another anchored profile holds is held, one a limit
+  -- drops is left out, and the event created a profile all the same). Read here only for
+  -- quarantined identifiers: none in the common case (the EXISTS above answered for all), no
+  -- command; the decision is taken after routing, which writes nothing before it.
+  local leftover = false
   local marks = {}
   for _, id in ipairs(identifiers) do
     if quarantined(key(id)) then marks[#marks + 1] = P .. 'xq:' .. redis.sha1hex(key(id)) end
   end
   if #marks > 0 then
-    local leftover = false
     for _, erasedAt in ipairs(mgetAll(marks)) do
       if erasedAt and ingestTime < tonumber(erasedAt) then leftover = true break end
-    end
-    if leftover then
-      for _, id in ipairs(identifiers) do
-        local k = key(id)
-        if not quarantined(k) and ownerOf(k) then leftover = false break end
-      end
-    end
-    if leftover then
-      return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
     end
   end
 
@@ -481,6 +473,25 @@ local function resolveOne()
     for _, violator in ipairs(violators) do quarantine(violator[1], 'too_many_merges', violator[2], rules.maxMergesPerWindow) end
     linking, held, weak = selectLinking(kept)
     plan, profiles, dropped = applyLimits(linking)
+  end
+
+  -- A leftover of the erased person (the xq: marks above) that routing sends to no existing
+  -- profile: dropped as erased, before anything below writes (it would create a profile, or
+  -- leave the event unresolved with the value in its dead letter). Another person's in-flight
+  -- event with the value and nothing that routes it to their profile is dropped too: the
+  -- erasure wins. One routed to a live profile goes on to it, the value ignored as quarantined.
+  -- The only writes before this point are the merge-rate quarantines of the loop above, made
+  -- only when the event reached two profiles or more: when they leave it none, it is dropped
+  -- all the same and they stay (each is valid alone), unreported (the reply names no value).
+  -- The reply is stored like any result (step 1 replays it), as the decision depends on the
+  -- graph: a redelivery after a later event created a profile owning the event's cookie came
+  -- out `matched` to it, and one after the value's quarantine was released resolved on it.
+  -- (The ex: drop above is not stored: its marks stay, and drop a redelivery again.) No profile
+  -- lists it (pe:), and it names no identifier or profile: it expires after EVENT_TTL_SECONDS.
+  if leftover and #profiles == 0 then
+    local erased = cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
+    redis.call('SET', P .. 'e:' .. eventId, erased, 'EX', rules.eventTtlSeconds)
+    return erased
   end
   result.dropped = dropped
 

@@ -55,8 +55,8 @@
 -- builder applied the request; the id is a
 -- random pseudonym), per identifier not quarantined P ex:<sha1(type:value)> with the time, so that events
 -- ingested before the erasure cannot recreate the person, and per quarantined one
--- P xq:<sha1(type:value)> with the time, the same for events carrying it and no identifier a
--- live profile owns (docs/profiles.md says why these stay and what they reveal).
+-- P xq:<sha1(type:value)> with the time, the same for events carrying it that the resolver's
+-- routing sends to no existing profile (docs/profiles.md says why these stay and what they reveal).
 local P, at, mode = ARGV[1], ARGV[2], ARGV[3]
 
 -- A script holds all of Redis while it runs. An erasure deleted every result of the profile's
@@ -171,10 +171,10 @@ end
 -- stay: they are about the value. No erasure mark (P ex:): it dropped every in-flight event
 -- carrying the value, whoever's. A mark of its own instead, P xq:<sha1(type:value)> with the
 -- time: resolve.lua drops an event ingested before it that carries the value (while it is
--- quarantined) and no identifier a live profile owns, as the erased person's leftover (their
--- in-flight event with the value and an identifier the graph did not know yet created a
--- profile, the person back, as the marks of their own identifiers were not on it), and lets
--- one with an identifier of a live profile go on to that profile.
+-- quarantined) and that its routing (selection and limits) sends to no existing profile, as
+-- the erased person's leftover (their in-flight event with the value and an identifier the
+-- graph did not know yet created a profile, the person back, as the marks of their own
+-- identifiers were not on it), and lets one routed to a live profile go on to that profile.
 local function quarantinedShared(member, gone)
   redis.call('DEL', P .. 'i:' .. member)
   redis.call('SET', P .. 'xq:' .. redis.sha1hex(member), at)

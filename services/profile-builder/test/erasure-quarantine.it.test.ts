@@ -8,7 +8,11 @@
  * Then: erased profiles' ids and '#'-entries (identifiers seen with the value, maybe the
  * person's) stayed in the value's partner set, and with no mark on the value the erased
  * person's in-flight event carrying it and an identifier the graph did not know created a
- * profile (the value's own mark, xq:, drops it now).
+ * profile (the value's own mark, xq:, drops it now). Then: any identifier a live profile owned
+ * let such an event through, though routing may send it to no profile (a device id another
+ * profile holds is held aside, a limit drops a cookie): it created a profile all the same. It is
+ * dropped now unless routing sends it to an existing profile; and, the drop not being stored, a
+ * redelivery was decided again on a changed graph (it is stored now).
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,43 +199,51 @@ describe('erasing the profile that holds a quarantined shared value', () => {
   });
 });
 
+/**
+ * In `tenant`: Ann's account (u-ann, ann@mail.io) and Noah's (noah@mail.io); four cookie
+ * profiles of Ann's, each merged into hers by her e-mail, the fourth merge one too many within
+ * the window (maxMergesPerWindow 3): her e-mail is quarantined `too_many_merges`. Then Ann is
+ * erased. `beforeErasure` runs right before the erasure (other people's profiles).
+ */
+async function eraseWithOwnEmailQuarantined(tenant: string, beforeErasure?: (resolve: Resolve) => Promise<void>) {
+  let clock = Date.UTC(2026, 10, 1);
+  let sequence = 0;
+  const resolve = async (identifiers: [string, string][], ingestTime?: number, eventId?: string): Promise<ResolveResult> => {
+    clock += 1000;
+    sequence += 1;
+    const [result] = await graph.resolveBatch(tenant, [{ eventId: eventId ?? `e-${sequence}`, eventTime: clock, ingestTime: ingestTime ?? clock, channel: 'web', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) }], rules);
+    if (!result) throw new Error('no result');
+    return result;
+  };
+  const ann = await resolve([['user_id', 'u-ann'], ['email', 'ann@mail.io']]);
+  const annId = ann.profileId ?? '';
+  const noah = await resolve([['email', 'noah@mail.io']]);
+  const folded: string[] = [];
+  for (let n = 1; n <= 4; n += 1) {
+    const cookie = (await resolve([['anonymous_id', `c-ann-${n}`]])).profileId ?? '';
+    const merge = await resolve([['anonymous_id', `c-ann-${n}`], ['email', 'ann@mail.io']]);
+    if (n < 4) {
+      expect(merge.merge).toMatchObject({ survivor: annId, absorbed: [cookie] });
+      folded.push(cookie);
+    } else {
+      expect(merge).toMatchObject({ merge: null, quarantined: [{ type: 'email', value: 'ann@mail.io', reason: 'too_many_merges' }] });
+    }
+  }
+  if (beforeErasure) await beforeErasure(resolve);
+  const state: ProfileState = { ...emptyProfile(annId, tenant, clock), version: 4, mergedFrom: folded };
+  expect(await store.commit(tenant, [{ profileId: annId, expectedVersion: undefined, version: 4, state: JSON.stringify(state), appliedEventIds: ['e-fold'], outbox: { partition: 0, field: `t|1|${annId}`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
+  const erasedAt = clock + 60_000;
+  clock = erasedAt;
+  expect(await store.erase(tenant, annId, erasedAt, erasedAt)).toMatchObject({ version: 5 });
+  const P = store.tenantPrefix(tenant);
+  expect(await redis.exists(`${P}q:email:ann@mail.io`)).toBe(1);
+  expect(await redis.get(`${P}xq:${sha1('email:ann@mail.io')}`)).toBe(String(erasedAt));
+  return { resolve, erasedAt, P, noah };
+}
+
 describe('erasing a person whose own e-mail a quarantine caught', () => {
   it('regression (the person came back): their in-flight event with the e-mail and a cookie the graph does not know is dropped as erased, not created; another person\'s with it and their own known e-mail goes on to their profile; one ingested after the erasure creates a profile', async () => {
-    const tenant = 'own-email';
-    let clock = Date.UTC(2026, 10, 1);
-    let sequence = 0;
-    const resolve: Resolve = async (identifiers, ingestTime) => {
-      clock += 1000;
-      sequence += 1;
-      const [result] = await graph.resolveBatch(tenant, [{ eventId: `e-${sequence}`, eventTime: clock, ingestTime: ingestTime ?? clock, channel: 'web', source: 'test', identifiers: identifiers.map(([type, value]) => ({ type, value })) }], rules);
-      if (!result) throw new Error('no result');
-      return result;
-    };
-    const ann = await resolve([['user_id', 'u-ann'], ['email', 'ann@mail.io']]);
-    const annId = ann.profileId ?? '';
-    const noah = await resolve([['email', 'noah@mail.io']]);
-    // Ann's cookies, each a profile first, merged into hers by her e-mail: the fourth merge
-    // within the window is one too many (maxMergesPerWindow 3), and the e-mail is quarantined.
-    const folded: string[] = [];
-    for (let n = 1; n <= 4; n += 1) {
-      const cookie = (await resolve([['anonymous_id', `c-ann-${n}`]])).profileId ?? '';
-      const merge = await resolve([['anonymous_id', `c-ann-${n}`], ['email', 'ann@mail.io']]);
-      if (n < 4) {
-        expect(merge.merge).toMatchObject({ survivor: annId, absorbed: [cookie] });
-        folded.push(cookie);
-      } else {
-        expect(merge).toMatchObject({ merge: null, quarantined: [{ type: 'email', value: 'ann@mail.io', reason: 'too_many_merges' }] });
-      }
-    }
-    const state: ProfileState = { ...emptyProfile(annId, tenant, clock), version: 4, mergedFrom: folded };
-    expect(await store.commit(tenant, [{ profileId: annId, expectedVersion: undefined, version: 4, state: JSON.stringify(state), appliedEventIds: ['e-fold'], outbox: { partition: 0, field: `t|1|${annId}`, updates: [] }, absorbed: [] }])).toEqual(['ok']);
-    const erasedAt = clock + 60_000;
-    clock = erasedAt;
-    expect(await store.erase(tenant, annId, erasedAt, erasedAt)).toMatchObject({ version: 5 });
-    const P = store.tenantPrefix(tenant);
-    expect(await redis.exists(`${P}q:email:ann@mail.io`)).toBe(1);
-    expect(await redis.get(`${P}xq:${sha1('email:ann@mail.io')}`)).toBe(String(erasedAt));
-
+    const { resolve, erasedAt, P, noah } = await eraseWithOwnEmailQuarantined('own-email');
     // In flight: Ann's event from a new device, ingested before the erasure.
     expect(await resolve([['email', 'ann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt - 2000)).toMatchObject({ outcome: 'erased', profileId: null, attached: [] });
     expect(await redis.exists(`${P}i:anonymous_id:c-ann-new`)).toBe(0);
@@ -239,5 +251,75 @@ describe('erasing a person whose own e-mail a quarantine caught', () => {
     expect(await resolve([['email', 'noah@mail.io'], ['email', 'ann@mail.io']], erasedAt - 1000)).toMatchObject({ outcome: 'matched', profileId: noah.profileId, ignored: [{ type: 'email', value: 'ann@mail.io', reason: 'quarantined' }] });
     // Ingested after the erasure: a new contact.
     expect(await resolve([['email', 'ann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt + 1000)).toMatchObject({ outcome: 'created', attached: [{ type: 'anonymous_id', value: 'c-ann-new' }] });
+  });
+
+  it('regression (an identifier of a live profile let the event through whatever routing did): her in-flight event with a new cookie and a device id Bob\'s profile holds (held: non-merging) is dropped as erased, not created; with the device id alone it goes on to Bob\'s profile as a weak match', async () => {
+    let bob: ResolveResult | undefined;
+    const { resolve, erasedAt, P } = await eraseWithOwnEmailQuarantined('held-device', async (resolve) => {
+      // Bob's profile is anchored (an e-mail, a merging type): his device id links nothing more.
+      bob = await resolve([['email', 'bob@mail.io'], ['device_id', 'd-bob']]);
+      expect(bob.outcome).toBe('created');
+    });
+    const bobIds = await redis.smembers(`${P}p:${bob?.profileId ?? ''}:ids`);
+    // Before the fix: `created`, Ann's new cookie on a new profile (the device id, owned, cleared
+    // the mark; selectLinking held it and the cookie alone created the profile).
+    expect(await resolve([['email', 'ann@mail.io'], ['device_id', 'd-bob'], ['anonymous_id', 'c-ann-new']], erasedAt - 2000)).toMatchObject({ outcome: 'erased', profileId: null, attached: [] });
+    expect(await redis.exists(`${P}i:anonymous_id:c-ann-new`)).toBe(0);
+    expect((await redis.smembers(`${P}p:${bob?.profileId ?? ''}:ids`)).sort()).toEqual(bobIds.sort());
+    // Routed to an existing profile: it goes on there, the e-mail ignored.
+    expect(await resolve([['email', 'ann@mail.io'], ['device_id', 'd-bob']], erasedAt - 1000)).toMatchObject({ outcome: 'weak_match', profileId: bob?.profileId, ignored: [{ type: 'email', value: 'ann@mail.io', reason: 'quarantined' }] });
+  });
+
+  it('regression (an identifier of a live profile let the event through whatever routing did): her in-flight event with a new user id and a cookie of Bob\'s, whose profile has a user id (the limit drops the cookie), is dropped as erased, not created; Bob\'s own goes on to his profile', async () => {
+    let bob: ResolveResult | undefined;
+    const { resolve, erasedAt, P } = await eraseWithOwnEmailQuarantined('limit-dropped', async (resolve) => {
+      bob = await resolve([['user_id', 'u-bob'], ['anonymous_id', 'c-bob']]);
+      expect(bob.outcome).toBe('created');
+    });
+    // Before the fix: `created` with u-new (the cookie, owned, cleared the mark; the user_id
+    // limit dropped it, and the new user id alone created the profile).
+    expect(await resolve([['user_id', 'u-new'], ['email', 'ann@mail.io'], ['anonymous_id', 'c-bob']], erasedAt - 2000)).toMatchObject({ outcome: 'erased', profileId: null, attached: [], dropped: [] });
+    expect(await redis.exists(`${P}i:user_id:u-new`)).toBe(0);
+    expect(await resolve([['user_id', 'u-bob'], ['email', 'ann@mail.io'], ['anonymous_id', 'c-bob']], erasedAt - 1000)).toMatchObject({ outcome: 'matched', profileId: bob?.profileId, ignored: [{ type: 'email', value: 'ann@mail.io', reason: 'quarantined' }] });
+  });
+
+  it('regression (the drop was not stored, and the decision depends on the graph): her in-flight event, delivered again after a later event created a profile owning its cookie, is erased again, not matched to that profile', async () => {
+    const tenant = 'redelivered';
+    const { resolve, erasedAt, P } = await eraseWithOwnEmailQuarantined(tenant);
+    const inFlight = { eventId: 'e-in-flight', eventTime: erasedAt - 3000, ingestTime: erasedAt - 2000, channel: 'web', source: 'test', identifiers: [{ type: 'email', value: 'ann@mail.io' }, { type: 'anonymous_id', value: 'c-ann-new' }] };
+    expect(await graph.resolveBatch(tenant, [inFlight], rules)).toMatchObject([{ outcome: 'erased', profileId: null, replay: false }]);
+    // After the erasure, the e-mail with the same cookie: a new contact, whose profile owns it.
+    const later = await resolve([['email', 'ann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt + 1000);
+    expect(later).toMatchObject({ outcome: 'created', attached: [{ type: 'anonymous_id', value: 'c-ann-new' }] });
+    // Delivered again: the same answer (before: `matched` to the new profile).
+    expect(await graph.resolveBatch(tenant, [inFlight], rules)).toMatchObject([{ outcome: 'erased', profileId: null, replay: true }]);
+    // Its result is stored for redelivery like any other, for EVENT_TTL_SECONDS: no identifier
+    // and no profile in it, and no profile lists the event (pe:).
+    const stored = await redis.get(`${P}e:e-in-flight`);
+    expect(JSON.parse(stored ?? 'null')).toMatchObject({ eventId: 'e-in-flight', outcome: 'erased', profileId: '', attached: {}, dropped: {}, ignored: {}, quarantined: {} });
+    expect(stored).not.toMatch(/ann|@/);
+    const ttl = await redis.ttl(`${P}e:e-in-flight`);
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    expect(await redis.zscore(`${P}pe:${later.profileId ?? ''}`, 'e-in-flight')).toBeNull();
+  });
+
+  it('an in-flight event with the e-mail that reaches two profiles, whose merge the merge-rate quarantine stops, leaving it none, is dropped as erased (the quarantines stay), not created', async () => {
+    const { resolve, erasedAt, P } = await eraseWithOwnEmailQuarantined('merge-rate', async (resolve) => {
+      // Xena's and Yann's e-mails each merged three cookie profiles within the window: a fourth
+      // merge is one too many for both.
+      for (const person of ['xena', 'yann']) {
+        const own = (await resolve([['email', `${person}@mail.io`]])).profileId;
+        for (let n = 1; n <= 3; n += 1) {
+          await resolve([['anonymous_id', `c-${person}-${n}`]]);
+          expect((await resolve([['email', `${person}@mail.io`], ['anonymous_id', `c-${person}-${n}`]])).merge).toMatchObject({ survivor: own });
+        }
+      }
+    });
+    expect(await resolve([['email', 'ann@mail.io'], ['email', 'xena@mail.io'], ['email', 'yann@mail.io'], ['anonymous_id', 'c-ann-new']], erasedAt - 2000)).toMatchObject({ outcome: 'erased', profileId: null, attached: [], quarantined: [] });
+    expect(await redis.exists(`${P}i:anonymous_id:c-ann-new`)).toBe(0);
+    // The quarantines it made stay: each value did reach a fourth merge.
+    expect(await redis.hget(`${P}q:email:xena@mail.io`, 'reason')).toBe('too_many_merges');
+    expect(await redis.hget(`${P}q:email:yann@mail.io`, 'reason')).toBe('too_many_merges');
   });
 });
