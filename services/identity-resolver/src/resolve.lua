@@ -370,8 +370,13 @@ local function applyLimits(linking)
   end
 end
 
-local function quarantine(id, reason, observed, threshold)
-  redis.call('HSET', P .. 'q:' .. key(id), 'reason', reason, 'observed', observed, 'threshold', threshold, 'event', eventId, 'at', eventTime)
+-- The merge-rate quarantines of one event, decided before the xq: drop (step 5) and written
+-- only once the event is not dropped: a dropped event leaves nothing behind but its result.
+local pendingQuarantines
+
+local function quarantine(id, reason, observed, threshold, deferred)
+  local fields = { P .. 'q:' .. key(id), 'reason', reason, 'observed', observed, 'threshold', threshold, 'event', eventId, 'at', eventTime }
+  if deferred then table.insert(pendingQuarantines, fields) else redis.call('HSET', unpack(fields)) end
   quarantines[key(id)] = true
   table.insert(result.quarantined, { type = id[1], value = id[2], reason = reason, observed = observed, threshold = threshold })
 end
@@ -390,6 +395,7 @@ end
 -- Steps 1 to 10 for the current event; returns its result JSON.
 local function resolveOne()
   roots, owners, quarantines, countsCache, links = {}, {}, {}, {}, {}
+  pendingQuarantines = {}
 
   -- 1. Redelivery: the stored result, re-resolved to the survivor; nothing changes.
   -- Read with the erasure marks below: one MGET, the event's entry first.
@@ -440,7 +446,8 @@ local function resolveOne()
   -- not decide that alone (a non-merging one another anchored profile holds is held, one a limit
   -- drops is left out, and the event created a profile all the same). Read here only for
   -- quarantined identifiers: none in the common case (the EXISTS above answered for all), no
-  -- command; the decision is taken after routing, which writes nothing before it.
+  -- command; the decision is taken after routing, which writes nothing before it (the
+  -- merge-rate quarantines it decides are written after the decision).
   local leftover = false
   local marks = {}
   for _, id in ipairs(identifiers) do
@@ -470,7 +477,7 @@ local function resolveOne()
       if observed > rules.maxMergesPerWindow then table.insert(violators, { id, observed }) end
     end
     if #violators == 0 then break end
-    for _, violator in ipairs(violators) do quarantine(violator[1], 'too_many_merges', violator[2], rules.maxMergesPerWindow) end
+    for _, violator in ipairs(violators) do quarantine(violator[1], 'too_many_merges', violator[2], rules.maxMergesPerWindow, true) end
     linking, held, weak = selectLinking(kept)
     plan, profiles, dropped = applyLimits(linking)
   end
@@ -480,9 +487,10 @@ local function resolveOne()
   -- leave the event unresolved with the value in its dead letter). Another person's in-flight
   -- event with the value and nothing that routes it to their profile is dropped too: the
   -- erasure wins. One routed to a live profile goes on to it, the value ignored as quarantined.
-  -- The only writes before this point are the merge-rate quarantines of the loop above, made
-  -- only when the event reached two profiles or more: when they leave it none, it is dropped
-  -- all the same and they stay (each is valid alone), unreported (the reply names no value).
+  -- The merge-rate quarantines the loop above decided (only when the event reached two
+  -- profiles or more) are not written when they leave it none and it is dropped: one could
+  -- name an identifier of the erased person nobody owned (their new cookie), kept for good
+  -- after their erasure; a later event decides the others again.
   -- The reply is stored like any result (step 1 replays it), as the decision depends on the
   -- graph: a redelivery after a later event created a profile owning the event's cookie came
   -- out `matched` to it, and one after the value's quarantine was released resolved on it.
@@ -493,6 +501,7 @@ local function resolveOne()
     redis.call('SET', P .. 'e:' .. eventId, erased, 'EX', rules.eventTtlSeconds)
     return erased
   end
+  for _, fields in ipairs(pendingQuarantines) do redis.call('HSET', unpack(fields)) end
   result.dropped = dropped
 
   -- The profiles the linking identifiers pointed at before limits: what each value was seen with.

@@ -171,7 +171,7 @@ end
 -- stay: they are about the value. No erasure mark (P ex:): it dropped every in-flight event
 -- carrying the value, whoever's. A mark of its own instead, P xq:<sha1(type:value)> with the
 -- time: resolve.lua drops an event ingested before it that carries the value (while it is
--- quarantined) and that its routing (selection and limits) sends to no existing profile, as
+-- quarantined) and that its routing (selection, limits and the merge-rate quarantine) sends to no existing profile, as
 -- the erased person's leftover (their in-flight event with the value and an identifier the
 -- graph did not know yet created a profile, the person back, as the marks of their own
 -- identifiers were not on it), and lets one routed to a live profile go on to that profile.
