@@ -39,8 +39,9 @@ describe('a figure shown beside a verdict', () => {
 describe('the report\'s target verdicts', () => {
   it('are decided on unrounded figures: a stage at 0.4953 of the baseline misses "≥ 0.50" and shows 0.49 (regression: rounded to 0.5 first, "yes")', () => {
     const counters = (at: number, reads: number): Counters => ({ at, cpu: at / 2000, stackCpu: at / 10000, commands: reads * 3, reads, redisCpu: 0 });
-    // 4,953 events in one second against the baseline's 10,000; 10,004 Redis reads for 10,000 events.
-    const stage = stageFiguresOf('stage', 'raw messages', 4953, counters(0, 0), counters(1000, 4953 * 1.0004), baseline);
+    // 4,953 events in one second against the baseline's 10,000; 1.0004 Redis reads per event, and
+    // the benchmark's own reading (one command, one read).
+    const stage = stageFiguresOf('stage', 'raw messages', 4953, counters(0, 0), { ...counters(1000, 4953 * 1.0004 + 1), commands: 4953 * 1.0004 * 3 + 1 }, baseline);
     expect(stage.ratioToBaseline).toBeCloseTo(0.4953, 10);
     expect(stage.redisRoundTripsPerEvent).toBeCloseTo(1.0004, 10);
     const targets = targetsOf({ baseline, stages: [stage], latency: latencyOf(), latencyExactlyOnce: latencyOf(), quality: perfect });
@@ -49,6 +50,15 @@ describe('the report\'s target verdicts', () => {
     // The stage table shows the ratio and the round trips the same way.
     const markdown = markdownOf(reportOf({ baseline, stages: [stage] }));
     expect(markdown).toMatch(/^\| stage \| raw messages \| 4953 \| 4953 \| 0\.49 \|.*\| 1\.001 \| - \|$/m);
+  });
+
+  it('leave out the benchmark\'s own Redis readings: a stage without Redis reads as 0 round trips (regression: 0.001, rounded up)', () => {
+    const counters = (at: number, reads: number, commands: number): Counters => ({ at, cpu: at / 2000, stackCpu: 0, commands, reads, redisCpu: 0 });
+    const stage = stageFiguresOf('normalizer', 'raw messages', 60000, counters(0, 10, 10), counters(3000, 11, 11), baseline);
+    expect(stage.redisRoundTripsPerEvent).toBe(0);
+    expect(stage.redisCommandsPerEvent).toBe(0);
+    const targets = targetsOf({ baseline, stages: [stage], latency: latencyOf(), latencyExactlyOnce: latencyOf(), quality: perfect });
+    expect(row(targets, 'normalizer: Redis round trips per event at saturation')).toMatchObject({ actual: '0.000', met: true });
   });
 
   it('meet a target exactly at its threshold, and show it', () => {
