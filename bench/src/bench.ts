@@ -240,9 +240,10 @@ async function snapshot(redis: Redis, options: BenchOptions, elephantPids: reado
 /** A run's figures between two snapshots of the counters; `baseline` null: the run is the baseline. */
 /**
  * What the benchmark's own two readings (an INFO each) add between them: the first one's
- * command (counted once it ran) and the second one's read (counted before it ran). Nothing
- * else of the benchmark talks to Redis between them. Left in, a stage without Redis (the
- * normalizer) read as 0.001 round trips per event, rounded up.
+ * command (counted once it ran) and the second one's read (counted before it ran); a reading
+ * taken between them adds both (the saturation runs pass their count). Nothing else of the
+ * benchmark talks to Redis. Left in, a stage without Redis (the normalizer) read as 0.001
+ * round trips per event, rounded up.
  */
 const BENCH_OWN_REDIS_READING = { commands: 1, reads: 1 };
 
@@ -325,7 +326,11 @@ async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spe
         const to = await snapshot(redis, options, pids, false);
         const from = [...marks].reverse().find((mark) => mark.handled <= spec.input / 2 && to.at - mark.counters.at >= MIN_WINDOW_MS) ?? marks[0];
         if (!from) throw new Error('no start mark');
-        return stageFiguresOf(spec.name, spec.unit, spec.input - from.handled, from.counters, to, spec.baseline);
+        // The benchmark's own readings inside the window: one command and one read for the
+        // first and the last, and each mark taken between them (a tiny input's window starts
+        // at the first mark) adds both.
+        const readings = marks.length - marks.indexOf(from);
+        return stageFiguresOf(spec.name, spec.unit, spec.input - from.handled, from.counters, to, spec.baseline, { commands: readings, reads: readings });
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -96,6 +96,14 @@ local eventId, eventTime, channel, source, identifiers, ingestTime, result
 -- are looked at in several steps); after the merge and attach steps the memos are updated to
 -- what those writes did rather than read again. Emptied before each event.
 local roots, owners, quarantines, countsCache
+-- The merge-rate quarantines of one event, decided before the xq: drop (step 5) and written
+-- only once the event is not dropped: a dropped event leaves nothing behind but its result.
+local pendingQuarantines
+
+local function writePendingQuarantines()
+  for _, fields in ipairs(pendingQuarantines) do redis.call('HSET', unpack(fields)) end
+  pendingQuarantines = {}
+end
 -- Provenance fields (p, fs, ls, lev) of the owned identifiers ownerOf read, as read then.
 local links
 
@@ -362,17 +370,13 @@ local function applyLimits(linking)
     -- of which conflicts; kept as a guard (as in the reference resolver). Raised,
     -- not returned: a returned error table would be taken for the plan and the event would
     -- come out "unresolved" silently. The first word is the code graph.ts turns into a typed,
-    -- non-retryable error the resolver dead-letters. Writes made earlier in this call (a
-    -- merge-rate quarantine) stay: Redis does not roll a script back, and each is valid alone.
-    if victim < 0 then error({ err = 'LIMITS_UNSATISFIABLE limits violated by ' .. table.concat(violated, ',') .. ' without a conflicting identifier' }) end
+    -- non-retryable error the resolver dead-letters. The merge-rate quarantines decided earlier
+    -- for this event are written first, as the reference resolver keeps them: each is valid alone.
+    if victim < 0 then writePendingQuarantines() error({ err = 'LIMITS_UNSATISFIABLE limits violated by ' .. table.concat(violated, ',') .. ' without a conflicting identifier' }) end
     local removed = table.remove(current, victim)
     table.insert(dropped, { type = removed[1], value = removed[2], reason = 'limit', violated = violated })
   end
 end
-
--- The merge-rate quarantines of one event, decided before the xq: drop (step 5) and written
--- only once the event is not dropped: a dropped event leaves nothing behind but its result.
-local pendingQuarantines
 
 local function quarantine(id, reason, observed, threshold, deferred)
   local fields = { P .. 'q:' .. key(id), 'reason', reason, 'observed', observed, 'threshold', threshold, 'event', eventId, 'at', eventTime }
@@ -501,7 +505,7 @@ local function resolveOne()
     redis.call('SET', P .. 'e:' .. eventId, erased, 'EX', rules.eventTtlSeconds)
     return erased
   end
-  for _, fields in ipairs(pendingQuarantines) do redis.call('HSET', unpack(fields)) end
+  writePendingQuarantines()
   result.dropped = dropped
 
   -- The profiles the linking identifiers pointed at before limits: what each value was seen with.

@@ -321,7 +321,7 @@ describe('erasing a person whose own e-mail a quarantine caught', () => {
     // The quarantines it decided are not written: the event was dropped; a later one decides again.
     expect(await redis.exists(`${P}q:email:xena@mail.io`, `${P}q:email:yann@mail.io`, `${P}q:anonymous_id:c-ann-new`)).toBe(0);
     // The same event ingested after the erasure is no leftover: its quarantines are written.
-    expect(await resolve([['email', 'ann@mail.io'], ['email', 'xena@mail.io'], ['email', 'yann@mail.io'], ['anonymous_id', 'c-ann-new-2']], erasedAt + 2000)).toMatchObject({ outcome: expect.not.stringMatching(/^erased$/) });
+    expect((await resolve([['email', 'ann@mail.io'], ['email', 'xena@mail.io'], ['email', 'yann@mail.io'], ['anonymous_id', 'c-ann-new-2']], erasedAt + 2000)).outcome).not.toBe('erased');
     expect(await redis.hget(`${P}q:email:xena@mail.io`, 'reason')).toBe('too_many_merges');
   });
 });
