@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@elephant/observability';
 import { burstFiguresOf, burstOf, dueAt, eventsDue, loadBenchConfig, runBench, type Sample } from '@elephant/bench';
+import { unreachableOptions } from './report.ts';
 
 describe('a burst in a latency run', () => {
   it('is paced as the steady rate plus the burst\'s extra, only while it lasts', () => {
@@ -64,20 +64,7 @@ describe('a burst in a latency run', () => {
   it('is refused, naming the variable, when it is not a burst or too long for the window', async () => {
     expect(() => loadBenchConfig({ BENCH_BURST_FACTOR: '1' })).toThrow(/BENCH_BURST_FACTOR: must be greater than 1/);
     expect(() => loadBenchConfig({ BENCH_BURST_SECONDS: '0' })).toThrow(/BENCH_BURST_SECONDS/);
-    const options = {
-      kafkaBrokers: '127.0.0.1:1',
-      schemaRegistryUrl: 'http://127.0.0.1:1',
-      redisUrl: 'redis://127.0.0.1:1',
-      people: 1,
-      partitions: 1,
-      latencyRate: 100,
-      latencySeconds: 4,
-      latencyWarmupSeconds: 0,
-      settleSeconds: 0,
-      stackPids: [],
-      logger: createLogger({ name: 'bench-test', level: 'silent' }),
-      progress: () => undefined,
-    };
+    const options = unreachableOptions;
     // Refused before anything runs (nothing listens on these addresses).
     await expect(runBench({ ...options, burstSeconds: 3 })).rejects.toThrow(/BENCH_BURST_SECONDS: must be more than 0 and at most half of BENCH_LATENCY_SECONDS, 4 \(got 3\)/);
     await expect(runBench({ ...options, burstFactor: 0.5 })).rejects.toThrow(/BENCH_BURST_FACTOR: must be greater than 1 \(got 0.5\)/);

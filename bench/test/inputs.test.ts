@@ -1,26 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isElephantError } from '@elephant/errors';
 import type { Kafka } from '@elephant/kafka';
-import { createLogger } from '@elephant/observability';
 import { ConfigError } from '@elephant/config';
 import { eventsOf, eventsOffered, latencyInputsIssues, markdownOf, offerLoad, runBench } from '@elephant/bench';
-import { burstOf, reportOf } from './report.ts';
+import { burstOf, reportOf, unreachableOptions } from './report.ts';
 
-const options = {
-  // Nothing listens on these: a run that got past its checks would fail to connect.
-  kafkaBrokers: '127.0.0.1:1',
-  schemaRegistryUrl: 'http://127.0.0.1:1',
-  redisUrl: 'redis://127.0.0.1:1',
-  people: 1,
-  partitions: 1,
-  latencyRate: 100,
-  latencySeconds: 4,
-  latencyWarmupSeconds: 0,
-  settleSeconds: 0,
-  stackPids: [],
-  logger: createLogger({ name: 'bench-test', level: 'silent' }),
-  progress: () => undefined,
-};
+const options = unreachableOptions;
 
 describe('latency runs the simulation cannot feed', () => {
   it('are refused, naming BENCH_PEOPLE, the rate, the seconds and the numbers (regression: the load ran out early and reported the window it had not offered)', () => {

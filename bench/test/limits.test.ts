@@ -1,26 +1,9 @@
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { latencyLimit, roundTripLimit, throughputLimit, type BenchReport, type StageFigures } from '@elephant/bench';
+import { stageOf } from './report.ts';
 
-const stage = (overrides: Partial<StageFigures>): StageFigures => ({
-  name: 'stage',
-  unit: 'raw messages',
-  input: 10000,
-  seconds: 1,
-  eventsPerSecond: 10000,
-  ratioToBaseline: 0.3,
-  cpuSecondsPer10k: 0.9,
-  stackCpuSecondsPer10k: 0.1,
-  redisCommandsPerEvent: 0,
-  redisRoundTripsPerEvent: 0,
-  coresBusy: 1,
-  elephantCoresBusy: 0.5,
-  redisCoresBusy: 0.1,
-  cpuPerEventVsBaseline: 3,
-  redisBytesPerProfile: null,
-  latency: null,
-  ...overrides,
-});
+const stage = stageOf;
 const baseline = stage({ name: 'baseline', cpuSecondsPer10k: 0.3 });
 
 describe('what a missed target is limited by, from the run\'s own figures', () => {

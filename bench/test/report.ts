@@ -1,5 +1,22 @@
 /** A complete BenchReport of made-up figures, for tests of what the report says about them. */
-import type { BenchReport, BurstFigures, StageFigures } from '@elephant/bench';
+import type { BenchOptions, BenchReport, BurstFigures, StageFigures } from '@elephant/bench';
+import { createLogger } from '@elephant/observability';
+
+/** Options of a run that must be refused before it connects: nothing listens on these addresses. */
+export const unreachableOptions: BenchOptions = {
+  kafkaBrokers: '127.0.0.1:1',
+  schemaRegistryUrl: 'http://127.0.0.1:1',
+  redisUrl: 'redis://127.0.0.1:1',
+  people: 1,
+  partitions: 1,
+  latencyRate: 100,
+  latencySeconds: 4,
+  latencyWarmupSeconds: 0,
+  settleSeconds: 0,
+  stackPids: [],
+  logger: createLogger({ name: 'bench-test', level: 'silent' }),
+  progress: () => undefined,
+};
 
 const p = (p50: number, p99: number): { p50: number; p95: number; p99: number; max: number } => ({ p50, p95: p99, p99, max: p99 * 2 });
 
