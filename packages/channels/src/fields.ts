@@ -396,6 +396,10 @@ export class Fields {
         continue;
       }
       const name = prefix === '' ? key : `${prefix}.${key}`;
+      // A null states nothing: under a key too long to keep it is left out, not a reason to
+      // refuse the message (a CRM preference or consent purpose whose same key with a value is
+      // a trait).
+      if (name.length > PROPERTY_LIMITS.keyLength && value[key] === null) continue;
       if (name.length > PROPERTY_LIMITS.keyLength) throw propertiesTooLarge(`field ${name.slice(0, 64)}... has a key of ${name.length} characters, over the limit of ${PROPERTY_LIMITS.keyLength}`, { reason: 'key_too_long', length: name.length, limit: PROPERTY_LIMITS.keyLength });
       flatten(value[key], name, into, value, key);
     }

@@ -115,8 +115,11 @@ describe('dropped identifiers keep their value in properties', () => {
     expect(one(result).traits).toMatchObject({ email: 'ann@a.example' });
   });
 
-  it('regression (a null under a key over the property key limit failed the whole message): a null preference or consent purpose there is read and not kept', () => {
-    const long = 'k'.repeat(PROPERTY_LIMITS.keyLength + 64);
+  it.each([
+    ['a key over the limit', PROPERTY_LIMITS.keyLength + 64],
+    ['a key under the limit whose path is over it', PROPERTY_LIMITS.keyLength - 5],
+  ])('regression (a null under %s failed the whole message): a null preference or consent purpose there is not kept', (_, length) => {
+    const long = 'k'.repeat(length);
     const preference = adapt('crm', { ...crm, contact: { id: 'C-1', email: 'ann@a.example', preferences: { lang: 'de', [long]: null } } });
     expect(one(preference).properties).toEqual({});
     expect(one(preference).traits?.preferences).toEqual({ lang: 'de' });

@@ -100,12 +100,7 @@ export function readTraits(fields: Fields, ids: IdentifierCollector, eventTime: 
     for (const [key, value] of Object.entries(rawPreferences)) {
       // A null states no preference: left unread, kept in properties as `null` (before
       // 2026-12-07 it was discarded).
-      // Under a key too long for properties (PROPERTY_LIMITS.keyLength) it states nothing that
-      // could be kept, and must not fail a message whose same key with a value is a trait.
-      if (value === null) {
-        if (key.length > PROPERTY_LIMITS.keyLength) preferenceFields.take(key);
-        continue;
-      }
+      if (value === null) continue;
       preferenceFields.take(key);
       const name = key.isWellFormed() ? key : key.toWellFormed();
       if (repaired === undefined && name === key) setOwn(preferences, key, textOf(value, rawPreferences, key));

@@ -5,7 +5,7 @@
  * track call is a `custom_event` whose name stays in properties.event.
  */
 import { ChannelError, schemaViolation } from '../errors.ts';
-import { Fields, isRecord, PROPERTY_LIMITS } from '../fields.ts';
+import { Fields, isRecord } from '../fields.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
 import { lineItemsTotal, lookup, readAmount, readCurrency, readLineItems, readTraits, readTime } from './common.ts';
 import type { AdapterContext, AdapterResult } from '../context.ts';
@@ -46,11 +46,6 @@ function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] 
   const consent: Consent[] = [];
   for (const purpose of preferences.keys()) {
     const value = preferences.peek(purpose);
-    // A null under a key too long for properties states nothing that could be kept: read, not kept.
-    if (value === null && purpose.length > PROPERTY_LIMITS.keyLength) {
-      preferences.take(purpose);
-      continue;
-    }
     if (typeof value !== 'boolean' && value !== 'true' && value !== 'false') continue;
     const granted = preferences.optBool(purpose) === true;
     // The purpose is a key of the raw message: lone surrogates become U+FFFD, as in every text field.
