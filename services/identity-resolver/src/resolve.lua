@@ -397,6 +397,11 @@ local function resolvePartner(partner)
 end
 
 -- Steps 1 to 10 for the current event; returns its result JSON.
+-- The reply for an event dropped as an erased person's leftover: it names no identifier or profile.
+local function erasedResult()
+  return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
+end
+
 local function resolveOne()
   roots, owners, quarantines, countsCache, links = {}, {}, {}, {}, {}
   pendingQuarantines = {}
@@ -415,7 +420,7 @@ local function resolveOne()
   for i = 2, #reads do
     local erasedAt = values[i]
     if erasedAt and ingestTime < tonumber(erasedAt) then
-      return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
+      return erasedResult()
     end
   end
 
@@ -501,7 +506,7 @@ local function resolveOne()
   -- (The ex: drop above is not stored: its marks stay, and drop a redelivery again.) No profile
   -- lists it (pe:), and it names no identifier or profile: it expires after EVENT_TTL_SECONDS.
   if leftover and #profiles == 0 then
-    local erased = cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
+    local erased = erasedResult()
     redis.call('SET', P .. 'e:' .. eventId, erased, 'EX', rules.eventTtlSeconds)
     return erased
   end
