@@ -215,10 +215,28 @@ export interface Counters {
   readonly redisCpu: number;
 }
 
+/** The INFO readings the benchmark made so far: every one goes through redisStats. */
+let ownReadings = 0;
+
+/**
+ * Redis' command and read counters less what the benchmark's own readings added to them: each
+ * of the `previous` readings a command and a read, this one its read (counted before it ran;
+ * its command once it ran). The difference of two readings is then the work of everything
+ * else between them, however many readings were taken in between. Nothing else of the
+ * benchmark talks to Redis while it measures. Left in, a stage without Redis (the normalizer)
+ * read as 0.001 round trips per event once rounded up (2026-12-07).
+ */
+export function lessOwnReadings(counters: { readonly commands: number; readonly reads: number }, previous: number): { commands: number; reads: number } {
+  return { commands: counters.commands - previous, reads: counters.reads - previous - 1 };
+}
+
 async function redisStats(redis: Redis): Promise<{ commands: number; reads: number; memory: number; cpu: number }> {
+  const previous = ownReadings;
+  ownReadings += 1;
   const info = await redis.info();
   const value = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return { commands: value('total_commands_processed'), reads: value('total_reads_processed'), memory: value('used_memory'), cpu: value('used_cpu_user') + value('used_cpu_sys') };
+  const { commands, reads } = lessOwnReadings({ commands: value('total_commands_processed'), reads: value('total_reads_processed') }, previous);
+  return { commands, reads, memory: value('used_memory'), cpu: value('used_cpu_user') + value('used_cpu_sys') };
 }
 
 /** Redis' command and read counters, for a latency run's Redis work per event. */
@@ -238,16 +256,7 @@ async function snapshot(redis: Redis, options: BenchOptions, elephantPids: reado
 }
 
 /** A run's figures between two snapshots of the counters; `baseline` null: the run is the baseline. */
-/**
- * What the benchmark's own two readings (an INFO each) add between them: the first one's
- * command (counted once it ran) and the second one's read (counted before it ran); a reading
- * taken between them adds both (the saturation runs pass their count). Nothing else of the
- * benchmark talks to Redis. Left in, a stage without Redis (the normalizer) read as 0.001
- * round trips per event, rounded up.
- */
-const BENCH_OWN_REDIS_READING = { commands: 1, reads: 1 };
-
-export function stageFiguresOf(name: string, unit: EventUnit, input: number, before: Counters, after: Counters, baseline: StageFigures | null, redisBaseline = BENCH_OWN_REDIS_READING): StageFigures {
+export function stageFiguresOf(name: string, unit: EventUnit, input: number, before: Counters, after: Counters, baseline: StageFigures | null): StageFigures {
   const seconds = (after.at - before.at) / 1000;
   const cpu = after.cpu - before.cpu;
   const stackCpu = before.stackCpu !== null && after.stackCpu !== null ? after.stackCpu - before.stackCpu : null;
@@ -267,8 +276,8 @@ export function stageFiguresOf(name: string, unit: EventUnit, input: number, bef
     ratioToBaseline: baseline ? eventsPerSecond / baseline.eventsPerSecond : 1,
     cpuSecondsPer10k: round((cpu / input) * 10000, 3),
     stackCpuSecondsPer10k: before.stackCpu !== null && after.stackCpu !== null ? round(((after.stackCpu - before.stackCpu) / input) * 10000, 3) : null,
-    redisCommandsPerEvent: round(Math.max(0, after.commands - before.commands - redisBaseline.commands) / input, 3),
-    redisRoundTripsPerEvent: Math.max(0, after.reads - before.reads - redisBaseline.reads) / input,
+    redisCommandsPerEvent: round(Math.max(0, after.commands - before.commands) / input, 3),
+    redisRoundTripsPerEvent: Math.max(0, after.reads - before.reads) / input,
     redisBytesPerProfile: null,
     latency: null,
   };
@@ -326,11 +335,7 @@ async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spe
         const to = await snapshot(redis, options, pids, false);
         const from = [...marks].reverse().find((mark) => mark.handled <= spec.input / 2 && to.at - mark.counters.at >= MIN_WINDOW_MS) ?? marks[0];
         if (!from) throw new Error('no start mark');
-        // The benchmark's own readings inside the window: one command and one read for the
-        // first and the last, and each mark taken between them (a tiny input's window starts
-        // at the first mark) adds both.
-        const readings = marks.length - marks.indexOf(from);
-        return stageFiguresOf(spec.name, spec.unit, spec.input - from.handled, from.counters, to, spec.baseline, { commands: readings, reads: readings });
+        return stageFiguresOf(spec.name, spec.unit, spec.input - from.handled, from.counters, to, spec.baseline);
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -413,7 +418,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   // On SIGTERM or SIGINT (exitOnSignals), once the stage processes are stopped.
   const clean = oneAtATime(async () => cleanUp(kafka, redis, run, options));
   const forget = onInterrupt(clean);
-  // What the bench's own polling costs Redis: nothing, it never talks to Redis between snapshots.
+  // The bench's own polling costs Redis nothing: it never talks to Redis between snapshots but
+  // to read them, and those readings are left out (lessOwnReadings).
   const records = simulation.records;
   options.progress(`workload: ${records.length} raw messages, ${simulation.truth.size} touchpoints of ${options.people} people`);
   const raw = (prefix: string): { topic: string; messages: Message[] }[] =>
