@@ -161,6 +161,9 @@ const running = new Set<ChildProcess>();
 /** Set by `stopSpawned`: the benchmark is being interrupted, and starts nothing more. */
 let interrupted = false;
 
+/** Whether `killSpawned` is registered for this process's 'exit' (once, by the first spawnNode). */
+let killOnExit = false;
+
 /** SIGTERM to each of `children` still running, SIGKILL to those still running `graceMs` later; resolves once all have exited. */
 async function stopChildren(children: readonly ChildProcess[], graceMs: number): Promise<void> {
   await Promise.all(
@@ -222,17 +225,14 @@ export function spawnNode(scripts: Readonly<Record<string, readonly string[]>>, 
   });
   const children: ChildProcess[] = entries.map(([, child]) => child);
   // Never outlive the benchmark, whatever ends it ('exit' is not emitted on a death by signal:
-  // exitOnSignals handles SIGTERM and SIGINT).
-  const killAll = (): void => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  process.once('exit', killAll);
+  // exitOnSignals handles SIGTERM and SIGINT): one listener for every process still running.
+  if (!killOnExit) {
+    killOnExit = true;
+    process.once('exit', killSpawned);
+  }
   return {
     pids: Object.fromEntries(entries.map(([name, child]) => [name, child.pid ?? 0])),
-    stop: async () => {
-      process.removeListener('exit', killAll);
-      await stopChildren(children, 30000);
-    },
+    stop: async () => stopChildren(children, 30000),
   };
 }
 
