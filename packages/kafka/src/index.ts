@@ -11,7 +11,7 @@ export type { IHeaders } from 'kafkajs';
 export { CoPartitionedAssigner } from './co-partitioned.ts';
 export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';
 export { filterAbortedRecords } from './read-committed.ts';
-export { OPEN_TRANSACTION_WAIT_MS, readEach, readToEnd, type HeldBack, type ReadEnd, type ReadEachOptions, type ReadRecord, type ReadToEndOptions } from './reader.ts';
+export { OPEN_TRANSACTION_WAIT_MS, partitionEnds, readEach, readToEnd, type HeldBack, type ReadEnd, type ReadEachOptions, type ReadRecord, type ReadToEndOptions } from './reader.ts';
 export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';
 export { sessionFetch } from './fetch.ts';
 export { KafkaEncoder } from './encoder.ts';

@@ -239,7 +239,7 @@ const READ_UNCOMMITTED = 0;
  * high watermark includes every record written, so the read waits for such a transaction's
  * marker (and for a transaction still open, until it completes).
  */
-async function partitionEnds(kafka: Kafka, topic: string): Promise<{ partition: number; high: string; low: string }[]> {
+export async function partitionEnds(kafka: Kafka, topic: string): Promise<{ partition: number; high: string; low: string }[]> {
   const cluster = kafkajsCluster<EndsCluster>(kafka, { isolationLevel: READ_UNCOMMITTED });
   try {
     await cluster.connect();

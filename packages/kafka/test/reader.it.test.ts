@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { OPEN_TRANSACTION_WAIT_MS, readEach, readToEnd, type ReadRecord } from '@elephant/kafka';
+import { OPEN_TRANSACTION_WAIT_MS, partitionEnds, readEach, readToEnd, type ReadRecord } from '@elephant/kafka';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
 const ctx = createTestContext('reader');
@@ -30,7 +30,7 @@ describe('readToEnd', () => {
     }
   });
 
-  it('ends where a transaction still open after OPEN_TRANSACTION_WAIT_MS begins, and says which records it held back (it failed as Kafka unreachable)', async () => {
+  it('ends where a transaction still open after OPEN_TRANSACTION_WAIT_MS begins, and says which records it held back (it failed as Kafka unreachable; the test read before the committed marker was written under load)', async () => {
     const topic = ctx.topic('open');
     await ctx.createTopics([{ topic, partitions: 2 }]);
     const open = ctx.kafka.producer({ transactionalId: `${ctx.id}-open`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
@@ -44,6 +44,10 @@ describe('readToEnd', () => {
       const committed = await other.transaction();
       await committed.send({ topic, messages: [{ partition: 0, value: 'committed-behind' }] });
       await committed.commit();
+      // The commit returns once the coordinator has logged it; the marker (offset 3) follows, and
+      // the read's ends are the high watermarks when it begins.
+      // (kafkajs' admin reads the last stable offset, 1 here; partitionEnds the high watermark.)
+      await waitUntil(async () => (await partitionEnds(ctx.kafka, topic)).find((end) => end.partition === 0)?.high === '4', { message: 'the committed transaction marker to be written' });
       const values: string[] = [];
       const began = Date.now();
       const end = await readEach(ctx.kafka, topic, (record) => values.push(record.value?.toString() ?? ''), { timeoutMs: 30000 });
