@@ -152,9 +152,12 @@ describe('BatchConsumer with a real broker', () => {
     // Many small sends make many small record batches, so fetches stay small.
     for (let i = 0; i < all.length; i += 10) await produce(topic, all.slice(i, i + 10));
 
-    // Small fetches, small batches (at most 1 KiB fetched ahead per partition) and a slow
-    // handler: the SIGTERM lands while a batch is in flight and others wait in the queue.
-    const member = startMember(topic, group, 'slow', { MEMBER_BATCH_DELAY_MS: '300', MEMBER_MAX_BYTES: '1024', MEMBER_SESSION_TIMEOUT_MS: '30000' });
+    // Small fetches, small batches (128 bytes fetched ahead per partition: one record batch of
+    // 10 records a fetch, 15 handler batches a partition) and a slow handler: the SIGTERM lands
+    // while a batch is in flight and others wait in the queue. (With 1 KiB, about 100 records a
+    // batch, 2 a partition: a test process slow to see the 4th begin sent its signal after the
+    // member had finished everything.)
+    const member = startMember(topic, group, 'slow', { MEMBER_BATCH_DELAY_MS: '300', MEMBER_MAX_BYTES: '128', MEMBER_SESSION_TIMEOUT_MS: '30000' });
     // (A long session: a rebalance from a missed heartbeat under load would redeliver a batch
     // for reasons that have nothing to do with SIGTERM.)
     const open = (lines: readonly MemberLine[]): MemberLine[] => lines.filter((line) => line.event === 'begin' && !lines.some((done) => done.event === 'done' && sameBatch(done, line)));

@@ -30,7 +30,10 @@ describe('read_committed consumption', () => {
     const writer = async (name: string): Promise<void> => {
       let generation = 0;
       const connect = async () => {
-        const producer = ctx.kafka.producer({ transactionalId: `${ctx.id}-${name}-${generation}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 2000 });
+        // 10 s: the broker looks for timed-out transactions every 10 s, and with 2 s it aborted
+        // live ones too under load (their commit failed); the dead ones are still aborted well
+        // within the 60 s the reader waits.
+        const producer = ctx.kafka.producer({ transactionalId: `${ctx.id}-${name}-${generation}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 10000 });
         await producer.connect();
         return producer;
       };
