@@ -60,8 +60,8 @@ describe('elephant run: errors nobody handles', () => {
   const fixture = fileURLToPath(new URL('./fixtures/foreground.ts', import.meta.url));
 
   /**
-   * Runs test/fixtures/foreground.ts in `mode` until it exits by itself; SIGTERM once its
-   * services run, in `after-stop`.
+   * Runs test/fixtures/foreground.ts in `mode` until it exits by itself (killed after 15 s: code
+   * null); SIGTERM once its services run, in `after-stop`.
    */
   async function run(mode: string): Promise<{ code: number | null; stdout: string; stderr: string; lines: string[] }> {
     const child = spawn(process.execPath, [fixture, mode], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -73,7 +73,9 @@ describe('elephant run: errors nobody handles', () => {
       if (mode === 'after-stop' && !before.includes('Ctrl-C stops them') && stdout.includes('Ctrl-C stops them')) child.kill('SIGTERM');
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 15000);
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    clearTimeout(deadline);
     const lines = stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => {
       const entry = JSON.parse(line) as { level: string; msg: string };
       return `${entry.level} ${entry.msg}`;
@@ -104,6 +106,12 @@ describe('elephant run: errors nobody handles', () => {
     expect(stdout).toContain('stop() called\nstop() done\nrunInForeground returned 0\n');
     expect(lines).toEqual(['info shutting down', 'info stopped', 'error unhandled promise rejection after the shutdown had finished (logged only: the exit code stays): Error: connection closed']);
   });
+
+  it('regression (a failed start left elephant run hanging on what the half-started services left open): exits with the caller\'s exit code within the grace', async () => {
+    const { code, stdout, stderr } = await run('start-fails');
+    expect(code, stdout + stderr).toBe(69);
+    expect(stdout).toBe('runInForeground threw: cannot connect\n');
+  }, 20000);
 });
 
 describe('elephant exit codes', () => {

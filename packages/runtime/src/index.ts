@@ -31,6 +31,16 @@ export interface LifecycleOptions {
   readonly exitGraceMs?: number;
 }
 
+/**
+ * Once a process' work is over: a client library that leaves a socket or timer behind must not
+ * keep it alive (a Kubernetes pod would wait for SIGKILL, a terminal would hang), so it exits
+ * `graceMs` later, with `process.exitCode` as it is then, whatever is left; sooner if nothing is
+ * (the timer does not keep the process alive).
+ */
+export function exitAfterGrace(graceMs = 3000): void {
+  setTimeout(() => process.exit(), graceMs).unref();
+}
+
 export function createLifecycle(options: LifecycleOptions): Lifecycle {
   const closers: { name: string; close: () => Promise<void> }[] = [];
   const log = options.logger;
@@ -65,9 +75,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       process.exitCode = code;
       finished = true;
       log.info({ exitCode: code }, 'stopped');
-      // A client library that leaves a socket or timer behind must not keep a stopped process
-      // alive (a Kubernetes pod would wait for SIGKILL): exit shortly after, whatever is left.
-      setTimeout(() => process.exit(code), options.exitGraceMs ?? 3000).unref();
+      exitAfterGrace(options.exitGraceMs);
       finish();
     })();
     return started;

@@ -3,7 +3,7 @@ import { startResolver } from '@elephant/identity-resolver';
 import { startNormalizer } from '@elephant/normalizer';
 import { startBuilder } from '@elephant/profile-builder';
 import type { Logger } from '@elephant/observability';
-import { catchUncaught, createLifecycle, type Lifecycle } from '@elephant/runtime';
+import { catchUncaught, createLifecycle, exitAfterGrace, type Lifecycle } from '@elephant/runtime';
 import type { CliConfig } from '../config.ts';
 import { builderConfig, normalizerConfig, resolverConfig } from '../topology.ts';
 
@@ -74,6 +74,8 @@ export interface ForegroundOptions {
  * fields, the services stopped, exit code 1; installed before the start, so one during start-up
  * stops the services once started, and kept after this returns: one after the stop is logged
  * and leaves the exit code as it was.
+ * However it ends (a failed start throws), the process exits 3 s later if something left
+ * behind still holds it (exitAfterGrace), unless `catchUncaughtUntil` is 'return'.
  * Resolves to the exit code: 0 after a clean stop, 1 after a fatal error or a failed close.
  */
 export async function runInForeground(options: ForegroundOptions): Promise<number> {
@@ -118,5 +120,10 @@ export async function runInForeground(options: ForegroundOptions): Promise<numbe
   } finally {
     over = true;
     if (options.catchUncaughtUntil === 'return') stopCatching();
+    // The process is ours: once its work is over, what a client library left behind (a failed
+    // start's half-open connections, a stop's timers) does not keep it alive; the caller sets
+    // the exit code meanwhile (before, a failed start could leave `elephant run` hanging).
+    // After a run, the lifecycle has armed the same timer.
+    else exitAfterGrace();
   }
 }
