@@ -203,7 +203,7 @@ const COMMANDS: Record<string, Command> = {
     usage: [
       'elephant demo [--people 1000] [--seed 7] [--show 3]',
       '  with KAFKA_BROKERS set, uses those services instead of bringing the local stack up',
-      '  exit 5 when precision < 0.99, recall < 0.97 or a profile\'s counters differ from the truth',
+      '  exit 5 when precision < 0.99, recall < 0.97, a profile\'s counters differ from the truth or a touchpoint is on several profiles',
     ].join('\n'),
     options: { people: { type: 'string' }, seed: { type: 'string' }, show: { type: 'string' } },
     positionals: 0,

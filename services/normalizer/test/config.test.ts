@@ -119,6 +119,19 @@ describe('normalizer configuration', () => {
     expect(variables({ NORMALIZER_CHANNELS: 'web, web', NORMALIZER_SOURCE_TOPIC: 'clicks' })).toEqual([]);
   });
 
+  it('regression (the one required variable the schema does not check named no near miss: NORMALIZER_CHANNLES=web exited 78 with only "is required"): names the misspelt variable', () => {
+    const issues = ((): { variable: string; problem: string }[] => {
+      try {
+        loadConfig({ KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r:8081', NORMALIZER_CHANNLES: 'web' });
+      } catch (caught) {
+        if (caught instanceof ConfigError) return caught.issues.map((issue) => ({ variable: issue.variable, problem: issue.problem }));
+        throw caught;
+      }
+      return [];
+    })();
+    expect(issues).toEqual([{ variable: 'NORMALIZER_CHANNELS', problem: 'is required but not set (comma-separated, of web, email, ads, pos, support, crm, loyalty, content) (NORMALIZER_CHANNLES is set: misspelt?)' }]);
+  });
+
   it('reads PARTITIONS, as every service does (regression: it read TOUCHPOINTS_PARTITIONS and ignored the PARTITIONS of the shared ConfigMap), and refuses the old name instead of ignoring it', () => {
     expect(loadConfig(base).PARTITIONS).toBe(8);
     expect(loadConfig({ ...base, PARTITIONS: '16' }).PARTITIONS).toBe(16);
