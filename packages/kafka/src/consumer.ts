@@ -1,10 +1,11 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import { describeError, isRetryable } from '@elephant/errors';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@elephant/observability';
-import { KafkaError } from './errors.ts';
+import { KafkaError, protocolErrorIn } from './errors.ts';
 import { sleep } from './retry.ts';
 import { withRejoinHook, type RewindTo } from './rejoin.ts';
 import type { GroupGeneration } from './txn-offset-commit.ts';
+import { requeueFailedCommit, type PendingCommit } from './uncommitted.ts';
 
 export type { KafkaMessage };
 
@@ -90,7 +91,8 @@ export interface BatchConsumerSettings {
   /**
    * Offsets of handled batches are committed at most this often, every partition's in one
    * request; stop and rejoin commit at once. Longer means fewer requests to the broker and
-   * more batches delivered again after a crash (handlers are idempotent). @default 100
+   * more batches delivered again after a crash (handlers are idempotent). A commit that fails
+   * is retried, the wait doubling from twice this (at least 200 ms) up to 5 s. @default 100
    */
   readonly commitIntervalMs?: number;
   /** Backoff between retries of a batch that failed with a retryable error. */
@@ -164,16 +166,31 @@ interface Taken {
 }
 
 /** Offsets of handled batches of one partition, waiting to be committed. */
-interface Uncommitted {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
+interface Uncommitted extends PendingCommit {
   readonly offsetLag: string;
-  readonly epoch: number;
   readonly commit: EachBatchPayload['commitOffsetsIfNecessary'];
-  readonly batches: number;
-  readonly messages: number;
 }
+
+/**
+ * The group coordinator's answers to an offset commit of a membership that is over (the group
+ * rebalanced, or is completing a rebalance, without this member's generation): the same commit
+ * would fail again, and kafkajs' fetch loop joins the group again on the same answer. Not
+ * retried: the batches go to the partition's owner after the rebalance, from the committed offset.
+ */
+const MEMBERSHIP_OVER = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+/** Longest wait before retrying a failed offset commit. */
+const MAX_COMMIT_BACKOFF_MS = 5000;
+/**
+ * The final commit, on stop or before a rejoin (#idle), is given up (its batches are then
+ * delivered again) after this many attempts, or when one fails more than
+ * FINAL_COMMIT_WINDOW_MS after the final flush began: a broker that stays down must not hold
+ * a stop up for ever, and one attempt can take a while (kafkajs retries the coordinator's
+ * lookup inside it, about 16 s with createKafka's defaults). The waits between attempts are
+ * at most FINAL_COMMIT_BACKOFF_MS.
+ */
+const FINAL_COMMIT_ATTEMPTS = 3;
+const FINAL_COMMIT_WINDOW_MS = 5000;
+const FINAL_COMMIT_BACKOFF_MS = 1000;
 
 /** One partition's queue and the loop that hands it to the handler, one batch at a time. */
 interface Lane {
@@ -248,6 +265,11 @@ export class BatchConsumer {
   #committing: Promise<void> | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
   #lastCommitAt = Number.NEGATIVE_INFINITY;
+  /** Offset commits that failed in a row (reset by one that succeeds, and by a new membership): the next waits longer. */
+  #commitFailures = 0;
+  /** Commits that failed since the final flush (#idle) began, and when it began (performance.now()): see FINAL_COMMIT_ATTEMPTS. */
+  #finalCommitFailures = 0;
+  #finalCommitSince = 0;
 
   constructor(options: BatchConsumerOptions) {
     this.#options = options;
@@ -624,10 +646,13 @@ export class BatchConsumer {
     this.#scheduleCommit();
   }
 
-  /** Commits now, or when commitIntervalMs has passed since the last commit began. */
+  /**
+   * Commits now, or when commitIntervalMs has passed since the last commit began (after a
+   * failed commit, its backoff: #commitDelayMs).
+   */
   #scheduleCommit(): void {
     if (this.#committing || this.#commitTimer) return; // the running commit or the timer takes it
-    const wait = this.#lastCommitAt + (this.#options.commitIntervalMs ?? 100) - performance.now();
+    const wait = this.#lastCommitAt + this.#commitDelayMs() - performance.now();
     if (wait <= 0) {
       void this.#flushCommits();
       return;
@@ -652,6 +677,13 @@ export class BatchConsumer {
     return this.#committing;
   }
 
+  /** commitIntervalMs; after failed commits, twice the interval (at least 100 ms) per failure in a row, up to MAX_COMMIT_BACKOFF_MS. */
+  #commitDelayMs(): number {
+    const interval = this.#options.commitIntervalMs ?? 100;
+    if (this.#commitFailures === 0) return interval;
+    return Math.max(interval, Math.min(MAX_COMMIT_BACKOFF_MS, Math.max(interval, 100) * 2 ** this.#commitFailures));
+  }
+
   async #commitOnce(): Promise<void> {
     this.#lastCommitAt = performance.now();
     const entries = [...this.#uncommitted.values()].filter((entry) => entry.epoch === this.#epoch);
@@ -669,11 +701,10 @@ export class BatchConsumer {
       // kafkajs' consumer-level commit silently does nothing once stop() began.
       await first.commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
     } catch (error) {
-      // The next commit of a partition covers these offsets; if none comes (a rebalance),
-      // the batches are delivered again.
-      this.#log.warn({ err: error, partitions: entries.length }, 'offset commit failed; the batches may be delivered again');
+      this.#commitFailed(entries, error);
       return;
     }
+    this.#commitFailures = 0;
     const group = this.#options.groupId;
     for (const entry of entries) {
       this.#metrics?.batches.inc({ topic: entry.topic, group, outcome: 'committed' }, entry.batches);
@@ -682,6 +713,28 @@ export class BatchConsumer {
       const lane = this.#lanes.get(`${entry.topic}|${entry.partition}`);
       if (lane) lane.uncommittedFrom = BigInt(entry.offset);
     }
+  }
+
+  /**
+   * Puts the offsets of a failed commit back for a retry (#flushCommits schedules it after the
+   * backoff): dropped, a partition that goes quiet afterwards kept its last batches uncommitted
+   * until a rebalance or a restart delivered them again. Not when the membership they were
+   * handled under is over (a rejoin or a crash since, or the coordinator's answer says so), nor
+   * once the final flush has made its attempts: those batches are delivered again instead.
+   */
+  #commitFailed(entries: readonly Uncommitted[], error: unknown): void {
+    this.#commitFailures += 1;
+    const final = this.#stopping !== undefined || this.#rejoining;
+    if (final) this.#finalCommitFailures += 1;
+    const over = protocolErrorIn(error, MEMBERSHIP_OVER);
+    const epoch = (entries[0] as Uncommitted).epoch;
+    const notRetried = over !== undefined ? `the coordinator answered ${over}` : epoch !== this.#epoch ? 'the member left or joined its group again since' : final && (this.#finalCommitFailures >= FINAL_COMMIT_ATTEMPTS || performance.now() - this.#finalCommitSince > FINAL_COMMIT_WINDOW_MS) ? `the final commit (on stop or before a rejoin) failed ${this.#finalCommitFailures} times in ${Math.round(performance.now() - this.#finalCommitSince)} ms` : undefined;
+    if (notRetried !== undefined) {
+      this.#log.warn({ err: error, partitions: entries.length, retrying: false, reason: notRetried }, 'offset commit failed and is not retried; the batches will be delivered again');
+      return;
+    }
+    requeueFailedCommit(this.#uncommitted, entries, this.#epoch);
+    this.#log.warn({ err: error, partitions: entries.length, retrying: true, failures: this.#commitFailures, retryInMs: Math.round(final ? Math.min(FINAL_COMMIT_BACKOFF_MS, this.#commitDelayMs()) : this.#commitDelayMs()) }, 'offset commit failed; retrying');
   }
 
   #gauge(lane: Lane): void {
@@ -694,10 +747,21 @@ export class BatchConsumer {
     for (const lane of this.#lanes.values()) for (const wake of lane.waiters) wake();
   }
 
-  /** Resolves when no batch is in hand and the offsets of the handled ones are committed. */
+  /**
+   * Resolves when no batch is in hand and the offsets of the handled ones are committed, or
+   * given up: after FINAL_COMMIT_ATTEMPTS failed commits or FINAL_COMMIT_WINDOW_MS (#commitFailed), or once the
+   * membership ends (a rejoin that stopped waiting for this), so that it cannot loop for ever.
+   */
   async #idle(): Promise<void> {
+    const epoch = this.#epoch;
     await Promise.all([...this.#lanes.values()].map((lane) => lane.active ?? Promise.resolve()));
-    while (this.#committing !== undefined || this.#uncommitted.size > 0) await this.#flushCommits();
+    this.#finalCommitFailures = 0;
+    this.#finalCommitSince = performance.now();
+    while (this.#epoch === epoch && (this.#committing !== undefined || this.#uncommitted.size > 0)) {
+      // Commits at once, and retries its own failed commit after the backoff, shortened: a stop has a deadline.
+      if (this.#committing === undefined && this.#finalCommitFailures > 0) await sleep(Math.min(FINAL_COMMIT_BACKOFF_MS, this.#lastCommitAt + this.#commitDelayMs() - performance.now()));
+      await this.#flushCommits();
+    }
   }
 
   /**
@@ -730,6 +794,7 @@ export class BatchConsumer {
   /** A new membership: batches fetched or in hand under the old one are not committed by the runner, and their handlers are told (BatchContext.membership). */
   #newMembership(): void {
     this.#epoch += 1;
+    this.#commitFailures = 0;
     this.#membership.abort();
     this.#membership = new AbortController();
   }

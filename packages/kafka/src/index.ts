@@ -5,6 +5,7 @@ export { CONSUMER_STABLE_WAIT_MS, CommittedOffsets, decodeOffsetFetchV7, encodeO
 export { BatchProducer, recordSize, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
 export { BatchConsumer, type BatchConsumerOptions, type BatchConsumerSettings, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage, type PartitionsHandler } from './consumer.ts';
 export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';
+export { requeueFailedCommit, type PendingCommit } from './uncommitted.ts';
 export type { Kafka } from 'kafkajs';
 export { deadLetter, deadLetterInfo, deadLetterTopic, headerText, replayRecordOf, DEAD_LETTER_HEADERS, type DeadLetterInfo, type DeadLetterReason, type DeadLetterSource } from './dead-letters.ts';
 export type { IHeaders } from 'kafkajs';
