@@ -11,6 +11,12 @@ import type { Campaign, Commerce, Content, Email, Loyalty, Store, Support, Touch
 /** The channel-specific part of a touchpoint; everything else is derived. */
 export interface TouchpointDraft {
   readonly sourceEventId: string;
+  /**
+   * Set when `sourceEventId` is not the event's own id but one events of another type may
+   * share (an ads click id, a conversion id): the event type then enters the eventId
+   * (deriveEventId's `scope`), while `source.eventId` stays the id as sent.
+   */
+  readonly scopedSourceEventId?: boolean;
   readonly eventType: EventType;
   readonly eventTime: number;
   readonly traits?: Traits | null;
@@ -53,7 +59,7 @@ export function finish(channel: Channel, system: string, draft: TouchpointDraft,
     });
   }
   const touchpoint: Touchpoint = {
-    eventId: deriveEventId(context.tenant, channel, system, draft.sourceEventId),
+    eventId: deriveEventId(context.tenant, channel, system, draft.sourceEventId, draft.scopedSourceEventId === true ? draft.eventType : null),
     tenant: context.tenant,
     channel,
     source: { system, eventId: draft.sourceEventId, trust: sourceTrust(channel, system, context.trust) },

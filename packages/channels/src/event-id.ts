@@ -90,9 +90,15 @@ function byteAt(index: number): number {
  * source system and the source's own event id. The name is the JSON array of the four, so
  * no choice of separator can make two different tuples collide. A re-sent message yields
  * the same id, which is what lets every consumer apply it at most once.
+ *
+ * `scope`, when given, is a fifth element: for a source event id that is not the event's own
+ * but borrowed from a namespace another kind of event shares (an ads click's `clickId`, a
+ * conversion's `conversion.id`: Google keys offline conversions by the gclid), the event type,
+ * so that a click and a conversion with the same id do not become one event. Without it the
+ * name is the four-element array, and the eventIds of every other event are as they were.
  */
-export function deriveEventId(tenant: string, channel: string, sourceSystem: string, sourceEventId: string): string {
-  const name = JSON.stringify([tenant, channel, sourceSystem, sourceEventId]);
+export function deriveEventId(tenant: string, channel: string, sourceSystem: string, sourceEventId: string, scope: string | null = null): string {
+  const name = JSON.stringify(scope === null ? [tenant, channel, sourceSystem, sourceEventId] : [tenant, channel, sourceSystem, sourceEventId, scope]);
   const room = 16 + name.length * 3 + 72;
   if (room > scratch.length) {
     scratch = Buffer.allocUnsafe(Math.max(room, scratch.length * 2));

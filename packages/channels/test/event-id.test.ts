@@ -32,6 +32,12 @@ describe('deriveEventId (SHA-1 written out, no call into OpenSSL per event)', ()
     );
   });
 
+  it('with a scope, is the UUIDv5 of the five-element array; without, of the four (eventIds of unscoped events unchanged)', () => {
+    expect(deriveEventId('acme', 'ads', 'google_ads', 'gclid-1', 'ad_converted')).toBe(uuidV5(JSON.stringify(['acme', 'ads', 'google_ads', 'gclid-1', 'ad_converted'])));
+    expect(deriveEventId('acme', 'ads', 'google_ads', 'gclid-1', null)).toBe(expected('acme', 'ads', 'google_ads', 'gclid-1'));
+    expect(deriveEventId('acme', 'ads', 'google_ads', 'gclid-1', 'ad_clicked')).not.toBe(deriveEventId('acme', 'ads', 'google_ads', 'gclid-1', 'ad_converted'));
+  });
+
   it('gives the same id after a long name grew its scratch buffer', () => {
     const before = deriveEventId('acme', 'web', 'segment', 'msg-1');
     deriveEventId('acme', 'web', 'segment', 'é'.repeat(5000));

@@ -79,6 +79,11 @@ export interface Draft {
   /** Event time exactly as the adapter will read it. */
   readonly time: number;
   readonly sourceEventId: string;
+  /**
+   * The source event id is an ads click id or conversion id (the message has no `id`): the
+   * adapter then scopes the eventId by the event type (deriveEventId's `scope`), and so does `emit`.
+   */
+  readonly scopedSourceEventId?: boolean;
   readonly eventType: EventType;
   readonly identifiers: readonly (Identifier | null)[];
   /** Normal delivery lag in ms (before lateness). */
@@ -225,7 +230,7 @@ export class PersonContext {
     const sourceSystem = sourceSystemOf(options, draft.channel, draft.platform);
     const identifiers = draft.identifiers.filter((identifier) => identifier !== null);
     const kind = draft.kind ?? 'normal';
-    const eventId = deriveEventId(options.tenant, draft.channel, sourceSystem, draft.sourceEventId);
+    const eventId = deriveEventId(options.tenant, draft.channel, sourceSystem, draft.sourceEventId, draft.scopedSourceEventId === true ? draft.eventType : null);
     if (kind === 'normal') {
       this.#learn(identifiers, draft.time);
       if (world.truth.has(eventId)) throw new Error(`simulator bug: eventId ${eventId} (${draft.channel} ${draft.sourceEventId}) generated twice`);
