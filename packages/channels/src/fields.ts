@@ -208,9 +208,26 @@ export class Fields {
 
   /** Keeps item `index` of the array `items(key)` returned in `rest()` (see `items`). */
   leaveItem(key: string, index: number): void {
+    this.#leftItems(key, 'leaveItem').indexes.push(index);
+  }
+
+  /**
+   * Item `index` of the array `items(key)` returned, read as an object (for lists whose items
+   * are objects or not, each read by its own type): its unread fields are kept by `rest()`
+   * under `key[index].field`, as `objects` keeps them.
+   * @throws SCHEMA_VIOLATION when the item is no object
+   */
+  itemObject(key: string, index: number): Fields {
+    const left = this.#leftItems(key, 'itemObject');
+    const child = Fields.of(left.items[index], `${this.at(key)}[${index}]`);
+    left.objects.set(index, child);
+    return child;
+  }
+
+  #leftItems(key: string, caller: string): LeftItems {
     const child = this.#children.get(key);
-    if (!(child instanceof LeftItems)) throw new Error(`leaveItem: ${this.at(key)} was not read with items()`);
-    child.indexes.push(index);
+    if (!(child instanceof LeftItems)) throw new Error(`${caller}: ${this.at(key)} was not read with items()`);
+    return child;
   }
 
   /** Consumes keys on purpose without using them (secrets that must not travel on). */
@@ -329,6 +346,16 @@ export class Fields {
     throw schemaViolation(this.at(key), `expected a boolean, got ${describeType(value)}`);
   }
 
+  /**
+   * An optional boolean read only when it is one (see `optBool`: `"true"` and `"false"` too):
+   * any other value (`1`, `"Y"`) is left unread, so it stays in properties instead of failing
+   * the event. For flags whose value is a nice-to-have (a CRM e-mail's `primary`), as `optText`.
+   */
+  optFlag(key: string): boolean | null {
+    const value = this.peek(key);
+    return typeof value === 'boolean' || value === 'true' || value === 'false' || value === null ? this.optBool(key) : null;
+  }
+
   /** A required nested object. */
   object(key: string): Fields {
     const child = this.optObject(key);
@@ -391,7 +418,18 @@ export class Fields {
         const name = prefix === '' ? key : `${prefix}.${key}`;
         if (child instanceof Fields) child.#restInto(into, name);
         else if (child instanceof LeftItems) {
-          for (const index of child.indexes.toSorted((a, b) => a - b)) flatten(child.items[index], `${name}[${index}]`, into, child.items, String(index));
+          const { items, objects } = child;
+          if (objects.size === 0) {
+            for (const index of child.indexes.toSorted((a, b) => a - b)) flatten(items[index], `${name}[${index}]`, into, items, String(index));
+          } else {
+            // A list of objects and other items (itemObject): each in its place, by index.
+            const left = new Set(child.indexes);
+            for (let index = 0; index < items.length; index += 1) {
+              const object = objects.get(index);
+              if (object !== undefined) object.#restInto(into, `${name}[${index}]`);
+              else if (left.has(index)) flatten(items[index], `${name}[${index}]`, into, items, String(index));
+            }
+          }
         } else child.forEach((item, index) => item.#restInto(into, `${name}[${index}]`));
         continue;
       }
@@ -406,10 +444,14 @@ export class Fields {
   }
 }
 
-/** An array read item by item (Fields.items) and the indexes of the items left unread. */
+/**
+ * An array read item by item (Fields.items): the indexes of the items left unread, and the
+ * items read as objects (Fields.itemObject), whose own unread fields are kept.
+ */
 class LeftItems {
   readonly items: readonly unknown[];
   readonly indexes: number[] = [];
+  readonly objects = new Map<number, Fields>();
 
   constructor(items: readonly unknown[]) {
     this.items = items;

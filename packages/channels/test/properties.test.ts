@@ -76,7 +76,7 @@ const SHAPES: Record<Channel, fc.Arbitrary<unknown>> = {
     type: fc.constantFrom('created', 'updated', 'deleted', 'contact.created', 'merged'),
     id,
     occurredAt: time,
-    contact: shaped({ id, emails: fc.oneof(fc.array(email), fc.array(shaped({ value: email, primary: fc.boolean() }))), phones: fc.array(phone), email, firstName: fc.string(), consents, preferences: fc.dictionary(fc.string(), fc.jsonValue()) }),
+    contact: shaped({ id, emails: fc.oneof(fc.array(email), fc.array(shaped({ value: email, primary: fc.boolean() })), fc.array(fc.oneof(email, fc.constant(null), shaped({ value: email, primary: fc.oneof(fc.boolean(), fc.constantFrom(1, 'Y', 'true')) })), { maxLength: 4 })), phones: fc.array(phone), email, firstName: fc.string(), consents, preferences: fc.dictionary(fc.string(), fc.jsonValue()) }),
   }),
   loyalty: shaped({ type: fc.constantFrom('coupon', 'points', 'stamp'), id, occurredAt: time, memberId: id, loyaltyCard: id, couponCode: fc.string(), points: fc.integer(), customer }),
   content: shaped({ type: fc.constantFrom('form', 'download', 'webinar'), id, occurredAt: time, anonymousId: id, email, phone, firstName: fc.string(), consents, fields: fc.dictionary(fc.string(), fc.jsonValue()) }),

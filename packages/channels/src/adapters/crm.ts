@@ -29,28 +29,29 @@ interface ContactPoints {
 const NO_CONTACT_POINTS: ContactPoints = { primary: null, first: null };
 
 /**
- * The e-mails (or phones) of `contact[key]` when it is a list, of strings or of
- * `{ value, primary?, type? }`: every valid one becomes an identifier. What normalization drops
- * stays in properties under its path: a string item as `key[i]` (a null item is dropped as
- * `empty` and kept as `null`), an object item's `value` and `primary` as `key[i].value`,
- * `key[i].primary` (its other fields are never read). Anything else in `key` is left unread.
+ * The e-mails (or phones) of `contact[key]` when it is a list of strings and of
+ * `{ value, primary?, type? }`, each item read by its own type (before 2026-12-07 one item
+ * that was no object among objects, a `null` or a string, failed the contact): every valid one
+ * becomes an identifier. What normalization drops stays in properties under its path: an item
+ * that is no object as `key[i]` (a null item is dropped as `empty` and kept as `null`), an
+ * object item's `value` and `primary` as `key[i].value`, `key[i].primary` (its other fields are
+ * never read). A `primary` that is no boolean (`1`, `"Y"`) marks nothing and stays in
+ * properties (before 2026-12-07 it failed the contact). Anything else in `key` is left unread.
  */
 function readContactPoints(contact: Fields, key: string, type: 'email' | 'phone', ids: IdentifierCollector): ContactPoints {
-  const raw = contact.peek(key);
-  if (!Array.isArray(raw)) return NO_CONTACT_POINTS;
+  if (!Array.isArray(contact.peek(key))) return NO_CONTACT_POINTS;
   let primary: string | null = null;
   let first: string | null = null;
-  if ((raw as readonly unknown[]).every((item) => !isRecord(item))) {
-    for (const [index, item] of contact.items(key).entries()) {
-      const result = ids.addResult(type, item, `${contact.at(key)}[${index}]`);
+  for (const [index, raw] of contact.items(key).entries()) {
+    if (!isRecord(raw)) {
+      const result = ids.addResult(type, raw, `${contact.at(key)}[${index}]`);
       if (result.ok) first ??= result.value;
       else contact.leaveItem(key, index);
+      continue;
     }
-    return { primary: null, first };
-  }
-  for (const item of contact.objects(key)) {
+    const item = contact.itemObject(key, index);
     const value = ids.read(type, item, 'value');
-    const marked = item.optBool('primary') === true;
+    const marked = item.optFlag('primary') === true;
     if (value === null) {
       // Nothing of the item was used: its primary flag stays with the value it marked, and a
       // null value stays too (as `null`, as in every property), not a flag marking nothing.
