@@ -145,6 +145,19 @@ export function toMinorUnits(value: unknown, currency: string, path: string): nu
   return Number(minor);
 }
 
+/**
+ * Whether an amount as sent (a number or a numeric string) is below zero: `-49.9`, `"-5"`.
+ * For amounts that have no direction field beside them to carry the sign, which toMinorUnits
+ * and minorUnits would turn into magnitudes. `-0` and `"-0.00"` are zero, not negative;
+ * anything that is no amount is left to those to refuse.
+ */
+export function isNegativeAmount(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value) && value < 0;
+  if (typeof value !== 'string') return false;
+  const parts = DECIMAL_PARTS.exec(value.trim());
+  return parts !== null && parts[1] === '-' && /[1-9]/.test(`${parts[2] ?? ''}${parts[3] ?? ''}`);
+}
+
 /** An amount already in minor units (an integer), as a magnitude. @throws SCHEMA_VIOLATION */
 export function minorUnits(value: unknown, path: string): number {
   const number = typeof value === 'string' && /^[+-]?\d+$/.test(value.trim()) ? Number(value.trim()) : value;

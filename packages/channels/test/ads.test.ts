@@ -70,6 +70,11 @@ describe('ads adapter', () => {
     expect(one(adaptAds({ ...click, id: 'evt-1' }, context)).eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', 'evt-1'));
   });
 
+  it('reads a conversion value of zero, -0 included, as 0', () => {
+    expect(one(adaptAds({ ...conversion, conversion: { id: 'c', value: -0, currency: 'EUR' } }, context)).campaign?.valueMinor).toBe(0);
+    expect(one(adaptAds({ ...conversion, conversion: { id: 'c', value: '-0.00', currency: 'EUR' } }, context)).campaign?.valueMinor).toBe(0);
+  });
+
   it('uses the deployment source system when set, and its trust override', () => {
     const tp = one(adaptAds(click, { ...context, sourceSystem: 'adsync', trust: { adsync: 35 } }));
     expect(tp.source).toEqual({ system: 'adsync', eventId: 'Cj0KCQjw-gclid-1', trust: 35 });
@@ -83,6 +88,8 @@ describe('ads adapter', () => {
     ['a conversion without id', { ...conversion, conversion: { value: 1, currency: 'EUR' } }, 'SCHEMA_VIOLATION', 'conversion.id: is required'],
     ['a value without currency', { ...conversion, conversion: { id: 'c', value: 1 } }, 'SCHEMA_VIOLATION', 'conversion.currency: is required'],
     ['a value that is no number', { ...conversion, conversion: { id: 'c', value: true, currency: 'EUR' } }, 'SCHEMA_VIOLATION', 'conversion.value'],
+    ['a negative value (campaign has no direction: it became +49.90)', { ...conversion, conversion: { id: 'c', value: -49.9, currency: 'EUR' } }, 'SCHEMA_VIOLATION', 'conversion.value: must not be negative: -49.9'],
+    ['a negative value as text', { ...conversion, conversion: { id: 'c', value: ' -0.01', currency: 'EUR' } }, 'SCHEMA_VIOLATION', 'conversion.value: must not be negative: " -0.01"'],
     ['a bad hashed e-mail only', { type: 'conversion', platform: 'x', occurredAt: 1_714_560_000_000, conversion: { id: 'c' }, hashedEmail: 'ann@example.com' }, 'MISSING_IDENTIFIER', 'hashedEmail (invalid_format)'],
     ['no time', { ...click, occurredAt: undefined }, 'SCHEMA_VIOLATION', 'occurredAt: is required'],
     ['a click id beyond 2^53 (it was rounded)', { ...click, clickId: 2 ** 60 }, 'SCHEMA_VIOLATION', 'clickId: expected a string or an integer between -(2^53-1) and 2^53-1'],

@@ -8,6 +8,7 @@ import { ChannelError, schemaViolation } from '../errors.ts';
 import { Fields } from '../fields.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
 import { lookup, readAmount, readCurrency, readCustomer, readKind, readTime } from './common.ts';
+import { isNegativeAmount } from '../values.ts';
 import type { AdapterContext, AdapterResult } from '../context.ts';
 import type { EventType } from '../vocabulary.ts';
 import type { Campaign } from '../generated/touchpoint.ts';
@@ -48,6 +49,11 @@ function adaptAd(raw: unknown, context: AdapterContext): Built {
   let valueMinor: number | null = null;
   let valueCurrency: string | null = null;
   if (conversion?.has('value')) {
+    // campaign has no direction field (commerce has its kind): a negative value would become
+    // its magnitude, a retraction read as a conversion worth as much. Refused (before
+    // 2026-12-07 it was turned positive silently).
+    const value = conversion.peek('value');
+    if (isNegativeAmount(value)) throw schemaViolation(conversion.at('value'), `must not be negative: ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
     valueCurrency = readCurrency(conversion, 'currency', context);
     valueMinor = readAmount(conversion, 'value', null, valueCurrency);
   }
