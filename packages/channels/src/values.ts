@@ -43,15 +43,19 @@ export function parseIsoTimestamp(text: string): number | null {
 
 /**
  * A point in time: an ISO 8601 string with an offset (`Z` or `+01:00`) or epoch milliseconds.
- * Strings without an offset are refused: their time zone would be a guess.
+ * Strings without an offset are refused: their time zone would be a guess. Milliseconds with
+ * a fraction (Python's `time.time() * 1000`) are rounded to the millisecond, as unix seconds
+ * are (parseUnixSeconds); before 2026-12-07 they were refused.
  * @throws SCHEMA_VIOLATION naming `path`
  */
 export function parseTimestamp(value: unknown, path: string): number {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw schemaViolation(path, 'expected epoch milliseconds (an integer)');
-    if (value < MIN_EPOCH_MS) throw schemaViolation(path, `${value} is not epoch milliseconds (seconds by mistake?)`);
-    if (value >= MAX_EPOCH_MS) throw schemaViolation(path, `${value} is not epoch milliseconds (microseconds by mistake?)`);
-    return value;
+    if (!Number.isFinite(value)) throw schemaViolation(path, `expected epoch milliseconds, got ${String(value)}`);
+    // The range holds for the time as read, rounded: 10^14 − 0.4 is 10^14.
+    const millis = Math.round(value);
+    if (millis < MIN_EPOCH_MS) throw schemaViolation(path, `${value} is not epoch milliseconds (seconds by mistake?)`);
+    if (millis >= MAX_EPOCH_MS) throw schemaViolation(path, `${value} is not epoch milliseconds (microseconds by mistake?)`);
+    return millis;
   }
   if (typeof value === 'string') {
     const parsed = parseIsoTimestamp(value);

@@ -70,6 +70,10 @@ describe('ads adapter', () => {
     expect(one(adaptAds({ ...click, id: 'evt-1' }, context)).eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', 'evt-1'));
   });
 
+  it('rounds an occurredAt in epoch milliseconds with a fraction to the millisecond', () => {
+    expect(one(adaptAds({ ...conversion, occurredAt: 1_714_560_000_000.123 }, context)).eventTime).toBe(1_714_560_000_000);
+  });
+
   it('reads a conversion value of zero, -0 included, as 0', () => {
     expect(one(adaptAds({ ...conversion, conversion: { id: 'c', value: -0, currency: 'EUR' } }, context)).campaign?.valueMinor).toBe(0);
     expect(one(adaptAds({ ...conversion, conversion: { id: 'c', value: '-0.00', currency: 'EUR' } }, context)).campaign?.valueMinor).toBe(0);

@@ -316,6 +316,14 @@ describe('web adapter (Segment Spec)', () => {
       expect(one(adaptWeb({ ...common, type: 'page', timestamp: 1_714_557_600_000 }, context)).eventTime).toBe(1_714_557_600_000);
     });
 
+    it('regression (epoch milliseconds with a fraction, Python\'s time.time() * 1000, were refused while SendGrid\'s fractional seconds were rounded): rounds them to the millisecond', () => {
+      expect(one(adaptWeb({ ...common, type: 'page', timestamp: 1_714_560_000_000.123 }, context)).eventTime).toBe(1_714_560_000_000);
+      expect(one(adaptWeb({ ...common, type: 'page', timestamp: 1_714_560_000_000.5 }, context)).eventTime).toBe(1_714_560_000_001);
+      // The range holds for the rounded time.
+      expect(failure(adaptWeb({ ...common, type: 'page', timestamp: 1e14 - 0.4 }, context), 'SCHEMA_VIOLATION')).toContain('microseconds by mistake?');
+      expect(failure(adaptWeb({ ...common, type: 'page', timestamp: 1_714_560_000.123 }, context), 'SCHEMA_VIOLATION')).toContain('seconds by mistake?');
+    });
+
     it('regression (a trait of the wrong type dead-lettered the event): keeps names and address fields that are no text in properties', () => {
       const tp = one(adaptWeb({ ...common, type: 'identify', traits: { firstName: ['Ann'], last_name: { given: 'Lee' }, lastName: 'Lee', company: { name: { legal: 'Initech' } }, address: { country: {}, city: 'Berlin', street: ['Main 1', 'Apt 2'], postalCode: 10117 } } }, context));
       expect(tp.traits).toMatchObject({ firstName: null, lastName: 'Lee', company: null, address: { street: null, city: 'Berlin', postalCode: '10117', region: null, country: null } });
