@@ -345,7 +345,10 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   const committed = new Map<string, bigint>();
   /** Each update with the record the transaction sends (the bytes kept in the outbox), and whether an earlier attempt at this batch wrote it. */
   const pending: { update: ProfileUpdate; record: Buffer; own: boolean }[] = [];
+  /** Entries published already: deleted after this batch's transaction (their profiles' tombstones, if gone, are in it). */
   const deleteAfter: string[] = [];
+  /** Entries this batch publishes that already name it (an earlier attempt at it wrote them). */
+  const republishing: string[] = [];
   /** Profiles whose snapshots entries published already, left over by a confirmation that did not run or failed. */
   const published: string[] = [];
   const adopted: [string, string][] = [];
@@ -365,11 +368,17 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
     }
     const own = out.memory.committed.has(committedKey(tenant, field));
     for (const entry of await updatesOf(deps, updates)) pending.push({ ...entry, own });
-    if (topic === batch.topic && nextOffset === ownOffset) deleteAfter.push(field); // already named after this batch
+    if (topic === batch.topic && nextOffset === ownOffset) republishing.push(field); // already named after this batch
     else adopted.push([field, outboxField(batch.topic, batch.nextOffset, field)]);
   }
   await deps.store.adoptOutbox(tenant, partition, adopted);
-  confirmLater(out, tenant, [...deleteAfter, ...adopted.map(([, renamed]) => renamed)].map((field) => ({ field })));
+  confirmLater(out, tenant, deleteAfter.map((field) => ({ field })));
+  // Each with the profile whose snapshot it publishes again (a touchpoint batch's entry, adopted
+  // or not): merged or erased by the time this transaction committed, its entry stays until the
+  // tombstone sent again after that snapshot went out (confirmAndSettle); if that send fails,
+  // the next batch finds the entry published, its profile gone, and tombstones it. Without the
+  // profile the entry was deleted whatever became of it, and a failed send left the snapshot last.
+  confirmLater(out, tenant, [...republishing, ...adopted.map(([, renamed]) => renamed)].map((field) => ({ field, profile: profileOfEntry(deps, field) })));
   // Merged or erased since their snapshots went out (confirmAndSettle did not get to tombstone
   // them again): tombstoned in this batch's transaction, after those snapshots.
   for (const profileId of await deps.store.gone(tenant, [...new Set(published)])) out.republishedSnapshots.push({ key: profileId, value: null });
@@ -381,8 +390,16 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   let own = 0;
   for (const { update, record, own: ours } of pending) {
     // An erased person's updates are never published again, except the erasure itself (of a
-    // profile merged into an erased one, written to the outbox by eraseAbsorbed).
-    if (profiles.get(update.profileId)?.erasedAt !== undefined && update.kind !== 'erasure') continue;
+    // profile merged into an erased one, written to the outbox by eraseAbsorbed). A merge's
+    // absorbed profiles are still tombstoned (a tombstone holds nothing of the person): their
+    // snapshots went out from their own partitions, and nothing else tombstones them (the
+    // survivor's erasure erases its folded profiles without announcing them, and the merge read
+    // again finds itself applied). Skipped with the update, they left an absorbed profile's last
+    // snapshot (e-mail, name) in the compacted topic for good.
+    if (profiles.get(update.profileId)?.erasedAt !== undefined && update.kind !== 'erasure') {
+      if (update.kind === 'merge') for (const id of update.mergedProfileIds) out.republishedSnapshots.push({ key: id, value: null });
+      continue;
+    }
     out.republished.push({ key: update.profileId, value: record });
     if (update.kind === 'merge') for (const id of update.mergedProfileIds) out.republishedSnapshots.push({ key: id, value: null });
     if (update.kind === 'erasure') out.republishedSnapshots.push({ key: update.profileId, value: null });
