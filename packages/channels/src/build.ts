@@ -1,6 +1,6 @@
 /** What all adapters share: assembling a Touchpoint and turning throws into results. */
 import { ChannelError } from './errors.ts';
-import { deriveEventId } from './event-id.ts';
+import { touchpointEventId } from './event-id.ts';
 import { IdentifierCollector, type DroppedIdentifier, type OmittedDrops } from './identifiers.ts';
 import { sourceTrust, DEFAULT_SOURCE_SYSTEMS } from './trust.ts';
 import { defaultJourneyStage, type Channel, type EventType } from './vocabulary.ts';
@@ -12,9 +12,9 @@ import type { Campaign, Commerce, Content, Email, Loyalty, Store, Support, Touch
 export interface TouchpointDraft {
   readonly sourceEventId: string;
   /**
-   * Set when `sourceEventId` is not the event's own id but one events of another type may
-   * share (an ads click id, a conversion id): the event type then enters the eventId
-   * (deriveEventId's `scope`), while `source.eventId` stays the id as sent.
+   * Set when `sourceEventId` is not the event's own id but one an event of another type may
+   * share (an ads conversion id, which can be its click's): the event type then enters the
+   * eventId (touchpointEventId), while `source.eventId` stays the id as sent.
    */
   readonly scopedSourceEventId?: boolean;
   readonly eventType: EventType;
@@ -59,7 +59,7 @@ export function finish(channel: Channel, system: string, draft: TouchpointDraft,
     });
   }
   const touchpoint: Touchpoint = {
-    eventId: deriveEventId(context.tenant, channel, system, draft.sourceEventId, draft.scopedSourceEventId === true ? draft.eventType : null),
+    eventId: touchpointEventId(context.tenant, channel, system, draft),
     tenant: context.tenant,
     channel,
     source: { system, eventId: draft.sourceEventId, trust: sourceTrust(channel, system, context.trust) },

@@ -92,10 +92,9 @@ function byteAt(index: number): number {
  * the same id, which is what lets every consumer apply it at most once.
  *
  * `scope`, when given, is a fifth element: for a source event id that is not the event's own
- * but borrowed from a namespace another kind of event shares (an ads click's `clickId`, a
- * conversion's `conversion.id`: Google keys offline conversions by the gclid), the event type,
- * so that a click and a conversion with the same id do not become one event. Without it the
- * name is the four-element array, and the eventIds of every other event are as they were.
+ * but may be another event's (an ads conversion's `conversion.id`: Google keys offline
+ * conversions by the gclid, the click's id), the event type, so that a click and a conversion
+ * with the same id do not become one event. Without it the name is the four-element array.
  */
 export function deriveEventId(tenant: string, channel: string, sourceSystem: string, sourceEventId: string, scope: string | null = null): string {
   const name = JSON.stringify(scope === null ? [tenant, channel, sourceSystem, sourceEventId] : [tenant, channel, sourceSystem, sourceEventId, scope]);
@@ -114,4 +113,12 @@ export function deriveEventId(tenant: string, channel: string, sourceSystem: str
     if (i === 3 || i === 5 || i === 7 || i === 9) id += '-';
   }
   return id;
+}
+
+/**
+ * A touchpoint's eventId from what its adapter (or the simulator) read: `scopedSourceEventId`
+ * adds the event type as deriveEventId's scope.
+ */
+export function touchpointEventId(tenant: string, channel: string, sourceSystem: string, event: { readonly sourceEventId: string; readonly scopedSourceEventId?: boolean | undefined; readonly eventType: string }): string {
+  return deriveEventId(tenant, channel, sourceSystem, event.sourceEventId, event.scopedSourceEventId === true ? event.eventType : null);
 }

@@ -341,9 +341,9 @@ export class Fields {
   optBool(key: string): boolean | null {
     const value = this.take(key);
     if (value === undefined || value === null) return null;
-    if (typeof value === 'boolean') return value;
-    if (value === 'true' || value === 'false') return value === 'true';
-    throw schemaViolation(this.at(key), `expected a boolean, got ${describeType(value)}`);
+    const flag = booleanOf(value);
+    if (flag === undefined) throw schemaViolation(this.at(key), `expected a boolean, got ${describeType(value)}`);
+    return flag;
   }
 
   /**
@@ -353,7 +353,7 @@ export class Fields {
    */
   optFlag(key: string): boolean | null {
     const value = this.peek(key);
-    return typeof value === 'boolean' || value === 'true' || value === 'false' || value === null ? this.optBool(key) : null;
+    return value === null || booleanOf(value) !== undefined ? this.optBool(key) : null;
   }
 
   /** A required nested object. */
@@ -442,6 +442,12 @@ export class Fields {
       flatten(value[key], name, into, value, key);
     }
   }
+}
+
+/** A boolean as sources send one: `true`/`false`, or the strings `"true"`/`"false"`; undefined for anything else. */
+function booleanOf(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  return value === 'true' ? true : value === 'false' ? false : undefined;
 }
 
 /**

@@ -58,13 +58,13 @@ describe('ads adapter', () => {
     expect(tp.properties).toMatchObject({ 'conversion.name': 'Purchase', 'conversion.orderId': 'o-1' });
   });
 
-  it('regression (a conversion keyed by its click\'s gclid got the click\'s eventId and was dropped as a duplicate): without `id`, the event type enters the eventId, source.eventId stays as sent', () => {
+  it('regression (a conversion keyed by its click\'s gclid got the click\'s eventId and was dropped as a duplicate): without `id`, the event type enters a conversion\'s eventId, source.eventId stays as sent; a click\'s is as it was', () => {
     const gclid = 'Cj0KCQjw-gclid-1';
     const clicked = one(adaptAds(click, context));
     const converted = one(adaptAds({ ...conversion, platform: click.platform, clickId: gclid, conversion: { ...conversion.conversion, id: gclid } }, context));
     expect([clicked.source.eventId, converted.source.eventId]).toEqual([gclid, gclid]);
     expect(converted.eventId).not.toBe(clicked.eventId);
-    expect(clicked.eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', gclid, 'ad_clicked'));
+    expect(clicked.eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', gclid));
     expect(converted.eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', gclid, 'ad_converted'));
     // The source's own `id` names the event by itself, as in every other channel: its eventId is as it was.
     expect(one(adaptAds({ ...click, id: 'evt-1' }, context)).eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', 'evt-1'));

@@ -71,12 +71,21 @@ export function parseEnv<Shape extends z.ZodRawShape>(
   for (const issue of result.error.issues) {
     // The variable is the first path element; deeper elements (a list entry) stay in the text.
     const variable = issue.path.length > 0 ? String(issue.path[0]) : '(environment)';
-    const misspelt = nearMisses.filter((warning) => warning.suggestion === variable).map((warning) => warning.variable);
-    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? `is required but not set${misspelt.length > 0 ? ` (${misspelt.join(', ')} is set: misspelt?)` : ''}` : describeIssue(issue, variable, input[variable]);
+    const problem = issue.code === 'invalid_type' && input[variable] === undefined ? notSetProblem([variable], nearMisses) : describeIssue(issue, variable, input[variable]);
     byVariable.set(variable, [...(byVariable.get(variable) ?? []), problem]);
   }
   const issues = [...byVariable].map(([variable, problems]) => ({ variable, problem: problems.join('; ') }));
   throw new ConfigError(scope, issues);
+}
+
+/**
+ * The problem of a required variable that is not set (any of `variables`, for one that may be
+ * set under either name), `hint` after it, naming the near misses of it that are set
+ * (nearMissWarnings): `NORMALIZER_CHANNLES` set for `NORMALIZER_CHANNELS`.
+ */
+export function notSetProblem(variables: readonly string[], nearMisses: readonly ConfigWarning[], hint = ''): string {
+  const misspelt = nearMisses.filter((warning) => variables.includes(warning.suggestion)).map((warning) => warning.variable);
+  return `is required but not set${hint}${misspelt.length > 0 ? ` (${misspelt.join(', ')} is set: misspelt?)` : ''}`;
 }
 
 /**

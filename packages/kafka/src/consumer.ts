@@ -267,9 +267,12 @@ export class BatchConsumer {
   #lastCommitAt = Number.NEGATIVE_INFINITY;
   /** Offset commits that failed in a row (reset by one that succeeds, and by a new membership): the next waits longer. */
   #commitFailures = 0;
-  /** Commits that failed since the final flush (#idle) began, and when it began (performance.now()): see FINAL_COMMIT_ATTEMPTS. */
-  #finalCommitFailures = 0;
-  #finalCommitSince = 0;
+  /**
+   * While the final flush (#idle) runs, once no batch is in hand: when it began
+   * (performance.now()) and the commits that failed since (FINAL_COMMIT_ATTEMPTS). A commit
+   * failing before (on stop or rejoin, another lane's batch still in hand) is retried as usual.
+   */
+  #finalFlush: { readonly since: number; failures: number } | undefined;
 
   constructor(options: BatchConsumerOptions) {
     this.#options = options;
@@ -724,17 +727,27 @@ export class BatchConsumer {
    */
   #commitFailed(entries: readonly Uncommitted[], error: unknown): void {
     this.#commitFailures += 1;
-    const final = this.#stopping !== undefined || this.#rejoining;
-    if (final) this.#finalCommitFailures += 1;
-    const over = protocolErrorIn(error, MEMBERSHIP_OVER);
-    const epoch = (entries[0] as Uncommitted).epoch;
-    const notRetried = over !== undefined ? `the coordinator answered ${over}` : epoch !== this.#epoch ? 'the member left or joined its group again since' : final && (this.#finalCommitFailures >= FINAL_COMMIT_ATTEMPTS || performance.now() - this.#finalCommitSince > FINAL_COMMIT_WINDOW_MS) ? `the final commit (on stop or before a rejoin) failed ${this.#finalCommitFailures} times in ${Math.round(performance.now() - this.#finalCommitSince)} ms` : undefined;
+    const final = this.#finalFlush;
+    if (final) final.failures += 1;
+    const notRetried = this.#notRetried(entries, error);
     if (notRetried !== undefined) {
       this.#log.warn({ err: error, partitions: entries.length, retrying: false, reason: notRetried }, 'offset commit failed and is not retried; the batches will be delivered again');
       return;
     }
     requeueFailedCommit(this.#uncommitted, entries, this.#epoch);
     this.#log.warn({ err: error, partitions: entries.length, retrying: true, failures: this.#commitFailures, retryInMs: Math.round(final ? Math.min(FINAL_COMMIT_BACKOFF_MS, this.#commitDelayMs()) : this.#commitDelayMs()) }, 'offset commit failed; retrying');
+  }
+
+  /** Why a failed commit of `entries` is not retried, or undefined when it is. */
+  #notRetried(entries: readonly Uncommitted[], error: unknown): string | undefined {
+    const over = protocolErrorIn(error, MEMBERSHIP_OVER);
+    if (over !== undefined) return `the coordinator answered ${over}`;
+    if ((entries[0] as Uncommitted).epoch !== this.#epoch) return 'the member left or joined its group again since';
+    const final = this.#finalFlush;
+    if (final === undefined) return undefined;
+    const elapsed = performance.now() - final.since;
+    if (final.failures < FINAL_COMMIT_ATTEMPTS && elapsed <= FINAL_COMMIT_WINDOW_MS) return undefined;
+    return `the final commit (on stop or before a rejoin) failed ${final.failures} times in ${Math.round(elapsed)} ms`;
   }
 
   #gauge(lane: Lane): void {
@@ -755,12 +768,17 @@ export class BatchConsumer {
   async #idle(): Promise<void> {
     const epoch = this.#epoch;
     await Promise.all([...this.#lanes.values()].map((lane) => lane.active ?? Promise.resolve()));
-    this.#finalCommitFailures = 0;
-    this.#finalCommitSince = performance.now();
-    while (this.#epoch === epoch && (this.#committing !== undefined || this.#uncommitted.size > 0)) {
-      // Commits at once, and retries its own failed commit after the backoff, shortened: a stop has a deadline.
-      if (this.#committing === undefined && this.#finalCommitFailures > 0) await sleep(Math.min(FINAL_COMMIT_BACKOFF_MS, this.#lastCommitAt + this.#commitDelayMs() - performance.now()));
-      await this.#flushCommits();
+    // A stop during a rejoin's flush joins it.
+    const ours = this.#finalFlush === undefined;
+    const final = (this.#finalFlush ??= { since: performance.now(), failures: 0 });
+    try {
+      while (this.#epoch === epoch && (this.#committing !== undefined || this.#uncommitted.size > 0)) {
+        // Commits at once, and retries its own failed commit after the backoff, shortened: a stop has a deadline.
+        if (this.#committing === undefined && final.failures > 0) await sleep(Math.min(FINAL_COMMIT_BACKOFF_MS, this.#lastCommitAt + this.#commitDelayMs() - performance.now()));
+        await this.#flushCommits();
+      }
+    } finally {
+      if (ours) this.#finalFlush = undefined;
     }
   }
 

@@ -13,23 +13,19 @@ export interface PendingCommit {
 
 /**
  * Puts the entries of a commit that failed back among the `pending` ones (keyed
- * `topic|partition`) for the next commit, and returns how many partitions it kept.
+ * `topic|partition`) for the next commit.
  *
  * Only entries of the membership `epoch` are kept: an older membership's partitions may be
  * another member's now. Where a newer entry of the same partition was recorded meanwhile, its
  * offset covers the failed one (offsets are cumulative), and only the failed entry's batch and
  * message counts are added to it, so that the committed totals stay right.
  */
-export function requeueFailedCommit<T extends PendingCommit>(pending: Map<string, T>, failed: readonly T[], epoch: number): number {
-  let kept = 0;
+export function requeueFailedCommit<T extends PendingCommit>(pending: Map<string, T>, failed: readonly T[], epoch: number): void {
   for (const entry of failed) {
     if (entry.epoch !== epoch) continue;
     const key = `${entry.topic}|${entry.partition}`;
     const newer = pending.get(key);
     if (newer === undefined) pending.set(key, entry);
     else if (newer.epoch === epoch && BigInt(newer.offset) >= BigInt(entry.offset)) pending.set(key, { ...newer, batches: newer.batches + entry.batches, messages: newer.messages + entry.messages });
-    else continue;
-    kept += 1;
   }
-  return kept;
 }

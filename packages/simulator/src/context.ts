@@ -5,7 +5,7 @@
  * planned one with its facts and the eventId the normalizer will derive.
  */
 import { createHash } from 'node:crypto';
-import { deriveEventId, type Channel, type EventType, type Identifier, type JourneyStage } from '@elephant/channels';
+import { touchpointEventId, type Channel, type EventType, type Identifier, type JourneyStage } from '@elephant/channels';
 import type { SeededRandom } from '@elephant/identity';
 import { PRODUCTS, type AD_CAMPAIGNS, type EmailCampaign, type Product, type Store } from './catalog.ts';
 import { cardVariant, emailVariant, phoneVariant } from './format.ts';
@@ -80,8 +80,8 @@ export interface Draft {
   readonly time: number;
   readonly sourceEventId: string;
   /**
-   * The source event id is an ads click id or conversion id (the message has no `id`): the
-   * adapter then scopes the eventId by the event type (deriveEventId's `scope`), and so does `emit`.
+   * The source event id is an ads conversion id (the message has no `id`): the adapter then
+   * scopes the eventId by the event type (touchpointEventId), and so does `emit`.
    */
   readonly scopedSourceEventId?: boolean;
   readonly eventType: EventType;
@@ -230,7 +230,7 @@ export class PersonContext {
     const sourceSystem = sourceSystemOf(options, draft.channel, draft.platform);
     const identifiers = draft.identifiers.filter((identifier) => identifier !== null);
     const kind = draft.kind ?? 'normal';
-    const eventId = deriveEventId(options.tenant, draft.channel, sourceSystem, draft.sourceEventId, draft.scopedSourceEventId === true ? draft.eventType : null);
+    const eventId = touchpointEventId(options.tenant, draft.channel, sourceSystem, draft);
     if (kind === 'normal') {
       this.#learn(identifiers, draft.time);
       if (world.truth.has(eventId)) throw new Error(`simulator bug: eventId ${eventId} (${draft.channel} ${draft.sourceEventId}) generated twice`);

@@ -29,7 +29,7 @@ export interface CommerceFacts {
 
 /** Everything the simulator knows about one touchpoint the normalizer will derive. */
 export interface EventFacts {
-  /** The eventId the normalizer derives (deriveEventId of tenant, channel, source system, source event id; for ads keyed by click or conversion id, the event type too). */
+  /** The eventId the normalizer derives (deriveEventId of tenant, channel, source system, source event id; for an ads conversion keyed by its conversion id, the event type too). */
   readonly eventId: string;
   readonly personId: string;
   readonly channel: Channel;

@@ -4,9 +4,10 @@
  * malformed — with the ground truth beside them.
  *
  * EventIds: the truth is keyed by the eventId the normalizer will derive, computed here with
- * `deriveEventId(tenant, channel, sourceSystem, sourceEventId)` from the same inputs the
- * adapters use (the source event id the simulator wrote into the message, the source system
- * the deployment reports; for ads, keyed by click or conversion id, also the event type). That is fast (one SHA-1 per event) and exact as long as the
+ * `touchpointEventId` (deriveEventId of tenant, channel, source system and source event id;
+ * for an ads conversion keyed by its conversion id, also the event type) from the same inputs
+ * the adapters use (the source event id the simulator wrote into the message, the source
+ * system the deployment reports). That is fast (one SHA-1 per event) and exact as long as the
  * adapters keep their documented source-event-id fields; the package's tests run every
  * generated message through `adaptMessage` and check that the eventIds agree, so a change
  * in an adapter fails there rather than silently skewing the truth.

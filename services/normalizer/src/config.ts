@@ -1,5 +1,5 @@
 import { CHANNELS, checkAdapterContext, type AdapterContext, type Channel } from '@elephant/channels';
-import { ConfigError, bool, tenantName, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, nearMissWarnings, parseEnv, positiveInt, topicName, z, type Env, type ParseEnvOptions, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
+import { ConfigError, bool, tenantName, type ConfigIssue, brokerList, httpUrl, jsonMap, logLevel, nearMissWarnings, notSetProblem, parseEnv, positiveInt, topicName, z, type Env, type ParseEnvOptions, KAFKA_SECURITY_VARIABLES, kafkaSecurityIssues } from '@elephant/config';
 
 /** The entries of a comma-separated list, trimmed, empty ones left out. */
 function channelList(value: string): string[] {
@@ -128,11 +128,9 @@ const isSet = (value: string | undefined): boolean => value !== undefined && val
 function channelIssues(env: Env): ConfigIssue[] {
   if (isSet(env['NORMALIZER_CHANNELS']) && isSet(env['NORMALIZER_CHANNEL'])) return [{ variable: 'NORMALIZER_CHANNELS', problem: 'set either NORMALIZER_CHANNELS or NORMALIZER_CHANNEL, not both' }];
   if (!isSet(env['NORMALIZER_CHANNELS']) && !isSet(env['NORMALIZER_CHANNEL'])) {
-    // Required here, not by the schema (either name will do): the near miss named as parseEnv names it.
-    const misspelt = nearMissWarnings('normalizer', Object.keys(schema.shape), env)
-      .filter((warning) => warning.suggestion === 'NORMALIZER_CHANNELS' || warning.suggestion === 'NORMALIZER_CHANNEL')
-      .map((warning) => warning.variable);
-    return [{ variable: 'NORMALIZER_CHANNELS', problem: `is required but not set (comma-separated, of ${CHANNELS.join(', ')})${misspelt.length > 0 ? ` (${misspelt.join(', ')} is set: misspelt?)` : ''}` }];
+    // Required here, not by the schema (either name will do): a near miss named as parseEnv names it.
+    const nearMisses = nearMissWarnings('normalizer', Object.keys(schema.shape), env);
+    return [{ variable: 'NORMALIZER_CHANNELS', problem: notSetProblem(['NORMALIZER_CHANNELS', 'NORMALIZER_CHANNEL'], nearMisses, ` (comma-separated, of ${CHANNELS.join(', ')})`) }];
   }
   const several = new Set(channelList(env['NORMALIZER_CHANNELS'] ?? '')).size > 1;
   return several ? ['NORMALIZER_SOURCE_TOPIC', 'NORMALIZER_SOURCE_SYSTEM'].filter((variable) => isSet(env[variable])).map((variable) => ({ variable, problem: 'applies to a single channel: set it only with one channel in NORMALIZER_CHANNELS' })) : [];

@@ -389,19 +389,14 @@ async function recoverOutbox(deps: BuilderDeps, out: Outputs, tenant: string, ba
   let count = 0;
   let own = 0;
   for (const { update, record, own: ours } of pending) {
-    // An erased person's updates are never published again, except the erasure itself (of a
-    // profile merged into an erased one, written to the outbox by eraseAbsorbed). A merge's
-    // absorbed profiles are still tombstoned (a tombstone holds nothing of the person): their
-    // snapshots went out from their own partitions, and nothing else tombstones them (the
-    // survivor's erasure erases its folded profiles without announcing them, and the merge read
-    // again finds itself applied). Skipped with the update, they left an absorbed profile's last
-    // snapshot (e-mail, name) in the compacted topic for good.
-    if (profiles.get(update.profileId)?.erasedAt !== undefined && update.kind !== 'erasure') {
-      if (update.kind === 'merge') for (const id of update.mergedProfileIds) out.republishedSnapshots.push({ key: id, value: null });
-      continue;
-    }
-    out.republished.push({ key: update.profileId, value: record });
+    // A merge's absorbed profiles are tombstoned even when its survivor was erased since:
+    // nothing else tombstones them (docs/profiles.md, "Each touchpoint applied once, each update
+    // published once", step 2).
     if (update.kind === 'merge') for (const id of update.mergedProfileIds) out.republishedSnapshots.push({ key: id, value: null });
+    // An erased person's updates are never published again, except the erasure itself (of a
+    // profile merged into an erased one, written to the outbox by eraseAbsorbed).
+    if (profiles.get(update.profileId)?.erasedAt !== undefined && update.kind !== 'erasure') continue;
+    out.republished.push({ key: update.profileId, value: record });
     if (update.kind === 'erasure') out.republishedSnapshots.push({ key: update.profileId, value: null });
     if (ours) own += 1;
     else count += 1;

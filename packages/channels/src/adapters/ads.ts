@@ -31,11 +31,10 @@ function adaptAd(raw: unknown, context: AdapterContext): Built {
   // A click id names its click uniquely; a conversion needs its own id (the platform's or the order's).
   const sourceEventId = id ?? (conversion ? conversion.optId('id') : clickId);
   if (sourceEventId === null) throw schemaViolation(conversion ? 'conversion.id' : 'clickId', 'is required (or id)');
-  // Without `id`, click ids and conversion ids are one namespace for the eventId: Google keys
-  // offline conversions by the gclid, so a conversion's id can be its click's. The event type
-  // keeps them apart (before 2026-12-07 such a conversion got its click's eventId and was
-  // dropped as a duplicate); `id` is the source's own event id and is used as it is.
-  const scopedSourceEventId = id === null;
+  // Without `id`, a conversion's id can be its click's (Google keys offline conversions by the
+  // gclid): its eventId takes the event type too (before 2026-12-07 it got its click's eventId
+  // and was dropped as a duplicate). Clicks keep theirs; `id` is the source's own event id.
+  const scopedSourceEventId = id === null && conversion !== null;
   const eventTime = readTime(ad, 'occurredAt');
 
   const ids = collectorFor(context);

@@ -11,7 +11,7 @@ export interface AvroRecordSchemaJson {
 
 /** One interaction of one person with one channel, normalized from the channel's own format (topic touchpoints.v1). Evolution rules: registered FULL_TRANSITIVE (a reader of any version decodes records of every other); new fields are added as ["null", T] unions with default null (collections with an empty default) so every older reader and writer keeps working. Closed vocabularies (channel, eventType, journeyStage, identifier types, commerce kind, support kind) are strings validated in code (@elephant/channels), never Avro enums: adding a symbol to an Avro enum makes every reader compiled against the old schema fail on the new symbol, while a string lets old readers pass unknown values through. Timestamps are epoch milliseconds (timestamp-millis; JS numbers). Money is in minor units of its ISO 4217 currency (cents for EUR/USD, yen for JPY, fils for KWD), always a non-negative magnitude: commerce.kind says whether it flowed in or out. */
 export interface Touchpoint {
-  /** Deterministic id: UUIDv5 of [tenant, channel, source.system, source.eventId]. A source that re-sends an event produces the same eventId, so every consumer can apply it at most once. */
+  /** Deterministic id: UUIDv5 of [tenant, channel, source.system, source.eventId] (for an ads conversion keyed by its conversion id, the eventType too). A source that re-sends an event produces the same eventId, so every consumer can apply it at most once. */
   readonly eventId: string;
   /** Tenant the event belongs to; identity and profiles never cross tenants. */
   readonly tenant: string;
@@ -195,7 +195,7 @@ export const touchpointSchema: AvroRecordSchemaJson = {
     {
       "name": "eventId",
       "type": "string",
-      "doc": "Deterministic id: UUIDv5 of [tenant, channel, source.system, source.eventId]. A source that re-sends an event produces the same eventId, so every consumer can apply it at most once."
+      "doc": "Deterministic id: UUIDv5 of [tenant, channel, source.system, source.eventId] (for an ads conversion keyed by its conversion id, the eventType too). A source that re-sends an event produces the same eventId, so every consumer can apply it at most once."
     },
     {
       "name": "tenant",

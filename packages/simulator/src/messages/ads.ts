@@ -32,7 +32,7 @@ export function adClick(ctx: PersonContext, device: Device, time: number, userId
     landingUrl: `${SHOP_URL}${landing.path}?${parameter}=${clickId}`,
   };
   // Click reports are exported hours after the click: the landing page is usually there first.
-  ctx.emit({ channel: 'ads', payload, time: at, sourceEventId: clickId, scopedSourceEventId: true, eventType: 'ad_clicked', identifiers: [id('click_id', clickId), id('anonymous_id', device.anonymousId)], lag: random.between(HOUR, 6 * HOUR), platform: campaign.platform });
+  ctx.emit({ channel: 'ads', payload, time: at, sourceEventId: clickId, eventType: 'ad_clicked', identifiers: [id('click_id', clickId), id('anonymous_id', device.anonymousId)], lag: random.between(HOUR, 6 * HOUR), platform: campaign.platform });
   ctx.clicks.push({ clickId, platform: campaign.platform, campaign, at });
   const landed = at + random.between(1_000, 4_000);
   page(ctx, device, landed, userId, landing, {

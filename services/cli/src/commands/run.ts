@@ -120,10 +120,10 @@ export async function runInForeground(options: ForegroundOptions): Promise<numbe
   } finally {
     over = true;
     if (options.catchUncaughtUntil === 'return') stopCatching();
-    // The process is ours: once its work is over, what a client library left behind (a failed
-    // start's half-open connections, a stop's timers) does not keep it alive; the caller sets
-    // the exit code meanwhile (before, a failed start could leave `elephant run` hanging).
-    // After a run, the lifecycle has armed the same timer.
-    else exitAfterGrace();
+    // The process is ours: after a failed start, or a stop during start-up, what the
+    // half-started services left behind does not keep it alive (before, `elephant run` could
+    // hang there); the caller sets the exit code meanwhile. After a run, the lifecycle's
+    // shutdown has armed the same timer.
+    else if (running.lifecycle === undefined) exitAfterGrace();
   }
 }
