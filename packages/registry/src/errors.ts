@@ -5,6 +5,11 @@ export const REGISTRY_ERROR_CODES = [
   'REGISTRY_UNAVAILABLE',
   /** A message names a schema id the registry does not know. */
   'SCHEMA_NOT_FOUND',
+  /**
+   * A message names a schema this client cannot read: an Avro schema avsc cannot build (one
+   * with references to other subjects' types, a default avsc refuses).
+   */
+  'SCHEMA_UNREADABLE',
   /** The registry refused a schema as incompatible with the subject's earlier versions. */
   'SCHEMA_INCOMPATIBLE',
   /** The registry refused a schema as invalid. */

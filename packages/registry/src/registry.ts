@@ -273,9 +273,10 @@ export class AvroRegistry {
   }
 
   /**
-   * Decodes a batch. Unknown schema ids are fetched once each; per-message problems
-   * (bad framing, unknown id, corrupt payload) come back as results, so one bad message
-   * never fails the batch. Registry outages throw REGISTRY_UNAVAILABLE (retry the batch).
+   * Decodes a batch. Unknown schema ids are fetched once each; per-message problems (bad
+   * framing, unknown id, a schema avsc cannot read, corrupt payload) come back as results, so
+   * one bad message never fails the batch. Registry outages throw REGISTRY_UNAVAILABLE (retry
+   * the batch).
    */
   async decodeMany<T = unknown>(buffers: readonly Buffer[], reader?: AvroType): Promise<DecodeResult<T>[]> {
     const ids = new Set<number>();
@@ -293,7 +294,7 @@ export class AvroRegistry {
         try {
           await this.#resolve(id);
         } catch (error) {
-          if (error instanceof RegistryError && error.code === 'SCHEMA_NOT_FOUND') missing.set(id, error);
+          if (error instanceof RegistryError && (error.code === 'SCHEMA_NOT_FOUND' || error.code === 'SCHEMA_UNREADABLE')) missing.set(id, error);
           else throw error;
         }
       }),
@@ -341,7 +342,14 @@ export class AvroRegistry {
         if (body.schemaType && body.schemaType !== 'AVRO') {
           throw new RegistryError('SCHEMA_NOT_FOUND', `Schema id ${id} is ${body.schemaType}, not Avro`);
         }
-        const type = avro.Type.forSchema(JSON.parse(body.schema ?? 'null') as AvroSchema);
+        let type: AvroType;
+        try {
+          type = avro.Type.forSchema(JSON.parse(body.schema ?? 'null') as AvroSchema);
+        } catch (error) {
+          // Per message, as an unknown id is: thrown plainly, it failed the whole batch as a bug,
+          // and the service stopped on every restart.
+          throw new RegistryError('SCHEMA_UNREADABLE', `Schema id ${id} cannot be read as Avro: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { schemaId: id } });
+        }
         this.#types.set(id, type);
         return type;
       })().finally(() => this.#pending.delete(id));

@@ -112,6 +112,37 @@ describe('AvroRegistry against the real registry', () => {
     const results = await registry.decodeMany([good, Buffer.from('{"json":true}'), unknownId, good.subarray(0, 7)]);
     expect(results.map((result) => (result.ok ? 'ok' : result.error.code))).toEqual(['ok', 'WIRE_FORMAT_INVALID', 'SCHEMA_NOT_FOUND', 'AVRO_DECODE_FAILED']);
   });
+
+  it('regression (a schema avsc cannot build, one with references as Confluent serializers write them, threw a plain Error: the whole batch failed as a bug, the service stopped on every restart): reports it per message as SCHEMA_UNREADABLE', async () => {
+    const { id } = await registry.register(subject('readable'), v1);
+    const good = registry.encode(id, { id: 'ok', at: 5, count: 6 });
+    // A type of its own subject, and a schema that names it through a reference (deleted here,
+    // the referencing one first: the registry refuses to delete a subject still referenced).
+    const customer = `${ctx.topic('customer')}-value`;
+    const order = `${ctx.topic('order')}-value`;
+    try {
+      await registry.register(customer, { type: 'record', name: 'Customer', namespace: 'shop', fields: [{ name: 'email', type: 'string' }] });
+      const response = await fetch(`${ctx.stack.schemaRegistryUrl}/subjects/${encodeURIComponent(order)}/versions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify({
+          schemaType: 'AVRO',
+          schema: JSON.stringify({ type: 'record', name: 'Order', namespace: 'shop', fields: [{ name: 'customer', type: 'shop.Customer' }] }),
+          references: [{ name: 'shop.Customer', subject: customer, version: 1 }],
+        }),
+      });
+      expect(response.status).toBe(200);
+      const withReference = ((await response.json()) as { id: number }).id;
+      const framed = Buffer.from(good);
+      framed.writeUInt32BE(withReference, 1);
+      const results = await registry.decodeMany([good, framed]);
+      expect(results.map((result) => (result.ok ? 'ok' : result.error.code))).toEqual(['ok', 'SCHEMA_UNREADABLE']);
+      expect(results[1]?.ok === false ? results[1].error.message : '').toMatch(new RegExp(`^Schema id ${String(withReference)} cannot be read as Avro: .*shop\\.Customer`));
+    } finally {
+      await registry.deleteSubject(order);
+      await registry.deleteSubject(customer);
+    }
+  });
 });
 
 describe('registration by replicas starting together', () => {
