@@ -1,7 +1,7 @@
 /** The resolver and the builder of one test, on the test's own topics and Redis prefix. */
 import { adaptMessage, touchpointSchema, type Channel, type Touchpoint } from '@elephant/channels';
 import { loadConfig as loadResolverConfig, startResolver, type RunningResolver } from '@elephant/identity-resolver';
-import { BatchProducer, CommittedOffsets, TransactionalProducer, type BatchHandler, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, CommittedOffsets, TransactionalProducer, type BatchHandler, type ConsumedOffset, type KafkaMessage, type OutboundBatch, type TransactionGroup } from '@elephant/kafka';
 import { createMetricsRegistry, type Registry } from '@elephant/observability';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
@@ -189,6 +189,40 @@ export async function transactionalOnStack(ctx: TestContext, scope: string, part
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Commits a transaction through `group`, sent again (up to five times) where the broker still
+ * wrote the previous one's markers (CONCURRENT_TRANSACTIONS beyond the client's retries): the
+ * builder would process the batch again; a test driving the handler by hand sends it again.
+ */
+export async function commitAgainOnConflict(group: TransactionGroup, batches: readonly OutboundBatch[], offsets: readonly ConsumedOffset[]): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await group.commit(batches, offsets);
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
+}
+
+/**
+ * Runs a batch as the consumer would: again (up to five times) after a failure that was not
+ * injected (the broker or Redis of a freshly started stack can refuse a first request).
+ * 'ok', or the injected error's message (an error whose message says `injected`).
+ */
+export async function attemptUnlessInjected(call: () => Promise<void>): Promise<string> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      await call();
+      return 'ok';
+    } catch (error) {
+      const text = (error as Error).message;
+      if (text.includes('injected')) return text;
+      if (tries >= 5) throw error;
+    }
+  }
 }
 
 /** `scope`'s topics (one partition each) and Redis prefix, and a handler over them; `env` adds builder settings, `options.now` is the handler's clock. */

@@ -11,7 +11,7 @@ import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileSnapshot } from '@elephant/profiles';
 import { BackgroundWork, ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, type BuilderTopics } from '@elephant/profile-builder';
 import { createTestContext } from '@elephant/testing';
-import { message, touchpoint, transactionalOnStack, type TransactionalOnStack } from './harness.ts';
+import { attemptUnlessInjected, commitAgainOnConflict, message, touchpoint, transactionalOnStack, type TransactionalOnStack } from './harness.ts';
 
 const ctx = createTestContext('recovery-erasure');
 const closers: (() => Promise<void>)[] = [];
@@ -58,17 +58,7 @@ async function builderOf(scope: string, partitions: number) {
     transactions: {
       commit: async (batches, offsets) => {
         if ((await state.policy(batches, offsets)) === 'lose') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction lost', { retryable: true });
-        // A transaction right after another can meet the broker still writing the previous
-        // one's markers (CONCURRENT_TRANSACTIONS) beyond the client's retries; the builder would
-        // process the batch again, here the transaction is simply sent again.
-        for (let attempt = 1; ; attempt += 1) {
-          try {
-            await group.commit(batches, offsets);
-            return;
-          } catch (error) {
-            if (attempt >= 5) throw error;
-          }
-        }
+        await commitAgainOnConflict(group, batches, offsets);
       },
     },
     metrics: createBuilderMetrics(createMetricsRegistry()),
@@ -81,25 +71,19 @@ async function builderOf(scope: string, partitions: number) {
   const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
   /**
    * Runs one batch of `topic`'s `partition` (its records from `firstOffset`) as the consumer
-   * would: again after a failure that was not injected (the broker or Redis of a freshly
-   * started stack can refuse a first request), then waits for what it left running (outbox
-   * deletions, tombstones sent again). 'ok', or the injected error's message.
+   * would (attemptUnlessInjected), each attempt followed by what it left running (outbox
+   * deletions, tombstones sent again).
    */
-  const run = async (topic: string, partition: number, firstOffset: number, values: readonly Buffer[]): Promise<string> => {
+  const run = (topic: string, partition: number, firstOffset: number, values: readonly Buffer[]): Promise<string> => {
     const messages: KafkaMessage[] = values.map((value, index) => message(firstOffset + index, value));
     const nextOffset = String(firstOffset + values.length);
-    for (let tries = 1; ; tries += 1) {
+    return attemptUnlessInjected(async () => {
       try {
         await handler({ topic, partition, messages }, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset });
-        return 'ok';
-      } catch (error) {
-        const text = (error as Error).message;
-        if (text.includes('injected')) return text;
-        if (tries >= 5) throw error;
       } finally {
         await background.drained();
       }
-    }
+    });
   };
   const feed = {
     touchpoints: (partition: number, firstOffset: number, records: readonly ResolvedTouchpoint[]) => run(topics.resolved, partition, firstOffset, records.map((record) => registry.encode(schemaIds.resolved, record))),

@@ -15,7 +15,7 @@ import { createMetricsRegistry } from '@elephant/observability';
 import type { ProfileUpdate } from '@elephant/profiles';
 import { MembershipEndedError, ProfileStore, StateCache, createBuilderHandler, createBuilderMetrics, type OutputCommits } from '@elephant/profile-builder';
 import { createTestContext } from '@elephant/testing';
-import { decodeAll, message, touchpoint, transactionalOnStack, type TransactionalOnStack } from './harness.ts';
+import { attemptUnlessInjected, commitAgainOnConflict, decodeAll, message, touchpoint, transactionalOnStack, type TransactionalOnStack } from './harness.ts';
 
 const ctx = createTestContext('recovery');
 const closers: (() => Promise<void>)[] = [];
@@ -24,23 +24,6 @@ afterAll(async () => {
   for (const close of closers) await close();
   await ctx.cleanup();
 });
-
-/**
- * Runs a batch as the consumer would: again after a failure that was not injected (the broker
- * or Redis of a freshly started stack can refuse a first request). 'ok', or the injected error's message.
- */
-async function attempt(call: () => Promise<void>): Promise<string> {
-  for (let tries = 1; ; tries += 1) {
-    try {
-      await call();
-      return 'ok';
-    } catch (error) {
-      const text = (error as Error).message;
-      if (text.includes('injected')) return text;
-      if (tries >= 5) throw error;
-    }
-  }
-}
 
 /** A builder's topics (one partition each), schemas, Redis, transactional producer and committed offsets, closed after the tests. */
 async function builderSetup(name: string) {
@@ -74,17 +57,7 @@ describe('profile builder outbox recovery across input topics', () => {
     const handler = handlerOf(setup, async (batches, offsets) => {
       const fault = faults.shift();
       if (fault === 'lost') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction lost', { retryable: true });
-      // A transaction right after another can meet the broker still writing the previous
-      // one's markers (CONCURRENT_TRANSACTIONS) beyond the client's retries; the builder
-      // would process the batch again, here the transaction is simply sent again.
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          await group.commit(batches, offsets);
-          break;
-        } catch (error) {
-          if (attempt >= 5) throw error;
-        }
-      }
+      await commitAgainOnConflict(group, batches, offsets);
       if (fault === 'unconfirmed') throw new KafkaError('KAFKA_UNAVAILABLE', 'injected: transaction unconfirmed', { retryable: true });
     });
     const context = (nextOffset: number) => ({ signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: String(nextOffset) });
@@ -104,8 +77,8 @@ describe('profile builder outbox recovery across input topics', () => {
     const unrelated: IdentityMerge = { mergeId: 'merge-1', tenant: 'acme', survivorProfileId: 'profile-9', mergedProfileIds: ['profile-8'], linkingIdentifiers: [], rule: 'shared-identifier', triggeringEventId: 'event-9', mergedAt: Date.UTC(2026, 10, 2) };
     const mergeBatch = { topic: topics.merges, partition: 0, messages: [message(0, registry.encode(schemaIds.merge, unrelated))] };
 
-    expect(await attempt(() => handler(touchpointBatch, context(4)))).toMatch('transaction lost');
-    expect(await attempt(() => handler(mergeBatch, context(1)))).toMatch('transaction unconfirmed');
+    expect(await attemptUnlessInjected(() => handler(touchpointBatch, context(4)))).toMatch('transaction lost');
+    expect(await attemptUnlessInjected(() => handler(mergeBatch, context(1)))).toMatch('transaction unconfirmed');
     // The acme entries now name the merge batch, whose offset its transaction committed; beta's
     // keep the touchpoint batch's, whose offset nothing committed.
     const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
@@ -114,8 +87,8 @@ describe('profile builder outbox recovery across input topics', () => {
     expect(acme.filter((field) => !field.startsWith(`${topics.merges}|1|`))).toEqual([]);
     expect([...(await store.outbox('beta', 0)).keys()]).toEqual([`${topics.resolved}|4|profile-2`]);
     expect(await committed.get(topics.resolved, 0)).toBe(-1n);
-    expect(await attempt(() => handler(touchpointBatch, context(4)))).toBe('ok');
-    expect(await attempt(() => handler(mergeBatch, context(1)))).toBe('ok');
+    expect(await attemptUnlessInjected(() => handler(touchpointBatch, context(4)))).toBe('ok');
+    expect(await attemptUnlessInjected(() => handler(mergeBatch, context(1)))).toBe('ok');
 
     const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
     expect(updates.filter((entry) => entry.profileId === 'profile-1').map((entry) => entry.version)).toEqual([1, 2, 3]);
@@ -154,7 +127,7 @@ describe('profile builder outbox recovery across input topics', () => {
     const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
     expect([...(await store.outbox('acme', 0)).keys()]).toEqual([`${topics.resolved}|1|profile-1`]);
     // The partition's owner gets the batch again: the update is published once, from the outbox.
-    expect(await attempt(() => handler(batch, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: '1', membership: new AbortController().signal }))).toBe('ok');
+    expect(await attemptUnlessInjected(() => handler(batch, { signal: new AbortController().signal, groupId: config.CONSUMER_GROUP, nextOffset: '1', membership: new AbortController().signal }))).toBe('ok');
     const updates = await decodeAll<ProfileUpdate>(registry, await readToEnd(ctx.kafka, topics.updates));
     expect(updates.map((update) => [update.profileId, update.version])).toEqual([['profile-1', 1]]);
     expect(await committed.get(topics.resolved, 0)).toBe(1n);
