@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '@elephant/config';
 import { ElephantError } from '@elephant/errors';
 import { CliError, commandLogger, EXIT_CODES, exitCodeOf, main, runInForeground } from '@elephant/cli';
+import { runScript } from './run-script.ts';
 
 describe('elephant run --only', () => {
   it('refuses an unknown part before connecting to anything', async () => {
@@ -64,18 +64,15 @@ describe('elephant run: errors nobody handles', () => {
    * null); SIGTERM once its services run, in `after-stop`.
    */
   async function run(mode: string): Promise<{ code: number | null; stdout: string; stderr: string; lines: string[] }> {
-    const child = spawn(process.execPath, [fixture, mode], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      const before = stdout;
-      stdout += chunk.toString();
-      if (mode === 'after-stop' && !before.includes('Ctrl-C stops them') && stdout.includes('Ctrl-C stops them')) child.kill('SIGTERM');
+    let signalled = false;
+    const { code, stdout, stderr } = await runScript(fixture, [mode], {
+      killAfterMs: 15000,
+      onOutput: (output, child) => {
+        if (mode !== 'after-stop' || signalled || !output.stdout.includes('Ctrl-C stops them')) return;
+        signalled = true;
+        child.kill('SIGTERM');
+      },
     });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 15000);
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    clearTimeout(deadline);
     const lines = stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => {
       const entry = JSON.parse(line) as { level: string; msg: string };
       return `${entry.level} ${entry.msg}`;

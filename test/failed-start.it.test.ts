@@ -4,12 +4,12 @@
  * start after those. Each service runs in a child process, started without runService (whose
  * exit timer would end the process whatever is left open), which must end by itself.
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext } from '@elephant/testing';
+import { runScript } from './run-script.ts';
 
 const ctx = createTestContext('failed-start');
 const fixture = fileURLToPath(new URL('./fixtures/failed-start.ts', import.meta.url));
@@ -51,12 +51,9 @@ describe('a start that fails part-way (HEALTH_PORT in use)', () => {
       HEALTH_PORT: String(taken),
       LOG_LEVEL: 'silent',
     };
-    const child = spawn(process.execPath, [fixture, service], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     // The child's own watchdog ends it after 20 s, naming what was left open.
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const { code, stdout, stderr } = await runScript(fixture, [service], { env });
+    const output = stdout + stderr;
     expect(output).toContain('{"code":"HEALTH_PORT_UNAVAILABLE"}');
     expect(code, output).toBe(0);
   });

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { ElephantError } from '@elephant/errors';
 import { createLogger } from '@elephant/observability';
 import { closeOnFailedStart, createLifecycle, retryTransient, ShuttingDownError, startUnder } from '@elephant/runtime';
+import { runScript } from './run-script.ts';
 
 describe('runtime', () => {
   it('runs on the Node 24 pinned as a dev dependency, not the machine Node 20', () => {
@@ -154,16 +154,14 @@ describe('runService and errors nobody handles', () => {
    * it has started, if it does.
    */
   async function run(mode: string): Promise<{ code: number | null; stdout: string; stderr: string; lines: Record<string, unknown>[] }> {
-    const child = spawn(process.execPath, [fixture, mode], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      const before = stderr;
-      stderr += chunk.toString();
-      if (!before.includes('started\n') && stderr.includes('started\n')) child.kill('SIGTERM');
+    let signalled = false;
+    const { code, stdout, stderr } = await runScript(fixture, [mode], {
+      onOutput: (output, child) => {
+        if (signalled || !output.stderr.includes('started\n')) return;
+        signalled = true;
+        child.kill('SIGTERM');
+      },
     });
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     const lines = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
     return { code, stdout, stderr, lines };
   }
