@@ -680,11 +680,16 @@ export class BatchConsumer {
     return this.#committing;
   }
 
-  /** commitIntervalMs; after failed commits, twice the interval (at least 100 ms) per failure in a row, up to MAX_COMMIT_BACKOFF_MS. */
+  /**
+   * commitIntervalMs; after failed commits, twice the interval (at least 100 ms) per failure in
+   * a row, up to MAX_COMMIT_BACKOFF_MS, and during the final flush up to FINAL_COMMIT_BACKOFF_MS
+   * (a stop has a deadline).
+   */
   #commitDelayMs(): number {
     const interval = this.#options.commitIntervalMs ?? 100;
     if (this.#commitFailures === 0) return interval;
-    return Math.max(interval, Math.min(MAX_COMMIT_BACKOFF_MS, Math.max(interval, 100) * 2 ** this.#commitFailures));
+    const backoff = Math.max(interval, Math.min(MAX_COMMIT_BACKOFF_MS, Math.max(interval, 100) * 2 ** this.#commitFailures));
+    return this.#finalFlush === undefined ? backoff : Math.min(FINAL_COMMIT_BACKOFF_MS, backoff);
   }
 
   async #commitOnce(): Promise<void> {
@@ -735,7 +740,7 @@ export class BatchConsumer {
       return;
     }
     requeueFailedCommit(this.#uncommitted, entries, this.#epoch);
-    this.#log.warn({ err: error, partitions: entries.length, retrying: true, failures: this.#commitFailures, retryInMs: Math.round(final ? Math.min(FINAL_COMMIT_BACKOFF_MS, this.#commitDelayMs()) : this.#commitDelayMs()) }, 'offset commit failed; retrying');
+    this.#log.warn({ err: error, partitions: entries.length, retrying: true, failures: this.#commitFailures, retryInMs: Math.round(this.#commitDelayMs()) }, 'offset commit failed; retrying');
   }
 
   /** Why a failed commit of `entries` is not retried, or undefined when it is. */
@@ -773,8 +778,8 @@ export class BatchConsumer {
     const final = (this.#finalFlush ??= { since: performance.now(), failures: 0 });
     try {
       while (this.#epoch === epoch && (this.#committing !== undefined || this.#uncommitted.size > 0)) {
-        // Commits at once, and retries its own failed commit after the backoff, shortened: a stop has a deadline.
-        if (this.#committing === undefined && final.failures > 0) await sleep(Math.min(FINAL_COMMIT_BACKOFF_MS, this.#lastCommitAt + this.#commitDelayMs() - performance.now()));
+        // Commits at once, and retries its own failed commit after the backoff (#commitDelayMs).
+        if (this.#committing === undefined && final.failures > 0) await sleep(this.#lastCommitAt + this.#commitDelayMs() - performance.now());
         await this.#flushCommits();
       }
     } finally {

@@ -101,6 +101,8 @@ export class AvroRegistry {
   readonly #types = new Map<number, AvroType>();
   #scratch = Buffer.allocUnsafeSlow(64 * 1024);
   readonly #pending = new Map<number, Promise<AvroType>>();
+  /** Schemas this client cannot read (SCHEMA_UNREADABLE), by id: an id's schema never changes, so it is not fetched again. */
+  readonly #unreadable = new Map<number, RegistryError>();
 
   /** `Basic ...` when the configured URL carries user info; fetch refuses such a URL itself. */
   readonly #authorization: string | undefined;
@@ -335,6 +337,8 @@ export class AvroRegistry {
   }
 
   #resolve(id: number): Promise<AvroType> {
+    const unreadable = this.#unreadable.get(id);
+    if (unreadable) return Promise.reject(unreadable);
     let pending = this.#pending.get(id);
     if (!pending) {
       pending = (async () => {
@@ -348,7 +352,9 @@ export class AvroRegistry {
         } catch (error) {
           // Per message, as an unknown id is: thrown plainly, it failed the whole batch as a bug,
           // and the service stopped on every restart.
-          throw new RegistryError('SCHEMA_UNREADABLE', `Schema id ${id} cannot be read as Avro: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { schemaId: id } });
+          const unreadable = new RegistryError('SCHEMA_UNREADABLE', `Schema id ${id} cannot be read as Avro: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { schemaId: id } });
+          this.#unreadable.set(id, unreadable);
+          throw unreadable;
         }
         this.#types.set(id, type);
         return type;
