@@ -208,7 +208,7 @@ export class Fields {
 
   /** Keeps item `index` of the array `items(key)` returned in `rest()` (see `items`). */
   leaveItem(key: string, index: number): void {
-    this.#leftItems(key, 'leaveItem').indexes.push(index);
+    this.#leftItems(key, 'leaveItem').indexes.add(index);
   }
 
   /**
@@ -418,17 +418,13 @@ export class Fields {
         const name = prefix === '' ? key : `${prefix}.${key}`;
         if (child instanceof Fields) child.#restInto(into, name);
         else if (child instanceof LeftItems) {
-          const { items, objects } = child;
-          if (objects.size === 0) {
-            for (const index of child.indexes.toSorted((a, b) => a - b)) flatten(items[index], `${name}[${index}]`, into, items, String(index));
-          } else {
-            // A list of objects and other items (itemObject): each in its place, by index.
-            const left = new Set(child.indexes);
-            for (let index = 0; index < items.length; index += 1) {
-              const object = objects.get(index);
-              if (object !== undefined) object.#restInto(into, `${name}[${index}]`);
-              else if (left.has(index)) flatten(items[index], `${name}[${index}]`, into, items, String(index));
-            }
+          // Each item in its place, by index: an item read as an object (itemObject) keeps its
+          // unread fields, one left whole (leaveItem) is kept as it is.
+          const { items, objects, indexes } = child;
+          for (let index = 0; index < items.length; index += 1) {
+            const object = objects.get(index);
+            if (object !== undefined) object.#restInto(into, `${name}[${index}]`);
+            else if (indexes.has(index)) flatten(items[index], `${name}[${index}]`, into, items, String(index));
           }
         } else child.forEach((item, index) => item.#restInto(into, `${name}[${index}]`));
         continue;
@@ -445,7 +441,7 @@ export class Fields {
 }
 
 /** A boolean as sources send one: `true`/`false`, or the strings `"true"`/`"false"`; undefined for anything else. */
-function booleanOf(value: unknown): boolean | undefined {
+export function booleanOf(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
   return value === 'true' ? true : value === 'false' ? false : undefined;
 }
@@ -456,7 +452,7 @@ function booleanOf(value: unknown): boolean | undefined {
  */
 class LeftItems {
   readonly items: readonly unknown[];
-  readonly indexes: number[] = [];
+  readonly indexes = new Set<number>();
   readonly objects = new Map<number, Fields>();
 
   constructor(items: readonly unknown[]) {

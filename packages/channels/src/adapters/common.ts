@@ -202,14 +202,16 @@ export function readLineItems(items: readonly Fields[], currency: string, keys: 
 }
 
 /**
- * Sum of line items, for sources that report no total. Every item must be in the order's
- * `currency`: minor units of different currencies do not add up (1000 JPY and 1.50 EUR are not
- * 11.50 EUR), and converting would take an exchange rate and a date Elephant does not have.
+ * Sum of line items, for sources that report no total; null when there are none. Every item
+ * must be in the order's `currency`: minor units of different currencies do not add up (1000
+ * JPY and 1.50 EUR are not 11.50 EUR), and converting would take an exchange rate and a date
+ * Elephant does not have.
  * Items in other currencies are fine when the source states the total itself.
  * @param path the line items' path (`lineItems`), for errors: `lineItems[1].currency`
  * @throws SCHEMA_VIOLATION for an item in another currency, or a sum over MAX_AMOUNT_MINOR
  */
-export function lineItemsTotal(items: readonly LineItem[], currency: string, path: string): number {
+export function lineItemsTotal(items: readonly LineItem[], currency: string, path: string): number | null {
+  if (items.length === 0) return null;
   const other = items.findIndex((item) => item.currency !== currency);
   if (other !== -1) {
     throw schemaViolation(`${path}[${other}].currency`, `is ${items[other]?.currency ?? ''}, not the order's ${currency}: line items in another currency cannot be summed (state the order's total)`);

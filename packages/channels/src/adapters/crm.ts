@@ -51,16 +51,14 @@ function readContactPoints(contact: Fields, key: string, type: 'email' | 'phone'
     }
     const item = contact.itemObject(key, index);
     const value = ids.read(type, item, 'value');
-    const marked = item.optFlag('primary') === true;
     if (value === null) {
-      // Nothing of the item was used: its primary flag stays with the value it marked, and a
-      // null value stays too (as `null`, as in every property), not a flag marking nothing.
-      if (item.peek('value') === null) item.leave('value');
-      item.leave('primary');
+      // Nothing of the item was used: it stays whole, its primary flag with the value it marked
+      // and a null value as `null` (as in every property), not a flag marking nothing.
+      item.leave('value');
       continue;
     }
     first ??= value;
-    if (marked) primary ??= value;
+    if (item.optFlag('primary') === true) primary ??= value;
   }
   return { primary, first };
 }

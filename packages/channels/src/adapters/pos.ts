@@ -30,7 +30,7 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
   const currency = readCurrency(txn, 'currency', context);
   const lineItems = readLineItems(txn.objects('lineItems'), currency, { productId: ['productId', 'sku'], price: 'unitPrice', priceMinor: 'unitPriceMinor' });
   // No amount and no line items to sum is no amount at all: refused (before 2026-12-07, a sale of 0).
-  const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? (lineItems.length > 0 ? lineItemsTotal(lineItems, currency, txn.at('lineItems')) : null);
+  const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? lineItemsTotal(lineItems, currency, txn.at('lineItems'));
   if (totalMinor === null) throw schemaViolation(txn.at('total'), 'is required (or totalMinor, or lineItems to sum)');
   // A return without a receipt has no original order: it stands for itself.
   const orderId = (kind === 'return' ? txn.optString('originalOrderId') : txn.optString('orderId')) ?? sourceEventId;

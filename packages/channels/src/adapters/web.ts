@@ -5,7 +5,7 @@
  * track call is a `custom_event` whose name stays in properties.event.
  */
 import { ChannelError, schemaViolation } from '../errors.ts';
-import { Fields, isRecord } from '../fields.ts';
+import { booleanOf, Fields, isRecord } from '../fields.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
 import { lineItemsTotal, lookup, readAmount, readCurrency, readLineItems, readTraits, readTime } from './common.ts';
 import type { AdapterContext, AdapterResult } from '../context.ts';
@@ -45,9 +45,9 @@ function consentOf(segmentContext: Fields | null, eventTime: number): Consent[] 
   if (!preferences) return [];
   const consent: Consent[] = [];
   for (const purpose of preferences.keys()) {
-    const value = preferences.peek(purpose);
-    if (typeof value !== 'boolean' && value !== 'true' && value !== 'false') continue;
-    const granted = preferences.optBool(purpose) === true;
+    const granted = booleanOf(preferences.peek(purpose));
+    if (granted === undefined) continue;
+    preferences.take(purpose);
     // The purpose is a key of the raw message: lone surrogates become U+FFFD, as in every text field.
     consent.push({ purpose: purpose.toWellFormed(), granted, statedAt: eventTime });
   }
@@ -89,7 +89,7 @@ function commerceOf(properties: Fields, kind: 'purchase' | 'return', context: Ad
     readAmount(properties, 'total', null, currency) ??
     readAmount(properties, 'revenue', null, currency) ??
     readAmount(properties, 'subtotal', null, currency) ??
-    (lineItems.length > 0 ? lineItemsTotal(lineItems, currency, properties.at('products')) : null);
+    lineItemsTotal(lineItems, currency, properties.at('products'));
   if (total === null) throw schemaViolation(properties.at('total'), 'is required (or revenue, subtotal, or products to sum)');
   const coupon = properties.optString('coupon');
   return {
