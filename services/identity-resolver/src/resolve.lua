@@ -396,12 +396,12 @@ local function resolvePartner(partner)
   return root(partner)
 end
 
--- Steps 1 to 10 for the current event; returns its result JSON.
 -- The reply for an event dropped as an erased person's leftover: it names no identifier or profile.
 local function erasedResult()
   return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
 end
 
+-- Steps 1 to 10 for the current event; returns its result JSON.
 local function resolveOne()
   roots, owners, quarantines, countsCache, links = {}, {}, {}, {}, {}
   pendingQuarantines = {}

@@ -175,27 +175,38 @@ end
 -- the erased person's leftover (their in-flight event with the value and an identifier the
 -- graph did not know yet created a profile, the person back, as the marks of their own
 -- identifiers were not on it), and lets one routed to a live profile go on to that profile.
-local function quarantinedShared(member, gone)
-  redis.call('DEL', P .. 'i:' .. member)
-  redis.call('SET', P .. 'xq:' .. redis.sha1hex(member), at)
-  local partners = P .. 'sw:' .. member
+-- Takes out of <member>'s partner set (P sw:) its '#'-entries, identifiers of others a limit
+-- kept out of every profile, and <member> from each one's record (P sr:, which names it by
+-- value); returns the set's other partners, profile ids.
+local function dropSeenEntries(member, partners)
+  local profiles = {}
   for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
     if string.sub(partner, 1, 1) == '#' then
       redis.call('SREM', P .. 'sr:' .. string.sub(partner, 2), member)
       redis.call('SREM', partners, partner)
     else
-      -- The profile it stands for today: merged ones point at their survivor (P p: mergedInto;
-      -- the hash of an erased profile is deleted, so the walk stops there).
-      local erased = gone[partner] or redis.call('EXISTS', P .. 'px:' .. partner) == 1
-      local current = partner
-      for _ = 1, 1000 do
-        if erased then break end
-        current = redis.call('HGET', P .. 'p:' .. current, 'mergedInto')
-        if not current then break end
-        erased = gone[current] or redis.call('EXISTS', P .. 'px:' .. current) == 1
-      end
-      if erased then redis.call('SREM', partners, partner) end
+      table.insert(profiles, partner)
     end
+  end
+  return profiles
+end
+
+local function quarantinedShared(member, gone)
+  redis.call('DEL', P .. 'i:' .. member)
+  redis.call('SET', P .. 'xq:' .. redis.sha1hex(member), at)
+  local partners = P .. 'sw:' .. member
+  for _, partner in ipairs(dropSeenEntries(member, partners)) do
+    -- The profile it stands for today: merged ones point at their survivor (P p: mergedInto;
+    -- the hash of an erased profile is deleted, so the walk stops there).
+    local erased = gone[partner] or redis.call('EXISTS', P .. 'px:' .. partner) == 1
+    local current = partner
+    for _ = 1, 1000 do
+      if erased then break end
+      current = redis.call('HGET', P .. 'p:' .. current, 'mergedInto')
+      if not current then break end
+      erased = gone[current] or redis.call('EXISTS', P .. 'px:' .. current) == 1
+    end
+    if erased then redis.call('SREM', partners, partner) end
   end
 end
 
@@ -241,9 +252,7 @@ local function erase(pid, version, applied)
       for _, other in ipairs(redis.call('SMEMBERS', seenWith)) do redis.call('SREM', P .. 'sw:' .. other, '#' .. member) end
       -- And its own partner set names such identifiers of others, whose sr: names it by value.
       local partners = P .. 'sw:' .. member
-      for _, partner in ipairs(redis.call('SMEMBERS', partners)) do
-        if string.sub(partner, 1, 1) == '#' then redis.call('SREM', P .. 'sr:' .. string.sub(partner, 2), member) end
-      end
+      dropSeenEntries(member, partners)
       redis.call('DEL', P .. 'i:' .. member, partners, P .. 'mw:' .. member, seenWith)
       redis.call('SET', P .. 'ex:' .. redis.sha1hex(member), at)
     end
