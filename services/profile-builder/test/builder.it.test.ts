@@ -6,7 +6,7 @@ import { BatchProducer, readToEnd } from '@elephant/kafka';
 import { connectRedis } from '@elephant/redis';
 import type { AvroSchema } from '@elephant/registry';
 import { createTestContext, waitUntil } from '@elephant/testing';
-import { decodeAll, startPipeline, touchpoint, type Pipeline } from './harness.ts';
+import { decodeAll, keyContents, startPipeline, touchpoint, type Pipeline } from './harness.ts';
 
 const ctx = createTestContext('builder');
 const pipelines: Pipeline[] = [];
@@ -291,8 +291,7 @@ describe('profile builder on the real stack', () => {
       const keys = await redis.keys(`${ctx.keyPrefix}erase:*`);
       const leaks: string[] = [];
       for (const key of keys) {
-        const type = await redis.type(key);
-        const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+        const content = await keyContents(redis, key);
         for (const value of secret) if (key.includes(value) || content.some((item) => item?.includes(value))) leaks.push(`${key} holds ${value}`);
         if (key.includes(`ps:${profileId}`) || key.includes(`p:${profileId}:ids`)) leaks.push(`${key} still exists`);
       }

@@ -6,7 +6,7 @@ import { BatchProducer, consumerGroupLag, readToEnd, type KafkaMessage } from '@
 import { connectRedis } from '@elephant/redis';
 import type { AvroSchema } from '@elephant/registry';
 import { createTestContext, readTopic, waitUntil } from '@elephant/testing';
-import { decodeAll, startPipeline, touchpoint, type Pipeline } from './harness.ts';
+import { decodeAll, keyContents, startPipeline, touchpoint, type Pipeline } from './harness.ts';
 
 const ctx = createTestContext('erase-first');
 
@@ -106,8 +106,7 @@ async function scanFor(pattern: string, secrets: readonly string[]): Promise<{ k
     const keys = await redis.keys(pattern);
     const leaks: string[] = [];
     for (const key of keys) {
-      const type = await redis.type(key);
-      const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+      const content = await keyContents(redis, key);
       for (const value of secrets) if (key.includes(value) || content.some((item) => item?.includes(value))) leaks.push(`${key} holds ${value}`);
     }
     return { keys, leaks };

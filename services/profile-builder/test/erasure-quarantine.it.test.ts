@@ -22,6 +22,7 @@ import { emptyProfile, type ProfileState } from '@elephant/profiles';
 import { ProfileStore } from '@elephant/profile-builder';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { createTestContext } from '@elephant/testing';
+import { keyContents } from './harness.ts';
 
 const ctx = createTestContext('erasure-quarantine');
 let redis: Redis;
@@ -130,8 +131,7 @@ describe('erasing the profile that holds a quarantined shared value', () => {
     // people's values seen with her profile (pseudonyms, docs/profiles.md).
     const leaks: string[] = [];
     for (const key of await redis.keys(`${P}*`)) {
-      const type = await redis.type(key);
-      const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+      const content = await keyContents(redis, key);
       const items = [key, ...content];
       const named = items.some((item) => item?.includes('ann') === true || (item?.includes('z-ed') === true && key !== `${P}sw:user_id:z-ed`));
       const pseudonym = items.some((item) => item === annId || item === cookieId || item?.endsWith(`:${annId}`) === true || item?.endsWith(`:${cookieId}`) === true);

@@ -191,6 +191,16 @@ export async function transactionalOnStack(ctx: TestContext, scope: string, part
   };
 }
 
+/** What a Redis key holds, whatever its type: a string's value, a hash's fields and values, a set's or sorted set's members. */
+export async function keyContents(redis: Redis, key: string): Promise<(string | null)[]> {
+  const type = await redis.type(key);
+  if (type === 'string') return [await redis.get(key)];
+  if (type === 'hash') return Object.entries(await redis.hgetall(key)).flat();
+  if (type === 'set') return redis.smembers(key);
+  if (type === 'zset') return redis.zrange(key, '0', '-1');
+  return [];
+}
+
 /**
  * Commits a transaction through `group`, sent again (up to five times) where the broker still
  * wrote the previous one's markers (CONCURRENT_TRANSACTIONS beyond the client's retries): the

@@ -9,6 +9,7 @@ import { emptyProfile, type ProfileState } from '@elephant/profiles';
 import { ProfileStore, type CommitRequest } from '@elephant/profile-builder';
 import { connectRedis, type Redis } from '@elephant/redis';
 import { createTestContext } from '@elephant/testing';
+import { keyContents } from './harness.ts';
 
 const ctx = createTestContext('store');
 let redis: Redis;
@@ -268,8 +269,7 @@ describe('ProfileStore.erase and the identity graph', () => {
     expect(await store.erase(tenant, alice?.profileId ?? '', at, at)).toMatchObject({ version: 1 });
     const leaks: string[] = [];
     for (const key of await redis.keys(`${P}*`)) {
-      const type = await redis.type(key);
-      const content = type === 'string' ? [await redis.get(key)] : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat() : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, '0', '-1') : [];
+      const content = await keyContents(redis, key);
       if (key.includes('alice') || content.some((item) => item?.includes('alice'))) leaks.push(`${key.slice(P.length)}: ${JSON.stringify(content)}`);
     }
     // Her events' results (e:) went with her profile: all three resolved to it.
