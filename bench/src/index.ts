@@ -2,5 +2,5 @@ export { EVENT_UNITS, runBench, markdownOf, latencyInputsIssues, lessOwnReadings
 export { loadBenchConfig, type BenchConfig } from './config.ts';
 export { burstFiguresOf, burstOf, type BurstShape, type SamplePercentiles } from './burst.ts';
 export { dueAt, eventsDue, eventsOf, eventsOffered, offerLoad, settle, settledText, spawnNode, stopSpawned, type Spawned, type Burst, type LoadSpec, type Offered, type Sample, type Settled } from './load.ts';
-export { atLeast, atMost, ceilTo, floorTo } from './verdict.ts';
+export { ceilTo, floorTo } from './verdict.ts';
 export { exitOnSignals, onInterrupt, oneAtATime, type ExitOnSignalsOptions } from './interrupt.ts';

@@ -1,6 +1,6 @@
 import { connectionSecurityEnv } from '@elephant/config';
 import { CHANNELS, type Channel } from '@elephant/channels';
-import { topicsOf as normalizerTopicsOf, loadConfig as loadNormalizerConfig, type NormalizerConfig } from '@elephant/normalizer';
+import { normalizerGroupOf, topicsOf as normalizerTopicsOf, loadConfig as loadNormalizerConfig, type NormalizerConfig } from '@elephant/normalizer';
 import { topicsOf as resolverTopicsOf, loadConfig as loadResolverConfig, type ResolverConfig } from '@elephant/identity-resolver';
 import { topicsOf as builderTopicsOf, loadConfig as loadBuilderConfig, type BuilderConfig } from '@elephant/profile-builder';
 import type { CliConfig } from './config.ts';
@@ -68,9 +68,6 @@ function serviceEnv(config: CliConfig): Record<string, string> {
   };
 }
 
-/** What a normalizer's default group name has between its prefix and its channels. */
-const NORMALIZER_GROUP_STEM = 'elephant-normalizer-';
-
 /**
  * The embedded services' consumer groups: with CONSUMER_GROUP_PREFIX set, named with it in place
  * of TOPIC_PREFIX (`<CONSUMER_GROUP_PREFIX>elephant-identity-resolver`); without, the services'
@@ -83,7 +80,7 @@ function groupOf(config: CliConfig, name: string): { CONSUMER_GROUP?: string } {
 
 /** Every channel in one normalizer: one consumer and one producer for all eight raw topics. */
 export function normalizerConfig(config: CliConfig): NormalizerConfig {
-  return loadNormalizerConfig({ ...serviceEnv(config), ...groupOf(config, `${NORMALIZER_GROUP_STEM}${CHANNELS.join('.')}`), NORMALIZER_CHANNELS: CHANNELS.join(','), PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
+  return loadNormalizerConfig({ ...serviceEnv(config), ...groupOf(config, normalizerGroupOf('', CHANNELS)), NORMALIZER_CHANNELS: CHANNELS.join(','), PARTITIONS: String(config.PARTITIONS), TENANT: config.TENANT, DEFAULT_REGION: config.DEFAULT_REGION, DEFAULT_CURRENCY: config.DEFAULT_CURRENCY });
 }
 
 export function resolverConfig(config: CliConfig): ResolverConfig {
@@ -131,7 +128,8 @@ function normalizerChannelsOf(group: string, stem: string): Channel[] | undefine
 export function deployedConsumerGroups(config: CliConfig, existing: readonly string[]): { group: string; topics: string[] }[] {
   const [cliNormalizer, ...rest] = consumerGroups(config);
   const sources = normalizerTopicsOf(normalizerConfig(config)).sources;
-  const stem = `${config.CONSUMER_GROUP_PREFIX === '' ? config.TOPIC_PREFIX : config.CONSUMER_GROUP_PREFIX}${NORMALIZER_GROUP_STEM}`;
+  // The name without its channels: what a normalizer group of this environment starts with.
+  const stem = normalizerGroupOf(config.CONSUMER_GROUP_PREFIX === '' ? config.TOPIC_PREFIX : config.CONSUMER_GROUP_PREFIX, []);
   const served = new Set<Channel>();
   const normalizers: { group: string; topics: string[] }[] = [];
   for (const group of [...existing].sort()) {

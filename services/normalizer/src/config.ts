@@ -177,6 +177,11 @@ export function loadConfig(env: Env = process.env, options: ParseEnvOptions = {}
   return config;
 }
 
+/** A normalizer's default consumer group: `<prefix>elephant-normalizer-<channel>.<channel>...`, the channels in the order given. */
+export function normalizerGroupOf(prefix: string, channels: readonly Channel[]): string {
+  return `${prefix}elephant-normalizer-${channels.join('.')}`;
+}
+
 export function topicsOf(config: NormalizerConfig): NormalizerTopics {
   const prefix = config.TOPIC_PREFIX;
   const single = config.channels.length === 1 ? config.NORMALIZER_SOURCE_TOPIC : undefined;
@@ -184,6 +189,6 @@ export function topicsOf(config: NormalizerConfig): NormalizerTopics {
     sources: config.channels.map((channel) => ({ channel, topic: single ?? `${prefix}raw.${channel}` })),
     touchpoints: config.TOUCHPOINTS_TOPIC ?? `${prefix}touchpoints.v1`,
     deadLetters: config.DLQ_TOPIC ?? `${prefix}dlq.normalizer.v1`,
-    group: config.CONSUMER_GROUP ?? `${prefix}elephant-normalizer-${config.channels.join('.')}`,
+    group: config.CONSUMER_GROUP ?? normalizerGroupOf(prefix, config.channels),
   };
 }
