@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { adaptMessage, CHANNELS } from '@elephant/channels';
 import { consumerGroups, identityQuality, loadCliConfig, PIPELINE_PARTS, type PipelinePart } from '@elephant/cli';
 import { profileEvents } from '@elephant/identity-resolver';
-import { BatchProducer, consumerGroupsLag, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message, type ReadRecord } from '@elephant/kafka';
+import { BatchProducer, LagPoller, createKafka, ensureTopics, readToEnd, type Kafka, type KafkaMessage, type Message, type ReadRecord } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '@elephant/redis';
 import { AvroRegistry } from '@elephant/registry';
@@ -320,6 +320,7 @@ async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spe
   options.progress(`  ${spec.name}: ${spec.input} events at saturation (${settledText(quiet)})`);
   const spawned = spec.start();
   const pids = Object.values(spawned.pids);
+  const poller = new LagPoller(kafka);
   try {
     const deadline = Date.now() + 600000;
     // Where the clock may start: at the start, when the first input was handled, at
@@ -328,7 +329,7 @@ async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spe
     // starts at the start, start-up included.
     const marks: { counters: Counters; handled: number }[] = [{ counters: await snapshot(redis, options, pids, false), handled: 0 }];
     while (Date.now() < deadline) {
-      const lag = await consumerGroupsLag(kafka, spec.groups);
+      const lag = await poller.lag(spec.groups);
       const handled = spec.input - lag;
       if ((marks.length === 1 && handled > 0) || (marks.length === 2 && handled >= spec.input * SATURATION_FROM)) marks.push({ counters: await snapshot(redis, options, pids, false), handled });
       if (lag === 0) {
@@ -341,6 +342,7 @@ async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spe
     }
     throw new Error(`${spec.name}: input not all handled after 600 s`);
   } finally {
+    await poller.close();
     await spawned.stop();
   }
 }

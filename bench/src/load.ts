@@ -8,7 +8,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { BatchProducer, consumerGroupsLag, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
+import { BatchProducer, LagPoller, type Kafka, type KafkaMessage, type Message } from '@elephant/kafka';
 import { ElephantError } from '@elephant/errors';
 import hdr from 'hdr-histogram-js';
 
@@ -139,13 +139,18 @@ export interface ConsumerGroupTopics {
 /** Waits until the groups' lag is zero (twice in a row). */
 export async function drained(kafka: Kafka, groups: readonly ConsumerGroupTopics[], initial: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let zeros = 0;
-  for (;;) {
-    const lag = await consumerGroupsLag(kafka, groups);
-    zeros = lag === 0 ? zeros + 1 : 0;
-    if (zeros >= 2) return;
-    if (Date.now() > deadline) throw new Error(`benchmark stage still ${lag} of ${initial} behind after ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  const poller = new LagPoller(kafka);
+  try {
+    let zeros = 0;
+    for (;;) {
+      const lag = await poller.lag(groups);
+      zeros = lag === 0 ? zeros + 1 : 0;
+      if (zeros >= 2) return;
+      if (Date.now() > deadline) throw new Error(`benchmark stage still ${lag} of ${initial} behind after ${timeoutMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await poller.close();
   }
 }
 

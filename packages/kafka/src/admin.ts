@@ -186,63 +186,113 @@ export interface GroupLag {
 
 /**
  * Messages not yet consumed by each group: per partition, the high watermark minus the
- * committed offset (the low watermark when the group never committed). One admin connection,
- * each topic's ends fetched once, so it can be polled often (drain, benchmarks). A topic that
- * does not exist is named in the group's `missingTopics`: kafkajs' offset fetch failed on it
- * with UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition"), and
- * `elephant drain` started before the services had created their topics exited 1 with that.
+ * committed offset (the low watermark when the group never committed). Each topic's ends are
+ * fetched once a poll. A topic that does not exist is named in the group's `missingTopics`:
+ * kafkajs' offset fetch failed on it with UNKNOWN_TOPIC_OR_PARTITION ("This server does not
+ * host this topic-partition"), and `elephant drain` started before the services had created
+ * their topics exited 1 with that.
+ *
+ * One admin connection for every poll, opened at the first and again after a poll that failed
+ * (the broker away: `elephant drain` asks until its deadline). Opening one for each poll, as
+ * until 2026-12-07, took 110–140 ms a poll on the local stack (connection, API versions,
+ * metadata, coordinator look-up) against under 10 with the connection kept: the benchmark,
+ * polling every 20 ms for the end of a run at saturation, read it up to 140 ms late.
  */
-export async function consumerGroupsLags(kafka: Kafka, groups: readonly GroupTopics[]): Promise<GroupLag[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    // Listed only when an offset fetch names a topic the broker does not host: a poll of
-    // topics that exist (every poll of a benchmark's window, every 20 ms) asks no metadata of
-    // every topic of the cluster.
-    let existing: Set<string> | undefined;
-    const ends = new Map<string, Awaited<ReturnType<typeof admin.fetchTopicOffsets>>>();
-    const lags: GroupLag[] = [];
-    for (const { group, topics } of groups) {
-      let present = topics;
-      let offsets: Awaited<ReturnType<typeof fetchGroupOffsets>>;
-      try {
-        offsets = await fetchGroupOffsets(admin, group, topics);
-      } catch (error) {
-        if ((error as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-        existing ??= new Set(await admin.listTopics());
-        const listed = existing;
-        present = topics.filter((topic) => listed.has(topic));
-        // A topic created a moment ago may be listed before every broker has its metadata.
-        offsets = present.length === 0 ? [] : await withMetadataRetry(() => fetchGroupOffsets(admin, group, present));
-      }
-      let lag = 0;
-      for (const { topic, partitions } of offsets) {
-        let topicEnds = ends.get(topic);
-        if (!topicEnds) ends.set(topic, (topicEnds = await withMetadataRetry(() => admin.fetchTopicOffsets(topic))));
-        for (const end of topicEnds) {
-          const offset = Number(partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
-          lag += Math.max(0, Number(end.high) - (offset < 0 ? Number(end.low) : offset));
-        }
-      }
-      lags.push({ group, lag, missingTopics: topics.filter((topic) => !present.includes(topic)) });
+export class LagPoller {
+  readonly #kafka: Kafka;
+  #admin: Admin | undefined;
+
+  constructor(kafka: Kafka) {
+    this.#kafka = kafka;
+  }
+
+  /** Each group's lag. One poll at a time. */
+  async lags(groups: readonly GroupTopics[]): Promise<GroupLag[]> {
+    const kept = this.#admin;
+    const admin = kept ?? this.#kafka.admin();
+    this.#admin = admin;
+    try {
+      if (!kept) await admin.connect();
+      return await groupsLags(admin, groups);
+    } catch (error) {
+      this.#admin = undefined;
+      await admin.disconnect().catch(() => undefined);
+      throw error;
     }
-    return lags;
-  } finally {
-    await admin.disconnect();
+  }
+
+  /**
+   * The messages not yet consumed by the groups together.
+   * @throws KAFKA_TOPIC_MISSING (retryable: the topic may be created soon) naming every topic that does not exist
+   */
+  async lag(groups: readonly GroupTopics[]): Promise<number> {
+    const lags = await this.lags(groups);
+    const missing = [...new Set(lags.flatMap((lag) => lag.missingTopics))];
+    if (missing.length > 0) {
+      throw new KafkaError('KAFKA_TOPIC_MISSING', `Cannot measure consumer lag: topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist (yet).`, { retryable: true, details: { topics: missing } });
+    }
+    return lags.reduce((sum, lag) => sum + lag.lag, 0);
+  }
+
+  /** Closes the connection; never throws (it runs in `finally` blocks, after the error that matters). */
+  async close(): Promise<void> {
+    const admin = this.#admin;
+    this.#admin = undefined;
+    await admin?.disconnect().catch(() => undefined);
   }
 }
 
-/**
- * The messages not yet consumed by the groups together (consumerGroupsLags).
- * @throws KAFKA_TOPIC_MISSING (retryable: the topic may be created soon) naming every topic that does not exist
- */
-export async function consumerGroupsLag(kafka: Kafka, groups: readonly GroupTopics[]): Promise<number> {
-  const lags = await consumerGroupsLags(kafka, groups);
-  const missing = [...new Set(lags.flatMap((lag) => lag.missingTopics))];
-  if (missing.length > 0) {
-    throw new KafkaError('KAFKA_TOPIC_MISSING', `Cannot measure consumer lag: topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist (yet).`, { retryable: true, details: { topics: missing } });
+async function groupsLags(admin: Admin, groups: readonly GroupTopics[]): Promise<GroupLag[]> {
+  // Listed only when an offset fetch names a topic the broker does not host: a poll of
+  // topics that exist asks no metadata of every topic of the cluster.
+  let existing: Set<string> | undefined;
+  const ends = new Map<string, Awaited<ReturnType<typeof admin.fetchTopicOffsets>>>();
+  const lags: GroupLag[] = [];
+  for (const { group, topics } of groups) {
+    let present = topics;
+    let offsets: Awaited<ReturnType<typeof fetchGroupOffsets>>;
+    try {
+      offsets = await fetchGroupOffsets(admin, group, topics);
+    } catch (error) {
+      if ((error as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      existing ??= new Set(await admin.listTopics());
+      const listed = existing;
+      present = topics.filter((topic) => listed.has(topic));
+      // A topic created a moment ago may be listed before every broker has its metadata.
+      offsets = present.length === 0 ? [] : await withMetadataRetry(() => fetchGroupOffsets(admin, group, present));
+    }
+    let lag = 0;
+    for (const { topic, partitions } of offsets) {
+      let topicEnds = ends.get(topic);
+      if (!topicEnds) ends.set(topic, (topicEnds = await withMetadataRetry(() => admin.fetchTopicOffsets(topic))));
+      for (const end of topicEnds) {
+        const offset = Number(partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
+        lag += Math.max(0, Number(end.high) - (offset < 0 ? Number(end.low) : offset));
+      }
+    }
+    lags.push({ group, lag, missingTopics: topics.filter((topic) => !present.includes(topic)) });
   }
-  return lags.reduce((sum, lag) => sum + lag.lag, 0);
+  return lags;
+}
+
+/** One poll of each group's lag (LagPoller#lags) over a connection of its own. */
+export async function consumerGroupsLags(kafka: Kafka, groups: readonly GroupTopics[]): Promise<GroupLag[]> {
+  const poller = new LagPoller(kafka);
+  try {
+    return await poller.lags(groups);
+  } finally {
+    await poller.close();
+  }
+}
+
+/** One poll of the groups' lag together (LagPoller#lag) over a connection of its own. */
+export async function consumerGroupsLag(kafka: Kafka, groups: readonly GroupTopics[]): Promise<number> {
+  const poller = new LagPoller(kafka);
+  try {
+    return await poller.lag(groups);
+  } finally {
+    await poller.close();
+  }
 }
 
 /** The lag of one group over `topics` (see consumerGroupsLag). */

@@ -1,5 +1,5 @@
 export { createKafka, levelOf as kafkajsLogLevel, type KafkaClientOptions, type KafkaClientSecurity } from './client.ts';
-export { checkCoPartitioned, ensureTopics, requireTopics, consumerGroupLag, consumerGroupsLag, consumerGroupsLags, type GroupLag, type GroupTopics, type TopicSpec } from './admin.ts';
+export { checkCoPartitioned, ensureTopics, requireTopics, consumerGroupLag, consumerGroupsLag, consumerGroupsLags, LagPoller, type GroupLag, type GroupTopics, type TopicSpec } from './admin.ts';
 export { decodeTxnOffsetCommitV3, encodeTxnOffsetCommitV3, withGeneration, type GroupGeneration } from './txn-offset-commit.ts';
 export { CONSUMER_STABLE_WAIT_MS, CommittedOffsets, decodeOffsetFetchV7, encodeOffsetFetchV7, type CommittedOffsetsOptions, type OffsetFetchPartition, type OffsetFetchResponse } from './committed-offsets.ts';
 export { BatchProducer, recordSize, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';

@@ -1,6 +1,6 @@
 /** elephant_consumer_lag on the real broker: it must show a partition that commits nothing. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer, BatchProducer, consumerGroupsLag, consumerGroupsLags, ensureTopics, KafkaError, type Message } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, consumerGroupsLag, consumerGroupsLags, ensureTopics, KafkaError, LagPoller, type Kafka, type Message } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { createTestContext, waitUntil } from '@elephant/testing';
 
@@ -176,5 +176,39 @@ describe('consumerGroupsLags', () => {
     const error = await consumerGroupsLag(ctx.kafka, [{ group, topics: [topic, absent] }]).then(() => undefined, (caught: unknown) => caught);
     expect(error).toBeInstanceOf(KafkaError);
     expect(error).toMatchObject({ code: 'KAFKA_TOPIC_MISSING', retryable: true, details: { topics: [absent] } });
+  });
+});
+
+describe('LagPoller', () => {
+  it('regression (a connection opened and closed for every poll: 110-140 ms each, the benchmark read the end of a run late): polls over one admin connection, reads new ends and commits each time, opens another after a failed poll', async () => {
+    const topic = await topicWith('polled', 1, five());
+    const group = ctx.group('lag-poller');
+    let admins = 0;
+    const counting: Kafka = Object.create(ctx.kafka, {
+      admin: {
+        value: (...args: Parameters<Kafka['admin']>) => {
+          admins += 1;
+          return ctx.kafka.admin(...args);
+        },
+      },
+    }) as Kafka;
+    const poller = new LagPoller(counting);
+    const setter = ctx.kafka.admin();
+    await setter.connect();
+    try {
+      expect(await poller.lag([{ group, topics: [topic] }])).toBe(5);
+      await setter.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '3' }] });
+      expect(await poller.lag([{ group, topics: [topic] }])).toBe(2);
+      await send(topic, five(5));
+      expect(await poller.lag([{ group, topics: [topic] }])).toBe(7);
+      expect(admins).toBe(1);
+      // kafkajs refuses an empty group id before any request: a failed poll.
+      await expect(poller.lag([{ group: '', topics: [topic] }])).rejects.toThrow();
+      expect(await poller.lag([{ group, topics: [topic] }])).toBe(7);
+      expect(admins).toBe(2);
+    } finally {
+      await setter.disconnect();
+      await poller.close();
+    }
   });
 });

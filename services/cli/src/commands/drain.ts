@@ -1,4 +1,4 @@
-import { consumerGroupsLags, type GroupLag, type Kafka } from '@elephant/kafka';
+import { LagPoller, type GroupLag, type Kafka } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import type { CliConfig } from '../config.ts';
 import { commandKafka, explainConnectionFailure, kafkaSecurityFailure, unreachableService } from '../connect.ts';
@@ -30,30 +30,35 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
   const deadline = Date.now() + options.timeoutMs;
   const groups = await groupsOf(kafka, config, deadline);
   const bar = progress('drain', undefined);
-  let zeros = 0;
-  let peak = 0;
-  for (;;) {
-    let lags: GroupLag[];
-    try {
-      lags = await consumerGroupsLags(kafka, groups);
-    } catch (error) {
-      await waitOutUnreachable(error, config, deadline);
-      continue;
+  const poller = new LagPoller(kafka);
+  try {
+    let zeros = 0;
+    let peak = 0;
+    for (;;) {
+      let lags: GroupLag[];
+      try {
+        lags = await poller.lags(groups);
+      } catch (error) {
+        await waitOutUnreachable(error, config, deadline);
+        continue;
+      }
+      const lag = lags.reduce((sum, group) => sum + group.lag, 0);
+      const missing = [...new Set(lags.flatMap((group) => group.missingTopics))];
+      peak = Math.max(peak, lag);
+      bar.update(peak - lag, peak, missing.length > 0 ? `waiting for ${missing.length} topic${missing.length === 1 ? '' : 's'} to be created` : lag > 0 ? `${lag} behind` : undefined);
+      zeros = lag === 0 && missing.length === 0 ? zeros + 1 : 0;
+      // The second zero reading confirms the first; at the deadline one is enough, as no more
+      // can be taken (before 2026-12-07 `drain --timeout 0` with nothing behind exited 3).
+      const expired = Date.now() > deadline;
+      if (zeros >= 2 || (zeros === 1 && expired)) {
+        bar.finish('every consumer group is caught up');
+        return;
+      }
+      if (expired) throw drainTimeout(config, options.timeoutMs, lags);
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const lag = lags.reduce((sum, group) => sum + group.lag, 0);
-    const missing = [...new Set(lags.flatMap((group) => group.missingTopics))];
-    peak = Math.max(peak, lag);
-    bar.update(peak - lag, peak, missing.length > 0 ? `waiting for ${missing.length} topic${missing.length === 1 ? '' : 's'} to be created` : lag > 0 ? `${lag} behind` : undefined);
-    zeros = lag === 0 && missing.length === 0 ? zeros + 1 : 0;
-    // The second zero reading confirms the first; at the deadline one is enough, as no more
-    // can be taken (before 2026-12-07 `drain --timeout 0` with nothing behind exited 3).
-    const expired = Date.now() > deadline;
-    if (zeros >= 2 || (zeros === 1 && expired)) {
-      bar.finish('every consumer group is caught up');
-      return;
-    }
-    if (expired) throw drainTimeout(config, options.timeoutMs, lags);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  } finally {
+    await poller.close();
   }
 }
 
