@@ -406,20 +406,49 @@ async function throughputAlone(kafka: Kafka, redis: Redis, options: BenchOptions
   return { baseline, normalizer, resolver, builder, touchpoints };
 }
 
+/** What every kind of run sets up: its name (the prefix of its topics and keys), tenant, population and clients. */
+interface Session {
+  readonly run: string;
+  readonly tenant: string;
+  readonly simulation: Simulation;
+  readonly kafka: Kafka;
+  readonly redis: Redis;
+  /** Deletes the run's topics and Redis keys (unless BENCH_KEEP); run once at a time, by a signal too. */
+  readonly clean: () => Promise<void>;
+}
+
+/**
+ * Runs `body` in a session of its own, checked first by `check` (before any connection), and
+ * cleans up after it, or on SIGTERM or SIGINT once the stage processes are stopped
+ * (exitOnSignals).
+ */
+async function inSession<T>(options: BenchOptions, body: (session: Session) => Promise<T>, check?: (simulation: Simulation) => void): Promise<T> {
+  const run = `bench-${Date.now().toString(36)}`;
+  const tenant = 'default';
+  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
+  check?.(simulation);
+  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
+  const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
+  const clean = oneAtATime(async () => cleanUp(kafka, redis, run, options));
+  const forget = onInterrupt(clean);
+  try {
+    return await body({ run, tenant, simulation, kafka, redis, clean });
+  } finally {
+    await clean();
+    forget();
+    redis.disconnect();
+  }
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   // Checked before the ten minutes of runs before the burst's.
   const burstShape = burstOptionsOf(options);
-  const run = `bench-${Date.now().toString(36)}`;
-  const tenant = 'default';
-  const env = serviceEnv(options, tenant);
-  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
   // The burst run offers the most events of all the latency runs.
-  checkLatencyInputs(options, simulation, burstShape);
-  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
-  const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
-  // On SIGTERM or SIGINT (exitOnSignals), once the stage processes are stopped.
-  const clean = oneAtATime(async () => cleanUp(kafka, redis, run, options));
-  const forget = onInterrupt(clean);
+  return inSession(options, (session) => fullRun(options, burstShape, session), (simulation) => checkLatencyInputs(options, simulation, burstShape));
+}
+
+async function fullRun(options: BenchOptions, burstShape: Burst, { run, tenant, simulation, kafka, redis, clean }: Session): Promise<BenchReport> {
+  const env = serviceEnv(options, tenant);
   // The bench's own polling costs Redis nothing: it never talks to Redis between snapshots but
   // to read them, and those readings are left out (lessOwnReadings).
   const records = simulation.records;
@@ -427,86 +456,80 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const raw = (prefix: string): { topic: string; messages: Message[] }[] =>
     CHANNELS.map((channel) => ({ topic: `${prefix}raw.${channel}`, messages: records.filter((record) => record.channel === channel).map((record) => ({ value: record.json })) }));
 
+  const alone = await throughputAlone(kafka, redis, options, run, tenant, env, simulation);
+  const { normalizer, touchpoints } = alone;
+  const resolverFigures = alone.resolver;
+  const builderFigures = alone.builder;
+  // Each measurement starts without what the ones before left: their topics and Redis keys
+  // are deleted as soon as their figures are taken (a Redis that keeps them rewrites a larger
+  // append-only file while the next run is measured, on the same two cores).
+  await clean();
+  // The same passthrough in a process of its own at the fixed load: the latency of one hop
+  // through the broker and a Kafka client on this machine, the floor of every stage's.
+  const baseline: StageFigures = { ...alone.baseline, latency: await passthroughLatency(kafka, redis, options, run, simulation) };
+  let before: Counters;
+  let after: Counters;
+
+  // Each stage alone at the fixed load, in a process of its own (`elephant run --only`), fed
+  // what the stage before it produced: input record produced → output record consumed.
+  const stageLatency = await stageLatencies(kafka, redis, options, run, tenant, env, simulation);
+  await clean();
+
+  // The whole pipeline, fed by the simulator at full speed.
+  const pipePrefix = `${run}.pipeline.`;
+  const pipeEnv = { ...env, TOPIC_PREFIX: pipePrefix, REDIS_KEY_PREFIX: `${run}:pipeline:` };
+  await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${pipePrefix}raw.${channel}`, partitions: options.partitions })));
+  const memoryBefore = (await redisStats(redis)).memory;
+  // One process per stage, as in the latency run (a single process tops out at one core).
+  await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${pipePrefix}${name}`, partitions: options.partitions })));
+  // As every throughput run: the stage latency runs' topics were just deleted and their broker
+  // log written; the kernel and the broker finish that now, not while the pipeline is timed.
+  const quiet = await settle(settleMsOf(options));
+  const services = spawnStages(pipeEnv);
+  const pipeGroups = consumerGroups(loadCliConfig(pipeEnv));
+  const stagePids = Object.values(services.pids);
   try {
-    const alone = await throughputAlone(kafka, redis, options, run, tenant, env, simulation);
-    const { normalizer, touchpoints } = alone;
-    const resolverFigures = alone.resolver;
-    const builderFigures = alone.builder;
-    // Each measurement starts without what the ones before left: their topics and Redis keys
-    // are deleted as soon as their figures are taken (a Redis that keeps them rewrites a larger
-    // append-only file while the next run is measured, on the same two cores).
-    await clean();
-    // The same passthrough in a process of its own at the fixed load: the latency of one hop
-    // through the broker and a Kafka client on this machine, the floor of every stage's.
-    const baseline: StageFigures = { ...alone.baseline, latency: await passthroughLatency(kafka, redis, options, run, simulation) };
-    let before: Counters;
-    let after: Counters;
-
-    // Each stage alone at the fixed load, in a process of its own (`elephant run --only`), fed
-    // what the stage before it produced: input record produced → output record consumed.
-    const stageLatency = await stageLatencies(kafka, redis, options, run, tenant, env, simulation);
-    await clean();
-
-    // The whole pipeline, fed by the simulator at full speed.
-    const pipePrefix = `${run}.pipeline.`;
-    const pipeEnv = { ...env, TOPIC_PREFIX: pipePrefix, REDIS_KEY_PREFIX: `${run}:pipeline:` };
-    await ensureTopics(kafka, CHANNELS.map((channel) => ({ topic: `${pipePrefix}raw.${channel}`, partitions: options.partitions })));
-    const memoryBefore = (await redisStats(redis)).memory;
-    // One process per stage, as in the latency run (a single process tops out at one core).
-    await ensureTopics(kafka, PIPELINE_TOPICS.map((name) => ({ topic: `${pipePrefix}${name}`, partitions: options.partitions })));
-    // As every throughput run: the stage latency runs' topics were just deleted and their broker
-    // log written; the kernel and the broker finish that now, not while the pipeline is timed.
-    const quiet = await settle(settleMsOf(options));
-    const services = spawnStages(pipeEnv);
-    const pipeGroups = consumerGroups(loadCliConfig(pipeEnv));
-    const stagePids = Object.values(services.pids);
-    try {
-      await warmUp(kafka, pipePrefix, simulation, pipeGroups);
-      options.progress(`pipeline: all services, simulator traffic at full speed (before the services started: ${settledText(quiet)})`);
-      before = await snapshot(redis, options, stagePids);
-      await produceAll(kafka, raw(pipePrefix));
-      await drained(kafka, pipeGroups, records.length, 900000);
-      after = await snapshot(redis, options, stagePids);
-    } finally {
-      await services.stop();
-    }
-    const memoryAfter = (await redisStats(redis)).memory;
-    const pipeline = stageFiguresOf('whole pipeline', EVENT_UNITS.rawMessages, records.length, before, after, baseline);
-    const graphPrefix = `${run}:pipeline:{${tenant}}:`;
-    const live = await redis.smembers(`${graphPrefix}live`);
-    const quality = identityQuality(await profileEvents(redis, graphPrefix, live), simulation);
-    await clean();
-
-    // Latency: raw message produced → profile update consumed, at a fixed offered load.
-    const latency = await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
-    await clean();
-    const latencyExactlyOnce = await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency-eos.`, REDIS_KEY_PREFIX: `${run}:latency-eos:`, PROCESSING_GUARANTEE: 'exactly_once' }, simulation, options);
-    await clean();
-    const burst = await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burstShape);
-
-    const stages = [
-      { ...normalizer, latency: stageLatency.normalizer },
-      { ...resolverFigures, latency: stageLatency.resolver },
-      { ...builderFigures, latency: stageLatency.builder },
-    ];
-    const targets = targetsOf({ baseline, stages, latency, latencyExactlyOnce, quality });
-    return {
-      generatedAt: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
-      workload: { people: options.people, rawMessages: records.length, touchpoints },
-      baseline,
-      stages,
-      pipeline: { ...pipeline, latency: latencyFiguresOf(latency, latency.unit), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles, splitPeople: quality.splitPeople, itemsInSeveralClusters: quality.itemsInSeveralClusters }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
-      latency,
-      latencyExactlyOnce,
-      burst,
-      targets,
-    };
+    await warmUp(kafka, pipePrefix, simulation, pipeGroups);
+    options.progress(`pipeline: all services, simulator traffic at full speed (before the services started: ${settledText(quiet)})`);
+    before = await snapshot(redis, options, stagePids);
+    await produceAll(kafka, raw(pipePrefix));
+    await drained(kafka, pipeGroups, records.length, 900000);
+    after = await snapshot(redis, options, stagePids);
   } finally {
-    await clean();
-    forget();
-    redis.disconnect();
+    await services.stop();
   }
+  const memoryAfter = (await redisStats(redis)).memory;
+  const pipeline = stageFiguresOf('whole pipeline', EVENT_UNITS.rawMessages, records.length, before, after, baseline);
+  const graphPrefix = `${run}:pipeline:{${tenant}}:`;
+  const live = await redis.smembers(`${graphPrefix}live`);
+  const quality = identityQuality(await profileEvents(redis, graphPrefix, live), simulation);
+  await clean();
+
+  // Latency: raw message produced → profile update consumed, at a fixed offered load.
+  const latency = await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+  await clean();
+  const latencyExactlyOnce = await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency-eos.`, REDIS_KEY_PREFIX: `${run}:latency-eos:`, PROCESSING_GUARANTEE: 'exactly_once' }, simulation, options);
+  await clean();
+  const burst = await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burstShape);
+
+  const stages = [
+    { ...normalizer, latency: stageLatency.normalizer },
+    { ...resolverFigures, latency: stageLatency.resolver },
+    { ...builderFigures, latency: stageLatency.builder },
+  ];
+  const targets = targetsOf({ baseline, stages, latency, latencyExactlyOnce, quality });
+  return {
+    generatedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
+    workload: { people: options.people, rawMessages: records.length, touchpoints },
+    baseline,
+    stages,
+    pipeline: { ...pipeline, latency: latencyFiguresOf(latency, latency.unit), touchpointsPerSecond: Math.round(touchpoints / pipeline.seconds), quality: { precision: quality.precision, recall: quality.recall, f1: quality.f1, overMergedProfiles: quality.overMergedProfiles, splitPeople: quality.splitPeople, itemsInSeveralClusters: quality.itemsInSeveralClusters }, redisBytesPerProfile: live.length > 0 ? Math.round((memoryAfter - memoryBefore) / live.length) : 0, profiles: live.length },
+    latency,
+    latencyExactlyOnce,
+    burst,
+    targets,
+  };
 }
 
 /** The whole pipeline's identity quality as the report gives it (`pairwiseQuality` of packages/identity). */
@@ -604,21 +627,8 @@ function serviceEnv(options: BenchOptions, tenant: string, guarantee: 'exactly_o
 }
 
 /** Only the throughput of the passthrough and of each stage alone, for tuning; no report written (BENCH_ONLY=throughput). */
-export async function runThroughputOnly(options: BenchOptions): Promise<Record<string, StageFigures | number>> {
-  const run = `bench-${Date.now().toString(36)}`;
-  const tenant = 'default';
-  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
-  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
-  const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
-  const clean = oneAtATime(async () => cleanUp(kafka, redis, run, options));
-  const forget = onInterrupt(clean);
-  try {
-    return await throughputAlone(kafka, redis, options, run, tenant, serviceEnv(options, tenant), simulation);
-  } finally {
-    await clean();
-    forget();
-    redis.disconnect();
-  }
+export function runThroughputOnly(options: BenchOptions): Promise<Record<string, StageFigures | number>> {
+  return inSession(options, ({ run, tenant, simulation, kafka, redis }) => throughputAlone(kafka, redis, options, run, tenant, serviceEnv(options, tenant), simulation));
 }
 
 /**
@@ -629,24 +639,16 @@ export async function runThroughputOnly(options: BenchOptions): Promise<Record<s
  */
 export async function runLatencyOnly(options: BenchOptions, which: 'pipeline' | 'pipeline-exactly-once' | 'alone' | 'burst' = 'pipeline'): Promise<BenchReport['latency'] | BurstFigures | Record<string, LatencyFigures>> {
   const burst = which === 'burst' ? burstOptionsOf(options) : undefined;
-  const run = `bench-${Date.now().toString(36)}`;
-  const tenant = 'default';
-  const env = serviceEnv(options, tenant, which === 'pipeline-exactly-once' ? 'exactly_once' : 'at_least_once');
-  const simulation: Simulation = simulate({ seed: 42, people: options.people, tenant });
-  checkLatencyInputs(options, simulation, burst);
-  const kafka = createKafka({ brokers: options.kafkaBrokers.split(','), clientId: 'elephant-bench', logger: options.logger });
-  const redis = await connectRedis({ url: options.redisUrl, logger: options.logger, name: 'elephant-bench' });
-  const clean = oneAtATime(async () => cleanUp(kafka, redis, run, options));
-  const forget = onInterrupt(clean);
-  try {
-    if (burst !== undefined) return await measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burst);
-    if (which !== 'alone') return await measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
-    return { baseline: await passthroughLatency(kafka, redis, options, run, simulation), ...(await stageLatencies(kafka, redis, options, run, tenant, env, simulation)) };
-  } finally {
-    await clean();
-    forget();
-    redis.disconnect();
-  }
+  return inSession(
+    options,
+    async ({ run, tenant, simulation, kafka, redis }) => {
+      const env = serviceEnv(options, tenant, which === 'pipeline-exactly-once' ? 'exactly_once' : 'at_least_once');
+      if (burst !== undefined) return measureBurst(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.burst.`, REDIS_KEY_PREFIX: `${run}:burst:` }, simulation, options, burst);
+      if (which !== 'alone') return measureLatency(kafka, redis, { ...env, TOPIC_PREFIX: `${run}.latency.`, REDIS_KEY_PREFIX: `${run}:latency:` }, simulation, options);
+      return { baseline: await passthroughLatency(kafka, redis, options, run, simulation), ...(await stageLatencies(kafka, redis, options, run, tenant, env, simulation)) };
+    },
+    (simulation) => checkLatencyInputs(options, simulation, burst),
+  );
 }
 
 /** Topics between the stages, created before the stages start (they would create them too). */

@@ -124,6 +124,26 @@ describe('BatchConsumer offset commits', () => {
     }
   });
 
+  it('stop commits the offsets an earlier commit failed to: its final flush takes the failed commit\'s entries', async () => {
+    const topic = await topicWithThree('back');
+    const group = ctx.group('back');
+    // A long interval: the failed commit's own retry would come 5 s later; stop() comes first.
+    const { consumer, proxy, warnings } = await consumerCutAfterFirstBatch(topic, group, 60000);
+    try {
+      await waitUntil(() => commitFailures(warnings)[0], { timeoutMs: 30000, message: 'the offset commit to fail while the proxy is cut' });
+      // Back before kafkajs gives its fetches up (about 4 s of retries): the member is still in
+      // its group, so the failed commit's entries still count.
+      await proxy.restore();
+      expect(await committedOffset(group, topic)).toBe(-1);
+      await consumer.stop();
+      expect(await committedOffset(group, topic)).toBe(3);
+      expect(commitFailures(warnings).filter((line) => line['retrying'] === false)).toEqual([]);
+    } finally {
+      await proxy.restore();
+      await consumer.stop();
+    }
+  });
+
   it('stop ends while the broker stays away: the failed commit is retried a bounded number of times, or until the member leaves its group, then given up', async () => {
     const topic = await topicWithThree('away');
     const group = ctx.group('away');
