@@ -34,7 +34,7 @@ export interface TestContext {
   readonly keyPrefix: string;
   /** Creates topics of this test (names from `topic()`), deleted again by `cleanup()`. */
   createTopics(specs: readonly TopicSpec[]): Promise<void>;
-  /** Deletes what the test created: its topics (createTopics) and its Redis keys (keyPrefix). */
+  /** Deletes what the test and the services it started created: its topics (named by `topic()`) and its Redis keys (keyPrefix). */
   cleanup(): Promise<void>;
 }
 
@@ -68,12 +68,16 @@ export function createTestContext(name: string): TestContext {
       } finally {
         redis.disconnect();
       }
-      if (created.length === 0) return;
       const admin = kafka.admin();
       await admin.connect();
       try {
-        // Tests may ensure the same topic twice; Kafka refuses duplicate names in one request.
-        await admin.deleteTopics({ topics: [...new Set(created)], timeout: 10000 });
+        // Its topics, whoever created them: the services a test starts under a TOPIC_PREFIX of
+        // `topic()` create theirs (dead letters, outputs); the whole suite left 65 of them, 370
+        // partitions, on the broker until 2026-12-07. A set: tests may ensure the same topic
+        // twice, and Kafka refuses duplicate names in one request.
+        const own = `elephant-test.${id}.`;
+        const topics = new Set([...created, ...(await admin.listTopics()).filter((topic) => topic.startsWith(own))]);
+        if (topics.size > 0) await admin.deleteTopics({ topics: [...topics], timeout: 10000 });
       } finally {
         await admin.disconnect();
       }
