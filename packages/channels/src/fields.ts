@@ -172,6 +172,12 @@ export class Fields {
     return value !== undefined && value !== null;
   }
 
+  /** True when `key` is present, not null and not a blank string (which counts as absent, as in text fields). */
+  hasValue(key: string): boolean {
+    const value = this.#value[key];
+    return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
+  }
+
   /** The raw value of `key`, without consuming it. */
   peek(key: string): unknown {
     return Object.hasOwn(this.#value, key) ? this.#value[key] : undefined;

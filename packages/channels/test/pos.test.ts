@@ -68,6 +68,27 @@ describe('pos adapter', () => {
     expect(tp.commerce).toMatchObject({ orderId: 'ret-10', returnId: 'ret-10', totalMinor: 1000 });
   });
 
+  it('regression (the magnitudes of signed lines were added: a €20 item and a −€5 coupon line made €25): a total summed from line items nets their signs', () => {
+    const at = { type: 'purchase', id: 'txn-signs', occurredAt: '2024-05-02T10:00:00Z', currency: 'EUR', loyaltyCard: '42' };
+    const coupon = one(adaptPos({ ...at, lineItems: [{ sku: 'shirt', unitPrice: 20 }, { sku: 'COUPON', unitPrice: -5 }] }, context));
+    // The lines stay magnitudes (the touchpoint's contract); the total is what was paid.
+    expect(coupon.commerce).toMatchObject({ totalMinor: 1500, lineItems: [{ unitPriceMinor: 2000 }, { productId: 'COUPON', unitPriceMinor: 500 }] });
+    // An exchange: one item bought, one taken back (a negative quantity, or a negative minor price).
+    expect(one(adaptPos({ ...at, lineItems: [{ sku: 'a', unitPrice: '20.00' }, { sku: 'b', quantity: -1, unitPrice: '15.00' }] }, context)).commerce?.totalMinor).toBe(500);
+    expect(one(adaptPos({ ...at, lineItems: [{ sku: 'a', unitPriceMinor: 2000 }, { sku: 'b', unitPriceMinor: '-1500' }] }, context)).commerce?.totalMinor).toBe(500);
+    // Both signs negative is a positive line; a return's all-negative lines are its magnitude.
+    expect(one(adaptPos({ ...at, lineItems: [{ sku: 'a', quantity: -2, unitPrice: -5 }] }, context)).commerce?.totalMinor).toBe(1000);
+    expect(one(adaptPos({ ...at, type: 'return', lineItems: [{ sku: 'a', quantity: -1, unitPrice: 20 }, { sku: 'b', quantity: -2, unitPrice: 5 }] }, context)).commerce?.totalMinor).toBe(3000);
+    // A stated total is taken as stated.
+    expect(one(adaptPos({ ...at, total: 15, lineItems: [{ sku: 'shirt', unitPrice: 20 }, { sku: 'COUPON', unitPrice: -5 }] }, context)).commerce?.totalMinor).toBe(1500);
+  });
+
+  it('regression (an empty total failed the event): an empty string amount counts as absent, as in text fields', () => {
+    const tp = one(adaptPos({ type: 'purchase', id: 'txn-empty', occurredAt: '2024-05-02T10:00:00Z', loyaltyCard: '42', currency: 'EUR', total: '', totalMinor: ' ', lineItems: [{ sku: 'a', unitPriceMinor: '', unitPrice: '2.50' }] }, context));
+    expect(tp.commerce?.totalMinor).toBe(250);
+    expect(tp.properties).toMatchObject({ total: '', totalMinor: ' ', 'lineItems[0].unitPriceMinor': '' });
+  });
+
   it('regression (a sale with no amount became a sale of 0): without total, totalMinor or line items it is refused, naming total', () => {
     for (const type of ['purchase', 'return']) {
       for (const lineItems of [undefined, []]) {

@@ -221,8 +221,12 @@ describe('web adapter (Segment Spec)', () => {
     expect(all.properties).toMatchObject({ 'properties.revenue': '27', 'properties.subtotal': '25' });
     expect(one(order({ revenue: 27, subtotal: 25 })).commerce?.totalMinor).toBe(2700);
     expect(one(order({ products: [{ sku: 's', price: 2, quantity: 3 }] })).commerce?.totalMinor).toBe(600);
+    // An empty total is no total (regression: it failed the event): revenue is taken.
+    expect(one(order({ total: '', revenue: 25 })).commerce?.totalMinor).toBe(2500);
+    // A product line with a negative price (a discount) nets in the sum (regression: its magnitude was added).
+    expect(one(order({ products: [{ sku: 's', price: 20 }, { sku: 'promo', price: -5 }] })).commerce?.totalMinor).toBe(1500);
     for (const event of ['Order Completed', 'Order Refunded']) {
-      for (const properties of [{}, { products: [] }, { total: null }]) {
+      for (const properties of [{}, { products: [] }, { total: null }, { total: ' ' }]) {
         const result = order(properties, event);
         expect(failure(result, 'SCHEMA_VIOLATION')).toBe('properties.total: is required (or revenue, subtotal, or products to sum)');
         expect(!result.ok && result.error.details).toEqual({ path: 'properties.total' });
@@ -252,6 +256,9 @@ describe('web adapter (Segment Spec)', () => {
   it('falls back to originalTimestamp when there is no timestamp', () => {
     const tp = one(adaptWeb({ type: 'page', messageId: 'm', anonymousId: 'a', originalTimestamp: '2024-05-01T12:00:00+02:00' }, context));
     expect(tp.eventTime).toBe(Date.parse('2024-05-01T10:00:00Z'));
+    // An empty timestamp is no timestamp (regression: it failed the event).
+    const empty = one(adaptWeb({ type: 'page', messageId: 'm', anonymousId: 'a', timestamp: '', originalTimestamp: '2024-05-01T12:00:00+02:00' }, context));
+    expect(empty.eventTime).toBe(Date.parse('2024-05-01T10:00:00Z'));
   });
 
   describe('malformed messages', () => {

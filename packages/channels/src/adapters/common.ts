@@ -1,7 +1,7 @@
 /** Field groups several channels share: person traits, consent, customer identifiers, money. */
 import { schemaViolation } from '../errors.ts';
 import { isRecord, jsonText, nestedDeeperThan, PROPERTY_LIMITS, setOwn, type Fields } from '../fields.ts';
-import { MAX_AMOUNT_MINOR, normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
+import { isNegativeAmount, MAX_AMOUNT_MINOR, normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
 import type { AdapterContext } from '../context.ts';
 import type { IdentifierCollector } from '../identifiers.ts';
 import type { Address, Consent, LineItem, Traits } from '../generated/touchpoint.ts';
@@ -173,8 +173,9 @@ export function readCurrency(fields: Fields, key: string, context: AdapterContex
 
 /** An amount given either in minor units (`minorKey`, preferred) or as a decimal (`decimalKey`); null when neither. */
 export function readAmount(fields: Fields, decimalKey: string, minorKey: string | null, currency: string): number | null {
-  if (minorKey !== null && fields.has(minorKey)) return minorUnits(fields.take(minorKey), fields.at(minorKey));
-  if (fields.has(decimalKey)) return toMinorUnits(fields.take(decimalKey), currency, fields.at(decimalKey));
+  // An empty string is no amount, as in text fields: `total: ""` falls back to `revenue`.
+  if (minorKey !== null && fields.hasValue(minorKey)) return minorUnits(fields.take(minorKey), fields.at(minorKey));
+  if (fields.hasValue(decimalKey)) return toMinorUnits(fields.take(decimalKey), currency, fields.at(decimalKey));
   return null;
 }
 
@@ -185,20 +186,36 @@ export interface LineItemKeys {
   readonly priceMinor: string | null;
 }
 
+/** Line items as read: magnitudes (the touchpoint's), and the direction the source gave each. */
+export interface LineItems {
+  readonly items: LineItem[];
+  /**
+   * Per item, -1 when the source signed its line negative (a negative quantity or a negative
+   * price, not both: a discount or coupon line, an item taken back in an exchange, every line
+   * of a till that signs returns), else 1. Only a total summed from the lines uses it.
+   */
+  readonly signs: readonly (1 | -1)[];
+}
+
 /** Line items; a missing quantity counts as 1 (the convention of e-commerce trackers). */
-export function readLineItems(items: readonly Fields[], currency: string, keys: LineItemKeys): LineItem[] {
-  return items.map((item) => {
+export function readLineItems(fields: readonly Fields[], currency: string, keys: LineItemKeys): LineItems {
+  const signs: (1 | -1)[] = [];
+  const items = fields.map((item) => {
     const productId = item.firstString(...keys.productId);
     if (productId === null) throw schemaViolation(item.at(keys.productId[0]), 'is required');
     const name = item.optString('name');
     const category = item.optString('category');
-    const quantity = Math.abs(item.optInt('quantity', -2147483647, 2147483647) ?? 1);
+    const signedQuantity = item.optInt('quantity', -2147483647, 2147483647) ?? 1;
     const statedCurrency = item.optString('currency');
     const itemCurrency = statedCurrency === null ? currency : parseCurrency(statedCurrency, item.at('currency'));
+    const priceKey = keys.priceMinor !== null && item.hasValue(keys.priceMinor) ? keys.priceMinor : keys.price;
+    const negativePrice = isNegativeAmount(item.peek(priceKey));
     const unitPriceMinor = readAmount(item, keys.price, keys.priceMinor, itemCurrency);
     if (unitPriceMinor === null) throw schemaViolation(item.at(keys.price), 'is required');
-    return { productId, name, category, quantity, unitPriceMinor, currency: itemCurrency };
+    signs.push(signedQuantity < 0 !== negativePrice ? -1 : 1);
+    return { productId, name, category, quantity: Math.abs(signedQuantity), unitPriceMinor, currency: itemCurrency };
   });
+  return { items, signs };
 }
 
 /**
@@ -210,13 +227,15 @@ export function readLineItems(items: readonly Fields[], currency: string, keys: 
  * @param path the line items' path (`lineItems`), for errors: `lineItems[1].currency`
  * @throws SCHEMA_VIOLATION for an item in another currency, or a sum over MAX_AMOUNT_MINOR
  */
-export function lineItemsTotal(items: readonly LineItem[], currency: string, path: string): number | null {
+export function lineItemsTotal({ items, signs }: LineItems, currency: string, path: string): number | null {
   if (items.length === 0) return null;
   const other = items.findIndex((item) => item.currency !== currency);
   if (other !== -1) {
     throw schemaViolation(`${path}[${other}].currency`, `is ${items[other]?.currency ?? ''}, not the order's ${currency}: line items in another currency cannot be summed (state the order's total)`);
   }
-  const total = items.reduce((sum, item) => sum + item.quantity * item.unitPriceMinor, 0);
+  // Signed, then a magnitude: a €20 item and a −€5 coupon line are €15 (before 2026-12-07 the
+  // magnitudes were added, €25); the event's kind says which way the money went.
+  const total = items.reduce((sum, item, index) => sum + (signs[index] ?? 1) * item.quantity * item.unitPriceMinor, 0);
   if (!Number.isSafeInteger(total) || Math.abs(total) > MAX_AMOUNT_MINOR) throw schemaViolation(path, `sum of line items is too large (over ${MAX_AMOUNT_MINOR} minor units)`);
-  return total;
+  return Math.abs(total);
 }

@@ -28,9 +28,9 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
   readCustomer(txn.optObject('customer'), ids);
 
   const currency = readCurrency(txn, 'currency', context);
-  const lineItems = readLineItems(txn.objects('lineItems'), currency, { productId: ['productId', 'sku'], price: 'unitPrice', priceMinor: 'unitPriceMinor' });
+  const lines = readLineItems(txn.objects('lineItems'), currency, { productId: ['productId', 'sku'], price: 'unitPrice', priceMinor: 'unitPriceMinor' });
   // No amount and no line items to sum is no amount at all: refused (before 2026-12-07, a sale of 0).
-  const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? lineItemsTotal(lineItems, currency, txn.at('lineItems'));
+  const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? lineItemsTotal(lines, currency, txn.at('lineItems'));
   if (totalMinor === null) throw schemaViolation(txn.at('total'), 'is required (or totalMinor, or lineItems to sum)');
   // A return without a receipt has no original order: it stands for itself.
   const orderId = (kind === 'return' ? txn.optString('originalOrderId') : txn.optString('orderId')) ?? sourceEventId;
@@ -42,7 +42,7 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
       sourceEventId,
       eventType,
       eventTime,
-      commerce: { kind, orderId, returnId: kind === 'return' ? sourceEventId : null, currency, lineItems, totalMinor },
+      commerce: { kind, orderId, returnId: kind === 'return' ? sourceEventId : null, currency, lineItems: lines.items, totalMinor },
       store: { storeId: txn.optString('storeId'), cashierId: txn.optString('cashierId'), terminalId: txn.optString('terminalId') },
       loyalty: couponCode === null ? null : { couponCode, pointsDelta: null, programId: null },
     },

@@ -23,7 +23,7 @@ const TRACK_EVENTS: Readonly<Record<string, EventType>> = {
 const TIME_KEYS = ['timestamp', 'originalTimestamp', 'receivedAt', 'sentAt'] as const;
 
 function eventTimeOf(message: Fields): number {
-  const key = TIME_KEYS.find((candidate) => message.has(candidate));
+  const key = TIME_KEYS.find((candidate) => message.hasValue(candidate));
   if (key === undefined) throw schemaViolation(message.at('timestamp'), 'is required (or originalTimestamp, receivedAt, sentAt)');
   return readTime(message, key);
 }
@@ -84,16 +84,16 @@ function addCommonIdentifiers(message: Fields, segmentContext: Fields | null, id
 function commerceOf(properties: Fields, kind: 'purchase' | 'return', context: AdapterContext): { commerce: Commerce; loyalty: Loyalty | null } {
   const orderId = properties.string('order_id');
   const currency = readCurrency(properties, 'currency', context);
-  const lineItems = readLineItems(properties.objects('products'), currency, { productId: ['product_id', 'id', 'sku'], price: 'price', priceMinor: null });
+  const lines = readLineItems(properties.objects('products'), currency, { productId: ['product_id', 'id', 'sku'], price: 'price', priceMinor: null });
   const total =
     readAmount(properties, 'total', null, currency) ??
     readAmount(properties, 'revenue', null, currency) ??
     readAmount(properties, 'subtotal', null, currency) ??
-    lineItemsTotal(lineItems, currency, properties.at('products'));
+    lineItemsTotal(lines, currency, properties.at('products'));
   if (total === null) throw schemaViolation(properties.at('total'), 'is required (or revenue, subtotal, or products to sum)');
   const coupon = properties.optString('coupon');
   return {
-    commerce: { kind, orderId, returnId: null, currency, lineItems, totalMinor: total },
+    commerce: { kind, orderId, returnId: null, currency, lineItems: lines.items, totalMinor: total },
     loyalty: coupon === null ? null : { couponCode: coupon, pointsDelta: null, programId: null },
   };
 }
