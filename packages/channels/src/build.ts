@@ -12,11 +12,11 @@ import type { Campaign, Commerce, Content, Email, Loyalty, Store, Support, Touch
 export interface TouchpointDraft {
   readonly sourceEventId: string;
   /**
-   * Set when `sourceEventId` is not the event's own id but one an event of another type may
-   * share (an ads conversion id, which can be its click's): the event type then enters the
-   * eventId (touchpointEventId), while `source.eventId` stays the id as sent.
+   * Set when `sourceEventId` is not the event's own id but one other events may share (an ads
+   * conversion's id, which can be its click's gclid, shared by every conversion of the click):
+   * it then enters the eventId (touchpointEventId), while `source.eventId` stays the id as sent.
    */
-  readonly scopedSourceEventId?: boolean;
+  readonly sourceEventScope?: string;
   readonly eventType: EventType;
   readonly eventTime: number;
   readonly traits?: Traits | null;

@@ -115,10 +115,17 @@ export function deriveEventId(tenant: string, channel: string, sourceSystem: str
   return id;
 }
 
+/** A touchpoint's eventId from what its adapter (or the simulator) read: `sourceEventScope` is deriveEventId's scope. */
+export function touchpointEventId(tenant: string, channel: string, sourceSystem: string, event: { readonly sourceEventId: string; readonly sourceEventScope?: string | undefined }): string {
+  return deriveEventId(tenant, channel, sourceSystem, event.sourceEventId, event.sourceEventScope ?? null);
+}
+
 /**
- * A touchpoint's eventId from what its adapter (or the simulator) read: `scopedSourceEventId`
- * adds the event type as deriveEventId's scope.
+ * The scope of an ads conversion keyed by its conversion id (no `id` of its own): Google keys
+ * an offline conversion by its gclid, the conversion action and its time, so one click's
+ * conversions (a lead, then a purchase) share the id. `name` is `conversion.name` as sent (any
+ * JSON value; absent is null), `eventTime` the conversion's epoch milliseconds.
  */
-export function touchpointEventId(tenant: string, channel: string, sourceSystem: string, event: { readonly sourceEventId: string; readonly scopedSourceEventId?: boolean | undefined; readonly eventType: string }): string {
-  return deriveEventId(tenant, channel, sourceSystem, event.sourceEventId, event.scopedSourceEventId === true ? event.eventType : null);
+export function conversionScope(name: unknown, eventTime: number): string {
+  return JSON.stringify(['ad_converted', name ?? null, eventTime]);
 }

@@ -14,7 +14,7 @@ export { adaptContent } from './adapters/content.ts';
 export { boundedByIngest, statesFutureTime, withTimesBoundedByIngest } from './clock.ts';
 export { checkAdapterContext, DEFAULT_MAX_MESSAGE_BYTES, type Adapter, type AdapterContext, type AdapterResult, type RejectedEvent } from './context.ts';
 export { ChannelError, CHANNEL_ERROR_CODES, type ChannelErrorCode } from './errors.ts';
-export { deriveEventId, EVENT_ID_NAMESPACE, touchpointEventId } from './event-id.ts';
+export { conversionScope, deriveEventId, EVENT_ID_NAMESPACE, touchpointEventId } from './event-id.ts';
 export {
   DROP_REASONS,
   IdentifierCollector,

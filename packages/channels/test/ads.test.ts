@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adaptAds, deriveEventId } from '@elephant/channels';
+import { adaptAds, conversionScope, deriveEventId } from '@elephant/channels';
 import { context, failure, one } from './helpers.ts';
 
 const click = {
@@ -65,9 +65,20 @@ describe('ads adapter', () => {
     expect([clicked.source.eventId, converted.source.eventId]).toEqual([gclid, gclid]);
     expect(converted.eventId).not.toBe(clicked.eventId);
     expect(clicked.eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', gclid));
-    expect(converted.eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', gclid, 'ad_converted'));
+    expect(converted.eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', gclid, JSON.stringify(['ad_converted', 'Purchase', converted.eventTime])));
     // The source's own `id` names the event by itself, as in every other channel: its eventId is as it was.
     expect(one(adaptAds({ ...click, id: 'evt-1' }, context)).eventId).toBe(deriveEventId('acme', 'ads', 'google_ads', 'evt-1'));
+  });
+
+  it('regression (every conversion of one click had one eventId: a purchase after a lead was dropped as a duplicate): a conversion keyed by its gclid is told apart by its name and time, as Google keys them', () => {
+    const gclid = 'Cj0KCQjw-gclid-2';
+    const of = (name: unknown, occurredAt: string): string => one(adaptAds({ ...conversion, platform: 'google_ads', clickId: gclid, occurredAt, conversion: { id: gclid, ...(name === undefined ? {} : { name }), value: 1, currency: 'EUR' } }, context)).eventId;
+    const lead = of('Lead', '2024-05-02T10:00:00Z');
+    const purchase = of('Purchase', '2024-05-09T10:00:00Z');
+    expect(new Set([lead, purchase, of('Purchase', '2024-05-10T10:00:00Z'), of(undefined, '2024-05-02T10:00:00Z')]).size).toBe(4);
+    // The same conversion sent again is the same event.
+    expect(of('Lead', '2024-05-02T10:00:00Z')).toBe(lead);
+    expect(lead).toBe(deriveEventId('acme', 'ads', 'google_ads', gclid, conversionScope('Lead', Date.parse('2024-05-02T10:00:00Z'))));
   });
 
   it('rounds an occurredAt in epoch milliseconds with a fraction to the millisecond', () => {

@@ -81,9 +81,9 @@ export interface Draft {
   readonly sourceEventId: string;
   /**
    * The source event id is an ads conversion id (the message has no `id`): the adapter then
-   * scopes the eventId by the event type (touchpointEventId), and so does `emit`.
+   * scopes the eventId (conversionScope, touchpointEventId), and so does `emit`.
    */
-  readonly scopedSourceEventId?: boolean;
+  readonly sourceEventScope?: string;
   readonly eventType: EventType;
   readonly identifiers: readonly (Identifier | null)[];
   /** Normal delivery lag in ms (before lateness). */

@@ -9,6 +9,7 @@ import { Fields } from '../fields.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
 import { lookup, readAmount, readCurrency, readCustomer, readKind, readTime } from './common.ts';
 import { isNegativeAmount } from '../values.ts';
+import { conversionScope } from '../event-id.ts';
 import type { AdapterContext, AdapterResult } from '../context.ts';
 import type { EventType } from '../vocabulary.ts';
 import type { Campaign } from '../generated/touchpoint.ts';
@@ -31,11 +32,13 @@ function adaptAd(raw: unknown, context: AdapterContext): Built {
   // A click id names its click uniquely; a conversion needs its own id (the platform's or the order's).
   const sourceEventId = id ?? (conversion ? conversion.optId('id') : clickId);
   if (sourceEventId === null) throw schemaViolation(conversion ? 'conversion.id' : 'clickId', 'is required (or id)');
-  // Without `id`, a conversion's id can be its click's (Google keys offline conversions by the
-  // gclid): its eventId takes the event type too (before 2026-12-07 it got its click's eventId
-  // and was dropped as a duplicate). Clicks keep theirs; `id` is the source's own event id.
-  const scopedSourceEventId = id === null && conversion !== null;
   const eventTime = readTime(ad, 'occurredAt');
+  // Without `id`, a conversion's id can be its click's gclid (Google keys offline conversions
+  // by the gclid, the conversion action and its time): its eventId takes the event type, the
+  // conversion's name and its time too (conversionScope; before 2026-12-07 it got its click's
+  // eventId, and every conversion of a click one eventId, the later ones dropped as
+  // duplicates). Clicks keep theirs; `id` is the source's own event id.
+  const sourceEventScope = id === null && conversion !== null ? conversionScope(conversion.peek('name'), eventTime) : undefined;
 
   const ids = collectorFor(context);
   // A dropped click id is not lost: campaign.clickId holds its text.
@@ -67,7 +70,7 @@ function adaptAd(raw: unknown, context: AdapterContext): Built {
     valueMinor,
     valueCurrency,
   };
-  return finish('ads', systemFor('ads', context, platform), { sourceEventId, scopedSourceEventId, eventType, eventTime, campaign }, ids, ad, context);
+  return finish('ads', systemFor('ads', context, platform), { sourceEventId, ...(sourceEventScope === undefined ? {} : { sourceEventScope }), eventType, eventTime, campaign }, ids, ad, context);
 }
 
 /** Ad click or conversion → touchpoint. Never throws. */

@@ -4,6 +4,7 @@
  * the buyer's hashed e-mail. Reports arrive hours after the click.
  */
 import { AD_CAMPAIGNS, PAGES, SHOP_URL } from '../catalog.ts';
+import { conversionScope } from '@elephant/channels';
 import { HOUR, id, SECOND, seconds, sha256, type AdClick, type Device, type PersonContext } from '../context.ts';
 import { base64Chars, decimal, isoSeconds } from '../format.ts';
 import { page } from './web.ts';
@@ -62,7 +63,7 @@ export function adConversion(ctx: PersonContext, click: AdClick, time: number, o
     payload,
     time: at,
     sourceEventId: conversionId,
-    scopedSourceEventId: true,
+    sourceEventScope: conversionScope(payload.conversion.name, at),
     eventType: 'ad_converted',
     identifiers: [id('click_id', click.clickId), id('email_sha256', sha256(email))],
     lag: ctx.random.between(2 * HOUR, 24 * HOUR),
