@@ -192,15 +192,21 @@ export interface GroupLag {
  * host this topic-partition"), and `elephant drain` started before the services had created
  * their topics exited 1 with that.
  *
- * One admin connection for every poll, opened at the first and again after a poll that failed
- * (the broker away: `elephant drain` asks until its deadline). Opening one for each poll, as
- * until 2026-12-07, took 110–140 ms a poll on the local stack (connection, API versions,
- * metadata, coordinator look-up) against under 10 with the connection kept: the benchmark,
- * polling every 20 ms for the end of a run at saturation, read it up to 140 ms late.
+ * One admin connection for the polls of up to KEPT_ADMIN_MS, opened at the first and again after
+ * that or after a poll that failed (the broker away: `elephant drain` asks until its deadline).
+ * Opening one for each poll, as until 2026-12-07, took 110–140 ms a poll on the local stack
+ * (connection, API versions, metadata, coordinator look-up) against under 10 with the
+ * connection kept: the benchmark, polling every 20 ms for the end of a run at saturation, read
+ * it up to 140 ms late. A kept connection's metadata (partition leaders, the group's
+ * coordinator, a topic's partitions) is kafkajs' cached copy, which a leader move makes stale
+ * (a rolling restart: NOT_LEADER_FOR_PARTITION, which kafkajs' offset look-ups do not retry):
+ * a poll that fails on a kept connection is made once more on a new one, which reads the
+ * metadata afresh, as every poll did before; and a connection is kept for KEPT_ADMIN_MS at
+ * most, so that partitions added or a topic deleted meanwhile are seen within that.
  */
 export class LagPoller {
   readonly #kafka: Kafka;
-  #admin: Admin | undefined;
+  #admin: { readonly admin: Admin; readonly openedAt: number } | undefined;
 
   constructor(kafka: Kafka) {
     this.#kafka = kafka;
@@ -208,11 +214,24 @@ export class LagPoller {
 
   /** Each group's lag. One poll at a time. */
   async lags(groups: readonly GroupTopics[]): Promise<GroupLag[]> {
-    const kept = this.#admin;
-    const admin = kept ?? this.#kafka.admin();
-    this.#admin = admin;
+    const kept = this.#admin !== undefined && performance.now() - this.#admin.openedAt < KEPT_ADMIN_MS;
+    if (!kept) await this.close();
     try {
-      if (!kept) await admin.connect();
+      return await this.#poll(groups);
+    } catch (error) {
+      if (!kept) throw error;
+      return await this.#poll(groups);
+    }
+  }
+
+  async #poll(groups: readonly GroupTopics[]): Promise<GroupLag[]> {
+    const kept = this.#admin;
+    const admin = kept?.admin ?? this.#kafka.admin();
+    try {
+      if (!kept) {
+        this.#admin = { admin, openedAt: performance.now() };
+        await admin.connect();
+      }
       return await groupsLags(admin, groups);
     } catch (error) {
       this.#admin = undefined;
@@ -236,11 +255,14 @@ export class LagPoller {
 
   /** Closes the connection; never throws (it runs in `finally` blocks, after the error that matters). */
   async close(): Promise<void> {
-    const admin = this.#admin;
+    const kept = this.#admin;
     this.#admin = undefined;
-    await admin?.disconnect().catch(() => undefined);
+    await kept?.admin.disconnect().catch(() => undefined);
   }
 }
+
+/** How long LagPoller keeps an admin connection (and kafkajs' metadata with it). */
+const KEPT_ADMIN_MS = 10000;
 
 async function groupsLags(admin: Admin, groups: readonly GroupTopics[]): Promise<GroupLag[]> {
   // Listed only when an offset fetch names a topic the broker does not host: a poll of

@@ -92,7 +92,8 @@ export interface BatchConsumerSettings {
    * Offsets of handled batches are committed at most this often, every partition's in one
    * request; stop and rejoin commit at once. Longer means fewer requests to the broker and
    * more batches delivered again after a crash (handlers are idempotent). A commit that fails
-   * is retried, the wait doubling from twice this (at least 200 ms) up to 5 s. @default 100
+   * is retried, the wait doubling from twice this (at least 200 ms) up to 5 s (or this, when
+   * longer). @default 100
    */
   readonly commitIntervalMs?: number;
   /** Backoff between retries of a batch that failed with a retryable error. */
@@ -681,9 +682,9 @@ export class BatchConsumer {
   }
 
   /**
-   * commitIntervalMs; after failed commits, twice the interval (at least 100 ms) per failure in
-   * a row, up to MAX_COMMIT_BACKOFF_MS, and during the final flush up to FINAL_COMMIT_BACKOFF_MS
-   * (a stop has a deadline).
+   * commitIntervalMs; after n failed commits in a row, the interval (at least 100 ms) times 2^n,
+   * up to MAX_COMMIT_BACKOFF_MS but never shorter than the interval itself, and during the final
+   * flush up to FINAL_COMMIT_BACKOFF_MS (a stop has a deadline).
    */
   #commitDelayMs(): number {
     const interval = this.#options.commitIntervalMs ?? 100;

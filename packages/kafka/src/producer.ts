@@ -105,6 +105,22 @@ function forTopics(metadata: readonly RecordMetadata[], batches: readonly Outbou
 }
 
 /**
+ * `producer`, connected. kafkajs' connect() connects the cluster, then asks for a producer id
+ * (from the controller, or the transaction coordinator): when that fails, the connected
+ * cluster was left open, and a producer renewed before every retry during an outage left one
+ * more each time, its sockets open until the broker's idle timeout. Disconnected on failure.
+ */
+export async function connectedOrDropped(producer: Producer): Promise<Producer> {
+  try {
+    await producer.connect();
+  } catch (error) {
+    await producer.disconnect().catch(() => undefined);
+    throw error;
+  }
+  return producer;
+}
+
+/**
  * A connected producer that sends whole batches and reports failures as KafkaError.
  *
  * Group produce: one request is in flight at a time (the idempotent producer allows no more),
@@ -200,9 +216,7 @@ export class BatchProducer {
       // per-partition order without relying on sequence numbers.
       // The Java client's murmur2 partitioning (partitioner.ts): a key lands on the same
       // partition as it would from a Java producer, and from every Elephant stage.
-      const producer = kafka.producer({ idempotent, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: FastPartitioner });
-      await producer.connect();
-      return producer;
+      return connectedOrDropped(kafka.producer({ idempotent, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: FastPartitioner }));
     };
     return new BatchProducer(await create(), create, options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None, options.maxRequestBytes ?? REQUEST_MAX_BYTES);
   }

@@ -3,7 +3,7 @@ import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { KafkaError, protocolErrorIn, recordRejection, refusal, refusalHint } from './errors.ts';
 import { FastPartitioner } from './partitioner.ts';
 import { Grouped } from './grouped.ts';
-import { mergeByTopic, REQUEST_MAX_BYTES, splitRequests, type OutboundBatch } from './producer.ts';
+import { connectedOrDropped, mergeByTopic, REQUEST_MAX_BYTES, splitRequests, type OutboundBatch } from './producer.ts';
 import { retryOnProtocolError } from './retry.ts';
 import { withGeneration, type GroupGeneration } from './txn-offset-commit.ts';
 
@@ -65,11 +65,7 @@ export class TransactionalProducer {
   }
 
   static async connect(kafka: Kafka, transactionalId: string, options: TransactionalProducerOptions = {}): Promise<TransactionalProducer> {
-    const create = async (): Promise<Producer> => {
-      const producer = TransactionalProducer.#configure(kafka, transactionalId, options);
-      await producer.connect();
-      return producer;
-    };
+    const create = (): Promise<Producer> => connectedOrDropped(TransactionalProducer.#configure(kafka, transactionalId, options));
     return new TransactionalProducer(await create(), create, options.retryBackoffMs ?? RETRY_BACKOFF_MS, options.maxRequestBytes ?? REQUEST_MAX_BYTES);
   }
 

@@ -180,7 +180,7 @@ describe('consumerGroupsLags', () => {
 });
 
 describe('LagPoller', () => {
-  it('regression (a connection opened and closed for every poll: 110-140 ms each, the benchmark read the end of a run late): polls over one admin connection, reads new ends and commits each time, opens another after a failed poll', async () => {
+  it('regression (a connection opened and closed for every poll: 110-140 ms each, the benchmark read the end of a run late): polls over one admin connection, reads new ends and commits each time, polls again on a new connection when one fails on the kept one', async () => {
     const topic = await topicWith('polled', 1, five());
     const group = ctx.group('lag-poller');
     let admins = 0;
@@ -202,10 +202,13 @@ describe('LagPoller', () => {
       await send(topic, five(5));
       expect(await poller.lag([{ group, topics: [topic] }])).toBe(7);
       expect(admins).toBe(1);
-      // kafkajs refuses an empty group id before any request: a failed poll.
+      // kafkajs refuses an empty group id before any request: a poll that fails on the kept
+      // connection (stale metadata, for all it knows) is made once more on a new one, and
+      // fails there too; the next poll opens a third.
       await expect(poller.lag([{ group: '', topics: [topic] }])).rejects.toThrow();
-      expect(await poller.lag([{ group, topics: [topic] }])).toBe(7);
       expect(admins).toBe(2);
+      expect(await poller.lag([{ group, topics: [topic] }])).toBe(7);
+      expect(admins).toBe(3);
     } finally {
       await setter.disconnect();
       await poller.close();

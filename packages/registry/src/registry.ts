@@ -158,6 +158,12 @@ export class AvroRegistry {
     }
   }
 
+  /** The names of every subject (not soft-deleted ones). For tests and tooling. */
+  async subjects(): Promise<string[]> {
+    const listed = await this.#request('GET', '/subjects');
+    return Array.isArray(listed) ? listed.filter((subject): subject is string => typeof subject === 'string') : [];
+  }
+
   /** Deletes a subject and all its versions (soft, then permanent). For tests and tooling. */
   async deleteSubject(subject: string): Promise<void> {
     await this.#request('DELETE', `/subjects/${encodeURIComponent(subject)}`, undefined, [404]);
