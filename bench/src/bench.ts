@@ -338,6 +338,8 @@ async function saturation(kafka: Kafka, redis: Redis, options: BenchOptions, spe
         if (!from) throw new Error('no start mark');
         return stageFiguresOf(spec.name, spec.unit, spec.input - from.handled, from.counters, to, spec.baseline);
       }
+      const exited = spawned.exited();
+      if (exited !== undefined) throw new Error(`${spec.name}: ${exited} exited with ${lag} of ${spec.input} events not handled (BENCH_STAGE_STDERR=true shows why)`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error(`${spec.name}: input not all handled after 600 s`);
@@ -485,8 +487,8 @@ async function fullRun(options: BenchOptions, burstShape: Burst, { run, tenant, 
   // As every throughput run: the stage latency runs' topics were just deleted and their broker
   // log written; the kernel and the broker finish that now, not while the pipeline is timed.
   const quiet = await settle(settleMsOf(options));
-  const services = spawnStages(pipeEnv);
   const pipeGroups = consumerGroups(loadCliConfig(pipeEnv));
+  const services = spawnStages(pipeEnv);
   const stagePids = Object.values(services.pids);
   try {
     await warmUp(kafka, pipePrefix, simulation, pipeGroups);
@@ -596,25 +598,40 @@ function latencyTarget(name: string, latency: BenchReport['latency'], alone: rea
 }
 
 /**
- * Deletes what a run created so far (its topics and Redis keys all carry the run's name), so
- * measurements and runs do not slow down the ones after them (a growing Redis means longer
- * AOF rewrites, for one). Called between measurements and at the end; BENCH_KEEP keeps all.
+ * Deletes what a run created so far (its topics, consumer groups, registry subjects and Redis
+ * keys all carry the run's name), so measurements and runs do not slow down the ones after
+ * them (a growing Redis means longer AOF rewrites, for one). Called between measurements, once
+ * their processes stopped, and at the end; BENCH_KEEP keeps all. Until 2026-12-07 the groups
+ * and subjects stayed: a few dozen of each per full run.
  */
 async function cleanUp(kafka: Kafka, redis: Redis, run: string, options: BenchOptions): Promise<void> {
   if (options.keep) return;
-  try {
+  const own = `${run}.`;
+  // Each kind on its own: one that fails (a group a process still holds) leaves the others done.
+  const step = async (what: string, work: () => Promise<void>): Promise<void> => {
+    try {
+      await work();
+    } catch (error) {
+      options.progress(`could not delete the run's ${what}: ${(error as Error).message}`);
+    }
+  };
+  await step('Redis keys', () => deleteKeysWithPrefix(redis, `${run}:`).then(() => undefined));
+  await step('topics and consumer groups', async () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}.`));
+      const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(own));
       if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30000 });
+      const groups = (await admin.listGroups()).groups.map((group) => group.groupId).filter((group) => group.startsWith(own));
+      if (groups.length > 0) await admin.deleteGroups(groups);
     } finally {
       await admin.disconnect();
     }
-    await deleteKeysWithPrefix(redis, `${run}:`);
-  } catch (error) {
-    options.progress(`could not delete the run's topics and keys: ${(error as Error).message}`);
-  }
+  });
+  await step('registry subjects', async () => {
+    const registry = new AvroRegistry({ url: options.schemaRegistryUrl });
+    for (const subject of (await registry.subjects()).filter((name) => name.startsWith(own))) await registry.deleteSubject(subject);
+  });
 }
 
 /**
@@ -911,14 +928,25 @@ async function replayInputs(kafka: Kafka, registry: AvroRegistry, topics: readon
   return records.map(({ topic, record, ids }) => ({ topic: rename(topic), message: { key: record.key, value: record.value, partition: record.partition }, ids }));
 }
 
+/** How long a process started for a latency run alone may take to join its group (a stage starts in 2-5 s here). */
+const JOIN_TIMEOUT_MS = 120000;
+
 /**
  * Latency of one run alone (the passthrough or one stage, in a process of its own) at the
  * offered load: input record produced → output record consumed.
  */
 async function latencyAlone(kafka: Kafka, redis: Redis, options: BenchOptions, label: string, spec: Pick<LoadSpec, 'prefix' | 'inputs' | 'output' | 'idsOf'> & { readonly unit: EventUnit; readonly group: ConsumerGroupTopics; readonly start: () => Spawned }): Promise<LatencyFigures> {
   options.progress(`latency: ${label} alone`);
-  const joining = joined(kafka, [spec.group.group]);
-  const running = spec.start();
+  let running: Spawned | undefined;
+  let notStarted: string | undefined;
+  const joining = joined(kafka, [spec.group.group], { timeoutMs: JOIN_TIMEOUT_MS, exited: () => notStarted ?? running?.exited() });
+  try {
+    running = spec.start();
+  } catch (error) {
+    notStarted = `${label} (not started)`;
+    await joining.catch(() => undefined);
+    throw error;
+  }
   try {
     await joining;
     return latencyFiguresOf(await offerLoad(kafka, { ...loadOf(options), ...spec, pids: running.pids, groups: [spec.group], redisCounters: redisCountersOf(redis) }), spec.unit);

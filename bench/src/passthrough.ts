@@ -26,9 +26,12 @@ export async function startPassthrough(options: PassthroughOptions): Promise<Run
     groupId: options.groupId,
     topics: [options.from],
     logger: options.logger,
-    partitionsConsumedConcurrently: 2,
-    handler: async (batch) => {
-      await producer.send([{ topic: options.to, messages: batch.messages.map((message) => ({ key: message.key, value: message.value })) }]);
+    // The stages' defaults (PARTITIONS_CONCURRENTLY 8; the normalizer and the resolver take
+    // every waiting partition's batch in one call, one send): until 2026-12-07 the passthrough
+    // took one partition's batch per call, two at a time, each with a send of its own.
+    partitionsConsumedConcurrently: 8,
+    partitionsHandler: async (batches) => {
+      await producer.send([{ topic: options.to, messages: batches.flatMap((batch) => batch.messages.map((message) => ({ key: message.key, value: message.value }))) }]);
     },
   });
   await consumer.start();

@@ -3,14 +3,32 @@
  * checks that it produces a well-formed report, whatever the figures.
  */
 import { describe, expect, it } from 'vitest';
+import { createKafka } from '@elephant/kafka';
 import { createLogger } from '@elephant/observability';
+import { AvroRegistry } from '@elephant/registry';
 import { markdownOf, runBench } from '@elephant/bench';
 import { stackEndpoints } from '@elephant/testing';
+
+/** The benchmark runs' topics, consumer groups and registry subjects on the stack (all named `bench-<run>.`). */
+async function benchLeftovers(): Promise<string[]> {
+  const stack = stackEndpoints();
+  const admin = createKafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'bench-test-leftovers', logger: createLogger({ name: 'bench-test', level: 'silent' }) }).admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    const groups = (await admin.listGroups()).groups.map((group) => group.groupId);
+    const subjects = await new AvroRegistry({ url: stack.schemaRegistryUrl }).subjects();
+    return [...topics.map((name) => `topic ${name}`), ...groups.map((name) => `group ${name}`), ...subjects.map((name) => `subject ${name}`)].filter((name) => / bench-/.test(name));
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 describe('benchmark', () => {
   it('runs on a small load and writes a complete report', async () => {
     const stack = stackEndpoints();
     const lines: string[] = [];
+    const before = new Set(await benchLeftovers());
     const report = await runBench({
       kafkaBrokers: stack.kafkaBrokers,
       schemaRegistryUrl: stack.schemaRegistryUrl,
@@ -110,5 +128,9 @@ describe('benchmark', () => {
     // the whole pipeline's too (it started without the wait, regression).
     expect(lines.filter((line) => / events at saturation \(no wait for a quiet machine, [\d.]+ s flushing dirty pages\)$/.test(line))).toHaveLength(5);
     expect(lines.find((line) => line.startsWith('pipeline:'))).toMatch(/\(before the services started: no wait for a quiet machine, [\d.]+ s flushing dirty pages\)$/);
+    // It deletes what it made: topics, consumer groups and registry subjects (regression: the
+    // groups and subjects stayed).
+    expect(lines.filter((line) => line.startsWith('could not delete'))).toEqual([]);
+    expect((await benchLeftovers()).filter((name) => !before.has(name))).toEqual([]);
   });
 });
