@@ -83,6 +83,13 @@ describe('pos adapter', () => {
     expect(one(adaptPos({ ...at, total: 15, lineItems: [{ sku: 'shirt', unitPrice: 20 }, { sku: 'COUPON', unitPrice: -5 }] }, context)).commerce?.totalMinor).toBe(1500);
   });
 
+  it('regression (a line without a product id failed the event): keeps it whole in properties, out of the line items, and counts it in a summed total', () => {
+    const tp = one(adaptPos({ type: 'purchase', id: 'txn-open', occurredAt: '2024-05-02T10:00:00Z', loyaltyCard: '42', currency: 'EUR', lineItems: [{ sku: 'a', unitPrice: 2, quantity: 2 }, { name: 'open price', unitPrice: '1.50', sku: ' ' }] }, context));
+    expect(tp.commerce).toMatchObject({ totalMinor: 550, lineItems: [{ productId: 'a', quantity: 2, unitPriceMinor: 200 }] });
+    expect(tp.commerce?.lineItems).toHaveLength(1);
+    expect(tp.properties).toMatchObject({ 'lineItems[1].name': 'open price', 'lineItems[1].unitPrice': '1.50', 'lineItems[1].sku': ' ' });
+  });
+
   it('regression (an empty total failed the event): an empty string amount counts as absent, as in text fields', () => {
     const tp = one(adaptPos({ type: 'purchase', id: 'txn-empty', occurredAt: '2024-05-02T10:00:00Z', loyaltyCard: '42', currency: 'EUR', total: '', totalMinor: ' ', lineItems: [{ sku: 'a', unitPriceMinor: '', unitPrice: '2.50' }] }, context));
     expect(tp.commerce?.totalMinor).toBe(250);
@@ -118,7 +125,7 @@ describe('pos adapter', () => {
     // Upper-cased before the check, `ßa` was read as `SSA`.
     ['a currency that upper-cases into three letters (ßa)', { ...purchase, currency: 'ßa' }, 'SCHEMA_VIOLATION', 'currency: expected an ISO 4217 currency code, got "ßa"'],
     ['a line item currency with a non-ASCII letter (ſ folds to s)', { ...purchase, lineItems: [{ sku: 's', unitPrice: 1, currency: 'uſd' }] }, 'SCHEMA_VIOLATION', 'lineItems[0].currency: expected an ISO 4217 currency code'],
-    ['a line item without product', { ...purchase, lineItems: [{ quantity: 1, unitPrice: 1 }] }, 'SCHEMA_VIOLATION', 'lineItems[0].productId: is required'],
+    ['a line item without product nor price', { ...purchase, lineItems: [{ quantity: 1 }] }, 'SCHEMA_VIOLATION', 'lineItems[0].unitPrice: is required'],
     ['a fractional quantity', { ...purchase, lineItems: [{ sku: 's', quantity: 1.5, unitPrice: 1 }] }, 'SCHEMA_VIOLATION', 'lineItems[0].quantity: expected an integer'],
     ['a line item that is no object', { ...purchase, lineItems: ['pencil'] }, 'SCHEMA_VIOLATION', 'lineItems[0]: expected an object'],
     ['a fractional minor amount', { ...purchase, total: undefined, totalMinor: 12.5 }, 'SCHEMA_VIOLATION', 'totalMinor'],

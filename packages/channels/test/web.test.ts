@@ -221,6 +221,12 @@ describe('web adapter (Segment Spec)', () => {
     expect(all.properties).toMatchObject({ 'properties.revenue': '27', 'properties.subtotal': '25' });
     expect(one(order({ revenue: 27, subtotal: 25 })).commerce?.totalMinor).toBe(2700);
     expect(one(order({ products: [{ sku: 's', price: 2, quantity: 3 }] })).commerce?.totalMinor).toBe(600);
+    // A product without product_id, id or sku (Segment's spec requires none of them) stays in
+    // properties, its price in a summed total (regression: the order was dead-lettered).
+    const unnamed = one(order({ total: 25, products: [{ name: 'Monopoly', price: 19 }] }));
+    expect(unnamed.commerce).toMatchObject({ totalMinor: 2500, lineItems: [] });
+    expect(unnamed.properties).toMatchObject({ 'properties.products[0].name': 'Monopoly', 'properties.products[0].price': '19' });
+    expect(one(order({ products: [{ name: 'Monopoly', price: 19 }, { sku: 's', price: 1 }] })).commerce).toMatchObject({ totalMinor: 2000, lineItems: [{ productId: 's' }] });
     // An empty total is no total (regression: it failed the event): revenue is taken.
     expect(one(order({ total: '', revenue: 25 })).commerce?.totalMinor).toBe(2500);
     // A product line with a negative price (a discount) nets in the sum (regression: its magnitude was added).

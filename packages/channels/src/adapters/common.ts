@@ -1,6 +1,6 @@
 /** Field groups several channels share: person traits, consent, customer identifiers, money. */
 import { schemaViolation } from '../errors.ts';
-import { isRecord, jsonText, nestedDeeperThan, PROPERTY_LIMITS, setOwn, type Fields } from '../fields.ts';
+import { Fields, isRecord, jsonText, nestedDeeperThan, PROPERTY_LIMITS, setOwn } from '../fields.ts';
 import { isNegativeAmount, MAX_AMOUNT_MINOR, normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
 import type { AdapterContext } from '../context.ts';
 import type { IdentifierCollector } from '../identifiers.ts';
@@ -186,23 +186,46 @@ export interface LineItemKeys {
   readonly priceMinor: string | null;
 }
 
-/** Line items as read: magnitudes (the touchpoint's), and the direction the source gave each. */
-export interface LineItems {
-  readonly items: LineItem[];
+/** One line as the source gave it, for a total summed from the lines. */
+interface SummedLine {
+  /** Its index in the source's list (for errors: `lineItems[1].currency`). */
+  readonly index: number;
+  readonly quantity: number;
+  readonly unitPriceMinor: number;
+  readonly currency: string;
   /**
-   * Per item, -1 when the source signed its line negative (a negative quantity or a negative
-   * price, not both: a discount or coupon line, an item taken back in an exchange, every line
-   * of a till that signs returns), else 1. Only a total summed from the lines uses it.
+   * -1 when the source signed the line negative (a negative quantity or a negative price, not
+   * both: a discount or coupon line, an item taken back in an exchange, every line of a till
+   * that signs returns), else 1.
    */
-  readonly signs: readonly (1 | -1)[];
+  readonly sign: 1 | -1;
 }
 
-/** Line items; a missing quantity counts as 1 (the convention of e-commerce trackers). */
-export function readLineItems(fields: readonly Fields[], currency: string, keys: LineItemKeys): LineItems {
-  const signs: (1 | -1)[] = [];
-  const items = fields.map((item) => {
-    const productId = item.firstString(...keys.productId);
-    if (productId === null) throw schemaViolation(item.at(keys.productId[0]), 'is required');
+/** Line items as read: the touchpoint's (magnitudes, each with a product id), and every line for a sum. */
+export interface LineItems {
+  readonly items: LineItem[];
+  /** Every line, those without a product id too (kept in properties, not in `items`). */
+  readonly lines: readonly SummedLine[];
+}
+
+/**
+ * The line items of list `key`; a missing quantity counts as 1 (the convention of e-commerce
+ * trackers). A line without a product id (none of `keys.productId`: an open-price item, a
+ * Segment product with only a name, which Segment's spec allows) is no line item of the
+ * touchpoint, whose line items name their product: it stays whole in properties
+ * (`products[1].name`, `products[1].price`), and its amount still counts in a total summed
+ * from the lines. Before 2026-12-07 it failed the event (SCHEMA_VIOLATION `productId: is
+ * required`). Its amount is read all the same: a line without a price fails the event.
+ */
+export function readLineItems(fields: Fields, key: string, currency: string, keys: LineItemKeys): LineItems {
+  const items: LineItem[] = [];
+  const lines: SummedLine[] = [];
+  for (const [index, raw] of fields.items(key).entries()) {
+    // An item with no product id is read from a copy of its own, and left whole in properties.
+    const copy = isRecord(raw) ? Fields.of(raw, `${fields.at(key)}[${index}]`) : null;
+    const listed = copy === null || keys.productId.some((candidate) => copy.hasValue(candidate));
+    const item = listed ? fields.itemObject(key, index) : copy;
+    const productId = listed ? item.firstString(...keys.productId) : null;
     const name = item.optString('name');
     const category = item.optString('category');
     const signedQuantity = item.optInt('quantity', -2147483647, 2147483647) ?? 1;
@@ -212,10 +235,12 @@ export function readLineItems(fields: readonly Fields[], currency: string, keys:
     const negativePrice = isNegativeAmount(item.peek(priceKey));
     const unitPriceMinor = readAmount(item, keys.price, keys.priceMinor, itemCurrency);
     if (unitPriceMinor === null) throw schemaViolation(item.at(keys.price), 'is required');
-    signs.push(signedQuantity < 0 !== negativePrice ? -1 : 1);
-    return { productId, name, category, quantity: Math.abs(signedQuantity), unitPriceMinor, currency: itemCurrency };
-  });
-  return { items, signs };
+    const quantity = Math.abs(signedQuantity);
+    lines.push({ index, quantity, unitPriceMinor, currency: itemCurrency, sign: signedQuantity < 0 !== negativePrice ? -1 : 1 });
+    if (productId === null) fields.leaveItem(key, index);
+    else items.push({ productId, name, category, quantity, unitPriceMinor, currency: itemCurrency });
+  }
+  return { items, lines };
 }
 
 /**
@@ -227,15 +252,15 @@ export function readLineItems(fields: readonly Fields[], currency: string, keys:
  * @param path the line items' path (`lineItems`), for errors: `lineItems[1].currency`
  * @throws SCHEMA_VIOLATION for an item in another currency, or a sum over MAX_AMOUNT_MINOR
  */
-export function lineItemsTotal({ items, signs }: LineItems, currency: string, path: string): number | null {
-  if (items.length === 0) return null;
-  const other = items.findIndex((item) => item.currency !== currency);
-  if (other !== -1) {
-    throw schemaViolation(`${path}[${other}].currency`, `is ${items[other]?.currency ?? ''}, not the order's ${currency}: line items in another currency cannot be summed (state the order's total)`);
+export function lineItemsTotal({ lines }: LineItems, currency: string, path: string): number | null {
+  if (lines.length === 0) return null;
+  const other = lines.find((line) => line.currency !== currency);
+  if (other !== undefined) {
+    throw schemaViolation(`${path}[${other.index}].currency`, `is ${other.currency}, not the order's ${currency}: line items in another currency cannot be summed (state the order's total)`);
   }
   // Signed, then a magnitude: a €20 item and a −€5 coupon line are €15 (before 2026-12-07 the
   // magnitudes were added, €25); the event's kind says which way the money went.
-  const total = items.reduce((sum, item, index) => sum + (signs[index] ?? 1) * item.quantity * item.unitPriceMinor, 0);
+  const total = lines.reduce((sum, line) => sum + line.sign * line.quantity * line.unitPriceMinor, 0);
   if (!Number.isSafeInteger(total) || Math.abs(total) > MAX_AMOUNT_MINOR) throw schemaViolation(path, `sum of line items is too large (over ${MAX_AMOUNT_MINOR} minor units)`);
   return Math.abs(total);
 }

@@ -28,7 +28,7 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
   readCustomer(txn.optObject('customer'), ids);
 
   const currency = readCurrency(txn, 'currency', context);
-  const lines = readLineItems(txn.objects('lineItems'), currency, { productId: ['productId', 'sku'], price: 'unitPrice', priceMinor: 'unitPriceMinor' });
+  const lines = readLineItems(txn, 'lineItems', currency, { productId: ['productId', 'sku'], price: 'unitPrice', priceMinor: 'unitPriceMinor' });
   // No amount and no line items to sum is no amount at all: refused (before 2026-12-07, a sale of 0).
   const totalMinor = readAmount(txn, 'total', 'totalMinor', currency) ?? lineItemsTotal(lines, currency, txn.at('lineItems'));
   if (totalMinor === null) throw schemaViolation(txn.at('total'), 'is required (or totalMinor, or lineItems to sum)');

@@ -84,7 +84,7 @@ function addCommonIdentifiers(message: Fields, segmentContext: Fields | null, id
 function commerceOf(properties: Fields, kind: 'purchase' | 'return', context: AdapterContext): { commerce: Commerce; loyalty: Loyalty | null } {
   const orderId = properties.string('order_id');
   const currency = readCurrency(properties, 'currency', context);
-  const lines = readLineItems(properties.objects('products'), currency, { productId: ['product_id', 'id', 'sku'], price: 'price', priceMinor: null });
+  const lines = readLineItems(properties, 'products', currency, { productId: ['product_id', 'id', 'sku'], price: 'price', priceMinor: null });
   const total =
     readAmount(properties, 'total', null, currency) ??
     readAmount(properties, 'revenue', null, currency) ??
