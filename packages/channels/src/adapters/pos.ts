@@ -10,6 +10,7 @@ import { collectorFor, finish, single, systemFor, type Built } from '../build.ts
 import { lineItemsTotal, lookup, readAmount, readCurrency, readCustomer, readKind, readLineItems, readTime } from './common.ts';
 import type { AdapterContext, AdapterResult } from '../context.ts';
 import type { EventType } from '../vocabulary.ts';
+import type { Store } from '../generated/touchpoint.ts';
 
 const KINDS: Readonly<Record<string, EventType>> = { purchase: 'store_purchase', return: 'store_return' };
 
@@ -43,13 +44,19 @@ function adaptTransaction(raw: unknown, context: AdapterContext): Built {
       eventType,
       eventTime,
       commerce: { kind, orderId, returnId: kind === 'return' ? sourceEventId : null, currency, lineItems: lines.items, totalMinor },
-      store: { storeId: txn.optString('storeId'), cashierId: txn.optString('cashierId'), terminalId: txn.optString('terminalId') },
+      store: storeOf(txn),
       loyalty: couponCode === null ? null : { couponCode, pointsDelta: null, programId: null },
     },
     ids,
     txn,
     context,
   );
+}
+
+/** Where the sale happened; null when the event names none (as every typed record; before 2026-12-07 three nulls). */
+function storeOf(txn: Fields): Store | null {
+  const store: Store = { storeId: txn.optString('storeId'), cashierId: txn.optString('cashierId'), terminalId: txn.optString('terminalId') };
+  return store.storeId === null && store.cashierId === null && store.terminalId === null ? null : store;
 }
 
 /** POS purchase or return → touchpoint. Never throws. */
