@@ -174,8 +174,7 @@ export class Fields {
 
   /** True when `key` is present, not null and not a blank string (which counts as absent, as in text fields). */
   hasValue(key: string): boolean {
-    const value = this.#value[key];
-    return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
+    return hasValue(this.#value[key]);
   }
 
   /** The raw value of `key`, without consuming it. */
@@ -447,6 +446,11 @@ export class Fields {
 }
 
 /** A boolean as sources send one: `true`/`false`, or the strings `"true"`/`"false"`; undefined for anything else. */
+/** A value that states something: not absent, not null, not a blank string (Fields#hasValue). */
+export function hasValue(value: unknown): boolean {
+  return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
+}
+
 export function booleanOf(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
   return value === 'true' ? true : value === 'false' ? false : undefined;

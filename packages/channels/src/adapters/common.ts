@@ -1,6 +1,6 @@
 /** Field groups several channels share: person traits, consent, customer identifiers, money. */
 import { schemaViolation } from '../errors.ts';
-import { Fields, isRecord, jsonText, nestedDeeperThan, PROPERTY_LIMITS, setOwn } from '../fields.ts';
+import { Fields, hasValue, isRecord, jsonText, nestedDeeperThan, PROPERTY_LIMITS, setOwn } from '../fields.ts';
 import { isNegativeAmount, MAX_AMOUNT_MINOR, normalizeCountry, parseCalendarDate, parseCurrency, parseTimestamp, toMinorUnits, minorUnits } from '../values.ts';
 import type { AdapterContext } from '../context.ts';
 import type { IdentifierCollector } from '../identifiers.ts';
@@ -222,9 +222,8 @@ export function readLineItems(fields: Fields, key: string, currency: string, key
   const lines: SummedLine[] = [];
   for (const [index, raw] of fields.items(key).entries()) {
     // An item with no product id is read from a copy of its own, and left whole in properties.
-    const copy = isRecord(raw) ? Fields.of(raw, `${fields.at(key)}[${index}]`) : null;
-    const listed = copy === null || keys.productId.some((candidate) => copy.hasValue(candidate));
-    const item = listed ? fields.itemObject(key, index) : copy;
+    const listed = !isRecord(raw) || keys.productId.some((candidate) => hasValue(raw[candidate]));
+    const item = listed ? fields.itemObject(key, index) : Fields.of(raw, `${fields.at(key)}[${index}]`);
     const productId = listed ? item.firstString(...keys.productId) : null;
     const name = item.optString('name');
     const category = item.optString('category');
