@@ -415,7 +415,7 @@ interface Session {
   readonly simulation: Simulation;
   readonly kafka: Kafka;
   readonly redis: Redis;
-  /** Deletes the run's topics and Redis keys (unless BENCH_KEEP); run once at a time, by a signal too. */
+  /** Deletes the run's topics, consumer groups, registry subjects and Redis keys (cleanUp; unless BENCH_KEEP); one at a time, by a signal too. */
   readonly clean: () => Promise<void>;
 }
 

@@ -445,12 +445,12 @@ export class Fields {
   }
 }
 
-/** A boolean as sources send one: `true`/`false`, or the strings `"true"`/`"false"`; undefined for anything else. */
 /** A value that states something: not absent, not null, not a blank string (Fields#hasValue). */
 export function hasValue(value: unknown): boolean {
   return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
 }
 
+/** A boolean as sources send one: `true`/`false`, or the strings `"true"`/`"false"`; undefined for anything else. */
 export function booleanOf(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
   return value === 'true' ? true : value === 'false' ? false : undefined;

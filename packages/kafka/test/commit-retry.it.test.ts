@@ -103,13 +103,37 @@ async function consumerCutAfterFirstBatch(topic: string, group: string, commitIn
 
 const commitFailures = (warnings: readonly Record<string, unknown>[]): Record<string, unknown>[] => warnings.filter((line) => String(line['msg']).startsWith('offset commit failed'));
 
+interface FailedCommit {
+  readonly topic: string;
+  readonly group: string;
+  readonly consumer: BatchConsumer;
+  readonly proxy: TcpProxy;
+  readonly handled: string[];
+  readonly warnings: Record<string, unknown>[];
+  /** The first failure logged. */
+  readonly failure: Record<string, unknown>;
+}
+
+/**
+ * A consumer of three records (consumerCutAfterFirstBatch) whose first offset commit has
+ * failed; `body` runs then, and the proxy is restored and the consumer stopped after it.
+ */
+async function afterFailedCommit(name: string, commitIntervalMs: number | undefined, body: (setup: FailedCommit) => Promise<void>): Promise<void> {
+  const topic = await topicWithThree(name);
+  const group = ctx.group(name);
+  const { consumer, proxy, handled, warnings } = await consumerCutAfterFirstBatch(topic, group, commitIntervalMs);
+  try {
+    const failure = await waitUntil(() => commitFailures(warnings)[0], { timeoutMs: 30000, message: 'the offset commit to fail while the proxy is cut' });
+    await body({ topic, group, consumer, proxy, handled, warnings, failure });
+  } finally {
+    await proxy.restore();
+    await consumer.stop();
+  }
+}
+
 describe('BatchConsumer offset commits', () => {
   it('regression (a failed offset commit was dropped: a partition that went quiet kept its last batch uncommitted until a rebalance or restart delivered it again): the commit is retried', async () => {
-    const topic = await topicWithThree('quiet');
-    const group = ctx.group('quiet');
-    const { consumer, proxy, handled, warnings } = await consumerCutAfterFirstBatch(topic, group);
-    try {
-      const failure = await waitUntil(() => commitFailures(warnings)[0], { timeoutMs: 30000, message: 'the offset commit to fail while the proxy is cut' });
+    await afterFailedCommit('quiet', undefined, async ({ topic, group, proxy, handled, failure }) => {
       expect(failure['partitions']).toBe(1);
       expect(failure['err']).toBeDefined();
       await proxy.restore();
@@ -118,19 +142,12 @@ describe('BatchConsumer offset commits', () => {
       // Committed by the retry, not after a rejoin that delivered the batch again.
       expect(handled).toEqual(['a', 'b', 'c']);
       expect(failure['retrying']).toBe(true);
-    } finally {
-      await proxy.restore();
-      await consumer.stop();
-    }
+    });
   });
 
   it('stop commits the offsets an earlier commit failed to: its final flush takes the failed commit\'s entries', async () => {
-    const topic = await topicWithThree('back');
-    const group = ctx.group('back');
     // A long interval: the failed commit's own retry would come 5 s later; stop() comes first.
-    const { consumer, proxy, warnings } = await consumerCutAfterFirstBatch(topic, group, 60000);
-    try {
-      await waitUntil(() => commitFailures(warnings)[0], { timeoutMs: 30000, message: 'the offset commit to fail while the proxy is cut' });
+    await afterFailedCommit('back', 60000, async ({ topic, group, consumer, proxy, warnings }) => {
       // Back before kafkajs gives its fetches up (about 4 s of retries): the member is still in
       // its group, so the failed commit's entries still count.
       await proxy.restore();
@@ -138,19 +155,12 @@ describe('BatchConsumer offset commits', () => {
       await consumer.stop();
       expect(await committedOffset(group, topic)).toBe(3);
       expect(commitFailures(warnings).filter((line) => line['retrying'] === false)).toEqual([]);
-    } finally {
-      await proxy.restore();
-      await consumer.stop();
-    }
+    });
   });
 
   it('stop ends while the broker stays away: the failed commit is retried a bounded number of times, or until the member leaves its group, then given up', async () => {
-    const topic = await topicWithThree('away');
-    const group = ctx.group('away');
     // A long interval: the failed commit's own retry comes after the test, so stop() has it.
-    const { consumer, proxy, warnings } = await consumerCutAfterFirstBatch(topic, group, 60000);
-    try {
-      await waitUntil(() => commitFailures(warnings)[0], { timeoutMs: 30000, message: 'the offset commit to fail while the proxy is cut' });
+    await afterFailedCommit('away', 60000, async ({ topic, group, consumer, warnings }) => {
       // Returns: the final flush gives up after its attempts, or once kafkajs, which retries its
       // fetches for a few seconds, has left the group (which of the two comes first depends on
       // the machine's load: the last failure logged may say either).
@@ -159,9 +169,6 @@ describe('BatchConsumer offset commits', () => {
       expect(failures.length).toBeGreaterThanOrEqual(1);
       expect(failures.filter((line) => line['retrying'] === false).every((line) => typeof line['reason'] === 'string')).toBe(true);
       expect(await committedOffset(group, topic)).toBe(-1);
-    } finally {
-      await proxy.restore();
-      await consumer.stop();
-    }
+    });
   });
 });
