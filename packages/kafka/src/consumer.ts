@@ -213,6 +213,18 @@ interface Lane {
   position: bigint | undefined;
   /** Where kafkajs fetches this partition from next: the offset after the last record handed over. */
   fetched: bigint | undefined;
+  /** Records after the last batch handed over that need no handling, to commit once that batch is done (#skipped). */
+  skipped: Skipped | undefined;
+}
+
+/** Offsets kafkajs fetched and handed no record of: transaction markers and aborted records. */
+interface Skipped {
+  /** The lane's `fetched` before them: every record before it must have been handled. */
+  readonly from: bigint | undefined;
+  /** The offset after them. */
+  readonly to: bigint;
+  readonly offsetLag: string;
+  readonly epoch: number;
 }
 
 /**
@@ -274,6 +286,8 @@ export class BatchConsumer {
    * failing before (on stop or rejoin, another lane's batch still in hand) is retried as usual.
    */
   #finalFlush: { readonly since: number; failures: number } | undefined;
+  /** Commits offsets through the kafkajs runner, from the last batch it handed over (#commitSkipped). */
+  #commitThrough: EachBatchPayload['commitOffsetsIfNecessary'] | undefined;
 
   constructor(options: BatchConsumerOptions) {
     this.#options = options;
@@ -298,6 +312,12 @@ export class BatchConsumer {
       this.#joined = true;
       this.#outOfGroup = false;
       this.#dropSeriesOutside(event.payload.memberAssignment);
+    });
+    // kafkajs reports a batch it fetched and handed no record of only as an event, then moves
+    // its fetch position past it (its runner would commit that position with autoCommit).
+    this.#consumer.on(this.#consumer.events.START_BATCH_PROCESS, (event) => {
+      const { topic, partition, batchSize, lastOffset, offsetLag } = event.payload;
+      if (batchSize === 0) this.#skipped(topic, partition, lastOffset, offsetLag);
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
@@ -442,12 +462,10 @@ export class BatchConsumer {
       return;
     }
     if (this.#rejoining || this.#outOfGroup || batch.isEmpty()) return;
-    const key = `${batch.topic}|${batch.partition}`;
-    let lane = this.#lanes.get(key);
-    if (!lane) {
-      lane = { key, topic: batch.topic, partition: batch.partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set(), uncommittedFrom: undefined, position: undefined, fetched: undefined };
-      this.#lanes.set(key, lane);
-    }
+    this.#commitThrough = (offsets) => payload.commitOffsetsIfNecessary(offsets);
+    const lane = this.#lane(batch.topic, batch.partition);
+    // Its records come after any skipped before it: its own offsets cover them.
+    lane.skipped = undefined;
     // At fetch time too, not only after a commit: a partition whose batches keep failing
     // commits nothing, and its lag must still grow on the dashboard.
     lane.uncommittedFrom ??= BigInt(batch.firstOffset() ?? batch.highWatermark);
@@ -472,6 +490,57 @@ export class BatchConsumer {
     }
   }
 
+  #lane(topic: string, partition: number): Lane {
+    const key = `${topic}|${partition}`;
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      lane = { key, topic, partition, queue: [], queued: 0, queuedBytes: 0, active: undefined, waiters: new Set(), uncommittedFrom: undefined, position: undefined, fetched: undefined, skipped: undefined };
+      this.#lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  /**
+   * kafkajs fetched records of a partition and handed none of them over (an aborted
+   * transaction's records, transaction markers), up to `lastOffset`: nothing to handle, but
+   * their offsets must be committed too, or a partition whose last records they are keeps a
+   * lag for good. A batch waiting in the lane takes them (its offset to commit moves past
+   * them); otherwise they are committed once the lane's batch in hand, if any, is done and
+   * nothing before them is left unhandled (#commitSkipped).
+   */
+  #skipped(topic: string, partition: number, lastOffset: string, offsetLag: string): void {
+    if (this.#halted()) return;
+    const lane = this.#lane(topic, partition);
+    const to = BigInt(lastOffset) + 1n;
+    const from = lane.fetched;
+    lane.fetched = to;
+    const waiting = lane.queue.at(-1);
+    if (waiting) {
+      lane.queue[lane.queue.length - 1] = { ...waiting, nextOffset: to.toString(), offsetLag };
+      return;
+    }
+    lane.skipped = { from, to, offsetLag, epoch: this.#epoch };
+    this.#commitSkipped(lane);
+  }
+
+  /**
+   * Commits the lane's skipped offsets (#skipped) through the runner's commits, once its batch
+   * in hand (committed by the handler itself with `commit: 'handler'`) is done. Not when a
+   * batch before them was given up (its records are fetched again after a rejoin or restart).
+   */
+  #commitSkipped(lane: Lane): void {
+    const skipped = lane.skipped;
+    if (!skipped || lane.active || lane.queue.length > 0) return;
+    lane.skipped = undefined;
+    if (skipped.epoch !== this.#epoch || this.#halted()) return;
+    if (lane.position !== undefined && skipped.from !== undefined && lane.position < skipped.from) return;
+    lane.position = skipped.to;
+    const pending = this.#uncommitted.get(lane.key);
+    const commit = pending?.commit ?? this.#commitThrough ?? ((offsets) => this.#consumer.commitOffsets(offsets?.topics.flatMap(({ topic, partitions }) => partitions.map(({ partition, offset }) => ({ topic, partition, offset }))) ?? []));
+    this.#uncommitted.set(lane.key, { topic: lane.topic, partition: lane.partition, offset: skipped.to.toString(), offsetLag: skipped.offsetLag, epoch: skipped.epoch, commit, batches: pending?.batches ?? 0, messages: pending?.messages ?? 0 });
+    this.#scheduleCommit();
+  }
+
   #kick(lane: Lane): void {
     if (lane.active || lane.queue.length === 0 || this.#halted()) return;
     if (this.#options.partitionsHandler) {
@@ -482,6 +551,7 @@ export class BatchConsumer {
       .catch((error: unknown) => this.#fail(new HandlerBug(error)))
       .finally(() => {
         lane.active = undefined;
+        this.#commitSkipped(lane);
         this.#kick(lane);
       });
   }
@@ -538,7 +608,10 @@ export class BatchConsumer {
         .catch((error: unknown) => this.#fail(new HandlerBug(error)))
         .finally(() => {
           this.#slots.release();
-          for (const { lane } of group) lane.active = undefined;
+          for (const { lane } of group) {
+            lane.active = undefined;
+            this.#commitSkipped(lane);
+          }
           this.#scheduleDispatch();
         });
       for (const { lane } of group) lane.active = run;

@@ -5,8 +5,10 @@
  * With kafkajs 2.2.4's own filter this test saw 3-10% of the aborted records.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchConsumer } from '@elephant/kafka';
+import { BatchConsumer, consumerGroupLag } from '@elephant/kafka';
+import { createMetricsRegistry } from '@elephant/observability';
 import { createTestContext, waitUntil } from '@elephant/testing';
+import { gate, gauge } from './helpers.ts';
 
 const ctx = createTestContext('read-committed');
 afterAll(() => ctx.cleanup());
@@ -82,4 +84,82 @@ describe('read_committed consumption', () => {
     expect(seen.filter((value) => aborted.has(value))).toEqual([]);
     expect(new Set(seen)).toEqual(committed);
   }, 120000);
+
+  // An aborted transaction leaves records no consumer is handed, and every transaction ends
+  // with a marker: kafkajs skips a fetched batch holding nothing else without calling the
+  // runner, and the runner committed only the offsets of batches it handled. A partition
+  // whose last transaction aborted (or whose commit marker came in a fetch of its own) kept a
+  // lag of 1 or more for good: `elephant drain` never saw the group drained.
+  for (const mode of ['handler', 'partitionsHandler'] as const) {
+    it(`commits past transaction markers and aborted records at a partition's end (${mode})`, async () => {
+      const topic = ctx.topic(`markers-${mode}`);
+      await ctx.createTopics([{ topic, partitions: 1 }]);
+      const group = ctx.group(`markers-${mode}`);
+      const producer = ctx.kafka.producer({ transactionalId: `${ctx.id}-markers-${mode}`, idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const seen: string[] = [];
+      const registry = createMetricsRegistry();
+      let hold: ReturnType<typeof gate> | undefined;
+      let held: Promise<void> | undefined;
+      const take = async (messages: readonly { value: Buffer | null }[]): Promise<void> => {
+        for (const message of messages) seen.push(message.value?.toString() ?? '');
+        await held;
+      };
+      const settings = { kafka: ctx.kafka, groupId: group, topics: [topic], logger: ctx.logger, metrics: registry };
+      const consumer = new BatchConsumer(mode === 'handler' ? { ...settings, handler: (batch) => take(batch.messages) } : { ...settings, partitionsHandler: (batches) => take(batches.flatMap((batch) => batch.messages)) });
+      const admin = ctx.kafka.admin();
+      await admin.connect();
+      const committed = async (): Promise<string | undefined> => (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions[0]?.offset;
+      const highWatermark = async (): Promise<string | undefined> => (await admin.fetchTopicOffsets(topic))[0]?.high;
+      const transaction = async (values: readonly string[], end: 'commit' | 'abort'): Promise<void> => {
+        const open = await producer.transaction();
+        await open.send({ topic, messages: values.map((value) => ({ value })) });
+        await open[end]();
+      };
+      try {
+        await transaction(['a', 'b', 'c'], 'commit');
+        await waitUntil(async () => (await highWatermark()) === '4', { message: 'the commit marker written' });
+        await consumer.start();
+        await waitUntil(() => seen.length === 3, { message: 'the committed records' });
+        await waitUntil(async () => (await committed()) === '4', { message: 'the offset after the commit marker committed' });
+        await waitUntil(async () => (await gauge(registry, 'elephant_consumer_lag')) === 0, { message: 'the lag gauge at 0' });
+
+        await transaction(['x', 'y'], 'abort');
+        // The coordinator writes the markers after it answered.
+        await waitUntil(async () => (await highWatermark()) === '7', { message: 'the abort marker written' });
+        await waitUntil(async () => (await committed()) === '7', { message: 'the offset after the aborted records and their marker committed' });
+        expect(await consumerGroupLag(ctx.kafka, group, [topic])).toBe(0);
+
+        // Behind a batch in hand: committed once it is done.
+        hold = gate();
+        held = hold.opened;
+        await transaction(['d'], 'commit');
+        await waitUntil(() => seen.includes('d'), { message: 'the batch in hand' });
+        await transaction(['w'], 'abort');
+        await waitUntil(async () => (await highWatermark()) === '11', { message: 'the abort marker written' });
+        expect(await committed()).toBe('7');
+        hold.release();
+        await waitUntil(async () => (await committed()) === '11', { message: 'the offset after the aborted record behind the batch in hand' });
+
+        // Behind a batch waiting for the one in hand: committed with it.
+        hold = gate();
+        held = hold.opened;
+        await transaction(['e'], 'commit');
+        await waitUntil(() => seen.includes('e'), { message: 'the batch in hand' });
+        await transaction(['f'], 'commit');
+        await transaction(['z'], 'abort');
+        await waitUntil(async () => (await highWatermark()) === '17', { message: 'the last abort marker written' });
+        expect(await committed()).toBe('11');
+        hold.release();
+        await waitUntil(async () => (await committed()) === '17', { message: 'the offset after the aborted record behind a waiting batch' });
+        expect(seen).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+      } finally {
+        held = undefined;
+        hold?.release();
+        await consumer.stop();
+        await admin.disconnect();
+        await producer.disconnect();
+      }
+    }, 60000);
+  }
 });
