@@ -347,6 +347,8 @@ export class BatchConsumer {
     this.#rejoin.abort();
     this.#rejoin = new AbortController();
     this.#uncommitted.clear();
+    // kafkajs restarts the member with a runner of its own.
+    this.#commitThrough = undefined;
     // No rewinds: the restarted member fetches from the committed offsets.
     this.#forgetLanes();
     this.#release();
