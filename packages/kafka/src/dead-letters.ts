@@ -83,12 +83,16 @@ function isHeaderValue(value: unknown): value is Buffer | string | null {
   return value === null || typeof value === 'string' || Buffer.isBuffer(value);
 }
 
-/** Reads a header as a string (Kafka delivers header values as Buffers). */
+/**
+ * Reads a header as a string (Kafka delivers header values as Buffers); undefined when absent
+ * or without a value (null: Kafka's record format allows it, the Java client writes it, and
+ * @elephant/kafka's record decoder gives it as null, which kafkajs' types do not show).
+ */
 export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
   const value = headers?.[name];
   if (value === undefined) return undefined;
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
+  const first: Buffer | string | null | undefined = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === null ? undefined : first.toString();
 }
 
 /** What a dead letter says about itself, read from its headers. */

@@ -1,6 +1,6 @@
 /** What a dead letter says about itself, and the record it goes back to its source as. */
 import { describe, expect, it } from 'vitest';
-import { deadLetter, deadLetterInfo, replayRecordOf, type KafkaMessage } from '@elephant/kafka';
+import { deadLetter, deadLetterInfo, headerText, replayRecordOf, type KafkaMessage } from '@elephant/kafka';
 
 const original: KafkaMessage = {
   key: Buffer.from('k-1'),
@@ -48,6 +48,14 @@ describe('dead-letter replay', () => {
     // Written before the header existed: the dead letter's own timestamp was the original's.
     const { 'elephant.dlq.source.timestamp': _dropped, ...older } = dead.headers ?? {};
     expect(replayRecordOf({ ...dead, headers: older, timestamp: original.timestamp })?.message.timestamp).toBe(original.timestamp);
+  });
+
+  it('regression (a listing or replay threw on it): reads a header without a value as absent', () => {
+    // As the record decoder gives a header the Java client wrote without a value.
+    const headers = { ...dead.headers, 'elephant.dlq.error.details': null, 'elephant.dlq.service': [null, Buffer.from('x')] } as unknown as KafkaMessage['headers'];
+    expect(deadLetterInfo({ headers })).toMatchObject({ code: 'SCHEMA_VIOLATION', service: undefined, details: undefined });
+    expect(replayRecordOf({ ...dead, headers })?.topic).toBe('elephant.raw.web.v1');
+    expect(headerText({ name: null } as unknown as KafkaMessage['headers'], 'name')).toBeUndefined();
   });
 
   it('takes nothing that does not name its source', () => {
