@@ -332,8 +332,13 @@ export class Fields {
     throw schemaViolation(this.at(key), `expected a number, got ${describeType(value)}`);
   }
 
-  /** An optional integer within `min`..`max`; integer strings are accepted. */
+  /**
+   * An optional integer within `min`..`max`; integer strings are accepted. A blank string counts
+   * as absent, as in text fields (left unread: it stays in properties).
+   */
   optInt(key: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number | null {
+    const stated = this.peek(key);
+    if (typeof stated === 'string' && stated.trim() === '') return null;
     const value = this.take(key);
     if (value === undefined || value === null) return null;
     const number = typeof value === 'string' && INTEGER.test(value.trim()) ? Number(value.trim()) : value;

@@ -44,6 +44,12 @@ describe('ads adapter', () => {
     expect(tp.properties).toMatchObject({ adGroupId: '555', landingUrl: click.landingUrl });
   });
 
+  it('regression (an empty value required a currency, and with one gave a conversion in it of no value): an empty string value counts as absent', () => {
+    const { currency: _currency, ...withoutCurrency } = conversion.conversion;
+    const tp = one(adaptAds({ ...conversion, conversion: { ...withoutCurrency, value: '' } }, context));
+    expect(tp.campaign).toMatchObject({ valueMinor: null, valueCurrency: null });
+  });
+
   it('maps a conversion with its value and hashed e-mail', () => {
     const tp = one(adaptAds(conversion, context));
     expect(tp).toMatchObject({

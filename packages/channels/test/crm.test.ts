@@ -84,6 +84,14 @@ describe('crm adapter', () => {
     expect(tp.properties).toEqual({ 'contact.preferences.newsletter': 'null' });
   });
 
+  it('regression (an empty statedAt failed the change): a consent time given as an empty string counts as absent (the event time)', () => {
+    const tp = one(adaptCrm({ ...created, contact: { id: 'C-1', email: 'ann@example.com', consents: [{ purpose: 'marketing_email', granted: true, statedAt: '' }, { purpose: 'profiling', granted: false, statedAt: ' ' }] } }, context));
+    expect(tp.traits?.consent).toEqual([
+      { purpose: 'marketing_email', granted: true, statedAt: tp.eventTime },
+      { purpose: 'profiling', granted: false, statedAt: tp.eventTime },
+    ]);
+  });
+
   it('maps an update with a single e-mail field', () => {
     const tp = one(adaptCrm({ type: 'updated', id: 'chg-1002', occurredAt: '2024-05-01T00:00:00Z', contact: { id: 'C-000123', email: 'ANN@new.example', lastName: 'Lee-Smith' } }, context));
     expect(tp.eventType).toBe('contact_updated');

@@ -97,6 +97,13 @@ describe('pos adapter', () => {
     expect(tp.properties).toMatchObject({ total: '', totalMinor: ' ', 'lineItems[0].unitPriceMinor': '' });
   });
 
+  it('regression (an empty quantity failed the event): an empty string count counts as absent too (a line of one)', () => {
+    const tp = one(adaptPos({ type: 'purchase', id: 'txn-empty-qty', occurredAt: '2024-05-02T10:00:00Z', loyaltyCard: '42', currency: 'EUR', lineItems: [{ sku: 'a', quantity: ' ', unitPrice: '2.50' }] }, context));
+    expect(tp.commerce?.lineItems[0]?.quantity).toBe(1);
+    expect(tp.commerce?.totalMinor).toBe(250);
+    expect(tp.properties).toMatchObject({ 'lineItems[0].quantity': ' ' });
+  });
+
   it('regression (a sale with no amount became a sale of 0): without total, totalMinor or line items it is refused, naming total', () => {
     for (const type of ['purchase', 'return']) {
       for (const lineItems of [undefined, []]) {

@@ -50,7 +50,9 @@ function adaptAd(raw: unknown, context: AdapterContext): Built {
 
   let valueMinor: number | null = null;
   let valueCurrency: string | null = null;
-  if (conversion?.has('value')) {
+  // A blank value counts as absent, as a blank amount does everywhere (before 2026-12-07 it
+  // required a currency and gave a conversion in it with no value).
+  if (conversion?.hasValue('value')) {
     // campaign has no direction field (commerce has its kind): a negative value would become
     // its magnitude, a retraction read as a conversion worth as much. Refused (before
     // 2026-12-07 it was turned positive silently).

@@ -39,12 +39,12 @@ function textOf(value: unknown, holder: object, key: string): string {
   return text.isWellFormed() ? text : text.toWellFormed();
 }
 
-/** Consent statements: `[{ purpose, granted, statedAt? }]`; statedAt defaults to the event time. */
+/** Consent statements: `[{ purpose, granted, statedAt? }]`; statedAt defaults to the event time (absent, null or blank). */
 export function readConsents(fields: Fields, key: string, eventTime: number): Consent[] {
   return fields.objects(key).map((item) => {
     const granted = item.optBool('granted');
     if (granted === null) throw schemaViolation(item.at('granted'), 'is required');
-    return { purpose: item.string('purpose'), granted, statedAt: item.has('statedAt') ? readTime(item, 'statedAt') : eventTime };
+    return { purpose: item.string('purpose'), granted, statedAt: item.hasValue('statedAt') ? readTime(item, 'statedAt') : eventTime };
   });
 }
 
