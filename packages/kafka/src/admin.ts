@@ -1,4 +1,5 @@
 import type { Admin, Kafka, ITopicConfig } from 'kafkajs';
+import { endsCluster, partitionEndsOn, type EndsCluster, type PartitionEnd } from './ends.ts';
 import { KafkaError } from './errors.ts';
 import { retryOnProtocolError } from './retry.ts';
 
@@ -186,7 +187,12 @@ export interface GroupLag {
 
 /**
  * Messages not yet consumed by each group: per partition, the high watermark minus the
- * committed offset (the low watermark when the group never committed). Each topic's ends are
+ * committed offset (the low watermark when the group never committed). The high watermark,
+ * not the last stable offset kafkajs' admin reads (ends.ts): the records behind a transaction
+ * still open count until it completes and the group consumed past it. Until 2026-12-07 they
+ * did not, and `elephant drain` could report a group caught up with records still to come
+ * (a builder killed mid-transaction, `exactly_once`, holds its partitions of
+ * touchpoints.resolved back for up to TRANSACTION_TIMEOUT_MS). Each topic's ends are
  * fetched once a poll. A topic that does not exist is named in the group's `missingTopics`:
  * kafkajs' offset fetch failed on it with UNKNOWN_TOPIC_OR_PARTITION ("This server does not
  * host this topic-partition"), and `elephant drain` started before the services had created
@@ -206,7 +212,7 @@ export interface GroupLag {
  */
 export class LagPoller {
   readonly #kafka: Kafka;
-  #admin: { readonly admin: Admin; readonly openedAt: number } | undefined;
+  #admin: { readonly admin: Admin; readonly ends: EndsCluster; readonly openedAt: number } | undefined;
 
   constructor(kafka: Kafka) {
     this.#kafka = kafka;
@@ -227,15 +233,17 @@ export class LagPoller {
   async #poll(groups: readonly GroupTopics[]): Promise<GroupLag[]> {
     const kept = this.#admin;
     const admin = kept?.admin ?? this.#kafka.admin();
+    const ends = kept?.ends ?? endsCluster(this.#kafka);
     try {
       if (!kept) {
-        this.#admin = { admin, openedAt: performance.now() };
+        this.#admin = { admin, ends, openedAt: performance.now() };
         await admin.connect();
+        await ends.connect();
       }
-      return await groupsLags(admin, groups);
+      return await groupsLags(admin, ends, groups);
     } catch (error) {
       this.#admin = undefined;
-      await admin.disconnect().catch(() => undefined);
+      await disconnectBoth(admin, ends);
       throw error;
     }
   }
@@ -257,18 +265,22 @@ export class LagPoller {
   async close(): Promise<void> {
     const kept = this.#admin;
     this.#admin = undefined;
-    await kept?.admin.disconnect().catch(() => undefined);
+    if (kept) await disconnectBoth(kept.admin, kept.ends);
   }
+}
+
+async function disconnectBoth(admin: Admin, ends: EndsCluster): Promise<void> {
+  await Promise.all([admin.disconnect().catch(() => undefined), ends.disconnect().catch(() => undefined)]);
 }
 
 /** How long LagPoller keeps an admin connection (and kafkajs' metadata with it). */
 const KEPT_ADMIN_MS = 10000;
 
-async function groupsLags(admin: Admin, groups: readonly GroupTopics[]): Promise<GroupLag[]> {
+async function groupsLags(admin: Admin, cluster: EndsCluster, groups: readonly GroupTopics[]): Promise<GroupLag[]> {
   // Listed only when an offset fetch names a topic the broker does not host: a poll of
   // topics that exist asks no metadata of every topic of the cluster.
   let existing: Set<string> | undefined;
-  const ends = new Map<string, Awaited<ReturnType<typeof admin.fetchTopicOffsets>>>();
+  const ends = new Map<string, PartitionEnd[]>();
   const lags: GroupLag[] = [];
   for (const { group, topics } of groups) {
     let present = topics;
@@ -286,7 +298,7 @@ async function groupsLags(admin: Admin, groups: readonly GroupTopics[]): Promise
     let lag = 0;
     for (const { topic, partitions } of offsets) {
       let topicEnds = ends.get(topic);
-      if (!topicEnds) ends.set(topic, (topicEnds = await withMetadataRetry(() => admin.fetchTopicOffsets(topic))));
+      if (!topicEnds) ends.set(topic, (topicEnds = await withMetadataRetry(() => partitionEndsOn(cluster, topic))));
       for (const end of topicEnds) {
         const offset = Number(partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
         lag += Math.max(0, Number(end.high) - (offset < 0 ? Number(end.low) : offset));

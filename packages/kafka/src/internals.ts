@@ -35,7 +35,11 @@ export function kafkajsModuleLoaded(path: string): boolean {
  * the read_uncommitted ends of reader.ts). `T` is the part of kafkajs' Cluster the caller uses.
  */
 export function kafkajsCluster<T>(kafka: object, options: { readonly allowAutoTopicCreation?: boolean; readonly isolationLevel?: number } = {}): T {
-  const key = Object.getOwnPropertySymbols(kafka).find((symbol) => symbol.description === 'private:Kafka:createCluster');
+  let key: symbol | undefined;
+  // Up the prototype chain: a client wrapped with Object.create (tests count its admins) holds it there.
+  for (let holder: object | null = kafka; key === undefined && holder !== null; holder = Object.getPrototypeOf(holder) as object | null) {
+    key = Object.getOwnPropertySymbols(holder).find((symbol) => symbol.description === 'private:Kafka:createCluster');
+  }
   const create = key === undefined ? undefined : (kafka as Record<symbol, unknown>)[key];
   if (typeof create !== 'function') throw new Error('kafkajs Kafka#[private:Kafka:createCluster] not found: Elephant needs kafkajs 2.2.x');
   return (create as (this: object, clusterOptions: object) => T).call(kafka, { allowAutoTopicCreation: false, ...options });

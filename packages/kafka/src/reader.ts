@@ -1,7 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaError } from './errors.ts';
-import { kafkajsCluster } from './internals.ts';
-import { retryOnProtocolError } from './retry.ts';
+import { partitionEnds } from './ends.ts';
 
 export interface ReadEachOptions {
   /** How long the read may go without progress (no record fetched) before it fails (KAFKA_UNAVAILABLE). @default 60000 */
@@ -220,45 +219,3 @@ async function stableOffsets(kafka: Kafka, topic: string, windows: ReadonlyMap<n
   }
 }
 
-interface EndsCluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  addTargetTopic(topic: string): Promise<void>;
-  refreshMetadata(): Promise<void>;
-  findTopicPartitionMetadata(topic: string): readonly { readonly partitionId: number }[];
-  fetchTopicsOffset(topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[]): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
-}
-
-const READ_UNCOMMITTED = 0;
-
-/**
- * Each partition's first offset and high watermark. kafkajs' admin (fetchTopicOffsets) asks
- * for read_committed ends, the last stable offset: a transaction whose commit had returned but
- * whose marker the broker was still writing ended the partition before the transaction, and
- * a read right after a commit missed its records (tests met it now and then, 2026-12-07). The
- * high watermark includes every record written, so the read waits for such a transaction's
- * marker (and for a transaction still open, until it completes).
- */
-export async function partitionEnds(kafka: Kafka, topic: string): Promise<{ partition: number; high: string; low: string }[]> {
-  const cluster = kafkajsCluster<EndsCluster>(kafka, { isolationLevel: READ_UNCOMMITTED });
-  try {
-    await cluster.connect();
-    return await retryOnProtocolError('UNKNOWN_TOPIC_OR_PARTITION', async () => {
-      await cluster.addTargetTopic(topic);
-      const partitions = cluster.findTopicPartitionMetadata(topic).map(({ partitionId }) => ({ partition: partitionId }));
-      if (partitions.length === 0) {
-        await cluster.refreshMetadata();
-        throw Object.assign(new Error(`Topic ${topic} not found in the metadata`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
-      }
-      const [highs] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: false, partitions }]);
-      const [lows] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: true, partitions }]);
-      return partitions.map(({ partition }) => ({
-        partition,
-        high: highs?.partitions.find((entry) => entry.partition === partition)?.offset ?? '0',
-        low: lows?.partitions.find((entry) => entry.partition === partition)?.offset ?? '0',
-      }));
-    }, 20, () => 250);
-  } finally {
-    await cluster.disconnect();
-  }
-}
