@@ -2,7 +2,7 @@ export { createKafka, levelOf as kafkajsLogLevel, type KafkaClientOptions, type 
 export { checkCoPartitioned, ensureTopics, requireTopics, consumerGroupLag, consumerGroupsLag, consumerGroupsLags, LagPoller, type GroupLag, type GroupTopics, type TopicSpec } from './admin.ts';
 export { decodeTxnOffsetCommitV3, encodeTxnOffsetCommitV3, withGeneration, type GroupGeneration } from './txn-offset-commit.ts';
 export { CONSUMER_STABLE_WAIT_MS, CommittedOffsets, decodeOffsetFetchV7, encodeOffsetFetchV7, type CommittedOffsetsOptions, type OffsetFetchPartition, type OffsetFetchResponse } from './committed-offsets.ts';
-export { BatchProducer, recordSize, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
+export { BatchProducer, recordSize, REQUEST_MAX_BYTES, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
 export { BatchConsumer, type BatchConsumerOptions, type BatchConsumerSettings, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage, type PartitionsHandler } from './consumer.ts';
 export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';
 export { requeueFailedCommit, type PendingCommit } from './uncommitted.ts';

@@ -1,7 +1,7 @@
 import { kafkaSecurityOf, redisTlsOf } from '@elephant/config';
 import { randomUUID } from 'node:crypto';
 import { identityMergeSchema, resolvedTouchpointSchema } from '@elephant/identity';
-import { BatchConsumer, BatchProducer, checkCoPartitioned, deadLetterTopic, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, requireTopics, type Kafka } from '@elephant/kafka';
+import { BatchConsumer, BatchProducer, checkCoPartitioned, deadLetterTopic, CommittedOffsets, CoPartitionedAssigner, TransactionGroup, TransactionalProducer, createKafka, ensureTopics, REQUEST_MAX_BYTES, requireTopics, type Kafka } from '@elephant/kafka';
 import { createMetricsRegistry, startHealthServer, type Logger, type Registry } from '@elephant/observability';
 import { profileSnapshotSchema, profileUpdateSchema } from '@elephant/profiles';
 import { connectRedis } from '@elephant/redis';
@@ -52,11 +52,17 @@ export interface BuilderOptions extends StartOptions {
  * (at least once, never lost).
  */
 async function connectOutputs(kafka: Kafka, config: BuilderConfig): Promise<{ producer: Pick<BatchProducer, 'disconnect'>; commits: OutputCommits }> {
+  // kafkajs puts a request's records of one partition into one record batch, which the broker
+  // judges against the topic's max.message.bytes as a whole: MAX_RECORD_BYTES is under that
+  // limit (docs/operations.md), so requests no larger keep every batch within it. Before
+  // 2026-12-07 a backlog's batch of up to REQUEST_MAX_BYTES was refused on topics with a lower
+  // limit (MESSAGE_TOO_LARGE, every record fitting), and the builder exited at every restart.
+  const maxRequestBytes = Math.min(REQUEST_MAX_BYTES, config.MAX_RECORD_BYTES);
   if (config.PROCESSING_GUARANTEE === 'exactly_once') {
-    const producer = await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${randomUUID()}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS });
+    const producer = await TransactionalProducer.connect(kafka, `${config.TRANSACTIONAL_ID_PREFIX}-${randomUUID()}`, { transactionTimeoutMs: config.TRANSACTION_TIMEOUT_MS, maxRequestBytes });
     return { producer, commits: new TransactionGroup(producer, config.TRANSACTION_INTERVAL_MS) };
   }
-  const producer = await BatchProducer.connect(kafka);
+  const producer = await BatchProducer.connect(kafka, { maxRequestBytes });
   return {
     producer,
     commits: {
