@@ -115,6 +115,8 @@ describe('elephant exit codes', () => {
   it('exits 78 (bad configuration) for an invalid rules file or topics that do not fit, not 1', () => {
     expect(exitCodeOf(new ElephantError('RULES_INVALID', 'rules.json: limits.email must be a positive integer'))).toBe(78);
     expect(exitCodeOf(new ElephantError('KAFKA_TOPIC_MISMATCH', 'partition counts differ'))).toBe(78);
+    // Since 2026-12-07 (before: 1): an ACL the principal lacks, a topic the broker will not create.
+    expect(exitCodeOf(new ElephantError('KAFKA_REFUSED', 'The broker refused to create topics: t: INVALID_REPLICATION_FACTOR'))).toBe(78);
     expect(exitCodeOf(new ConfigError('elephant', [{ variable: 'KAFKA_BROKERS', problem: 'is required' }]))).toBe(78);
     expect(exitCodeOf(new CliError('NOT_FOUND', 'no such profile'))).toBe(EXIT_CODES.NOT_FOUND);
     expect(exitCodeOf(new ElephantError('REDIS_UNAVAILABLE', 'down', { retryable: true }))).toBe(1);

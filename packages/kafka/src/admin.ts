@@ -1,6 +1,6 @@
 import type { Admin, Kafka, ITopicConfig } from 'kafkajs';
 import { endsCluster, partitionEndsOn, type EndsCluster, type PartitionEnd } from './ends.ts';
-import { KafkaError } from './errors.ts';
+import { KafkaError, protocolErrorIn } from './errors.ts';
 import { retryOnProtocolError } from './retry.ts';
 
 export interface TopicSpec {
@@ -38,6 +38,7 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
       try {
         await admin.createTopics({ waitForLeaders: false, topics: missing.map(toTopicConfig) });
       } catch (error) {
+        if (protocolErrorIn(error, CREATE_REFUSALS) !== undefined) throw creationFailed(error);
         // Another replica or service may have created some of them a moment ago (a broker's
         // topic list can lag behind its creations for a moment, too).
         const created = await withMetadataRetry(async () => {
@@ -45,7 +46,7 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
           if (missing.every((spec) => now.has(spec.topic))) return true;
           throw Object.assign(new Error('topics not listed yet'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
         }).catch(() => false);
-        if (!created) throw error;
+        if (!created) throw creationFailed(error);
       }
     }
     // A topic just created (here or by another process) may not be in this broker's metadata
@@ -146,6 +147,30 @@ export async function checkCoPartitioned(kafka: Kafka, topics: readonly string[]
  */
 async function withMetadataRetry<T>(fetch: () => Promise<T>): Promise<T> {
   return retryOnProtocolError('UNKNOWN_TOPIC_OR_PARTITION', fetch, 20, () => 250);
+}
+
+/**
+ * The broker's answers to a topic creation it will give again until a setting, a policy or an
+ * ACL changes (the topic's or the cluster's), not about the moment.
+ */
+const CREATE_REFUSALS = new Set(['INVALID_REPLICATION_FACTOR', 'INVALID_REPLICA_ASSIGNMENT', 'INVALID_PARTITIONS', 'INVALID_CONFIG', 'INVALID_TOPIC_EXCEPTION', 'POLICY_VIOLATION', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED']);
+
+/**
+ * A failed CreateTopics as a KafkaError naming each topic the broker refused and why. kafkajs
+ * throws an aggregate ("Topic creation errors") whose message names neither, and a service
+ * stopped with only that line. A refusal (CREATE_REFUSALS) is KAFKA_REFUSED, not retryable
+ * (the services exit 78, bad configuration); anything else KAFKA_UNAVAILABLE, retryable.
+ */
+function creationFailed(error: unknown): KafkaError {
+  const { errors } = error as { errors?: unknown };
+  const causes = (Array.isArray(errors) ? errors : [error]) as { topic?: unknown; type?: unknown; message?: unknown }[];
+  const reasons = causes.map((cause) => `${typeof cause.topic === 'string' ? cause.topic : '(topic not named)'}: ${typeof cause.type === 'string' ? cause.type : 'error'} (${String(cause.message)})`);
+  const topics = causes.flatMap((cause) => (typeof cause.topic === 'string' ? [cause.topic] : []));
+  const refused = protocolErrorIn(error, CREATE_REFUSALS);
+  if (refused !== undefined) {
+    return new KafkaError('KAFKA_REFUSED', `The broker refused to create topics: ${reasons.join('; ')}. Fix what it names (a replication factor above the number of brokers, a topic config its policy or version does not accept, the principal's Create ACL), or create the topics yourself and start with CREATE_TOPICS=false`, { retryable: false, cause: error, details: { topics, reason: refused } });
+  }
+  return new KafkaError('KAFKA_UNAVAILABLE', `Creating topics failed: ${reasons.join('; ')}`, { retryable: true, cause: error, details: { topics } });
 }
 
 function toTopicConfig(spec: TopicSpec): ITopicConfig {

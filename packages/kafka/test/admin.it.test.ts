@@ -39,6 +39,18 @@ describe('topic checks', () => {
     await ensureTopics(ctx.kafka, [{ topic: small, partitions: 1 }]);
   });
 
+  it('regression (a refused creation stopped a service with kafkajs\' "Topic creation errors", naming no topic, after 5 s): names each topic and the broker\'s reason, KAFKA_REFUSED, not retryable', async () => {
+    const replicated = ctx.topic('replicated');
+    const configured = ctx.topic('configured');
+    // The local stack has one broker.
+    const error = await failure(ensureTopics(ctx.kafka, [{ topic: replicated, partitions: 1, replicationFactor: 3 }]));
+    expect(isElephantError(error, 'KAFKA_REFUSED')).toBe(true);
+    expect(error).toMatchObject({ retryable: false, details: { topics: [replicated], reason: 'INVALID_REPLICATION_FACTOR' } });
+    expect(error.message).toContain(`${replicated}: INVALID_REPLICATION_FACTOR`);
+    const invalid = await failure(ensureTopics(ctx.kafka, [{ topic: configured, partitions: 1, configs: { 'max.message.bytes': 'one megabyte' } }]));
+    expect(invalid).toMatchObject({ code: 'KAFKA_REFUSED', details: { topics: [configured], reason: 'INVALID_CONFIG' } });
+  });
+
   it('requireTopics (CREATE_TOPICS=false) creates nothing and names every missing topic (KAFKA_TOPIC_MISSING, not retryable); the partition counts are the platform team’s', async () => {
     const present = ctx.topic('present');
     const absent = ctx.topic('absent');

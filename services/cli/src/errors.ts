@@ -24,9 +24,10 @@ export const EXIT_CODES: Readonly<Record<Exclude<CliErrorCode, 'KAFKA_SECURITY'>
 
 /**
  * Codes of errors that mean bad configuration (exit 78, CONFIG): an invalid identity rules
- * file, topics whose partition counts do not fit the design, TLS or SASL settings Kafka refused.
+ * file, topics whose partition counts do not fit the design, TLS or SASL settings Kafka refused,
+ * and what Kafka refuses the principal (an ACL, a topic it will not create: KAFKA_REFUSED).
  */
-export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_SECURITY'];
+export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_SECURITY', 'KAFKA_REFUSED'];
 
 /** The exit code for an error a command ended with (docs/cli.md). */
 export function exitCodeOf(error: unknown): number {

@@ -7,4 +7,4 @@ import { runService } from '@elephant/runtime';
 import { startResolver } from './app.ts';
 import { loadConfig } from './config.ts';
 
-await runService({ name: () => 'identity-resolver', loadConfig: (options) => loadConfig(undefined, options), start: startResolver, configErrorCodes: ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING'] });
+await runService({ name: () => 'identity-resolver', loadConfig: (options) => loadConfig(undefined, options), start: startResolver, configErrorCodes: ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_REFUSED'] });

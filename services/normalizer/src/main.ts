@@ -8,4 +8,4 @@ import { runService } from '@elephant/runtime';
 import { startNormalizer } from './app.ts';
 import { loadConfig } from './config.ts';
 
-await runService({ name: (config) => `normalizer-${config.channels.join('.')}`, loadConfig: (options) => loadConfig(undefined, options), start: startNormalizer, configErrorCodes: ['KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING'] });
+await runService({ name: (config) => `normalizer-${config.channels.join('.')}`, loadConfig: (options) => loadConfig(undefined, options), start: startNormalizer, configErrorCodes: ['KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_REFUSED'] });

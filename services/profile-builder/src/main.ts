@@ -4,4 +4,4 @@ import { runService } from '@elephant/runtime';
 import { startBuilder } from './app.ts';
 import { loadConfig } from './config.ts';
 
-await runService({ name: () => 'profile-builder', loadConfig: (options) => loadConfig(undefined, options), start: startBuilder, configErrorCodes: ['KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING'] });
+await runService({ name: () => 'profile-builder', loadConfig: (options) => loadConfig(undefined, options), start: startBuilder, configErrorCodes: ['KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_REFUSED'] });
