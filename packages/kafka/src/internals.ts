@@ -32,7 +32,7 @@ export function kafkajsModuleLoaded(path: string): boolean {
 /**
  * A new kafkajs Cluster of `kafka`'s client (its brokers, TLS, SASL, timeouts and retry), from
  * the client's private factory: for requests kafkajs' admin does not make (committed-offsets.ts,
- * the read_uncommitted ends of reader.ts). `T` is the part of kafkajs' Cluster the caller uses.
+ * the read_uncommitted ends of ends.ts). `T` is the part of kafkajs' Cluster the caller uses.
  */
 export function kafkajsCluster<T>(kafka: object, options: { readonly allowAutoTopicCreation?: boolean; readonly isolationLevel?: number } = {}): T {
   let key: symbol | undefined;

@@ -218,4 +218,3 @@ async function stableOffsets(kafka: Kafka, topic: string, windows: ReadonlyMap<n
     await admin.disconnect();
   }
 }
-
