@@ -113,7 +113,17 @@ function hasSixteenDigits(text: string): boolean {
  * @throws SyntaxError for text that is no JSON
  */
 export function parseJson(text: string): unknown {
-  return hasSixteenDigits(text) ? JSON.parse(text, rememberExactIntegers) : JSON.parse(text);
+  if (!hasSixteenDigits(text)) return JSON.parse(text);
+  try {
+    return JSON.parse(text, rememberExactIntegers);
+  } catch (error) {
+    // V8 applies a reviver recursively (plain JSON.parse is not): text nested some thousand
+    // levels deep overflows the stack there. Parsed plainly, such nesting is far beyond what
+    // properties take, and is refused as PROPERTIES_TOO_LARGE (too_deep) as without the digits;
+    // before 2026-12-07 it read as INVALID_JSON.
+    if (error instanceof RangeError) return JSON.parse(text);
+    throw error;
+  }
 }
 
 /** JSON.rawJSON (Node 21+; not in TypeScript's lib yet): a value JSON.stringify writes as the given text. */
@@ -563,10 +573,15 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
  * @throws PROPERTIES_TOO_LARGE (`too_deep`) when it nests deeper than PROPERTY_LIMITS.depth
  */
 function encodeJson(value: unknown, name: string, holder: object, key: string): string {
+  refuseTooDeep(value, name);
+  return jsonText(value, holder, key);
+}
+
+/** @throws PROPERTIES_TOO_LARGE (`too_deep`), naming the field, when `value` nests deeper than PROPERTY_LIMITS.depth (JSON.stringify recurses) */
+export function refuseTooDeep(value: unknown, name: string): void {
   if (nestedDeeperThan(value, PROPERTY_LIMITS.depth)) {
     throw propertiesTooLarge(`field ${name.slice(0, 64)} nests arrays or objects deeper than the limit of ${PROPERTY_LIMITS.depth}`, { reason: 'too_deep', limit: PROPERTY_LIMITS.depth });
   }
-  return jsonText(value, holder, key);
 }
 
 /** Puts `value`, found at `holder[key]`, under `name`, flattening non-empty objects. */

@@ -133,6 +133,12 @@ describe('properties', () => {
     // Objects too, where their keys would get too long and they are kept JSON-encoded.
     const objects = Buffer.from(`{"type":"track","event":"x","messageId":"m","anonymousId":"a","timestamp":"2024-05-01T10:00:00Z","properties":{"deep":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`);
     expect(adaptMessage('web', objects, context)).toMatchObject({ ok: false, error: { code: 'PROPERTIES_TOO_LARGE', details: { reason: 'too_deep' } } });
+    // With 16 digits in a row too (parsed with a reviver, which recursed: INVALID_JSON until 2026-12-07).
+    const digits = Buffer.from(`{"type":"call","id":"c1","occurredAt":"2024-05-03T08:15:00Z","customer":{"crmId":"C1"},"x":${'['.repeat(20_000)}${']'.repeat(20_000)},"n":"1234567890123456"}`);
+    expect(adaptMessage('support', digits, context)).toMatchObject({ ok: false, error: { code: 'PROPERTIES_TOO_LARGE', details: { reason: 'too_deep' } } });
+    // An ads conversion's name, JSON-encoded into its event id's scope (ADAPTER_FAILED until 2026-12-07).
+    const name = Buffer.from(`{"type":"conversion","platform":"google_ads","clickId":"g","occurredAt":1714560000000,"conversion":{"id":"g","name":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`);
+    expect(adaptMessage('ads', name, context)).toMatchObject({ ok: false, error: { code: 'PROPERTIES_TOO_LARGE', message: expect.stringContaining('field conversion.name nests') as string, details: { reason: 'too_deep' } } });
     // As deep as the limit is kept.
     const atLimit = one(web({ properties: { deep: JSON.parse(`${'['.repeat(PROPERTY_LIMITS.depth)}${']'.repeat(PROPERTY_LIMITS.depth)}`) as unknown } }));
     expect(atLimit.properties['properties.deep']).toHaveLength(2 * PROPERTY_LIMITS.depth);

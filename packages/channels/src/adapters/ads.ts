@@ -5,7 +5,7 @@
  * id, and for conversions a value with currency and SHA-256-hashed contact details.
  */
 import { ChannelError, schemaViolation } from '../errors.ts';
-import { Fields } from '../fields.ts';
+import { Fields, refuseTooDeep } from '../fields.ts';
 import { collectorFor, finish, single, systemFor, type Built } from '../build.ts';
 import { lookup, readAmount, readCurrency, readCustomer, readKind, readTime } from './common.ts';
 import { isNegativeAmount } from '../values.ts';
@@ -38,6 +38,9 @@ function adaptAd(raw: unknown, context: AdapterContext): Built {
   // conversion's name and its time too (conversionScope; before 2026-12-07 it got its click's
   // eventId, and every conversion of a click one eventId, the later ones dropped as
   // duplicates). Clicks keep theirs; `id` is the source's own event id.
+  // The name is JSON-encoded into it: nested too deep, it is refused as properties would refuse
+  // it (before 2026-12-07 the encoding overflowed the stack, ADAPTER_FAILED).
+  if (id === null && conversion !== null) refuseTooDeep(conversion.peek('name'), conversion.at('name'));
   const sourceEventScope = id === null && conversion !== null ? conversionScope(conversion.peek('name'), eventTime) : undefined;
 
   const ids = collectorFor(context);
