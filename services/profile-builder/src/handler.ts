@@ -650,7 +650,7 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       const change = applyTouchpoint(state, record.touchpoint, { ...deps.profileOptions, excludedIdentifiers: record.excludedIdentifiers, now });
       working.set(record.profileId, change.state);
       const update = updateOf(change.state, change.changes, { kind: 'touchpoint', eventId });
-      const entry = pending.get(record.profileId) ?? { events: [], messages: [], updates: [], records: [] };
+      const entry = pending.get(record.profileId) ?? { events: [], messages: [], updates: [], records: [], refused: [] };
       pending.set(record.profileId, entry);
       entry.events.push(eventId);
       entry.messages.push(message);
@@ -664,8 +664,10 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
       let state = working.get(profileId) as ProfileState;
       let json = JSON.stringify(state);
       if (oversized.has(profileId) || jsonBytesOver(json, limit)) {
-        const within = applyWithinLimit(deps, out, batch, tenant, profiles.get(profileId), profileId, entry, now, limit);
+        const within = applyWithinLimit(deps, tenant, profiles.get(profileId), profileId, entry, now, limit);
         if (within === undefined) {
+          // Nothing to commit: the profile stays as loaded (live), and the refused touchpoints go to the dead letters now.
+          deadLetterRefused(deps, out, batch, tenant, profileId, entry.refused, now);
           pending.delete(profileId);
           continue;
         }
@@ -694,13 +696,17 @@ async function onTouchpoints(deps: BuilderDeps, out: Outputs, batch: BatchInput,
         publishSnapshot(deps, out, state);
         deps.states.set(state);
         confirmed.push({ field: request.outbox.field, profile: request.profileId });
+        deadLetterRefused(deps, out, batch, tenant, request.profileId, entry.refused, now);
       } else if (outcome === 'erased') {
-        out.tally.push(() => deps.metrics.touchpoints.inc({ outcome: 'erased' }, entry.events.length));
+        // The touchpoints the size limit refused too: a dead letter would keep the erased person's data.
+        out.tally.push(() => deps.metrics.touchpoints.inc({ outcome: 'erased' }, entry.events.length + entry.refused.length));
       } else {
-        // Merged since the load: to the live survivor, as a fresh load would have sent them.
+        // Merged since the load: to the live survivor, as a fresh load would have sent them,
+        // the ones the size limit refused against this profile too (the survivor's writer
+        // judges them against the survivor).
         const merged: LoadedProfile = { profileId: request.profileId, stored: undefined, mergedInto: outcome.slice('merged:'.length), erasedAt: undefined };
         const survivor = await survivorOf(deps, tenant, merged);
-        for (const message of entry.messages) await forwardTouchpoint(deps, out, message, survivor);
+        for (const message of [...entry.messages, ...entry.refused.map((refused) => refused.message)]) await forwardTouchpoint(deps, out, message, survivor);
       }
     }
     confirmLater(out, tenant, confirmed);
@@ -713,6 +719,34 @@ interface AppliedToProfile {
   readonly messages: KafkaMessage[];
   readonly updates: Buffer[];
   readonly records: AppliedRecord[];
+  /** Touchpoints the size limit refused (applyWithinLimit): dead-lettered once the profile's commit went through. */
+  readonly refused: RefusedTouchpoint[];
+}
+
+/** A touchpoint that would take its profile over MAX_PROFILE_BYTES. */
+interface RefusedTouchpoint {
+  readonly message: KafkaMessage;
+  readonly eventId: string;
+  readonly stateBytes: number;
+  readonly updateBytes: number;
+  readonly limit: number;
+}
+
+/**
+ * Dead-letters the touchpoints the size limit refused for a profile (PROFILE_TOO_LARGE, with
+ * the sizes), once its commit went through or when nothing of it was to be committed. Not when
+ * the commit found the profile erased or merged since its load (before 2026-12-07 they were
+ * dead-lettered then too: the erased person's touchpoints kept in the dead-letter topic, and a
+ * merged profile's not sent on to the survivor with the rest).
+ */
+function deadLetterRefused(deps: BuilderDeps, out: Outputs, batch: BatchInput, tenant: string, profileId: string, refused: readonly RefusedTouchpoint[], now: number): void {
+  for (const { message, eventId, stateBytes, updateBytes, limit } of refused) {
+    const what = stateBytes > limit ? `a profile state of ${stateBytes} bytes` : `an update of ${updateBytes} bytes`;
+    const reason = { code: 'PROFILE_TOO_LARGE', message: `Touchpoint ${eventId} would make ${what} for profile ${profileId}, over the limit of ${limit} (MAX_PROFILE_BYTES)`, details: { profileId, eventId, stateBytes, updateBytes, limit } };
+    out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
+    out.tally.push(() => deps.metrics.deadLettered.inc({ reason: reason.code }));
+    deps.logger.warn({ tenant, profileId, eventId, stateBytes, updateBytes, limit }, 'touchpoint dead-lettered: the profile would grow over MAX_PROFILE_BYTES');
+  }
 }
 
 /** Whether a JSON text takes more than `limit` bytes in UTF-8 (counted only when it might). */
@@ -723,12 +757,13 @@ function jsonBytesOver(json: string, limit: number): boolean {
 /**
  * The slow path of a profile that went over the size limit in this batch (its state, or one
  * of its updates): its touchpoints applied again one by one from the loaded state, each one
- * that would leave the state or publish an update over the limit dead-lettered
- * (PROFILE_TOO_LARGE, with the sizes) and left out, so the partition moves on and the
- * touchpoint can be replayed once the limit is raised. `entry` is rewritten to what was kept.
+ * that would leave the state or publish an update over the limit left out, in `entry.refused`
+ * (dead-lettered as PROFILE_TOO_LARGE once the commit went through: deadLetterRefused), so the
+ * partition moves on and the touchpoint can be replayed once the limit is raised. `entry` is
+ * rewritten to what was kept.
  * Undefined when nothing was kept.
  */
-function applyWithinLimit(deps: BuilderDeps, out: Outputs, batch: BatchInput, tenant: string, loaded: LoadedProfile | undefined, profileId: string, entry: AppliedToProfile, now: number, limit: number): { state: ProfileState; json: string } | undefined {
+function applyWithinLimit(deps: BuilderDeps, tenant: string, loaded: LoadedProfile | undefined, profileId: string, entry: AppliedToProfile, now: number, limit: number): { state: ProfileState; json: string } | undefined {
   const records = entry.records.splice(0);
   const messages = entry.messages.splice(0);
   entry.events.length = 0;
@@ -743,11 +778,7 @@ function applyWithinLimit(deps: BuilderDeps, out: Outputs, batch: BatchInput, te
     const update = encodeUpdate(deps, updateOf(change.state, change.changes, { kind: 'touchpoint', eventId }));
     const stateBytes = Buffer.byteLength(json);
     if (stateBytes > limit || update.length > limit) {
-      const what = stateBytes > limit ? `a profile state of ${stateBytes} bytes` : `an update of ${update.length} bytes`;
-      const reason = { code: 'PROFILE_TOO_LARGE', message: `Touchpoint ${eventId} would make ${what} for profile ${profileId}, over the limit of ${limit} (MAX_PROFILE_BYTES)`, details: { profileId, eventId, stateBytes, updateBytes: update.length, limit } };
-      out.deadLetters.push(deadLetter({ topic: batch.topic, partition: batch.partition, message }, reason, 'profile-builder', now));
-      out.tally.push(() => deps.metrics.deadLettered.inc({ reason: reason.code }));
-      deps.logger.warn({ tenant, profileId, eventId, stateBytes, updateBytes: update.length, limit }, 'touchpoint dead-lettered: the profile would grow over MAX_PROFILE_BYTES');
+      entry.refused.push({ message, eventId, stateBytes, updateBytes: update.length, limit });
       return;
     }
     kept = { state: change.state, json };

@@ -236,14 +236,14 @@ export async function attemptUnlessInjected(call: () => Promise<void>): Promise<
 }
 
 /** `scope`'s topics (one partition each) and Redis prefix, and a handler over them; `env` adds builder settings, `options.now` is the handler's clock. */
-export async function handlerOnStack(ctx: TestContext, scope: string, env: Record<string, string> = {}, options: { readonly now?: () => number } = {}): Promise<HandlerOnStack> {
+export async function handlerOnStack(ctx: TestContext, scope: string, env: Record<string, string> = {}, options: { readonly now?: () => number; readonly wrapStore?: (store: ProfileStore) => ProfileStore } = {}): Promise<HandlerOnStack> {
   const { config, topics, registry, schemaIds, redis } = await builderTopicsOnStack(ctx, scope, env, 1);
   const producer = await BatchProducer.connect(ctx.kafka);
   const metrics = createMetricsRegistry();
   const background = new BackgroundWork();
   const handler = createBuilderHandler({
     topics,
-    store: new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS),
+    store: (options.wrapStore ?? ((store) => store))(new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS)),
     registry,
     schemaIds,
     transactions: { commit: async (batches) => void (await producer.send(batches)) },

@@ -76,6 +76,39 @@ describe('profile builder size limit', () => {
     expect((await metrics.getSingleMetric('elephant_builder_dead_lettered_total')?.get())?.values).toEqual([{ value: 1, labels: { reason: 'PROFILE_TOO_LARGE' } }]);
   });
 
+  it('regression (the erased person\'s touchpoint stayed in the dead letters): a touchpoint over MAX_PROFILE_BYTES is dead-lettered only once its profile\'s commit went through, not when the commit finds the profile erased since its load', async () => {
+    let eraseFirst: (() => Promise<void>) | undefined;
+    const stack = await handlerOnStack(ctx, 'limit-erased', { MAX_PROFILE_BYTES: '4000' }, {
+      // The erasure lands between the batch's load and its commit (handled on another partition).
+      wrapStore: (store) => {
+        const commit = store.commit.bind(store);
+        store.commit = async (...args) => {
+          const erase = eraseFirst;
+          eraseFirst = undefined;
+          await erase?.();
+          return commit(...args);
+        };
+        return store;
+      },
+    });
+    closers.push(() => stack.close());
+    const { config, registry, schemaIds, topics, redis, metrics } = stack;
+    const at = (day: number): string => new Date(Date.UTC(2026, 9, day)).toISOString();
+    const identify = (id: string, day: number, firstName: string): ResolvedTouchpoint => ({
+      profileId: 'p-gone',
+      touchpoint: touchpoint('web', { type: 'identify', messageId: id, userId: 'u-gone', timestamp: at(day), traits: { firstName } }),
+      excludedIdentifiers: [],
+      resolvedAt: Date.UTC(2026, 10, 2),
+    });
+    await stack.run([message(0, registry.encode(schemaIds.resolved, identify('w-1', 1, 'Ada')))], 1);
+    const store = new ProfileStore(redis, config.REDIS_KEY_PREFIX, config.OUTBOX_TTL_SECONDS);
+    eraseFirst = async () => void (await store.erase('acme', 'p-gone', Date.UTC(2026, 10, 3), Date.UTC(2026, 10, 3)));
+    await stack.run([identify('w-2', 2, 'Bo'), identify('w-3', 3, 'x'.repeat(5000))].map((value, index) => message(1 + index, registry.encode(schemaIds.resolved, value))), 3);
+    expect(eraseFirst).toBeUndefined();
+    expect(await readToEnd(ctx.kafka, topics.deadLetters)).toEqual([]);
+    expect((await metrics.getSingleMetric('elephant_builder_touchpoints_total')?.get())?.values).toContainEqual({ value: 2, labels: { outcome: 'erased' } });
+  });
+
   it('dead-letters a merge whose update or snapshot would be over MAX_RECORD_BYTES, folds the others of the batch, and folds it once replayed with a higher limit', async () => {
     const stack = await handlerOnStack(ctx, 'merge', { MAX_PROFILE_BYTES: '4000', MAX_RECORD_BYTES: '6000' });
     closers.push(() => stack.close());
