@@ -464,7 +464,8 @@ export class BatchConsumer {
       return;
     }
     if (this.#rejoining || this.#outOfGroup || batch.isEmpty()) return;
-    this.#commitThrough = (offsets) => payload.commitOffsetsIfNecessary(offsets);
+    const commit: Fetched['commit'] = (offsets) => payload.commitOffsetsIfNecessary(offsets);
+    this.#commitThrough = commit;
     const lane = this.#lane(batch.topic, batch.partition);
     // Its records come after any skipped before it: its own offsets cover them.
     lane.skipped = undefined;
@@ -476,7 +477,7 @@ export class BatchConsumer {
     lane.fetched = BigInt(batch.lastOffset()) + 1n;
     this.#setLag(batch.topic, batch.partition, Number(BigInt(batch.highWatermark) - lane.uncommittedFrom));
     const bytes = batch.messages.reduce((sum, message) => sum + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0);
-    lane.queue.push({ arrived: performance.now(), bytes, messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit: (offsets) => payload.commitOffsetsIfNecessary(offsets) });
+    lane.queue.push({ arrived: performance.now(), bytes, messages: batch.messages, nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(), offsetLag: batch.offsetLag(), epoch: this.#epoch, commit });
     lane.queued += batch.messages.length;
     lane.queuedBytes += bytes;
     this.#gauge(lane);

@@ -173,10 +173,16 @@ export function readCurrency(fields: Fields, key: string, context: AdapterContex
 
 /** An amount given either in minor units (`minorKey`, preferred) or as a decimal (`decimalKey`); null when neither. */
 export function readAmount(fields: Fields, decimalKey: string, minorKey: string | null, currency: string): number | null {
+  return readSignedAmount(fields, decimalKey, minorKey, currency)?.minor ?? null;
+}
+
+/** readAmount's magnitude, and whether the source wrote the amount negative (a coupon line, an item taken back). */
+function readSignedAmount(fields: Fields, decimalKey: string, minorKey: string | null, currency: string): { readonly minor: number; readonly negative: boolean } | null {
   // An empty string is no amount, as in text fields: `total: ""` falls back to `revenue`.
-  if (minorKey !== null && fields.hasValue(minorKey)) return minorUnits(fields.take(minorKey), fields.at(minorKey));
-  if (fields.hasValue(decimalKey)) return toMinorUnits(fields.take(decimalKey), currency, fields.at(decimalKey));
-  return null;
+  const key = minorKey !== null && fields.hasValue(minorKey) ? minorKey : fields.hasValue(decimalKey) ? decimalKey : null;
+  if (key === null) return null;
+  const value = fields.take(key);
+  return { minor: key === minorKey ? minorUnits(value, fields.at(key)) : toMinorUnits(value, currency, fields.at(key)), negative: isNegativeAmount(value) };
 }
 
 export interface LineItemKeys {
@@ -230,12 +236,11 @@ export function readLineItems(fields: Fields, key: string, currency: string, key
     const signedQuantity = item.optInt('quantity', -2147483647, 2147483647) ?? 1;
     const statedCurrency = item.optString('currency');
     const itemCurrency = statedCurrency === null ? currency : parseCurrency(statedCurrency, item.at('currency'));
-    const priceKey = keys.priceMinor !== null && item.hasValue(keys.priceMinor) ? keys.priceMinor : keys.price;
-    const negativePrice = isNegativeAmount(item.peek(priceKey));
-    const unitPriceMinor = readAmount(item, keys.price, keys.priceMinor, itemCurrency);
-    if (unitPriceMinor === null) throw schemaViolation(item.at(keys.price), 'is required');
+    const price = readSignedAmount(item, keys.price, keys.priceMinor, itemCurrency);
+    if (price === null) throw schemaViolation(item.at(keys.price), 'is required');
+    const unitPriceMinor = price.minor;
     const quantity = Math.abs(signedQuantity);
-    lines.push({ index, quantity, unitPriceMinor, currency: itemCurrency, sign: signedQuantity < 0 !== negativePrice ? -1 : 1 });
+    lines.push({ index, quantity, unitPriceMinor, currency: itemCurrency, sign: signedQuantity < 0 !== price.negative ? -1 : 1 });
     if (productId === null) fields.leaveItem(key, index);
     else items.push({ productId, name, category, quantity, unitPriceMinor, currency: itemCurrency });
   }
