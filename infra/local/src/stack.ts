@@ -191,7 +191,7 @@ export class LocalStack {
           return;
         }
         const why = isOurProcess(pid, this.#marker) ? `not ready after ${this.#config.ELEPHANT_STACK_TIMEOUT_MS} ms` : 'exited during start-up';
-        failures.push(`${name} ${why}; see ${this.#logFile(name)}\n${tail(this.#logFile(name), 15)}`);
+        failures.push(`${name} ${why}; see ${this.#logFile(name)}\n${logExcerpt(this.#logFile(name), 15)}`);
       }),
     );
     if (failures.length > 0) {
@@ -526,10 +526,20 @@ function findRegistryJar(dist: string): string | undefined {
   return runner ? join(dist, runner) : undefined;
 }
 
-function tail(file: string, lines: number): string {
+/**
+ * The last `lines` lines of a log, after its first ERROR or FATAL line when that comes before
+ * them: a broker that cannot start logs why (a port taken, a bad setting) and then its whole
+ * shutdown, and the tail alone showed only the shutdown.
+ */
+export function logExcerpt(file: string, lines: number): string {
+  let all: string[];
   try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((line) => `    ${line}`).join('\n');
+    all = readFileSync(file, 'utf8').trimEnd().split('\n');
   } catch {
     return '    (no log yet)';
   }
+  const last = all.slice(-lines);
+  const firstError = all.findIndex((line) => / (ERROR|FATAL) /.test(line));
+  const shown = firstError !== -1 && firstError < all.length - lines ? [all[firstError] ?? '', '...', ...last] : last;
+  return shown.map((line) => `    ${line}`).join('\n');
 }

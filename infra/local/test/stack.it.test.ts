@@ -11,16 +11,29 @@ import { LocalStack, loadStackConfig } from '@elephant/stack';
 /** kafkajs' ConfigResourceTypes.BROKER. */
 const BROKER_RESOURCE = 4;
 
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether something may listen on `port` of 127.0.0.1 right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port nothing listens on right now, below Linux's ephemeral range (32768-60999). A port the
+ * system handed out (listen on 0) is in that range, where the outgoing connections of the test
+ * files running meanwhile take their local ports: one took the broker's between the stack's
+ * down and its second up, and the broker could not bind it (seen once in CI, 2026-12-07).
+ */
+const taken = new Set<number>();
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (taken.has(port) || !(await canListen(port))) continue;
+    taken.add(port);
+    return port;
+  }
 }
 
 function alive(pid: number): boolean {
