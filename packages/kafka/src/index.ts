@@ -13,7 +13,7 @@ export { CoPartitionedAssigner } from './co-partitioned.ts';
 export { TransactionalProducer, TransactionGroup, type ConsumedOffset, type TransactionalProducerOptions } from './transactions.ts';
 export { filterAbortedRecords } from './read-committed.ts';
 export { partitionEnds, type PartitionEnd } from './ends.ts';
-export { OPEN_TRANSACTION_WAIT_MS, readEach, readToEnd, type HeldBack, type ReadEnd, type ReadEachOptions, type ReadRecord, type ReadToEndOptions } from './reader.ts';
+export { OPEN_TRANSACTION_WAIT_MS, readEach, readerStopped, readToEnd, type HeldBack, type ReadEnd, type ReadEachOptions, type ReadRecord, type ReadToEndOptions } from './reader.ts';
 export { cachedLookup as cachedCoordinatorLookup, COORDINATOR_CACHE_MS } from './coordinator-cache.ts';
 export { sessionFetch } from './fetch.ts';
 export { KafkaEncoder } from './encoder.ts';

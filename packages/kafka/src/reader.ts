@@ -1,5 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { KafkaError } from './errors.ts';
+import { describeError } from '@elephant/errors';
+import { KafkaError, refusal, refusalHint } from './errors.ts';
 import { partitionEnds } from './ends.ts';
 
 export interface ReadEachOptions {
@@ -66,7 +67,8 @@ export async function readToEnd(kafka: Kafka, topic: string, options: ReadToEndO
  * fetch brings from beyond the end (written since) are handed over too, up to `toOffset`. Progress is tracked from kafkajs'
  * end-of-batch events, which also fire for fetches that held only transaction markers or
  * aborted records, so a partition whose tail is a marker still counts as read. What `visit`
- * throws ends the read and is thrown. For tests and tools, not for services.
+ * throws ends the read and is thrown; a consumer kafkajs stops without restarting ends it too
+ * (`readerStopped`: KAFKA_REFUSED or KAFKA_CONSUMER_CRASHED). For tests and tools, not for services.
  */
 export async function readEach(kafka: Kafka, topic: string, visit: (record: ReadRecord) => void, options: ReadEachOptions = {}): Promise<ReadEnd> {
   const { fromOffsets, toOffset } = options;
@@ -118,6 +120,13 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
   let failure: { readonly error: unknown } | undefined;
   try {
     await consumer.connect();
+    // kafkajs restarts its consumer after a failure it deems transient (the read goes on, or
+    // ends without progress as KAFKA_UNAVAILABLE); after any other (an ACL refusing the topic
+    // or the reader's group) it stops for good, and the read waited out its timeout to call
+    // the broker unreachable. It ends at once now, with what the broker said.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart && failure === undefined) failure = { error: readerStopped(topic, payload.error) };
+    });
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const after = BigInt(payload.lastOffset) + 1n;
       if (after > (position.get(payload.partition) ?? 0n)) position.set(payload.partition, after);
@@ -175,6 +184,17 @@ export async function readEach(kafka: Kafka, topic: string, visit: (record: Read
   }
   if (failure !== undefined) throw failure.error;
   return heldBack(position);
+}
+
+/**
+ * The error a read ends with when kafkajs stopped its consumer without restarting it: KAFKA_REFUSED
+ * for a refusal the broker repeats until reconfigured (an ACL), KAFKA_CONSUMER_CRASHED otherwise;
+ * neither retryable.
+ */
+export function readerStopped(topic: string, error: unknown): KafkaError {
+  const refused = refusal(error);
+  if (refused !== undefined) return new KafkaError('KAFKA_REFUSED', `Could not read ${topic}: the broker refuses it (${refused}); ${refusalHint(refused)}: ${describeError(error)}`, { retryable: false, cause: error, details: { reason: refused } });
+  return new KafkaError('KAFKA_CONSUMER_CRASHED', `Could not read ${topic}: its consumer stopped: ${describeError(error)}`, { retryable: false, cause: error });
 }
 
 /**
