@@ -35,7 +35,7 @@ export {
 export { setOwn, PROPERTY_LIMITS } from './fields.ts';
 export { MAX_EVENTS_PER_MESSAGE, MAX_REPORTED_REJECTIONS } from './build.ts';
 export { touchpointKey, TOUCHPOINTS_TOPIC_MAX_BYTES } from './key.ts';
-export { MAX_AMOUNT_MINOR } from './values.ts';
+export { currencyExponent, MAX_AMOUNT_MINOR } from './values.ts';
 export { CHANNEL_DEFAULT_TRUST, DEFAULT_SOURCE_SYSTEMS, DEFAULT_SOURCE_TRUST, sourceTrust } from './trust.ts';
 export {
   CHANNELS,

@@ -3,7 +3,7 @@ export { loadCliConfig, type CliConfig } from './config.ts';
 export { EXIT_CODES, CliError, CLI_ERROR_CODES, CONFIG_ERROR_CODES, exitCodeOf, type CliErrorCode } from './errors.ts';
 export { commandLogger, explainConnectionFailure, kafkaSecurityFailure, unreachableService, UNAVAILABLE_ADVICE } from './connect.ts';
 export { checkProfiles, counterMismatches, identityQuality, type ProfileCheck, type ScoredProfile } from './commands/quality.ts';
-export { normalizedIdentifier } from './commands/profile.ts';
+export { majorUnits, normalizedIdentifier } from './commands/profile.ts';
 export { demoDoneLine, demoLookupCommand } from './commands/demo.ts';
 export { parsePublishLine, type RawMessage } from './commands/publish.ts';
 export { redactDetails, redactDetailsText, REDACTED } from './commands/dead-letters.ts';

@@ -1,6 +1,6 @@
 import { redisTlsOf } from '@elephant/config';
 import { randomUUID } from 'node:crypto';
-import { normalizeIdentifier } from '@elephant/channels';
+import { currencyExponent, normalizeIdentifier } from '@elephant/channels';
 import { IdentityGraph, type LinkedIdentifier } from '@elephant/identity-resolver';
 import { isElephantError } from '@elephant/errors';
 import { BatchProducer, KafkaError, requireTopics } from '@elephant/kafka';
@@ -127,6 +127,18 @@ export async function erase(config: CliConfig, logger: Logger, type: string, val
   return { profileId: profileId, requestId };
 }
 
+/**
+ * An amount in `currency`'s minor units as its major units, with the digits ISO 4217 gives the
+ * currency (1500 JPY is 1500, 1500 KWD 1.500, 1500 EUR 15.00); in integer digits, not by
+ * division, so that no amount is rounded. Until 2026-12-07 every currency was shown with two.
+ */
+export function majorUnits(minor: number, currency: string): string {
+  const exponent = currencyExponent(currency);
+  const digits = Math.abs(minor).toFixed(0).padStart(exponent + 1, '0');
+  const sign = minor < 0 ? '-' : '';
+  return exponent === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}
+
 /** A readable rendering, with why each identifier is linked. */
 export function renderProfile(view: ProfileView): string {
   const lines = [`Profile ${view.profileId} (tenant ${view.tenant})`];
@@ -138,7 +150,7 @@ export function renderProfile(view: ProfileView): string {
     lines.push(
       '',
       'Computed:',
-      `  lifetime value ${Object.entries(c.lifetimeValue).map(([currency, minor]) => `${(minor / 100).toFixed(2)} ${currency}`).join(', ') || '-'}`,
+      `  lifetime value ${Object.entries(c.lifetimeValue).map(([currency, minor]) => `${majorUnits(minor, currency)} ${currency}`).join(', ') || '-'}`,
       `  orders ${c.ordersCount}, returns ${c.returnsCount}, events ${c.eventsCount}, journey stage ${c.journeyStage ?? '-'}`,
       `  channels ${c.channelsUsed.join(', ')} (preferred ${c.preferredChannel ?? '-'}), first seen ${iso(c.firstSeen)}, last seen ${iso(c.lastSeen)}`,
       `  e-mail: ${c.email.opens} opens, ${c.email.clicks} clicks; support: ${c.support.contacts} contacts, last satisfaction ${c.support.lastSatisfactionScore ?? '-'}; coupons ${c.loyalty.couponsRedeemed}`,
