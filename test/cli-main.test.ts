@@ -153,6 +153,12 @@ describe('elephant publish: line parsing', () => {
     expect(parsePublishLine('{"channel":"email","payload":[{"event":"open"}]}')).toEqual({ channel: 'email', json: '[{"event":"open"}]' });
   });
 
+  it('sends the payload\'s numbers as the line wrote them (an id past 2^53 went out rounded)', () => {
+    expect(parsePublishLine('{"channel":"pos","payload":{"orderId":12345678901234567891,"total":19.90,"qty":1e2,"n":-3,"x":0.5}}')).toEqual({ channel: 'pos', json: '{"orderId":12345678901234567891,"total":19.90,"qty":1e2,"n":-3,"x":0.5}' });
+    const deep = `${'['.repeat(20000)}1${']'.repeat(20000)}`;
+    expect(parsePublishLine(`{"channel":"web","payload":{"a":1}, "extra": ${deep}}`)).toEqual({ channel: 'web', json: '{"a":1}' });
+  });
+
   it('says why a line is not one', () => {
     expect(parsePublishLine('{oops')).toBe('not JSON');
     expect(parsePublishLine('[1]')).toMatch(/expected an object/);

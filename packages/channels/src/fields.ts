@@ -129,6 +129,26 @@ export function parseJson(text: string): unknown {
 /** JSON.rawJSON (Node 21+; not in TypeScript's lib yet): a value JSON.stringify writes as the given text. */
 const rawJson = (JSON as unknown as { readonly rawJSON: (this: void, text: string) => unknown }).rawJSON;
 
+function keepNumberText(this: unknown, _key: string, value: unknown, context?: { readonly source?: string }): unknown {
+  const source = context?.source;
+  return typeof value === 'number' && source !== undefined && String(value) !== source ? rawJson(source) : value;
+}
+
+/**
+ * JSON text → value whose numbers JSON.stringify writes as the text wrote them (integers beyond
+ * 2^53, `1.10`, `1e2`), for a tool that passes JSON on (the CLI's `publish`): parsed and written
+ * again plainly, they came out rounded or reformatted. Text nested too deep for a reviver is
+ * parsed plainly. @throws SyntaxError for text that is no JSON
+ */
+export function parseJsonKeepingNumbers(text: string): unknown {
+  try {
+    return JSON.parse(text, keepNumberText);
+  } catch (error) {
+    if (error instanceof RangeError) return JSON.parse(text);
+    throw error;
+  }
+}
+
 function exactIntegerReplacer(this: unknown, key: string, value: unknown): unknown {
   if (typeof value !== 'number' || typeof this !== 'object' || this === null) return value;
   const source = exactIntegers.get(this)?.get(key);

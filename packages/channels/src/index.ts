@@ -32,7 +32,7 @@ export {
   type NormalizeResult,
   type OmittedDrops,
 } from './identifiers.ts';
-export { setOwn, PROPERTY_LIMITS } from './fields.ts';
+export { parseJsonKeepingNumbers, setOwn, PROPERTY_LIMITS } from './fields.ts';
 export { MAX_EVENTS_PER_MESSAGE, MAX_REPORTED_REJECTIONS } from './build.ts';
 export { touchpointKey, TOUCHPOINTS_TOPIC_MAX_BYTES } from './key.ts';
 export { currencyExponent, MAX_AMOUNT_MINOR } from './values.ts';

@@ -2,7 +2,7 @@ import { constants, createReadStream } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { isElephantError } from '@elephant/errors';
 import { createInterface } from 'node:readline';
-import { CHANNELS, isChannel, type Channel } from '@elephant/channels';
+import { CHANNELS, isChannel, parseJsonKeepingNumbers, type Channel } from '@elephant/channels';
 import { BatchProducer, ensureTopics, type Message } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
 import { paced } from '@elephant/simulator';
@@ -169,7 +169,9 @@ async function inputFileSize(file: string): Promise<number> {
 export function parsePublishLine(line: string): RawMessage | string {
   let value: unknown;
   try {
-    value = JSON.parse(line);
+    // The payload is sent as JSON written again: its numbers as the line wrote them (an id past
+    // 2^53 went out rounded before 2026-12-07, which the normalizer keeps exact from the source).
+    value = parseJsonKeepingNumbers(line);
   } catch {
     return 'not JSON';
   }
