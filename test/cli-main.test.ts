@@ -74,6 +74,13 @@ describe('elephant main(): exit codes', () => {
     expect(stderr).toContain('--junk must be a share');
   });
 
+  it('regression (demo --seed 1.5 started the stack and the services before the simulator refused it): exits 2 before connecting to anything', async () => {
+    expect(await main(['demo', '--seed', '1.5'], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('--seed must be an integer');
+    expect(await main(['demo', '--people', '2.5'], env)).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('--people must be an integer');
+  });
+
   it('regression (bad simulator options were named by the simulator\'s names, householdShare and junkRate): names them by their flags', async () => {
     expect(await main(['simulate', '--households', '3', '--junk', '2', '--out', join(dir, 'flags.ndjson')], env)).toBe(EXIT_CODES.USAGE);
     expect(stderr).toContain('--households must be a share between 0 and 1 (got 3); --junk must be a share between 0 and 1 (got 2)');

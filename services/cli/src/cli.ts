@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isElephantError } from '@elephant/errors';
+import { resolveOptions } from '@elephant/simulator';
 import { LocalStack, loadStackConfig } from '@elephant/stack';
 import { loadCliConfig, type CliConfig } from './config.ts';
 import { listDeadLetters, replayDeadLetters, type DeadLetterFilter } from './commands/dead-letters.ts';
@@ -209,7 +210,15 @@ const COMMANDS: Record<string, Command> = {
     positionals: 0,
     run: async ({ values }, env) => {
       const config = configOf(env);
-      const report = await demo(env, commandLogger(config), { people: numberOption(values['people'], 'people', 1000), seed: signedNumberOption(values['seed'], 'seed', 7), show: numberOption(values['show'], 'show', 3) });
+      const options = { people: numberOption(values['people'], 'people', 1000), seed: signedNumberOption(values['seed'], 'seed', 7), show: numberOption(values['show'], 'show', 3) };
+      // Checked before the stack and the services start (until 2026-12-07 `demo --seed 1.5` brought
+      // them up to refuse it, or waited out an unreachable broker to exit 69).
+      try {
+        resolveOptions({ seed: options.seed, people: options.people });
+      } catch (error) {
+        throw simulatorOptionsByFlag(error);
+      }
+      const report = await demo(env, commandLogger(config), options);
       const lookup = demoLookupCommand(env, report.tenant, report.sampleEmail);
       err(`\n${demoDoneLine(env, report.tenant, report.seconds, lookup)}\n`);
       if (!report.passed) {
