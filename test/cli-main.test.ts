@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CliError, demoDoneLine, demoLookupCommand, EXIT_CODES, explainConnectionFailure, loadCliConfig, main, normalizedIdentifier, parsePublishLine, redactDetailsText, unreachableService } from '@elephant/cli';
+import { CliError, demoDoneLine, demoLookupCommand, drain, EXIT_CODES, explainConnectionFailure, loadCliConfig, main, normalizedIdentifier, parsePublishLine, redactDetailsText, unreachableService } from '@elephant/cli';
+import { createLogger } from '@elephant/observability';
 import { RedisError } from '@elephant/redis';
 import { RegistryError } from '@elephant/registry';
 
@@ -151,6 +152,23 @@ describe('elephant main(): exit codes', () => {
   it('gives `stack status` its own code (69, unavailable), not the drain timeout (3)', () => {
     expect(EXIT_CODES.UNAVAILABLE).toBe(69);
     expect(new Set(Object.values(EXIT_CODES)).size).toBe(Object.values(EXIT_CODES).length);
+  });
+});
+
+describe('drain: a signal ends the wait (the demo\'s, when a service stops)', () => {
+  it('throws the signal\'s reason at once, not after its timeout, with the broker unreachable', async () => {
+    const stopped = new Error('identity resolver: consumer stopped');
+    const started = Date.now();
+    await expect(drain(loadCliConfig(env), createLogger({ name: 'test', level: 'silent' }), { timeoutMs: 60000, signal: AbortSignal.abort(stopped) })).rejects.toBe(stopped);
+    expect(Date.now() - started).toBeLessThan(30000);
+  });
+
+  it('ends a wait for an unreachable broker when the signal aborts during it', async () => {
+    const stopped = new Error('profile builder: fatal');
+    const controller = new AbortController();
+    const waiting = drain(loadCliConfig(env), createLogger({ name: 'test', level: 'silent' }), { timeoutMs: 60000, signal: controller.signal });
+    setTimeout(() => controller.abort(stopped), 200);
+    await expect(waiting).rejects.toBe(stopped);
   });
 });
 

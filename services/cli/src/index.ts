@@ -5,6 +5,7 @@ export { commandLogger, explainConnectionFailure, kafkaSecurityFailure, unreacha
 export { checkProfiles, counterMismatches, identityQuality, type ProfileCheck, type ScoredProfile } from './commands/quality.ts';
 export { majorUnits, normalizedIdentifier } from './commands/profile.ts';
 export { demoDoneLine, demoLookupCommand } from './commands/demo.ts';
+export { drain, type DrainOptions } from './commands/drain.ts';
 export { parsePublishLine, type RawMessage } from './commands/publish.ts';
 export { redactDetails, redactDetailsText, REDACTED } from './commands/dead-letters.ts';
 export { builderConfig, consumerGroups, deployedConsumerGroups, normalizerConfig, PASSED_SETTINGS, resolverConfig } from './topology.ts';

@@ -1,4 +1,5 @@
 import { redisTlsOf } from '@elephant/config';
+import { catchUncaught } from '@elephant/runtime';
 import { redactUserInfo } from '@elephant/errors';
 import { join } from 'node:path';
 import { IdentityGraph } from '@elephant/identity-resolver';
@@ -112,24 +113,39 @@ export async function demo(env: NodeJS.ProcessEnv, logger: Logger, options: Demo
   // A fresh tenant per run, so a second demo does not count the first one's profiles.
   config = { ...config, TENANT: `demo-${options.seed}-${Date.now().toString(36)}` };
   say(`2/6 services: the normalizer (one for all eight channels), the identity resolver, the profile builder (tenant ${config.TENANT})`);
-  const fatal: Error[] = [];
-  const pipeline = await startPipeline(config, logger, (error) => fatal.push(error));
+  // A service's fatal error, or an uncaught one in this process, ends the demo with it at the
+  // next step, or at once while it waits for the consumer groups (until 2026-12-07 the wait ran
+  // its 240 s out and ended as a drain timeout, and an uncaught error ended the process with
+  // Node's stack trace, the services left running).
+  const fatal = new AbortController();
+  const onFatal = (error: Error): void => {
+    if (!fatal.signal.aborted) fatal.abort(error);
+  };
+  let over = false;
+  const stopCatching = catchUncaught(logger, { onFatal, stopped: () => over });
   try {
-    const dir = join(stackConfig.ELEPHANT_STACK_DIR, 'demo');
-    say(`3/6 simulating ${options.people} people (seed ${options.seed})`);
-    const files = { out: join(dir, 'traffic.ndjson'), truth: join(dir, 'truth.ndjson'), expectations: join(dir, 'people.ndjson') };
-    const simulation = await simulateToFiles(config, logger, { seed: options.seed, people: options.people, ...files });
-    say('4/6 publishing the raw channel messages');
-    const published = await publish(config, logger, { file: files.out, rate: 0, skipInvalid: false });
-    say('5/6 waiting for every consumer group to catch up');
-    await drain(config, logger, { timeoutMs: 240000 });
-    const [failure] = fatal;
-    if (failure) throw failure;
-    say('6/6 results\n');
-    const report = await results(config, logger, simulation, options.show, published.published);
-    return { ...report, tenant: config.TENANT, seconds: (Date.now() - started) / 1000 };
+    const pipeline = await startPipeline(config, logger, onFatal);
+    try {
+      fatal.signal.throwIfAborted();
+      const dir = join(stackConfig.ELEPHANT_STACK_DIR, 'demo');
+      say(`3/6 simulating ${options.people} people (seed ${options.seed})`);
+      const files = { out: join(dir, 'traffic.ndjson'), truth: join(dir, 'truth.ndjson'), expectations: join(dir, 'people.ndjson') };
+      const simulation = await simulateToFiles(config, logger, { seed: options.seed, people: options.people, ...files });
+      say('4/6 publishing the raw channel messages');
+      fatal.signal.throwIfAborted();
+      const published = await publish(config, logger, { file: files.out, rate: 0, skipInvalid: false });
+      say('5/6 waiting for every consumer group to catch up');
+      await drain(config, logger, { timeoutMs: 240000, signal: fatal.signal });
+      fatal.signal.throwIfAborted();
+      say('6/6 results\n');
+      const report = await results(config, logger, simulation, options.show, published.published);
+      return { ...report, tenant: config.TENANT, seconds: (Date.now() - started) / 1000 };
+    } finally {
+      await pipeline.stop();
+    }
   } finally {
-    await pipeline.stop();
+    over = true;
+    stopCatching();
   }
 }
 

@@ -8,6 +8,8 @@ import { deployedConsumerGroups } from '../topology.ts';
 
 export interface DrainOptions {
   readonly timeoutMs: number;
+  /** Ends the wait at once, with the signal's reason (the demo's: a service that stopped, which no lag reading would show). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -28,18 +30,20 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
   // broker pool" until the seed broker's metadata is in); the loop below bounds the rest.
   const kafka = commandKafka(config, logger, { connectionTimeoutMs: Math.min(3000, Math.max(500, options.timeoutMs)) });
   const deadline = Date.now() + options.timeoutMs;
-  const groups = await groupsOf(kafka, config, deadline);
+  const { signal } = options;
+  const groups = await groupsOf(kafka, config, deadline, signal);
   const bar = progress('drain', undefined);
   const poller = new LagPoller(kafka);
   try {
     let zeros = 0;
     let peak = 0;
     for (;;) {
+      signal?.throwIfAborted();
       let lags: GroupLag[];
       try {
         lags = await poller.lags(groups);
       } catch (error) {
-        await waitOutUnreachable(error, config, deadline);
+        await waitOutUnreachable(error, config, deadline, signal);
         continue;
       }
       const lag = lags.reduce((sum, group) => sum + group.lag, 0);
@@ -55,7 +59,7 @@ export async function drain(config: CliConfig, logger: Logger, options: DrainOpt
         return;
       }
       if (expired) throw drainTimeout(config, options.timeoutMs, lags);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await pause(500, signal);
     }
   } finally {
     await poller.close();
@@ -84,8 +88,9 @@ function drainTimeout(config: CliConfig, timeoutMs: number, lags: readonly Group
 }
 
 /** The consumer groups to wait for, from the cluster's list of groups (asked again while the broker is unreachable, until the deadline). */
-async function groupsOf(kafka: Kafka, config: CliConfig, deadline: number): Promise<{ group: string; topics: string[] }[]> {
+async function groupsOf(kafka: Kafka, config: CliConfig, deadline: number, signal: AbortSignal | undefined): Promise<{ group: string; topics: string[] }[]> {
   for (;;) {
+    signal?.throwIfAborted();
     const admin = kafka.admin();
     try {
       await admin.connect();
@@ -95,7 +100,7 @@ async function groupsOf(kafka: Kafka, config: CliConfig, deadline: number): Prom
         await admin.disconnect();
       }
     } catch (error) {
-      await waitOutUnreachable(error, config, deadline);
+      await waitOutUnreachable(error, config, deadline, signal);
     }
   }
 }
@@ -104,7 +109,21 @@ async function groupsOf(kafka: Kafka, config: CliConfig, deadline: number): Prom
  * Half a second, for a broker that cannot be reached yet (until the deadline); anything else,
  * security settings Kafka refused included, is thrown at once, explained.
  */
-async function waitOutUnreachable(error: unknown, config: CliConfig, deadline: number): Promise<void> {
+async function waitOutUnreachable(error: unknown, config: CliConfig, deadline: number, signal: AbortSignal | undefined): Promise<void> {
   if (kafkaSecurityFailure(error) !== undefined || unreachableService(error) === undefined || Date.now() > deadline) throw explainConnectionFailure(error, config);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await pause(500, signal);
+}
+
+/** `ms`, or until `signal` aborts: then its reason is thrown. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+  signal?.throwIfAborted();
 }
