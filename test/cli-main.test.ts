@@ -3,7 +3,7 @@
  * identifier normalization and connection-failure advice. Nothing here reaches a service:
  * the endpoints point at port 1, and every case fails before connecting.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -116,6 +116,18 @@ describe('elephant main(): exit codes', () => {
     await expect(main(['simulate', '--people', '3', '--out', taken], env)).rejects.toMatchObject({ code: 'CANNOT_CREATE', message: `Cannot write ${taken}: it is a directory.` });
     await expect(main(['simulate', '--people', '3', '--out', join(dir, 'fine.ndjson'), '--truth', taken], env)).rejects.toMatchObject({ code: 'CANNOT_CREATE', message: `Cannot write ${taken}: it is a directory.` });
     expect(EXIT_CODES.CANNOT_CREATE).toBe(73);
+  });
+
+  it('regression (an --out it cannot write left the truth files behind; --out "" wrote hidden ones here): writes none of them', async () => {
+    const taken = join(dir, 'another-directory');
+    mkdirSync(taken, { recursive: true });
+    await expect(main(['simulate', '--people', '3', '--out', taken], env)).rejects.toMatchObject({ code: 'CANNOT_CREATE' });
+    expect(existsSync(`${taken}.truth.ndjson`)).toBe(false);
+    expect(existsSync(`${taken}.people.ndjson`)).toBe(false);
+    for (const name of ['out', 'truth', 'expectations']) {
+      expect(await main(['simulate', '--people', '3', `--${name}`, ''], env)).toBe(EXIT_CODES.USAGE);
+      expect(stderr).toContain(`--${name} must name a file`);
+    }
   });
 
   it('exits 2 when a command lacks its arguments', async () => {

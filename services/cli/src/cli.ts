@@ -169,6 +169,10 @@ const COMMANDS: Record<string, Command> = {
     positionals: 0,
     run: async ({ values }, env) => {
       const config = configOf(env);
+      // An empty path named no file: `--out ""` wrote hidden .truth.ndjson files here, then exited 73 with a blank name.
+      for (const name of ['out', 'truth', 'expectations']) {
+        if (typeof values[name] === 'string' && values[name].trim() === '') throw new CliError('USAGE', `--${name} must name a file (got an empty value).`);
+      }
       const toTopics = values['publish'] === true;
       const file = typeof values['out'] === 'string' ? values['out'] : toTopics ? null : 'traffic.ndjson';
       const base = file ?? 'traffic.ndjson';

@@ -38,12 +38,19 @@ export async function simulateToFiles(config: CliConfig, logger: Logger, options
   // The simulator writes North American numbers: in national formats too when DEFAULT_REGION
   // is US or CA (the normalizer reads them as that region's), otherwise always with +1.
   const simulation = runSimulation({ ...options.simulator, seed: options.seed, people: options.people, tenant: config.TENANT, defaultRegion: config.DEFAULT_REGION });
-  await writeLines(options.truth, truthLines(simulation));
-  await writeLines(options.expectations, expectationLines(simulation));
+  const out = options.out;
+  // Opened before the truth files are written: a traffic file that cannot be written left them
+  // behind (before 2026-12-07), beside a directory given as --out, say.
+  const file = out === null ? null : await open(out);
+  try {
+    await writeLines(options.truth, truthLines(simulation));
+    await writeLines(options.expectations, expectationLines(simulation));
+  } catch (error) {
+    file?.destroy();
+    throw error;
+  }
   const total = simulation.records.length;
   const bar = progress(options.publish === true ? 'simulate → topics' : 'simulate', total);
-  const out = options.out;
-  const file = out === null ? null : await open(out);
   const publisher = options.publish === true ? await RawPublisher.connect(config, logger, options.rate ?? 0) : null;
   let done = 0;
   let completed = false;
