@@ -73,6 +73,7 @@ describe('elephant: the services\' own settings', () => {
     TRANSACTION_INTERVAL_MS: '5',
     TRANSACTIONAL_ID_PREFIX: 'tx-e2e',
     STATE_CACHE_PROFILES: '99',
+    STATE_CACHE_MAX_BYTES: '4096',
     MAX_PROFILE_BYTES: '5000',
     MAX_RECORD_BYTES: '6000',
     CONSENT_PURPOSE_ALIASES: '{"Marketing Email":"email_marketing"}',

@@ -152,7 +152,7 @@ async function start(config: BuilderConfig, logger: Logger, onFatal: (error: Err
       logger,
       now: Date.now,
       committedOffset: (topic, partition) => committed.get(topic, partition),
-      states: new StateCache(config.STATE_CACHE_PROFILES),
+      states: new StateCache(config.STATE_CACHE_PROFILES, config.STATE_CACHE_MAX_BYTES),
       maxProfileBytes: config.MAX_PROFILE_BYTES,
       maxRecordBytes: config.MAX_RECORD_BYTES,
       profileOptions: profileOptionsOf(config),

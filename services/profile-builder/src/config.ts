@@ -92,6 +92,12 @@ const schema = z.object({
   /** Decoded profile states kept in memory (by version; a stale entry is never used). */
   STATE_CACHE_PROFILES: positiveInt.default(20000),
   /**
+   * Characters of stored JSON the decoded states kept in memory may hold together (about 1.4
+   * times that on the heap): 128 Mi by default, so that a cache full of large profiles stays well
+   * inside the builder's memory (20,000 simulated profiles take about 74 MB of JSON).
+   */
+  STATE_CACHE_MAX_BYTES: positiveInt.default(134217728),
+  /**
    * The largest profile state (bytes of its stored JSON) a touchpoint may leave, and the
    * largest update (bytes of its Avro record) it may publish; a touchpoint that would go beyond
    * either is dead-lettered (PROFILE_TOO_LARGE) and the profile stays as it was.
