@@ -289,7 +289,10 @@ function alert(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pendin
   const { touchpoint } = pending;
   for (const entry of result.quarantined) {
     const value: IdentityAlert = {
-      alertId: createHash('sha256').update(`${tenant}|${entry.type}|${entry.value}|${entry.reason}`).digest('hex').slice(0, 32),
+      // The triggering event in it too: a value released by hand and quarantined again by a later
+      // event is a new alert (until 2026-12-07 it had the first one's id, and subscribers that
+      // de-duplicate by it dropped it); a replay of the same event keeps the id.
+      alertId: createHash('sha256').update(`${tenant}|${entry.type}|${entry.value}|${entry.reason}|${touchpoint.eventId}`).digest('hex').slice(0, 32),
       tenant,
       kind: 'identifier_quarantined',
       identifierType: entry.type,

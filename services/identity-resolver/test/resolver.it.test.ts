@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { touchpointSchema } from '@elephant/channels';
 import { BatchProducer, DEAD_LETTER_HEADERS, headerText } from '@elephant/kafka';
+import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
 import { createTestContext, readTopic, uniqueName, waitUntil } from '@elephant/testing';
 import { loadConfig, startResolver, topicsOf, type IdentityAlert, type IdentityMerge, type ResolvedTouchpoint, type RunningResolver } from '@elephant/identity-resolver';
@@ -205,6 +206,20 @@ describe('identity resolver service', () => {
     const byEvent = await resolvedOf(['q1-event', 'q4-event']);
     expect(byEvent.get('q4-event')?.excludedIdentifiers).toEqual([{ ...storePhone, reason: 'quarantined' }]);
     expect(await resolver.graph.profileOf('filed', storePhone)).toBe(byEvent.get('q1-event')?.profileId);
+
+    // Released by hand (docs/identity.md), then quarantined again by a later login: a new alert,
+    // not one subscribers that de-duplicate by alertId take for a replay of the first.
+    const redis = await connectRedis({ url: ctx.stack.redisUrl, logger: ctx.logger });
+    try {
+      expect(await redis.del(`${resolver.graph.tenantPrefix('filed')}q:${storePhone.type}:${storePhone.value}`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    await publish([{ eventId: 'q5-event', tenant: 'filed', eventTime: t + 10, identifiers: [{ type: 'user_id', value: 'q5' }, storePhone] }]);
+    const again = await readUntil<IdentityAlert>(topics.alerts, (all) => all.some((entry) => entry.triggeringEventId === 'q5-event'), 'the second alert for the store phone');
+    const second = again.find((entry) => entry.triggeringEventId === 'q5-event');
+    expect(second).toMatchObject({ identifierValue: storePhone.value, reason: 'too_many_profiles' });
+    expect(second?.alertId).not.toBe(alert?.alertId);
   });
 
   it('resolves a touchpoint of 10,000 identifiers by its strongest 100 and reports the rest as too_many_identifiers, and goes on (regression: the script failed on it, the resolver stopped and failed again on restart)', async () => {

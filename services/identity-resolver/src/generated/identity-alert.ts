@@ -11,7 +11,7 @@ export interface AvroRecordSchemaJson {
 
 /** An identifier value was quarantined: it no longer causes merges. Published on identity.alerts.v1, keyed by the identifier. */
 export interface IdentityAlert {
-  /** Deterministic from the tenant, the identifier and the reason: a replayed alert has the same id, so subscribers de-duplicate by it. */
+  /** Deterministic from the tenant, the identifier, the reason and the triggering event: a replayed alert has the same id, so subscribers de-duplicate by it; a value released and quarantined again by another event raises a new one. */
   readonly alertId: string;
   readonly tenant: string;
   /** identifier_quarantined */
@@ -38,7 +38,7 @@ export const identityAlertSchema: AvroRecordSchemaJson = {
     {
       "name": "alertId",
       "type": "string",
-      "doc": "Deterministic from the tenant, the identifier and the reason: a replayed alert has the same id, so subscribers de-duplicate by it."
+      "doc": "Deterministic from the tenant, the identifier, the reason and the triggering event: a replayed alert has the same id, so subscribers de-duplicate by it; a value released and quarantined again by another event raises a new one."
     },
     {
       "name": "tenant",
