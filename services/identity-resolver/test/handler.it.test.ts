@@ -160,6 +160,44 @@ describe('resolver handler: input it cannot resolve', () => {
     await handler([batch], context);
     expect(await readToEnd(ctx.kafka, topics.deadLetters)).toHaveLength(1);
     expect(await metrics.getSingleMetricAsString('elephant_resolver_dead_lettered_total')).toMatch(/reason="NO_RESOLVABLE_IDENTIFIER"[^\n]* 1$/);
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_excluded_identifiers_total')).toMatch(/reason="blocked_value"[^\n]* 1$/);
+  });
+
+  it('counts a resolved event once, as resolved, when its batch\'s send failed and was retried (regression: created, then again as a replay)', async () => {
+    const { topics, metrics, handlerWith, messageOf } = await resolverOn('recount');
+    const producer = await BatchProducer.connect(ctx.kafka);
+    onTestFinished(() => producer.disconnect());
+    let failures = 1;
+    const flaky = new Proxy(producer, {
+      get: (target, property) => {
+        if (property === 'send') {
+          return (...args: Parameters<BatchProducer['send']>) => {
+            if (failures > 0) {
+              failures -= 1;
+              return Promise.reject(new KafkaError('KAFKA_UNAVAILABLE', 'Request timed out', { retryable: true }));
+            }
+            return target.send(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const handler = handlerWith(flaky);
+    const identifiers = [{ type: 'email', value: 'ann@recount.io' }, { type: 'email', value: 'test@test.com' }];
+    const batch = { topic: topics.touchpoints, partition: 0, messages: [messageOf({ eventId: 'recount-1', tenant: 'acme', eventTime: 1795400900000, identifiers }, 0)] };
+    const context = { signal: new AbortController().signal, groupId: 'g' };
+    await expect(handler([batch], context)).rejects.toThrow('Request timed out');
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_touchpoints_total')).not.toMatch(/outcome="created"[^\n]* 1$/m);
+    await handler([batch], context);
+    expect(await readToEnd(ctx.kafka, topics.resolved)).toHaveLength(1);
+    const touchpoints = await metrics.getSingleMetricAsString('elephant_resolver_touchpoints_total');
+    expect(touchpoints).toMatch(/outcome="created"[^\n]* 1$/m);
+    expect(touchpoints).not.toMatch(/outcome="replay"[^\n]* [1-9]/);
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_excluded_identifiers_total')).toMatch(/reason="blocked_value"[^\n]* 1$/m);
+    // A later redelivery of the same event is a replay, as before.
+    await handler([batch], context);
+    expect(await metrics.getSingleMetricAsString('elephant_resolver_touchpoints_total')).toMatch(/outcome="replay"[^\n]* 1$/m);
   });
 });
 
