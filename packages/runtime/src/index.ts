@@ -8,7 +8,7 @@ import { describeError, ElephantError, isElephantError } from '@elephant/errors'
 import { createLogger, HEALTH_ERROR_CODES, type Logger } from '@elephant/observability';
 import { ShuttingDownError } from './retry.ts';
 
-export { retryTransient, ShuttingDownError, throwIfShuttingDown, type RetryOptions } from './retry.ts';
+export { retryTransient, ShuttingDownError, throwIfShuttingDown, wait as waitUnlessAborted, type RetryOptions } from './retry.ts';
 
 export interface Lifecycle {
   /** Registers a closer; closers run in reverse registration order. */

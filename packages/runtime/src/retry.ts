@@ -27,7 +27,8 @@ export function throwIfShuttingDown(signal: AbortSignal | undefined, what: strin
   if (signal?.aborted === true) throw new ShuttingDownError(what);
 }
 
-function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** `ms`, or less: resolves as soon as `signal` aborts (not rejecting: the caller looks at the signal). */
+export function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted === true) {
       resolve();

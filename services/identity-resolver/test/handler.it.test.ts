@@ -137,22 +137,7 @@ describe('resolver handler: input it cannot resolve', () => {
     const producer = await BatchProducer.connect(ctx.kafka);
     onTestFinished(() => producer.disconnect());
     // The broker timing out the first send, as the consumer then retries the batch.
-    let failures = 1;
-    const flaky = new Proxy(producer, {
-      get: (target, property) => {
-        if (property === 'send') {
-          return (...args: Parameters<BatchProducer['send']>) => {
-            if (failures > 0) {
-              failures -= 1;
-              return Promise.reject(new KafkaError('KAFKA_UNAVAILABLE', 'Request timed out', { retryable: true }));
-            }
-            return target.send(...args);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const flaky = failingFirst(producer);
     const handler = handlerWith(flaky);
     const batch = { topic: topics.touchpoints, partition: 0, messages: [messageOf({ eventId: 'blocked', tenant: 'acme', eventTime: 1795400800000, identifiers: [{ type: 'email', value: 'test@test.com' }] }, 0)] };
     const context = { signal: new AbortController().signal, groupId: 'g' };
@@ -167,22 +152,7 @@ describe('resolver handler: input it cannot resolve', () => {
     const { topics, metrics, handlerWith, messageOf } = await resolverOn('recount');
     const producer = await BatchProducer.connect(ctx.kafka);
     onTestFinished(() => producer.disconnect());
-    let failures = 1;
-    const flaky = new Proxy(producer, {
-      get: (target, property) => {
-        if (property === 'send') {
-          return (...args: Parameters<BatchProducer['send']>) => {
-            if (failures > 0) {
-              failures -= 1;
-              return Promise.reject(new KafkaError('KAFKA_UNAVAILABLE', 'Request timed out', { retryable: true }));
-            }
-            return target.send(...args);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const flaky = failingFirst(producer);
     const handler = handlerWith(flaky);
     const identifiers = [{ type: 'email', value: 'ann@recount.io' }, { type: 'email', value: 'test@test.com' }];
     const batch = { topic: topics.touchpoints, partition: 0, messages: [messageOf({ eventId: 'recount-1', tenant: 'acme', eventTime: 1795400900000, identifiers }, 0)] };
@@ -200,6 +170,26 @@ describe('resolver handler: input it cannot resolve', () => {
     expect(await metrics.getSingleMetricAsString('elephant_resolver_touchpoints_total')).toMatch(/outcome="replay"[^\n]* 1$/m);
   });
 });
+
+/** `producer`, whose first send fails as a broker timing out would (KAFKA_UNAVAILABLE): the consumer then retries the batch. */
+function failingFirst(producer: BatchProducer): BatchProducer {
+  let failures = 1;
+  return new Proxy(producer, {
+    get: (target, property) => {
+      if (property === 'send') {
+        return (...args: Parameters<BatchProducer['send']>) => {
+          if (failures > 0) {
+            failures -= 1;
+            return Promise.reject(new KafkaError('KAFKA_UNAVAILABLE', 'Request timed out', { retryable: true }));
+          }
+          return target.send(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
 
 describe('resolver handler: a record the broker refuses', () => {
   it('OUTPUT_REJECTED: dead-letters the touchpoint whose resolved record the broker refuses (MESSAGE_TOO_LARGE), with its original bytes, and goes on; again when the stored result is replayed after a restart (regression: the resolver stopped, and again on every restart)', async () => {

@@ -1,5 +1,6 @@
 import { LagPoller, type GroupLag, type Kafka } from '@elephant/kafka';
 import type { Logger } from '@elephant/observability';
+import { waitUnlessAborted } from '@elephant/runtime';
 import type { CliConfig } from '../config.ts';
 import { commandKafka, explainConnectionFailure, kafkaSecurityFailure, unreachableService } from '../connect.ts';
 import { CliError } from '../errors.ts';
@@ -116,14 +117,6 @@ async function waitOutUnreachable(error: unknown, config: CliConfig, deadline: n
 
 /** `ms`, or until `signal` aborts: then its reason is thrown. */
 async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  await waitUnlessAborted(ms, signal);
   signal?.throwIfAborted();
 }
