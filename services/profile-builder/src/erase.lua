@@ -38,6 +38,7 @@
 --   ARGV[9]  seconds the outbox is kept after its last write
 --   ARGV[10..13] the applied sets (applied.lua, which store.ts puts in front of this script)
 --   ARGV[14] the erased survivor: what the absorbed profiles held apart joins its P pd:
+--   ARGV[15] the erasure updates' updatedAt, kept on each absorbed profile's mark (px:<id> u)
 --   Returns 'ok', 'duplicate' (merge applied before) or 'conflict' (an absorbed profile moved);
 --   'ok' and 'duplicate' followed by one line per profile held apart (heldApart of the survivor).
 --
@@ -331,7 +332,8 @@ if mode == 'merge' then
   end
   for _, entry in ipairs(absorbed) do
     local expected = entry[2]
-    erase(entry[1], expected == '' and '1' or tostring(tonumber(expected) + 1))
+    -- The erasure updates' time (ARGV[15]) on each mark: a later request publishes the same record.
+    erase(entry[1], expected == '' and '1' or tostring(tonumber(expected) + 1), ARGV[15])
     gather(survivor, entry[1])
   end
   addApplied(sets, { ARGV[4] })

@@ -980,6 +980,7 @@ async function eraseAbsorbed(
     absorbed.map((profile) => ({ profileId: profile.profileId, expectedVersion: profile.stored?.version })),
     // The survivor's erasure time: the absorbed profiles are the same person, erased then.
     found.erasedAt,
+    now,
     { partition: batch.partition, field, updates: records },
   );
   eraseHeldApart(heldApart);

@@ -469,6 +469,9 @@ export class ProfileStore {
    * a commit. Each absorbed profile's version must still be the one given (its writer may be
    * another instance). Returns the outcome with, for `ok` and `duplicate`, the profiles held
    * apart from the survivor or from those it erased that are not erased yet (`holdApart`).
+   * `appliedAt` is the `updatedAt` of the erasure updates in `outbox`: kept on each erasure mark,
+   * so that a later request for one of them publishes the same record again, not one of the same
+   * version with another time (until 2026-12-07 the mark had none, and the request's time went out).
    */
   async eraseAbsorbed(
     tenant: string,
@@ -476,6 +479,7 @@ export class ProfileStore {
     survivor: string,
     absorbed: readonly { readonly profileId: string; readonly expectedVersion: number | undefined }[],
     at: number,
+    appliedAt: number,
     outbox: OutboxEntry,
   ): Promise<{ outcome: 'ok' | 'duplicate' | 'conflict'; heldApart: string[] }> {
     const P = this.tenantPrefix(tenant);
@@ -493,6 +497,7 @@ export class ProfileStore {
       this.#outboxTtlSeconds,
       ...this.#appliedArgs(P),
       survivor,
+      appliedAt,
     );
     await this.purgeErased(tenant);
     const [outcome, ...heldApart] = reply.split('\n');

@@ -111,8 +111,8 @@ describe('the applied set in generations', () => {
     const P = generations.tenantPrefix('gen-merge');
     const generation = Math.floor(now / HOUR_MS);
     const outbox = { partition: 0, field: 't|1|m1', updates: [] };
-    expect(await generations.eraseAbsorbed('gen-merge', 'm1', 'survivor-1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, outbox)).toEqual({ outcome: 'ok', heldApart: [] });
-    expect(await generations.eraseAbsorbed('gen-merge', 'm1', 'survivor-1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, outbox)).toEqual({ outcome: 'duplicate', heldApart: [] });
+    expect(await generations.eraseAbsorbed('gen-merge', 'm1', 'survivor-1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, now, outbox)).toEqual({ outcome: 'ok', heldApart: [] });
+    expect(await generations.eraseAbsorbed('gen-merge', 'm1', 'survivor-1', [{ profileId: 'absorbed-1', expectedVersion: undefined }], now, now, outbox)).toEqual({ outcome: 'duplicate', heldApart: [] });
     expect(await redis.smembers(`${P}applied:${generation}`)).toEqual(['m1']);
     expect(await redis.pexpiretime(`${P}applied:${generation}`)).toBe((generation + 2) * HOUR_MS);
     expect((await generations.load('gen-merge', [], ['m1'])).applied.has('m1')).toBe(true);
@@ -193,11 +193,19 @@ describe('ProfileStore.erase and the profile\'s events', () => {
     expect(await store.commit(tenant, [commitOf(e1, undefined, 'eb-e1')])).toEqual(['ok']);
     await store.holdApart(tenant, 'e1', ['a1']);
     const outbox = { partition: 0, field: 't|4|m-e', updates: [] };
-    expect(await store.eraseAbsorbed(tenant, 'm-e', 's1', [{ profileId: 'e1', expectedVersion: 3 }], 2000, outbox)).toEqual({ outcome: 'ok', heldApart: ['a1'] });
-    expect(await store.eraseAbsorbed(tenant, 'm-e', 's1', [{ profileId: 'e1', expectedVersion: 3 }], 2000, outbox)).toEqual({ outcome: 'duplicate', heldApart: ['a1'] });
+    expect(await store.eraseAbsorbed(tenant, 'm-e', 's1', [{ profileId: 'e1', expectedVersion: 3 }], 2000, 2000, outbox)).toEqual({ outcome: 'ok', heldApart: ['a1'] });
+    expect(await store.eraseAbsorbed(tenant, 'm-e', 's1', [{ profileId: 'e1', expectedVersion: 3 }], 2000, 2000, outbox)).toEqual({ outcome: 'duplicate', heldApart: ['a1'] });
     expect(await store.heldApartOf(tenant, 's1')).toEqual(['a1']);
     expect(await store.erase(tenant, 'a1', 2000, 2000)).toMatchObject({ version: 2, heldApart: [] });
     expect(await store.heldApartOf(tenant, 's1')).toEqual([]);
+  });
+  it('regression (a request for a profile a merge had erased published its version again with the request\'s time): it answers with the merge\'s erasure time, the same record', async () => {
+    const tenant = 'erase-absorbed-time';
+    const absorbed: ProfileState = { ...emptyProfile('ab1', tenant, 1000), version: 4 };
+    expect(await store.commit(tenant, [commitOf(absorbed, undefined, 'eat-1')])).toEqual(['ok']);
+    const outbox = { partition: 0, field: 't|5|m-t', updates: [] };
+    expect(await store.eraseAbsorbed(tenant, 'm-t', 'sv1', [{ profileId: 'ab1', expectedVersion: 4 }], 3000, 3500, outbox)).toEqual({ outcome: 'ok', heldApart: [] });
+    expect(await store.erase(tenant, 'ab1', 9000, 9900)).toMatchObject({ version: 5, appliedAt: 3500 });
   });
   it('follows an erasure applied between a merge\'s load and its dead letter, both ways, and keeps every survivor a profile was held apart from', async () => {
     const tenant = 'erase-apart-3';
