@@ -113,14 +113,20 @@ function hasSixteenDigits(text: string): boolean {
  * @throws SyntaxError for text that is no JSON
  */
 export function parseJson(text: string): unknown {
-  if (!hasSixteenDigits(text)) return JSON.parse(text);
+  // Nesting too deep for the reviver is refused later as PROPERTIES_TOO_LARGE (too_deep), as
+  // without the digits; before 2026-12-07 it read as INVALID_JSON.
+  return hasSixteenDigits(text) ? parseRevived(text, rememberExactIntegers) : JSON.parse(text);
+}
+
+/**
+ * JSON.parse with `reviver`, or plainly for text nested too deep for it: V8 applies a reviver
+ * recursively (plain JSON.parse is not), and text nested some thousand levels deep overflows
+ * the stack there. @throws SyntaxError for text that is no JSON
+ */
+function parseRevived(text: string, reviver: (this: object, key: string, value: unknown, context?: ReviverContext) => unknown): unknown {
   try {
-    return JSON.parse(text, rememberExactIntegers);
+    return JSON.parse(text, reviver);
   } catch (error) {
-    // V8 applies a reviver recursively (plain JSON.parse is not): text nested some thousand
-    // levels deep overflows the stack there. Parsed plainly, such nesting is far beyond what
-    // properties take, and is refused as PROPERTIES_TOO_LARGE (too_deep) as without the digits;
-    // before 2026-12-07 it read as INVALID_JSON.
     if (error instanceof RangeError) return JSON.parse(text);
     throw error;
   }
@@ -129,7 +135,7 @@ export function parseJson(text: string): unknown {
 /** JSON.rawJSON (Node 21+; not in TypeScript's lib yet): a value JSON.stringify writes as the given text. */
 const rawJson = (JSON as unknown as { readonly rawJSON: (this: void, text: string) => unknown }).rawJSON;
 
-function keepNumberText(this: unknown, _key: string, value: unknown, context?: { readonly source?: string }): unknown {
+function keepNumberText(this: object, _key: string, value: unknown, context?: ReviverContext): unknown {
   const source = context?.source;
   return typeof value === 'number' && source !== undefined && String(value) !== source ? rawJson(source) : value;
 }
@@ -141,12 +147,7 @@ function keepNumberText(this: unknown, _key: string, value: unknown, context?: {
  * parsed plainly. @throws SyntaxError for text that is no JSON
  */
 export function parseJsonKeepingNumbers(text: string): unknown {
-  try {
-    return JSON.parse(text, keepNumberText);
-  } catch (error) {
-    if (error instanceof RangeError) return JSON.parse(text);
-    throw error;
-  }
+  return parseRevived(text, keepNumberText);
 }
 
 function exactIntegerReplacer(this: unknown, key: string, value: unknown): unknown {

@@ -323,7 +323,8 @@ async function groupsLags(admin: Admin, cluster: EndsCluster, groups: readonly G
     let lag = 0;
     for (const { topic, partitions } of offsets) {
       let topicEnds = ends.get(topic);
-      if (!topicEnds) ends.set(topic, (topicEnds = await withMetadataRetry(() => partitionEndsOn(cluster, topic))));
+      // partitionEndsOn waits out a topic missing from the metadata itself.
+      if (!topicEnds) ends.set(topic, (topicEnds = await partitionEndsOn(cluster, topic)));
       for (const end of topicEnds) {
         const offset = Number(partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
         lag += Math.max(0, Number(end.high) - (offset < 0 ? Number(end.low) : offset));

@@ -3,6 +3,13 @@ import { ElephantError } from '@elephant/errors';
 export const KAFKA_ERROR_CODES = ['KAFKA_UNAVAILABLE', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_CONSUMER_CRASHED', 'KAFKA_HANDLER_FAILED', 'KAFKA_RECORD_REJECTED', 'KAFKA_REFUSED', 'KAFKA_MEMBERSHIP_FENCED'] as const;
 export type KafkaErrorCode = (typeof KAFKA_ERROR_CODES)[number];
 
+/**
+ * Codes that mean the cluster does not fit the configuration, not that it is away: topics whose
+ * partitions do not fit the design or that are missing, and what the broker refuses the
+ * principal (KAFKA_REFUSED). Services exit 78 on them at start-up, as the CLI does.
+ */
+export const KAFKA_CONFIG_ERROR_CODES: readonly KafkaErrorCode[] = ['KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_REFUSED'];
+
 export class KafkaError extends ElephantError<KafkaErrorCode> {
   constructor(code: KafkaErrorCode, message: string, options: ConstructorParameters<typeof ElephantError>[2] = {}) {
     super(code, message, options);

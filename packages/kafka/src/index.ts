@@ -4,7 +4,7 @@ export { decodeTxnOffsetCommitV3, encodeTxnOffsetCommitV3, withGeneration, type 
 export { CONSUMER_STABLE_WAIT_MS, CommittedOffsets, decodeOffsetFetchV7, encodeOffsetFetchV7, type CommittedOffsetsOptions, type OffsetFetchPartition, type OffsetFetchResponse } from './committed-offsets.ts';
 export { BatchProducer, recordSize, REQUEST_MAX_BYTES, type OutboundBatch, type ProducerOptions, type Message, type RecordMetadata } from './producer.ts';
 export { BatchConsumer, type BatchConsumerOptions, type BatchConsumerSettings, type BatchContext, type BatchHandler, type ConsumedBatch, type KafkaMessage, type PartitionsHandler } from './consumer.ts';
-export { KafkaError, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';
+export { KafkaError, KAFKA_CONFIG_ERROR_CODES, KAFKA_ERROR_CODES, type KafkaErrorCode } from './errors.ts';
 export { requeueFailedCommit, type PendingCommit } from './uncommitted.ts';
 export type { Kafka } from 'kafkajs';
 export { deadLetter, deadLetterInfo, deadLetterTopic, headerText, replayRecordOf, DEAD_LETTER_HEADERS, type DeadLetterInfo, type DeadLetterReason, type DeadLetterSource } from './dead-letters.ts';

@@ -1,5 +1,6 @@
 import { ConfigError } from '@elephant/config';
 import { ElephantError, isElephantError, type ElephantErrorOptions } from '@elephant/errors';
+import { KAFKA_CONFIG_ERROR_CODES } from '@elephant/kafka';
 
 export const CLI_ERROR_CODES = ['USAGE', 'FILE_NOT_FOUND', 'INVALID_INPUT', 'DRAIN_TIMEOUT', 'NOT_FOUND', 'UNAVAILABLE', 'QUALITY', 'CANNOT_CREATE', 'KAFKA_SECURITY'] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
@@ -27,7 +28,7 @@ export const EXIT_CODES: Readonly<Record<Exclude<CliErrorCode, 'KAFKA_SECURITY'>
  * file, topics whose partition counts do not fit the design, TLS or SASL settings Kafka refused,
  * and what Kafka refuses the principal (an ACL, a topic it will not create: KAFKA_REFUSED).
  */
-export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_TOPIC_MISMATCH', 'KAFKA_TOPIC_MISSING', 'KAFKA_SECURITY', 'KAFKA_REFUSED'];
+export const CONFIG_ERROR_CODES: readonly string[] = ['RULES_INVALID', 'KAFKA_SECURITY', ...KAFKA_CONFIG_ERROR_CODES];
 
 /** The exit code for an error a command ended with (docs/cli.md). */
 export function exitCodeOf(error: unknown): number {

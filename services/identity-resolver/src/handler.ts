@@ -62,8 +62,15 @@ interface Outputs {
   readonly deadLetters: Message[];
 }
 
-/** Metric increments of one event, made once the batch's send went through. */
-type Counts = (() => void)[];
+/**
+ * What one event counts toward the metrics of resolution (countEvent), made once the batch's
+ * send went through: what screening blocked, and the graph's result (none for an event that
+ * never reached the graph).
+ */
+interface EventCounts {
+  readonly blocked: readonly BlockedIdentifier[];
+  readonly result: ResolveResult | undefined;
+}
 
 /** Most events whose counts a failed send left for the retry to make (beyond it, they are dropped: metrics only). */
 const MAX_UNCOUNTED = 100_000;
@@ -104,7 +111,7 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
    * a retried batch counts each event once, as it was resolved (until 2026-12-07 each attempt
    * counted: resolved and then again as a replay).
    */
-  const uncounted = new Map<string, Counts>();
+  const uncounted = new Map<string, EventCounts>();
   return async (batches) => {
     const now = deps.now();
     // Every partition's batch in one pass: one Redis pipeline per tenant and one send for all
@@ -118,7 +125,7 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
     /** The dead letters' codes, counted once the broker has them (a failed send is retried, and they are built again). */
     const deadReasons: string[] = [];
     /** Each event's counts, made after the send (`fresh`: its own, not a failed attempt's). */
-    const tallies: { readonly eventId: string; readonly counts: Counts; readonly fresh: boolean }[] = [];
+    const tallies: { readonly eventId: string; readonly counts: EventCounts; readonly fresh: boolean }[] = [];
     const reject = (message: KafkaMessage, code: string, text: string, details?: Readonly<Record<string, unknown>>): void => {
       rejected.add(message);
       // The partition it came from, looked up only for the rare message dead-lettered.
@@ -168,9 +175,7 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       if (screened.kept.length === 0) {
         // Never reaches the graph, so a redelivery cannot be told apart: counted per delivery
         // (like the dead letter it writes again), once the send went through.
-        const counts: Counts = [];
-        countExcluded(deps, counts, screened.blocked);
-        tallies.push({ eventId: touchpoint.eventId, counts, fresh: false });
+        tallies.push({ eventId: touchpoint.eventId, counts: { blocked: screened.blocked, result: undefined }, fresh: false });
         return reject(message, 'NO_RESOLVABLE_IDENTIFIER', `Every identifier of event ${touchpoint.eventId} is blocked: ${excluded.map((entry) => `${entry.type} (${entry.reason})`).join(', ')}`);
       }
       const list = byTenant.get(touchpoint.tenant) ?? [];
@@ -195,18 +200,11 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
       results.forEach((result, index) => {
         const pending = pendings[index] as Pending;
         const eventId = pending.touchpoint.eventId;
-        const counts: Counts = [];
         // A failed attempt's counts, made instead of this replay's.
         const earlier = result.replay ? uncounted.get(eventId) : undefined;
-        tallies.push(earlier ? { eventId, counts: earlier, fresh: false } : { eventId, counts, fresh: !result.replay });
-        // The screening's exclusions, counted once per event: not again when the graph answers
-        // a redelivery with the stored result.
-        if (!result.replay) countExcluded(deps, counts, pending.blocked);
-        if (result.outcome === 'erased') {
-          // A leftover of an erased person: dropped, never dead-lettered (that would keep their data).
-          counts.push(() => deps.metrics.resolved.inc({ outcome: 'erased' }));
-          return;
-        }
+        tallies.push(earlier ? { eventId, counts: earlier, fresh: false } : { eventId, counts: { blocked: pending.blocked, result }, fresh: !result.replay });
+        // A leftover of an erased person: dropped, never dead-lettered (that would keep their data).
+        if (result.outcome === 'erased') return;
         if (result.error) {
           // A refusal the graph raised on purpose (corrupt state or rules): dead-lettered with
           // its code, so the partition goes on and the event is kept for a person to look at.
@@ -219,46 +217,16 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
           // Every identifier is quarantined (possibly by this very event), dropped by a limit or
           // held by another profile: nobody to attribute it to. The quarantines it caused still
           // raise their alerts (and a replay re-publishes them, as for a resolved event).
-          countGraphExclusions(deps, counts, result);
-          alert(deps, out, counts, tenant, pending, result, now);
+          alert(deps, out, tenant, pending, result, now);
           reject(pending.message, 'UNRESOLVED_IDENTITY', `Event ${pending.touchpoint.eventId} has no identifier that may link: ${describeExcluded(pending, result)}`);
           return;
         }
-        collect(deps, out, counts, tenant, pending, result, result.profileId, now);
+        collect(deps, out, tenant, pending, result, result.profileId, now);
       });
     }
 
-    const outputs = [
-      { topic: deps.topics.resolved, kind: 'resolved touchpoint', list: out.resolved },
-      { topic: deps.topics.merges, kind: 'merge', list: out.merges },
-      { topic: deps.topics.alerts, kind: 'alert', list: out.alerts },
-    ] as const;
     try {
-      try {
-        await deps.producer.send([...outputs.map(({ topic, list }) => ({ topic, messages: list.map((output) => output.record) })), { topic: deps.topics.deadLetters, messages: out.deadLetters }]);
-      } catch (error) {
-        if (!isElephantError(error, 'KAFKA_RECORD_REJECTED')) throw error;
-        deps.logger.warn({ partitions: batches.map((batch) => `${batch.topic}|${batch.partition}`), err: error }, 'the broker refused a record of the batch; sending the outputs one record at a time');
-        // One record per send, in the original order (per partition, order is kept). Records the
-        // first send wrote may be written twice (at-least-once; subscribers de-duplicate merges
-        // and alerts by id, the builder touchpoints by event id). A merge or alert is sent even
-        // when its event's resolved touchpoint is refused: the graph did merge.
-        for (const { topic, kind, list } of outputs) {
-          for (const output of list) {
-            try {
-              await deps.producer.send([{ topic, messages: [output.record] }]);
-            } catch (alone) {
-              if (!isElephantError(alone, 'KAFKA_RECORD_REJECTED')) throw alone;
-              deps.logger.error({ eventId: output.eventId, topic, bytes: output.record.value?.length, err: alone }, `the broker refused the ${kind} of an event: its touchpoint is dead-lettered`);
-              // Dead-lettered once: for another refused output of it, or already for another
-              // reason (an unresolved event whose quarantine alert was refused).
-              if (rejected.has(output.source)) continue;
-              reject(output.source, OUTPUT_REJECTED, `The broker refused the ${kind} of event ${output.eventId} (${output.record.value?.length ?? 0} bytes) on ${topic}: ${alone.message}`, { ...alone.details, topic, kind });
-            }
-          }
-        }
-        await deps.producer.send([{ topic: deps.topics.deadLetters, messages: out.deadLetters }]);
-      }
+      await sendOutputs(deps, batches, out, rejected, reject);
     } catch (error) {
       // Retried by the runner: these events come back as replays, counted then as resolved now.
       if (uncounted.size > MAX_UNCOUNTED) uncounted.clear();
@@ -268,7 +236,7 @@ export function createResolverHandler(deps: ResolverDeps): PartitionsHandler {
     for (const reason of deadReasons) deps.metrics.deadLettered.inc({ reason });
     for (const { eventId, counts } of tallies) {
       uncounted.delete(eventId);
-      for (const count of counts) count();
+      countEvent(deps, counts);
     }
   };
 }
@@ -302,23 +270,74 @@ function describeExcluded(pending: Pending, result: ResolveResult): string {
 }
 
 /** The screening's exclusions of one event, by reason. */
-function countExcluded(deps: ResolverDeps, counts: Counts, blocked: readonly BlockedIdentifier[]): void {
-  for (const { reason } of blocked) counts.push(() => deps.metrics.excluded.inc({ reason }));
-}
-
-/** The graph's exclusions of one event (limit drops, ignored values), once: not on a replay. */
-function countGraphExclusions(deps: ResolverDeps, counts: Counts, result: ResolveResult): void {
-  if (result.replay) return;
-  if (result.dropped.length > 0) counts.push(() => deps.metrics.excluded.inc({ reason: 'limit' }, result.dropped.length));
-  for (const ignored of result.ignored) counts.push(() => deps.metrics.excluded.inc({ reason: ignored.reason }));
+/**
+ * One event's metrics of resolution. The screening's exclusions, the graph's, quarantines and
+ * merges are counted once per event: not again when the graph answers a redelivery with the
+ * stored result (an event that never reached the graph is counted per delivery, like the dead
+ * letter it writes again). An erased leftover counts as `erased`, a refused one not at all.
+ */
+function countEvent(deps: ResolverDeps, { blocked, result }: EventCounts): void {
+  const fresh = result?.replay !== true;
+  if (fresh) for (const { reason } of blocked) deps.metrics.excluded.inc({ reason });
+  if (result === undefined) return;
+  if (result.outcome === 'erased') {
+    deps.metrics.resolved.inc({ outcome: 'erased' });
+    return;
+  }
+  if (result.error) return;
+  if (result.profileId !== null) deps.metrics.resolved.inc({ outcome: fresh ? result.outcome : 'replay' });
+  if (!fresh) return;
+  if (result.dropped.length > 0) deps.metrics.excluded.inc({ reason: 'limit' }, result.dropped.length);
+  for (const ignored of result.ignored) deps.metrics.excluded.inc({ reason: ignored.reason });
+  for (const entry of result.quarantined) deps.metrics.quarantined.inc({ reason: entry.reason });
+  if (result.profileId !== null && result.merge) deps.metrics.merges.inc(result.merge.absorbed.length);
 }
 
 /**
- * An IdentityAlert for each value the event quarantined, counted once (not on a replay, which
- * re-publishes the alerts with the same ids: the first attempt's send may not have reached the
- * broker). Resolved or not: a quarantine can leave its event with nothing that links.
+ * The batch's outputs and dead letters in one acknowledged send. A record the broker refuses as
+ * such (KAFKA_RECORD_REJECTED) would fail every retry: the outputs then go one record at a
+ * time, in the original order (per partition, order is kept), and the input of each record
+ * still refused is dead-lettered as OUTPUT_REJECTED. Records the first send wrote may be written
+ * twice (at-least-once; subscribers de-duplicate merges and alerts by id, the builder
+ * touchpoints by event id). A merge or alert is sent even when its event's resolved touchpoint
+ * is refused: the graph did merge.
  */
-function alert(deps: ResolverDeps, out: Outputs, counts: Counts, tenant: string, pending: Pending, result: ResolveResult, now: number): void {
+async function sendOutputs(deps: ResolverDeps, batches: readonly ConsumedBatch[], out: Outputs, rejected: ReadonlySet<KafkaMessage>, reject: (message: KafkaMessage, code: string, text: string, details?: Readonly<Record<string, unknown>>) => void): Promise<void> {
+  const outputs = [
+    { topic: deps.topics.resolved, kind: 'resolved touchpoint', list: out.resolved },
+    { topic: deps.topics.merges, kind: 'merge', list: out.merges },
+    { topic: deps.topics.alerts, kind: 'alert', list: out.alerts },
+  ] as const;
+  try {
+    await deps.producer.send([...outputs.map(({ topic, list }) => ({ topic, messages: list.map((output) => output.record) })), { topic: deps.topics.deadLetters, messages: out.deadLetters }]);
+    return;
+  } catch (error) {
+    if (!isElephantError(error, 'KAFKA_RECORD_REJECTED')) throw error;
+    deps.logger.warn({ partitions: batches.map((batch) => `${batch.topic}|${batch.partition}`), err: error }, 'the broker refused a record of the batch; sending the outputs one record at a time');
+  }
+  for (const { topic, kind, list } of outputs) {
+    for (const output of list) {
+      try {
+        await deps.producer.send([{ topic, messages: [output.record] }]);
+      } catch (alone) {
+        if (!isElephantError(alone, 'KAFKA_RECORD_REJECTED')) throw alone;
+        deps.logger.error({ eventId: output.eventId, topic, bytes: output.record.value?.length, err: alone }, `the broker refused the ${kind} of an event: its touchpoint is dead-lettered`);
+        // Dead-lettered once: for another refused output of it, or already for another
+        // reason (an unresolved event whose quarantine alert was refused).
+        if (rejected.has(output.source)) continue;
+        reject(output.source, OUTPUT_REJECTED, `The broker refused the ${kind} of event ${output.eventId} (${output.record.value?.length ?? 0} bytes) on ${topic}: ${alone.message}`, { ...alone.details, topic, kind });
+      }
+    }
+  }
+  await deps.producer.send([{ topic: deps.topics.deadLetters, messages: out.deadLetters }]);
+}
+
+/**
+ * An IdentityAlert for each value the event quarantined (counted in countEvent: not on a replay,
+ * which re-publishes the alerts with the same ids: the first attempt's send may not have reached
+ * the broker). Resolved or not: a quarantine can leave its event with nothing that links.
+ */
+function alert(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pending, result: ResolveResult, now: number): void {
   const { touchpoint } = pending;
   for (const entry of result.quarantined) {
     const value: IdentityAlert = {
@@ -337,19 +356,16 @@ function alert(deps: ResolverDeps, out: Outputs, counts: Counts, tenant: string,
       raisedAt: now,
     };
     out.alerts.push({ record: { key: `${entry.type}:${entry.value}`, value: deps.registry.encode(deps.schemaIds.alert, value) }, source: pending.message, eventId: touchpoint.eventId });
-    if (!result.replay) counts.push(() => deps.metrics.quarantined.inc({ reason: entry.reason }));
     deps.logger.warn({ tenant, eventId: touchpoint.eventId, identifierType: entry.type, reason: entry.reason, observed: entry.observed, threshold: entry.threshold }, 'identifier quarantined');
   }
 }
 
-function collect(deps: ResolverDeps, out: Outputs, counts: Counts, tenant: string, pending: Pending, result: ResolveResult, profileId: string, now: number): void {
+function collect(deps: ResolverDeps, out: Outputs, tenant: string, pending: Pending, result: ResolveResult, profileId: string, now: number): void {
   const { touchpoint } = pending;
   const resolved = { profileId, excludedIdentifiers: excludedOf(pending, result), resolvedAt: now };
   const encoded = 'payload' in pending.carried ? deps.registry.encodeSpliced(deps.schemaIds.resolved, resolved, 'touchpoint', pending.carried.payload) : deps.registry.encode(deps.schemaIds.resolved, { ...resolved, touchpoint: pending.carried.record });
   const source = { source: pending.message, eventId: touchpoint.eventId };
   out.resolved.push({ record: { key: profileId, value: encoded }, ...source });
-  counts.push(() => deps.metrics.resolved.inc({ outcome: result.replay ? 'replay' : result.outcome }));
-  countGraphExclusions(deps, counts, result);
   // A replay re-emits the original merges and alerts (same ids): the first attempt's send
   // may not have reached the broker. Subscribers de-duplicate by mergeId / alertId.
   const merge = result.merge;
@@ -366,7 +382,6 @@ function collect(deps: ResolverDeps, out: Outputs, counts: Counts, tenant: strin
       mergedAt: boundedByIngest(touchpoint.eventTime, touchpoint.ingestTime),
     };
     out.merges.push({ record: { key: merge.survivor, value: deps.registry.encode(deps.schemaIds.merge, value) }, ...source });
-    if (!result.replay) counts.push(() => deps.metrics.merges.inc(merge.absorbed.length));
   }
-  alert(deps, out, counts, tenant, pending, result, now);
+  alert(deps, out, tenant, pending, result, now);
 }
