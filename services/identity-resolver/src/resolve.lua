@@ -120,7 +120,16 @@ local function root(pid)
   return pid
 end
 
-local function key(id) return id[1] .. ':' .. id[2] end
+-- An identifier's key, made once per identifier of a call (kept as its third element): steps 1
+-- to 10 ask for it a dozen times.
+local function key(id)
+  local k = id[3]
+  if not k then
+    k = id[1] .. ':' .. id[2]
+    id[3] = k
+  end
+  return k
+end
 
 -- Multi-key commands take their keys CHUNK at a time: Lua's unpack fails beyond about 8,000
 -- values ("too many results to unpack"), which would fail the event and stop the resolver.
@@ -129,6 +138,7 @@ local function key(id) return id[1] .. ':' .. id[2] end
 local CHUNK = 1000
 
 local function mgetAll(keys)
+  if #keys <= CHUNK then return redis.call('MGET', unpack(keys)) end
   local values = {}
   for first = 1, #keys, CHUNK do
     local last = math.min(first + CHUNK - 1, #keys)
@@ -401,6 +411,50 @@ local function erasedResult()
   return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
 end
 
+-- 10. Provenance: first and last seen of every identifier of the event that a profile holds.
+-- Attached by this event (in attachedNow): first and last seen are this event already. Owned
+-- by nobody: no provenance to keep. Otherwise what ownerOf read (nothing in an event writes fs,
+-- ls or lev of a link it did not attach; a merge only moves p).
+local function keepProvenance(kept, attachedNow)
+  for _, id in ipairs(kept) do
+    local k = key(id)
+    if not attachedNow[k] and ownerOf(k) then
+      local link = P .. 'i:' .. k
+      local fields = links[k] or redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev')
+      if fields[1] and fields[4] ~= eventId then
+        if eventTime < tonumber(fields[2]) then redis.call('HSET', link, 'fs', eventTime) end
+        if eventTime >= tonumber(fields[3]) then redis.call('HSET', link, 'ls', eventTime, 'lev', eventId) end
+      end
+    end
+  end
+end
+
+-- The event's result stored for redelivery (step 1), the event listed under its profile.
+local function storeResult(encoded, target)
+  redis.call('SET', P .. 'e:' .. eventId, encoded, 'EX', rules.eventTtlSeconds)
+  if target then addEvent(target) end
+  return encoded
+end
+
+-- A known person's event, the most common one: the profile that owns every identifier of the
+-- event, when one does and one of them is of a merging type (none of them quarantined: the
+-- caller checked). Steps 3 to 9 decide nothing for such an event: every identifier links or
+-- is held by that profile, so it is matched to it (not a weak match: a merging identifier
+-- links), with nothing to attach, drop, ignore, quarantine or merge, and no partner but its own
+-- profile to count. Nil otherwise, after reading no more owners than steps 3 to 10 read: the
+-- full path goes on from the memos.
+local function soleOwner()
+  local target, merging = nil, false
+  for _, id in ipairs(identifiers) do
+    local owner = ownerOf(key(id))
+    if not owner or (target and owner ~= target) then return nil end
+    target = owner
+    if not nonMerging[id[1]] then merging = true end
+  end
+  if merging then return target end
+  return nil
+end
+
 -- Steps 1 to 10 for the current event; returns its result JSON.
 local function resolveOne()
   roots, owners, quarantines, countsCache, links = {}, {}, {}, {}, {}
@@ -443,6 +497,12 @@ local function resolveOne()
     for i, id in ipairs(identifiers) do quarantineKeys[i] = P .. 'q:' .. key(id) end
     if not existsAny(quarantineKeys) then
       for _, id in ipairs(identifiers) do quarantines[key(id)] = false end
+      -- A known person's event: the plain match steps 3 to 10 would give, without steps 3 to 9.
+      local owner = soleOwner()
+      if owner then
+        keepProvenance(identifiers, {})
+        return storeResult('=' .. owner, owner)
+      end
     end
   end
 
@@ -714,24 +774,10 @@ local function resolveOne()
     end
   end
 
-  -- 10. Provenance: first and last seen of every identifier of the event that a profile holds.
+  -- 10. Provenance.
   local attachedNow = {}
   for _, id in ipairs(result.attached) do attachedNow[id.type .. ':' .. id.value] = true end
-  for _, id in ipairs(kept) do
-    local k = key(id)
-    local link = P .. 'i:' .. k
-    -- Attached by this event: first and last seen are this event already. Owned by nobody: no
-    -- provenance to keep. Otherwise what ownerOf read (nothing in this event wrote fs, ls or
-    -- lev of a link it did not attach; a merge only moved p).
-    local fields = {}
-    if not attachedNow[k] and ownerOf(k) then
-      fields = links[k] or redis.call('HMGET', link, 'p', 'fs', 'ls', 'lev')
-    end
-    if fields[1] and fields[4] ~= eventId then
-      if eventTime < tonumber(fields[2]) then redis.call('HSET', link, 'fs', eventTime) end
-      if eventTime >= tonumber(fields[3]) then redis.call('HSET', link, 'ls', eventTime, 'lev', eventId) end
-    end
-  end
+  keepProvenance(kept, attachedNow)
 
   -- A plain match (most events: every identifier held by the profile already, nothing
   -- dropped, ignored, quarantined or merged) is stored and answered as "=<profileId>": a
@@ -742,9 +788,7 @@ local function resolveOne()
   else
     encoded = cjson.encode(result)
   end
-  redis.call('SET', P .. 'e:' .. eventId, encoded, 'EX', rules.eventTtlSeconds)
-  if target then addEvent(target) end
-  return encoded
+  return storeResult(encoded, target)
 end
 
 local budgetMs = tonumber(ARGV[5])

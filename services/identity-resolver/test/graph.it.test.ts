@@ -430,6 +430,34 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     expect(attaching.attached).toEqual([id('phone', '+14155550123')]);
     expect(JSON.parse((await redis.get(`${graph.tenantPrefix(t)}e:${t}-attach`)) ?? 'null')).toMatchObject({ outcome: 'matched', attached: [{ type: 'phone', value: '+14155550123' }] });
   });
+
+  it('takes a known person\'s event (one profile owns every identifier, one of a merging type) as a plain match with its provenance, and only that event: a device alone is a weak match, an identifier of another profile merges, a quarantined one is ignored', async () => {
+    const t = newTenant();
+    const link = (type: string, value: string): Promise<Record<string, string>> => redis.hgetall(`${graph.tenantPrefix(t)}i:${type}:${value}`);
+    const first = await resolve(t, [id('user_id', 'known-1'), id('device_id', 'dev-known-1')]);
+    const later = await resolve(t, [id('user_id', 'known-1'), id('device_id', 'dev-known-1')], { eventId: `${t}-later` });
+    expect(later).toMatchObject({ profileId: first.profileId, outcome: 'matched', attached: [], ignored: [], merge: null });
+    expect(await redis.get(`${graph.tenantPrefix(t)}e:${t}-later`)).toBe(`=${first.profileId}`);
+    for (const [type, value] of [['user_id', 'known-1'], ['device_id', 'dev-known-1']] as const) {
+      expect(await link(type, value)).toMatchObject({ p: first.profileId, fs: String(T0 + eventSeq - 1), ls: String(T0 + eventSeq), lev: `${t}-later` });
+    }
+    // A late event (older than the first): first seen moves back, last seen stays.
+    const [late] = await graph.resolveBatch(t, [{ eventId: `${t}-late`, eventTime: T0 - 5, ingestTime: T0 + eventSeq, channel: 'web', source: 'segment', identifiers: [id('user_id', 'known-1')] }], graphRulesOf(rules, 3600));
+    expect(late).toMatchObject({ profileId: first.profileId, outcome: 'matched' });
+    expect(await link('user_id', 'known-1')).toMatchObject({ fs: String(T0 - 5), lev: `${t}-later` });
+    expect((await graph.eventsOf(t, [first.profileId])).get(first.profileId)).toEqual(expect.arrayContaining([`${t}-later`, `${t}-late`]));
+
+    // Owned by that profile, but nothing of a merging type: a weak match, not a plain one.
+    expect((await resolve(t, [id('device_id', 'dev-known-1')])).outcome).toBe('weak_match');
+    // One identifier owned by another profile: the full path merges them.
+    const other = await resolve(t, [id('email', 'known-1@y.io')]);
+    const merging = await resolve(t, [id('user_id', 'known-1'), id('email', 'known-1@y.io')]);
+    expect(merging).toMatchObject({ outcome: 'merged', profileId: first.profileId, merge: { absorbed: [other.profileId] } });
+    // Quarantined: ignored by the full path though one profile owns it.
+    await redis.hset(`${graph.tenantPrefix(t)}q:email:known-1@y.io`, 'reason', 'too_many_profiles');
+    const quarantined = await resolve(t, [id('user_id', 'known-1'), id('email', 'known-1@y.io')]);
+    expect(quarantined).toMatchObject({ outcome: 'matched', profileId: first.profileId, ignored: [{ type: 'email', value: 'known-1@y.io', reason: 'quarantined' }] });
+  });
 });
 
 describe('a profile\'s events (pe:<id>)', () => {
