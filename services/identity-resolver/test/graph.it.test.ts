@@ -569,6 +569,30 @@ describe('a profile\'s events (pe:<id>)', () => {
 });
 
 describe('identity graph against the reference resolver', () => {
+  it('keeps every identifier\'s provenance (profile, first and last seen, last event, attaching event and rule) as the reference does, with a call\'s provenance written once per identifier at its end', async () => {
+    const tenant = newTenant();
+    const population = generatePopulation({ seed: 79, people: 300, tenant, storePhoneRate: 0.05 });
+    const reference = new ReferenceResolver(DEFAULT_RULES);
+    // Late events too: every tenth event is delivered an hour early in event time, so first seen moves back within a call.
+    const events = population.events.map((event, index) => (index % 10 === 9 ? { ...event, eventTime: event.eventTime - 3_600_000 } : event));
+    for (let i = 0; i < events.length; i += 500) {
+      const slice = events.slice(i, i + 500);
+      await graph.resolveBatch(tenant, slice.map((event) => ({ eventId: event.eventId, eventTime: event.eventTime, ingestTime: event.eventTime + 3_600_000, channel: event.channel, source: 'test', identifiers: screenIdentifiers(event.identifiers, DEFAULT_RULES).kept })), graphRulesOf(DEFAULT_RULES, 3600));
+    }
+    for (const event of events) reference.process(event);
+    let links = 0;
+    for (const profileId of await graph.liveProfiles(tenant)) {
+      for (const link of await graph.identifiersOf(tenant, profileId)) {
+        const expected = reference.linkOf(link.type, link.value, tenant);
+        expect({ profileId, firstSeen: link.firstSeen, lastSeen: link.lastSeen, lastEventId: link.lastEventId, eventId: link.eventId, rule: link.rule }, `${link.type}:${link.value}`).toEqual(
+          expected && { profileId: expected.profileId, firstSeen: expected.firstSeen, lastSeen: expected.lastSeen, lastEventId: expected.lastEventId, eventId: expected.eventId, rule: expected.rule },
+        );
+        links += 1;
+      }
+    }
+    expect(links).toBeGreaterThan(1000);
+  });
+
   it('resolves a generated population exactly as the in-memory reference does (same profiles, merges, drops, quarantines)', async () => {
     const tenant = newTenant();
     const population = generatePopulation({ seed: 77, people: 1500, tenant, storePhoneRate: 0.05 });
