@@ -424,6 +424,13 @@ local function erasedResult()
   return cjson.encode({ eventId = eventId, profileId = '', outcome = 'erased', replay = false, attached = {}, dropped = {}, ignored = {}, quarantined = {}, merge = false })
 end
 
+local function markProvenance(k)
+  if not provenanceDirty[k] then
+    provenanceDirty[k] = true
+    provenanceOrder[#provenanceOrder + 1] = k
+  end
+end
+
 -- 10. Provenance: first and last seen of every identifier of the event that a profile holds.
 -- Attached by this event (in attachedNow): first and last seen are this event already. Owned
 -- by nobody: no provenance to keep. Otherwise in linkState, written at the end of the call.
@@ -433,23 +440,32 @@ local function keepProvenance(kept, attachedNow)
     if not attachedNow[k] and ownerOf(k) then
       local fields = linkState[k]
       if fields[4] ~= eventId then
-        local changed = false
-        if eventTime < tonumber(fields[2]) then fields[2], changed = eventTime, true end
-        if eventTime >= tonumber(fields[3]) then fields[3], fields[4], changed = eventTime, eventId, true end
-        if changed and not provenanceDirty[k] then
-          provenanceDirty[k] = true
-          provenanceOrder[#provenanceOrder + 1] = k
+        -- Each change marked as it is made: a link without a number in ls (not one this script
+        -- wrote) raises after fs changed, and that fs is written as it was by a write of its own.
+        if eventTime < tonumber(fields[2]) then
+          fields[2] = eventTime
+          markProvenance(k)
+        end
+        if eventTime >= tonumber(fields[3]) then
+          fields[3], fields[4] = eventTime, eventId
+          markProvenance(k)
         end
       end
     end
   end
 end
 
--- The provenance keepProvenance changed, one write per identifier for the whole call.
+-- The provenance keepProvenance changed, one write per identifier for the whole call. A field
+-- the link lacks (false: not one this script wrote, which writes all three) stays missing: it
+-- cannot be an argument, and an error here, outside any event's pcall, would fail the call.
 local function writeProvenance()
   for _, k in ipairs(provenanceOrder) do
     local fields = linkState[k]
-    redis.call('HSET', P .. 'i:' .. k, 'fs', fields[2], 'ls', fields[3], 'lev', fields[4])
+    local args = { P .. 'i:' .. k }
+    if fields[2] then args[#args + 1] = 'fs' args[#args + 1] = fields[2] end
+    if fields[3] then args[#args + 1] = 'ls' args[#args + 1] = fields[3] end
+    if fields[4] then args[#args + 1] = 'lev' args[#args + 1] = fields[4] end
+    redis.call('HSET', unpack(args))
   end
   provenanceDirty, provenanceOrder = {}, {}
 end

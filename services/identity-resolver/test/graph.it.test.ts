@@ -458,6 +458,24 @@ describe('identity graph rules (Lua on a real Redis)', () => {
     const quarantined = await resolve(t, [id('user_id', 'known-1'), id('email', 'known-1@y.io')]);
     expect(quarantined).toMatchObject({ outcome: 'matched', profileId: first.profileId, ignored: [{ type: 'email', value: 'known-1@y.io', reason: 'quarantined' }] });
   });
+
+  it('writes a call\'s provenance once per identifier at its end, and a link lacking a field (not written by the script) neither fails the call nor gains the field', async () => {
+    const t = newTenant();
+    const first = await resolve(t, [id('user_id', 'lacking-1')]);
+    const link = `${graph.tenantPrefix(t)}i:user_id:lacking-1`;
+    await redis.hdel(link, 'lev');
+    const event = (eventId: string, eventTime: number): ResolveInput => ({ eventId, eventTime, ingestTime: T0 + 1_000_000, channel: 'web', source: 'segment', identifiers: [id('user_id', 'lacking-1')] });
+    // One call: an older event (first seen moves back), a newer one and an older one again.
+    const results = await graph.resolveBatch(t, [event(`${t}-a`, T0 - 50), event(`${t}-b`, T0 + 500_000), event(`${t}-c`, T0 - 100)], graphRulesOf(rules, 3600));
+    expect(results.map((result) => [result.outcome, result.profileId])).toEqual([['matched', first.profileId], ['matched', first.profileId], ['matched', first.profileId]]);
+    expect(await redis.hgetall(link)).toMatchObject({ p: first.profileId, fs: String(T0 - 100), ls: String(T0 + 500_000), lev: `${t}-b` });
+    await redis.hdel(link, 'lev');
+    // Only first seen changes: the link stays without lev, as the script found it.
+    await graph.resolveBatch(t, [event(`${t}-d`, T0 - 200)], graphRulesOf(rules, 3600));
+    const after = await redis.hgetall(link);
+    expect(after).toMatchObject({ fs: String(T0 - 200), ls: String(T0 + 500_000) });
+    expect(after['lev']).toBeUndefined();
+  });
 });
 
 describe('a profile\'s events (pe:<id>)', () => {
