@@ -269,7 +269,6 @@ function describeExcluded(pending: Pending, result: ResolveResult): string {
   return parts.length > 0 ? parts.join(', ') : 'none was reported excluded';
 }
 
-/** The screening's exclusions of one event, by reason. */
 /**
  * One event's metrics of resolution. The screening's exclusions, the graph's, quarantines and
  * merges are counted once per event: not again when the graph answers a redelivery with the

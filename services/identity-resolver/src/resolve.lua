@@ -467,7 +467,6 @@ local function writeProvenance()
     if fields[4] then args[#args + 1] = 'lev' args[#args + 1] = fields[4] end
     redis.call('HSET', unpack(args))
   end
-  provenanceDirty, provenanceOrder = {}, {}
 end
 
 -- The event's result stored for redelivery (step 1), the event listed under its profile.

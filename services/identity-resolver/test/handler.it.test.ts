@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { touchpointSchema } from '@elephant/channels';
 import { DEFAULT_RULES_DOCUMENT, type RulesDocument } from '@elephant/identity';
-import { BatchProducer, DEAD_LETTER_HEADERS, KafkaError, headerText, readToEnd, type KafkaMessage } from '@elephant/kafka';
+import { BatchProducer, DEAD_LETTER_HEADERS, KafkaError, headerText, readToEnd, type KafkaMessage, type PartitionsHandler } from '@elephant/kafka';
 import { createMetricsRegistry } from '@elephant/observability';
 import { connectRedis } from '@elephant/redis';
 import { AvroRegistry, type AvroSchema } from '@elephant/registry';
@@ -134,13 +134,9 @@ describe('resolver handler: input it cannot resolve', () => {
 
   it('counts a dead letter once it is written: not for a send that failed and was retried (regression: each attempt counted it)', async () => {
     const { topics, metrics, handlerWith, messageOf } = await resolverOn('count');
-    const producer = await BatchProducer.connect(ctx.kafka);
-    onTestFinished(() => producer.disconnect());
     // The broker timing out the first send, as the consumer then retries the batch.
-    const flaky = failingFirst(producer);
-    const handler = handlerWith(flaky);
+    const { handler, context } = await failingFirstHandler(handlerWith);
     const batch = { topic: topics.touchpoints, partition: 0, messages: [messageOf({ eventId: 'blocked', tenant: 'acme', eventTime: 1795400800000, identifiers: [{ type: 'email', value: 'test@test.com' }] }, 0)] };
-    const context = { signal: new AbortController().signal, groupId: 'g' };
     await expect(handler([batch], context)).rejects.toThrow('Request timed out');
     await handler([batch], context);
     expect(await readToEnd(ctx.kafka, topics.deadLetters)).toHaveLength(1);
@@ -150,13 +146,9 @@ describe('resolver handler: input it cannot resolve', () => {
 
   it('counts a resolved event once, as resolved, when its batch\'s send failed and was retried (regression: created, then again as a replay)', async () => {
     const { topics, metrics, handlerWith, messageOf } = await resolverOn('recount');
-    const producer = await BatchProducer.connect(ctx.kafka);
-    onTestFinished(() => producer.disconnect());
-    const flaky = failingFirst(producer);
-    const handler = handlerWith(flaky);
+    const { handler, context } = await failingFirstHandler(handlerWith);
     const identifiers = [{ type: 'email', value: 'ann@recount.io' }, { type: 'email', value: 'test@test.com' }];
     const batch = { topic: topics.touchpoints, partition: 0, messages: [messageOf({ eventId: 'recount-1', tenant: 'acme', eventTime: 1795400900000, identifiers }, 0)] };
-    const context = { signal: new AbortController().signal, groupId: 'g' };
     await expect(handler([batch], context)).rejects.toThrow('Request timed out');
     expect(await metrics.getSingleMetricAsString('elephant_resolver_touchpoints_total')).not.toMatch(/outcome="created"[^\n]* 1$/m);
     await handler([batch], context);
@@ -170,6 +162,13 @@ describe('resolver handler: input it cannot resolve', () => {
     expect(await metrics.getSingleMetricAsString('elephant_resolver_touchpoints_total')).toMatch(/outcome="replay"[^\n]* 1$/m);
   });
 });
+
+/** A handler on a producer of its own whose first send fails (failingFirst), and a context to call it with. */
+async function failingFirstHandler(handlerWith: (producer: BatchProducer) => PartitionsHandler): Promise<{ readonly handler: PartitionsHandler; readonly context: Parameters<PartitionsHandler>[1] }> {
+  const producer = await BatchProducer.connect(ctx.kafka);
+  onTestFinished(() => producer.disconnect());
+  return { handler: handlerWith(failingFirst(producer)), context: { signal: new AbortController().signal, groupId: 'g' } };
+}
 
 /** `producer`, whose first send fails as a broker timing out would (KAFKA_UNAVAILABLE): the consumer then retries the batch. */
 function failingFirst(producer: BatchProducer): BatchProducer {
